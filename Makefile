@@ -1,0 +1,50 @@
+# compkit: `make review` and `make test` set everything up on a fresh machine (Python 3.11+ required).
+# The environment is a local virtualenv in .venv, (re)built when it is missing or pyproject.toml changed.
+
+PYTHON  ?= python3
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.compkit-installed
+YEAR    ?= 2025
+POLICY  ?= data/policies/2025.yaml
+CANDIDATE ?= data/policies/2026.yaml
+DATA    ?= data/sample
+OUT     ?= reports/$(YEAR)
+
+.PHONY: env test unit nbval review lab sample bench clean-env
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@echo "==> creating the compkit environment in $(VENV) (first run takes a few minutes)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e .
+	@$(PY) -m ipykernel install --sys-prefix --name compkit --display-name "Python (compkit)" >/dev/null
+	@touch $(STAMP)
+	@echo "==> environment ready"
+
+test: $(STAMP)
+	@$(PY) -m pytest tests -q
+	@$(PY) -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks
+
+unit: $(STAMP)
+	@$(PY) -m pytest tests -q
+
+nbval: $(STAMP)
+	@$(PY) -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks
+
+review: $(STAMP)
+	@$(VENV)/bin/compkit review --year $(YEAR) --policy $(POLICY) --candidate $(CANDIDATE) --data $(DATA) --out $(OUT)
+
+lab: $(STAMP)
+	@$(VENV)/bin/jupyter lab notebooks
+
+sample: $(STAMP)
+	@$(VENV)/bin/compkit sample --managers 1000 --year 2025 --seed 2025 --out data/sample
+
+bench: $(STAMP)
+	@$(PY) benchmarks/bench_evaluate.py
+
+clean-env:
+	rm -rf $(VENV)

@@ -1,0 +1,181 @@
+"""The ``compkit`` command: sample, validate, evaluate, review, statements, appeal.
+
+Errors meant for the user (a bad policy file, bad data) are printed without a traceback and exit with 1;
+a wrong command line exits with 2 (argparse's convention). Outputs are written atomically: a failed run
+leaves nothing half-done.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from compkit import __version__
+from compkit.errors import CompkitError
+
+
+def _add_policy_data(p: argparse.ArgumentParser, candidate: bool = False) -> None:
+    p.add_argument("--policy", required=True, type=Path, help="policy YAML file (e.g. data/policies/2025.yaml)")
+    p.add_argument("--data", required=True, type=Path,
+                   help="dataset: a folder of CSV/Parquet files or an Excel workbook (e.g. data/sample)")
+    p.add_argument("--cycle", default=None,
+                   help="cycle to evaluate: YYYY or YYYYH1/YYYYH2 (default: the one holding the latest month)")
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from compkit.sample import make_sample
+
+    sample = make_sample(managers=args.managers, year=args.year, seed=args.seed)
+    written = sample.write(args.out)
+    print(f"wrote a sample of {args.managers} customer managers for {args.year} (seed {args.seed}) to {args.out}:")
+    for path in written:
+        print(f"  {Path(path).name}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from compkit.data import load_dataset
+    from compkit.policy import load_policy
+
+    policy = load_policy(args.policy)
+    data = load_dataset(args.data, policy=policy, cycle=args.cycle)
+    emp = data.employees
+    joiners = int((emp["hire_date"] >= data.cycle_start).sum())
+    leavers = int((emp["exit_date"].notna() & (emp["exit_date"] <= data.cycle_end)).sum())
+    months = sorted(data.metrics["period"].unique())
+    print(f"{args.data}: valid for policy {policy.policy} {policy.version}, cycle {data.cycle}")
+    print(f"  people: {len(emp)} ({joiners} joined and {leavers} left during the cycle), "
+          f"months: {len(months)} ({months[0]} to {months[-1]})")
+    summary = data.summary()
+    width = max(len(t) for t in summary["table"])
+    for rec in summary.itertuples(index=False):
+        print(f"  {rec.table:<{width}}  {rec.rows:>8,} rows  {rec.employees:>6,} people")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from compkit.data import load_dataset
+    from compkit.engine import evaluate
+    from compkit.policy import load_policy
+
+    policy = load_policy(args.policy)
+    data = load_dataset(args.data, policy=policy, cycle=args.cycle)
+    outcomes = evaluate(policy, data)
+    out = Path(args.out)
+    if out.suffix.lower() == ".xlsx":
+        outcomes.to_excel(out)
+    else:
+        outcomes.to_csv(out)
+    totals = outcomes.totals()
+    print(f"evaluated {len(outcomes.summary)} people, cycle {data.cycle}, policy {policy.version}; wrote {out}")
+    for name, value in totals.items():
+        print(f"  {name:<22} {value:>18,.2f} {policy.currency}")
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from compkit.report import run_review
+
+    index = run_review(year=args.year, policy=args.policy, candidate=args.candidate, data=args.data, out=args.out,
+                       budget=args.budget, scenarios=args.scenarios, seed=args.seed)
+    print(f"review written: {index}")
+    return 0
+
+
+def cmd_statements(args: argparse.Namespace) -> int:
+    from compkit.feedback import write_statements
+
+    written = write_statements(policy_path=args.policy, data_path=args.data, out=args.out, period=args.period,
+                               cycle=args.cycle)
+    print(f"wrote {len(written)} statement file(s) to {args.out}")
+    return 0
+
+
+def cmd_appeal(args: argparse.Namespace) -> int:
+    from compkit.appeals import run_appeals
+
+    result = run_appeals(policy_path=args.policy, data_path=args.data, appeals_path=args.appeals, out=args.out,
+                         cycle=args.cycle)
+    print(result)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="compkit",
+        description="Policy modelling for the pay and performance appraisal of customer managers (客户经理).",
+        epilog="Run 'compkit COMMAND --help' for the options of a command.")
+    parser.add_argument("--version", action="version", version=f"compkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("sample", help="write a synthetic, reproducible dataset of customer managers",
+                       description="Write a realistic synthetic dataset (same seed -> identical files).")
+    p.add_argument("--managers", type=int, default=1000, help="number of customer managers (default 1000)")
+    p.add_argument("--year", type=int, default=2025, help="cycle year (default 2025)")
+    p.add_argument("--seed", type=int, default=2025, help="random seed (default 2025)")
+    p.add_argument("--out", type=Path, required=True, help="folder to write the CSV files into")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("validate", help="check a dataset against the data contract and a policy",
+                       description="Validate a policy file and a dataset; print every problem found, or a summary.")
+    _add_policy_data(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("evaluate", help="score, rate and pay everyone under a policy",
+                       description="Evaluate a policy on a dataset and write the outcome tables.")
+    _add_policy_data(p)
+    p.add_argument("--out", type=Path, required=True,
+                   help="results.xlsx (a workbook, a sheet per table) or a folder (one CSV per table)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("review", help="the yearly policy review: calibration, fairness and policy review reports",
+                       description="Run the review notebooks with papermill and write HTML reports, index.html "
+                                   "and manifest.json.")
+    p.add_argument("--year", required=True, help="the year under review (e.g. 2025)")
+    p.add_argument("--policy", required=True, type=Path, help="this year's policy YAML")
+    p.add_argument("--candidate", required=True, type=Path, help="next year's candidate policy YAML")
+    p.add_argument("--data", required=True, type=Path, help="this year's dataset")
+    p.add_argument("--out", required=True, type=Path, help="report folder (e.g. reports/2025)")
+    p.add_argument("--budget", type=float, default=None, help="cost budget (default: the policy's budget)")
+    p.add_argument("--scenarios", type=int, default=1000, help="Monte Carlo scenarios (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the simulation (default 0)")
+    p.set_defaults(func=cmd_review)
+
+    p = sub.add_parser("statements", help="per-employee feedback statements (confidential)",
+                       description="Write one statement per employee (HTML) and a workbook of all, to a private "
+                                   "folder outside reports/.")
+    _add_policy_data(p)
+    p.add_argument("--out", type=Path, required=True, help="private folder for the statements")
+    p.add_argument("--period", default=None, help="interim statement cycle-to-date through YYYY-MM")
+    p.set_defaults(func=cmd_statements)
+
+    p = sub.add_parser("appeal", help="apply upheld appeals, re-evaluate, and log the audit trail",
+                       description="Correct a copy of the data for upheld appeals, re-evaluate the affected "
+                                   "employees, write the before/after diff and append to the audit log.")
+    _add_policy_data(p)
+    p.add_argument("--appeals", type=Path, required=True, help="appeals CSV (the appeals table of the contract)")
+    p.add_argument("--out", type=Path, required=True, help="folder for the diff and the audit log")
+    p.set_defaults(func=cmd_appeal)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except CompkitError as err:
+        print(f"compkit {args.command}: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

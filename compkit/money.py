@@ -1,0 +1,36 @@
+"""Money: rounding half-up to the cent (四舍五入 to 0.01) and allocation of a rounded total over parts.
+
+Amounts are computed unrounded and rounded once, at the end. A total is always the sum of its rounded parts.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+
+def round_cents(x: ArrayLike) -> np.ndarray:
+    """Round to the cent, half away from zero (四舍五入): 1.005 -> 1.01, -2.675 -> -2.68, 0.004999 -> 0.0.
+
+    Binary floats cannot hold 1.005 exactly (it is 1.00499999999999989...); the value in cents is first
+    rounded to 6 decimals so that amounts a person typed or computed as exact half-cents round up, as they
+    would on paper. Unit: the input's currency. NaN stays NaN.
+    """
+    a = np.asarray(x, dtype="float64")
+    cents = np.round(np.abs(a) * 100.0, 6)
+    return np.sign(a) * np.floor(cents + 0.5) / 100.0
+
+
+def allocate_cents(total: float, weights: ArrayLike) -> np.ndarray:
+    """Split ``total`` (already in cents) over parts in proportion to ``weights`` so the rounded parts add up
+    to ``total`` exactly (largest-remainder method; ties go to the earlier part). Unit: currency."""
+    w = np.asarray(weights, dtype="float64")
+    cents_total = int(round(total * 100))
+    if w.size == 0:
+        return w
+    s = w.sum()
+    share = np.full(w.size, cents_total / w.size) if s == 0 else cents_total * w / s
+    base = np.floor(share)
+    remainder = cents_total - int(base.sum())
+    order = np.argsort(-(share - base), kind="stable")
+    base[order[:remainder]] += 1
+    return base / 100.0

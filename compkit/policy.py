@@ -1,0 +1,860 @@
+"""The policy file: a YAML document validated into :class:`Policy` (pydantic).
+
+A policy says how customer managers are appraised and paid for one cycle: the grade ladder and its salary
+bands, allowances, the scorecard (categories, indicators, curves, 360 rater weights, deductions), rating bands,
+the bonus curve and deferral, commission by product, salary review, promotion and demotion rules, benefits
+(五险一金) and feedback texts. See DESIGN.md section 4 and ``data/policies/2025.yaml``.
+
+Every error names the key path (``scorecard.indicators[3].weight``) and the rule that was broken.
+Fractions (rates, weights, shares) are plain numbers in [0, 1]; money is in the policy's currency per month
+unless a key says otherwise.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from compkit.errors import PolicyError
+
+CATEGORIES = ("performance", "ability", "attitude")
+RATER_ROLES = ("self", "supervisor", "peer")
+SURVEY_DIMENSIONS = ("attitude", "competence", "responsiveness", "overall", "all")
+WEIGHT_TOLERANCE = 1e-9
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+
+
+class _Model(BaseModel):
+    """Strict base: unknown keys are errors (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+# --------------------------------------------------------------------------------------------- grades
+
+
+class SalaryBand(_Model):
+    """Monthly base salary range of a grade."""
+
+    min: NonNegative
+    mid: NonNegative
+    max: NonNegative
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SalaryBand:
+        if not (self.min <= self.mid <= self.max):
+            raise ValueError(f"expected min <= mid <= max, got {self.min}, {self.mid}, {self.max}")
+        return self
+
+
+class Grade(_Model):
+    id: str
+    title: str = ""
+    base_monthly: SalaryBand
+    target_bonus: Annotated[float, Field(ge=0.0, le=5.0)] = Field(
+        description="target performance bonus as a share of annual base salary")
+    key_role: bool = Field(False, description="key risk role: bonus deferral applies (稳健薪酬监管指引)")
+
+
+# --------------------------------------------------------------------------------------------- curves
+
+
+class RatioCurve(_Model):
+    """achievement = actual / target; score = 0 below ``threshold``, else 100 x min(achievement, cap)."""
+
+    type: Literal["ratio"]
+    threshold: NonNegative = 0.0
+    cap: Annotated[float, Field(gt=0.0)] = 1.2
+
+    @model_validator(mode="after")
+    def _threshold_below_cap(self) -> RatioCurve:
+        if self.threshold > self.cap:
+            raise ValueError(f"threshold {self.threshold} is above cap {self.cap}")
+        return self
+
+
+class InverseCurve(_Model):
+    """Lower is better: achievement = target / actual; then as the ratio curve."""
+
+    type: Literal["inverse"]
+    threshold: NonNegative = 0.0
+    cap: Annotated[float, Field(gt=0.0)] = 1.2
+
+    @model_validator(mode="after")
+    def _threshold_below_cap(self) -> InverseCurve:
+        if self.threshold > self.cap:
+            raise ValueError(f"threshold {self.threshold} is above cap {self.cap}")
+        return self
+
+
+class ScaleCurve(_Model):
+    """A rating or survey scale mapped linearly onto 0-100: 100 x (x - min) / (max - min), clipped."""
+
+    type: Literal["scale"]
+    min: float = 1.0
+    max: float = 5.0
+
+    @model_validator(mode="after")
+    def _increasing(self) -> ScaleCurve:
+        if not self.max > self.min:
+            raise ValueError(f"the curve is not increasing: max {self.max} must be above min {self.min}")
+        return self
+
+
+class Band(_Model):
+    min: float
+    score: float
+
+
+class BandedCurve(_Model):
+    """Lookup: the score of the highest band whose ``min`` is at or below x (below the first band: its score).
+
+    ``on`` chooses the input: the achievement (actual / target) or the actual value itself.
+    """
+
+    type: Literal["banded"]
+    on: Literal["achievement", "actual"] = "achievement"
+    bands: list[Band] = Field(min_length=1)
+
+    @field_validator("bands")
+    @classmethod
+    def _increasing(cls, bands: list[Band]) -> list[Band]:
+        _check_increasing([b.min for b in bands], "bands[].min", strict=True)
+        _check_increasing([b.score for b in bands], "bands[].score", strict=False)
+        return bands
+
+
+class PiecewiseCurve(_Model):
+    """Straight lines between ``points`` [[x, y], ...], flat outside them. ``on``: achievement or actual."""
+
+    type: Literal["piecewise"]
+    on: Literal["achievement", "actual"] = "achievement"
+    points: list[tuple[float, float]] = Field(min_length=2)
+
+    @field_validator("points")
+    @classmethod
+    def _increasing(cls, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        _check_increasing([p[0] for p in points], "points[].x", strict=True)
+        _check_increasing([p[1] for p in points], "points[].y", strict=False)
+        return points
+
+
+Curve = Annotated[Union[RatioCurve, InverseCurve, ScaleCurve, BandedCurve, PiecewiseCurve],
+                  Field(discriminator="type")]
+
+
+def _check_increasing(values: list[float], what: str, strict: bool) -> None:
+    for i in range(1, len(values)):
+        bad = values[i] <= values[i - 1] if strict else values[i] < values[i - 1]
+        if bad:
+            rule = "strictly increasing" if strict else "non-decreasing"
+            raise ValueError(f"the curve is not increasing: {what} must be {rule}, "
+                             f"but item {i} ({values[i]}) follows {values[i - 1]}")
+
+
+# ------------------------------------------------------------------------------------------ scorecard
+
+
+class Indicator(_Model):
+    """One scorecard indicator.
+
+    sources:
+      metrics     the metrics table (indicator column = id); ``aggregate`` says how months combine
+      surveys     customer satisfaction: mean survey score of ``dimension`` (``all``: every response)
+      complaints  ``measure``: count, upheld_rate or resolved_days (lower is better: use an inverse curve)
+      ratings     360 ratings of item ``item`` (default: the id), combined with the scorecard's rater weights
+      sales       ``measure: repeat_purchase``: share of distinct customers buying in two or more months
+                  (customer loyalty); needs ``target``
+
+    ``if_missing`` says what happens when a person has no value, or a ratio/inverse indicator has a missing
+    or zero target (achievement undefined): never a silent inf or NaN.
+    """
+
+    id: str
+    name: str = ""
+    category: str
+    weight: Fraction
+    source: Literal["metrics", "surveys", "complaints", "ratings", "sales"]
+    curve: Curve | None = None
+    aggregate: Literal["sum", "mean", "last"] = "sum"
+    dimension: Literal["attitude", "competence", "responsiveness", "overall", "all"] | None = None
+    measure: Literal["count", "upheld_rate", "resolved_days", "repeat_purchase"] | None = None
+    item: str | None = None
+    target: float | None = Field(None, description="fixed target, for sources without a target column")
+    if_missing: Literal["zero", "target", "exclude"] = Field(
+        "zero", description="no value, or no or zero target: score 0, score 100 (as if on target), or leave "
+                            "the indicator out and share its weight over the category's other indicators")
+
+    @model_validator(mode="after")
+    def _source_fields(self) -> Indicator:
+        if self.source == "surveys" and self.dimension is None:
+            raise ValueError("a surveys indicator needs 'dimension' (attitude, competence, responsiveness, "
+                             "overall or all)")
+        if self.source == "complaints" and self.measure not in ("count", "upheld_rate", "resolved_days"):
+            raise ValueError("a complaints indicator needs 'measure': count, upheld_rate or resolved_days")
+        if self.source == "sales" and self.measure != "repeat_purchase":
+            raise ValueError("a sales indicator needs 'measure: repeat_purchase'")
+        if self.source != "ratings" and self.curve is None:
+            raise ValueError(f"indicator '{self.id}' (source {self.source}) needs a 'curve'")
+        needs_target = self.source in ("surveys", "complaints", "sales")
+        if needs_target and isinstance(self.curve, (RatioCurve, InverseCurve)) and self.target is None:
+            raise ValueError(f"indicator '{self.id}' uses a {self.curve.type} curve on source {self.source}, "
+                             "which has no target column: set 'target'")
+        if self.target is not None and self.target <= 0:
+            raise ValueError(f"target must be positive, got {self.target}")
+        return self
+
+    @property
+    def rating_item(self) -> str:
+        return self.item or self.id
+
+
+class RaterWeights(_Model):
+    """360 rater weights (sum to 1), applied to the mean score of each role."""
+
+    self_: Fraction = Field(alias="self")
+    supervisor: Fraction
+    peer: Fraction
+    exclude_self: bool = Field(False, description="ignore self-ratings; their weight is shared out")
+    min_peers: Annotated[int, Field(ge=1)] = Field(
+        2, description="fewer distinct peers than this: peer weight is shared out over the other roles")
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> RaterWeights:
+        total = self.self_ + self.supervisor + self.peer
+        if abs(total - 1.0) > WEIGHT_TOLERANCE:
+            raise ValueError(f"rater weights self + supervisor + peer sum to {total:g}, expected 1")
+        return self
+
+    def as_dict(self) -> dict[str, float]:
+        return {"self": self.self_, "supervisor": self.supervisor, "peer": self.peer}
+
+
+class RatingScale(_Model):
+    min: float = 1.0
+    max: float = 5.0
+
+    @model_validator(mode="after")
+    def _increasing(self) -> RatingScale:
+        if not self.max > self.min:
+            raise ValueError(f"max {self.max} must be above min {self.min}")
+        return self
+
+
+class Deduction(_Model):
+    """Points taken off the composite: ``points`` per unit (upheld complaint), at most ``max`` in a cycle."""
+
+    id: str
+    source: Literal["complaints"] = "complaints"
+    measure: Literal["upheld", "count"] = "upheld"
+    points: NonNegative
+    max: NonNegative
+
+
+class ScoreRange(_Model):
+    min: float = 0.0
+    max: float = 120.0
+
+
+class Scorecard(_Model):
+    categories: dict[str, Fraction]
+    indicators: list[Indicator] = Field(min_length=1)
+    raters: RaterWeights
+    rating_scale: RatingScale = RatingScale()
+    deductions: list[Deduction] = []
+    score_range: ScoreRange = ScoreRange()
+
+    @model_validator(mode="after")
+    def _weights(self) -> Scorecard:
+        problems = []
+        for name in self.categories:
+            if name not in CATEGORIES:
+                problems.append(f"scorecard.categories: unknown category '{name}', expected one of "
+                                f"{', '.join(CATEGORIES)}")
+        total = sum(self.categories.values())
+        if abs(total - 1.0) > WEIGHT_TOLERANCE:
+            problems.append(f"scorecard.categories: weights sum to {total:g}, expected 1")
+        ids = [ind.id for ind in self.indicators]
+        for i, ind in enumerate(self.indicators):
+            if ind.category not in self.categories:
+                problems.append(f"scorecard.indicators[{i}].category: unknown category '{ind.category}', "
+                                f"expected one of {', '.join(self.categories)}")
+            if ids.count(ind.id) > 1 and ids.index(ind.id) == i:
+                problems.append(f"scorecard.indicators[{i}].id: '{ind.id}' appears {ids.count(ind.id)} times")
+        for name in self.categories:
+            members = [ind for ind in self.indicators if ind.category == name]
+            if not members:
+                problems.append(f"scorecard.categories.{name}: no indicator belongs to this category")
+                continue
+            s = sum(ind.weight for ind in members)
+            if abs(s - 1.0) > WEIGHT_TOLERANCE:
+                problems.append(f"scorecard.indicators: weights in category '{name}' sum to {s:g}, expected 1")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def indicator(self, indicator_id: str) -> Indicator:
+        for ind in self.indicators:
+            if ind.id == indicator_id:
+                return ind
+        raise KeyError(indicator_id)
+
+
+# ------------------------------------------------------------------------------------------ ratings
+
+
+class RatingBand(_Model):
+    label: str
+    min: float
+
+
+class Guided(_Model):
+    shares: dict[str, Fraction]
+    within: Literal["region", "branch", "all"] = "region"
+
+
+class Ratings(_Model):
+    method: Literal["absolute", "guided"] = "absolute"
+    bands: list[RatingBand] = Field(min_length=2)
+    guided: Guided | None = None
+
+    @model_validator(mode="after")
+    def _bands(self) -> Ratings:
+        mins = [b.min for b in self.bands]
+        for i in range(1, len(mins)):
+            if mins[i] >= mins[i - 1]:
+                raise ValueError(f"ratings.bands must go from best to worst with decreasing 'min': "
+                                 f"bands[{i}].min {mins[i]} is not below {mins[i - 1]}")
+        labels = [b.label for b in self.bands]
+        if len(set(labels)) != len(labels):
+            raise ValueError("ratings.bands: labels must be unique")
+        if self.method == "guided" and self.guided is None:
+            raise ValueError("ratings.method is 'guided' but ratings.guided (shares, within) is missing")
+        if self.guided is not None:
+            unknown = set(self.guided.shares) - set(labels)
+            if unknown:
+                raise ValueError(f"ratings.guided.shares: unknown rating(s) {sorted(unknown)}, "
+                                 f"expected labels of ratings.bands {labels}")
+            total = sum(self.guided.shares.values())
+            if abs(total - 1.0) > WEIGHT_TOLERANCE:
+                raise ValueError(f"ratings.guided.shares sum to {total:g}, expected 1")
+        return self
+
+    @property
+    def labels(self) -> list[str]:
+        """Rating labels from best to worst."""
+        return [b.label for b in self.bands]
+
+
+# -------------------------------------------------------------------------------------------- bonus
+
+
+class Deferral(_Model):
+    """A share of the performance bonus paid in equal parts over the next ``years`` years."""
+
+    share: Fraction = 0.0
+    years: Annotated[int, Field(ge=1, le=10)] = 3
+    applies_to: Literal["key_roles", "all"] = "key_roles"
+    min_bonus: NonNegative = Field(0.0, description="bonuses below this amount are paid in full")
+
+
+class BonusPool(_Model):
+    """Optional pool: bonuses are scaled so they add up to ``amount`` (the scaling factor is reported)."""
+
+    amount: Annotated[float, Field(gt=0.0)]
+
+
+class Bonus(_Model):
+    """Performance bonus = target bonus x annual base x payout(basis) x proration."""
+
+    basis: Literal["composite", "rating"] = "composite"
+    curve: list[tuple[float, float]] | None = None
+    by_rating: dict[str, NonNegative] | None = None
+    deferral: Deferral = Deferral()
+    pool: BonusPool | None = None
+
+    @model_validator(mode="after")
+    def _basis(self) -> Bonus:
+        if self.basis == "composite":
+            if not self.curve or len(self.curve) < 2:
+                raise ValueError("bonus.curve needs at least two points [score, payout] when basis is composite")
+            _check_increasing([p[0] for p in self.curve], "bonus.curve[].score", strict=True)
+            _check_increasing([p[1] for p in self.curve], "bonus.curve[].payout", strict=False)
+            if any(p[1] < 0 for p in self.curve):
+                raise ValueError("bonus.curve: payouts must be >= 0")
+        if self.basis == "rating" and not self.by_rating:
+            raise ValueError("bonus.by_rating (rating -> payout multiple) is required when basis is rating")
+        return self
+
+
+# ---------------------------------------------------------------------------------------- commission
+
+
+class Tier(_Model):
+    """A slice of the commission basis: from ``from`` (default: the previous tier's upto) to ``upto``."""
+
+    from_: NonNegative | None = Field(None, alias="from")
+    upto: Annotated[float, Field(gt=0.0)] | None = None
+    rate: Fraction
+
+
+class Product(_Model):
+    """Commission on a product: exactly one of ``rate`` (share of the amount), ``rate_per_10k`` (元 per
+    10,000 of the amount) or ``tiers`` with ``method`` marginal or retroactive."""
+
+    id: str
+    name: str = ""
+    rate: Fraction | None = None
+    rate_per_10k: Annotated[float, Field(ge=0.0, le=10000.0)] | None = None
+    tiers: list[Tier] | None = None
+    method: Literal["marginal", "retroactive"] = "marginal"
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Product:
+        given = [k for k in ("rate", "rate_per_10k", "tiers") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"product '{self.id}': give exactly one of rate, rate_per_10k or tiers "
+                             f"(found {given or 'none'})")
+        if self.tiers is not None:
+            _check_tiers(self.tiers)
+        return self
+
+    def tier_table(self) -> tuple[list[float], list[float]]:
+        """(upper bounds, rates) with the last bound +inf; a flat rate is a single tier."""
+        if self.tiers is not None:
+            return ([t.upto if t.upto is not None else math.inf for t in self.tiers],
+                    [t.rate for t in self.tiers])
+        rate = self.rate if self.rate is not None else self.rate_per_10k / 10000.0
+        return [math.inf], [rate]
+
+
+def _check_tiers(tiers: list[Tier]) -> None:
+    lower = 0.0
+    for i, t in enumerate(tiers):
+        if t.from_ is not None and t.from_ != lower:
+            kind = "a gap" if t.from_ > lower else "an overlap"
+            raise ValueError(f"tiers[{i}] starts at {t.from_:g} but the previous tier ends at {lower:g}: "
+                             f"{kind} between tiers")
+        last = i == len(tiers) - 1
+        if t.upto is None and not last:
+            raise ValueError(f"tiers[{i}] has no 'upto' but is not the last tier")
+        if last and t.upto is not None:
+            raise ValueError(f"the last tier (tiers[{i}]) must be open-ended: remove 'upto' ({t.upto:g}) so "
+                             "that every amount falls in a tier")
+        if t.upto is not None:
+            if t.upto <= lower:
+                raise ValueError(f"tiers[{i}].upto {t.upto:g} is not above the tier's start {lower:g}: "
+                                 "an overlap between tiers")
+            lower = t.upto
+
+
+class Gate(_Model):
+    """Composite score below ``min_composite`` pays ``factor_below`` x the commission."""
+
+    min_composite: float = 60.0
+    factor_below: Fraction = 0.5
+
+
+class Cap(_Model):
+    """Commission for the cycle is capped at ``times_annual_base`` x the prorated annual base salary."""
+
+    times_annual_base: Annotated[float, Field(gt=0.0)]
+
+
+class Commission(_Model):
+    accumulate: Literal["month", "cycle_to_date"] = "cycle_to_date"
+    products: list[Product] = Field(min_length=1)
+    gate: Gate | None = None
+    cap: Cap | None = None
+
+    @model_validator(mode="after")
+    def _unique(self) -> Commission:
+        ids = [p.id for p in self.products]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"commission.products: duplicate product id(s) {dupes}")
+        return self
+
+    def product(self, product_id: str) -> Product:
+        for p in self.products:
+            if p.id == product_id:
+                return p
+        raise KeyError(product_id)
+
+
+# ------------------------------------------------------------------------------- salary review etc.
+
+
+class SalaryReview(_Model):
+    """Merit increase by rating (rows) and compa-ratio band (columns: below the first bound, between, above
+    the last). compa-ratio = base_monthly / grade midpoint. ``budget``: share of base payroll."""
+
+    compa_ratio_bands: list[float] = Field(min_length=1)
+    merit_matrix: dict[str, list[Fraction]]
+    budget: Fraction
+
+    @model_validator(mode="after")
+    def _shape(self) -> SalaryReview:
+        _check_increasing(self.compa_ratio_bands, "salary_review.compa_ratio_bands", strict=True)
+        width = len(self.compa_ratio_bands) + 1
+        for rating, row in self.merit_matrix.items():
+            if len(row) != width:
+                raise ValueError(f"salary_review.merit_matrix.{rating} has {len(row)} values, expected {width} "
+                                 f"(one per compa-ratio band)")
+        return self
+
+
+class PromotionRule(_Model):
+    from_: str = Field(alias="from")
+    to: str
+    min_years_in_grade: NonNegative = 0.0
+    last_ratings_at_least: list[str] = Field(
+        default_factory=list, description="most recent first: this cycle's rating, then the history")
+    min_composite: float | None = None
+    min_indicator_scores: dict[str, float] = {}
+
+
+class DemotionRule(_Model):
+    from_: str = Field(alias="from")
+    to: str
+    last_ratings_at_most: list[str] = Field(min_length=1, description="most recent first")
+
+
+class BaseLimits(_Model):
+    floor: NonNegative
+    cap: NonNegative
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BaseLimits:
+        if self.floor > self.cap:
+            raise ValueError(f"floor {self.floor:g} is above cap {self.cap:g}")
+        return self
+
+
+class SocialInsurance(_Model):
+    base: BaseLimits
+    employee: dict[str, Fraction]
+    employer: dict[str, Fraction]
+
+
+class HousingFund(_Model):
+    base: BaseLimits
+    employee: Fraction
+    employer: Fraction
+
+
+class Benefits(_Model):
+    """五险一金: contributions = rate x clamp(monthly base salary, floor, cap) x months employed."""
+
+    social_insurance: SocialInsurance
+    housing_fund: HousingFund
+
+
+class Feedback(_Model):
+    frequency: Literal["monthly", "quarterly"] = "quarterly"
+    suggestions: dict[str, str] = {}
+    strengths: dict[str, str] = {}
+
+
+class Publication(_Model):
+    names: Literal["pseudonym", "name"] = "pseudonym"
+    min_group: Annotated[int, Field(ge=1)] = 5
+
+
+class Appeals(_Model):
+    window_days: Annotated[int, Field(ge=1)] = 30
+
+
+# ------------------------------------------------------------------------------------------- policy
+
+
+class Policy(_Model):
+    policy: str
+    version: str
+    currency: str = "CNY"
+    cycle: Literal["annual", "half-year"] = "annual"
+    budget: NonNegative | None = Field(None, description="total employer cost budget for the cycle")
+    grades: list[Grade] = Field(min_length=1)
+    allowances: dict[str, NonNegative] = {}
+    scorecard: Scorecard
+    ratings: Ratings
+    bonus: Bonus
+    commission: Commission
+    salary_review: SalaryReview
+    promotion: list[PromotionRule] = []
+    demotion: list[DemotionRule] = []
+    benefits: Benefits
+    feedback: Feedback = Feedback()
+    publication: Publication = Publication()
+    appeals: Appeals = Appeals()
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Policy:
+        problems = []
+        grade_ids = [g.id for g in self.grades]
+        if len(set(grade_ids)) != len(grade_ids):
+            problems.append(f"grades: duplicate grade ids {grade_ids}")
+        labels = self.ratings.labels
+        for rating in self.salary_review.merit_matrix:
+            if rating not in labels:
+                problems.append(f"salary_review.merit_matrix: unknown rating '{rating}', expected one of {labels}")
+        for rating in labels:
+            if rating not in self.salary_review.merit_matrix:
+                problems.append(f"salary_review.merit_matrix: rating '{rating}' has no row")
+        if self.bonus.by_rating:
+            for rating in self.bonus.by_rating:
+                if rating not in labels:
+                    problems.append(f"bonus.by_rating: unknown rating '{rating}', expected one of {labels}")
+        indicator_ids = {ind.id for ind in self.scorecard.indicators}
+        for kind, rules in (("promotion", self.promotion), ("demotion", self.demotion)):
+            for i, rule in enumerate(rules):
+                for key in ("from_", "to"):
+                    g = getattr(rule, key)
+                    if g not in grade_ids:
+                        problems.append(f"{kind}[{i}].{key.rstrip('_')}: unknown grade '{g}', expected one of "
+                                        f"{grade_ids}")
+                ratings = getattr(rule, "last_ratings_at_least", None) or getattr(rule, "last_ratings_at_most", [])
+                for r in ratings:
+                    if r not in labels:
+                        problems.append(f"{kind}[{i}]: unknown rating '{r}', expected one of {labels}")
+                for ind in getattr(rule, "min_indicator_scores", {}) or {}:
+                    if ind not in indicator_ids:
+                        problems.append(f"{kind}[{i}].min_indicator_scores: unknown indicator '{ind}'")
+        for key in self.feedback.suggestions:
+            if key not in indicator_ids:
+                problems.append(f"feedback.suggestions: unknown indicator '{key}'")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # -- look-ups -------------------------------------------------------------------------------
+
+    def grade(self, grade_id: str) -> Grade:
+        for g in self.grades:
+            if g.id == grade_id:
+                return g
+        raise KeyError(grade_id)
+
+    @property
+    def grade_ids(self) -> list[str]:
+        """Grade ids, lowest first (the promotion ladder)."""
+        return [g.id for g in self.grades]
+
+    @property
+    def indicator_ids(self) -> list[str]:
+        return [ind.id for ind in self.scorecard.indicators]
+
+    @property
+    def product_ids(self) -> list[str]:
+        return [p.id for p in self.commission.products]
+
+    @property
+    def rating_items(self) -> list[str]:
+        """Rating items the 360 questionnaire must cover (items of ratings-sourced indicators)."""
+        return [ind.rating_item for ind in self.scorecard.indicators if ind.source == "ratings"]
+
+    # -- serialisation, hashing, changes ------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data as in the YAML file (aliases such as ``from`` and ``self``; unset options dropped)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=120)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def fingerprint(self) -> str:
+        """sha256 of the canonical YAML: two policies with equal content have equal fingerprints."""
+        return hashlib.sha256(yaml.safe_dump(self.to_dict(), sort_keys=True).encode()).hexdigest()
+
+    def diff(self, other: Policy) -> list[PolicyChange]:
+        """What changed from ``self`` to ``other``, one entry per key path.
+
+        Lists of objects with an ``id`` are matched by id (``scorecard.indicators[deposits_adb].weight``),
+        other lists by position.
+        """
+        changes: list[PolicyChange] = []
+        _diff(self.to_dict(), other.to_dict(), "", changes)
+        return changes
+
+    def updated(self, changes: dict[str, Any]) -> Policy:
+        """A new, validated Policy with values set at key paths, e.g.
+        ``{"commission.products[insurance].tiers[0].upto": 2e6, "bonus.curve[1][1]": 0.6}``.
+
+        Paths use the YAML keys; ``[x]`` selects a list item by position or, for lists of objects with an
+        id, by id. Raises PolicyError when a path does not exist or the result breaks a rule.
+        """
+        data = copy.deepcopy(self.to_dict())
+        for path, value in changes.items():
+            parent, last = _resolve(data, path)
+            parent[last] = value
+        return policy_from_dict(data, source="<updated policy>")
+
+    def get(self, path: str) -> Any:
+        """The value at a key path (same syntax as :meth:`updated`)."""
+        data = self.to_dict()
+        parent, last = _resolve(data, path)
+        return parent[last]
+
+
+class PolicyChange(BaseModel):
+    path: str
+    before: Any
+    after: Any
+
+    def __str__(self) -> str:
+        if self.before is None:
+            return f"{self.path}: added {self.after!r}"
+        if self.after is None:
+            return f"{self.path}: removed (was {self.before!r})"
+        return f"{self.path}: {self.before!r} -> {self.after!r}"
+
+
+def _diff(a: Any, b: Any, path: str, out: list[PolicyChange]) -> None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in list(a) + [k for k in b if k not in a]:
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in b:
+                out.append(PolicyChange(path=sub, before=a[key], after=None))
+            elif key not in a:
+                out.append(PolicyChange(path=sub, before=None, after=b[key]))
+            else:
+                _diff(a[key], b[key], sub, out)
+        return
+    if isinstance(a, list) and isinstance(b, list):
+        if _keyed(a) and _keyed(b):
+            amap = {x["id"]: x for x in a}
+            bmap = {x["id"]: x for x in b}
+            for key in list(amap) + [k for k in bmap if k not in amap]:
+                sub = f"{path}[{key}]"
+                if key not in bmap:
+                    out.append(PolicyChange(path=sub, before=amap[key], after=None))
+                elif key not in amap:
+                    out.append(PolicyChange(path=sub, before=None, after=bmap[key]))
+                else:
+                    _diff(amap[key], bmap[key], sub, out)
+            return
+        for i in range(max(len(a), len(b))):
+            sub = f"{path}[{i}]"
+            if i >= len(b):
+                out.append(PolicyChange(path=sub, before=a[i], after=None))
+            elif i >= len(a):
+                out.append(PolicyChange(path=sub, before=None, after=b[i]))
+            else:
+                _diff(a[i], b[i], sub, out)
+        return
+    if a != b:
+        out.append(PolicyChange(path=path, before=a, after=b))
+
+
+def _keyed(items: list[Any]) -> bool:
+    return bool(items) and all(isinstance(x, dict) and "id" in x for x in items)
+
+
+_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[([^\]]+)\]")
+
+
+def _resolve(data: Any, path: str) -> tuple[Any, Any]:
+    """(container, key) for a key path into plain data; raises PolicyError if the path does not exist."""
+    tokens = []
+    for name, index in _PATH_TOKEN.findall(path):
+        tokens.append(("key", name) if name else ("index", index))
+    if not tokens:
+        raise PolicyError("<updated policy>", [f"empty key path {path!r}"])
+    node = data
+    for n, (kind, tok) in enumerate(tokens):
+        last = n == len(tokens) - 1
+        if kind == "key":
+            if not isinstance(node, dict) or (tok not in node and not last):
+                raise PolicyError("<updated policy>", [f"key path {path!r}: no key '{tok}'"])
+            key: Any = tok
+        else:
+            if not isinstance(node, list):
+                raise PolicyError("<updated policy>", [f"key path {path!r}: [{tok}] applied to a non-list"])
+            if tok.lstrip("-").isdigit():
+                key = int(tok)
+                if not -len(node) <= key < len(node):
+                    raise PolicyError("<updated policy>", [f"key path {path!r}: index {key} out of range"])
+            else:
+                ids = [x.get("id") if isinstance(x, dict) else None for x in node]
+                if tok not in ids:
+                    raise PolicyError("<updated policy>", [f"key path {path!r}: no item with id '{tok}'"])
+                key = ids.index(tok)
+        if last:
+            return node, key
+        node = node[key]
+    raise AssertionError("unreachable")
+
+
+# ------------------------------------------------------------------------------------------ loading
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in {"ratio", "inverse", "scale", "banded", "piecewise"}:
+            continue  # the discriminated-union tag pydantic adds to the location
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _format_errors(err: ValidationError) -> list[str]:
+    messages = []
+    for e in err.errors():
+        loc = _format_loc(tuple(e["loc"]))
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (not part of the policy format; check the spelling)"
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        elif "input" in e and e["type"] not in ("value_error", "assertion_error") and not isinstance(
+                e["input"], (dict, list)):
+            msg = f"{msg} (found {e['input']!r})"
+        messages.append(f"{loc}: {msg}")
+    return messages
+
+
+def policy_from_dict(data: Any, source: str = "<policy>") -> Policy:
+    """Validate plain data (as read from YAML) into a Policy, or raise PolicyError listing every problem."""
+    if not isinstance(data, dict):
+        raise PolicyError(source, [f"expected a mapping of policy keys at the top level, found "
+                                   f"{type(data).__name__}"])
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as err:
+        raise PolicyError(source, _format_errors(err)) from None
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a policy YAML file.
+
+    Raises :class:`compkit.PolicyError` naming the file, each key path and the rule it breaks.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError(str(path), ["file not found"]) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise PolicyError(str(path), [f"cannot be read: {err}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise PolicyError(str(path), [f"{where}not valid YAML ({problem})"]) from None
+    return policy_from_dict(data, source=str(path))
