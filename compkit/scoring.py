@@ -1,0 +1,502 @@
+"""Scoring and ratings: curves, indicator values and scores, 360 aggregation, composite scores, ratings.
+
+Scores are points on a 0-100 scale where 100 means "on target" (a ratio curve capped at 1.2 gives at most
+120). The composite is the weighted sum of indicator scores (weights within categories times category
+weights), minus deductions, clipped to the policy's score range.
+
+Everything is vectorised over whole columns: people and indicators are turned into integer codes once and
+summed with ``numpy.bincount``; no loop runs per person or per row.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from compkit.data import Dataset, complaint_stats, loyalty, satisfaction_index
+from compkit.policy import (
+    BandedCurve,
+    Curve,
+    Indicator,
+    InverseCurve,
+    PiecewiseCurve,
+    Policy,
+    RaterWeights,
+    RatingBand,
+    RatioCurve,
+    ScaleCurve,
+)
+
+ROLES = ("self", "supervisor", "peer")
+
+# ------------------------------------------------------------------------------------------- curves
+
+
+def piecewise(x: ArrayLike, points: Sequence[Sequence[float]]) -> np.ndarray:
+    """Straight lines between ``points`` [[x0, y0], [x1, y1], ...] (x increasing), flat outside them.
+
+    piecewise(85, [[60, 0], [70, 0.5], [100, 1.0]]) = 0.5 + (85 - 70) / (100 - 70) x (1.0 - 0.5) = 0.75.
+    NaN in, NaN out. Unit: that of the y values.
+    """
+    pts = np.asarray(points, dtype="float64")
+    xs = np.asarray(x, dtype="float64")
+    out = np.interp(xs, pts[:, 0], pts[:, 1])
+    return np.where(np.isnan(xs), np.nan, out)
+
+
+def achievement(actual: ArrayLike, target: ArrayLike, inverse: bool = False) -> np.ndarray:
+    """achievement = actual / target (or target / actual when lower is better), as a fraction (1.0 = on target).
+
+    Undefined, and returned as NaN, when the target is missing or not positive or the actual is missing; the
+    indicator's ``if_missing`` rule then decides the score. For an inverse indicator an actual of 0 (e.g. no
+    non-performing loans) with a positive target is the best possible result: achievement = +inf, which every
+    curve caps.
+    """
+    a = np.asarray(actual, dtype="float64")
+    t = np.asarray(target, dtype="float64")
+    valid = ~np.isnan(a) & ~np.isnan(t) & (t > 0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if inverse:
+            ratio = np.where(a > 0, t / a, np.where(a == 0, np.inf, 0.0))
+        else:
+            ratio = a / t
+    return np.where(valid, ratio, np.nan)
+
+
+def ratio_score(ach: ArrayLike, threshold: float, cap: float) -> np.ndarray:
+    """score = 0 if achievement < threshold, else 100 x min(achievement, cap). Points (0-100 x cap)."""
+    a = np.asarray(ach, dtype="float64")
+    score = np.where(a < threshold, 0.0, 100.0 * np.minimum(a, cap))
+    return np.where(np.isnan(a), np.nan, score)
+
+
+def scale_score(x: ArrayLike, lo: float, hi: float) -> np.ndarray:
+    """A survey or rating scale onto 0-100: 100 x (x - lo) / (hi - lo), clipped to [0, 100].
+    On a 1-5 scale: 1 -> 0, 3 -> 50, 4.2 -> 80, 5 -> 100."""
+    a = np.asarray(x, dtype="float64")
+    return np.clip(100.0 * (a - lo) / (hi - lo), 0.0, 100.0)
+
+
+def banded_score(x: ArrayLike, bands: Sequence[RatingBand] | Sequence) -> np.ndarray:
+    """Lookup: the score of the highest band whose ``min`` is at or below x; below the first band, its score.
+    ``bands``: objects with ``min`` and ``score`` (mins increasing)."""
+    a = np.asarray(x, dtype="float64")
+    mins = np.array([b.min for b in bands], dtype="float64")
+    scores = np.array([b.score for b in bands], dtype="float64")
+    idx = np.clip(np.searchsorted(mins, np.nan_to_num(a, nan=-np.inf), side="right") - 1, 0, len(mins) - 1)
+    return np.where(np.isnan(a), np.nan, scores[idx])
+
+
+def curve_score(actual: ArrayLike, target: ArrayLike, curve: Curve) -> tuple[np.ndarray, np.ndarray]:
+    """(achievement, score) of one indicator under its curve; NaN score where the value is undefined."""
+    a = np.asarray(actual, dtype="float64")
+    t = np.asarray(target, dtype="float64")
+    if isinstance(curve, RatioCurve):
+        ach = achievement(a, t)
+        return ach, ratio_score(ach, curve.threshold, curve.cap)
+    if isinstance(curve, InverseCurve):
+        ach = achievement(a, t, inverse=True)
+        return ach, ratio_score(ach, curve.threshold, curve.cap)
+    if isinstance(curve, ScaleCurve):
+        return achievement(a, t), scale_score(a, curve.min, curve.max)
+    if isinstance(curve, (BandedCurve, PiecewiseCurve)):
+        ach = achievement(a, t)
+        x = ach if curve.on == "achievement" else a
+        if isinstance(curve, BandedCurve):
+            return ach, banded_score(x, curve.bands)
+        return ach, piecewise(x, curve.points)
+    raise TypeError(f"unknown curve {curve!r}")  # pragma: no cover - the policy model allows no other
+
+
+# --------------------------------------------------------------------------------- 360 aggregation
+
+
+def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, float],
+                   exclude_self: bool | None = None, min_peers: int | None = None) -> pd.DataFrame:
+    """360 aggregation per employee and item.
+
+    1. mean score per role (self, supervisor, peer);
+    2. a role is *present* when it has a mean, except: self when ``exclude_self``; peer when fewer than
+       ``min_peers`` distinct peers rated the item;
+    3. score = sum over present roles of w_role x mean_role / sum over present roles of w_role: the weight of a
+       missing role is shared out over the present roles in proportion to their own weights.
+
+    Example (weights self 0.1, supervisor 0.6, peer 0.3): means 5, 4, 3.5 -> 0.5 + 2.4 + 1.05 = 3.95;
+    without a supervisor -> (0.1 x 5 + 0.3 x 3.5) / 0.4 = 3.875.
+    Columns: employee_id, item, mean_self, mean_supervisor, mean_peer, n_peers, w_self, w_supervisor, w_peer
+    (effective weights, summing to 1), score (rating-scale units; NaN when no role is present), rule.
+    """
+    if isinstance(weights, RaterWeights):
+        exclude_self = weights.exclude_self if exclude_self is None else exclude_self
+        min_peers = weights.min_peers if min_peers is None else min_peers
+        w = weights.as_dict()
+    else:
+        w = {r: float(weights.get(r, 0.0)) for r in ROLES}
+    exclude_self = bool(exclude_self)
+    min_peers = 1 if min_peers is None else int(min_peers)
+
+    emp_codes, emp_uniques = pd.factorize(ratings["employee_id"], sort=True)
+    item_codes, item_uniques = pd.factorize(ratings["item"], sort=True)
+    role_codes = pd.Index(ROLES).get_indexer(ratings["rater_role"])
+    n_items = len(item_uniques)
+    cell = emp_codes * n_items + item_codes
+    n_cells = len(emp_uniques) * n_items
+    score = ratings["score"].to_numpy(dtype="float64")
+
+    means = np.full((n_cells, 3), np.nan)
+    counts = np.zeros((n_cells, 3))
+    for r in range(3):
+        m = role_codes == r
+        counts[:, r] = np.bincount(cell[m], minlength=n_cells)
+        sums = np.bincount(cell[m], weights=score[m], minlength=n_cells)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means[:, r] = np.where(counts[:, r] > 0, sums / counts[:, r], np.nan)
+    n_peers = counts[:, 2]  # ratings are unique per rater, ratee and item: a row is a distinct peer
+
+    present = ~np.isnan(means)
+    rule_self_excluded = present[:, 0] & exclude_self
+    rule_few_peers = present[:, 2] & (n_peers < min_peers)
+    present[:, 0] &= not exclude_self
+    present[:, 2] &= n_peers >= min_peers
+    base_w = np.array([w["self"], w["supervisor"], w["peer"]])
+    eff = present * base_w
+    total = eff.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eff = np.where(total > 0, eff / total, 0.0)
+    combined = np.where(total[:, 0] > 0, np.nansum(np.nan_to_num(means) * eff, axis=1), np.nan)
+
+    rule = np.full(n_cells, "", dtype=object)
+    notes = [
+        (rule_self_excluded, "self-rating excluded"),
+        (np.isnan(means[:, 1]), "no supervisor rating: its weight shared out"),
+        (np.isnan(means[:, 2]), "no peer rating: its weight shared out"),
+        (rule_few_peers, f"fewer than {min_peers} peers: peer weight shared out"),
+        (np.isnan(means[:, 0]) & (base_w[0] > 0) & (not exclude_self), "no self-rating: its weight shared out"),
+        (total[:, 0] == 0, "no usable rating"),
+    ]
+    for mask, text in notes:
+        rule = np.where(mask, np.where(rule == "", text, rule + "; " + text), rule)
+    rule = np.where(rule == "", "all roles", rule)
+
+    has_any = counts.sum(axis=1) > 0
+    emp_idx, item_idx = np.divmod(np.arange(n_cells), n_items)
+    out = pd.DataFrame({
+        "employee_id": np.asarray(emp_uniques)[emp_idx],
+        "item": np.asarray(item_uniques)[item_idx],
+        "mean_self": means[:, 0], "mean_supervisor": means[:, 1], "mean_peer": means[:, 2],
+        "n_peers": n_peers.astype("int64"),
+        "w_self": eff[:, 0], "w_supervisor": eff[:, 1], "w_peer": eff[:, 2],
+        "score": combined, "rule": rule.astype(str),
+    })
+    return out[has_any].reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------- indicator values
+
+
+def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
+                     rater_scores: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Actual and target per employee and indicator for the cycle (or cycle-to-date ``through`` YYYY-MM).
+
+    metrics: months combined by the indicator's ``aggregate`` (sum, mean or last month), targets likewise;
+    surveys: satisfaction index of the dimension; complaints: the measure; sales: repeat-purchase rate;
+    ratings: the 360 combined score on the rating scale (``rater_scores`` from :func:`combine_raters`, computed
+    here when not given). Sources without a target column take the indicator's ``target``.
+    Every employee x indicator appears (NaN where there is no value). Columns: employee_id, indicator, actual,
+    target, source_note.
+    """
+    employees = pd.Index(data.employees["employee_id"].astype(str))
+    inds = policy.scorecard.indicators
+    n, k = len(employees), len(inds)
+    actual = np.full((n, k), np.nan)
+    target = np.full((n, k), np.nan)
+    ind_pos = {ind.id: j for j, ind in enumerate(inds)}
+
+    metric_ids = [ind.id for ind in inds if ind.source == "metrics"]
+    if metric_ids:
+        m = data.metrics
+        if through is not None:
+            m = m[m["period"] <= through]
+        for how in ("sum", "mean", "last"):
+            ids = [i for i in metric_ids if policy.scorecard.indicator(i).aggregate == how]
+            if not ids:
+                continue
+            sub = m[m["indicator"].isin(ids)]
+            if how == "last":
+                sub = sub.sort_values(["employee_id", "indicator", "period"]).groupby(
+                    ["employee_id", "indicator"]).tail(1)
+                agg = sub.set_index(["employee_id", "indicator"])[["actual", "target"]]
+            elif how == "sum":
+                agg = sub.groupby(["employee_id", "indicator"])[["actual", "target"]].sum(min_count=1)
+            else:
+                agg = sub.groupby(["employee_id", "indicator"])[["actual", "target"]].mean()
+            agg = agg.reset_index()
+            rows = employees.get_indexer(agg["employee_id"].astype(str))
+            cols = np.array([ind_pos[i] for i in agg["indicator"]], dtype=int)
+            actual[rows, cols] = agg["actual"].to_numpy(dtype="float64")
+            target[rows, cols] = agg["target"].to_numpy(dtype="float64")
+
+    def put(ind: Indicator, table: pd.DataFrame, column: str) -> None:
+        rows = employees.get_indexer(table["employee_id"].astype(str))
+        ok = rows >= 0
+        actual[rows[ok], ind_pos[ind.id]] = table[column].to_numpy(dtype="float64")[ok]
+
+    for ind in inds:
+        j = ind_pos[ind.id]
+        if ind.source == "surveys":
+            sat = satisfaction_index(data.surveys, through)
+            put(ind, sat[sat["dimension"] == ind.dimension], "score")
+        elif ind.source == "complaints":
+            stats = complaint_stats(data.complaints, through)
+            if ind.measure in ("count", "upheld_rate"):
+                actual[:, j] = 0.0  # no complaint recorded: a count and a rate of zero are real values
+            put(ind, stats, ind.measure)
+        elif ind.source == "sales":
+            put(ind, loyalty(data.sales, through), "repeat_purchase")
+        elif ind.source == "ratings":
+            if rater_scores is None:
+                rater_scores = combine_raters(data.ratings, policy.scorecard.raters)
+            sub = rater_scores[rater_scores["item"] == ind.rating_item]
+            put(ind, sub, "score")
+        if ind.source != "metrics" and ind.target is not None:
+            target[:, j] = ind.target
+
+    return pd.DataFrame({
+        "employee_id": np.repeat(employees.to_numpy(), k),
+        "indicator": np.tile(np.array([ind.id for ind in inds], dtype=object), n),
+        "actual": actual.ravel(),
+        "target": target.ravel(),
+    })
+
+
+# ------------------------------------------------------------------------------ scores and composite
+
+
+def score_indicators(policy: Policy, values: pd.DataFrame) -> pd.DataFrame:
+    """Scores per employee and indicator with weights, from :func:`indicator_values` (rows grouped by employee,
+    indicators in policy order).
+
+    score: the indicator's curve (ratings-sourced indicators default to the rating scale onto 0-100);
+    missing (no value, or a ratio/inverse curve with a missing or non-positive target): ``if_missing`` decides:
+    zero -> 0 points, target -> 100 points, exclude -> left out and its weight shared out over the category's
+    other indicators. A category with no scorable indicator is left out and its weight shared out over the
+    other categories. effective_weight = (indicator weight / sum of present indicator weights in its category)
+    x (category weight / sum of present category weights); weighted_score = score x effective_weight.
+    The effective weights of one employee sum to 1 (each weight applied exactly once).
+    """
+    sc = policy.scorecard
+    inds = sc.indicators
+    k = len(inds)
+    n = len(values) // k
+    actual = values["actual"].to_numpy(dtype="float64").reshape(n, k)
+    target = values["target"].to_numpy(dtype="float64").reshape(n, k)
+    ach = np.full((n, k), np.nan)
+    score = np.full((n, k), np.nan)
+    for j, ind in enumerate(inds):
+        curve = ind.curve or ScaleCurve(type="scale", min=sc.rating_scale.min, max=sc.rating_scale.max)
+        ach[:, j], score[:, j] = curve_score(actual[:, j], target[:, j], curve)
+
+    missing = np.isnan(score)
+    rule = np.array([ind.if_missing for ind in inds])
+    fill = np.where(rule == "zero", 0.0, np.where(rule == "target", 100.0, np.nan))
+    score = np.where(missing, fill[None, :], score)
+    excluded = np.isnan(score)
+    note = np.where(missing, np.where(rule == "zero", "no value or target: scored 0",
+                                      np.where(rule == "target", "no value or target: scored as on target (100)",
+                                               "no value: left out, weight shared out")), "")
+
+    categories = list(sc.categories)
+    cat_of = np.array([categories.index(ind.category) for ind in inds])
+    w_ind = np.array([ind.weight for ind in inds])
+    w_cat = np.array([sc.categories[c] for c in categories])
+    onehot = (cat_of[:, None] == np.arange(len(categories))[None, :]).astype(float)  # k x C
+    present_w = (~excluded) * w_ind  # n x k
+    cat_sum = present_w @ onehot  # n x C
+    with np.errstate(invalid="ignore", divide="ignore"):
+        within = np.where(cat_sum[:, cat_of] > 0, present_w / cat_sum[:, cat_of], 0.0)
+    cat_present = cat_sum > 0
+    cat_w = cat_present * w_cat
+    cat_total = cat_w.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cat_eff = np.where(cat_total > 0, cat_w / cat_total, 0.0)
+    eff = within * cat_eff[:, cat_of]
+    weighted = np.where(excluded, 0.0, np.nan_to_num(score) * eff)
+
+    out = values[["employee_id", "indicator"]].copy()
+    out["category"] = np.tile(np.array([ind.category for ind in inds], dtype=object), n)
+    out["source"] = np.tile(np.array([ind.source for ind in inds], dtype=object), n)
+    out["actual"] = actual.ravel()
+    out["target"] = target.ravel()
+    out["achievement"] = ach.ravel()
+    out["score"] = score.ravel()
+    out["weight"] = np.tile(w_ind, n)
+    out["category_weight"] = np.tile(w_cat[cat_of], n)
+    out["effective_weight"] = eff.ravel()
+    out["weighted_score"] = weighted.ravel()
+    out["note"] = note.ravel()
+    return out
+
+
+def deductions(policy: Policy, data: Dataset, employee_ids: pd.Index, through: str | None = None) -> np.ndarray:
+    """Points taken off the composite: sum over deduction rules of min(points x units, max). Units: upheld
+    complaints (``measure: upheld``) or all complaints (``count``). Example: 6 upheld x 2 points = 12, capped at
+    10 -> 10."""
+    total = np.zeros(len(employee_ids))
+    if not policy.scorecard.deductions:
+        return total
+    stats = complaint_stats(data.complaints, through)
+    rows = employee_ids.get_indexer(stats["employee_id"].astype(str))
+    ok = rows >= 0
+    for rule in policy.scorecard.deductions:
+        units = np.zeros(len(employee_ids))
+        units[rows[ok]] = stats[rule.measure if rule.measure == "upheld" else "count"].to_numpy(dtype="float64")[ok]
+        total += np.minimum(units * rule.points, rule.max)
+    return total
+
+
+def composite_scores(policy: Policy, scored: pd.DataFrame, deduction_points: np.ndarray) -> pd.DataFrame:
+    """Category scores and composite per employee (rows in the order of ``scored``'s employees).
+
+    category score = sum of score x (indicator weight / present weight in the category);
+    composite_before_deductions = sum of weighted scores; composite = clip(before - deductions, range).
+    Columns: employee_id, one per category, composite_before_deductions, deductions, composite.
+    """
+    sc = policy.scorecard
+    k = len(sc.indicators)
+    n = len(scored) // k
+    categories = list(sc.categories)
+    score = scored["score"].to_numpy(dtype="float64").reshape(n, k)
+    eff = scored["effective_weight"].to_numpy(dtype="float64").reshape(n, k)
+    w_ind = np.array([ind.weight for ind in sc.indicators])
+    cat_of = np.array([categories.index(ind.category) for ind in sc.indicators])
+    out = pd.DataFrame({"employee_id": scored["employee_id"].to_numpy()[::k]})
+    present = ~np.isnan(score)
+    for c, name in enumerate(categories):
+        cols = cat_of == c
+        w = present[:, cols] * w_ind[cols]
+        s = w.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[name] = np.where(s > 0, (np.nan_to_num(score[:, cols]) * w).sum(axis=1) / s, np.nan)
+    before = scored["weighted_score"].to_numpy(dtype="float64").reshape(n, k).sum(axis=1)
+    before = np.where(eff.sum(axis=1) > 0, before, np.nan)
+    out["composite_before_deductions"] = before
+    out["deductions"] = deduction_points
+    out["composite"] = np.clip(before - deduction_points, sc.score_range.min, sc.score_range.max)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ ratings
+
+
+def absolute_ratings(scores: ArrayLike, bands: Sequence[RatingBand]) -> np.ndarray:
+    """The label of the first band (best first) whose ``min`` the score reaches; NaN score -> missing (None)."""
+    s = np.asarray(scores, dtype="float64")
+    mins = np.array([b.min for b in bands])[::-1]  # increasing
+    labels = np.array([b.label for b in bands], dtype=object)[::-1]
+    idx = np.searchsorted(mins, np.nan_to_num(s, nan=-np.inf), side="right") - 1
+    out = labels[np.clip(idx, 0, len(labels) - 1)]
+    return np.where(np.isnan(s) | (idx < 0), None, out)
+
+
+def guided_quotas(group_sizes: ArrayLike, shares: Sequence[float]) -> np.ndarray:
+    """Quotas per group and rating: share x size rounded by the largest-remainder method so each row sums to
+    the group size; equal remainders go to the better rating. Groups x ratings, integers.
+
+    Example: 7 people, shares 0.15/0.30/0.40/0.10/0.05 -> exact 1.05/2.1/2.8/0.7/0.35 -> floors 1/2/2/0/0 (5),
+    2 left go to the largest remainders 0.8 (C) and 0.7 (D) -> 1/2/3/1/0.
+    """
+    sizes = np.asarray(group_sizes, dtype="int64")
+    sh = np.asarray(shares, dtype="float64")
+    exact = sizes[:, None] * sh[None, :]
+    floor = np.floor(exact + 1e-9).astype("int64")
+    left = sizes - floor.sum(axis=1)
+    order = np.argsort(-(exact - floor), axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(len(sh))[None, :].repeat(len(sizes), axis=0), axis=1)
+    return floor + (rank < left[:, None]).astype("int64")
+
+
+def assign_ratings(scores: ArrayLike, bands: Sequence[RatingBand], shares: Mapping[str, float] | None = None,
+                   within: ArrayLike | None = None) -> pd.DataFrame:
+    """Ratings from scores: absolute bands, and a guided (forced) distribution when ``shares`` are given.
+
+    Guided, within each group (``within``: region, branch or one group for all): quotas from
+    :func:`guided_quotas`; people are ranked by score, best first; a person's rating is the one whose quota
+    covers the position of the *first* person with the same score (competition ranking), so equal scores get
+    equal ratings and a tie straddling a quota boundary all get the better rating (the overflow comes out of
+    the next ratings' places). So a higher score never gets a worse rating within a group. People with no score
+    get no rating and are not counted in the group.
+    Columns: rating_absolute, rating_guided (None without shares), rank_in_group (1 = best), group_size.
+    """
+    s = np.asarray(scores, dtype="float64")
+    n = len(s)
+    labels = [b.label for b in bands]
+    out = pd.DataFrame({"rating_absolute": absolute_ratings(s, bands)})
+    groups = np.zeros(n, dtype="int64") if within is None else pd.factorize(np.asarray(within), sort=True)[0]
+    scored = ~np.isnan(s)
+    n_groups = groups.max() + 1 if n else 0
+    sizes = np.bincount(groups[scored], minlength=n_groups)
+    # competition rank within group: position of the first person with the same score (0-based)
+    key = pd.DataFrame({"g": groups, "s": np.where(scored, s, -np.inf)})
+    rank0 = (key.groupby("g")["s"].rank(method="min", ascending=False).to_numpy() - 1).astype("int64")
+    out["rank_in_group"] = np.where(scored, rank0 + 1, pd.NA)
+    out["group_size"] = sizes[groups]
+    if shares is None:
+        out["rating_guided"] = None
+        return out
+    share_vec = [float(shares.get(lab, 0.0)) for lab in labels]
+    quotas = guided_quotas(sizes, share_vec)
+    cum = np.cumsum(quotas, axis=1)  # groups x ratings
+    idx = (cum[groups] <= rank0[:, None]).sum(axis=1)
+    idx = np.minimum(idx, len(labels) - 1)
+    out["rating_guided"] = np.where(scored, np.array(labels, dtype=object)[idx], None)
+    return out
+
+
+# ------------------------------------------------------------------------------------ the scorecard
+
+
+def scorecard(policy: Policy, data: Dataset, through: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score the whole dataset: (indicators, summary).
+
+    indicators: one row per employee and indicator (actual, target, achievement, score, weight, category
+    weight, effective weight, weighted score, note). summary: one row per employee (in the employees table's
+    order): category scores, composite before deductions, deductions, composite, group, rank in group,
+    rating_absolute, rating_guided, rating (the policy's method), and the 360 rule notes.
+    ``through`` (YYYY-MM) gives cycle-to-date scores for interim feedback.
+    """
+    rater_scores = combine_raters(_through_ratings(data, through), policy.scorecard.raters)
+    values = indicator_values(policy, data, through, rater_scores)
+    scored = score_indicators(policy, values)
+    ids = pd.Index(data.employees["employee_id"].astype(str))
+    points = deductions(policy, data, ids, through)
+    summary = composite_scores(policy, scored, points)
+    emp = data.employees
+    rp = policy.ratings
+    within_key = rp.guided.within if rp.guided is not None else "all"
+    group = np.full(len(emp), "all", dtype=object) if within_key == "all" else emp[within_key].astype(str).to_numpy()
+    shares = rp.guided.shares if rp.guided is not None else None
+    ratings = assign_ratings(summary["composite"].to_numpy(), rp.bands, shares, group)
+    summary["rating_group"] = group
+    summary = pd.concat([summary, ratings.reset_index(drop=True)], axis=1)
+    summary["rating"] = summary["rating_guided"] if rp.method == "guided" else summary["rating_absolute"]
+    summary["rater_rules"] = rater_rule_notes(rater_scores, ids)
+    return scored, summary
+
+
+def rater_rule_notes(rater_scores: pd.DataFrame, employee_ids: pd.Index) -> np.ndarray:
+    """Per employee, the distinct 360 rules that applied to any item ("" when all roles were present)."""
+    rules = rater_scores.loc[rater_scores["rule"] != "all roles", ["employee_id", "rule"]]
+    pairs = rules.assign(rule=rules["rule"].str.split("; ")).explode("rule").drop_duplicates()
+    out = np.full(len(employee_ids), "", dtype=object)
+    for text in sorted(pairs["rule"].unique()):
+        has = employee_ids.isin(pairs.loc[pairs["rule"] == text, "employee_id"])
+        out = np.where(has, np.where(out == "", text, out + "; " + text), out)
+    return out
+
+
+def _through_ratings(data: Dataset, through: str | None) -> pd.DataFrame:
+    """Ratings are collected once per cycle; cycle-to-date scoring uses whatever ratings exist."""
+    return data.ratings

@@ -1,0 +1,178 @@
+"""compkit.policy: loading, the rules of the policy file with their messages, diff and updates."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compkit.errors import PolicyError
+from compkit.policy import Policy, load_policy, policy_from_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+P2025 = ROOT / "data" / "policies" / "2025.yaml"
+P2026 = ROOT / "data" / "policies" / "2026.yaml"
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict:
+    return yaml.safe_load(P2025.read_text(encoding="utf-8"))
+
+
+def _errors(data: dict) -> str:
+    with pytest.raises(PolicyError) as info:
+        policy_from_dict(data, source="test.yaml")
+    return str(info.value)
+
+
+def test_shipped_policies_load() -> None:
+    p = load_policy(P2025)
+    assert p.version == "2025"
+    assert p.grade_ids == ["CM1", "CM2", "SCM", "RM"]
+    assert set(p.scorecard.categories) == {"performance", "ability", "attitude"}
+    # the six competencies of the seed are rated 360
+    assert {"professional_knowledge", "communication", "customer_service", "risk_management",
+            "teamwork_leadership", "innovation"} <= set(p.rating_items)
+    assert load_policy(P2026).version == "2026"
+
+
+def test_weights_sum_to_one_within_each_category() -> None:
+    p = load_policy(P2025)
+    for cat, w in p.scorecard.categories.items():
+        s = sum(i.weight for i in p.scorecard.indicators if i.category == cat)
+        assert s == pytest.approx(1.0), cat
+    assert sum(p.scorecard.categories.values()) == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------------------- bad policy corpus
+
+def _set(data: dict, path: list, value) -> dict:
+    d = copy.deepcopy(data)
+    node = d
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return d
+
+
+BAD = [
+    # (what, change, expected fragment of the message)
+    ("category weights do not sum to 1", (["scorecard", "categories", "performance"], 0.5),
+     "scorecard.categories: weights sum to 0.9, expected 1"),
+    ("indicator weights do not sum to 1", (["scorecard", "indicators", 0, "weight"], 0.30),
+     "weights in category 'performance' sum to 1.1, expected 1"),
+    ("unknown category", (["scorecard", "indicators", 16, "category"], "attitudes"),
+     "scorecard.indicators[16].category: unknown category 'attitudes'"),
+    ("rate above 1", (["commission", "products", 0, "rate"], 1.5),
+     "commission.products[0].rate: Input should be less than or equal to 1"),
+    ("negative rate", (["commission", "products", 0, "rate"], -0.01),
+     "commission.products[0].rate: Input should be greater than or equal to 0"),
+    ("rater weights", (["scorecard", "raters", "self"], 0.2),
+     "rater weights self + supervisor + peer sum to 1.1, expected 1"),
+    ("curve not increasing", (["bonus", "curve"], [[60, 0.0], [70, 0.5], [65, 1.0]]),
+     "the curve is not increasing: bonus.curve[].score must be strictly increasing"),
+    ("guided shares", (["ratings", "guided", "shares", "A"], 0.25), "ratings.guided.shares sum to 1.1, expected 1"),
+    ("unknown key", (["bonus", "defferal"], {"share": 0.4}), "bonus.defferal: unknown key"),
+    ("cycle", (["cycle"], "quarterly"), "cycle: Input should be 'annual' or 'half-year'"),
+    ("merit matrix row width", (["salary_review", "merit_matrix", "A"], [0.08, 0.06]),
+     "salary_review.merit_matrix.A has 2 values, expected 3"),
+    ("unknown promotion grade", (["promotion", 0, "to"], "CM9"), "promotion[0].to: unknown grade 'CM9'"),
+    ("benefit floor above cap", (["benefits", "housing_fund", "base", "floor"], 50000),
+     "benefits.housing_fund.base: floor 50000 is above cap 36921"),
+]
+
+
+@pytest.mark.parametrize("what,change,expected", BAD, ids=[b[0] for b in BAD])
+def test_bad_policy_names_key_path_and_rule(raw: dict, what: str, change: tuple, expected: str) -> None:
+    path, value = change
+    message = _errors(_set(raw, path, value))
+    assert "test.yaml" in message
+    assert expected in message
+
+
+def test_tier_gap_and_overlap_are_errors(raw: dict) -> None:
+    gap = _set(raw, ["commission", "products", 1, "tiers"],
+               [{"upto": 1_000_000, "rate": 0.01}, {"from": 1_200_000, "upto": 5_000_000, "rate": 0.015},
+                {"rate": 0.02}])
+    assert "tiers[1] starts at 1.2e+06 but the previous tier ends at 1e+06: a gap between tiers" in _errors(gap)
+    overlap = _set(raw, ["commission", "products", 1, "tiers"],
+                   [{"upto": 1_000_000, "rate": 0.01}, {"from": 900_000, "upto": 5_000_000, "rate": 0.015},
+                    {"rate": 0.02}])
+    assert "an overlap between tiers" in _errors(overlap)
+    not_rising = _set(raw, ["commission", "products", 1, "tiers"],
+                      [{"upto": 5_000_000, "rate": 0.01}, {"upto": 1_000_000, "rate": 0.015}, {"rate": 0.02}])
+    assert "tiers[1].upto 1e+06 is not above the tier's start 5e+06" in _errors(not_rising)
+    closed = _set(raw, ["commission", "products", 1, "tiers"], [{"upto": 1_000_000, "rate": 0.01}])
+    assert "must be open-ended" in _errors(closed)
+
+
+def test_product_needs_exactly_one_form(raw: dict) -> None:
+    both = _set(raw, ["commission", "products", 0, "rate_per_10k"], 6)
+    assert "give exactly one of rate, rate_per_10k or tiers (found ['rate', 'rate_per_10k'])" in _errors(both)
+
+
+def test_several_problems_are_reported_together(raw: dict) -> None:
+    d = _set(raw, ["scorecard", "categories", "performance"], 0.5)
+    d = _set(d, ["commission", "products", 0, "rate"], 2.0)
+    message = _errors(d)
+    assert "scorecard.categories" in message and "commission.products[0].rate" in message
+
+
+def test_unreadable_policy_files(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="file not found"):
+        load_policy(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("policy: x\n  version: [1,\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"line \d+, column \d+: not valid YAML"):
+        load_policy(bad)
+    scalar = tmp_path / "scalar.yaml"
+    scalar.write_text("just a string\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match="expected a mapping of policy keys"):
+        load_policy(scalar)
+
+
+# ----------------------------------------------------------------------------------- diff and updates
+
+def test_diff_lists_changes_by_key_path() -> None:
+    a, b = load_policy(P2025), load_policy(P2026)
+    paths = {c.path for c in a.diff(b)}
+    assert "version" in paths
+    assert any(p.startswith("scorecard.indicators[") and p.endswith(".weight") for p in paths)
+    assert any(p.startswith("commission.products[insurance].tiers") for p in paths)
+    assert any(p.startswith("bonus.curve") for p in paths)
+    assert a.diff(a) == []
+
+
+def test_updated_sets_a_value_and_validates() -> None:
+    p = load_policy(P2025)
+    q = p.updated({"commission.products[insurance].tiers[0].upto": 1_500_000})
+    changes = p.diff(q)
+    assert [(c.path, c.before, c.after) for c in changes] == [
+        ("commission.products[insurance].tiers[0].upto", 1_000_000.0, 1_500_000.0)]
+    with pytest.raises(PolicyError, match="unknown key|weights"):
+        p.updated({"scorecard.categories.performance": 0.9})
+    with pytest.raises(PolicyError, match="no item with id 'gold'"):
+        p.updated({"commission.products[gold].rate": 0.1})
+
+
+def test_yaml_round_trip_is_lossless(tmp_path: Path) -> None:
+    p = load_policy(P2025)
+    p.to_yaml(tmp_path / "copy.yaml")
+    q = load_policy(tmp_path / "copy.yaml")
+    assert q == p and q.fingerprint() == p.fingerprint()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(min_value=0.01, max_value=1.0), min_size=3, max_size=3))
+def test_category_weights_valid_iff_they_sum_to_one(weights: list[float]) -> None:
+    raw = yaml.safe_load(P2025.read_text(encoding="utf-8"))
+    total = sum(weights)
+    raw["scorecard"]["categories"] = dict(zip(["performance", "ability", "attitude"], [w / total for w in weights]))
+    # normalised weights sum to 1 within floating tolerance: always valid
+    assert isinstance(policy_from_dict(raw), Policy)
+    raw["scorecard"]["categories"]["attitude"] += 0.01
+    with pytest.raises(PolicyError, match="weights sum to"):
+        policy_from_dict(raw)

@@ -1,0 +1,209 @@
+"""compkit.scoring: curves, 360 aggregation, composite scores and ratings, with worked examples by hand."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compkit.policy import Band, BandedCurve, InverseCurve, PiecewiseCurve, RatingBand, RatioCurve, ScaleCurve
+from compkit.scoring import (
+    achievement,
+    assign_ratings,
+    combine_raters,
+    curve_score,
+    guided_quotas,
+    piecewise,
+    ratio_score,
+)
+
+BANDS = [RatingBand(label=lab, min=m) for lab, m in [("A", 105), ("B", 95), ("C", 80), ("D", 65), ("E", 0)]]
+SHARES = {"A": 0.15, "B": 0.30, "C": 0.40, "D": 0.10, "E": 0.05}
+
+
+# --------------------------------------------------------------------------------------------- curves
+
+def test_ratio_curve_worked_examples() -> None:
+    curve = RatioCurve(type="ratio", threshold=0.6, cap=1.2)
+    actual = np.array([50.0, 60.0, 90.0, 130.0, 59.9])
+    target = np.full(5, 100.0)
+    ach, score = curve_score(actual, target, curve)
+    # 50/100 = 0.5 < 0.6 -> 0; 60/100 = 0.6 at the threshold -> 60; 0.9 -> 90; 1.3 capped at 1.2 -> 120
+    assert ach.tolist() == pytest.approx([0.5, 0.6, 0.9, 1.3, 0.599])
+    assert score.tolist() == pytest.approx([0.0, 60.0, 90.0, 120.0, 0.0])
+
+
+def test_inverse_curve_worked_examples() -> None:
+    curve = InverseCurve(type="inverse", threshold=0.5, cap=1.2)
+    # NPL ratio target 2.0%: actual 1.6% -> 2.0/1.6 = 1.25 capped 1.2 -> 120; 2.5% -> 0.8 -> 80;
+    # 5% -> 0.4 < 0.5 -> 0; 0% -> best possible -> cap -> 120
+    ach, score = curve_score([1.6, 2.5, 5.0, 0.0], [2.0, 2.0, 2.0, 2.0], curve)
+    assert ach[:3].tolist() == pytest.approx([1.25, 0.8, 0.4])
+    assert np.isinf(ach[3])
+    assert score.tolist() == pytest.approx([120.0, 80.0, 0.0, 120.0])
+
+
+def test_scale_curve_worked_examples() -> None:
+    # survey 1-5 onto 0-100: 100 x (x - 1) / 4: 1 -> 0, 3 -> 50, 4.2 -> 80, 5 -> 100; outside clipped
+    _, score = curve_score([1, 3, 4.2, 5, 6], [np.nan] * 5, ScaleCurve(type="scale", min=1, max=5))
+    assert score.tolist() == pytest.approx([0.0, 50.0, 80.0, 100.0, 100.0])
+
+
+def test_banded_curve_worked_examples() -> None:
+    curve = BandedCurve(type="banded", on="actual", bands=[Band(min=0, score=0), Band(min=3, score=60),
+                                                           Band(min=5, score=100), Band(min=8, score=120)])
+    # 2 new customers -> band 0 -> 0; 3 -> 60 (a boundary belongs to the band it starts); 7 -> 100; 9 -> 120
+    _, score = curve_score([2, 3, 7, 9, -1], [np.nan] * 5, curve)
+    assert score.tolist() == [0.0, 60.0, 100.0, 120.0, 0.0]
+
+
+def test_piecewise_worked_examples() -> None:
+    points = [[60, 0.0], [70, 0.5], [100, 1.0], [120, 1.5]]
+    # 85: 0.5 + (85 - 70) / (100 - 70) x (1.0 - 0.5) = 0.75; 110: 1.0 + 10/20 x 0.5 = 1.25; flat outside
+    assert piecewise([50, 60, 65, 85, 110, 130], points).tolist() == pytest.approx(
+        [0.0, 0.0, 0.25, 0.75, 1.25, 1.5])
+    curve = PiecewiseCurve(type="piecewise", points=[[0.5, 0], [1.0, 100], [1.5, 130]])
+    _, score = curve_score([120.0], [100.0], curve)  # achievement 1.2: 100 + 0.2/0.5 x 30 = 112
+    assert score.tolist() == pytest.approx([112.0])
+
+
+def test_missing_and_zero_targets_are_undefined_not_inf() -> None:
+    ach = achievement([10.0, 10.0, np.nan, 10.0], [0.0, np.nan, 5.0, -1.0])
+    assert np.isnan(ach).all()
+    assert np.isnan(ratio_score(ach, 0.5, 1.2)).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(0, 1e7), st.floats(0, 1e7), st.floats(1, 1e7), st.floats(0, 1), st.floats(1, 2))
+def test_ratio_score_never_falls_when_actual_rises(a: float, b: float, target: float, thr: float,
+                                                    cap: float) -> None:
+    lo, hi = sorted([a, b])
+    curve = RatioCurve(type="ratio", threshold=thr, cap=cap)
+    s_lo = curve_score([lo], [target], curve)[1][0]
+    s_hi = curve_score([hi], [target], curve)[1][0]
+    assert s_hi >= s_lo
+    assert 0 <= s_hi <= 100 * cap + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(0, 100), st.floats(0, 100), st.floats(0.1, 10), st.floats(0, 1), st.floats(1, 2))
+def test_inverse_score_never_falls_when_actual_falls(a: float, b: float, target: float, thr: float,
+                                                      cap: float) -> None:
+    lo, hi = sorted([a, b])
+    curve = InverseCurve(type="inverse", threshold=thr, cap=cap)
+    assert curve_score([lo], [target], curve)[1][0] >= curve_score([hi], [target], curve)[1][0]
+
+
+# ------------------------------------------------------------------------------------ 360 aggregation
+
+W = {"self": 0.1, "supervisor": 0.6, "peer": 0.3}
+
+
+def _ratings(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["employee_id", "rater_id", "rater_role", "score"]).assign(item="x")
+
+
+def test_combine_raters_all_roles() -> None:
+    # self 5; supervisor 4; peers 3 and 4 -> mean 3.5: 0.1 x 5 + 0.6 x 4 + 0.3 x 3.5 = 0.5 + 2.4 + 1.05 = 3.95
+    r = _ratings([("E1", "E1", "self", 5), ("E1", "S1", "supervisor", 4), ("E1", "E2", "peer", 3),
+                  ("E1", "E3", "peer", 4)])
+    out = combine_raters(r, W, min_peers=2)
+    assert out["score"].iloc[0] == pytest.approx(3.95)
+    assert out["rule"].iloc[0] == "all roles"
+    assert out["n_peers"].iloc[0] == 2
+
+
+def test_combine_raters_without_supervisor_shares_its_weight() -> None:
+    # no supervisor: (0.1 x 5 + 0.3 x 3.5) / (0.1 + 0.3) = (0.5 + 1.05) / 0.4 = 3.875
+    r = _ratings([("E1", "E1", "self", 5), ("E1", "E2", "peer", 3), ("E1", "E3", "peer", 4)])
+    out = combine_raters(r, W, min_peers=2)
+    assert out["score"].iloc[0] == pytest.approx(3.875)
+    assert out[["w_self", "w_supervisor", "w_peer"]].iloc[0].tolist() == pytest.approx([0.25, 0.0, 0.75])
+    assert "no supervisor rating" in out["rule"].iloc[0]
+
+
+def test_combine_raters_without_peers_and_without_self() -> None:
+    # no peer: (0.1 x 5 + 0.6 x 4) / 0.7 = 2.9 / 0.7 = 4.142857...
+    r = _ratings([("E1", "E1", "self", 5), ("E1", "S1", "supervisor", 4)])
+    assert combine_raters(r, W)["score"].iloc[0] == pytest.approx(2.9 / 0.7)
+    # no self: (0.6 x 4 + 0.3 x 3) / 0.9 = 3.3 / 0.9 = 3.6667
+    r = _ratings([("E1", "S1", "supervisor", 4), ("E1", "E2", "peer", 3), ("E1", "E3", "peer", 3)])
+    assert combine_raters(r, W)["score"].iloc[0] == pytest.approx(3.3 / 0.9)
+
+
+def test_combine_raters_excluding_self_and_too_few_peers() -> None:
+    r = _ratings([("E1", "E1", "self", 5), ("E1", "S1", "supervisor", 4), ("E1", "E2", "peer", 2)])
+    # self excluded, and 1 peer < min_peers 2: only the supervisor counts -> 4
+    out = combine_raters(r, W, exclude_self=True, min_peers=2)
+    assert out["score"].iloc[0] == pytest.approx(4.0)
+    assert "self-rating excluded" in out["rule"].iloc[0]
+    assert "fewer than 2 peers" in out["rule"].iloc[0]
+    # with min_peers 1 the single peer counts: (0.6 x 4 + 0.3 x 2) / 0.9 = 3.0 / 0.9
+    assert combine_raters(r, W, exclude_self=True, min_peers=1)["score"].iloc[0] == pytest.approx(3.0 / 0.9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 5), min_size=3, max_size=3), st.floats(0.05, 0.9))
+def test_weights_applied_once_when_all_scores_equal(scores: list[int], w_self: float) -> None:
+    # if every role gives the same score s, the combined score is s whatever the weights
+    s = scores[0]
+    weights = {"self": w_self, "supervisor": (1 - w_self) / 2, "peer": (1 - w_self) / 2}
+    r = _ratings([("E1", "E1", "self", s), ("E1", "S1", "supervisor", s), ("E1", "E2", "peer", s),
+                  ("E1", "E3", "peer", s)])
+    assert combine_raters(r, weights)["score"].iloc[0] == pytest.approx(s)
+
+
+# ------------------------------------------------------------------------------------------- ratings
+
+def test_absolute_bands() -> None:
+    out = assign_ratings([110, 105, 104.99, 80, 64.9, np.nan], BANDS)
+    assert out["rating_absolute"].iloc[:5].tolist() == ["A", "A", "B", "C", "E"]
+    assert pd.isna(out["rating_absolute"].iloc[5])  # no score, no rating
+
+
+def test_guided_quotas_largest_remainder() -> None:
+    # 7 people: exact 1.05 / 2.1 / 2.8 / 0.7 / 0.35 -> floors 1/2/2/0/0 = 5; the 2 left go to the largest
+    # remainders, 0.8 (C) and 0.7 (D) -> 1/2/3/1/0
+    q = guided_quotas([7, 20], list(SHARES.values()))
+    assert q[0].tolist() == [1, 2, 3, 1, 0]
+    # 20 people: exactly 3/6/8/2/1
+    assert q[1].tolist() == [3, 6, 8, 2, 1]
+    assert (q.sum(axis=1) == [7, 20]).all()
+
+
+def test_guided_with_ties_on_a_small_group() -> None:
+    # 7 people, quotas 1/2/3/1/0 (above). Scores best first: 100, 95, 95, 95, 80, 70, 60.
+    # position 0 -> A; the three 95s start at position 1, inside B's places (1-2) -> all B (B takes 3, one
+    # more than its quota, taken from C); 80 at position 4 -> C (places 3-5); 70 at position 5 -> C;
+    # 60 at position 6 -> D.
+    scores = [95, 60, 100, 95, 80, 95, 70]
+    out = assign_ratings(scores, BANDS, SHARES, ["g"] * 7)
+    assert out["rating_guided"].tolist() == ["B", "D", "A", "B", "C", "B", "C"]
+    assert out["rank_in_group"].tolist() == [2, 7, 1, 2, 5, 2, 6]
+
+
+def test_guided_within_groups_is_separate() -> None:
+    scores = [90, 80, 70, 90, 80, 70]
+    groups = ["N", "N", "N", "S", "S", "S"]
+    out = assign_ratings(scores, BANDS, {"A": 1 / 3, "B": 1 / 3, "C": 1 / 3, "D": 0, "E": 0}, groups)
+    assert out["rating_guided"].tolist() == ["A", "B", "C", "A", "B", "C"]
+    assert out["group_size"].tolist() == [3] * 6
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(40, 120), min_size=1, max_size=60), st.integers(1, 3))
+def test_higher_composite_never_gets_a_worse_rating_in_a_group(scores: list[int], n_groups: int) -> None:
+    groups = [i % n_groups for i in range(len(scores))]
+    out = assign_ratings(np.array(scores, dtype=float), BANDS, SHARES, groups)
+    order = {lab: i for i, lab in enumerate("ABCDE")}
+    for col in ("rating_guided", "rating_absolute"):
+        rank = out[col].map(order).to_numpy()
+        for g in range(n_groups):
+            idx = [i for i in range(len(scores)) if groups[i] == g]
+            for i in idx:
+                for j in idx:
+                    if scores[i] > scores[j]:
+                        assert rank[i] <= rank[j]
+                    if scores[i] == scores[j]:
+                        assert rank[i] == rank[j]
