@@ -383,7 +383,9 @@ def composite_scores(policy: Policy, scored: pd.DataFrame, deduction_points: np.
     before = np.where(eff.sum(axis=1) > 0, before, np.nan)
     out["composite_before_deductions"] = before
     out["deductions"] = deduction_points
-    out["composite"] = np.clip(before - deduction_points, sc.score_range.min, sc.score_range.max)
+    # rounded to 1e-9 points: float noise (59.99999999997 for a composite that is 60 on paper) must not decide
+    # a gate, a band or a bonus threshold
+    out["composite"] = np.round(np.clip(before - deduction_points, sc.score_range.min, sc.score_range.max), 9)
     return out
 
 

@@ -1,0 +1,375 @@
+"""Commission (提成): rates, tiers, the cycle-to-date true-up, reversals and clawbacks, the gate and the cap.
+
+All amounts are in the policy's currency (CNY). The rules, as DESIGN.md section 4 and REFERENCES.md state them:
+
+Tiers
+    A tier table is a list of upper bounds ``u_0 < u_1 < ... < u_{K-1} = inf`` with rates ``r_k``; tier k holds
+    the amounts in ``(l_k, u_k]`` where ``l_0 = 0`` and ``l_k = u_{k-1}``. An amount exactly equal to a tier's
+    ``upto`` stays in that tier (it has *reached* the next tier only once it is above the bound).
+
+    marginal (graduated)   C(a) = sum_k r_k * clip(a - l_k, 0, u_k - l_k)       each slice at its own rate
+    retroactive (whole)    C(a) = a * r_k  for the k with l_k < a <= u_k          whole amount at one rate
+
+    A negative amount (more reversed than sold) earns ``r_0 * a`` under both methods: a reversal that stays in
+    the first tier gives back exactly what was paid on it. A flat ``rate`` is one open tier; ``rate_per_10k``
+    r (元 per 万元) is the rate r / 10,000.
+
+Cycle-to-date true-up (``accumulate: cycle_to_date``)
+    The basis of month t is the sum of the month's amounts (reversals negative); the cumulative basis B_t is
+    the sum through month t; the cumulative commission is C_t = tiered(B_t). Month t pays the true-up
+    ``round_cents(C_t) - round_cents(C_{t-1})`` (C_0 = 0): lines are differences of *rounded* cumulatives, so
+    the cycle's lines of an employee and product add up exactly to ``round_cents(C_final)``. When the
+    cumulative basis crosses into a retroactive tier, the month's line includes the back-pay on the earlier
+    months' amounts; a reversal that lowers the cumulative basis gives a negative line: a clawback line, kept.
+
+Month by month (``accumulate: month``)
+    Each month's basis is tiered alone: line_t = round_cents(tiered(basis_t)); a negative month is a clawback.
+
+Year-end settlement (:func:`settle`)
+    gross = sum of the lines; the gate (composite < min_composite: factor_below) and the cap
+    (times_annual_base x prorated annual base) apply to a positive gross only; final = min(gross x factor,
+    cap); settlement = final - gross <= 0 is one more line, so the commission table adds up to the final
+    commission to the cent.
+
+Functions are vectorised over whole columns (numpy); the only Python loops run over the handful of products.
+Inputs are validated by the policy and data layers (DESIGN.md section 7); the functions here trust them.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Union
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import ArrayLike
+from pandas.arrays import ArrowStringArray
+
+from compkit.money import round_cents
+from compkit.policy import Commission, Tier
+
+#: the ``product`` of the year-end settlement line that :func:`lines_with_settlement` appends
+SETTLEMENT = "settlement"
+#: columns of :func:`commission_lines`, in order
+LINE_COLUMNS = ("employee_id", "period", "product", "basis", "cumulative_basis", "cumulative_commission",
+                "paid_to_date", "commission", "clawback")
+#: columns of :func:`settle`, in order (index: employee_id)
+SETTLE_COLUMNS = ("gross", "gate_factor", "after_gate", "cap_amount", "capped", "final", "settlement", "reason")
+METHODS = ("marginal", "retroactive")
+
+TierTable = Union[Sequence[Tier], tuple[Sequence[float], Sequence[float]]]
+
+
+# ------------------------------------------------------------------------------------------------- tiers
+
+
+def tier_arrays(tiers: TierTable) -> tuple[np.ndarray, np.ndarray]:
+    """(upper bounds, rates) as float arrays from a list of policy :class:`Tier` (``upto`` missing: +inf) or
+    from a ``(upper_bounds, rates)`` pair as :meth:`Product.tier_table` returns. Bounds in CNY, rates as
+    fractions of the amount."""
+    if len(tiers) > 0 and all(isinstance(t, Tier) for t in tiers):
+        bounds = [math.inf if t.upto is None else float(t.upto) for t in tiers]  # type: ignore[union-attr]
+        rates = [float(t.rate) for t in tiers]  # type: ignore[union-attr]
+    else:
+        bounds, rates = tiers  # type: ignore[misc]
+    return np.asarray(bounds, dtype="float64"), np.asarray(rates, dtype="float64")
+
+
+def _terms(bounds: np.ndarray, rates: np.ndarray, method: str) -> np.ndarray:
+    """Per tier k the terms (u_k, l_k, S_k, r_k) of C(a) = S_k + r_k * (a - l_k), shape (4, K).
+
+    marginal: l_k = u_{k-1} (l_0 = 0) and S_k = sum_{j<k} r_j * (u_j - l_j); retroactive: l_k = S_k = 0."""
+    if method not in METHODS:
+        raise ValueError(f"unknown tier method {method!r}: expected 'marginal' or 'retroactive'")
+    if method == "retroactive":
+        lower = below = np.zeros_like(rates)
+    else:
+        lower = np.concatenate(([0.0], bounds[:-1]))
+        below = np.concatenate(([0.0], np.cumsum(rates[:-1] * (bounds[:-1] - lower[:-1]))))
+    return np.stack([bounds, lower, below, rates])
+
+
+def _apply(a: np.ndarray, terms: np.ndarray) -> np.ndarray:
+    """C(a) = S_k + r_k * (a - l_k) with k = number of upper bounds strictly below a (so an amount equal to
+    u_k stays in tier k; a <= 0 and NaN: k = 0). ``terms``: shape (Q, 4, K), one table per product, padded
+    with +inf bounds; the last axis of ``a`` runs over the Q products."""
+    n_q, _, n_k = terms.shape
+    k = np.zeros(a.shape, dtype=np.intp)
+    for j in range(n_k - 1):  # the last bound is +inf: never below a
+        k += a > terms[:, 0, j]
+    if n_q > 1:
+        k += np.arange(n_q) * n_k
+    lower, below, rates = (terms[:, i, :].ravel() for i in (1, 2, 3))
+    return below[k] + rates[k] * (a - lower[k])
+
+
+def tiered(amount: ArrayLike, tiers: TierTable, method: str = "marginal") -> np.ndarray:
+    """Commission on ``amount`` (CNY) under a tier table; returns CNY, unrounded, same shape as ``amount``.
+
+    Tier k holds (l_k, u_k] with l_0 = 0, l_k = u_{k-1}, u_{K-1} = inf (an amount equal to ``upto`` stays in
+    that tier).
+
+    - ``marginal`` (graduated): C(a) = sum_k r_k * clip(a - l_k, 0, u_k - l_k), computed as
+      C(a) = S_k + r_k * (a - l_k) for the tier k of a, with S_k = sum_{j<k} r_j * (u_j - l_j).
+    - ``retroactive`` (whole amount): C(a) = r_k * a for the tier k of a.
+    - a < 0 (more reversed than sold): C(a) = r_0 * a under both methods, so a reversal in the first tier
+      gives back exactly what was paid on it.
+
+    Example (1% to 1M, 1.5% to 5M, 2% above; a = 6,000,000): marginal 10,000 + 60,000 + 20,000 = 90,000;
+    retroactive 6,000,000 x 2% = 120,000. Raises ValueError for an unknown method.
+    """
+    a = np.asarray(amount, dtype="float64")
+    terms = _terms(*tier_arrays(tiers), method)
+    return _apply(a.reshape(-1, 1), terms[None]).reshape(a.shape)
+
+
+@dataclass(frozen=True)
+class ProductRates:
+    """A product's tier table: upper bounds (CNY, last +inf), rates (fractions of the amount) and method."""
+
+    product: str
+    bounds: np.ndarray
+    rates: np.ndarray
+    method: str
+
+    def commission(self, amount: ArrayLike) -> np.ndarray:
+        """tiered(amount, (bounds, rates), method): commission in CNY, unrounded."""
+        return tiered(amount, (self.bounds, self.rates), self.method)
+
+
+def product_rates(commission: Commission) -> dict[str, ProductRates]:
+    """Per product id (policy order): its (bounds, rates, method). A flat ``rate`` r is one open tier at r; a
+    ``rate_per_10k`` r (元 per 万元) is one open tier at r / 10,000 (6 -> 0.0006 of the amount)."""
+    out = {}
+    for p in commission.products:
+        bounds, rates = tier_arrays(p.tier_table())
+        out[p.id] = ProductRates(p.id, bounds, rates, p.method if p.tiers is not None else "marginal")
+    return out
+
+
+def _product_terms(rates: dict[str, ProductRates]) -> np.ndarray:
+    """The tier terms of every product, shape (Q, 4, K): shorter tables padded with +inf bounds."""
+    tables = [_terms(r.bounds, r.rates, r.method) for r in rates.values()]
+    n_k = max(t.shape[1] for t in tables)
+    out = np.empty((len(tables), 4, n_k))
+    for i, t in enumerate(tables):
+        out[i, :, : t.shape[1]] = t
+        out[i, :, t.shape[1]:] = t[:, -1:]
+        out[i, 0, t.shape[1]:] = np.inf
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- lines
+
+
+def _codes(values: pd.Series, grid: pd.Index) -> np.ndarray:
+    """Position of each value in ``grid`` (-1 when absent or missing), hashing each row's value once."""
+    if isinstance(values.array, ArrowStringArray) and grid.inferred_type in ("string", "empty"):
+        arrow = pa.array(values)
+        found = pc.index_in(arrow, value_set=pa.array(grid.to_numpy(dtype=object), type=arrow.type))
+        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
+    codes, uniques = pd.factorize(values)
+    lookup = np.append(grid.get_indexer(uniques), -1)  # codes == -1 (missing) picks the appended -1
+    return lookup[codes]
+
+
+def _cents(x: np.ndarray) -> np.ndarray:
+    """round_cents(x) (CNY, half-up) as whole cents, held in float64 (exact below 2**53 cents)."""
+    return np.rint(round_cents(x) * 100.0)
+
+
+def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Sequence[str],
+                     employees: Sequence[str] | None = None) -> pd.DataFrame:
+    """The commission table: one row per employee x month x product over the full grid (CNY).
+
+    Rows: every employee of ``employees`` (default: the distinct ids of ``sales``, sorted) x every period of
+    ``periods`` (the cycle's months, in order) x every product of the policy, sorted in that order. Sales rows
+    outside the grid (another employee, period or product) are ignored; the data layer validates them.
+
+    Columns
+      employee_id, period, product   Categorical (grid order; ``period`` ordered); ``.astype(str)`` for text
+      basis                  b_t = sum of the month's amounts (reversals negative)
+      cumulative_basis       B_t = b_1 + ... + b_t
+      cumulative_commission  cycle_to_date: C_t = tiered(B_t); month: sum_{s<=t} tiered(b_s) (unrounded)
+      paid_to_date           sum of the earlier months' lines (rounded), before this month
+      commission             the month's payable line:
+                               cycle_to_date: round_cents(C_t) - round_cents(C_{t-1})   (the true-up)
+                               month:         round_cents(tiered(b_t))
+      clawback               the line is negative (a clawback line; never dropped)
+
+    Sums are exact in cents for amounts given to the cent, so the result does not depend on the row order of
+    ``sales``; the lines of an employee and product add up to round_cents(C_final) exactly.
+    """
+    rates = product_rates(commission)
+    products = pd.Index(list(rates))
+    periods_ix = pd.Index(list(periods))
+    if employees is None:  # the distinct ids of sales, sorted; missing ids get code -1
+        e, uniques = pd.factorize(sales["employee_id"], sort=True)
+        employees_ix = pd.Index(uniques)
+    else:
+        employees_ix = pd.Index(list(employees))
+        e = _codes(sales["employee_id"], employees_ix)
+    n_e, n_p, n_q = len(employees_ix), len(periods_ix), len(products)
+    shape = (n_e, n_p, n_q)
+
+    # sum the amounts into an (employee, period, product) grid: whole cents, plus any fractions of a cent
+    p = _codes(sales["period"], periods_ix)
+    q = _codes(sales["product"], products)
+    keep = (e >= 0) & (p >= 0) & (q >= 0)
+    flat = ((e * n_p + p) * n_q + q)[keep]
+    amount = sales["amount"].to_numpy(dtype="float64")[keep]
+    cents = np.rint(amount * 100.0)
+    size = n_e * n_p * n_q
+    basis_c = np.bincount(flat, weights=cents, minlength=size).reshape(shape)
+    basis = basis_c / 100.0
+    cum_basis = np.cumsum(basis_c, axis=1) / 100.0
+    rest = amount - cents / 100.0
+    if np.any(rest != 0.0):
+        rest_sum = np.bincount(flat, weights=rest, minlength=size).reshape(shape)
+        basis += rest_sum
+        cum_basis += np.cumsum(rest_sum, axis=1)
+
+    terms = _product_terms(rates)
+    if commission.accumulate == "cycle_to_date":
+        cum_comm = _apply(cum_basis, terms)
+        rounded = _cents(cum_comm)
+        line_c = np.diff(rounded, axis=1, prepend=0.0)
+        paid_c = rounded - line_c
+    else:
+        month = _apply(basis, terms)
+        cum_comm = np.cumsum(month, axis=1)
+        line_c = _cents(month)
+        paid_c = np.cumsum(line_c, axis=1) - line_c
+    line = line_c.ravel() / 100.0 + 0.0  # + 0.0: no -0.0
+
+    return pd.DataFrame({
+        "employee_id": pd.Categorical.from_codes(np.repeat(np.arange(n_e, dtype=np.int32), n_p * n_q),
+                                                 dtype=pd.CategoricalDtype(employees_ix)),
+        "period": pd.Categorical.from_codes(np.tile(np.repeat(np.arange(n_p, dtype=np.int8), n_q), n_e),
+                                            dtype=pd.CategoricalDtype(periods_ix, ordered=True)),
+        "product": pd.Categorical.from_codes(np.tile(np.arange(n_q, dtype=np.int8), n_e * n_p),
+                                             dtype=pd.CategoricalDtype(products)),
+        "basis": basis.ravel(),
+        "cumulative_basis": cum_basis.ravel(),
+        "cumulative_commission": cum_comm.ravel(),
+        "paid_to_date": paid_c.ravel() / 100.0 + 0.0,
+        "commission": line,
+        "clawback": line < 0.0,
+    }, copy=False)
+
+
+# -------------------------------------------------------------------------------------------- settlement
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def settle(lines: pd.DataFrame, composite: pd.Series, annual_base: pd.Series,
+           commission: Commission) -> pd.DataFrame:
+    """The year-end settlement per employee (index employee_id: the employees of ``lines``), in CNY.
+
+    Computed in whole cents:
+      gross        G = sum of the employee's lines (rows with product ``settlement`` are left out)
+      gate_factor  f = factor_below if composite < min_composite, else 1; a missing composite counts as below
+                   the gate; no gate in the policy: 1. Applied to G > 0 only (f = 1 when G <= 0)
+      after_gate   A = round_cents(G x f)
+      cap_amount   K = round_cents(times_annual_base x annual_base) (annual_base: prorated annual base salary;
+                   missing counts as 0); +inf when the policy has no cap
+      capped       A > K (only a positive amount is capped)
+      final        F = min(A, K) if A > 0 else A  (G <= 0 is never gated or capped upward)
+      settlement   F - G <= 0: the year-end adjustment line, a clawback of over-advanced commission when < 0
+      reason       plain words, e.g. "composite 55.2 below the gate 60: 50% paid; capped at 1.5 × annual base"
+                   (the composite is shown truncated to 2 decimals, so it never reads as the threshold)
+
+    Invariant: gross + settlement == final exactly in cents.
+    """
+    if len(lines) and (lines["product"] == SETTLEMENT).any():
+        lines = lines[(lines["product"] != SETTLEMENT).to_numpy()]
+    codes, uniques = pd.factorize(lines["employee_id"])
+    index = pd.Index(np.asarray(uniques, dtype=object), name="employee_id")
+    line_c = np.rint(lines["commission"].to_numpy(dtype="float64") * 100.0)
+    gross_c = np.bincount(codes, weights=line_c, minlength=len(index))
+    positive = gross_c > 0
+    comp = composite.reindex(index).to_numpy(dtype="float64")
+    base = annual_base.reindex(index).to_numpy(dtype="float64")
+    base = np.where(np.isnan(base), 0.0, base)
+
+    gate, cap = commission.gate, commission.cap
+    gated = np.zeros(len(index), dtype=bool)
+    factor = np.ones(len(index))
+    if gate is not None:
+        gated = positive & ~(comp >= gate.min_composite)  # NaN composite: below the gate
+        factor = np.where(gated, gate.factor_below, 1.0)
+    after_c = _cents(gross_c * factor / 100.0)
+    if cap is not None:
+        cap_c = _cents(cap.times_annual_base * base)
+    else:
+        cap_c = np.full(len(index), np.inf)
+    capped = (after_c > 0) & (after_c > cap_c)
+    final_c = np.where(capped, cap_c, after_c)
+    settlement_c = final_c - gross_c
+
+    reason = np.full(len(index), "", dtype=object)
+    if gate is not None and gated.any():
+        shown = pd.Series(np.floor(np.round(comp[gated] * 100.0, 6)) / 100.0).astype(str)
+        shown = shown.str.replace(r"\.0$", "", regex=True)
+        tail = f" below the gate {_fmt(gate.min_composite)}: {_fmt(gate.factor_below * 100)}% paid"
+        text = ("composite " + shown + tail).to_numpy(dtype=object)
+        text[np.isnan(comp[gated])] = "no composite score, treated as" + tail
+        reason[gated] = text
+    if cap is not None and capped.any():
+        cap_text = f"capped at {_fmt(cap.times_annual_base)} × annual base"
+        sep = np.where(reason[capped] == "", "", "; ")
+        reason[capped] = reason[capped] + sep + cap_text
+
+    return pd.DataFrame({
+        "gross": gross_c / 100.0 + 0.0,
+        "gate_factor": factor,
+        "after_gate": after_c / 100.0 + 0.0,
+        "cap_amount": cap_c / 100.0 + 0.0,
+        "capped": capped,
+        "final": final_c / 100.0 + 0.0,
+        "settlement": settlement_c / 100.0 + 0.0,
+        "reason": pd.array(reason, dtype="str"),
+    }, index=index)
+
+
+def lines_with_settlement(lines: pd.DataFrame, settlement: pd.DataFrame, last_period: str) -> pd.DataFrame:
+    """The commission table with one ``settlement`` line per employee whose settlement is nonzero (CNY).
+
+    The line (period = ``last_period``, the cycle's last month; product = ``settlement``) follows the
+    employee's other lines: basis 0, cumulative_basis and cumulative_commission empty (NaN), paid_to_date =
+    gross (the sum of the lines before it), commission = settlement (= final - gross <= 0), clawback = the
+    settlement is negative. The rows of an employee then add up to the final commission to the cent.
+    """
+    s = settlement[settlement["settlement"].to_numpy() != 0.0]
+    if len(s) == 0:
+        return lines.reset_index(drop=True)
+    amount = s["settlement"].to_numpy(dtype="float64")
+    extra = pd.DataFrame({
+        "employee_id": s.index.to_numpy(dtype=object),
+        "period": last_period,
+        "product": SETTLEMENT,
+        "basis": 0.0,
+        "cumulative_basis": np.nan,
+        "cumulative_commission": np.nan,
+        "paid_to_date": s["gross"].to_numpy(dtype="float64"),
+        "commission": amount,
+        "clawback": amount < 0.0,
+    })
+    lines = lines.copy(deep=False)
+    for col in ("employee_id", "period", "product"):
+        if isinstance(lines[col].dtype, pd.CategoricalDtype):
+            cats = lines[col].cat.categories
+            new = pd.Index(pd.unique(extra[col])).difference(cats, sort=False)
+            if len(new):
+                lines[col] = lines[col].cat.add_categories(new)
+            extra[col] = pd.Categorical(extra[col], dtype=lines[col].dtype)
+    both = pd.concat([lines, extra], ignore_index=True)
+    codes, _ = pd.factorize(both["employee_id"])
+    order = np.argsort(codes, kind="stable")  # each settlement line right after its employee's lines
+    return both.take(order).reset_index(drop=True)

@@ -1,0 +1,244 @@
+"""The matplotlib figures that notebooks and reports show. Each function takes tables compkit computed and
+returns a Figure; none computes pay or statistics itself. Colours are fixed and figures deterministic."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+BLUE, ORANGE, GREY, RED, GREEN = "#305496", "#ed7d31", "#a5a5a5", "#c00000", "#548235"
+plt.rcParams.update({"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False,
+                     "axes.titleweight": "bold", "svg.hashsalt": "compkit"})
+
+
+def _money(ax, axis: str = "y", scale: float = 1e6, unit: str = "M") -> None:
+    fmt = FuncFormatter(lambda v, _: f"{v / scale:,.1f}{unit}")
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+def rater_effects(raters: pd.DataFrame, top: int = 30) -> Figure:
+    """Leniency (+) or severity (-) of the raters with the largest effects; unestimable raters in grey."""
+    r = raters.reindex(raters["effect"].abs().sort_values(ascending=False).index).head(top).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(7, max(3, 0.22 * len(r))))
+    colors = np.where(r["estimable"], np.where(r["effect"] > 0, ORANGE, BLUE), GREY)
+    ax.barh(r["rater"].astype(str), r["effect"], color=colors)
+    ax.axvline(0, color="#444", lw=0.8)
+    ax.set_xlabel("rater effect (points on the rating scale; + lenient, - strict)")
+    ax.set_title(f"Rater leniency and severity (largest {len(r)})")
+    fig.tight_layout()
+    return fig
+
+
+def before_after(raw: Sequence[float], calibrated: Sequence[float], truth: Sequence[float] | None = None) -> Figure:
+    """Ratee means before and after calibration (against the true level when known)."""
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    if truth is not None:
+        ax.scatter(truth, raw, s=8, alpha=0.5, color=GREY, label="raw mean")
+        ax.scatter(truth, calibrated, s=8, alpha=0.6, color=BLUE, label="calibrated")
+        lo, hi = np.nanmin(truth), np.nanmax(truth)
+        ax.plot([lo, hi], [lo, hi], color="#444", lw=0.8)
+        ax.set_xlabel("planted true level")
+        ax.set_ylabel("rating")
+    else:
+        ax.scatter(raw, calibrated, s=8, alpha=0.6, color=BLUE)
+        ax.set_xlabel("raw mean rating")
+        ax.set_ylabel("calibrated rating")
+    ax.legend(frameon=False) if truth is not None else None
+    ax.set_title("Ratings before and after calibration")
+    fig.tight_layout()
+    return fig
+
+
+def budget_curve(knob: Sequence[float], cost: Sequence[float], budget: float, solution: float | None,
+                 label: str) -> Figure:
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.plot(knob, cost, color=BLUE)
+    ax.axhline(budget, color=RED, ls="--", lw=1, label="budget")
+    if solution is not None:
+        ax.axvline(solution, color=GREEN, ls=":", lw=1, label=f"solution {solution:,.4g}")
+    ax.set_xlabel(label)
+    ax.set_ylabel("total employer cost (CNY)")
+    _money(ax)
+    ax.legend(frameon=False)
+    ax.set_title("Cost against the budget as the knob moves")
+    fig.tight_layout()
+    return fig
+
+
+def attainment(achievement: pd.DataFrame, column: str = "achievement", by: str = "indicator") -> Figure:
+    """Distribution of achievement (actual / target) per indicator, with the 100% line."""
+    groups = [g for g, _ in achievement.groupby(by, sort=True)]
+    data = [achievement.loc[achievement[by] == g, column].dropna().clip(0, 2.5).to_numpy() for g in groups]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(groups) + 1.5))
+    ax.boxplot(data, vert=False, tick_labels=groups, showfliers=False)
+    ax.axvline(1.0, color=RED, ls="--", lw=1)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("achievement (actual / target)")
+    ax.set_title("Target attainment by indicator")
+    fig.tight_layout()
+    return fig
+
+
+def impact_ratios(table: pd.DataFrame, title: str) -> Figure:
+    t = table.dropna(subset=["impact_ratio"])
+    fig, ax = plt.subplots(figsize=(6, 0.4 * len(t) + 1.5))
+    colors = np.where(t["adverse"].astype(bool), RED, BLUE)
+    ax.barh(t["group"].astype(str), t["impact_ratio"], color=colors)
+    ax.axvline(0.8, color=RED, ls="--", lw=1, label="four-fifths line (0.8)")
+    ax.set_xlim(0, max(1.05, float(t["impact_ratio"].max()) + 0.05))
+    ax.set_xlabel("impact ratio (selection rate / highest group's rate)")
+    ax.legend(frameon=False, loc="lower right")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def gap_bars(table: pd.DataFrame, label: str, value: str, title: str, threshold: float | None = 5.0) -> Figure:
+    t = table.dropna(subset=[value])
+    fig, ax = plt.subplots(figsize=(6.5, 0.4 * len(t) + 1.5))
+    colors = np.where(t[value].abs() >= (threshold if threshold is not None else np.inf), RED, BLUE)
+    ax.barh(t[label].astype(str), t[value], color=colors)
+    ax.axvline(0, color="#444", lw=0.8)
+    if threshold is not None:
+        for x in (threshold, -threshold):
+            ax.axvline(x, color=RED, ls="--", lw=0.8)
+    ax.set_xlabel("gap, % of the reference group's pay (+: paid less than the reference)")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def quartile_shares(quartiles: pd.DataFrame, band: str, group: str, share: str) -> Figure:
+    pivot = quartiles.pivot(index=band, columns=group, values=share)
+    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    left = np.zeros(len(pivot))
+    palette = [BLUE, ORANGE, GREY, GREEN, RED]
+    for i, col in enumerate(pivot.columns):
+        ax.barh(pivot.index.astype(str), pivot[col], left=left, color=palette[i % len(palette)], label=str(col))
+        left += pivot[col].fillna(0).to_numpy()
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.legend(frameon=False, ncol=len(pivot.columns), loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    ax.set_title("Share of each group in each quartile pay band")
+    fig.tight_layout()
+    return fig
+
+
+def cost_components(before: pd.Series, after: pd.Series | None = None, budget: float | None = None,
+                    labels: tuple[str, str] = ("this policy", "candidate")) -> Figure:
+    """Total cost by component (and the candidate's, side by side)."""
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    x = np.arange(len(before))
+    width = 0.4 if after is not None else 0.6
+    ax.bar(x - (width / 2 if after is not None else 0), before.to_numpy(), width, color=BLUE, label=labels[0])
+    if after is not None:
+        ax.bar(x + width / 2, after.reindex(before.index).to_numpy(), width, color=ORANGE, label=labels[1])
+    ax.set_xticks(x, [str(i).replace("_", " ") for i in before.index], rotation=20, ha="right")
+    _money(ax)
+    ax.set_ylabel("CNY")
+    ax.legend(frameon=False)
+    title = "Cost by component"
+    if budget is not None:
+        title += f" (total budget {budget / 1e6:,.1f}M)"
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def pay_by_group(summary: pd.DataFrame, by: str, pay: str, order: Sequence[str] | None = None,
+                 title: str | None = None) -> Figure:
+    groups = list(order) if order is not None else sorted(summary[by].dropna().unique())
+    data = [summary.loc[summary[by] == g, pay].dropna().to_numpy() for g in groups]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.boxplot(data, tick_labels=[str(g) for g in groups], showfliers=False)
+    _money(ax, scale=1e3, unit="k")
+    ax.set_xlabel(by.replace("_", " "))
+    ax.set_ylabel(f"{pay.replace('_', ' ')} (CNY)")
+    ax.set_title(title or f"{pay.replace('_', ' ').capitalize()} by {by.replace('_', ' ')}")
+    fig.tight_layout()
+    return fig
+
+
+def lorenz(values: Sequence[float], title: str = "Concentration of commission") -> Figure:
+    v = np.sort(np.clip(np.asarray(values, dtype=float), 0, None))
+    cum = np.concatenate([[0], np.cumsum(v)]) / max(v.sum(), 1e-12)
+    share = np.linspace(0, 1, len(cum))
+    fig, ax = plt.subplots(figsize=(4.8, 4.5))
+    ax.plot(share, cum, color=BLUE, label="commission")
+    ax.plot([0, 1], [0, 1], color="#444", lw=0.8, ls="--", label="equal shares")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("share of managers (lowest first)")
+    ax.set_ylabel("share of commission")
+    ax.legend(frameon=False)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def histogram(values: Sequence[float], title: str, xlabel: str, marks: dict[str, float] | None = None,
+              bins: int = 40, money: bool = True) -> Figure:
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    ax.hist(np.asarray(values, dtype=float), bins=bins, color=BLUE, alpha=0.85)
+    colours = [RED, GREEN, ORANGE, GREY]
+    for i, (label, x) in enumerate((marks or {}).items()):
+        ax.axvline(x, color=colours[i % len(colours)], ls="--", lw=1, label=label)
+    if marks:
+        ax.legend(frameon=False)
+    if money:
+        _money(ax, axis="x")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("count")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def tornado(table: pd.DataFrame, low: str = "cost_low", high: str = "cost_high", base: float | None = None,
+            label: str = "knob") -> Figure:
+    """Sensitivity of cost to each knob: bars from the low to the high setting around the base cost."""
+    t = table.assign(_span=(table[high] - table[low]).abs()).sort_values("_span")
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(t) + 1.5))
+    y = np.arange(len(t))
+    ref = base if base is not None else 0.0
+    ax.barh(y, t[low] - ref, left=ref, color=BLUE, label="knob down")
+    ax.barh(y, t[high] - ref, left=ref, color=ORANGE, label="knob up")
+    ax.set_yticks(y, t[label].astype(str))
+    ax.axvline(ref, color="#444", lw=0.8)
+    _money(ax, axis="x")
+    ax.set_xlabel("total employer cost (CNY)")
+    ax.legend(frameon=False, loc="lower right")
+    ax.set_title("Sensitivity of cost to each knob")
+    fig.tight_layout()
+    return fig
+
+
+def migrations(matrix: pd.DataFrame, title: str = "Rating migrations") -> Figure:
+    fig, ax = plt.subplots(figsize=(5, 4.2))
+    ax.imshow(matrix.to_numpy(dtype=float), cmap="Blues")
+    ax.set_xticks(range(matrix.shape[1]), matrix.columns.astype(str))
+    ax.set_yticks(range(matrix.shape[0]), matrix.index.astype(str))
+    ax.set_xlabel(matrix.columns.name or "candidate")
+    ax.set_ylabel(matrix.index.name or "current")
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            ax.text(j, i, f"{int(matrix.iat[i, j])}", ha="center", va="center", fontsize=9)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def trend(table: pd.DataFrame, x: str, columns: Sequence[str], title: str) -> Figure:
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for i, c in enumerate(columns):
+        ax.plot(table[x].astype(str), table[c], marker="o", ms=3, label=c.replace("_", " "),
+                color=[BLUE, ORANGE, GREEN, GREY, RED][i % 5])
+    _money(ax)
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(frameon=False)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

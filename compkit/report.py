@@ -1,0 +1,207 @@
+"""The report pipeline: run notebooks with papermill, convert them to HTML without code (nbconvert), write an
+index page and ``manifest.json``.
+
+``run_review`` validates the inputs first (nothing is written when the policy or data are bad), then runs
+calibration, fairness and policy_review into a staging folder next to the target and moves the finished report
+into place only when every notebook succeeded. When a cell fails, the executed notebooks and their HTML are
+kept in ``<out>.failed/`` for diagnosis, and the error names the notebook and the cell.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compkit import __version__
+from compkit.errors import CompkitError
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+REVIEW_NOTEBOOKS = (
+    ("calibration", "Calibration: raters, reliability, budget and targets"),
+    ("fairness", "Fairness: disparities, adverse impact and pay gaps"),
+    ("policy_review", "Policy review: this year's results and next year's candidate"),
+)
+
+
+class ReportError(CompkitError):
+    """A notebook failed while building a report."""
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    name: str
+    seconds: float
+    notebook: Path
+    html: Path
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def data_sha256(path: Path) -> str:
+    """sha256 over the files of a dataset (a folder: every file, by name order; or one workbook)."""
+    path = Path(path)
+    if path.is_file():
+        return file_sha256(path)
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        h.update(str(f.relative_to(path)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def to_html(notebook: Path, target: Path) -> Path:
+    """Convert an executed notebook to standalone HTML with the code cells hidden."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    nb = nbformat.read(str(notebook), as_version=4)
+    body, _ = exporter.from_notebook_node(nb)
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def execute(name: str, parameters: dict[str, Any], folder: Path, progress: bool = True) -> NotebookRun:
+    """Execute ``notebooks/<name>.ipynb`` with papermill into ``folder`` and convert it to HTML.
+
+    The working directory of the kernel is ``folder``, so files a notebook writes land next to its report.
+    Raises ReportError naming the notebook and the failing cell (the executed notebook and HTML are kept).
+    """
+    import papermill as pm
+
+    source = NOTEBOOK_DIR / f"{name}.ipynb"
+    executed = folder / f"{name}.ipynb"
+    page = folder / f"{name}.html"
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name="python3",
+                            progress_bar=progress, cwd=str(folder), log_output=False)
+    except pm.PapermillExecutionError as err:
+        to_html(executed, page)
+        raise ReportError(f"notebook {name}.ipynb failed at cell {err.cell_index} "
+                          f"(execution count {err.exec_count}): {err.ename}: {err.evalue}") from None
+    to_html(executed, page)
+    return NotebookRun(name, time.perf_counter() - start, executed, page)
+
+
+def _index_html(title: str, runs: list[NotebookRun], manifest: dict[str, Any]) -> str:
+    rows = []
+    titles = dict(REVIEW_NOTEBOOKS)
+    for run in runs:
+        rows.append(f'<li><a href="{html.escape(run.html.name)}">{html.escape(titles.get(run.name, run.name))}</a>'
+                    f' <span class="t">({run.seconds:.0f} s)</span></li>')
+    params = manifest["parameters"]
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;line-height:1.5;color:#222}}
+h1{{font-size:1.6rem}} li{{margin:.4rem 0}} .t{{color:#888;font-size:.85rem}}
+table{{border-collapse:collapse}} td{{padding:.2rem .8rem;border-bottom:1px solid #ddd}}</style></head>
+<body><h1>{html.escape(title)}</h1>
+<p>The yearly review of the customer-manager pay and appraisal policy: how this year's policy worked on this
+year's people, and what next year's candidate would do. Start with the policy review's executive summary.</p>
+<ol>{''.join(rows)}</ol>
+<h2>Run</h2><table>
+<tr><td>policy</td><td>{html.escape(str(params['policy']))}</td></tr>
+<tr><td>candidate</td><td>{html.escape(str(params['candidate']))}</td></tr>
+<tr><td>data</td><td>{html.escape(str(params['data']))}</td></tr>
+<tr><td>compkit</td><td>{html.escape(manifest['compkit_version'])}</td></tr>
+</table><p class="t">Hashes of the inputs and the timings are in manifest.json.</p></body></html>
+"""
+
+
+def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: Path, budget: float | None = None,
+               scenarios: int = 1000, seed: int = 0, progress: bool = True) -> Path:
+    """The yearly review: validate inputs, run the review notebooks, write HTML, index.html and manifest.json.
+
+    Returns the path of ``index.html``. Raises CompkitError (PolicyError, DataError, ReportError).
+    """
+    from compkit.data import load_dataset
+    from compkit.policy import load_policy
+
+    policy, candidate, data, out = Path(policy), Path(candidate), Path(data), Path(out)
+    base_policy = load_policy(policy)  # fail early, before anything is written
+    load_policy(candidate)
+    load_dataset(data, policy=base_policy)
+    budget = budget if budget is not None else base_policy.budget
+
+    parameters = {"year": str(year), "policy": str(policy.resolve()), "candidate": str(candidate.resolve()),
+                  "data": str(data.resolve()), "budget": budget, "scenarios": int(scenarios), "seed": int(seed)}
+    manifest: dict[str, Any] = {
+        "compkit_version": __version__,
+        "year": str(year),
+        "parameters": {"policy": str(policy), "candidate": str(candidate), "data": str(data), "budget": budget,
+                       "scenarios": int(scenarios), "seed": int(seed)},
+        "inputs": {"policy_sha256": file_sha256(policy), "candidate_sha256": file_sha256(candidate),
+                   "data_sha256": data_sha256(data)},
+        "notebooks": [],
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    runs: list[NotebookRun] = []
+    started = time.perf_counter()
+    try:
+        for name, _ in REVIEW_NOTEBOOKS:
+            nb_params = _parameters_for(name, parameters)
+            if progress:
+                print(f"running {name}.ipynb ...", flush=True)
+            run = execute(name, nb_params, staging, progress=progress)
+            runs.append(run)
+            manifest["notebooks"].append({"name": name, "seconds": round(run.seconds, 1),
+                                          "html": run.html.name, "parameters": _public(nb_params)})
+    except ReportError:
+        failed = out.with_name(out.name + ".failed")
+        shutil.rmtree(failed, ignore_errors=True)
+        manifest["status"] = "failed"
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        os.replace(staging, failed)
+        raise
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    manifest["status"] = "ok"
+    manifest["seconds"] = round(time.perf_counter() - started, 1)
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    (staging / "index.html").write_text(_index_html(f"Policy review {year}", runs, manifest), encoding="utf-8")
+    # replace the previous report in one step: old -> trash, staging -> out
+    trash = None
+    if out.exists():
+        trash = out.with_name(f".{out.name}-old-{os.getpid()}")
+        os.replace(out, trash)
+    os.replace(staging, out)
+    if trash is not None:
+        shutil.rmtree(trash, ignore_errors=True)
+    shutil.rmtree(out.with_name(out.name + ".failed"), ignore_errors=True)
+    return out / "index.html"
+
+
+def _parameters_for(name: str, p: dict[str, Any]) -> dict[str, Any]:
+    """Each notebook takes the parameters of its ``parameters`` cell that the review knows."""
+    common = {"policy_path": p["policy"], "data_path": p["data"], "out_dir": "."}
+    if name == "calibration":
+        return {**common, "budget": p["budget"], "seed": p["seed"]}
+    if name == "fairness":
+        return common
+    return {**common, "year": p["year"], "candidate_path": p["candidate"], "budget": p["budget"],
+            "scenarios": p["scenarios"], "seed": p["seed"]}
+
+
+def _public(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters for the manifest with paths relative to the working directory where possible."""
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, str) and os.path.isabs(v):
+            try:
+                v = os.path.relpath(v)
+            except ValueError:
+                pass
+        out[k] = v
+    return out

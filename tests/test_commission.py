@@ -1,0 +1,420 @@
+"""compkit.commission: tiers, rates, the cycle-to-date true-up, clawbacks, gate, cap and settlement.
+
+Every expected figure is worked out by hand in the test (CNY)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compkit.commission import (
+    LINE_COLUMNS,
+    SETTLE_COLUMNS,
+    SETTLEMENT,
+    commission_lines,
+    lines_with_settlement,
+    product_rates,
+    settle,
+    tiered,
+)
+from compkit.money import round_cents
+from compkit.policy import Commission, Tier, load_policy
+
+POLICY_FILE = Path(__file__).resolve().parents[1] / "data" / "policies" / "2025.yaml"
+PERIODS = [f"2025-{m:02d}" for m in range(1, 13)]
+
+# the insurance tiers of the 2025 policy: 1% to 1M, 1.5% to 5M, 2% above
+TIERS = [Tier(upto=1_000_000, rate=0.010), Tier(upto=5_000_000, rate=0.015), Tier(rate=0.020)]
+TABLE = ([1_000_000.0, 5_000_000.0, math.inf], [0.010, 0.015, 0.020])
+
+
+def make_commission(accumulate: str = "cycle_to_date", gate: dict | None = None, cap: dict | None = None,
+                    products: list[dict] | None = None) -> Commission:
+    """A Commission with the 2025 policy's products unless given."""
+    if products is None:
+        products = [
+            {"id": "funds", "rate": 0.003},
+            {"id": "insurance", "method": "marginal",
+             "tiers": [{"upto": 1_000_000, "rate": 0.010}, {"upto": 5_000_000, "rate": 0.015}, {"rate": 0.020}]},
+            {"id": "wealth", "method": "retroactive",
+             "tiers": [{"upto": 10_000_000, "rate": 0.0005}, {"upto": 30_000_000, "rate": 0.0008},
+                       {"rate": 0.0010}]},
+            {"id": "loans", "rate_per_10k": 6},
+        ]
+    return Commission.model_validate({"accumulate": accumulate, "products": products, "gate": gate, "cap": cap})
+
+
+def sales_frame(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["employee_id", "period", "product", "amount"]).astype(
+        {"employee_id": "str", "period": "str", "product": "str", "amount": "float64"})
+
+
+def line(lines: pd.DataFrame, employee: str, period: str, product: str) -> pd.Series:
+    hit = lines[(lines["employee_id"] == employee) & (lines["period"] == period) & (lines["product"] == product)]
+    assert len(hit) == 1
+    return hit.iloc[0]
+
+
+def cents(x: object) -> np.ndarray:
+    return np.rint(np.asarray(x, dtype="float64") * 100).astype("int64")
+
+
+# ----------------------------------------------------------------------------------------------- tiered
+
+
+@pytest.mark.parametrize("tiers", [TIERS, TABLE], ids=["Tier objects", "(bounds, rates)"])
+def test_tiered_worked_example(tiers: object) -> None:
+    # 6,000,000 marginal: 1,000,000 x 1% + 4,000,000 x 1.5% + 1,000,000 x 2% = 10,000 + 60,000 + 20,000
+    assert tiered(6_000_000, tiers, "marginal") == pytest.approx(10_000 + 60_000 + 20_000)
+    assert round_cents(tiered(6_000_000, tiers, "marginal")) == 90_000.00
+    # retroactive: the whole 6,000,000 at the rate of the tier it reaches, 2%: 120,000
+    assert tiered(6_000_000, tiers, "retroactive") == pytest.approx(6_000_000 * 0.02)
+    assert round_cents(tiered(6_000_000, tiers, "retroactive")) == 120_000.00
+
+
+def test_tiered_exact_boundaries() -> None:
+    amounts = np.array([0.0, 1_000_000.0, 1_000_000.01, 5_000_000.0, 5_000_000.01, 500_000.0])
+    marginal = round_cents(tiered(amounts, TIERS, "marginal"))
+    retro = round_cents(tiered(amounts, TIERS, "retroactive"))
+    # 1,000,000 exactly stays in the 1% tier: 10,000 both ways
+    # 1,000,000.01: marginal 10,000 + 0.01 x 1.5% = 10,000.00015 -> 10,000.00; retroactive all at 1.5%:
+    #   1,000,000.01 x 0.015 = 15,000.00015 -> 15,000.00
+    # 5,000,000 exactly stays in the 1.5% tier: marginal 10,000 + 4,000,000 x 1.5% = 70,000; retro 75,000
+    # 5,000,000.01: marginal 70,000.0002 -> 70,000.00; retro x 2% = 100,000.0002 -> 100,000.00
+    # 500,000 in the first tier: 5,000 both ways
+    assert marginal.tolist() == [0.0, 10_000.0, 10_000.0, 70_000.0, 70_000.0, 5_000.0]
+    assert retro.tolist() == [0.0, 10_000.0, 15_000.0, 75_000.0, 100_000.0, 5_000.0]
+
+
+def test_tiered_negative_amount_uses_first_rate() -> None:
+    # a reversal of 200,000 more than was sold: -200,000 x 1% = -2,000 under both methods,
+    # even an amount far below zero never jumps to a higher tier's rate
+    for method in ("marginal", "retroactive"):
+        assert tiered(-200_000, TIERS, method) == pytest.approx(-2_000.0)
+        assert tiered(-9_000_000, TIERS, method) == pytest.approx(-90_000.0)
+    # sold 600,000 (6,000 paid), reversed 600,000: gives back exactly 6,000
+    assert tiered(600_000, TIERS) + tiered(-600_000, TIERS) == 0.0
+
+
+def test_tiered_shapes_and_flat_rate() -> None:
+    grid = np.array([[1_000.0, 2_000.0], [3_000.0, -4_000.0]])
+    out = tiered(grid, ([math.inf], [0.003]))
+    assert out.shape == (2, 2)
+    assert round_cents(out).tolist() == [[3.0, 6.0], [9.0, -12.0]]
+    assert tiered(5.0, ([math.inf], [0.1])).shape == ()
+
+
+def test_tiered_unknown_method() -> None:
+    with pytest.raises(ValueError, match="unknown tier method 'progressive'"):
+        tiered(1.0, TIERS, "progressive")
+
+
+# ------------------------------------------------------------------------------------------------ rates
+
+
+def test_product_rates_flat_per_10k_and_tiers() -> None:
+    rates = product_rates(make_commission())
+    assert list(rates) == ["funds", "insurance", "wealth", "loans"]
+    assert rates["funds"].bounds.tolist() == [math.inf] and rates["funds"].rates.tolist() == [0.003]
+    # 6 元 per 万元 = 6 / 10,000 = 0.0006 of the amount
+    assert rates["loans"].rates.tolist() == [0.0006]
+    # 2,500,000 of loans at 6 元/万: 250 x 6 = 1,500.00
+    assert round_cents(rates["loans"].commission(2_500_000)) == 1_500.00
+    # 1,000,000 of funds at 0.3%: 3,000.00
+    assert round_cents(rates["funds"].commission(1_000_000)) == 3_000.00
+    assert rates["insurance"].method == "marginal" and rates["wealth"].method == "retroactive"
+    assert rates["insurance"].bounds.tolist() == [1_000_000, 5_000_000, math.inf]
+
+
+def test_policy_file_products() -> None:
+    rates = product_rates(load_policy(POLICY_FILE).commission)
+    assert set(rates) == {"funds", "insurance", "wealth", "loans"}
+    assert round_cents(rates["insurance"].commission(6_000_000)) == 90_000.00
+
+
+# ------------------------------------------------------------------------------------------------ lines
+
+
+def test_lines_full_grid_and_columns() -> None:
+    sales = sales_frame([("E2", "2025-03", "funds", 1_000.0), ("E1", "2025-01", "loans", 10_000.0),
+                         ("E9", "2025-01", "funds", 5.0),          # not in employees: ignored
+                         ("E1", "2024-12", "funds", 5.0)])         # outside the cycle: ignored
+    lines = commission_lines(sales, make_commission(), PERIODS, employees=["E1", "E2", "E3"])
+    assert tuple(lines.columns) == LINE_COLUMNS
+    assert len(lines) == 3 * 12 * 4  # every employee x month x product, also E3 without sales
+    assert lines["employee_id"].astype(str).tolist()[:48] == ["E1"] * 48
+    assert lines["period"].astype(str).tolist()[:8] == ["2025-01"] * 4 + ["2025-02"] * 4
+    assert lines["product"].astype(str).tolist()[:4] == ["funds", "insurance", "wealth", "loans"]
+    assert lines["basis"].sum() == 11_000.0
+    # E1 loans 10,000 x 0.0006 = 6.00; E2 funds 1,000 x 0.3% = 3.00
+    assert lines.groupby("employee_id", observed=True)["commission"].sum().to_dict() == {
+        "E1": 6.0, "E2": 3.0, "E3": 0.0}
+    later = line(lines, "E2", "2025-07", "funds")
+    assert (later["basis"], later["cumulative_basis"], later["paid_to_date"], later["commission"]) == (
+        0.0, 1_000.0, 3.0, 0.0)
+    # default employees: the distinct ids of sales, sorted
+    default = commission_lines(sales, make_commission(), PERIODS)
+    assert list(default["employee_id"].cat.categories) == ["E1", "E2", "E9"]
+
+
+def test_cycle_to_date_true_up_across_a_marginal_boundary() -> None:
+    sales = sales_frame([("E1", "2025-01", "insurance", 600_000.0), ("E1", "2025-02", "insurance", 600_000.0)])
+    lines = commission_lines(sales, make_commission(), PERIODS)
+    jan, feb, mar = (line(lines, "E1", p, "insurance") for p in ("2025-01", "2025-02", "2025-03"))
+    # Jan: 600,000 x 1% = 6,000.00
+    assert (jan["cumulative_basis"], jan["commission"], jan["paid_to_date"]) == (600_000.0, 6_000.0, 0.0)
+    # Feb: cumulative 1,200,000 -> 1,000,000 x 1% + 200,000 x 1.5% = 10,000 + 3,000 = 13,000.00;
+    #      line 13,000 - 6,000 = 7,000.00 (the month's own 600,000 alone would earn only 6,000)
+    assert feb["cumulative_basis"] == 1_200_000.0
+    assert feb["cumulative_commission"] == pytest.approx(13_000.0)
+    assert (feb["paid_to_date"], feb["commission"], bool(feb["clawback"])) == (6_000.0, 7_000.0, False)
+    # March: nothing sold, nothing to true up
+    assert (mar["paid_to_date"], mar["commission"]) == (13_000.0, 0.0)
+
+
+def test_cycle_to_date_retroactive_back_pay() -> None:
+    # wealth: 0.05% to 10M, 0.08% to 30M, 0.10% above, on the whole amount
+    sales = sales_frame([("E1", "2025-01", "wealth", 8_000_000.0), ("E1", "2025-02", "wealth", 4_000_000.0)])
+    lines = commission_lines(sales, make_commission(), PERIODS)
+    jan, feb = line(lines, "E1", "2025-01", "wealth"), line(lines, "E1", "2025-02", "wealth")
+    # Jan: 8,000,000 x 0.05% = 4,000.00
+    assert jan["commission"] == 4_000.0
+    # Feb: cumulative 12,000,000 is in the 0.08% tier: 12,000,000 x 0.08% = 9,600.00; line 9,600 - 4,000 = 5,600
+    #      = Feb's 4,000,000 x 0.08% (3,200) + back-pay on Jan's 8,000,000 x (0.08% - 0.05%) (2,400)
+    assert feb["commission"] == 5_600.0 == 4_000_000 * 0.0008 + 8_000_000 * (0.0008 - 0.0005)
+    assert feb["paid_to_date"] == 4_000.0
+
+
+def test_reversal_gives_a_clawback_line() -> None:
+    sales = sales_frame([("E1", "2025-01", "insurance", 600_000.0), ("E1", "2025-02", "insurance", -600_000.0),
+                         ("E1", "2025-01", "wealth", 12_000_000.0), ("E1", "2025-03", "wealth", -4_000_000.0)])
+    lines = commission_lines(sales, make_commission(), PERIODS)
+    feb = line(lines, "E1", "2025-02", "insurance")
+    # the whole 600,000 reversed: cumulative 0 -> commission 0; line 0 - 6,000 = -6,000.00
+    assert (feb["basis"], feb["cumulative_basis"], feb["commission"], bool(feb["clawback"])) == (
+        -600_000.0, 0.0, -6_000.0, True)
+    # wealth: Jan 12,000,000 x 0.08% = 9,600; March reversal of 4,000,000 drops the cumulative 8,000,000 back
+    # into the 0.05% tier: 4,000.00, so the line is 4,000 - 9,600 = -5,600.00 (the back-pay is clawed back)
+    mar = line(lines, "E1", "2025-03", "wealth")
+    assert (mar["commission"], bool(mar["clawback"])) == (-5_600.0, True)
+    assert lines["clawback"].sum() == 2
+    assert lines.loc[lines["product"] == "insurance", "commission"].sum() == 0.0
+
+
+def test_more_reversed_than_sold_in_the_cycle() -> None:
+    # a sale of the previous cycle reversed now: cumulative -300,000 -> -300,000 x 1% = -3,000.00
+    sales = sales_frame([("E1", "2025-04", "insurance", -300_000.0)])
+    lines = commission_lines(sales, make_commission(), PERIODS)
+    assert line(lines, "E1", "2025-04", "insurance")["commission"] == -3_000.0
+
+
+def test_lines_are_differences_of_rounded_cumulatives() -> None:
+    # funds at 0.3%: Jan 1,005 -> 3.015 -> 3.02 (half-up); Feb +1,005 -> cumulative 2,010 -> 6.03;
+    # Mar +1,001 -> 3,011 -> 9.033 -> 9.03. Lines 3.02, 6.03 - 3.02 = 3.01, 9.03 - 6.03 = 3.00
+    sales = sales_frame([("E1", "2025-01", "funds", 1_005.0), ("E1", "2025-02", "funds", 1_005.0),
+                         ("E1", "2025-03", "funds", 1_001.0)])
+    lines = commission_lines(sales, make_commission(), PERIODS)
+    funds = lines[lines["product"] == "funds"]
+    assert funds["commission"].tolist()[:3] == [3.02, 3.01, 3.00]
+    assert funds["paid_to_date"].tolist()[:4] == [0.0, 3.02, 6.03, 9.03]
+    # month by month: 3.02 + 3.02 + 3.00 (each month rounded alone)
+    monthly = commission_lines(sales, make_commission("month"), PERIODS)
+    assert monthly.loc[monthly["product"] == "funds", "commission"].tolist()[:3] == [3.02, 3.02, 3.00]
+
+
+def test_month_mode_tiers_each_month_alone() -> None:
+    sales = sales_frame([("E1", "2025-01", "insurance", 600_000.0), ("E1", "2025-02", "insurance", 600_000.0),
+                         ("E1", "2025-03", "insurance", 1_500_000.0), ("E1", "2025-04", "insurance", -100_000.0)])
+    lines = commission_lines(sales, make_commission("month"), PERIODS)
+    ins = lines[lines["product"] == "insurance"].reset_index(drop=True)
+    # Jan 600,000 x 1% = 6,000; Feb the same (no accumulation, the 1M boundary is never crossed);
+    # Mar 1,000,000 x 1% + 500,000 x 1.5% = 17,500; Apr a reversal: -100,000 x 1% = -1,000 (clawback)
+    assert ins["commission"].tolist()[:5] == [6_000.0, 6_000.0, 17_500.0, -1_000.0, 0.0]
+    assert ins["clawback"].tolist()[:4] == [False, False, False, True]
+    assert ins["paid_to_date"].tolist()[:5] == [0.0, 6_000.0, 12_000.0, 29_500.0, 28_500.0]
+    assert ins["cumulative_commission"][3] == pytest.approx(28_500.0)
+    assert ins["cumulative_basis"][3] == 2_600_000.0
+
+
+def test_no_sales_gives_a_zero_grid() -> None:
+    lines = commission_lines(sales_frame([]), make_commission(), PERIODS[:6], employees=["E1"])
+    assert len(lines) == 6 * 4
+    assert (lines["commission"] == 0).all() and not lines["clawback"].any()
+    assert not np.signbit(lines["commission"]).any()  # no -0.0 in the table
+
+
+# ------------------------------------------------------------------------------------------- settlement
+
+
+def lines_for(gross: dict[str, float]) -> pd.DataFrame:
+    """A minimal commission table: one funds line per employee in January."""
+    return pd.DataFrame({"employee_id": list(gross), "period": "2025-01", "product": "funds",
+                         "commission": list(gross.values())})
+
+
+def test_settle_cap() -> None:
+    commission = make_commission(cap={"times_annual_base": 1.5})
+    out = settle(lines_for({"E1": 300_000.0, "E2": 100_000.0}), pd.Series({"E1": 80.0, "E2": 80.0}),
+                 pd.Series({"E1": 120_000.0, "E2": 120_000.0}), commission)
+    assert tuple(out.columns) == SETTLE_COLUMNS and out.index.name == "employee_id"
+    e1, e2 = out.loc["E1"], out.loc["E2"]
+    # cap = 1.5 x 120,000 = 180,000; E1 earned 300,000 -> final 180,000, settlement -120,000
+    assert (e1["gross"], e1["cap_amount"], e1["final"], e1["settlement"]) == (300_000.0, 180_000.0, 180_000.0,
+                                                                               -120_000.0)
+    assert bool(e1["capped"]) and e1["reason"] == "capped at 1.5 × annual base"
+    # E2 100,000 is under the cap: unchanged
+    assert (e2["final"], e2["settlement"], bool(e2["capped"]), e2["reason"]) == (100_000.0, 0.0, False, "")
+
+
+def test_settle_gate_at_and_below_the_threshold() -> None:
+    commission = make_commission(gate={"min_composite": 60, "factor_below": 0.5})
+    gross = {"at": 10_000.01, "below": 10_000.01, "far": 8_000.0, "missing": 5_000.0}
+    out = settle(lines_for(gross), pd.Series({"at": 60.0, "below": 59.99, "far": 55.2}),
+                 pd.Series(dict.fromkeys(gross, 100_000.0)), commission)
+    # exactly 60 is not below the gate: paid in full
+    assert (out.loc["at", "gate_factor"], out.loc["at", "final"], out.loc["at", "reason"]) == (1.0, 10_000.01, "")
+    # 59.99: half of 10,000.01 = 5,000.005 -> 5,000.01 (half-up); settlement 5,000.01 - 10,000.01 = -5,000.00
+    below = out.loc["below"]
+    assert (below["gate_factor"], below["after_gate"], below["final"], below["settlement"]) == (
+        0.5, 5_000.01, 5_000.01, -5_000.0)
+    assert below["reason"] == "composite 59.99 below the gate 60: 50% paid"
+    assert out.loc["far", "reason"] == "composite 55.2 below the gate 60: 50% paid"
+    assert out.loc["far", "final"] == 4_000.0
+    # no composite score: treated as below the gate
+    assert out.loc["missing", "final"] == 2_500.0
+    assert out.loc["missing", "reason"] == "no composite score, treated as below the gate 60: 50% paid"
+    assert np.isinf(out["cap_amount"]).all() and not out["capped"].any()  # no cap in this policy
+
+
+def test_settle_gate_and_cap_together() -> None:
+    commission = make_commission(gate={"min_composite": 60, "factor_below": 0.5}, cap={"times_annual_base": 1.5})
+    out = settle(lines_for({"E1": 500_000.0}), pd.Series({"E1": 50.0}), pd.Series({"E1": 100_000.0}), commission)
+    # 500,000 x 50% = 250,000 > cap 1.5 x 100,000 = 150,000 -> final 150,000; settlement -350,000
+    assert (out.loc["E1", "after_gate"], out.loc["E1", "final"], out.loc["E1", "settlement"]) == (
+        250_000.0, 150_000.0, -350_000.0)
+    assert out.loc["E1", "reason"] == "composite 50 below the gate 60: 50% paid; capped at 1.5 × annual base"
+
+
+def test_settle_negative_gross_is_never_gated_or_capped_upward() -> None:
+    commission = make_commission(gate={"min_composite": 60, "factor_below": 0.5}, cap={"times_annual_base": 1.5})
+    out = settle(lines_for({"E1": -3_000.0, "E2": 0.0}), pd.Series({"E1": 10.0, "E2": 10.0}),
+                 pd.Series({"E1": 0.0, "E2": 0.0}), commission)
+    assert out["final"].tolist() == [-3_000.0, 0.0]
+    assert out["settlement"].tolist() == [0.0, 0.0]
+    assert out["gate_factor"].tolist() == [1.0, 1.0] and not out["capped"].any()
+    assert out["reason"].tolist() == ["", ""]
+
+
+def test_settlement_lines_make_the_table_add_up() -> None:
+    commission = make_commission(gate={"min_composite": 60, "factor_below": 0.5}, cap={"times_annual_base": 1.5})
+    sales = sales_frame([("E1", "2025-01", "insurance", 20_000_000.0), ("E2", "2025-02", "funds", 1_000_000.0),
+                         ("E3", "2025-05", "loans", 2_500_000.0)])
+    lines = commission_lines(sales, commission, PERIODS)
+    composite = pd.Series({"E1": 90.0, "E2": 40.0, "E3": 75.0})
+    base = pd.Series({"E1": 100_000.0, "E2": 100_000.0, "E3": 100_000.0})
+    s = settle(lines, composite, base, commission)
+    # E1: 10,000 + 60,000 + 15,000,000 x 2% = 370,000 capped at 150,000; E2: 3,000 gated to 1,500; E3: 1,500
+    assert s["gross"].tolist() == [370_000.0, 3_000.0, 1_500.0]
+    assert s["final"].tolist() == [150_000.0, 1_500.0, 1_500.0]
+    table = lines_with_settlement(lines, s, PERIODS[-1])
+    assert len(table) == len(lines) + 2  # E3 has no settlement line
+    extra = table[table["product"] == SETTLEMENT]
+    assert extra["employee_id"].astype(str).tolist() == ["E1", "E2"]
+    assert (extra["period"] == "2025-12").all() and extra["clawback"].all()
+    assert extra["commission"].tolist() == [-220_000.0, -1_500.0]
+    # each settlement line follows its employee's lines
+    assert table.index[table["product"] == SETTLEMENT].tolist() == [48, 97]
+    totals = table.groupby("employee_id", observed=True)["commission"].sum()
+    assert cents(totals.reindex(s.index)).tolist() == cents(s["final"]).tolist()
+    # settling the table again ignores its settlement lines
+    pd.testing.assert_frame_equal(settle(table, composite, base, commission), s)
+
+
+# ----------------------------------------------------------------------------------------- properties
+
+tier_tables = st.lists(st.tuples(st.integers(1, 5_000_000), st.integers(0, 1000)), min_size=1, max_size=5).map(
+    lambda rows: (
+        list(np.cumsum([w for w, _ in rows[:-1]], dtype="float64")) + [math.inf],
+        list(np.cumsum([r for _, r in rows], dtype="float64") / 10_000.0),  # non-decreasing rates
+    ))
+amounts = st.integers(0, 10**9).map(lambda c: c / 100.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(tier_tables, amounts, amounts)
+def test_commission_never_decreases_when_the_amount_rises(table: tuple, a: float, b: float) -> None:
+    lo, hi = min(a, b), max(a, b)
+    for method in ("marginal", "retroactive"):
+        assert tiered(lo, table, method) <= tiered(hi, table, method)
+
+
+@settings(max_examples=200, deadline=None)
+@given(tier_tables, amounts)
+def test_marginal_never_above_retroactive(table: tuple, a: float) -> None:
+    marginal, retro = tiered(a, table, "marginal"), tiered(a, table, "retroactive")
+    assert marginal <= retro + 1e-9 * max(1.0, abs(retro))
+
+
+sales_rows = st.lists(
+    st.tuples(st.sampled_from(["E1", "E2", "E3"]), st.sampled_from(PERIODS),
+              st.sampled_from(["funds", "insurance", "wealth", "loans"]),
+              st.integers(-300_000_000, 1_500_000_000).map(lambda c: c / 100.0)),
+    max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sales_rows, st.sampled_from(["cycle_to_date", "month"]))
+def test_lines_add_up_to_the_rounded_cumulative(rows: list, accumulate: str) -> None:
+    commission = make_commission(accumulate)
+    lines = commission_lines(sales_frame(rows), commission, PERIODS, employees=["E1", "E2", "E3"])
+    rates = product_rates(commission)
+    sums = lines.groupby(["employee_id", "product"], observed=True)["commission"].sum()
+    finals = lines[lines["period"] == PERIODS[-1]].set_index(["employee_id", "product"])
+    for (emp, prod), total in sums.items():
+        if accumulate == "cycle_to_date":
+            expected = round_cents(rates[prod].commission(finals.loc[(emp, prod), "cumulative_basis"]))
+        else:
+            months = lines.loc[(lines["employee_id"] == emp) & (lines["product"] == prod), "basis"]
+            expected = round_cents(rates[prod].commission(months.to_numpy())).sum()
+        assert cents(total) == cents(expected)
+    assert (lines["clawback"] == (lines["commission"] < 0)).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(sales_rows, st.randoms(use_true_random=False))
+def test_same_inputs_same_outputs_whatever_the_row_order(rows: list, rnd: object) -> None:
+    commission = make_commission()
+    first = commission_lines(sales_frame(rows), commission, PERIODS)
+    again = commission_lines(sales_frame(rows), commission, PERIODS)
+    shuffled = list(rows)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    other = commission_lines(sales_frame(shuffled), commission, PERIODS)
+    pd.testing.assert_frame_equal(first, again, check_exact=True)
+    pd.testing.assert_frame_equal(first, other, check_exact=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(-10**8, 10**9), st.one_of(st.none(), st.floats(0, 120)),
+                          st.integers(0, 10**7)), min_size=1, max_size=8),
+       st.sampled_from([0.5, 1.0, 1.5, 3.0]), st.sampled_from([0.0, 0.3, 0.5, 1.0]))
+def test_settle_invariants(people: list, times: float, factor: float) -> None:
+    commission = make_commission(gate={"min_composite": 60, "factor_below": factor},
+                                 cap={"times_annual_base": times})
+    ids = [f"E{i}" for i in range(len(people))]
+    lines = lines_for({i: c / 100.0 for i, (c, _, _) in zip(ids, people)})
+    composite = pd.Series({i: s for i, (_, s, _) in zip(ids, people) if s is not None}, dtype="float64")
+    base = pd.Series({i: b / 100.0 for i, (_, _, b) in zip(ids, people)})
+    out = settle(lines, composite, base, commission)
+    # gross + settlement == final exactly in cents; the settlement never adds commission
+    assert (cents(out["gross"]) + cents(out["settlement"]) == cents(out["final"])).all()
+    assert (out["settlement"] <= 0).all()
+    # the final never exceeds the cap (unless it is a clawback of a negative gross, which is left alone)
+    positive = out["final"] > 0
+    assert (out.loc[positive, "final"] <= out.loc[positive, "cap_amount"]).all()
+    assert (out.loc[out["gross"] <= 0, "final"] == out.loc[out["gross"] <= 0, "gross"]).all()
+    assert (cents(out["final"]) == cents(round_cents(out["final"]))).all()  # whole cents
