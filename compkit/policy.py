@@ -117,11 +117,11 @@ class Band(_Model):
 class BandedCurve(_Model):
     """Lookup: the score of the highest band whose ``min`` is at or below x (below the first band: its score).
 
-    ``on`` chooses the input: the achievement (actual / target) or the actual value itself.
+    ``input`` chooses what the curve reads: the achievement (actual / target) or the actual value itself.
     """
 
     type: Literal["banded"]
-    on: Literal["achievement", "actual"] = "achievement"
+    input: Literal["achievement", "actual"] = "achievement"
     bands: list[Band] = Field(min_length=1)
 
     @field_validator("bands")
@@ -133,10 +133,12 @@ class BandedCurve(_Model):
 
 
 class PiecewiseCurve(_Model):
-    """Straight lines between ``points`` [[x, y], ...], flat outside them. ``on``: achievement or actual."""
+    """Straight lines between ``points`` [[x, y], ...], flat outside them. ``input``: achievement or actual.
+
+    (The key is not ``on``: YAML 1.1 reads ``on`` as the boolean true.)"""
 
     type: Literal["piecewise"]
-    on: Literal["achievement", "actual"] = "achievement"
+    input: Literal["achievement", "actual"] = "achievement"
     points: list[tuple[float, float]] = Field(min_length=2)
 
     @field_validator("points")
@@ -269,6 +271,9 @@ class Scorecard(_Model):
     indicators: list[Indicator] = Field(min_length=1)
     raters: RaterWeights
     rating_scale: RatingScale = RatingScale()
+    rating_curve: Curve | None = Field(
+        None, description="curve of ratings-sourced indicators without a curve of their own (applied to the "
+                          "360 combined score); default: the rating scale mapped linearly onto 0-100")
     deductions: list[Deduction] = []
     score_range: ScoreRange = ScoreRange()
 
@@ -655,6 +660,15 @@ class Policy(_Model):
     @property
     def product_ids(self) -> list[str]:
         return [p.id for p in self.commission.products]
+
+    def indicator_curve(self, indicator: Indicator) -> Curve:
+        """The curve that scores ``indicator``: its own, else (ratings) the scorecard's rating curve or scale."""
+        if indicator.curve is not None:
+            return indicator.curve
+        sc = self.scorecard
+        if sc.rating_curve is not None:
+            return sc.rating_curve
+        return ScaleCurve(type="scale", min=sc.rating_scale.min, max=sc.rating_scale.max)
 
     @property
     def rating_items(self) -> list[str]:

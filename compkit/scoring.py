@@ -103,7 +103,7 @@ def curve_score(actual: ArrayLike, target: ArrayLike, curve: Curve) -> tuple[np.
         return achievement(a, t), scale_score(a, curve.min, curve.max)
     if isinstance(curve, (BandedCurve, PiecewiseCurve)):
         ach = achievement(a, t)
-        x = ach if curve.on == "achievement" else a
+        x = ach if curve.input == "achievement" else a
         if isinstance(curve, BandedCurve):
             return ach, banded_score(x, curve.bands)
         return ach, piecewise(x, curve.points)
@@ -278,7 +278,8 @@ def score_indicators(policy: Policy, values: pd.DataFrame) -> pd.DataFrame:
     """Scores per employee and indicator with weights, from :func:`indicator_values` (rows grouped by employee,
     indicators in policy order).
 
-    score: the indicator's curve (ratings-sourced indicators default to the rating scale onto 0-100);
+    score: the indicator's curve (ratings-sourced indicators: the scorecard's ``rating_curve``, else the rating
+    scale onto 0-100);
     missing (no value, or a ratio/inverse curve with a missing or non-positive target): ``if_missing`` decides:
     zero -> 0 points, target -> 100 points, exclude -> left out and its weight shared out over the category's
     other indicators. A category with no scorable indicator is left out and its weight shared out over the
@@ -295,8 +296,7 @@ def score_indicators(policy: Policy, values: pd.DataFrame) -> pd.DataFrame:
     ach = np.full((n, k), np.nan)
     score = np.full((n, k), np.nan)
     for j, ind in enumerate(inds):
-        curve = ind.curve or ScaleCurve(type="scale", min=sc.rating_scale.min, max=sc.rating_scale.max)
-        ach[:, j], score[:, j] = curve_score(actual[:, j], target[:, j], curve)
+        ach[:, j], score[:, j] = curve_score(actual[:, j], target[:, j], policy.indicator_curve(ind))
 
     missing = np.isnan(score)
     rule = np.array([ind.if_missing for ind in inds])

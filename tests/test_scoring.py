@@ -51,7 +51,7 @@ def test_scale_curve_worked_examples() -> None:
 
 
 def test_banded_curve_worked_examples() -> None:
-    curve = BandedCurve(type="banded", on="actual", bands=[Band(min=0, score=0), Band(min=3, score=60),
+    curve = BandedCurve(type="banded", input="actual", bands=[Band(min=0, score=0), Band(min=3, score=60),
                                                            Band(min=5, score=100), Band(min=8, score=120)])
     # 2 new customers -> band 0 -> 0; 3 -> 60 (a boundary belongs to the band it starts); 7 -> 100; 9 -> 120
     _, score = curve_score([2, 3, 7, 9, -1], [np.nan] * 5, curve)
