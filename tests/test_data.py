@@ -1,0 +1,216 @@
+"""compkit.data: the data contract, the bad-input corpus with the expected messages, and aggregation of raw
+customer data."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import pytest
+
+from compkit.data import (
+    complaint_stats,
+    cycle_periods,
+    load_dataset,
+    loyalty,
+    satisfaction_index,
+)
+from compkit.errors import DataError
+from compkit.policy import Policy
+
+from conftest import SAMPLE, sample_available, tiny_tables, write_tables
+
+
+@pytest.fixture()
+def base_dir(tmp_path: Path) -> Path:
+    """A copy of the bundled sample (or of the tiny dataset while the sample is absent) to break."""
+    target = tmp_path / "data"
+    if sample_available():
+        shutil.copytree(SAMPLE, target)
+    else:
+        write_tables(tiny_tables(), target)
+    return target
+
+
+def _edit(folder: Path, table: str, change: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
+    path = folder / f"{table}.csv"
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    change(df).to_csv(path, index=False)
+
+
+def _set(table: str, column: str, value: str, row: int = 0):
+    def change(df: pd.DataFrame) -> pd.DataFrame:
+        df.loc[row, column] = value
+        return df
+    return table, change
+
+
+def _problems(folder: Path, policy: Policy) -> str:
+    with pytest.raises(DataError) as info:
+        load_dataset(folder, policy=policy)
+    return str(info.value)
+
+
+# Each case: (name, (table, change), fragments the message must contain). Row 0 of a table is line 2 of its CSV.
+CORPUS = [
+    ("missing column", ("metrics", lambda df: df.drop(columns=["actual"])),
+     ["metrics.csv", "column 'actual'", "a column named 'actual' (required in table metrics)"]),
+    ("unknown grade", _set("employees", "grade", "CM9"),
+     ["employees.csv, row 2, column 'grade': found 'CM9'; expected a grade of the policy: CM1, CM2, SCM, RM"]),
+    ("duplicate id", ("employees", lambda df: pd.concat([df, df.iloc[[0]]], ignore_index=True)),
+     ["employees.csv", "column 'employee_id'", "expected a unique employee_id (this one appears earlier)"]),
+    ("text in a number", _set("metrics", "actual", "12,5oo"),
+     ["metrics.csv, row 2, column 'actual': found '12,5oo'; expected a number"]),
+    ("period outside the cycle", _set("metrics", "period", "2024-12"),
+     ["metrics.csv, row 2, column 'period': found '2024-12'; expected a month of cycle 2025 (2025-01 to 2025-12)"]),
+    ("unknown product", _set("sales", "product", "gold"),
+     ["sales.csv, row 2, column 'product': found 'gold'; expected a product of the policy: funds, insurance, "
+      "wealth, loans"]),
+    ("unknown indicator", _set("metrics", "indicator", "deposit_adb"),
+     ["metrics.csv, row 2, column 'indicator': found 'deposit_adb'; expected an indicator of the policy"]),
+    ("bad rater role", _set("ratings", "rater_role", "boss"),
+     ["ratings.csv, row 2, column 'rater_role': found 'boss'; expected self, supervisor or peer"]),
+    ("score off the scale", _set("ratings", "score", "7"),
+     ["ratings.csv, row 2, column 'score': found 7.0; expected a score on the rating scale 1 to 5"]),
+    ("negative fte", _set("employees", "fte", "-0.5"),
+     ["employees.csv, row 2, column 'fte': found -0.5; expected an fte above 0 and at most 1"]),
+    ("exit before hire", _set("employees", "exit_date", "2000-01-01"),
+     ["employees.csv, row 2, column 'exit_date': found '2000-01-01'; expected an exit date on or after the hire date"]),
+    ("empty table", ("sales", lambda df: df.iloc[0:0]),
+     ["sales.csv", "expected at least one row in table sales (it is empty)"]),
+    ("unknown employee", _set("sales", "employee_id", "X99999"),
+     ["sales.csv, row 2, column 'employee_id': found 'X99999'; expected an employee_id listed in the employees table"]),
+    ("bad date", _set("employees", "hire_date", "31/01/2020"),
+     ["employees.csv, row 2, column 'hire_date': found '31/01/2020'; expected a date YYYY-MM-DD"]),
+    ("bad survey dimension", _set("surveys", "dimension", "price"),
+     ["surveys.csv, row 2, column 'dimension': found 'price'; expected attitude, competence, responsiveness, "
+      "overall"]),
+    ("bad boolean", _set("complaints", "upheld", "maybe"),
+     ["complaints.csv, row 2, column 'upheld': found 'maybe'; expected true or false"]),
+    ("missing required value", _set("employees", "branch", ""),
+     ["employees.csv, row 2, column 'branch'", "expected a value (this column is required)"]),
+]
+
+
+@pytest.mark.parametrize("name,edit,fragments", CORPUS, ids=[c[0] for c in CORPUS])
+def test_bad_input_is_named_clearly(base_dir: Path, policy: Policy, name: str, edit: tuple,
+                                    fragments: list[str]) -> None:
+    table, change = edit
+    _edit(base_dir, table, change)
+    message = _problems(base_dir, policy)
+    for fragment in fragments:
+        assert fragment in message, f"{name}: {fragment!r} not in\n{message}"
+    assert "Traceback" not in message
+
+
+def test_every_problem_is_reported_in_one_pass(base_dir: Path, policy: Policy) -> None:
+    for table, change in (_set("employees", "grade", "CM9"), _set("metrics", "actual", "abc"),
+                          _set("ratings", "rater_role", "boss", row=1)):
+        _edit(base_dir, table, change)
+    with pytest.raises(DataError) as info:
+        load_dataset(base_dir, policy=policy)
+    columns = {p.column for p in info.value.problems}
+    assert {"grade", "actual", "rater_role"} <= columns
+    rows = {(p.column, p.row) for p in info.value.problems}
+    assert ("rater_role", 3) in rows  # row 1 of the table is line 3 of the CSV
+
+
+def test_missing_table_and_missing_folder(base_dir: Path, policy: Policy, tmp_path: Path) -> None:
+    (base_dir / "ratings.csv").unlink()
+    assert "a ratings table (required)" in _problems(base_dir, policy)
+    with pytest.raises(DataError, match="a folder of CSV/Parquet files or an Excel workbook"):
+        load_dataset(tmp_path / "nowhere", policy=policy)
+
+
+def test_excel_workbook_is_read_like_a_folder(tiny_dir: Path, policy: Policy, tmp_path: Path) -> None:
+    workbook = tmp_path / "tiny.xlsx"
+    with pd.ExcelWriter(workbook) as xl:
+        for name, df in tiny_tables().items():
+            df.to_excel(xl, sheet_name=name, index=False)
+    from_folder = load_dataset(tiny_dir, policy=policy)
+    from_excel = load_dataset(workbook, policy=policy)
+    assert from_excel.fingerprint() == from_folder.fingerprint()
+    # a problem in a sheet is reported with the sheet and the Excel row
+    tables = tiny_tables()
+    tables["employees"].loc[1, "grade"] = "XX"
+    bad = tmp_path / "bad.xlsx"
+    with pd.ExcelWriter(bad) as xl:
+        for name, df in tables.items():
+            df.to_excel(xl, sheet_name=name, index=False)
+    with pytest.raises(DataError, match=r"bad.xlsx \[sheet employees\], row 3, column 'grade': found 'XX'"):
+        load_dataset(bad, policy=policy)
+
+
+def test_parquet_folder(tiny_dir: Path, policy: Policy, tmp_path: Path) -> None:
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    for name, df in tiny_tables().items():
+        df.to_parquet(folder / f"{name}.parquet", index=False)
+    assert load_dataset(folder, policy=policy).fingerprint() == load_dataset(tiny_dir, policy=policy).fingerprint()
+
+
+def test_valid_dataset_has_every_table_and_typed_columns(tiny, policy: Policy) -> None:
+    assert tiny.cycle == "2025"
+    assert tiny.periods == cycle_periods("2025")
+    assert tiny.employees["hire_date"].dtype.kind == "M"
+    assert tiny.metrics["actual"].dtype == "float64"
+    assert tiny.employees["fte"].tolist() == [1.0, 1.0, 1.0, 1.0]
+    assert len(tiny.appeals) == 0 and list(tiny.appeals.columns)[:2] == ["appeal_id", "employee_id"]
+    assert set(tiny.summary()["table"]) == {"employees", "metrics", "sales", "ratings", "surveys", "complaints",
+                                           "history", "appeals"}
+
+
+def test_half_year_cycle(tiny_dir: Path, policy: Policy) -> None:
+    assert cycle_periods("2025H2") == [f"2025-{m:02d}" for m in range(7, 13)]
+    half = policy.updated({"cycle": "half-year"})
+    _edit(tiny_dir, "metrics", lambda df: df[df["period"] >= "2025-07"])
+    _edit(tiny_dir, "sales", lambda df: df[df["period"] >= "2025-07"])
+    _edit(tiny_dir, "surveys", lambda df: df.iloc[0:0])
+    _edit(tiny_dir, "complaints", lambda df: df.iloc[0:0])
+    _edit(tiny_dir, "ratings", lambda df: df.assign(cycle="2025H2"))
+    # E4 left in March: outside the second half-year
+    _edit(tiny_dir, "employees", lambda df: df[df["employee_id"] != "E4"])
+    for t in ("ratings", "surveys", "complaints", "history"):
+        _edit(tiny_dir, t, lambda df: df[df["employee_id"] != "E4"])
+    data = load_dataset(tiny_dir, policy=half)
+    assert data.cycle == "2025H2"
+    assert str(data.cycle_start.date()) == "2025-07-01" and str(data.cycle_end.date()) == "2025-12-31"
+
+
+# ------------------------------------------------------------------------------ customer aggregation
+
+def test_satisfaction_index_by_dimension() -> None:
+    surveys = pd.DataFrame({"employee_id": ["E1"] * 4 + ["E2"],
+                            "date": pd.to_datetime(["2025-01-05", "2025-02-05", "2025-03-05", "2025-07-01",
+                                                    "2025-01-01"]),
+                            "dimension": ["attitude", "attitude", "competence", "overall", "overall"],
+                            "score": [5.0, 4.0, 3.0, 4.0, 2.0]})
+    out = satisfaction_index(surveys).set_index(["employee_id", "dimension"])["score"]
+    # attitude (5 + 4) / 2 = 4.5; competence 3; overall 4; all responses (5 + 4 + 3 + 4) / 4 = 4.0
+    assert out[("E1", "attitude")] == 4.5 and out[("E1", "competence")] == 3.0
+    assert out[("E1", "all")] == 4.0 and out[("E2", "all")] == 2.0
+    # cycle to date through March: the July response is left out: all = (5 + 4 + 3) / 3 = 4.0
+    assert satisfaction_index(surveys, through="2025-03").set_index(["employee_id", "dimension"])["score"][
+        ("E1", "all")] == 4.0
+
+
+def test_complaint_stats() -> None:
+    c = pd.DataFrame({"employee_id": ["E1", "E1", "E1", "E2"],
+                      "date": pd.to_datetime(["2025-01-01"] * 4),
+                      "upheld": pd.array([True, False, True, False], dtype="boolean"),
+                      "resolved_days": [2.0, 4.0, None, 9.0]})
+    out = complaint_stats(c).set_index("employee_id")
+    # E1: 3 complaints, 2 upheld -> rate 2/3; mean days over the two with a value: (2 + 4) / 2 = 3
+    assert out.loc["E1", "count"] == 3 and out.loc["E1", "upheld"] == 2
+    assert out.loc["E1", "upheld_rate"] == pytest.approx(2 / 3)
+    assert out.loc["E1", "resolved_days"] == 3.0
+
+
+def test_loyalty_from_repeat_purchases() -> None:
+    s = pd.DataFrame({"employee_id": ["E1"] * 5, "period": ["2025-01", "2025-03", "2025-02", "2025-02", "2025-04"],
+                      "customer_id": ["C1", "C1", "C2", "C2", "C3"], "amount": [1.0, 1.0, 1.0, 1.0, -1.0]})
+    out = loyalty(s).set_index("employee_id")
+    # C1 bought in two months (repeat); C2 twice in one month (not a repeat); C3 only a reversal (ignored)
+    assert out.loc["E1", "customers"] == 2 and out.loc["E1", "repeat_customers"] == 1
+    assert out.loc["E1", "repeat_purchase"] == 0.5
