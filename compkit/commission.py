@@ -268,6 +268,33 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+def gate_and_cap_cents(gross_c: np.ndarray, composite: np.ndarray, annual_base: np.ndarray,
+                       commission: Commission) -> tuple[np.ndarray, ...]:
+    """The gate and the cap on whole-cent gross commission, for arrays of any shape (people, or scenarios x
+    people): returns (gate factor, gated, after_gate_c, cap_c, capped, final_c), amounts in cents.
+
+    gated = gross > 0 and not composite >= min_composite (NaN composite: below the gate); factor = factor_below
+    if gated else 1; after_gate = round_cents(gross x factor); cap = round_cents(times_annual_base x annual_base)
+    (+inf without a cap); final = min(after_gate, cap) for a positive amount, else after_gate.
+    """
+    gate, cap = commission.gate, commission.cap
+    positive = gross_c > 0
+    gated = np.zeros(np.shape(gross_c), dtype=bool)
+    factor = np.ones(np.shape(gross_c))
+    if gate is not None:
+        gated = positive & ~(composite >= gate.min_composite)
+        factor = np.where(gated, gate.factor_below, 1.0)
+    after_c = _cents(gross_c * factor / 100.0)
+    if cap is not None:
+        cap_c = np.broadcast_to(_cents(cap.times_annual_base * np.asarray(annual_base, dtype="float64")),
+                                np.shape(gross_c))
+    else:
+        cap_c = np.full(np.shape(gross_c), np.inf)
+    capped = (after_c > 0) & (after_c > cap_c)
+    final_c = np.where(capped, cap_c, after_c)
+    return factor, gated, after_c, cap_c, capped, final_c
+
+
 def settle(lines: pd.DataFrame, composite: pd.Series, annual_base: pd.Series,
            commission: Commission) -> pd.DataFrame:
     """The year-end settlement per employee (index employee_id: the employees of ``lines``), in CNY.
@@ -299,18 +326,7 @@ def settle(lines: pd.DataFrame, composite: pd.Series, annual_base: pd.Series,
     base = np.where(np.isnan(base), 0.0, base)
 
     gate, cap = commission.gate, commission.cap
-    gated = np.zeros(len(index), dtype=bool)
-    factor = np.ones(len(index))
-    if gate is not None:
-        gated = positive & ~(comp >= gate.min_composite)  # NaN composite: below the gate
-        factor = np.where(gated, gate.factor_below, 1.0)
-    after_c = _cents(gross_c * factor / 100.0)
-    if cap is not None:
-        cap_c = _cents(cap.times_annual_base * base)
-    else:
-        cap_c = np.full(len(index), np.inf)
-    capped = (after_c > 0) & (after_c > cap_c)
-    final_c = np.where(capped, cap_c, after_c)
+    factor, gated, after_c, cap_c, capped, final_c = gate_and_cap_cents(gross_c, comp, base, commission)
     settlement_c = final_c - gross_c
 
     reason = np.full(len(index), "", dtype=object)

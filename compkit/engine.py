@@ -1,0 +1,236 @@
+"""``evaluate(policy, data) -> Outcomes``: the one pipeline every analysis reuses.
+
+score -> rate -> commission (lines, gate, cap) -> base, allowances, bonus (pool, deferral) -> benefits
+(五险一金) -> salary review -> promotion. Money is computed unrounded and rounded half-up to the cent once,
+at the end; every total is the sum of its rounded parts. Every employee of the dataset appears in the summary;
+where total pay is zero, ``pay_note`` says why.
+
+``evaluate`` is pure: the same policy and data give the same Outcomes, bit for bit. A what-if is
+``evaluate(changed_policy, data)``; an appeal is ``evaluate(policy, corrected_data)``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from compkit import commission as cm
+from compkit import pay
+from compkit.data import Dataset
+from compkit.money import round_cents
+from compkit.policy import Policy
+from compkit.scoring import scorecard
+
+#: components of total cash and employer cost, in the order statements and reports show them
+CASH_COMPONENTS = ("base_pay", "allowances", "bonus_paid", "commission")
+COST_COMPONENTS = CASH_COMPONENTS + ("bonus_deferred", "employer_contributions")
+
+
+@dataclass
+class Outcomes:
+    """The results of one evaluation. Tables (pandas DataFrames):
+
+    summary        one row per employee: scores, ratings, base, allowances, commission, bonus (paid now and
+                   deferred), total_cash, employee and employer contributions, employer_cost, raise, promotion
+    indicators     employee x indicator: actual, target, achievement, score, weights, weighted score
+    commission     employee x month x product: basis, cumulative basis, commission line, clawback flag; plus one
+                   ``settlement`` line per employee whose gate or cap changed the cycle's commission
+    deferrals      employee x payment year: scheduled, cancelled (clawback), payable
+    salary_review  employee: compa-ratio, band, merit, raise after budget scaling
+    promotions     employee: recommendation (promote, demote, none), to grade, reason
+    benefits       employee: contribution bases and each insurance's employee and employer contribution
+    info           scalars: cycle, policy version, bonus pool factor, merit scaling, warnings
+    """
+
+    summary: pd.DataFrame
+    indicators: pd.DataFrame
+    commission: pd.DataFrame
+    deferrals: pd.DataFrame
+    salary_review: pd.DataFrame
+    promotions: pd.DataFrame
+    benefits: pd.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)
+
+    TABLES = ("summary", "indicators", "commission", "deferrals", "salary_review", "promotions", "benefits")
+
+    def totals(self) -> dict[str, float]:
+        """Cycle totals by component (CNY, to the cent); each is the sum of the rounded per-person figures."""
+        s = self.summary
+        keys = CASH_COMPONENTS + ("total_cash", "bonus_deferred", "employer_contributions", "employer_cost")
+        return {k: float(round_cents(s[k].sum())) for k in keys}
+
+    def reconcile(self) -> list[str]:
+        """Checks that every total is the sum of its parts, to the cent; returns the failures (empty = ok)."""
+        s = self.summary
+        problems = []
+
+        def cents(x: Any) -> np.ndarray:
+            return np.rint(np.asarray(x, dtype="float64") * 100).astype("int64")
+
+        checks = {
+            "total_cash": sum(cents(s[c]) for c in CASH_COMPONENTS),
+            "employer_cost": sum(cents(s[c]) for c in COST_COMPONENTS),
+            "bonus": cents(s["bonus_paid"]) + cents(s["bonus_deferred"]),
+        }
+        for name, expected in checks.items():
+            bad = cents(s[name]) != expected
+            if bad.any():
+                problems.append(f"{name} differs from the sum of its parts for {int(bad.sum())} people")
+        lines = self.commission.groupby("employee_id")["commission"].sum()
+        diff = cents(lines.reindex(s["employee_id"]).fillna(0).to_numpy()) != cents(s["commission"])
+        if diff.any():
+            problems.append(f"commission lines do not add up to the summary for {int(diff.sum())} people")
+        sched = self.deferrals.groupby("employee_id")["scheduled"].sum()
+        diff = cents(sched.reindex(s["employee_id"]).fillna(0).to_numpy()) != cents(s["bonus_deferred"])
+        if diff.any():
+            problems.append(f"deferral schedules do not add up to the deferred bonus for {int(diff.sum())} people")
+        return problems
+
+    # -- writing ------------------------------------------------------------------------------------
+
+    def to_csv(self, directory: str | Path) -> list[Path]:
+        """One CSV per table in ``directory``, written atomically (all files or none)."""
+        directory = Path(directory)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".compkit-", dir=directory.parent))
+        try:
+            for name in self.TABLES:
+                getattr(self, name).to_csv(tmp / f"{name}.csv", index=False, float_format="%.10g")
+            directory.mkdir(exist_ok=True)
+            written = []
+            for name in self.TABLES:
+                target = directory / f"{name}.csv"
+                os.replace(tmp / f"{name}.csv", target)
+                written.append(target)
+            return written
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def to_excel(self, path: str | Path) -> Path:
+        """A workbook with a sheet per table: bold frozen header, auto filter, money in #,##0.00, shares in %.
+        Written to a temporary file first and moved into place, so a failure leaves no partial workbook."""
+        from compkit.excel import write_workbook
+
+        sheets = {name: getattr(self, name) for name in self.TABLES}
+        info = pd.DataFrame({"item": list(self.info), "value": [str(v) for v in self.info.values()]})
+        sheets["info"] = info
+        return write_workbook(sheets, Path(path))
+
+
+# ---------------------------------------------------------------------------------------- evaluate
+
+
+def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = None) -> Outcomes:
+    """Score, rate and pay every employee of ``data`` under ``policy`` for the dataset's cycle.
+
+    ``clawbacks`` (optional; columns employee_id, share in [0, 1], reason) cancels that share of each unpaid
+    part of the person's deferred bonus (追索扣回).
+    """
+    emp = data.employees.reset_index(drop=True)
+    ids = emp["employee_id"].astype(str)
+    months = len(data.periods)
+
+    indicators, summary = scorecard(policy, data)
+
+    days_share = pay.proration(emp["hire_date"], emp["exit_date"], data.cycle_start, data.cycle_end)
+    base = pay.base_salary(emp, policy, days_share, months)
+    allowances = pay.allowances(emp, policy.allowances, days_share, emp["fte"].to_numpy(), months)
+    composite = summary["composite"].to_numpy()
+    bonus = pay.bonus(emp, policy, composite, summary["rating"].to_numpy(), base["annual_base_full"].to_numpy(),
+                      days_share)
+    key_role = emp["grade"].map({g.id: g.key_role for g in policy.grades}).fillna(False).to_numpy(dtype=bool)
+    bonus_paid, bonus_deferred = pay.deferral_split(bonus["bonus"].to_numpy(), key_role, policy.bonus.deferral)
+    clawback_share = None
+    if clawbacks is not None and len(clawbacks):
+        share = clawbacks.groupby("employee_id")["share"].max()
+        clawback_share = ids.map(share).fillna(0.0).to_numpy()
+    deferrals = pay.deferral_schedule(ids, bonus_deferred, int(data.cycle[:4]), policy.bonus.deferral.years,
+                                      clawback_share)
+
+    lines = cm.commission_lines(data.sales, policy.commission, data.periods, employees=ids.tolist())
+    prorated_base = pd.Series(base["base_pay"].to_numpy(), index=ids)
+    settlement = cm.settle(lines, pd.Series(composite, index=ids), prorated_base, policy.commission)
+    commission_table = cm.lines_with_settlement(lines, settlement, data.periods[-1])
+    commission_total = settlement["final"].reindex(ids).fillna(0.0).to_numpy()
+
+    contributions = pay.benefits(base["base_monthly_used"].to_numpy(), emp["fte"].to_numpy(), days_share, months,
+                                 policy.benefits)
+    active_at_end = (emp["exit_date"].isna() | (emp["exit_date"] > data.cycle_end)).to_numpy()
+    review_in = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "base_monthly": base["base_monthly_used"],
+                              "rating": summary["rating"], "active_at_end": active_at_end})
+    review, review_info = pay.salary_review(review_in, policy)
+    people = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "grade_since": emp["grade_since"],
+                           "hire_date": emp["hire_date"], "rating": summary["rating"], "composite": composite})
+    ind_scores = indicators.pivot(index="employee_id", columns="indicator", values="score")
+    people = people.join(ind_scores, on="employee_id")
+    promotions = pay.promotions(people, data.history, policy, data.cycle_end)
+
+    # ---- money: round once, totals are sums of rounded parts --------------------------------------
+    out = pd.DataFrame({"employee_id": ids, "name": emp["name"], "branch": emp["branch"], "region": emp["region"],
+                        "grade": emp["grade"], "gender": emp["gender"], "fte": emp["fte"],
+                        "hire_date": emp["hire_date"], "exit_date": emp["exit_date"], "days_share": days_share})
+    for col in summary.columns.drop("employee_id"):
+        out[col] = summary[col].to_numpy()
+    out["base_monthly"] = base["base_monthly_used"].to_numpy()
+    out["base_source"] = base["base_source"].to_numpy()
+    out["base_pay"] = round_cents(base["base_pay"].to_numpy())
+    allowance_cols = [c for c in allowances.columns if c != "allowances_total"]
+    rounded_allowances = {c: round_cents(allowances[c].to_numpy()) for c in allowance_cols}
+    for c, v in rounded_allowances.items():
+        out[f"allowance_{c}"] = v
+    out["allowances"] = round_cents(sum(rounded_allowances.values())) if rounded_allowances else 0.0
+    out["commission_gross"] = settlement["gross"].reindex(ids).fillna(0.0).to_numpy()
+    out["commission_settlement"] = settlement["settlement"].reindex(ids).fillna(0.0).to_numpy()
+    out["commission"] = commission_total
+    out["commission_note"] = settlement["reason"].reindex(ids).fillna("").to_numpy()
+    out["target_bonus"] = round_cents(bonus["target_bonus"].to_numpy() * days_share)
+    out["payout_multiple"] = bonus["payout_multiple"].to_numpy()
+    out["bonus"] = round_cents(bonus_paid + bonus_deferred)
+    out["bonus_paid"] = bonus_paid
+    out["bonus_deferred"] = bonus_deferred
+    out["total_cash"] = round_cents(out["base_pay"] + out["allowances"] + out["bonus_paid"] + out["commission"])
+    emp_cols = [c for c in contributions.columns if c.startswith("employee_") and c != "employee_contributions"]
+    er_cols = [c for c in contributions.columns if c.startswith("employer_") and c != "employer_contributions"]
+    benefits_table = pd.DataFrame({"employee_id": ids})
+    for c in contributions.columns:
+        values = contributions[c].to_numpy()
+        benefits_table[c] = round_cents(values) if c in emp_cols + er_cols else values
+    benefits_table["employee_contributions"] = round_cents(benefits_table[emp_cols].sum(axis=1).to_numpy())
+    benefits_table["employer_contributions"] = round_cents(benefits_table[er_cols].sum(axis=1).to_numpy())
+    out["employee_contributions"] = benefits_table["employee_contributions"].to_numpy()
+    out["employer_contributions"] = benefits_table["employer_contributions"].to_numpy()
+    out["employer_cost"] = round_cents(out["total_cash"] + out["bonus_deferred"] + out["employer_contributions"])
+    out["raise_pct"] = review["raise_pct"].to_numpy()
+    out["new_base_monthly"] = review["new_base_monthly"].to_numpy()
+    out["promotion"] = promotions["recommendation"].to_numpy()
+    out["promotion_to"] = promotions["to_grade"].to_numpy()
+    out["pay_note"] = _pay_notes(out)
+
+    info: dict[str, Any] = {"cycle": data.cycle, "policy": policy.policy, "policy_version": policy.version,
+                            "currency": policy.currency, "employees": len(out),
+                            "bonus_pool_factor": float(bonus["pool_factor"].iloc[0]) if len(bonus) else 1.0}
+    info.update({f"salary_review_{k}": v for k, v in review_info.items()})
+    warnings = pay.deferral_compliance(policy.bonus.deferral, policy.grades)
+    info["warnings"] = "; ".join(warnings)
+
+    return Outcomes(summary=out, indicators=indicators.reset_index(drop=True), commission=commission_table,
+                    deferrals=deferrals, salary_review=review, promotions=promotions, benefits=benefits_table,
+                    info=info)
+
+
+def _pay_notes(s: pd.DataFrame) -> np.ndarray:
+    """Why a person's cash is zero or unusual: not employed in the cycle, no score, no sales."""
+    note = np.full(len(s), "", dtype=object)
+    not_employed = s["days_share"].to_numpy() <= 0
+    note = np.where(not_employed, "not employed during the cycle: no pay", note)
+    no_score = np.isnan(s["composite"].to_numpy(dtype="float64"))
+    note = np.where(~not_employed & no_score, "no score: no rating and no bonus", note)
+    zero_bonus = (s["bonus"].to_numpy() == 0) & ~not_employed & ~no_score
+    note = np.where(zero_bonus, "composite below the bonus threshold: no bonus", note)
+    return note

@@ -1,0 +1,654 @@
+"""Pay: base salary, allowances, performance bonus (pool, deferral), benefits (五险一金), salary review, promotion.
+
+Small pure functions, vectorised over whole columns: no loop runs per employee (loops run over the few grades,
+allowance types, insurances, ratings, compa-ratio bands or promotion rules). Inputs are the validated
+employees table (``employee_id, grade, hire_date, exit_date, fte, base_monthly, grade_since``) and policy
+objects (:mod:`compkit.policy`).
+
+Money is in the policy's currency (CNY) and is returned **unrounded**: the engine rounds half-up to the cent
+once, at the end. The exceptions say so in their docstrings: :func:`deferral_split` and
+:func:`deferral_schedule` work in whole cents so that paid now + deferred = bonus and the parts of a schedule
+add up to the deferred amount exactly.
+
+Proration (DESIGN.md section 4): base, allowances and the target bonus scale by the share of the cycle's days
+employed and by fte. Benefits (五险一金) scale by the share of days only: fte is already in the contribution base.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from numpy.dtypes import StringDType
+from numpy.typing import ArrayLike
+
+from compkit.money import round_cents
+from compkit.policy import Benefits, Deferral, Grade, Policy
+
+__all__ = [
+    "MIN_DEFERRAL_SHARE",
+    "MIN_DEFERRAL_YEARS",
+    "allowances",
+    "base_salary",
+    "benefits",
+    "bonus",
+    "deferral_compliance",
+    "deferral_schedule",
+    "deferral_split",
+    "months_in_cycle",
+    "payout",
+    "promotions",
+    "proration",
+    "salary_review",
+]
+
+#: 商业银行稳健薪酬监管指引 (2010): key risk roles defer at least 40% of performance pay over at least 3 years
+MIN_DEFERRAL_SHARE = 0.40
+MIN_DEFERRAL_YEARS = 3
+
+#: months of salary in a cycle, by ``policy.cycle``
+MONTHS_IN_CYCLE = {"annual": 12, "half-year": 6}
+
+#: a salary review annualises monthly figures over 12 months whatever the cycle (raises are annual)
+MONTHS_PER_YEAR = 12
+
+
+def months_in_cycle(policy: Policy) -> int:
+    """Monthly salaries paid in one cycle: 12 for an annual policy, 6 for a half-year policy."""
+    return MONTHS_IN_CYCLE[policy.cycle]
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def _day_numbers(dates: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """(days since 1970-01-01 as int64, missing mask) for a column of dates (datetime64 of any unit, strings)."""
+    d = np.asarray(pd.to_datetime(pd.Series(np.asarray(dates) if not isinstance(dates, pd.Series) else dates)),
+                   dtype="datetime64[D]")
+    missing = np.isnat(d)
+    return np.where(missing, 0, d.astype("int64")), missing
+
+
+def _day_number(date: object) -> int:
+    return int(np.datetime64(pd.Timestamp(date), "D").astype("int64"))
+
+
+def _grade_lookup(grades: Sequence[Grade], values: dict[str, float], grade_col: ArrayLike,
+                  fill: float = np.nan) -> np.ndarray:
+    """values[grade] for each row (one vectorised take over the few grades); unknown or missing -> ``fill``."""
+    ids = [g.id for g in grades]
+    codes = pd.Categorical(np.asarray(grade_col, dtype=object), categories=ids).codes
+    table = np.array([values[i] for i in ids] + [fill], dtype="float64")
+    return table[codes]  # code -1 (unknown) takes the trailing fill
+
+
+def _rating_codes(ratings: ArrayLike, labels: Sequence[str]) -> np.ndarray:
+    """Position of each rating in ``labels`` (best first: 0 = best); missing or unknown -> -1."""
+    return pd.Categorical(np.asarray(ratings, dtype=object), categories=list(labels)).codes.astype("int64")
+
+
+def _to_cents(amount: ArrayLike) -> np.ndarray:
+    """Amount (currency) -> whole cents (int64), rounded half-up (四舍五入); NaN -> 0."""
+    a = np.nan_to_num(np.asarray(amount, dtype="float64"), nan=0.0)
+    return np.rint(round_cents(a) * 100.0).astype("int64")
+
+
+def _fmt_num(threshold: float) -> str:
+    """A policy threshold as written: 1 -> '1', 2.5 -> '2.5', 95.0 -> '95'."""
+    return f"{threshold:g}"
+
+
+def _fmt_values(values: np.ndarray, holds: np.ndarray | None = None, missing: str = "none") -> np.ndarray:
+    """Numbers shown to people in reasons, to one decimal: rounded half-up, except that a value failing its
+    ``>=`` threshold is truncated, so that it never looks as if it passes (94.96 against 95 is shown as 94.9,
+    not 95.0; 3.997 years against 2 as 4.0). NaN -> ``missing``.
+
+    Vectorised: the distinct tenths are formatted once and gathered. Returns a StringDType array."""
+    v = np.asarray(values, dtype="float64")
+    nan = np.isnan(v)
+    x = np.where(nan, 0.0, v) * 10.0
+    rounded = np.floor(np.round(x, 6) + 0.5)
+    if holds is not None:
+        rounded = np.where(holds, rounded, np.minimum(rounded, np.floor(x + 1e-9)))
+    uniq, inv = np.unique(rounded.astype("int64"), return_inverse=True)
+    table = np.array([f"{u / 10:.1f}" for u in uniq.tolist()] + [missing], dtype=StringDType())
+    return table[np.where(nan, len(uniq), inv.reshape(-1))]
+
+
+def _join(parts: Sequence[np.ndarray | str], sep: str = "") -> np.ndarray:
+    """Element-wise concatenation of string arrays (and constants) with ``sep`` between them."""
+    out: np.ndarray | str = parts[0]
+    for p in parts[1:]:
+        out = np.strings.add(np.strings.add(out, sep), p) if sep else np.strings.add(out, p)
+    return np.asarray(out, dtype=StringDType())
+
+
+def _append(acc: np.ndarray, text: np.ndarray, where: np.ndarray, sep: str = "; ") -> np.ndarray:
+    """acc + sep + text on rows ``where`` (no separator when acc is empty there); other rows unchanged."""
+    joined = np.where(acc == "", text, np.strings.add(np.strings.add(acc, sep), text))
+    return np.where(where, joined, acc).astype(StringDType())
+
+
+# --------------------------------------------------------------------------------------- proration
+
+
+def proration(hire_date: ArrayLike, exit_date: ArrayLike, cycle_start: object, cycle_end: object) -> np.ndarray:
+    """Share of the cycle's days employed, both ends inclusive (a fraction in [0, 1]).
+
+    days employed = (min(exit_date, cycle_end) - max(hire_date, cycle_start)).days + 1, clipped at 0;
+    days in cycle = (cycle_end - cycle_start).days + 1;  share = days employed / days in cycle.
+
+    The exit date is the last day worked (it counts). No exit date (NaT): employed to the end of the cycle.
+    No hire date (NaT): employed from the start of the cycle. Someone who left before the cycle or joins after
+    it gets 0. Example: hired 2025-07-01, cycle 2025 -> (2025-12-31 - 2025-07-01).days + 1 = 184 of 365 days
+    = 0.504109589...
+    """
+    start, end = _day_number(cycle_start), _day_number(cycle_end)
+    hire, no_hire = _day_numbers(hire_date)
+    leave, no_exit = _day_numbers(exit_date)
+    first = np.maximum(np.where(no_hire, start, hire), start)
+    last = np.minimum(np.where(no_exit, end, leave), end)
+    days = np.clip(last - first + 1, 0, None)
+    return days / float(end - start + 1)
+
+
+# ------------------------------------------------------------------------------------ base, allowances
+
+
+def base_salary(employees: pd.DataFrame, policy: Policy, days_share: ArrayLike,
+                months_in_cycle: int | None = None) -> pd.DataFrame:
+    """Base salary for the cycle (CNY, unrounded). One row per employee, in the order of ``employees``.
+
+    base_monthly_used = own ``base_monthly``, or the grade's midpoint when it is missing (NaN)   [CNY / month]
+    base_source       = 'own' or 'grade_midpoint'
+    annual_base_full  = base_monthly_used x months_in_cycle x fte   [CNY per cycle, as if employed throughout;
+                        months_in_cycle: 12 for an annual policy, 6 for a half-year one (default from policy.cycle)]
+    base_pay          = annual_base_full x days_share   [CNY, prorated by days employed]
+
+    ``fte`` missing or NaN counts as 1.0 (full time).
+    """
+    months = MONTHS_IN_CYCLE[policy.cycle] if months_in_cycle is None else months_in_cycle
+    own = employees["base_monthly"].to_numpy(dtype="float64") if "base_monthly" in employees else \
+        np.full(len(employees), np.nan)
+    mid = _grade_lookup(policy.grades, {g.id: g.base_monthly.mid for g in policy.grades}, employees["grade"])
+    has_own = ~np.isnan(own)
+    used = np.where(has_own, own, mid)
+    fte = _fte(employees)
+    full = used * months * fte
+    return pd.DataFrame({
+        "base_monthly_used": used,
+        "base_source": np.where(has_own, "own", "grade_midpoint").astype(object),
+        "annual_base_full": full,
+        "base_pay": full * np.asarray(days_share, dtype="float64"),
+    }, index=employees.index)
+
+
+def _fte(employees: pd.DataFrame) -> np.ndarray:
+    if "fte" not in employees:
+        return np.ones(len(employees))
+    return np.nan_to_num(employees["fte"].to_numpy(dtype="float64"), nan=1.0)
+
+
+def allowances(employees: pd.DataFrame, allowance_policy: dict[str, float], days_share: ArrayLike,
+               fte: ArrayLike | None = None, months_in_cycle: int = 12) -> pd.DataFrame:
+    """Allowances for the cycle (CNY, unrounded), one column per allowance type plus ``allowances_total``.
+
+    <type> = monthly amount x months_in_cycle x days_share x fte   [CNY per cycle]
+    allowances_total = sum over types.
+
+    ``fte`` defaults to the employees' fte column (missing -> 1.0). Example: transport 400 / month, a joiner
+    on 2025-07-01 at fte 1: 400 x 12 x 184/365 = 2,419.73 (rounded); at fte 0.5 the half of it.
+    """
+    f = _fte(employees) if fte is None else np.nan_to_num(np.asarray(fte, dtype="float64"), nan=1.0)
+    factor = months_in_cycle * np.asarray(days_share, dtype="float64") * f
+    out = pd.DataFrame(index=employees.index)
+    total = np.zeros(len(employees))
+    for name, monthly in allowance_policy.items():
+        out[name] = monthly * factor
+        total = total + out[name].to_numpy()
+    out["allowances_total"] = total
+    return out
+
+
+# ------------------------------------------------------------------------------------------- bonus
+
+
+def payout(composite: ArrayLike, curve: Sequence[Sequence[float]]) -> np.ndarray:
+    """Payout as a multiple of the target bonus: straight lines between the curve's points [[score, multiple],
+    ...], flat outside them (below the first point: its multiple; above the last: its multiple).
+
+    Example on [[60, 0], [70, 0.5], [100, 1.0], [120, 1.5]]: composite 85 -> 0.5 + (85 - 70)/(100 - 70) x
+    (1.0 - 0.5) = 0.75; 50 -> 0; 130 -> 1.5. Any array shape; NaN in, NaN out. Unit: multiple (1.0 = target).
+    """
+    pts = np.asarray(curve, dtype="float64")
+    x = np.asarray(composite, dtype="float64")
+    out = np.interp(x, pts[:, 0], pts[:, 1])
+    return np.where(np.isnan(x), np.nan, out)
+
+
+def bonus(employees: pd.DataFrame, policy: Policy, composite: ArrayLike, rating: ArrayLike,
+          annual_base_full: ArrayLike, days_share: ArrayLike) -> pd.DataFrame:
+    """Performance bonus (CNY, unrounded), one row per employee.
+
+    target_bonus          = grade.target_bonus x annual_base_full   [CNY per cycle, NOT prorated]
+    target_bonus_prorated = target_bonus x days_share
+    payout_multiple       = payout(composite, bonus.curve) when ``bonus.basis`` is composite, else
+                            bonus.by_rating[rating]; no composite / no or unknown rating -> 0 (no bonus)
+    bonus_before_pool     = target_bonus x payout_multiple x days_share
+    pool_factor           = bonus.pool.amount / sum(bonus_before_pool) when the policy has a pool, else 1.
+                            The pool is shared out exactly, so the factor can be above 1 as well as below;
+                            when nobody earned a bonus (sum 0) there is nothing to scale and the factor is 1.
+                            The same value on every row.
+    bonus                 = bonus_before_pool x pool_factor
+    """
+    b = policy.bonus
+    share = _grade_lookup(policy.grades, {g.id: g.target_bonus for g in policy.grades}, employees["grade"], 0.0)
+    target = share * np.asarray(annual_base_full, dtype="float64")
+    ds = np.asarray(days_share, dtype="float64")
+    if b.basis == "composite":
+        multiple = payout(composite, b.curve)
+    else:
+        labels = list(b.by_rating)
+        codes = _rating_codes(rating, labels)
+        multiple = np.array([b.by_rating[k] for k in labels] + [0.0])[codes]
+    multiple = np.nan_to_num(multiple, nan=0.0)
+    before = target * multiple * ds
+    factor = 1.0
+    if b.pool is not None:
+        total = float(before.sum())
+        factor = b.pool.amount / total if total > 0 else 1.0
+    return pd.DataFrame({
+        "target_bonus": target,
+        "target_bonus_prorated": target * ds,
+        "payout_multiple": multiple,
+        "bonus_before_pool": before,
+        "pool_factor": np.full(len(target), factor),
+        "bonus": before * factor,
+    }, index=employees.index)
+
+
+# ---------------------------------------------------------------------------------------- deferral
+
+
+def deferral_split(bonus: ArrayLike, key_role: ArrayLike, deferral: Deferral) -> tuple[np.ndarray, np.ndarray]:
+    """Split each bonus into (paid_now, deferred), both in CENTS (CNY rounded to 0.01), adding up exactly.
+
+    bonus_rounded = round_cents(bonus)   (half-up; NaN -> 0)
+    deferred      = round_cents(deferral.share x bonus_rounded) where the deferral applies, else 0
+    paid_now      = bonus_rounded - deferred        (computed in integer cents, so the sum is exact)
+
+    The deferral applies when ``applies_to`` is ``all``, or is ``key_roles`` and the person's grade is a key
+    role, and bonus_rounded >= ``min_bonus``. Example: share 0.4 on 12,345.67 -> deferred 4,938.27
+    (4,938.268 rounded), paid now 7,407.40.
+    """
+    cents = _to_cents(bonus)
+    applies = np.ones(len(cents), dtype=bool) if deferral.applies_to == "all" else \
+        np.asarray(key_role, dtype=bool).reshape(-1)
+    applies = applies & (cents >= round(deferral.min_bonus * 100))
+    deferred = np.where(applies, _to_cents(deferral.share * cents / 100.0), 0)
+    paid = cents - deferred
+    return paid / 100.0, deferred / 100.0
+
+
+def deferral_schedule(employee_ids: ArrayLike, deferred: ArrayLike, cycle_year: int, years: int,
+                      clawback_share: ArrayLike | None = None, paid_through: int | None = None) -> pd.DataFrame:
+    """Payment schedule of deferred bonuses, in CENTS: one row per employee x payment year.
+
+    Payment years cycle_year + 1 ... cycle_year + years (``part`` 1 ... years).
+    scheduled = equal parts of the deferred amount; the remainder cents go to the first parts, so the parts
+                add up exactly to the deferred amount (10,000.00 over 3 years: 3,333.34 / 3,333.33 / 3,333.33).
+    cancelled = round_cents(clawback_share x scheduled) on each part not yet paid (追索扣回): a share in [0, 1]
+                per employee (NaN -> 0); a part is paid when its year <= ``paid_through`` (default: none paid,
+                the position when the cycle is evaluated).
+    payable   = scheduled - cancelled.
+
+    Every employee gets ``years`` rows, in the order given (zero rows for someone with nothing deferred).
+    Columns: employee_id, part, year, scheduled, cancelled, payable (currency, whole cents).
+    """
+    ids = np.asarray(employee_ids, dtype=object).reshape(-1)
+    n = len(ids)
+    cents = _to_cents(deferred).reshape(-1)
+    base, rem = np.divmod(cents, years)  # floor division: base x years + rem = cents, 0 <= rem < years
+    part = np.arange(years)
+    sched = base[:, None] + (part[None, :] < rem[:, None]).astype("int64")  # n x years
+    pay_year = cycle_year + 1 + part
+    if clawback_share is None:
+        cancel = np.zeros_like(sched)
+    else:
+        s = np.clip(np.nan_to_num(np.asarray(clawback_share, dtype="float64"), nan=0.0), 0.0, 1.0).reshape(-1)
+        unpaid = np.ones(years, dtype=bool) if paid_through is None else pay_year > paid_through
+        cancel = np.where(unpaid[None, :], _to_cents(s[:, None] * sched / 100.0), 0)
+    return pd.DataFrame({
+        "employee_id": np.repeat(ids, years),
+        "part": np.tile(part + 1, n),
+        "year": np.tile(pay_year, n),
+        "scheduled": sched.reshape(-1) / 100.0,
+        "cancelled": cancel.reshape(-1) / 100.0,
+        "payable": (sched - cancel).reshape(-1) / 100.0,
+    })
+
+
+def deferral_compliance(deferral: Deferral, grades: Sequence[Grade]) -> list[str]:
+    """Warnings where the policy's deferral falls short of 商业银行稳健薪酬监管指引 (2010) for key risk roles:
+    at least 40% of performance pay deferred over at least 3 years. Empty list: nothing to report.
+
+    Checked: share < 0.40; years < 3; a ``min_bonus`` exempting smaller key-role bonuses; no grade marked
+    ``key_role`` while the deferral applies to key roles only (then nobody defers).
+    """
+    key = [g.id for g in grades if g.key_role]
+    warnings: list[str] = []
+    if not key:
+        if deferral.applies_to == "key_roles":
+            warnings.append("no grade is marked key_role, so no bonus is deferred: check whether any grade holds "
+                            "key risk roles (稳健薪酬监管指引: defer >= 40% over >= 3 years for key roles)")
+        return warnings
+    who = f"key-role grades {', '.join(key)}"
+    if deferral.share < MIN_DEFERRAL_SHARE:
+        warnings.append(f"bonus.deferral.share is {deferral.share:.0%} for {who}: 稳健薪酬监管指引 expects at "
+                        f"least {MIN_DEFERRAL_SHARE:.0%} of performance pay deferred")
+    if deferral.years < MIN_DEFERRAL_YEARS:
+        warnings.append(f"bonus.deferral.years is {deferral.years} for {who}: 稳健薪酬监管指引 expects "
+                        f"deferral over at least {MIN_DEFERRAL_YEARS} years")
+    if deferral.min_bonus > 0 and deferral.share > 0:
+        warnings.append(f"bonus.deferral.min_bonus {deferral.min_bonus:,.2f}: smaller bonuses of {who} are paid "
+                        f"in full, without the deferral 稳健薪酬监管指引 expects for key roles")
+    return warnings
+
+
+# ---------------------------------------------------------------------------------------- benefits
+
+
+def benefits(base_monthly: ArrayLike, fte: ArrayLike, days_share: ArrayLike, months_in_cycle: int,
+             benefits_policy: Benefits) -> pd.DataFrame:
+    """Social insurance and housing fund contributions (五险一金) for the cycle (CNY, unrounded).
+
+    si_base = clamp(base_monthly x fte, social_insurance.base.floor, .cap)     [CNY / month]
+    hf_base = clamp(base_monthly x fte, housing_fund.base.floor, .cap)         [CNY / month]
+    employee_<insurance> = employee rate x si_base x months_in_cycle x days_share   [CNY per cycle]
+    employer_<insurance> = employer rate x si_base x months_in_cycle x days_share
+    employee_housing_fund / employer_housing_fund = rate x hf_base x months_in_cycle x days_share
+    employee_contributions / employer_contributions = sums of the above.
+    at_floor / at_cap: the social-insurance base is the floor (base_monthly x fte <= floor) / the cap
+    (>= cap); hf_at_floor / hf_at_cap likewise for the housing fund.
+
+    Contributions are monthly in practice; scaling by the share of days employed is this toolkit's
+    approximation of a partial cycle. Examples (Shanghai 2024, floor 7,384, cap 36,921): base 6,000 -> SI base
+    7,384, pension employee 8% x 7,384 = 590.72 per month; base 40,000 -> SI base 36,921.
+    """
+    raw = np.asarray(base_monthly, dtype="float64") * np.nan_to_num(np.asarray(fte, dtype="float64"), nan=1.0)
+    si, hf = benefits_policy.social_insurance, benefits_policy.housing_fund
+    si_base = np.clip(raw, si.base.floor, si.base.cap)
+    hf_base = np.clip(raw, hf.base.floor, hf.base.cap)
+    months = months_in_cycle * np.asarray(days_share, dtype="float64")
+    out = {"si_base": si_base, "hf_base": hf_base,
+           "at_floor": raw <= si.base.floor, "at_cap": raw >= si.base.cap,
+           "hf_at_floor": raw <= hf.base.floor, "hf_at_cap": raw >= hf.base.cap}
+    employee_total = np.zeros(len(raw))
+    employer_total = np.zeros(len(raw))
+    for name, rate in si.employee.items():
+        out[f"employee_{name}"] = v = rate * si_base * months
+        employee_total = employee_total + v
+    out["employee_housing_fund"] = v = hf.employee * hf_base * months
+    employee_total = employee_total + v
+    for name, rate in si.employer.items():
+        out[f"employer_{name}"] = v = rate * si_base * months
+        employer_total = employer_total + v
+    out["employer_housing_fund"] = v = hf.employer * hf_base * months
+    employer_total = employer_total + v
+    out["employee_contributions"] = employee_total
+    out["employer_contributions"] = employer_total
+    return pd.DataFrame(out)
+
+
+# ----------------------------------------------------------------------------------- salary review
+
+
+def salary_review(people: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Merit increases from the merit matrix, scaled down to the budget when they cost more.
+
+    ``people``: employee_id, grade, base_monthly_used (or base_monthly), rating, active_at_end (bool); optional
+    fte (default 1: cost and budget on full-time salaries).
+
+    compa_ratio = base_monthly / grade midpoint.
+    band        = np.searchsorted(compa_ratio_bands, compa_ratio, side='right'): 0 below the first bound, ...,
+                  len(bounds) at or above the last. A ratio EQUAL to a bound falls in the HIGHER band
+                  (with bands [0.9, 1.1]: 0.9 is in '0.9 to below 1.1', 1.1 in '1.1 and above').
+    merit_pct   = merit_matrix[rating][band]; 0 for people who left before the end of the cycle or have no
+                  (or an unknown) rating, with the reason.
+    cost_before = sum(base_monthly x fte x merit_pct x 12)      [CNY per year: annualised raise cost]
+    budget      = salary_review.budget x sum(base_monthly x fte x 12 over people active at the end)   [CNY/yr]
+    scale_factor = budget / cost_before if cost_before > budget, else 1.
+    raise_pct   = merit_pct x scale_factor (a fraction); new_base_monthly = base_monthly x (1 + raise_pct)
+    (CNY / month, unrounded); raise_annual = base_monthly x fte x raise_pct x 12.
+
+    Returns (table, info) with info: cost_before, budget_amount, scale_factor, cost_after, eligible (count).
+    """
+    sr = policy.salary_review
+    n = len(people)
+    base = people["base_monthly_used" if "base_monthly_used" in people else "base_monthly"].to_numpy(
+        dtype="float64")
+    fte = _fte(people)
+    mid = _grade_lookup(policy.grades, {g.id: g.base_monthly.mid for g in policy.grades}, people["grade"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        compa = base / mid
+    bounds = np.asarray(sr.compa_ratio_bands, dtype="float64")
+    nb = len(bounds) + 1
+    band = np.searchsorted(bounds, np.nan_to_num(compa, nan=-np.inf), side="right")
+    band_names = [f"below {_fmt_num(bounds[0])}"] + \
+        [f"{_fmt_num(lo)} to below {_fmt_num(hi)}" for lo, hi in zip(bounds[:-1], bounds[1:])] + \
+        [f"{_fmt_num(bounds[-1])} and above"]
+
+    labels = policy.ratings.labels
+    row = _rating_codes(people["rating"], labels)
+    matrix = np.array([sr.merit_matrix[k] for k in labels], dtype="float64")  # ratings x bands
+    active = people["active_at_end"].to_numpy(dtype=bool) if "active_at_end" in people else np.ones(n, bool)
+    has_rating = row >= 0
+    has_mid = ~np.isnan(compa) & ~np.isnan(base)
+    eligible = active & has_rating & has_mid
+    merit = np.where(eligible, matrix[np.maximum(row, 0), np.minimum(band, nb - 1)], 0.0)
+
+    annual = base * fte * MONTHS_PER_YEAR
+    cost_before = float(np.nansum(annual * merit))
+    budget_amount = float(sr.budget * np.nansum(np.where(active, annual, 0.0)))
+    factor = budget_amount / cost_before if cost_before > budget_amount else 1.0
+    raise_pct = merit * factor
+    cost_after = float(np.nansum(annual * raise_pct))
+
+    # reasons: one text per (rating, band) cell, gathered; then the exceptions
+    cells = np.array([f"rating {lab}, compa-ratio {band_names[j]}: merit {matrix[i, j]:.2%}"
+                      for i, lab in enumerate(labels) for j in range(nb)], dtype=StringDType())
+    reason = cells[np.maximum(row, 0) * nb + np.minimum(band, nb - 1)]
+    if factor < 1.0:
+        reason = np.strings.add(reason, f", scaled by {factor:.4f} to fit the budget")
+    reason = np.where(has_mid, reason, "no grade midpoint for the compa-ratio: no raise")
+    reason = np.where(has_rating, reason, "no rating: no raise")
+    reason = np.where(active, reason, "left before the end of the cycle: no raise")
+
+    table = pd.DataFrame({
+        "employee_id": people["employee_id"].to_numpy() if "employee_id" in people else np.arange(n),
+        "grade": people["grade"].to_numpy(),
+        "rating": people["rating"].to_numpy(),
+        "base_monthly": base,
+        "grade_mid": mid,
+        "compa_ratio": compa,
+        "band": band,
+        "band_label": np.array(band_names, dtype=object)[np.minimum(band, nb - 1)],
+        "eligible": eligible,
+        "merit_pct": merit,
+        "raise_pct": raise_pct,
+        "raise_annual": annual * raise_pct,
+        "new_base_monthly": base * (1.0 + raise_pct),
+        "reason": reason.astype(object),
+    }, index=people.index)
+    info = {"cost_before": cost_before, "budget_amount": budget_amount, "scale_factor": factor,
+            "cost_after": cost_after, "eligible": int(eligible.sum())}
+    return table, info
+
+
+# ------------------------------------------------------------------------------ promotion, demotion
+
+
+def _cycle_sort_key(cycles: pd.Series) -> np.ndarray:
+    """'2024' -> 2024 x 2 + 1 (ends in December, like 2024H2); '2024H1' -> 2024 x 2; '2024H2' -> 2024 x 2 + 1."""
+    s = cycles.astype(str)
+    year = pd.to_numeric(s.str[:4], errors="coerce").to_numpy(dtype="float64")
+    first_half = s.str.upper().str.endswith("H1").to_numpy(dtype=bool)
+    return year * 2 + np.where(first_half, 0, 1)
+
+
+def _last_ratings(people: pd.DataFrame, history: pd.DataFrame | None, labels: Sequence[str], k: int,
+                  cycle_end: pd.Timestamp) -> np.ndarray:
+    """n x k matrix of rating codes (0 = best, -1 = none): this cycle's rating, then the history's ratings
+    most recent first (cycles ending on or after ``cycle_end``'s cycle are ignored: this cycle's rating is the
+    ``rating`` column). Gaps in the history are skipped: the k-th column is the k-th most recent rating on record.
+    """
+    n = len(people)
+    out = np.full((n, max(k, 1)), -1, dtype="int64")
+    out[:, 0] = _rating_codes(people["rating"], labels)
+    if k <= 1 or history is None or len(history) == 0:
+        return out[:, :max(k, 1)]
+    h = history[["employee_id", "cycle", "rating"]].copy()
+    h["key"] = _cycle_sort_key(h["cycle"])
+    current = cycle_end.year * 2 + (0 if cycle_end.month <= 6 else 1)
+    h = h[h["key"] < current].sort_values(["employee_id", "key"], ascending=[True, False], kind="stable")
+    h["pos"] = h.groupby("employee_id", sort=False).cumcount() + 1
+    h = h[h["pos"] < k]
+    h["code"] = _rating_codes(h["rating"], labels)
+    wide = h.pivot(index="employee_id", columns="pos", values="code")
+    wide = wide.reindex(index=pd.Index(people["employee_id"]), columns=range(1, k)).fillna(-1)
+    out[:, 1:] = wide.to_numpy(dtype="int64")
+    return out
+
+
+def promotions(people: pd.DataFrame, history: pd.DataFrame | None, policy: Policy,
+               cycle_end: object) -> pd.DataFrame:
+    """Promotion and demotion recommendations from the policy's rules, with the reason in plain words.
+
+    ``people``: employee_id, grade, grade_since, rating, composite, optional hire_date, optional active_at_end
+    and one column per indicator id holding its score (for ``min_indicator_scores``). ``history``:
+    employee_id, cycle, rating (past cycles).
+
+    years_in_grade = (cycle_end - grade_since).days / 365.25, at least 0; no grade_since (NaT): the hire date
+    when there is a hire_date column, else 0 years.
+    Last ratings: this cycle's rating, then the history's ratings most recent first.
+    A promotion rule (from the person's grade) passes when every condition it sets holds:
+      years_in_grade >= min_years_in_grade (when > 0); composite >= min_composite; score >= each
+      min_indicator_scores; the i-th last rating is at least the i-th listed one ("at least B" = B or better;
+      labels are best first). A missing rating, composite or score fails its condition.
+    A demotion rule passes when the i-th last rating is at most the i-th listed (that rating or worse) for every
+    listed position.
+    Precedence: a passing demotion rule wins over a promotion rule; among rules from the same grade the first in
+    the policy file that passes applies. People not active at the end of the cycle (``active_at_end`` False)
+    get 'none'.
+
+    Returns employee_id, grade, recommendation ('promote', 'demote', 'none'), to_grade ('' for none), reason,
+    years_in_grade, near_miss (a promotion rule applies and exactly one of its conditions failed).
+    Reason, e.g. "promote to CM2: 2.5 years in CM1 (≥ 1); ratings B, C (at least B, C)" or "not promoted to
+    CM2: not met: 0.5 years in CM1 (≥ 1); met: ratings B, C (at least B, C)". Numbers are shown to one decimal,
+    a failing one truncated so it never looks as if it passes (see :func:`_fmt_values`).
+    """
+    n = len(people)
+    labels = policy.ratings.labels
+    end = pd.Timestamp(cycle_end)
+    grade = people["grade"].to_numpy(dtype=object)
+
+    since, no_since = _day_numbers(people["grade_since"]) if "grade_since" in people else \
+        (np.zeros(n, "int64"), np.ones(n, bool))
+    if "hire_date" in people:
+        hire, no_hire = _day_numbers(people["hire_date"])
+        since = np.where(no_since, hire, since)
+        no_since = no_since & no_hire
+    years = np.where(no_since, 0.0, np.maximum((_day_number(end) - since) / 365.25, 0.0))
+
+    k = max([len(r.last_ratings_at_least) for r in policy.promotion] +
+            [len(r.last_ratings_at_most) for r in policy.demotion] + [1])
+    last = _last_ratings(people, history, labels, k, end)
+    composite = people["composite"].to_numpy(dtype="float64") if "composite" in people else np.full(n, np.nan)
+    label_table = np.array(list(labels) + ["none"], dtype=StringDType())  # code -1 -> 'none'
+
+    def ratings_text(m: int) -> np.ndarray:
+        return _join([label_table[last[:, j]] for j in range(m)], ", ")
+
+    recommendation = np.full(n, "none", dtype=object)
+    to_grade = np.full(n, "", dtype=object)
+    reason = np.full(n, "", dtype=StringDType())
+    near_miss = np.zeros(n, dtype=bool)
+    demoted = np.zeros(n, dtype=bool)
+    promoted = np.zeros(n, dtype=bool)
+    explained = np.zeros(n, dtype=bool)  # a rule has set the reason
+    active = people["active_at_end"].to_numpy(dtype=bool) if "active_at_end" in people else np.ones(n, bool)
+
+    # demotions first: they take precedence
+    for rule in policy.demotion:
+        rows = (grade == rule.from_) & active & ~demoted
+        if not rows.any():
+            continue
+        m = len(rule.last_ratings_at_most)
+        thr = np.array([labels.index(r) for r in rule.last_ratings_at_most])
+        ok = ((last[:, :m] >= thr[None, :]) & (last[:, :m] >= 0)).all(axis=1)
+        hit = rows & ok
+        text = _join([f"demote to {rule.to}: ratings ", ratings_text(m),
+                      f" (at most {', '.join(rule.last_ratings_at_most)})"])
+        recommendation[hit] = "demote"
+        to_grade[hit] = rule.to
+        reason = np.where(hit, text, reason).astype(StringDType())
+        demoted |= hit
+    explained |= demoted
+
+    for rule in policy.promotion:
+        rows = (grade == rule.from_) & active & ~demoted & ~promoted
+        if not rows.any():
+            continue
+        conditions: list[tuple[np.ndarray, np.ndarray]] = []  # (holds, text)
+        if rule.min_years_in_grade > 0:
+            ok = years >= rule.min_years_in_grade
+            conditions.append((ok, _join([_fmt_values(years, ok), f" years in {rule.from_} "
+                                                          f"(≥ {_fmt_num(rule.min_years_in_grade)})"])))
+        if rule.last_ratings_at_least:
+            m = len(rule.last_ratings_at_least)
+            thr = np.array([labels.index(r) for r in rule.last_ratings_at_least])
+            ok = ((last[:, :m] <= thr[None, :]) & (last[:, :m] >= 0)).all(axis=1)
+            conditions.append((ok, _join(["ratings ", ratings_text(m),
+                                          f" (at least {', '.join(rule.last_ratings_at_least)})"])))
+        if rule.min_composite is not None:
+            ok = np.nan_to_num(composite, nan=-np.inf) >= rule.min_composite
+            conditions.append((ok, _join(["composite ", _fmt_values(composite, ok),
+                                          f" (≥ {_fmt_num(rule.min_composite)})"])))
+        for ind, minimum in rule.min_indicator_scores.items():
+            score = people[ind].to_numpy(dtype="float64") if ind in people else np.full(n, np.nan)
+            ok = np.nan_to_num(score, nan=-np.inf) >= minimum
+            conditions.append((ok, _join([f"{ind} score ", _fmt_values(score, ok), f" (≥ {_fmt_num(minimum)})"])))
+        passed = np.ones(n, dtype=bool)
+        failed_count = np.zeros(n, dtype="int64")
+        met_text = np.full(n, "", dtype=StringDType())
+        failed_text = np.full(n, "", dtype=StringDType())
+        for holds, text in conditions:
+            passed &= holds
+            failed_count += ~holds
+            met_text = _append(met_text, text, holds)
+            failed_text = _append(failed_text, text, ~holds)
+        hit = rows & passed
+        miss = rows & ~passed & ~explained  # the first applicable rule explains a 'none'
+        recommendation[hit] = "promote"
+        to_grade[hit] = rule.to
+        promote_text = np.strings.add(f"promote to {rule.to}: ", met_text)
+        if not conditions:
+            promote_text = np.full(n, f"promote to {rule.to}: the rule sets no condition", dtype=StringDType())
+        miss_text = _join([f"not promoted to {rule.to}: not met: ", failed_text])
+        miss_text = np.where(met_text == "", miss_text, _join([miss_text, "; met: ", met_text]))
+        reason = np.where(hit, promote_text, np.where(miss, miss_text, reason)).astype(StringDType())
+        near_miss = np.where(hit, False, near_miss | (miss & (failed_count == 1)))
+        promoted |= hit
+        explained |= hit | miss
+
+    reason = np.where(explained, reason, np.strings.add("no promotion rule from grade ", grade.astype(str)))
+    reason = np.where(active, reason, "left before the end of the cycle: no promotion or demotion")
+    return pd.DataFrame({
+        "employee_id": people["employee_id"].to_numpy(),
+        "grade": grade,
+        "recommendation": recommendation,
+        "to_grade": to_grade,
+        "reason": np.asarray(reason).astype(object),
+        "years_in_grade": years,
+        "near_miss": near_miss,
+    }, index=people.index)

@@ -1,0 +1,417 @@
+"""The yearly policy review: how this year's policy worked, what next year's candidate would do, and what
+next year could cost under uncertainty.
+
+Sections:
+  review metrics   cost against budget by component, pay mix, target attainment, pay for performance,
+                   concentration of commission, trends by month and quarter, appeals
+  compare          Policy.diff, cost change by component, winners and losers, rating migrations
+  simulate         Monte Carlo cost of next year (bootstrap of this year's per-person changes), P5/P50/P95,
+                   probability of exceeding the budget; sensitivity of cost to each knob (tornado)
+
+Analyses never recompute pay themselves: a what-if is ``evaluate(changed_policy, data)``; the simulation calls
+the engine's own calculators (curves, payout curve, tiers, gate and cap) on the quantities that vary.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from compkit import commission as cm
+from compkit import pay
+from compkit.data import Dataset
+from compkit.engine import COST_COMPONENTS, Outcomes, evaluate
+from compkit.money import round_cents
+from compkit.policy import Policy, PolicyChange
+from compkit.scoring import absolute_ratings, curve_score
+
+# ------------------------------------------------------------------------------------- review metrics
+
+
+def cost_by_component(outcomes: Outcomes, budget: float | None = None) -> pd.DataFrame:
+    """Employer cost per component (CNY), its share of the total, and the total against the budget.
+
+    Components: base pay, allowances, bonus paid now, commission, bonus deferred, employer contributions
+    (五险一金). Rows: one per component and a ``total`` row with budget and variance (total - budget).
+    """
+    s = outcomes.summary
+    amounts = [float(round_cents(s[c].sum())) for c in COST_COMPONENTS]
+    total = float(round_cents(sum(amounts)))
+    table = pd.DataFrame({"component": list(COST_COMPONENTS) + ["total"], "amount": amounts + [total]})
+    table["share"] = table["amount"] / total if total else np.nan
+    table["budget"] = np.nan
+    table["variance"] = np.nan
+    if budget is not None:
+        table.loc[table["component"] == "total", ["budget", "variance"]] = [budget, total - budget]
+    return table
+
+
+def pay_mix(outcomes: Outcomes, by: str | None = "grade") -> pd.DataFrame:
+    """Fixed (base + allowances) and variable (bonus incl. deferred + commission) pay, and the variable share.
+
+    The 商业银行稳健薪酬监管指引 expects base pay to be no more than 35% of total pay for the bank as a whole;
+    ``base_share`` = base pay / total pay is shown so that an analyst can see where the mix stands.
+    """
+    s = outcomes.summary.assign(fixed=lambda d: d["base_pay"] + d["allowances"],
+                                variable=lambda d: d["bonus"] + d["commission"])
+    s["total_pay"] = s["fixed"] + s["variable"]
+    keys = [by] if by else []
+    g = s.groupby(keys, observed=True) if keys else s.assign(_all="all").groupby("_all")
+    out = g.agg(n=("employee_id", "size"), base=("base_pay", "sum"), fixed=("fixed", "sum"),
+                variable=("variable", "sum"), total_pay=("total_pay", "sum")).reset_index()
+    out["variable_share"] = out["variable"] / out["total_pay"]
+    out["base_share"] = out["base"] / out["total_pay"]
+    return out.rename(columns={"_all": "group"})
+
+
+def attainment(outcomes: Outcomes) -> pd.DataFrame:
+    """Per target-based indicator: people with a target, share at or above 100% of target, share below the
+    curve's threshold (scored 0), median achievement. Challenging yet achievable targets put the share reaching
+    100% somewhere near a half, and few people below the threshold."""
+    ind = outcomes.indicators
+    ind = ind[ind["achievement"].notna() & np.isfinite(ind["achievement"])]
+    g = ind.groupby("indicator", sort=False)
+    out = pd.DataFrame({
+        "people": g.size(),
+        "reached_target": g["achievement"].apply(lambda a: float((a >= 1.0).mean())),
+        "scored_zero": g["score"].apply(lambda sc: float((sc == 0).mean())),
+        "median_achievement": g["achievement"].median(),
+    })
+    return out.reset_index()
+
+
+def pay_for_performance(outcomes: Outcomes, pay_column: str = "total_cash") -> dict[str, pd.DataFrame | float]:
+    """Pay by rating and by composite quintile, and the elasticity of variable pay to the composite.
+
+    elasticity = slope b of log(variable pay) = a + b log(composite) (OLS over people with both positive,
+    statsmodels, HC3 standard error): a 1% higher composite goes with b% more variable pay.
+    """
+    import statsmodels.api as sm
+
+    s = outcomes.summary[outcomes.summary["days_share"] > 0].copy()
+    s["variable_pay"] = s["bonus"] + s["commission"]
+    by_rating = s.groupby("rating", observed=True).agg(
+        n=("employee_id", "size"), mean_pay=(pay_column, "mean"), median_pay=(pay_column, "median"),
+        mean_bonus=("bonus", "mean"), mean_commission=("commission", "mean")).reset_index()
+    s["quintile"] = pd.qcut(s["composite"].rank(method="first"), 5, labels=["Q1 (lowest)", "Q2", "Q3", "Q4",
+                                                                             "Q5 (highest)"])
+    by_quintile = s.groupby("quintile", observed=True).agg(
+        n=("employee_id", "size"), composite=("composite", "mean"), mean_pay=(pay_column, "mean"),
+        mean_variable=("variable_pay", "mean")).reset_index()
+    ok = (s["variable_pay"] > 0) & (s["composite"] > 0)
+    x = sm.add_constant(np.log(s.loc[ok, "composite"].to_numpy()))
+    fit = sm.OLS(np.log(s.loc[ok, "variable_pay"].to_numpy()), x).fit(cov_type="HC3")
+    return {"by_rating": by_rating, "by_quintile": by_quintile, "elasticity": float(fit.params[1]),
+            "elasticity_se": float(fit.bse[1]), "elasticity_n": int(ok.sum())}
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative amounts: G = sum_i (2i - n - 1) x_(i) / (n sum x), x sorted ascending,
+    i = 1..n. 0 = everyone equal, 1 = one person has everything."""
+    x = np.sort(np.clip(np.asarray(values, dtype="float64"), 0, None))
+    n = len(x)
+    if n == 0 or x.sum() == 0:
+        return 0.0
+    i = np.arange(1, n + 1)
+    return float(((2 * i - n - 1) * x).sum() / (n * x.sum()))
+
+
+def concentration(outcomes: Outcomes, column: str = "commission") -> dict[str, float]:
+    """Concentration of an amount over people: Gini and the share of the top 10% of earners."""
+    v = outcomes.summary[column].to_numpy(dtype="float64")
+    v = np.sort(np.clip(v, 0, None))[::-1]
+    top = max(1, int(np.ceil(0.1 * len(v))))
+    return {"gini": gini(v), "top10_share": float(v[:top].sum() / v.sum()) if v.sum() else 0.0,
+            "people": int(len(v))}
+
+
+def trends(outcomes: Outcomes, data: Dataset) -> dict[str, pd.DataFrame]:
+    """Monthly and quarterly trends: commission lines paid (incl. clawbacks) and sales basis by month; actual
+    against target for the summed metrics by quarter."""
+    c = outcomes.commission
+    c = c[c["product"].astype(str) != cm.SETTLEMENT]
+    monthly = c.assign(period=c["period"].astype(str)).groupby("period").agg(
+        commission=("commission", "sum"), clawbacks=("commission", lambda v: float(v[v < 0].sum())),
+        sales=("basis", "sum")).reset_index()
+    m = data.metrics.assign(quarter=lambda d: d["period"].str.slice(0, 4) + "Q"
+                            + ((d["period"].str.slice(5, 7).astype(int) - 1) // 3 + 1).astype(str))
+    quarterly = m.groupby(["indicator", "quarter"]).agg(actual=("actual", "sum"), target=("target", "sum"))
+    quarterly["achievement"] = quarterly["actual"] / quarterly["target"]
+    return {"monthly": monthly, "quarterly": quarterly.reset_index()}
+
+
+def appeals_summary(data: Dataset) -> dict[str, Any]:
+    """Appeals: count, by status, upheld rate among decided appeals, median days from filing to decision."""
+    a = data.appeals
+    decided = a[a["status"].isin(["upheld", "rejected"])]
+    days = (decided["decided_on"] - decided["filed_on"]).dt.days
+    return {"count": int(len(a)), "open": int((a["status"] == "open").sum()),
+            "upheld": int((a["status"] == "upheld").sum()), "rejected": int((a["status"] == "rejected").sum()),
+            "upheld_rate": float((decided["status"] == "upheld").mean()) if len(decided) else float("nan"),
+            "median_days_to_decision": float(days.median()) if len(days) else float("nan")}
+
+
+# ---------------------------------------------------------------------------------------------- compare
+
+
+@dataclass
+class Comparison:
+    """This year's policy against a candidate on the same people."""
+
+    changes: list[PolicyChange]
+    before: Outcomes
+    after: Outcomes
+    cost: pd.DataFrame
+    per_person: pd.DataFrame
+    winners_losers: dict[str, pd.DataFrame]
+    migrations: pd.DataFrame
+
+
+def compare(policy_a: Policy, policy_b: Policy, data: Dataset, before: Outcomes | None = None,
+            threshold: float = 0.01) -> Comparison:
+    """Evaluate both policies on ``data`` and compare.
+
+    per_person: total cash and employer cost under each, change and % change. Winners gain more than
+    ``threshold`` (1%) of total cash, losers lose more than that; the rest are unchanged. migrations: counts of
+    people by rating under A (rows) and B (columns).
+    """
+    before = before if before is not None else evaluate(policy_a, data)
+    after = evaluate(policy_b, data)
+    a, b = before.summary, after.summary
+    cost = pd.DataFrame({"component": list(COST_COMPONENTS) + ["total"]})
+    cost["before"] = [float(round_cents(a[c].sum())) for c in COST_COMPONENTS] + [float(round_cents(
+        a["employer_cost"].sum()))]
+    cost["after"] = [float(round_cents(b[c].sum())) for c in COST_COMPONENTS] + [float(round_cents(
+        b["employer_cost"].sum()))]
+    cost["change"] = cost["after"] - cost["before"]
+    cost["change_pct"] = cost["change"] / cost["before"].replace(0, np.nan) * 100
+    per = pd.DataFrame({"employee_id": a["employee_id"], "grade": a["grade"], "region": a["region"],
+                        "branch": a["branch"], "cash_before": a["total_cash"], "cash_after": b["total_cash"].to_numpy(),
+                        "cost_before": a["employer_cost"], "cost_after": b["employer_cost"].to_numpy(),
+                        "rating_before": a["rating"], "rating_after": b["rating"].to_numpy()})
+    per["change"] = per["cash_after"] - per["cash_before"]
+    per["change_pct"] = np.where(per["cash_before"] > 0, per["change"] / per["cash_before"] * 100, np.nan)
+    per["outcome"] = np.select([per["change_pct"] > threshold * 100, per["change_pct"] < -threshold * 100],
+                               ["winner", "loser"], "unchanged")
+    wl = {}
+    for key in ("grade", "region"):
+        g = per.groupby(key, observed=True)
+        wl[key] = pd.DataFrame({
+            "n": g.size(), "winners": g["outcome"].apply(lambda o: int((o == "winner").sum())),
+            "losers": g["outcome"].apply(lambda o: int((o == "loser").sum())),
+            "median_change": g["change"].median(), "median_change_pct": g["change_pct"].median(),
+            "total_change": g["change"].sum()}).reset_index()
+    labels = policy_a.ratings.labels
+    mig = pd.crosstab(pd.Categorical(per["rating_before"], categories=labels),
+                      pd.Categorical(per["rating_after"], categories=policy_b.ratings.labels), dropna=False)
+    mig.index.name, mig.columns.name = f"rating {policy_a.version}", f"rating {policy_b.version}"
+    return Comparison(policy_a.diff(policy_b), before, after, cost, per, wl, mig)
+
+
+# --------------------------------------------------------------------------------------- Monte Carlo
+
+
+@dataclass
+class Simulation:
+    """Monte Carlo cost of a policy: per scenario, the total employer cost and each component (CNY)."""
+
+    costs: pd.DataFrame
+    budget: float | None
+    percentiles: pd.DataFrame
+    prob_over_budget: float | None
+    seconds: float = 0.0
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _individual_changes(data: Dataset, keys: list[str], column: str, key_column: str,
+                        table: pd.DataFrame) -> np.ndarray:
+    """Per person and key, the change from the first to the second half of the cycle relative to everyone's:
+    (person's H2 / H1) / (median H2 / H1 of the key), on the log scale. People without both halves: 0."""
+    ids = pd.Index(data.employees["employee_id"].astype(str))
+    half = np.where(table["period"].astype(str) <= data.periods[len(data.periods) // 2 - 1], "h1", "h2")
+    t = table.assign(_half=half)
+    sums = t.groupby(["employee_id", key_column, "_half"], observed=True)[column].sum().unstack("_half")
+    out = np.zeros((len(ids), len(keys)))
+    for j, key in enumerate(keys):
+        if "h1" not in sums or "h2" not in sums:
+            continue
+        sub = sums.xs(key, level=key_column) if key in sums.index.get_level_values(key_column) else None
+        if sub is None:
+            continue
+        ok = (sub["h1"] > 0) & (sub["h2"] > 0)
+        log_change = np.log(sub.loc[ok, "h2"] / sub.loc[ok, "h1"])
+        log_change = log_change - log_change.median()
+        rows = ids.get_indexer(log_change.index.astype(str))
+        keep = rows >= 0
+        out[rows[keep], j] = log_change.to_numpy()[keep]
+    return out
+
+
+def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget: float | None = None,
+             growth: float = 0.05, market_sd: float = 0.05, batch: int = 50, progress: bool = False,
+             base: Outcomes | None = None) -> Simulation:
+    """Monte Carlo of next year's cost under uncertainty of sales and metrics.
+
+    Model (documented, seeded): next year's value of person i on metric indicator or product k in scenario s is
+    this year's value x exp(log(1 + growth) + m_sk + d_sik), where m_sk ~ Normal(0, market_sd) is a
+    market shock common to everyone, and d_sik is drawn with replacement from this year's per-person changes
+    (second half-year against the first, relative to the median change) of indicator k — a bootstrap of how
+    much individual results move from one period to the next. Targets grow by ``growth`` too, so attainment
+    stays centred unless the market shock moves it.
+
+    What varies is recomputed with the engine's own calculators: metric indicator scores (curves), the
+    composite (the other indicators' weighted scores and deductions are kept), the bonus (payout curve and
+    deferral, or the rating bands for a rating-based bonus), commission (tiers on the cycle's total per product,
+    i.e. the cycle-to-date true-up's final amount; the gate and the cap). Base pay, allowances and contributions
+    do not depend on sales and are kept. Only what varies is held per scenario, in batches of ``batch``.
+    """
+    import time
+
+    start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    base = base if base is not None else evaluate(policy, data)
+    s = base.summary
+    ids = pd.Index(s["employee_id"].astype(str))
+    n_people = len(ids)
+    budget = budget if budget is not None else policy.budget
+
+    # -- what is fixed ------------------------------------------------------------------------------
+    fixed = {c: float(s[c].sum()) for c in ("base_pay", "allowances", "employer_contributions")}
+    inds = policy.scorecard.indicators
+    metric_ids = [i.id for i in inds if i.source == "metrics"]
+    ind = base.indicators
+    k_all = len(inds)
+    eff = ind["effective_weight"].to_numpy().reshape(n_people, k_all)
+    weighted = ind["weighted_score"].to_numpy().reshape(n_people, k_all)
+    actual = ind["actual"].to_numpy().reshape(n_people, k_all)
+    target = ind["target"].to_numpy().reshape(n_people, k_all)
+    cols = [j for j, i in enumerate(inds) if i.source == "metrics"]
+    kept_score = weighted.sum(axis=1) - weighted[:, cols].sum(axis=1)
+    deductions = s["deductions"].to_numpy()
+    lo, hi = policy.scorecard.score_range.min, policy.scorecard.score_range.max
+    metric_changes = _individual_changes(data, metric_ids, "actual", "indicator", data.metrics)
+
+    products = policy.product_ids
+    sales_total = (data.sales.groupby(["employee_id", "product"], observed=True)["amount"].sum()
+                   .unstack("product").reindex(index=ids, columns=products).fillna(0.0).to_numpy())
+    sales_changes = _individual_changes(data, products, "amount", "product", data.sales[data.sales["amount"] > 0])
+    rates = cm.product_rates(policy.commission)
+    prorated_base = s["base_pay"].to_numpy()
+    target_bonus = pay_target_bonus(s)
+    key_role = s["grade"].map({g.id: g.key_role for g in policy.grades}).fillna(False).to_numpy(dtype=bool)
+    log_growth = np.log1p(growth)
+
+    rows = []
+    iterator = range(0, n, batch)
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(iterator, total=(n + batch - 1) // batch, desc="scenarios", unit="batch")
+    for b0 in iterator:
+        b = min(batch, n - b0)
+        # metrics: scores of the metric indicators, then the composite
+        market = rng.normal(0.0, market_sd, size=(b, 1, len(metric_ids)))
+        draw = rng.integers(0, n_people, size=(b, n_people, len(metric_ids)))
+        personal = np.take_along_axis(np.broadcast_to(metric_changes, (b, n_people, len(metric_ids))), draw, axis=1)
+        factor = np.exp(log_growth + market + personal)
+        comp = np.broadcast_to(kept_score, (b, n_people)).copy()
+        for jj, j in enumerate(cols):
+            ind_j = inds[j]
+            _, sc = curve_score(actual[None, :, j] * factor[:, :, jj], target[None, :, j] * (1 + growth),
+                                policy.indicator_curve(ind_j))
+            fill = 0.0 if ind_j.if_missing == "zero" else 100.0
+            comp += np.where(np.isnan(sc), fill, sc) * eff[None, :, j]
+        comp = np.round(np.clip(comp - deductions[None, :], lo, hi), 9)
+        # bonus: the engine's payout rule
+        if policy.bonus.basis == "composite":
+            multiple = pay.payout(comp, policy.bonus.curve)
+        else:
+            ratings = absolute_ratings(comp.ravel(), policy.ratings.bands).reshape(comp.shape)
+            multiple = pd.DataFrame(ratings).replace(policy.bonus.by_rating).to_numpy(dtype="float64")
+        bonus = round_cents(target_bonus[None, :] * multiple)
+        if policy.bonus.pool is not None:
+            bonus = bonus * (policy.bonus.pool.amount / bonus.sum(axis=1, keepdims=True))
+        # commission: tiers on each product's total, then the gate and the cap
+        market_s = rng.normal(0.0, market_sd, size=(b, 1, len(products)))
+        draw_s = rng.integers(0, n_people, size=(b, n_people, len(products)))
+        personal_s = np.take_along_axis(np.broadcast_to(sales_changes, (b, n_people, len(products))), draw_s, axis=1)
+        volume = sales_total[None, :, :] * np.exp(log_growth + market_s + personal_s)
+        gross_c = np.zeros((b, n_people))
+        for jj, pid in enumerate(products):
+            gross_c += np.rint(round_cents(rates[pid].commission(volume[:, :, jj])) * 100.0)
+        final_c = cm.gate_and_cap_cents(gross_c, comp, prorated_base[None, :], policy.commission)[-1]
+        commission_total = final_c.sum(axis=1) / 100.0
+        bonus_total = bonus.sum(axis=1)
+        for i in range(b):
+            rows.append({"scenario": b0 + i, **fixed, "bonus": bonus_total[i], "commission": commission_total[i]})
+    costs = pd.DataFrame(rows)
+    costs["total"] = costs[["base_pay", "allowances", "employer_contributions", "bonus", "commission"]].sum(axis=1)
+    pct = costs.drop(columns="scenario").quantile([0.05, 0.5, 0.95]).T
+    pct.columns = ["P5", "P50", "P95"]
+    prob = float((costs["total"] > budget).mean()) if budget is not None else None
+    return Simulation(costs, budget, pct.reset_index(names="component"), prob, time.perf_counter() - start,
+                      {"n": n, "seed": seed, "growth": growth, "market_sd": market_sd, "people": n_people,
+                       "key_roles_deferred": bool(key_role.any())})
+
+
+def pay_target_bonus(summary: pd.DataFrame) -> np.ndarray:
+    """The prorated target bonus per person (CNY) as the engine computed it."""
+    return summary["target_bonus"].to_numpy(dtype="float64")
+
+
+def sensitivity(policy: Policy, data: Dataset, knobs: dict[str, tuple[str, float, float]] | None = None,
+                base: Outcomes | None = None) -> pd.DataFrame:
+    """Cost at a low and a high setting of each knob, one knob at a time (for a tornado chart).
+
+    ``knobs``: name -> (key path, low, high); the default moves each product's commission rate (first tier)
+    and the bonus curve's payouts by -/+10%, the cap by -/+0.5 x base and the gate threshold by -/+5 points.
+    Each setting is a full ``evaluate`` of ``policy.updated(...)``.
+    """
+    base = base if base is not None else evaluate(policy, data)
+    base_cost = float(base.summary["employer_cost"].sum())
+    knobs = knobs if knobs is not None else default_knobs(policy)
+    rows = []
+    for name, spec in knobs.items():
+        costs = []
+        for setting in spec[1:]:
+            changed = apply_knob(policy, spec[0], setting)
+            costs.append(float(evaluate(changed, data).summary["employer_cost"].sum()))
+        rows.append({"knob": name, "path": spec[0], "low": spec[1], "high": spec[2], "cost_low": costs[0],
+                     "cost_high": costs[1], "base_cost": base_cost})
+    return pd.DataFrame(rows)
+
+
+def default_knobs(policy: Policy) -> dict[str, tuple[str, float, float]]:
+    knobs: dict[str, tuple[str, float, float]] = {}
+    for p in policy.commission.products:
+        knobs[f"{p.id} commission rate ±10%"] = (f"commission.products[{p.id}]*rate", 0.9, 1.1)
+    if policy.bonus.basis == "composite":
+        knobs["bonus curve payouts ±10%"] = ("bonus.curve*payout", 0.9, 1.1)
+    if policy.commission.cap is not None:
+        c = policy.commission.cap.times_annual_base
+        knobs["commission cap ±0.5 × base"] = ("commission.cap.times_annual_base", max(0.1, c - 0.5), c + 0.5)
+    if policy.commission.gate is not None:
+        g = policy.commission.gate.min_composite
+        knobs["commission gate ±5 points"] = ("commission.gate.min_composite", g - 5, g + 5)
+    return knobs
+
+
+def apply_knob(policy: Policy, path: str, value: float) -> Policy:
+    """Set a knob: a key path (absolute value), or ``commission.products[id]*rate`` / ``bonus.curve*payout``
+    (multipliers of every rate of the product, or every payout of the bonus curve)."""
+    if path.endswith("*rate"):
+        pid = path[path.index("[") + 1:path.index("]")]
+        product = policy.commission.product(pid)
+        if product.tiers is not None:
+            changes = {f"commission.products[{pid}].tiers[{i}].rate": min(1.0, t.rate * value)
+                       for i, t in enumerate(product.tiers)}
+        elif product.rate is not None:
+            changes = {f"commission.products[{pid}].rate": min(1.0, product.rate * value)}
+        else:
+            changes = {f"commission.products[{pid}].rate_per_10k": product.rate_per_10k * value}
+        return policy.updated(changes)
+    if path == "bonus.curve*payout":
+        return policy.updated({"bonus.curve": [[x, y * value] for x, y in policy.bonus.curve]})
+    return policy.updated({path: value})
