@@ -1,0 +1,217 @@
+"""compkit.engine: evaluate() on the tiny hand-made dataset, every figure worked out by hand; reconciliation,
+determinism, writing workbooks, and the CLI."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+
+from compkit.cli import main
+from compkit.data import load_dataset
+from compkit.engine import evaluate
+from compkit.policy import Policy
+
+from conftest import POLICY_2025, tiny_tables, write_tables
+
+
+@pytest.fixture()
+def out(tiny, policy):
+    return evaluate(policy, tiny)
+
+
+def row(out, employee_id: str) -> pd.Series:
+    return out.summary.set_index("employee_id").loc[employee_id]
+
+
+def test_every_employee_appears_and_money_reconciles(out) -> None:
+    assert out.summary["employee_id"].tolist() == ["E1", "E2", "E3", "E4"]
+    assert out.reconcile() == []
+
+
+def test_mid_year_joiner_is_prorated(out) -> None:
+    e2 = row(out, "E2")
+    # hired 2025-07-01: 184 days (Jul 31 + Aug 31 + Sep 30 + Oct 31 + Nov 30 + Dec 31) of 365
+    assert e2["days_share"] == pytest.approx(184 / 365)
+    # no own base: the CM1 midpoint 7,000; 7,000 x 12 x 184/365 = 42,345.2055 -> 42,345.21
+    assert e2["base_source"] == "grade_midpoint"
+    assert e2["base_pay"] == 42_345.21
+    # transport 400 x 12 x 184/365 = 2,419.726 -> 2,419.73; meals 500 -> 3,024.66; communication 200 -> 1,209.86
+    assert (e2["allowance_transport"], e2["allowance_meals"], e2["allowance_communication"]) == (
+        2_419.73, 3_024.66, 1_209.86)
+    assert e2["allowances"] == 6_654.25  # 2,419.73 + 3,024.66 + 1,209.86: the sum of the rounded parts
+    # target bonus 20% x 84,000 x 184/365 = 8,469.04
+    assert e2["target_bonus"] == 8_469.04
+
+
+def test_leaver_proration_and_contributions(out) -> None:
+    e4 = row(out, "E4")
+    # left 2025-03-31: Jan 31 + Feb 28 + Mar 31 = 90 days of 365
+    assert e4["days_share"] == pytest.approx(90 / 365)
+    assert e4["base_pay"] == 26_630.14  # 9,000 x 12 x 90/365 = 26,630.137
+    # employer: SI (16% + 9% + 0.5% + 0.16%) + HF 7% = 32.66% of 9,000 x 12 x 90/365 = 8,697.40
+    assert e4["employer_contributions"] == pytest.approx(8_697.40, abs=0.02)
+
+
+def test_benefits_inside_floor_and_cap(out) -> None:
+    e1 = row(out, "E1")
+    # base 9,500 lies between the floors (7,384; 2,690) and the cap 36,921:
+    # employee (8% + 2% + 0.5%) x 9,500 x 12 = 11,970 and housing fund 7% x 114,000 = 7,980 -> 19,950
+    assert e1["employee_contributions"] == 19_950.00
+    # employer (16% + 9% + 0.5% + 0.16%) x 114,000 = 29,252.40 + 7,980 = 37,232.40
+    assert e1["employer_contributions"] == 37_232.40
+
+
+def test_commission_true_up_and_clawback(out) -> None:
+    c = out.commission
+    e1 = c[(c["employee_id"] == "E1") & (c["product"] == "insurance")].set_index("period")["commission"]
+    # Jan 600,000 at 1% = 6,000; cumulative 1,200,000 -> 1% x 1,000,000 + 1.5% x 200,000 = 13,000;
+    # Feb pays 13,000 - 6,000 = 7,000
+    assert e1["2025-01"] == 6_000.00 and e1["2025-02"] == 7_000.00
+    e4 = c[(c["employee_id"] == "E4") & (c["product"] == "insurance")].set_index("period")
+    # a 300,000 sale in January (3,000) fully reversed in March: a clawback line of -3,000
+    assert e4.loc["2025-03", "commission"] == -3_000.00 and bool(e4.loc["2025-03", "clawback"])
+    assert row(out, "E4")["commission"] == 0.0
+    # E3 wealth, retroactive: 12M (0.05%... 12M > 10M -> 0.08%) = 9,600; 21M x 0.08% = 16,800; June pays 7,200
+    e3 = c[(c["employee_id"] == "E3") & (c["product"] == "wealth")].set_index("period")["commission"]
+    assert e3["2025-01"] == 9_600.00 and e3["2025-06"] == 7_200.00
+    # E1: insurance 13,000 + funds 0.3% x 1,000,000 = 3,000 + loans 6 元/万 x 250 万 = 1,500 -> 17,500
+    assert row(out, "E1")["commission"] == 17_500.00
+
+
+def test_bonus_and_deferral_schedule(out) -> None:
+    e3 = row(out, "E3")
+    # SCM (key role). Target 30% x 13,000 x 12 = 46,800. Composite 116.94 (see the scoring worked example):
+    # payout 1.0 + (116.94 - 100)/(120 - 100) x 0.5 = 1.4235 -> bonus 66,619.80
+    assert e3["composite"] == pytest.approx(116.94)
+    assert e3["payout_multiple"] == pytest.approx(1.4235)
+    assert e3["bonus"] == 66_619.80
+    # 40% deferred: 26,647.92; paid now 39,971.88
+    assert (e3["bonus_deferred"], e3["bonus_paid"]) == (26_647.92, 39_971.88)
+    d = out.deferrals[out.deferrals["employee_id"] == "E3"]
+    # over 3 years: 26,647.92 / 3 = 8,882.64 each, in 2026, 2027, 2028
+    assert d["year"].tolist() == [2026, 2027, 2028]
+    assert d["scheduled"].tolist() == [8_882.64] * 3
+    # CM2 is not a key role: nothing deferred
+    assert row(out, "E1")["bonus_deferred"] == 0.0
+
+
+def test_scores_worked_by_hand(out) -> None:
+    e3 = row(out, "E3")
+    # E3: 120% of every metric target; the ratio curves cap at 1.2 (deposits, loans, new customers, referrals)
+    # or 1.3 (fee income, FTP profit) -> 120; NPL at target/1.2: achievement 1.2 -> 120; satisfaction 4 on 1-5
+    # -> 75; loyalty 1 customer buying in 2 months: 1/1 = 1.0 / 0.35 -> capped 1.2 -> 120; no complaint:
+    # handling scored as on target (100). Performance = 120 x (0.20+0.12+0.15+0.15+0.10+0.05+0.05+0.05)
+    # + 75 x 0.10 + 100 x 0.03 = 120 x 0.87 + 7.5 + 3 = 104.4 + 10.5 = 114.9
+    assert e3["performance"] == pytest.approx(114.9)
+    # 360 ratings of 5 everywhere -> 120 points on the rating curve; ability = attitude = 120
+    assert e3["ability"] == pytest.approx(120.0) and e3["attitude"] == pytest.approx(120.0)
+    # composite = 0.60 x 114.9 + 0.25 x 120 + 0.15 x 120 = 68.94 + 30 + 18 = 116.94
+    assert e3["composite"] == pytest.approx(116.94)
+    e4 = row(out, "E4")
+    # E4: one upheld complaint: 2 points deducted
+    assert e4["deductions"] == 2.0
+    assert e4["composite"] == pytest.approx(e4["composite_before_deductions"] - 2.0)
+
+
+def test_merit_matrix_over_budget_is_scaled(out) -> None:
+    info = out.info
+    # eligible: E1 (B, compa 1.0 -> 4.5%), E2 (C -> 3%), E3 (A -> 6%); E4 left.
+    # cost = 12 x (9,500 x 4.5% + 7,000 x 3% + 13,000 x 6%) = 12 x (427.5 + 210 + 780) = 17,010
+    # budget 3.5% x 12 x (9,500 + 7,000 + 13,000) = 12,390 -> scale 12,390 / 17,010 = 0.72840
+    assert info["salary_review_cost_before"] == pytest.approx(17_010.0)
+    assert info["salary_review_budget_amount"] == pytest.approx(12_390.0)
+    assert info["salary_review_scale_factor"] == pytest.approx(12_390 / 17_010)
+    assert row(out, "E1")["raise_pct"] == pytest.approx(0.045 * 12_390 / 17_010)
+
+
+def test_capped_commission(tmp_path: Path, policy: Policy) -> None:
+    tables = tiny_tables()
+    tables["sales"] = pd.concat([tables["sales"], pd.DataFrame(
+        [("E1", "2025-09", "insurance", 20_000_000.0, "D99", "C9")], columns=tables["sales"].columns)])
+    data = load_dataset(write_tables(tables, tmp_path / "d"), policy=policy)
+    e1 = row(evaluate(policy, data), "E1")
+    # gross: insurance on 21.2M marginal = 10,000 + 60,000 + 2% x 16.2M = 394,000; + funds 3,000 + loans 1,500
+    assert e1["commission_gross"] == 398_500.00
+    # cap 1.5 x annual base 114,000 = 171,000: the settlement line takes back 227,500
+    assert e1["commission"] == 171_000.00
+    assert e1["commission_settlement"] == -227_500.00
+    assert "capped at 1.5 × annual base" in e1["commission_note"]
+
+
+def test_gate_below_sixty_halves_commission(tmp_path: Path, policy: Policy) -> None:
+    tables = tiny_tables()
+    tables["sales"] = pd.concat([tables["sales"], pd.DataFrame(
+        [("E4", "2025-02", "funds", 1_000_000.0, "D98", "C8")], columns=tables["sales"].columns)])
+    data = load_dataset(write_tables(tables, tmp_path / "d"), policy=policy)
+    e4 = row(evaluate(policy, data), "E4")
+    # E4's composite 35.76 is below the gate 60: funds 0.3% x 1,000,000 = 3,000, half paid = 1,500
+    assert e4["commission_gross"] == 3_000.00 and e4["commission"] == 1_500.00
+    assert "below the gate 60: 50% paid" in e4["commission_note"]
+
+
+def test_same_inputs_give_identical_outcomes(tiny, policy: Policy) -> None:
+    a, b = evaluate(policy, tiny), evaluate(policy, tiny)
+    for name in a.TABLES:
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.floats(0.0, 40.0), min_size=9, max_size=9))
+def test_totals_reconcile_whatever_the_sales(tiny, policy: Policy, factors: list[float]) -> None:
+    sales = tiny.sales.assign(amount=tiny.sales["amount"] * np.array(factors))
+    out = evaluate(policy, tiny.replace(sales=sales))
+    assert out.reconcile() == []
+    cap = 1.5 * out.summary["base_pay"]
+    assert (out.summary["commission"] <= cap + 1e-9).all()
+
+
+def test_workbook_is_readable(out, tmp_path: Path) -> None:
+    path = out.to_excel(tmp_path / "results.xlsx")
+    wb = load_workbook(path, read_only=False)
+    assert wb.sheetnames == ["summary", "indicators", "commission", "deferrals", "salary_review", "promotions",
+                             "benefits", "info"]
+    ws = wb["summary"]
+    assert ws.freeze_panes == "A2"
+    header = [c.value for c in ws[1]]
+    assert header[0] == "employee_id" and ws["A1"].font.bold
+    col = header.index("base_pay") + 1
+    assert ws.cell(row=2, column=col).value == 114_000.0
+    assert ws.cell(row=2, column=col).number_format == "#,##0.00"
+
+
+def test_cli_evaluate_and_validate(tiny_dir: Path, tmp_path: Path, capsys) -> None:
+    target = tmp_path / "results.xlsx"
+    assert main(["evaluate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--out", str(target)]) == 0
+    assert target.exists()
+    assert "evaluated 4 people" in capsys.readouterr().out
+    assert main(["validate", "--policy", str(POLICY_2025), "--data", str(tiny_dir)]) == 0
+    printed = capsys.readouterr().out
+    assert "people: 4 (1 joined and 1 left during the cycle)" in printed
+
+
+def test_cli_writes_nothing_on_bad_input(tiny_dir: Path, tmp_path: Path, capsys) -> None:
+    emp = pd.read_csv(tiny_dir / "employees.csv", dtype=str, keep_default_na=False)
+    emp.loc[0, "grade"] = "CM9"
+    emp.to_csv(tiny_dir / "employees.csv", index=False)
+    target = tmp_path / "results.xlsx"
+    folder = tmp_path / "results"
+    assert main(["evaluate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--out", str(target)]) == 1
+    assert main(["evaluate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--out", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert "employees.csv, row 2, column 'grade': found 'CM9'" in err and "Traceback" not in err
+    assert not target.exists() and not folder.exists()
+    assert list(tmp_path.iterdir()) == [tiny_dir.parent / "tiny"] or all(
+        p.name == "tiny" for p in tmp_path.iterdir())
+
+
+def test_cli_bad_policy_file(tiny_dir: Path, tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("policy: [unclosed\n", encoding="utf-8")
+    assert main(["validate", "--policy", str(bad), "--data", str(tiny_dir)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and "not valid YAML" in err and "Traceback" not in err
