@@ -163,10 +163,11 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                                  policy.benefits)
     active_at_end = (emp["exit_date"].isna() | (emp["exit_date"] > data.cycle_end)).to_numpy()
     review_in = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "base_monthly": base["base_monthly_used"],
-                              "rating": summary["rating"], "active_at_end": active_at_end})
+                              "rating": summary["rating"], "active_at_end": active_at_end, "fte": emp["fte"]})
     review, review_info = pay.salary_review(review_in, policy)
     people = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "grade_since": emp["grade_since"],
-                           "hire_date": emp["hire_date"], "rating": summary["rating"], "composite": composite})
+                           "hire_date": emp["hire_date"], "rating": summary["rating"], "composite": composite,
+                           "active_at_end": active_at_end})
     ind_scores = indicators.pivot(index="employee_id", columns="indicator", values="score")
     people = people.join(ind_scores, on="employee_id")
     promotions = pay.promotions(people, data.history, policy, data.cycle_end)
@@ -207,7 +208,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["employer_contributions"] = benefits_table["employer_contributions"].to_numpy()
     out["employer_cost"] = round_cents(out["total_cash"] + out["bonus_deferred"] + out["employer_contributions"])
     out["raise_pct"] = review["raise_pct"].to_numpy()
-    out["new_base_monthly"] = review["new_base_monthly"].to_numpy()
+    out["new_base_monthly"] = round_cents(review["new_base_monthly"].to_numpy())
     out["promotion"] = promotions["recommendation"].to_numpy()
     out["promotion_to"] = promotions["to_grade"].to_numpy()
     out["pay_note"] = _pay_notes(out)

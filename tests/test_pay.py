@@ -1,0 +1,495 @@
+"""compkit.pay: base, allowances, bonus, deferral, benefits, salary review, promotion.
+
+Every worked example writes its arithmetic out, so a reader can check the figure by hand. Money is compared to
+the cent (functions return unrounded amounts; the engine rounds once, at the end).
+"""
+from __future__ import annotations
+
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from compkit import pay
+from compkit.money import round_cents
+from compkit.policy import Deferral, Grade, SalaryBand
+
+START, END = pd.Timestamp("2025-01-01"), pd.Timestamp("2025-12-31")
+JOINER_SHARE = 184 / 365  # hired 2025-07-01: July 31 + Aug 31 + Sep 30 + Oct 31 + Nov 30 + Dec 31 = 184 days
+PROPS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def cents(x) -> np.ndarray:
+    return np.rint(np.asarray(x, dtype="float64") * 100).astype("int64")
+
+
+def employees(**cols) -> pd.DataFrame:
+    n = len(next(iter(cols.values())))
+    base = {"employee_id": [f"P{i + 1}" for i in range(n)], "grade": ["CM1"] * n,
+            "hire_date": ["2020-01-01"] * n, "exit_date": [None] * n, "fte": [1.0] * n,
+            "base_monthly": [np.nan] * n, "grade_since": [None] * n}
+    base.update(cols)
+    df = pd.DataFrame(base)
+    for c in ("hire_date", "exit_date", "grade_since"):
+        df[c] = pd.to_datetime(df[c])
+    df["base_monthly"] = df["base_monthly"].astype("float64")
+    return df
+
+
+# ------------------------------------------------------------------------------------------ proration
+
+
+def test_proration_joiner_leaver_and_outside_the_cycle():
+    emp = employees(hire_date=["2025-07-01", "2020-01-01", "2020-01-01", "2026-02-01", "2025-01-01", "2019-01-01"],
+                    exit_date=[None, "2025-03-31", "2024-06-30", None, "2025-01-01", None])
+    share = pay.proration(emp["hire_date"], emp["exit_date"], START, END)
+    # joiner: (2025-12-31 - 2025-07-01).days + 1 = 183 + 1 = 184 of 365 days
+    assert share[0] == pytest.approx(184 / 365) == pytest.approx(0.504109589)
+    # leaver: the exit date is the last day worked: Jan 31 + Feb 28 + Mar 31 = 90 days
+    assert share[1] == pytest.approx(90 / 365)
+    # left before the cycle, joins after it: 0 (clipped, never negative)
+    assert share[2] == 0.0 and share[3] == 0.0
+    # hired and left on the same day: 1 day
+    assert share[4] == pytest.approx(1 / 365)
+    assert share[5] == 1.0
+
+
+def test_proration_half_year_cycle():
+    share = pay.proration(pd.Series(pd.to_datetime(["2025-04-01"])), pd.Series([pd.NaT]),
+                          pd.Timestamp("2025-01-01"), pd.Timestamp("2025-06-30"))
+    # 2025H1 has 31 + 28 + 31 + 30 + 31 + 30 = 181 days; from April 1: 30 + 31 + 30 = 91
+    assert share[0] == pytest.approx(91 / 181)
+
+
+# ------------------------------------------------------------------------------------ base, allowances
+
+
+def test_base_salary_joiner_on_grade_midpoint(policy):
+    emp = employees(grade=["CM1"], hire_date=["2025-07-01"])
+    base = pay.base_salary(emp, policy, np.array([JOINER_SHARE]), 12)
+    row = base.iloc[0]
+    assert row["base_source"] == "grade_midpoint"
+    assert row["base_monthly_used"] == 7000.0  # CM1 midpoint
+    assert row["annual_base_full"] == 7000 * 12 == 84_000
+    # 84,000 x 184/365 = 42,345.205... -> 42,345.21
+    assert round_cents(row["base_pay"]) == 42_345.21
+
+
+def test_base_salary_own_base_fte_and_half_year(policy):
+    emp = employees(grade=["CM2", "CM2"], base_monthly=[9500.0, 9500.0], fte=[0.5, 1.0])
+    base = pay.base_salary(emp, policy, np.array([1.0, 0.5]), 6)
+    assert list(base["base_source"]) == ["own", "own"]
+    # half-year cycle: 6 monthly salaries; fte 0.5: 9,500 x 6 x 0.5 = 28,500
+    assert base["annual_base_full"].tolist() == [28_500.0, 57_000.0]
+    assert base["base_pay"].tolist() == [28_500.0, 28_500.0]
+    assert pay.cycle_months(policy) == 12
+
+
+def test_allowances_joiner_and_part_time(policy):
+    emp = employees(hire_date=["2025-07-01", "2020-01-01"], fte=[1.0, 0.5])
+    ds = np.array([JOINER_SHARE, 1.0])
+    a = pay.allowances(emp, policy.allowances, ds, emp["fte"].to_numpy(), 12)
+    assert list(a.columns) == ["transport", "meals", "communication", "allowances_total"]
+    # joiner: monthly x 12 x 184/365
+    assert round_cents(a["transport"].iloc[0]) == 2_419.73      # 400 x 12 x 184/365 = 2,419.726...
+    assert round_cents(a["meals"].iloc[0]) == 3_024.66          # 500 x 12 x 184/365 = 3,024.657...
+    assert round_cents(a["communication"].iloc[0]) == 1_209.86  # 200 x 12 x 184/365 = 1,209.863...
+    assert round_cents(a["allowances_total"].iloc[0]) == 6_654.25  # 1,100 x 12 x 184/365 = 6,654.246...
+    # fte 0.5, whole year: 1,100 x 12 x 0.5 = 6,600
+    assert a["allowances_total"].iloc[1] == pytest.approx(6_600.0)
+
+
+# ------------------------------------------------------------------------------------------- bonus
+
+
+CURVE = [[60, 0.0], [70, 0.5], [100, 1.0], [120, 1.5]]
+
+
+@pytest.mark.parametrize("composite, multiple", [
+    (50, 0.0), (60, 0.0), (65, 0.25), (70, 0.5),
+    (85, 0.75),   # 0.5 + (85 - 70) / (100 - 70) x (1.0 - 0.5) = 0.5 + 15/30 x 0.5 = 0.75
+    (100, 1.0), (110, 1.25), (120, 1.5), (130, 1.5),
+])
+def test_payout_curve_points_and_between(composite, multiple):
+    assert pay.payout(np.array([composite]), CURVE)[0] == pytest.approx(multiple)
+
+
+def test_payout_any_shape_and_nan():
+    out = pay.payout(np.array([[85.0, np.nan], [130.0, 0.0]]), CURVE)
+    assert out.shape == (2, 2)
+    assert out[0, 0] == pytest.approx(0.75) and np.isnan(out[0, 1])
+
+
+def test_bonus_joiner_target_prorated(policy):
+    emp = employees(grade=["CM1", "SCM"], hire_date=["2025-07-01", "2015-01-01"], base_monthly=[np.nan, 13000.0])
+    ds = np.array([JOINER_SHARE, 1.0])
+    base = pay.base_salary(emp, policy, ds, 12)
+    b = pay.bonus(emp, policy, np.array([85.0, np.nan]), np.array(["B", None], dtype=object),
+                  base["annual_base_full"].to_numpy(), ds)
+    # target: CM1 20% x 84,000 = 16,800 for the year; prorated 16,800 x 184/365 = 8,469.04
+    assert b["target_bonus"].iloc[0] == pytest.approx(16_800.0)
+    assert round_cents(b["target_bonus_prorated"].iloc[0]) == 8_469.04
+    # composite 85 -> 0.75; bonus = 16,800 x 0.75 x 184/365 = 12,600 x 0.504109... = 6,351.78
+    assert b["payout_multiple"].iloc[0] == pytest.approx(0.75)
+    assert round_cents(b["bonus"].iloc[0]) == 6_351.78
+    # no composite: no bonus (multiple 0), target still shown (SCM 30% x 156,000 = 46,800)
+    assert b["target_bonus"].iloc[1] == pytest.approx(46_800.0)
+    assert b["payout_multiple"].iloc[1] == 0.0 and b["bonus"].iloc[1] == 0.0
+    assert (b["pool_factor"] == 1.0).all()
+    assert (b["bonus"] == b["bonus_before_pool"]).all()
+
+
+def test_bonus_by_rating_and_pool(policy):
+    pol = policy.updated({"bonus.basis": "rating",
+                          "bonus.by_rating": {"A": 1.5, "B": 1.2, "C": 1.0, "D": 0.5, "E": 0.0},
+                          "bonus.pool": {"amount": 30_000}})
+    emp = employees(grade=["CM2", "CM2", "CM2"], base_monthly=[10_000.0, 10_000.0, 10_000.0])
+    ds = np.ones(3)
+    # target 25% x 120,000 = 30,000 each; multiples A 1.5, C 1.0, no rating 0
+    b = pay.bonus(emp, pol, np.full(3, np.nan), np.array(["A", "C", None], dtype=object),
+                  np.full(3, 120_000.0), ds)
+    assert b["payout_multiple"].tolist() == [1.5, 1.0, 0.0]
+    assert b["bonus_before_pool"].tolist() == [45_000.0, 30_000.0, 0.0]
+    # pool 30,000 / (45,000 + 30,000) = 0.4 -> 18,000 and 12,000
+    assert b["pool_factor"].iloc[0] == pytest.approx(0.4)
+    assert b["bonus"].tolist() == pytest.approx([18_000.0, 12_000.0, 0.0])
+    assert b["bonus"].sum() == pytest.approx(30_000.0)
+
+
+# ---------------------------------------------------------------------------------------- deferral
+
+
+def test_deferral_split_key_roles_only(policy):
+    d = policy.bonus.deferral  # 40% over 3 years, key roles
+    paid, deferred = pay.deferral_split(np.array([12_345.67, 12_345.67, 0.0]), np.array([True, False, True]), d)
+    # key role: 40% x 12,345.67 = 4,938.268 -> 4,938.27; paid now 12,345.67 - 4,938.27 = 7,407.40
+    assert deferred.tolist() == [4_938.27, 0.0, 0.0]
+    assert paid.tolist() == [7_407.40, 12_345.67, 0.0]
+
+
+def test_deferral_split_rounds_the_bonus_first_and_min_bonus():
+    d = Deferral(share=0.4, years=3, applies_to="all", min_bonus=1_000)
+    paid, deferred = pay.deferral_split(np.array([1_000.005, 999.99, np.nan]), np.zeros(3, bool), d)
+    # 1,000.005 -> 1,000.01 (half-up) >= 1,000: deferred 400.004 -> 400.00, paid 600.01
+    assert (paid[0], deferred[0]) == (600.01, 400.00)
+    # below min_bonus: paid in full; NaN counts as no bonus
+    assert (paid[1], deferred[1]) == (999.99, 0.0)
+    assert (paid[2], deferred[2]) == (0.0, 0.0)
+
+
+def test_deferral_schedule_equal_parts_remainder_first():
+    s = pay.deferral_schedule(pd.Series(["E3", "E9"]), np.array([10_000.00, 0.02]), 2025, 3)
+    assert list(s.columns) == ["employee_id", "part", "year", "scheduled", "cancelled", "payable"]
+    e3 = s[s["employee_id"] == "E3"]
+    assert e3["year"].tolist() == [2026, 2027, 2028]
+    # 1,000,000 cents / 3 = 333,333 remainder 1: the first part takes the extra cent
+    assert e3["scheduled"].tolist() == [3_333.34, 3_333.33, 3_333.33]
+    assert cents(e3["scheduled"]).sum() == 1_000_000
+    # 2 cents over 3 years: 0.01, 0.01, 0.00
+    assert s[s["employee_id"] == "E9"]["scheduled"].tolist() == [0.01, 0.01, 0.0]
+    assert (s["cancelled"] == 0).all() and (s["payable"] == s["scheduled"]).all()
+
+
+def test_deferral_schedule_clawback():
+    s = pay.deferral_schedule(["A", "B", "C"], np.array([10_000.0, 10_000.0, 10_000.0]), 2025, 3,
+                              clawback_share=np.array([1.0, 0.5, 0.0]))
+    a, b, c = (s[s["employee_id"] == k] for k in "ABC")
+    # 100%: every unpaid part cancelled, nothing payable
+    assert a["cancelled"].tolist() == [3_333.34, 3_333.33, 3_333.33]
+    assert (a["payable"] == 0).all()
+    # 50%: 3,333.34 x 0.5 = 1,666.67; 3,333.33 x 0.5 = 1,666.665 -> 1,666.67 (half-up)
+    assert b["cancelled"].tolist() == [1_666.67, 1_666.67, 1_666.67]
+    assert b["payable"].tolist() == [1_666.67, 1_666.66, 1_666.66]
+    assert (c["cancelled"] == 0).all()
+    # the part of 2026 already paid: only 2027 and 2028 can be cancelled
+    s2 = pay.deferral_schedule(["A"], np.array([10_000.0]), 2025, 3, clawback_share=np.array([1.0]),
+                               paid_through=2026)
+    assert s2["cancelled"].tolist() == [0.0, 3_333.33, 3_333.33]
+
+
+def test_deferral_compliance(policy):
+    assert pay.deferral_compliance(policy.bonus.deferral, policy.grades) == []
+    weak = Deferral(share=0.3, years=2, applies_to="key_roles")
+    warnings = pay.deferral_compliance(weak, policy.grades)
+    assert len(warnings) == 2
+    assert "30%" in warnings[0] and "40%" in warnings[0] and "SCM, RM" in warnings[0]
+    assert "2" in warnings[1] and "3 years" in warnings[1]
+    no_key = [Grade(id="CM1", base_monthly=SalaryBand(min=1, mid=2, max=3), target_bonus=0.2)]
+    assert "key_role" in pay.deferral_compliance(policy.bonus.deferral, no_key)[0]
+    exempt = Deferral(share=0.4, years=3, min_bonus=50_000)
+    assert "min_bonus" in pay.deferral_compliance(exempt, policy.grades)[0]
+
+
+# ---------------------------------------------------------------------------------------- benefits
+
+
+def test_benefits_base_at_floor_and_cap(policy):
+    b = pay.benefits(np.array([6_000.0, 40_000.0, 20_000.0]), np.array([1.0, 1.0, 0.5]), np.ones(3), 1,
+                     policy.benefits)
+    # 6,000 is below the social-insurance floor 7,384: base raised to the floor
+    assert b["si_base"].tolist() == [7_384.0, 36_921.0, 10_000.0]
+    assert b["at_floor"].tolist() == [True, False, False]
+    assert b["at_cap"].tolist() == [False, True, False]
+    # pension, employee: 8% x 7,384 = 590.72 per month; employer 16% x 7,384 = 1,181.44
+    assert round_cents(b["employee_pension"].iloc[0]) == 590.72
+    assert round_cents(b["employer_pension"].iloc[0]) == 1_181.44
+    # at the cap: 8% x 36,921 = 2,953.68
+    assert round_cents(b["employee_pension"].iloc[1]) == 2_953.68
+    # housing fund: floor 2,690 is below 6,000: base 6,000; 7% x 6,000 = 420
+    assert b["hf_base"].tolist() == [6_000.0, 36_921.0, 10_000.0]
+    assert round_cents(b["employee_housing_fund"].iloc[0]) == 420.0
+    # totals, employee: (8% + 2% + 0.5%) x 7,384 + 7% x 6,000 = 775.32 + 420 = 1,195.32
+    assert round_cents(b["employee_contributions"].iloc[0]) == 1_195.32
+    # employer: (16% + 9% + 0.5% + 0.16%) x 7,384 + 7% x 6,000 = 1,894.7344 + 420 = 2,314.73
+    assert round_cents(b["employer_contributions"].iloc[0]) == 2_314.73
+
+
+def test_benefits_prorated_for_a_joiner(policy):
+    b = pay.benefits(np.array([6_000.0]), np.array([1.0]), np.array([JOINER_SHARE]), 12, policy.benefits)
+    # 590.72 x 12 x 184/365 = 3,573.45
+    assert round_cents(b["employee_pension"].iloc[0]) == 3_573.45
+    emp_cols = [c for c in b.columns if c.startswith("employee_") and c != "employee_contributions"]
+    assert emp_cols == ["employee_pension", "employee_medical", "employee_unemployment", "employee_housing_fund"]
+    assert b["employee_contributions"].iloc[0] == pytest.approx(b[emp_cols].iloc[0].sum())
+
+
+# ----------------------------------------------------------------------------------- salary review
+
+
+def review_people(base, grade, rating, active=None) -> pd.DataFrame:
+    n = len(base)
+    return pd.DataFrame({"employee_id": [f"P{i + 1}" for i in range(n)], "grade": grade,
+                         "base_monthly_used": np.asarray(base, dtype="float64"), "rating": rating,
+                         "active_at_end": np.ones(n, bool) if active is None else active})
+
+
+def test_salary_review_merit_matrix_over_budget(policy):
+    # bands [0.9, 1.1]; merit A [8%, 6%, 4%], B [6%, 4.5%, 3%]; budget 3.5% of base payroll
+    people = review_people([6_000, 9_500, 14_300], ["CM1", "CM2", "SCM"], ["A", "B", "A"])
+    table, info = pay.salary_review(people, policy)
+    # compa-ratios: 6,000 / 7,000 = 0.857 (below 0.9); 9,500 / 9,500 = 1.0; 14,300 / 13,000 = 1.1 exactly:
+    # a ratio equal to a bound falls in the higher band ('1.1 and above')
+    assert table["compa_ratio"].tolist() == pytest.approx([6 / 7, 1.0, 1.1])
+    assert table["band"].tolist() == [0, 1, 2]
+    assert table["band_label"].tolist() == ["below 0.9", "0.9 to below 1.1", "1.1 and above"]
+    assert table["merit_pct"].tolist() == [0.08, 0.045, 0.04]
+    # cost: (6,000 x 8% + 9,500 x 4.5% + 14,300 x 4%) x 12 = (480 + 427.5 + 572) x 12 = 1,479.5 x 12 = 17,754
+    assert info["cost_before"] == pytest.approx(17_754.0)
+    # budget: 3.5% x 12 x (6,000 + 9,500 + 14,300) = 3.5% x 357,600 = 12,516
+    assert info["budget_amount"] == pytest.approx(12_516.0)
+    # over budget: factor 12,516 / 17,754 = 0.704968...
+    factor = 12_516 / 17_754
+    assert info["scale_factor"] == pytest.approx(factor)
+    assert info["cost_after"] == pytest.approx(12_516.0)
+    assert table["raise_pct"].tolist() == pytest.approx([0.08 * factor, 0.045 * factor, 0.04 * factor])
+    # 6,000 x (1 + 8% x 0.704968) = 6,000 x 1.0563975 = 6,338.38
+    assert round_cents(table["new_base_monthly"].iloc[0]) == 6_338.38
+    assert "scaled by 0.7050" in table["reason"].iloc[0]
+
+
+def test_salary_review_boundary_leavers_and_no_rating(policy):
+    # 6,300 / 7,000 = 0.9 exactly: the higher band (0.9 to below 1.1), merit B 4.5%
+    people = review_people([6_300, 7_000, 7_000], ["CM1", "CM1", "CM1"], ["B", "A", None],
+                           active=np.array([True, False, True]))
+    table, info = pay.salary_review(people, policy)
+    assert table["band"].iloc[0] == 1 and table["merit_pct"].iloc[0] == 0.045
+    assert table["merit_pct"].tolist()[1:] == [0.0, 0.0]
+    assert table["reason"].iloc[1] == "left before the end of the cycle: no raise"
+    assert table["reason"].iloc[2] == "no rating: no raise"
+    # within budget: 6,300 x 4.5% x 12 = 3,402 <= 3.5% x 12 x (6,300 + 7,000) = 5,586 (the leaver is out)
+    assert info["cost_before"] == pytest.approx(3_402.0)
+    assert info["budget_amount"] == pytest.approx(5_586.0)
+    assert info["scale_factor"] == 1.0
+    assert table["raise_pct"].iloc[0] == 0.045
+    assert table["new_base_monthly"].iloc[0] == pytest.approx(6_583.5)
+    # the engine's column name base_monthly is accepted too
+    same, _ = pay.salary_review(people.rename(columns={"base_monthly_used": "base_monthly"}), policy)
+    assert same["raise_pct"].tolist() == table["raise_pct"].tolist()
+
+
+# ------------------------------------------------------------------------------ promotion, demotion
+
+
+def promo_people() -> tuple[pd.DataFrame, pd.DataFrame]:
+    people = pd.DataFrame({
+        "employee_id": ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"],
+        "grade": ["CM1", "CM1", "CM2", "CM2", "CM2", "SCM", "CM1", "RM"],
+        "grade_since": pd.to_datetime(["2023-07-01", "2025-03-01", "2022-01-01", "2021-01-01", "2021-01-01",
+                                       "2019-01-01", None, "2018-01-01"]),
+        "hire_date": pd.to_datetime(["2020-01-01", "2020-01-01", "2019-01-01", "2019-01-01", "2019-01-01",
+                                     "2015-01-01", "2023-01-01", "2010-01-01"]),
+        "rating": ["B", "A", "B", "E", "E", "A", "B", "A"],
+        "composite": [96.0, 110.0, 94.96, 30.0, 30.0, 112.0, 96.0, 110.0],
+        "risk_management": [80.0, 80.0, 80.0, 80.0, 80.0, 85.0, 80.0, 80.0],
+    })
+    history = pd.DataFrame({
+        "employee_id": ["P1", "P1", "P2", "P3", "P4", "P5", "P6", "P6", "P7", "P8"],
+        "cycle": ["2023", "2024", "2024", "2024", "2024", "2024", "2024", "2025", "2024", "2024"],
+        "rating": ["E", "C", "B", "B", "D", "C", "B", "E", "C", "A"],
+    })
+    return people, history
+
+
+def test_promotion_passes_with_its_reason(policy):
+    people, history = promo_people()
+    out = pay.promotions(people, history, policy, END).set_index("employee_id")
+    p1 = out.loc["P1"]
+    # CM1 -> CM2: at least 1 year in grade, last ratings at least B, C.
+    # 2023-07-01 .. 2025-12-31 = 914 days / 365.25 = 2.50 years; ratings: this cycle B, then 2024 C (the most
+    # recent history row; 2023's E is older and not needed)
+    assert p1["recommendation"] == "promote" and p1["to_grade"] == "CM2"
+    assert p1["years_in_grade"] == pytest.approx(914 / 365.25)
+    assert p1["reason"] == "promote to CM2: 2.5 years in CM1 (≥ 1); ratings B, C (at least B, C)"
+    # SCM -> RM: 3 years, ratings at least A, B, risk management >= 80. The history row of 2025 (this
+    # cycle) is ignored: this cycle's rating is the rating column.
+    p6 = out.loc["P6"]
+    assert p6["recommendation"] == "promote" and p6["to_grade"] == "RM"
+    assert p6["reason"] == ("promote to RM: 7.0 years in SCM (≥ 3); ratings A, B (at least A, B); "
+                            "risk_management score 85.0 (≥ 80)")
+
+
+def test_promotion_fails_with_what_failed(policy):
+    people, history = promo_people()
+    out = pay.promotions(people, history, policy, END).set_index("employee_id")
+    # P2: 2025-03-01 .. 2025-12-31 = 305 days / 365.25 = 0.835 years < 1; ratings A, B are fine
+    p2 = out.loc["P2"]
+    assert p2["recommendation"] == "none" and p2["to_grade"] == ""
+    assert p2["reason"] == ("not promoted to CM2 (not met: years in grade): 0.8 years in CM1 (≥ 1); "
+                            "ratings A, B (at least B, C)")
+    assert p2["near_miss"]
+    # P3: CM2 -> SCM needs composite >= 95; 94.96 fails and is shown truncated (94.9, not 95.0)
+    p3 = out.loc["P3"]
+    assert p3["recommendation"] == "none"
+    assert p3["reason"] == ("not promoted to SCM (not met: composite): 4.0 years in CM2 (≥ 2); "
+                            "ratings B, B (at least B, B); composite 94.9 (≥ 95)")
+    # P7: no grade_since -> the hire date 2023-01-01 (3.0 years); ratings B, C pass
+    assert out.loc["P7", "recommendation"] == "promote"
+    assert out.loc["P7", "years_in_grade"] == pytest.approx(1095 / 365.25)
+    # P8: top of the ladder, no rule from RM
+    assert out.loc["P8", "reason"] == "no promotion rule from grade RM"
+
+
+def test_demotion(policy):
+    people, history = promo_people()
+    out = pay.promotions(people, history, policy, END).set_index("employee_id")
+    # CM2 -> CM1 when the last ratings are at most E, D: P4 has E this cycle and D in 2024
+    p4 = out.loc["P4"]
+    assert p4["recommendation"] == "demote" and p4["to_grade"] == "CM1"
+    assert p4["reason"] == "demote to CM1: ratings E, D (at most E, D)"
+    # P5: E then C: C is better than D, so no demotion; the promotion rule explains the 'none'
+    p5 = out.loc["P5"]
+    assert p5["recommendation"] == "none"
+    assert p5["reason"].startswith("not promoted to SCM (not met: ratings, composite)")
+
+
+def test_promotion_missing_history_and_leavers(policy):
+    people, history = promo_people()
+    people["active_at_end"] = [True, True, True, False, True, True, True, True]
+    out = pay.promotions(people, history[history["employee_id"] != "P1"], policy, END).set_index("employee_id")
+    # no rating on record for 2024: 'none' fails "at least C"
+    assert out.loc["P1", "recommendation"] == "none"
+    assert "ratings B, none (at least B, C)" in out.loc["P1", "reason"]
+    assert out.loc["P4", "recommendation"] == "none"
+    assert out.loc["P4", "reason"] == "left before the end of the cycle: no promotion or demotion"
+    # without history at all only this cycle's rating is known
+    none = pay.promotions(people, None, policy, END)
+    assert (none["recommendation"] != "promote").all()
+
+
+def test_promotion_first_passing_rule_wins(policy):
+    pol = policy.updated({"promotion": [
+        {"from": "CM1", "to": "SCM", "min_years_in_grade": 1, "min_composite": 115},
+        {"from": "CM1", "to": "CM2", "min_years_in_grade": 1},
+    ]})
+    people, history = promo_people()
+    out = pay.promotions(people, history, pol, END).set_index("employee_id")
+    # P1 fails the fast track (composite 96 < 115) but passes the second rule
+    assert out.loc["P1", "to_grade"] == "CM2"
+    assert out.loc["P1", "reason"] == "promote to CM2: 2.5 years in CM1 (≥ 1)"
+    assert not out.loc["P1", "near_miss"]
+
+
+# ------------------------------------------------------------------------------------------ properties
+
+
+@PROPS
+@given(st.lists(st.floats(-50, 200), min_size=2, max_size=30),
+       st.lists(st.tuples(st.floats(0.01, 30), st.floats(0, 1)), min_size=2, max_size=6))
+def test_bonus_never_decreases_when_composite_rises(composites, steps):
+    # any increasing curve: x strictly increasing, multiples non-decreasing
+    xs = np.cumsum([s for s, _ in steps]) + 40
+    ys = np.cumsum([m for _, m in steps])
+    curve = [[float(x), float(y)] for x, y in zip(xs, ys)]
+    c = np.sort(np.asarray(composites))
+    m = pay.payout(c, curve)
+    assert (np.diff(m) >= -1e-12).all()
+
+
+@PROPS
+@given(st.floats(0, 130), st.floats(0, 20), st.floats(0.01, 1.0))
+def test_bonus_monotone_through_bonus(policy, composite, rise, share):
+    emp = employees(grade=["CM2", "CM2"], base_monthly=[9_500.0, 9_500.0])
+    b = pay.bonus(emp, policy, np.array([composite, composite + rise]), np.array(["C", "C"], dtype=object),
+                  np.full(2, 114_000.0), np.full(2, share))
+    assert b["bonus"].iloc[1] >= b["bonus"].iloc[0]
+
+
+@PROPS
+@given(st.lists(st.floats(0, 5e6, allow_nan=False), min_size=1, max_size=40), st.floats(0, 1),
+       st.sampled_from(["all", "key_roles"]), st.floats(0, 50_000))
+def test_deferral_split_adds_up_to_the_cent(bonuses, share, applies_to, min_bonus):
+    b = np.asarray(bonuses)
+    d = Deferral(share=share, years=3, applies_to=applies_to, min_bonus=min_bonus)
+    key = np.arange(len(b)) % 2 == 0
+    paid, deferred = pay.deferral_split(b, key, d)
+    assert (cents(paid) + cents(deferred) == cents(round_cents(b))).all()
+    assert (deferred >= 0).all() and (paid >= 0).all()
+    has = cents(deferred) > 0
+    assert (np.abs(cents(deferred) - share * cents(round_cents(b)))[has] <= 0.5 + 1e-6).all()
+
+
+@PROPS
+@given(st.lists(st.integers(0, 10**10), min_size=1, max_size=30), st.integers(1, 10),
+       st.lists(st.floats(0, 1), min_size=30, max_size=30))
+def test_schedule_parts_add_up_exactly(amount_cents, years, shares):
+    deferred = np.asarray(amount_cents, dtype="int64") / 100.0
+    n = len(deferred)
+    s = pay.deferral_schedule([f"E{i}" for i in range(n)], deferred, 2025, years,
+                              clawback_share=np.asarray(shares[:n]))
+    assert len(s) == n * years
+    parts = cents(s["scheduled"]).reshape(n, years)
+    assert (parts.sum(axis=1) == np.asarray(amount_cents)).all()
+    assert (parts.max(axis=1) - parts.min(axis=1) <= 1).all()
+    assert (np.diff(parts, axis=1) <= 0).all()  # the extra cents come first
+    cancelled, payable = cents(s["cancelled"]), cents(s["payable"])
+    assert ((0 <= cancelled) & (cancelled <= cents(s["scheduled"]))).all()
+    assert (cancelled + payable == cents(s["scheduled"])).all()
+
+
+@PROPS
+@given(st.lists(st.tuples(st.floats(3_000, 40_000), st.sampled_from(["CM1", "CM2", "SCM", "RM"]),
+                          st.sampled_from(["A", "B", "C", "D", "E", None]), st.booleans()),
+                min_size=1, max_size=40),
+       st.floats(0, 0.2))
+def test_scaled_merit_cost_within_budget(policy, rows, budget):
+    pol = policy.updated({"salary_review.budget": budget})
+    base, grade, rating, active = zip(*rows)
+    table, info = pay.salary_review(review_people(list(base), list(grade), list(rating), np.array(active)), pol)
+    cost = float((table["base_monthly"] * table["raise_pct"] * 12).sum())
+    assert cost <= info["budget_amount"] + 0.005
+    assert info["cost_after"] <= info["budget_amount"] + 0.005
+    assert 0 <= info["scale_factor"] <= 1  # a zero budget scales every raise to 0
+    if info["cost_before"] <= info["budget_amount"]:
+        assert info["scale_factor"] == 1.0
+
+
+@PROPS
+@given(st.lists(st.floats(0, 200_000), min_size=1, max_size=30), st.sampled_from([0.5, 0.8, 1.0]))
+def test_contribution_bases_within_floor_and_cap(policy, bases, fte):
+    b = pay.benefits(np.asarray(bases), np.full(len(bases), fte), np.ones(len(bases)), 12, policy.benefits)
+    si, hf = policy.benefits.social_insurance.base, policy.benefits.housing_fund.base
+    assert ((b["si_base"] >= si.floor) & (b["si_base"] <= si.cap)).all()
+    assert ((b["hf_base"] >= hf.floor) & (b["hf_base"] <= hf.cap)).all()
+    assert (b["employee_contributions"] >= 0).all()
