@@ -250,8 +250,8 @@ def _individual_changes(data: Dataset, keys: list[str], column: str, key_column:
 
 
 def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget: float | None = None,
-             growth: float = 0.05, market_sd: float = 0.05, batch: int = 50, progress: bool = False,
-             base: Outcomes | None = None) -> Simulation:
+             growth: float = 0.05, market_sd: float = 0.05, individual: bool = True, batch: int = 50,
+             progress: bool = False, base: Outcomes | None = None) -> Simulation:
     """Monte Carlo of next year's cost under uncertainty of sales and metrics.
 
     Model (documented, seeded): next year's value of person i on metric indicator or product k in scenario s is
@@ -266,6 +266,8 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
     deferral, or the rating bands for a rating-based bonus), commission (tiers on the cycle's total per product,
     i.e. the cycle-to-date true-up's final amount; the gate and the cap). Base pay, allowances and contributions
     do not depend on sales and are kept. Only what varies is held per scenario, in batches of ``batch``.
+    ``individual=False`` leaves out the per-person changes (market shocks only). With growth 0, market_sd 0 and
+    individual False every scenario reproduces this year's bonus and commission to the cent (a test checks it).
     """
     import time
 
@@ -297,10 +299,16 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
     sales_total = (data.sales.groupby(["employee_id", "product"], observed=True)["amount"].sum()
                    .unstack("product").reindex(index=ids, columns=products).fillna(0.0).to_numpy())
     sales_changes = _individual_changes(data, products, "amount", "product", data.sales[data.sales["amount"] > 0])
+    if not individual:
+        sales_changes = np.zeros_like(sales_changes)
     rates = cm.product_rates(policy.commission)
     prorated_base = s["base_pay"].to_numpy()
-    target_bonus = pay_target_bonus(s)
-    key_role = s["grade"].map({g.id: g.key_role for g in policy.grades}).fillna(False).to_numpy(dtype=bool)
+    emp = data.employees.reset_index(drop=True)
+    annual_base_full = pay.base_salary(emp, policy, s["days_share"].to_numpy(), len(data.periods))["annual_base_full"]
+    target_bonus = pay.bonus(emp, policy, s["composite"].to_numpy(), s["rating"].to_numpy(),
+                             annual_base_full.to_numpy(), s["days_share"].to_numpy())["target_bonus_prorated"].to_numpy()
+    if not individual:
+        metric_changes = np.zeros_like(metric_changes)
     log_growth = np.log1p(growth)
 
     rows = []
@@ -352,13 +360,8 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
     pct.columns = ["P5", "P50", "P95"]
     prob = float((costs["total"] > budget).mean()) if budget is not None else None
     return Simulation(costs, budget, pct.reset_index(names="component"), prob, time.perf_counter() - start,
-                      {"n": n, "seed": seed, "growth": growth, "market_sd": market_sd, "people": n_people,
-                       "key_roles_deferred": bool(key_role.any())})
-
-
-def pay_target_bonus(summary: pd.DataFrame) -> np.ndarray:
-    """The prorated target bonus per person (CNY) as the engine computed it."""
-    return summary["target_bonus"].to_numpy(dtype="float64")
+                      {"n": n, "seed": seed, "growth": growth, "market_sd": market_sd, "individual": individual,
+                       "people": n_people})
 
 
 def sensitivity(policy: Policy, data: Dataset, knobs: dict[str, tuple[str, float, float]] | None = None,
