@@ -1,0 +1,55 @@
+"""compkit.explorer: knobs, designs that stay valid policies, the readout, and saving a design."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compkit import explorer
+from compkit.engine import evaluate
+from compkit.policy import load_policy
+
+
+def test_knobs_cover_the_controls_analysts_move(policy) -> None:
+    names = [k.name for k in explorer.knobs(policy)]
+    assert len(names) == len(set(names))
+    for expected in ("weight of performance", "insurance: rate of tier 1", "insurance: tier 1 up to",
+                     "funds: rate", "loans: 元 per 10,000", "bonus curve: payout at composite 100",
+                     "gate: minimum composite", "cap: times annual base", "merit budget (share of base payroll)"):
+        assert expected in names
+
+
+def test_design_renormalises_weights(policy) -> None:
+    # performance 0.60 -> 0.80 with ability 0.25 and attitude 0.15: sum 1.20 -> 0.80/1.2, 0.25/1.2, 0.15/1.2
+    d = explorer.design(policy, {"weight of performance": 0.80})
+    cats = d.scorecard.categories
+    assert cats["performance"] == pytest.approx(0.8 / 1.2, abs=1e-6)
+    assert cats["ability"] == pytest.approx(0.25 / 1.2, abs=1e-6)
+    assert sum(cats.values()) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_design_sets_values_and_rejects_unknown_knobs(policy) -> None:
+    d = explorer.design(policy, {"insurance: tier 1 up to": 1_500_000, "cap: times annual base": 2.0})
+    assert [c.path for c in policy.diff(d)] == ["commission.products[insurance].tiers[0].upto",
+                                                "commission.cap.times_annual_base"]
+    with pytest.raises(KeyError, match="unknown knob"):
+        explorer.design(policy, {"gold: rate": 0.1})
+
+
+def test_readout_matches_the_engine(tiny, policy) -> None:
+    d = explorer.design(policy, {"insurance: tier 1 up to": 1_500_000})
+    r = explorer.readout(policy, d, tiny)
+    before = evaluate(policy, tiny).summary["employer_cost"].sum()
+    after = evaluate(d, tiny).summary["employer_cost"].sum()
+    total = r.cost.set_index("component").loc["total"]
+    # E1's 1.2M of insurance is now all in the first tier: 12,000 instead of 13,000 -> -1,000
+    assert total["change"] == pytest.approx(after - before) == pytest.approx(-1_000.0)
+    assert "1 setting(s) changed" in r.text
+
+
+def test_save_design_writes_a_loadable_policy(policy, tmp_path: Path) -> None:
+    d = explorer.design(policy, {"bonus curve: payout at composite 120": 1.6})
+    changes = explorer.save_design(d, policy, tmp_path / "explored.yaml", version="2026-explored")
+    loaded = load_policy(tmp_path / "explored.yaml")
+    assert loaded.bonus.curve[3][1] == 1.6 and loaded.version == "2026-explored"
+    assert {c.path for c in changes} == {"version", "bonus.curve[3][1]"}
