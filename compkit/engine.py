@@ -23,7 +23,7 @@ import pandas as pd
 from compkit import commission as cm
 from compkit import pay
 from compkit.data import Dataset
-from compkit.money import round_cents
+from compkit.money import allocate_cents, round_cents
 from compkit.policy import Policy
 from compkit.scoring import scorecard
 
@@ -145,7 +145,11 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     bonus = pay.bonus(emp, policy, composite, summary["rating"].to_numpy(), base["annual_base_full"].to_numpy(),
                       days_share)
     key_role = emp["grade"].map({g.id: g.key_role for g in policy.grades}).fillna(False).to_numpy(dtype=bool)
-    bonus_paid, bonus_deferred = pay.deferral_split(bonus["bonus"].to_numpy(), key_role, policy.bonus.deferral)
+    bonus_amount = bonus["bonus"].to_numpy()
+    if policy.bonus.pool is not None and bonus_amount.sum() > 0:
+        # the pool is shared out in whole cents (largest remainder), so the rounded bonuses add up to it exactly
+        bonus_amount = allocate_cents(policy.bonus.pool.amount, bonus_amount)
+    bonus_paid, bonus_deferred = pay.deferral_split(bonus_amount, key_role, policy.bonus.deferral)
     clawback_share = None
     if clawbacks is not None and len(clawbacks):
         share = clawbacks.groupby("employee_id")["share"].max()
