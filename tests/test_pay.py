@@ -332,9 +332,21 @@ def promo_people() -> tuple[pd.DataFrame, pd.DataFrame]:
     return people, history
 
 
+PROMOTION_RULES = [  # the rules these worked examples use, stated here so the tests do not follow the shipped file
+    {"from": "CM1", "to": "CM2", "min_years_in_grade": 1, "last_ratings_at_least": ["B", "C"]},
+    {"from": "CM2", "to": "SCM", "min_years_in_grade": 2, "last_ratings_at_least": ["B", "B"], "min_composite": 95},
+    {"from": "SCM", "to": "RM", "min_years_in_grade": 3, "last_ratings_at_least": ["A", "B"],
+     "min_indicator_scores": {"risk_management": 80}},
+]
+
+
+def promo_policy(policy):
+    return policy.updated({"promotion": PROMOTION_RULES})
+
+
 def test_promotion_passes_with_its_reason(policy):
     people, history = promo_people()
-    out = pay.promotions(people, history, policy, END).set_index("employee_id")
+    out = pay.promotions(people, history, promo_policy(policy), END).set_index("employee_id")
     p1 = out.loc["P1"]
     # CM1 -> CM2: at least 1 year in grade, last ratings at least B, C.
     # 2023-07-01 .. 2025-12-31 = 914 days / 365.25 = 2.50 years; ratings: this cycle B, then 2024 C (the most
@@ -352,7 +364,7 @@ def test_promotion_passes_with_its_reason(policy):
 
 def test_promotion_fails_with_what_failed(policy):
     people, history = promo_people()
-    out = pay.promotions(people, history, policy, END).set_index("employee_id")
+    out = pay.promotions(people, history, promo_policy(policy), END).set_index("employee_id")
     # P2: 2025-03-01 .. 2025-12-31 = 305 days / 365.25 = 0.835 years < 1; ratings A, B are fine
     p2 = out.loc["P2"]
     assert p2["recommendation"] == "none" and p2["to_grade"] == ""
@@ -373,7 +385,7 @@ def test_promotion_fails_with_what_failed(policy):
 
 def test_demotion(policy):
     people, history = promo_people()
-    out = pay.promotions(people, history, policy, END).set_index("employee_id")
+    out = pay.promotions(people, history, promo_policy(policy), END).set_index("employee_id")
     # CM2 -> CM1 when the last ratings are at most E, D: P4 has E this cycle and D in 2024
     p4 = out.loc["P4"]
     assert p4["recommendation"] == "demote" and p4["to_grade"] == "CM1"
@@ -387,14 +399,14 @@ def test_demotion(policy):
 def test_promotion_missing_history_and_leavers(policy):
     people, history = promo_people()
     people["active_at_end"] = [True, True, True, False, True, True, True, True]
-    out = pay.promotions(people, history[history["employee_id"] != "P1"], policy, END).set_index("employee_id")
+    out = pay.promotions(people, history[history["employee_id"] != "P1"], promo_policy(policy), END).set_index("employee_id")
     # no rating on record for 2024: 'none' fails "at least C"
     assert out.loc["P1", "recommendation"] == "none"
     assert "ratings B, none (at least B, C)" in out.loc["P1", "reason"]
     assert out.loc["P4", "recommendation"] == "none"
     assert out.loc["P4", "reason"] == "left before the end of the cycle: no promotion or demotion"
     # without history at all only this cycle's rating is known
-    none = pay.promotions(people, None, policy, END)
+    none = pay.promotions(people, None, promo_policy(policy), END)
     assert (none["recommendation"] != "promote").all()
 
 

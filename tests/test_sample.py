@@ -1,0 +1,83 @@
+"""compkit.sample: reproducibility, the data contract, and the planted effects."""
+from __future__ import annotations
+
+import filecmp
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compkit.data import KEYS, load_dataset
+from compkit.sample import BIAS_REGION, GAP_BRANCH, LENIENT_REGION, STRICT_SUPERVISOR, TOUGH_BRANCH, make_sample
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return make_sample(managers=600, year=2025, seed=11)
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
+    a = make_sample(120, 2025, seed=5).write(tmp_path / "a")
+    b = make_sample(120, 2025, seed=5).write(tmp_path / "b")
+    c = make_sample(120, 2025, seed=6).write(tmp_path / "c")
+    assert [p.name for p in a] == [p.name for p in b]
+    assert all(filecmp.cmp(x, y, shallow=False) for x, y in zip(a, b))
+    assert not all(filecmp.cmp(x, y, shallow=False) for x, y in zip(a, c))
+
+
+def test_sample_passes_the_data_contract(tmp_path: Path, policy) -> None:
+    folder = tmp_path / "s"
+    make_sample(200, 2024, seed=3).write(folder)
+    data = load_dataset(folder, policy=policy)
+    assert data.cycle == "2024" and len(data.employees) == 200
+    for table, keys in KEYS.items():
+        df = data.table(table)
+        assert not df.duplicated(list(keys)).any(), table
+
+
+def test_joiners_leavers_reversals_and_small_peer_groups(sample) -> None:
+    emp = sample.tables["employees"]
+    assert (emp["hire_date"] >= "2025-01-01").sum() > 0
+    assert emp["exit_date"].notna().sum() > 0
+    assert (sample.tables["sales"]["amount"] < 0).any()
+    peers = sample.tables["ratings"].query("rater_role == 'peer'").groupby("employee_id")["rater_id"].nunique()
+    assert (peers == 1).any() and (peers >= 3).mean() > 0.8
+
+
+def test_planted_lenient_supervisors(sample) -> None:
+    r = sample.tables["ratings"].merge(sample.tables["employees"][["employee_id", "region"]], on="employee_id")
+    sup = r[r["rater_role"] == "supervisor"].groupby("region")["score"].mean()
+    assert sup[LENIENT_REGION] - sup.drop(LENIENT_REGION).mean() > 0.4
+    leniency = sample.truth["supervisor_leniency"].set_index("supervisor_id")["leniency"]
+    assert leniency[STRICT_SUPERVISOR] == -0.6
+
+
+def test_planted_pay_gap_in_one_branch(sample) -> None:
+    emp = sample.tables["employees"]
+    branch = emp[emp["branch"] == GAP_BRANCH]
+    ratio = (branch[branch["gender"] == "F"].groupby("grade")["base_monthly"].mean()
+             / branch[branch["gender"] == "M"].groupby("grade")["base_monthly"].mean()).dropna()
+    assert 0.88 < ratio.mean() < 0.99
+
+
+def test_planted_rater_bias_and_tough_market(sample) -> None:
+    truth = sample.truth["true_levels"].groupby("employee_id")["true_level"].mean()
+    r = sample.tables["ratings"].query("rater_role == 'supervisor'").groupby("employee_id")["score"].mean()
+    emp = sample.tables["employees"].set_index("employee_id")
+    resid = (r - truth.reindex(r.index)).to_frame("resid").join(emp[["region", "gender"]])
+    north = resid[resid["region"] == BIAS_REGION]
+    gap = north[north["gender"] == "F"]["resid"].mean() - north[north["gender"] == "M"]["resid"].mean()
+    assert -0.6 < gap < -0.15
+    m = sample.tables["metrics"].merge(emp[["branch"]], left_on="employee_id", right_index=True)
+    fee = m[m["indicator"] == "fee_income"].assign(ach=lambda d: d["actual"] / d["target"])
+    by_branch = fee.groupby("branch")["ach"].median()
+    assert by_branch[TOUGH_BRANCH] < by_branch.drop(TOUGH_BRANCH).median() * 0.92
+
+
+def test_scores_on_the_scale_and_periods_in_employment(sample) -> None:
+    r = sample.tables["ratings"]
+    assert r["score"].between(1, 5).all() and (r["score"] == np.rint(r["score"])).all()
+    m = sample.tables["metrics"].merge(sample.tables["employees"][["employee_id", "hire_date", "exit_date"]],
+                                       on="employee_id")
+    month_end = (m["period"].astype("datetime64[ns]") + np.timedelta64(31, "D"))
+    assert (m["hire_date"] <= month_end).all()
