@@ -227,8 +227,14 @@ class Simulation:
 
 def _individual_changes(data: Dataset, keys: list[str], column: str, key_column: str,
                         table: pd.DataFrame) -> np.ndarray:
-    """Per person and key, the change from the first to the second half of the cycle relative to everyone's:
-    (person's H2 / H1) / (median H2 / H1 of the key), on the log scale. People without both halves: 0."""
+    """Per person and key, the individual change on the log scale, from this cycle's halves:
+
+    d0 = log(H2 / H1) - median over people of log(H2 / H1)   (market-wide movement taken out)
+    d  = d0 / sqrt(2) - log(mean(exp(d0 / sqrt(2))))
+    The division by sqrt(2) puts a half-year-on-half-year change on the scale of a year-on-year change (the log
+    of a ratio of two independent half-year totals has twice the variance of that of annual totals); the last
+    term makes the mean of exp(d) equal 1, so individual changes spread results without moving their level.
+    People without both halves: 0."""
     ids = pd.Index(data.employees["employee_id"].astype(str))
     half = np.where(table["period"].astype(str) <= data.periods[len(data.periods) // 2 - 1], "h1", "h2")
     t = table.assign(_half=half)
@@ -242,7 +248,8 @@ def _individual_changes(data: Dataset, keys: list[str], column: str, key_column:
             continue
         ok = (sub["h1"] > 0) & (sub["h2"] > 0)
         log_change = np.log(sub.loc[ok, "h2"] / sub.loc[ok, "h1"])
-        log_change = log_change - log_change.median()
+        log_change = (log_change - log_change.median()) / np.sqrt(2.0)
+        log_change = log_change - np.log(np.mean(np.exp(log_change)))
         rows = ids.get_indexer(log_change.index.astype(str))
         keep = rows >= 0
         out[rows[keep], j] = log_change.to_numpy()[keep]
@@ -257,8 +264,8 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
     Model (documented, seeded): next year's value of person i on metric indicator or product k in scenario s is
     this year's value x exp(log(1 + growth) + m_sk + d_sik), where m_sk ~ Normal(0, market_sd) is a
     market shock common to everyone, and d_sik is drawn with replacement from this year's per-person changes
-    (second half-year against the first, relative to the median change) of indicator k — a bootstrap of how
-    much individual results move from one period to the next. Targets grow by ``growth`` too, so attainment
+    of indicator k (second half-year against the first, on a yearly scale, mean 1: see _individual_changes) —
+    a bootstrap of how much individual results move from one period to the next. Targets grow by ``growth`` too, so attainment
     stays centred unless the market shock moves it.
 
     What varies is recomputed with the engine's own calculators: metric indicator scores (curves), the
