@@ -11,7 +11,7 @@ CANDIDATE ?= data/policies/2026.yaml
 DATA    ?= data/sample
 OUT     ?= reports/$(YEAR)
 
-.PHONY: env test unit nbval review lab sample bench clean-env
+.PHONY: env test unit nbval notebooks review lab sample bench clean-env
 
 env: $(STAMP)
 
@@ -34,6 +34,9 @@ unit: $(STAMP)
 nbval: $(STAMP)
 	@$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks
 
+notebooks: $(STAMP)
+	@for nb in notebooks/*.ipynb; do echo "refreshing $$nb"; $(PY) -c "from compkit.report import refresh_notebook; refresh_notebook('$$nb')"; done
+
 review: $(STAMP)
 	@$(VENV)/bin/compkit review --year $(YEAR) --policy $(POLICY) --candidate $(CANDIDATE) --data $(DATA) --out $(OUT)
 
@@ -45,6 +48,7 @@ sample: $(STAMP)
 
 bench: $(STAMP)
 	@$(PY) benchmarks/bench_evaluate.py
+	@$(PY) benchmarks/bench_simulate.py
 
 clean-env:
 	rm -rf $(VENV)

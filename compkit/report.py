@@ -205,3 +205,24 @@ def _public(params: dict[str, Any]) -> dict[str, Any]:
                 pass
         out[k] = v
     return out
+
+
+def refresh_notebook(path: Path, timeout: int = 1200) -> Path:
+    """Execute a notebook in place, from its own folder with its default parameters, so that its committed
+    outputs are the ones nbval checks. Timing metadata and the outputs of cells tagged ``widgets`` (which hold
+    random widget ids) are removed, so that the same inputs give the same file."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    nb = nbformat.read(str(path), as_version=4)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        if "widgets" in cell.metadata.get("tags", []):
+            cell.outputs = []
+            cell.execution_count = None
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, str(path))
+    return path

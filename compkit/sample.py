@@ -201,7 +201,7 @@ def make_sample(managers: int = 1000, year: int = 2025, seed: int = 0, policy: P
 
     # ---- sales: deals ---------------------------------------------------------------------------------------
     products = policy.product_ids
-    book = np.maximum(5, rng.poisson(12, n))  # customers per manager
+    book = np.maximum(10, rng.poisson(60, n))  # customers per manager (some buy again: loyalty)
     frames = []
     deal_no = 0
     for pid in products:
