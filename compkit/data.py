@@ -223,10 +223,9 @@ def _read_raw(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict
 
 
 def _clean_text(s: pd.Series) -> pd.Series:
-    """Strings stripped of surrounding blanks; empty -> missing."""
-    out = s.astype(object).where(s.notna(), None)
-    out = out.map(lambda v: v if v is None else str(v).strip(), na_action="ignore")
-    return out.replace({"": None}).astype("string")
+    """Strings stripped of surrounding blanks; empty -> missing (vectorised string operations)."""
+    out = s.astype("string").str.strip()
+    return out.mask(out == "")
 
 
 def _coerce(df: pd.DataFrame, table: str, file: str, offset: int, problems: list[Problem]) -> pd.DataFrame:
