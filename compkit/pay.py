@@ -19,7 +19,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from numpy.dtypes import StringDType
+import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import ArrayLike
 
 from compkit.money import round_cents
@@ -35,7 +36,7 @@ __all__ = [
     "deferral_compliance",
     "deferral_schedule",
     "deferral_split",
-    "months_in_cycle",
+    "cycle_months",
     "payout",
     "promotions",
     "proration",
@@ -53,7 +54,7 @@ MONTHS_IN_CYCLE = {"annual": 12, "half-year": 6}
 MONTHS_PER_YEAR = 12
 
 
-def months_in_cycle(policy: Policy) -> int:
+def cycle_months(policy: Policy) -> int:
     """Monthly salaries paid in one cycle: 12 for an annual policy, 6 for a half-year policy."""
     return MONTHS_IN_CYCLE[policy.cycle]
 
@@ -73,18 +74,38 @@ def _day_number(date: object) -> int:
     return int(np.datetime64(pd.Timestamp(date), "D").astype("int64"))
 
 
+def _codes(values: ArrayLike, categories: Sequence[str]) -> np.ndarray:
+    """Position of each value in ``categories`` (int64); missing or unknown -> -1.
+
+    One hash pass (pd.factorize) over the column, then a look-up over its few distinct values."""
+    codes, uniques = pd.factorize(values if isinstance(values, (pd.Series, pd.Index)) else
+                                  pd.Series(np.asarray(values, dtype=object)))
+    where = {c: i for i, c in enumerate(categories)}
+    table = np.array([where.get(u, -1) for u in uniques] + [-1], dtype="int64")
+    return table[codes]  # factorize's -1 (missing) takes the trailing -1
+
+
+def _positions(keys: pd.Series, values: pd.Series) -> np.ndarray:
+    """Row position in ``keys`` (unique) of each of ``values``; not found -> -1. One factorize over both."""
+    codes, uniques = pd.factorize(pd.concat([pd.Series(keys).reset_index(drop=True),
+                                             pd.Series(values).reset_index(drop=True)], ignore_index=True))
+    where = np.full(len(uniques) + 1, -1, dtype="int64")
+    key_codes = codes[:len(keys)]
+    where[key_codes[key_codes >= 0]] = np.flatnonzero(key_codes >= 0)
+    return where[codes[len(keys):]]
+
+
 def _grade_lookup(grades: Sequence[Grade], values: dict[str, float], grade_col: ArrayLike,
                   fill: float = np.nan) -> np.ndarray:
     """values[grade] for each row (one vectorised take over the few grades); unknown or missing -> ``fill``."""
     ids = [g.id for g in grades]
-    codes = pd.Categorical(np.asarray(grade_col, dtype=object), categories=ids).codes
     table = np.array([values[i] for i in ids] + [fill], dtype="float64")
-    return table[codes]  # code -1 (unknown) takes the trailing fill
+    return table[_codes(grade_col, ids)]  # code -1 (unknown) takes the trailing fill
 
 
 def _rating_codes(ratings: ArrayLike, labels: Sequence[str]) -> np.ndarray:
     """Position of each rating in ``labels`` (best first: 0 = best); missing or unknown -> -1."""
-    return pd.Categorical(np.asarray(ratings, dtype=object), categories=list(labels)).codes.astype("int64")
+    return _codes(ratings, list(labels))
 
 
 def _to_cents(amount: ArrayLike) -> np.ndarray:
@@ -93,40 +114,54 @@ def _to_cents(amount: ArrayLike) -> np.ndarray:
     return np.rint(round_cents(a) * 100.0).astype("int64")
 
 
+# Texts for people (reasons) are built column-wise with Arrow compute kernels: distinct values are formatted
+# once in Python and gathered (``take``); element-wise concatenation runs in C++.
+
+
+def _gather(table: Sequence[str], index: ArrayLike) -> pa.Array:
+    """table[index] as an Arrow string array (index: int array into the small ``table``; negative indices
+    count from the end, as in numpy)."""
+    idx = np.asarray(index, dtype="int64")
+    idx = np.where(idx < 0, idx + len(table), idx)
+    return pa.array(list(table), type=pa.string()).take(pa.array(idx))
+
+
+def _concat(*pieces: pa.Array | str, sep: str = "") -> pa.Array:
+    """Element-wise concatenation of Arrow string arrays and constants, with ``sep`` between the pieces."""
+    if len(pieces) == 1:
+        return pieces[0]
+    return pc.binary_join_element_wise(*pieces, sep)
+
+
+def _text_series(text: pa.Array, index: pd.Index) -> pd.Series:
+    s = text.to_pandas()
+    s.index = index
+    return s
+
+
 def _fmt_num(threshold: float) -> str:
     """A policy threshold as written: 1 -> '1', 2.5 -> '2.5', 95.0 -> '95'."""
     return f"{threshold:g}"
 
 
-def _fmt_values(values: np.ndarray, holds: np.ndarray | None = None, missing: str = "none") -> np.ndarray:
+def _fmt_values(values: np.ndarray, holds: np.ndarray | None = None, missing: str = "none") -> pa.Array:
     """Numbers shown to people in reasons, to one decimal: rounded half-up, except that a value failing its
     ``>=`` threshold is truncated, so that it never looks as if it passes (94.96 against 95 is shown as 94.9,
-    not 95.0; 3.997 years against 2 as 4.0). NaN -> ``missing``.
-
-    Vectorised: the distinct tenths are formatted once and gathered. Returns a StringDType array."""
+    not 95.0; 3.997 years against 2 as 4.0). NaN -> ``missing``. Returns an Arrow string array."""
     v = np.asarray(values, dtype="float64")
     nan = np.isnan(v)
     x = np.where(nan, 0.0, v) * 10.0
-    rounded = np.floor(np.round(x, 6) + 0.5)
+    tenths = np.floor(np.round(x, 6) + 0.5)
     if holds is not None:
-        rounded = np.where(holds, rounded, np.minimum(rounded, np.floor(x + 1e-9)))
-    uniq, inv = np.unique(rounded.astype("int64"), return_inverse=True)
-    table = np.array([f"{u / 10:.1f}" for u in uniq.tolist()] + [missing], dtype=StringDType())
-    return table[np.where(nan, len(uniq), inv.reshape(-1))]
-
-
-def _join(parts: Sequence[np.ndarray | str], sep: str = "") -> np.ndarray:
-    """Element-wise concatenation of string arrays (and constants) with ``sep`` between them."""
-    out: np.ndarray | str = parts[0]
-    for p in parts[1:]:
-        out = np.strings.add(np.strings.add(out, sep), p) if sep else np.strings.add(out, p)
-    return np.asarray(out, dtype=StringDType())
-
-
-def _append(acc: np.ndarray, text: np.ndarray, where: np.ndarray, sep: str = "; ") -> np.ndarray:
-    """acc + sep + text on rows ``where`` (no separator when acc is empty there); other rows unchanged."""
-    joined = np.where(acc == "", text, np.strings.add(np.strings.add(acc, sep), text))
-    return np.where(where, joined, acc).astype(StringDType())
+        tenths = np.where(holds, tenths, np.minimum(tenths, np.floor(x + 1e-9)))
+    t = tenths.astype("int64")
+    lo, hi = (int(t.min()), int(t.max())) if len(t) else (0, -1)
+    if hi - lo <= 20_000:  # scores and years: a short table of every tenth in range, no sort
+        uniq, inv = np.arange(lo, hi + 1), t - lo
+    else:
+        uniq, inv = np.unique(t, return_inverse=True)
+    table = [f"{u / 10:.1f}" for u in uniq.tolist()] + [missing]
+    return _gather(table, np.where(nan, len(uniq), inv.reshape(-1)))
 
 
 # --------------------------------------------------------------------------------------- proration
@@ -177,7 +212,7 @@ def base_salary(employees: pd.DataFrame, policy: Policy, days_share: ArrayLike,
     full = used * months * fte
     return pd.DataFrame({
         "base_monthly_used": used,
-        "base_source": np.where(has_own, "own", "grade_midpoint").astype(object),
+        "base_source": _text_series(_gather(["grade_midpoint", "own"], has_own.astype("int64")), employees.index),
         "annual_base_full": full,
         "base_pay": full * np.asarray(days_share, dtype="float64"),
     }, index=employees.index)
@@ -305,7 +340,7 @@ def deferral_schedule(employee_ids: ArrayLike, deferred: ArrayLike, cycle_year: 
     Every employee gets ``years`` rows, in the order given (zero rows for someone with nothing deferred).
     Columns: employee_id, part, year, scheduled, cancelled, payable (currency, whole cents).
     """
-    ids = np.asarray(employee_ids, dtype=object).reshape(-1)
+    ids = employee_ids if isinstance(employee_ids, pd.Series) else pd.Series(np.asarray(employee_ids, dtype=object))
     n = len(ids)
     cents = _to_cents(deferred).reshape(-1)
     base, rem = np.divmod(cents, years)  # floor division: base x years + rem = cents, 0 <= rem < years
@@ -319,7 +354,7 @@ def deferral_schedule(employee_ids: ArrayLike, deferred: ArrayLike, cycle_year: 
         unpaid = np.ones(years, dtype=bool) if paid_through is None else pay_year > paid_through
         cancel = np.where(unpaid[None, :], _to_cents(s[:, None] * sched / 100.0), 0)
     return pd.DataFrame({
-        "employee_id": np.repeat(ids, years),
+        "employee_id": ids.take(np.repeat(np.arange(n), years)).reset_index(drop=True),
         "part": np.tile(part + 1, n),
         "year": np.tile(pay_year, n),
         "scheduled": sched.reshape(-1) / 100.0,
@@ -454,31 +489,32 @@ def salary_review(people: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, d
     raise_pct = merit * factor
     cost_after = float(np.nansum(annual * raise_pct))
 
-    # reasons: one text per (rating, band) cell, gathered; then the exceptions
-    cells = np.array([f"rating {lab}, compa-ratio {band_names[j]}: merit {matrix[i, j]:.2%}"
-                      for i, lab in enumerate(labels) for j in range(nb)], dtype=StringDType())
-    reason = cells[np.maximum(row, 0) * nb + np.minimum(band, nb - 1)]
-    if factor < 1.0:
-        reason = np.strings.add(reason, f", scaled by {factor:.4f} to fit the budget")
-    reason = np.where(has_mid, reason, "no grade midpoint for the compa-ratio: no raise")
-    reason = np.where(has_rating, reason, "no rating: no raise")
-    reason = np.where(active, reason, "left before the end of the cycle: no raise")
+    # reasons: one text per (rating, band) cell and per exception, formatted once and gathered
+    scaled = f", scaled by {factor:.4f} to fit the budget" if factor < 1.0 else ""
+    texts = [f"rating {lab}, compa-ratio {band_names[j]}: merit {matrix[i, j]:.2%}{scaled}"
+             for i, lab in enumerate(labels) for j in range(nb)]
+    texts += ["no grade midpoint for the compa-ratio: no raise", "no rating: no raise",
+              "left before the end of the cycle: no raise"]
+    which = np.maximum(row, 0) * nb + np.minimum(band, nb - 1)
+    which = np.where(has_mid, which, len(texts) - 3)
+    which = np.where(has_rating, which, len(texts) - 2)
+    which = np.where(active, which, len(texts) - 1)
 
     table = pd.DataFrame({
-        "employee_id": people["employee_id"].to_numpy() if "employee_id" in people else np.arange(n),
-        "grade": people["grade"].to_numpy(),
-        "rating": people["rating"].to_numpy(),
+        "employee_id": people["employee_id"] if "employee_id" in people else pd.Series(np.arange(n), people.index),
+        "grade": people["grade"],
+        "rating": people["rating"],
         "base_monthly": base,
         "grade_mid": mid,
         "compa_ratio": compa,
         "band": band,
-        "band_label": np.array(band_names, dtype=object)[np.minimum(band, nb - 1)],
+        "band_label": _text_series(_gather(band_names, np.minimum(band, nb - 1)), people.index),
         "eligible": eligible,
         "merit_pct": merit,
         "raise_pct": raise_pct,
         "raise_annual": annual * raise_pct,
         "new_base_monthly": base * (1.0 + raise_pct),
-        "reason": reason.astype(object),
+        "reason": _text_series(_gather(texts, which), people.index),
     }, index=people.index)
     info = {"cost_before": cost_before, "budget_amount": budget_amount, "scale_factor": factor,
             "cost_after": cost_after, "eligible": int(eligible.sum())}
@@ -489,34 +525,41 @@ def salary_review(people: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, d
 
 
 def _cycle_sort_key(cycles: pd.Series) -> np.ndarray:
-    """'2024' -> 2024 x 2 + 1 (ends in December, like 2024H2); '2024H1' -> 2024 x 2; '2024H2' -> 2024 x 2 + 1."""
-    s = cycles.astype(str)
-    year = pd.to_numeric(s.str[:4], errors="coerce").to_numpy(dtype="float64")
-    first_half = s.str.upper().str.endswith("H1").to_numpy(dtype=bool)
-    return year * 2 + np.where(first_half, 0, 1)
+    """Order of cycles in time, by the half-year they end in: '2024H1' -> 2024 x 2, '2024H2' and '2024'
+    (annual, ends in December) -> 2024 x 2 + 1. Unparseable -> NaN. Distinct values are parsed once."""
+    codes, uniques = pd.factorize(cycles)
+    keys = []
+    for u in map(str, uniques):
+        year = int(u[:4]) if u[:4].isdigit() else None
+        keys.append(np.nan if year is None else year * 2 + (0 if u.upper().endswith("H1") else 1))
+    return np.array(keys + [np.nan], dtype="float64")[codes]
 
 
 def _last_ratings(people: pd.DataFrame, history: pd.DataFrame | None, labels: Sequence[str], k: int,
                   cycle_end: pd.Timestamp) -> np.ndarray:
-    """n x k matrix of rating codes (0 = best, -1 = none): this cycle's rating, then the history's ratings
-    most recent first (cycles ending on or after ``cycle_end``'s cycle are ignored: this cycle's rating is the
-    ``rating`` column). Gaps in the history are skipped: the k-th column is the k-th most recent rating on record.
+    """n x k matrix of rating codes (0 = best, -1 = none; the pivot of the last k ratings): column 0 is this
+    cycle's rating, then the history's ratings most recent first. History cycles ending in or after the half-year
+    of ``cycle_end`` are ignored (this cycle's rating is the ``rating`` column). Gaps in the history are
+    skipped: column j is the j-th most recent rating on record before this cycle.
     """
     n = len(people)
-    out = np.full((n, max(k, 1)), -1, dtype="int64")
+    out = np.full((n, k), -1, dtype="int64")
     out[:, 0] = _rating_codes(people["rating"], labels)
     if k <= 1 or history is None or len(history) == 0:
-        return out[:, :max(k, 1)]
-    h = history[["employee_id", "cycle", "rating"]].copy()
-    h["key"] = _cycle_sort_key(h["cycle"])
+        return out
+    pos = _positions(people["employee_id"], history["employee_id"])
+    key = _cycle_sort_key(history["cycle"])
     current = cycle_end.year * 2 + (0 if cycle_end.month <= 6 else 1)
-    h = h[h["key"] < current].sort_values(["employee_id", "key"], ascending=[True, False], kind="stable")
-    h["pos"] = h.groupby("employee_id", sort=False).cumcount() + 1
-    h = h[h["pos"] < k]
-    h["code"] = _rating_codes(h["rating"], labels)
-    wide = h.pivot(index="employee_id", columns="pos", values="code")
-    wide = wide.reindex(index=pd.Index(people["employee_id"]), columns=range(1, k)).fillna(-1)
-    out[:, 1:] = wide.to_numpy(dtype="int64")
+    keep = (pos >= 0) & (key < current)  # NaN keys compare False: dropped
+    pos, key = pos[keep], key[keep]
+    code = _rating_codes(history["rating"], labels)[keep]
+    order = np.lexsort((-key, pos))  # by person, most recent first
+    pos, code = pos[order], code[order]
+    first = np.r_[True, pos[1:] != pos[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(len(pos)), 0))
+    rank = np.arange(len(pos)) - start + 1  # 1 = the cycle before this one
+    use = rank < k
+    out[pos[use], rank[use]] = code[use]
     return out
 
 
@@ -530,30 +573,37 @@ def promotions(people: pd.DataFrame, history: pd.DataFrame | None, policy: Polic
 
     years_in_grade = (cycle_end - grade_since).days / 365.25, at least 0; no grade_since (NaT): the hire date
     when there is a hire_date column, else 0 years.
-    Last ratings: this cycle's rating, then the history's ratings most recent first.
+    Last ratings: this cycle's rating, then the history's ratings most recent first (see :func:`_last_ratings`).
     A promotion rule (from the person's grade) passes when every condition it sets holds:
-      years_in_grade >= min_years_in_grade (when > 0); composite >= min_composite; score >= each
-      min_indicator_scores; the i-th last rating is at least the i-th listed one ("at least B" = B or better;
-      labels are best first). A missing rating, composite or score fails its condition.
-    A demotion rule passes when the i-th last rating is at most the i-th listed (that rating or worse) for every
-    listed position.
-    Precedence: a passing demotion rule wins over a promotion rule; among rules from the same grade the first in
-    the policy file that passes applies. People not active at the end of the cycle (``active_at_end`` False)
-    get 'none'.
+      years_in_grade >= min_years_in_grade (when > 0); the i-th last rating is at least the i-th listed one
+      ("at least B" = B or better; labels are best first); composite >= min_composite; score >=
+      min_indicator_scores[indicator]. A missing rating, composite or score fails its condition.
+    A demotion rule passes when the i-th last rating is at most the i-th listed one (that rating or worse) for
+    every listed position; a missing rating fails.
+    Precedence: a passing demotion rule wins over a promotion rule; among rules from the same grade the first
+    in the policy file that passes applies; a 'none' is explained by the first rule from the person's grade.
+    People not active at the end of the cycle (``active_at_end`` False) get 'none'.
 
     Returns employee_id, grade, recommendation ('promote', 'demote', 'none'), to_grade ('' for none), reason,
-    years_in_grade, near_miss (a promotion rule applies and exactly one of its conditions failed).
-    Reason, e.g. "promote to CM2: 2.5 years in CM1 (≥ 1); ratings B, C (at least B, C)" or "not promoted to
-    CM2: not met: 0.5 years in CM1 (≥ 1); met: ratings B, C (at least B, C)". Numbers are shown to one decimal,
-    a failing one truncated so it never looks as if it passes (see :func:`_fmt_values`).
+    years_in_grade, near_miss (a promotion rule from the grade failed on exactly one condition). Reasons:
+      "promote to CM2: 2.5 years in CM1 (≥ 1); ratings B, C (at least B, C)"
+      "not promoted to SCM (not met: composite): 3.0 years in CM2 (≥ 2); ratings B, B (at least B, B);
+       composite 94.9 (≥ 95)"
+      "demote to CM1: ratings E, D (at most E, D)"
+    Numbers are shown to one decimal, a failing one truncated so it never looks as if it passes
+    (see :func:`_fmt_values`).
     """
     n = len(people)
     labels = policy.ratings.labels
     end = pd.Timestamp(cycle_end)
-    grade = people["grade"].to_numpy(dtype=object)
+    grade = people["grade"]
+    grade_ids = policy.grade_ids
+    grade_code = _codes(grade, grade_ids)
 
-    since, no_since = _day_numbers(people["grade_since"]) if "grade_since" in people else \
-        (np.zeros(n, "int64"), np.ones(n, bool))
+    if "grade_since" in people:
+        since, no_since = _day_numbers(people["grade_since"])
+    else:
+        since, no_since = np.zeros(n, "int64"), np.ones(n, bool)
     if "hire_date" in people:
         hire, no_hire = _day_numbers(people["hire_date"])
         since = np.where(no_since, hire, since)
@@ -564,91 +614,109 @@ def promotions(people: pd.DataFrame, history: pd.DataFrame | None, policy: Polic
             [len(r.last_ratings_at_most) for r in policy.demotion] + [1])
     last = _last_ratings(people, history, labels, k, end)
     composite = people["composite"].to_numpy(dtype="float64") if "composite" in people else np.full(n, np.nan)
-    label_table = np.array(list(labels) + ["none"], dtype=StringDType())  # code -1 -> 'none'
-
-    def ratings_text(m: int) -> np.ndarray:
-        return _join([label_table[last[:, j]] for j in range(m)], ", ")
-
-    recommendation = np.full(n, "none", dtype=object)
-    to_grade = np.full(n, "", dtype=object)
-    reason = np.full(n, "", dtype=StringDType())
-    near_miss = np.zeros(n, dtype=bool)
-    demoted = np.zeros(n, dtype=bool)
-    promoted = np.zeros(n, dtype=bool)
-    explained = np.zeros(n, dtype=bool)  # a rule has set the reason
     active = people["active_at_end"].to_numpy(dtype=bool) if "active_at_end" in people else np.ones(n, bool)
+    rating_names = list(labels) + ["none"]  # code -1 -> 'none'
 
-    # demotions first: they take precedence
-    for rule in policy.demotion:
-        rows = (grade == rule.from_) & active & ~demoted
-        if not rows.any():
-            continue
+    def ratings_text(rows: np.ndarray, listed: Sequence[str], word: str) -> pa.Array:
+        shown = [_gather(rating_names, last[rows, j]) for j in range(len(listed))]
+        return _concat("ratings ", _concat(*shown, sep=", "), f" ({word} {', '.join(listed)})")
+
+    recommendation = np.zeros(n, dtype="int8")  # 0 none, 1 promote, 2 demote
+    to_code = np.full(n, -1, dtype="int64")
+    near_miss = np.zeros(n, dtype=bool)
+    # reasons: piece 0 holds the constant texts; each rule adds a piece for the rows it explains
+    constants = [f"no promotion rule from grade {g}" for g in grade_ids] + \
+        ["no promotion rule for this grade", "left before the end of the cycle: no promotion or demotion"]
+    pieces: list[pa.Array] = [pa.array(constants, type=pa.string())]
+    piece_of = np.zeros(n, dtype="int64")
+    offset = np.where(grade_code >= 0, grade_code, len(grade_ids))
+    explained = ~active
+
+    def explain(rows: np.ndarray, text: pa.Array) -> None:
+        piece_of[rows] = len(pieces)
+        offset[rows] = np.arange(len(rows))
+        pieces.append(text)
+
+    for rule in policy.demotion:  # first: a demotion takes precedence
+        rows = np.flatnonzero((grade_code == grade_ids.index(rule.from_)) & active & (recommendation == 0))
         m = len(rule.last_ratings_at_most)
         thr = np.array([labels.index(r) for r in rule.last_ratings_at_most])
-        ok = ((last[:, :m] >= thr[None, :]) & (last[:, :m] >= 0)).all(axis=1)
-        hit = rows & ok
-        text = _join([f"demote to {rule.to}: ratings ", ratings_text(m),
-                      f" (at most {', '.join(rule.last_ratings_at_most)})"])
-        recommendation[hit] = "demote"
-        to_grade[hit] = rule.to
-        reason = np.where(hit, text, reason).astype(StringDType())
-        demoted |= hit
-    explained |= demoted
+        sub = last[rows, :m]
+        rows = rows[((sub >= thr[None, :]) & (sub >= 0)).all(axis=1)]
+        if len(rows):
+            recommendation[rows] = 2
+            to_code[rows] = grade_ids.index(rule.to)
+            explained[rows] = True
+            explain(rows, _concat(f"demote to {rule.to}: ", ratings_text(rows, rule.last_ratings_at_most,
+                                                                         "at most")))
 
     for rule in policy.promotion:
-        rows = (grade == rule.from_) & active & ~demoted & ~promoted
-        if not rows.any():
+        rows = np.flatnonzero((grade_code == grade_ids.index(rule.from_)) & active & (recommendation == 0))
+        if not len(rows):
             continue
-        conditions: list[tuple[np.ndarray, np.ndarray]] = []  # (holds, text)
+        holds: list[np.ndarray] = []
+        names: list[str] = []
+        texts: list[pa.Array] = []
         if rule.min_years_in_grade > 0:
-            ok = years >= rule.min_years_in_grade
-            conditions.append((ok, _join([_fmt_values(years, ok), f" years in {rule.from_} "
-                                                          f"(≥ {_fmt_num(rule.min_years_in_grade)})"])))
+            ok = years[rows] >= rule.min_years_in_grade
+            holds.append(ok)
+            names.append("years in grade")
+            texts.append(_concat(_fmt_values(years[rows], ok),
+                                 f" years in {rule.from_} (≥ {_fmt_num(rule.min_years_in_grade)})"))
         if rule.last_ratings_at_least:
             m = len(rule.last_ratings_at_least)
             thr = np.array([labels.index(r) for r in rule.last_ratings_at_least])
-            ok = ((last[:, :m] <= thr[None, :]) & (last[:, :m] >= 0)).all(axis=1)
-            conditions.append((ok, _join(["ratings ", ratings_text(m),
-                                          f" (at least {', '.join(rule.last_ratings_at_least)})"])))
+            sub = last[rows, :m]
+            holds.append(((sub <= thr[None, :]) & (sub >= 0)).all(axis=1))
+            names.append("ratings")
+            texts.append(ratings_text(rows, rule.last_ratings_at_least, "at least"))
         if rule.min_composite is not None:
-            ok = np.nan_to_num(composite, nan=-np.inf) >= rule.min_composite
-            conditions.append((ok, _join(["composite ", _fmt_values(composite, ok),
-                                          f" (≥ {_fmt_num(rule.min_composite)})"])))
+            value = composite[rows]
+            ok = np.nan_to_num(value, nan=-np.inf) >= rule.min_composite
+            holds.append(ok)
+            names.append("composite")
+            texts.append(_concat("composite ", _fmt_values(value, ok), f" (≥ {_fmt_num(rule.min_composite)})"))
         for ind, minimum in rule.min_indicator_scores.items():
-            score = people[ind].to_numpy(dtype="float64") if ind in people else np.full(n, np.nan)
-            ok = np.nan_to_num(score, nan=-np.inf) >= minimum
-            conditions.append((ok, _join([f"{ind} score ", _fmt_values(score, ok), f" (≥ {_fmt_num(minimum)})"])))
-        passed = np.ones(n, dtype=bool)
-        failed_count = np.zeros(n, dtype="int64")
-        met_text = np.full(n, "", dtype=StringDType())
-        failed_text = np.full(n, "", dtype=StringDType())
-        for holds, text in conditions:
-            passed &= holds
-            failed_count += ~holds
-            met_text = _append(met_text, text, holds)
-            failed_text = _append(failed_text, text, ~holds)
-        hit = rows & passed
-        miss = rows & ~passed & ~explained  # the first applicable rule explains a 'none'
-        recommendation[hit] = "promote"
-        to_grade[hit] = rule.to
-        promote_text = np.strings.add(f"promote to {rule.to}: ", met_text)
-        if not conditions:
-            promote_text = np.full(n, f"promote to {rule.to}: the rule sets no condition", dtype=StringDType())
-        miss_text = _join([f"not promoted to {rule.to}: not met: ", failed_text])
-        miss_text = np.where(met_text == "", miss_text, _join([miss_text, "; met: ", met_text]))
-        reason = np.where(hit, promote_text, np.where(miss, miss_text, reason)).astype(StringDType())
-        near_miss = np.where(hit, False, near_miss | (miss & (failed_count == 1)))
-        promoted |= hit
-        explained |= hit | miss
+            value = people[ind].to_numpy(dtype="float64")[rows] if ind in people else np.full(len(rows), np.nan)
+            ok = np.nan_to_num(value, nan=-np.inf) >= minimum
+            holds.append(ok)
+            names.append(f"{ind} score")
+            texts.append(_concat(f"{ind} score ", _fmt_values(value, ok), f" (≥ {_fmt_num(minimum)})"))
 
-    reason = np.where(explained, reason, np.strings.add("no promotion rule from grade ", grade.astype(str)))
-    reason = np.where(active, reason, "left before the end of the cycle: no promotion or demotion")
+        # which conditions failed, as a bit pattern; one header text per pattern that occurs
+        pattern = np.zeros(len(rows), dtype="int64")
+        for i, ok in enumerate(holds):
+            pattern |= (~ok).astype("int64") << i
+        patterns = np.flatnonzero(np.bincount(pattern))  # the patterns that occur
+        inv = np.searchsorted(patterns, pattern)
+        headers = []
+        for p in patterns.tolist():
+            failed = [names[i] for i in range(len(names)) if p >> i & 1]
+            headers.append(f"promote to {rule.to}: " if not failed else
+                           f"not promoted to {rule.to} (not met: {', '.join(failed)}): ")
+        text = _concat(_gather(headers, inv.reshape(-1)), _concat(*texts, sep="; ")) if texts else \
+            _gather([f"promote to {rule.to}: the rule sets no condition"], np.zeros(len(rows), dtype="int64"))
+
+        hit = pattern == 0
+        recommendation[rows[hit]] = 1
+        to_code[rows[hit]] = grade_ids.index(rule.to)
+        near_miss[rows[hit]] = False
+        # a hit always sets the reason; a miss only when no earlier rule has explained the row
+        sets = hit | ~explained[rows]
+        near_miss[rows[~hit & sets]] = (np.bitwise_count(pattern) == 1)[~hit & sets]
+        explained[rows[sets]] = True
+        explain(rows[sets], text.filter(pa.array(sets)))
+
+    piece_of = np.where(active, piece_of, 0)
+    offset = np.where(active, offset, len(constants) - 1)
+    starts = np.cumsum([0] + [len(p) for p in pieces[:-1]])
+    reason = pa.concat_arrays([p.cast(pa.string()) for p in pieces]).take(pa.array(starts[piece_of] + offset))
     return pd.DataFrame({
-        "employee_id": people["employee_id"].to_numpy(),
+        "employee_id": people["employee_id"],
         "grade": grade,
-        "recommendation": recommendation,
-        "to_grade": to_grade,
-        "reason": np.asarray(reason).astype(object),
+        "recommendation": _text_series(_gather(["none", "promote", "demote"], recommendation), people.index),
+        "to_grade": _text_series(_gather(grade_ids + [""], to_code), people.index),
+        "reason": _text_series(reason, people.index),
         "years_in_grade": years,
         "near_miss": near_miss,
     }, index=people.index)
