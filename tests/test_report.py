@@ -1,0 +1,85 @@
+"""compkit.report and the notebooks under papermill: the yearly review for another year and population, a
+failing cell named with its notebook, and the explorer with another policy file."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import papermill as pm
+import pytest
+
+from compkit import report
+from compkit.cli import main
+from compkit.report import ReportError, run_review
+
+from conftest import POLICY_2025, POLICY_2026, ROOT
+
+
+@pytest.fixture(scope="module")
+def small_2024(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("s2024") / "data"
+    assert main(["sample", "--managers", "300", "--year", "2024", "--seed", "7", "--out", str(folder)]) == 0
+    return folder
+
+
+def test_review_for_another_year_and_population(small_2024: Path, tmp_path: Path) -> None:
+    out = tmp_path / "reports" / "2024"
+    index = run_review(year=2024, policy=POLICY_2025, candidate=POLICY_2026, data=small_2024, out=out,
+                       scenarios=50, seed=3, progress=False)
+    assert index == out / "index.html"
+    for name in ("calibration", "fairness", "policy_review"):
+        page = (out / f"{name}.html").read_text(encoding="utf-8")
+        assert "Traceback" not in page
+        assert "data:image/png" in page  # figures render
+        assert "import pandas" not in page  # no code cells
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "ok" and manifest["year"] == "2024"
+    assert manifest["parameters"]["scenarios"] == 50
+    assert len(manifest["inputs"]["data_sha256"]) == 64
+    assert [n["name"] for n in manifest["notebooks"]] == ["calibration", "fairness", "policy_review"]
+    assert "Policy review 2024" in index.read_text(encoding="utf-8")
+    assert (out / "calibrated_policy.yaml").exists()
+
+
+def test_failing_cell_is_named_and_kept(small_2024: Path, tmp_path: Path, monkeypatch) -> None:
+    original = report._parameters_for
+
+    def broken(name, p):
+        params = original(name, p)
+        if name == "fairness":
+            params["group"] = "no_such_column"
+        return params
+
+    monkeypatch.setattr(report, "_parameters_for", broken)
+    out = tmp_path / "r"
+    with pytest.raises(ReportError, match=r"notebook fairness.ipynb failed at cell \d+ .*no_such_column"):
+        run_review(year=2024, policy=POLICY_2025, candidate=POLICY_2026, data=small_2024, out=out, scenarios=20,
+                   progress=False)
+    assert not out.exists()  # nothing half-done where the report goes
+    failed = tmp_path / "r.failed"
+    assert (failed / "fairness.ipynb").exists() and (failed / "fairness.html").exists()
+    assert json.loads((failed / "manifest.json").read_text())["status"] == "failed"
+
+
+def test_review_refuses_bad_inputs_before_writing(tmp_path: Path, small_2024: Path, capsys) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("policy: x\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code = main(["review", "--year", "2024", "--policy", str(bad), "--candidate", str(POLICY_2026),
+                 "--data", str(small_2024), "--out", str(out)])
+    assert code == 1 and not out.exists()
+    assert "required key is missing" in capsys.readouterr().err
+
+
+def test_explorer_runs_with_another_policy_file(small_2024: Path, tmp_path: Path) -> None:
+    saved = tmp_path / "explored.yaml"
+    pm.execute_notebook(str(ROOT / "notebooks" / "explore_incentives.ipynb"), str(tmp_path / "explore.ipynb"),
+                        parameters={"policy_path": str(POLICY_2026), "data_path": str(small_2024),
+                                    "changes": {"funds: rate": 0.004, "cap: times annual base": 2.0},
+                                    "save_as": str(saved)},
+                        kernel_name="python3", progress_bar=False, cwd=str(tmp_path))
+    from compkit.policy import load_policy
+
+    design = load_policy(saved)
+    assert design.commission.product("funds").rate == 0.004
+    assert design.commission.cap.times_annual_base == 2.0
