@@ -568,7 +568,26 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
         raise DataError(problems, str(path))
     tables = {name: typed.get(name, _empty_table(name)).reset_index(drop=True) for name in TABLES}
     tables["employees"]["fte"] = tables["employees"]["fte"].fillna(1.0)
+    for name, columns in CATEGORICAL.items():
+        for col in columns:
+            tables[name][col] = _categorical(tables[name][col])
     return Dataset(**tables, cycle=cycle, source=str(path), files=files)
+
+
+#: id and label columns held as categoricals once validated: every later group-by and look-up then works on
+#: integer codes (a year of 100,000 managers has 8 million metric rows). Periods stay text (compared as text).
+CATEGORICAL = {
+    "metrics": ("employee_id", "indicator"),
+    "sales": ("employee_id", "product", "customer_id"),
+    "ratings": ("employee_id", "rater_id", "rater_role", "item"),
+    "surveys": ("employee_id", "dimension"),
+}
+
+
+def _categorical(s: pd.Series) -> pd.Series:
+    """A categorical column whose categories are the sorted distinct values (so sorting is by value)."""
+    codes, uniques = pd.factorize(s, sort=True)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object)), index=s.index)
 
 
 def dataset_from_tables(tables: dict[str, pd.DataFrame], policy: Policy | None = None, cycle: str | None = None,
@@ -624,6 +643,13 @@ def complaint_stats(complaints: pd.DataFrame, through: str | None = None) -> pd.
     return out.reset_index()[["employee_id", "count", "upheld", "upheld_rate", "resolved_days"]]
 
 
+def _sorted_unique(x: np.ndarray) -> np.ndarray:
+    """Distinct values of an integer array, sorted (sort and compare neighbours: faster than a hash table on
+    millions of int64 keys)."""
+    x = np.sort(x)
+    return x[np.concatenate([[True], x[1:] != x[:-1]])] if len(x) else x
+
+
 def loyalty(sales: pd.DataFrame, through: str | None = None) -> pd.DataFrame:
     """Customer loyalty per employee from repeat purchases.
 
@@ -631,9 +657,22 @@ def loyalty(sales: pd.DataFrame, through: str | None = None) -> pd.DataFrame:
     Rows without a customer_id are ignored. Columns: employee_id, customers, repeat_customers, repeat_purchase.
     """
     s = _through(sales, "period", through)
-    s = s[(s["amount"] > 0) & s["customer_id"].notna()]
-    months = s.groupby(["employee_id", "customer_id"])["period"].nunique()
-    g = months.groupby(level="employee_id")
-    out = pd.DataFrame({"customers": g.size(), "repeat_customers": (months >= 2).groupby(level="employee_id").sum()})
+    s = s[((s["amount"] > 0) & s["customer_id"].notna()).to_numpy()]
+    e, e_labels = pd.factorize(s["employee_id"], sort=True)
+    c, c_labels = pd.factorize(s["customer_id"])
+    m, _ = pd.factorize(s["period"])
+    n_c, n_m = max(len(c_labels), 1), max(int(m.max()) + 1 if len(m) else 1, 1)
+    # distinct (employee, customer, month) triples, then months per (employee, customer) pair, on integer codes
+    triples = _sorted_unique((e.astype(np.int64) * n_c + c) * n_m + m)
+    pairs = triples // n_m  # sorted, since triples are
+    starts = np.flatnonzero(np.concatenate([[True], pairs[1:] != pairs[:-1]])) if len(pairs) else np.array([], int)
+    pair = pairs[starts]
+    months = np.diff(np.append(starts, len(pairs)))
+    pair_employee = pair // n_c
+    customers = np.bincount(pair_employee, minlength=len(e_labels))
+    repeat = np.bincount(pair_employee, weights=(months >= 2).astype(float), minlength=len(e_labels))
+    keep = customers > 0
+    out = pd.DataFrame({"employee_id": np.asarray(e_labels, dtype=object)[keep], "customers": customers[keep],
+                        "repeat_customers": repeat[keep].astype(np.int64)})
     out["repeat_purchase"] = out["repeat_customers"] / out["customers"]
-    return out.reset_index()
+    return out

@@ -263,9 +263,11 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
         if ind.source != "metrics" and ind.target is not None:
             target[:, j] = ind.target
 
+    # keys as categoricals built from codes: no million-row string arrays to create
     return pd.DataFrame({
-        "employee_id": np.repeat(employees.to_numpy(), k),
-        "indicator": np.tile(np.array([ind.id for ind in inds], dtype=object), n),
+        "employee_id": pd.Categorical.from_codes(np.repeat(np.arange(n), k), categories=pd.Index(employees, dtype=object)),
+        "indicator": pd.Categorical.from_codes(np.tile(np.arange(k), n),
+                                               categories=pd.Index([ind.id for ind in inds], dtype=object)),
         "actual": actual.ravel(),
         "target": target.ravel(),
     })
