@@ -83,3 +83,24 @@ def test_explorer_runs_with_another_policy_file(small_2024: Path, tmp_path: Path
     design = load_policy(saved)
     assert design.commission.product("funds").rate == 0.004
     assert design.commission.cap.times_annual_base == 2.0
+
+
+def test_explorer_controls_drive_the_design(small_2024: Path, tmp_path: Path) -> None:
+    """Moving a slider in the kernel re-evaluates (the observer runs) and the design follows the control."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(str(ROOT / "notebooks" / "explore_incentives.ipynb"), as_version=4)
+    for cell in nb.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            cell.source += f"\npolicy_path = {str(POLICY_2025)!r}\ndata_path = {str(small_2024)!r}\n"
+    nb.cells.append(nbformat.v4.new_code_cell(
+        'sliders["cap: times annual base"].value = 2.5\n'
+        'sliders["funds: rate"].value = 0.004\n'
+        'd = current_design()\n'
+        'print(d.commission.cap.times_annual_base, d.commission.product("funds").rate)\n'
+        'print(explorer.readout(policy, d, data, base_outcomes=base_outcomes).text.split(".")[0])'))
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    assert "2.5 0.004" in text
+    assert "setting(s) changed" in text
