@@ -145,14 +145,11 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
     n_cells = len(emp_uniques) * n_items
     score = ratings["score"].to_numpy(dtype="float64")
 
-    means = np.full((n_cells, 3), np.nan)
-    counts = np.zeros((n_cells, 3))
-    for r in range(3):
-        m = role_codes == r
-        counts[:, r] = np.bincount(cell[m], minlength=n_cells)
-        sums = np.bincount(cell[m], weights=score[m], minlength=n_cells)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means[:, r] = np.where(counts[:, r] > 0, sums / counts[:, r], np.nan)
+    slot = cell * 3 + role_codes  # one pass over the ratings for every (employee, item, role) cell
+    counts = np.bincount(slot, minlength=n_cells * 3).reshape(n_cells, 3).astype("float64")
+    sums = np.bincount(slot, weights=score, minlength=n_cells * 3).reshape(n_cells, 3)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / counts, np.nan)
     n_peers = counts[:, 2]  # ratings are unique per rater, ratee and item: a row is a distinct peer
 
     present = ~np.isnan(means)
