@@ -1,13 +1,14 @@
 """Calibration: making ratings comparable across raters, and tuning the policy to its budget and targets.
 
-Sections:
+Sections (each starts with a ``# ====`` banner):
   reliability      icc (Shrout & Fleiss 1979; McGraw & Wong 1996), krippendorff_alpha (Krippendorff 2011)
-  rater effects    rater_effects: score = mu + true level of the ratee + leniency of the rater + noise, fitted
-                   jointly by least squares over the connected rater-ratee network
+  rater effects    rater_effects -> RaterEffects: score = mu + true level of the ratee + leniency of the rater +
+                   noise, fitted jointly by least squares over the connected rater-ratee network
   budget solving   solve_budget: the value of one policy knob at which the cost of evaluate meets a budget
   target setting   propose_targets (challenging yet achievable, adjusted for the branch environment) and
                    calibrate_payout_curve (threshold / target / maximum reached by chosen shares)
-See REFERENCES.md "Rater reliability and calibration".
+See REFERENCES.md "Rater reliability and calibration". The reliability and rater-effect functions take long
+tables (one row per rating) and raise ValueError naming the column or the condition when the input cannot be used.
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import sparse, stats
+from scipy.linalg import lapack
 from scipy.sparse.csgraph import connected_components
-from scipy.sparse.linalg import lsqr
+from scipy.sparse.linalg import cg, spsolve
 
 from compkit.data import Dataset
 from compkit.engine import evaluate
@@ -37,207 +39,376 @@ def _require(df: pd.DataFrame, columns: list[str]) -> None:
         raise ValueError(f"missing column(s) {missing}; the table has {list(df.columns)}")
 
 
+def _numeric(values: pd.Series, column: str) -> np.ndarray:
+    """The column as float64, or ValueError naming it."""
+    try:
+        return pd.to_numeric(values, errors="raise").to_numpy(dtype="float64")
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"column {column!r} must be numeric: {err}") from None
+
+
+def _no_duplicates(df: pd.DataFrame, by: list[str], what: str) -> None:
+    dup = df.duplicated(by, keep=False)
+    if dup.any():
+        examples = df.loc[dup, by].drop_duplicates().head(5).to_records(index=False).tolist()
+        raise ValueError(f"{what} needs at most one rating per {' x '.join(by)}; {int(dup.sum())} rows repeat a pair, "
+                         f"e.g. {examples}. Average or pick them before calling.")
+
+
 # ========================================================================================== reliability
 
 
-def icc(df: pd.DataFrame, target: str, rater: str, score: str, confidence: float = 0.95) -> pd.DataFrame:
-    """Intraclass correlations ICC1, ICC2, ICC3 (single rater) and ICC1k, ICC2k, ICC3k (mean of k raters).
+ICC_DESCRIPTIONS = {
+    "ICC1": "single rater, one-way random",
+    "ICC2": "single rater, two-way random, absolute agreement",
+    "ICC3": "single rater, two-way mixed, consistency",
+    "ICC1k": "mean of {k} raters, one-way random",
+    "ICC2k": "mean of {k} raters, two-way random, absolute agreement",
+    "ICC3k": "mean of {k} raters, two-way mixed, consistency",
+}
 
-    Long input, one row per target x rater. Targets without a score from every rater are left out (the
-    number left out is in ``attrs["dropped_targets"]``). From the two-way ANOVA mean squares of the n x k table
-    (MSB targets, MSJ raters, MSE residual, MSW within targets):
-      ICC1  = (MSB - MSW) / (MSB + (k-1) MSW)          one-way random
-      ICC2  = (MSB - MSE) / (MSB + (k-1) MSE + k (MSJ - MSE) / n)   two-way random, absolute agreement
-      ICC3  = (MSB - MSE) / (MSB + (k-1) MSE)          two-way mixed, consistency
+
+def icc(df: pd.DataFrame, target: str, rater: str, score: str, confidence: float = 0.95) -> pd.DataFrame:
+    """Intraclass correlations ICC1, ICC2, ICC3 (one rater) and ICC1k, ICC2k, ICC3k (mean of the k raters).
+
+    Long input, one row per target x rater (a repeated pair raises ValueError). The design must be complete:
+    **a target without a (non-missing) score from every rater is dropped**; how many were dropped is in
+    ``result.attrs["dropped_targets"]`` (0 when the design was complete). Raises ValueError when fewer than 2
+    raters or fewer than 2 complete targets remain.
+
+    From the n x k table x (n targets, k raters), grand mean m, target means r_i, rater means c_j:
+      MSB = k sum (r_i - m)^2 / (n - 1)                     between targets
+      MSJ = n sum (c_j - m)^2 / (k - 1)                     between raters (judges)
+      MSW = sum (x_ij - r_i)^2 / (n (k - 1))                within targets
+      MSE = (SSW - SSJ) / ((n - 1)(k - 1))                  residual of the two-way model
+      ICC1  = (MSB - MSW) / (MSB + (k-1) MSW)                one-way random         (Shrout-Fleiss ICC(1,1))
+      ICC2  = (MSB - MSE) / (MSB + (k-1) MSE + k (MSJ - MSE) / n)   absolute agreement  (ICC(2,1) = ICC(A,1))
+      ICC3  = (MSB - MSE) / (MSB + (k-1) MSE)                consistency            (ICC(3,1) = ICC(C,1))
       ICC1k = (MSB - MSW) / MSB;  ICC2k = (MSB - MSE) / (MSB + (MSJ - MSE) / n);  ICC3k = (MSB - MSE) / MSB
-    with F tests and confidence intervals as in Shrout & Fleiss (1979) and McGraw & Wong (1996) (ICC2: the
-    Satterthwaite approximation). Columns: type, description, icc, F, df1, df2, pval, ci_low, ci_high.
+    F tests: ICC1/ICC1k F = MSB / MSW on (n-1, n(k-1)) df; the others F = MSB / MSE on (n-1, (n-1)(k-1)) df;
+    pval = P(F' > F). Confidence intervals at ``confidence`` (two-sided, a = 1 - confidence), as in Shrout &
+    Fleiss (1979), McGraw & Wong (1996), R psych::ICC and pingouin.intraclass_corr:
+      ICC1, ICC3: FL = F / F_{1-a/2}(df1, df2), FU = F x F_{1-a/2}(df2, df1); single: [(FL-1)/(FL+k-1),
+                  (FU-1)/(FU+k-1)]; k-rater: [1 - 1/FL, 1 - 1/FU]
+      ICC2: Satterthwaite df v = (A MSJ + B MSE)^2 / ((A MSJ)^2/(k-1) + (B MSE)^2/((n-1)(k-1))) with
+            A = k ICC2 / (n (1 - ICC2)), B = 1 + k ICC2 (n-1) / (n (1 - ICC2)); F* = F_{1-a/2}(n-1, v),
+            F** = F_{1-a/2}(v, n-1); low = n (MSB - F* MSE) / (F* (k MSJ + (kn - k - n) MSE) + n MSB),
+            high = n (F** MSB - MSE) / (k MSJ + (kn - k - n) MSE + n F** MSB); k-rater by Spearman-Brown
+            L k / (1 + (k-1) L).
+    The ICCs are unitless (a share of variance); F is a ratio of mean squares; df are counts.
+
+    Returns one row per type, columns: type, description, icc, F, df1, df2, pval, ci_low, ci_high;
+    ``attrs``: dropped_targets, mean_squares (MSB, MSJ, MSE, MSW, n, k).
     """
     _require(df, [target, rater, score])
-    table = df.pivot_table(index=target, columns=rater, values=score, aggfunc="mean")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be between 0 and 1, not {confidence}")
+    d = df[[target, rater, score]]
+    _no_duplicates(d, [target, rater], "icc")
+    d = d.assign(**{score: _numeric(d[score], score)})
+    table = d.pivot(index=target, columns=rater, values=score)
+    if table.shape[1] < 2:
+        raise ValueError(f"icc needs at least 2 raters, found {table.shape[1]}")
     complete = table.dropna()
     dropped = len(table) - len(complete)
     x = complete.to_numpy(dtype="float64")
     n, k = x.shape
-    if k < 2:
-        raise ValueError(f"icc needs at least 2 raters per target, found {k}")
     if n < 2:
-        raise ValueError(f"icc needs at least 2 targets rated by every rater, found {n}")
+        raise ValueError(f"icc needs at least 2 targets rated by all {k} raters, found {n} ({dropped} targets "
+                         f"lacking a score from some rater were dropped)")
     grand = x.mean()
     row = x.mean(axis=1)
     col = x.mean(axis=0)
     ssb = k * ((row - grand) ** 2).sum()
     ssj = n * ((col - grand) ** 2).sum()
     ssw = ((x - row[:, None]) ** 2).sum()
-    sse = ssw - ssj
+    sse = max(ssw - ssj, 0.0)
     msb, msj = ssb / (n - 1), ssj / (k - 1)
     msw, mse = ssw / (n * (k - 1)), sse / ((n - 1) * (k - 1))
-    a = 1 - confidence
-    f_crit = stats.f.ppf
+    q = stats.f.ppf(1 - (1 - confidence) / 2, [n - 1, n * (k - 1), n - 1, (n - 1) * (k - 1)],
+                    [n * (k - 1), n - 1, (n - 1) * (k - 1), n - 1])
 
-    icc1 = (msb - msw) / (msb + (k - 1) * msw)
-    icc2 = (msb - mse) / (msb + (k - 1) * mse + k * (msj - mse) / n)
-    icc3 = (msb - mse) / (msb + (k - 1) * mse)
-    icc1k = (msb - msw) / msb
-    icc2k = (msb - mse) / (msb + (msj - mse) / n)
-    icc3k = (msb - mse) / msb
+    with np.errstate(divide="ignore", invalid="ignore"):
+        icc1 = (msb - msw) / (msb + (k - 1) * msw)
+        icc2 = (msb - mse) / (msb + (k - 1) * mse + k * (msj - mse) / n)
+        icc3 = (msb - mse) / (msb + (k - 1) * mse)
+        icc1k = (msb - msw) / msb
+        icc2k = (msb - mse) / (msb + (msj - mse) / n)
+        icc3k = (msb - mse) / msb
 
-    f1, d1, d2_1 = msb / msw, n - 1, n * (k - 1)
-    f3, d2_3 = msb / mse, (n - 1) * (k - 1)
-    fl1, fu1 = f1 / f_crit(1 - a / 2, d1, d2_1), f1 * f_crit(1 - a / 2, d2_1, d1)
-    fl3, fu3 = f3 / f_crit(1 - a / 2, d1, d2_3), f3 * f_crit(1 - a / 2, d2_3, d1)
-    # ICC2: Satterthwaite degrees of freedom (McGraw & Wong 1996, table 7)
-    va = k * icc2 / (n * (1 - icc2))
-    vb = 1 + k * icc2 * (n - 1) / (n * (1 - icc2))
-    v = (va * msj + vb * mse) ** 2 / ((va * msj) ** 2 / (k - 1) + (vb * mse) ** 2 / ((n - 1) * (k - 1)))
-    fs, fss = f_crit(1 - a / 2, n - 1, v), f_crit(1 - a / 2, v, n - 1)
-    l2 = n * (msb - fs * mse) / (fs * (k * msj + (k * n - k - n) * mse) + n * msb)
-    u2 = n * (fss * msb - mse) / (k * msj + (k * n - k - n) * mse + n * fss * msb)
-
-    rows = [
-        ("ICC1", "single rater, one-way random", icc1, f1, d1, d2_1,
-         (fl1 - 1) / (fl1 + k - 1), (fu1 - 1) / (fu1 + k - 1)),
-        ("ICC2", "single rater, two-way random, absolute agreement", icc2, f3, d1, d2_3, l2, u2),
-        ("ICC3", "single rater, two-way mixed, consistency", icc3, f3, d1, d2_3,
-         (fl3 - 1) / (fl3 + k - 1), (fu3 - 1) / (fu3 + k - 1)),
-        ("ICC1k", f"mean of {k} raters, one-way random", icc1k, f1, d1, d2_1, 1 - 1 / fl1, 1 - 1 / fu1),
-        ("ICC2k", f"mean of {k} raters, two-way random, absolute agreement", icc2k, f3, d1, d2_3,
-         l2 * k / (1 + l2 * (k - 1)), u2 * k / (1 + u2 * (k - 1))),
-        ("ICC3k", f"mean of {k} raters, two-way mixed, consistency", icc3k, f3, d1, d2_3, 1 - 1 / fl3, 1 - 1 / fu3),
-    ]
-    out = pd.DataFrame(rows, columns=["type", "description", "icc", "F", "df1", "df2", "ci_low", "ci_high"])
-    out["pval"] = stats.f.sf(out["F"], out["df1"], out["df2"])
-    out = out[["type", "description", "icc", "F", "df1", "df2", "pval", "ci_low", "ci_high"]]
-    out.attrs["dropped_targets"] = dropped
+        d1, d2_1, d2_3 = n - 1, n * (k - 1), (n - 1) * (k - 1)
+        f1, f3 = msb / msw, msb / mse
+        fl1, fu1 = f1 / q[0], f1 * q[1]
+        fl3, fu3 = f3 / q[2], f3 * q[3]
+        # ICC2: Satterthwaite degrees of freedom (McGraw & Wong 1996, table 7)
+        a_ = k * icc2 / (n * (1 - icc2))
+        b_ = 1 + k * icc2 * (n - 1) / (n * (1 - icc2))
+        v = (a_ * msj + b_ * mse) ** 2 / ((a_ * msj) ** 2 / (k - 1) + (b_ * mse) ** 2 / d2_3)
+        fs, fss = stats.f.ppf(1 - (1 - confidence) / 2, [n - 1, v], [v, n - 1])
+        l2 = n * (msb - fs * mse) / (fs * (k * msj + (k * n - k - n) * mse) + n * msb)
+        u2 = n * (fss * msb - mse) / (k * msj + (k * n - k - n) * mse + n * fss * msb)
+        rows = [
+            ("ICC1", icc1, f1, d1, d2_1, (fl1 - 1) / (fl1 + k - 1), (fu1 - 1) / (fu1 + k - 1)),
+            ("ICC2", icc2, f3, d1, d2_3, l2, u2),
+            ("ICC3", icc3, f3, d1, d2_3, (fl3 - 1) / (fl3 + k - 1), (fu3 - 1) / (fu3 + k - 1)),
+            ("ICC1k", icc1k, f1, d1, d2_1, 1 - 1 / fl1, 1 - 1 / fu1),
+            ("ICC2k", icc2k, f3, d1, d2_3, l2 * k / (1 + l2 * (k - 1)), u2 * k / (1 + u2 * (k - 1))),
+            ("ICC3k", icc3k, f3, d1, d2_3, 1 - 1 / fl3, 1 - 1 / fu3),
+        ]
+    out = pd.DataFrame(rows, columns=["type", "icc", "F", "df1", "df2", "ci_low", "ci_high"])
+    out.insert(1, "description", [ICC_DESCRIPTIONS[t].format(k=k) for t in out["type"]])
+    out.insert(6, "pval", stats.f.sf(out["F"], out["df1"], out["df2"]))
+    out.attrs["dropped_targets"] = int(dropped)
     out.attrs["mean_squares"] = {"MSB": msb, "MSJ": msj, "MSE": mse, "MSW": msw, "n": n, "k": k}
     return out
+
+
+KRIPPENDORFF_LEVELS = ("nominal", "ordinal", "interval", "ratio")
+
+
+def _delta2(level: str, values: np.ndarray, n_c: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The squared difference function of ``level`` on value indices a, b (Krippendorff 2011, section C)."""
+    if level == "nominal":
+        return lambda a, b: (a != b).astype("float64")
+    if level == "ordinal":
+        cum = np.concatenate([[0.0], np.cumsum(n_c)])  # cum[i] = n_0 + ... + n_{i-1}
+
+        def ordinal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            lo, hi = np.minimum(a, b), np.maximum(a, b)
+            return (cum[hi + 1] - cum[lo] - (n_c[a] + n_c[b]) / 2) ** 2
+        return ordinal
+    c = values.astype("float64")
+    if level == "interval":
+        return lambda a, b: (c[a] - c[b]) ** 2
+
+    def ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        s = c[a] + c[b]
+        return np.divide(c[a] - c[b], s, out=np.zeros_like(s), where=s != 0) ** 2
+    return ratio
 
 
 def krippendorff_alpha(df: pd.DataFrame, unit: str, rater: str, value: str, level: str = "interval") -> float:
     """Krippendorff's alpha = 1 - D_o / D_e, tolerating missing ratings (Krippendorff 2011).
 
-    The coincidence matrix o_ck sums, over units with m_u >= 2 values, every ordered pair of values of the unit
-    weighted by 1 / (m_u - 1); n_c = sum_k o_ck; n = sum n_c. Then
-    alpha = 1 - (n - 1) sum o_ck d2_ck / sum n_c n_k d2_ck with the metric d2 of ``level``:
-    nominal (c != k); ordinal (sum of n_g for g from c to k - (n_c + n_k)/2)^2; interval (c - k)^2;
-    ratio ((c - k)/(c + k))^2. Units with fewer than two values are not pairable and are left out.
+    Long input, one row per unit x rater (a repeated pair raises ValueError; a missing value is a row with NaN
+    or no row at all). Only units with m_u >= 2 values are pairable; the others are left out, as the definition
+    says. The coincidence matrix counts, over pairable units, every ordered pair of values from different raters
+    weighted by 1 / (m_u - 1):
+      o_ck = sum_u (#c in u)(#k in u  - [c == k]) / (m_u - 1);   n_c = sum_k o_ck;   n = sum_c n_c
+      alpha = 1 - (n - 1) sum_ck o_ck d2_ck / sum_ck n_c n_k d2_ck
+    with the squared difference d2 of ``level``:
+      nominal  [c != k]
+      ordinal  (sum_{g between c and k} n_g - (n_c + n_k) / 2)^2     (ranks of the values, not their size)
+      interval (c - k)^2
+      ratio    ((c - k) / (c + k))^2                                  (values must be >= 0)
+    Alpha is unitless: 1 perfect agreement, 0 agreement at chance level, below 0 systematic disagreement.
+    The coincidence matrix is built sparse (units x values counts, C^T W C), so continuous scores with many
+    distinct values stay cheap; D_e is summed in blocks of the value x value grid.
+    Raises ValueError for an unknown level, fewer than 2 raters, no pairable unit, or no variation among the
+    pairable values (alpha is then undefined).
     """
+    if level not in KRIPPENDORFF_LEVELS:
+        raise ValueError(f"level must be one of {KRIPPENDORFF_LEVELS}, not {level!r}")
     _require(df, [unit, rater, value])
-    d = df[[unit, rater, value]].dropna()
-    u_codes = pd.factorize(d[unit])[0]
-    values = np.sort(d[value].unique())
-    v_codes = np.searchsorted(values, d[value].to_numpy())
-    n_units, n_values = u_codes.max() + 1 if len(d) else 0, len(values)
-    counts = np.zeros((n_units, n_values))
-    np.add.at(counts, (u_codes, v_codes), 1.0)
-    m = counts.sum(axis=1)
-    pairable = m >= 2
-    counts, m = counts[pairable], m[pairable]
-    if counts.sum() == 0 or n_values < 2:
-        raise ValueError("krippendorff_alpha needs at least one unit with two values and two distinct values")
-    weighted = counts / (m - 1)[:, None]
-    o = weighted.T @ counts - np.diag(weighted.sum(axis=0))
-    n_c = o.sum(axis=1)
+    d = df[[unit, rater, value]]
+    d = d[d[value].notna()]
+    _no_duplicates(d, [unit, rater], "krippendorff_alpha")
+    n_raters = d[rater].nunique()
+    if n_raters < 2:
+        raise ValueError(f"krippendorff_alpha needs at least 2 raters, found {n_raters}")
+    u_codes, _ = pd.factorize(d[unit])
+    m_u = np.bincount(u_codes)
+    keep = m_u[u_codes] >= 2
+    if not keep.any():
+        raise ValueError("krippendorff_alpha found no pairable unit (a unit with values from at least 2 raters)")
+    v = d[value].to_numpy()[keep] if level == "nominal" else _numeric(d[value], value)[keep]
+    if level == "ratio" and (v < 0).any():
+        raise ValueError(f"ratio alpha needs values >= 0; column {value!r} has negative values")
+    u_codes = pd.factorize(u_codes[keep])[0]
+    v_codes, values = pd.factorize(v, sort=True)
+    values = np.asarray(values)
+    n_values = len(values)
+    if n_values < 2:
+        raise ValueError(f"all pairable values are {values[0]!r}: with no variation alpha is undefined")
+    m = np.bincount(u_codes).astype("float64")
+    counts = sparse.csr_matrix((np.ones(len(v_codes)), (u_codes, v_codes)), shape=(len(m), n_values))
+    counts.sum_duplicates()
+    weighted = sparse.diags(1.0 / (m - 1)) @ counts
+    o = (weighted.T @ counts).tocoo()
+    # take out each value paired with itself: sum_u (#c in u) / (m_u - 1) on the diagonal
+    o = (o - sparse.diags(np.asarray(weighted.sum(axis=0)).ravel())).tocoo()
+    o.eliminate_zeros()
+    n_c = np.asarray(o.sum(axis=1)).ravel()
     n = n_c.sum()
-    c = values.astype("float64")
-    if level == "nominal":
-        d2 = (c[:, None] != c[None, :]).astype(float)
-    elif level == "interval":
-        d2 = (c[:, None] - c[None, :]) ** 2
-    elif level == "ratio":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            d2 = np.nan_to_num(((c[:, None] - c[None, :]) / (c[:, None] + c[None, :])) ** 2)
-    elif level == "ordinal":
-        cum = np.concatenate([[0.0], np.cumsum(n_c)])
-        lo = np.minimum.outer(np.arange(n_values), np.arange(n_values))
-        hi = np.maximum.outer(np.arange(n_values), np.arange(n_values))
-        between = cum[hi + 1] - cum[lo]
-        d2 = (between - (n_c[:, None] + n_c[None, :]) / 2) ** 2
-    else:
-        raise ValueError(f"level must be nominal, ordinal, interval or ratio, not {level!r}")
-    expected = (np.outer(n_c, n_c) * d2).sum()
-    if expected == 0:
-        return 1.0
-    return float(1.0 - (n - 1) * (o * d2).sum() / expected)
+    delta2 = _delta2(level, values, n_c)
+    observed = float((o.data * delta2(o.row, o.col)).sum())
+    idx = np.arange(n_values)
+    block = max(1, 4_000_000 // n_values)
+    expected = 0.0
+    for start in range(0, n_values, block):  # blocks of the value grid, not a loop over ratings
+        a = idx[start:start + block]
+        expected += float((n_c[a, None] * n_c[None, :] * delta2(a[:, None], idx[None, :])).sum())
+    return float(1.0 - (n - 1) * observed / expected)
 
 
 # ======================================================================================== rater effects
 
 
+# Up to this many free raters the rater x rater system is solved densely (Cholesky) and inverted for standard
+# errors; above it, by preconditioned conjugate gradients (no standard errors: se is NaN).
+DENSE_MAX_RATERS = 2000
+
+
+def _solve_spd(a: sparse.spmatrix, b: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Solve a x = b for a sparse symmetric positive definite a; also a^-1 when a is small enough to invert.
+
+    Dense Cholesky (LAPACK potrf / potri) up to DENSE_MAX_RATERS rows; above, conjugate gradients with a Jacobi
+    preconditioner (fast on the well-connected graph Laplacians of rating networks), falling back to a sparse
+    direct solve if CG does not converge."""
+    size = a.shape[0]
+    if size <= DENSE_MAX_RATERS:
+        factor, info = lapack.dpotrf(a.toarray(), lower=1)
+        if info == 0:
+            x, _ = lapack.dpotrs(factor, b, lower=1)
+            inv, info = lapack.dpotri(factor, lower=1)
+            if info == 0:
+                inv = np.tril(inv) + np.tril(inv, -1).T  # potri fills the lower triangle only
+                return x, inv
+            return x, None
+    x, info = cg(a, b, rtol=1e-12, atol=0.0, maxiter=max(1000, 10 * size), M=sparse.diags(1.0 / a.diagonal()))
+    if info != 0:
+        x = np.atleast_1d(spsolve(a.tocsc(), b))
+    return x, None
+
+
 @dataclass
 class RaterEffects:
-    """Result of :func:`rater_effects`.
+    """Result of :func:`rater_effects` (all scores and effects in the units of the score column).
 
-    raters     rater, n_ratings, n_ratees, raw_mean, effect (+ lenient / - strict, in score units), component,
-               estimable, reason
-    ratees     ratee, n_ratings, raw_mean, calibrated_mean, level (estimated true level), component
-    calibrated the input with ``calibrated_score`` = score - effect of its rater
+    raters     rater, n_ratings, n_ratees, raw_mean, effect (leniency: + lenient / - strict, in score units),
+               se (model-based standard error of effect; NaN when not estimable or more than DENSE_MAX_RATERS
+               raters), component, estimable, reason ("" when estimable)
+    ratees     ratee, n_ratings, raw_mean, calibrated_mean, true_effect (estimated true level minus the mean of
+               all ratings), level (estimated true level = mean of all ratings + true_effect), component
+    calibrated the input rows that have a score, with ``calibrated_score`` = score - effect of its rater
+    residual_sd  the residual standard deviation of the fit (score units; NaN with no residual df)
     """
 
     raters: pd.DataFrame
     ratees: pd.DataFrame
     calibrated: pd.DataFrame
+    residual_sd: float = float("nan")
 
 
 def rater_effects(df: pd.DataFrame, ratee: str, rater: str, score: str, min_links: int = 2) -> RaterEffects:
     """Rater leniency or severity from an additive model fitted jointly over the rater-ratee network.
 
-    score_ij = mu + level_i + effect_j + noise, fitted by least squares (scipy.sparse.linalg.lsqr) on the
-    sparse design of all ratings. Effects are identified only within a connected part of the bipartite
-    rater-ratee graph (scipy.sparse.csgraph.connected_components): within each part the effects are centred
-    to mean zero over its estimable raters, so an effect says how much more leniently a rater scores than
-    the other raters of the same part, for the same people. A per-rater mean would confuse a strict
-    supervisor of a strong team with a lenient supervisor of a weak team; the joint fit tells them apart
-    because the same people are also rated by others (peers). Raters with fewer than ``min_links`` distinct
-    ratees, or alone in their part, cannot be told apart from their ratees' levels: ``estimable`` is False,
-    the reason is given, and their effect is 0 (no adjustment).
+    **Why not per-rater means.** A rater's mean score mixes how leniently they rate with how good the people they
+    happen to rate are: a strict supervisor of a strong team and a lenient supervisor of a weak team can have the
+    same mean. The joint fit tells them apart because the same people are also rated by others (peers, second
+    supervisors), which pins down the people's levels.
+
+    Model, one row per rating (repeated ratings of a ratee by the same rater are separate observations):
+      score_ij = mu + true_i + effect_j + e_ij
+    fitted by least squares. The ratee effects are absorbed (true_i = mean_i(score - mu - effect_j)), leaving the
+    sparse rater x rater normal equations  A effect = r  with  A = diag(n_j) - N' diag(1/m_i) N  (N: ratee x rater
+    counts, n_j ratings per rater, m_i per ratee) and r_j = sum over j's ratings of (score - mean score of that
+    ratee), solved with one rater per component held at 0 (dense Cholesky up to DENSE_MAX_RATERS free raters, else
+    preconditioned conjugate gradients to a relative residual of 1e-12).
+    Effects are identified only within a connected component of the bipartite rater-ratee graph
+    (scipy.sparse.csgraph.connected_components): within each component they are then centred to sum to zero
+    over its estimable raters, so an effect says how many score points more leniently a rater scores than the
+    average estimable rater of the same component, for the same people. Effects from different components are
+    not comparable; ``component`` says which is which.
+
+    A rater with fewer than ``min_links`` distinct ratees, or alone in their component (nobody else rates their
+    ratees), is ``estimable=False`` with the reason given, and gets effect 0: their scores are not adjusted.
+    se = residual_sd x sqrt(c' A^- c) for the centred contrast c, assuming independent errors of equal variance
+    (residual df = ratings - ratees - raters + components); computed when at most DENSE_MAX_RATERS raters are
+    free, NaN otherwise.
+    calibrated_score = score - effect (score units); calibrated_mean is a ratee's mean calibrated score.
+    Raises ValueError for a missing column, a non-numeric score, or fewer than 2 raters.
     """
     _require(df, [ratee, rater, score])
-    d = df[[ratee, rater, score]].dropna()
+    if min_links < 1:
+        raise ValueError(f"min_links must be at least 1, not {min_links}")
+    d = df[[ratee, rater, score]]
+    y_all = _numeric(d[score], score)
+    has = ~np.isnan(y_all) & d[ratee].notna().to_numpy() & d[rater].notna().to_numpy()
+    d, y = d[has], y_all[has]
     i_codes, i_uniques = pd.factorize(d[ratee], sort=True)
     j_codes, j_uniques = pd.factorize(d[rater], sort=True)
-    n_i, n_j, n = len(i_uniques), len(j_uniques), len(d)
+    n_i, n_j, n = len(i_uniques), len(j_uniques), len(y)
     if n_j < 2:
         raise ValueError(f"rater_effects needs at least 2 raters, found {n_j}")
-    y = d[score].to_numpy(dtype="float64")
-    mu = y.mean()
-    rows = np.arange(n)
-    design = sparse.csr_matrix((np.ones(2 * n), (np.concatenate([rows, rows]),
-                                                 np.concatenate([i_codes, n_i + j_codes]))), shape=(n, n_i + n_j))
-    sol = lsqr(design, y - mu, atol=1e-12, btol=1e-12, iter_lim=20 * (n_i + n_j))[0]
-    level, effect = sol[:n_i], sol[n_i:]
-    graph = sparse.csr_matrix((np.ones(n), (i_codes, n_i + j_codes)), shape=(n_i + n_j, n_i + n_j))
-    _, comp = connected_components(graph, directed=False)
-    comp_i, comp_j = comp[:n_i], comp[n_i:]
-    pairs = pd.DataFrame({"i": i_codes, "j": j_codes}).drop_duplicates()
-    n_ratees = np.bincount(pairs["j"], minlength=n_j)
-    raters_in_comp = np.bincount(comp_j, minlength=comp.max() + 1)
-    estimable = (n_ratees >= min_links) & (raters_in_comp[comp_j] >= 2)
-    # centre the effects of each part over its estimable raters; move the shift into the ratees' levels
-    shift = np.zeros(comp.max() + 1)
-    est_sum = np.bincount(comp_j[estimable], weights=effect[estimable], minlength=len(shift))
-    est_n = np.bincount(comp_j[estimable], minlength=len(shift))
-    shift[est_n > 0] = est_sum[est_n > 0] / est_n[est_n > 0]
-    effect = effect - shift[comp_j]
-    level = level + shift[comp_i]
-    effect = np.where(estimable, effect, 0.0)
-    reason = np.where(n_ratees < min_links, f"rated fewer than {min_links} people",
-                      np.where(raters_in_comp[comp_j] < 2, "no other rater rates the same people", ""))
+    mu = float(y.mean())
 
-    cnt_j = np.bincount(j_codes, minlength=n_j)
-    cnt_i = np.bincount(i_codes, minlength=n_i)
+    # bipartite graph: ratees 0..n_i-1, raters n_i..n_i+n_j-1
+    counts = sparse.csr_matrix((np.ones(n), (i_codes, j_codes)), shape=(n_i, n_j))  # N, duplicates summed
+    counts.sum_duplicates()
+    graph = sparse.bmat([[None, counts], [counts.T, None]], format="csr")
+    n_comp, comp = connected_components(graph, directed=False)
+    comp_i, comp_j = comp[:n_i], comp[n_i:]
+    cnt_i = np.bincount(i_codes, minlength=n_i).astype("float64")
+    cnt_j = np.bincount(j_codes, minlength=n_j).astype("float64")
+    n_ratees = np.diff(counts.tocsc().indptr)
+    raters_in_comp = np.bincount(comp_j, minlength=n_comp)
+
+    # normal equations for the rater effects, ratee effects absorbed
+    sum_i = np.bincount(i_codes, weights=y, minlength=n_i)
+    ybar_i = sum_i / cnt_i
+    r = np.bincount(j_codes, weights=y - ybar_i[i_codes], minlength=n_j)
+    a_mat = (sparse.diags(cnt_j) - counts.T @ sparse.diags(1.0 / cnt_i) @ counts).tocsc()
+    first = np.full(n_comp, n_j)
+    np.minimum.at(first, comp_j, np.arange(n_j))  # the lowest rater code of each component is held at 0
+    free = raters_in_comp[comp_j] >= 2
+    free[first[comp_j[free]]] = False
+    effect = np.zeros(n_j)
+    g_free = None
+    if free.any():
+        effect[free], g_free = _solve_spd(a_mat[free][:, free], r[free])
+    true = ybar_i - mu - (counts @ effect) / cnt_i
+    resid = y - mu - true[i_codes] - effect[j_codes]
+    df_resid = n - (n_i + n_j - n_comp)
+    residual_sd = float(np.sqrt((resid ** 2).sum() / df_resid)) if df_resid > 0 else float("nan")
+
+    # estimability, then centre over the estimable raters of each component (all its raters if none is)
+    estimable = (n_ratees >= min_links) & (raters_in_comp[comp_j] >= 2)
+    few = np.where(n_ratees < min_links, np.char.add(np.char.add("rated ", n_ratees.astype(str)),
+                                                      f" distinct ratee(s), fewer than min_links={min_links}"), "")
+    alone = np.where(raters_in_comp[comp_j] < 2,
+                     "the only rater in its component: nobody else rates the same people", "")
+    reason = np.char.strip(np.char.add(np.char.add(few, np.where((few != "") & (alone != ""), "; ", "")), alone))
+    est_in_comp = np.bincount(comp_j[estimable], minlength=n_comp)
+    weight = np.where(est_in_comp[comp_j] > 0, estimable, True).astype("float64")
+    weight /= np.bincount(comp_j, weights=weight, minlength=n_comp)[comp_j]  # w sums to 1 in each component
+    shift = np.bincount(comp_j, weights=weight * effect, minlength=n_comp)
+    effect = effect - shift[comp_j]
+    true = true + shift[comp_i]
+
+    # standard errors: Var(effect_j - w'effect) = s^2 (G_jj - 2 (G w)_j + w'G w), G = A_free^-1 padded with 0
+    # (the held raters have no variance). G is block-diagonal by component, so (G w)_j only involves j's own.
+    se = np.full(n_j, np.nan)
+    if g_free is not None and np.isfinite(residual_sd):
+        g_diag, gw = np.zeros(n_j), np.zeros(n_j)
+        g_diag[free], gw[free] = np.diag(g_free), g_free @ weight[free]
+        wgw = np.bincount(comp_j, weights=weight * gw, minlength=n_comp)
+        se = residual_sd * np.sqrt(np.clip(g_diag - 2 * gw + wgw[comp_j], 0.0, None))
+    effect = np.where(estimable, effect, 0.0)
+    se = np.where(estimable, se, np.nan)
+
     raw_j = np.bincount(j_codes, weights=y, minlength=n_j) / cnt_j
-    raw_i = np.bincount(i_codes, weights=y, minlength=n_i) / cnt_i
     calibrated_score = y - effect[j_codes]
     cal_i = np.bincount(i_codes, weights=calibrated_score, minlength=n_i) / cnt_i
-    raters = pd.DataFrame({"rater": np.asarray(j_uniques), "n_ratings": cnt_j, "n_ratees": n_ratees,
-                           "raw_mean": raw_j, "effect": effect, "component": comp_j, "estimable": estimable,
-                           "reason": reason})
-    ratees = pd.DataFrame({"ratee": np.asarray(i_uniques), "n_ratings": cnt_i, "raw_mean": raw_i,
-                           "calibrated_mean": cal_i, "level": mu + level, "component": comp_i})
-    calibrated = df.loc[d.index].copy()
+    raters = pd.DataFrame({"rater": np.asarray(j_uniques), "n_ratings": cnt_j.astype("int64"), "n_ratees": n_ratees,
+                           "raw_mean": raw_j, "effect": effect, "se": se, "component": comp_j,
+                           "estimable": estimable, "reason": reason.astype(object)})
+    ratees = pd.DataFrame({"ratee": np.asarray(i_uniques), "n_ratings": cnt_i.astype("int64"), "raw_mean": ybar_i,
+                           "calibrated_mean": cal_i, "true_effect": true, "level": mu + true, "component": comp_i})
+    calibrated = df.loc[has].copy()
     calibrated["calibrated_score"] = calibrated_score
-    return RaterEffects(raters, ratees, calibrated)
+    return RaterEffects(raters, ratees, calibrated, residual_sd)
+
 
 # ===================================================================================== budget solving
 

@@ -83,8 +83,17 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def _not_yet(command: str) -> int:
+    print(f"compkit {command}: not available yet in this version (feedback statements, publication and appeals "
+          "are being built; see README)", file=sys.stderr)
+    return 2
+
+
 def cmd_statements(args: argparse.Namespace) -> int:
-    from compkit.feedback import write_statements
+    try:
+        from compkit.feedback import write_statements
+    except ModuleNotFoundError:
+        return _not_yet("statements")
 
     written = write_statements(policy_path=args.policy, data_path=args.data, out=args.out, period=args.period,
                                cycle=args.cycle)
@@ -93,7 +102,10 @@ def cmd_statements(args: argparse.Namespace) -> int:
 
 
 def cmd_appeal(args: argparse.Namespace) -> int:
-    from compkit.appeals import run_appeals
+    try:
+        from compkit.appeals import run_appeals
+    except ModuleNotFoundError:
+        return _not_yet("appeal")
 
     result = run_appeals(policy_path=args.policy, data_path=args.data, appeals_path=args.appeals, out=args.out,
                          cycle=args.cycle)

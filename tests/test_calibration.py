@@ -1,6 +1,7 @@
-"""compkit.calibration: reliability against published examples, rater effects against planted truth, budget
-solving to the cent, target setting and payout-curve calibration."""
+"""compkit.calibration: reliability against published examples and reference implementations, rater effects
+against planted truth, budget solving to the cent, target setting and payout-curve calibration."""
 from __future__ import annotations
+
 
 import numpy as np
 import pandas as pd
@@ -11,31 +12,68 @@ from hypothesis import strategies as st
 from compkit import calibration
 from compkit.calibration import CalibrationError, icc, krippendorff_alpha, rater_effects
 from compkit.engine import evaluate
-
 from compkit.sample import make_sample
 
 # Shrout & Fleiss (1979), Table 2: 6 targets rated by 4 judges
 SF = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]], float)
 
+# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section E: 4 observers x 12 units, None missing
+KRIPPENDORFF_2011 = {"A": [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
+                     "B": [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
+                     "C": [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
+                     "D": [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None]}
+
 
 def _long(x: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame([(i, j, x[i, j]) for i in range(x.shape[0]) for j in range(x.shape[1])],
-                        columns=["target", "rater", "score"])
+    """A targets x raters matrix as a long table (NaN entries left out)."""
+    i, j = np.nonzero(~np.isnan(x))
+    return pd.DataFrame({"target": i, "rater": j, "score": x[i, j]})
+
+
+def _reliability_data(data: dict[str, list]) -> pd.DataFrame:
+    return pd.DataFrame([(u, o, v) for o, vals in data.items() for u, v in enumerate(vals) if v is not None],
+                        columns=["unit", "observer", "value"])
+
+
+# ============================================================================================== icc
 
 
 def test_icc_matches_shrout_fleiss_table_2() -> None:
     out = icc(_long(SF), "target", "rater", "score").set_index("type")
-    # published: ICC(1,1) .17, ICC(2,1) .29, ICC(3,1) .71, ICC(1,4) .44, ICC(2,4) .62, ICC(3,4) .91
+    assert out.index.tolist() == ["ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k"]
+    assert out.columns.tolist() == ["description", "icc", "F", "df1", "df2", "pval", "ci_low", "ci_high"]
+    # Shrout & Fleiss (1979) Table 2, published to 2 decimals: ICC(1,1) .17, ICC(2,1) .29, ICC(3,1) .71,
+    # ICC(1,4) .44, ICC(2,4) .62, ICC(3,4) .91
     published = {"ICC1": 0.17, "ICC2": 0.29, "ICC3": 0.71, "ICC1k": 0.44, "ICC2k": 0.62, "ICC3k": 0.91}
     for kind, value in published.items():
         assert out.loc[kind, "icc"] == pytest.approx(value, abs=0.005), kind
-    # 95% intervals as pingouin's documentation lists them for the same data
-    assert out.loc["ICC1", ["ci_low", "ci_high"]].tolist() == pytest.approx([-0.13, 0.72], abs=0.01)
-    assert out.loc["ICC2", ["ci_low", "ci_high"]].tolist() == pytest.approx([0.02, 0.76], abs=0.01)
-    assert out.loc["ICC3", ["ci_low", "ci_high"]].tolist() == pytest.approx([0.34, 0.95], abs=0.01)
-    assert out.loc["ICC3k", ["ci_low", "ci_high"]].tolist() == pytest.approx([0.68, 0.99], abs=0.01)
-    # the F test of ICC3: MSB / MSE = 11.03 on 5 and 15 degrees of freedom
-    assert out.loc["ICC3", "F"] == pytest.approx(11.027, abs=0.001)
+    # 95% intervals as pingouin's documentation and R psych::ICC print them for this example (2 decimals)
+    assert out.loc["ICC1", ["ci_low", "ci_high"]].tolist() == pytest.approx([-0.13, 0.72], abs=0.005)
+    assert out.loc["ICC2", ["ci_low", "ci_high"]].tolist() == pytest.approx([0.02, 0.76], abs=0.005)
+    assert out.loc["ICC3", ["ci_low", "ci_high"]].tolist() == pytest.approx([0.34, 0.95], abs=0.005)
+    assert out.loc["ICC3k", ["ci_low", "ci_high"]].tolist() == pytest.approx([0.68, 0.99], abs=0.005)
+    assert out.attrs["dropped_targets"] == 0
+
+
+def test_icc_matches_pingouin_to_full_precision() -> None:
+    # Reference numbers computed with pingouin 0.7.0 (pingouin.intraclass_corr on the Shrout-Fleiss data above, in a
+    # scratch virtualenv, its 2-decimal rounding of CI95 switched off); compkit does not depend on pingouin.
+    # rows: ICC(1,1), ICC(A,1), ICC(C,1), ICC(1,k), ICC(A,k), ICC(C,k) = ICC1, ICC2, ICC3, ICC1k, ICC2k, ICC3k
+    reference = {
+        "icc": [0.1657417684054755, 0.28976377952755916, 0.7148407148407154,
+                0.44279713367926876, 0.6200505475989893, 0.9093155423770697],
+        "F": [1.7946784922394683, 11.027247956403299, 11.027247956403299] * 2,
+        "df1": [5] * 6,
+        "df2": [18, 15, 15] * 2,
+        "pval": [0.16476880834463953, 0.000134566516484335, 0.000134566516484335] * 2,
+        "ci_low": [-0.13293232487475096, 0.018786513374712058, 0.34246476503392614,
+                   -0.8844421552381196, 0.07113681530250353, 0.6756747138163055],
+        "ci_high": [0.722560062328121, 0.7610843696489527, 0.9458582599553597,
+                    0.9124154203407755, 0.9272320401677219, 0.9858916781690623],
+    }
+    out = icc(_long(SF), "target", "rater", "score")
+    for column, values in reference.items():
+        assert out[column].tolist() == pytest.approx(values, rel=1e-9, abs=1e-12), column
 
 
 def test_icc_mean_squares_by_hand() -> None:
@@ -46,21 +84,70 @@ def test_icc_mean_squares_by_hand() -> None:
     out = icc(_long(np.array([[1, 2], [3, 4], [5, 7]], float)), "target", "rater", "score")
     ms = out.attrs["mean_squares"]
     assert (ms["MSB"], ms["MSJ"], ms["MSW"], ms["MSE"]) == pytest.approx((61 / 6, 8 / 3, 1.0, 1 / 6))
-    # ICC3 = (MSB - MSE) / (MSB + MSE) = (10.1667 - 0.1667) / (10.1667 + 0.1667) = 0.9677
-    assert out.set_index("type").loc["ICC3", "icc"] == pytest.approx(10 / (31 / 3))
+    got = out.set_index("type")["icc"]
+    # ICC1  = (MSB - MSW) / (MSB + MSW)                     = (55/6) / (67/6)          = 55/67
+    # ICC2  = (MSB - MSE) / (MSB + MSE + 2 (MSJ - MSE) / 3)  = 10 / (62/6 + 10/6)      = 5/6
+    # ICC3  = (MSB - MSE) / (MSB + MSE)                     = 10 / (62/6)              = 30/31
+    # ICC1k = (MSB - MSW) / MSB = 55/61;  ICC2k = 10 / (61/6 + 5/6) = 10/11;  ICC3k = 10 / (61/6) = 60/61
+    expected = {"ICC1": 55 / 67, "ICC2": 5 / 6, "ICC3": 30 / 31, "ICC1k": 55 / 61, "ICC2k": 10 / 11, "ICC3k": 60 / 61}
+    for kind, value in expected.items():
+        assert got[kind] == pytest.approx(value, rel=1e-12), kind
+    # F of ICC1 = MSB / MSW = 10.1667 on (2, 3) df; of ICC3 = MSB / MSE = 61 on (2, 2) df
+    f = out.set_index("type")[["F", "df1", "df2"]]
+    assert f.loc["ICC1"].tolist() == pytest.approx([61 / 6, 2, 3])
+    assert f.loc["ICC3"].tolist() == pytest.approx([61.0, 2, 2])
+
+
+def test_icc_drops_incomplete_targets_and_says_how_many() -> None:
+    x = np.vstack([SF, [[5, np.nan, 4, 6]]])  # a 7th target that judge 2 did not rate
+    out = icc(_long(x), "target", "rater", "score")
+    assert out.attrs["dropped_targets"] == 1
+    pd.testing.assert_frame_equal(out, icc(_long(SF), "target", "rater", "score"), check_like=False,
+                                  check_exact=False, obj="icc")
+    # a confidence other than 95% narrows or widens the intervals around the same estimates
+    wide, narrow = (icc(_long(SF), "target", "rater", "score", confidence=c) for c in (0.99, 0.80))
+    assert (wide["ci_low"] < narrow["ci_low"]).all() and (wide["ci_high"] > narrow["ci_high"]).all()
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.floats(-50, 50), st.floats(0.1, 10))
+def test_icc_is_invariant_to_shift_and_scale(shift: float, scale: float) -> None:
+    a = icc(_long(SF), "target", "rater", "score")[["icc", "ci_low", "ci_high"]].to_numpy()
+    b = icc(_long(SF * scale + shift), "target", "rater", "score")[["icc", "ci_low", "ci_high"]].to_numpy()
+    assert np.allclose(a, b, atol=1e-9)
+
+
+# ============================================================================================== alpha
 
 
 def test_krippendorff_alpha_matches_the_published_example() -> None:
-    # Krippendorff (2011), "Computing Krippendorff's alpha-reliability": 4 observers, 12 units, missing data
-    data = {"A": [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
-            "B": [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
-            "C": [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
-            "D": [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None]}
-    df = pd.DataFrame([(u, o, v) for o, vals in data.items() for u, v in enumerate(vals) if v is not None],
-                      columns=["unit", "observer", "value"])
+    df = _reliability_data(KRIPPENDORFF_2011)
+    # published in Krippendorff (2011) to 3 decimals
     published = {"nominal": 0.743, "ordinal": 0.815, "interval": 0.849, "ratio": 0.797}
+    # the same data through the `krippendorff` PyPI package 0.9.0 (krippendorff.alpha, in a scratch virtualenv;
+    # compkit does not depend on it)
+    package = {"nominal": 0.743421052631579, "ordinal": 0.8153875037548814, "interval": 0.8491071428571428,
+               "ratio": 0.7974027747116121}
     for level, value in published.items():
-        assert krippendorff_alpha(df, "unit", "observer", "value", level) == pytest.approx(value, abs=0.0005)
+        got = krippendorff_alpha(df, "unit", "observer", "value", level)
+        assert got == pytest.approx(value, abs=0.0005), level
+        assert got == pytest.approx(package[level], rel=1e-12), level
+
+
+def test_krippendorff_alpha_by_hand() -> None:
+    # 2 raters, 3 units: (1, 1), (1, 2), (2, 2), plus a unit only one rater rated (not pairable, left out).
+    # coincidences: o_11 = 2, o_12 = o_21 = 1, o_22 = 2; n_1 = n_2 = 3, n = 6.
+    # nominal: alpha = 1 - (n - 1) (o_12 + o_21) / (n_1 n_2 + n_2 n_1) = 1 - 5 x 2 / 18 = 4/9.
+    # With two values every metric is a constant multiple of nominal's, so all levels give 4/9.
+    df = pd.DataFrame({"unit": [0, 0, 1, 1, 2, 2, 3], "rater": ["a", "b"] * 3 + ["a"], "value": [1, 1, 1, 2, 2, 2, 9]})
+    for level in calibration.KRIPPENDORFF_LEVELS:
+        assert krippendorff_alpha(df, "unit", "rater", "value", level) == pytest.approx(4 / 9), level
+    # nominal values need not be numbers
+    labels = df.assign(value=df["value"].map({1: "meets", 2: "exceeds", 9: "below"}))
+    assert krippendorff_alpha(labels, "unit", "rater", "value", "nominal") == pytest.approx(4 / 9)
+    # a missing value (NaN) is the same as no row
+    with_nan = pd.concat([df, pd.DataFrame({"unit": [4, 4], "rater": ["a", "b"], "value": [3, np.nan]})])
+    assert krippendorff_alpha(with_nan, "unit", "rater", "value", "interval") == pytest.approx(4 / 9)
 
 
 @settings(max_examples=25, deadline=None)
@@ -70,56 +157,196 @@ def test_alpha_is_one_for_perfect_agreement(values: list[int], raters: int) -> N
         values = values + [1 if values[0] != 1 else 2]
     df = pd.DataFrame([(u, r, v) for u, v in enumerate(values) for r in range(raters)],
                       columns=["unit", "rater", "value"])
-    for level in ("nominal", "ordinal", "interval", "ratio"):
+    for level in calibration.KRIPPENDORFF_LEVELS:
         assert krippendorff_alpha(df, "unit", "rater", "value", level) == pytest.approx(1.0)
 
 
 @settings(max_examples=20, deadline=None)
-@given(st.floats(-5, 5))
-def test_icc_is_invariant_to_a_constant_shift(shift: float) -> None:
-    a = icc(_long(SF), "target", "rater", "score")["icc"].to_numpy()
-    b = icc(_long(SF + shift), "target", "rater", "score")["icc"].to_numpy()
-    assert np.allclose(a, b)
+@given(st.floats(-20, 20), st.floats(0.1, 10))
+def test_interval_alpha_is_invariant_to_shift_and_scale(shift: float, scale: float) -> None:
+    df = _reliability_data(KRIPPENDORFF_2011)
+    moved = df.assign(value=df["value"] * scale + shift)
+    for level in ("nominal", "ordinal", "interval"):
+        assert krippendorff_alpha(moved, "unit", "observer", "value", level) == pytest.approx(
+            krippendorff_alpha(df, "unit", "observer", "value", level), abs=1e-9)
 
 
-def test_bad_inputs() -> None:
-    with pytest.raises(ValueError, match="missing column"):
-        icc(_long(SF), "target", "judge", "score")
-    with pytest.raises(ValueError, match="at least 2 raters"):
+# ====================================================================================== bad inputs
+
+
+def test_bad_inputs_are_refused_with_the_reason() -> None:
+    long = _long(SF)
+    with pytest.raises(ValueError, match="missing column.*judge"):
+        icc(long, "target", "judge", "score")
+    with pytest.raises(ValueError, match="missing column.*coder"):
+        krippendorff_alpha(long, "target", "coder", "score")
+    with pytest.raises(ValueError, match="missing column.*grade"):
+        rater_effects(long, "target", "rater", "grade")
+    one_rater = long[long["rater"] == 0]
+    with pytest.raises(ValueError, match="at least 2 raters, found 1"):
+        icc(one_rater, "target", "rater", "score")
+    with pytest.raises(ValueError, match="at least 2 raters, found 1"):
+        krippendorff_alpha(one_rater, "target", "rater", "score")
+    with pytest.raises(ValueError, match="at least 2 raters, found 1"):
         rater_effects(pd.DataFrame({"i": [1, 2], "j": ["a", "a"], "s": [1.0, 2.0]}), "i", "j", "s")
+    twice = pd.concat([long, long.head(1)])
+    with pytest.raises(ValueError, match="at most one rating per target x rater"):
+        icc(twice, "target", "rater", "score")
+    with pytest.raises(ValueError, match="at most one rating per target x rater"):
+        krippendorff_alpha(twice, "target", "rater", "score")
+    with pytest.raises(ValueError, match="level must be one of"):
+        krippendorff_alpha(long, "target", "rater", "score", level="cardinal")
+    with pytest.raises(ValueError, match="column 'score' must be numeric"):
+        rater_effects(long.assign(score="good"), "target", "rater", "score")
+    with pytest.raises(ValueError, match="at least 2 targets rated by all 4 raters, found 1"):
+        icc(long[(long["target"] == 0) | (long["rater"] == 0)], "target", "rater", "score")
+    with pytest.raises(ValueError, match="no variation"):
+        krippendorff_alpha(long.assign(score=3.0), "target", "rater", "score")
+    with pytest.raises(ValueError, match="confidence"):
+        icc(long, "target", "rater", "score", confidence=95)
+
+
+# =================================================================================== rater effects
 
 
 def test_strict_rater_of_strong_team_told_apart_from_lenient_rater_of_weak_team() -> None:
     # team X is strong (true 4.5) with a strict supervisor (-1); team Y is weak (true 2.5) with a lenient one
-    # (+1). Raw means: strict supervisor 3.5, lenient 3.5 - identical. Two peers rate people of both teams.
-    rows = []
-    for k in range(4):
-        rows += [(f"x{k}", "SX", 4.5 - 1.0), (f"y{k}", "SY", 2.5 + 1.0),
-                 (f"x{k}", "P1", 4.5), (f"y{k}", "P1", 2.5), (f"x{k}", "P2", 4.5), (f"y{k}", "P2", 2.5)]
-    df = pd.DataFrame(rows, columns=["ratee", "rater", "score"])
-    fx = rater_effects(df, "ratee", "rater", "score").raters.set_index("rater")
-    assert fx.loc["SX", "raw_mean"] == fx.loc["SY", "raw_mean"] == 3.5
-    assert fx.loc["SX", "effect"] < 0 < fx.loc["SY", "effect"]
-    # effects are centred over the four raters: -1, +1, 0, 0 exactly
-    assert fx.loc[["SX", "SY", "P1", "P2"], "effect"].tolist() == pytest.approx([-1.0, 1.0, 0.0, 0.0], abs=1e-6)
+    # (+1). Raw means: strict supervisor 3.5, lenient 3.5 - identical, and a per-rater mean would call both
+    # neutral; with levels 4.7 / 2.3 below it even gets the signs wrong. Two peers rate people of both teams.
+    for strong, weak in ((4.5, 2.5), (4.7, 2.3)):
+        rows = []
+        for k in range(4):
+            rows += [(f"x{k}", "SX", strong - 1.0), (f"y{k}", "SY", weak + 1.0),
+                     (f"x{k}", "P1", strong), (f"y{k}", "P1", weak), (f"x{k}", "P2", strong), (f"y{k}", "P2", weak)]
+        df = pd.DataFrame(rows, columns=["ratee", "rater", "score"])
+        fx = rater_effects(df, "ratee", "rater", "score")
+        r = fx.raters.set_index("rater")
+        raw_vs_peers = r["raw_mean"] - r.loc[["P1", "P2"], "raw_mean"].mean()
+        if strong - weak > 2:  # the raw means get the signs wrong: the strict rater looks lenient
+            assert raw_vs_peers["SX"] > 0 > raw_vs_peers["SY"]
+        assert r.loc["SX", "effect"] < 0 < r.loc["SY", "effect"]
+        # effects are centred over the four raters: -1, +1, 0, 0 exactly; the people get their true levels
+        assert r.loc[["SX", "SY", "P1", "P2"], "effect"].tolist() == pytest.approx([-1.0, 1.0, 0.0, 0.0], abs=1e-9)
+        levels = fx.ratees.set_index("ratee")
+        assert levels.loc[["x0", "y0"], "calibrated_mean"].tolist() == pytest.approx([strong, weak])
+        assert levels.loc[["x0", "y0"], "level"].tolist() == pytest.approx([strong, weak])
+        assert r["estimable"].all() and (r["component"] == 0).all()
 
 
-def test_simulated_network_recovers_planted_severities() -> None:
-    rng = np.random.default_rng(4)
-    n_raters, n_ratees = 40, 300
+def test_fully_crossed_effects_are_rater_means_minus_grand_mean() -> None:
+    # In a complete design least squares gives effect_j = mean of rater j - grand mean (hand-checkable on SF):
+    # judge means 7.667, 2.5, 4.333, 6.667; grand mean 5.292 -> effects 2.375, -2.792, -0.958, 1.375
+    fx = rater_effects(_long(SF), "target", "rater", "score")
+    assert fx.raters["effect"].tolist() == pytest.approx([2.375, -2.7916667, -0.9583333, 1.375], abs=1e-6)
+    assert fx.raters["effect"].tolist() == pytest.approx((SF.mean(axis=0) - SF.mean()).tolist())
+    # calibrated scores: every judge's column now has the grand mean, the targets keep their means
+    cal = fx.calibrated.pivot(index="target", columns="rater", values="calibrated_score").to_numpy()
+    assert cal.mean(axis=0) == pytest.approx([SF.mean()] * 4)
+    assert cal.mean(axis=1) == pytest.approx(SF.mean(axis=1))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 3), st.floats(-3, 3))
+def test_shifting_one_raters_scores_shifts_their_effect_by_that_much(seed: int, who: int, shift: float) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(3, 1, (6, 4))
+    moved = x.copy()
+    moved[:, who] += shift
+    before = rater_effects(_long(x), "target", "rater", "score").raters["effect"].to_numpy()
+    after = rater_effects(_long(moved), "target", "rater", "score").raters["effect"].to_numpy()
+    others = np.arange(4) != who
+    # relative to the other raters, the effect moves by exactly the shift; the others keep their differences
+    assert (after[who] - after[others].mean()) - (before[who] - before[others].mean()) == pytest.approx(shift, abs=1e-9)
+    assert np.diff(after[others]) == pytest.approx(np.diff(before[others]), abs=1e-9)
+
+
+def test_unestimable_raters_are_flagged_and_not_adjusted() -> None:
+    rng = np.random.default_rng(1)
+    rows = [(f"a{i}", f"A{j}", rng.normal(3, 1)) for i in range(10) for j in rng.choice(4, 2, replace=False)]
+    rows += [(f"b{i}", f"B{j}", rng.normal(3, 1)) for i in range(6) for j in (0, 1)]  # a second network
+    rows += [("c0", "LONE", 4.0), ("c1", "LONE", 5.0)]                              # nobody else rates c0, c1
+    rows += [("a0", "ONCE", 1.0)]                                                   # one ratee only
+    rows += [("a1", "A0", np.nan)]                                                  # a missing score is ignored
+    df = pd.DataFrame(rows, columns=["ratee", "rater", "score"]).assign(note="kept")
+    fx = rater_effects(df, "ratee", "rater", "score")
+    r = fx.raters.set_index("rater")
+    assert r.loc["LONE", "reason"] == "the only rater in its component: nobody else rates the same people"
+    assert r.loc["ONCE", "reason"] == "rated 1 distinct ratee(s), fewer than min_links=2"
+    assert not r.loc[["LONE", "ONCE"], "estimable"].any()
+    assert r.loc[["LONE", "ONCE"], "effect"].tolist() == [0.0, 0.0]
+    assert r.loc[["LONE", "ONCE"], "se"].isna().all()
+    assert r.loc[r["estimable"], "reason"].eq("").all() and r.loc[r["estimable"], "se"].gt(0).all()
+    # three components: the A network (with ONCE), the B network, LONE; effects sum to zero within each
+    comps = r.groupby("component")
+    assert comps.ngroups == 3
+    assert r.loc["ONCE", "component"] == r.loc["A0", "component"] != r.loc["B0", "component"]
+    assert comps["effect"].sum().abs().max() < 1e-9
+    ratees = fx.ratees.set_index("ratee")
+    assert ratees.loc["c0", "component"] == r.loc["LONE", "component"]
+    assert ratees.loc[["c0", "c1"], "calibrated_mean"].tolist() == [4.0, 5.0]
+    cal = fx.calibrated
+    assert len(cal) == len(df) - 1 and (cal["note"] == "kept").all()
+    once = cal[cal["rater"] == "ONCE"]
+    assert once["calibrated_score"].tolist() == once["score"].tolist()
+    # with min_links=1 the one-ratee rater gets an effect
+    assert rater_effects(df, "ratee", "rater", "score", min_links=1).raters.set_index("rater").loc["ONCE", "estimable"]
+
+
+def test_standard_errors_match_the_least_squares_covariance() -> None:
+    rng = np.random.default_rng(5)
+    n_ratees, n_raters = 25, 5
+    i = np.repeat(np.arange(n_ratees), 3)
+    j = np.concatenate([rng.choice(n_raters, 3, replace=False) for _ in range(n_ratees)])
+    y = rng.normal(0, 1, n_ratees)[i] + np.linspace(-1, 1, n_raters)[j] + rng.normal(0, 0.5, len(i))
+    fx = rater_effects(pd.DataFrame({"ratee": i, "rater": j, "score": y}), "ratee", "rater", "score")
+    # dense check: design [ratee dummies | rater dummies], Cov = s^2 pinv(X'X), contrast effect_j - mean(effects)
+    x = np.zeros((len(y), n_ratees + n_raters))
+    x[np.arange(len(y)), i] = 1
+    x[np.arange(len(y)), n_ratees + j] = 1
+    beta = np.linalg.lstsq(x, y - y.mean(), rcond=None)[0]  # rank n_ratees + n_raters - 1
+    s2 = float(((y - y.mean() - x @ beta) ** 2).sum()) / (len(y) - (n_ratees + n_raters - 1))
+    assert fx.residual_sd == pytest.approx(np.sqrt(s2))
+    cov = s2 * np.linalg.pinv(x.T @ x)
+    contrast = np.zeros((n_raters, n_ratees + n_raters))
+    contrast[:, n_ratees:] = np.eye(n_raters) - 1 / n_raters
+    assert fx.raters["effect"].to_numpy() == pytest.approx(contrast @ beta, abs=1e-9)
+    assert fx.raters["se"].to_numpy() == pytest.approx(np.sqrt(np.diag(contrast @ cov @ contrast.T)), rel=1e-7)
+
+
+def _network(rng: np.random.Generator, n_raters: int, n_ratees: int, per_ratee: int) -> tuple[pd.DataFrame, ...]:
     severity = rng.normal(0, 0.5, n_raters)
     severity -= severity.mean()
     level = rng.normal(3, 0.7, n_ratees)
-    i = np.repeat(np.arange(n_ratees), 5)
+    i = np.repeat(np.arange(n_ratees), per_ratee)
     j = rng.integers(0, n_raters, len(i))
     df = pd.DataFrame({"ratee": i, "rater": j, "score": level[i] + severity[j] + rng.normal(0, 0.3, len(i))})
+    return df, severity, level
+
+
+def test_simulated_network_recovers_planted_severities() -> None:
+    df, severity, level = _network(np.random.default_rng(4), 40, 300, 5)
     df = df.drop_duplicates(["ratee", "rater"])
     fx = rater_effects(df, "ratee", "rater", "score")
-    est = fx.raters.set_index("rater")["effect"].reindex(range(n_raters)).to_numpy()
+    assert fx.raters["component"].nunique() == 1 and fx.raters["estimable"].all()
+    est = fx.raters.set_index("rater")["effect"].reindex(range(40)).to_numpy()
     assert np.corrcoef(est, severity)[0, 1] > 0.9
-    raw = fx.ratees.set_index("ratee")["raw_mean"].reindex(range(n_ratees)).to_numpy()
-    cal = fx.ratees.set_index("ratee")["calibrated_mean"].reindex(range(n_ratees)).to_numpy()
+    ratees = fx.ratees.set_index("ratee").reindex(range(300))
+    raw, cal = ratees["raw_mean"].to_numpy(), ratees["calibrated_mean"].to_numpy()
     assert np.sqrt(np.mean((cal - level) ** 2)) < np.sqrt(np.mean((raw - level) ** 2))
+    # about 95% of the planted severities lie within 2 standard errors of the estimates
+    centred = severity - severity.mean()
+    inside = np.abs(est - centred) < 2 * fx.raters.set_index("rater")["se"].reindex(range(40)).to_numpy()
+    assert inside.mean() > 0.8
+
+
+def test_conjugate_gradient_path_agrees_with_the_dense_solve(monkeypatch: pytest.MonkeyPatch) -> None:
+    df, _, _ = _network(np.random.default_rng(8), 60, 200, 3)
+    dense = rater_effects(df, "ratee", "rater", "score")
+    monkeypatch.setattr(calibration, "DENSE_MAX_RATERS", 0)
+    iterative = rater_effects(df, "ratee", "rater", "score")
+    assert iterative.raters["effect"].to_numpy() == pytest.approx(dense.raters["effect"].to_numpy(), abs=1e-8)
+    assert iterative.ratees["level"].to_numpy() == pytest.approx(dense.ratees["level"].to_numpy(), abs=1e-8)
+    assert iterative.raters["se"].isna().all()
 
 
 def test_planted_lenient_supervisors_are_found_in_the_sample() -> None:
@@ -144,6 +371,9 @@ def test_planted_lenient_supervisors_are_found_in_the_sample() -> None:
     t = truth.reindex(raw.index)
     rmse = lambda est: float(np.sqrt((((est - est.mean()) - (t - t.mean())) ** 2).mean()))  # noqa: E731
     assert rmse(cal) < 0.75 * rmse(raw)
+
+
+# ================================================================================== budget solving
 
 
 def test_solve_budget_hits_the_budget_to_the_cent(tiny, policy) -> None:
