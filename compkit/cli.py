@@ -83,33 +83,23 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_yet(command: str) -> int:
-    print(f"compkit {command}: not available yet in this version (feedback statements, publication and appeals "
-          "are being built; see README)", file=sys.stderr)
-    return 2
-
-
 def cmd_statements(args: argparse.Namespace) -> int:
-    try:
-        from compkit.feedback import write_statements
-    except ModuleNotFoundError:
-        return _not_yet("statements")
+    from compkit.feedback import write_statements
 
     written = write_statements(policy_path=args.policy, data_path=args.data, out=args.out, period=args.period,
-                               cycle=args.cycle)
-    print(f"wrote {len(written)} statement file(s) to {args.out}")
+                               cycle=args.cycle, publish=args.publish)
+    pages = sum(1 for p in written if p.suffix == ".html")
+    print(f"wrote {pages} statement(s) and statements.xlsx to {args.out} (private: do not share the folder)")
+    if args.publish is not None:
+        print(f"published tables (no names, no employee ids): {args.publish}")
     return 0
 
 
 def cmd_appeal(args: argparse.Namespace) -> int:
-    try:
-        from compkit.appeals import run_appeals
-    except ModuleNotFoundError:
-        return _not_yet("appeal")
+    from compkit.appeals import run_appeals
 
-    result = run_appeals(policy_path=args.policy, data_path=args.data, appeals_path=args.appeals, out=args.out,
-                         cycle=args.cycle)
-    print(result)
+    print(run_appeals(policy_path=args.policy, data_path=args.data, appeals_path=args.appeals, out=args.out,
+                      cycle=args.cycle, as_of=args.as_of))
     return 0
 
 
@@ -158,16 +148,31 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Write one statement per employee (HTML) and a workbook of all, to a private "
                                    "folder outside reports/.")
     _add_policy_data(p)
-    p.add_argument("--out", type=Path, required=True, help="private folder for the statements")
-    p.add_argument("--period", default=None, help="interim statement cycle-to-date through YYYY-MM")
+    p.add_argument("--out", type=Path, required=True,
+                   help="private folder for the statements (refused under reports/), e.g. private/statements")
+    p.add_argument("--period", default=None,
+                   help="interim statement, cycle to date through a month (2025-06) or quarter (2025Q2); "
+                        "default: the final statement for the whole cycle")
+    p.add_argument("--publish", type=Path, default=None,
+                   help="also write the published tables (results with pseudonyms, ratings by branch) to this "
+                        "folder; needs COMPKIT_PSEUDONYM_KEY or COMPKIT_PSEUDONYM_KEY_FILE")
     p.set_defaults(func=cmd_statements)
 
     p = sub.add_parser("appeal", help="apply upheld appeals, re-evaluate, and log the audit trail",
-                       description="Correct a copy of the data for upheld appeals, re-evaluate the affected "
-                                   "employees, write the before/after diff and append to the audit log.")
+                       description="Correct a copy of the data for upheld appeals, re-evaluate with the same "
+                                   "engine, write the before/after diff and the register (with days to decision) "
+                                   "to OUT/<run id>/, and append each decision to OUT/audit_log.jsonl. The "
+                                   "original data and earlier results are never changed; the same inputs twice "
+                                   "change nothing.")
     _add_policy_data(p)
-    p.add_argument("--appeals", type=Path, required=True, help="appeals CSV (the appeals table of the contract)")
-    p.add_argument("--out", type=Path, required=True, help="folder for the diff and the audit log")
+    p.add_argument("--appeals", type=Path, default=None,
+                   help="appeals CSV or .xlsx (the appeals table of the contract); default: the dataset's own "
+                        "appeals table")
+    p.add_argument("--out", type=Path, required=True,
+                   help="private folder for the results and the audit log (refused under reports/)")
+    p.add_argument("--as-of", dest="as_of", default=None,
+                   help="date (YYYY-MM-DD) to count open appeals' days from (default: the latest date in the "
+                        "register)")
     p.set_defaults(func=cmd_appeal)
     return parser
 

@@ -28,6 +28,8 @@ import pandas as pd
 from scipy import stats
 from scipy.stats.contingency import expected_freq
 
+from compkit.privacy import MIN_GROUP, suppress
+
 __all__ = [
     "MIN_GROUP",
     "FOUR_FIFTHS",
@@ -54,8 +56,6 @@ __all__ = [
     "summary_flags",
 ]
 
-#: Smallest group whose figures may be shown (DESIGN.md §7, confidentiality).
-MIN_GROUP = 5
 #: The four-fifths rule, 29 CFR 1607.4(D): adverse impact when a rate is *less than* 4/5 of the highest.
 FOUR_FIFTHS = (4, 5)
 #: Age bands in completed years: [0, 30), [30, 40), [40, 50), [50, ∞).
@@ -124,35 +124,7 @@ def _is_categorical(s: pd.Series) -> bool:
 # ---------------------------------------------------------------------------------------------------
 # 1. confidentiality
 # ---------------------------------------------------------------------------------------------------
-def suppress(
-    table: pd.DataFrame,
-    count_col: str = "n",
-    min_n: int = MIN_GROUP,
-    columns: Sequence[str] | None = None,
-    keep: Sequence[str] = (),
-) -> pd.DataFrame:
-    """Blank the figures of groups with fewer than ``min_n`` people (confidentiality, DESIGN.md §7).
-
-    A row is suppressed when ``table[count_col] < min_n``; its figures become NaN and a boolean column
-    ``suppressed`` is added (or OR-ed with an existing one). ``columns`` are the figures to blank; by
-    default every numeric, non-boolean column except ``count_col`` and ``keep``. The head-count itself
-    stays visible. Integer columns that get blanked become float. Returns a new table.
-    """
-    _require(table, [count_col, *(columns or [])])
-    out = table.copy()
-    small = (out[count_col] < min_n).to_numpy()
-    if columns is None:
-        columns = [
-            c for c in out.columns
-            if c != count_col and c not in keep and c != "suppressed"
-            and pd.api.types.is_numeric_dtype(out[c].dtype)
-            and not pd.api.types.is_bool_dtype(out[c].dtype)
-        ]
-    for c in columns:
-        out[c] = out[c].where(~small)
-    prior = out["suppressed"].to_numpy(dtype=bool) if "suppressed" in out.columns else False
-    out["suppressed"] = small | prior
-    return out
+# suppress lives in compkit.privacy (shared with publication); re-exported here for the analyses.
 
 
 # ---------------------------------------------------------------------------------------------------

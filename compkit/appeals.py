@@ -1,0 +1,434 @@
+"""Appeals (申诉): the register, corrections from upheld appeals, re-evaluation, a diff, and an audit log.
+
+An upheld appeal names one cell of the data: ``table``, ``key`` (the row's key columns joined with ``|``, e.g.
+``E00408|2025-03|fee_income`` for metrics) and ``column``; its ``decided_value`` (or, when blank, the
+``claimed_value``) replaces the value in a *copy* of the data. The corrected data is validated like any
+dataset and evaluated with the same engine (``evaluate(policy, corrected)``); the diff lists, for every
+person whose outcome changed, each component before and after, and why it changed: the person's own appeal,
+or a knock-on (guided rating quotas re-ranked within the group, salary-review budget scaling, a bonus pool).
+
+Nothing is overwritten: each set of inputs gets its own folder ``OUT/<run id>/`` (the id is a hash of the
+policy, data and appeals), holding the original and the corrected outcomes, the register, the corrections and
+the diff; ``OUT/audit_log.jsonl`` gets one line per appeal decision not logged before, each line carrying the
+hashes of the inputs and outputs and the hash of the previous line (a hash chain: an edited or deleted line
+is detected). Running the same inputs again changes nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from compkit.data import KEYS, Dataset, dataset_from_tables, row_keys
+from compkit.engine import Outcomes, evaluate
+from compkit.errors import CompkitError, DataError, Problem
+from compkit.policy import Policy
+
+AUDIT_LOG = "audit_log.jsonl"
+#: outcome columns compared before and after, in the order the diff shows them
+DIFF_COLUMNS = ("composite", "rating", "base_pay", "allowances", "commission", "bonus_paid", "bonus_deferred",
+                "total_cash", "employer_cost", "raise_pct", "new_base_monthly", "promotion")
+
+
+class AuditError(CompkitError):
+    """The audit log is not as it was written (a line edited, removed or reordered)."""
+
+
+@dataclass
+class AppealReview:
+    """The result of processing an appeals register (pure: nothing written).
+
+    register     every appeal with value before, days to decision (or days open), within the window
+    corrections  one row per applied correction: table, key, column, value before, value after
+    diff         employee x component whose value changed: before, after, change, cause
+    before       outcomes on the original data; after: outcomes on the corrected data
+    """
+
+    register: pd.DataFrame
+    corrections: pd.DataFrame
+    diff: pd.DataFrame
+    before: Outcomes
+    after: Outcomes
+    corrected: Dataset
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def changed_employees(self) -> list[str]:
+        return sorted(self.diff["employee_id"].unique().tolist())
+
+
+# ------------------------------------------------------------------------------------------- reading
+
+
+def load_appeals(path: str | Path, data: Dataset, policy: Policy | None = None) -> pd.DataFrame:
+    """Read and validate an appeals register (CSV or an Excel workbook with an ``appeals`` sheet) against
+    ``data``: the contract's columns and types, statuses, and that each appeal names an existing row and column.
+    Raises :class:`compkit.DataError` listing every problem."""
+    from compkit.data import _check_appeal_targets, _check_table  # the data contract's own checks
+
+    path = Path(path)
+    if not path.exists():
+        raise DataError([Problem(str(path), None, None, None, "an appeals file (CSV or .xlsx)")], str(path))
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        raw = pd.read_excel(path, sheet_name="appeals", dtype=object, engine="openpyxl")
+    else:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig").replace({"": None})
+    problems: list[Problem] = []
+    typed = _check_table("appeals", raw, str(path), 2, policy, problems)
+    if typed is not None:
+        tables = {name: data.table(name) for name in KEYS}
+        _check_appeal_targets(typed, tables, str(path), 2, problems)
+    if problems:
+        raise DataError(problems, str(path))
+    return typed.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------ register
+
+
+def appeal_register(appeals: pd.DataFrame, window_days: int, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Every appeal with its time to decision.
+
+    days_to_decision = decided_on - filed_on (days), for decided appeals;
+    days_open        = as_of - filed_on (days), for open ones; ``as_of`` defaults to the latest date in the
+                       register (so the same register always gives the same figures);
+    within_window    = the decision (or, while open, the wait so far) took at most ``window_days`` days.
+    """
+    reg = appeals.copy()
+    for c in ("appeal_id", "employee_id", "table", "key", "column", "status"):
+        reg[c] = reg[c].astype(str)
+    filed = pd.to_datetime(reg["filed_on"])
+    decided = pd.to_datetime(reg["decided_on"])
+    if as_of is None:
+        dates = pd.concat([filed, decided]).dropna()
+        as_of = dates.max() if len(dates) else pd.Timestamp("1970-01-01")
+    is_open = (reg["status"] == "open").to_numpy()
+    reg["days_to_decision"] = np.where(is_open, np.nan, (decided - filed).dt.days.to_numpy(dtype="float64"))
+    reg["days_open"] = np.where(is_open, (pd.Timestamp(as_of) - filed).dt.days.to_numpy(dtype="float64"), np.nan)
+    waited = np.where(is_open, reg["days_open"], reg["days_to_decision"])
+    reg["within_window"] = waited <= window_days
+    reg["as_of"] = pd.Timestamp(as_of)
+    return reg
+
+
+# --------------------------------------------------------------------------------------- corrections
+
+
+def _typed_values(values: pd.Series, column: str, table: str, target: pd.Series, file: str,
+                  rows: np.ndarray, problems: list[Problem]) -> pd.Series:
+    """Decided values (text) converted to the type of ``target``; a value that does not convert is a problem."""
+    text = values.astype("string").str.strip()
+    if pd.api.types.is_bool_dtype(target.dtype) or str(target.dtype) == "boolean":
+        low = text.str.lower()
+        out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+        out[low.isin(["true", "1", "yes"]).fillna(False).to_numpy()] = True
+        out[low.isin(["false", "0", "no"]).fillna(False).to_numpy()] = False
+        bad, expected = out.isna(), "true or false"
+    elif pd.api.types.is_numeric_dtype(target.dtype):
+        out = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").astype("float64")
+        bad, expected = out.isna(), "a number"
+    elif pd.api.types.is_datetime64_any_dtype(target.dtype):
+        out = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        bad, expected = out.isna(), "a date YYYY-MM-DD"
+    else:
+        out, bad, expected = text, text.isna(), "a value"
+    for i in np.flatnonzero(bad.to_numpy()):
+        problems.append(Problem(file, int(rows[i]), "decided_value", values.iloc[i],
+                                f"{expected} for column {column} of table {table}"))
+    return out
+
+
+def apply_appeals(data: Dataset, appeals: pd.DataFrame, file: str = "appeals") -> tuple[Dataset, pd.DataFrame]:
+    """A corrected copy of ``data``: each upheld appeal's decided value (or claimed value when no decided value
+    is given) in the row and column it names. ``data`` itself is not modified.
+
+    Returns (corrected dataset, corrections: appeal_id, employee_id, table, key, column, value_before,
+    value_after). The corrected tables are validated as a dataset; a correction that breaks the data contract
+    (a score outside the scale, say) raises :class:`compkit.DataError` naming the table, row and column.
+    """
+    upheld = appeals[appeals["status"].astype(str) == "upheld"].copy()
+    file_rows = upheld.index.to_numpy() + 2  # the row as the user sees it in the appeals file
+    value = upheld["decided_value"].where(upheld["decided_value"].notna(), upheld["claimed_value"])
+    problems: list[Problem] = []
+    for i in np.flatnonzero(value.isna().to_numpy()):
+        problems.append(Problem(file, int(file_rows[i]), "decided_value", None,
+                                "the corrected value of an upheld appeal (decided_value or claimed_value)"))
+    tables = {name: data.table(name).copy() for name in ("employees", "metrics", "sales", "ratings", "surveys",
+                                                          "complaints", "history", "appeals")}
+    pieces = []
+    for (table, column), group in upheld.groupby(["table", "column"], sort=True, observed=True):
+        table, column = str(table), str(column)
+        df = tables[table]
+        pos = pd.Index(row_keys(df, table)).get_indexer(group["key"].astype(str))
+        rows = file_rows[upheld.index.get_indexer(group.index)]
+        owner = df["employee_id"].astype(str).to_numpy()[pos] if "employee_id" in df else None
+        if owner is not None:
+            for i in np.flatnonzero(owner != group["employee_id"].astype(str).to_numpy()):
+                problems.append(Problem(file, int(rows[i]), "key", group["key"].iloc[i],
+                                        f"a row of employee {group['employee_id'].iloc[i]} (this row belongs "
+                                        f"to {owner[i]})"))
+        new = _typed_values(value.loc[group.index], column, table, df[column], file, rows, problems)
+        before = df[column].iloc[pos]
+        column_values = df[column].astype(object) if isinstance(df[column].dtype, pd.CategoricalDtype) \
+            else df[column].copy()
+        column_values.iloc[pos] = new.to_numpy()
+        df[column] = column_values
+        pieces.append(pd.DataFrame({"appeal_id": group["appeal_id"].astype(str).to_numpy(),
+                                    "employee_id": group["employee_id"].astype(str).to_numpy(),
+                                    "table": table, "key": group["key"].astype(str).to_numpy(), "column": column,
+                                    "value_before": before.astype(str).to_numpy(),
+                                    "value_after": new.astype(str).to_numpy()}))
+    if problems:
+        raise DataError(problems, file)
+    corrections = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(
+        columns=["appeal_id", "employee_id", "table", "key", "column", "value_before", "value_after"])
+    if corrections.empty:
+        return data, corrections
+    plain = {name: df.apply(lambda s: s.astype(str).where(s.notna(), None)
+                            if isinstance(s.dtype, pd.CategoricalDtype) else s) for name, df in tables.items()}
+    corrected = dataset_from_tables(plain, policy=None, cycle=data.cycle, source=f"{data.source} + upheld appeals")
+    return corrected, corrections.sort_values("appeal_id", kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------- diff
+
+
+def _long(summary: pd.DataFrame) -> pd.DataFrame:
+    cols = [c for c in DIFF_COLUMNS if c in summary.columns]
+    frame = summary[["employee_id", *cols]].copy()
+    frame["employee_id"] = frame["employee_id"].astype(str)
+    return frame.set_index("employee_id")
+
+
+def outcome_diff(before: Outcomes, after: Outcomes, corrections: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """employee x component for every value that changed: before, after, change (after - before, numbers only),
+    and the cause: 'appeal AP001' for the appellant's own figures; otherwise the knock-on that moved it."""
+    b, a = _long(before.summary), _long(after.summary)
+    a = a.reindex(b.index)
+    rows = []
+    for col in b.columns:
+        x, y = b[col], a[col]
+        if pd.api.types.is_numeric_dtype(x.dtype):
+            xv, yv = x.to_numpy(dtype="float64"), y.to_numpy(dtype="float64")
+            changed = ~(np.isclose(xv, yv, rtol=0, atol=1e-9) | (np.isnan(xv) & np.isnan(yv)))
+            change = np.round(yv - xv, 9)  # money differences without float noise (201.00000000000364)
+        else:
+            xs, ys = x.astype(str).to_numpy(), y.astype(str).to_numpy()
+            changed = xs != ys
+            change = np.full(len(x), np.nan)
+        idx = np.flatnonzero(changed)
+        if len(idx):
+            rows.append(pd.DataFrame({"employee_id": b.index[idx], "component": col,
+                                      "before": x.iloc[idx].astype(object).to_numpy(),
+                                      "after": y.iloc[idx].astype(object).to_numpy(), "change": change[idx]}))
+    if not rows:
+        return pd.DataFrame(columns=["employee_id", "component", "before", "after", "change", "cause"])
+    diff = pd.concat(rows, ignore_index=True)
+    own = corrections.groupby("employee_id")["appeal_id"].agg(lambda s: "appeal " + ", ".join(sorted(set(s))))
+    cause = diff["employee_id"].map(own)
+    group_of = before.summary.set_index(before.summary["employee_id"].astype(str))["rating_group"].astype(str)
+    appellant_groups = set(group_of.reindex(own.index).dropna())
+    in_group = diff["employee_id"].map(group_of).isin(appellant_groups)
+    rating_moved = diff.groupby("employee_id")["component"].transform(lambda c: (c == "rating").any())
+    knock_on = np.select(
+        [rating_moved & in_group & (policy.ratings.method == "guided"),
+         diff["component"].isin(["raise_pct", "new_base_monthly"]),
+         diff["component"].isin(["bonus_paid", "bonus_deferred", "total_cash", "employer_cost"])
+         & (policy.bonus.pool is not None)],
+        ["knock-on: guided rating quotas re-ranked within " + diff["employee_id"].map(group_of).astype(str),
+         "knock-on: salary review scaled again to the budget",
+         "knock-on: bonus pool shared out again"],
+        "knock-on of the corrected data")
+    diff["cause"] = cause.fillna(pd.Series(knock_on, index=diff.index))
+    return diff.sort_values(["employee_id"], kind="stable").reset_index(drop=True)
+
+
+# -------------------------------------------------------------------------------------------- review
+
+
+def review_appeals(policy: Policy, data: Dataset, appeals: pd.DataFrame | None = None,
+                   as_of: pd.Timestamp | None = None, before: Outcomes | None = None,
+                   file: str = "appeals") -> AppealReview:
+    """Apply the upheld appeals of ``appeals`` (default: the dataset's own appeals table) to a copy of the data,
+    re-evaluate, and diff. Pure: nothing is written."""
+    appeals = data.appeals if appeals is None else appeals
+    before = evaluate(policy, data) if before is None else before
+    corrected, corrections = apply_appeals(data, appeals, file)
+    after = evaluate(policy, corrected) if len(corrections) else before
+    diff = outcome_diff(before, after, corrections, policy)
+    register = appeal_register(appeals, policy.appeals.window_days, as_of)
+    values_before = corrections.set_index("appeal_id")["value_before"]
+    register["value_before"] = register["appeal_id"].map(values_before)
+    register["applied"] = register["appeal_id"].isin(corrections["appeal_id"])
+    changed = diff.groupby("employee_id").size()
+    info = {"appeals": len(register), "upheld": int((register["status"] == "upheld").sum()),
+            "rejected": int((register["status"] == "rejected").sum()),
+            "open": int((register["status"] == "open").sum()), "corrections": len(corrections),
+            "employees_changed": len(changed),
+            "total_cash_change": float(np.round(after.summary["total_cash"].sum() - before.summary["total_cash"].sum(),
+                                                2))}
+    return AppealReview(register=register, corrections=corrections, diff=diff, before=before, after=after,
+                        corrected=corrected, info=info)
+
+
+# ---------------------------------------------------------------------------------------- audit log
+
+
+def _sha256_bytes(b: bytes) -> str:
+    return hashlib.sha256(b).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    return _sha256_bytes(path.read_bytes())
+
+
+def _table_sha256(df: pd.DataFrame) -> str:
+    return _sha256_bytes(df.to_csv(index=False, float_format="%.10g").encode())
+
+
+def read_audit_log(path: str | Path) -> list[dict[str, Any]]:
+    """The audit log's entries, after checking the hash chain (each line's ``prev`` is the sha256 of the line
+    before it; the first line's is 64 zeros). Raises :class:`AuditError` at the first line that does not fit."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    entries, prev = [], "0" * 64
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise AuditError(f"{path}, line {n}: not a JSON record ({err})") from None
+        if entry.get("prev") != prev:
+            raise AuditError(f"{path}, line {n}: the hash chain is broken (expected prev {prev[:12]}..., found "
+                             f"{str(entry.get('prev'))[:12]}...): the log was edited, reordered or truncated")
+        prev = _sha256_bytes(line.encode("utf-8"))
+        entries.append(entry)
+    return entries
+
+
+def _decision_key(rec: dict[str, Any]) -> str:
+    return "|".join(str(rec.get(k)) for k in ("appeal_id", "status", "value_after", "decided_on"))
+
+
+def append_audit(path: str | Path, records: list[dict[str, Any]]) -> int:
+    """Append the decisions of ``records`` not yet in the log (same appeal, status, value and date); returns how
+    many lines were added. Never rewrites an existing line."""
+    path = Path(path)
+    existing = read_audit_log(path)
+    seen = {_decision_key(e) for e in existing}
+    prev = _sha256_bytes(path.read_text(encoding="utf-8").splitlines()[-1].encode()) if existing else "0" * 64
+    lines = []
+    for rec in records:
+        if _decision_key(rec) in seen:
+            continue
+        entry = {"seq": len(existing) + len(lines) + 1, **rec, "prev": prev}
+        line = json.dumps(entry, ensure_ascii=False, sort_keys=False, default=str)
+        lines.append(line)
+        prev = _sha256_bytes(line.encode("utf-8"))
+        seen.add(_decision_key(rec))
+    if lines:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write("".join(line + "\n" for line in lines))
+            fh.flush()
+            os.fsync(fh.fileno())
+    return len(lines)
+
+
+# ------------------------------------------------------------------------------------------- command
+
+
+def _write_run(review: AppealReview, folder: Path) -> dict[str, str]:
+    """The run's files, written to ``folder`` (a fresh temporary folder); returns their sha256."""
+    from compkit.excel import write_workbook
+
+    review.before.to_csv(folder / "before")
+    review.after.to_csv(folder / "after")
+    tables = {"register": review.register, "corrections": review.corrections, "diff": review.diff}
+    for name, df in tables.items():
+        df.to_csv(folder / f"{name}.csv", index=False, float_format="%.10g")
+    write_workbook(tables, folder / "appeals.xlsx")
+    hashes = {name: _file_sha256(folder / f"{name}.csv") for name in tables}
+    hashes["before_summary"] = _file_sha256(folder / "before" / "summary.csv")
+    hashes["after_summary"] = _file_sha256(folder / "after" / "summary.csv")
+    (folder / "hashes.json").write_text(json.dumps(hashes, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return hashes
+
+
+def run_appeals(policy_path: str | Path, data_path: str | Path, appeals_path: str | Path | None, out: str | Path,
+                cycle: str | None = None, as_of: str | None = None) -> str:
+    """``compkit appeal``: process the register, write ``OUT/<run id>/`` and append to ``OUT/audit_log.jsonl``.
+
+    The run id is the first 12 hex digits of sha256(policy file, data, appeals). A run folder that exists is
+    never rewritten; decisions already in the log are not logged again. Returns a short report.
+    """
+    from compkit.data import load_dataset
+    from compkit.policy import load_policy
+    from compkit.privacy import refuse_reports_folder
+
+    out = refuse_reports_folder(out, "appeal results")
+    policy = load_policy(policy_path)
+    data = load_dataset(data_path, policy=policy, cycle=cycle)
+    if appeals_path is None:
+        appeals, appeals_file = data.appeals, data.files.get("appeals", "appeals table")
+    else:
+        appeals, appeals_file = load_appeals(appeals_path, data, policy), str(appeals_path)
+    # the same register gives the same run, whether it came as CSV, Excel or the dataset's own table
+    inputs = {"policy_sha256": _file_sha256(Path(policy_path)), "data_sha256": data.fingerprint(),
+              "appeals_sha256": _table_sha256(appeals), "cycle": data.cycle, "as_of": as_of}
+    run_id = _sha256_bytes(json.dumps(inputs, sort_keys=True).encode())[:12]
+    review = review_appeals(policy, data, appeals, pd.Timestamp(as_of) if as_of else None, file=appeals_file)
+    out.mkdir(parents=True, exist_ok=True)
+    run_dir = out / run_id
+    if run_dir.exists():
+        hashes = json.loads((run_dir / "hashes.json").read_text(encoding="utf-8"))
+        wrote = False
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}-", dir=out))
+        try:
+            hashes = _write_run(review, tmp)
+            os.replace(tmp, run_dir)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        wrote = True
+    cause = review.diff.groupby("employee_id")["cause"].first()
+    knock_on = int((~cause.str.startswith("appeal ")).sum())
+    corr = review.corrections.set_index("appeal_id")
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    records = []
+    for rec in review.register.to_dict("records"):
+        aid = rec["appeal_id"]
+        applied = aid in corr.index
+        own = cause[cause.str.startswith("appeal ") & cause.str.contains(rf"\b{aid}\b", regex=True)]
+        records.append({
+            "recorded_at": now, "run_id": run_id, "appeal_id": aid, "employee_id": rec["employee_id"],
+            "filed_on": str(pd.Timestamp(rec["filed_on"]).date()), "status": rec["status"],
+            "decided_on": None if pd.isna(rec["decided_on"]) else str(pd.Timestamp(rec["decided_on"]).date()),
+            "days_to_decision": None if pd.isna(rec["days_to_decision"]) else int(rec["days_to_decision"]),
+            "reason": None if pd.isna(rec["reason"]) else str(rec["reason"]),
+            "table": rec["table"], "key": rec["key"], "column": rec["column"],
+            "value_before": str(corr.loc[aid, "value_before"]) if applied else None,
+            "value_after": str(corr.loc[aid, "value_after"]) if applied else None,
+            "employees_changed": sorted(own.index) if applied else [],
+            "knock_on_employees_in_run": knock_on if applied else 0,
+            "inputs": inputs, "outputs": hashes,
+        })
+    added = append_audit(out / AUDIT_LOG, records)
+    i = review.info
+    lines = [f"appeals: {i['appeals']} ({i['upheld']} upheld, {i['rejected']} rejected, {i['open']} open); "
+             f"{i['corrections']} correction(s) applied",
+             f"people whose outcome changed: {i['employees_changed']}; total cash changes by "
+             f"{i['total_cash_change']:,.2f} {policy.currency}",
+             f"results: {run_dir}" + ("" if wrote else " (already there: these inputs were processed before; "
+                                                       "nothing rewritten)"),
+             f"audit log: {out / AUDIT_LOG} ({added} new entr{'y' if added == 1 else 'ies'})"]
+    return "\n".join(lines)

@@ -1,0 +1,240 @@
+"""Appeals: corrections of a copy of the data, re-evaluation, diff, register and the append-only audit log."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from compkit.appeals import (AuditError, append_audit, appeal_register, apply_appeals, load_appeals,
+                             read_audit_log, review_appeals, run_appeals)
+from compkit.cli import main
+from compkit.data import load_dataset
+from compkit.errors import DataError
+from compkit.privacy import PrivacyError
+from conftest import POLICY_2025, tiny_tables, write_tables
+
+COLUMNS = ["appeal_id", "employee_id", "filed_on", "table", "key", "column", "claimed_value", "status",
+           "decided_value", "decided_on", "reason"]
+
+
+def register(*rows: tuple) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=COLUMNS)
+
+
+UPHELD = ("A1", "E1", "2026-01-05", "metrics", "E1|2025-03|fee_income", "actual", "60000", "upheld", "60000",
+          "2026-01-15", "fee of a shared customer booked to a colleague")
+REJECTED = ("A2", "E3", "2026-01-06", "ratings", "E3|S1|risk_management|2025", "score", "5", "rejected", None,
+            "2026-01-26", "rating consistent with the file")
+OPEN = ("A3", "E2", "2026-01-20", "metrics", "E2|2025-08|fee_income", "actual", "40000", "open", None, None, None)
+
+
+@pytest.fixture()
+def appeal_dir(tmp_path: Path) -> Path:
+    tables = tiny_tables()
+    tables["appeals"] = register(UPHELD, REJECTED, OPEN)
+    return write_tables(tables, tmp_path / "with_appeals")
+
+
+@pytest.fixture()
+def appeal_data(appeal_dir: Path, policy):
+    return load_dataset(appeal_dir, policy=policy)
+
+
+def test_upheld_appeal_changes_exactly_the_appellant(policy, appeal_data) -> None:
+    review = review_appeals(policy, appeal_data)
+    # E1's March fee income 30,000 -> 60,000: the year's fee income 360,000 -> 390,000 against a target of
+    # 360,000: achievement 1.0833, score 108.33 (ratio curve, cap 1.3). Fee income weighs 0.15 of the
+    # performance category (0.60): 0.09 of the composite, so the composite rises by 0.09 x 8.333 = 0.75.
+    assert review.changed_employees == ["E1"]
+    e1 = review.diff.set_index("component")
+    assert e1.loc["composite", "change"] == pytest.approx(0.75, abs=1e-9)
+    assert (review.diff["cause"] == "appeal A1").all()
+    # the bonus follows: payout 0.5 + (composite - 70) / 30 x 0.5 rises by 0.75 / 60 = 0.0125 of the CM2
+    # target bonus 25% x 9,500 x 12 = 28,500: + 356.25
+    assert e1.loc["bonus_paid", "change"] == pytest.approx(356.25, abs=0.005)
+    assert e1.loc["total_cash", "change"] == pytest.approx(356.25, abs=0.005)
+    # the correction names the cell, the value before and after
+    corr = review.corrections.iloc[0]
+    assert (corr["table"], corr["key"], corr["column"], corr["value_before"], corr["value_after"]) == \
+        ("metrics", "E1|2025-03|fee_income", "actual", "30000.0", "60000.0")
+    # the original data is untouched; the corrected copy holds the new value
+    m = appeal_data.metrics
+    cell = (m["employee_id"] == "E1") & (m["period"] == "2025-03") & (m["indicator"] == "fee_income")
+    assert m.loc[cell, "actual"].item() == 30_000.0
+    c = review.corrected.metrics
+    cell = (c["employee_id"] == "E1") & (c["period"] == "2025-03") & (c["indicator"] == "fee_income")
+    assert c.loc[cell, "actual"].item() == 60_000.0
+    # everyone else's outcome is identical, to the bit
+    others_b = review.before.summary[review.before.summary["employee_id"] != "E1"].reset_index(drop=True)
+    others_a = review.after.summary[review.after.summary["employee_id"] != "E1"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(others_b, others_a)
+
+
+def test_register_days_to_decision(policy, appeal_data) -> None:
+    reg = review_appeals(policy, appeal_data).register.set_index("appeal_id")
+    # A1: filed 5 January, decided 15 January: 10 days; A2: 6 -> 26 January: 20 days
+    assert reg.loc["A1", "days_to_decision"] == 10 and reg.loc["A2", "days_to_decision"] == 20
+    # A3 is open: as of the latest date in the register (26 January), open for 6 days
+    assert np.isnan(reg.loc["A3", "days_to_decision"]) and reg.loc["A3", "days_open"] == 6
+    assert reg["within_window"].all()
+    assert reg["applied"].tolist() == [True, False, False]
+    late = appeal_register(appeal_data.appeals, window_days=30, as_of=pd.Timestamp("2026-03-01"))
+    assert late.set_index("appeal_id").loc["A3", "days_open"] == 40
+    assert not late.set_index("appeal_id").loc["A3", "within_window"]
+
+
+def test_rejected_and_open_appeals_change_nothing(policy, tiny) -> None:
+    appeals = load_appeals_frame(register(REJECTED, OPEN))
+    corrected, corrections = apply_appeals(tiny, appeals)
+    assert corrections.empty and corrected is tiny
+
+
+def load_appeals_frame(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    out["filed_on"] = pd.to_datetime(out["filed_on"])
+    out["decided_on"] = pd.to_datetime(out["decided_on"])
+    return out
+
+
+def test_knock_on_through_guided_ratings_is_named(policy, tiny) -> None:
+    # E4's year is put right: all her ratings become 5. Guided ratings rank within the region, so her move
+    # from last to first re-ranks the others too: they appear in the diff as knock-ons, not as appellants.
+    ratings = tiny.ratings
+    keys = ratings[ratings["employee_id"] == "E4"]
+    rows = [(f"B{i}", "E4", "2026-01-05", "ratings", f"E4|{r}|{item}|2025", "score", "5", "upheld", "5",
+             "2026-01-10", "") for i, (r, item) in enumerate(zip(keys["rater_id"], keys["item"]))]
+    review = review_appeals(policy, tiny, load_appeals_frame(register(*rows)))
+    causes = review.diff.groupby("employee_id")["cause"].first()
+    assert causes["E4"].startswith("appeal B0")
+    assert (causes.drop("E4").str.startswith("knock-on: guided rating quotas re-ranked within East")).all()
+
+
+# ------------------------------------------------------------------------------------------ bad input
+
+
+def test_bad_appeals_are_reported_with_row_and_column(policy, tiny, tmp_path: Path) -> None:
+    bad = register(
+        ("A1", "E1", "2026-01-05", "metrics", "E1|2025-03|fee_income", "actual", "x", "upheld", "lots",
+         "2026-01-15", ""),
+        ("A2", "E2", "2026-01-05", "metrics", "E1|2025-04|fee_income", "actual", "1", "upheld", "1", "2026-01-15",
+         ""),
+        ("A3", "E2", "2026-01-05", "metrics", "E2|2031-04|fee_income", "actual", "1", "upheld", "1", "2026-01-15",
+         ""),
+        ("A4", "E2", "2026-01-05", "metrics", "E2|2025-08|fee_income", "colour", "1", "upheld", "1", "2026-01-15",
+         ""),
+        ("A5", "E2", "someday", "metrics", "E2|2025-08|fee_income", "actual", "1", "pending", "1", "2026-01-15",
+         ""))
+    path = tmp_path / "appeals.csv"
+    bad.to_csv(path, index=False)
+    with pytest.raises(DataError) as err:
+        load_appeals(path, tiny, policy)
+    text = str(err.value)
+    assert f"{path}, row 4, column 'key': found 'E2|2031-04|fee_income'; expected the key of a row of table " \
+           "metrics (employee_id|period|indicator)" in text
+    assert "row 5, column 'column': found 'colour'; expected a column of table metrics" in text
+    assert "row 6, column 'filed_on': found 'someday'; expected a date YYYY-MM-DD" in text
+    assert "row 6, column 'status': found 'pending'" in text
+    # values that convert but are wrong: reported when applied
+    good_rows = load_appeals(_write(register(bad.iloc[0].tolist(), bad.iloc[1].tolist()), path), tiny, policy)
+    with pytest.raises(DataError) as err:
+        apply_appeals(tiny, good_rows, file=str(path))
+    text = str(err.value)
+    assert "row 2, column 'decided_value': found 'lots'; expected a number for column actual of table metrics" \
+        in text
+    assert "row 3, column 'key': found 'E1|2025-04|fee_income'; expected a row of employee E2 (this row belongs " \
+           "to E1)" in text
+
+
+def _write(df: pd.DataFrame, path: Path) -> Path:
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_correction_that_breaks_the_contract_is_refused(policy, tiny) -> None:
+    appeals = load_appeals_frame(register(("A1", "E1", "2026-01-05", "ratings", "E1|S1|risk_management|2025",
+                                           "score", "7", "upheld", "7", "2026-01-10", "")))
+    with pytest.raises(DataError, match="ratings.*row .*score.*7"):
+        apply_appeals(tiny, appeals)
+
+
+# ---------------------------------------------------------------------------------- audit and command
+
+
+def test_run_twice_changes_nothing_more(tmp_path: Path, appeal_dir: Path) -> None:
+    out = tmp_path / "private" / "appeals"
+    first = run_appeals(POLICY_2025, appeal_dir, None, out)
+    assert "3 (1 upheld, 1 rejected, 1 open); 1 correction(s) applied" in first
+    assert "people whose outcome changed: 1; total cash changes by 356.25 CNY" in first
+    log = read_audit_log(out / "audit_log.jsonl")
+    assert [e["appeal_id"] for e in log] == ["A1", "A2", "A3"]
+    a1 = log[0]
+    assert (a1["status"], a1["value_before"], a1["value_after"], a1["employees_changed"], a1["days_to_decision"]) \
+        == ("upheld", "30000.0", "60000.0", ["E1"], 10)
+    assert a1["inputs"]["data_sha256"] and a1["outputs"]["diff"] and a1["prev"] == "0" * 64
+    run_dir = out / a1["run_id"]
+    files = {p: p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
+    diff = pd.read_csv(run_dir / "diff.csv")
+    assert set(diff["employee_id"]) == {"E1"}
+    log_bytes = (out / "audit_log.jsonl").read_bytes()
+
+    second = run_appeals(POLICY_2025, appeal_dir, None, out)
+    assert "nothing rewritten" in second and "(0 new entries)" in second
+    assert (out / "audit_log.jsonl").read_bytes() == log_bytes
+    assert {p: p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()} == files
+    assert {p.name for p in out.iterdir()} == {"audit_log.jsonl", a1["run_id"]}
+
+
+def test_a_later_decision_is_appended(tmp_path: Path, appeal_dir: Path) -> None:
+    out = tmp_path / "appeals"
+    run_appeals(POLICY_2025, appeal_dir, None, out)
+    # A3 is decided (upheld) later: a new run, one new log line; the first run's folder stays as it was
+    decided = register(UPHELD, REJECTED, OPEN[:7] + ("upheld", "45000", "2026-02-01", "booked to a colleague"))
+    path = _write(decided, tmp_path / "appeals_feb.csv")
+    report = run_appeals(POLICY_2025, appeal_dir, path, out)
+    assert "(1 new entry)" in report
+    log = read_audit_log(out / "audit_log.jsonl")
+    assert [(e["appeal_id"], e["status"]) for e in log] == [("A1", "upheld"), ("A2", "rejected"), ("A3", "open"),
+                                                            ("A3", "upheld")]
+    assert log[3]["employees_changed"] == ["E2"] and log[3]["days_to_decision"] == 12
+    assert len([p for p in out.iterdir() if p.is_dir()]) == 2
+
+
+def test_tampered_audit_log_is_detected(tmp_path: Path) -> None:
+    path = tmp_path / "audit_log.jsonl"
+    append_audit(path, [{"appeal_id": "A1", "status": "upheld", "value_after": "1", "decided_on": "2026-01-01"},
+                        {"appeal_id": "A2", "status": "rejected", "value_after": None, "decided_on": "2026-01-02"}])
+    assert len(read_audit_log(path)) == 2
+    lines = path.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["status"] = "rejected"
+    path.write_text(json.dumps(first) + "\n" + lines[1] + "\n")
+    with pytest.raises(AuditError, match="line 2: the hash chain is broken"):
+        read_audit_log(path)
+    path.write_text(lines[1] + "\n")  # the first line removed
+    with pytest.raises(AuditError, match="line 1"):
+        read_audit_log(path)
+
+
+def test_appeal_command(tmp_path: Path, appeal_dir: Path, capsys) -> None:
+    out = tmp_path / "appeals"
+    code = main(["appeal", "--policy", str(POLICY_2025), "--data", str(appeal_dir), "--out", str(out)])
+    assert code == 0
+    assert "1 correction(s) applied" in capsys.readouterr().out
+    code = main(["appeal", "--policy", str(POLICY_2025), "--data", str(appeal_dir),
+                 "--out", str(tmp_path / "reports" / "appeals")])
+    assert code == 1 and "never under reports/" in capsys.readouterr().err
+
+
+def test_appeal_refused_under_reports(tmp_path: Path, appeal_dir: Path) -> None:
+    with pytest.raises(PrivacyError):
+        run_appeals(POLICY_2025, appeal_dir, None, tmp_path / "reports" / "x")
+
+
+def test_sample_appeals(policy, sample) -> None:
+    review = review_appeals(policy, sample)
+    upheld = set(sample.appeals.loc[sample.appeals["status"] == "upheld", "employee_id"].astype(str))
+    assert set(review.changed_employees) == upheld
+    assert review.info["open"] == 2 and review.info["corrections"] == len(upheld)

@@ -1,0 +1,302 @@
+"""Feedback statements and publication: worked examples on the tiny dataset (see conftest.tiny_tables)."""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from compkit.feedback import (FeedbackError, peer_standing, published_results, render_statements,
+                              statement_contents, strengths_and_weaknesses, through_month, write_statements)
+from compkit.privacy import PrivacyError, pseudonym_key, pseudonyms, scan_for_identifiers
+from conftest import POLICY_2025, approx_cents, tiny_tables
+
+KEY = b"test-key-0123456789abcdef"
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = False
+
+    def handle_starttag(self, tag, attrs):  # noqa: ANN001
+        self._skip = tag in ("style", "title")
+
+    def handle_endtag(self, tag):  # noqa: ANN001
+        self._skip = False
+
+    def handle_data(self, data):  # noqa: ANN001
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    return re.sub(r"\s+", " ", " ".join(parser.parts))
+
+
+@pytest.fixture()
+def final(policy, tiny):
+    st = statement_contents(policy, tiny)
+    return st, render_statements(st, policy)
+
+
+def person(st, eid: str) -> dict:
+    return st.people.set_index("employee_id").loc[eid].to_dict()
+
+
+# ------------------------------------------------------------------------------- the mid-year joiner
+
+
+def test_joiner_statement_checked_by_hand(final) -> None:
+    st, pages = final
+    e2 = person(st, "E2")
+    # joined 2025-07-01: (2025-12-31 - 2025-07-01) + 1 = 184 of 365 days
+    assert e2["days_employed"] == 184 and e2["days_in_period"] == 365
+    # base: no own base, CM1 midpoint 7,000 x 12 x 184/365 = 42,345.2055 -> 42,345.21
+    assert approx_cents(e2["base_pay"], 42_345.21)
+    # allowances: (400 + 500 + 200) x 12 x 184/365 -> 2,419.73 + 3,024.66 + 1,209.86 = 6,654.25
+    assert approx_cents(e2["allowance_transport"], 2_419.73) and approx_cents(e2["allowance_meals"], 3_024.66)
+    assert approx_cents(e2["allowances"], 6_654.25)
+    # commission: funds 500,000 x 0.3% = 1,500.00 in August
+    assert approx_cents(e2["commission"], 1_500.00)
+    # bonus: target 20% x 7,000 x 12 = 16,800; composite 96.667 -> payout 0.5 + (96.667 - 70) / 30 x 0.5
+    # = 0.94444; 16,800 x 0.94444 x 184/365 = 7,998.54 (CM1 is not a key role: nothing deferred)
+    assert approx_cents(e2["bonus_paid"], 7_998.54) and e2["bonus_deferred"] == 0
+    # total cash = 42,345.21 + 6,654.25 + 1,500.00 + 7,998.54 = 58,498.00
+    assert approx_cents(e2["total_cash"], 58_498.00)
+    text = visible_text(pages["E2"])
+    for shown in ("184 of 365 days (joined 1 July 2025)", "Junior customer manager", "42,345.21", "2,419.73",
+                  "1,500.00", "7,998.54", "58,498.00", "August 2025", "Mutual funds", "rating C"):
+        assert shown in text, shown
+    # the one weakness: loyalty (no repeat customer in 5 months) with the policy's suggestion
+    fb = st.feedback[st.feedback["employee_id"] == "E2"]
+    assert fb["kind"].tolist() == ["weakness", "suggestion"]
+    assert fb["indicator"].tolist() == ["loyalty", "loyalty"]
+    assert "Stay in touch with customers after a purchase" in text
+    assert "Customer loyalty (repeat purchases): 0% of target, score 0" in text
+
+
+def test_statement_lines_add_up_to_total_cash(final) -> None:
+    st, _ = final
+    p = st.people
+    parts = p["base_pay"] + p["allowances"] + p["commission"] + p["bonus_paid"]
+    assert (np.rint(parts * 100) == np.rint(p["total_cash"] * 100)).all()
+    per_line = st.commission.groupby("employee_id")["commission"].sum().reindex(p["employee_id"]).fillna(0)
+    assert np.allclose(per_line.to_numpy(), p["commission"].to_numpy(), atol=0.005)
+
+
+# ---------------------------------------------------------------------------- the clawback statement
+
+
+def test_clawback_statement_checked_by_hand(final) -> None:
+    st, pages = final
+    e4 = person(st, "E4")
+    # left 2025-03-31: 31 + 28 + 31 = 90 of 365 days; base 9,000 x 12 x 90/365 = 26,630.137 -> 26,630.14
+    assert e4["days_employed"] == 90 and approx_cents(e4["base_pay"], 26_630.14)
+    lines = st.commission[st.commission["employee_id"] == "E4"]
+    # January: 300,000 of insurance at 1% (first tier) = 3,000.00; March: the deal reversed, the cumulative
+    # basis falls to 0, cumulative commission 0 - 3,000 paid = -3,000.00, a clawback line
+    assert lines["period"].tolist() == ["2025-01", "2025-03"]
+    assert lines["commission"].tolist() == [3_000.0, -3_000.0]
+    assert lines["line"].tolist() == ["payment", "clawback"]
+    assert e4["commission"] == 0.0
+    text = visible_text(pages["E4"])
+    assert "March 2025 Bancassurance -300,000.00 -3,000.00 clawback: sales reversed" in text
+    assert "Total commission 0.00" in text
+    assert "90 of 365 days (left 31 March 2025)" in text
+    assert "26,630.14" in text
+    # composite 35.76 is below the bonus curve's 60: no bonus, said in plain words
+    assert "Overall score below the bonus threshold: no bonus." in text
+    assert "No salary increase (left before the end of the cycle: no raise)." in text
+
+
+def test_statements_have_no_code_terms(final) -> None:
+    _, pages = final
+    for eid, html in pages.items():
+        text = visible_text(html)
+        snake = re.findall(r"\b[a-z]+_[a-z_]+\b", text)
+        assert snake == [], (eid, snake)
+        assert "nan" not in text.split() and "None" not in text.split(), eid
+
+
+# ----------------------------------------------------------------------------- interim statements
+
+
+def test_interim_statement_cycle_to_date(policy, tiny) -> None:
+    st = statement_contents(policy, tiny, period="2025Q3")
+    assert st.info["interim"] and st.info["through"] == "2025-09"
+    e2 = person(st, "E2")
+    # 1 July to 30 September: 92 days employed of the 273 days to date; pay to date uses the cycle's day rate:
+    # 7,000 x 12 x 92/365 = 21,172.60
+    assert e2["days_employed"] == 92 and e2["days_in_period"] == 273
+    assert approx_cents(e2["base_pay"], 21_172.60)
+    assert approx_cents(e2["commission"], 1_500.00)  # the August line is paid by September
+    assert e2["bonus_paid"] == 0 and approx_cents(e2["bonus_indicative"], 7_998.54)
+    # a leaver's pay to date equals the final statement's: she left before the period ends
+    e4_final = person(statement_contents(policy, tiny), "E4")
+    assert approx_cents(person(st, "E4")["base_pay"], e4_final["base_pay"])
+    text = visible_text(render_statements(st, policy)["E2"])
+    assert "January 2025 to September 2025 (cycle to date)" in text
+    assert "indicative rating" in text and "Indicative performance bonus" in text
+    # by June (before she joined) there is nothing to pay her
+    june = person(statement_contents(policy, tiny, period="2025-06"), "E2")
+    assert june["base_pay"] == 0 and june["commission"] == 0
+
+
+def test_interim_in_the_first_quarter_excludes_later_commission(policy, tiny) -> None:
+    st = statement_contents(policy, tiny, period="2025-02")
+    e1 = st.commission[st.commission["employee_id"] == "E1"]
+    # E1's insurance lines of January (6,000) and February (7,000): marginal tiers, 1.2M cumulative
+    # = 1,000,000 x 1% + 200,000 x 1.5% = 13,000 in all
+    assert e1["commission"].sum() == 13_000.0
+    assert set(e1["period"]) == {"2025-01", "2025-02"}
+
+
+@pytest.mark.parametrize("period, expected", [("2025-06", "2025-06"), ("2025Q2", "2025-06"), ("2025q4", "2025-12"),
+                                              ("2025H1", "2025-06")])
+def test_through_month(period: str, expected: str) -> None:
+    assert through_month(period, "2025") == expected
+
+
+@pytest.mark.parametrize("period, message", [("2026-03", "outside the cycle 2025 (2025-01 to 2025-12)"),
+                                             ("June", "expected a month YYYY-MM, a quarter YYYYQn"),
+                                             ("2025-13", "expected a month YYYY-MM")])
+def test_bad_period(period: str, message: str) -> None:
+    with pytest.raises(FeedbackError, match=re.escape(message)):
+        through_month(period, "2025")
+
+
+# ------------------------------------------------------------------------- strengths and weaknesses
+
+
+def test_peer_standing_worked_example() -> None:
+    # six CM2s on one indicator: scores 50, 60, 60, 80, 90, 100; share below = (rank_min - 1) / (6 - 1)
+    ind = pd.DataFrame({"employee_id": [f"P{i}" for i in range(6)], "indicator": "fee_income",
+                        "score": [50.0, 60.0, 60.0, 80.0, 90.0, 100.0]})
+    grade = pd.Series("CM2", index=ind["employee_id"])
+    out = peer_standing(ind, grade)
+    assert out["share_below"].tolist() == [0.0, 0.2, 0.2, 0.6, 0.8, 1.0]
+    # only four peers: too few to compare (and it would reveal colleagues' scores)
+    small = peer_standing(ind.iloc[:4], grade)
+    assert small["share_below"].isna().all() and (small["peers"] == 4).all()
+
+
+def test_strengths_and_weaknesses_rules() -> None:
+    # one person, five indicators: points vs target = effective weight x (score - 100)
+    ind = pd.DataFrame({"employee_id": "P1", "indicator": list("abcde"),
+                        "score": [120.0, 110.0, 100.0, 80.0, 0.0],
+                        "effective_weight": [0.1, 0.3, 0.2, 0.2, 0.0],
+                        "share_below": [0.5, 0.9, 0.8, 0.1, np.nan]})
+    ind["points_vs_target"] = ind["effective_weight"] * (ind["score"] - 100)  # 2, 3, 0, -4, -0
+    label = strengths_and_weaknesses(ind, shown=2)
+    # b (+3) and a (+2) above target; c on target in the top quarter would be third; d below target;
+    # e carries no weight (left out of the score): neither
+    assert label.tolist() == ["strength", "strength", "", "weakness", ""]
+    assert strengths_and_weaknesses(ind, shown=3).tolist() == ["strength", "strength", "strength", "weakness", ""]
+
+
+def test_strengths_name_peers_when_there_are_enough(policy, sample) -> None:
+    st = statement_contents(policy, sample)
+    strengths = st.feedback[st.feedback["kind"] == "strength"]
+    assert strengths["text"].str.contains(r"better than \d+% of ", regex=True).any()
+    # every weakness has a suggestion from the policy's texts
+    weak = st.feedback[st.feedback["kind"] == "weakness"]
+    tips = st.feedback[st.feedback["kind"] == "suggestion"]
+    assert len(weak) == len(tips) and len(weak) > 0
+    assert set(tips["text"]) <= set(policy.feedback.suggestions.values())
+
+
+# ---------------------------------------------------------------------------------------- writing
+
+
+def test_write_statements(tmp_path: Path, tiny_dir: Path) -> None:
+    out = tmp_path / "private" / "statements"
+    written = write_statements(POLICY_2025, tiny_dir, out)
+    assert sorted(p.name for p in written) == ["E1.html", "E2.html", "E3.html", "E4.html", "statements.xlsx"]
+    sheets = pd.read_excel(out / "statements.xlsx", sheet_name=None)
+    assert set(sheets) == {"people", "indicators", "feedback", "commission", "deferrals"}
+    assert len(sheets["people"]) == 4
+    # a failed run (bad period) leaves the previous statements as they were
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(FeedbackError):
+        write_statements(POLICY_2025, tiny_dir, out, period="2026-01")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in out.parent.iterdir()] == ["statements"]  # no temporary folder left behind
+
+
+def test_statements_refused_under_reports(tmp_path: Path, tiny_dir: Path) -> None:
+    with pytest.raises(PrivacyError, match="never under reports/"):
+        write_statements(POLICY_2025, tiny_dir, tmp_path / "reports" / "2025" / "statements")
+    assert not (tmp_path / "reports").exists()
+
+
+# ------------------------------------------------------------------------------------- publication
+
+
+def test_pseudonyms_are_keyed_and_stable() -> None:
+    a = pseudonyms(["E1", "E2", "E1"], KEY)
+    assert a[0] == a[2] and a[0] != a[1] and a[0].startswith("P-") and len(a[0]) == 12
+    assert pseudonyms(["E1"], b"another-key-0123456789")[0] != a[0]
+
+
+def test_pseudonym_key_sources(tmp_path: Path) -> None:
+    assert pseudonym_key({"COMPKIT_PSEUDONYM_KEY": "k" * 20}) == b"k" * 20
+    with pytest.raises(PrivacyError, match="no pseudonym key: set COMPKIT_PSEUDONYM_KEY"):
+        pseudonym_key({})
+    with pytest.raises(PrivacyError, match="expected at least 16"):
+        pseudonym_key({"COMPKIT_PSEUDONYM_KEY": "short"})
+    outside = tmp_path / "secret.key"
+    outside.write_text("x" * 32 + "\n")
+    assert pseudonym_key({"COMPKIT_PSEUDONYM_KEY_FILE": str(outside)}) == b"x" * 32
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    inside = repo / "data" / "secret.key"
+    inside.parent.mkdir()
+    inside.write_text("y" * 32)
+    with pytest.raises(PrivacyError, match="inside the git working tree"):
+        pseudonym_key({"COMPKIT_PSEUDONYM_KEY_FILE": str(inside)})
+
+
+def test_published_tables_carry_no_names_or_ids(policy, sample, tmp_path: Path) -> None:
+    st = statement_contents(policy, sample)
+    tables = published_results(st, policy, KEY)
+    results, by_branch = tables["results"], tables["ratings_by_branch"]
+    assert list(results.columns) == ["person", "branch", "position", "overall_score", "rating"]
+    assert len(results) == st.people["composite"].notna().sum()
+    assert results["person"].is_unique
+    for name, df in tables.items():
+        df.to_csv(tmp_path / f"{name}.csv", index=False)
+    emp = sample.employees
+    assert scan_for_identifiers(tmp_path, emp["employee_id"], emp["name"]) == []
+    # shares add up to 1 per branch (where shown)
+    shares = by_branch.filter(like="share_")
+    shown = ~by_branch["suppressed"]
+    assert np.allclose(shares[shown].sum(axis=1), 1.0)
+
+
+def test_small_branches_are_suppressed(policy, tiny) -> None:
+    st = statement_contents(policy, tiny)
+    by_branch = published_results(st, policy, KEY)["ratings_by_branch"]
+    # Pudong has 4 people: fewer than 5, so its shares are blanked; the head-count stays
+    row = by_branch.set_index("branch").loc["Pudong"]
+    assert row["n"] == 4 and bool(row["suppressed"])
+    assert row.filter(like="share_").isna().all()
+
+
+def test_publication_with_names_when_the_policy_says_so(policy, tiny) -> None:
+    named = policy.updated({"publication.names": "name"})
+    st = statement_contents(named, tiny)
+    results = published_results(st, named)["results"]
+    assert sorted(results["person"]) == ["Li Na", "Liu Yang", "Wang Wei", "Zhang Min"]
+
+
+def test_scan_finds_ids_and_names(tmp_path: Path) -> None:
+    (tmp_path / "a.html").write_text("<td>E00012</td><td>E000123</td><p>Wang Wei</p>")
+    hits = scan_for_identifiers(tmp_path, ["E00012", "E00099"], ["Wang Wei", "Li"])
+    assert [(h.kind, h.value) for h in hits] == [("employee id", "E00012"), ("name", "Wang Wei")]
