@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import papermill as pm
 import pytest
 
 from compkit import report
 from compkit.cli import main
+from compkit.privacy import scan_for_identifiers
 from compkit.report import ReportError, run_review
 
 from conftest import POLICY_2025, POLICY_2026, ROOT
@@ -39,6 +41,9 @@ def test_review_for_another_year_and_population(small_2024: Path, tmp_path: Path
     assert [n["name"] for n in manifest["notebooks"]] == ["calibration", "fairness", "policy_review"]
     assert "Policy review 2024" in index.read_text(encoding="utf-8")
     assert (out / "calibrated_policy.yaml").exists()
+    # confidentiality: no raw employee id and no name anywhere in the report folder (HTML, notebooks, CSV, JSON)
+    employees = pd.read_csv(small_2024 / "employees.csv")
+    assert scan_for_identifiers(out, employees["employee_id"], employees["name"]) == []
 
 
 def test_failing_cell_is_named_and_kept(small_2024: Path, tmp_path: Path, monkeypatch) -> None:
