@@ -300,3 +300,24 @@ def test_scan_finds_ids_and_names(tmp_path: Path) -> None:
     (tmp_path / "a.html").write_text("<td>E00012</td><td>E000123</td><p>Wang Wei</p>")
     hits = scan_for_identifiers(tmp_path, ["E00012", "E00099"], ["Wang Wei", "Li"])
     assert [(h.kind, h.value) for h in hits] == [("employee id", "E00012"), ("name", "Wang Wei")]
+
+
+def test_statements_command(tmp_path: Path, tiny_dir: Path, capsys, monkeypatch) -> None:
+    from compkit.cli import main
+
+    monkeypatch.setenv("COMPKIT_PSEUDONYM_KEY", KEY.decode())
+    out, pub = tmp_path / "private" / "st", tmp_path / "published"
+    code = main(["statements", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--out", str(out),
+                 "--period", "2025-09", "--publish", str(pub)])
+    assert code == 0
+    assert "wrote 4 statement(s) and statements.xlsx" in capsys.readouterr().out
+    assert "Interim performance and pay statement" in (out / "E2.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in pub.iterdir()) == ["ratings_by_branch.csv", "results.csv"]
+    employees = tiny_tables()["employees"]
+    assert scan_for_identifiers(pub, employees["employee_id"], employees["name"]) == []
+    # no key: refused before anything is written
+    monkeypatch.delenv("COMPKIT_PSEUDONYM_KEY")
+    code = main(["statements", "--policy", str(POLICY_2025), "--data", str(tiny_dir),
+                 "--out", str(tmp_path / "private" / "st2"), "--publish", str(tmp_path / "pub2")])
+    assert code == 1 and "no pseudonym key" in capsys.readouterr().err
+    assert not (tmp_path / "private" / "st2").exists() and not (tmp_path / "pub2").exists()
