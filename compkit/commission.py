@@ -103,7 +103,14 @@ def _apply(a: np.ndarray, terms: np.ndarray) -> np.ndarray:
     if n_q > 1:
         k += np.arange(n_q) * n_k
     lower, below, rates = (terms[:, i, :].ravel() for i in (1, 2, 3))
-    return below[k] + rates[k] * (a - lower[k])
+    # below[k] + rates[k] * (a - lower[k]), computed in two buffers (the grid has millions of cells)
+    out = np.take(lower, k)
+    np.subtract(a, out, out=out)
+    scratch = np.take(rates, k)
+    np.multiply(scratch, out, out=out)
+    np.take(below, k, out=scratch)
+    np.add(scratch, out, out=out)
+    return out
 
 
 def tiered(amount: ArrayLike, tiers: TierTable, method: str = "marginal") -> np.ndarray:
@@ -166,19 +173,28 @@ def _product_terms(rates: dict[str, ProductRates]) -> np.ndarray:
 
 
 def _codes(values: pd.Series, grid: pd.Index) -> np.ndarray:
-    """Position of each value in ``grid`` (-1 when absent or missing), hashing each row's value once."""
+    """Position of each value in ``grid`` (-1 when absent or missing), hashing each row's value once; a
+    categorical column is looked up by its categories. Small integers (int32), to keep the sales-sized arrays
+    small."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        lookup = np.append(grid.get_indexer(values.cat.categories), -1).astype(np.int32)
+        return lookup[np.asarray(values.cat.codes)]  # code -1 (missing) picks the appended -1
     if isinstance(values.array, ArrowStringArray) and grid.inferred_type in ("string", "empty"):
         arrow = pa.array(values)
         found = pc.index_in(arrow, value_set=pa.array(grid.to_numpy(dtype=object), type=arrow.type))
-        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
+        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     codes, uniques = pd.factorize(values)
-    lookup = np.append(grid.get_indexer(uniques), -1)  # codes == -1 (missing) picks the appended -1
+    lookup = np.append(grid.get_indexer(uniques), -1).astype(np.int32)  # code -1 (missing) picks the last -1
     return lookup[codes]
 
 
 def _cents(x: np.ndarray) -> np.ndarray:
     """round_cents(x) (CNY, half-up) as whole cents, held in float64 (exact below 2**53 cents)."""
-    return np.rint(round_cents(x) * 100.0)
+    out = round_cents(x)
+    if out.ndim == 0:
+        return np.rint(out * 100.0)
+    out *= 100.0
+    return np.rint(out, out=out)
 
 
 def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Sequence[str],
@@ -215,35 +231,55 @@ def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Seque
     n_e, n_p, n_q = len(employees_ix), len(periods_ix), len(products)
     shape = (n_e, n_p, n_q)
 
-    # sum the amounts into an (employee, period, product) grid: whole cents, plus any fractions of a cent
+    # sum the amounts into an (employee, period, product) grid: whole cents, plus any fractions of a cent.
+    # Arrays of the size of the sales table or of the grid are few and reused in place (millions of rows).
     p = _codes(sales["period"], periods_ix)
     q = _codes(sales["product"], products)
     keep = (e >= 0) & (p >= 0) & (q >= 0)
-    flat = ((e * n_p + p) * n_q + q)[keep]
-    amount = sales["amount"].to_numpy(dtype="float64")[keep]
-    cents = np.rint(amount * 100.0)
+    flat = e.astype(np.int64)
+    flat *= n_p
+    flat += p
+    flat *= n_q
+    flat += q
+    amount = sales["amount"].to_numpy(dtype="float64")
+    if not keep.all():
+        flat, amount = flat[keep], amount[keep]
+    cents = amount * 100.0
+    np.rint(cents, out=cents)
     size = n_e * n_p * n_q
-    basis_c = np.bincount(flat, weights=cents, minlength=size).reshape(shape)
+    # (with no rows, bincount gives integers: float, as the sums of amounts are)
+    basis_c = np.bincount(flat, weights=cents, minlength=size).astype("float64", copy=False).reshape(shape)
     basis = basis_c / 100.0
-    cum_basis = np.cumsum(basis_c, axis=1) / 100.0
-    rest = amount - cents / 100.0
+    cum_basis = np.cumsum(basis_c, axis=1)
+    cum_basis /= 100.0
+    rest = cents
+    rest /= 100.0
+    np.subtract(amount, rest, out=rest)  # amount - cents / 100: the fractions of a cent, if any
     if np.any(rest != 0.0):
         rest_sum = np.bincount(flat, weights=rest, minlength=size).reshape(shape)
         basis += rest_sum
         cum_basis += np.cumsum(rest_sum, axis=1)
+    del flat, rest, cents, basis_c
 
     terms = _product_terms(rates)
     if commission.accumulate == "cycle_to_date":
         cum_comm = _apply(cum_basis, terms)
         rounded = _cents(cum_comm)
-        line_c = np.diff(rounded, axis=1, prepend=0.0)
-        paid_c = rounded - line_c
+        line_c = rounded.copy()  # the month's true-up: rounded C_t - rounded C_{t-1} (C_0 = 0)
+        line_c[:, 1:] -= rounded[:, :-1]
+        paid_c = rounded
+        paid_c -= line_c
     else:
         month = _apply(basis, terms)
         cum_comm = np.cumsum(month, axis=1)
         line_c = _cents(month)
         paid_c = np.cumsum(line_c, axis=1) - line_c
-    line = line_c.ravel() / 100.0 + 0.0  # + 0.0: no -0.0
+    line = line_c.reshape(-1)
+    line /= 100.0
+    line += 0.0  # no -0.0
+    paid = paid_c.reshape(-1)
+    paid /= 100.0
+    paid += 0.0
 
     return pd.DataFrame({
         "employee_id": pd.Categorical.from_codes(np.repeat(np.arange(n_e, dtype=np.int32), n_p * n_q),
@@ -255,13 +291,62 @@ def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Seque
         "basis": basis.ravel(),
         "cumulative_basis": cum_basis.ravel(),
         "cumulative_commission": cum_comm.ravel(),
-        "paid_to_date": paid_c.ravel() / 100.0 + 0.0,
+        "paid_to_date": paid,
         "commission": line,
         "clawback": line < 0.0,
     }, copy=False)
 
 
 # -------------------------------------------------------------------------------------------- settlement
+
+
+def _stacked_by_employee(lines: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame | None:
+    """``pd.concat([lines, extra])`` ordered stably by employee (in order of first appearance), as
+    :func:`lines_with_settlement` orders it, with each column written once into its place: the commission
+    table has millions of lines and a few settlement lines. Only when ``lines`` are grouped by employee and
+    both tables have the same columns of the same numeric, boolean or categorical dtypes; else None."""
+    if list(lines.columns) != list(extra.columns):
+        return None
+    for col in lines.columns:
+        dtype = lines[col].dtype
+        if dtype != extra[col].dtype or not (isinstance(dtype, pd.CategoricalDtype) or
+                                             (isinstance(dtype, np.dtype) and dtype.kind in "biuf")):
+            return None
+    line_codes, uniques = pd.factorize(lines["employee_id"])
+    if len(line_codes) > 1 and not (line_codes[1:] >= line_codes[:-1]).all():
+        return None
+    # the extra rows' codes in the same numbering: known employees keep theirs, new ones follow, in order
+    extra_codes, extra_uniques = pd.factorize(extra["employee_id"])
+    known = pd.Index(uniques).get_indexer(pd.Index(extra_uniques))
+    new = known < 0
+    known[new] = len(uniques) + np.arange(int(new.sum()))
+    extra_codes = np.where(extra_codes >= 0, np.append(known, -1)[extra_codes], -1)
+    # a stable sort by code of [lines; extra]: a line keeps its rank among the lines and moves down by the extra
+    # rows of smaller codes; an extra row follows every line of its code (lines come first)
+    n_codes = int(max(line_codes.max(initial=-1), extra_codes.max(initial=-1))) + 2
+    per_code_extra = np.bincount(extra_codes + 1, minlength=n_codes)
+    extra_below = np.cumsum(per_code_extra) - per_code_extra
+    lines_upto = np.cumsum(np.bincount(line_codes + 1, minlength=n_codes))
+    order = np.argsort(extra_codes, kind="stable")
+    ranked = extra_codes[order]
+    rank = np.empty(len(extra_codes), dtype=np.int64)
+    rank[order] = np.arange(len(ranked)) - np.searchsorted(ranked, ranked, side="left")
+    extra_pos = lines_upto[extra_codes + 1] + extra_below[extra_codes + 1] + rank
+    total = len(lines) + len(extra)
+    is_extra = np.zeros(total, dtype=bool)
+    is_extra[extra_pos] = True
+    placed = np.argsort(extra_pos, kind="stable")  # the extra rows in the order they appear
+    columns = {}
+    for col in lines.columns:
+        a, b = lines[col], extra[col]
+        categorical = isinstance(a.dtype, pd.CategoricalDtype)
+        a_values = np.asarray(a.cat.codes) if categorical else a.to_numpy()
+        b_values = np.asarray(b.cat.codes) if categorical else b.to_numpy()
+        out = np.empty(total, dtype=np.result_type(a_values.dtype, b_values.dtype))
+        out[~is_extra] = a_values  # the lines, in their order, around the extra rows
+        out[is_extra] = b_values[placed]
+        columns[col] = pd.Categorical.from_codes(out, dtype=a.dtype) if categorical else out
+    return pd.DataFrame(columns, copy=False)
 
 
 def _fmt(x: float) -> str:
@@ -320,7 +405,6 @@ def settle(lines: pd.DataFrame, composite: pd.Series, annual_base: pd.Series,
     index = pd.Index(np.asarray(uniques, dtype=object), name="employee_id")
     line_c = np.rint(lines["commission"].to_numpy(dtype="float64") * 100.0)
     gross_c = np.bincount(codes, weights=line_c, minlength=len(index))
-    positive = gross_c > 0
     comp = composite.reindex(index).to_numpy(dtype="float64")
     base = annual_base.reindex(index).to_numpy(dtype="float64")
     base = np.where(np.isnan(base), 0.0, base)
@@ -385,6 +469,9 @@ def lines_with_settlement(lines: pd.DataFrame, settlement: pd.DataFrame, last_pe
             if len(new):
                 lines[col] = lines[col].cat.add_categories(new)
             extra[col] = pd.Categorical(extra[col], dtype=lines[col].dtype)
+    stacked = _stacked_by_employee(lines, extra)
+    if stacked is not None:
+        return stacked
     both = pd.concat([lines, extra], ignore_index=True)
     codes, _ = pd.factorize(both["employee_id"])
     order = np.argsort(codes, kind="stable")  # each settlement line right after its employee's lines

@@ -21,6 +21,10 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
+import pyarrow.parquet
+from pandas.arrays import ArrowStringArray
 
 from compkit.errors import DataError, Problem
 from compkit.policy import RATER_ROLES, Policy
@@ -93,7 +97,8 @@ def cycle_periods(cycle: str) -> list[str]:
 
 def infer_cycle(periods: Iterable[str], cadence: str) -> str:
     """The cycle that holds the latest period: its year (annual) or its half-year (half-year)."""
-    latest = max(periods)
+    # a column's own max() (one pass in C) rather than Python's, which iterates millions of values
+    latest = periods.max() if isinstance(periods, (pd.Series, pd.Index)) else max(periods)
     year, month = latest[:4], int(latest[5:7])
     if cadence == "annual":
         return year
@@ -210,7 +215,7 @@ def _read_raw(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict
                 df = pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8-sig")
                 df = df.replace({"": None})
             else:
-                df = pd.read_parquet(f)
+                df = pd.read_parquet(f, **_parquet_options(f, name))
         except pd.errors.EmptyDataError:
             df = pd.DataFrame()
         except Exception as err:  # noqa: BLE001
@@ -222,51 +227,100 @@ def _read_raw(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict
     return tables, files, offsets, problems
 
 
+#: a label column is read as a dictionary when its first row group has at most this many distinct texts per row
+_DICTIONARY_SHARE = 0.1
+
+
+def _parquet_options(file: Path, table: str) -> dict[str, list[str]]:
+    """Read the id and label columns that become categoricals (:data:`CATEGORICAL`) as Arrow dictionaries: a
+    code per row and each distinct text once, rather than millions of strings (see :func:`_clean_categorical`).
+    Only columns with few distinct texts (employees, indicators, products, roles, items; judged on the first row
+    group) are read so: a dictionary of millions of customer ids would cost more than it saves."""
+    wanted = CATEGORICAL.get(table, ())
+    if not wanted:
+        return {}
+    schema = pyarrow.parquet.read_schema(file)
+    candidates = [name for name, kind in zip(schema.names, schema.types) if str(name).strip() in wanted
+                  and (pyarrow.types.is_string(kind) or pyarrow.types.is_large_string(kind))]
+    if not candidates:
+        return {}
+    parquet = pyarrow.parquet.ParquetFile(file, read_dictionary=candidates)
+    if parquet.metadata.num_row_groups == 0:
+        return {}
+    sample = parquet.read_row_group(0, columns=candidates)
+    columns = []
+    for name, column in zip(candidates, sample.columns):
+        distinct = sum(len(chunk.dictionary) for chunk in column.chunks)
+        if distinct <= _DICTIONARY_SHARE * len(column):
+            columns.append(name)
+    return {"read_dictionary": columns} if columns else {}
+
+
 def _clean_text(s: pd.Series) -> pd.Series:
-    """Strings stripped of surrounding blanks; empty -> missing (vectorised string operations)."""
-    out = s.astype("string").str.strip()
+    """Strings stripped of surrounding blanks; empty -> missing (vectorised string operations).
+
+    A column that has no surrounding blanks and no empty strings (the usual case) is returned as it is, without
+    a copy: a year of 100,000 managers has 8 million metric rows."""
+    out = s.astype("string")
+    if isinstance(out.array, ArrowStringArray):
+        arrow = out.array.__arrow_array__()
+        if not _any(pc.not_equal(pc.utf8_trim_whitespace(arrow), arrow)) and not _any(pc.equal(arrow, "")):
+            return out
+    out = out.str.strip()
     return out.mask(out == "")
+
+
+def _any(mask: pyarrow.ChunkedArray) -> bool:
+    """Whether any value of an Arrow boolean array is true (nulls are not)."""
+    return bool(pc.any(mask).as_py())
 
 
 def _coerce(df: pd.DataFrame, table: str, file: str, offset: int, problems: list[Problem]) -> pd.DataFrame:
     """Convert each contract column to its type, reporting every value that does not convert."""
-    out = df.copy()
+    out = df.copy(deep=False)  # columns are replaced, never written to: no need to copy the data
     for col, kind in COLUMNS[table].items():
         if col not in out.columns:
             continue
         raw = out[col]
-        text = _clean_text(raw)
         if kind == "str":
             # numbers read from Excel or Parquet come back as 12.0; keep integral ids readable
             if raw.dtype.kind in "fi":
                 text = raw.map(lambda v: None if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
                 text = text.astype("string")
+            elif isinstance(raw.dtype, pd.CategoricalDtype) and col in CATEGORICAL.get(table, ()):
+                text = _clean_categorical(raw)  # read as a dictionary: clean the distinct texts only
+            else:
+                text = _clean_text(raw)
             out[col] = text
             continue
         if kind == "float":
-            if raw.dtype.kind in "fi":
+            if raw.dtype.kind in "fi":  # already numbers (Parquet, Excel): no text to parse
                 values = raw.astype("float64")
-                bad = pd.Series(False, index=raw.index)
+                bad = None
             else:
+                text = _clean_text(raw)
                 values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").astype("float64")
                 bad = text.notna() & values.isna()
             expected = "a number"
         elif kind == "date":
             if pd.api.types.is_datetime64_any_dtype(raw):
                 values = raw.astype("datetime64[ns]")
-                bad = pd.Series(False, index=raw.index)
+                bad = None
             else:
+                text = _clean_text(raw)
                 head = text.str.slice(0, 10)  # Excel gives '2025-01-05 00:00:00'
                 values = pd.to_datetime(head, format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
                 bad = text.notna() & values.isna()
             expected = "a date YYYY-MM-DD"
         elif kind == "period":
-            head = text.str.slice(0, 7)
+            text = _clean_text(raw)
+            head = _slice(text, 7)
             ok = head.fillna("").str.match(_PERIOD.pattern)
-            values = head.where(ok)
+            values = head if ok.all() else head.where(ok)
             bad = text.notna() & ~ok
             expected = "a month YYYY-MM"
         elif kind == "bool":
+            text = _clean_text(raw)
             low = text.str.lower()
             values = pd.Series(pd.NA, index=raw.index, dtype="boolean")
             values[low.isin(_TRUE).fillna(False)] = True
@@ -275,10 +329,20 @@ def _coerce(df: pd.DataFrame, table: str, file: str, offset: int, problems: list
             expected = "true or false"
         else:  # pragma: no cover - contract typo
             raise AssertionError(kind)
-        for idx in np.flatnonzero(bad.to_numpy()):
-            problems.append(Problem(file, int(idx) + offset, col, raw.iloc[idx], expected))
+        if bad is not None:
+            for idx in np.flatnonzero(bad.to_numpy()):
+                problems.append(Problem(file, int(idx) + offset, col, raw.iloc[idx], expected))
         out[col] = values
     return out
+
+
+def _slice(text: pd.Series, n: int) -> pd.Series:
+    """``text.str.slice(0, n)``; the column itself (no copy) when no value is longer than ``n`` characters."""
+    if isinstance(text.array, ArrowStringArray):
+        longest = pc.max(pc.utf8_length(text.array.__arrow_array__())).as_py()
+        if longest is None or longest <= n:
+            return text
+    return text.str.slice(0, n)
 
 
 # ---------------------------------------------------------------------------------------- schemas
@@ -340,8 +404,11 @@ def _schemas(policy: Policy | None) -> dict[str, pa.DataFrameSchema]:
 
 
 def _schema_problems(df: pd.DataFrame, schema: pa.DataFrameSchema, file: str, offset: int) -> list[Problem]:
+    # only the columns the schema checks (every rule is a column rule): pandera then neither copies nor
+    # consolidates the rest of a table of millions of rows
+    checked = [c for c in df.columns if c in schema.columns]
     try:
-        schema.validate(df, lazy=True)
+        schema.validate(df[checked], lazy=True)
     except pa.errors.SchemaErrors as err:
         fc = err.failure_cases
         out = []
@@ -362,7 +429,7 @@ def _rows(mask: pd.Series) -> np.ndarray:
 def _check_table(name: str, df: pd.DataFrame, file: str, offset: int, policy: Policy | None,
                  problems: list[Problem]) -> pd.DataFrame | None:
     """Structure, types and single-table rules; returns the typed table or None when unusable."""
-    df = df.copy()
+    df = df.copy(deep=False)  # the caller's table is left as it is; columns are replaced, never written to
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in REQUIRED[name] if c not in df.columns]
     for c in missing:
@@ -381,8 +448,8 @@ def _check_table(name: str, df: pd.DataFrame, file: str, offset: int, policy: Po
     problems.extend(_schema_problems(df, _schemas(policy)[name], file, offset))
     key = [k for k in KEYS.get(name, ()) if k in df.columns]
     if key and len(key) == len(KEYS[name]):
-        dup = df.duplicated(key, keep="first") & df[key].notna().all(axis=1)
-        for idx in _rows(dup):
+        dup = df.duplicated(key, keep="first") & df[key].notna().all(axis=1) if _may_repeat(df, key) else None
+        for idx in _rows(dup) if dup is not None else ():
             value = "|".join(str(df[k].iloc[idx]) for k in key)
             problems.append(Problem(file, int(idx) + offset, "/".join(key), value,
                                     f"a unique {' + '.join(key)} (this one appears earlier)"))
@@ -391,6 +458,33 @@ def _check_table(name: str, df: pd.DataFrame, file: str, offset: int, policy: Po
         if c not in df.columns:
             df[c] = _empty(kind, len(df))
     return df
+
+
+def _may_repeat(df: pd.DataFrame, key: list[str]) -> bool:
+    """False when no two rows of ``df`` share the same values of ``key`` (missing counting as a value), decided on
+    integer codes (a count per code, or one hash pass); True when some may (the caller then finds which)."""
+    if len(df) < 2:
+        return False
+    if len(key) == 1 and isinstance(df[key[0]].array, ArrowStringArray):  # e.g. deal ids: distinct texts
+        values = df[key[0]].array.__arrow_array__()
+        return len(pc.unique(values)) < len(values)
+    combined = np.zeros(len(df), dtype=np.int64)
+    size = 1
+    for k in key:
+        column = df[k]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes, n = np.asarray(column.cat.codes, dtype=np.int64), len(column.cat.categories)
+        else:
+            codes, uniques = pd.factorize(column)
+            n = len(uniques)
+        if size * (n + 1) >= 2 ** 62:
+            return True
+        combined *= n + 1
+        combined += codes + 1  # missing (-1) -> 0
+        size *= n + 1
+    if size <= 4 * len(df) + 1_000_000:
+        return bool(np.bincount(combined, minlength=size).max() > 1)
+    return len(pd.unique(combined)) < len(combined)
 
 
 def _empty(kind: str, n: int) -> pd.Series:
@@ -433,7 +527,7 @@ def _cross_checks(t: dict[str, pd.DataFrame], files: dict[str, str], offsets: di
             df = t.get(name)
             if df is None or len(df) == 0:
                 continue
-            for idx in _rows(df["employee_id"].notna() & ~df["employee_id"].isin(known)):
+            for idx in _rows(df["employee_id"].notna() & ~_isin(df["employee_id"], known)):
                 problems.append(Problem(files[name], int(idx) + offsets[name], "employee_id",
                                         df["employee_id"].iloc[idx], "an employee_id listed in the employees table"))
     in_cycle = set(cycle_periods(cycle))
@@ -448,8 +542,10 @@ def _cross_checks(t: dict[str, pd.DataFrame], files: dict[str, str], offsets: di
         df = t.get(name)
         if df is None or len(df) == 0:
             continue
-        month = df[col].dt.strftime("%Y-%m")
-        for idx in _rows(df[col].notna() & ~month.isin(in_cycle)):
+        # the month (YYYY-MM) is one of the cycle's: from the first day of the cycle to before the month after it
+        first, after = pd.Timestamp(min(in_cycle) + "-01"), pd.Timestamp(max(in_cycle) + "-01") + pd.offsets.MonthBegin(1)
+        inside = (df[col] >= first) & (df[col] < after)
+        for idx in _rows(df[col].notna() & ~inside):
             problems.append(Problem(files[name], int(idx) + offsets[name], col,
                                     df[col].iloc[idx].date().isoformat(),
                                     f"a date inside cycle {cycle} ({min(in_cycle)} to {max(in_cycle)})"))
@@ -480,6 +576,15 @@ def _cross_checks(t: dict[str, pd.DataFrame], files: dict[str, str], offsets: di
         _check_appeal_targets(appeals, t, f, o, problems)
 
 
+def _isin(values: pd.Series, allowed: set) -> pd.Series:
+    """``values.isin(allowed)``; for a categorical column, each category is looked up once and the answer taken
+    by code (a table of millions of rows has a few thousand distinct ids)."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return values.isin(allowed)
+    per_category = np.append(values.cat.categories.isin(allowed), False)  # code -1 (missing) takes the False
+    return pd.Series(per_category[np.asarray(values.cat.codes)], index=values.index)
+
+
 def _check_appeal_targets(appeals: pd.DataFrame, t: dict[str, pd.DataFrame], file: str, offset: int,
                           problems: list[Problem]) -> None:
     """An appeal must name an existing row (by key) and a column of a table."""
@@ -488,7 +593,7 @@ def _check_appeal_targets(appeals: pd.DataFrame, t: dict[str, pd.DataFrame], fil
         keys = KEYS.get(str(table_name))
         if target is None or keys is None:
             continue
-        row_keys = set(_join_keys(target, keys))
+        row_keys = _existing_keys(target, keys, group["key"])
         for idx, rec in zip(group.index, group.itertuples(index=False)):
             pos = appeals.index.get_loc(idx)
             if rec.key not in row_keys:
@@ -497,6 +602,26 @@ def _check_appeal_targets(appeals: pd.DataFrame, t: dict[str, pd.DataFrame], fil
             if rec.column not in COLUMNS[str(table_name)]:
                 problems.append(Problem(file, int(pos) + offset, "column", rec.column,
                                         f"a column of table {table_name}"))
+
+
+def _existing_keys(target: pd.DataFrame, keys: Iterable[str], wanted: pd.Series) -> set[str]:
+    """Those of the ``wanted`` keys (key columns joined with '|') that name a row of ``target``.
+
+    Only the rows that can match are joined: a row's key equals a wanted key K only if its first key column
+    (as text) equals K itself (one key column) or the part of K before one of its '|'s, so the rows are first
+    filtered on that column against those few prefixes (a metrics table has millions of rows; appeals a few)."""
+    keys = list(keys)
+    want = {k for k in wanted.dropna().astype(str)}
+    if not want or len(target) == 0:
+        return set()
+    if len(keys) == 1:
+        prefixes = want
+    else:
+        prefixes = {k[:i] for k in want for i, ch in enumerate(k) if ch == "|"}
+    first = target[keys[0]].astype("string").fillna("")
+    candidates = target[first.isin(prefixes).to_numpy(dtype=bool)]
+    joined = _join_keys(candidates, keys)
+    return set(joined[joined.isin(want).to_numpy(dtype=bool)])
 
 
 def _join_keys(df: pd.DataFrame, keys: Iterable[str]) -> pd.Series:
@@ -544,12 +669,17 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
             where = f"{path} (no sheet '{name}')" if path.is_file() else str(path / f"{name}.csv")
             problems.append(Problem(where, None, None, None, f"a {name} table (required)"))
     typed: dict[str, pd.DataFrame] = {}
-    for name, df in raw.items():
-        checked = _check_table(name, df, files[name], offsets[name], policy, problems)
+    present = {name: None for name in raw}
+    for name in list(raw):
+        # each raw table is let go once typed, so that raw and typed copies of every table are not all held
+        checked = _check_table(name, raw.pop(name), files[name], offsets[name], policy, problems)
         if checked is not None:
+            if not problems:  # held as categoricals from now on (see CATEGORICAL): less memory, faster checks
+                for col in CATEGORICAL.get(name, ()):
+                    checked[col] = _categorical(checked[col])
             typed[name] = checked
     if policy is not None:
-        _check_coverage(raw, policy, files, problems)
+        _check_coverage(present, policy, files, problems)
     if cycle is None:
         periods = typed["metrics"]["period"].dropna() if "metrics" in typed else pd.Series(dtype="string")
         if len(periods) == 0:
@@ -569,6 +699,8 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
     tables = {name: typed.get(name, _empty_table(name)).reset_index(drop=True) for name in TABLES}
     tables["employees"]["fte"] = tables["employees"]["fte"].fillna(1.0)
     for name, columns in CATEGORICAL.items():
+        if name in typed:
+            continue  # made categorical once checked
         for col in columns:
             tables[name][col] = _categorical(tables[name][col])
     return Dataset(**tables, cycle=cycle, source=str(path), files=files)
@@ -586,8 +718,36 @@ CATEGORICAL = {
 
 def _categorical(s: pd.Series) -> pd.Series:
     """A categorical column whose categories are the sorted distinct values (so sorting is by value)."""
+    if _is_final_categorical(s):
+        return s
     codes, uniques = pd.factorize(s, sort=True)
     return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object)), index=s.index)
+
+
+def _is_final_categorical(s: pd.Series) -> bool:
+    """Whether ``s`` is already what :func:`_categorical` makes of it: unordered, its categories (Python strings)
+    sorted, distinct and every one of them used."""
+    if not isinstance(s.dtype, pd.CategoricalDtype) or s.cat.ordered:
+        return False
+    cats = s.cat.categories
+    if cats.dtype != object or not (cats.is_monotonic_increasing and cats.is_unique):
+        return False
+    return bool(np.bincount(np.asarray(s.cat.codes, dtype=np.int64) + 1, minlength=len(cats) + 1)[1:].all())
+
+
+def _clean_categorical(raw: pd.Series) -> pd.Series:
+    """``_categorical(_clean_text(raw))`` for a categorical ``raw`` (a column read as a dictionary), working on its
+    few distinct texts rather than on every row: the categories are cleaned (stripped; empty -> missing), texts
+    that become equal are merged, and the codes are mapped to the sorted distinct cleaned texts in use."""
+    cleaned = _clean_text(pd.Series(np.asarray(raw.cat.categories, dtype=object), dtype="string"))
+    new_code, uniques = pd.factorize(cleaned, sort=True)  # per category; missing -> -1
+    codes = np.append(new_code, -1)[np.asarray(raw.cat.codes, dtype=np.int64)]  # a missing row (-1) stays -1
+    used = np.bincount(codes + 1, minlength=len(uniques) + 1)[1:] > 0
+    if not used.all():  # categories no row uses are left out, as a factorize of the rows would
+        codes = np.append(np.where(used, np.cumsum(used) - 1, -1), -1)[codes]
+        uniques = uniques[used]
+    categories = pd.Index(np.asarray(uniques, dtype=object), dtype=object)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=raw.index)
 
 
 def dataset_from_tables(tables: dict[str, pd.DataFrame], policy: Policy | None = None, cycle: str | None = None,
@@ -643,11 +803,33 @@ def complaint_stats(complaints: pd.DataFrame, through: str | None = None) -> pd.
     return out.reset_index()[["employee_id", "count", "upheld", "upheld_rate", "resolved_days"]]
 
 
-def _sorted_unique(x: np.ndarray) -> np.ndarray:
-    """Distinct values of an integer array, sorted (sort and compare neighbours: faster than a hash table on
-    millions of int64 keys)."""
-    x = np.sort(x)
-    return x[np.concatenate([[True], x[1:] != x[:-1]])] if len(x) else x
+def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """(codes, labels) with the labels sorted, as ``pd.factorize(values, sort=True)``; a categorical column whose
+    categories are sorted (as :func:`load_dataset` makes them) gives its own codes, without a pass over the
+    values. Labels may then include values absent from the column."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.categories.is_monotonic_increasing:
+        return np.asarray(values.cat.codes), values.cat.categories
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes, pd.Index(uniques)
+
+
+def _any_codes(values: pd.Series) -> tuple[np.ndarray, int]:
+    """(codes, number of distinct values): the codes of a categorical column, else those of ``pd.factorize``;
+    missing -> -1. Equal values, equal codes; nothing else is promised about them."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return np.asarray(values.cat.codes), len(values.cat.categories)
+    if isinstance(values.array, ArrowStringArray):  # e.g. months: int32 positions among the distinct texts
+        arrow = values.array.__arrow_array__()
+        distinct = pc.drop_null(pc.unique(arrow))
+        codes = pc.index_in(arrow, value_set=distinct).fill_null(-1)
+        return codes.to_numpy().astype(np.int32, copy=False), len(distinct)
+    codes, uniques = pd.factorize(values)
+    return codes, len(uniques)
+
+
+def _before_or_in(periods: pd.Series, through: str) -> np.ndarray:
+    """Mask of the rows whose period (YYYY-MM) is ``through`` or earlier."""
+    return (periods <= through).to_numpy(dtype=bool, na_value=False)
 
 
 def loyalty(sales: pd.DataFrame, through: str | None = None) -> pd.DataFrame:
@@ -656,21 +838,37 @@ def loyalty(sales: pd.DataFrame, through: str | None = None) -> pd.DataFrame:
     repeat_purchase = customers who bought (amount > 0) in two or more distinct months / customers who bought.
     Rows without a customer_id are ignored. Columns: employee_id, customers, repeat_customers, repeat_purchase.
     """
-    s = _through(sales, "period", through)
-    s = s[((s["amount"] > 0) & s["customer_id"].notna()).to_numpy()]
-    e, e_labels = pd.factorize(s["employee_id"], sort=True)
-    c, c_labels = pd.factorize(s["customer_id"])
-    m, _ = pd.factorize(s["period"])
-    n_c, n_m = max(len(c_labels), 1), max(int(m.max()) + 1 if len(m) else 1, 1)
-    # distinct (employee, customer, month) triples, then months per (employee, customer) pair, on integer codes
-    triples = _sorted_unique((e.astype(np.int64) * n_c + c) * n_m + m)
-    pairs = triples // n_m  # sorted, since triples are
+    # integer codes of the whole columns, then only the rows that count: no copy of the sales table
+    keep = (sales["amount"].to_numpy(dtype="float64") > 0) & sales["customer_id"].notna().to_numpy(dtype=bool)
+    if through is not None:
+        keep &= _before_or_in(sales["period"], through)
+    e, e_labels = _sorted_codes(sales["employee_id"])
+    c, n_c = _any_codes(sales["customer_id"])
+    m, n_m = _any_codes(sales["period"])
+    keep &= (e >= 0) & (m >= 0)
+    n_c, n_m = max(n_c, 1), max(n_m, 1)
+    every = bool(keep.all())  # usually only reversals are left out
+
+    def rows(codes: np.ndarray) -> np.ndarray:
+        return codes if every else codes[keep]
+
+    # one int64 key per row, (employee, customer, month), sorted in place: a customer's rows with an employee
+    # then sit together, months in order, so the pair bought in two or more distinct months exactly when its
+    # first and last keys differ
+    key = rows(e).astype(np.int64)
+    key *= n_c
+    key += rows(c)
+    key *= n_m
+    key += rows(m)
+    key.sort()
+    pairs = key // n_m
     starts = np.flatnonzero(np.concatenate([[True], pairs[1:] != pairs[:-1]])) if len(pairs) else np.array([], int)
-    pair = pairs[starts]
-    months = np.diff(np.append(starts, len(pairs)))
-    pair_employee = pair // n_c
+    ends = np.append(starts[1:], len(pairs)) - 1 if len(pairs) else starts
+    repeated = key[starts] != key[ends]
+    pair_employee = pairs[starts] // n_c
+    del key, pairs
     customers = np.bincount(pair_employee, minlength=len(e_labels))
-    repeat = np.bincount(pair_employee, weights=(months >= 2).astype(float), minlength=len(e_labels))
+    repeat = np.bincount(pair_employee, weights=repeated.astype(float), minlength=len(e_labels))
     keep = customers > 0
     out = pd.DataFrame({"employee_id": np.asarray(e_labels, dtype=object)[keep], "customers": customers[keep],
                         "repeat_customers": repeat[keep].astype(np.int64)})

@@ -16,8 +16,18 @@ def round_cents(x: ArrayLike) -> np.ndarray:
     would on paper. Unit: the input's currency. NaN stays NaN.
     """
     a = np.asarray(x, dtype="float64")
-    cents = np.round(np.abs(a) * 100.0, 6)
-    return np.sign(a) * np.floor(cents + 0.5) / 100.0
+    if a.ndim == 0:
+        cents = np.round(np.abs(a) * 100.0, 6)
+        return np.sign(a) * np.floor(cents + 0.5) / 100.0
+    # the same operations, in one buffer (plus the signs): arrays here can have millions of amounts
+    out = np.abs(a)
+    out *= 100.0
+    np.round(out, 6, out=out)
+    out += 0.5
+    np.floor(out, out=out)
+    out *= np.sign(a)
+    out /= 100.0
+    return out
 
 
 def allocate_cents(total: float, weights: ArrayLike) -> np.ndarray:

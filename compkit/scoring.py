@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from numpy.typing import ArrayLike
 
-from compkit.data import Dataset, complaint_stats, loyalty, satisfaction_index
+from compkit.data import Dataset, _sorted_codes, complaint_stats, loyalty, satisfaction_index
 from compkit.policy import (
     BandedCurve,
     Curve,
@@ -30,6 +31,8 @@ from compkit.policy import (
 )
 
 ROLES = ("self", "supervisor", "peer")
+#: pandas' default text dtype (``str``): what a column of Python strings becomes
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 
 # ------------------------------------------------------------------------------------------- curves
 
@@ -110,6 +113,52 @@ def curve_score(actual: ArrayLike, target: ArrayLike, curve: Curve) -> tuple[np.
     raise TypeError(f"unknown curve {curve!r}")  # pragma: no cover - the policy model allows no other
 
 
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def _positions(values: pd.Series, index: pd.Index) -> np.ndarray:
+    """Position in ``index`` of each value (-1 when absent or missing), as ``index.get_indexer(values)``; a
+    categorical column is looked up by its few categories, other columns by their distinct values."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = np.asarray(values.cat.codes, dtype=np.int64)
+        uniques = values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values)
+    table = np.append(index.get_indexer(pd.Index(uniques).astype(index.dtype)), -1)
+    if len(index) < 2 ** 31 - 1:
+        table = table.astype(np.int32)  # arrays of the size of a table: the smaller the better
+    return table[codes]  # code -1 (missing) takes the trailing -1
+
+
+def _joined_notes(notes: Sequence[tuple[np.ndarray, str]], none: str) -> tuple[list[str], np.ndarray]:
+    """Per row, the texts of the notes whose mask holds, joined with '; ' in the order given (``none`` when no
+    note holds), as (distinct texts, index into them per row). Rows are grouped by which notes hold (a bit
+    pattern over the few notes); each pattern's text is built once."""
+    n = len(notes[0][0]) if notes else 0
+    pattern = np.zeros(n, dtype=np.int64)
+    for bit, (mask, _) in enumerate(notes):
+        pattern |= np.asarray(mask, dtype=bool).astype(np.int64) << bit
+    used = np.flatnonzero(np.bincount(pattern, minlength=1 << len(notes)))
+    lookup = np.zeros(1 << len(notes), dtype=np.int64)
+    lookup[used] = np.arange(len(used))
+    texts = ["; ".join(text for bit, (_, text) in enumerate(notes) if p >> bit & 1) or none for p in used.tolist()]
+    return texts, lookup[pattern]
+
+
+def _gather_labels(labels: ArrayLike, index: np.ndarray) -> ArrayLike:
+    """labels[index] for a few distinct text labels and many rows: gathered in Arrow as a text column (pandas'
+    ``str`` dtype, as a column of Python strings would become), without creating a Python string per row.
+    Labels that are not all text are gathered as they are (numpy)."""
+    values = np.asarray(labels, dtype=object)
+    try:
+        table = pa.array(values, type=pa.large_string(), from_pandas=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return values[index]
+    if table.null_count:
+        return values[index]
+    return pd.array(table.take(pa.array(np.asarray(index, dtype=np.int64))), dtype=_TEXT)
+
+
 # --------------------------------------------------------------------------------- 360 aggregation
 
 
@@ -137,15 +186,20 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
     exclude_self = bool(exclude_self)
     min_peers = 1 if min_peers is None else int(min_peers)
 
-    emp_codes, emp_uniques = pd.factorize(ratings["employee_id"], sort=True)
-    item_codes, item_uniques = pd.factorize(ratings["item"], sort=True)
-    role_codes = pd.Index(ROLES).get_indexer(ratings["rater_role"])
+    # codes of the sorted labels (a categorical column's own codes; its unused categories get no cells below)
+    emp_codes, emp_uniques = _sorted_codes(ratings["employee_id"])
+    item_codes, item_uniques = _sorted_codes(ratings["item"])
+    role_codes = _positions(ratings["rater_role"], pd.Index(ROLES))
     n_items = len(item_uniques)
-    cell = emp_codes * n_items + item_codes
     n_cells = len(emp_uniques) * n_items
     score = ratings["score"].to_numpy(dtype="float64")
 
-    slot = cell * 3 + role_codes  # one pass over the ratings for every (employee, item, role) cell
+    # one pass over the ratings for every (employee, item, role) cell: slot = (employee x items + item) x 3 + role
+    slot = emp_codes.astype(np.int64)
+    slot *= n_items
+    slot += item_codes
+    slot *= 3
+    slot += role_codes
     counts = np.bincount(slot, minlength=n_cells * 3).reshape(n_cells, 3).astype("float64")
     sums = np.bincount(slot, weights=score, minlength=n_cells * 3).reshape(n_cells, 3)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -164,7 +218,6 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
         eff = np.where(total > 0, eff / total, 0.0)
     combined = np.where(total[:, 0] > 0, np.nansum(np.nan_to_num(means) * eff, axis=1), np.nan)
 
-    rule = np.full(n_cells, "", dtype=object)
     notes = [
         (rule_self_excluded, "self-rating excluded"),
         (np.isnan(means[:, 1]), "no supervisor rating: its weight shared out"),
@@ -173,21 +226,18 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
         (np.isnan(means[:, 0]) & (base_w[0] > 0) & (not exclude_self), "no self-rating: its weight shared out"),
         (total[:, 0] == 0, "no usable rating"),
     ]
-    for mask, text in notes:
-        rule = np.where(mask, np.where(rule == "", text, rule + "; " + text), rule)
-    rule = np.where(rule == "", "all roles", rule)
+    texts, rule = _joined_notes([(np.broadcast_to(mask, (n_cells,)), text) for mask, text in notes], "all roles")
 
-    has_any = counts.sum(axis=1) > 0
-    emp_idx, item_idx = np.divmod(np.arange(n_cells), n_items)
-    out = pd.DataFrame({
-        "employee_id": np.asarray(emp_uniques)[emp_idx],
-        "item": np.asarray(item_uniques)[item_idx],
-        "mean_self": means[:, 0], "mean_supervisor": means[:, 1], "mean_peer": means[:, 2],
-        "n_peers": n_peers.astype("int64"),
-        "w_self": eff[:, 0], "w_supervisor": eff[:, 1], "w_peer": eff[:, 2],
-        "score": combined, "rule": rule.astype(str),
+    keep = np.flatnonzero(counts.sum(axis=1) > 0)  # the cells somebody rated
+    emp_idx, item_idx = np.divmod(keep, n_items)
+    return pd.DataFrame({
+        "employee_id": _gather_labels(emp_uniques, emp_idx),
+        "item": _gather_labels(item_uniques, item_idx),
+        "mean_self": means[keep, 0], "mean_supervisor": means[keep, 1], "mean_peer": means[keep, 2],
+        "n_peers": n_peers[keep].astype("int64"),
+        "w_self": eff[keep, 0], "w_supervisor": eff[keep, 1], "w_peer": eff[keep, 2],
+        "score": combined[keep], "rule": _gather_labels(texts, rule[keep]),
     })
-    return out[has_any].reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------- indicator values
@@ -214,49 +264,89 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
     metric_ids = [ind.id for ind in inds if ind.source == "metrics"]
     if metric_ids:
         m = data.metrics
+        # rows as integer codes: the employee's row in the result, the indicator's position among metric_ids
+        row = _positions(m["employee_id"], employees)
+        which = _positions(m["indicator"], pd.Index(metric_ids))
+        usable = (row >= 0) & (which >= 0)
         if through is not None:
-            m = m[m["period"] <= through]
-        for how in ("sum", "mean", "last"):
-            ids = [i for i in metric_ids if policy.scorecard.indicator(i).aggregate == how]
-            if not ids:
-                continue
-            sub = m[m["indicator"].isin(ids)]
-            if how == "last":
-                sub = sub.sort_values(["employee_id", "indicator", "period"]).groupby(
-                    ["employee_id", "indicator"]).tail(1)
-                agg = sub.set_index(["employee_id", "indicator"])[["actual", "target"]]
-            elif how == "sum":
-                agg = sub.groupby(["employee_id", "indicator"])[["actual", "target"]].sum(min_count=1)
-            else:
-                agg = sub.groupby(["employee_id", "indicator"])[["actual", "target"]].mean()
-            agg = agg.reset_index()
+            usable &= (m["period"] <= through).to_numpy(dtype=bool, na_value=False)
+        how_of = [policy.scorecard.indicator(i).aggregate for i in metric_ids]
+        last_ids = [i for i, how in zip(metric_ids, how_of) if how == "last"]
+        if last_ids:
+            is_last = np.append(np.array([how == "last" for how in how_of]), False)[which]
+            take = np.flatnonzero(usable & is_last)
+            usable &= ~is_last
+            sub = m.iloc[take]
+            sub = sub.sort_values(["employee_id", "indicator", "period"]).groupby(
+                ["employee_id", "indicator"], observed=True).tail(1)
+            agg = sub.set_index(["employee_id", "indicator"])[["actual", "target"]].reset_index()
             rows = employees.get_indexer(agg["employee_id"].astype(str))
             cols = np.array([ind_pos[i] for i in agg["indicator"]], dtype=int)
             actual[rows, cols] = agg["actual"].to_numpy(dtype="float64")
             target[rows, cols] = agg["target"].to_numpy(dtype="float64")
+        if usable.any():
+            # one group per (employee, indicator) cell of the n x k result, rows in table order within a group:
+            # pandas' grouped sum and mean (compensated summation), as on the labels, but on integer codes. Each
+            # cell belongs to one indicator, summed or averaged: both are computed, each cell takes its own.
+            all_rows = usable.all()
+            col_of = np.array([ind_pos[i] for i in metric_ids], dtype=np.int32)
+            cell = row if all_rows else row[usable]
+            cell = cell * np.int32(k) if n * k < 2 ** 31 else cell.astype(np.int64) * k
+            cell += col_of[which if all_rows else which[usable]]
+            key = pd.Categorical.from_codes(cell, categories=pd.RangeIndex(n * k))
+            del cell
+            a, t = m["actual"].to_numpy(dtype="float64"), m["target"].to_numpy(dtype="float64")
+            values = pd.DataFrame({"actual": a, "target": t} if all_rows else {"actual": a[usable], "target": t[usable]},
+                                  copy=False)
+            grouped = values.groupby(key, observed=True, sort=True)
+            cells = np.asarray(grouped.size().index.codes, dtype=np.int64)
+            summed = np.append(np.array([how == "sum" for how in how_of]), False)  # per metric indicator
+            is_sum = np.zeros(k, dtype=bool)
+            is_sum[col_of] = summed[:-1]
+            use_sum = is_sum[cells % k]
+            for how, rows_ in (("sum", use_sum), ("mean", ~use_sum)):
+                if not rows_.any():
+                    continue
+                agg = grouped.sum(min_count=1) if how == "sum" else grouped.mean()
+                np.put(actual, cells[rows_], agg["actual"].to_numpy(dtype="float64")[rows_])
+                np.put(target, cells[rows_], agg["target"].to_numpy(dtype="float64")[rows_])
 
-    def put(ind: Indicator, table: pd.DataFrame, column: str) -> None:
-        rows = employees.get_indexer(table["employee_id"].astype(str))
+    def put(ind: Indicator, rows: np.ndarray, values: np.ndarray) -> None:
         ok = rows >= 0
-        actual[rows[ok], ind_pos[ind.id]] = table[column].to_numpy(dtype="float64")[ok]
+        actual[rows[ok], ind_pos[ind.id]] = values[ok]
+
+    # each source table is aggregated once (several indicators may read it) and its employees looked up once
+    sources: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+
+    def source(name: str) -> tuple[pd.DataFrame, np.ndarray]:
+        if name not in sources:
+            table = {"surveys": lambda: satisfaction_index(data.surveys, through),
+                     "complaints": lambda: complaint_stats(data.complaints, through),
+                     "sales": lambda: loyalty(data.sales, through),
+                     "ratings": lambda: rater_scores}[name]()
+            sources[name] = table, _positions(table["employee_id"], employees)
+        return sources[name]
 
     for ind in inds:
         j = ind_pos[ind.id]
         if ind.source == "surveys":
-            sat = satisfaction_index(data.surveys, through)
-            put(ind, sat[sat["dimension"] == ind.dimension], "score")
+            sat, rows = source("surveys")
+            mine = (sat["dimension"] == ind.dimension).to_numpy(dtype=bool)
+            put(ind, rows[mine], sat["score"].to_numpy(dtype="float64")[mine])
         elif ind.source == "complaints":
-            stats = complaint_stats(data.complaints, through)
+            stats, rows = source("complaints")
             if ind.measure in ("count", "upheld_rate"):
                 actual[:, j] = 0.0  # no complaint recorded: a count and a rate of zero are real values
-            put(ind, stats, ind.measure)
+            put(ind, rows, stats[ind.measure].to_numpy(dtype="float64"))
         elif ind.source == "sales":
-            put(ind, loyalty(data.sales, through), "repeat_purchase")
+            table, rows = source("sales")
+            put(ind, rows, table["repeat_purchase"].to_numpy(dtype="float64"))
         elif ind.source == "ratings":
             if rater_scores is None:
                 rater_scores = combine_raters(data.ratings, policy.scorecard.raters)
-            sub = rater_scores[rater_scores["item"] == ind.rating_item]
-            put(ind, sub, "score")
+            table, rows = source("ratings")
+            mine = (table["item"] == ind.rating_item).to_numpy(dtype=bool)
+            put(ind, rows[mine], table["score"].to_numpy(dtype="float64")[mine])
         if ind.source != "metrics" and ind.target is not None:
             target[:, j] = ind.target
 
@@ -302,9 +392,9 @@ def score_indicators(policy: Policy, values: pd.DataFrame) -> pd.DataFrame:
     fill = np.where(rule == "zero", 0.0, np.where(rule == "target", 100.0, np.nan))
     score = np.where(missing, fill[None, :], score)
     excluded = np.isnan(score)
-    note = np.where(missing, np.where(rule == "zero", "no value or target: scored 0",
-                                      np.where(rule == "target", "no value or target: scored as on target (100)",
-                                               "no value: left out, weight shared out")), "")
+    note_texts = ["", "no value or target: scored 0", "no value or target: scored as on target (100)",
+                  "no value: left out, weight shared out"]
+    note = np.where(missing, np.where(rule == "zero", 1, np.where(rule == "target", 2, 3))[None, :], 0)
 
     categories = list(sc.categories)
     cat_of = np.array([categories.index(ind.category) for ind in inds])
@@ -324,8 +414,9 @@ def score_indicators(policy: Policy, values: pd.DataFrame) -> pd.DataFrame:
     weighted = np.where(excluded, 0.0, np.nan_to_num(score) * eff)
 
     out = values[["employee_id", "indicator"]].copy()
-    out["category"] = np.tile(np.array([ind.category for ind in inds], dtype=object), n)
-    out["source"] = np.tile(np.array([ind.source for ind in inds], dtype=object), n)
+    per_row = np.tile(np.arange(k), n)  # the indicator of each row
+    out["category"] = _gather_labels([ind.category for ind in inds], per_row)
+    out["source"] = _gather_labels([ind.source for ind in inds], per_row)
     out["actual"] = actual.ravel()
     out["target"] = target.ravel()
     out["achievement"] = ach.ravel()
@@ -334,7 +425,7 @@ def score_indicators(policy: Policy, values: pd.DataFrame) -> pd.DataFrame:
     out["category_weight"] = np.tile(w_cat[cat_of], n)
     out["effective_weight"] = eff.ravel()
     out["weighted_score"] = weighted.ravel()
-    out["note"] = note.ravel()
+    out["note"] = _gather_labels(note_texts, note.ravel())
     return out
 
 
@@ -468,7 +559,8 @@ def scorecard(policy: Policy, data: Dataset, through: str | None = None) -> tupl
     rating_absolute, rating_guided, rating (the policy's method), and the 360 rule notes.
     ``through`` (YYYY-MM) gives cycle-to-date scores for interim feedback.
     """
-    rater_scores = combine_raters(_through_ratings(data, through), policy.scorecard.raters)
+    # ratings are collected once per cycle: cycle-to-date scoring uses whatever ratings exist
+    rater_scores = combine_raters(data.ratings, policy.scorecard.raters)
     values = indicator_values(policy, data, through, rater_scores)
     scored = score_indicators(policy, values)
     ids = pd.Index(data.employees["employee_id"].astype(str))
@@ -496,8 +588,3 @@ def rater_rule_notes(rater_scores: pd.DataFrame, employee_ids: pd.Index) -> np.n
         has = employee_ids.isin(pairs.loc[pairs["rule"] == text, "employee_id"])
         out = np.where(has, np.where(out == "", text, out + "; " + text), out)
     return out
-
-
-def _through_ratings(data: Dataset, through: str | None) -> pd.DataFrame:
-    """Ratings are collected once per cycle; cycle-to-date scoring uses whatever ratings exist."""
-    return data.ratings
