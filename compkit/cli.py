@@ -61,17 +61,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     policy = load_policy(args.policy)
     data = load_dataset(args.data, policy=policy, cycle=args.cycle)
+    from compkit.supervision import anomalies, anomaly_counts, reconciliation
+
     outcomes = evaluate(policy, data)
+    checks = {"reconciliation": reconciliation(data, outcomes), "anomalies": anomalies(policy, data, outcomes)}
     out = Path(args.out)
     if out.suffix.lower() == ".xlsx":
-        outcomes.to_excel(out)
+        outcomes.to_excel(out, extra=checks)
     else:
-        outcomes.to_csv(out)
+        outcomes.to_csv(out, extra=checks)
     totals = outcomes.totals()
     print(f"evaluated {len(outcomes.summary)} people, cycle {data.cycle}, policy {policy.version}; wrote {out}")
     for name, value in totals.items():
         print(f"  {name:<22} {value:>18,.2f} {policy.currency}")
-    return 0
+    failed = checks["reconciliation"].loc[~checks["reconciliation"]["ok"], "check"].tolist()
+    print("reconciliation: " + ("every check adds up to the cent" if not failed else "FAILED: " + ", ".join(failed)))
+    counts = anomaly_counts(checks["anomalies"])
+    flagged = counts[counts["flags"] > 0]
+    print("supervision flags (sheet 'anomalies'): " + (", ".join(f"{r.check} {r.flags}" for r in
+                                                                flagged.itertuples()) or "none"))
+    return 0 if not failed else 1
 
 
 def cmd_review(args: argparse.Namespace) -> int:

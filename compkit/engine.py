@@ -94,17 +94,19 @@ class Outcomes:
 
     # -- writing ------------------------------------------------------------------------------------
 
-    def to_csv(self, directory: str | Path) -> list[Path]:
-        """One CSV per table in ``directory``, written atomically (all files or none)."""
+    def to_csv(self, directory: str | Path, extra: dict[str, pd.DataFrame] | None = None) -> list[Path]:
+        """One CSV per table in ``directory`` (plus one per ``extra`` table, e.g. the supervision checks),
+        written atomically (all files or none)."""
         directory = Path(directory)
         directory.parent.mkdir(parents=True, exist_ok=True)
+        tables = {name: getattr(self, name) for name in self.TABLES} | dict(extra or {})
         tmp = Path(tempfile.mkdtemp(prefix=".compkit-", dir=directory.parent))
         try:
-            for name in self.TABLES:
-                getattr(self, name).to_csv(tmp / f"{name}.csv", index=False, float_format="%.10g")
+            for name, table in tables.items():
+                table.to_csv(tmp / f"{name}.csv", index=False, float_format="%.10g")
             directory.mkdir(exist_ok=True)
             written = []
-            for name in self.TABLES:
+            for name in tables:
                 target = directory / f"{name}.csv"
                 os.replace(tmp / f"{name}.csv", target)
                 written.append(target)
@@ -112,14 +114,16 @@ class Outcomes:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def to_excel(self, path: str | Path) -> Path:
-        """A workbook with a sheet per table: bold frozen header, auto filter, money in #,##0.00, shares in %.
-        Written to a temporary file first and moved into place, so a failure leaves no partial workbook."""
+    def to_excel(self, path: str | Path, extra: dict[str, pd.DataFrame] | None = None) -> Path:
+        """A workbook with a sheet per table (plus ``extra`` sheets): bold frozen header, auto filter, money in
+        #,##0.00, shares in %. Written to a temporary file first and moved into place, so a failure leaves no
+        partial workbook."""
         from compkit.excel import write_workbook
 
         sheets = {name: getattr(self, name) for name in self.TABLES}
         info = pd.DataFrame({"item": list(self.info), "value": [str(v) for v in self.info.values()]})
         sheets["info"] = info
+        sheets.update(extra or {})
         return write_workbook(sheets, Path(path))
 
 

@@ -188,7 +188,17 @@ def test_cli_evaluate_and_validate(tiny_dir: Path, tmp_path: Path, capsys) -> No
     target = tmp_path / "results.xlsx"
     assert main(["evaluate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--out", str(target)]) == 0
     assert target.exists()
-    assert "evaluated 4 people" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "evaluated 4 people" in printed
+    assert "reconciliation: every check adds up to the cent" in printed
+    assert "supervision flags (sheet 'anomalies'): clawback 1" in printed
+    from openpyxl import load_workbook
+    sheets = load_workbook(target, read_only=True).sheetnames
+    assert sheets[-3:] == ["info", "reconciliation", "anomalies"]
+    folder = tmp_path / "csv"
+    assert main(["evaluate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--out", str(folder)]) == 0
+    assert {"summary.csv", "reconciliation.csv", "anomalies.csv"} <= {p.name for p in folder.iterdir()}
+    capsys.readouterr()
     assert main(["validate", "--policy", str(POLICY_2025), "--data", str(tiny_dir)]) == 0
     printed = capsys.readouterr().out
     assert "people: 4 (1 joined and 1 left during the cycle)" in printed
