@@ -15,7 +15,6 @@ cent), so a statement's total cash is the sum of its lines, to the cent.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -27,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from compkit import pay
+from compkit.atomic import replace_folder
 from compkit.data import Dataset, cycle_periods
 from compkit.engine import Outcomes, evaluate
 from compkit.errors import CompkitError
@@ -567,17 +567,6 @@ def published_results(st: Statements, policy: Policy, key: bytes | None = None) 
 # -------------------------------------------------------------------------------------------- writing
 
 
-def _replace_folder(tmp: Path, target: Path) -> None:
-    """Move a fully written temporary folder into place; the previous folder is removed only afterwards."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def write_statements(policy_path: str | Path, data_path: str | Path, out: str | Path, period: str | None = None,
                      cycle: str | None = None, publish: str | Path | None = None) -> list[Path]:
     """Evaluate, then write a statement per employee (``OUT/<employee id>.html``) and ``OUT/statements.xlsx``
@@ -614,9 +603,9 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
             pub_tmp = Path(tempfile.mkdtemp(prefix=f".{pub.name}-", dir=pub.parent))
             for name, table in published_results(st, policy, key).items():
                 table.to_csv(pub_tmp / f"{name}.csv", index=False, float_format="%.4g")
-        _replace_folder(tmp, out)
+        replace_folder(tmp, out)
         if pub_tmp is not None:
-            _replace_folder(pub_tmp, Path(publish).resolve())
+            replace_folder(pub_tmp, Path(publish).resolve())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if pub_tmp is not None:

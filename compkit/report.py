@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from compkit import __version__
+from compkit.atomic import replace_folder
 from compkit.errors import CompkitError
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -171,14 +172,7 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     manifest["seconds"] = round(time.perf_counter() - started, 1)
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     (staging / "index.html").write_text(_index_html(f"Policy review {year}", runs, manifest), encoding="utf-8")
-    # replace the previous report in one step: old -> trash, staging -> out
-    trash = None
-    if out.exists():
-        trash = out.with_name(f".{out.name}-old-{os.getpid()}")
-        os.replace(out, trash)
-    os.replace(staging, out)
-    if trash is not None:
-        shutil.rmtree(trash, ignore_errors=True)
+    replace_folder(staging, out)  # the previous report stays whole until the new one is in place
     shutil.rmtree(out.with_name(out.name + ".failed"), ignore_errors=True)
     return out / "index.html"
 
