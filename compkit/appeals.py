@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from compkit.data import KEYS, Dataset, dataset_from_tables, row_keys
+from compkit.data import Dataset, dataset_from_tables, load_appeals, row_keys
 from compkit.engine import Outcomes, evaluate
 from compkit.errors import CompkitError, DataError, Problem
 from compkit.policy import Policy
@@ -64,32 +64,6 @@ class AppealReview:
     @property
     def changed_employees(self) -> list[str]:
         return sorted(self.diff["employee_id"].unique().tolist())
-
-
-# ------------------------------------------------------------------------------------------- reading
-
-
-def load_appeals(path: str | Path, data: Dataset, policy: Policy | None = None) -> pd.DataFrame:
-    """Read and validate an appeals register (CSV or an Excel workbook with an ``appeals`` sheet) against
-    ``data``: the contract's columns and types, statuses, and that each appeal names an existing row and column.
-    Raises :class:`compkit.DataError` listing every problem."""
-    from compkit.data import _check_appeal_targets, _check_table  # the data contract's own checks
-
-    path = Path(path)
-    if not path.exists():
-        raise DataError([Problem(str(path), None, None, None, "an appeals file (CSV or .xlsx)")], str(path))
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        raw = pd.read_excel(path, sheet_name="appeals", dtype=object, engine="openpyxl")
-    else:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig").replace({"": None})
-    problems: list[Problem] = []
-    typed = _check_table("appeals", raw, str(path), 2, policy, problems)
-    if typed is not None:
-        tables = {name: data.table(name) for name in KEYS}
-        _check_appeal_targets(typed, tables, str(path), 2, problems)
-    if problems:
-        raise DataError(problems, str(path))
-    return typed.reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------ register

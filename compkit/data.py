@@ -706,6 +706,32 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
     return Dataset(**tables, cycle=cycle, source=str(path), files=files)
 
 
+def load_appeals(path: str | Path, data: Dataset, policy: Policy | None = None) -> pd.DataFrame:
+    """Read and validate an appeals register (CSV or an Excel workbook with an ``appeals`` sheet) against
+    ``data``: the contract's columns and types, statuses, and that each appeal names an existing row and column.
+    Raises :class:`compkit.DataError` listing every problem."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError([Problem(str(path), None, None, None, "an appeals file (CSV or .xlsx)")], str(path))
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        sheets = pd.read_excel(path, sheet_name=None, dtype=object, engine="openpyxl")
+        named = {str(k).strip().lower(): v for k, v in sheets.items()}
+        if "appeals" not in named:
+            raise DataError([Problem(str(path), None, None, None,
+                                     f"a sheet named 'appeals' (found: {', '.join(map(str, sheets))})")], str(path))
+        raw = named["appeals"]
+    else:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig").replace({"": None})
+    problems: list[Problem] = []
+    typed = _check_table("appeals", raw, str(path), 2, policy, problems)
+    if typed is not None:
+        tables = {name: data.table(name) for name in KEYS}
+        _check_appeal_targets(typed, tables, str(path), 2, problems)
+    if problems:
+        raise DataError(problems, str(path))
+    return typed.reset_index(drop=True)
+
+
 #: id and label columns held as categoricals once validated: every later group-by and look-up then works on
 #: integer codes (a year of 100,000 managers has 8 million metric rows). Periods stay text (compared as text).
 CATEGORICAL = {

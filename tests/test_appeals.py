@@ -238,3 +238,18 @@ def test_sample_appeals(policy, sample) -> None:
     upheld = set(sample.appeals.loc[sample.appeals["status"] == "upheld", "employee_id"].astype(str))
     assert set(review.changed_employees) == upheld
     assert review.info["open"] == 2 and review.info["corrections"] == len(upheld)
+
+
+def test_appeals_from_excel_and_missing_files(policy, tiny, tmp_path: Path) -> None:
+    book = tmp_path / "appeals.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        register(UPHELD).to_excel(writer, sheet_name="Appeals", index=False)
+    loaded = load_appeals(book, tiny, policy)
+    assert loaded["appeal_id"].tolist() == ["A1"] and loaded["filed_on"].dtype.kind == "M"
+    other = tmp_path / "other.xlsx"
+    with pd.ExcelWriter(other) as writer:
+        register(UPHELD).to_excel(writer, sheet_name="Sheet1", index=False)
+    with pytest.raises(DataError, match="a sheet named 'appeals' \\(found: Sheet1\\)"):
+        load_appeals(other, tiny, policy)
+    with pytest.raises(DataError, match="an appeals file"):
+        load_appeals(tmp_path / "nowhere.csv", tiny, policy)
