@@ -23,7 +23,7 @@ from scipy.linalg import lapack
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import cg, spsolve
 
-from compkit.data import Dataset
+from compkit.data import Dataset, half_year_log_changes
 from compkit.engine import evaluate
 from compkit.errors import CompkitError
 from compkit.policy import InverseCurve, Policy
@@ -520,15 +520,11 @@ def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "comm
 
 def individual_changes(data: Dataset, indicator: str) -> np.ndarray:
     """This year's per-person change of a metric, second half against the first, divided by the median change
-    (so market-wide movement is taken out): exp(d) with d = log(H2 / H1) - median log(H2 / H1)."""
+    (so market-wide movement is taken out): exp(d0) with d0 from compkit.data.half_year_log_changes."""
     m = data.metrics[data.metrics["indicator"] == indicator]
-    half = np.where(m["period"] <= data.periods[len(data.periods) // 2 - 1], "h1", "h2")
-    sums = m.assign(_h=half).groupby(["employee_id", "_h"])["actual"].sum().unstack("_h")
-    if "h1" not in sums or "h2" not in sums:
-        return np.array([1.0])
-    ok = (sums["h1"] > 0) & (sums["h2"] > 0)
-    d = np.log(sums.loc[ok, "h2"] / sums.loc[ok, "h1"])
-    return np.exp(d - d.median()).to_numpy() if len(d) else np.array([1.0])
+    changes = half_year_log_changes(m, data.periods, "indicator", "actual")
+    d = changes[indicator].dropna() if indicator in changes else pd.Series(dtype="float64")
+    return np.exp(d).to_numpy() if len(d) else np.array([1.0])
 
 
 def propose_targets(policy: Policy, data: Dataset, share_reaching: float = 0.5, growth: float = 0.0,

@@ -16,7 +16,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -899,4 +899,32 @@ def loyalty(sales: pd.DataFrame, through: str | None = None) -> pd.DataFrame:
     out = pd.DataFrame({"employee_id": np.asarray(e_labels, dtype=object)[keep], "customers": customers[keep],
                         "repeat_customers": repeat[keep].astype(np.int64)})
     out["repeat_purchase"] = out["repeat_customers"] / out["customers"]
+    return out
+
+
+def half_year_log_changes(table: pd.DataFrame, periods: Sequence[str], key_column: str,
+                          value_column: str) -> pd.DataFrame:
+    """Each person's change from the first half of the cycle to the second, market movement taken out.
+
+    For person i and key k (an indicator of the metrics table, a product of the sales table):
+      H1, H2 = sums of ``value_column`` over the first and second half of ``periods``
+      d0_ik  = log(H2_ik / H1_ik) - median over people of log(H2 / H1) for key k        [log scale, unitless]
+    NaN where a half is missing or not positive. Returns a table indexed by employee_id (text) with one column
+    per key present in the table. Used by target proposals (calibration) and by the simulation's individual
+    shocks (review).
+    """
+    half = np.where(table["period"].astype(str) <= periods[len(periods) // 2 - 1], "h1", "h2")
+    sums = (table.assign(_half=half)
+            .groupby(["employee_id", key_column, "_half"], observed=True)[value_column].sum().unstack("_half"))
+    keys = sums.index.get_level_values(key_column).unique() if len(sums) else []
+    changes = {}
+    for key in keys:
+        if "h1" not in sums or "h2" not in sums:
+            break
+        sub = sums.xs(key, level=key_column)
+        ok = (sub["h1"] > 0) & (sub["h2"] > 0)
+        log_change = np.log(sub.loc[ok, "h2"] / sub.loc[ok, "h1"])
+        changes[str(key)] = log_change - log_change.median()
+    out = pd.DataFrame(changes)
+    out.index = out.index.astype(str)
     return out

@@ -21,7 +21,7 @@ import pandas as pd
 
 from compkit import commission as cm
 from compkit import pay
-from compkit.data import Dataset
+from compkit.data import Dataset, half_year_log_changes
 from compkit.engine import COST_COMPONENTS, Outcomes, evaluate
 from compkit.money import round_cents
 from compkit.policy import Policy, PolicyChange
@@ -229,28 +229,21 @@ def _individual_changes(data: Dataset, keys: list[str], column: str, key_column:
                         table: pd.DataFrame) -> np.ndarray:
     """Per person and key, the individual change on the log scale, from this cycle's halves:
 
-    d0 = log(H2 / H1) - median over people of log(H2 / H1)   (market-wide movement taken out)
+    d0 = log(H2 / H1) - median over people of log(H2 / H1)   (compkit.data.half_year_log_changes)
     d  = d0 / sqrt(2) - log(mean(exp(d0 / sqrt(2))))
     The division by sqrt(2) puts a half-year-on-half-year change on the scale of a year-on-year change (the log
     of a ratio of two independent half-year totals has twice the variance of that of annual totals); the last
     term makes the mean of exp(d) equal 1, so individual changes spread results without moving their level.
     People without both halves: 0."""
     ids = pd.Index(data.employees["employee_id"].astype(str))
-    half = np.where(table["period"].astype(str) <= data.periods[len(data.periods) // 2 - 1], "h1", "h2")
-    t = table.assign(_half=half)
-    sums = t.groupby(["employee_id", key_column, "_half"], observed=True)[column].sum().unstack("_half")
+    changes = half_year_log_changes(table, data.periods, key_column, column)
     out = np.zeros((len(ids), len(keys)))
     for j, key in enumerate(keys):
-        if "h1" not in sums or "h2" not in sums:
+        if key not in changes:
             continue
-        sub = sums.xs(key, level=key_column) if key in sums.index.get_level_values(key_column) else None
-        if sub is None:
-            continue
-        ok = (sub["h1"] > 0) & (sub["h2"] > 0)
-        log_change = np.log(sub.loc[ok, "h2"] / sub.loc[ok, "h1"])
-        log_change = (log_change - log_change.median()) / np.sqrt(2.0)
+        log_change = changes[key].dropna() / np.sqrt(2.0)
         log_change = log_change - np.log(np.mean(np.exp(log_change)))
-        rows = ids.get_indexer(log_change.index.astype(str))
+        rows = ids.get_indexer(log_change.index)
         keep = rows >= 0
         out[rows[keep], j] = log_change.to_numpy()[keep]
     return out

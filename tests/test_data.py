@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -214,3 +215,19 @@ def test_loyalty_from_repeat_purchases() -> None:
     # C1 bought in two months (repeat); C2 twice in one month (not a repeat); C3 only a reversal (ignored)
     assert out.loc["E1", "customers"] == 2 and out.loc["E1", "repeat_customers"] == 1
     assert out.loc["E1", "repeat_purchase"] == 0.5
+
+
+def test_half_year_log_changes_worked_example() -> None:
+    from compkit.data import cycle_periods, half_year_log_changes
+
+    # P1 doubles from the first half to the second (log 2 = 0.6931), P2 stays level (log 1 = 0); the median of
+    # the two is 0.3466, taken out: P1 +0.3466, P2 -0.3466. P3 has nothing in the first half: left out.
+    table = pd.DataFrame({"employee_id": ["P1", "P1", "P1", "P2", "P2", "P3"],
+                          "period": ["2025-02", "2025-05", "2025-09", "2025-01", "2025-12", "2025-08"],
+                          "indicator": "fee_income", "actual": [60.0, 40.0, 200.0, 100.0, 100.0, 50.0]})
+    out = half_year_log_changes(table, cycle_periods("2025"), "indicator", "actual")
+    assert list(out.columns) == ["fee_income"]
+    half_log2 = np.log(2.0) / 2
+    assert out.loc["P1", "fee_income"] == pytest.approx(half_log2)
+    assert out.loc["P2", "fee_income"] == pytest.approx(-half_log2)
+    assert "P3" not in out.index or np.isnan(out.loc["P3", "fee_income"])
