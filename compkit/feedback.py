@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from compkit import commission as cm
 from compkit import pay
 from compkit.atomic import replace_folder
 from compkit.data import Dataset, cycle_periods
@@ -235,12 +236,37 @@ def _commission_lines(policy: Policy, outcomes: Outcomes, through: str | None) -
     label = product.map(products).fillna(product.str.replace("_", " ").str.capitalize())
     label = label.where(product != "settlement", "End-of-cycle adjustment (gate or cap)")
     kind = np.where(c["clawback"].to_numpy(dtype=bool), "clawback", "payment")
+    remark = np.where(kind == "clawback", "clawback: sales reversed", "")
+    remark = np.where(_tier_reached(policy, c) & (kind != "clawback"),
+                      np.where(product.map({p.id: p.method for p in policy.commission.products}) == "retroactive",
+                               "a higher tier reached: the year's sales so far re-rated", "partly at a higher tier"),
+                      remark)
     return pd.DataFrame({"employee_id": c["employee_id"].astype(str).to_numpy(),
                          "period": c["period"].astype(str).to_numpy(),
                          "month": [month_label(p) for p in c["period"].astype(str)],
                          "product": product.to_numpy(), "product_name": label.to_numpy(),
                          "sales": c["basis"].to_numpy(dtype="float64"),
-                         "commission": c["commission"].to_numpy(dtype="float64"), "line": kind})
+                         "commission": c["commission"].to_numpy(dtype="float64"), "line": kind,
+                         "remark": remark})
+
+
+def _tier_reached(policy: Policy, lines: pd.DataFrame) -> np.ndarray:
+    """True for the lines whose cycle-to-date sales moved into a higher tier of a tiered product this month:
+    tier of the cumulative basis after the month > tier before it (bounds from the policy)."""
+    reached = np.zeros(len(lines), dtype=bool)
+    if policy.commission.accumulate != "cycle_to_date" or "cumulative_basis" not in lines:
+        return reached
+    product = lines["product"].astype(str).to_numpy()
+    after = lines["cumulative_basis"].to_numpy(dtype="float64")
+    before = after - lines["basis"].to_numpy(dtype="float64")
+    for p in policy.commission.products:
+        if p.tiers is None:
+            continue
+        bounds, _ = cm.tier_arrays(p.tiers)
+        mine = product == p.id
+        reached[mine] = (np.searchsorted(bounds, after[mine], side="left")
+                         > np.searchsorted(bounds, before[mine], side="left"))
+    return reached
 
 
 def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None = None,
@@ -510,7 +536,7 @@ def render_statements(st: Statements, policy: Policy) -> dict[str, str]:
         cm = cm_by.get(eid, empty)
         commission = [{"month": c["month"], "product": c["product_name"], "sales": _money(c["sales"]),
                        "commission": _money(c["commission"]), "clawback": c["line"] == "clawback",
-                       "remark": "clawback: sales reversed" if c["line"] == "clawback" else ""}
+                       "remark": c["remark"]}
                       for c in cm.to_dict("records")]
         dfr = df_by.get(eid, empty)
         deferrals = [{"year": int(d["year"]), "amount": _money(d["payable"])} for d in dfr.to_dict("records")]

@@ -321,3 +321,17 @@ def test_statements_command(tmp_path: Path, tiny_dir: Path, capsys, monkeypatch)
                  "--out", str(tmp_path / "private" / "st2"), "--publish", str(tmp_path / "pub2")])
     assert code == 1 and "no pseudonym key" in capsys.readouterr().err
     assert not (tmp_path / "private" / "st2").exists() and not (tmp_path / "pub2").exists()
+
+
+def test_tier_crossings_are_explained(final) -> None:
+    st, pages = final
+    lines = st.commission.set_index(["employee_id", "period", "product"])["remark"]
+    # E1's insurance: 600,000 in January (tier 1 up to 1,000,000), 1,200,000 by February: marginal, so only the
+    # 200,000 above the bound is at 1.5%: "partly at a higher tier"
+    assert lines[("E1", "2025-01", "insurance")] == ""
+    assert lines[("E1", "2025-02", "insurance")] == "partly at a higher tier"
+    # E3's wealth products: 12,000,000 in January is already tier 2 (above 10,000,000) of a retroactive table;
+    # 21,000,000 by June stays in tier 2: no remark
+    assert lines[("E3", "2025-01", "wealth")] == "a higher tier reached: the year's sales so far re-rated"
+    assert lines[("E3", "2025-06", "wealth")] == ""
+    assert "partly at a higher tier" in visible_text(pages["E1"])
