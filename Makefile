@@ -11,7 +11,7 @@ CANDIDATE ?= data/policies/2026.yaml
 DATA    ?= data/sample
 OUT     ?= reports/$(YEAR)
 
-.PHONY: env test unit nbval notebooks review lab sample bench clean-env
+.PHONY: env test unit nbval notebooks review statements appeal lab sample bench clean-env
 
 env: $(STAMP)
 
@@ -39,6 +39,13 @@ notebooks: $(STAMP)
 
 review: $(STAMP)
 	@$(VENV)/bin/compkit review --year $(YEAR) --policy $(POLICY) --candidate $(CANDIDATE) --data $(DATA) --out $(OUT)
+
+# per-employee statements and the appeals run on the sample go to private/ (git-ignored, never under reports/)
+statements: $(STAMP)
+	@$(VENV)/bin/compkit statements --policy $(POLICY) --data $(DATA) --out private/statements
+
+appeal: $(STAMP)
+	@$(VENV)/bin/compkit appeal --policy $(POLICY) --data $(DATA) --out private/appeals
 
 lab: $(STAMP)
 	@$(VENV)/bin/jupyter lab notebooks

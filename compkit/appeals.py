@@ -350,6 +350,9 @@ def run_appeals(policy_path: str | Path, data_path: str | Path, appeals_path: st
     from compkit.privacy import refuse_reports_folder
 
     out = refuse_reports_folder(out, "appeal results")
+    as_of_date = pd.to_datetime(as_of, format="%Y-%m-%d", errors="coerce") if as_of else None
+    if as_of and pd.isna(as_of_date):
+        raise CompkitError(f"--as-of {as_of}: expected a date YYYY-MM-DD")
     policy = load_policy(policy_path)
     data = load_dataset(data_path, policy=policy, cycle=cycle)
     if appeals_path is None:
@@ -360,7 +363,7 @@ def run_appeals(policy_path: str | Path, data_path: str | Path, appeals_path: st
     inputs = {"policy_sha256": _file_sha256(Path(policy_path)), "data_sha256": data.fingerprint(),
               "appeals_sha256": _table_sha256(appeals), "cycle": data.cycle, "as_of": as_of}
     run_id = _sha256_bytes(json.dumps(inputs, sort_keys=True).encode())[:12]
-    review = review_appeals(policy, data, appeals, pd.Timestamp(as_of) if as_of else None, file=appeals_file)
+    review = review_appeals(policy, data, appeals, as_of_date, file=appeals_file)
     out.mkdir(parents=True, exist_ok=True)
     run_dir = out / run_id
     if run_dir.exists():

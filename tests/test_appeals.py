@@ -253,3 +253,15 @@ def test_appeals_from_excel_and_missing_files(policy, tiny, tmp_path: Path) -> N
         load_appeals(other, tiny, policy)
     with pytest.raises(DataError, match="an appeals file"):
         load_appeals(tmp_path / "nowhere.csv", tiny, policy)
+
+
+def test_bad_as_of_date(tmp_path: Path, appeal_dir: Path, capsys) -> None:
+    code = main(["appeal", "--policy", str(POLICY_2025), "--data", str(appeal_dir), "--out", str(tmp_path / "a"),
+                 "--as-of", "31/01/2026"])
+    assert code == 1 and "--as-of 31/01/2026: expected a date YYYY-MM-DD" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()
+    code = main(["appeal", "--policy", str(POLICY_2025), "--data", str(appeal_dir), "--out", str(tmp_path / "b"),
+                 "--as-of", "2026-03-01"])
+    assert code == 0
+    register = next((tmp_path / "b").glob("*/register.csv"))
+    assert pd.read_csv(register).set_index("appeal_id").loc["A3", "days_open"] == 40
