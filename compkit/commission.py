@@ -315,37 +315,17 @@ def _stacked_by_employee(lines: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFra
     line_codes, uniques = pd.factorize(lines["employee_id"])
     if len(line_codes) > 1 and not (line_codes[1:] >= line_codes[:-1]).all():
         return None
-    # the extra rows' codes in the same numbering: known employees keep theirs, new ones follow, in order
-    extra_codes, extra_uniques = pd.factorize(extra["employee_id"])
-    known = pd.Index(uniques).get_indexer(pd.Index(extra_uniques))
-    new = known < 0
-    known[new] = len(uniques) + np.arange(int(new.sum()))
-    extra_codes = np.where(extra_codes >= 0, np.append(known, -1)[extra_codes], -1)
-    # a stable sort by code of [lines; extra]: a line keeps its rank among the lines and moves down by the extra
-    # rows of smaller codes; an extra row follows every line of its code (lines come first)
-    n_codes = int(max(line_codes.max(initial=-1), extra_codes.max(initial=-1))) + 2
-    per_code_extra = np.bincount(extra_codes + 1, minlength=n_codes)
-    extra_below = np.cumsum(per_code_extra) - per_code_extra
-    lines_upto = np.cumsum(np.bincount(line_codes + 1, minlength=n_codes))
-    order = np.argsort(extra_codes, kind="stable")
-    ranked = extra_codes[order]
-    rank = np.empty(len(extra_codes), dtype=np.int64)
-    rank[order] = np.arange(len(ranked)) - np.searchsorted(ranked, ranked, side="left")
-    extra_pos = lines_upto[extra_codes + 1] + extra_below[extra_codes + 1] + rank
-    total = len(lines) + len(extra)
-    is_extra = np.zeros(total, dtype=bool)
-    is_extra[extra_pos] = True
-    placed = np.argsort(extra_pos, kind="stable")  # the extra rows in the order they appear
+    # each extra row goes right after its employee's last line; an employee without lines goes at the end
+    known = pd.Index(uniques).get_indexer(pd.Index(extra["employee_id"]))
+    at = np.where(known >= 0, np.searchsorted(line_codes, known, side="right"), len(line_codes))
     columns = {}
     for col in lines.columns:
         a, b = lines[col], extra[col]
-        categorical = isinstance(a.dtype, pd.CategoricalDtype)
-        a_values = np.asarray(a.cat.codes) if categorical else a.to_numpy()
-        b_values = np.asarray(b.cat.codes) if categorical else b.to_numpy()
-        out = np.empty(total, dtype=np.result_type(a_values.dtype, b_values.dtype))
-        out[~is_extra] = a_values  # the lines, in their order, around the extra rows
-        out[is_extra] = b_values[placed]
-        columns[col] = pd.Categorical.from_codes(out, dtype=a.dtype) if categorical else out
+        if isinstance(a.dtype, pd.CategoricalDtype):
+            codes = np.insert(np.asarray(a.cat.codes), at, np.asarray(b.cat.codes))
+            columns[col] = pd.Categorical.from_codes(codes, dtype=a.dtype)
+        else:
+            columns[col] = np.insert(a.to_numpy(), at, b.to_numpy())
     return pd.DataFrame(columns, copy=False)
 
 
