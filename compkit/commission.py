@@ -43,11 +43,9 @@ from typing import Union
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from numpy.typing import ArrayLike
-from pandas.arrays import ArrowStringArray
 
+from compkit.data import positions
 from compkit.money import round_cents
 from compkit.policy import Commission, Tier
 
@@ -172,22 +170,6 @@ def _product_terms(rates: dict[str, ProductRates]) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------- lines
 
 
-def _codes(values: pd.Series, grid: pd.Index) -> np.ndarray:
-    """Position of each value in ``grid`` (-1 when absent or missing), hashing each row's value once; a
-    categorical column is looked up by its categories. Small integers (int32), to keep the sales-sized arrays
-    small."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        lookup = np.append(grid.get_indexer(values.cat.categories), -1).astype(np.int32)
-        return lookup[np.asarray(values.cat.codes)]  # code -1 (missing) picks the appended -1
-    if isinstance(values.array, ArrowStringArray) and grid.inferred_type in ("string", "empty"):
-        arrow = pa.array(values)
-        found = pc.index_in(arrow, value_set=pa.array(grid.to_numpy(dtype=object), type=arrow.type))
-        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-    codes, uniques = pd.factorize(values)
-    lookup = np.append(grid.get_indexer(uniques), -1).astype(np.int32)  # code -1 (missing) picks the last -1
-    return lookup[codes]
-
-
 def _cents(x: np.ndarray) -> np.ndarray:
     """round_cents(x) (CNY, half-up) as whole cents, held in float64 (exact below 2**53 cents)."""
     out = round_cents(x)
@@ -227,14 +209,14 @@ def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Seque
         employees_ix = pd.Index(uniques)
     else:
         employees_ix = pd.Index(list(employees))
-        e = _codes(sales["employee_id"], employees_ix)
+        e = positions(sales["employee_id"], employees_ix)
     n_e, n_p, n_q = len(employees_ix), len(periods_ix), len(products)
     shape = (n_e, n_p, n_q)
 
     # sum the amounts into an (employee, period, product) grid: whole cents, plus any fractions of a cent.
     # Arrays of the size of the sales table or of the grid are few and reused in place (millions of rows).
-    p = _codes(sales["period"], periods_ix)
-    q = _codes(sales["product"], products)
+    p = positions(sales["period"], periods_ix)
+    q = positions(sales["product"], products)
     keep = (e >= 0) & (p >= 0) & (q >= 0)
     flat = e.astype(np.int64)
     flat *= n_p

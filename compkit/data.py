@@ -24,6 +24,7 @@ import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
 import pyarrow.parquet
+from numpy.typing import ArrayLike
 from pandas.arrays import ArrowStringArray
 
 from compkit.errors import DataError, Problem
@@ -829,7 +830,32 @@ def complaint_stats(complaints: pd.DataFrame, through: str | None = None) -> pd.
     return out.reset_index()[["employee_id", "count", "upheld", "upheld_rate", "resolved_days"]]
 
 
-def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+def positions(values: ArrayLike, index: pd.Index) -> np.ndarray:
+    """Position in ``index`` of each value (-1 when absent or missing), as ``index.get_indexer(values)`` but
+    hashing each distinct value once: a categorical column is looked up by its categories, an Arrow text column
+    with Arrow's ``index_in``, anything else through ``pd.factorize``. Small integers (int32): these arrays have
+    the length of a table (millions of rows)."""
+    index = pd.Index(index)
+    if not isinstance(values, (pd.Series, pd.Index)):
+        values = pd.Series(np.asarray(values, dtype=object))
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = np.asarray(values.cat.codes), values.cat.categories
+    elif isinstance(values.array, ArrowStringArray) and index.inferred_type in ("string", "empty"):
+        arrow = pyarrow.array(values)
+        found = pc.index_in(arrow, value_set=pyarrow.array(index.to_numpy(dtype=object), type=arrow.type))
+        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    else:
+        codes, uniques = pd.factorize(values)
+    uniques = pd.Index(uniques)
+    try:
+        uniques = uniques.astype(index.dtype)
+    except (TypeError, ValueError):
+        pass  # labels of another type: get_indexer finds none of them
+    table = np.append(index.get_indexer(uniques), -1).astype(np.int32)
+    return table[codes]  # code -1 (missing) takes the trailing -1
+
+
+def sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """(codes, labels) with the labels sorted, as ``pd.factorize(values, sort=True)``; a categorical column whose
     categories are sorted (as :func:`load_dataset` makes them) gives its own codes, without a pass over the
     values. Labels may then include values absent from the column."""
@@ -868,7 +894,7 @@ def loyalty(sales: pd.DataFrame, through: str | None = None) -> pd.DataFrame:
     keep = (sales["amount"].to_numpy(dtype="float64") > 0) & sales["customer_id"].notna().to_numpy(dtype=bool)
     if through is not None:
         keep &= _before_or_in(sales["period"], through)
-    e, e_labels = _sorted_codes(sales["employee_id"])
+    e, e_labels = sorted_codes(sales["employee_id"])
     c, n_c = _any_codes(sales["customer_id"])
     m, n_m = _any_codes(sales["period"])
     keep &= (e >= 0) & (m >= 0)

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import ArrayLike
 
+from compkit.data import positions
 from compkit.money import round_cents
 from compkit.policy import Benefits, Deferral, Grade, Policy
 
@@ -74,17 +75,6 @@ def _day_number(date: object) -> int:
     return int(np.datetime64(pd.Timestamp(date), "D").astype("int64"))
 
 
-def _codes(values: ArrayLike, categories: Sequence[str]) -> np.ndarray:
-    """Position of each value in ``categories`` (int64); missing or unknown -> -1.
-
-    One hash pass (pd.factorize) over the column, then a look-up over its few distinct values."""
-    codes, uniques = pd.factorize(values if isinstance(values, (pd.Series, pd.Index)) else
-                                  pd.Series(np.asarray(values, dtype=object)))
-    where = {c: i for i, c in enumerate(categories)}
-    table = np.array([where.get(u, -1) for u in uniques] + [-1], dtype="int64")
-    return table[codes]  # factorize's -1 (missing) takes the trailing -1
-
-
 def _positions(keys: pd.Series, values: pd.Series) -> np.ndarray:
     """Row position in ``keys`` (unique) of each of ``values``; not found -> -1. One factorize over both."""
     codes, uniques = pd.factorize(pd.concat([pd.Series(keys).reset_index(drop=True),
@@ -100,12 +90,12 @@ def _grade_lookup(grades: Sequence[Grade], values: dict[str, float], grade_col: 
     """values[grade] for each row (one vectorised take over the few grades); unknown or missing -> ``fill``."""
     ids = [g.id for g in grades]
     table = np.array([values[i] for i in ids] + [fill], dtype="float64")
-    return table[_codes(grade_col, ids)]  # code -1 (unknown) takes the trailing fill
+    return table[positions(grade_col, pd.Index(ids))]  # code -1 (unknown) takes the trailing fill
 
 
 def _rating_codes(ratings: ArrayLike, labels: Sequence[str]) -> np.ndarray:
     """Position of each rating in ``labels`` (best first: 0 = best); missing or unknown -> -1."""
-    return _codes(ratings, list(labels))
+    return positions(ratings, pd.Index(list(labels)))
 
 
 def _to_cents(amount: ArrayLike) -> np.ndarray:
@@ -598,7 +588,7 @@ def promotions(people: pd.DataFrame, history: pd.DataFrame | None, policy: Polic
     end = pd.Timestamp(cycle_end)
     grade = people["grade"]
     grade_ids = policy.grade_ids
-    grade_code = _codes(grade, grade_ids)
+    grade_code = positions(grade, pd.Index(grade_ids))
 
     if "grade_since" in people:
         since, no_since = _day_numbers(people["grade_since"])

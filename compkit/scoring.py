@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 from numpy.typing import ArrayLike
 
-from compkit.data import Dataset, _sorted_codes, complaint_stats, loyalty, satisfaction_index
+from compkit.data import Dataset, complaint_stats, loyalty, positions, satisfaction_index, sorted_codes
 from compkit.policy import (
     BandedCurve,
     Curve,
@@ -116,20 +116,6 @@ def curve_score(actual: ArrayLike, target: ArrayLike, curve: Curve) -> tuple[np.
 # ----------------------------------------------------------------------------------------- helpers
 
 
-def _positions(values: pd.Series, index: pd.Index) -> np.ndarray:
-    """Position in ``index`` of each value (-1 when absent or missing), as ``index.get_indexer(values)``; a
-    categorical column is looked up by its few categories, other columns by their distinct values."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = np.asarray(values.cat.codes, dtype=np.int64)
-        uniques = values.cat.categories
-    else:
-        codes, uniques = pd.factorize(values)
-    table = np.append(index.get_indexer(pd.Index(uniques).astype(index.dtype)), -1)
-    if len(index) < 2 ** 31 - 1:
-        table = table.astype(np.int32)  # arrays of the size of a table: the smaller the better
-    return table[codes]  # code -1 (missing) takes the trailing -1
-
-
 def _joined_notes(notes: Sequence[tuple[np.ndarray, str]], none: str) -> tuple[list[str], np.ndarray]:
     """Per row, the texts of the notes whose mask holds, joined with '; ' in the order given (``none`` when no
     note holds), as (distinct texts, index into them per row). Rows are grouped by which notes hold (a bit
@@ -187,9 +173,9 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
     min_peers = 1 if min_peers is None else int(min_peers)
 
     # codes of the sorted labels (a categorical column's own codes; its unused categories get no cells below)
-    emp_codes, emp_uniques = _sorted_codes(ratings["employee_id"])
-    item_codes, item_uniques = _sorted_codes(ratings["item"])
-    role_codes = _positions(ratings["rater_role"], pd.Index(ROLES))
+    emp_codes, emp_uniques = sorted_codes(ratings["employee_id"])
+    item_codes, item_uniques = sorted_codes(ratings["item"])
+    role_codes = positions(ratings["rater_role"], pd.Index(ROLES))
     n_items = len(item_uniques)
     n_cells = len(emp_uniques) * n_items
     score = ratings["score"].to_numpy(dtype="float64")
@@ -265,8 +251,8 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
     if metric_ids:
         m = data.metrics
         # rows as integer codes: the employee's row in the result, the indicator's position among metric_ids
-        row = _positions(m["employee_id"], employees)
-        which = _positions(m["indicator"], pd.Index(metric_ids))
+        row = positions(m["employee_id"], employees)
+        which = positions(m["indicator"], pd.Index(metric_ids))
         usable = (row >= 0) & (which >= 0)
         if through is not None:
             usable &= (m["period"] <= through).to_numpy(dtype=bool, na_value=False)
@@ -324,7 +310,7 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
                      "complaints": lambda: complaint_stats(data.complaints, through),
                      "sales": lambda: loyalty(data.sales, through),
                      "ratings": lambda: rater_scores}[name]()
-            sources[name] = table, _positions(table["employee_id"], employees)
+            sources[name] = table, positions(table["employee_id"], employees)
         return sources[name]
 
     for ind in inds:
