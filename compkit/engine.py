@@ -176,8 +176,12 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     people = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "grade_since": emp["grade_since"],
                            "hire_date": emp["hire_date"], "rating": summary["rating"], "composite": composite,
                            "active_at_end": active_at_end})
-    ind_scores = indicators.pivot(index="employee_id", columns="indicator", values="score")
-    people = people.join(ind_scores, on="employee_id")
+    # the indicator scores the promotion rules ask for, one column each (not the whole indicator table)
+    needed = sorted({ind for rule in policy.promotion for ind in rule.min_indicator_scores})
+    if needed:
+        asked = indicators[indicators["indicator"].isin(needed).to_numpy()]
+        ind_scores = asked.pivot(index="employee_id", columns="indicator", values="score")
+        people = people.join(ind_scores[[c for c in ind_scores.columns if c in needed]], on="employee_id")
     promotions = pay.promotions(people, data.history, policy, data.cycle_end)
 
     # ---- money: round once, totals are sums of rounded parts --------------------------------------
