@@ -566,11 +566,22 @@ def scorecard(policy: Policy, data: Dataset, through: str | None = None) -> tupl
 
 
 def rater_rule_notes(rater_scores: pd.DataFrame, employee_ids: pd.Index) -> np.ndarray:
-    """Per employee, the distinct 360 rules that applied to any item ("" when all roles were present)."""
-    rules = rater_scores.loc[rater_scores["rule"] != "all roles", ["employee_id", "rule"]]
-    pairs = rules.assign(rule=rules["rule"].str.split("; ")).explode("rule").drop_duplicates()
-    out = np.full(len(employee_ids), "", dtype=object)
-    for text in sorted(pairs["rule"].unique()):
-        has = employee_ids.isin(pairs.loc[pairs["rule"] == text, "employee_id"])
-        out = np.where(has, np.where(out == "", text, out + "; " + text), out)
-    return out
+    """Per employee, the distinct 360 rules that applied to any item, in alphabetical order and joined with
+    '; ' ("" when all roles were present for every item).
+
+    The rule texts are few: each distinct text is split into its notes once, and each note's presence per
+    employee is one bincount over the rows (rater_scores has a row per employee and item)."""
+    rule_codes, rule_texts = pd.factorize(rater_scores["rule"])
+    notes_of = [[] if t == "all roles" else str(t).split("; ") for t in rule_texts]
+    distinct = sorted({note for notes in notes_of for note in notes})
+    rows = positions(rater_scores["employee_id"], employee_ids)
+    ok = (rows >= 0) & (rule_codes >= 0)
+    masks = []
+    for note in distinct:
+        text_has = np.array([note in notes for notes in notes_of] + [False])
+        hit = text_has[rule_codes] & ok
+        masks.append((np.bincount(rows[hit], minlength=len(employee_ids)) > 0, note))
+    if not masks:
+        return np.full(len(employee_ids), "", dtype=object)
+    texts, index = _joined_notes(masks, "")
+    return np.asarray(texts, dtype=object)[index]
