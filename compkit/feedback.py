@@ -302,8 +302,7 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
         base = pay.base_salary(emp, policy, share_of_cycle, months)
         allowances = pay.allowances(emp, policy.allowances, share_of_cycle, emp["fte"].to_numpy(), months)
         bonus = pay.bonus(emp, policy, summary["composite"].to_numpy(), summary["rating"].to_numpy(),
-                          pay.base_salary(emp, policy, np.ones(len(emp)))["annual_base_full"].to_numpy(),
-                          pay.proration(emp["hire_date"], emp["exit_date"], start, data.cycle_end))
+                          base["annual_base_full"].to_numpy(), s["days_share"].to_numpy(dtype="float64"))
         people = pd.DataFrame({"employee_id": ids})
         for col in [*policy.scorecard.categories, "deductions", "composite", "rating"]:
             if col in summary:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from compkit import pay
 from compkit.data import Dataset
 from compkit.engine import CASH_COMPONENTS, COST_COMPONENTS, Outcomes
 from compkit.policy import Policy
@@ -137,7 +138,6 @@ def raises_above_matrix(policy: Policy, data: Dataset, outcomes: Outcomes, toler
     since then, against the matrix entry of last cycle's rating (people whose grade changed are left out:
     a promotion raise follows other rules). value = the excess (fraction).
     """
-    sr = policy.salary_review
     review = outcomes.salary_review
     excess = review["raise_pct"].to_numpy(dtype="float64") - review["merit_pct"].to_numpy(dtype="float64")
     flag = excess > tolerance
@@ -156,18 +156,18 @@ def raises_above_matrix(policy: Policy, data: Dataset, outcomes: Outcomes, toler
         same_grade = (both["grade"].astype(str) == both["grade_now"].astype(str)).to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
             change = now_base / prev_base - 1.0
-            grade_mid = both["grade_now"].astype(str).map({g.id: g.base_monthly.mid for g in policy.grades})
-            compa = prev_base / grade_mid.to_numpy(dtype="float64")
-        band = np.searchsorted(np.asarray(sr.compa_ratio_bands, dtype="float64"), compa, side="right")
-        rows = both["rating"].astype(str).map(lambda r: sr.merit_matrix.get(r))
-        allowed = np.array([m[b] if isinstance(m, list) else np.nan for m, b in zip(rows, band)], dtype="float64")
-        over = same_grade & ~np.isnan(change) & (change - np.nan_to_num(allowed, nan=0.0) > tolerance)
+        # what the merit matrix allowed: the salary review itself, on last cycle's base and rating
+        last_review, _ = pay.salary_review(pd.DataFrame({
+            "employee_id": both.index, "grade": both["grade_now"].astype(str).to_numpy(),
+            "base_monthly": prev_base, "rating": both["rating"].astype(str).to_numpy()}), policy)
+        allowed = last_review["merit_pct"].to_numpy(dtype="float64")
+        over = same_grade & ~np.isnan(change) & (change - allowed > tolerance)
         parts.append(_frame(
             "pay change above the merit matrix", "employee", both.index.to_numpy()[over],
             [f"base salary {p:,.2f} -> {n:,.2f} ({c:+.2%}) since {cy}; the matrix allows {a:.2%} for rating {r}"
              for p, n, c, cy, a, r in zip(prev_base[over], now_base[over], change[over], both["cycle"][over],
-                                          np.nan_to_num(allowed[over]), both["rating"][over])],
-            change[over] - np.nan_to_num(allowed[over])))
+                                          allowed[over], both["rating"][over])],
+            change[over] - allowed[over]))
     return pd.concat(parts, ignore_index=True)
 
 
