@@ -11,7 +11,7 @@ CANDIDATE ?= data/policies/2026.yaml
 DATA    ?= data/sample
 OUT     ?= reports/$(YEAR)
 
-.PHONY: env test unit nbval notebooks review statements appeal lab sample bench clean-env
+.PHONY: env lint test unit nbval notebooks review statements appeal lab sample bench clean-env
 
 env: $(STAMP)
 
@@ -24,7 +24,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 	@echo "==> environment ready"
 
-test: $(STAMP)
+lint: $(STAMP)
+	@$(VENV)/bin/ruff check compkit tests benchmarks
+
+test: $(STAMP) lint
 	@$(PY) -m pytest tests -q
 	@$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import argparse
 import gc
-import subprocess
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -28,7 +27,6 @@ from compkit.commission import product_rates  # noqa: E402
 from compkit.data import load_dataset  # noqa: E402
 from compkit.engine import evaluate  # noqa: E402
 from compkit.policy import load_policy  # noqa: E402
-
 
 GENERATE = """
 import sys

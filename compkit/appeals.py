@@ -21,7 +21,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -380,7 +380,7 @@ def run_appeals(policy_path: str | Path, data_path: str | Path, appeals_path: st
     cause = review.diff.groupby("employee_id")["cause"].first()
     knock_on = int((~cause.str.startswith("appeal ")).sum())
     corr = review.corrections.set_index("appeal_id")
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     records = []
     for rec in review.register.to_dict("records"):
         aid = rec["appeal_id"]

@@ -39,7 +39,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 import pandas as pd
@@ -58,7 +57,7 @@ LINE_COLUMNS = ("employee_id", "period", "product", "basis", "cumulative_basis",
 SETTLE_COLUMNS = ("gross", "gate_factor", "after_gate", "cap_amount", "capped", "final", "settlement", "reason")
 METHODS = ("marginal", "retroactive")
 
-TierTable = Union[Sequence[Tier], tuple[Sequence[float], Sequence[float]]]
+TierTable = Sequence[Tier] | tuple[Sequence[float], Sequence[float]]
 
 
 # ------------------------------------------------------------------------------------------------- tiers

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -544,7 +544,8 @@ def _cross_checks(t: dict[str, pd.DataFrame], files: dict[str, str], offsets: di
         if df is None or len(df) == 0:
             continue
         # the month (YYYY-MM) is one of the cycle's: from the first day of the cycle to before the month after it
-        first, after = pd.Timestamp(min(in_cycle) + "-01"), pd.Timestamp(max(in_cycle) + "-01") + pd.offsets.MonthBegin(1)
+        first = pd.Timestamp(min(in_cycle) + "-01")
+        after = pd.Timestamp(max(in_cycle) + "-01") + pd.offsets.MonthBegin(1)
         inside = (df[col] >= first) & (df[col] < after)
         for idx in _rows(df[col].notna() & ~inside):
             problems.append(Problem(files[name], int(idx) + offsets[name], col,

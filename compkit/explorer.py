@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from compkit.data import Dataset
-from compkit.engine import Outcomes, evaluate
+from compkit.engine import Outcomes
 from compkit.policy import Policy, PolicyChange
 from compkit.review import compare, concentration
 

@@ -16,7 +16,7 @@ import hashlib
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -149,7 +149,7 @@ class PiecewiseCurve(_Model):
         return points
 
 
-Curve = Annotated[Union[RatioCurve, InverseCurve, ScaleCurve, BandedCurve, PiecewiseCurve],
+Curve = Annotated[RatioCurve | InverseCurve | ScaleCurve | BandedCurve | PiecewiseCurve,
                   Field(discriminator="type")]
 
 

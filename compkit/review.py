@@ -258,7 +258,8 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
     this year's value x exp(log(1 + growth) + m_sk + d_sik), where m_sk ~ Normal(0, market_sd) is a
     market shock common to everyone, and d_sik is drawn with replacement from this year's per-person changes
     of indicator k (second half-year against the first, on a yearly scale, mean 1: see _individual_changes) —
-    a bootstrap of how much individual results move from one period to the next. Targets grow by ``growth`` too, so attainment
+    a bootstrap of how much individual results move from one period to the next. Targets grow by ``growth`` too, so
+    attainment
     stays centred unless the market shock moves it.
 
     What varies is recomputed with the engine's own calculators: metric indicator scores (curves), the
@@ -306,7 +307,8 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
     emp = data.employees.reset_index(drop=True)
     annual_base_full = pay.base_salary(emp, policy, s["days_share"].to_numpy(), len(data.periods))["annual_base_full"]
     target_bonus = pay.bonus(emp, policy, s["composite"].to_numpy(), s["rating"].to_numpy(),
-                             annual_base_full.to_numpy(), s["days_share"].to_numpy())["target_bonus_prorated"].to_numpy()
+                             annual_base_full.to_numpy(), s["days_share"].to_numpy())
+    target_bonus = target_bonus["target_bonus_prorated"].to_numpy()
     if not individual:
         metric_changes = np.zeros_like(metric_changes)
     log_growth = np.log1p(growth)

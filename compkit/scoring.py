@@ -282,7 +282,8 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
             key = pd.Categorical.from_codes(cell, categories=pd.RangeIndex(n * k))
             del cell
             a, t = m["actual"].to_numpy(dtype="float64"), m["target"].to_numpy(dtype="float64")
-            values = pd.DataFrame({"actual": a, "target": t} if all_rows else {"actual": a[usable], "target": t[usable]},
+            values = pd.DataFrame({"actual": a, "target": t} if all_rows
+                                  else {"actual": a[usable], "target": t[usable]},
                                   copy=False)
             grouped = values.groupby(key, observed=True, sort=True)
             cells = np.asarray(grouped.size().index.codes, dtype=np.int64)
@@ -338,7 +339,8 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
 
     # keys as categoricals built from codes: no million-row string arrays to create
     return pd.DataFrame({
-        "employee_id": pd.Categorical.from_codes(np.repeat(np.arange(n), k), categories=pd.Index(employees, dtype=object)),
+        "employee_id": pd.Categorical.from_codes(np.repeat(np.arange(n), k),
+                                                 categories=pd.Index(employees, dtype=object)),
         "indicator": pd.Categorical.from_codes(np.tile(np.arange(k), n),
                                                categories=pd.Index([ind.id for ind in inds], dtype=object)),
         "actual": actual.ravel(),

@@ -7,14 +7,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import POLICY_2025, tiny_tables, write_tables
 
-from compkit.appeals import (AuditError, append_audit, appeal_register, apply_appeals, load_appeals,
-                             read_audit_log, review_appeals, run_appeals)
+from compkit.appeals import (
+    AuditError,
+    appeal_register,
+    append_audit,
+    apply_appeals,
+    load_appeals,
+    read_audit_log,
+    review_appeals,
+    run_appeals,
+)
 from compkit.cli import main
 from compkit.data import load_dataset
 from compkit.errors import DataError
 from compkit.privacy import PrivacyError
-from conftest import POLICY_2025, tiny_tables, write_tables
 
 COLUMNS = ["appeal_id", "employee_id", "filed_on", "table", "key", "column", "claimed_value", "status",
            "decided_value", "decided_on", "reason"]

@@ -2,7 +2,6 @@
 against planted truth, budget solving to the cent, target setting and payout-curve calibration."""
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest

@@ -3,12 +3,13 @@ customer data."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SAMPLE, sample_available, tiny_tables, write_tables
 
 from compkit.data import (
     complaint_stats,
@@ -19,8 +20,6 @@ from compkit.data import (
 )
 from compkit.errors import DataError
 from compkit.policy import Policy
-
-from conftest import SAMPLE, sample_available, tiny_tables, write_tables
 
 
 @pytest.fixture()

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import POLICY_2025, tiny_tables, write_tables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -15,8 +16,6 @@ from compkit.cli import main
 from compkit.data import load_dataset
 from compkit.engine import evaluate
 from compkit.policy import Policy
-
-from conftest import POLICY_2025, tiny_tables, write_tables
 
 
 @pytest.fixture()

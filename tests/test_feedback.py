@@ -8,11 +8,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from compkit.feedback import (FeedbackError, peer_standing, published_results, render_statements,
-                              statement_contents, strengths_and_weaknesses, through_month, write_statements)
-from compkit.privacy import PrivacyError, pseudonym_key, pseudonyms, scan_for_identifiers
 from conftest import POLICY_2025, approx_cents, tiny_tables
+
+from compkit.feedback import (
+    FeedbackError,
+    peer_standing,
+    published_results,
+    render_statements,
+    statement_contents,
+    strengths_and_weaknesses,
+    through_month,
+    write_statements,
+)
+from compkit.privacy import PrivacyError, pseudonym_key, pseudonyms, scan_for_identifiers
 
 KEY = b"test-key-0123456789abcdef"
 

@@ -5,7 +5,6 @@ the cent (functions return unrounded amounts; the engine rounds once, at the end
 """
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -399,7 +398,8 @@ def test_demotion(policy):
 def test_promotion_missing_history_and_leavers(policy):
     people, history = promo_people()
     people["active_at_end"] = [True, True, True, False, True, True, True, True]
-    out = pay.promotions(people, history[history["employee_id"] != "P1"], promo_policy(policy), END).set_index("employee_id")
+    out = pay.promotions(people, history[history["employee_id"] != "P1"], promo_policy(policy), END)
+    out = out.set_index("employee_id")
     # no rating on record for 2024: 'none' fails "at least C"
     assert out.loc["P1", "recommendation"] == "none"
     assert "ratings B, none (at least B, C)" in out.loc["P1", "reason"]

@@ -41,7 +41,7 @@ def test_shipped_policies_load() -> None:
 
 def test_weights_sum_to_one_within_each_category() -> None:
     p = load_policy(P2025)
-    for cat, w in p.scorecard.categories.items():
+    for cat in p.scorecard.categories:
         s = sum(i.weight for i in p.scorecard.indicators if i.category == cat)
         assert s == pytest.approx(1.0), cat
     assert sum(p.scorecard.categories.values()) == pytest.approx(1.0)

@@ -8,13 +8,12 @@ from pathlib import Path
 import pandas as pd
 import papermill as pm
 import pytest
+from conftest import POLICY_2025, POLICY_2026, ROOT
 
 from compkit import report
 from compkit.cli import main
 from compkit.privacy import scan_for_identifiers
 from compkit.report import ReportError, run_review
-
-from conftest import POLICY_2025, POLICY_2026, ROOT
 
 
 @pytest.fixture(scope="module")

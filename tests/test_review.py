@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import POLICY_2026
 
 from compkit import review
 from compkit.engine import evaluate
 from compkit.policy import load_policy
-
-from conftest import POLICY_2026
 
 
 @pytest.fixture()

@@ -5,12 +5,22 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import tiny_tables, write_tables
 
 from compkit.data import load_dataset
 from compkit.engine import evaluate
-from compkit.supervision import (CHECKS, anomalies, anomaly_counts, base_outside_range, clawbacks, commission_at_cap,
-                                 flat_raters, raises_above_matrix, rating_jumps, reconciliation)
-from conftest import tiny_tables, write_tables
+from compkit.supervision import (
+    CHECKS,
+    anomalies,
+    anomaly_counts,
+    base_outside_range,
+    clawbacks,
+    commission_at_cap,
+    flat_raters,
+    raises_above_matrix,
+    rating_jumps,
+    reconciliation,
+)
 
 
 @pytest.fixture()
