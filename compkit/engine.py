@@ -190,6 +190,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                         "hire_date": emp["hire_date"], "exit_date": emp["exit_date"], "days_share": days_share})
     for col in summary.columns.drop("employee_id"):
         out[col] = summary[col].to_numpy()
+    out.insert(out.columns.get_loc("rating") + 1, "rating_name",
+               summary["rating"].map(policy.ratings.names).astype(object).to_numpy())
     out["base_monthly"] = base["base_monthly_used"].to_numpy()
     out["base_source"] = base["base_source"].to_numpy()
     out["base_pay"] = round_cents(base["base_pay"].to_numpy())

@@ -367,6 +367,7 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
         "days_employed": np.rint(np.asarray(days_share) * days_total).astype("int64"), "days_in_period": days_total,
     })
     people = info_cols.merge(people, on="employee_id", how="left", validate="one_to_one")
+    people["rating_name"] = people["rating"].map(policy.ratings.names).astype(object)  # what people read
     ind = _indicator_table(policy, indicators, emp)
     feedback = _feedback_lines(policy, ind, pd.Series(people["grade_title"].to_numpy(), index=ids))
     info = {"cycle": data.cycle, "interim": interim, "through": through or data.periods[-1],
@@ -413,7 +414,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums} tr.total td{font-w
 <div class="box">
 {% if has_score %}
 Overall score <b>{{ "%.1f"|format(p.composite) }}</b> (on target = 100){% if p.deductions %}, after {{ "%.0f"|format(p.deductions) }} points deducted for upheld complaints{% endif %};
-{% if interim %}indicative rating <b>{{ p.rating }}</b> (the rating is decided at the end of the cycle).{% else %}rating <b>{{ p.rating }}</b>.{% endif %}
+{% if interim %}indicative rating <b>{{ p.rating_name }}</b> (the rating is decided at the end of the cycle).{% else %}rating <b>{{ p.rating_name }}</b>.{% endif %}
 {% else %}No overall score: there was not enough to score in this period.{% endif %}
 </div>
 <table><tr><th>Part of the scorecard</th><th class="n">Score</th><th class="n">Weight</th></tr>
@@ -577,9 +578,9 @@ def published_results(st: Statements, policy: Policy, key: bytes | None = None) 
     results = pd.DataFrame({"person": person, "branch": scored["branch"].to_numpy(),
                             "position": scored["grade_title"].to_numpy(),
                             "overall_score": np.round(scored["composite"].to_numpy(dtype="float64"), 1),
-                            "rating": scored["rating"].astype(str).to_numpy()})
+                            "rating": scored["rating"].astype(str).map(policy.ratings.names).to_numpy()})
     results = results.sort_values("person", kind="stable").reset_index(drop=True)
-    labels = [b.label for b in policy.ratings.bands]
+    labels = list(policy.ratings.names.values())  # published as people read them (优秀 ... 不称职 by default)
     counts = pd.crosstab(results["branch"], pd.Categorical(results["rating"], categories=labels), dropna=False)
     n = counts.sum(axis=1)
     shares = counts.div(n.where(n > 0), axis=0)

@@ -316,9 +316,18 @@ class Scorecard(_Model):
 # ------------------------------------------------------------------------------------------ ratings
 
 
+#: display names of a five-band rating scale, best first (考核等级: 优秀 / 良好 / 称职 / 基本称职 / 不称职)
+DEFAULT_RATING_NAMES = ("优秀", "良好", "称职", "基本称职", "不称职")
+
+
 class RatingBand(_Model):
+    """A rating band: ``label`` is the rating's code in data and rules (history, merit matrix, promotion);
+    ``name`` is what people read (statements, reports). Without a name, a five-band scale reads 优秀, 良好, 称职,
+    基本称职, 不称职 from best to worst, and other scales read the label."""
+
     label: str
     min: float
+    name: str | None = None
 
 
 class Guided(_Model):
@@ -341,6 +350,13 @@ class Ratings(_Model):
         labels = [b.label for b in self.bands]
         if len(set(labels)) != len(labels):
             raise ValueError("ratings.bands: labels must be unique")
+        names = list(self.names.values())
+        if len(set(names)) != len(names):
+            raise ValueError(f"ratings.bands: names must be unique, got {names}")
+        for b in self.bands:
+            if b.name is not None and b.name != b.label and b.name in labels:
+                raise ValueError(f"ratings.bands: the name '{b.name}' of rating '{b.label}' is another rating's "
+                                 "label")
         if self.method == "guided" and self.guided is None:
             raise ValueError("ratings.method is 'guided' but ratings.guided (shares, within) is missing")
         if self.guided is not None:
@@ -357,6 +373,14 @@ class Ratings(_Model):
     def labels(self) -> list[str]:
         """Rating labels from best to worst."""
         return [b.label for b in self.bands]
+
+    @property
+    def names(self) -> dict[str, str]:
+        """label -> display name, best first: a band's ``name``; else, on a five-band scale, the Chinese default
+        (优秀, 良好, 称职, 基本称职, 不称职 by position); else the label itself."""
+        five = len(self.bands) == len(DEFAULT_RATING_NAMES)
+        return {b.label: b.name if b.name is not None else (DEFAULT_RATING_NAMES[i] if five else b.label)
+                for i, b in enumerate(self.bands)}
 
 
 # -------------------------------------------------------------------------------------------- bonus

@@ -224,3 +224,12 @@ def test_cli_bad_policy_file(tiny_dir: Path, tmp_path: Path, capsys) -> None:
     assert main(["validate", "--policy", str(bad), "--data", str(tiny_dir)]) == 1
     err = capsys.readouterr().err
     assert "bad.yaml" in err and "not valid YAML" in err and "Traceback" not in err
+
+
+def test_rating_names_beside_the_rating_codes(out) -> None:
+    s = out.summary
+    # the 2025 policy's five bands A..E read 优秀, 良好, 称职, 基本称职, 不称职
+    names = dict(zip("ABCDE", ["优秀", "良好", "称职", "基本称职", "不称职"]))
+    scored = s["rating"].notna()
+    assert (s.loc[scored, "rating_name"] == s.loc[scored, "rating"].map(names)).all()
+    assert s.columns.get_loc("rating_name") == s.columns.get_loc("rating") + 1

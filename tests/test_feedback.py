@@ -276,6 +276,10 @@ def test_published_tables_carry_no_names_or_ids(policy, sample, tmp_path: Path) 
     tables = published_results(st, policy, KEY)
     results, by_branch = tables["results"], tables["ratings_by_branch"]
     assert list(results.columns) == ["person", "branch", "position", "overall_score", "rating"]
+    # published as people read them: the Chinese names of the five bands
+    assert set(results["rating"]) <= {"优秀", "良好", "称职", "基本称职", "不称职"}
+    assert [c for c in by_branch.columns if c.startswith("share_")] == [
+        "share_优秀", "share_良好", "share_称职", "share_基本称职", "share_不称职"]
     assert len(results) == st.people["composite"].notna().sum()
     assert results["person"].is_unique
     for name, df in tables.items():

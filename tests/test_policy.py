@@ -176,3 +176,42 @@ def test_category_weights_valid_iff_they_sum_to_one(weights: list[float]) -> Non
     raw["scorecard"]["categories"]["attitude"] += 0.01
     with pytest.raises(PolicyError, match="weights sum to"):
         policy_from_dict(raw)
+
+
+# ---------------------------------------------------------------------------------- rating labels
+
+
+def test_rating_names_are_chinese_by_default_on_five_bands(raw: dict) -> None:
+    data = copy.deepcopy(raw)
+    for band in data["ratings"]["bands"]:
+        band.pop("name", None)
+    p = policy_from_dict(data)
+    # five bands without names: 优秀, 良好, 称职, 基本称职, 不称职 from best to worst
+    assert list(p.ratings.names.values()) == ["优秀", "良好", "称职", "基本称职", "不称职"]
+    assert list(p.ratings.names) == p.ratings.labels
+
+
+def test_rating_names_are_configurable(raw: dict) -> None:
+    data = copy.deepcopy(raw)
+    data["ratings"]["bands"][0]["name"] = "卓越"
+    p = policy_from_dict(data)
+    assert p.ratings.names[p.ratings.labels[0]] == "卓越"
+    assert p.ratings.names[p.ratings.labels[1]] == "良好"  # the others keep their defaults
+    # a scale of another size reads its labels unless named
+    three = copy.deepcopy(raw)
+    three["ratings"] = {"method": "absolute", "bands": [{"label": "high", "min": 90}, {"label": "mid", "min": 70},
+                                                         {"label": "low", "min": 0, "name": "待改进"}]}
+    three["salary_review"]["merit_matrix"] = {"high": [0.05, 0.04, 0.03], "mid": [0.03, 0.02, 0.01],
+                                              "low": [0.0, 0.0, 0.0]}
+    three.pop("promotion"), three.pop("demotion", None)
+    three["bonus"].pop("by_rating", None)
+    assert policy_from_dict(three).ratings.names == {"high": "high", "mid": "mid", "low": "待改进"}
+
+
+def test_rating_names_must_be_unique_and_not_another_label(raw: dict) -> None:
+    data = copy.deepcopy(raw)
+    data["ratings"]["bands"][0]["name"] = "良好"
+    assert "names must be unique" in _errors(data)
+    data = copy.deepcopy(raw)
+    data["ratings"]["bands"][0]["name"] = data["ratings"]["bands"][1]["label"]
+    assert "is another rating's label" in _errors(data)
