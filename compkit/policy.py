@@ -569,22 +569,134 @@ class BaseLimits(_Model):
 
 
 class SocialInsurance(_Model):
+    """``base``: floor and cap in force January-June of the cycle (set the July before); ``base_from_july``:
+    those set in July of the cycle (the new contribution year); absent = unchanged."""
+
     base: BaseLimits
+    base_from_july: BaseLimits | None = None
     employee: dict[str, Fraction]
     employer: dict[str, Fraction]
 
+    def limits(self, july: bool) -> BaseLimits:
+        return self.base_from_july if july and self.base_from_july is not None else self.base
+
 
 class HousingFund(_Model):
+    """住房公积金 and 补充住房公积金 on the housing-fund base. ``tax_free_rate``: each side's basic plus supplementary
+    contribution is free of income tax up to this share of the base, the base capped at 3x the city's average
+    wage (财税〔2006〕10号: 12%); the employee's excess is not deductible, the employer's excess is taxable wages."""
+
     base: BaseLimits
+    base_from_july: BaseLimits | None = None
     employee: Fraction
     employer: Fraction
+    supplementary_employee: Fraction = 0.0
+    supplementary_employer: Fraction = 0.0
+    tax_free_rate: Fraction = 0.12
+
+    def limits(self, july: bool) -> BaseLimits:
+        return self.base_from_july if july and self.base_from_july is not None else self.base
+
+
+class Annuity(_Model):
+    """企业年金 on the individual's contribution base (the social-insurance base). 企业年金办法 (人社部令第36号,
+    2018): employer at most 8% of wages, employer + employee at most 12%. The employee's contribution is
+    deductible from taxable income up to ``deductible_rate`` (4%) of the base (财税〔2013〕103号)."""
+
+    employer: Fraction = 0.0
+    employee: Fraction = 0.0
+    deductible_rate: Fraction = 0.04
+
+    @model_validator(mode="after")
+    def _limits(self) -> Annuity:
+        if self.employer > 0.08 + 1e-12:
+            raise ValueError(f"employer rate {self.employer:g} is above 0.08 (企业年金办法 第十五条)")
+        if self.employer + self.employee > 0.12 + 1e-12:
+            raise ValueError(f"employer + employee {self.employer + self.employee:g} is above 0.12 "
+                             "(企业年金办法 第十五条)")
+        return self
 
 
 class Benefits(_Model):
-    """五险一金: contributions = rate x clamp(monthly base salary, floor, cap) x months employed."""
+    """五险一金 and 企业年金. Each person's base = last year's average monthly wage (employees.si_base, else
+    history.monthly_wage, else the first month's wage for joiners of the cycle year, else this cycle's average
+    monthly cash as a stand-in), clamped to the floor and cap in force that month; contributions are monthly."""
 
     social_insurance: SocialInsurance
     housing_fund: HousingFund
+    annuity: Annuity = Annuity()
+
+
+# ---------------------------------------------------------------------------------------------- tax
+
+
+class TaxBracket(_Model):
+    """One row of a progressive table: taxable income up to ``upto`` (inclusive; None = no limit) at
+    ``rate``, minus ``quick_deduction`` (速算扣除数)."""
+
+    upto: NonNegative | None = None
+    rate: Fraction
+    quick_deduction: NonNegative = 0.0
+
+
+def _brackets(rows: list[tuple[float | None, float, float]]) -> list[TaxBracket]:
+    return [TaxBracket(upto=u, rate=r, quick_deduction=q) for u, r, q in rows]
+
+
+#: 个人所得税法 (2018年修正) 附表一, 综合所得 yearly amounts (CNY)
+ANNUAL_TAX_TABLE = _brackets([(36000, 0.03, 0), (144000, 0.10, 2520), (300000, 0.20, 16920),
+                              (420000, 0.25, 31920), (660000, 0.30, 52920), (960000, 0.35, 85920),
+                              (None, 0.45, 181920)])
+#: 财税〔2018〕164号 附件 按月换算后的综合所得税率表 (CNY per month), applied to annual bonus / 12
+MONTHLY_TAX_TABLE = _brackets([(3000, 0.03, 0), (12000, 0.10, 210), (25000, 0.20, 1410), (35000, 0.25, 2660),
+                               (55000, 0.30, 4410), (80000, 0.35, 7160), (None, 0.45, 15160)])
+#: 专项附加扣除 legal monthly amounts from 2023 (国发〔2022〕21号 raised children's education, infant care and
+#: elderly support; 国发〔2018〕41号 the rest). children_education and infant_care are per child;
+#: continuing_education is 400 a month (degree) or 3,600 in the year a certificate is obtained;
+#: serious_illness is yearly (up to 80,000, claimed at the annual reconciliation); housing_rent 1,500 is the
+#: amount for the largest cities (1,100 / 800 elsewhere).
+SPECIAL_DEDUCTIONS_2023 = {"children_education": 2000.0, "continuing_education": 3600.0, "serious_illness": 80000.0,
+                           "housing_loan_interest": 1000.0, "housing_rent": 1500.0, "elderly_support": 3000.0,
+                           "infant_care": 2000.0}
+
+
+class Tax(_Model):
+    """Individual income tax on wages (个人所得税). Defaults are the law in force for 2019-2027.
+
+    bonus: how the annual bonus is taxed — ``separate`` (财税〔2018〕164号 一, extended to 2027-12-31 by 财政部 税务总局
+    公告2023年第30号), ``combined`` with the year's wages, or ``best`` (the lower tax, per person).
+    deferred_bonus: a deferred bonus is taxed in the year it is paid, ``as_wages`` or ``as_bonus``.
+    bonus_month: the month of the cycle (1-12) the bonus is paid in (for combined withholding and the net table).
+    basic_deduction: 5,000 a month (个人所得税法 第六条; 国家税务总局公告2018年第61号 cumulative withholding).
+    reconciliation_exempt_due: an amount due at the annual reconciliation up to this is waived
+    (财政部 税务总局公告2023年第32号: 400).
+    """
+
+    bonus: Literal["separate", "combined", "best"] = "best"
+    deferred_bonus: Literal["as_wages", "as_bonus"] = "as_bonus"
+    bonus_month: Annotated[int, Field(ge=1, le=12)] = 12
+    basic_deduction: NonNegative = 5000.0
+    annual_table: list[TaxBracket] = Field(default_factory=lambda: list(ANNUAL_TAX_TABLE), min_length=1)
+    monthly_table: list[TaxBracket] = Field(default_factory=lambda: list(MONTHLY_TAX_TABLE), min_length=1)
+    special_deductions: dict[str, NonNegative] = Field(default_factory=lambda: dict(SPECIAL_DEDUCTIONS_2023))
+    reconciliation_exempt_due: NonNegative = 400.0
+
+    @field_validator("annual_table", "monthly_table")
+    @classmethod
+    def _table(cls, rows: list[TaxBracket]) -> list[TaxBracket]:
+        for i, row in enumerate(rows):
+            last = i == len(rows) - 1
+            if (row.upto is None) != last:
+                raise ValueError(f"row {i}: only the last row has no 'upto' (and it must have none)")
+            if i and not last and row.upto <= rows[i - 1].upto:
+                raise ValueError(f"row {i}: upto {row.upto:g} is not above the previous row's")
+            if i:
+                prev = rows[i - 1]
+                expected = prev.quick_deduction + prev.upto * (row.rate - prev.rate)
+                if abs(row.quick_deduction - expected) > 0.5:
+                    raise ValueError(f"row {i}: quick deduction {row.quick_deduction:g} does not continue the "
+                                     f"table (expected {expected:g})")
+        return rows
 
 
 class Feedback(_Model):
@@ -621,6 +733,7 @@ class Policy(_Model):
     promotion: list[PromotionRule] = []
     demotion: list[DemotionRule] = []
     benefits: Benefits
+    tax: Tax = Tax()
     feedback: Feedback = Feedback()
     publication: Publication = Publication()
     appeals: Appeals = Appeals()

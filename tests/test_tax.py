@@ -1,0 +1,199 @@
+"""compkit.tax: every figure is a hand calculation written out in the test."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compkit.errors import PolicyError
+from compkit.money import round_cents
+from compkit.policy import Tax, TaxBracket
+from compkit.tax import (annual_bonus_tax, bonus_cliffs, bonus_treatment, bracket_tax, cliff_flags,
+                         cumulative_withholding, deferred_bonus_tax, monthly_withholding, reconcile)
+
+
+# ------------------------------------------------------------------------------ cumulative withholding
+
+def test_worked_example_of_announcement_2018_61():
+    # 30,000 a month, 4,500 social insurance, 2,000 special additional deductions, basic deduction 5,000:
+    # taxable per month = 30,000 − 4,500 − 2,000 − 5,000 = 18,500
+    # Jan: 18,500 x 3% = 555
+    # Feb: 37,000 x 10% − 2,520 = 1,180; 1,180 − 555 = 625
+    # Mar: 55,500 x 10% − 2,520 = 3,030; 3,030 − 1,180 = 1,850
+    withheld = monthly_withholding(np.full(3, 30000.0), 4500, 2000)
+    assert withheld.tolist() == [555.0, 625.0, 1850.0]
+
+
+def test_worked_example_whole_year():
+    # cumulative taxable after m months = 18,500 m
+    # Apr 74,000 -> 7,400 − 2,520 = 4,880 (1,850); May 92,500 -> 6,730 (1,850); Jun 111,000 -> 8,580 (1,850)
+    # Jul 129,500 -> 10,430 (1,850); Aug 148,000 -> 20% : 29,600 − 16,920 = 12,680 (2,250)
+    # Sep 166,500 -> 33,300 − 16,920 = 16,380 (3,700); Oct 20,080; Nov 23,780; Dec 222,000 -> 27,480 (3,700)
+    withheld = monthly_withholding(np.full(12, 30000.0), 4500, 2000)
+    assert withheld.tolist() == [555, 625, 1850, 1850, 1850, 1850, 1850, 2250, 3700, 3700, 3700, 3700]
+    # the year: 222,000 x 20% − 16,920 = 27,480 = the sum of the months
+    assert withheld.sum() == 27480.0
+
+
+def test_people_by_months_and_per_person_deductions():
+    gross = np.array([[30000.0] * 3, [8000.0] * 3])
+    # person 2: 8,000 − 800 − 0 − 5,000 = 2,200 a month at 3% = 66 each month
+    withheld = monthly_withholding(gross, social_insurance=np.array([4500.0, 800.0]),
+                                   special_deductions=np.array([2000.0, 0.0]))
+    assert withheld.tolist() == [[555, 625, 1850], [66, 66, 66]]
+
+
+def test_no_refund_within_the_year_and_months_not_employed():
+    # Jan 20,000: taxable 15,000 -> 450. Feb 0 wages: cumulative taxable 10,000 -> 300 < 450: withholds 0.
+    # Mar 20,000: cumulative 40,000 − 15,000 = 25,000 -> 750; 750 − 450 = 300
+    w = cumulative_withholding(np.array([20000.0, 0.0, 20000.0]))
+    assert w["tax_cum"].tolist() == [450.0, 300.0, 750.0]
+    assert w["withheld"].tolist() == [450.0, 0.0, 300.0]
+    # a joiner in March: only employed months count for the basic deduction
+    # Mar: 20,000 − 5,000 = 15,000 -> 450 (not 20,000 − 15,000 = 5,000 -> 150)
+    w = monthly_withholding(np.array([0.0, 0.0, 20000.0]), employed=np.array([False, False, True]))
+    assert w.tolist() == [0.0, 0.0, 450.0]
+
+
+def test_annual_table_limits_are_inclusive():
+    # 36,000 is in the 3% bracket (1,080); 36,000.01 in the 10% bracket: 3,600.001 − 2,520 = 1,080.001
+    assert bracket_tax([36000.0, 36000.01, 960000.0, 1_000_000.0]).round(3).tolist() == \
+        [1080.0, 1080.001, 250080.0, 268080.0]   # 960,000 x 35% − 85,920; 1,000,000 x 45% − 181,920
+
+
+# ------------------------------------------------------------------------------------- annual bonus
+
+def test_annual_bonus_and_the_cliff_at_36000():
+    # 36,000 / 12 = 3,000 -> 3%: 1,080; 36,001 / 12 = 3,000.08 -> 10% − 210: 3,600.10 − 210 = 3,390.10
+    tax = annual_bonus_tax([0.0, 36000.0, 36001.0, 60000.0, 144000.0, 144001.0])
+    # 60,000: 5,000 a month -> 10%: 6,000 − 210 = 5,790; 144,000: 12,000 -> 10%: 14,400 − 210 = 14,190
+    # 144,001: 20%: 28,800.20 − 1,410 = 27,390.20
+    assert tax.tolist() == [0.0, 1080.0, 3390.10, 5790.0, 14190.0, 27390.20]
+    assert round(tax[2] - tax[1], 2) == 2310.10
+
+
+def test_cliffs_and_ranges_to_avoid():
+    c = bonus_cliffs()
+    assert c["threshold"].tolist() == [36000, 144000, 300000, 420000, 660000, 960000]
+    # X = (T(1 − r_i) + q_i − q_{i+1}) / (1 − r_{i+1})
+    # 36,000: (34,920 + 0 − 210) / 0.9 = 38,566.67;  144,000: (129,600 + 210 − 1,410) / 0.8 = 160,500
+    # 300,000: (240,000 + 1,410 − 2,660) / 0.75 = 318,333.33; 420,000: (315,000 + 2,660 − 4,410) / 0.7 = 447,500
+    # 660,000: (462,000 + 4,410 − 7,160) / 0.65 = 706,538.46; 960,000: (624,000 + 7,160 − 15,160) / 0.55 = 1,120,000
+    assert c["avoid_to"].tolist() == [38566.67, 160500.0, 318333.33, 447500.0, 706538.46, 1120000.0]
+    assert c["extra_tax"].tolist()[0] == 2310.10
+    # 300,000: 25,000 a month -> 20%: 60,000 − 1,410 = 58,590; 300,001 -> 25%: 75,000.25 − 2,660 = 72,340.25
+    assert c["extra_tax"].tolist()[2] == round(72340.25 - 58590.0, 2)
+
+
+def test_cliff_flags():
+    f = cliff_flags([36000.0, 37000.0, 38600.0, 150000.0])
+    assert f["in_avoid_range"].tolist() == [False, True, False, True]
+    # 37,000: tax 3,700 − 210 = 3,490, net 33,510; at 36,000 net 34,920: 1,410 lost
+    # 150,000: tax 30,000 − 1,410 = 28,590, net 121,410; at 144,000 net 129,810: 8,400 lost
+    assert f["net_lost"].tolist() == [0.0, 1410.0, 0.0, 8400.0]
+    assert f["cliff"].tolist()[1] == 36000.0 and f["avoid_to"].tolist()[3] == 160500.0
+
+
+# ----------------------------------------------------------------------------------- bonus choice
+
+def test_bonus_choice_per_person():
+    wages = np.array([-10000.0, 50000.0])
+    bonus = np.array([30000.0, 30000.0])
+    # person 1: deductions exceed wages by 10,000. separate: 0 + 30,000 x 3% = 900;
+    #           combined: 20,000 x 3% = 600 -> combined is better
+    # person 2: separate: 50,000 x 10% − 2,520 = 2,480, + 900 = 3,380; combined: 80,000 x 10% − 2,520 = 5,480
+    best = bonus_treatment(wages, bonus, "best")
+    assert best["separate"].tolist() == [900.0, 3380.0]
+    assert best["combined"].tolist() == [600.0, 5480.0]
+    assert best["treatment"].tolist() == ["combined", "separate"]
+    assert best["total_tax"].tolist() == [600.0, 3380.0]
+    assert best["bonus_tax"].tolist() == [600.0, 900.0]       # total − tax on wages alone (0, 2,480)
+    assert bonus_treatment(wages, bonus, "separate")["total_tax"].tolist() == [900.0, 3380.0]
+    assert bonus_treatment(wages, bonus, "combined")["total_tax"].tolist() == [600.0, 5480.0]
+    with pytest.raises(ValueError, match="separate, combined or best"):
+        bonus_treatment(wages, bonus, "cheapest")
+
+
+def test_deferred_bonus_taxed_in_the_year_paid():
+    # as a bonus: 20,000 / 12 = 1,666.67 -> 3%: 600
+    # as wages on top of 100,000 taxable: 120,000 x 10% − 2,520 = 9,480 minus 100,000 x 10% − 2,520 = 7,480: 2,000
+    assert deferred_bonus_tax([20000.0], [100000.0], "as_bonus").tolist() == [600.0]
+    assert deferred_bonus_tax([20000.0], [100000.0], "as_wages").tolist() == [2000.0]
+
+
+# ---------------------------------------------------------------------------------- reconciliation
+
+def test_reconciliation_refund_for_a_mid_year_joiner():
+    # joined in July at 20,000 a month, 2,000 social insurance, no other income in the year.
+    # withheld July-December: monthly taxable 20,000 − 2,000 − 5,000 = 13,000; cumulative 78,000 after 6 months
+    #   -> 78,000 x 10% − 2,520 = 5,280 withheld in the year
+    withheld = monthly_withholding(np.full(6, 20000.0), 2000).sum()
+    assert withheld == 5280.0
+    # reconciliation: 120,000 − 60,000 (the whole year's basic deduction) − 12,000 = 48,000
+    #   -> 48,000 x 10% − 2,520 = 2,280; refund 5,280 − 2,280 = 3,000
+    r = reconcile([120000.0], [12000.0], [withheld])
+    assert r["taxable"].tolist() == [48000.0]
+    assert r["tax_due"].tolist() == [2280.0]
+    assert r["balance"].tolist() == [-3000.0]
+    assert not r["waived"].iloc[0]
+
+
+def test_reconciliation_amount_due_with_two_employers_and_the_400_waiver():
+    # two employers each withheld on 10,000 a month with 5,000 basic deduction each: 12 x 5,000 = 60,000 taxable
+    #   each -> 60,000 x 10% − 2,520 = 3,480 each, 6,960 withheld in all
+    # the year: 240,000 − 60,000 = 180,000 -> 20% − 16,920 = 19,080; due 19,080 − 6,960 = 12,120
+    r = reconcile([240000.0], [0.0], [6960.0])
+    assert r["balance"].tolist() == [12120.0] and not r["waived"].iloc[0]
+    # small amount due: income 100,000, deductions 20,000 -> 20,000 x 3% = 600; withheld 300 -> due 300, waived
+    r = reconcile([100000.0], [20000.0], [300.0])
+    assert r["balance"].tolist() == [300.0] and r["waived"].iloc[0]
+
+
+def test_reconciliation_rechooses_the_bonus_treatment():
+    # wages 60,000, deductions 12,000: taxable −12,000; bonus 30,000 withheld separately: 900
+    # at the reconciliation combined is lower: 18,000 x 3% = 540 -> refund 360
+    r = reconcile([60000.0], [12000.0], [900.0], bonus=[30000.0])
+    assert r["treatment"].tolist() == ["combined"]
+    assert r["balance"].tolist() == [-360.0]
+
+
+# ------------------------------------------------------------------------------------ properties
+
+money = st.floats(min_value=0, max_value=200000, allow_nan=False).map(lambda x: round(x, 2))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(money, min_size=12, max_size=12), money)
+def test_withholding_adds_up_to_the_annual_tax_when_taxable_income_never_falls(above, si):
+    # each month's wages = social insurance + 5,000 + a non-negative amount, so cumulative taxable never falls
+    wages = np.array(above) + si + 5000
+    w = cumulative_withholding(wages, si)
+    assert (w["withheld"] >= 0).all()
+    taxable = np.sum(above)
+    assert round(float(w["withheld"].sum()), 2) == float(round_cents(bracket_tax(taxable)))
+    # and in any case the months add up to the highest cumulative tax of the year, never less than December's
+    assert w["withheld"].sum() == pytest.approx(w["tax_cum"].max())
+
+
+@settings(max_examples=60, deadline=None)
+@given(money, money)
+def test_best_is_never_worse(wages, bonus):
+    t = bonus_treatment(wages - 60000, bonus, "best")
+    assert t["total_tax"].iloc[0] <= min(t["separate"].iloc[0], t["combined"].iloc[0])
+
+
+def test_policy_tables_are_checked():
+    rows = [TaxBracket(upto=100, rate=0.1, quick_deduction=0), TaxBracket(rate=0.2, quick_deduction=5)]
+    with pytest.raises(ValueError, match="quick deduction 5 does not continue the table"):
+        Tax(annual_table=rows)
+    with pytest.raises(ValueError, match="only the last row"):
+        Tax(monthly_table=[TaxBracket(rate=0.1), TaxBracket(upto=100, rate=0.2, quick_deduction=10)])
+    assert Tax().bonus == "best" and Tax().basic_deduction == 5000
+
+
+def test_bad_tax_keys_in_a_policy_file_name_the_key(policy):
+    with pytest.raises(PolicyError, match="tax.bonus"):
+        policy.updated({"tax.bonus": "cheapest"})
+    with pytest.raises(PolicyError, match="benefits.annuity"):
+        policy.updated({"benefits.annuity": {"employer": 0.09, "employee": 0.0}})
