@@ -23,6 +23,7 @@ import pandas as pd
 from compkit import commission as cm
 from compkit import pay
 from compkit.data import Dataset
+from compkit.errors import CompkitError
 from compkit.money import allocate_cents, round_cents
 from compkit.policy import Policy
 from compkit.scoring import scorecard
@@ -130,24 +131,61 @@ class Outcomes:
 # ---------------------------------------------------------------------------------------- evaluate
 
 
-def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = None) -> Outcomes:
+def cycle_to_date(data: Dataset, through: str | None) -> str | None:
+    """The month (YYYY-MM) an interim evaluation runs through, or None for the whole cycle (``through`` None or
+    the cycle's last month). A month outside the cycle is an error."""
+    if through is None:
+        return None
+    through = str(through)
+    if through not in data.periods:
+        raise CompkitError(f"through {through}: not a month of the cycle {data.cycle} "
+                           f"({data.periods[0]} to {data.periods[-1]})")
+    return None if through == data.periods[-1] else through
+
+
+def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = None,
+             through: str | None = None) -> Outcomes:
     """Score, rate and pay every employee of ``data`` under ``policy`` for the dataset's cycle.
 
     ``clawbacks`` (optional; columns employee_id, share in [0, 1], reason) cancels that share of each unpaid
     part of the person's deferred bonus (追索扣回).
+
+    ``through`` (a month YYYY-MM of the cycle) evaluates the cycle to date, the one definition interim
+    statements use (``info['interim']`` is then True):
+      scores          from the data up to and including the month (``scorecard(policy, data, through)``)
+      days_share      days employed from the cycle's start to the month's end / days in the whole cycle
+      base, allowances, employer and employee contributions
+                      the cycle's formulas x that days_share (pay to date at the cycle's day rate)
+      commission      the monthly lines up to the month; the gate and the cap settle at the end of the cycle,
+                      so no settlement line yet
+      bonus           indicative: what the rule would pay if the cycle ended with the scores to date, for the
+                      days employed in the whole cycle (target bonus x payout x cycle days_share, the pool
+                      shared out), split into paid now and deferred by the deferral rule
+      salary review, promotions
+                      decided at the end of the cycle: empty tables; raise_pct and new_base_monthly NaN
+    The cycle's last month (or None) is the full evaluation.
     """
     emp = data.employees.reset_index(drop=True)
     ids = emp["employee_id"].astype(str)
     months = len(data.periods)
+    through = cycle_to_date(data, through)
+    interim = through is not None
 
-    indicators, summary = scorecard(policy, data)
+    indicators, summary = scorecard(policy, data, through=through)
 
     days_share = pay.proration(emp["hire_date"], emp["exit_date"], data.cycle_start, data.cycle_end)
+    bonus_share = days_share  # the bonus is for the days employed in the cycle (also when indicative)
+    if interim:
+        end = pd.Timestamp(through + "-01") + pd.offsets.MonthEnd(0)
+        days_to_date = (end - data.cycle_start).days + 1
+        days_in_cycle = (data.cycle_end - data.cycle_start).days + 1
+        days_share = (pay.proration(emp["hire_date"], emp["exit_date"], data.cycle_start, end)
+                      * days_to_date / days_in_cycle)
     base = pay.base_salary(emp, policy, days_share, months)
     allowances = pay.allowances(emp, policy.allowances, days_share, emp["fte"].to_numpy(), months)
     composite = summary["composite"].to_numpy()
     bonus = pay.bonus(emp, policy, composite, summary["rating"].to_numpy(), base["annual_base_full"].to_numpy(),
-                      days_share)
+                      bonus_share)
     key_role = emp["grade"].map({g.id: g.key_role for g in policy.grades}).fillna(False).to_numpy(dtype=bool)
     bonus_amount = bonus["bonus"].to_numpy()
     if policy.bonus.pool is not None and bonus_amount.sum() > 0:
@@ -161,10 +199,19 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     deferrals = pay.deferral_schedule(ids, bonus_deferred, int(data.cycle[:4]), policy.bonus.deferral.years,
                                       clawback_share)
 
-    lines = cm.commission_lines(data.sales, policy.commission, data.periods, employees=ids.tolist())
-    prorated_base = pd.Series(base["base_pay"].to_numpy(), index=ids)
-    settlement = cm.settle(lines, pd.Series(composite, index=ids), prorated_base, policy.commission)
-    commission_table = cm.lines_with_settlement(lines, settlement, data.periods[-1])
+    if interim:
+        periods = data.periods[:data.periods.index(through) + 1]
+        sales = data.sales[(data.sales["period"] <= through).to_numpy(dtype=bool, na_value=False)]
+        lines = cm.commission_lines(sales, policy.commission, periods, employees=ids.tolist())
+        # no settlement before the cycle's end: an interim settlement with no gate and no cap is the gross
+        settlement = cm.settle(lines, pd.Series(composite, index=ids), pd.Series(0.0, index=ids),
+                               policy.commission.model_copy(update={"gate": None, "cap": None}))
+        commission_table = lines.reset_index(drop=True)
+    else:
+        lines = cm.commission_lines(data.sales, policy.commission, data.periods, employees=ids.tolist())
+        prorated_base = pd.Series(base["base_pay"].to_numpy(), index=ids)
+        settlement = cm.settle(lines, pd.Series(composite, index=ids), prorated_base, policy.commission)
+        commission_table = cm.lines_with_settlement(lines, settlement, data.periods[-1])
     commission_total = settlement["final"].reindex(ids).fillna(0.0).to_numpy()
 
     contributions = pay.benefits(base["base_monthly_used"].to_numpy(), emp["fte"].to_numpy(), days_share, months,
@@ -173,6 +220,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     review_in = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "base_monthly": base["base_monthly_used"],
                               "rating": summary["rating"], "active_at_end": active_at_end, "fte": emp["fte"]})
     review, review_info = pay.salary_review(review_in, policy)
+    if interim:  # decided at the end of the cycle
+        review = review.iloc[0:0].reset_index(drop=True)
     people = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "grade_since": emp["grade_since"],
                            "hire_date": emp["hire_date"], "rating": summary["rating"], "composite": composite,
                            "active_at_end": active_at_end})
@@ -183,6 +232,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         ind_scores = asked.pivot(index="employee_id", columns="indicator", values="score")
         people = people.join(ind_scores[[c for c in ind_scores.columns if c in needed]], on="employee_id")
     promotions = pay.promotions(people, data.history, policy, data.cycle_end)
+    if interim:
+        promotions = promotions.iloc[0:0].reset_index(drop=True)
 
     # ---- money: round once, totals are sums of rounded parts --------------------------------------
     out = pd.DataFrame({"employee_id": ids, "name": emp["name"], "branch": emp["branch"], "region": emp["region"],
@@ -204,7 +255,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["commission_settlement"] = settlement["settlement"].reindex(ids).fillna(0.0).to_numpy()
     out["commission"] = commission_total
     out["commission_note"] = settlement["reason"].reindex(ids).fillna("").to_numpy()
-    out["target_bonus"] = round_cents(bonus["target_bonus"].to_numpy() * days_share)
+    out["target_bonus"] = round_cents(bonus["target_bonus"].to_numpy() * bonus_share)
     out["payout_multiple"] = bonus["payout_multiple"].to_numpy()
     out["bonus"] = round_cents(bonus_paid + bonus_deferred)
     out["bonus_paid"] = bonus_paid
@@ -221,16 +272,24 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["employee_contributions"] = benefits_table["employee_contributions"].to_numpy()
     out["employer_contributions"] = benefits_table["employer_contributions"].to_numpy()
     out["employer_cost"] = round_cents(out["total_cash"] + out["bonus_deferred"] + out["employer_contributions"])
-    out["raise_pct"] = review["raise_pct"].to_numpy()
-    out["new_base_monthly"] = round_cents(review["new_base_monthly"].to_numpy())
-    out["promotion"] = promotions["recommendation"].to_numpy()
-    out["promotion_to"] = promotions["to_grade"].to_numpy()
+    if interim:
+        out["raise_pct"] = np.nan
+        out["new_base_monthly"] = np.nan
+        out["promotion"] = ""
+        out["promotion_to"] = ""
+    else:
+        out["raise_pct"] = review["raise_pct"].to_numpy()
+        out["new_base_monthly"] = round_cents(review["new_base_monthly"].to_numpy())
+        out["promotion"] = promotions["recommendation"].to_numpy()
+        out["promotion_to"] = promotions["to_grade"].to_numpy()
     out["pay_note"] = _pay_notes(out)
 
     info: dict[str, Any] = {"cycle": data.cycle, "policy": policy.policy, "policy_version": policy.version,
                             "currency": policy.currency, "employees": len(out),
                             "bonus_pool_factor": float(bonus["pool_factor"].iloc[0]) if len(bonus) else 1.0}
     info.update({f"salary_review_{k}": v for k, v in review_info.items()})
+    if interim:
+        info.update({"interim": True, "through": through})
     warnings = pay.deferral_compliance(policy.bonus.deferral, policy.grades)
     info["warnings"] = "; ".join(warnings)
 

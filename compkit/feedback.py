@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from compkit import commission as cm
-from compkit import pay
 from compkit.atomic import replace_folder
 from compkit.data import Dataset, cycle_periods
 from compkit.engine import Outcomes, evaluate
@@ -34,7 +33,6 @@ from compkit.errors import CompkitError
 from compkit.money import round_cents
 from compkit.policy import Policy
 from compkit.privacy import MIN_GROUP, pseudonyms, refuse_reports_folder, suppress
-from compkit.scoring import scorecard
 
 #: points on the scorecard that mean "on target" (every curve maps target achievement to 100)
 ON_TARGET = 100.0
@@ -274,49 +272,37 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
     """The contents of every employee's statement for the cycle (``period`` None) or cycle to date.
 
     Final: all figures from ``evaluate(policy, data)``. Interim (``period`` before the cycle's last month):
-    scores from ``scorecard(policy, data, through)``; base and allowances = the engine's formulas over the
-    months to date (monthly x months x days employed to date / days to date x fte, CNY); commission = the
-    engine's monthly lines up to the month; bonus = indicative (target bonus x payout of the composite to
-    date x share of the cycle employed); no salary review or promotion yet.
+    all figures from ``evaluate(policy, data, through=month)``, the engine's one definition of the cycle to
+    date (scores to date; base and allowances for the days employed to date at the cycle's day rate;
+    commission lines paid up to the month; the bonus indicative, as paid now and deferred if the cycle ended
+    then); total cash to date leaves the indicative bonus out; no salary review or promotion yet.
     """
-    outcomes = evaluate(policy, data) if outcomes is None else outcomes
     through = None if period is None else through_month(period, data.cycle)
     if through == data.periods[-1]:
         through = None  # the last month of the cycle: the final statement
     interim = through is not None
+    if not interim:
+        outcomes = evaluate(policy, data) if outcomes is None else outcomes
     _, _, grade_titles = _names(policy)
-    s = outcomes.summary
     emp = data.employees.reset_index(drop=True)
     ids = emp["employee_id"].astype(str)
     start = data.cycle_start
     if interim:
+        to_date = evaluate(policy, data, through=through)
         end = pd.Timestamp(through + "-01") + pd.offsets.MonthEnd(0)
-        indicators, summary = scorecard(policy, data, through=through)
-        # pay to date = the cycle's pay x days employed to date / days in the cycle, so an interim statement
-        # never shows more than the final one for the same days
-        days_to_date = (end - start).days + 1
-        days_in_cycle = (data.cycle_end - start).days + 1
-        days_share = pay.proration(emp["hire_date"], emp["exit_date"], start, end)
-        share_of_cycle = days_share * days_to_date / days_in_cycle
-        months = len(data.periods)
-        base = pay.base_salary(emp, policy, share_of_cycle, months)
-        allowances = pay.allowances(emp, policy.allowances, share_of_cycle, emp["fte"].to_numpy(), months)
-        bonus = pay.bonus(emp, policy, summary["composite"].to_numpy(), summary["rating"].to_numpy(),
-                          base["annual_base_full"].to_numpy(), s["days_share"].to_numpy(dtype="float64"))
-        people = pd.DataFrame({"employee_id": ids})
-        for col in [*policy.scorecard.categories, "deductions", "composite", "rating"]:
-            if col in summary:
-                people[col] = summary[col].to_numpy()
-        people["base_pay"] = round_cents(base["base_pay"].to_numpy())
-        allowance_cols = [c for c in allowances.columns if c != "allowances_total"]
-        for c in allowance_cols:
-            people[f"allowance_{c}"] = round_cents(allowances[c].to_numpy())
-        people["allowances"] = round_cents(people[[f"allowance_{c}" for c in allowance_cols]].sum(axis=1)) \
-            if allowance_cols else 0.0
-        lines = _commission_lines(policy, outcomes, through)
-        people["commission"] = round_cents(lines.groupby("employee_id")["commission"].sum()
-                                           .reindex(ids).fillna(0.0).to_numpy())
-        people["bonus_indicative"] = round_cents(bonus["bonus"].to_numpy())
+        indicators = to_date.indicators
+        t = to_date.summary
+        days_share = t["days_share"].to_numpy(dtype="float64") * ((data.cycle_end - start).days + 1) \
+            / ((end - start).days + 1)  # share of the days to date
+        keep = ["employee_id", *policy.scorecard.categories, "deductions", "composite", "rating", "base_pay",
+                *[c for c in t.columns if c.startswith("allowance_")], "allowances", "commission"]
+        people = t[[c for c in keep if c in t.columns]].copy()
+        people["employee_id"] = people["employee_id"].astype(str)
+        lines = _commission_lines(policy, to_date, through)
+        # the bonus is decided after the cycle: what the rule would pay, now and deferred, if it ended today
+        people["bonus_indicative"] = t["bonus"].to_numpy()
+        people["bonus_indicative_paid"] = t["bonus_paid"].to_numpy()
+        people["bonus_indicative_deferred"] = t["bonus_deferred"].to_numpy()
         people["bonus_paid"] = 0.0
         people["bonus_deferred"] = 0.0
         people["total_cash"] = round_cents(people["base_pay"] + people["allowances"] + people["commission"])
@@ -327,10 +313,11 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
         people["promotion"] = "Promotions are decided at the end of the cycle."
         people["pay_note"] = ""
         people["commission_note"] = ""
-        deferrals = outcomes.deferrals.iloc[0:0]
+        deferrals = to_date.deferrals.iloc[0:0]
         days_total = (end - start).days + 1
     else:
         end = data.cycle_end
+        s = outcomes.summary
         indicators = outcomes.indicators
         days_share = s["days_share"].to_numpy(dtype="float64")
         keep = ["employee_id", *policy.scorecard.categories, "deductions", "composite", "rating", "base_pay"] + [c for c in s.columns if c.startswith("allowance_")] + [
@@ -339,6 +326,8 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
         people = s[[c for c in keep if c in s.columns]].copy()
         people["employee_id"] = people["employee_id"].astype(str)
         people["bonus_indicative"] = np.nan
+        people["bonus_indicative_paid"] = np.nan
+        people["bonus_indicative_deferred"] = np.nan
         review = outcomes.salary_review
         eligible = review["eligible"].to_numpy(dtype=bool)
         rises = ("Your base salary rises by " + pd.Series(review["raise_pct"] * 100).map("{:.2f}%".format)
@@ -522,7 +511,9 @@ def render_statements(st: Statements, policy: Policy) -> dict[str, str]:
         pay_notes = []
         if interim:
             pay_notes.append(f"Indicative performance bonus if the cycle ended now: {_money(rec['bonus_indicative'])} "
-                             f"{st.info['currency']} (decided and paid after the end of the cycle).")
+                             f"{st.info['currency']}: {_money(rec['bonus_indicative_paid'])} paid now and "
+                             f"{_money(rec['bonus_indicative_deferred'])} deferred (decided and paid after the end "
+                             "of the cycle).")
         else:
             if rec["bonus_deferred"]:
                 pay_notes.append(f"Performance bonus deferred: {_money(rec['bonus_deferred'])} "

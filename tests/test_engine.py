@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import POLICY_2025, tiny_tables, write_tables
+from conftest import POLICY_2025, approx_cents, tiny_tables, write_tables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -233,3 +233,36 @@ def test_rating_names_beside_the_rating_codes(out) -> None:
     scored = s["rating"].notna()
     assert (s.loc[scored, "rating_name"] == s.loc[scored, "rating"].map(names)).all()
     assert s.columns.get_loc("rating_name") == s.columns.get_loc("rating") + 1
+
+
+def test_evaluate_through_a_month_is_the_cycle_to_date(policy, tiny) -> None:
+    from compkit.engine import evaluate
+
+    full = evaluate(policy, tiny)
+    q3 = evaluate(policy, tiny, through="2025-09")
+    assert q3.info["interim"] and q3.info["through"] == "2025-09" and "interim" not in full.info
+    s = q3.summary.set_index("employee_id")
+    # E1: whole year employed, 273 of 365 days to 30 September: 9,500 x 12 x 273/365 = 85,265.75
+    assert approx_cents(s.loc["E1", "base_pay"], 85_265.75)
+    # E2 joined on 1 July: 92 days to date: 7,000 (grade midpoint) x 12 x 92/365 = 21,172.60
+    assert approx_cents(s.loc["E2", "base_pay"], 21_172.60)
+    # the gate and the cap settle at the cycle's end: no settlement line, commission = the lines to date
+    assert (q3.commission["product"].astype(str) != "settlement").all()
+    assert set(q3.commission["period"].astype(str)) <= {f"2025-{m:02d}" for m in range(1, 10)}
+    assert len(q3.salary_review) == 0 and len(q3.promotions) == 0 and s["raise_pct"].isna().all()
+    assert q3.reconcile() == []
+    # E1's insurance in January and February: 1.2M cumulative, marginal tiers 1,000,000 x 1% + 200,000 x 1.5%
+    feb = evaluate(policy, tiny, through="2025-02").commission
+    e1 = feb[(feb["employee_id"].astype(str) == "E1") & (feb["product"].astype(str) == "insurance")]
+    assert e1["commission"].sum() == 13_000.0
+    # through the cycle's last month is the full evaluation
+    dec = evaluate(policy, tiny, through="2025-12")
+    pd.testing.assert_frame_equal(dec.summary, full.summary)
+
+
+def test_evaluate_through_a_month_outside_the_cycle_is_refused(policy, tiny) -> None:
+    from compkit.engine import evaluate
+    from compkit.errors import CompkitError
+
+    with pytest.raises(CompkitError, match="2026-01: not a month of the cycle 2025"):
+        evaluate(policy, tiny, through="2026-01")

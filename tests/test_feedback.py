@@ -347,3 +347,19 @@ def test_tier_crossings_are_explained(final) -> None:
     assert lines[("E3", "2025-01", "wealth")] == "a higher tier reached: the year's sales so far re-rated"
     assert lines[("E3", "2025-06", "wealth")] == ""
     assert "partly at a higher tier" in visible_text(pages["E1"])
+
+
+def test_interim_bonus_shows_paid_now_and_deferred(policy, tiny) -> None:
+    # E3 (SCM, a key role) is on 120% of every target every month and her surveys and 360 ratings are in by
+    # September, so her composite to date is the final one: the indicative bonus is the year-end bonus, split
+    # by the deferral rule: 40% deferred, rounded half-up to the cent, the rest paid now
+    final = person(statement_contents(policy, tiny), "E3")
+    e3 = person(statement_contents(policy, tiny, period="2025Q3"), "E3")
+    assert e3["bonus_paid"] == 0 and e3["bonus_deferred"] == 0  # nothing of it is paid to date
+    assert e3["bonus_indicative_paid"] == final["bonus_paid"]
+    assert e3["bonus_indicative_deferred"] == final["bonus_deferred"] > 0
+    assert approx_cents(e3["bonus_indicative_paid"] + e3["bonus_indicative_deferred"], e3["bonus_indicative"])
+    assert approx_cents(e3["bonus_indicative_deferred"], round(0.4 * e3["bonus_indicative"] + 1e-9, 2))
+    text = visible_text(render_statements(statement_contents(policy, tiny, period="2025Q3"), policy)["E3"])
+    assert f"{e3['bonus_indicative_paid']:,.2f} paid now" in text
+    assert f"{e3['bonus_indicative_deferred']:,.2f} deferred" in text
