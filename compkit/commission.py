@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from compkit.data import positions
+from compkit._arrays import positions
 from compkit.money import round_cents
 from compkit.policy import Commission, Tier
 

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import ArrayLike
 
-from compkit.data import positions
+from compkit._arrays import positions
 from compkit.money import round_cents
 from compkit.policy import Benefits, Deferral, Grade, Policy
 
@@ -73,16 +73,6 @@ def _day_numbers(dates: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
 def _day_number(date: object) -> int:
     return int(np.datetime64(pd.Timestamp(date), "D").astype("int64"))
-
-
-def _positions(keys: pd.Series, values: pd.Series) -> np.ndarray:
-    """Row position in ``keys`` (unique) of each of ``values``; not found -> -1. One factorize over both."""
-    codes, uniques = pd.factorize(pd.concat([pd.Series(keys).reset_index(drop=True),
-                                             pd.Series(values).reset_index(drop=True)], ignore_index=True))
-    where = np.full(len(uniques) + 1, -1, dtype="int64")
-    key_codes = codes[:len(keys)]
-    where[key_codes[key_codes >= 0]] = np.flatnonzero(key_codes >= 0)
-    return where[codes[len(keys):]]
 
 
 def _grade_lookup(grades: Sequence[Grade], values: dict[str, float], grade_col: ArrayLike,
@@ -537,7 +527,7 @@ def _last_ratings(people: pd.DataFrame, history: pd.DataFrame | None, labels: Se
     out[:, 0] = _rating_codes(people["rating"], labels)
     if k <= 1 or history is None or len(history) == 0:
         return out
-    pos = _positions(people["employee_id"], history["employee_id"])
+    pos = positions(history["employee_id"], people["employee_id"]).astype(np.int64)
     key = _cycle_sort_key(history["cycle"])
     current = cycle_end.year * 2 + (0 if cycle_end.month <= 6 else 1)
     keep = (pos >= 0) & (key < current)  # NaN keys compare False: dropped

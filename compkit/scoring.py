@@ -16,7 +16,9 @@ import pandas as pd
 import pyarrow as pa
 from numpy.typing import ArrayLike
 
-from compkit.data import Dataset, complaint_stats, loyalty, positions, satisfaction_index, sorted_codes
+from compkit._arrays import positions, sorted_codes
+from compkit.aggregate import complaint_stats, loyalty, satisfaction_index
+from compkit.data import Dataset
 from compkit.policy import (
     BandedCurve,
     Curve,

@@ -230,3 +230,110 @@ def test_half_year_log_changes_worked_example() -> None:
     assert out.loc["P1", "fee_income"] == pytest.approx(half_log2)
     assert out.loc["P2", "fee_income"] == pytest.approx(-half_log2)
     assert "P3" not in out.index or np.isnan(out.loc["P3", "fee_income"])
+
+
+# ------------------------------------------------------------------------------ one contract per table
+
+def test_views_come_from_the_one_spec_per_table() -> None:
+    from compkit.contract import CATEGORICAL, COLUMNS, CONTRACT, KEYS, MANDATORY_TABLES, REQUIRED, TABLES
+
+    assert TABLES == tuple(CONTRACT) and TABLES[0] == "employees"
+    assert MANDATORY_TABLES == ("employees", "metrics", "sales", "ratings")
+    for name, spec in CONTRACT.items():
+        assert spec.name == name
+        assert COLUMNS[name] == {c: col.kind for c, col in spec.columns.items()}
+        assert set(REQUIRED[name]) <= set(spec.columns)
+        assert set(spec.keys) <= set(spec.columns) and KEYS.get(name, ()) == spec.keys
+        assert set(CATEGORICAL.get(name, ())) <= set(spec.columns)
+        assert spec.in_cycle is None or spec.columns[spec.in_cycle].kind in ("period", "date")
+        assert {col.kind for col in spec.columns.values()} <= {"str", "float", "date", "period", "bool"}
+    assert REQUIRED["metrics"] == ("employee_id", "period", "indicator", "actual")
+    assert KEYS["metrics"] == ("employee_id", "period", "indicator") and "surveys" not in KEYS
+
+
+def _deductions_spec():
+    from compkit.contract import Col, TableSpec
+
+    return TableSpec("deductions", one_row_per="employee x month x kind",
+                     columns={"employee_id": Col("str", required=True, categorical=True),
+                              "period": Col("period", required=True), "kind": Col("str", required=True),
+                              "amount": Col("float", required=True, money=True)},
+                     keys=("employee_id", "period", "kind"), in_cycle="period")
+
+
+@pytest.fixture()
+def with_deductions(monkeypatch: pytest.MonkeyPatch):
+    """The contract with one more optional table, added as one spec entry (as the tax module will)."""
+    from compkit import contract
+
+    monkeypatch.setitem(contract.CONTRACT, "deductions", _deductions_spec())
+    yield
+
+
+def test_a_new_optional_table_is_one_spec_entry(tiny_dir: Path, policy: Policy, with_deductions) -> None:
+    before = load_dataset(tiny_dir, policy=policy)
+    # absent: an empty table with the spec's columns and types; the fingerprint of data without it is unchanged
+    assert list(before.deductions.columns) == ["employee_id", "period", "kind", "amount"]
+    assert len(before.table("deductions")) == 0 and before.deductions["amount"].dtype == "float64"
+    pd.DataFrame({"employee_id": ["E1", "E1"], "period": ["2025-01", "2025-02"], "kind": ["union", "union"],
+                  "amount": ["12.50", "12.50"]}).to_csv(tiny_dir / "deductions.csv", index=False)
+    data = load_dataset(tiny_dir, policy=policy)
+    assert data.deductions["amount"].tolist() == [12.5, 12.5]
+    assert isinstance(data.deductions["employee_id"].dtype, pd.CategoricalDtype)
+    assert data.fingerprint() != before.fingerprint()
+    assert "deductions" in set(data.summary()["table"])
+    # replace() takes the later table too
+    assert len(data.replace(deductions=data.deductions.iloc[:1]).deductions) == 1
+    # and it is checked like every other table: type, cycle, employee, key, required
+    pd.DataFrame({"employee_id": ["E1", "X9", "E1", "E1", "E2"],
+                  "period": ["2025-01", "2025-02", "2024-12", "2025-01", "2025-08"],
+                  "kind": ["union", "union", "union", "union", None],
+                  "amount": ["12.50", "1", "1", "abc", "1"]}).to_csv(tiny_dir / "deductions.csv", index=False)
+    message = _problems(tiny_dir, policy)
+    for fragment in ["deductions.csv, row 5, column 'amount': found 'abc'; expected a number",
+                     "deductions.csv, row 3, column 'employee_id': found 'X9'; expected an employee_id listed",
+                     "deductions.csv, row 4, column 'period': found '2024-12'; expected a month of cycle 2025",
+                     "deductions.csv, row 5, column 'employee_id/period/kind': found 'E1|2025-01|union'; "
+                     "expected a unique employee_id + period + kind",
+                     "deductions.csv, row 6, column 'kind'", "expected a value (this column is required)"]:
+        assert fragment in message, f"{fragment!r} not in\n{message}"
+
+
+def test_replace_refuses_a_table_the_contract_does_not_have(tiny) -> None:
+    with pytest.raises(TypeError, match="not a table of the data contract: bogus"):
+        tiny.replace(bogus=tiny.employees)
+
+
+def test_former_names_still_import() -> None:
+    from compkit import aggregate, data
+    from compkit import _arrays
+
+    assert data.loyalty is aggregate.loyalty and data.satisfaction_index is aggregate.satisfaction_index
+    assert data.complaint_stats is aggregate.complaint_stats
+    assert data.half_year_log_changes is aggregate.half_year_log_changes
+    assert data.positions is _arrays.positions and data.sorted_codes is _arrays.sorted_codes
+
+
+# ------------------------------------------------------------------------------------- array helpers
+
+def test_positions_values_first_then_the_index() -> None:
+    from compkit._arrays import positions
+
+    index = pd.Index(["a", "b", "c"])
+    # "c" is 2nd... position 2; "x" absent -> -1; missing -> -1; "a" -> 0
+    for values in (pd.Series(["c", "x", None, "a"], dtype="string"), pd.Series(["c", "x", None, "a"]),
+                   pd.Series(["c", "x", None, "a"], dtype="category"), ["c", "x", None, "a"]):
+        assert positions(values, index).tolist() == [2, -1, -1, 0]
+    assert positions(pd.Series(["b"]), pd.Series(["b", "a"])).tolist() == [0]
+
+
+def test_sorted_codes_and_any_codes() -> None:
+    from compkit._arrays import any_codes, sorted_codes
+
+    codes, labels = sorted_codes(pd.Series(["b", "a", "b", None]))
+    assert list(labels) == ["a", "b"] and codes.tolist() == [1, 0, 1, -1]
+    cat = pd.Series(pd.Categorical(["b", "a"], categories=["a", "b", "z"]))
+    codes, labels = sorted_codes(cat)
+    assert list(labels) == ["a", "b", "z"] and codes.tolist() == [1, 0]
+    codes, n = any_codes(pd.Series(["m", "n", "m", None], dtype="string"))
+    assert n == 2 and codes[0] == codes[2] != codes[1] and codes[3] == -1

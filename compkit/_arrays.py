@@ -1,0 +1,82 @@
+"""Array helpers shared by the data contract, the aggregations and the calculators (private).
+
+One argument order everywhere: the values first, then what they are looked up in. Every helper works on whole
+columns (categorical codes, Arrow compute or one ``pd.factorize``), never row by row in Python: these arrays have
+the length of a table (millions of rows at 100,000 managers).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow
+import pyarrow.compute as pc
+from numpy.typing import ArrayLike
+from pandas.arrays import ArrowStringArray
+
+
+def positions(values: ArrayLike, index: ArrayLike) -> np.ndarray:
+    """Position in ``index`` (distinct labels) of each of ``values`` (-1 when absent or missing), as
+    ``pd.Index(index).get_indexer(values)`` but hashing each distinct value once: a categorical column is looked
+    up by its categories, an Arrow text column with Arrow's ``index_in``, anything else through ``pd.factorize``.
+    Small integers (int32)."""
+    index = pd.Index(index)
+    if not isinstance(values, (pd.Series, pd.Index)):
+        values = pd.Series(np.asarray(values, dtype=object))
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = np.asarray(values.cat.codes), values.cat.categories
+    elif isinstance(values.array, ArrowStringArray) and index.inferred_type in ("string", "empty"):
+        arrow = pyarrow.array(values)
+        found = pc.index_in(arrow, value_set=pyarrow.array(index.to_numpy(dtype=object), type=arrow.type))
+        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    else:
+        codes, uniques = pd.factorize(values)
+    uniques = pd.Index(uniques)
+    try:
+        uniques = uniques.astype(index.dtype)
+    except (TypeError, ValueError):
+        pass  # labels of another type: get_indexer finds none of them
+    table = np.append(index.get_indexer(uniques), -1).astype(np.int32)
+    return table[codes]  # code -1 (missing) takes the trailing -1
+
+
+def sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """(codes, labels) with the labels sorted, as ``pd.factorize(values, sort=True)``; a categorical column whose
+    categories are sorted (as :func:`compkit.data.load_dataset` makes them) gives its own codes, without a pass
+    over the values. Labels may then include values absent from the column."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.categories.is_monotonic_increasing:
+        return np.asarray(values.cat.codes), values.cat.categories
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes, pd.Index(uniques)
+
+
+def any_codes(values: pd.Series) -> tuple[np.ndarray, int]:
+    """(codes, number of distinct values): the codes of a categorical column, else those of ``pd.factorize``;
+    missing -> -1. Equal values, equal codes; nothing else is promised about them."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return np.asarray(values.cat.codes), len(values.cat.categories)
+    if isinstance(values.array, ArrowStringArray):  # e.g. months: int32 positions among the distinct texts
+        arrow = values.array.__arrow_array__()
+        distinct = pc.drop_null(pc.unique(arrow))
+        codes = pc.index_in(arrow, value_set=distinct).fill_null(-1)
+        return codes.to_numpy().astype(np.int32, copy=False), len(distinct)
+    codes, uniques = pd.factorize(values)
+    return codes, len(uniques)
+
+
+def isin(values: pd.Series, allowed: set | list | tuple) -> pd.Series:
+    """``values.isin(allowed)``; for a categorical column, each category is looked up once and the answer taken
+    by code (a table of millions of rows has a few thousand distinct ids)."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return values.isin(allowed)
+    per_category = np.append(values.cat.categories.isin(allowed), False)  # code -1 (missing) takes the False
+    return pd.Series(per_category[np.asarray(values.cat.codes)], index=values.index)
+
+
+def before_or_in(periods: pd.Series, through: str) -> np.ndarray:
+    """Mask of the rows whose period (YYYY-MM) is ``through`` or earlier."""
+    return (periods <= through).to_numpy(dtype=bool, na_value=False)
+
+
+def any_true(mask: pyarrow.ChunkedArray | pyarrow.Array) -> bool:
+    """Whether any value of an Arrow boolean array is true (nulls are not)."""
+    return bool(pc.any(mask).as_py())

@@ -1,0 +1,124 @@
+"""Raw customer data aggregated into the indicator values the scorecard uses.
+
+Satisfaction by dimension (:func:`satisfaction_index`), complaint statistics (:func:`complaint_stats`), loyalty
+from repeat purchases (:func:`loyalty`), and each person's half-year change with the market movement taken out
+(:func:`half_year_log_changes`). Inputs are validated tables of a :class:`compkit.data.Dataset`; every function is
+vectorised over whole columns.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from compkit._arrays import any_codes, before_or_in, sorted_codes
+
+def _through(df: pd.DataFrame, column: str, through: str | None) -> pd.DataFrame:
+    """Rows up to and including month ``through`` (YYYY-MM), for cycle-to-date figures."""
+    if through is None:
+        return df
+    if df[column].dtype.kind == "M":
+        return df[df[column].dt.strftime("%Y-%m") <= through]
+    return df[df[column] <= through]
+
+
+def satisfaction_index(surveys: pd.DataFrame, through: str | None = None) -> pd.DataFrame:
+    """Customer satisfaction per employee and dimension, from surveys and phone follow-ups.
+
+    score = mean of the responses' scores (1-5 scale) for the dimension; dimension ``all`` is the mean of every
+    response. Columns: employee_id, dimension, score, responses.
+    """
+    s = _through(surveys, "date", through)
+    by_dim = (s.groupby(["employee_id", "dimension"], observed=True)["score"].agg(["mean", "size"])
+              .reset_index())
+    overall = s.groupby("employee_id")["score"].agg(["mean", "size"]).reset_index()
+    overall["dimension"] = "all"
+    out = pd.concat([by_dim, overall], ignore_index=True)
+    out = out.rename(columns={"mean": "score", "size": "responses"})
+    out["dimension"] = out["dimension"].astype("string")
+    return out[["employee_id", "dimension", "score", "responses"]].sort_values(
+        ["employee_id", "dimension"]).reset_index(drop=True)
+
+
+def complaint_stats(complaints: pd.DataFrame, through: str | None = None) -> pd.DataFrame:
+    """Complaints per employee: count, upheld (count), upheld_rate = upheld / count, resolved_days (mean days to
+    resolve, over complaints with a value). Employees without complaints are absent."""
+    c = _through(complaints, "date", through)
+    upheld = c["upheld"].fillna(False).astype(bool)
+    g = c.assign(_upheld=upheld.astype(int)).groupby("employee_id")
+    out = pd.DataFrame({"count": g.size(), "upheld": g["_upheld"].sum(), "resolved_days": g["resolved_days"].mean()})
+    out["upheld_rate"] = out["upheld"] / out["count"]
+    return out.reset_index()[["employee_id", "count", "upheld", "upheld_rate", "resolved_days"]]
+
+
+def loyalty(sales: pd.DataFrame, through: str | None = None) -> pd.DataFrame:
+    """Customer loyalty per employee from repeat purchases.
+
+    repeat_purchase = customers who bought (amount > 0) in two or more distinct months / customers who bought.
+    Rows without a customer_id are ignored. Columns: employee_id, customers, repeat_customers, repeat_purchase.
+    """
+    # integer codes of the whole columns, then only the rows that count: no copy of the sales table
+    keep = (sales["amount"].to_numpy(dtype="float64") > 0) & sales["customer_id"].notna().to_numpy(dtype=bool)
+    if through is not None:
+        keep &= before_or_in(sales["period"], through)
+    e, e_labels = sorted_codes(sales["employee_id"])
+    c, n_c = any_codes(sales["customer_id"])
+    m, n_m = any_codes(sales["period"])
+    keep &= (e >= 0) & (m >= 0)
+    n_c, n_m = max(n_c, 1), max(n_m, 1)
+    every = bool(keep.all())  # usually only reversals are left out
+
+    def rows(codes: np.ndarray) -> np.ndarray:
+        return codes if every else codes[keep]
+
+    # one int64 key per row, (employee, customer, month), sorted in place: a customer's rows with an employee
+    # then sit together, months in order, so the pair bought in two or more distinct months exactly when its
+    # first and last keys differ
+    key = rows(e).astype(np.int64)
+    key *= n_c
+    key += rows(c)
+    key *= n_m
+    key += rows(m)
+    key.sort()
+    pairs = key // n_m
+    starts = np.flatnonzero(np.concatenate([[True], pairs[1:] != pairs[:-1]])) if len(pairs) else np.array([], int)
+    ends = np.append(starts[1:], len(pairs)) - 1 if len(pairs) else starts
+    repeated = key[starts] != key[ends]
+    pair_employee = pairs[starts] // n_c
+    del key, pairs
+    customers = np.bincount(pair_employee, minlength=len(e_labels))
+    repeat = np.bincount(pair_employee, weights=repeated.astype(float), minlength=len(e_labels))
+    keep = customers > 0
+    out = pd.DataFrame({"employee_id": np.asarray(e_labels, dtype=object)[keep], "customers": customers[keep],
+                        "repeat_customers": repeat[keep].astype(np.int64)})
+    out["repeat_purchase"] = out["repeat_customers"] / out["customers"]
+    return out
+
+
+def half_year_log_changes(table: pd.DataFrame, periods: Sequence[str], key_column: str,
+                          value_column: str) -> pd.DataFrame:
+    """Each person's change from the first half of the cycle to the second, market movement taken out.
+
+    For person i and key k (an indicator of the metrics table, a product of the sales table):
+      H1, H2 = sums of ``value_column`` over the first and second half of ``periods``
+      d0_ik  = log(H2_ik / H1_ik) - median over people of log(H2 / H1) for key k        [log scale, unitless]
+    NaN where a half is missing or not positive. Returns a table indexed by employee_id (text) with one column
+    per key present in the table. Used by target proposals (calibration) and by the simulation's individual
+    shocks (review).
+    """
+    half = np.where(table["period"].astype(str) <= periods[len(periods) // 2 - 1], "h1", "h2")
+    sums = (table.assign(_half=half)
+            .groupby(["employee_id", key_column, "_half"], observed=True)[value_column].sum().unstack("_half"))
+    keys = sums.index.get_level_values(key_column).unique() if len(sums) else []
+    changes = {}
+    for key in keys:
+        if "h1" not in sums or "h2" not in sums:
+            break
+        sub = sums.xs(key, level=key_column)
+        ok = (sub["h1"] > 0) & (sub["h2"] > 0)
+        log_change = np.log(sub.loc[ok, "h2"] / sub.loc[ok, "h1"])
+        changes[str(key)] = log_change - log_change.median()
+    out = pd.DataFrame(changes)
+    out.index = out.index.astype(str)
+    return out

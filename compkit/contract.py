@@ -1,0 +1,448 @@
+"""The data contract (DESIGN.md section 3): one spec per table, from which the loader's checks and messages come.
+
+A table's whole contract is one :class:`TableSpec` entry of :data:`CONTRACT`: its columns (:class:`Col`: type,
+required, held as a categorical, value checks), the key that identifies a row, whether it is mandatory, the
+column that must fall inside the cycle, whether its ``employee_id`` must be listed in the employees table, and
+its rules across tables (:class:`Context` functions). The pandera schemas (:func:`schemas`) and the views other
+modules read (:data:`COLUMNS`, :data:`REQUIRED`, :data:`KEYS`, :data:`MANDATORY_TABLES`, :data:`CATEGORICAL`,
+:data:`TABLES`) are derived from it.
+
+Adding an optional table is one entry::
+
+    CONTRACT["deductions"] = TableSpec(
+        "deductions", one_row_per="employee x month x kind",
+        columns={"employee_id": Col("str", required=True), "period": Col("period", required=True),
+                 "kind": Col("str", required=True), "amount": Col("float", required=True, money=True)},
+        keys=("employee_id", "period", "kind"), in_cycle="period")
+
+after which ``load_dataset`` reads ``deductions.csv`` / ``.parquet`` / a ``deductions`` sheet when present,
+checks it, and the dataset has ``data.deductions`` (an empty table of these columns when absent).
+
+Column types: ``str``, ``float``, ``date`` (YYYY-MM-DD), ``period`` (YYYY-MM), ``bool`` (true/false, 1/0, yes/no).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from compkit._arrays import isin
+from compkit.errors import Problem
+from compkit.policy import RATER_ROLES, Policy
+
+_CYCLE = re.compile(r"^(\d{4})(H[12])?$")
+SURVEY_DIMENSIONS = ("attitude", "competence", "responsiveness", "overall")
+APPEAL_STATUSES = ("open", "upheld", "rejected")
+
+#: value checks of a column given the policy (None when validating without one); each check's ``error`` is the
+#: "expected ..." of the message
+Checks = Callable[[Policy | None], Sequence[pa.Check]]
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column of a table: its type, whether a value is required, whether it is held as a categorical once
+    validated (ids and labels that repeat over millions of rows), whether it is an amount of money, and its value
+    checks (static ``pa.Check``s or a function of the policy returning them), and the value a missing cell
+    takes once validated."""
+
+    kind: str
+    required: bool = False
+    categorical: bool = False
+    money: bool = False
+    checks: Sequence[pa.Check] | Checks = ()
+    #: the value a missing cell takes once validated (e.g. an fte of 1)
+    default: float | None = None
+
+    def checks_for(self, policy: Policy | None) -> list[pa.Check]:
+        return list(self.checks(policy) if callable(self.checks) else self.checks)
+
+
+@dataclass
+class Context:
+    """What a cross-table rule sees: the typed tables present, where each came from, the policy and the cycle;
+    :meth:`report` adds a problem per flagged row."""
+
+    tables: dict[str, pd.DataFrame]
+    files: dict[str, str]
+    offsets: dict[str, int]
+    policy: Policy | None
+    cycle: str
+    problems: list[Problem]
+
+    @property
+    def periods(self) -> list[str]:
+        return cycle_periods(self.cycle)
+
+    def report(self, table: str, mask: pd.Series | np.ndarray, column: str,
+               expected: str | Callable[[int], str], value: Callable[[int], object] | None = None) -> None:
+        """One problem per row of ``table`` where ``mask`` is true: the row as the user sees it, ``column``, the
+        value (``value(i)``, else the column's value shown as text) and what was expected (a text or
+        ``expected(i)`` for row position ``i``)."""
+        df = self.tables[table]
+        rows = np.flatnonzero(np.asarray(pd.Series(mask).to_numpy(dtype=bool, na_value=False)))
+        for i in rows:
+            i = int(i)
+            found = value(i) if value is not None else shown(df[column].iloc[i]) if column in df else None
+            self.problems.append(Problem(self.files[table], i + self.offsets[table], column, found,
+                                         expected(i) if callable(expected) else expected))
+
+
+Rule = Callable[[Context], None]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """The contract of one table (see the module's docstring)."""
+
+    name: str
+    columns: dict[str, Col]
+    one_row_per: str = ""
+    keys: tuple[str, ...] = ()
+    mandatory: bool = False
+    #: a ``period`` or ``date`` column whose values must fall inside the cycle
+    in_cycle: str | None = None
+    #: every ``employee_id`` must be listed in the employees table
+    of_employees: bool = True
+    rules: tuple[Rule, ...] = ()
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c for c, spec in self.columns.items() if spec.required)
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        """column -> type"""
+        return {c: spec.kind for c, spec in self.columns.items()}
+
+    @property
+    def categorical(self) -> tuple[str, ...]:
+        return tuple(c for c, spec in self.columns.items() if spec.categorical)
+
+    def schema(self, policy: Policy | None) -> pa.DataFrameSchema:
+        """pandera schema of the value rules inside the table (types are converted before)."""
+        cols = {c: pa.Column(checks=checks, nullable=True, required=False, coerce=False)
+                for c, spec in self.columns.items() if (checks := spec.checks_for(policy))}
+        return pa.DataFrameSchema(cols, strict=False, coerce=False)
+
+
+def shown(value: object) -> object:
+    """A value as a message shows it: dates as YYYY-MM-DD, missing as None."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return value
+
+
+def cycle_periods(cycle: str) -> list[str]:
+    """Months ``YYYY-MM`` of a cycle: ``2025`` (annual) or ``2025H1`` / ``2025H2`` (half-year)."""
+    m = _CYCLE.match(cycle)
+    if not m:
+        raise ValueError(f"cycle {cycle!r}: expected YYYY or YYYYH1 / YYYYH2")
+    year, half = int(m.group(1)), m.group(2)
+    months = range(1, 13) if half is None else (range(1, 7) if half == "H1" else range(7, 13))
+    return [f"{year}-{mm:02d}" for mm in months]
+
+
+# ----------------------------------------------------------------------------------- value checks
+
+
+def _of_policy(labels: Callable[[Policy], Sequence[str]], what: str) -> Checks:
+    """The values must be among the policy's ``labels`` (checked only with a policy)."""
+
+    def checks(policy: Policy | None) -> list[pa.Check]:
+        if policy is None:
+            return []
+        allowed = list(labels(policy))
+        return [pa.Check.isin(allowed, error=f"{what}: {', '.join(allowed)}")]
+    return checks
+
+
+def _scale(policy: Policy | None) -> list[pa.Check]:
+    lo, hi = (1.0, 5.0) if policy is None else (policy.scorecard.rating_scale.min, policy.scorecard.rating_scale.max)
+    return [pa.Check.in_range(lo, hi, error=f"a score on the rating scale {lo:g} to {hi:g}")]
+
+
+def _metric_indicators(policy: Policy) -> list[str]:
+    return [i.id for i in policy.scorecard.indicators if i.source == "metrics"]
+
+
+# ------------------------------------------------------------------------------- cross-table rules
+
+
+def _employee_dates(ctx: Context) -> None:
+    """An exit on or after the hire; hired by the end of the cycle; not left before it began."""
+    emp = ctx.tables["employees"]
+    periods = ctx.periods
+    start = pd.Timestamp(periods[0] + "-01")
+    end = pd.Timestamp(periods[-1] + "-01") + pd.offsets.MonthEnd(0)
+    hire, exit_ = emp["hire_date"], emp["exit_date"]
+    ctx.report("employees", exit_.notna() & hire.notna() & (exit_ < hire), "exit_date",
+               lambda i: f"an exit date on or after the hire date {shown(hire.iloc[i])}")
+    ctx.report("employees", hire > end, "hire_date",
+               f"a hire date on or before the end of cycle {ctx.cycle} ({end.date().isoformat()})")
+    ctx.report("employees", exit_ < start, "exit_date",
+               f"an exit date inside cycle {ctx.cycle} or later (people who left before "
+               f"{start.date().isoformat()} do not belong in this cycle's data)")
+
+
+def _ratings_of_this_cycle(ctx: Context) -> None:
+    r = ctx.tables["ratings"]
+    ctx.report("ratings", r["cycle"].notna() & (r["cycle"] != ctx.cycle), "cycle",
+               f"the cycle being evaluated, {ctx.cycle}")
+
+
+def _past_cycles(ctx: Context) -> None:
+    h = ctx.tables["history"]
+    ok = h["cycle"].fillna("").str.match(_CYCLE.pattern)
+    ctx.report("history", h["cycle"].notna() & ~ok, "cycle", "a past cycle YYYY or YYYYH1 / YYYYH2")
+    later = ok & (h["cycle"].str.slice(0, 4) >= ctx.cycle[:4]) & (h["cycle"] >= ctx.cycle)
+    ctx.report("history", later, "cycle", f"a cycle before {ctx.cycle}")
+
+
+def _appeal_decisions(ctx: Context) -> None:
+    a = ctx.tables["appeals"]
+    decided = a["status"].isin(["upheld", "rejected"]).fillna(False)
+    ctx.report("appeals", decided & a["decided_on"].isna(), "decided_on", "a decision date for a decided appeal",
+               value=lambda i: None)
+    ctx.report("appeals", a["decided_on"].notna() & (a["decided_on"] < a["filed_on"]), "decided_on",
+               "a decision date on or after the filing date")
+
+
+def _appeal_targets(ctx: Context) -> None:
+    check_appeal_targets(ctx.tables["appeals"], ctx.tables, ctx.files["appeals"], ctx.offsets["appeals"],
+                         ctx.problems)
+
+
+def check_appeal_targets(appeals: pd.DataFrame, t: dict[str, pd.DataFrame], file: str, offset: int,
+                         problems: list[Problem]) -> None:
+    """An appeal must name an existing row (by key) and a column of a table."""
+    for table_name, group in appeals.groupby("table", sort=True):
+        target = t.get(str(table_name))
+        spec = CONTRACT.get(str(table_name))
+        keys = spec.keys if spec is not None else ()
+        if target is None or not keys:
+            continue
+        row_keys = _existing_keys(target, keys, group["key"])
+        for idx, rec in zip(group.index, group.itertuples(index=False)):
+            pos = appeals.index.get_loc(idx)
+            if rec.key not in row_keys:
+                problems.append(Problem(file, int(pos) + offset, "key", rec.key,
+                                        f"the key of a row of table {table_name} ({'|'.join(keys)})"))
+            if rec.column not in spec.columns:
+                problems.append(Problem(file, int(pos) + offset, "column", rec.column,
+                                        f"a column of table {table_name}"))
+
+
+def _existing_keys(target: pd.DataFrame, keys: Iterable[str], wanted: pd.Series) -> set[str]:
+    """Those of the ``wanted`` keys (key columns joined with '|') that name a row of ``target``.
+
+    Only the rows that can match are joined: a row's key equals a wanted key K only if its first key column
+    (as text) equals K itself (one key column) or the part of K before one of its '|'s, so the rows are first
+    filtered on that column against those few prefixes (a metrics table has millions of rows; appeals a few)."""
+    keys = list(keys)
+    want = {k for k in wanted.dropna().astype(str)}
+    if not want or len(target) == 0:
+        return set()
+    if len(keys) == 1:
+        prefixes = want
+    else:
+        prefixes = {k[:i] for k in want for i, ch in enumerate(k) if ch == "|"}
+    first = target[keys[0]].astype("string").fillna("")
+    candidates = target[first.isin(prefixes).to_numpy(dtype=bool)]
+    joined = join_keys(candidates, keys)
+    return set(joined[joined.isin(want).to_numpy(dtype=bool)])
+
+
+def join_keys(df: pd.DataFrame, keys: Iterable[str]) -> pd.Series:
+    """Key columns as text joined with '|' (how an appeal names a row)."""
+    parts = [df[k].astype("string").fillna("") for k in keys]
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + "|" + p
+    return out
+
+
+# -------------------------------------------------------------------------------------- the tables
+
+_S, _F, _D, _P, _B = "str", "float", "date", "period", "bool"
+
+CONTRACT: dict[str, TableSpec] = {}
+
+
+def _add(spec: TableSpec) -> None:
+    CONTRACT[spec.name] = spec
+
+
+_add(TableSpec(
+    "employees", one_row_per="employee", mandatory=True, keys=("employee_id",), of_employees=False,
+    columns={
+        "employee_id": Col(_S, required=True), "name": Col(_S),
+        "branch": Col(_S, required=True), "region": Col(_S, required=True),
+        "grade": Col(_S, required=True, checks=_of_policy(lambda p: p.grade_ids, "a grade of the policy")),
+        "hire_date": Col(_D, required=True), "exit_date": Col(_D),
+        "gender": Col(_S, checks=[pa.Check.isin(["F", "M", "X"], error="F, M or X")]),
+        "birth_date": Col(_D), "supervisor_id": Col(_S),
+        "fte": Col(_F, default=1.0, checks=[pa.Check(lambda s: (s > 0) & (s <= 1), element_wise=False,
+                                        error="an fte above 0 and at most 1")]),
+        "base_monthly": Col(_F, money=True, checks=[pa.Check.ge(0, error="a monthly base salary >= 0")]),
+        "grade_since": Col(_D),
+    },
+    rules=(_employee_dates,)))
+
+_add(TableSpec(
+    "metrics", one_row_per="employee x month x indicator", mandatory=True,
+    keys=("employee_id", "period", "indicator"), in_cycle="period",
+    columns={
+        "employee_id": Col(_S, required=True, categorical=True), "period": Col(_P, required=True),
+        "indicator": Col(_S, required=True, categorical=True, checks=_of_policy(
+            _metric_indicators, "an indicator of the policy sourced from metrics")),
+        "actual": Col(_F, required=True, money=True),
+        "target": Col(_F, money=True, checks=[pa.Check.ge(0, error="a target >= 0 (or empty)")]),
+    }))
+
+_add(TableSpec(
+    "sales", one_row_per="employee x month x product (or single deals)", mandatory=True, keys=("deal_id",),
+    in_cycle="period",
+    columns={
+        "employee_id": Col(_S, required=True, categorical=True), "period": Col(_P, required=True),
+        "product": Col(_S, required=True, categorical=True,
+                       checks=_of_policy(lambda p: p.product_ids, "a product of the policy")),
+        "amount": Col(_F, required=True, money=True), "deal_id": Col(_S),
+        "customer_id": Col(_S, categorical=True),
+    }))
+
+_add(TableSpec(
+    "ratings", one_row_per="rater x ratee x item x cycle", mandatory=True,
+    keys=("employee_id", "rater_id", "item", "cycle"),
+    columns={
+        "employee_id": Col(_S, required=True, categorical=True),
+        "rater_id": Col(_S, required=True, categorical=True),
+        "rater_role": Col(_S, required=True, categorical=True,
+                          checks=[pa.Check.isin(list(RATER_ROLES), error="self, supervisor or peer")]),
+        "item": Col(_S, required=True, categorical=True,
+                    checks=_of_policy(lambda p: p.rating_items, "a rating item of the policy")),
+        "score": Col(_F, required=True, checks=_scale),
+        "cycle": Col(_S, required=True),
+    },
+    rules=(_ratings_of_this_cycle,)))
+
+_add(TableSpec(
+    "surveys", one_row_per="customer response", in_cycle="date",
+    columns={
+        "employee_id": Col(_S, required=True, categorical=True), "date": Col(_D, required=True),
+        "dimension": Col(_S, required=True, categorical=True,
+                         checks=[pa.Check.isin(list(SURVEY_DIMENSIONS), error=", ".join(SURVEY_DIMENSIONS))]),
+        "score": Col(_F, required=True, checks=[pa.Check.in_range(1, 5, error="a survey score from 1 to 5")]),
+        "channel": Col(_S, checks=[pa.Check.isin(["survey", "phone"], error="survey or phone")]),
+    }))
+
+_add(TableSpec(
+    "complaints", one_row_per="complaint", keys=("complaint_id",), in_cycle="date",
+    columns={
+        "complaint_id": Col(_S), "employee_id": Col(_S, required=True), "date": Col(_D, required=True),
+        "category": Col(_S), "upheld": Col(_B, required=True),
+        "resolved_days": Col(_F, checks=[pa.Check.ge(0, error="a number of days >= 0")]),
+    }))
+
+_add(TableSpec(
+    "history", one_row_per="employee x past cycle", keys=("employee_id", "cycle"),
+    columns={
+        "employee_id": Col(_S, required=True), "cycle": Col(_S, required=True),
+        "rating": Col(_S, required=True, checks=_of_policy(lambda p: p.ratings.labels, "a rating of the policy")),
+        "grade": Col(_S, checks=_of_policy(lambda p: p.grade_ids, "a grade of the policy")),
+    },
+    rules=(_past_cycles,)))
+
+_add(TableSpec(
+    "appeals", one_row_per="appeal", keys=("appeal_id",),
+    columns={
+        "appeal_id": Col(_S, required=True), "employee_id": Col(_S, required=True),
+        "filed_on": Col(_D, required=True),
+        "table": Col(_S, required=True, checks=lambda p: [pa.Check.isin(
+            [t for t in CONTRACT if t != "appeals"], error="the name of a data table")]),
+        "key": Col(_S, required=True), "column": Col(_S, required=True), "claimed_value": Col(_S),
+        "status": Col(_S, required=True,
+                      checks=[pa.Check.isin(list(APPEAL_STATUSES), error="open, upheld or rejected")]),
+        "decided_value": Col(_S), "decided_on": Col(_D), "reason": Col(_S),
+    },
+    rules=(_appeal_decisions, _appeal_targets)))
+
+
+# ---------------------------------------------------------------------------- views of the contract
+# Derived from CONTRACT once all its entries above are made: add a table there, not here.
+
+#: table -> {column: type}
+COLUMNS: dict[str, dict[str, str]] = {t: {c: s.kind for c, s in spec.columns.items()} for t, spec in CONTRACT.items()}
+#: table -> required columns
+REQUIRED: dict[str, tuple[str, ...]] = {t: spec.required for t, spec in CONTRACT.items()}
+#: table -> the columns that identify a row (unique); appeals name a row by these values joined with "|"
+KEYS: dict[str, tuple[str, ...]] = {t: spec.keys for t, spec in CONTRACT.items() if spec.keys}
+#: table -> id and label columns held as categoricals once validated: every later group-by and look-up then works
+#: on integer codes (a year of 100,000 managers has 8 million metric rows). Periods stay text (compared as text).
+CATEGORICAL: dict[str, tuple[str, ...]] = {t: spec.categorical for t, spec in CONTRACT.items() if spec.categorical}
+#: every table, in order
+TABLES: tuple[str, ...] = tuple(CONTRACT)
+#: tables that must be present and have at least one row; the others may be absent or empty
+MANDATORY_TABLES: tuple[str, ...] = tuple(t for t, spec in CONTRACT.items() if spec.mandatory)
+
+
+def schemas(policy: Policy | None) -> dict[str, pa.DataFrameSchema]:
+    """pandera schema of every table's value rules."""
+    return {t: spec.schema(policy) for t, spec in CONTRACT.items()}
+
+
+def cross_checks(typed: dict[str, pd.DataFrame], files: dict[str, str], offsets: dict[str, int],
+                 policy: Policy | None, cycle: str, problems: list[Problem]) -> None:
+    """Rules between tables and against the cycle, for every table present and not empty: employee ids listed
+    in employees, the cycle column inside the cycle, then each table's own rules."""
+    ctx = Context(typed, files, offsets, policy, cycle, problems)
+    periods = ctx.periods
+    in_cycle = set(periods)
+    employees = typed.get("employees")
+    known = set(employees["employee_id"].dropna()) if employees is not None else None
+    for name, spec in CONTRACT.items():
+        df = typed.get(name)
+        if df is None or (len(df) == 0 and name != "employees"):
+            continue
+        if spec.of_employees and known is not None and "employee_id" in df:
+            ctx.report(name, df["employee_id"].notna() & ~isin(df["employee_id"], known), "employee_id",
+                       "an employee_id listed in the employees table")
+        column = spec.in_cycle
+        if column is not None and spec.columns[column].kind == "period":
+            ctx.report(name, df[column].notna() & ~df[column].isin(in_cycle), column,
+                       f"a month of cycle {cycle} ({periods[0]} to {periods[-1]})")
+        elif column is not None:
+            # the month (YYYY-MM) is one of the cycle's: from the first day of the cycle to before the month after
+            first = pd.Timestamp(periods[0] + "-01")
+            after = pd.Timestamp(periods[-1] + "-01") + pd.offsets.MonthBegin(1)
+            inside = (df[column] >= first) & (df[column] < after)
+            ctx.report(name, df[column].notna() & ~inside, column,
+                       f"a date inside cycle {cycle} ({periods[0]} to {periods[-1]})")
+        for rule in spec.rules:
+            rule(ctx)
+
+
+def check_coverage(present: Iterable[str], policy: Policy, files: dict[str, str],
+                   problems: list[Problem]) -> None:
+    """Tables the policy's scorecard sources must exist."""
+    present = set(present)
+    needed = {ind.source for ind in policy.scorecard.indicators}
+    needed |= {d.source for d in policy.scorecard.deductions}
+    for source in sorted(needed):
+        if source in CONTRACT and CONTRACT[source].mandatory:
+            continue  # reported as missing anyway
+        if source not in present:
+            problems.append(Problem(f"{source} table", None, None, None,
+                                    f"a {source} table: the policy's scorecard uses source '{source}'"))
+
+
+def row_keys(df: pd.DataFrame, table: str) -> pd.Series:
+    """The key by which an appeal names each row of ``table``: key columns joined with '|'."""
+    return join_keys(df, CONTRACT[table].keys)
+
