@@ -7,12 +7,13 @@ vectorised over whole columns.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from compkit._arrays import any_codes, before_or_in, sorted_codes
+
 
 def _through(df: pd.DataFrame, column: str, through: str | None) -> pd.DataFrame:
     """Rows up to and including month ``through`` (YYYY-MM), for cycle-to-date figures."""

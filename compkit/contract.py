@@ -23,8 +23,8 @@ Column types: ``str``, ``float``, ``date`` (YYYY-MM-DD), ``period`` (YYYY-MM), `
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd

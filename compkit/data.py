@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ from compkit.aggregate import (  # noqa: F401 - re-exported
     satisfaction_index,
 )
 from compkit.contract import (  # noqa: F401 - re-exported
+    _CYCLE,
     APPEAL_STATUSES,
     CATEGORICAL,
     COLUMNS,
@@ -45,7 +46,6 @@ from compkit.contract import (  # noqa: F401 - re-exported
     SURVEY_DIMENSIONS,
     TABLES,
     TableSpec,
-    _CYCLE,
     check_appeal_targets,
     check_coverage,
     cross_checks,

@@ -305,8 +305,7 @@ def test_replace_refuses_a_table_the_contract_does_not_have(tiny) -> None:
 
 
 def test_former_names_still_import() -> None:
-    from compkit import aggregate, data
-    from compkit import _arrays
+    from compkit import _arrays, aggregate, data
 
     assert data.loyalty is aggregate.loyalty and data.satisfaction_index is aggregate.satisfaction_index
     assert data.complaint_stats is aggregate.complaint_stats
