@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from compkit import commission as cm
+from compkit import compliance as cp
 from compkit import pay
 from compkit.data import Dataset
 from compkit.errors import CompkitError
@@ -29,8 +30,8 @@ from compkit.policy import Policy
 from compkit.scoring import scorecard
 
 #: components of total cash and employer cost, in the order statements and reports show them
-CASH_COMPONENTS = ("base_pay", "allowances", "bonus_paid", "commission")
-COST_COMPONENTS = CASH_COMPONENTS + ("bonus_deferred", "employer_contributions")
+CASH_COMPONENTS = ("base_pay", "allowances", "bonus_paid", "commission_paid")
+COST_COMPONENTS = CASH_COMPONENTS + ("bonus_deferred", "commission_deferred", "employer_contributions")
 
 
 @dataclass
@@ -42,10 +43,16 @@ class Outcomes:
     indicators     employee x indicator: actual, target, achievement, score, weights, weighted score
     commission     employee x month x product: basis, cumulative basis, commission line, clawback flag; plus one
                    ``settlement`` line per employee whose gate or cap changed the cycle's commission
-    deferrals      employee x payment year: scheduled, cancelled (clawback), payable
+    deferrals      employee x component (bonus, commission) x payment year: due date, scheduled, cancelled
+                   (clawback), payable
     salary_review  employee: compa-ratio, band, merit, raise after budget scaling
     promotions     employee: recommendation (promote, demote, none), to grade, reason
     benefits       employee: contribution bases and each insurance's employee and employer contribution
+    compliance     the sound-pay checks (稳健薪酬): rule, population, value, limit, status, people affected
+    compliance_people  employee: fixed pay, performance pay, fixed share, deferred share, performance multiple
+    clawbacks      one row per claim of the clawbacks table: claimed, cancelled from deferred pay, to recover
+    leavers        employee who left: exit reason, the rule applied, what was forfeited or paid early
+    allocation     the wage-bill tree (工资总额): level, unit, parent, head-count, score, pool, paid, unpaid
     info           scalars: cycle, policy version, bonus pool factor, merit scaling, warnings
     """
 
@@ -57,8 +64,14 @@ class Outcomes:
     promotions: pd.DataFrame
     benefits: pd.DataFrame
     info: dict[str, Any] = field(default_factory=dict)
+    compliance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    compliance_people: pd.DataFrame = field(default_factory=pd.DataFrame)
+    clawbacks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    leavers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    allocation: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    TABLES = ("summary", "indicators", "commission", "deferrals", "salary_review", "promotions", "benefits")
+    TABLES = ("summary", "indicators", "commission", "deferrals", "salary_review", "promotions", "benefits",
+              "compliance", "compliance_people", "clawbacks", "leavers", "allocation")
 
     def totals(self) -> dict[str, float]:
         """Cycle totals by component (CNY, to the cent); each is the sum of the rounded per-person figures."""
@@ -77,7 +90,9 @@ class Outcomes:
         checks = {
             "total_cash": sum(cents(s[c]) for c in CASH_COMPONENTS),
             "employer_cost": sum(cents(s[c]) for c in COST_COMPONENTS),
-            "bonus": cents(s["bonus_paid"]) + cents(s["bonus_deferred"]),
+            "bonus": cents(s["bonus_paid"]) + cents(s["bonus_deferred"]) + cents(s["bonus_forfeited"]),
+            "commission": cents(s["commission_paid"]) + cents(s["commission_deferred"])
+            + cents(s["commission_forfeited"]),
         }
         for name, expected in checks.items():
             bad = cents(s[name]) != expected
@@ -88,9 +103,16 @@ class Outcomes:
         if diff.any():
             problems.append(f"commission lines do not add up to the summary for {int(diff.sum())} people")
         sched = self.deferrals.groupby("employee_id")["scheduled"].sum()
-        diff = cents(sched.reindex(s["employee_id"]).fillna(0).to_numpy()) != cents(s["bonus_deferred"])
+        diff = cents(sched.reindex(s["employee_id"]).fillna(0).to_numpy()) != cents(s["bonus_deferred"]) + cents(
+            s["commission_deferred"])
         if diff.any():
-            problems.append(f"deferral schedules do not add up to the deferred bonus for {int(diff.sum())} people")
+            problems.append(f"deferral schedules do not add up to the deferred pay for {int(diff.sum())} people")
+        if len(self.allocation):
+            a = self.allocation
+            bad = a[cents(a["paid"]) != cents(a["pool"])]
+            if len(bad):
+                problems.append(f"wage bill: {len(bad)} unit(s) pay out less than their pool: "
+                                + ", ".join(bad["unit_path"].astype(str).tolist()[:5]))
         return problems
 
     # -- writing ------------------------------------------------------------------------------------
@@ -100,7 +122,8 @@ class Outcomes:
         written atomically (all files or none)."""
         directory = Path(directory)
         directory.parent.mkdir(parents=True, exist_ok=True)
-        tables = {name: getattr(self, name) for name in self.TABLES} | dict(extra or {})
+        tables = {name: getattr(self, name) for name in self.TABLES if len(getattr(self, name).columns)} | dict(
+            extra or {})
         tmp = Path(tempfile.mkdtemp(prefix=".compkit-", dir=directory.parent))
         try:
             for name, table in tables.items():
@@ -121,7 +144,7 @@ class Outcomes:
         partial workbook."""
         from compkit.excel import write_workbook
 
-        sheets = {name: getattr(self, name) for name in self.TABLES}
+        sheets = {name: getattr(self, name) for name in self.TABLES if len(getattr(self, name).columns)}
         info = pd.DataFrame({"item": list(self.info), "value": [str(v) for v in self.info.values()]})
         sheets["info"] = info
         sheets.update(extra or {})
@@ -147,8 +170,9 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
              through: str | None = None) -> Outcomes:
     """Score, rate and pay every employee of ``data`` under ``policy`` for the dataset's cycle.
 
-    ``clawbacks`` (optional; columns employee_id, share in [0, 1], reason) cancels that share of each unpaid
-    part of the person's deferred bonus (追索扣回).
+    ``clawbacks`` (optional) replaces the dataset's ``clawbacks`` table (追索扣回; columns employee_id, date,
+    share or amount, reason, optional loan_id, deal_id): see :func:`compkit.compliance.apply_clawbacks`. A claim
+    without a date is dated the last day of the cycle.
 
     ``through`` (a month YYYY-MM of the cycle) evaluates the cycle to date, the one definition interim
     statements use (``info['interim']`` is then True):
@@ -187,17 +211,29 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     bonus = pay.bonus(emp, policy, composite, summary["rating"].to_numpy(), base["annual_base_full"].to_numpy(),
                       bonus_share)
     key_role = emp["grade"].map({g.id: g.key_role for g in policy.grades}).fillna(False).to_numpy(dtype=bool)
-    bonus_amount = bonus["bonus"].to_numpy()
-    if policy.bonus.pool is not None and bonus_amount.sum() > 0:
+    leavers = cp.leaver_rules(emp, data.cycle_end, policy)
+    # a leaver's forfeited bonus counts for nothing, before any pool or wage bill is shared out
+    bonus_amount = bonus["bonus_before_pool"].to_numpy() * leavers["bonus_factor"].to_numpy()
+    allocation = pd.DataFrame()
+    if policy.wage_bill is not None:
+        weight = bonus_amount if policy.wage_bill.people == "bonus" else np.nan_to_num(
+            emp["fte"].to_numpy(dtype="float64"), nan=1.0) * bonus_share * np.nan_to_num(composite) * \
+            leavers["bonus_factor"].to_numpy()
+        units = emp[["employee_id"] + [c for c in policy.wage_bill.levels if c in emp]].copy()
+        units["employee_id"] = ids
+        units["fte"], units["days_share"], units["weight"] = emp["fte"].to_numpy(), bonus_share, weight
+        allocation, bonus_amount = cp.allocate_wage_bill(units, indicators, policy)
+    elif policy.bonus.pool is not None and bonus_amount.sum() > 0:
         # the pool is shared out in whole cents (largest remainder), so the rounded bonuses add up to it exactly
         bonus_amount = allocate_cents(policy.bonus.pool.amount, bonus_amount)
-    bonus_paid, bonus_deferred = pay.deferral_split(bonus_amount, key_role, policy.bonus.deferral)
-    clawback_share = None
-    if clawbacks is not None and len(clawbacks):
-        share = clawbacks.groupby("employee_id")["share"].max()
-        clawback_share = ids.map(share).fillna(0.0).to_numpy()
-    deferrals = pay.deferral_schedule(ids, bonus_deferred, int(data.cycle[:4]), policy.bonus.deferral.years,
-                                      clawback_share)
+    deferral = policy.bonus.deferral
+    deferred_rule = leavers["deferred_rule"].to_numpy()
+    bonus_defer_share = np.where(deferred_rule == "pay_early", 0.0,
+                                 cp.deferral_shares(emp["grade"], key_role, deferral, "bonus"))
+    bonus_paid, bonus_deferred = cp.split_deferred(bonus_amount, bonus_defer_share, deferral.min_bonus)
+    forfeit = deferred_rule == "forfeit"
+    bonus_forfeited = np.where(forfeit, bonus_deferred, 0.0)
+    bonus_deferred = np.where(forfeit, 0.0, bonus_deferred)
 
     if interim:
         periods = data.periods[:data.periods.index(through) + 1]
@@ -213,6 +249,27 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         settlement = cm.settle(lines, pd.Series(composite, index=ids), prorated_base, policy.commission)
         commission_table = cm.lines_with_settlement(lines, settlement, data.periods[-1])
     commission_total = settlement["final"].reindex(ids).fillna(0.0).to_numpy()
+    commission_share = np.where(deferred_rule == "pay_early", 0.0,
+                                cp.deferral_shares(emp["grade"], key_role, deferral, "commission"))
+    commission_paid, commission_deferred = cp.split_deferred(np.maximum(commission_total, 0.0), commission_share)
+    # a negative total (net clawback of commission) is paid back in full, never deferred
+    commission_paid = round_cents(round_cents(commission_total) - commission_deferred)
+    commission_forfeited = np.where(forfeit, commission_deferred, 0.0)
+    commission_deferred = np.where(forfeit, 0.0, commission_deferred)
+
+    cycle_year = int(data.cycle[:4])
+    deferrals = cp.deferral_schedule(ids, {c: v for c, v in (("bonus", bonus_deferred),
+                                                             ("commission", commission_deferred))
+                                           if c in deferral.components}, cycle_year, deferral.years, deferral.due)
+    claims = data.clawbacks if clawbacks is None and hasattr(data, "clawbacks") else clawbacks
+    if claims is not None and len(claims):
+        claims = claims.copy()
+        if "date" not in claims:
+            claims["date"] = data.cycle_end
+        claims["date"] = pd.to_datetime(claims["date"]).fillna(data.cycle_end)
+    performance_pay = pd.Series(round_cents(bonus_paid + bonus_deferred + commission_paid + commission_deferred),
+                                index=ids)
+    deferrals, claim_register = cp.apply_clawbacks(claims, performance_pay, deferrals)
 
     contributions = pay.benefits(base["base_monthly_used"].to_numpy(), emp["fte"].to_numpy(), days_share, months,
                                  policy.benefits)
@@ -253,14 +310,24 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["allowances"] = round_cents(sum(rounded_allowances.values())) if rounded_allowances else 0.0
     out["commission_gross"] = settlement["gross"].reindex(ids).fillna(0.0).to_numpy()
     out["commission_settlement"] = settlement["settlement"].reindex(ids).fillna(0.0).to_numpy()
-    out["commission"] = commission_total
+    out["commission"] = round_cents(commission_total)
+    out["commission_paid"] = commission_paid
+    out["commission_deferred"] = commission_deferred
+    out["commission_forfeited"] = commission_forfeited
     out["commission_note"] = settlement["reason"].reindex(ids).fillna("").to_numpy()
     out["target_bonus"] = round_cents(bonus["target_bonus"].to_numpy() * bonus_share)
     out["payout_multiple"] = bonus["payout_multiple"].to_numpy()
-    out["bonus"] = round_cents(bonus_paid + bonus_deferred)
+    out["bonus"] = round_cents(bonus_paid + bonus_deferred + bonus_forfeited)
     out["bonus_paid"] = bonus_paid
     out["bonus_deferred"] = bonus_deferred
-    out["total_cash"] = round_cents(out["base_pay"] + out["allowances"] + out["bonus_paid"] + out["commission"])
+    out["bonus_forfeited"] = bonus_forfeited
+    out["exit_reason"] = leavers["exit_reason"].to_numpy()
+    out["leaver"] = leavers["leaver"].to_numpy()
+    claim_sums = claim_register.groupby("employee_id")[["cancelled", "to_recover"]].sum()
+    out["clawback_cancelled"] = round_cents(ids.map(claim_sums["cancelled"]).fillna(0.0).to_numpy(dtype="float64"))
+    out["clawback_to_recover"] = round_cents(ids.map(claim_sums["to_recover"]).fillna(0.0).to_numpy(
+        dtype="float64"))
+    out["total_cash"] = round_cents(out["base_pay"] + out["allowances"] + out["bonus_paid"] + out["commission_paid"])
     emp_cols = [c for c in contributions.columns if c.startswith("employee_") and c != "employee_contributions"]
     er_cols = [c for c in contributions.columns if c.startswith("employer_") and c != "employer_contributions"]
     benefits_table = pd.DataFrame({"employee_id": ids})
@@ -271,7 +338,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     benefits_table["employer_contributions"] = round_cents(benefits_table[er_cols].sum(axis=1).to_numpy())
     out["employee_contributions"] = benefits_table["employee_contributions"].to_numpy()
     out["employer_contributions"] = benefits_table["employer_contributions"].to_numpy()
-    out["employer_cost"] = round_cents(out["total_cash"] + out["bonus_deferred"] + out["employer_contributions"])
+    out["employer_cost"] = round_cents(out["total_cash"] + out["bonus_deferred"] + out["commission_deferred"]
+                                       + out["employer_contributions"])
     if interim:
         out["raise_pct"] = np.nan
         out["new_base_monthly"] = np.nan
@@ -293,9 +361,30 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     warnings = pay.deferral_compliance(policy.bonus.deferral, policy.grades)
     info["warnings"] = "; ".join(warnings)
 
+    checks, check_people = cp.compliance_checks(out, deferrals, policy)
+    leaver_table = _leaver_table(out, leavers, bonus, days_share)
     return Outcomes(summary=out, indicators=indicators.reset_index(drop=True), commission=commission_table,
                     deferrals=deferrals, salary_review=review, promotions=promotions, benefits=benefits_table,
-                    info=info)
+                    info=info, compliance=checks, compliance_people=check_people, clawbacks=claim_register,
+                    leavers=leaver_table, allocation=allocation)
+
+
+def _leaver_table(out: pd.DataFrame, leavers: pd.DataFrame, bonus: pd.DataFrame, days_share: np.ndarray
+                  ) -> pd.DataFrame:
+    """One row per leaver: exit date and reason, the rule applied and its effect (currency)."""
+    m = leavers["leaver"].to_numpy(dtype=bool)
+    s = out[m]
+    not_awarded = np.where(leavers["bonus_factor"].to_numpy()[m] == 0.0,
+                           round_cents(bonus["bonus_before_pool"].to_numpy()[m]), 0.0)
+    return pd.DataFrame({
+        "employee_id": s["employee_id"].to_numpy(), "exit_date": s["exit_date"].to_numpy(),
+        "exit_reason": s["exit_reason"].to_numpy(), "days_share": days_share[m],
+        "bonus_rule": np.where(leavers["bonus_factor"].to_numpy()[m] == 0.0, "forfeit", "prorate"),
+        "deferred_rule": leavers["deferred_rule"].to_numpy()[m],
+        "bonus_not_awarded": not_awarded, "bonus_paid": s["bonus_paid"].to_numpy(),
+        "deferred_forfeited": round_cents(s["bonus_forfeited"].to_numpy() + s["commission_forfeited"].to_numpy()),
+        "deferred_kept": round_cents(s["bonus_deferred"].to_numpy() + s["commission_deferred"].to_numpy()),
+    })
 
 
 def _pay_notes(s: pd.DataFrame) -> np.ndarray:

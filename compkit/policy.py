@@ -387,12 +387,21 @@ class Ratings(_Model):
 
 
 class Deferral(_Model):
-    """A share of the performance bonus paid in equal parts over the next ``years`` years."""
+    """A share of performance pay (the bonus and, where listed in ``components``, commission) paid in equal parts
+    over the next ``years`` years (延期支付, 商业银行稳健薪酬监管指引 第十六条)."""
 
     share: Fraction = 0.0
     years: Annotated[int, Field(ge=1, le=10)] = 3
     applies_to: Literal["key_roles", "all"] = "key_roles"
     min_bonus: NonNegative = Field(0.0, description="bonuses below this amount are paid in full")
+    components: list[Literal["bonus", "commission"]] = Field(
+        ["bonus"], min_length=1, description="which performance-pay components are deferred")
+    grades: list[str] | None = Field(
+        None, description="grades whose pay is deferred (chosen roles); replaces applies_to when given")
+    share_by_grade: dict[str, Fraction] = Field(
+        {}, description="deferred share for particular grades (e.g. 0.5 for senior management)")
+    due: str = Field("03-31", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$",
+                     description="month-day on which each year's deferred part is paid (MM-DD)")
 
 
 class BonusPool(_Model):
@@ -714,6 +723,72 @@ class Appeals(_Model):
     window_days: Annotated[int, Field(ge=1)] = 30
 
 
+# ------------------------------------------------------------------------ sound pay, leavers, wage bill
+
+#: 商业银行稳健薪酬监管指引 (原银监会, 银监发〔2010〕14号): the source of the compliance defaults
+SOUND_PAY_SOURCE = "商业银行稳健薪酬监管指引（银监发〔2010〕14号）"
+
+#: exit reasons of the employees table (``exit_reason``)
+EXIT_REASONS = ("resignation", "retirement", "dismissal", "transfer", "death")
+
+
+class SoundPay(_Model):
+    """Limits of the sound-pay compliance checks (稳健薪酬); defaults from the guideline, cited in ``source``.
+
+    max_fixed_share: fixed pay / total pay per person and per grade (基本薪酬一般不高于薪酬总额的35%).
+    min_deferral_share / min_deferral_share_senior / min_deferral_years: deferred share of performance pay for key
+    roles (>= 40%), senior management (``senior_grades``, > 50%), over >= 3 years (第十六条).
+    max_performance_multiple: performance pay <= this multiple of base pay (主要负责人 3 倍以内), unchecked if None.
+    """
+
+    source: str = SOUND_PAY_SOURCE
+    max_fixed_share: Fraction | None = 0.35
+    fixed_components: list[Literal["base_pay", "allowances"]] = Field(["base_pay", "allowances"], min_length=1)
+    min_deferral_share: Fraction = 0.40
+    min_deferral_share_senior: Fraction = 0.50
+    senior_grades: list[str] = []
+    min_deferral_years: Annotated[int, Field(ge=1, le=10)] = 3
+    max_performance_multiple: NonNegative | None = None
+
+
+class LeaverRule(_Model):
+    """What a leaver with this exit reason gets: deferred pay forfeited, kept on schedule or paid early; the
+    cycle's bonus prorated by days employed or forfeited."""
+
+    deferred: Literal["forfeit", "keep", "pay_early"] = "keep"
+    bonus: Literal["prorate", "forfeit"] = "prorate"
+
+
+class UnitIndicator(_Model):
+    """One indicator of the unit scorecard: achievement = sum(actual) / sum(target) over the unit's people
+    (target / actual for an indicator scored lower-is-better), capped at ``WageBill.cap``."""
+
+    indicator: str
+    weight: Fraction
+
+
+class WageBill(_Model):
+    """Top-down allocation of the year's wage bill (工资总额 -> 二次分配): head office -> ``levels`` -> people."""
+
+    amount: Annotated[float, Field(gt=0.0)]
+    levels: list[str] = Field(["region", "branch"], min_length=1,
+                              description="employees columns naming the units, top-down")
+    headcount_weight: Fraction = Field(0.5, description="share of each split by head-count; the rest by results")
+    scorecard: list[UnitIndicator] = []
+    cap: Annotated[float, Field(gt=0.0)] = 1.5
+    people: Literal["bonus", "composite"] = Field(
+        "bonus", description="last level: by the policy's bonus (target x payout) or by fte x days x composite")
+
+    @model_validator(mode="after")
+    def _weights(self) -> WageBill:
+        if self.scorecard and abs(sum(u.weight for u in self.scorecard) - 1.0) > 1e-9:
+            raise ValueError("wage_bill.scorecard: weights must sum to 1")
+        if not self.scorecard and self.headcount_weight < 1.0:
+            raise ValueError("wage_bill: without a scorecard the split is by head-count only: set "
+                             "headcount_weight to 1 or list unit indicators")
+        return self
+
+
 # ------------------------------------------------------------------------------------------- policy
 
 
@@ -737,11 +812,29 @@ class Policy(_Model):
     feedback: Feedback = Feedback()
     publication: Publication = Publication()
     appeals: Appeals = Appeals()
+    compliance: SoundPay = SoundPay()
+    leavers: dict[Literal["resignation", "retirement", "dismissal", "transfer", "death"], LeaverRule] = {}
+    wage_bill: WageBill | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> Policy:
         problems = []
         grade_ids = [g.id for g in self.grades]
+        d = self.bonus.deferral
+        for key, used in (("bonus.deferral.grades", d.grades or []), ("bonus.deferral.share_by_grade",
+                                                                      list(d.share_by_grade)),
+                          ("compliance.senior_grades", self.compliance.senior_grades)):
+            for g in used:
+                if g not in grade_ids:
+                    problems.append(f"{key}: unknown grade '{g}', expected one of {grade_ids}")
+        if self.wage_bill is not None:
+            if self.bonus.pool is not None:
+                problems.append("wage_bill and bonus.pool: give one of them (the wage bill sets the bonus pools)")
+            metric_ids = [i.id for i in self.scorecard.indicators if i.source == "metrics"]
+            for i, u in enumerate(self.wage_bill.scorecard):
+                if u.indicator not in metric_ids:
+                    problems.append(f"wage_bill.scorecard[{i}].indicator: '{u.indicator}' is not an indicator "
+                                    f"sourced from metrics ({', '.join(metric_ids)})")
         if len(set(grade_ids)) != len(grade_ids):
             problems.append(f"grades: duplicate grade ids {grade_ids}")
         labels = self.ratings.labels

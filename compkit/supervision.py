@@ -53,10 +53,10 @@ def reconciliation(data: Dataset, outcomes: Outcomes) -> pd.DataFrame:
         ("commission lines", _cents(lines["commission"]).sum(), _cents(s["commission"]).sum(), None, "money"),
         ("total cash", sum(_cents(s[c]).sum() for c in CASH_COMPONENTS), _cents(s["total_cash"]).sum(), None,
          "money"),
-        ("bonus", _cents(s["bonus_paid"]).sum() + _cents(s["bonus_deferred"]).sum(), _cents(s["bonus"]).sum(),
-         None, "money"),
-        ("deferral schedule", _cents(s["bonus_deferred"]).sum(), _cents(outcomes.deferrals["scheduled"]).sum(),
-         None, "money"),
+        ("bonus", _cents(s["bonus_paid"]).sum() + _cents(s["bonus_deferred"]).sum()
+         + _cents(s["bonus_forfeited"]).sum(), _cents(s["bonus"]).sum(), None, "money"),
+        ("deferral schedule", _cents(s["bonus_deferred"]).sum() + _cents(s["commission_deferred"]).sum(),
+         _cents(outcomes.deferrals["scheduled"]).sum(), None, "money"),
         ("employer cost", sum(_cents(s[c]).sum() for c in COST_COMPONENTS), _cents(s["employer_cost"]).sum(), None,
          "money"),
         ("employer contributions", sum(_cents(outcomes.benefits[c]).sum() for c in benefit_cols),
@@ -182,7 +182,8 @@ def clawbacks(outcomes: Outcomes) -> pd.DataFrame:
                         -c["commission"].to_numpy(dtype="float64"))
     d = outcomes.deferrals[outcomes.deferrals["cancelled"].to_numpy(dtype="float64") > 0]
     deferred = _frame("clawback", "employee", d["employee_id"].astype(str).to_numpy(),
-                      [f"deferred bonus due in {y} cancelled: {v:,.2f}" for y, v in zip(d["year"], d["cancelled"])],
+                      [f"deferred {c} due in {y} cancelled: {v:,.2f}" for c, y, v in
+                       zip(d["component"], d["year"], d["cancelled"])],
                       d["cancelled"].to_numpy(dtype="float64"))
     return pd.concat([commission, deferred], ignore_index=True)
 

@@ -64,10 +64,13 @@ def clawback_outcomes(policy, tiny):
 
 
 def test_deferral_clawbacks(clawback_outcomes) -> None:
-    # half of E3's deferred bonus cancelled: 26,647.92 in three parts of 8,882.64, half of each = 4,441.32
+    # a claim of half of E3's performance pay: (bonus 66,619.80 + commission 16,800.00) x 0.5 = 41,709.90;
+    # the whole deferred bonus (26,647.92, three parts of 8,882.64) is cancelled, 15,061.98 is left to recover
     cancelled = clawbacks_after(clawback_outcomes)
     assert cancelled["id"].tolist() == ["E3"] * 3
-    assert cancelled["value"].sum() == pytest.approx(13_323.96, abs=0.02)
+    assert cancelled["value"].sum() == pytest.approx(26_647.92, abs=0.001)
+    e3 = clawback_outcomes.summary.set_index("employee_id").loc["E3"]
+    assert e3["clawback_to_recover"] == pytest.approx(15_061.98, abs=0.001)
 
 
 def test_commission_at_cap(policy, tiny) -> None:

@@ -1,0 +1,549 @@
+"""Sound pay (稳健薪酬): deferral of performance pay, leavers, clawbacks (追索扣回), the wage bill (工资总额) and the
+compliance checks an inspector reads.
+
+Every rule lives here once; :func:`compkit.engine.evaluate` calls these functions in this order:
+
+1. :func:`leaver_rules` — by ``exit_reason``: the cycle's bonus prorated or forfeited; deferred pay forfeited,
+   kept on schedule or paid early.
+2. :func:`allocate_wage_bill` (when the policy has ``wage_bill``) — head office -> each level -> people, every
+   split in whole cents by the largest remainder, so each level adds up to its parent's pool exactly.
+3. :func:`deferral_shares` and :func:`split_deferred` — the deferred share of each performance-pay component
+   (bonus, commission) by grade, and the split into paid now / deferred in whole cents.
+4. :func:`deferral_schedule` — equal yearly parts, each due on ``bonus.deferral.due`` of its year.
+5. :func:`apply_clawbacks` — claims of the ``clawbacks`` table cancel unpaid deferred parts first (latest part
+   first); what they cannot cancel is reported as an amount to recover from pay already made, never netted.
+6. :func:`compliance_checks` — the rule table (rule, population, value, limit, status, people affected).
+
+Defaults of the limits come from 商业银行稳健薪酬监管指引 (银监发〔2010〕14号): base pay generally no more than 35%
+of total pay; senior management and staff in key risk roles defer at least 40% of performance pay (主要高级管理人员
+above 50%) over at least 3 years, in parts no faster than even (等分, 不得前重后轻); a principal's performance pay
+within 3 times base pay; performance pay recoverable when risks materialise (追索扣回).
+
+Money: inputs and outputs in the policy's currency; splits, schedules and claims are in whole cents (int64
+inside), so parts add up to their totals exactly.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from compkit.money import round_cents
+from compkit.policy import Deferral, Policy, WageBill
+
+__all__ = [
+    "CHECK_COLUMNS",
+    "HEAD_OFFICE",
+    "allocate_within",
+    "allocate_wage_bill",
+    "apply_clawbacks",
+    "compliance_checks",
+    "deferral_schedule",
+    "deferral_shares",
+    "director_view",
+    "leaver_rules",
+    "split_deferred",
+    "unit_scores",
+]
+
+#: columns of the compliance table
+CHECK_COLUMNS = ("rule", "population", "value", "limit", "status", "people_affected", "people", "source", "note")
+
+#: name of the top unit of the wage-bill tree
+HEAD_OFFICE = "head office"
+
+_DEFERRED_RULES = ("keep", "forfeit", "pay_early")
+
+
+def _cents(amount: ArrayLike) -> np.ndarray:
+    """Amount (currency) -> whole cents (int64), rounded half-up; NaN -> 0."""
+    a = np.nan_to_num(np.asarray(amount, dtype="float64"), nan=0.0)
+    return np.rint(round_cents(a) * 100.0).astype("int64")
+
+
+# -------------------------------------------------------------------------------------------- leavers
+
+
+def leaver_rules(employees: pd.DataFrame, cycle_end: object, policy: Policy) -> pd.DataFrame:
+    """The leaver rule that applies to each employee (one row per employee, in order).
+
+    A leaver is someone whose ``exit_date`` is on or before ``cycle_end`` and who has an ``exit_reason``. The
+    policy's ``leavers[exit_reason]`` says ``bonus`` (prorate: the usual proration by days employed; forfeit: no
+    bonus for the cycle) and ``deferred`` (keep: deferred pay stays on its schedule; forfeit: the deferred part is
+    forfeited; pay_early: nothing is deferred, all is paid now). Everyone else, and a reason the policy does not
+    list, gets prorate / keep.
+
+    Returns employee_id, exit_reason, leaver (bool), bonus_factor (1.0 or 0.0), deferred_rule (keep, forfeit,
+    pay_early).
+    """
+    n = len(employees)
+    reason = employees["exit_reason"].astype("string") if "exit_reason" in employees else \
+        pd.Series(pd.NA, index=employees.index, dtype="string")
+    exit_date = pd.to_datetime(employees["exit_date"]) if "exit_date" in employees else \
+        pd.Series(pd.NaT, index=employees.index)
+    left = (exit_date.notna() & (exit_date <= pd.Timestamp(cycle_end))).to_numpy() & reason.notna().to_numpy()
+    reasons = list(policy.leavers)
+    code = np.where(left, reason.map({r: i for i, r in enumerate(reasons)}).fillna(-1).to_numpy(dtype="int64"), -1)
+    bonus_tab = np.array([0.0 if policy.leavers[r].bonus == "forfeit" else 1.0 for r in reasons] + [1.0])
+    deferred_tab = np.array([_DEFERRED_RULES.index(policy.leavers[r].deferred) for r in reasons] + [0])
+    return pd.DataFrame({
+        "employee_id": employees["employee_id"].astype(str).to_numpy(),
+        "exit_reason": reason.fillna("").to_numpy(dtype=object),
+        "leaver": left,
+        "bonus_factor": bonus_tab[code] if n else np.zeros(0),
+        "deferred_rule": np.array(_DEFERRED_RULES, dtype=object)[deferred_tab[code]] if n else
+        np.array([], dtype=object),
+    })
+
+
+# ------------------------------------------------------------------------------------------- deferral
+
+
+def deferral_shares(grades: ArrayLike, key_role: ArrayLike, deferral: Deferral,
+                    component: str = "bonus") -> np.ndarray:
+    """Share of ``component`` deferred for each person (a fraction; 0 where nothing is deferred).
+
+    The component is deferred only if listed in ``deferral.components``. Who defers: the grades in
+    ``deferral.grades`` when given (chosen roles), else everyone (``applies_to: all``) or the key-role grades
+    (``applies_to: key_roles``). How much: ``deferral.share_by_grade[grade]`` when set, else ``deferral.share``.
+    """
+    g = pd.Series(np.asarray(grades, dtype=object))
+    if component not in deferral.components:
+        return np.zeros(len(g))
+    if deferral.grades is not None:
+        applies = g.isin(deferral.grades).to_numpy()
+    elif deferral.applies_to == "all":
+        applies = np.ones(len(g), dtype=bool)
+    else:
+        applies = np.asarray(key_role, dtype=bool).reshape(-1)
+    share = g.map(deferral.share_by_grade).fillna(deferral.share).to_numpy(dtype="float64") \
+        if deferral.share_by_grade else np.full(len(g), deferral.share)
+    return np.where(applies, share, 0.0)
+
+
+def split_deferred(amount: ArrayLike, share: ArrayLike, min_amount: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Split amounts into (paid_now, deferred), in currency, both whole cents, adding up exactly.
+
+    amount_rounded = round_cents(amount) (NaN -> 0); deferred = round_cents(share x amount_rounded) where
+    amount_rounded >= min_amount, else 0; paid_now = amount_rounded - deferred (integer cents).
+    Example: share 0.4 of 12,345.67 -> deferred 4,938.27 (4,938.268), paid now 7,407.40.
+    """
+    cents = _cents(amount)
+    s = np.asarray(share, dtype="float64") * np.ones(len(cents))
+    deferred = np.where(cents >= round(min_amount * 100), _cents(s * cents / 100.0), 0)
+    return (cents - deferred) / 100.0, deferred / 100.0
+
+
+def deferral_schedule(employee_ids: ArrayLike, deferred: dict[str, ArrayLike], cycle_year: int, years: int,
+                      due: str = "03-31") -> pd.DataFrame:
+    """Payment schedule of deferred pay: one row per employee x component x part, in whole cents.
+
+    ``deferred``: component name -> deferred amount per employee (currency). Part k (1..years) of a component is
+    due on ``due`` (MM-DD) of cycle_year + k. scheduled = equal parts; the remainder cents go to the first parts
+    (10,000.00 over 3 years: 3,333.34 / 3,333.33 / 3,333.33), so the parts add up exactly to the deferred amount
+    and no part runs ahead of even payment by more than one cent. ``cancelled`` (clawbacks) starts at 0 and
+    ``payable`` = scheduled - cancelled. Every employee gets ``years`` rows per component (zeros when nothing
+    is deferred), employees in the order given, components in the order of ``deferred``.
+    """
+    ids = pd.Series(np.asarray(employee_ids, dtype=object))
+    n = len(ids)
+    frames = []
+    part = np.arange(years)
+    pay_year = cycle_year + 1 + part
+    due_dates = pd.to_datetime([f"{y}-{due}" for y in pay_year])
+    for component, amount in deferred.items():
+        cents = _cents(amount).reshape(-1)
+        base, rem = np.divmod(cents, years)
+        sched = base[:, None] + (part[None, :] < rem[:, None]).astype("int64")
+        frames.append(pd.DataFrame({
+            "employee_id": np.repeat(ids.to_numpy(), years),
+            "component": component,
+            "part": np.tile(part + 1, n),
+            "year": np.tile(pay_year, n),
+            "due": np.tile(due_dates.to_numpy(), n),
+            "scheduled": sched.reshape(-1) / 100.0,
+        }))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["employee_id", "component", "part", "year", "due", "scheduled"])
+    if len(frames) > 1:  # by person, then component, then part
+        order = np.lexsort((out["part"].to_numpy(), np.repeat(np.arange(len(frames)), n * years),
+                            np.tile(np.repeat(np.arange(n), years), len(frames))))
+        out = out.iloc[order].reset_index(drop=True)
+    out["cancelled"] = 0.0
+    out["payable"] = out["scheduled"]
+    return out
+
+
+# ------------------------------------------------------------------------------------------ clawbacks
+
+CLAWBACK_COLUMNS = ("employee_id", "date", "share", "amount", "reason", "loan_id", "deal_id")
+
+
+def apply_clawbacks(claims: pd.DataFrame | None, performance_pay: pd.Series, schedule: pd.DataFrame
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """追索扣回: apply the ``clawbacks`` table to the deferral schedule. Returns (schedule, register).
+
+    ``claims``: employee_id, date, share and/or amount, reason, optional loan_id, deal_id (the data contract's
+    ``clawbacks`` table). ``performance_pay``: per employee id, the cycle's performance pay awarded (bonus +
+    commission, paid and deferred, not counting forfeited parts) [currency].
+
+    claimed   = amount when given, else round_cents(share x performance pay); claims of a person are taken in
+                date order (then file order) and capped so that together they never exceed the performance pay
+                (the cap is noted).
+    cancelled = taken from the person's deferred parts still unpaid at the claim's date (due after it), latest
+                part first, never more than is left of them after earlier claims.
+    to_recover = claimed - cancelled: pay already made that the bank must recover. It is reported, never netted
+                against other pay.
+
+    Example: performance pay 50,000, deferred 9,000 in three parts of 3,000 due 2026/27/28-03-31; a claim of
+    share 0.3 dated 2026-06-30 claims 15,000; the 2026 part is paid by then, so 6,000 (the 2028 and 2027 parts)
+    is cancelled and 9,000 is to recover.
+    """
+    schedule = schedule.copy()
+    cols = ["employee_id", "date", "reason", "loan_id", "deal_id", "share", "amount", "performance_pay", "claimed",
+            "cancelled", "to_recover", "note"]
+    if claims is None or len(claims) == 0:
+        return schedule, pd.DataFrame({c: pd.Series(dtype="float64" if c in ("share", "amount", "performance_pay",
+                                                                             "claimed", "cancelled", "to_recover")
+                                                    else object) for c in cols})
+    c = claims.reset_index(drop=True).copy()
+    for col in CLAWBACK_COLUMNS:
+        if col not in c:
+            c[col] = np.nan if col in ("share", "amount") else pd.NA
+    c["employee_id"] = c["employee_id"].astype(str)
+    c["date"] = pd.to_datetime(c["date"])
+    c["_row"] = np.arange(len(c))
+    c = c.sort_values(["employee_id", "date", "_row"], kind="stable").reset_index(drop=True)
+    perf = _cents(c["employee_id"].map(performance_pay).fillna(0.0).to_numpy())
+    amount = c["amount"].to_numpy(dtype="float64")
+    share = c["share"].to_numpy(dtype="float64")
+    asked = np.where(~np.isnan(amount), _cents(amount), _cents(np.nan_to_num(share) * perf / 100.0))
+    person = pd.factorize(c["employee_id"])[0]
+    first = np.r_[True, person[1:] != person[:-1]] if len(c) else np.zeros(0, bool)
+    start = np.maximum.accumulate(np.where(first, np.arange(len(c)), 0))
+    cum = np.cumsum(asked)
+    before = cum - asked - np.where(start > 0, cum[start - 1], 0)  # earlier claims of the same person
+    claimed = np.clip(np.minimum(before + asked, perf) - np.minimum(before, perf), 0, None)
+
+    # unpaid deferred at each claim's date; cancel cumulatively, claim by claim within each person
+    s_emp = schedule["employee_id"].astype(str).to_numpy()
+    s_due = schedule["due"].to_numpy(dtype="datetime64[ns]")
+    s_cents = _cents(schedule["scheduled"].to_numpy())
+    emp_index = pd.Index(pd.unique(c["employee_id"]))
+    s_person = emp_index.get_indexer(s_emp)
+    in_claims = s_person >= 0
+    dates = c["date"].to_numpy(dtype="datetime64[ns]")
+    # unpaid_i = sum of the person's parts due after the claim's date (one pass per rank: claims per person few)
+    rank = np.arange(len(c)) - start
+    unpaid = np.zeros(len(c), dtype="int64")
+    for r in range(int(rank.max()) + 1 if len(c) else 0):
+        rows = np.flatnonzero(rank == r)
+        d = np.full(len(emp_index), np.datetime64("NaT"), dtype="datetime64[ns]")
+        d[person[rows]] = dates[rows]
+        later = in_claims & (s_due > d[np.where(in_claims, s_person, 0)])
+        total = np.bincount(s_person[later], weights=s_cents[later], minlength=len(emp_index)).astype("int64")
+        unpaid[rows] = total[person[rows]]
+    cancelled = np.zeros(len(c), dtype="int64")
+    done = np.zeros(len(emp_index), dtype="int64")  # cancelled so far per person
+    for r in range(int(rank.max()) + 1 if len(c) else 0):
+        rows = np.flatnonzero(rank == r)
+        p = person[rows]
+        cancelled[rows] = np.clip(np.minimum(claimed[rows], unpaid[rows] - done[p]), 0, None)
+        done[p] += cancelled[rows]
+    # take each person's total cancellation from the schedule's latest parts first
+    order = np.lexsort((-schedule["part"].to_numpy(), -s_due.astype("int64"), np.where(in_claims, s_person, -1)))
+    total_cancel = np.where(in_claims, done[np.where(in_claims, s_person, 0)], 0)[order]
+    sc = s_cents[order]
+    grp = np.where(in_claims, s_person, -1)[order]
+    gfirst = np.r_[True, grp[1:] != grp[:-1]] if len(sc) else np.zeros(0, bool)
+    gstart = np.maximum.accumulate(np.where(gfirst, np.arange(len(sc)), 0))
+    csum = np.cumsum(sc)
+    prior = csum - sc - np.where(gstart > 0, csum[gstart - 1], 0)
+    cut = np.clip(total_cancel - prior, 0, sc)
+    cancel_cents = np.zeros(len(schedule), dtype="int64")
+    cancel_cents[order] = cut
+    schedule["cancelled"] = cancel_cents / 100.0
+    schedule["payable"] = (s_cents - cancel_cents) / 100.0
+
+    note = np.where(claimed < asked, "capped at the performance pay of the cycle", "")
+    note = np.where(perf == 0, "no performance pay in the cycle: nothing to claw back", note)
+    register = pd.DataFrame({
+        "employee_id": c["employee_id"], "date": c["date"], "reason": c["reason"], "loan_id": c["loan_id"],
+        "deal_id": c["deal_id"], "share": share, "amount": amount, "performance_pay": perf / 100.0,
+        "claimed": claimed / 100.0, "cancelled": cancelled / 100.0, "to_recover": (claimed - cancelled) / 100.0,
+        "note": note})
+    return schedule, register
+
+
+# ---------------------------------------------------------------------------------------- wage bill
+
+
+def allocate_within(totals: ArrayLike, group: ArrayLike, weights: ArrayLike) -> np.ndarray:
+    """Split each group's total (whole cents, int) over its members in proportion to ``weights``, in whole cents
+    by the largest remainder (ties to the earlier member), so the members of a group add up to its total exactly.
+
+    ``totals[g]`` is group g's total; ``group[i]`` is member i's group (0..G-1). A group whose weights sum to 0
+    gets nothing paid out (its members get 0; the caller reports the unpaid total). Returns int64 cents.
+    """
+    t = np.asarray(totals, dtype="int64")
+    g = np.asarray(group, dtype="int64")
+    w = np.clip(np.nan_to_num(np.asarray(weights, dtype="float64")), 0.0, None)
+    wsum = np.bincount(g, weights=w, minlength=len(t))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exact = np.where(wsum[g] > 0, t[g] * w / wsum[g], 0.0)
+    base = np.floor(exact + 1e-9).astype("int64")
+    frac = exact - base
+    paid = np.bincount(g, weights=base, minlength=len(t)).astype("int64")
+    left = np.where(wsum > 0, t - paid, 0)
+    order = np.lexsort((np.arange(len(g)), -frac, g))  # by group, largest remainder first, then position
+    og = g[order]
+    gfirst = np.r_[True, og[1:] != og[:-1]] if len(og) else np.zeros(0, bool)
+    rank = np.arange(len(og)) - np.maximum.accumulate(np.where(gfirst, np.arange(len(og)), 0))
+    extra = np.zeros(len(g), dtype="int64")
+    extra[order] = (rank < left[og]).astype("int64")
+    return base + extra
+
+
+def unit_scores(indicators: pd.DataFrame, units: pd.Series, wage_bill: WageBill, policy: Policy) -> pd.Series:
+    """Unit scorecard: score = sum_k weight_k x min(achievement_k, cap) per unit (a multiple; 1.0 = on target).
+
+    achievement_k = sum(actual) / sum(target) over the unit's people for indicator k (target / actual for an
+    indicator whose curve is ``inverse``, lower is better); no target or no actual -> 1.0 (on target).
+    ``indicators``: the engine's employee x indicator table (employee_id, indicator, actual, target);
+    ``units``: unit of each employee id (index employee_id). No scorecard: 1.0 for every unit.
+    """
+    names = pd.Index(pd.unique(units.to_numpy()))
+    score = np.zeros(len(names))
+    if not wage_bill.scorecard:
+        return pd.Series(1.0, index=names)
+    inverse = {i.id for i in policy.scorecard.indicators if i.curve is not None and i.curve.type == "inverse"}
+    for u in wage_bill.scorecard:
+        rows = indicators[indicators["indicator"] == u.indicator]
+        unit_of = rows["employee_id"].astype(str).map(units)
+        ok = unit_of.notna().to_numpy()
+        code = names.get_indexer(unit_of[ok])
+        actual = np.bincount(code, weights=np.nan_to_num(rows["actual"].to_numpy(dtype="float64")[ok]),
+                             minlength=len(names))
+        target = np.bincount(code, weights=np.nan_to_num(rows["target"].to_numpy(dtype="float64")[ok]),
+                             minlength=len(names))
+        num, den = (target, actual) if u.indicator in inverse else (actual, target)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ach = np.where((den > 0) & (num >= 0), num / den, 1.0)
+        score += u.weight * np.minimum(ach, wage_bill.cap)
+    return pd.Series(score, index=names)
+
+
+def allocate_wage_bill(people: pd.DataFrame, indicators: pd.DataFrame, policy: Policy
+                       ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Allocate the wage bill (工资总额) top-down and pay each unit's pool to its people (二次分配).
+
+    ``people``: one row per employee: employee_id, the ``wage_bill.levels`` columns, fte, days_share and
+    ``weight`` (the person's claim at the last level: the policy's bonus before any pool, or fte x days_share x
+    composite, as ``wage_bill.people`` says; see the engine).
+
+    Level 0 is the head office, pool = ``wage_bill.amount``. At each level a parent's pool is split over its
+    child units (units named by the level's column, within the parent):
+        fte_years_u = sum(fte x days_share) over the unit's people
+        results_u   = fte_years_u x score_u        (score: :func:`unit_scores`, a multiple of target)
+        share_u     = h x fte_years_u / sum(fte_years) + (1 - h) x results_u / sum(results)  over the siblings
+                      (h = ``headcount_weight``; results all 0 -> by fte_years only)
+        pool_u      = the parent's pool x share_u, in whole cents by the largest remainder.
+    At the last level each unit's pool is split over its people in proportion to ``weight``; a unit where
+    nobody has a weight pays nothing (its pool is reported as unpaid in the tree).
+
+    Returns (tree, amounts): tree rows level, level_name, unit, parent, headcount, fte_years, score, share, pool,
+    paid (the sum of what its child units or people received), unpaid (pool - paid); amounts: each person's
+    allocation (currency, whole cents) in the order of ``people``.
+    """
+    wb = policy.wage_bill
+    assert wb is not None
+    n = len(people)
+    fte = np.nan_to_num(people["fte"].to_numpy(dtype="float64"), nan=1.0) * \
+        people["days_share"].to_numpy(dtype="float64")
+    ids = people["employee_id"].astype(str).to_numpy()
+    total = _cents(wb.amount).item()
+    tree = [pd.DataFrame({"level": [0], "level_name": [HEAD_OFFICE], "unit": [HEAD_OFFICE], "parent": [""],
+                          "unit_path": [HEAD_OFFICE], "headcount": [int((fte > 0).sum())],
+                          "fte_years": [float(fte.sum())], "score": [np.nan], "share": [1.0]})]
+    pools_by_level = [np.array([total], dtype="int64")]
+    paid_by_level = []
+    parent_codes = np.zeros(n, dtype="int64")
+    parent_paths = np.array([HEAD_OFFICE], dtype=object)
+    path = np.full(n, "", dtype=object)
+    for level, col in enumerate(wb.levels, start=1):
+        name = people[col].astype("string").fillna("(none)").to_numpy(dtype=object)
+        path = name if level == 1 else (pd.Series(path) + " / " + pd.Series(name)).to_numpy(dtype=object)
+        codes, names = pd.factorize(pd.Series(path))
+        k = len(names)
+        unit_parent = np.zeros(k, dtype="int64")
+        unit_parent[codes] = parent_codes
+        unit_fte = np.bincount(codes, weights=fte, minlength=k)
+        heads = np.bincount(codes, weights=(fte > 0).astype("float64"), minlength=k).astype("int64")
+        score = unit_scores(indicators, pd.Series(path, index=ids), wb, policy).reindex(names).to_numpy(
+            dtype="float64")
+        results = unit_fte * score
+        parent_pool = pools_by_level[-1]
+        sib_fte = np.bincount(unit_parent, weights=unit_fte, minlength=len(parent_pool))[unit_parent]
+        sib_res = np.bincount(unit_parent, weights=results, minlength=len(parent_pool))[unit_parent]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            by_heads = np.where(sib_fte > 0, unit_fte / sib_fte, 0.0)
+            by_results = np.where(sib_res > 0, results / sib_res, by_heads)
+        share = wb.headcount_weight * by_heads + (1.0 - wb.headcount_weight) * by_results
+        pools = allocate_within(parent_pool, unit_parent, share)
+        paid_by_level.append(np.bincount(unit_parent, weights=pools, minlength=len(parent_pool)).astype("int64"))
+        first_name = pd.Series(name).groupby(codes).first().reindex(range(k)).to_numpy(dtype=object)
+        tree.append(pd.DataFrame({"level": level, "level_name": col, "unit": first_name,
+                                  "parent": parent_paths[unit_parent], "unit_path": names.to_numpy(dtype=object),
+                                  "headcount": heads, "fte_years": unit_fte, "score": score, "share": share}))
+        pools_by_level.append(pools)
+        parent_codes, parent_paths = codes, names.to_numpy(dtype=object)
+    amounts = allocate_within(pools_by_level[-1], parent_codes, people["weight"].to_numpy(dtype="float64"))
+    paid_by_level.append(np.bincount(parent_codes, weights=amounts, minlength=len(pools_by_level[-1])
+                                     ).astype("int64"))
+    out = pd.concat(tree, ignore_index=True)
+    pool = np.concatenate(pools_by_level)
+    paid = np.concatenate(paid_by_level)
+    out["pool"] = pool / 100.0
+    out["paid"] = paid / 100.0
+    out["unpaid"] = (pool - paid) / 100.0
+    cols = ["level", "level_name", "unit", "parent", "unit_path", "headcount", "fte_years", "score", "share",
+            "pool", "paid", "unpaid"]
+    return out[cols], amounts / 100.0
+
+
+def director_view(summary: pd.DataFrame, unit: str, labels: Sequence[str], min_group: int,
+                  pay: str = "bonus") -> pd.DataFrame:
+    """A sub-branch director's view: per unit and rating, head-count and pay (sum, mean) of ``pay``.
+
+    Groups (unit x rating) with fewer than ``min_group`` people are suppressed (count and pay blank, the row
+    kept with ``suppressed`` True), as are units below ``min_group`` altogether (k-anonymity: no published figure
+    rests on fewer than ``min_group`` people).
+    """
+    s = summary[summary[unit].notna()]
+    g = s.groupby([unit, "rating"], observed=True)[pay].agg(["size", "sum", "mean"]).reset_index()
+    g.columns = [unit, "rating", "people", "pay_total", "pay_mean"]
+    order = {r: i for i, r in enumerate(labels)}
+    g = g.assign(_o=g["rating"].map(order)).sort_values([unit, "_o"]).drop(columns="_o").reset_index(drop=True)
+    unit_size = g.groupby(unit)["people"].transform("sum")
+    hide = (g["people"] < min_group) | (unit_size < min_group)
+    g["suppressed"] = hide.to_numpy()
+    g["people"] = g["people"].astype("float64").mask(hide)
+    g["pay_total"] = round_cents(g["pay_total"].mask(hide).to_numpy(dtype="float64"))
+    g["pay_mean"] = round_cents(g["pay_mean"].mask(hide).to_numpy(dtype="float64"))
+    return g
+
+
+# ---------------------------------------------------------------------------------------- the checks
+
+
+def _share(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / den, np.nan)
+
+
+def compliance_checks(summary: pd.DataFrame, deferrals: pd.DataFrame, policy: Policy
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The sound-pay checks as a table, and the per-person figures behind them.
+
+    Per person (``summary`` of the engine; currency):
+      fixed        = the ``compliance.fixed_components`` (base_pay, allowances)
+      performance  = bonus + commission awarded (paid now + deferred; forfeited parts excluded)
+      total        = fixed + performance;  fixed_share = fixed / total
+      deferred_share = (bonus_deferred + commission_deferred) / performance
+      performance_multiple = performance / base_pay
+    Rules (one row per population; status pass / fail / n/a):
+      fixed_pay_share       all people and each grade: value = sum(fixed) / sum(total), limit max_fixed_share
+                            (the guideline's 'generally'); people_affected: people above the limit.
+      deferral_share        key-role grades (and senior_grades): value = sum(deferred) / sum(performance) over
+                            their people who were not leavers, limit min_deferral_share (senior:
+                            min_deferral_share_senior); people_affected: those whose own share is below the limit
+                            by more than a cent.
+      deferral_years        the policy's deferral years against min_deferral_years.
+      deferral_pace         largest amount (currency) any schedule has paid ahead of even parts at any part,
+                            limit 0.01 per part (the remainder cent); people affected: schedules ahead by more.
+      performance_multiple  where max_performance_multiple is set: value = the largest person's
+                            performance / base_pay, per population; people_affected: people above it.
+    """
+    sp = policy.compliance
+    s = summary
+    n = len(s)
+    col = lambda c: s[c].to_numpy(dtype="float64") if c in s else np.zeros(n)  # noqa: E731
+    fixed = sum(col(c) for c in sp.fixed_components)
+    performance = col("bonus_paid") + col("bonus_deferred") + col("commission_paid") + col("commission_deferred") \
+        if "commission_paid" in s else col("bonus_paid") + col("bonus_deferred") + col("commission")
+    deferred = col("bonus_deferred") + col("commission_deferred")
+    total = fixed + performance
+    base = col("base_pay")
+    grade = s["grade"].astype(str).to_numpy()
+    key = {g.id for g in policy.grades if g.key_role}
+    leaver = s["leaver"].to_numpy(dtype=bool) if "leaver" in s else np.zeros(n, bool)
+    employed = col("days_share") > 0 if "days_share" in s else np.ones(n, bool)
+    people = pd.DataFrame({"employee_id": s["employee_id"].to_numpy(), "grade": grade, "fixed": round_cents(fixed),
+                           "performance": round_cents(performance), "total": round_cents(total),
+                           "fixed_share": _share(fixed, total), "deferred": round_cents(deferred),
+                           "deferred_share": _share(deferred, performance),
+                           "performance_multiple": _share(performance, base), "key_role": np.isin(grade, list(key)),
+                           "senior": np.isin(grade, sp.senior_grades), "leaver": leaver})
+    rows: list[dict] = []
+    src = sp.source
+
+    def add(rule: str, population: str, value: float, limit: float | None, ok: bool | None, affected: int,
+            count: int, note: str = "") -> None:
+        rows.append({"rule": rule, "population": population, "value": value, "limit": limit,
+                     "status": "n/a" if ok is None else ("pass" if ok else "fail"), "people_affected": affected,
+                     "people": count, "source": src, "note": note})
+
+    grades = [g.id for g in policy.grades]
+    populations = [("all people", employed)] + [(f"grade {g}", employed & (grade == g)) for g in grades]
+    if sp.max_fixed_share is not None:
+        over = people["fixed_share"].to_numpy() > sp.max_fixed_share
+        for name, m in populations:
+            value = float(_share(fixed[m].sum(), total[m].sum())) if m.any() else np.nan
+            add("fixed_pay_share", name, value, sp.max_fixed_share,
+                None if np.isnan(value) else value <= sp.max_fixed_share, int((over & m).sum()), int(m.sum()),
+                "fixed pay (" + " + ".join(sp.fixed_components) + ") / total pay: 基本薪酬一般不高于薪酬总额的35%")
+    share_pp = people["deferred_share"].to_numpy()
+    for label, grades_in, limit in (("key roles", sorted(key), sp.min_deferral_share),
+                                    ("senior management", list(sp.senior_grades), sp.min_deferral_share_senior)):
+        m = employed & np.isin(grade, grades_in) & ~leaver & (performance > 0)
+        population = f"{label} ({', '.join(grades_in)})" if grades_in else label
+        if not grades_in:
+            add("deferral_share", population, np.nan, limit, None, 0, 0,
+                "no grade marked key_role" if label == "key roles" else "no grade listed in "
+                "compliance.senior_grades")
+            continue
+        value = float(_share(deferred[m].sum(), performance[m].sum())) if m.any() else np.nan
+        short = m & (np.nan_to_num(deferred) < limit * performance - 0.01)
+        add("deferral_share", population, value, limit, None if np.isnan(value) else bool(value >= limit - 1e-12),
+            int(short.sum()), int(m.sum()), "deferred / performance pay (bonus + commission), leavers excluded "
+            "(第十六条: 40% 以上; 主要高级管理人员 50% 以上)")
+    d = policy.bonus.deferral
+    defers = employed & (deferred > 0)
+    add("deferral_years", "deferral policy", float(d.years), float(sp.min_deferral_years),
+        d.years >= sp.min_deferral_years, 0 if d.years >= sp.min_deferral_years else int(defers.sum()),
+        int(defers.sum()), "延期支付期限一般不少于3年")
+    ahead_value, ahead_people, parts = 0.0, 0, max(d.years, 1)
+    if len(deferrals):
+        df = deferrals.sort_values(["employee_id", "component", "part"], kind="stable")
+        cents = _cents(df["scheduled"].to_numpy())
+        key_ = df["employee_id"].astype(str) + "\x1f" + df["component"].astype(str)
+        cum = pd.Series(cents).groupby(key_.to_numpy()).cumsum().to_numpy()
+        total_c = pd.Series(cents).groupby(key_.to_numpy()).transform("sum").to_numpy()
+        years = pd.Series(df["part"].to_numpy()).groupby(key_.to_numpy()).transform("max").to_numpy()
+        ahead = cum - total_c * df["part"].to_numpy() / years  # cents ahead of even payment after part k
+        ahead_value = float(max(ahead.max(), 0.0)) / 100.0
+        bad = ahead > df["part"].to_numpy() + 1e-9  # more than a cent per part
+        ahead_people = int(pd.unique(df["employee_id"].to_numpy()[bad]).size)
+    add("deferral_pace", "deferral schedules", ahead_value, 0.01 * parts, ahead_people == 0, ahead_people,
+        int(defers.sum()), "paid no faster than evenly (等分, 不得前重后轻); one cent per part is rounding")
+    if sp.max_performance_multiple is not None:
+        mult = people["performance_multiple"].to_numpy()
+        over = np.nan_to_num(mult) > sp.max_performance_multiple
+        for name, m in populations:
+            value = float(np.nanmax(mult[m])) if m.any() and np.isfinite(mult[m]).any() else np.nan
+            add("performance_multiple", name, value, sp.max_performance_multiple,
+                None if np.isnan(value) else value <= sp.max_performance_multiple, int((over & m).sum()),
+                int(m.sum()), "performance pay / base pay, the largest person (绩效薪酬在基本薪酬的3倍以内)")
+    return pd.DataFrame(rows, columns=list(CHECK_COLUMNS)), people
