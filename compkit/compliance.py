@@ -504,7 +504,6 @@ def compliance_checks(summary: pd.DataFrame, deferrals: pd.DataFrame, policy: Po
             add("fixed_pay_share", name, value, sp.max_fixed_share,
                 None if np.isnan(value) else value <= sp.max_fixed_share, int((over & m).sum()), int(m.sum()),
                 "fixed pay (" + " + ".join(sp.fixed_components) + ") / total pay: 基本薪酬一般不高于薪酬总额的35%")
-    share_pp = people["deferred_share"].to_numpy()
     for label, grades_in, limit in (("key roles", sorted(key), sp.min_deferral_share),
                                     ("senior management", list(sp.senior_grades), sp.min_deferral_share_senior)):
         m = employed & np.isin(grade, grades_in) & ~leaver & (performance > 0)
