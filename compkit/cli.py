@@ -80,7 +80,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     flagged = counts[counts["flags"] > 0]
     print("supervision flags (sheet 'anomalies'): " + (", ".join(f"{r.check} {r.flags}" for r in
                                                                 flagged.itertuples()) or "none"))
+    _print_compliance(outcomes, policy.currency)
     return 0 if not failed else 1
+
+
+def _print_compliance(outcomes, currency: str) -> None:
+    """One line per failed sound-pay check, and the clawbacks and wage bill in a sentence each."""
+    checks = outcomes.compliance
+    if len(checks):
+        failed = checks[checks["status"] == "fail"]
+        print(f"sound-pay checks (sheet 'compliance'): {len(failed)} of {len(checks)} fail"
+              + "".join(f"\n  {r.rule} [{r.population}]: {r.value:.4g} against {r.limit:.4g}, "
+                        f"{r.people_affected} people" for r in failed.itertuples()))
+    claims = outcomes.clawbacks
+    if len(claims):
+        print(f"clawbacks (sheet 'clawbacks'): {len(claims)} claims, {claims['cancelled'].sum():,.2f} {currency} "
+              f"cancelled from deferred pay, {claims['to_recover'].sum():,.2f} {currency} to recover from pay made")
+    if len(outcomes.allocation):
+        top = outcomes.allocation.iloc[0]
+        print(f"wage bill (sheet 'allocation'): {top['pool']:,.2f} {currency} allocated over "
+              f"{int(outcomes.allocation['level'].max())} levels, {top['paid']:,.2f} paid out")
 
 
 def cmd_review(args: argparse.Namespace) -> int:

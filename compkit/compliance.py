@@ -44,6 +44,7 @@ __all__ = [
     "deferral_shares",
     "director_view",
     "leaver_rules",
+    "publishable_tree",
     "split_deferred",
     "unit_scores",
 ]
@@ -433,6 +434,17 @@ def director_view(summary: pd.DataFrame, unit: str, labels: Sequence[str], min_g
     g["pay_total"] = round_cents(g["pay_total"].mask(hide).to_numpy(dtype="float64"))
     g["pay_mean"] = round_cents(g["pay_mean"].mask(hide).to_numpy(dtype="float64"))
     return g
+
+
+def publishable_tree(tree: pd.DataFrame, min_group: int) -> pd.DataFrame:
+    """The wage-bill tree for a shared report: units with fewer than ``min_group`` people keep their row but
+    show no pool, paid or score (a small unit's pool would reveal its people's pay)."""
+    t = tree.drop(columns=["unit_path"], errors="ignore").copy()
+    small = t["headcount"].to_numpy() < min_group
+    for c in ("pool", "paid", "unpaid", "score", "share", "fte_years"):
+        t[c] = t[c].astype("float64").mask(small)
+    t["suppressed"] = small
+    return t
 
 
 # ---------------------------------------------------------------------------------------- the checks

@@ -76,7 +76,8 @@ class Outcomes:
     def totals(self) -> dict[str, float]:
         """Cycle totals by component (CNY, to the cent); each is the sum of the rounded per-person figures."""
         s = self.summary
-        keys = CASH_COMPONENTS + ("total_cash", "bonus_deferred", "employer_contributions", "employer_cost")
+        keys = CASH_COMPONENTS + ("total_cash", "bonus_deferred", "commission_deferred", "employer_contributions",
+                                  "employer_cost")
         return {k: float(round_cents(s[k].sum())) for k in keys}
 
     def reconcile(self) -> list[str]:
