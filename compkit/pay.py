@@ -299,10 +299,9 @@ def deferral_split(bonus: ArrayLike, key_role: ArrayLike, deferral: Deferral) ->
     cents = _to_cents(bonus)
     applies = np.ones(len(cents), dtype=bool) if deferral.applies_to == "all" else \
         np.asarray(key_role, dtype=bool).reshape(-1)
-    applies = applies & (cents >= round(deferral.min_bonus * 100))
-    deferred = np.where(applies, _to_cents(deferral.share * cents / 100.0), 0)
-    paid = cents - deferred
-    return paid / 100.0, deferred / 100.0
+    from compkit.compliance import split_deferred  # the one splitting rule (the engine calls it directly)
+
+    return split_deferred(cents / 100.0, np.where(applies, deferral.share, 0.0), deferral.min_bonus)
 
 
 def deferral_schedule(employee_ids: ArrayLike, deferred: ArrayLike, cycle_year: int, years: int,
