@@ -39,6 +39,7 @@ __all__ = [
     "allocate_within",
     "allocate_wage_bill",
     "apply_clawbacks",
+    "claims_by_loan",
     "compliance_checks",
     "deferral_schedule",
     "deferral_shares",
@@ -180,6 +181,36 @@ def deferral_schedule(employee_ids: ArrayLike, deferred: dict[str, ArrayLike], c
 # ------------------------------------------------------------------------------------------ clawbacks
 
 CLAWBACK_COLUMNS = ("employee_id", "date", "share", "amount", "reason", "loan_id", "deal_id")
+
+
+def claims_by_loan(claims: pd.DataFrame, sales: pd.DataFrame | None) -> pd.DataFrame:
+    """Claims that name a ``loan_id`` but no ``employee_id`` (a loan turned non-performing) go to the employees
+    whose sales carry that loan id: one claim each; a share applies to each one's own performance pay, an amount
+    is split equally between them in whole cents (the first ones take the remainder cents). Claims with an
+    employee id, or whose loan is in no sale, are returned as they are (the loader refuses the latter).
+    """
+    if claims is None or len(claims) == 0 or "loan_id" not in claims or sales is None or "loan_id" not in sales:
+        return claims
+    c = claims.reset_index(drop=True)
+    open_ = (c["employee_id"].isna() & c["loan_id"].notna()).to_numpy(dtype=bool) if "employee_id" in c else \
+        c["loan_id"].notna().to_numpy(dtype=bool)
+    if not open_.any():
+        return claims
+    sellers = sales.loc[sales["loan_id"].notna(), ["loan_id", "employee_id"]].astype(str).drop_duplicates()
+    todo = c[open_].drop(columns=["employee_id"], errors="ignore").assign(_claim=np.flatnonzero(open_))
+    todo["loan_id"] = todo["loan_id"].astype(str)
+    found = todo.merge(sellers, on="loan_id", how="inner", sort=False).sort_values(["_claim", "employee_id"],
+                                                                                 kind="stable")
+    if "amount" in found and len(found):
+        k = found.groupby("_claim")["employee_id"].transform("size").to_numpy()
+        nth = found.groupby("_claim").cumcount().to_numpy()
+        total = _cents(found["amount"].to_numpy(dtype="float64"))
+        each = total // np.maximum(k, 1) + (nth < total % np.maximum(k, 1))
+        amount = found["amount"].to_numpy(dtype="float64")
+        found["amount"] = np.where(np.isnan(amount), np.nan, each / 100.0)
+    kept = c[~open_]
+    missing = c[open_][~np.isin(np.flatnonzero(open_), found["_claim"].to_numpy())]
+    return pd.concat([kept, found.drop(columns="_claim"), missing], ignore_index=True)
 
 
 def apply_clawbacks(claims: pd.DataFrame | None, performance_pay: pd.Series, schedule: pd.DataFrame

@@ -268,6 +268,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         if "date" not in claims:
             claims["date"] = data.cycle_end
         claims["date"] = pd.to_datetime(claims["date"]).fillna(data.cycle_end)
+        claims = cp.claims_by_loan(claims, data.sales)
     performance_pay = pd.Series(round_cents(bonus_paid + bonus_deferred + commission_paid + commission_deferred),
                                 index=ids)
     deferrals, claim_register = cp.apply_clawbacks(claims, performance_pay, deferrals)

@@ -312,3 +312,17 @@ def test_policy_rejects_unknown_grades_and_two_pools(policy: Policy) -> None:
         policy.updated({"wage_bill": {"amount": 1000.0, "scorecard": [{"indicator": "satisfaction", "weight": 1}]}})
     with pytest.raises(PolicyError, match="leavers"):
         policy.updated({"leavers": {"sabbatical": {"deferred": "keep"}}})
+
+
+def test_claims_by_loan_go_to_the_sellers() -> None:
+    sales = pd.DataFrame({"employee_id": ["A", "B", "C"], "loan_id": ["L1", "L1", "L2"]})
+    claims = pd.DataFrame({"employee_id": [None, None, "C"], "loan_id": ["L1", "L1", None],
+                           "amount": [100.01, np.nan, 5.0], "share": [np.nan, 0.2, np.nan],
+                           "date": ["2026-01-31"] * 3, "reason": ["npl", "npl share", "other"]})
+    out = cp.claims_by_loan(claims, sales)
+    # C's own claim stays; L1 was sold by A and B: 100.01 split 50.01 / 50.00, the share claim goes to both
+    assert out["employee_id"].tolist() == ["C", "A", "B", "A", "B"]
+    assert out["amount"].tolist()[:3] == [5.0, 50.01, 50.0]
+    assert np.isnan(out["amount"].iloc[3]) and out["share"].tolist()[3:] == [0.2, 0.2]
+    # a sales table without loan ids: nothing to resolve
+    assert cp.claims_by_loan(claims, sales.drop(columns="loan_id")) is claims
