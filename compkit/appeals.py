@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from compkit.credits import rebalance_shares
 from compkit.data import Dataset, dataset_from_tables, load_appeals, row_keys
 from compkit.engine import Outcomes, evaluate
 from compkit.errors import CompkitError, DataError, Problem
@@ -137,7 +138,7 @@ def apply_appeals(data: Dataset, appeals: pd.DataFrame, file: str = "appeals") -
         problems.append(Problem(file, int(file_rows[i]), "decided_value", None,
                                 "the corrected value of an upheld appeal (decided_value or claimed_value)"))
     tables = {name: data.table(name).copy() for name in ("employees", "metrics", "sales", "ratings", "surveys",
-                                                          "complaints", "history", "appeals")}
+                                                          "complaints", "history", "appeals", "credits")}
     pieces = []
     for (table, column), group in upheld.groupby(["table", "column"], sort=True, observed=True):
         table, column = str(table), str(column)
@@ -163,6 +164,7 @@ def apply_appeals(data: Dataset, appeals: pd.DataFrame, file: str = "appeals") -
                                     "value_after": new.astype(str).to_numpy()}))
     if problems:
         raise DataError(problems, file)
+    pieces += _moved_credit(tables, pieces)
     corrections = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(
         columns=["appeal_id", "employee_id", "table", "key", "column", "value_before", "value_after"])
     if corrections.empty:
@@ -171,6 +173,35 @@ def apply_appeals(data: Dataset, appeals: pd.DataFrame, file: str = "appeals") -
                             if isinstance(s.dtype, pd.CategoricalDtype) else s) for name, df in tables.items()}
     corrected = dataset_from_tables(plain, policy=None, cycle=data.cycle, source=f"{data.source} + upheld appeals")
     return corrected, corrections.sort_values("appeal_id", kind="stable").reset_index(drop=True)
+
+
+def _moved_credit(tables: dict[str, pd.DataFrame], pieces: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """An upheld appeal on a credit share moves credit between the deal's holders: the other holders' shares are
+    scaled so the deal adds up to 1 again (compkit.credits.rebalance_shares), and each change is one more
+    correction of the same appeal, under the holder who gains or loses the credit (so both appear in the diff)."""
+    shares = [p for p in pieces if (p["table"] == "credits").any() and (p["column"] == "share").any()]
+    if not shares:
+        return []
+    appealed = pd.concat(shares, ignore_index=True)
+    credits = tables["credits"]
+    keys = pd.Index(row_keys(credits, "credits"))
+    changed = np.zeros(len(credits), dtype=bool)
+    changed[keys.get_indexer(appealed["key"])] = True
+    before = credits["share"].to_numpy(dtype="float64")
+    moved = rebalance_shares(credits, changed)
+    after = moved["share"].to_numpy(dtype="float64")
+    tables["credits"] = moved
+    idx = np.flatnonzero(~changed & (before != after))
+    if not len(idx):
+        return []
+    deal = credits["deal_id"].astype(str).to_numpy()
+    appeal_of_deal = pd.Series(appealed["appeal_id"].to_numpy(),
+                               index=deal[keys.get_indexer(appealed["key"])]).groupby(level=0).first()
+    return [pd.DataFrame({"appeal_id": appeal_of_deal.reindex(deal[idx]).to_numpy(),
+                          "employee_id": credits["employee_id"].astype(str).to_numpy()[idx],
+                          "table": "credits", "key": keys[idx].to_numpy(), "column": "share",
+                          "value_before": pd.Series(before[idx]).astype(str).to_numpy(),
+                          "value_after": pd.Series(after[idx]).astype(str).to_numpy()})]
 
 
 # ---------------------------------------------------------------------------------------------- diff
@@ -240,7 +271,8 @@ def review_appeals(policy: Policy, data: Dataset, appeals: pd.DataFrame | None =
     after = evaluate(policy, corrected) if len(corrections) else before
     diff = outcome_diff(before, after, corrections, policy)
     register = appeal_register(appeals, policy.appeals.window_days, as_of)
-    values_before = corrections.set_index("appeal_id")["value_before"]
+    # the appealed value (a moved credit share adds the other holders' changes after it, same appeal)
+    values_before = corrections.drop_duplicates("appeal_id").set_index("appeal_id")["value_before"]
     register["value_before"] = register["appeal_id"].map(values_before)
     register["applied"] = register["appeal_id"].isin(corrections["appeal_id"])
     changed = diff.groupby("employee_id").size()

@@ -45,6 +45,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     leavers = int((emp["exit_date"].notna() & (emp["exit_date"] <= data.cycle_end)).sum())
     months = sorted(data.metrics["period"].unique())
     print(f"{args.data}: valid for policy {policy.policy} {policy.version}, cycle {data.cycle}")
+    if data.set_aside:
+        print(f"  {data.set_aside_note()}")
     print(f"  people: {len(emp)} ({joiners} joined and {leavers} left during the cycle), "
           f"months: {len(months)} ({months[0]} to {months[-1]})")
     summary = data.summary()
@@ -72,6 +74,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         outcomes.to_csv(out, extra=checks)
     totals = outcomes.totals()
     print(f"evaluated {len(outcomes.summary)} people, cycle {data.cycle}, policy {policy.version}; wrote {out}")
+    if data.set_aside:
+        print(f"  {data.set_aside_note()}")
     for name, value in totals.items():
         print(f"  {name:<22} {value:>18,.2f} {policy.currency}")
     failed = checks["reconciliation"].loc[~checks["reconciliation"]["ok"], "check"].tolist()

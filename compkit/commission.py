@@ -46,7 +46,7 @@ from numpy.typing import ArrayLike
 
 from compkit._arrays import positions
 from compkit.money import round_cents
-from compkit.policy import Commission, Tier
+from compkit.policy import Commission, Product, Quota, Tier
 
 #: the ``product`` of the year-end settlement line that :func:`lines_with_settlement` appends
 SETTLEMENT = "settlement"
@@ -130,18 +130,57 @@ def tiered(amount: ArrayLike, tiers: TierTable, method: str = "marginal") -> np.
     return _apply(a.reshape(-1, 1), terms[None]).reshape(a.shape)
 
 
+def quota_tiered(amount: ArrayLike, target: ArrayLike, quota: Quota, base_rate: float) -> np.ndarray:
+    """Commission under quota-relative tiers (accelerators / decelerators), CNY, unrounded.
+
+    Attainment x = a / T (a: the basis, T: the person's own target, CNY). The bands (l_k, u_k] of attainment
+    carry the rates base_rate x m_k (m_k: the band's multiplier), so
+
+      C(a) = T x tiered(a / T, (u, base_rate x m), quota.method)
+
+    marginal: each slice of the basis between l_k x T and u_k x T at base_rate x m_k; retroactive: the whole
+    basis at base_rate x m_k of the band reached. With no target (missing, zero or negative T): base_rate x a
+    (``if_no_target: base``) or 0 (``zero``).
+
+    Example (base rate 1%; bands: to 80% x0, to 100% x1, to 150% x1.5, above x2; T = 1,000,000,
+    a = 1,200,000): marginal 0 + 200,000 x 1% + 200,000 x 1.5% = 2,000 + 3,000 = 5,000; retroactive
+    1,200,000 x 1.5% = 18,000.
+    """
+    a = np.asarray(amount, dtype="float64")
+    t = np.broadcast_to(np.asarray(target, dtype="float64"), a.shape)
+    has = np.isfinite(t) & (t > 0)
+    bounds = np.array([math.inf if b.upto is None else float(b.upto) for b in quota.tiers])
+    rates = np.array([base_rate * b.multiplier for b in quota.tiers])
+    safe = np.where(has, t, 1.0)
+    out = safe * tiered(a / safe, (bounds, rates), quota.method)
+    fallback = base_rate * a if quota.if_no_target == "base" else np.zeros_like(a)
+    return np.where(has, out, fallback)
+
+
 @dataclass(frozen=True)
 class ProductRates:
-    """A product's tier table: upper bounds (CNY, last +inf), rates (fractions of the amount) and method."""
+    """A product's tier table: upper bounds (CNY, last +inf), rates (fractions of the amount) and method;
+    ``per_year`` 12 for a balance product (annual rates paid monthly), else 1; ``quota`` and ``base_rate`` for
+    quota-relative tiers."""
 
     product: str
     bounds: np.ndarray
     rates: np.ndarray
     method: str
+    per_year: int = 1
+    quota: Quota | None = None
+    base_rate: float = 0.0
 
-    def commission(self, amount: ArrayLike) -> np.ndarray:
-        """tiered(amount, (bounds, rates), method): commission in CNY, unrounded."""
-        return tiered(amount, (self.bounds, self.rates), self.method)
+    def commission(self, amount: ArrayLike, target: ArrayLike | None = None) -> np.ndarray:
+        """Commission in CNY, unrounded: tiered(amount, (bounds, rates), method), or with a quota
+        quota_tiered(amount, target, quota, base_rate) (no target given: the base rate); divided by 12 for a
+        balance product (the month's pay on a month's balance)."""
+        if self.quota is not None:
+            t = np.full(np.shape(amount), np.nan) if target is None else target
+            out = quota_tiered(amount, t, self.quota, self.base_rate)
+        else:
+            out = tiered(amount, (self.bounds, self.rates), self.method)
+        return out / self.per_year if self.per_year != 1 else out
 
 
 def product_rates(commission: Commission) -> dict[str, ProductRates]:
@@ -150,8 +189,112 @@ def product_rates(commission: Commission) -> dict[str, ProductRates]:
     out = {}
     for p in commission.products:
         bounds, rates = tier_arrays(p.tier_table())
-        out[p.id] = ProductRates(p.id, bounds, rates, p.method if p.tiers is not None else "marginal")
+        out[p.id] = ProductRates(p.id, bounds, rates, p.method if p.tiers is not None else "marginal",
+                                 per_year=12 if p.basis == "balance" else 1, quota=p.quota,
+                                 base_rate=float(rates[0]) if p.quota is not None else 0.0)
     return out
+
+
+# ------------------------------------------------------------------------------------- row bases (products)
+
+
+def row_basis(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> np.ndarray:
+    """The commission basis of the sales rows ``rows`` (positions) of ``product``, CNY:
+
+      amount x coefficient(row's ``coefficients.column`` value)     standard premium (折标) and the like
+             x ftp_spread                                           when ``on_ftp_spread`` (FTP profit)
+
+    A value missing from ``coefficients.values`` takes its ``default`` (the data layer rejects it when there is
+    none; here it counts 0)."""
+    amount = sales["amount"].to_numpy(dtype="float64")[rows]
+    return amount * _row_factor(sales, product, rows)
+
+
+def _row_factor(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> np.ndarray:
+    factor = np.ones(len(rows))
+    co = product.coefficients
+    if co is not None:
+        values = sales[co.column].astype("string").to_numpy(dtype=object, na_value=None)[rows]
+        table = pd.Series(co.values, dtype="float64")
+        f = pd.Series(values, dtype=object).map(table).to_numpy(dtype="float64", na_value=np.nan)
+        factor *= np.where(np.isnan(f), co.default if co.default is not None else 0.0, f)
+    if product.on_ftp_spread:
+        spread = pd.to_numeric(sales["ftp_spread"], errors="coerce").to_numpy(dtype="float64")[rows]
+        factor *= np.where(np.isnan(spread), 0.0, spread)
+    return factor
+
+
+def npl_reversals(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The NPL clawback of ``product`` (risk adjustment of loan commission), for its sales rows ``rows``.
+
+    A loan (``loan_id``) turns non-performing on its ``npl_date`` (the earliest date on any row of the loan:
+    rows are linked by loan id). Each disbursement row of month m whose loan turned non-performing on a date d
+    with first-of-m <= d < first-of-m + N months (N = ``npl_clawback.months``) is reversed in d's month.
+    Returns (positions of the reversed rows, their NPL month ``YYYY-MM``)."""
+    loan = sales["loan_id"].astype("string").to_numpy(dtype=object, na_value=None)[rows]
+    npl = pd.to_datetime(sales["npl_date"], errors="coerce").to_numpy()[rows]
+    frame = pd.DataFrame({"loan": loan, "npl": npl})
+    first = frame.groupby("loan", dropna=True)["npl"].min()
+    d = pd.to_datetime(pd.Series(loan, dtype=object).map(first))
+    start = pd.to_datetime(sales["period"].astype(str).to_numpy()[rows] + "-01", errors="coerce")
+    limit = start + pd.DateOffset(months=product.npl_clawback.months)
+    d_values = d.to_numpy()
+    hit = (pd.notna(d_values) & (d_values >= start.to_numpy()) & (d_values < np.asarray(limit)))
+    hit = np.asarray(hit, dtype=bool)
+    return rows[hit], pd.DatetimeIndex(d_values[hit]).strftime("%Y-%m").to_numpy(dtype=object)
+
+
+def monthly_targets(metrics: pd.DataFrame | None, indicator: str, employees: pd.Index,
+                    periods: pd.Index) -> np.ndarray:
+    """(employees x months) sums of the ``target`` column of ``indicator`` in the metrics table, CNY; NaN
+    where the person has no target row that month."""
+    out = np.full((len(employees), len(periods)), np.nan)
+    if metrics is None or len(metrics) == 0:
+        return out
+    rows = np.flatnonzero((metrics["indicator"].astype(str) == indicator).to_numpy())
+    e = positions(metrics["employee_id"].iloc[rows], employees)
+    p = positions(metrics["period"].iloc[rows], periods)
+    t = metrics["target"].to_numpy(dtype="float64")[rows]
+    ok = (e >= 0) & (p >= 0) & ~np.isnan(t)
+    flat = e[ok].astype(np.int64) * len(periods) + p[ok]
+    sums = np.bincount(flat, weights=t[ok], minlength=out.size)
+    seen = np.bincount(flat, minlength=out.size) > 0
+    out.ravel()[seen] = sums[seen]
+    return out
+
+
+def _special_commission(product: Product, rates: ProductRates, basis: np.ndarray, cum_basis: np.ndarray,
+                        baseline: np.ndarray | None, target: np.ndarray | None,
+                        accumulate: str) -> tuple[np.ndarray, np.ndarray]:
+    """(month commission, cumulative commission), each employees x months, CNY unrounded, of a balance product
+    or a product with quota tiers.
+
+    balance: month_t = [f(b_t) + increase_rate / 10,000 x max(b_t - baseline_t, 0)] / 12 with f the product's
+      rate, tiers or quota tiers against the month's target; cumulative = running sum.
+    amount with a quota, cycle_to_date: C_t = quota_tiered(B_t, T) with T the target through month t
+      (``to_date``) or the cycle's (``cycle``); month: month_t = quota_tiered(b_t, T_t) (the month's target).
+    """
+    q = product.quota
+    if product.basis == "balance":
+        if q is not None:
+            f = quota_tiered(basis, target, q, rates.base_rate)
+        else:
+            f = tiered(basis, (rates.bounds, rates.rates), rates.method)
+        if product.increase_rate_per_10k is not None and baseline is not None:
+            f = f + product.increase_rate_per_10k / 10000.0 * np.maximum(basis - baseline, 0.0)
+        month = f / 12.0
+        return month, np.cumsum(month, axis=1)
+    # an amount product with quota tiers
+    t = np.where(np.isnan(target), 0.0, target)
+    if accumulate == "cycle_to_date":
+        whole = np.cumsum(t, axis=1) if q.target == "to_date" else np.repeat(t.sum(axis=1, keepdims=True),
+                                                                               t.shape[1], axis=1)
+        cum = quota_tiered(cum_basis, whole, q, rates.base_rate)
+        month = np.diff(cum, axis=1, prepend=0.0)
+        return month, cum
+    per = t if q.target == "to_date" else np.repeat(t.sum(axis=1, keepdims=True), t.shape[1], axis=1)
+    month = quota_tiered(basis, per, q, rates.base_rate)
+    return month, np.cumsum(month, axis=1)
 
 
 def _product_terms(rates: dict[str, ProductRates]) -> np.ndarray:
@@ -179,7 +322,7 @@ def _cents(x: np.ndarray) -> np.ndarray:
 
 
 def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Sequence[str],
-                     employees: Sequence[str] | None = None) -> pd.DataFrame:
+                     employees: Sequence[str] | None = None, metrics: pd.DataFrame | None = None) -> pd.DataFrame:
     """The commission table: one row per employee x month x product over the full grid (CNY).
 
     Rows: every employee of ``employees`` (default: the distinct ids of ``sales``, sorted) x every period of
@@ -199,6 +342,13 @@ def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Seque
 
     Sums are exact in cents for amounts given to the cent, so the result does not depend on the row order of
     ``sales``; the lines of an employee and product add up to round_cents(C_final) exactly.
+
+    Products priced as banks pay them (see :class:`compkit.policy.Product`): a row's basis is its amount x its
+    coefficient (折标系数) x its FTP spread where the product says so (:func:`row_basis`); a loan turning
+    non-performing within N months is reversed in its NPL month (:func:`npl_reversals`); balance products pay
+    annual rates monthly (C_t = running sum of month_t, month_t = rate x b_t / 12, plus the increase over
+    ``baseline``) and quota products rate the basis against each person's own target (:func:`quota_tiered`,
+    targets from ``metrics``: the quota indicator's ``target`` column).
     """
     rates = product_rates(commission)
     products = pd.Index(list(rates))
@@ -223,8 +373,26 @@ def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Seque
     flat *= n_q
     flat += q
     amount = sales["amount"].to_numpy(dtype="float64")
+    modified = [(i, pr) for i, pr in enumerate(commission.products)
+                if pr.coefficients is not None or pr.on_ftp_spread or pr.npl_clawback is not None]
+    extra_flat, extra_amount = [], []
+    if modified:
+        amount = amount.copy()  # never write into the sales table
+    for i, pr in modified:
+        rows = np.flatnonzero(q == i)
+        if pr.coefficients is not None or pr.on_ftp_spread:
+            amount[rows] = row_basis(sales, pr, rows)
+        if pr.npl_clawback is not None and len(rows):
+            hit, month = npl_reversals(sales, pr, rows)
+            p_npl = positions(pd.Series(month, dtype=object), periods_ix)
+            ok = (p_npl >= 0) & (e[hit] >= 0)
+            extra_flat.append((e[hit][ok].astype(np.int64) * n_p + p_npl[ok]) * n_q + i)
+            extra_amount.append(-amount[hit][ok])
     if not keep.all():
         flat, amount = flat[keep], amount[keep]
+    if extra_flat:
+        flat = np.concatenate([flat, *extra_flat])
+        amount = np.concatenate([amount, *extra_amount])
     cents = amount * 100.0
     np.rint(cents, out=cents)
     size = n_e * n_p * n_q
@@ -243,8 +411,25 @@ def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Seque
     del flat, rest, cents, basis_c
 
     terms = _product_terms(rates)
+    special = [(i, pr) for i, pr in enumerate(commission.products) if pr.basis == "balance" or pr.quota is not None]
+    special_out = {}
+    for i, pr in special:
+        baseline = None
+        if pr.increase_rate_per_10k is not None:
+            rows = np.flatnonzero(q == i)
+            rows = rows[e[rows] >= 0]
+            base_rows = pd.to_numeric(sales["baseline"], errors="coerce").to_numpy(dtype="float64")[rows]
+            base_rows = np.where(np.isnan(base_rows), 0.0, base_rows) * _row_factor(sales, pr, rows)
+            baseline = np.bincount(e[rows].astype(np.int64) * n_p + p[rows], weights=base_rows,
+                                   minlength=n_e * n_p).reshape(n_e, n_p)
+        target = (monthly_targets(metrics, pr.quota.indicator, employees_ix, periods_ix)
+                  if pr.quota is not None else None)
+        special_out[i] = _special_commission(pr, rates[pr.id], basis[:, :, i], cum_basis[:, :, i], baseline,
+                                             target, commission.accumulate)
     if commission.accumulate == "cycle_to_date":
         cum_comm = _apply(cum_basis, terms)
+        for i, (_, cum_i) in special_out.items():
+            cum_comm[:, :, i] = cum_i
         rounded = _cents(cum_comm)
         line_c = rounded.copy()  # the month's true-up: rounded C_t - rounded C_{t-1} (C_0 = 0)
         line_c[:, 1:] -= rounded[:, :-1]
@@ -252,6 +437,8 @@ def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Seque
         paid_c -= line_c
     else:
         month = _apply(basis, terms)
+        for i, (month_i, _) in special_out.items():
+            month[:, :, i] = month_i
         cum_comm = np.cumsum(month, axis=1)
         line_c = _cents(month)
         paid_c = np.cumsum(line_c, axis=1) - line_c

@@ -31,8 +31,10 @@ import pandas as pd
 import pandera.pandas as pa
 
 from compkit._arrays import isin
+from compkit.credits import share_problems
 from compkit.errors import Problem
 from compkit.policy import RATER_ROLES, Policy
+from compkit.populations import assignment_problems
 
 _CYCLE = re.compile(r"^(\d{4})(H[12])?$")
 SURVEY_DIMENSIONS = ("attitude", "competence", "responsiveness", "overall")
@@ -169,7 +171,7 @@ def _scale(policy: Policy | None) -> list[pa.Check]:
 
 
 def _metric_indicators(policy: Policy) -> list[str]:
-    return [i.id for i in policy.scorecard.indicators if i.source == "metrics"]
+    return policy.metric_indicator_ids  # the scorecard's metrics indicators and the commission quotas' targets
 
 
 # ------------------------------------------------------------------------------- cross-table rules
@@ -178,7 +180,7 @@ def _metric_indicators(policy: Policy) -> list[str]:
 def _employee_dates(ctx: Context) -> None:
     """An exit on or after the hire; hired by the end of the cycle; not left before it began."""
     emp = ctx.tables["employees"]
-    periods = ctx.periods
+    periods = cycle_periods(ctx.cycle[:4])  # a half-year's data may hold its year: the rest is set aside later
     start = pd.Timestamp(periods[0] + "-01")
     end = pd.Timestamp(periods[-1] + "-01") + pd.offsets.MonthEnd(0)
     hire, exit_ = emp["hire_date"], emp["exit_date"]
@@ -193,8 +195,56 @@ def _employee_dates(ctx: Context) -> None:
 
 def _ratings_of_this_cycle(ctx: Context) -> None:
     r = ctx.tables["ratings"]
-    ctx.report("ratings", r["cycle"].notna() & (r["cycle"] != ctx.cycle), "cycle",
+    year = ctx.cycle[:4]
+    allowed = [ctx.cycle] if len(ctx.cycle) == 4 else [ctx.cycle, year, year + "H1", year + "H2"]
+    ctx.report("ratings", r["cycle"].notna() & ~r["cycle"].isin(allowed), "cycle",
                f"the cycle being evaluated, {ctx.cycle}")
+
+
+def _one_scorecard_each(ctx: Context) -> None:
+    """Scorecards by population: every employee matches exactly one (the message names the others)."""
+    if ctx.policy is None or not ctx.policy.scorecards:
+        return
+    for expected, ids in assignment_problems(ctx.tables["employees"], ctx.policy):
+        shown_ids = ", ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
+        ctx.problems.append(Problem(ctx.files["employees"], None, "employee_id",
+                                    f"{len(ids)} employee(s): {shown_ids}", expected))
+
+
+def _product_columns(ctx: Context) -> None:
+    """The sales columns a product's rules read: a coefficient column (折标系数 by payment term, deposit types)
+    with a listed value, and the FTP spread, on every row of the product. A missing baseline (a new customer: all
+    of the balance is an increase) or NPL date (a performing loan) is allowed."""
+    if ctx.policy is None:
+        return
+    sales = ctx.tables["sales"]
+    product = sales["product"].astype(str)
+    for p in ctx.policy.commission.products:
+        mine = (product == p.id).to_numpy()
+        if not mine.any():
+            continue
+        needed = ([p.coefficients.column] if p.coefficients is not None and p.coefficients.default is None
+                  else []) + (["ftp_spread"] if p.on_ftp_spread else [])
+        for column in needed:
+            if column not in sales.columns or sales[column][mine].isna().all():
+                ctx.problems.append(Problem(ctx.files["sales"], None, column, None,
+                                            f"a '{column}' column: product '{p.id}' of the policy reads it"))
+                continue
+            if column == "ftp_spread":
+                bad = mine & sales[column].isna().to_numpy()
+                expected = f"an annual FTP spread (product '{p.id}' is paid on FTP profit)"
+            else:
+                bad = mine & ~sales[column].astype(str).isin(list(p.coefficients.values)).to_numpy()
+                expected = f"one of {', '.join(p.coefficients.values)} (commission.products[{p.id}].coefficients)"
+            ctx.report("sales", bad, column, expected)
+
+
+def _credit_shares(ctx: Context) -> None:
+    """Shares in (0, 1], deals of the sales table, shares of a deal adding up to 1 (compkit.credits)."""
+    sales = ctx.tables.get("sales")
+    deal_ids = sales["deal_id"] if sales is not None else pd.Series(dtype="string")
+    for i, column, value, expected in share_problems(ctx.tables["credits"], deal_ids):
+        ctx.problems.append(Problem(ctx.files["credits"], i + ctx.offsets["credits"], column, value, expected))
 
 
 def _past_cycles(ctx: Context) -> None:
@@ -292,8 +342,10 @@ _add(TableSpec(
                                         error="an fte above 0 and at most 1")]),
         "base_monthly": Col(_F, money=True, checks=[pa.Check.ge(0, error="a monthly base salary >= 0")]),
         "grade_since": Col(_D),
+        # business line (对公, 零售, 私行, 理财, 小微): chooses the scorecard (policy scorecards[].when)
+        "line": Col(_S),
     },
-    rules=(_employee_dates,)))
+    rules=(_employee_dates, _one_scorecard_each)))
 
 _add(TableSpec(
     "metrics", one_row_per="employee x month x indicator", mandatory=True,
@@ -315,7 +367,12 @@ _add(TableSpec(
                        checks=_of_policy(lambda p: p.product_ids, "a product of the policy")),
         "amount": Col(_F, required=True, money=True), "deal_id": Col(_S),
         "customer_id": Col(_S, categorical=True),
-    }))
+        # optional, read by products that say so (compkit.commission): loan, payment term (趸交, 期交5 ...), deposit
+        # type (活期, 定期, 协定), last year's average balance, annual FTP spread, date the loan turned non-performing
+        "loan_id": Col(_S), "payment_term": Col(_S), "deposit_type": Col(_S), "baseline": Col(_F, money=True),
+        "ftp_spread": Col(_F), "npl_date": Col(_D),
+    },
+    rules=(_product_columns,)))
 
 _add(TableSpec(
     "ratings", one_row_per="rater x ratee x item x cycle", mandatory=True,
@@ -373,6 +430,12 @@ _add(TableSpec(
     },
     rules=(_appeal_decisions, _appeal_targets)))
 
+_add(TableSpec(
+    "credits", one_row_per="deal x manager (shared customers, 业绩分成)", keys=("deal_id", "employee_id"),
+    columns={"deal_id": Col(_S, required=True), "employee_id": Col(_S, required=True),
+             "share": Col(_F, required=True)},
+    rules=(_credit_shares,)))
+
 
 # ---------------------------------------------------------------------------- views of the contract
 # Derived from CONTRACT once all its entries above are made: add a table there, not here.
@@ -402,7 +465,7 @@ def cross_checks(typed: dict[str, pd.DataFrame], files: dict[str, str], offsets:
     """Rules between tables and against the cycle, for every table present and not empty: employee ids listed
     in employees, the cycle column inside the cycle, then each table's own rules."""
     ctx = Context(typed, files, offsets, policy, cycle, problems)
-    periods = ctx.periods
+    periods = cycle_periods(cycle[:4])  # a half-year's data may hold its whole year (set aside after the checks)
     in_cycle = set(periods)
     employees = typed.get("employees")
     known = set(employees["employee_id"].dropna()) if employees is not None else None
@@ -435,8 +498,8 @@ def check_coverage(present: Iterable[str], policy: Policy, files: dict[str, str]
     needed = {ind.source for ind in policy.scorecard.indicators}
     needed |= {d.source for d in policy.scorecard.deductions}
     for source in sorted(needed):
-        if source in CONTRACT and CONTRACT[source].mandatory:
-            continue  # reported as missing anyway
+        if (source in CONTRACT and CONTRACT[source].mandatory) or source == "team":
+            continue  # reported as missing anyway (team: the scorecard's own results of the team)
         if source not in present:
             problems.append(Problem(f"{source} table", None, None, None,
                                     f"a {source} table: the policy's scorecard uses source '{source}'"))

@@ -97,6 +97,16 @@ class Dataset:
     source: str = ""
     files: dict[str, str] = field(default_factory=dict)
     more: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: rows set aside per table because they fall outside the (half-year) cycle: see set_aside_outside
+    set_aside: dict[str, int] = field(default_factory=dict)
+
+    def set_aside_note(self) -> str:
+        """In plain words, the rows that fell outside the cycle and were set aside ("" when none)."""
+        if not self.set_aside:
+            return ""
+        parts = ", ".join(f"{name} {n:,}" for name, n in self.set_aside.items())
+        return (f"{sum(self.set_aside.values()):,} rows fell outside cycle {self.cycle} and were set aside "
+                f"({parts})")
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         # only reached for names that are not fields: the contract's later tables
@@ -481,6 +491,7 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
     cross_checks(typed, files, offsets, policy, cycle, problems)
     if problems:
         raise DataError(problems, str(path))
+    typed, set_aside = set_aside_outside(typed, cycle)
     tables = {name: typed.get(name, _empty_table(name)).reset_index(drop=True) for name in CONTRACT}
     for name, spec in CONTRACT.items():
         for col, column in spec.columns.items():
@@ -489,7 +500,52 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
             if column.categorical and name not in typed:  # (a table present was made categorical once checked)
                 tables[name][col] = _categorical(tables[name][col])
     more = {name: tables.pop(name) for name in list(tables) if name not in _FIELD_TABLES}
-    return Dataset(**tables, cycle=cycle, source=str(path), files=files, more=more)
+    return Dataset(**tables, cycle=cycle, source=str(path), files=files, more=more, set_aside=set_aside)
+
+
+def set_aside_outside(tables: dict[str, pd.DataFrame], cycle: str) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """A half-year cycle on a dataset holding its whole year: the rows outside the half-year are set aside.
+
+    Set aside (counted per table): metrics and sales rows of months outside the cycle, surveys and complaints
+    dated outside it, ratings of another cycle (the year's or the other half's), people hired after the cycle's
+    end or gone before its start (and every row of theirs), credit rows of deals set aside. For an annual cycle
+    nothing is set aside (rows outside the cycle are errors, found by the checks). Returns (tables, rows set
+    aside per table, only tables with any)."""
+    if len(cycle) == 4:
+        return tables, {}
+    periods = cycle_periods(cycle)
+    start = pd.Timestamp(periods[0] + "-01")
+    end = pd.Timestamp(periods[-1] + "-01") + pd.offsets.MonthEnd(0)
+    out, counts = dict(tables), {}
+
+    def keep(name: str, mask: pd.Series | np.ndarray) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.all():
+            counts[name] = counts.get(name, 0) + int((~mask).sum())
+            out[name] = out[name][mask].reset_index(drop=True)
+
+    emp = out.get("employees")
+    if emp is not None and len(emp):
+        gone = (emp["hire_date"] > end) | (emp["exit_date"] < start)
+        keep("employees", ~gone.to_numpy(dtype=bool, na_value=False))
+    for name in ("metrics", "sales"):
+        if name in out and len(out[name]):
+            keep(name, out[name]["period"].astype(str).isin(periods).to_numpy())
+    for name in ("surveys", "complaints"):
+        if name in out and len(out[name]):
+            d = out[name]["date"]
+            keep(name, (d.isna() | ((d >= start) & (d <= end))).to_numpy(dtype=bool))
+    if "ratings" in out and len(out["ratings"]):
+        keep("ratings", (out["ratings"]["cycle"].astype(str) == cycle).to_numpy())
+    if "employees" in out:
+        known = pd.Index(out["employees"]["employee_id"].astype(str))
+        for name in list(out):
+            if name != "employees" and len(out[name]) and "employee_id" in out[name]:
+                keep(name, out[name]["employee_id"].astype(str).isin(known).to_numpy())
+    if "credits" in out and len(out["credits"]) and "sales" in out:
+        deals = pd.Index(out["sales"]["deal_id"].dropna().astype(str))
+        keep("credits", out["credits"]["deal_id"].astype(str).isin(deals).to_numpy())
+    return out, counts
 
 
 def load_appeals(path: str | Path, data: Dataset, policy: Policy | None = None) -> pd.DataFrame:

@@ -22,7 +22,8 @@ import pandas as pd
 
 from compkit import commission as cm
 from compkit import compliance as cp
-from compkit import pay
+from compkit import pay, protection
+from compkit.credits import credited_sales
 from compkit.data import Dataset
 from compkit.errors import CompkitError
 from compkit.money import allocate_cents, round_cents
@@ -209,8 +210,11 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     base = pay.base_salary(emp, policy, days_share, months)
     allowances = pay.allowances(emp, policy.allowances, days_share, emp["fte"].to_numpy(), months)
     composite = summary["composite"].to_numpy()
+    nhp = policy.new_hire_protection  # 新人保护期: a minimum bonus for the protected days, no demotion
+    protected = (protection.protected_share(emp["hire_date"], emp["exit_date"], data.cycle_start, data.cycle_end,
+                                            nhp.months) if nhp is not None else None)
     bonus = pay.bonus(emp, policy, composite, summary["rating"].to_numpy(), base["annual_base_full"].to_numpy(),
-                      bonus_share)
+                      bonus_share, protected)
     key_role = emp["grade"].map({g.id: g.key_role for g in policy.grades}).fillna(False).to_numpy(dtype=bool)
     leavers = cp.leaver_rules(emp, data.cycle_end, policy)
     # a leaver's forfeited bonus counts for nothing, before any pool or wage bill is shared out
@@ -236,16 +240,18 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     bonus_forfeited = np.where(forfeit, bonus_deferred, 0.0)
     bonus_deferred = np.where(forfeit, 0.0, bonus_deferred)
 
+    all_sales = credited_sales(data.sales, data.credits)  # shared deals split between their holders
     if interim:
         periods = data.periods[:data.periods.index(through) + 1]
-        sales = data.sales[(data.sales["period"] <= through).to_numpy(dtype=bool, na_value=False)]
-        lines = cm.commission_lines(sales, policy.commission, periods, employees=ids.tolist())
+        sales = all_sales[(all_sales["period"] <= through).to_numpy(dtype=bool, na_value=False)]
+        lines = cm.commission_lines(sales, policy.commission, periods, employees=ids.tolist(), metrics=data.metrics)
         # no settlement before the cycle's end: an interim settlement with no gate and no cap is the gross
         settlement = cm.settle(lines, pd.Series(composite, index=ids), pd.Series(0.0, index=ids),
                                policy.commission.model_copy(update={"gate": None, "cap": None}))
         commission_table = lines.reset_index(drop=True)
     else:
-        lines = cm.commission_lines(data.sales, policy.commission, data.periods, employees=ids.tolist())
+        lines = cm.commission_lines(all_sales, policy.commission, data.periods, employees=ids.tolist(),
+                                    metrics=data.metrics)
         prorated_base = pd.Series(base["base_pay"].to_numpy(), index=ids)
         settlement = cm.settle(lines, pd.Series(composite, index=ids), prorated_base, policy.commission)
         commission_table = cm.lines_with_settlement(lines, settlement, data.periods[-1])
@@ -291,6 +297,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         ind_scores = asked.pivot(index="employee_id", columns="indicator", values="score")
         people = people.join(ind_scores[[c for c in ind_scores.columns if c in needed]], on="employee_id")
     promotions = pay.promotions(people, data.history, policy, data.cycle_end)
+    if nhp is not None:
+        promotions = protection.block_demotions(promotions, emp["hire_date"], data.cycle_end, nhp)
     if interim:
         promotions = promotions.iloc[0:0].reset_index(drop=True)
 
@@ -319,6 +327,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["commission_note"] = settlement["reason"].reindex(ids).fillna("").to_numpy()
     out["target_bonus"] = round_cents(bonus["target_bonus"].to_numpy() * bonus_share)
     out["payout_multiple"] = bonus["payout_multiple"].to_numpy()
+    if protected is not None:
+        out["new_hire_protected_share"] = protected  # share of the cycle's days under new-hire protection
     out["bonus"] = round_cents(bonus_paid + bonus_deferred + bonus_forfeited)
     out["bonus_paid"] = bonus_paid
     out["bonus_deferred"] = bonus_deferred

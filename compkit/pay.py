@@ -242,7 +242,7 @@ def payout(composite: ArrayLike, curve: Sequence[Sequence[float]]) -> np.ndarray
 
 
 def bonus(employees: pd.DataFrame, policy: Policy, composite: ArrayLike, rating: ArrayLike,
-          annual_base_full: ArrayLike, days_share: ArrayLike) -> pd.DataFrame:
+          annual_base_full: ArrayLike, days_share: ArrayLike, protected: ArrayLike | None = None) -> pd.DataFrame:
     """Performance bonus (CNY, unrounded), one row per employee.
 
     target_bonus          = grade.target_bonus x annual_base_full   [CNY per cycle, NOT prorated]
@@ -255,6 +255,10 @@ def bonus(employees: pd.DataFrame, policy: Policy, composite: ArrayLike, rating:
                             when nobody earned a bonus (sum 0) there is nothing to scale and the factor is 1.
                             The same value on every row.
     bonus                 = bonus_before_pool x pool_factor
+
+    ``protected`` (new-hire protection, compkit.protection): the share of the cycle's days inside the protection
+    period; those days pay max(payout_multiple, new_hire_protection.min_payout), the others payout_multiple:
+    bonus_before_pool = target_bonus x [multiple x (days_share - protected) + max(multiple, min) x protected].
     """
     b = policy.bonus
     share = _grade_lookup(policy.grades, {g.id: g.target_bonus for g in policy.grades}, employees["grade"], 0.0)
@@ -268,6 +272,10 @@ def bonus(employees: pd.DataFrame, policy: Policy, composite: ArrayLike, rating:
         multiple = np.array([b.by_rating[k] for k in labels] + [0.0])[codes]
     multiple = np.nan_to_num(multiple, nan=0.0)
     before = target * multiple * ds
+    if protected is not None and policy.new_hire_protection is not None:
+        ps = np.asarray(protected, dtype="float64")
+        floor = np.maximum(multiple, policy.new_hire_protection.min_payout)
+        before = target * (multiple * (ds - ps) + floor * ps)
     factor = 1.0
     if b.pool is not None:
         total = float(before.sum())

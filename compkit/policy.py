@@ -184,13 +184,17 @@ class Indicator(_Model):
     name: str = ""
     category: str
     weight: Fraction
-    source: Literal["metrics", "surveys", "complaints", "ratings", "sales"]
+    source: Literal["metrics", "surveys", "complaints", "ratings", "sales", "team"]
     curve: Curve | None = None
     aggregate: Literal["sum", "mean", "last"] = "sum"
     dimension: Literal["attitude", "competence", "responsiveness", "overall", "all"] | None = None
     measure: Literal["count", "upheld_rate", "resolved_days", "repeat_purchase"] | None = None
     item: str | None = None
     target: float | None = Field(None, description="fixed target, for sources without a target column")
+    of: str | None = Field(None, description="source team: the indicator whose results the team adds up")
+    team: Literal["branch", "region", "supervisor"] = Field(
+        "branch", description="source team: the people of the person's branch or region (the person included), "
+                              "or the people whose supervisor_id is the person")
     if_missing: Literal["zero", "target", "exclude"] = Field(
         "zero", description="no value, or no or zero target: score 0, score 100 (as if on target), or leave "
                             "the indicator out and share its weight over the category's other indicators")
@@ -202,6 +206,8 @@ class Indicator(_Model):
                              "overall or all)")
         if self.source == "complaints" and self.measure not in ("count", "upheld_rate", "resolved_days"):
             raise ValueError("a complaints indicator needs 'measure': count, upheld_rate or resolved_days")
+        if self.source == "team" and self.of is None:
+            raise ValueError(f"indicator '{self.id}' (source team) needs 'of': the indicator the team adds up")
         if self.source == "sales" and self.measure != "repeat_purchase":
             raise ValueError("a sales indicator needs 'measure: repeat_purchase'")
         if self.source != "ratings" and self.curve is None:
@@ -266,6 +272,21 @@ class ScoreRange(_Model):
     max: float = 120.0
 
 
+class Population(_Model):
+    """A scorecard for a population of employees (scorecards by business line and grade).
+
+    ``when``: employee column -> allowed values (e.g. ``{line: [对公], grade: [CM1, CM2, SCM]}``); a person
+    belongs to the population when every listed column holds one of its values. ``categories``: the category
+    weights (default: the scorecard's). ``weights``: indicator id -> weight within its category; indicators of
+    ``scorecard.indicators`` not listed are not on this scorecard (default: the scorecard's own weights)."""
+
+    id: str
+    name: str = ""
+    when: dict[str, list[str]] = Field(min_length=1)
+    categories: dict[str, Fraction] | None = None
+    weights: dict[str, Fraction] | None = None
+
+
 class Scorecard(_Model):
     categories: dict[str, Fraction]
     indicators: list[Indicator] = Field(min_length=1)
@@ -302,6 +323,11 @@ class Scorecard(_Model):
             s = sum(ind.weight for ind in members)
             if abs(s - 1.0) > WEIGHT_TOLERANCE:
                 problems.append(f"scorecard.indicators: weights in category '{name}' sum to {s:g}, expected 1")
+        for i, ind in enumerate(self.indicators):
+            if ind.source == "team" and ind.of not in ids:
+                problems.append(f"scorecard.indicators[{i}].of: unknown indicator '{ind.of}'")
+            if ind.source == "team" and ind.of in ids and self.indicator(ind.of).source == "team":
+                problems.append(f"scorecard.indicators[{i}].of: '{ind.of}' is itself a team indicator")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -444,9 +470,68 @@ class Tier(_Model):
     rate: Fraction
 
 
+class QuotaTier(_Model):
+    """A band of attainment (the person's basis / the person's own target): up to ``upto`` (a share of the
+    target, e.g. 0.8 = 80%; the last band is open) the base rate is multiplied by ``multiplier``."""
+
+    upto: Annotated[float, Field(gt=0.0)] | None = None
+    multiplier: Annotated[float, Field(ge=0.0, le=100.0)]
+
+
+class Quota(_Model):
+    """Quota-relative tiers (accelerators and decelerators): bands stated as shares of each person's own
+    target, each multiplying the product's base rate.
+
+    ``indicator``: the metrics indicator whose ``target`` column holds the person's monthly target for the
+    product. ``target``: ``to_date`` compares the cycle-to-date basis with the target summed through the month
+    (a month's balance with the month's target for balance products); ``cycle`` with the whole cycle's target.
+    ``method``: marginal (each slice of attainment at its band's multiplier) or retroactive (the whole basis at
+    the multiplier of the band reached). ``if_no_target``: no or zero target: ``base`` (multiplier 1) or
+    ``zero`` (no commission)."""
+
+    indicator: str
+    tiers: list[QuotaTier] = Field(min_length=1)
+    method: Literal["marginal", "retroactive"] = "marginal"
+    target: Literal["to_date", "cycle"] = "to_date"
+    if_no_target: Literal["base", "zero"] = "base"
+
+    @field_validator("tiers")
+    @classmethod
+    def _bands(cls, tiers: list[QuotaTier]) -> list[QuotaTier]:
+        _check_tiers([Tier(upto=t.upto, rate=0.0) for t in tiers])
+        return tiers
+
+
+class Coefficients(_Model):
+    """Per-row coefficients on the amount before the rate: basis = amount x values[row's ``column``], e.g.
+    standard-premium coefficients (折标系数) by ``payment_term`` (趸交, 期交3, 期交5, 期交10). A value not listed
+    takes ``default``; without a default it is a data error."""
+
+    column: str
+    values: dict[str, NonNegative] = Field(min_length=1)
+    default: NonNegative | None = None
+
+
+class NplClawback(_Model):
+    """Commission on a loan is clawed back when the loan turns non-performing within ``months`` months of the
+    disbursement month: the sales rows of the loan (linked by ``loan_id``) are reversed in the month of the
+    loan's ``npl_date``, so the cycle-to-date true-up pays back what was paid on them."""
+
+    months: Annotated[int, Field(ge=1, le=120)]
+
+
 class Product(_Model):
-    """Commission on a product: exactly one of ``rate`` (share of the amount), ``rate_per_10k`` (元 per
-    10,000 of the amount) or ``tiers`` with ``method`` marginal or retroactive."""
+    """Commission on a product: exactly one of ``rate`` (share of the basis), ``rate_per_10k`` (元 per
+    10,000 of the basis) or ``tiers`` with ``method`` marginal or retroactive.
+
+    ``basis``: ``amount`` (the sum of sales amounts, e.g. premiums, fee income, disbursements) or ``balance``
+    (each row's amount is a month's average daily balance or holding: rates are annual, paid monthly, so the
+    month pays rate x balance / 12). ``increase_rate_per_10k`` (balance only): an annual rate on the increase
+    of the month's balance over the rows' ``baseline`` (last year's average; no pay on a decrease).
+    ``on_ftp_spread``: the basis is the balance x the row's ``ftp_spread`` (annual FTP spread, a fraction): the
+    rate is then a share of FTP profit. ``coefficients``: per-row coefficients on the amount (折标系数).
+    ``quota``: bands of the person's own target multiplying the base rate (needs ``rate`` or ``rate_per_10k``).
+    ``npl_clawback``: loans turning non-performing within N months are reversed."""
 
     id: str
     name: str = ""
@@ -454,6 +539,12 @@ class Product(_Model):
     rate_per_10k: Annotated[float, Field(ge=0.0, le=10000.0)] | None = None
     tiers: list[Tier] | None = None
     method: Literal["marginal", "retroactive"] = "marginal"
+    basis: Literal["amount", "balance"] = "amount"
+    increase_rate_per_10k: Annotated[float, Field(ge=0.0, le=10000.0)] | None = None
+    on_ftp_spread: bool = False
+    coefficients: Coefficients | None = None
+    quota: Quota | None = None
+    npl_clawback: NplClawback | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> Product:
@@ -463,7 +554,28 @@ class Product(_Model):
                              f"(found {given or 'none'})")
         if self.tiers is not None:
             _check_tiers(self.tiers)
+        if self.quota is not None and self.tiers is not None:
+            raise ValueError(f"product '{self.id}': quota tiers multiply a base 'rate' or 'rate_per_10k'; "
+                             "give one of them instead of amount tiers")
+        if self.increase_rate_per_10k is not None and self.basis != "balance":
+            raise ValueError(f"product '{self.id}': increase_rate_per_10k needs basis: balance")
+        if self.npl_clawback is not None and self.basis != "amount":
+            raise ValueError(f"product '{self.id}': npl_clawback applies to disbursed amounts (basis: amount)")
         return self
+
+    @property
+    def sales_columns(self) -> list[str]:
+        """Optional sales columns this product's rules read (checked when the data is loaded)."""
+        cols = []
+        if self.coefficients is not None:
+            cols.append(self.coefficients.column)
+        if self.on_ftp_spread:
+            cols.append("ftp_spread")
+        if self.increase_rate_per_10k is not None:
+            cols.append("baseline")
+        if self.npl_clawback is not None:
+            cols += ["loan_id", "npl_date"]
+        return cols
 
     def tier_table(self) -> tuple[list[float], list[float]]:
         """(upper bounds, rates) with the last bound +inf; a flat rate is a single tier."""
@@ -708,6 +820,15 @@ class Tax(_Model):
         return rows
 
 
+class NewHireProtection(_Model):
+    """新人保护期: for ``months`` months after the hire date, the performance bonus pays at least ``min_payout``
+    times the target bonus (for the protected days), and, with ``no_demotion``, nobody is demoted."""
+
+    months: Annotated[int, Field(ge=1, le=36)]
+    min_payout: Annotated[float, Field(ge=0.0, le=5.0)] = 1.0
+    no_demotion: bool = True
+
+
 class Feedback(_Model):
     frequency: Literal["monthly", "quarterly"] = "quarterly"
     suggestions: dict[str, str] = {}
@@ -801,12 +922,15 @@ class Policy(_Model):
     grades: list[Grade] = Field(min_length=1)
     allowances: dict[str, NonNegative] = {}
     scorecard: Scorecard
+    scorecards: list[Population] = Field(
+        [], description="scorecards by population: every employee must match exactly one (empty: one for all)")
     ratings: Ratings
     bonus: Bonus
     commission: Commission
     salary_review: SalaryReview
     promotion: list[PromotionRule] = []
     demotion: list[DemotionRule] = []
+    new_hire_protection: NewHireProtection | None = None
     benefits: Benefits
     tax: Tax = Tax()
     feedback: Feedback = Feedback()
@@ -863,6 +987,29 @@ class Policy(_Model):
                 for ind in getattr(rule, "min_indicator_scores", {}) or {}:
                     if ind not in indicator_ids:
                         problems.append(f"{kind}[{i}].min_indicator_scores: unknown indicator '{ind}'")
+        pop_ids = [p.id for p in self.scorecards]
+        if len(set(pop_ids)) != len(pop_ids):
+            problems.append(f"scorecards: duplicate ids {pop_ids}")
+        sc = self.scorecard
+        for i, pop in enumerate(self.scorecards):
+            cats = pop.categories if pop.categories is not None else sc.categories
+            for name in cats:
+                if name not in sc.categories:
+                    problems.append(f"scorecards[{i}].categories: unknown category '{name}', expected one of "
+                                    f"{', '.join(sc.categories)}")
+            if abs(sum(cats.values()) - 1.0) > WEIGHT_TOLERANCE:
+                problems.append(f"scorecards[{i}].categories: weights sum to {sum(cats.values()):g}, expected 1")
+            weights = pop.weights if pop.weights is not None else {ind.id: ind.weight for ind in sc.indicators}
+            for ind_id in weights:
+                if ind_id not in indicator_ids:
+                    problems.append(f"scorecards[{i}].weights: unknown indicator '{ind_id}'")
+            for name, w in cats.items():
+                if w <= 0:
+                    continue
+                total = sum(v for k, v in weights.items() if k in indicator_ids and sc.indicator(k).category == name)
+                if abs(total - 1.0) > WEIGHT_TOLERANCE:
+                    problems.append(f"scorecards[{i}] ({pop.id}): weights in category '{name}' sum to {total:g}, "
+                                    "expected 1")
         for key in self.feedback.suggestions:
             if key not in indicator_ids:
                 problems.append(f"feedback.suggestions: unknown indicator '{key}'")
@@ -890,6 +1037,16 @@ class Policy(_Model):
     @property
     def product_ids(self) -> list[str]:
         return [p.id for p in self.commission.products]
+
+    @property
+    def metric_indicator_ids(self) -> list[str]:
+        """Indicators the metrics table may hold: the scorecard's metrics indicators, then the indicators whose
+        targets are commission quotas (``commission.products[].quota.indicator``)."""
+        ids = [i.id for i in self.scorecard.indicators if i.source == "metrics"]
+        for p in self.commission.products:
+            if p.quota is not None and p.quota.indicator not in ids:
+                ids.append(p.quota.indicator)
+        return ids
 
     def indicator_curve(self, indicator: Indicator) -> Curve:
         """The curve that scores ``indicator``: its own, else (ratings) the scorecard's rating curve or scale."""

@@ -297,12 +297,19 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
     metric_changes = _individual_changes(data, metric_ids, "actual", "indicator", data.metrics)
 
     products = policy.product_ids
-    sales_total = (data.sales.groupby(["employee_id", "product"], observed=True)["amount"].sum()
+    # the cycle's commission basis per person and product, from the engine's lines (standard premiums, NPL
+    # reversals and FTP profit included)
+    lines = base.commission[(base.commission["product"].astype(str) != cm.SETTLEMENT).to_numpy()]
+    sales_total = (lines.groupby(["employee_id", "product"], observed=True)["basis"].sum()
                    .unstack("product").reindex(index=ids, columns=products).fillna(0.0).to_numpy())
     sales_changes = _individual_changes(data, products, "amount", "product", data.sales[data.sales["amount"] > 0])
     if not individual:
         sales_changes = np.zeros_like(sales_changes)
     rates = cm.product_rates(policy.commission)
+    # quota products: each person's target for the cycle (the cycle's total against the cycle's target)
+    quota_target = {p.id: np.nansum(cm.monthly_targets(data.metrics, p.quota.indicator, pd.Index(ids),
+                                                       pd.Index(data.periods)), axis=1) * (1 + growth)
+                    for p in policy.commission.products if p.quota is not None}
     prorated_base = s["base_pay"].to_numpy()
     emp = data.employees.reset_index(drop=True)
     annual_base_full = pay.base_salary(emp, policy, s["days_share"].to_numpy(), len(data.periods))["annual_base_full"]
@@ -350,7 +357,8 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
         volume = sales_total[None, :, :] * np.exp(log_growth + market_s + personal_s)
         gross_c = np.zeros((b, n_people))
         for jj, pid in enumerate(products):
-            gross_c += np.rint(round_cents(rates[pid].commission(volume[:, :, jj])) * 100.0)
+            quota_t = quota_target[pid][None, :] if pid in quota_target else None
+            gross_c += np.rint(round_cents(rates[pid].commission(volume[:, :, jj], quota_t)) * 100.0)
         final_c = cm.gate_and_cap_cents(gross_c, comp, prorated_base[None, :], policy.commission)[-1]
         commission_total = final_c.sum(axis=1) / 100.0
         bonus_total = bonus.sum(axis=1)

@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 from compkit._arrays import positions, sorted_codes
 from compkit.aggregate import complaint_stats, loyalty, satisfaction_index
 from compkit.data import Dataset
+from compkit.credits import credited_sales
 from compkit.policy import (
     BandedCurve,
     Curve,
@@ -31,6 +32,7 @@ from compkit.policy import (
     RatioCurve,
     ScaleCurve,
 )
+from compkit.populations import scorecard_codes, scorecard_names, weight_matrices
 
 ROLES = ("self", "supervisor", "peer")
 #: pandas' default text dtype (``str``): what a column of Python strings becomes
@@ -311,7 +313,7 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
         if name not in sources:
             table = {"surveys": lambda: satisfaction_index(data.surveys, through),
                      "complaints": lambda: complaint_stats(data.complaints, through),
-                     "sales": lambda: loyalty(data.sales, through),
+                     "sales": lambda: loyalty(credited_sales(data.sales, data.credits), through),
                      "ratings": lambda: rater_scores}[name]()
             sources[name] = table, positions(table["employee_id"], employees)
         return sources[name]
@@ -336,8 +338,14 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
             table, rows = source("ratings")
             mine = (table["item"] == ind.rating_item).to_numpy(dtype=bool)
             put(ind, rows[mine], table["score"].to_numpy(dtype="float64")[mine])
-        if ind.source != "metrics" and ind.target is not None:
+        if ind.source not in ("metrics", "team") and ind.target is not None:
             target[:, j] = ind.target
+    for ind in inds:
+        if ind.source == "team":
+            j, of = ind_pos[ind.id], ind_pos[ind.of]
+            actual[:, j], target[:, j] = team_totals(data.employees, ind.team, actual[:, of], target[:, of])
+            if ind.target is not None:
+                target[:, j] = ind.target
 
     # keys as categoricals built from codes: no million-row string arrays to create
     return pd.DataFrame({
@@ -353,7 +361,32 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
 # ------------------------------------------------------------------------------ scores and composite
 
 
-def score_indicators(policy: Policy, values: pd.DataFrame) -> pd.DataFrame:
+def team_totals(employees: pd.DataFrame, team: str, actual: np.ndarray,
+                target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A manager's team results: per employee, the sums of ``actual`` and ``target`` over the team (CNY or the
+    indicator's unit; NaN where no member has a value).
+
+    team ``branch`` / ``region``: everyone of the employee's branch or region, the employee included;
+    ``supervisor``: the employees whose ``supervisor_id`` is the employee's id."""
+    n = len(employees)
+    ids = employees["employee_id"].astype(str).to_numpy()
+    if team == "supervisor":
+        member_group = positions(employees["supervisor_id"].astype("string").fillna(""), pd.Index(ids))
+        own_group = np.arange(n)
+        n_groups = n
+    else:
+        own_group, uniques = pd.factorize(employees[team].astype(str))
+        member_group, n_groups = own_group, len(uniques)
+    out = []
+    for values in (actual, target):
+        ok = (member_group >= 0) & ~np.isnan(values)
+        sums = np.bincount(member_group[ok], weights=values[ok], minlength=n_groups)
+        seen = np.bincount(member_group[ok], minlength=n_groups) > 0
+        out.append(np.where(seen[own_group], sums[own_group], np.nan))
+    return out[0], out[1]
+
+
+def score_indicators(policy: Policy, values: pd.DataFrame, code: np.ndarray | None = None) -> pd.DataFrame:
     """Scores per employee and indicator with weights, from :func:`indicator_values` (rows grouped by employee,
     indicators in policy order).
 
@@ -365,6 +398,9 @@ def score_indicators(policy: Policy, values: pd.DataFrame) -> pd.DataFrame:
     other categories. effective_weight = (indicator weight / sum of present indicator weights in its category)
     x (category weight / sum of present category weights); weighted_score = score x effective_weight.
     The effective weights of one employee sum to 1 (each weight applied exactly once).
+
+    ``code`` (scorecards by population, compkit.populations): each employee's scorecard; its category and
+    indicator weights replace the scorecard's, and indicators not on it weigh 0 (scored, not counted).
     """
     sc = policy.scorecard
     inds = sc.indicators
@@ -388,8 +424,7 @@ def score_indicators(policy: Policy, values: pd.DataFrame) -> pd.DataFrame:
 
     categories = list(sc.categories)
     cat_of = np.array([categories.index(ind.category) for ind in inds])
-    w_ind = np.array([ind.weight for ind in inds])
-    w_cat = np.array([sc.categories[c] for c in categories])
+    w_ind, w_cat = weight_matrices(policy, np.full(n, -1) if code is None else code)  # n x k, n x C
     onehot = (cat_of[:, None] == np.arange(len(categories))[None, :]).astype(float)  # k x C
     present_w = (~excluded) * w_ind  # n x k
     cat_sum = present_w @ onehot  # n x C
@@ -411,8 +446,8 @@ def score_indicators(policy: Policy, values: pd.DataFrame) -> pd.DataFrame:
     out["target"] = target.ravel()
     out["achievement"] = ach.ravel()
     out["score"] = score.ravel()
-    out["weight"] = np.tile(w_ind, n)
-    out["category_weight"] = np.tile(w_cat[cat_of], n)
+    out["weight"] = w_ind.ravel()
+    out["category_weight"] = w_cat[:, cat_of].ravel()
     out["effective_weight"] = eff.ravel()
     out["weighted_score"] = weighted.ravel()
     out["note"] = _gather_labels(note_texts, note.ravel())
@@ -436,7 +471,8 @@ def deductions(policy: Policy, data: Dataset, employee_ids: pd.Index, through: s
     return total
 
 
-def composite_scores(policy: Policy, scored: pd.DataFrame, deduction_points: np.ndarray) -> pd.DataFrame:
+def composite_scores(policy: Policy, scored: pd.DataFrame, deduction_points: np.ndarray,
+                     code: np.ndarray | None = None) -> pd.DataFrame:
     """Category scores and composite per employee (rows in the order of ``scored``'s employees).
 
     category score = sum of score x (indicator weight / present weight in the category);
@@ -449,13 +485,13 @@ def composite_scores(policy: Policy, scored: pd.DataFrame, deduction_points: np.
     categories = list(sc.categories)
     score = scored["score"].to_numpy(dtype="float64").reshape(n, k)
     eff = scored["effective_weight"].to_numpy(dtype="float64").reshape(n, k)
-    w_ind = np.array([ind.weight for ind in sc.indicators])
+    w_ind = weight_matrices(policy, np.full(n, -1) if code is None else code)[0]  # n x k
     cat_of = np.array([categories.index(ind.category) for ind in sc.indicators])
     out = pd.DataFrame({"employee_id": scored["employee_id"].to_numpy()[::k]})
     present = ~np.isnan(score)
     for c, name in enumerate(categories):
         cols = cat_of == c
-        w = present[:, cols] * w_ind[cols]
+        w = present[:, cols] * w_ind[:, cols]
         s = w.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[name] = np.where(s > 0, (np.nan_to_num(score[:, cols]) * w).sum(axis=1) / s, np.nan)
@@ -552,10 +588,13 @@ def scorecard(policy: Policy, data: Dataset, through: str | None = None) -> tupl
     # ratings are collected once per cycle: cycle-to-date scoring uses whatever ratings exist
     rater_scores = combine_raters(data.ratings, policy.scorecard.raters)
     values = indicator_values(policy, data, through, rater_scores)
-    scored = score_indicators(policy, values)
+    code = scorecard_codes(data.employees, policy)[0]  # scorecards by population (-1: the one scorecard)
+    scored = score_indicators(policy, values, code)
     ids = pd.Index(data.employees["employee_id"].astype(str))
     points = deductions(policy, data, ids, through)
-    summary = composite_scores(policy, scored, points)
+    summary = composite_scores(policy, scored, points, code)
+    if policy.scorecards:
+        summary.insert(1, "scorecard", scorecard_names(policy, code))
     emp = data.employees
     rp = policy.ratings
     within_key = rp.guided.within if rp.guided is not None else "all"

@@ -418,3 +418,198 @@ def test_settle_invariants(people: list, times: float, factor: float) -> None:
     assert (out.loc[positive, "final"] <= out.loc[positive, "cap_amount"]).all()
     assert (out.loc[out["gross"] <= 0, "final"] == out.loc[out["gross"] <= 0, "gross"]).all()
     assert (cents(out["final"]) == cents(round_cents(out["final"]))).all()  # whole cents
+
+
+# ------------------------------------------------------------------- quota-relative tiers (accelerators)
+
+QUOTA = {"indicator": "insurance_sales",
+         "tiers": [{"upto": 0.8, "multiplier": 0.0}, {"upto": 1.0, "multiplier": 1.0},
+                   {"upto": 1.5, "multiplier": 1.5}, {"multiplier": 2.0}]}
+
+
+def quota_policy(method: str = "marginal", target: str = "to_date", accumulate: str = "cycle_to_date",
+                 **extra: object) -> Commission:
+    return make_commission(accumulate, products=[
+        {"id": "insurance", "rate": 0.01, "quota": {**QUOTA, "method": method, "target": target, **extra}}])
+
+
+def targets(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame([(e, p, "insurance_sales", 0.0, t) for e, p, t in rows],
+                        columns=["employee_id", "period", "indicator", "actual", "target"])
+
+
+def test_quota_tiered_worked_example() -> None:
+    from compkit.commission import quota_tiered
+    from compkit.policy import Quota
+
+    q = Quota.model_validate({**QUOTA, "method": "marginal"})
+    # target 1,000,000, sold 1,200,000: below 80% nothing, 80-100% at 1%, 100-120% at 1.5%
+    # 0 + 200,000 x 1% + 200,000 x 1.5% = 2,000 + 3,000 = 5,000
+    assert quota_tiered(1_200_000, 1_000_000, q, 0.01) == pytest.approx(5_000.0)
+    # 700,000 (70%): nothing; 2,000,000 (200%): 2,000 + 500,000 x 1.5% + 500,000 x 2% = 2,000 + 7,500 + 10,000
+    assert quota_tiered(700_000, 1_000_000, q, 0.01) == 0.0
+    assert quota_tiered(2_000_000, 1_000_000, q, 0.01) == pytest.approx(19_500.0)
+    retro = Quota.model_validate({**QUOTA, "method": "retroactive"})
+    # retroactive: the whole 1,200,000 at 1% x 1.5 = 18,000; 700,000 at x0 = 0; 2,000,000 at x2 = 40,000
+    assert quota_tiered(1_200_000, 1_000_000, retro, 0.01) == pytest.approx(18_000.0)
+    assert quota_tiered(2_000_000, 1_000_000, retro, 0.01) == pytest.approx(40_000.0)
+    # no target: the base rate (1% of 500,000 = 5,000), or nothing
+    assert quota_tiered(500_000, np.nan, q, 0.01) == pytest.approx(5_000.0)
+    zero = Quota.model_validate({**QUOTA, "if_no_target": "zero"})
+    assert quota_tiered(500_000, 0.0, zero, 0.01) == 0.0
+
+
+def test_quota_is_each_persons_own_target() -> None:
+    # A and B both sell 1,000,000 in January; A's target is 1,000,000 (100%), B's 2,000,000 (50%)
+    sales = sales_frame([("A", "2025-01", "insurance", 1_000_000.0), ("B", "2025-01", "insurance", 1_000_000.0)])
+    lines = commission_lines(sales, quota_policy(), ["2025-01"], metrics=targets(
+        [("A", "2025-01", 1_000_000.0), ("B", "2025-01", 2_000_000.0)]))
+    # A: 0 below 800,000, then 200,000 x 1% = 2,000; B: 50% of the target: below 80%, nothing
+    assert line(lines, "A", "2025-01", "insurance")["commission"] == 2_000.0
+    assert line(lines, "B", "2025-01", "insurance")["commission"] == 0.0
+
+
+def test_quota_to_date_true_up_and_decelerator() -> None:
+    # monthly target 100,000; sold 120,000 in January, nothing in February, 180,000 in March
+    sales = sales_frame([("A", "2025-01", "insurance", 120_000.0), ("A", "2025-03", "insurance", 180_000.0)])
+    months = ["2025-01", "2025-02", "2025-03"]
+    lines = commission_lines(sales, quota_policy(), months, metrics=targets([("A", m, 100_000.0) for m in months]))
+    # Jan: T = 100,000, B = 120,000: 20,000 x 1% + 20,000 x 1.5% = 200 + 300 = 500
+    # Feb: T = 200,000, B = 120,000 (60%): below 80% -> C = 0: the line gives back 500 (a decelerator)
+    # Mar: T = 300,000, B = 300,000 (100%): 60,000 x 1% = 600
+    assert list(lines["commission"]) == [500.0, -500.0, 600.0]
+    assert list(lines["clawback"]) == [False, True, False]
+    # against the whole cycle's target (300,000) nothing is paid until March: 0, 0, 600
+    cyc = commission_lines(sales, quota_policy(target="cycle"), months,
+                           metrics=targets([("A", m, 100_000.0) for m in months]))
+    assert list(cyc["commission"]) == [0.0, 0.0, 600.0]
+
+
+def test_quota_month_mode_uses_the_months_target() -> None:
+    sales = sales_frame([("A", "2025-01", "insurance", 150_000.0), ("A", "2025-02", "insurance", 70_000.0)])
+    months = ["2025-01", "2025-02"]
+    lines = commission_lines(sales, quota_policy(accumulate="month"), months,
+                             metrics=targets([("A", m, 100_000.0) for m in months]))
+    # Jan 150%: 20,000 x 1% + 50,000 x 1.5% = 200 + 750 = 950; Feb 70%: nothing
+    assert list(lines["commission"]) == [950.0, 0.0]
+
+
+def test_quota_policy_rules() -> None:
+    with pytest.raises(ValueError, match="quota tiers multiply a base 'rate'"):
+        make_commission(products=[{"id": "insurance", "tiers": [{"upto": 1e6, "rate": 0.01}, {"rate": 0.02}],
+                                   "quota": QUOTA}])
+    with pytest.raises(ValueError, match="gap between tiers|must be open-ended"):
+        make_commission(products=[{"id": "insurance", "rate": 0.01, "quota": {
+            "indicator": "x", "tiers": [{"upto": 0.8, "multiplier": 0}, {"upto": 1.2, "multiplier": 1}]}}])
+
+
+# ------------------------------------------------------------------- products priced as banks pay them
+
+
+A = {"employee_id": "A"}
+
+
+def frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows).astype({"employee_id": "str", "period": "str", "product": "str", "amount": "float64"})
+
+
+def test_deposits_on_average_daily_balance_by_type_paid_monthly() -> None:
+    # 日均存款 by type: coefficient 活期 1.0, 定期 0.4, 协定 0.6 on a rate of 30 元 per 10k per year
+    c = make_commission(products=[{"id": "deposits", "basis": "balance", "rate_per_10k": 30,
+                                   "coefficients": {"column": "deposit_type",
+                                                    "values": {"活期": 1.0, "定期": 0.4, "协定": 0.6}}}])
+    sales = frame([
+        {**A, "period": "2025-01", "product": "deposits", "amount": 12_000_000.0, "deposit_type": "活期"},
+        {**A, "period": "2025-01", "product": "deposits", "amount": 30_000_000.0, "deposit_type": "定期"},
+        {**A, "period": "2025-02", "product": "deposits", "amount": 12_000_000.0, "deposit_type": "活期"},
+        {**A, "period": "2025-02", "product": "deposits", "amount": 10_000_000.0, "deposit_type": "协定"},
+    ])
+    lines = commission_lines(sales, c, ["2025-01", "2025-02"])
+    # Jan basis = 12M x 1.0 + 30M x 0.4 = 24M; 24M / 10k x 30 = 72,000 a year; paid monthly: 6,000
+    # Feb basis = 12M + 10M x 0.6 = 18M; 18M / 10k x 30 / 12 = 4,500 (a balance is not cumulated)
+    assert list(lines["basis"]) == [24_000_000.0, 18_000_000.0]
+    assert list(lines["commission"]) == [6_000.0, 4_500.0]
+
+
+def test_deposits_on_balance_and_increase_over_last_year() -> None:
+    c = make_commission(products=[{"id": "deposits", "basis": "balance", "rate_per_10k": 12,
+                                   "increase_rate_per_10k": 60}])
+    sales = frame([
+        {**A, "period": "2025-01", "product": "deposits", "amount": 25_000_000.0,
+         "baseline": 20_000_000.0},
+        {**A, "period": "2025-02", "product": "deposits", "amount": 18_000_000.0,
+         "baseline": 20_000_000.0},
+    ])
+    lines = commission_lines(sales, c, ["2025-01", "2025-02"])
+    # Jan: balance 25M x 12 / 10k = 30,000 a year; increase 5M x 60 / 10k = 30,000 a year; (30,000 + 30,000)/12
+    # = 5,000. Feb: 18M x 12 / 10k / 12 = 1,800; a decrease (18M < 20M) earns nothing on the increase
+    assert list(lines["commission"]) == [5_000.0, 1_800.0]
+
+
+def test_deposits_on_the_ftp_spread() -> None:
+    # a share of FTP profit: 25M balance x 1.2% spread = 300,000 a year of FTP profit; 5% of it = 15,000 a year;
+    # paid monthly: 1,250
+    c = make_commission(products=[{"id": "deposits", "basis": "balance", "rate": 0.05, "on_ftp_spread": True}])
+    sales = frame([{**A, "period": "2025-01", "product": "deposits", "amount": 25_000_000.0,
+                    "ftp_spread": 0.012}])
+    assert commission_lines(sales, c, ["2025-01"])["commission"].tolist() == [1_250.0]
+
+
+def test_fee_income_and_holdings_shares() -> None:
+    # fee income (中间业务收入): 3% of 40,000 booked = 1,200; holdings (保有量) 60M at an annual 0.1%:
+    # 60,000 a year, 5,000 a month
+    c = make_commission(products=[{"id": "fee_income", "rate": 0.03},
+                                  {"id": "holdings", "basis": "balance", "rate": 0.001}])
+    sales = frame([{**A, "period": "2025-01", "product": "fee_income", "amount": 40_000.0},
+                   {**A, "period": "2025-01", "product": "holdings", "amount": 60_000_000.0}])
+    assert commission_lines(sales, c, ["2025-01"])["commission"].tolist() == [1_200.0, 5_000.0]
+
+
+def test_insurance_by_payment_term_through_standard_premium_coefficients() -> None:
+    # 折标系数: 趸交 0.1, 期交3 0.3, 期交5 0.5, 期交10 1.0; standard premium, then the marginal tiers
+    # (1% to 1M, 1.5% above)
+    c = make_commission(products=[{
+        "id": "insurance", "method": "marginal", "tiers": [{"upto": 1_000_000, "rate": 0.01}, {"rate": 0.015}],
+        "coefficients": {"column": "payment_term",
+                         "values": {"趸交": 0.1, "期交3": 0.3, "期交5": 0.5, "期交10": 1.0}}}])
+    sales = frame([
+        {**A, "period": "2025-01", "product": "insurance", "amount": 2_000_000.0, "payment_term": "趸交"},
+        {**A, "period": "2025-01", "product": "insurance", "amount": 600_000.0, "payment_term": "期交10"},
+        {**A, "period": "2025-02", "product": "insurance", "amount": 1_000_000.0, "payment_term": "期交5"},
+    ])
+    lines = commission_lines(sales, c, ["2025-01", "2025-02"])
+    # Jan standard premium 2M x 0.1 + 600k x 1.0 = 800,000 -> 8,000
+    # Feb +1M x 0.5 = 500,000: cumulative 1.3M -> 10,000 + 300,000 x 1.5% = 14,500; the line is 6,500
+    assert list(lines["basis"]) == [800_000.0, 500_000.0]
+    assert list(lines["commission"]) == [8_000.0, 6_500.0]
+
+
+def test_loans_turning_non_performing_within_n_months_are_clawed_back() -> None:
+    c = make_commission(products=[{"id": "loans", "rate_per_10k": 6, "npl_clawback": {"months": 12}}])
+    months = [f"2025-{m:02d}" for m in range(1, 7)]
+    sales = frame([
+        # L1: 5M in January, non-performing on 2025-05-10 (within 12 months): reversed in May
+        {**A, "period": "2025-01", "product": "loans", "amount": 5_000_000.0, "loan_id": "L1",
+         "npl_date": None},
+        {**A, "period": "2025-02", "product": "loans", "amount": 1_000_000.0, "loan_id": "L1",
+         "npl_date": "2025-05-10"},
+        # L2: 2M in February, performing
+        {**A, "period": "2025-02", "product": "loans", "amount": 2_000_000.0, "loan_id": "L2",
+         "npl_date": None},
+    ])
+    lines = commission_lines(sales, c, months)
+    # Jan 5M x 6 / 10k = 3,000; Feb 3M -> 1,800; May: both L1 rows (6M) reversed -> -3,600, a clawback line
+    assert list(lines["commission"]) == [3_000.0, 1_800.0, 0.0, 0.0, -3_600.0, 0.0]
+    assert bool(line(lines, "A", "2025-05", "loans")["clawback"])
+    # outside the window (13 months after January) nothing is reversed
+    late = sales.assign(npl_date=[None, "2026-02-01", None])
+    assert commission_lines(late, c, months)["commission"].sum() == pytest.approx(3_000.0 + 1_800.0)
+    # the sales table is not changed
+    assert sales["amount"].tolist() == [5_000_000.0, 1_000_000.0, 2_000_000.0]
+
+
+def test_balance_product_policy_rules() -> None:
+    with pytest.raises(ValueError, match="increase_rate_per_10k needs basis: balance"):
+        make_commission(products=[{"id": "d", "rate_per_10k": 5, "increase_rate_per_10k": 10}])
+    with pytest.raises(ValueError, match="npl_clawback applies to disbursed amounts"):
+        make_commission(products=[{"id": "d", "basis": "balance", "rate_per_10k": 5, "npl_clawback": {"months": 6}}])

@@ -158,7 +158,7 @@ def test_valid_dataset_has_every_table_and_typed_columns(tiny, policy: Policy) -
     assert tiny.employees["fte"].tolist() == [1.0, 1.0, 1.0, 1.0]
     assert len(tiny.appeals) == 0 and list(tiny.appeals.columns)[:2] == ["appeal_id", "employee_id"]
     assert set(tiny.summary()["table"]) == {"employees", "metrics", "sales", "ratings", "surveys", "complaints",
-                                           "history", "appeals"}
+                                           "history", "appeals", "credits"}
 
 
 def test_half_year_cycle(tiny_dir: Path, policy: Policy) -> None:
@@ -336,3 +336,61 @@ def test_sorted_codes_and_any_codes() -> None:
     assert list(labels) == ["a", "b", "z"] and codes.tolist() == [1, 0]
     codes, n = any_codes(pd.Series(["m", "n", "m", None], dtype="string"))
     assert n == 2 and codes[0] == codes[2] != codes[1] and codes[3] == -1
+
+
+def test_product_columns_are_checked(tmp_path: Path, policy: Policy) -> None:
+    # insurance priced by payment term: the sales need a payment_term column with listed values
+    priced = policy.updated({"commission.products[insurance].coefficients": {
+        "column": "payment_term", "values": {"趸交": 0.1, "期交5": 0.5, "期交10": 1.0}}})
+    tables = tiny_tables()
+    write_tables(tables, tmp_path / "a")
+    msg = _problems(tmp_path / "a", priced)
+    assert "column 'payment_term'" in msg and "product 'insurance' of the policy reads it" in msg
+    sales = tables["sales"].copy()
+    sales["payment_term"] = np.where(sales["product"] == "insurance", "期交5", "")
+    first = int(np.flatnonzero(sales["product"] == "insurance")[0])
+    sales.loc[first, "payment_term"] = "期交7"
+    write_tables({**tables, "sales": sales}, tmp_path / "b")
+    msg = _problems(tmp_path / "b", priced)
+    # row as the user sees it: header is line 1
+    assert (f"sales.csv, row {first + 2}, column 'payment_term': found '期交7'; "
+            "expected one of 趸交, 期交5, 期交10") in msg
+    # other products' rows need no payment term; with the value fixed the data loads
+    sales.loc[first, "payment_term"] = "期交10"
+    write_tables({**tables, "sales": sales}, tmp_path / "c")
+    assert load_dataset(tmp_path / "c", policy=priced).sales["payment_term"].notna().any()
+
+
+def test_a_half_year_from_a_years_data_sets_the_rest_aside(tmp_path: Path, policy: Policy, capsys) -> None:
+    from compkit.cli import main
+
+    half = policy.updated({"cycle": "half-year"})
+    folder = write_tables(tiny_tables(), tmp_path / "year")
+    h1 = load_dataset(folder, policy=half, cycle="2025H1")
+    # E2 joined on 2025-07-01: after H1, set aside with every row of theirs. Metrics: 7 indicators a month;
+    # E1 and E3 have 6 months of H2 each (2 x 42) and E2 6 months (42): 126. Sales: E2's August funds: 1.
+    # Ratings: all four people's 2025 (annual) 360 rows, 4 raters x 8 items each: 128. Surveys (March) and the
+    # complaint (February) are inside H1.
+    assert h1.set_aside == {"employees": 1, "metrics": 126, "sales": 1, "ratings": 128}
+    assert h1.employees["employee_id"].tolist() == ["E1", "E3", "E4"]
+    assert h1.metrics["period"].astype(str).max() == "2025-06"
+    assert h1.set_aside_note() == ("256 rows fell outside cycle 2025H1 and were set aside "
+                                   "(employees 1, metrics 126, sales 1, ratings 128)")
+    # the policy's half-year cycle: the half holding the latest month (H2); E4 left on 2025-03-31
+    h2 = load_dataset(folder, policy=half)
+    assert h2.cycle == "2025H2" and h2.set_aside["employees"] == 1
+    assert h2.employees["employee_id"].tolist() == ["E1", "E2", "E3"]
+    # an annual cycle sets nothing aside
+    assert load_dataset(folder, policy=policy).set_aside == {}
+    policy_file = tmp_path / "half.yaml"
+    half.to_yaml(policy_file)
+    assert main(["validate", "--policy", str(policy_file), "--data", str(folder), "--cycle", "2025H1"]) == 0
+    assert "256 rows fell outside cycle 2025H1 and were set aside" in capsys.readouterr().out
+
+
+def test_rows_of_another_year_are_still_errors(tmp_path: Path, policy: Policy) -> None:
+    half = policy.updated({"cycle": "half-year"})
+    tables = tiny_tables()
+    tables["sales"].loc[0, "period"] = "2024-12"
+    msg = _problems(write_tables(tables, tmp_path / "d"), half)
+    assert "sales.csv, row 2, column 'period': found '2024-12'" in msg

@@ -266,3 +266,33 @@ def test_evaluate_through_a_month_outside_the_cycle_is_refused(policy, tiny) -> 
 
     with pytest.raises(CompkitError, match="2026-01: not a month of the cycle 2025"):
         evaluate(policy, tiny, through="2026-01")
+
+
+def test_products_priced_as_banks_pay_them_end_to_end(tmp_path: Path, policy: Policy) -> None:
+    # deposits on average daily balance by type, and insurance on each person's own quota
+    priced = policy.updated({
+        "commission.products": policy.to_dict()["commission"]["products"] + [
+            {"id": "deposits", "basis": "balance", "rate_per_10k": 30,
+             "coefficients": {"column": "deposit_type", "values": {"活期": 1.0, "定期": 0.4, "协定": 0.6}}}],
+        "commission.products[funds].quota": {"indicator": "funds_sales", "target": "cycle",
+                                             "tiers": [{"upto": 0.8, "multiplier": 0.0}, {"multiplier": 1.5}]},
+    })
+    tables = tiny_tables()
+    extra = pd.DataFrame([("E1", "2025-01", "deposits", 10_000_000.0, "D90", "C1"),
+                          ("E1", "2025-02", "deposits", 20_000_000.0, "D91", "C1")],
+                         columns=tables["sales"].columns[:6])
+    extra["deposit_type"] = ["活期", "定期"]
+    tables["sales"] = pd.concat([tables["sales"], extra], ignore_index=True)
+    tables["metrics"] = pd.concat([tables["metrics"], pd.DataFrame(
+        [("E1", "2025-03", "funds_sales", 0.0, 800_000.0)], columns=tables["metrics"].columns)], ignore_index=True)
+    data = load_dataset(write_tables(tables, tmp_path / "d"), policy=priced)
+    out = evaluate(priced, data)
+    assert out.reconcile() == []
+    c = out.commission
+    e1 = c[(c["employee_id"] == "E1")]
+    dep = e1[e1["product"] == "deposits"].set_index(e1.loc[e1["product"] == "deposits", "period"].astype(str))
+    # Jan 10M 活期 x 30 / 10k / 12 = 2,500; Feb 20M 定期 x 0.4 = 8M x 30 / 10k / 12 = 2,000
+    assert dep.loc["2025-01", "commission"] == 2_500.0 and dep.loc["2025-02", "commission"] == 2_000.0
+    # funds: E1 sold 1,000,000 against a cycle target of 800,000 (125%): the slice above 640,000 (80%) at
+    # 0.3% x 1.5: 360,000 x 0.0045 = 1,620
+    assert e1.loc[e1["product"] == "funds", "commission"].sum() == pytest.approx(1_620.0)

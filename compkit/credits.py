@@ -1,0 +1,129 @@
+"""Shared customers (业绩分成): a deal's credit split between customer managers.
+
+The optional ``credits`` table has one row per deal and manager: ``deal_id`` (a deal of the sales table),
+``employee_id`` and ``share`` (a fraction in (0, 1]); the shares of a deal add up to 1 (checked when the data is
+loaded). A deal without credit rows stays with the manager who booked it.
+
+:func:`credited_sales` is the one place the split is applied: the engine's commission and every sales-sourced
+indicator (loyalty) read the credited sales, so each manager is paid and scored on their share. Amounts are split
+in whole cents (largest remainder within each deal), so the parts of a deal add up to its amount exactly:
+
+    part_i = floor(|amount| x 100 x share_i) cents, the cents left over going one each to the largest
+    remainders (ties: the credit row first in the table), with the amount's sign.
+
+An appeal on a share moves credit between the deal's holders (:func:`rebalance_shares`): the appealed share is
+set and the others are scaled so that the deal still adds up to 1, so the person who loses credit appears in
+the appeal's diff beside the appellant.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: columns of the credits table
+CREDIT_COLUMNS = ("deal_id", "employee_id", "share")
+#: how far a deal's shares may be from 1 (shares are typed fractions such as 0.3333333333)
+SHARE_TOLERANCE = 1e-6
+#: sales columns split with the amount (money of the row)
+SPLIT_COLUMNS = ("amount", "baseline")
+
+
+def split_cents(amount: np.ndarray, share: np.ndarray, deal: np.ndarray) -> np.ndarray:
+    """Each credit row's part of its deal's amount, CNY, in whole cents; rows of one deal add up exactly to the
+    deal's amount rounded to the cent.
+
+    ``amount``: the deal's amount on every credit row; ``share``: the row's share; ``deal``: integer deal codes
+    (rows of a deal need not be adjacent). Largest remainder: floor of |amount| x share in cents, then the
+    leftover cents one each to the rows with the largest fractional parts (first row first on ties)."""
+    amount = np.asarray(amount, dtype="float64")
+    whole = np.rint(np.abs(amount) * 100.0)
+    raw = whole * np.asarray(share, dtype="float64")
+    floor = np.floor(raw + 1e-9)
+    frac = raw - floor
+    n_deals = int(deal.max()) + 1 if len(deal) else 0
+    deal_total = np.zeros(n_deals)
+    np.maximum.at(deal_total, deal, whole)  # the deal's amount (the same on each of its rows)
+    left = deal_total - np.bincount(deal, weights=floor, minlength=n_deals)
+    # rank within the deal by fraction, largest first (stable: table order on ties)
+    order = np.lexsort((np.arange(len(deal)), -frac, deal))
+    first = np.r_[True, deal[order][1:] != deal[order][:-1]] if len(deal) else np.zeros(0, dtype=bool)
+    start = np.maximum.accumulate(np.where(first, np.arange(len(deal)), 0)) if len(deal) else first
+    rank = np.empty(len(deal), dtype=np.int64)
+    rank[order] = np.arange(len(deal)) - start
+    extra = (rank < left[deal]).astype("float64")
+    return np.sign(amount) * (floor + extra) / 100.0 + 0.0
+
+
+def credited_sales(sales: pd.DataFrame, credits: pd.DataFrame | None) -> pd.DataFrame:
+    """The sales table with each credited deal's rows replaced by one row per credit holder: ``employee_id``
+    the holder, ``amount`` (and ``baseline``, if present) the holder's part (:func:`split_cents`), the other
+    columns copied, plus ``credit_share`` (1 for rows without credits). Rows of deals without credits are kept
+    as they are, in their order, before the split rows. ``sales`` is not modified."""
+    if credits is None or len(credits) == 0:
+        return sales
+    deal_ids = sales["deal_id"].astype("string")
+    credited = deal_ids.isin(pd.Index(credits["deal_id"].astype("string"))).to_numpy(dtype=bool, na_value=False)
+    if not credited.any():
+        return sales
+    keep = sales[~credited]
+    rows = sales[credited].copy()
+    rows["_deal"] = deal_ids[credited].to_numpy()
+    rows = rows.drop(columns="employee_id")
+    c = pd.DataFrame({"_deal": credits["deal_id"].astype("string").to_numpy(),
+                      "employee_id": credits["employee_id"].astype(str).to_numpy(),
+                      "credit_share": credits["share"].to_numpy(dtype="float64")})
+    split = rows.merge(c, on="_deal", how="inner", sort=False)
+    codes = pd.factorize(split["_deal"])[0]
+    for col in SPLIT_COLUMNS:
+        if col in split.columns:
+            value = pd.to_numeric(split[col], errors="coerce").to_numpy(dtype="float64")
+            parts = split_cents(np.where(np.isnan(value), 0.0, value), split["credit_share"].to_numpy(), codes)
+            split[col] = np.where(np.isnan(value), np.nan, parts)
+    split = split.drop(columns="_deal")
+    out_keep = keep.assign(credit_share=1.0)
+    out_keep["employee_id"] = out_keep["employee_id"].astype(str)
+    out = pd.concat([out_keep, split[out_keep.columns]], ignore_index=True)
+    for col in ("period", "product"):
+        if isinstance(sales[col].dtype, pd.CategoricalDtype):
+            out[col] = pd.Categorical(out[col].astype(str), dtype=sales[col].dtype)
+    return out
+
+
+def share_problems(credits: pd.DataFrame, deal_ids: pd.Series) -> list[tuple[int, str, object, str]]:
+    """Rules of the credits table: (row position, column, value, expected) for each problem.
+
+    share in (0, 1]; deal_id a deal of the sales table; the shares of a deal add up to 1 (reported on the
+    deal's first row, with the sum found)."""
+    out: list[tuple[int, str, object, str]] = []
+    share = credits["share"].to_numpy(dtype="float64")
+    for i in np.flatnonzero(~((share > 0) & (share <= 1))):
+        out.append((int(i), "share", float(share[i]), "a share above 0 and at most 1"))
+    deals = credits["deal_id"].astype("string")
+    known = deals.isin(pd.Index(deal_ids.dropna().astype("string"))).to_numpy(dtype=bool, na_value=False)
+    for i in np.flatnonzero(~known):
+        out.append((int(i), "deal_id", str(deals.iloc[i]), "a deal_id of the sales table"))
+    total = pd.Series(share).groupby(deals.to_numpy()).transform("sum").to_numpy()
+    first = ~deals.duplicated().to_numpy()
+    for i in np.flatnonzero(first & (np.abs(total - 1.0) > SHARE_TOLERANCE)):
+        out.append((int(i), "share", float(share[i]),
+                    f"shares of deal {deals.iloc[i]} adding up to 1 (they add up to {total[i]:.6g})"))
+    return out
+
+
+def rebalance_shares(credits: pd.DataFrame, changed: np.ndarray) -> pd.DataFrame:
+    """A copy of ``credits`` where, in each deal with a changed row (``changed``: boolean per row), the other
+    rows' shares are scaled so that the deal adds up to 1 again: other_i x (1 - sum changed) / sum others. (With
+    two holders: the other holder gets 1 - the appealed share.) A deal whose other holders had no share left
+    keeps them at 0 (the loader then reports the sum)."""
+    out = credits.copy()
+    share = out["share"].to_numpy(dtype="float64").copy()
+    deal = out["deal_id"].astype("string").to_numpy()
+    codes = pd.factorize(deal)[0]
+    touched = np.bincount(codes, weights=changed.astype(float), minlength=codes.max() + 1 if len(codes) else 0) > 0
+    fixed = np.bincount(codes, weights=np.where(changed, share, 0.0), minlength=len(touched))
+    others = np.bincount(codes, weights=np.where(changed, 0.0, share), minlength=len(touched))
+    scale = np.divide(1.0 - fixed, others, out=np.zeros_like(others), where=others > 0)
+    move = touched[codes] & ~changed
+    share[move] = np.round(share[move] * scale[codes][move], 12)
+    out["share"] = share
+    return out

@@ -1,0 +1,128 @@
+"""compkit.credits: shared customers (业绩分成). Figures worked out by hand (CNY)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import tiny_tables, write_tables
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compkit.appeals import review_appeals
+from compkit.credits import credited_sales, rebalance_shares, split_cents
+from compkit.data import load_dataset
+from compkit.engine import evaluate
+from compkit.errors import DataError
+from compkit.policy import Policy
+
+
+def test_split_cents_worked_examples() -> None:
+    one = np.zeros(2, dtype=int)
+    # 100.01 half and half: 5,000.5 cents each -> floors 5,000 + 5,000, one cent left: to the first row (tie)
+    assert split_cents(np.array([100.01, 100.01]), np.array([0.5, 0.5]), one).tolist() == [50.01, 50.00]
+    # 100 in thirds: 3,333.33 cents each -> 3,333 x 3 = 9,999, one cent left to the first
+    three = np.zeros(3, dtype=int)
+    assert split_cents(np.full(3, 100.0), np.full(3, 1 / 3), three).tolist() == [33.34, 33.33, 33.33]
+    # a reversal is split with its sign
+    assert split_cents(np.array([-100.01, -100.01]), np.array([0.5, 0.5]), one).tolist() == [-50.01, -50.00]
+    # 0.7 / 0.3 of 10.05: 703.5 and 301.5 cents -> 703 + 301 = 1,004, the cent to the larger remainder (tie:
+    # first row)
+    assert split_cents(np.array([10.05, 10.05]), np.array([0.7, 0.3]), one).tolist() == [7.04, 3.01]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-10**9, 10**9), st.lists(st.integers(1, 100), min_size=1, max_size=5)),
+                min_size=1, max_size=8))
+def test_parts_add_up_to_the_deal_to_the_cent(deals: list) -> None:
+    amount, share, code = [], [], []
+    for k, (cents, weights) in enumerate(deals):
+        total = sum(weights)
+        for w in weights:
+            amount.append(cents / 100.0)
+            share.append(w / total)
+            code.append(k)
+    parts = split_cents(np.array(amount), np.array(share), np.array(code))
+    sums = np.bincount(np.array(code), weights=np.rint(parts * 100))
+    assert np.array_equal(sums, np.array([c for c, _ in deals], dtype=float))
+
+
+def credits_table(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["deal_id", "employee_id", "share"])
+
+
+def test_credited_sales_replaces_a_shared_deal_by_its_parts() -> None:
+    sales = tiny_tables()["sales"]
+    out = credited_sales(sales, credits_table([("D3", "E1", 0.6), ("D3", "E3", 0.4)]))
+    d3 = out[out["deal_id"] == "D3"].set_index("employee_id")
+    # D3: funds 1,000,000 booked by E1: 600,000 to E1 and 400,000 to E3
+    assert d3["amount"].to_dict() == {"E1": 600_000.0, "E3": 400_000.0}
+    assert len(out) == len(sales) + 1 and out["amount"].sum() == sales["amount"].sum()
+    assert (out.loc[out["deal_id"] != "D3", "credit_share"] == 1.0).all()
+    assert sales.loc[sales["deal_id"] == "D3", "employee_id"].item() == "E1"  # the input is not changed
+
+
+def test_rebalance_moves_credit_to_the_other_holders() -> None:
+    c = credits_table([("D1", "A", 0.5), ("D1", "B", 0.3), ("D1", "C", 0.2), ("D2", "A", 0.6), ("D2", "B", 0.4)])
+    c.loc[1, "share"] = 0.5  # B's appeal on D1: 0.3 -> 0.5
+    out = rebalance_shares(c, np.array([False, True, False, False, False]))
+    # the others (0.5 and 0.2) share 1 - 0.5 = 0.5 in proportion: 0.5 x 0.5/0.7 and 0.2 x 0.5/0.7
+    assert out["share"].tolist()[:3] == pytest.approx([0.5 * 0.5 / 0.7, 0.5, 0.2 * 0.5 / 0.7])
+    assert out["share"].tolist()[3:] == [0.6, 0.4]  # another deal is untouched
+
+
+def _load(tmp_path: Path, policy: Policy, credits: pd.DataFrame, appeals: pd.DataFrame | None = None):
+    tables = tiny_tables()
+    tables["credits"] = credits
+    if appeals is not None:
+        tables["appeals"] = appeals
+    return load_dataset(write_tables(tables, tmp_path / "d"), policy=policy)
+
+
+def test_credits_table_rules(tmp_path: Path, policy: Policy) -> None:
+    bad = credits_table([("D3", "E1", 0.6), ("D3", "E3", 0.3), ("D9", "E1", 1.0), ("D5", "E7", 1.0),
+                         ("D6", "E3", 1.5)])
+    with pytest.raises(DataError) as info:
+        _load(tmp_path, policy, bad)
+    msg = str(info.value)
+    assert "credits.csv, row 2, column 'share': found 0.6; expected shares of deal D3 adding up to 1 " \
+           "(they add up to 0.9)" in msg
+    assert "credits.csv, row 4, column 'deal_id': found 'D9'; expected a deal_id of the sales table" in msg
+    assert "credits.csv, row 5, column 'employee_id': found 'E7'; expected an employee_id listed in the " \
+           "employees table" in msg
+    assert "row 6, column 'share': found 1.5; expected a share above 0 and at most 1" in msg
+
+
+def test_every_commission_and_indicator_uses_the_split(tmp_path: Path, policy: Policy) -> None:
+    plain = evaluate(policy, _load(tmp_path / "a", policy, credits_table([])))
+    shared = evaluate(policy, _load(tmp_path / "b", policy, credits_table([("D3", "E1", 0.6), ("D3", "E3", 0.4)])))
+    assert shared.reconcile() == []
+
+    def funds(out, e: str) -> float:
+        c = out.commission
+        return float(c.loc[(c["employee_id"] == e) & (c["product"] == "funds"), "commission"].sum())
+    # funds at 0.3%: E1 1,000,000 -> 3,000 alone; shared 600,000 -> 1,800 and E3 400,000 -> 1,200
+    assert funds(plain, "E1") == 3_000.0
+    assert funds(shared, "E1") == 1_800.0 and funds(shared, "E3") == 1_200.0
+    # loyalty (a sales-sourced indicator): E3 now has customer C2 (from D3) besides C5 (bought in two months):
+    # 1 repeat customer of 2 = 0.5 -> 0.5 / 0.35 = 1.43, capped at 1.2
+    ind = shared.indicators
+    e3 = ind[(ind["employee_id"] == "E3") & (ind["indicator"] == "loyalty")].iloc[0]
+    assert e3["actual"] == pytest.approx(0.5)
+
+
+def test_an_appeal_on_a_share_moves_credit_and_both_appear_in_the_diff(tmp_path: Path, policy: Policy) -> None:
+    appeals = pd.DataFrame([{"appeal_id": "AP1", "employee_id": "E3", "filed_on": "2026-01-10", "table": "credits",
+                             "key": "D3|E3", "column": "share", "claimed_value": "0.5", "status": "upheld",
+                             "decided_value": "0.5", "decided_on": "2026-01-20", "reason": "joint visit"}])
+    data = _load(tmp_path, policy, credits_table([("D3", "E1", 0.6), ("D3", "E3", 0.4)]), appeals)
+    review = review_appeals(policy, data)
+    # E3's share 0.4 -> 0.5 moves 0.1 of D3 from E1 (0.6 -> 0.5): 100,000 of funds at 0.3% = 300 each way
+    shares = review.corrected.credits.set_index("employee_id")["share"].to_dict()
+    assert shares == {"E1": 0.5, "E3": 0.5}
+    com = review.diff[review.diff["component"] == "commission"].set_index("employee_id")
+    assert com.loc["E3", "change"] == pytest.approx(300.0) and com.loc["E1", "change"] == pytest.approx(-300.0)
+    assert com.loc["E1", "cause"] == "appeal AP1" and com.loc["E3", "cause"] == "appeal AP1"
+    moved = review.corrections.set_index("employee_id")
+    assert moved.loc["E1", "value_before"] == "0.6" and moved.loc["E1", "value_after"] == "0.5"
