@@ -344,6 +344,8 @@ _add(TableSpec(
         "grade_since": Col(_D),
         # business line (对公, 零售, 私行, 理财, 小微): chooses the scorecard (policy scorecards[].when)
         "line": Col(_S),
+        # pay step (薪档) on the grade's step table, 1 = the lowest (policy grades[].steps)
+        "step": Col(_F, checks=[pa.Check.ge(1, error="a pay step 1, 2, ...")]),
     },
     rules=(_employee_dates, _one_scorecard_each)))
 

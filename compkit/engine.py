@@ -22,7 +22,7 @@ import pandas as pd
 
 from compkit import commission as cm
 from compkit import compliance as cp
-from compkit import pay, protection
+from compkit import pay, protection, steps
 from compkit.credits import credited_sales
 from compkit.data import Dataset
 from compkit.errors import CompkitError
@@ -207,7 +207,14 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         days_in_cycle = (data.cycle_end - data.cycle_start).days + 1
         days_share = (pay.proration(emp["hire_date"], emp["exit_date"], data.cycle_start, end)
                       * days_to_date / days_in_cycle)
-    base = pay.base_salary(emp, policy, days_share, months)
+    # pay steps (岗位工资 x 薪档): a person on a step of a grade with steps earns the step's pay
+    with_steps = "step" in emp and any(g.steps for g in policy.grades)
+    on_step = steps.step_pay(emp["grade"], emp["step"], policy) if with_steps else np.full(len(emp), np.nan)
+    stepped = ~np.isnan(on_step)
+    emp_base = emp.assign(base_monthly=np.where(stepped, on_step, emp["base_monthly"])) if stepped.any() else emp
+    base = pay.base_salary(emp_base, policy, days_share, months)
+    if stepped.any():
+        base["base_source"] = np.where(stepped, "step", base["base_source"].astype(object))
     allowances = pay.allowances(emp, policy.allowances, days_share, emp["fte"].to_numpy(), months)
     composite = summary["composite"].to_numpy()
     nhp = policy.new_hire_protection  # 新人保护期: a minimum bonus for the protected days, no demotion
@@ -285,6 +292,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     review_in = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "base_monthly": base["base_monthly_used"],
                               "rating": summary["rating"], "active_at_end": active_at_end, "fte": emp["fte"]})
     review, review_info = pay.salary_review(review_in, policy)
+    if policy.salary_review.method == "steps" and stepped.any():
+        review = _step_review(review, emp, policy)
     if interim:  # decided at the end of the cycle
         review = review.iloc[0:0].reset_index(drop=True)
     people = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "grade_since": emp["grade_since"],
@@ -301,6 +310,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         promotions = protection.block_demotions(promotions, emp["hire_date"], data.cycle_end, nhp)
     if interim:
         promotions = promotions.iloc[0:0].reset_index(drop=True)
+    else:
+        promotions = _place_on_new_grade(promotions, review, policy)
 
     # ---- money: round once, totals are sums of rounded parts --------------------------------------
     out = pd.DataFrame({"employee_id": ids, "name": emp["name"], "branch": emp["branch"], "region": emp["region"],
@@ -362,6 +373,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         out["new_base_monthly"] = round_cents(review["new_base_monthly"].to_numpy())
         out["promotion"] = promotions["recommendation"].to_numpy()
         out["promotion_to"] = promotions["to_grade"].to_numpy()
+        out["promotion_base_monthly"] = promotions["new_base_monthly"].to_numpy()  # pay on the new grade
     out["pay_note"] = _pay_notes(out)
 
     info: dict[str, Any] = {"cycle": data.cycle, "policy": policy.policy, "policy_version": policy.version,
@@ -397,6 +409,44 @@ def _leaver_table(out: pd.DataFrame, leavers: pd.DataFrame, bonus: pd.DataFrame,
         "deferred_forfeited": round_cents(s["bonus_forfeited"].to_numpy() + s["commission_forfeited"].to_numpy()),
         "deferred_kept": round_cents(s["bonus_deferred"].to_numpy() + s["commission_deferred"].to_numpy()),
     })
+
+
+def _step_review(review: pd.DataFrame, emp: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """The salary review by steps (调档) for people on a step: step + step_moves[rating], the new step's pay,
+    raise_pct = new / old - 1 (compkit.steps.review_steps); people without a step keep the merit matrix."""
+    new_step, new_pay = steps.review_steps(emp["grade"], emp["step"], review["rating"], review["eligible"], policy)
+    on = ~np.isnan(new_pay)
+    out = review.copy()
+    out["step"] = pd.to_numeric(emp["step"], errors="coerce").to_numpy()
+    out["new_step"] = new_step
+    base = out["base_monthly"].to_numpy(dtype="float64")
+    out.loc[on, "new_base_monthly"] = new_pay[on]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out.loc[on, "raise_pct"] = new_pay[on] / base[on] - 1.0
+    out.loc[on, "raise_annual"] = (new_pay[on] - base[on]) * 12.0
+    moved = (new_step[on] - out["step"].to_numpy()[on]).astype(int)
+    out.loc[on, "reason"] = ("rating " + out.loc[on, "rating"].astype(str) + ": step "
+                             + pd.Series(out["step"].to_numpy()[on]).astype(int).astype(str).to_numpy() + " -> "
+                             + pd.Series(new_step[on]).astype(int).astype(str).to_numpy()
+                             + " (" + pd.Series(moved).map("{:+d}".format).to_numpy() + " 档)")
+    return out
+
+
+def _place_on_new_grade(promotions: pd.DataFrame, review: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """The promotion table with the pay on the new grade: base_monthly_before (the pay after the salary review),
+    new_step and new_base_monthly (compkit.steps.placement: the lowest step at or above the pay, else the top;
+    a grade without steps: at least its band minimum on promotion, at most its band maximum on demotion) and
+    pay_change (CNY / month); NaN where the grade does not change."""
+    out = promotions.copy()
+    rec = out["recommendation"].astype(str).to_numpy()
+    moving = (rec == "promote") | (rec == "demote")
+    now = review["new_base_monthly"].to_numpy(dtype="float64")
+    step, new = steps.placement(out["to_grade"].astype(str).to_numpy(), now, rec == "promote", policy)
+    out["base_monthly_before"] = np.where(moving, round_cents(now), np.nan)
+    out["new_step"] = np.where(moving, step, np.nan)
+    out["new_base_monthly"] = np.where(moving, round_cents(new), np.nan)
+    out["pay_change"] = round_cents(out["new_base_monthly"].to_numpy() - out["base_monthly_before"].to_numpy())
+    return out
 
 
 def _pay_notes(s: pd.DataFrame) -> np.ndarray:

@@ -344,6 +344,15 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
             ["Recommended for promotion to " + to + " (" + why + ").",
              "Moved to " + to + " under the policy's rule for repeated low ratings (" + why + ")."],
             "No change of grade this cycle (" + why + ").")
+        if "new_base_monthly" in outcomes.promotions:  # the pay on the new grade (compkit.steps.placement)
+            pr = outcomes.promotions
+            moved = pr["new_base_monthly"].notna().to_numpy()
+            step = pr["new_step"].map(lambda x: "" if pd.isna(x) else f", step {int(x)}").astype(str)
+            change = (" Base salary " + pr["base_monthly_before"].map("{:,.2f}".format) + " -> "
+                      + pr["new_base_monthly"].map("{:,.2f}".format) + f" {policy.currency} a month" + step
+                      + " (" + pr["pay_change"].map("{:+,.2f}".format) + ").")
+            people["promotion"] = np.where(moved, people["promotion"].to_numpy(dtype=object)
+                                           + change.to_numpy(dtype=object), people["promotion"].to_numpy(dtype=object))
         lines = _commission_lines(policy, outcomes, None)
         deferrals = outcomes.deferrals[outcomes.deferrals["scheduled"] != 0].copy()
         deferrals["employee_id"] = deferrals["employee_id"].astype(str)

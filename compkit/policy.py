@@ -62,6 +62,17 @@ class Grade(_Model):
     target_bonus: Annotated[float, Field(ge=0.0, le=5.0)] = Field(
         description="target performance bonus as a share of annual base salary")
     key_role: bool = Field(False, description="key risk role: bonus deferral applies (稳健薪酬监管指引)")
+    steps: list[NonNegative] | None = Field(
+        None, description="pay steps (薪档) of the grade: monthly base (岗位工资) of step 1, 2, ..., increasing")
+
+    @field_validator("steps")
+    @classmethod
+    def _steps_increasing(cls, steps: list[float] | None) -> list[float] | None:
+        if steps is not None:
+            if not steps:
+                raise ValueError("steps: give at least one step")
+            _check_increasing(steps, "steps", strict=True)
+        return steps
 
 
 # --------------------------------------------------------------------------------------------- curves
@@ -650,6 +661,10 @@ class SalaryReview(_Model):
     compa_ratio_bands: list[float] = Field(min_length=1)
     merit_matrix: dict[str, list[Fraction]]
     budget: Fraction
+    method: Literal["merit", "steps"] = Field(
+        "merit", description="merit: the merit matrix (percent); steps: people on a pay step move by step_moves "
+                             "(调档) and get the new step's pay; people without a step keep the merit matrix")
+    step_moves: dict[str, int] = Field({}, description="rating -> steps moved (negative: down) when method is steps")
 
     @model_validator(mode="after")
     def _shape(self) -> SalaryReview:
@@ -968,6 +983,12 @@ class Policy(_Model):
         for rating in labels:
             if rating not in self.salary_review.merit_matrix:
                 problems.append(f"salary_review.merit_matrix: rating '{rating}' has no row")
+        if self.salary_review.method == "steps":
+            for rating in self.salary_review.step_moves:
+                if rating not in labels:
+                    problems.append(f"salary_review.step_moves: unknown rating '{rating}', expected one of {labels}")
+            if not any(g.steps for g in self.grades):
+                problems.append("salary_review.method is steps but no grade has steps")
         if self.bonus.by_rating:
             for rating in self.bonus.by_rating:
                 if rating not in labels:

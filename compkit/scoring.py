@@ -18,8 +18,8 @@ from numpy.typing import ArrayLike
 
 from compkit._arrays import positions, sorted_codes
 from compkit.aggregate import complaint_stats, loyalty, satisfaction_index
-from compkit.data import Dataset
 from compkit.credits import credited_sales
+from compkit.data import Dataset
 from compkit.policy import (
     BandedCurve,
     Curve,
