@@ -265,7 +265,7 @@ def monthly_targets(metrics: pd.DataFrame | None, indicator: str, employees: pd.
 
 def _special_commission(product: Product, rates: ProductRates, basis: np.ndarray, cum_basis: np.ndarray,
                         baseline: np.ndarray | None, target: np.ndarray | None,
-                        accumulate: str) -> tuple[np.ndarray, np.ndarray]:
+                        accumulate: str, cycle_target: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(month commission, cumulative commission), each employees x months, CNY unrounded, of a balance product
     or a product with quota tiers.
 
@@ -286,13 +286,14 @@ def _special_commission(product: Product, rates: ProductRates, basis: np.ndarray
         return month, np.cumsum(month, axis=1)
     # an amount product with quota tiers
     t = np.where(np.isnan(target), 0.0, target)
+    total = t.sum(axis=1) if cycle_target is None else cycle_target  # the whole cycle's target (cycle to date too)
+    whole_cycle = np.repeat(total[:, None], t.shape[1], axis=1)
     if accumulate == "cycle_to_date":
-        whole = np.cumsum(t, axis=1) if q.target == "to_date" else np.repeat(t.sum(axis=1, keepdims=True),
-                                                                               t.shape[1], axis=1)
+        whole = np.cumsum(t, axis=1) if q.target == "to_date" else whole_cycle
         cum = quota_tiered(cum_basis, whole, q, rates.base_rate)
         month = np.diff(cum, axis=1, prepend=0.0)
         return month, cum
-    per = t if q.target == "to_date" else np.repeat(t.sum(axis=1, keepdims=True), t.shape[1], axis=1)
+    per = t if q.target == "to_date" else whole_cycle
     month = quota_tiered(basis, per, q, rates.base_rate)
     return month, np.cumsum(month, axis=1)
 
@@ -322,7 +323,8 @@ def _cents(x: np.ndarray) -> np.ndarray:
 
 
 def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Sequence[str],
-                     employees: Sequence[str] | None = None, metrics: pd.DataFrame | None = None) -> pd.DataFrame:
+                     employees: Sequence[str] | None = None, metrics: pd.DataFrame | None = None,
+                     cycle_periods: Sequence[str] | None = None) -> pd.DataFrame:
     """The commission table: one row per employee x month x product over the full grid (CNY).
 
     Rows: every employee of ``employees`` (default: the distinct ids of ``sales``, sorted) x every period of
@@ -348,7 +350,9 @@ def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Seque
     non-performing within N months is reversed in its NPL month (:func:`npl_reversals`); balance products pay
     annual rates monthly (C_t = running sum of month_t, month_t = rate x b_t / 12, plus the increase over
     ``baseline``) and quota products rate the basis against each person's own target (:func:`quota_tiered`,
-    targets from ``metrics``: the quota indicator's ``target`` column).
+    targets from ``metrics``: the quota indicator's ``target`` column; ``cycle_periods``: the cycle's months when
+    ``periods`` are only those to date, so that a quota against the whole cycle's target pays what the full
+    evaluation pays for the same months).
     """
     rates = product_rates(commission)
     products = pd.Index(list(rates))
@@ -422,10 +426,14 @@ def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Seque
             base_rows = np.where(np.isnan(base_rows), 0.0, base_rows) * _row_factor(sales, pr, rows)
             baseline = np.bincount(e[rows].astype(np.int64) * n_p + p[rows], weights=base_rows,
                                    minlength=n_e * n_p).reshape(n_e, n_p)
-        target = (monthly_targets(metrics, pr.quota.indicator, employees_ix, periods_ix)
-                  if pr.quota is not None else None)
+        target = cycle_target = None
+        if pr.quota is not None:
+            target = monthly_targets(metrics, pr.quota.indicator, employees_ix, periods_ix)
+            if cycle_periods is not None:  # lines to date (interim): quota ``cycle`` is still the whole cycle's
+                cycle_target = np.nansum(monthly_targets(metrics, pr.quota.indicator, employees_ix,
+                                                         pd.Index(list(cycle_periods))), axis=1)
         special_out[i] = _special_commission(pr, rates[pr.id], basis[:, :, i], cum_basis[:, :, i], baseline,
-                                             target, commission.accumulate)
+                                             target, commission.accumulate, cycle_target)
     if commission.accumulate == "cycle_to_date":
         cum_comm = _apply(cum_basis, terms)
         for i, (_, cum_i) in special_out.items():

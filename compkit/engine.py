@@ -251,7 +251,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     if interim:
         periods = data.periods[:data.periods.index(through) + 1]
         sales = all_sales[(all_sales["period"] <= through).to_numpy(dtype=bool, na_value=False)]
-        lines = cm.commission_lines(sales, policy.commission, periods, employees=ids.tolist(), metrics=data.metrics)
+        lines = cm.commission_lines(sales, policy.commission, periods, employees=ids.tolist(), metrics=data.metrics,
+                                    cycle_periods=data.periods)
         # no settlement before the cycle's end: an interim settlement with no gate and no cap is the gross
         settlement = cm.settle(lines, pd.Series(composite, index=ids), pd.Series(0.0, index=ids),
                                policy.commission.model_copy(update={"gate": None, "cap": None}))

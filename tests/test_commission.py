@@ -613,3 +613,20 @@ def test_balance_product_policy_rules() -> None:
         make_commission(products=[{"id": "d", "rate_per_10k": 5, "increase_rate_per_10k": 10}])
     with pytest.raises(ValueError, match="npl_clawback applies to disbursed amounts"):
         make_commission(products=[{"id": "d", "basis": "balance", "rate_per_10k": 5, "npl_clawback": {"months": 6}}])
+
+
+def test_quota_lines_to_date_match_the_full_cycle() -> None:
+    # lines for January and February alone, against the whole cycle's target, pay what the full cycle's lines pay
+    sales = sales_frame([("A", "2025-01", "insurance", 170_000.0), ("A", "2025-03", "insurance", 130_000.0)])
+    months = ["2025-01", "2025-02", "2025-03"]
+    metrics = targets([("A", m, 100_000.0) for m in months])
+    full = commission_lines(sales, quota_policy(target="cycle"), months, metrics=metrics)
+    # cycle target 300,000: 170,000 is 56.7% (nothing) until March: 300,000 = 100%: 60,000 x 1% = 600
+    assert full["commission"].tolist() == [0.0, 0.0, 600.0]
+    to_date = commission_lines(sales[sales["period"] <= "2025-02"], quota_policy(target="cycle"), months[:2],
+                               metrics=metrics, cycle_periods=months)
+    assert to_date["commission"].tolist() == [0.0, 0.0]
+    # against a target of only January and February (200,000), 170,000 is 85%: 10,000 x 1% = 100 in January
+    short = commission_lines(sales[sales["period"] <= "2025-02"], quota_policy(target="cycle"), months[:2],
+                             metrics=metrics)
+    assert short["commission"].tolist() == [100.0, 0.0]
