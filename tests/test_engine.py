@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import POLICY_2025, approx_cents, tiny_tables, write_tables
+from conftest import MONTHS, POLICY_2025, approx_cents, tiny_tables, write_tables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -296,3 +296,52 @@ def test_products_priced_as_banks_pay_them_end_to_end(tmp_path: Path, policy: Po
     # funds: E1 sold 1,000,000 against a cycle target of 800,000 (125%): the slice above 640,000 (80%) at
     # 0.3% x 1.5: 360,000 x 0.0045 = 1,620
     assert e1.loc[e1["product"] == "funds", "commission"].sum() == pytest.approx(1_620.0)
+
+
+def test_example_bank_policy_uses_every_scheme_key(tmp_path: Path) -> None:
+    """data/policies/examples/bank-scheme.yaml evaluates on data carrying line, step, deposits by type,
+    insurance by payment term, loans with an NPL, funds quotas and a shared deal, and reconciles to the cent."""
+    from compkit.policy import load_policy
+
+    bank = load_policy(Path(__file__).resolve().parents[1] / "data" / "policies" / "examples" / "bank-scheme.yaml")
+    t = tiny_tables()
+    t["employees"]["line"] = ["对公", "零售", "私行", "小微"]
+    t["employees"]["step"] = [4, 2, 3, None]
+    s = t["sales"]
+    s.loc[s["product"] == "wealth", "product"] = "holdings"
+    s["payment_term"] = np.where(s["product"] == "insurance", "期交10", None)
+    s["loan_id"] = np.where(s["product"] == "loans", "L1", None)
+    s["npl_date"] = np.where(s["product"] == "loans", "2025-09-15", None)  # D4 (May) turns NPL in September
+    deposits = pd.DataFrame({"employee_id": "E1", "period": MONTHS[:2], "product": "deposits",
+                             "amount": [12_000_000.0, 12_000_000.0], "deal_id": ["DP1", "DP2"],
+                             "customer_id": "C1", "deposit_type": ["活期", "定期"], "baseline": 10_000_000.0})
+    t["sales"] = pd.concat([s, deposits], ignore_index=True)
+    t["metrics"] = pd.concat([t["metrics"], pd.DataFrame(
+        [("E1", m, "funds_sales", 0.0, 100_000.0) for m in MONTHS], columns=t["metrics"].columns)], ignore_index=True)
+    t["credits"] = pd.DataFrame({"deal_id": ["D3", "D3"], "employee_id": ["E1", "E3"], "share": [0.5, 0.5]})
+    data = load_dataset(write_tables(t, tmp_path / "bank"), policy=bank)
+    out = evaluate(bank, data)
+    assert out.reconcile() == []
+    s = out.summary.set_index("employee_id")
+    assert s["scorecard"].to_dict() == {"E1": "corporate", "E2": "retail", "E3": "wealth", "E4": "small_business"}
+    assert s.loc["E1", "base_source"] == "step" and s.loc["E1", "base_monthly"] == 9_500
+    c = out.commission
+    e1 = c[c["employee_id"] == "E1"]
+
+    def paid(product: str, period: str | None = None) -> float:
+        rows = e1[(e1["product"] == product) & ((e1["period"] == period) if period else True)]
+        return float(rows["commission"].sum())
+    # deposits, January: 12M 活期 x 1.5 = 18M weighted; 18M x 10 / 10k = 18,000 a year on the balance, and the
+    # increase 18M - 10M x 1.5 = 3M x 30 / 10k = 9,000 a year: (18,000 + 9,000) / 12 = 2,250
+    assert paid("deposits", "2025-01") == 2_250.0
+    # February: 12M 定期 x 0.5 = 6M weighted: 6,000 a year; the increase over last year's 10M x 0.5 = 5M is 1M:
+    # 1M x 30 / 10k = 3,000 a year: (6,000 + 3,000) / 12 = 750
+    assert paid("deposits", "2025-02") == 750.0
+    # insurance 期交10 (coefficient 1.0): 1.2M of standard premium at 1%: 12,000
+    assert paid("insurance") == 12_000.0
+    # loans: D4 2.5M in May at 6 per 10k = 1,500, reversed in September (NPL within 12 months): 0 in all
+    assert paid("loans", "2025-05") == 1_500.0 and paid("loans", "2025-09") == -1_500.0
+    # funds: D3 (1M in March) shared half and half: E1's 500,000 against the target to date (100,000 a month).
+    # March: 500,000 of 300,000 (167%): 60,000 x 0.3% + 150,000 x 0.45% + 50,000 x 0.6% = 180 + 675 + 300 = 1,155;
+    # by December 500,000 of 1.2M (41.7%) is below 80%: the later lines give it all back, 0 for the year
+    assert paid("funds", "2025-03") == 1_155.0 and paid("funds") == 0.0
