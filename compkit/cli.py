@@ -118,12 +118,22 @@ def cmd_review(args: argparse.Namespace) -> int:
 def cmd_statements(args: argparse.Namespace) -> int:
     from compkit.feedback import write_statements
 
+    settings = None
+    if args.send and args.confirm:  # settings and password checked before anything is written
+        from compkit.delivery import load_settings
+
+        settings = load_settings(args.smtp)
+        settings.password()
     written = write_statements(policy_path=args.policy, data_path=args.data, out=args.out, period=args.period,
                                cycle=args.cycle, publish=args.publish)
     pages = sum(1 for p in written if p.suffix == ".html")
     print(f"wrote {pages} statement(s) and statements.xlsx to {args.out} (private: do not share the folder)")
     if args.publish is not None:
         print(f"published tables (no names, no employee ids): {args.publish}")
+    if args.send:
+        from compkit.delivery import send_statements_command
+
+        return send_statements_command(args, settings)
     return 0
 
 
@@ -188,6 +198,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--publish", type=Path, default=None,
                    help="also write the published tables (results with pseudonyms, ratings by branch) to this "
                         "folder; needs COMPKIT_PSEUDONYM_KEY or COMPKIT_PSEUDONYM_KEY_FILE")
+    p.add_argument("--send", action="store_true",
+                   help="email each person their own statement (the employees' email column); a dry run that "
+                        "lists what would be sent unless --confirm is given")
+    p.add_argument("--confirm", action="store_true", help="with --send: really send (default: dry run)")
+    p.add_argument("--smtp", type=Path, default=None,
+                   help="SMTP settings file outside the repository (default: $COMPKIT_SMTP_SETTINGS or "
+                        "~/.config/compkit/smtp.toml); the password from $COMPKIT_SMTP_PASSWORD or a file")
+    p.add_argument("--resend", action="append", default=[], metavar="EMPLOYEE_ID",
+                   help="with --send: send this person's statement again although the delivery log shows it sent "
+                        "or interrupted (repeatable)")
+    p.add_argument("--send-limit", dest="send_limit", type=int, default=None,
+                   help="with --send --confirm: send at most this many messages now (the rest on a later run)")
+    p.add_argument("--delivery-log", dest="delivery_log", type=Path, default=None,
+                   help="the delivery log (default: OUT-delivery.jsonl beside the statement folder)")
     p.set_defaults(func=cmd_statements)
 
     p = sub.add_parser("appeal", help="apply upheld appeals, re-evaluate, and log the audit trail",

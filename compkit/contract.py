@@ -39,6 +39,8 @@ from compkit.populations import assignment_problems
 _CYCLE = re.compile(r"^(\d{4})(H[12])?$")
 SURVEY_DIMENSIONS = ("attitude", "competence", "responsiveness", "overall")
 APPEAL_STATUSES = ("open", "upheld", "rejected")
+#: a plausible mailbox for the employees' ``email`` column: one @, no blanks, a dot in the domain
+EMAIL_PATTERN = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$"
 
 #: value checks of a column given the policy (None when validating without one); each check's ``error`` is the
 #: "expected ..." of the message
@@ -346,6 +348,9 @@ _add(TableSpec(
         "line": Col(_S),
         # pay step (薪档) on the grade's step table, 1 = the lowest (policy grades[].steps)
         "step": Col(_F, checks=[pa.Check.ge(1, error="a pay step 1, 2, ...")]),
+
+        "email": Col(_S, checks=[pa.Check.str_matches(EMAIL_PATTERN, error="an email address such as "
+                                                                          "name@bank.example.cn")]),
     },
     rules=(_employee_dates, _one_scorecard_each)))
 
