@@ -28,7 +28,7 @@ import time
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from pathlib import Path
@@ -338,7 +338,7 @@ def _connect(settings: SmtpSettings, password: str | None) -> smtplib.SMTP:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def send_plan(plan: pd.DataFrame, folder: str | Path, settings: SmtpSettings, log_path: str | Path,

@@ -9,14 +9,20 @@ import ssl
 from email import policy as email_policy
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from compkit.data import load_dataset
-from compkit.delivery import (DeliveryError, SmtpSettings, content_hash, deliver_statements, load_settings,
-                              plan_delivery, read_log)
+from compkit.delivery import (
+    DeliveryError,
+    SmtpSettings,
+    content_hash,
+    deliver_statements,
+    load_settings,
+    plan_delivery,
+    read_log,
+)
 from compkit.errors import DataError
 from compkit.feedback import write_statements
 from tests.conftest import POLICY_2025, tiny_tables, write_tables
