@@ -1,4 +1,4 @@
-"""The ``compkit`` command: sample, validate, evaluate, review, statements, appeal.
+"""The ``compkit`` command: sample, validate, evaluate, review, statements, appeal, targets.
 
 Errors meant for the user (a bad policy file, bad data) are printed without a traceback and exit with 1;
 a wrong command line exits with 2 (argparse's convention). Outputs are written atomically: a failed run
@@ -145,6 +145,15 @@ def cmd_appeal(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_targets(args: argparse.Namespace) -> int:
+    from compkit.targets import run_targets
+
+    for line in run_targets(args.policy, args.data, args.unit_targets, args.out, share_reaching=args.share,
+                            by=args.by, cycle=args.cycle):
+        print(line)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="compkit",
@@ -230,6 +239,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="date (YYYY-MM-DD) to count open appeals' days from (default: the latest date in the "
                         "register)")
     p.set_defaults(func=cmd_appeal)
+
+    p = sub.add_parser("targets", help="next cycle's targets for each person, broken down from the unit targets",
+                       description="Break each unit's next-cycle target down to its customer managers from their "
+                                   "own results and the unit's market, so that a chosen share can reach 100%%; "
+                                   "write the monthly targets (employee_id, period, indicator, target) as a "
+                                   "targets table the next cycle's dataset loads.")
+    _add_policy_data(p)
+    p.add_argument("--unit-targets", dest="unit_targets", type=Path, required=True,
+                   help="CSV or .xlsx: branch (or --by), indicator, target (the unit's total for the next cycle)")
+    p.add_argument("--share", type=float, default=0.5,
+                   help="share of managers who should reach 100%% of their target (default 0.5)")
+    p.add_argument("--by", default="branch", help="the unit column of the employees table (default branch)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="the targets file to write, e.g. private/targets.csv (refused under reports/)")
+    p.set_defaults(func=cmd_targets)
     return parser
 
 

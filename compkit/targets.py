@@ -1,0 +1,235 @@
+"""Targets for each person (目标分解): next cycle's unit targets broken down to each customer manager.
+
+A unit (a branch, by default) is given its target for the next cycle per indicator. Each person's share of it
+follows their own results (their portfolio: this cycle's actual, aggregated as the indicator says) and the
+unit's market, and the targets are set so that a chosen share of managers can reach 100%:
+
+1. :func:`compkit.calibration.propose_targets` proposes, per person and metric indicator,
+   ``proposal_i = actual_i x q``, where q is the (1 - share) quantile of this cycle's individual changes
+   (second half against first, market movement taken out): next cycle's actual modelled as
+   ``actual_i x change``, so P(actual >= proposal) = share for everyone.
+2. The proposals of a unit are scaled to add up to the unit's target:
+   ``scale_u = unit_target_u / sum_i proposal_i`` and ``target_i = proposal_i x scale_u``.
+   Scaling keeps everyone's chance equal, and it becomes
+   ``expected_share_u = P(change >= q x scale_u)`` (the empirical distribution of the changes):
+   a unit target above the sum of the proposals (scale > 1) means fewer than the chosen share will reach it.
+   ``consistent_target_u = sum_i proposal_i`` is the unit target at which exactly the chosen share would.
+
+Lower-is-better indicators (inverse curves, e.g. the NPL ratio) are ratios, not amounts: they do not add up
+over people, so every person's target is the unit's target.
+
+:func:`monthly_targets` spreads each annual target over the next cycle's months (sum indicators follow the unit's
+monthly pattern of this cycle; balances and ratios keep the same target each month), and :func:`write_targets`
+writes them as a ``targets`` table (employee_id, period, indicator, target) that the next cycle's dataset loads:
+a metrics row without a target takes it from there.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from compkit.calibration import individual_changes, propose_targets
+from compkit.data import Dataset, cycle_periods
+from compkit.errors import CompkitError
+from compkit.money import round_cents
+from compkit.policy import InverseCurve, Policy
+from compkit.privacy import refuse_reports_folder
+
+
+class TargetError(CompkitError):
+    """Unit targets that cannot be broken down (unknown unit or indicator, a negative target)."""
+
+
+def next_cycle(cycle: str) -> str:
+    """2025 -> 2026; 2025H1 -> 2025H2; 2025H2 -> 2026H1."""
+    if len(cycle) == 4:
+        return str(int(cycle) + 1)
+    return f"{cycle[:4]}H2" if cycle.endswith("H1") else f"{int(cycle[:4]) + 1}H1"
+
+
+def check_unit_targets(policy: Policy, data: Dataset, unit_targets: pd.DataFrame, by: str = "branch") -> None:
+    """Every row names a unit of the employees table, a metric indicator of the policy and a target >= 0."""
+    if by not in data.employees:
+        raise TargetError(f"--by {by}: not a column of the employees table (e.g. branch, region)")
+    problems = []
+    for col in (by, "indicator", "target"):
+        if col not in unit_targets:
+            problems.append(f"unit targets: a column named '{col}'")
+    if problems:
+        raise TargetError("; ".join(problems))
+    units = set(data.employees[by].astype(str))
+    metric = {i.id for i in policy.scorecard.indicators if i.source == "metrics"}
+    target = pd.to_numeric(unit_targets["target"], errors="coerce")
+    for n, (u, k, t, raw) in enumerate(zip(unit_targets[by].astype(str), unit_targets["indicator"].astype(str),
+                                           target, unit_targets["target"]), start=2):
+        if u not in units:
+            problems.append(f"row {n}, column '{by}': found {u!r}; expected a {by} of the employees table")
+        if k not in metric:
+            problems.append(f"row {n}, column 'indicator': found {k!r}; expected an indicator of the policy sourced "
+                            f"from metrics: {', '.join(sorted(metric))}")
+        if not (t >= 0):
+            problems.append(f"row {n}, column 'target': found {raw!r}; expected a number >= 0")
+    dup = unit_targets.duplicated([by, "indicator"])
+    for n in np.flatnonzero(dup.to_numpy()):
+        problems.append(f"row {n + 2}: {by} {unit_targets[by].iloc[n]!r} and indicator "
+                        f"{unit_targets['indicator'].iloc[n]!r} appear twice; expected one target each")
+    if problems:
+        raise TargetError("unit targets: " + str(len(problems)) + " problem(s):\n"
+                          + "\n".join(f"  - {p}" for p in problems))
+
+
+def break_down_targets(policy: Policy, data: Dataset, unit_targets: pd.DataFrame, share_reaching: float = 0.5,
+                       by: str = "branch") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each person's next-cycle target per indicator from the unit's target (see the module docstring).
+
+    ``unit_targets``: columns ``by`` (e.g. branch), indicator, target (the unit's total for the cycle, in the
+    indicator's unit: the sum of its people's values for sum and balance indicators; the ratio itself for
+    lower-is-better ones). People who left by the end of the cycle get no target. Returns
+    (people, units): people has employee_id, ``by``, indicator, actual, proposal, target_next, scale,
+    expected_share; units has ``by``, indicator, people, unit_target, sum_of_proposals (= the consistent
+    target), scale, expected_share.
+    """
+    check_unit_targets(policy, data, unit_targets, by)
+    emp = data.employees
+    active = emp[emp["exit_date"].isna() | (emp["exit_date"] > data.cycle_end)]
+    active_ids = set(active["employee_id"].astype(str))
+    proposals = propose_targets(policy, data, share_reaching=share_reaching, environment=by)
+    proposals = proposals[proposals["employee_id"].astype(str).isin(active_ids)].copy()
+    proposals[by] = proposals[by].astype(str)
+    inverse = {i.id for i in policy.scorecard.indicators if isinstance(policy.indicator_curve(i), InverseCurve)}
+    ut = unit_targets.assign(**{by: unit_targets[by].astype(str), "indicator": unit_targets["indicator"].astype(str),
+                                "target": pd.to_numeric(unit_targets["target"])})
+    people_rows, unit_rows = [], []
+    for (unit, ind), t in ut.set_index([by, "indicator"])["target"].items():
+        mine = proposals[(proposals[by] == unit) & (proposals["indicator"] == ind)]
+        mine = mine[np.isfinite(mine["target_next"].to_numpy(dtype="float64"))]
+        proposal = mine["target_next"].to_numpy(dtype="float64")
+        changes = individual_changes(data, ind)
+        if ind in inverse:
+            target = np.full(len(mine), float(t))
+            q = float(np.quantile(1.0 / changes, share_reaching))
+            # a ratio at or below the target: P(actual / change <= t) with actual / change ~ base / change
+            base = mine["actual"].to_numpy(dtype="float64")
+            expected = (float(np.mean([np.mean(b / changes <= t) for b in base])) if len(base) else np.nan)
+            scale, total = np.nan, np.nan
+        else:
+            total = float(proposal.sum())
+            scale = float(t) / total if total > 0 else np.nan
+            target = proposal * scale if total > 0 else np.full(len(mine), float(t) / max(len(mine), 1))
+            q = float(np.quantile(changes, 1.0 - share_reaching))
+            expected = float(np.mean(changes >= q * scale)) if np.isfinite(scale) else np.nan
+        people_rows.append(pd.DataFrame({
+            "employee_id": mine["employee_id"].astype(str).to_numpy(), by: unit, "indicator": ind,
+            "actual": mine["actual"].to_numpy(dtype="float64"), "proposal": proposal, "target_next": target,
+            "scale": scale, "expected_share": expected}))
+        unit_rows.append({by: unit, "indicator": ind, "people": len(mine), "unit_target": float(t),
+                          "sum_of_proposals": total, "scale": scale, "expected_share": expected})
+    people = (pd.concat(people_rows, ignore_index=True) if people_rows else
+              pd.DataFrame(columns=["employee_id", by, "indicator", "actual", "proposal", "target_next", "scale",
+                                    "expected_share"]))
+    return people.sort_values(["employee_id", "indicator"]).reset_index(drop=True), pd.DataFrame(unit_rows)
+
+
+def monthly_targets(policy: Policy, data: Dataset, people: pd.DataFrame, by: str = "branch") -> pd.DataFrame:
+    """Each person's next-cycle target per month: columns employee_id, period, indicator, target.
+
+    Sum indicators (e.g. fee income): target_month = annual target x the unit's share of this cycle's actual in
+    the same month of the cycle (equal shares where the unit had none), in cents that add up to the annual target
+    exactly (rounded to the cent, the remainder placed by largest remainder). Mean and last indicators (balances,
+    ratios): the annual target each month (rounded to 4 decimals for ratios, the cent otherwise).
+    """
+    months = cycle_periods(next_cycle(data.cycle))
+    this = data.periods
+    if len(months) != len(this):  # pragma: no cover - cycles of the same kind have the same length
+        raise TargetError("the next cycle has a different number of months")
+    agg = {i.id: i.aggregate for i in policy.scorecard.indicators}
+    inverse = {i.id for i in policy.scorecard.indicators if isinstance(policy.indicator_curve(i), InverseCurve)}
+    m = data.metrics
+    unit_of = pd.Series(data.employees[by].astype(str).to_numpy(), index=data.employees["employee_id"].astype(str))
+    month_pos = pd.Series(np.arange(len(this)), index=this)
+    frame = pd.DataFrame({"unit": m["employee_id"].astype(str).map(unit_of).to_numpy(),
+                          "indicator": m["indicator"].astype(str).to_numpy(),
+                          "pos": m["period"].astype(str).map(month_pos).to_numpy(),
+                          "actual": m["actual"].to_numpy(dtype="float64").clip(min=0)})
+    pattern = frame.groupby(["unit", "indicator", "pos"])["actual"].sum().rename("w").reset_index()
+    n = len(months)
+    grid = people[["employee_id", by, "indicator", "target_next"]].rename(columns={by: "unit"})
+    grid = grid.loc[grid.index.repeat(n)].reset_index(drop=True)
+    grid["pos"] = np.tile(np.arange(n), len(people))
+    grid = grid.merge(pattern, on=["unit", "indicator", "pos"], how="left")
+    grid["w"] = grid["w"].fillna(0.0)
+    key = ["employee_id", "indicator"]
+    total_w = grid.groupby(key)["w"].transform("sum")
+    grid["w"] = grid["w"].where(total_w > 0, 1.0)  # no pattern: equal months
+    # largest remainder per person and indicator: the cents add up to the annual target exactly
+    cents = np.round(round_cents(grid["target_next"].to_numpy(dtype="float64")) * 100)
+    share = cents * grid["w"] / grid.groupby(key)["w"].transform("sum")
+    floor = np.floor(share)
+    left = (cents - floor.groupby([grid[k] for k in key]).transform("sum")).to_numpy()
+    order = (-(share - floor)).groupby([grid[k] for k in key]).rank(method="first").to_numpy()
+    spread = (floor + (order <= left)) / 100.0
+    is_sum = grid["indicator"].map(lambda k: agg.get(k, "sum") == "sum" and k not in inverse).to_numpy(dtype=bool)
+    is_ratio = grid["indicator"].isin(inverse).to_numpy()
+    same = np.where(is_ratio, np.round(grid["target_next"].to_numpy(dtype="float64"), 4),
+                    round_cents(grid["target_next"].to_numpy(dtype="float64")))
+    return pd.DataFrame({"employee_id": grid["employee_id"].to_numpy(),
+                         "period": np.asarray(months, dtype=object)[grid["pos"].to_numpy()],
+                         "indicator": grid["indicator"].to_numpy(), "target": np.where(is_sum, spread, same)})
+
+
+def write_targets(monthly: pd.DataFrame, path: str | Path) -> Path:
+    """Write the monthly targets as ``targets.csv`` (employee_id, period, indicator, target): put it in the next
+    cycle's data folder, where a metrics row without a target takes it. Personal: refused under reports/."""
+    path = refuse_reports_folder(path, "personal targets")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    monthly[["employee_id", "period", "indicator", "target"]].to_csv(tmp, index=False)
+    tmp.replace(path)
+    return path
+
+
+def read_unit_targets(path: str | Path) -> pd.DataFrame:
+    """A unit targets file: CSV (UTF-8 or GB18030) or Excel, columns branch (or the unit), indicator, target."""
+    path = Path(path)
+    if not path.is_file():
+        raise TargetError(f"{path}: no such file; expected a CSV or .xlsx of unit targets (branch, indicator, target)")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return pd.read_excel(path, dtype=object)
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
+        except UnicodeDecodeError:
+            continue
+    raise TargetError(f"{path}: not readable as UTF-8 or GB18030 text")
+
+
+def run_targets(policy_path: str | Path, data_path: str | Path, unit_targets: str | Path, out: str | Path,
+                share_reaching: float = 0.5, by: str = "branch", cycle: str | None = None) -> list[str]:
+    """``compkit targets``: break the unit targets down, write the monthly targets file, return lines to print
+    (the unit table: no person)."""
+    from compkit.data import load_dataset
+    from compkit.policy import load_policy
+
+    if not 0 < share_reaching < 1:
+        raise TargetError(f"--share {share_reaching}: expected a share between 0 and 1 (e.g. 0.5)")
+    out = refuse_reports_folder(out, "personal targets")
+    policy = load_policy(policy_path)
+    data = load_dataset(data_path, policy=policy, cycle=cycle)
+    unit = read_unit_targets(unit_targets)
+    try:
+        people, units = break_down_targets(policy, data, unit, share_reaching=share_reaching, by=by)
+    except TargetError as err:
+        raise TargetError(f"{unit_targets}: {err}") from None
+    path = write_targets(monthly_targets(policy, data, people, by=by), out)
+    lines = [f"targets for cycle {next_cycle(data.cycle)}: {people['employee_id'].nunique()} people, "
+             f"{len(units)} unit target(s); wrote {path} (personal: keep it private)",
+             f"chosen share reaching 100%: {share_reaching:.0%}"]
+    for r in units.itertuples(index=False):
+        note = "" if not np.isfinite(r.scale) else (
+            f"; the share would be {share_reaching:.0%} at a unit target of {r.sum_of_proposals:,.0f}"
+            if abs(r.expected_share - share_reaching) > 0.05 else "")
+        lines.append(f"  {getattr(r, by)} {r.indicator}: {r.people} people, target {r.unit_target:,.2f}, "
+                     f"expected to reach it {r.expected_share:.0%}{note}")
+    return lines

@@ -1,0 +1,108 @@
+"""Targets for each person: unit targets broken down, checked by hand on the tiny dataset."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from compkit.privacy import PrivacyError
+from compkit.targets import TargetError, break_down_targets, monthly_targets, next_cycle, write_targets
+
+
+def test_next_cycle() -> None:
+    assert [next_cycle(c) for c in ("2025", "2025H1", "2025H2")] == ["2026", "2025H2", "2026H1"]
+
+
+def test_break_down_worked_example(policy, tiny) -> None:
+    """Tiny: E1 on target all year (fee income 30,000 a month), E3 at 120% (36,000), E2 from July (30,000),
+    E4 left in March (no target for next cycle).
+
+    Individual changes (second half over first, market taken out): E1 and E3 1.0 each (E2 has no first half),
+    so q = 1 at any share and each proposal is the year's actual: E1 360,000, E2 180,000, E3 432,000; sum 972,000.
+    A branch target of 1,944,000 scales them by 2: 720,000, 360,000, 864,000; the chance of reaching twice this
+    year's result is P(change >= 2) = 0. A target of 972,000 (scale 1): P(change >= 1) = 1.
+    """
+    unit = pd.DataFrame({"branch": ["Pudong", "Pudong"], "indicator": ["fee_income", "npl_ratio"],
+                         "target": [1_944_000.0, 1.4]})
+    people, units = break_down_targets(policy, tiny, unit, share_reaching=0.5)
+    fee = people[people["indicator"] == "fee_income"].set_index("employee_id")
+    assert sorted(fee.index) == ["E1", "E2", "E3"]  # E4 left
+    assert np.allclose(fee["proposal"], [360_000, 180_000, 432_000])
+    assert np.allclose(fee["target_next"], [720_000, 360_000, 864_000])
+    assert fee["target_next"].sum() == pytest.approx(1_944_000)
+    u = units.set_index("indicator")
+    assert u.loc["fee_income", "sum_of_proposals"] == pytest.approx(972_000)
+    assert u.loc["fee_income", "scale"] == pytest.approx(2.0)
+    assert u.loc["fee_income", "expected_share"] == 0.0
+    # a ratio (lower is better) does not add up over people: everyone gets the unit's ratio
+    assert np.allclose(people.loc[people["indicator"] == "npl_ratio", "target_next"], 1.4)
+    _, units = break_down_targets(policy, tiny, unit.assign(target=[972_000.0, 1.4]))
+    assert units.set_index("indicator").loc["fee_income", "expected_share"] == 1.0
+
+
+def test_monthly_targets_follow_the_branch_pattern_and_add_up(policy, tiny) -> None:
+    """Pudong's fee income by month: Jan-Mar E1 + E3 + E4 = 30,000 + 36,000 + 15,000 = 81,000; Apr-Jun 66,000;
+    Jul-Dec (E2 joins) 96,000; the year 3 x 81,000 + 3 x 66,000 + 6 x 96,000 = 1,017,000. E1's 720,000 in
+    January: 720,000 x 81,000 / 1,017,000 = 57,345.13 (cents placed by largest remainder, adding up exactly)."""
+    unit = pd.DataFrame({"branch": ["Pudong", "Pudong"], "indicator": ["fee_income", "deposits_adb"],
+                         "target": [1_944_000.0, 60_000_000.0]})
+    people, _ = break_down_targets(policy, tiny, unit)
+    monthly = monthly_targets(policy, tiny, people)
+    assert list(monthly.columns) == ["employee_id", "period", "indicator", "target"]
+    e1 = monthly[(monthly["employee_id"] == "E1") & (monthly["indicator"] == "fee_income")].set_index("period")
+    assert list(e1.index) == [f"2026-{m:02d}" for m in range(1, 13)]
+    assert e1.loc["2026-01", "target"] == pytest.approx(57_345.13, abs=0.011)
+    assert round(e1["target"].sum(), 2) == 720_000.00
+    assert e1.loc["2026-07", "target"] == pytest.approx(720_000 * 96_000 / 1_017_000, abs=0.011)
+    # a balance (mean over months): the same target every month. Deposits: E1 20m, E2 20m, E3 24m -> 64m
+    # proposals; 60m / 64m = 0.9375 -> E1 18.75m each month
+    dep = monthly[(monthly["employee_id"] == "E1") & (monthly["indicator"] == "deposits_adb")]
+    assert np.allclose(dep["target"], 18_750_000.0)
+
+
+def test_targets_file_is_written_privately(policy, tiny, tmp_path: Path) -> None:
+    unit = pd.DataFrame({"branch": ["Pudong"], "indicator": ["fee_income"], "target": [972_000.0]})
+    monthly = monthly_targets(policy, tiny, break_down_targets(policy, tiny, unit)[0])
+    path = write_targets(monthly, tmp_path / "private" / "targets.csv")
+    back = pd.read_csv(path)
+    assert len(back) == 36 and back["target"].sum() == pytest.approx(972_000)
+    with pytest.raises(PrivacyError, match="never under reports/"):
+        write_targets(monthly, tmp_path / "reports" / "targets.csv")
+
+
+@pytest.mark.parametrize("rows, message", [
+    ({"branch": ["Nowhere"], "indicator": ["fee_income"], "target": [1.0]},
+     "row 2, column 'branch': found 'Nowhere'; expected a branch of the employees table"),
+    ({"branch": ["Pudong"], "indicator": ["fees"], "target": [1.0]},
+     "row 2, column 'indicator': found 'fees'; expected an indicator of the policy sourced from metrics"),
+    ({"branch": ["Pudong"], "indicator": ["fee_income"], "target": ["-5"]},
+     "row 2, column 'target': found '-5'; expected a number >= 0"),
+    ({"branch": ["Pudong", "Pudong"], "indicator": ["fee_income"] * 2, "target": [1.0, 2.0]},
+     "row 3: branch 'Pudong' and indicator 'fee_income' appear twice"),
+    ({"branch": ["Pudong"], "indicator": ["fee_income"]}, "a column named 'target'"),
+])
+def test_bad_unit_targets(policy, tiny, rows, message) -> None:
+    with pytest.raises(TargetError, match=message.replace("(", r"\(")):
+        break_down_targets(policy, tiny, pd.DataFrame(rows))
+
+
+def test_targets_command(tiny_dir: Path, tmp_path: Path, capsys) -> None:
+    from compkit.cli import main
+    from tests.conftest import POLICY_2025
+
+    unit = tmp_path / "unit_targets.csv"
+    pd.DataFrame({"branch": ["Pudong"], "indicator": ["fee_income"], "target": [1_944_000]}).to_csv(unit, index=False)
+    out = tmp_path / "private" / "targets.csv"
+    args = ["targets", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--unit-targets", str(unit)]
+    assert main(args + ["--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "targets for cycle 2026: 3 people, 1 unit target(s)" in printed
+    assert "Pudong fee_income: 3 people, target 1,944,000.00, expected to reach it 0%; the share would be 50% at " \
+           "a unit target of 972,000" in printed
+    assert pd.read_csv(out)["target"].sum() == pytest.approx(1_944_000)
+    assert main(args + ["--out", str(tmp_path / "reports" / "t.csv")]) == 1
+    assert "never under reports/" in capsys.readouterr().err
+    assert main(args + ["--out", str(out), "--share", "1.5"]) == 1
+    assert "expected a share between 0 and 1" in capsys.readouterr().err
