@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from compkit import awards
 from compkit import commission as cm
 from compkit import compliance as cp
 from compkit import pay, protection, steps
@@ -31,7 +32,7 @@ from compkit.policy import Policy
 from compkit.scoring import scorecard
 
 #: components of total cash and employer cost, in the order statements and reports show them
-CASH_COMPONENTS = ("base_pay", "allowances", "bonus_paid", "commission_paid")
+CASH_COMPONENTS = ("base_pay", "allowances", "bonus_paid", "commission_paid", "awards")
 COST_COMPONENTS = CASH_COMPONENTS + ("bonus_deferred", "commission_deferred", "employer_contributions")
 
 
@@ -70,9 +71,11 @@ class Outcomes:
     clawbacks: pd.DataFrame = field(default_factory=pd.DataFrame)
     leavers: pd.DataFrame = field(default_factory=pd.DataFrame)
     allocation: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: special awards won (compkit.awards): employee x award, amount
+    awards: pd.DataFrame = field(default_factory=awards.empty_lines)
 
     TABLES = ("summary", "indicators", "commission", "deferrals", "salary_review", "promotions", "benefits",
-              "compliance", "compliance_people", "clawbacks", "leavers", "allocation")
+              "compliance", "compliance_people", "clawbacks", "leavers", "allocation", "awards")
 
     def totals(self) -> dict[str, float]:
         """Cycle totals by component (CNY, to the cent); each is the sum of the rounded per-person figures."""
@@ -351,7 +354,11 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["clawback_cancelled"] = round_cents(ids.map(claim_sums["cancelled"]).fillna(0.0).to_numpy(dtype="float64"))
     out["clawback_to_recover"] = round_cents(ids.map(claim_sums["to_recover"]).fillna(0.0).to_numpy(
         dtype="float64"))
-    out["total_cash"] = round_cents(out["base_pay"] + out["allowances"] + out["bonus_paid"] + out["commission_paid"])
+    # special awards (单项奖, compkit.awards) are decided at the end of the cycle: none to date
+    award_table = awards.empty_lines() if interim else awards.award_lines(policy, data, out, indicators)
+    out["awards"] = awards.awards_by_person(award_table, out["employee_id"])
+    out["total_cash"] = round_cents(out["base_pay"] + out["allowances"] + out["bonus_paid"] + out["commission_paid"]
+                                    + out["awards"])
     emp_cols = [c for c in contributions.columns if c.startswith("employee_") and c != "employee_contributions"]
     er_cols = [c for c in contributions.columns if c.startswith("employer_") and c != "employer_contributions"]
     benefits_table = pd.DataFrame({"employee_id": ids})
@@ -391,7 +398,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     return Outcomes(summary=out, indicators=indicators.reset_index(drop=True), commission=commission_table,
                     deferrals=deferrals, salary_review=review, promotions=promotions, benefits=benefits_table,
                     info=info, compliance=checks, compliance_people=check_people, clawbacks=claim_register,
-                    leavers=leaver_table, allocation=allocation)
+                    leavers=leaver_table, allocation=allocation, awards=award_table)
 
 
 def _leaver_table(out: pd.DataFrame, leavers: pd.DataFrame, bonus: pd.DataFrame, days_share: np.ndarray

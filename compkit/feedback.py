@@ -321,7 +321,7 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
         indicators = outcomes.indicators
         days_share = s["days_share"].to_numpy(dtype="float64")
         keep = ["employee_id", *policy.scorecard.categories, "deductions", "composite", "rating", "base_pay"] + [c for c in s.columns if c.startswith("allowance_")] + [
-                "allowances", "commission", "bonus_paid", "bonus_deferred", "total_cash",
+                "allowances", "commission", "bonus_paid", "awards", "bonus_deferred", "total_cash",
                 "employee_contributions", "raise_pct", "new_base_monthly", "pay_note", "commission_note"]
         people = s[[c for c in keep if c in s.columns]].copy()
         people["employee_id"] = people["employee_id"].astype(str)
@@ -353,6 +353,9 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
                       + " (" + pr["pay_change"].map("{:+,.2f}".format) + ").")
             people["promotion"] = np.where(moved, people["promotion"].to_numpy(dtype=object)
                                            + change.to_numpy(dtype=object), people["promotion"].to_numpy(dtype=object))
+
+        won = outcomes.awards.groupby(outcomes.awards["employee_id"].astype(str))["award_name"].agg("、".join)
+        people["award_names"] = people["employee_id"].map(won).astype(object).fillna("")  # compkit.awards
         lines = _commission_lines(policy, outcomes, None)
         deferrals = outcomes.deferrals[outcomes.deferrals["scheduled"] != 0].copy()
         deferrals["employee_id"] = deferrals["employee_id"].astype(str)
@@ -515,6 +518,9 @@ def render_statements(st: Statements, policy: Policy) -> dict[str, str]:
         if not interim:
             pay_lines.append({"label": "Performance bonus paid now", "amount": _money(rec["bonus_paid"]),
                               "total": False})
+            if rec.get("awards"):
+                pay_lines.append({"label": f"Special awards ({rec['award_names']})", "amount": _money(rec["awards"]),
+                                  "total": False})
         pay_lines.append({"label": "Total cash" + (" to date" if interim else ""), "amount": _money(rec["total_cash"]),
                           "total": True})
         pay_notes = []

@@ -925,6 +925,53 @@ class WageBill(_Model):
         return self
 
 
+class Award(_Model):
+    """A special award (单项奖 / 专项激励), paid by the engine (``compkit.awards``) on top of the bonus.
+
+    measure: ``composite`` (the overall score), ``indicator_score`` (an indicator's score), ``indicator_growth``
+    (a metrics indicator's actual in the last month of the period minus the first, e.g. deposit growth, CNY) or
+    ``sales`` (the sales of ``product`` in the period: a campaign). ``period``: [first month, last month]
+    (YYYY-MM) of a campaign, default the whole cycle. Who is eligible: ``among`` all or ``new_hires`` (hired
+    within ``new_hire_months`` before the end of the cycle), still employed at the end of the cycle, with a
+    composite of at least ``min_composite`` when set. Who wins: the ``winners`` highest (per ``within``: all, region
+    or branch; ties at the last place all win) among those whose measure is at least ``min_value`` (when set; a
+    measure must be above 0 to win). Amount per winner: ``amount`` plus ``rate`` x the measure (a campaign's
+    commission-like share of its sales).
+    """
+
+    id: str
+    name: str | None = None
+    measure: Literal["composite", "indicator_score", "indicator_growth", "sales"]
+    indicator: str | None = None
+    product: str | None = None
+    period: tuple[str, str] | None = None
+    among: Literal["all", "new_hires"] = "all"
+    new_hire_months: Annotated[int, Field(ge=1)] = 12
+    within: Literal["all", "region", "branch"] = "all"
+    winners: Annotated[int, Field(ge=1)] | None = None
+    min_value: float | None = None
+    min_composite: float | None = None
+    amount: NonNegative = 0.0
+    rate: Fraction | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Award:
+        needs = {"indicator_score": "indicator", "indicator_growth": "indicator", "sales": "product"}
+        if self.measure in needs and getattr(self, needs[self.measure]) is None:
+            raise ValueError(f"measure {self.measure} needs '{needs[self.measure]}'")
+        if self.winners is None and self.min_value is None:
+            raise ValueError("say who wins: 'winners' (the top n) and/or 'min_value'")
+        if self.amount == 0 and not self.rate:
+            raise ValueError("an award pays something: 'amount' and/or 'rate'")
+        if self.period is not None:
+            for month in self.period:
+                if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+                    raise ValueError(f"period: {month!r} is not a month YYYY-MM")
+            if self.period[0] > self.period[1]:
+                raise ValueError(f"period: {self.period[0]} is after {self.period[1]}")
+        return self
+
+
 # ------------------------------------------------------------------------------------------- policy
 
 
@@ -954,6 +1001,7 @@ class Policy(_Model):
     compliance: SoundPay = SoundPay()
     leavers: dict[Literal["resignation", "retirement", "dismissal", "transfer", "death"], LeaverRule] = {}
     wage_bill: WageBill | None = None
+    awards: list[Award] = []
 
     @model_validator(mode="after")
     def _cross_references(self) -> Policy:
@@ -1031,6 +1079,20 @@ class Policy(_Model):
                 if abs(total - 1.0) > WEIGHT_TOLERANCE:
                     problems.append(f"scorecards[{i}] ({pop.id}): weights in category '{name}' sum to {total:g}, "
                                     "expected 1")
+
+        product_ids = [p.id for p in self.commission.products]
+        metric_ids = [i.id for i in self.scorecard.indicators if i.source == "metrics"]
+        award_ids = [a.id for a in self.awards]
+        if len(set(award_ids)) != len(award_ids):
+            problems.append(f"awards: duplicate award ids {award_ids}")
+        for i, award in enumerate(self.awards):
+            allowed = metric_ids if award.measure == "indicator_growth" else sorted(indicator_ids)
+            if award.indicator is not None and award.indicator not in allowed:
+                problems.append(f"awards[{i}].indicator: unknown indicator '{award.indicator}', expected one of "
+                                f"{allowed}")
+            if award.product is not None and award.product not in product_ids:
+                problems.append(f"awards[{i}].product: unknown product '{award.product}', expected one of "
+                                f"{product_ids}")
         for key in self.feedback.suggestions:
             if key not in indicator_ids:
                 problems.append(f"feedback.suggestions: unknown indicator '{key}'")

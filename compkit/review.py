@@ -30,6 +30,11 @@ from compkit.scoring import absolute_ratings, curve_score
 # ------------------------------------------------------------------------------------- review metrics
 
 
+def _components(*summaries: pd.DataFrame) -> list[str]:
+    """The cost components to show: special awards only where a policy pays any (compkit.awards)."""
+    return [c for c in COST_COMPONENTS if c != "awards" or any((s["awards"] != 0).any() for s in summaries)]
+
+
 def cost_by_component(outcomes: Outcomes, budget: float | None = None) -> pd.DataFrame:
     """Employer cost per component (CNY), its share of the total, and the total against the budget.
 
@@ -37,9 +42,10 @@ def cost_by_component(outcomes: Outcomes, budget: float | None = None) -> pd.Dat
     (五险一金). Rows: one per component and a ``total`` row with budget and variance (total - budget).
     """
     s = outcomes.summary
-    amounts = [float(round_cents(s[c].sum())) for c in COST_COMPONENTS]
+    parts = _components(s)
+    amounts = [float(round_cents(s[c].sum())) for c in parts]
     total = float(round_cents(sum(amounts)))
-    table = pd.DataFrame({"component": list(COST_COMPONENTS) + ["total"], "amount": amounts + [total]})
+    table = pd.DataFrame({"component": parts + ["total"], "amount": amounts + [total]})
     table["share"] = table["amount"] / total if total else np.nan
     table["budget"] = np.nan
     table["variance"] = np.nan
@@ -180,10 +186,11 @@ def compare(policy_a: Policy, policy_b: Policy, data: Dataset, before: Outcomes 
     before = before if before is not None else evaluate(policy_a, data)
     after = evaluate(policy_b, data)
     a, b = before.summary, after.summary
-    cost = pd.DataFrame({"component": list(COST_COMPONENTS) + ["total"]})
-    cost["before"] = [float(round_cents(a[c].sum())) for c in COST_COMPONENTS] + [float(round_cents(
+    parts = _components(a, b)
+    cost = pd.DataFrame({"component": parts + ["total"]})
+    cost["before"] = [float(round_cents(a[c].sum())) for c in parts] + [float(round_cents(
         a["employer_cost"].sum()))]
-    cost["after"] = [float(round_cents(b[c].sum())) for c in COST_COMPONENTS] + [float(round_cents(
+    cost["after"] = [float(round_cents(b[c].sum())) for c in parts] + [float(round_cents(
         b["employer_cost"].sum()))]
     cost["change"] = cost["after"] - cost["before"]
     cost["change_pct"] = cost["change"] / cost["before"].replace(0, np.nan) * 100

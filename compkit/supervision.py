@@ -37,6 +37,7 @@ def reconciliation(data: Dataset, outcomes: Outcomes) -> pd.DataFrame:
     deferral schedule  sum of scheduled deferred parts = sum of bonus deferred
     employer cost      total cash + bonus deferred + employer contributions = sum of employer cost
     contributions      sum of each insurance's employer contribution (benefits table) = summary total
+    award lines        sum of the special award lines (awards table) = sum of summary awards (where any)
     """
     s, lines = outcomes.summary, outcomes.commission
     in_ids = pd.Index(data.employees["employee_id"].astype(str))
@@ -62,6 +63,8 @@ def reconciliation(data: Dataset, outcomes: Outcomes) -> pd.DataFrame:
         ("employer contributions", sum(_cents(outcomes.benefits[c]).sum() for c in benefit_cols),
          _cents(s["employer_contributions"]).sum(), None, "money"),
     ]
+    if len(outcomes.awards) or (s["awards"] != 0).any():  # only where the policy pays special awards
+        rows.append(("award lines", _cents(outcomes.awards["amount"]).sum(), _cents(s["awards"]).sum(), None, "money"))
     table = []
     for check, a, b, ok, unit in rows:
         if unit == "money":

@@ -173,7 +173,8 @@ def test_workbook_is_readable(out, tmp_path: Path) -> None:
     path = out.to_excel(tmp_path / "results.xlsx")
     wb = load_workbook(path, read_only=False)
     assert wb.sheetnames == ["summary", "indicators", "commission", "deferrals", "salary_review", "promotions",
-                             "benefits", "compliance", "compliance_people", "clawbacks", "leavers", "info"]
+                             "benefits", "compliance", "compliance_people", "clawbacks", "leavers", "awards",
+                             "info"]
     ws = wb["summary"]
     assert ws.freeze_panes == "A2"
     header = [c.value for c in ws[1]]
