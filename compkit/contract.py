@@ -444,6 +444,94 @@ _add(TableSpec(
     rules=(_credit_shares,)))
 
 
+# ---------------------------------------------------------------------- the appraisal loop (issue 17)
+
+
+def _not_after(ctx: Context, table: str, column: str) -> None:
+    """A cycle column names this cycle or an earlier one."""
+    df = ctx.tables[table]
+    ok = df[column].fillna("").str.match(_CYCLE.pattern)
+    ctx.report(table, df[column].notna() & ~ok, column, "a cycle YYYY or YYYYH1 / YYYYH2")
+    year, this_year = df[column].str.slice(0, 4), ctx.cycle[:4]
+    later = ok & ((year > this_year) | ((year == this_year) & (df[column] > ctx.cycle)))
+    ctx.report(table, later, column, f"cycle {ctx.cycle} or an earlier one")
+
+
+def _feedback_meetings(ctx: Context) -> None:
+    """A plan has an action and a due date on or after the meeting; an acknowledgement is not before it."""
+    f = ctx.tables["feedback"]
+    _not_after(ctx, "feedback", "cycle")
+    met = f["meeting_date"]
+    ctx.report("feedback", f["due_date"].notna() & met.notna() & (f["due_date"] < met), "due_date",
+               lambda i: f"a due date on or after the meeting date {shown(met.iloc[i])}")
+    ctx.report("feedback", f["acknowledged_on"].notna() & met.notna() & (f["acknowledged_on"] < met),
+               "acknowledged_on", lambda i: f"an acknowledgement on or after the meeting date {shown(met.iloc[i])}")
+    planned = f["indicator"].notna()
+    ctx.report("feedback", planned & f["action"].isna(), "action",
+               "the improvement action agreed for the indicator", value=lambda i: None)
+    ctx.report("feedback", planned & f["due_date"].isna(), "due_date", "a due date for the agreed action",
+               value=lambda i: None)
+
+
+def _past_scores(ctx: Context) -> None:
+    h = ctx.tables["history_scores"]
+    ok = h["cycle"].fillna("").str.match(_CYCLE.pattern)
+    ctx.report("history_scores", h["cycle"].notna() & ~ok, "cycle", "a past cycle YYYY or YYYYH1 / YYYYH2")
+    later = ok & (h["cycle"].str.slice(0, 4) >= ctx.cycle[:4]) & (h["cycle"] >= ctx.cycle)
+    ctx.report("history_scores", later, "cycle", f"a cycle before {ctx.cycle}")
+
+
+def _training_dates(ctx: Context) -> None:
+    t = ctx.tables["training"]
+    end = pd.Timestamp(ctx.periods[-1] + "-01") + pd.offsets.MonthEnd(0)
+    ctx.report("training", t["date"] > end, "date",
+               f"a date on or before the end of cycle {ctx.cycle} ({end.date().isoformat()})")
+
+
+_add(TableSpec(
+    "feedback", one_row_per="employee x cycle discussed x planned indicator (one row without an indicator for a "
+                            "meeting that agreed no plan)",
+    keys=("employee_id", "cycle", "indicator"),
+    columns={
+        "employee_id": Col(_S, required=True), "cycle": Col(_S, required=True),
+        "meeting_date": Col(_D, required=True), "met_by": Col(_S, required=True),
+        "indicator": Col(_S, checks=_of_policy(lambda p: p.indicator_ids, "an indicator of the policy")),
+        "action": Col(_S), "due_date": Col(_D), "acknowledged": Col(_B), "acknowledged_on": Col(_D),
+        "comment": Col(_S),
+    },
+    rules=(_feedback_meetings,)))
+
+_add(TableSpec(
+    "history_scores", one_row_per="employee x past cycle x indicator (last cycle's indicators sheet)",
+    keys=("employee_id", "cycle", "indicator"), of_employees=False,
+    columns={
+        "employee_id": Col(_S, required=True), "cycle": Col(_S, required=True),
+        "indicator": Col(_S, required=True, checks=_of_policy(lambda p: p.indicator_ids,
+                                                               "an indicator of the policy")),
+        "score": Col(_F, required=True),
+    },
+    rules=(_past_scores,)))
+
+_add(TableSpec(
+    "training", one_row_per="course attended or certificate obtained",
+    columns={
+        "employee_id": Col(_S, required=True), "course": Col(_S, required=True),
+        "hours": Col(_F, checks=[pa.Check.ge(0, error="a number of hours >= 0")]), "certificate": Col(_S),
+        "date": Col(_D, required=True),
+    },
+    rules=(_training_dates,)))
+
+_add(TableSpec(
+    "targets", one_row_per="employee x month x indicator (next cycle's targets, from compkit targets)",
+    keys=("employee_id", "period", "indicator"), in_cycle="period",
+    columns={
+        "employee_id": Col(_S, required=True), "period": Col(_P, required=True),
+        "indicator": Col(_S, required=True, checks=_of_policy(_metric_indicators,
+                                                               "an indicator of the policy sourced from metrics")),
+        "target": Col(_F, required=True, checks=[pa.Check.ge(0, error="a target >= 0")]),
+    }))
+
+
 # ---------------------------------------------------------------------------- views of the contract
 # Derived from CONTRACT once all its entries above are made: add a table there, not here.
 

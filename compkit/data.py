@@ -499,6 +499,8 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
                 tables[name][col] = tables[name][col].fillna(column.default)
             if column.categorical and name not in typed:  # (a table present was made categorical once checked)
                 tables[name][col] = _categorical(tables[name][col])
+    if len(tables["targets"]):  # targets written by `compkit targets` for this cycle
+        tables["metrics"] = fill_targets(tables["metrics"], tables["targets"])
     more = {name: tables.pop(name) for name in list(tables) if name not in _FIELD_TABLES}
     return Dataset(**tables, cycle=cycle, source=str(path), files=files, more=more, set_aside=set_aside)
 
@@ -546,6 +548,23 @@ def set_aside_outside(tables: dict[str, pd.DataFrame], cycle: str) -> tuple[dict
         deals = pd.Index(out["sales"]["deal_id"].dropna().astype(str))
         keep("credits", out["credits"]["deal_id"].astype(str).isin(deals).to_numpy())
     return out, counts
+
+
+def fill_targets(metrics: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """Metrics rows without a target take the ``targets`` table's target for the same employee, month and
+    indicator (``compkit targets`` writes it); a target given in the metrics table is kept."""
+    missing = metrics["target"].isna().to_numpy()
+    if not missing.any():
+        return metrics
+    keys = ("employee_id", "period", "indicator")
+    lookup = pd.Series(targets["target"].to_numpy(dtype="float64"),
+                       index=pd.MultiIndex.from_arrays([targets[k].astype(str).to_numpy() for k in keys]))
+    lookup = lookup[~lookup.index.duplicated()]
+    rows = metrics.loc[missing, list(keys)]
+    found = lookup.reindex(pd.MultiIndex.from_arrays([rows[k].astype(str).to_numpy() for k in keys])).to_numpy()
+    target = metrics["target"].to_numpy(dtype="float64", copy=True)
+    target[missing] = found
+    return metrics.assign(target=target)
 
 
 def load_appeals(path: str | Path, data: Dataset, policy: Policy | None = None) -> pd.DataFrame:

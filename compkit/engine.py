@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from compkit import awards
+from compkit import awards, training
 from compkit import commission as cm
 from compkit import compliance as cp
 from compkit import pay, protection, steps
@@ -309,6 +309,9 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         asked = indicators[indicators["indicator"].isin(needed).to_numpy()]
         ind_scores = asked.pivot(index="employee_id", columns="indicator", values="score")
         people = people.join(ind_scores[[c for c in ind_scores.columns if c in needed]], on="employee_id")
+    prerequisites = training.promotion_columns(policy, data.training, ids, data.cycle_start, data.cycle_end)
+    for column in prerequisites.columns:  # certificates and training hours the promotion rules ask for
+        people[column] = prerequisites[column].to_numpy()
     promotions = pay.promotions(people, data.history, policy, data.cycle_end)
     if nhp is not None:
         promotions = protection.block_demotions(promotions, emp["hire_date"], data.cycle_end, nhp)

@@ -68,6 +68,8 @@ class Statements:
     commission: pd.DataFrame
     deferrals: pd.DataFrame
     info: dict[str, Any] = field(default_factory=dict)
+    #: last cycle's improvement plan and how each planned indicator moved (compkit.meetings.plan_progress)
+    plans: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     TABLES = ("people", "indicators", "feedback", "commission", "deferrals")
 
@@ -376,8 +378,11 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
             "period_label": (f"{month_label(data.periods[0])} to {month_label(through)} (cycle to date)"
                              if interim else f"{month_label(data.periods[0])} to {month_label(data.periods[-1])}"),
             "appeal_days": policy.appeals.window_days, "policy_version": policy.version}
+    from compkit.meetings import plan_progress
+
     return Statements(people=people, indicators=ind, feedback=feedback, commission=lines,
-                      deferrals=deferrals.reset_index(drop=True), info=info)
+                      deferrals=deferrals.reset_index(drop=True), info=info,
+                      plans=plan_progress(policy, data, indicators))
 
 
 # ------------------------------------------------------------------------------------------ rendering
@@ -433,6 +438,12 @@ Overall score <b>{{ "%.1f"|format(p.composite) }}</b> (on target = 100){% if p.d
 <h2>Where to improve</h2>
 {% if weaknesses %}<ul>{% for t in weaknesses %}<li>{{ t }}</li>{% endfor %}</ul>{% else %}<p>Every indicator is at or above target.</p>{% endif %}
 {% if suggestions %}<h2>Suggestions</h2><ul>{% for t in suggestions %}<li>{{ t }}</li>{% endfor %}</ul>{% endif %}
+{% if plans or plan_meetings %}<h2>Last cycle's improvement plan</h2>{% endif %}
+{% if plans %}
+<table><tr><th>Indicator</th><th>Agreed action</th><th>Due</th><th class="n">Score then</th><th class="n">Score now</th><th>Moved</th></tr>
+{% for r in plans %}<tr><td>{{ r.name }}</td><td>{{ r.action }}</td><td>{{ r.due }}</td><td class="n">{{ r.before }}</td><td class="n">{{ r.now }}</td><td>{{ r.moved }}</td></tr>
+{% endfor %}</table>{% endif %}
+{% if plan_meetings %}<p class="note">{% for m in plan_meetings %}{{ m }}<br>{% endfor %}</p>{% endif %}
 
 <h2>Your pay ({{ currency }})</h2>
 <table><tr><th>Item</th><th class="n">Amount</th></tr>
@@ -474,6 +485,7 @@ def render_statements(st: Statements, policy: Policy) -> dict[str, str]:
     template = _template()
     ind_by, fb_by, cm_by, df_by = _group(st.indicators), _group(st.feedback), _group(st.commission), \
         _group(st.deferrals)
+    plans_by = _group(st.plans)
     cats = policy.scorecard.categories
     interim = st.info["interim"]
     title = ("Interim performance and pay statement" if interim else f"Performance and pay statement {st.info['cycle']}")
@@ -550,8 +562,30 @@ def render_statements(st: Statements, policy: Policy) -> dict[str, str]:
             title=title, p=p, info=st.info, interim=interim, has_score=has_score, categories=categories,
             indicators=rows, notes=notes, strengths=texts["strength"], weaknesses=texts["weakness"],
             suggestions=texts["suggestion"], pay=pay_lines, pay_notes=pay_notes, deferrals=deferrals,
-            commission=commission, commission_total=_money(rec["commission"]), currency=st.info["currency"])
+            commission=commission, commission_total=_money(rec["commission"]), currency=st.info["currency"],
+            **_plan_rows(plans_by.get(eid, empty)))
     return out
+
+
+def _plan_rows(plans: pd.DataFrame) -> dict[str, list]:
+    """Last cycle's improvement plan on a statement (compkit.meetings.plan_progress): a row per planned
+    indicator, and a line per meeting (when, with whom, acknowledged or the employee's comment)."""
+    def num(x: float) -> str:
+        return "" if pd.isna(x) else f"{x:.1f}"
+
+    moved = {"improved": "improved", "declined": "declined", "unchanged": "unchanged", "": ""}
+    rows = [{"name": r["indicator_name"], "action": r["action"], "due": _date(r["due_date"]),
+             "before": num(r["score_before"]), "now": num(r["score_now"]),
+             "moved": moved[r["moved"]] + (f" ({r['change']:+.1f})" if r["moved"] else "")}
+            for r in plans.to_dict("records") if isinstance(r["indicator"], str)]
+    meetings = []
+    for (date, who), g in plans.groupby(["meeting_date", "met_by"], sort=True) if len(plans) else []:
+        ack = g["acknowledged"].fillna(False).astype(bool).all()
+        comments = "; ".join(c for c in g["comment"].dropna().astype(str) if c)
+        meetings.append(f"Feedback meeting on {_date(date)} with {who}: "
+                        + ("acknowledged" if ack else "not acknowledged") + (f"; your comment: {comments}" if
+                                                                              comments else "") + ".")
+    return {"plans": rows, "plan_meetings": meetings}
 
 
 def _plain(text: str) -> str:
@@ -628,7 +662,10 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
     try:
         for eid, html in pages.items():
             (tmp / f"{_safe(eid)}.html").write_text(html, encoding="utf-8")
-        write_workbook({name: getattr(st, name) for name in Statements.TABLES}, tmp / "statements.xlsx")
+        sheets = {name: getattr(st, name) for name in Statements.TABLES}
+        if len(st.plans):
+            sheets["plans"] = st.plans
+        write_workbook(sheets, tmp / "statements.xlsx")
         if publish is not None:
             pub = Path(publish).resolve()
             pub.parent.mkdir(parents=True, exist_ok=True)

@@ -669,6 +669,20 @@ def promotions(people: pd.DataFrame, history: pd.DataFrame | None, policy: Polic
             holds.append(ok)
             names.append(f"{ind} score")
             texts.append(_concat(f"{ind} score ", _fmt_values(value, ok), f" (≥ {_fmt_num(minimum)})"))
+        if rule.min_training_hours is not None:  # training prerequisites (compkit.training.promotion_columns)
+            value = (people["training_hours"].to_numpy(dtype="float64")[rows] if "training_hours" in people
+                     else np.zeros(len(rows)))
+            ok = value >= rule.min_training_hours
+            holds.append(ok)
+            names.append("training hours")
+            texts.append(_concat("training hours ", _fmt_values(value, ok),
+                                 f" (≥ {_fmt_num(rule.min_training_hours)})"))
+        for cert in rule.certificates:
+            column = f"certificate:{cert}"
+            ok = people[column].to_numpy(dtype=bool)[rows] if column in people else np.zeros(len(rows), bool)
+            holds.append(ok)
+            names.append(f"certificate {cert}")
+            texts.append(_gather([f"no certificate {cert}", f"certificate {cert}"], ok.astype("int64")))
 
         # which conditions failed, as a bit pattern; one header text per pattern that occurs
         pattern = np.zeros(len(rows), dtype="int64")

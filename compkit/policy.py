@@ -186,6 +186,8 @@ class Indicator(_Model):
       ratings     360 ratings of item ``item`` (default: the id), combined with the scorecard's rater weights
       sales       ``measure: repeat_purchase``: share of distinct customers buying in two or more months
                   (customer loyalty); needs ``target``
+      training    the training table (compkit.training): ``measure: hours`` (training hours in the cycle) or
+                  ``certificates`` (distinct certificates held by the end of the period); no record = 0
 
     ``if_missing`` says what happens when a person has no value, or a ratio/inverse indicator has a missing
     or zero target (achievement undefined): never a silent inf or NaN.
@@ -195,11 +197,11 @@ class Indicator(_Model):
     name: str = ""
     category: str
     weight: Fraction
-    source: Literal["metrics", "surveys", "complaints", "ratings", "sales", "team"]
+    source: Literal["metrics", "surveys", "complaints", "ratings", "sales", "team", "training"]
     curve: Curve | None = None
     aggregate: Literal["sum", "mean", "last"] = "sum"
     dimension: Literal["attitude", "competence", "responsiveness", "overall", "all"] | None = None
-    measure: Literal["count", "upheld_rate", "resolved_days", "repeat_purchase"] | None = None
+    measure: Literal["count", "upheld_rate", "resolved_days", "repeat_purchase", "hours", "certificates"] | None = None
     item: str | None = None
     target: float | None = Field(None, description="fixed target, for sources without a target column")
     of: str | None = Field(None, description="source team: the indicator whose results the team adds up")
@@ -221,9 +223,11 @@ class Indicator(_Model):
             raise ValueError(f"indicator '{self.id}' (source team) needs 'of': the indicator the team adds up")
         if self.source == "sales" and self.measure != "repeat_purchase":
             raise ValueError("a sales indicator needs 'measure: repeat_purchase'")
+        if self.source == "training" and self.measure not in ("hours", "certificates"):
+            raise ValueError("a training indicator needs 'measure': hours or certificates")
         if self.source != "ratings" and self.curve is None:
             raise ValueError(f"indicator '{self.id}' (source {self.source}) needs a 'curve'")
-        needs_target = self.source in ("surveys", "complaints", "sales")
+        needs_target = self.source in ("surveys", "complaints", "sales", "training")
         if needs_target and isinstance(self.curve, (RatioCurve, InverseCurve)) and self.target is None:
             raise ValueError(f"indicator '{self.id}' uses a {self.curve.type} curve on source {self.source}, "
                              "which has no target column: set 'target'")
@@ -685,6 +689,10 @@ class PromotionRule(_Model):
         default_factory=list, description="most recent first: this cycle's rating, then the history")
     min_composite: float | None = None
     min_indicator_scores: dict[str, float] = {}
+    #: prerequisites from the training table (compkit.training): certificates held by the end of the cycle, all
+    #: of them (e.g. a wealth-management certificate for SCM), and training hours in the cycle
+    certificates: list[str] = []
+    min_training_hours: NonNegative | None = None
 
 
 class DemotionRule(_Model):

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 from numpy.typing import ArrayLike
 
+from compkit import training
 from compkit._arrays import positions, sorted_codes
 from compkit.aggregate import complaint_stats, loyalty, satisfaction_index
 from compkit.credits import credited_sales
@@ -338,6 +339,11 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
             table, rows = source("ratings")
             mine = (table["item"] == ind.rating_item).to_numpy(dtype=bool)
             put(ind, rows[mine], table["score"].to_numpy(dtype="float64")[mine])
+        elif ind.source == "training":  # compkit.training: hours in the period, or certificates held by its end
+            end = data.cycle_end if through is None else pd.Timestamp(through + "-01") + pd.offsets.MonthEnd(0)
+            values = training.indicator_values(data.training, ind.measure, data.cycle_start, end)
+            actual[:, j] = 0.0  # no training recorded: zero hours, zero certificates
+            put(ind, positions(pd.Series(values.index), employees), values.to_numpy(dtype="float64"))
         if ind.source not in ("metrics", "team") and ind.target is not None:
             target[:, j] = ind.target
     for ind in inds:

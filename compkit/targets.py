@@ -80,6 +80,22 @@ def check_unit_targets(policy: Policy, data: Dataset, unit_targets: pd.DataFrame
                           + "\n".join(f"  - {p}" for p in problems))
 
 
+def unit_totals(policy: Policy, data: Dataset, growth: float = 0.0, by: str = "branch") -> pd.DataFrame:
+    """This cycle's unit figures grown by ``growth``, as unit targets for :func:`break_down_targets` (a starting
+    point for the analyst): per unit and metric indicator, the sum over its people of their actuals (aggregated as
+    the indicator says) x (1 + growth); for lower-is-better ratios the unit's median ratio / (1 + growth).
+    Columns: ``by``, indicator, target."""
+    inverse = {i.id for i in policy.scorecard.indicators if isinstance(policy.indicator_curve(i), InverseCurve)}
+    proposals = propose_targets(policy, data, share_reaching=0.5, environment=by)
+    proposals[by] = proposals[by].astype(str)
+    grouped = proposals.groupby([by, "indicator"], sort=True)["actual"]
+    total, median = grouped.sum(), grouped.median()
+    is_ratio = total.index.get_level_values("indicator").isin(sorted(inverse))
+    target = np.where(is_ratio, median / (1 + growth), total * (1 + growth))
+    return pd.DataFrame({by: total.index.get_level_values(by), "indicator": total.index.get_level_values("indicator"),
+                         "target": target})
+
+
 def break_down_targets(policy: Policy, data: Dataset, unit_targets: pd.DataFrame, share_reaching: float = 0.5,
                        by: str = "branch") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each person's next-cycle target per indicator from the unit's target (see the module docstring).

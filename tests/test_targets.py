@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from compkit.privacy import PrivacyError
-from compkit.targets import TargetError, break_down_targets, monthly_targets, next_cycle, write_targets
+from compkit.targets import TargetError, break_down_targets, monthly_targets, next_cycle, unit_totals, write_targets
 
 
 def test_next_cycle() -> None:
@@ -106,3 +106,45 @@ def test_targets_command(tiny_dir: Path, tmp_path: Path, capsys) -> None:
     assert "never under reports/" in capsys.readouterr().err
     assert main(args + ["--out", str(out), "--share", "1.5"]) == 1
     assert "expected a share between 0 and 1" in capsys.readouterr().err
+
+
+def test_unit_totals_worked_example(policy, tiny) -> None:
+    """Pudong's fee income this cycle: E1 360,000 + E2 180,000 + E3 432,000 + E4 3 x 15,000 = 1,017,000; grown
+    5%: 1,067,850. NPL ratio (lower is better): the median of E1 1.5, E2 1.5, E3 1.25, E4 3.0 is 1.5; / 1.05."""
+    unit = unit_totals(policy, tiny, growth=0.05).set_index("indicator")["target"]
+    assert unit["fee_income"] == pytest.approx(1_067_850.0)
+    assert unit["npl_ratio"] == pytest.approx(1.5 / 1.05)
+
+
+def test_next_cycle_loads_the_targets_file(policy, tiny, tmp_path: Path) -> None:
+    """The targets written for 2026 fill the 2026 metrics rows that have no target; a target given in the
+    metrics table is kept; a targets row naming an unknown indicator is refused."""
+    from compkit.data import load_dataset
+    from compkit.errors import DataError
+    from tests.conftest import tiny_tables, write_tables
+
+    unit = pd.DataFrame({"branch": ["Pudong"], "indicator": ["fee_income"], "target": [1_944_000.0]})
+    monthly = monthly_targets(policy, tiny, break_down_targets(policy, tiny, unit)[0])
+    t = {name: (df[df["employee_id"] != "E4"].copy() if "employee_id" in df else df)  # E4 left in 2025
+         for name, df in tiny_tables().items()}
+    m = t["metrics"]
+    m = m[m["employee_id"].isin(["E1", "E3"])].copy()  # next year's metrics: E1 and E3, months renamed to 2026
+    m["period"] = m["period"].str.replace("2025", "2026")
+    m.loc[m["indicator"] == "fee_income", "target"] = None
+    m.loc[(m["employee_id"] == "E3") & (m["period"] == "2026-01") & (m["indicator"] == "fee_income"),
+          "target"] = 1.0
+    t["metrics"] = m
+    t["sales"]["period"] = t["sales"]["period"].str.replace("2025", "2026")
+    t["ratings"]["cycle"] = "2026"
+    t["surveys"]["date"] = t["surveys"]["date"].str.replace("2025", "2026")
+    t["complaints"]["date"] = t["complaints"]["date"].str.replace("2025", "2026")
+    t["targets"] = monthly
+    data = load_dataset(write_tables(t, tmp_path / "d2026"), policy=policy)
+    got = data.metrics[data.metrics["indicator"].astype(str) == "fee_income"].set_index(["employee_id", "period"])
+    want = monthly[monthly["indicator"] == "fee_income"].set_index(["employee_id", "period"])["target"]
+    assert got.loc[("E1", "2026-01"), "target"] == want[("E1", "2026-01")]
+    assert got.loc[("E3", "2026-01"), "target"] == 1.0  # given in metrics: kept
+    assert got.loc[("E3", "2026-07"), "target"] == want[("E3", "2026-07")]
+    t["targets"] = monthly.assign(indicator="fees")
+    with pytest.raises(DataError, match="targets.csv, row 2, column 'indicator': found 'fees'"):
+        load_dataset(write_tables(t, tmp_path / "bad"), policy=policy)
