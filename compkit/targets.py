@@ -83,10 +83,14 @@ def check_unit_targets(policy: Policy, data: Dataset, unit_targets: pd.DataFrame
 def unit_totals(policy: Policy, data: Dataset, growth: float = 0.0, by: str = "branch") -> pd.DataFrame:
     """This cycle's unit figures grown by ``growth``, as unit targets for :func:`break_down_targets` (a starting
     point for the analyst): per unit and metric indicator, the sum over its people of their actuals (aggregated as
-    the indicator says) x (1 + growth); for lower-is-better ratios the unit's median ratio / (1 + growth).
+    the indicator says) x (1 + growth); for lower-is-better ratios the unit's median ratio / (1 + growth). Only
+    people still employed at the end of the cycle count (as in :func:`break_down_targets`).
     Columns: ``by``, indicator, target."""
     inverse = {i.id for i in policy.scorecard.indicators if isinstance(policy.indicator_curve(i), InverseCurve)}
+    emp = data.employees
+    active = set(emp.loc[emp["exit_date"].isna() | (emp["exit_date"] > data.cycle_end), "employee_id"].astype(str))
     proposals = propose_targets(policy, data, share_reaching=0.5, environment=by)
+    proposals = proposals[proposals["employee_id"].astype(str).isin(active)].copy()
     proposals[by] = proposals[by].astype(str)
     grouped = proposals.groupby([by, "indicator"], sort=True)["actual"]
     total, median = grouped.sum(), grouped.median()

@@ -109,10 +109,11 @@ def test_targets_command(tiny_dir: Path, tmp_path: Path, capsys) -> None:
 
 
 def test_unit_totals_worked_example(policy, tiny) -> None:
-    """Pudong's fee income this cycle: E1 360,000 + E2 180,000 + E3 432,000 + E4 3 x 15,000 = 1,017,000; grown
-    5%: 1,067,850. NPL ratio (lower is better): the median of E1 1.5, E2 1.5, E3 1.25, E4 3.0 is 1.5; / 1.05."""
+    """Pudong's fee income this cycle from the people still employed (E4 left): E1 360,000 + E2 180,000 + E3
+    432,000 = 972,000; grown 5%: 1,020,600. NPL ratio (lower is better): the median of E1 1.5, E2 1.5, E3 1.25 is
+    1.5; / 1.05."""
     unit = unit_totals(policy, tiny, growth=0.05).set_index("indicator")["target"]
-    assert unit["fee_income"] == pytest.approx(1_067_850.0)
+    assert unit["fee_income"] == pytest.approx(1_020_600.0)
     assert unit["npl_ratio"] == pytest.approx(1.5 / 1.05)
 
 
