@@ -348,7 +348,6 @@ _add(TableSpec(
         "line": Col(_S),
         # pay step (薪档) on the grade's step table, 1 = the lowest (policy grades[].steps)
         "step": Col(_F, checks=[pa.Check.ge(1, error="a pay step 1, 2, ...")]),
-
         "email": Col(_S, checks=[pa.Check.str_matches(EMAIL_PATTERN, error="an email address such as "
                                                                           "name@bank.example.cn")]),
     },

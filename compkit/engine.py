@@ -20,10 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from compkit import awards, training
+from compkit import awards, pay, protection, steps, training
 from compkit import commission as cm
 from compkit import compliance as cp
-from compkit import pay, protection, steps
 from compkit.credits import credited_sales
 from compkit.data import Dataset
 from compkit.errors import CompkitError
