@@ -302,8 +302,9 @@ def apply_clawbacks(claims: pd.DataFrame | None, performance_pay: pd.Series, sch
     note = np.where(claimed < asked, "capped at the performance pay of the cycle", "")
     note = np.where(perf == 0, "no performance pay in the cycle: nothing to claw back", note)
     register = pd.DataFrame({
-        "employee_id": c["employee_id"], "date": c["date"], "reason": c["reason"], "loan_id": c["loan_id"],
-        "deal_id": c["deal_id"], "share": share, "amount": amount, "performance_pay": perf / 100.0,
+        "employee_id": c["employee_id"], "date": c["date"],
+        **{k: c[k].astype("string").fillna("").to_numpy(dtype=object) for k in ("reason", "loan_id", "deal_id")},
+        "share": share, "amount": amount, "performance_pay": perf / 100.0,
         "claimed": claimed / 100.0, "cancelled": cancelled / 100.0, "to_recover": (claimed - cancelled) / 100.0,
         "note": note})
     return schedule, register

@@ -33,7 +33,7 @@ import pandera.pandas as pa
 from compkit._arrays import isin
 from compkit.credits import share_problems
 from compkit.errors import Problem
-from compkit.policy import RATER_ROLES, Policy
+from compkit.policy import EXIT_REASONS, RATER_ROLES, Policy
 from compkit.populations import assignment_problems
 
 _CYCLE = re.compile(r"^(\d{4})(H[12])?$")
@@ -195,6 +195,27 @@ def _employee_dates(ctx: Context) -> None:
                f"{start.date().isoformat()} do not belong in this cycle's data)")
 
 
+def _exit_reasons(ctx: Context) -> None:
+    """An exit reason belongs to someone who left (has an exit date)."""
+    emp = ctx.tables["employees"]
+    ctx.report("employees", emp["exit_reason"].notna() & emp["exit_date"].isna(), "exit_reason",
+               "an exit_date for a person with an exit reason (or no exit reason)")
+
+
+def _clawback_claims(ctx: Context) -> None:
+    """A claim (追索扣回) gives a share or an amount, not both; it names an employee, or a loan that the sales
+    table's ``loan_id`` column says who sold."""
+    c = ctx.tables["clawbacks"]
+    share, amount = c["share"].notna(), c["amount"].notna()
+    ctx.report("clawbacks", ~share & ~amount, "share", "a share (0 to 1) or an amount", value=lambda i: None)
+    ctx.report("clawbacks", share & amount, "amount", "a share or an amount, not both")
+    sales = ctx.tables.get("sales")
+    loans = set(sales["loan_id"].dropna().astype(str)) if sales is not None and "loan_id" in sales else set()
+    no_one = c["employee_id"].isna() & ~c["loan_id"].astype("string").isin(loans).fillna(False)
+    ctx.report("clawbacks", no_one, "employee_id",
+               "an employee_id, or a loan_id that the sales table's loan_id column names", value=lambda i: None)
+
+
 def _ratings_of_this_cycle(ctx: Context) -> None:
     r = ctx.tables["ratings"]
     year = ctx.cycle[:4]
@@ -350,8 +371,10 @@ _add(TableSpec(
         "step": Col(_F, checks=[pa.Check.ge(1, error="a pay step 1, 2, ...")]),
         "email": Col(_S, checks=[pa.Check.str_matches(EMAIL_PATTERN, error="an email address such as "
                                                                           "name@bank.example.cn")]),
+        "exit_reason": Col(_S, checks=[pa.Check.isin(list(EXIT_REASONS), error=", ".join(EXIT_REASONS[:-1])
+                                                     + " or " + EXIT_REASONS[-1])]),
     },
-    rules=(_employee_dates, _one_scorecard_each)))
+    rules=(_employee_dates, _one_scorecard_each, _exit_reasons)))
 
 _add(TableSpec(
     "metrics", one_row_per="employee x month x indicator", mandatory=True,
@@ -441,6 +464,16 @@ _add(TableSpec(
     columns={"deal_id": Col(_S, required=True), "employee_id": Col(_S, required=True),
              "share": Col(_F, required=True)},
     rules=(_credit_shares,)))
+
+_add(TableSpec(
+    "clawbacks", one_row_per="claim (追索扣回: a risk event recovering performance pay)",
+    columns={
+        "employee_id": Col(_S), "date": Col(_D, required=True),
+        "share": Col(_F, checks=[pa.Check.in_range(0, 1, error="a share of performance pay from 0 to 1")]),
+        "amount": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0")]),
+        "reason": Col(_S, required=True), "loan_id": Col(_S), "deal_id": Col(_S),
+    },
+    rules=(_clawback_claims,)))
 
 
 # ---------------------------------------------------------------------- the appraisal loop (issue 17)

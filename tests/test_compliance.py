@@ -326,3 +326,65 @@ def test_claims_by_loan_go_to_the_sellers() -> None:
     assert np.isnan(out["amount"].iloc[3]) and out["share"].tolist()[3:] == [0.2, 0.2]
     # a sales table without loan ids: nothing to resolve
     assert cp.claims_by_loan(claims, sales.drop(columns="loan_id")) is claims
+
+
+# ------------------------------------------------------------------------------ the data contract, the CLI
+
+
+def _tables_with_claims():
+    from conftest import tiny_tables
+
+    tables = tiny_tables()
+    tables["employees"]["exit_reason"] = [None, None, None, "resignation"]
+    tables["clawbacks"] = pd.DataFrame({"employee_id": ["E3"], "date": ["2026-01-31"], "share": [None],
+                                        "amount": [30_000.0], "reason": ["loan L9 non-performing"],
+                                        "loan_id": ["L9"], "deal_id": [None]})
+    return tables
+
+
+def test_clawbacks_table_and_exit_reason_are_read_by_evaluate_and_the_cli(tmp_path, policy: Policy, capsys) -> None:
+    from conftest import POLICY_2025, write_tables
+
+    from compkit.cli import main
+    from compkit.data import load_dataset
+
+    folder = write_tables(_tables_with_claims(), tmp_path / "d")
+    data = load_dataset(folder, policy=policy)
+    out = evaluate(policy, data)
+    # the table's claim on E3: 30,000 against the deferred 26,647.92 (none paid by 2026-01-31): 3,352.08 to recover
+    e3 = row(out, "E3")
+    assert (e3["clawback_cancelled"], e3["clawback_to_recover"]) == (26_647.92, 3_352.08)
+    # E4 resigned on 2025-03-31: the 2025 policy's resignation rule (deferred forfeit, bonus prorated) applies
+    assert out.leavers[["employee_id", "exit_reason", "deferred_rule"]].values.tolist() == [
+        ["E4", "resignation", "forfeit"]]
+    assert main(["evaluate", "--policy", str(POLICY_2025), "--data", str(folder), "--out",
+                 str(tmp_path / "r.xlsx")]) == 0
+    printed = capsys.readouterr().out
+    assert "clawbacks (sheet 'clawbacks'): 1 claims, 26,647.92 CNY cancelled from deferred pay, 3,352.08 CNY to " \
+           "recover from pay made" in printed
+    assert "sound-pay checks (sheet 'compliance'): " in printed
+
+
+def test_bad_clawbacks_and_exit_reasons_are_reported(tmp_path, policy: Policy) -> None:
+    from conftest import write_tables
+
+    from compkit.data import load_dataset
+    from compkit.errors import DataError
+
+    tables = _tables_with_claims()
+    tables["employees"]["exit_reason"] = ["quit", "retirement", None, "resignation"]  # E2 has no exit date
+    tables["clawbacks"] = pd.DataFrame({
+        "employee_id": ["E3", "E3", "E9", None], "date": ["2026-01-31"] * 4, "share": [0.5, 1.5, None, None],
+        "amount": [100.0, None, None, 50.0], "reason": ["both", "too much", "nothing", "no one"],
+        "loan_id": [None, None, None, "L404"], "deal_id": [None] * 4})
+    with pytest.raises(DataError) as err:
+        load_dataset(write_tables(tables, tmp_path / "bad"), policy=policy)
+    text = str(err.value)
+    assert "employees.csv, row 2, column 'exit_reason': found 'quit'; expected resignation, retirement, dismissal, " \
+           "transfer or death" in text
+    assert "row 3, column 'exit_reason'" in text and "an exit_date" in text
+    assert "clawbacks.csv, row 2, column 'amount'" in text and "a share or an amount, not both" in text
+    assert "clawbacks.csv, row 3, column 'share': found 1.5" in text
+    assert "clawbacks.csv, row 4, column 'share'" in text and "a share (0 to 1) or an amount" in text
+    assert "clawbacks.csv, row 4, column 'employee_id': found 'E9'" in text
+    assert "clawbacks.csv, row 5, column 'employee_id'" in text
