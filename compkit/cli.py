@@ -15,12 +15,16 @@ from compkit import __version__
 from compkit.errors import CompkitError
 
 
-def _add_policy_data(p: argparse.ArgumentParser, candidate: bool = False) -> None:
+def _add_policy_data(p: argparse.ArgumentParser, candidate: bool = False, encoding: bool = False) -> None:
     p.add_argument("--policy", required=True, type=Path, help="policy YAML file (e.g. data/policies/2025.yaml)")
     p.add_argument("--data", required=True, type=Path,
                    help="dataset: a folder of CSV/Parquet files or an Excel workbook (e.g. data/sample)")
     p.add_argument("--cycle", default=None,
                    help="cycle to evaluate: YYYY or YYYYH1/YYYYH2 (default: the one holding the latest month)")
+    if encoding:
+        p.add_argument("--encoding", default=None,
+                       help="encoding of the CSV files, e.g. gbk or gb18030 (default: UTF-8 with or without BOM, "
+                            "else GB18030)")
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -39,7 +43,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from compkit.policy import load_policy
 
     policy = load_policy(args.policy)
-    data = load_dataset(args.data, policy=policy, cycle=args.cycle)
+    data = load_dataset(args.data, policy=policy, cycle=args.cycle, encoding=args.encoding)
     emp = data.employees
     joiners = int((emp["hire_date"] >= data.cycle_start).sum())
     leavers = int((emp["exit_date"].notna() & (emp["exit_date"] <= data.cycle_end)).sum())
@@ -53,6 +57,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     width = max(len(t) for t in summary["table"])
     for rec in summary.itertuples(index=False):
         print(f"  {rec.table:<{width}}  {rec.rows:>8,} rows  {rec.employees:>6,} people")
+    if data.notes:
+        print(f"accepted as the policy's inputs options say ({len(data.notes)}):")
+        for note in data.notes[:50]:
+            print(f"  - {note}")
+        if len(data.notes) > 50:
+            print(f"  ... and {len(data.notes) - 50} more")
     return 0
 
 
@@ -62,7 +72,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from compkit.policy import load_policy
 
     policy = load_policy(args.policy)
-    data = load_dataset(args.data, policy=policy, cycle=args.cycle)
+    data = load_dataset(args.data, policy=policy, cycle=args.cycle, encoding=args.encoding)
     from compkit.supervision import anomalies, anomaly_counts, reconciliation
 
     outcomes = evaluate(policy, data)
@@ -172,12 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a dataset against the data contract and a policy",
                        description="Validate a policy file and a dataset; print every problem found, or a summary.")
-    _add_policy_data(p)
+    _add_policy_data(p, encoding=True)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("evaluate", help="score, rate and pay everyone under a policy",
                        description="Evaluate a policy on a dataset and write the outcome tables.")
-    _add_policy_data(p)
+    _add_policy_data(p, encoding=True)
     p.add_argument("--out", type=Path, required=True,
                    help="results.xlsx (a workbook, a sheet per table) or a folder (one CSV per table)")
     p.set_defaults(func=cmd_evaluate)

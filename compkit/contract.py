@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from compkit._arrays import isin
+from compkit._arrays import isin, positions
 from compkit.credits import share_problems
 from compkit.errors import Problem
 from compkit.policy import EXIT_REASONS, RATER_ROLES, Policy
@@ -77,6 +77,10 @@ class Context:
     policy: Policy | None
     cycle: str
     problems: list[Problem]
+    #: rows accepted or changed as the policy's ``inputs`` options allow
+    notes: list[Problem] = field(default_factory=list)
+    #: table -> rows to leave out once every rule has run
+    dropped: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def periods(self) -> list[str]:
@@ -94,6 +98,26 @@ class Context:
             found = value(i) if value is not None else shown(df[column].iloc[i]) if column in df else None
             self.problems.append(Problem(self.files[table], i + self.offsets[table], column, found,
                                          expected(i) if callable(expected) else expected))
+
+
+    def handle(self, option: str, table: str, mask: pd.Series | np.ndarray, column: str, expected: str | Callable,
+               value: Callable[[int], object] | None = None) -> np.ndarray:
+        """The flagged rows of a rule with a policy option: ``refuse`` reports them as problems; any other option
+        lists them in :attr:`notes` (the expected text followed by what was done) and returns the mask for the
+        rule to act on."""
+        rows = np.asarray(pd.Series(mask).to_numpy(dtype=bool, na_value=False))
+        if not rows.any():
+            return rows
+        if option == "refuse":
+            self.report(table, rows, column, expected, value)
+        else:
+            kept = self.problems
+            self.problems = self.notes
+            try:
+                self.report(table, rows, column, expected, value)
+            finally:
+                self.problems = kept
+        return rows
 
 
 Rule = Callable[[Context], None]
@@ -140,6 +164,8 @@ def shown(value: object) -> object:
         return None
     if isinstance(value, pd.Timestamp):
         return value.date().isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
     return value
 
 
@@ -278,6 +304,52 @@ def _past_cycles(ctx: Context) -> None:
     ctx.report("history", later, "cycle", f"a cycle before {ctx.cycle}")
 
 
+def _zero_targets(ctx: Context) -> None:
+    """A target of 0 with a positive actual has no achievement; the policy's ``inputs.zero_target`` says what
+    to do: refuse, take the target as missing, or keep it."""
+    m = ctx.tables["metrics"]
+    option = ctx.policy.inputs.zero_target if ctx.policy is not None else "refuse"
+    flagged = ctx.handle(option, "metrics", (m["target"] == 0) & (m["actual"] > 0), "target",
+                         lambda i: f"a target above 0 where the actual ({m['actual'].iloc[i]:g}) is positive "
+                                   f"(policy inputs.zero_target: {option}"
+                                   + {"refuse": ")", "missing": "; taken as missing)", "keep": "; kept)"}[option])
+    if option == "missing" and flagged.any():
+        m["target"] = m["target"].mask(flagged)
+
+
+def _supervisor_ratings(ctx: Context) -> None:
+    """A supervisor rating must come from the employee's ``supervisor_id`` (when known) and never from the
+    employee themself; the policy's ``inputs.supervisor_rating`` says what to do otherwise: refuse, drop the
+    rating, or keep it."""
+    r, emp = ctx.tables["ratings"], ctx.tables.get("employees")
+    if emp is None:
+        return
+    rows = np.flatnonzero((r["rater_role"] == "supervisor").to_numpy(dtype=bool, na_value=False))
+    if len(rows) == 0:
+        return
+    rater = r["rater_id"].take(rows).astype("string").reset_index(drop=True)
+    ratee = r["employee_id"].take(rows).astype("string").reset_index(drop=True)
+    supervisor_of = emp["supervisor_id"].astype("string")
+    at = positions(ratee, emp["employee_id"].astype("string"))
+    expected_rater = pd.Series(np.append(supervisor_of.to_numpy(dtype=object, na_value=None), None)[at],
+                               dtype="string")
+    own = (rater == ratee).to_numpy(dtype=bool, na_value=False)
+    other = (expected_rater.notna() & (rater != expected_rater)).to_numpy(dtype=bool, na_value=False)
+    mask = np.zeros(len(r), dtype=bool)
+    mask[rows[own | other]] = True
+    why = {}
+    for k in np.flatnonzero(own | other):
+        why[int(rows[k])] = ("someone other than the employee themself" if own[k]
+                             else f"the employee's supervisor {expected_rater.iloc[k]} (employees.supervisor_id)")
+    option = ctx.policy.inputs.supervisor_rating if ctx.policy is not None else "refuse"
+    tail = {"refuse": ")", "drop": "; rating left out)", "keep": "; kept)"}[option]
+    flagged = ctx.handle(option, "ratings", mask, "rater_id",
+                         lambda i: f"a supervisor rating by {why[i]} (policy inputs.supervisor_rating: {option}"
+                                   + tail)
+    if option == "drop" and flagged.any():
+        ctx.dropped["ratings"] = ctx.dropped.get("ratings", np.zeros(len(r), dtype=bool)) | flagged
+
+
 def _appeal_decisions(ctx: Context) -> None:
     a = ctx.tables["appeals"]
     decided = a["status"].isin(["upheld", "rejected"]).fillna(False)
@@ -385,7 +457,8 @@ _add(TableSpec(
             _metric_indicators, "an indicator of the policy sourced from metrics")),
         "actual": Col(_F, required=True, money=True),
         "target": Col(_F, money=True, checks=[pa.Check.ge(0, error="a target >= 0 (or empty)")]),
-    }))
+    },
+    rules=(_zero_targets,)))
 
 _add(TableSpec(
     "sales", one_row_per="employee x month x product (or single deals)", mandatory=True, keys=("deal_id",),
@@ -416,7 +489,7 @@ _add(TableSpec(
         "score": Col(_F, required=True, checks=_scale),
         "cycle": Col(_S, required=True),
     },
-    rules=(_ratings_of_this_cycle,)))
+    rules=(_ratings_of_this_cycle, _supervisor_ratings)))
 
 _add(TableSpec(
     "surveys", one_row_per="customer response", in_cycle="date",
@@ -588,9 +661,10 @@ def schemas(policy: Policy | None) -> dict[str, pa.DataFrameSchema]:
 
 
 def cross_checks(typed: dict[str, pd.DataFrame], files: dict[str, str], offsets: dict[str, int],
-                 policy: Policy | None, cycle: str, problems: list[Problem]) -> None:
+                 policy: Policy | None, cycle: str, problems: list[Problem]) -> list[Problem]:
     """Rules between tables and against the cycle, for every table present and not empty: employee ids listed
-    in employees, the cycle column inside the cycle, then each table's own rules."""
+    in employees, the cycle column inside the cycle, then each table's own rules. Rows a rule drops (as a policy
+    option allows) are left out of ``typed`` at the end; returns the notes on rows accepted that way."""
     ctx = Context(typed, files, offsets, policy, cycle, problems)
     periods = cycle_periods(cycle[:4])  # a half-year's data may hold its whole year (set aside after the checks)
     in_cycle = set(periods)
@@ -616,6 +690,9 @@ def cross_checks(typed: dict[str, pd.DataFrame], files: dict[str, str], offsets:
                        f"a date inside cycle {cycle} ({periods[0]} to {periods[-1]})")
         for rule in spec.rules:
             rule(ctx)
+    for name, drop in ctx.dropped.items():
+        typed[name] = typed[name][~drop]
+    return ctx.notes
 
 
 def check_coverage(present: Iterable[str], policy: Policy, files: dict[str, str],

@@ -12,6 +12,7 @@ here under their former names.
 """
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 from collections.abc import Iterable
@@ -107,6 +108,8 @@ class Dataset:
         parts = ", ".join(f"{name} {n:,}" for name, n in self.set_aside.items())
         return (f"{sum(self.set_aside.values()):,} rows fell outside cycle {self.cycle} and were set aside "
                 f"({parts})")
+    #: doubtful rows accepted (or changed) as the policy's ``inputs`` options say, each naming the row
+    notes: tuple[Problem, ...] = ()
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         # only reached for names that are not fields: the contract's later tables
@@ -179,8 +182,10 @@ def _file_label(path: Path) -> str:
     return str(path)
 
 
-def _read_raw(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, int], list[Problem]]:
-    """Read every table as text (object columns, None for empty cells).
+def _read_raw(path: Path, encoding: str | None = None
+              ) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, int], list[Problem]]:
+    """Read every table as text (object columns, None for empty cells); CSV files in ``encoding`` or, by default,
+    UTF-8 (with or without BOM) or else GB18030 (see :func:`read_csv_text`).
 
     Returns (tables, file label per table, offset from index to the row the user sees, problems).
     """
@@ -219,19 +224,79 @@ def _read_raw(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict
         f = found[0]
         try:
             if f.suffix == ".csv":
-                df = pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-                df = df.replace({"": None})
+                df = read_csv_text(f, encoding)
             else:
                 df = pd.read_parquet(f, **_parquet_options(f, name))
         except pd.errors.EmptyDataError:
             df = pd.DataFrame()
+        except _Unreadable as err:
+            problems.append(err.problem)
+            continue
         except Exception as err:  # noqa: BLE001
             problems.append(Problem(str(f), None, None, None, f"a readable file ({type(err).__name__}: {err})"))
+            continue
+        semicolons = _semicolon_hint(df, f)
+        if semicolons is not None:
+            problems.append(semicolons)
             continue
         tables[name] = df
         files[name] = _file_label(f)
         offsets[name] = 2
     return tables, files, offsets, problems
+
+
+#: encodings tried in turn when none is given: UTF-8 (a BOM is skipped), then GB18030 (a superset of GBK and
+#: GB2312), which Excel on Chinese Windows writes for "CSV (逗号分隔)"
+ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+class _Unreadable(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def read_csv_text(file: Path, encoding: str | None = None) -> pd.DataFrame:
+    """A CSV file as text columns (None for empty cells), decoded as ``encoding`` or else as the first of
+    :data:`ENCODINGS` that decodes the whole file. Raises ``_Unreadable`` with the problem to report."""
+    tried = [encoding] if encoding else list(ENCODINGS)
+    failure: UnicodeDecodeError | None = None
+    for enc in tried:
+        try:
+            df = pd.read_csv(file, dtype=str, keep_default_na=False, encoding=enc)
+        except UnicodeDecodeError as err:
+            failure = err
+            continue
+        except LookupError:
+            raise _Unreadable(Problem(str(file), None, None, encoding,
+                                      "an encoding Python knows (e.g. utf-8, gb18030, gbk)")) from None
+        return df.replace({"": None})
+    what = " or ".join("UTF-8" if e in ("utf-8-sig", "utf-8", "utf8") else e.upper() for e in tried)
+    line, found = _first_undecodable(file, tried[0]) if failure is not None else (None, None)
+    raise _Unreadable(Problem(str(file), line, None, found,
+                              f"a text file in {what} (these bytes do not decode; name the file's encoding with "
+                              "--encoding, e.g. --encoding gbk)"))
+
+
+def _first_undecodable(file: Path, encoding: str) -> tuple[int | None, bytes | None]:
+    """(line number, a few bytes around the first that do not decode in ``encoding``), reading line by line."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with open(file, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError as err:
+                return number, line[max(err.start - 3, 0):err.end + 3]
+    return None, None
+
+
+def _semicolon_hint(df: pd.DataFrame, file: Path) -> Problem | None:
+    """A problem when a CSV file was read as one column whose name holds semicolons (a file saved with ';' as
+    the separator, as Excel does in some locales)."""
+    if len(df.columns) != 1 or ";" not in str(df.columns[0]):
+        return None
+    return Problem(str(file), 1, None, str(df.columns[0])[:60],
+                   "columns separated by commas (this file seems to use ';': save it as \"CSV UTF-8 (逗号分隔)\")")
 
 
 #: a label column is read as a dictionary when its first row group has at most this many distinct texts per row
@@ -293,6 +358,7 @@ def _coerce(df: pd.DataFrame, table: str, file: str, offset: int, problems: list
                 text = _clean_categorical(raw)  # read as a dictionary: clean the distinct texts only
             else:
                 text = _clean_text(raw)
+            _check_text(text, col, file, offset, problems)
             out[col] = text
             continue
         if kind == "float":
@@ -301,8 +367,15 @@ def _coerce(df: pd.DataFrame, table: str, file: str, offset: int, problems: list
                 bad = None
             else:
                 text = _clean_text(raw)
-                values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").astype("float64")
-                bad = text.notna() & values.isna()
+                values, comma = _parse_numbers(text)
+                bad = text.notna() & values.isna() & ~comma
+                for idx in np.flatnonzero(comma.to_numpy(dtype=bool)):
+                    found = str(raw.iloc[idx])
+                    problems.append(Problem(file, int(idx) + offset, col, found,
+                                            "a number with '.' as the decimal point and ',' only between thousands "
+                                            f"(a decimal comma? write {_decimal_point(found)})"))
+                values = values.mask(comma)
+            _check_magnitude(values, raw, col, file, offset, problems)
             expected = "a number"
         elif kind == "date":
             if pd.api.types.is_datetime64_any_dtype(raw):
@@ -336,6 +409,106 @@ def _coerce(df: pd.DataFrame, table: str, file: str, offset: int, problems: list
                 problems.append(Problem(file, int(idx) + offset, col, raw.iloc[idx], expected))
         out[col] = values
     return out
+
+
+#: ids longer than this are refused (a bank's ids are short codes; a long one is a pasted text or an attack)
+MAX_ID_LENGTH = 64
+#: no bank has an amount this large in magnitude (CNY); larger figures are typos or overflow
+MAX_MAGNITUDE = 1e15
+_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
+
+
+def _parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(numbers, decimal-comma mask) of a text column. A comma is read only as a thousands separator
+    (``1,234,567.89``); a value that would parse but has a comma elsewhere (``7.594,00``, ``0,5``) is ambiguous:
+    it is flagged in the mask (and its number is not to be used)."""
+    comma = pd.Series(False, index=text.index)
+    if not _has_byte(text, b","):
+        return pd.to_numeric(text, errors="coerce").astype("float64"), comma
+    values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").astype("float64")
+    has = text.str.contains(",", regex=False).to_numpy(dtype=bool, na_value=False)
+    thousands = text.str.match(_THOUSANDS).to_numpy(dtype=bool, na_value=False)
+    comma = pd.Series(has & ~thousands & values.notna().to_numpy(dtype=bool), index=text.index)
+    return values, comma
+
+
+def _decimal_point(found: str) -> str:
+    """The reading of a decimal-comma number with a decimal point: '7.594,00' -> '7594.00', '0,5' -> '0.5'."""
+    return found.strip().replace(".", "").replace(" ", "").replace(",", ".")
+
+
+def _check_magnitude(values: pd.Series, raw: pd.Series, col: str, file: str, offset: int,
+                     problems: list[Problem]) -> None:
+    """Infinite values and magnitudes of :data:`MAX_MAGNITUDE` or more are problems (shown as found in ``raw``)."""
+    a = values.to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        big = np.abs(a) >= MAX_MAGNITUDE  # NaN compares False; inf is caught here
+    if not big.any():
+        return
+    for idx in np.flatnonzero(big):
+        v = float(a[idx])
+        expected = ("a finite number" if np.isinf(v) else
+                    f"a number below {MAX_MAGNITUDE:.0e} in magnitude (no bank's figure is that large)")
+        found = raw.iloc[idx]
+        problems.append(Problem(file, int(idx) + offset, col, found.strip() if isinstance(found, str) else v,
+                                expected))
+
+
+def _has_byte(text: pd.Series, byte: bytes) -> bool:
+    """Whether any value of a text column may contain ``byte`` (one pass over the Arrow data buffers; True when
+    the column is not Arrow text, so the caller then checks value by value)."""
+    if not isinstance(text.array, ArrowStringArray):
+        return True
+    code = byte[0]
+    for chunk in text.array.__arrow_array__().chunks:
+        data = chunk.buffers()[2]
+        if data is not None and code in memoryview(data):
+            return True
+    return False
+
+
+def _control_bytes(text: pd.Series) -> bool:
+    """Whether any value of an Arrow text column may hold a control character (U+0000-U+001F, U+007F): those are
+    single bytes in UTF-8, found in one vectorised pass over the data buffers."""
+    if not isinstance(text.array, ArrowStringArray):
+        return True
+    for chunk in text.array.__arrow_array__().chunks:
+        data = chunk.buffers()[2]
+        if data is None:
+            continue
+        b = np.frombuffer(data, dtype=np.uint8)
+        if ((b < 0x20) | (b == 0x7F)).any():
+            return True
+    return False
+
+
+def _check_text(text: pd.Series, col: str, file: str, offset: int, problems: list[Problem]) -> None:
+    """Control characters (NUL, tab, newline, ...) are refused in every text column; an id column (``*_id``)
+    holds at most :data:`MAX_ID_LENGTH` characters. A categorical column is checked on its distinct texts."""
+    is_id = col.endswith("_id")
+    if isinstance(text.dtype, pd.CategoricalDtype):
+        labels = pd.Series(np.asarray(text.cat.categories, dtype=object), dtype="string")
+        codes = np.asarray(text.cat.codes)
+    else:
+        labels, codes = text, None
+    control = None
+    if _control_bytes(labels):
+        control = labels.str.contains(r"[\x00-\x1f\x7f]", regex=True).to_numpy(dtype=bool, na_value=False)
+    long = None
+    if is_id:
+        lengths = labels.str.len().to_numpy(dtype="float64", na_value=0)
+        if len(lengths) and lengths.max() > MAX_ID_LENGTH:
+            long = lengths > MAX_ID_LENGTH
+    for mask, expected in ((control, "text without control characters (NUL, tab, line breaks: U+0000 to U+001F, "
+                                     "U+007F)"),
+                           (long, f"an id of at most {MAX_ID_LENGTH} characters")):
+        if mask is None or not mask.any():
+            continue
+        rows = np.flatnonzero(mask if codes is None else np.append(mask, False)[codes])
+        for idx in rows:
+            value = str(text.iloc[idx])
+            shown = value if len(value) <= 40 else f"{value[:40]}... ({len(value)} characters)"
+            problems.append(Problem(file, int(idx) + offset, col, shown, expected))
 
 
 def _slice(text: pd.Series, n: int) -> pd.Series:
@@ -448,15 +621,18 @@ def _empty_table(name: str) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------- loading
 
 
-def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | None = None) -> Dataset:
+def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | None = None,
+                 encoding: str | None = None) -> Dataset:
     """Read and validate a dataset (a folder of CSV/Parquet files or an Excel workbook).
+
+    ``encoding``: of the CSV files (e.g. ``gbk``); by default UTF-8 (with or without BOM), else GB18030.
 
     ``cycle``: ``YYYY`` or ``YYYYH1``/``YYYYH2``; by default the cycle holding the latest month of the
     metrics table (annual or half-year as the policy says). Raises :class:`compkit.DataError` listing every
     problem; on success every table of the contract is present (absent optional tables are empty).
     """
     path = Path(path)
-    raw, files, offsets, problems = _read_raw(path)
+    raw, files, offsets, problems = _read_raw(path, encoding)
     if problems:
         raise DataError(problems, str(path))
     for name in (t for t, spec in CONTRACT.items() if spec.mandatory):
@@ -488,7 +664,7 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
     elif policy is not None and (policy.cycle == "annual") != (len(cycle) == 4):
         problems.append(Problem("--cycle", None, None, cycle, f"a {policy.cycle} cycle, as the policy says"))
         raise DataError(problems, str(path))
-    cross_checks(typed, files, offsets, policy, cycle, problems)
+    notes = cross_checks(typed, files, offsets, policy, cycle, problems)
     if problems:
         raise DataError(problems, str(path))
     typed, set_aside = set_aside_outside(typed, cycle)
@@ -502,7 +678,8 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
     if len(tables["targets"]):  # targets written by `compkit targets` for this cycle
         tables["metrics"] = fill_targets(tables["metrics"], tables["targets"])
     more = {name: tables.pop(name) for name in list(tables) if name not in _FIELD_TABLES}
-    return Dataset(**tables, cycle=cycle, source=str(path), files=files, more=more, set_aside=set_aside)
+    return Dataset(**tables, cycle=cycle, source=str(path), files=files, more=more, set_aside=set_aside,
+                   notes=tuple(notes))
 
 
 def set_aside_outside(tables: dict[str, pd.DataFrame], cycle: str) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
@@ -582,7 +759,10 @@ def load_appeals(path: str | Path, data: Dataset, policy: Policy | None = None) 
                                      f"a sheet named 'appeals' (found: {', '.join(map(str, sheets))})")], str(path))
         raw = named["appeals"]
     else:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig").replace({"": None})
+        try:
+            raw = read_csv_text(path)
+        except _Unreadable as err:
+            raise DataError([err.problem], str(path)) from None
     problems: list[Problem] = []
     typed = _check_table("appeals", raw, str(path), 2, policy, problems)
     if typed is not None:

@@ -980,6 +980,22 @@ class Award(_Model):
         return self
 
 
+class Inputs(_Model):
+    """What loading does with two kinds of doubtful input rows (README "Policy file", ``inputs``).
+
+    zero_target: a metrics row with target 0 and a positive actual (achievement undefined). ``refuse`` (default):
+      a data problem like any other; ``missing``: the target is taken as missing, so the indicator's
+      ``if_missing`` rule scores it; ``keep``: scored as given (a ratio curve then gives no points).
+    supervisor_rating: a rating with rater_role ``supervisor`` whose rater is not the employee's
+      ``supervisor_id`` (or is the employee themself). ``refuse`` (default); ``drop``: the rating is left out;
+      ``keep``: used as given.
+    Rows kept or changed under ``missing``, ``drop`` or ``keep`` are listed in ``Dataset.notes`` (and printed by
+    ``compkit validate``)."""
+
+    zero_target: Literal["refuse", "missing", "keep"] = "refuse"
+    supervisor_rating: Literal["refuse", "drop", "keep"] = "refuse"
+
+
 # ------------------------------------------------------------------------------------------- policy
 
 
@@ -1010,6 +1026,7 @@ class Policy(_Model):
     leavers: dict[Literal["resignation", "retirement", "dismissal", "transfer", "death"], LeaverRule] = {}
     wage_bill: WageBill | None = None
     awards: list[Award] = []
+    inputs: Inputs = Inputs()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Policy:
@@ -1342,11 +1359,51 @@ def load_policy(path: str | Path) -> Policy:
         raise PolicyError(str(path), ["file not found"]) from None
     except (OSError, UnicodeDecodeError) as err:
         raise PolicyError(str(path), [f"cannot be read: {err}"]) from None
+    data = parse_yaml(text, str(path))
+    return policy_from_dict(data, source=str(path))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that notes every key repeated within one mapping (YAML itself keeps the last one
+    silently: ``rate:`` twice would change a rate without a word)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[str] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # '<<' merges are allowed to override
+            try:
+                key = self.construct_object(key_node, deep=True)
+                hash(key)
+            except Exception:  # noqa: BLE001 - an unhashable key is reported by the base class
+                continue
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                self.duplicates.append(f"line {line}: key '{key}' appears twice in the same mapping (first at line "
+                                       f"{seen[key]}); expected each key once (YAML would keep only the last)")
+            else:
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """The data of a YAML text, read safely (no Python objects) and refusing repeated keys.
+
+    Raises :class:`compkit.PolicyError` naming the line of each problem."""
+    loader = _StrictLoader(text)
     try:
-        data = yaml.safe_load(text)
+        data = loader.get_single_data()
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         problem = getattr(err, "problem", None) or str(err)
-        raise PolicyError(str(path), [f"{where}not valid YAML ({problem})"]) from None
-    return policy_from_dict(data, source=str(path))
+        raise PolicyError(source, [f"{where}not valid YAML ({problem})"]) from None
+    finally:
+        loader.dispose()
+    if loader.duplicates:
+        raise PolicyError(source, loader.duplicates)
+    return data

@@ -90,6 +90,44 @@ CORPUS = [
      ["complaints.csv, row 2, column 'upheld': found 'maybe'; expected true or false"]),
     ("missing required value", _set("employees", "branch", ""),
      ["employees.csv, row 2, column 'branch'", "expected a value (this column is required)"]),
+    # input traps (issue 16 item 7)
+    ("infinite amount", _set("sales", "amount", "inf"),
+     ["sales.csv, row 2, column 'amount': found 'inf'; expected a finite number"]),
+    ("Infinity spelled out", _set("metrics", "actual", "-Infinity"),
+     ["metrics.csv, row 2, column 'actual': found '-Infinity'; expected a finite number"]),
+    ("NaN as text", _set("sales", "amount", "NaN"),
+     ["sales.csv, row 2, column 'amount'", "expected a value (this column is required)"]),
+    ("magnitude no bank has", _set("sales", "amount", "1e308"),
+     ["sales.csv, row 2, column 'amount': found '1e308'; expected a number below 1e+15 in magnitude"]),
+    ("at the bound", _set("employees", "base_monthly", "-1e15"),
+     ["employees.csv, row 2, column 'base_monthly': found '-1e15'; expected a number below 1e+15 in magnitude"]),
+    ("decimal comma", _set("sales", "amount", "7.594,00"),
+     ["sales.csv, row 2, column 'amount': found '7.594,00'; expected a number with '.' as the decimal point and "
+      "',' only between thousands (a decimal comma? write 7594.00)"]),
+    ("fte with a decimal comma", _set("employees", "fte", "0,5"),
+     ["employees.csv, row 2, column 'fte': found '0,5'; expected a number with '.' as the decimal point",
+      "write 0.5"]),
+    ("NUL in a name", _set("employees", "name", "Li\x00Na"),
+     ["employees.csv, row 2, column 'name': found 'Li\\x00Na'; expected text without control characters"]),
+    ("control character in an id", _set("employees", "supervisor_id", "S\x07"),
+     ["employees.csv, row 2, column 'supervisor_id': found 'S\\x07'; expected text without control characters"]),
+    ("control character in a categorical id", _set("metrics", "indicator", "fee\x1bincome"),
+     ["metrics.csv, row 2, column 'indicator': found 'fee\\x1bincome'; expected text without control"]),
+    ("id of 300 characters", _set("sales", "deal_id", "D" * 300),
+     ["sales.csv, row 2, column 'deal_id': found '" + "D" * 40 + "... (300 characters)'; expected an id of at "
+      "most 64 characters"]),
+    ("zero target with a positive actual", ("metrics", lambda df: df.assign(
+        target=["0"] + list(df["target"].iloc[1:]), actual=["5"] + list(df["actual"].iloc[1:]))),
+     ["metrics.csv, row 2, column 'target': found 0.0; expected a target above 0 where the actual (5) is positive "
+      "(policy inputs.zero_target: refuse)"]),
+    ("supervisor rating by someone else", ("ratings", lambda df: df.assign(
+        rater_id=df["rater_id"].where(df.index != df.index[df["rater_role"] == "supervisor"][0], "Z999"))),
+     ["ratings.csv, row", "column 'rater_id': found 'Z999'; expected a supervisor rating by the employee's "
+      "supervisor", "(employees.supervisor_id) (policy inputs.supervisor_rating: refuse)"]),
+    ("supervisor rating by the employee", ("ratings", lambda df: df.assign(
+        rater_id=df["rater_id"].where(df.index != df.index[df["rater_role"] == "supervisor"][0],
+                                      df["employee_id"]))),
+     ["column 'rater_id'", "expected a supervisor rating by someone other than the employee themself"]),
 ]
 
 
@@ -395,3 +433,125 @@ def test_rows_of_another_year_are_still_errors(tmp_path: Path, policy: Policy) -
     tables["sales"].loc[0, "period"] = "2024-12"
     msg = _problems(write_tables(tables, tmp_path / "d"), half)
     assert "sales.csv, row 2, column 'period': found '2024-12'" in msg
+
+
+# ------------------------------------------------------------------------------------ input traps, more
+
+def _zero_target(folder: Path) -> None:
+    _edit(folder, "metrics", lambda df: df.assign(target=["0"] + list(df["target"].iloc[1:]),
+                                                   actual=["5"] + list(df["actual"].iloc[1:])))
+
+
+def test_zero_target_options(tiny_dir: Path, policy: Policy) -> None:
+    _zero_target(tiny_dir)
+    missing = load_dataset(tiny_dir, policy=policy.updated({"inputs.zero_target": "missing"}))
+    assert np.isnan(missing.metrics["target"].iloc[0]) and missing.metrics["actual"].iloc[0] == 5.0
+    assert len(missing.notes) == 1 and "taken as missing" in str(missing.notes[0])
+    assert str(missing.notes[0]).startswith(f"{tiny_dir / 'metrics.csv'}, row 2, column 'target'")
+    kept = load_dataset(tiny_dir, policy=policy.updated({"inputs.zero_target": "keep"}))
+    assert kept.metrics["target"].iloc[0] == 0.0 and "kept" in str(kept.notes[0])
+
+
+def test_supervisor_rating_options(tiny_dir: Path, policy: Policy) -> None:
+    ratings = pd.read_csv(tiny_dir / "ratings.csv", dtype=str)
+    first = ratings.index[ratings["rater_role"] == "supervisor"][0]
+    ratings.loc[first, "rater_id"] = "E9"  # not the employee's supervisor (S1)
+    ratings.to_csv(tiny_dir / "ratings.csv", index=False)
+    dropped = load_dataset(tiny_dir, policy=policy.updated({"inputs.supervisor_rating": "drop"}))
+    assert len(dropped.ratings) == len(ratings) - 1 and len(dropped.notes) == 1
+    assert f"row {first + 2}, column 'rater_id'" in str(dropped.notes[0])
+    kept = load_dataset(tiny_dir, policy=policy.updated({"inputs.supervisor_rating": "keep"}))
+    assert len(kept.ratings) == len(ratings) and "kept" in str(kept.notes[0])
+
+
+def test_the_sample_has_no_doubtful_rows(policy: Policy) -> None:
+    if not sample_available():
+        pytest.skip("sample absent")
+    assert load_dataset(SAMPLE, policy=policy).notes == ()
+
+
+def test_thousands_separators_are_still_read(tiny_dir: Path, policy: Policy) -> None:
+    _edit(tiny_dir, "sales", lambda df: df.assign(amount=["1,600,000.50"] + list(df["amount"].iloc[1:])))
+    assert load_dataset(tiny_dir, policy=policy).sales["amount"].iloc[0] == 1_600_000.5
+
+
+def _chinese(folder: Path) -> None:
+    _edit(folder, "employees", lambda df: df.assign(name=["李娜", "王伟", "张敏", "刘洋"][:len(df)]
+                                                   + list(df["name"].iloc[4:]), branch="浦东支行"))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk"])
+def test_utf8_and_gb18030_files_read_alike(tiny_dir: Path, policy: Policy, tmp_path: Path, encoding: str) -> None:
+    _chinese(tiny_dir)
+    expected = load_dataset(tiny_dir, policy=policy)
+    assert expected.employees["name"].iloc[0] == "李娜"
+    other = tmp_path / encoding
+    shutil.copytree(tiny_dir, other)
+    for f in other.glob("*.csv"):
+        f.write_bytes(f.read_text(encoding="utf-8").encode(encoding))
+    data = load_dataset(other, policy=policy)
+    assert data.fingerprint() == expected.fingerprint()
+    assert data.employees["branch"].iloc[0] == "浦东支行"
+    forced = load_dataset(other, policy=policy, encoding="gb18030" if encoding in ("gb18030", "gbk") else "utf-8")
+    assert forced.fingerprint() == expected.fingerprint()
+
+
+def test_undecodable_file_names_the_byte_and_the_option(tiny_dir: Path, policy: Policy) -> None:
+    _chinese(tiny_dir)
+    f = tiny_dir / "employees.csv"
+    f.write_bytes(f.read_text(encoding="utf-8").encode("gb18030"))
+    with pytest.raises(DataError) as info:
+        load_dataset(tiny_dir, policy=policy, encoding="utf-8")
+    message = str(info.value)
+    # line 2 is the first with a Chinese name: 李 is C0 EE in GB18030, not UTF-8
+    assert f"{f}, row 2: found b'" in message and "\\xc0\\xee" in message
+    assert ("expected a text file in UTF-8 (these bytes do not decode; name the file's encoding with "
+            "--encoding") in message
+    with pytest.raises(DataError, match="an encoding Python knows"):
+        load_dataset(tiny_dir, policy=policy, encoding="klingon")
+
+
+def test_semicolon_separated_file_gets_a_hint(tiny_dir: Path, policy: Policy) -> None:
+    df = pd.read_csv(tiny_dir / "sales.csv", dtype=str, keep_default_na=False)
+    df.to_csv(tiny_dir / "sales.csv", index=False, sep=";")
+    message = _problems(tiny_dir, policy)
+    assert f"{tiny_dir / 'sales.csv'}, row 1: found 'employee_id;period;" in message
+    assert "columns separated by commas (this file seems to use ';'" in message
+
+
+def test_parquet_infinities_and_control_characters_are_refused(tiny_dir: Path, policy: Policy,
+                                                               tmp_path: Path) -> None:
+    tables = tiny_tables()
+    tables["sales"]["amount"] = tables["sales"]["amount"].astype(float)
+    tables["sales"].loc[0, "amount"] = np.inf
+    tables["employees"].loc[1, "name"] = "a\nb"
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    for name, df in tables.items():
+        df.to_parquet(folder / f"{name}.parquet", index=False)
+    message = _problems(folder, policy)
+    assert "sales.parquet, row 2, column 'amount': found inf; expected a finite number" in message
+    assert "employees.parquet, row 3, column 'name': found 'a\\nb'; expected text without control" in message
+
+
+def test_cli_validate_names_the_encoding_and_lists_accepted_rows(tiny_dir: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture) -> None:
+    from conftest import POLICY_2025
+
+    from compkit.cli import main
+
+    _chinese(tiny_dir)
+    for f in tiny_dir.glob("*.csv"):
+        f.write_bytes(f.read_text(encoding="utf-8").encode("gbk"))
+    assert main(["validate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--encoding", "gbk"]) == 0
+    assert main(["validate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--encoding", "utf-8"]) == 1
+    err = capsys.readouterr().err
+    assert "expected a text file in UTF-8" in err and "Traceback" not in err
+    # a policy that takes zero targets as missing: validate lists the row it accepted
+    policy = tmp_path / "p.yaml"
+    policy.write_text(POLICY_2025.read_text(encoding="utf-8").replace("zero_target: refuse", "zero_target: missing"),
+                      encoding="utf-8")
+    _zero_target(tiny_dir)
+    assert main(["validate", "--policy", str(policy), "--data", str(tiny_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "accepted as the policy's inputs options say (1):" in out and "taken as missing" in out

@@ -215,3 +215,28 @@ def test_rating_names_must_be_unique_and_not_another_label(raw: dict) -> None:
     data = copy.deepcopy(raw)
     data["ratings"]["bands"][0]["name"] = data["ratings"]["bands"][1]["label"]
     assert "is another rating's label" in _errors(data)
+
+
+def test_duplicate_yaml_keys_are_refused_with_their_lines(tmp_path: Path) -> None:
+    lines = P2025.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("currency:"))
+    lines.insert(at + 1, "currency: USD")  # the last would win silently
+    bad = tmp_path / "dup.yaml"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(PolicyError) as info:
+        load_policy(bad)
+    assert (f"line {at + 2}: key 'currency' appears twice in the same mapping (first at line {at + 1}); "
+            "expected each key once") in str(info.value)
+    # nested and in flow style too: {rate: 0.1, rate: 10}
+    nested = tmp_path / "nested.yaml"
+    nested.write_text("a:\n  b: {rate: 0.1, rate: 10}\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match="line 2: key 'rate' appears twice"):
+        load_policy(nested)
+
+
+def test_inputs_options_default_to_refuse() -> None:
+    p = load_policy(P2025)
+    assert p.inputs.zero_target == "refuse" and p.inputs.supervisor_rating == "refuse"
+    assert p.updated({"inputs.zero_target": "missing"}).inputs.zero_target == "missing"
+    with pytest.raises(PolicyError, match="inputs.zero_target"):
+        p.updated({"inputs.zero_target": "ignore"})
