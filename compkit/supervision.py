@@ -175,8 +175,8 @@ def raises_above_matrix(policy: Policy, data: Dataset, outcomes: Outcomes, toler
 
 
 def clawbacks(outcomes: Outcomes) -> pd.DataFrame:
-    """Commission clawback lines (negative months after reversals) and cancelled deferred bonus.
-    value = the amount clawed back (CNY, positive)."""
+    """Commission clawback lines (negative months after reversals), cancelled deferred pay and clawbacks
+    (追索扣回) left to recover from pay already made. value = the amount clawed back (CNY, positive)."""
     lines = outcomes.commission
     c = lines[lines["clawback"].to_numpy(dtype=bool)]
     commission = _frame("clawback", "employee", c["employee_id"].astype(str).to_numpy(),
@@ -188,7 +188,13 @@ def clawbacks(outcomes: Outcomes) -> pd.DataFrame:
                       [f"deferred {c} due in {y} cancelled: {v:,.2f}" for c, y, v in
                        zip(d["component"], d["year"], d["cancelled"])],
                       d["cancelled"].to_numpy(dtype="float64"))
-    return pd.concat([commission, deferred], ignore_index=True)
+    reg = outcomes.clawbacks
+    r = reg[reg["to_recover"].to_numpy(dtype="float64") > 0] if len(reg) else reg
+    recover = _frame("clawback", "employee", r["employee_id"].astype(str).to_numpy() if len(r) else [],
+                     [f"clawback ({why}) to recover from pay already made: {v:,.2f}" for why, v in
+                      zip(r["reason"], r["to_recover"])] if len(r) else [],
+                     r["to_recover"].to_numpy(dtype="float64") if len(r) else np.zeros(0))
+    return pd.concat([commission, deferred, recover], ignore_index=True)
 
 
 def base_outside_range(policy: Policy, outcomes: Outcomes) -> pd.DataFrame:

@@ -71,6 +71,8 @@ def test_deferral_clawbacks(clawback_outcomes) -> None:
     assert cancelled["value"].sum() == pytest.approx(26_647.92, abs=0.001)
     e3 = clawback_outcomes.summary.set_index("employee_id").loc["E3"]
     assert e3["clawback_to_recover"] == pytest.approx(15_061.98, abs=0.001)
+    recover = clawbacks(clawback_outcomes)[lambda f: f["detail"].str.contains("to recover")]
+    assert recover["detail"].tolist() == ["clawback (x) to recover from pay already made: 15,061.98"]
 
 
 def test_commission_at_cap(policy, tiny) -> None:
