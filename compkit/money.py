@@ -32,15 +32,22 @@ def round_cents(x: ArrayLike) -> np.ndarray:
 
 def allocate_cents(total: float, weights: ArrayLike) -> np.ndarray:
     """Split ``total`` (already in cents) over parts in proportion to ``weights`` so the rounded parts add up
-    to ``total`` exactly (largest-remainder method; ties go to the earlier part). Unit: currency."""
+    to ``total`` exactly (largest-remainder method; ties go to the earlier part). Unit: currency.
+
+    ``weights`` of any shape: the split runs along the last axis (one split per row of a scenarios x people
+    array), each row adding up to ``total``."""
     w = np.asarray(weights, dtype="float64")
     cents_total = int(round(total * 100))
     if w.size == 0:
         return w
-    s = w.sum()
-    share = np.full(w.size, cents_total / w.size) if s == 0 else cents_total * w / s
+    s = w.sum(axis=-1, keepdims=True)
+    n = w.shape[-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(s == 0, cents_total / n, cents_total * w / s)
     base = np.floor(share)
-    remainder = cents_total - int(base.sum())
-    order = np.argsort(-(share - base), kind="stable")
-    base[order[:remainder]] += 1
+    remainder = cents_total - base.sum(axis=-1, keepdims=True)
+    order = np.argsort(-(share - base), axis=-1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(n), order.shape), axis=-1)
+    base += rank < remainder
     return base / 100.0

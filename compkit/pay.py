@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike
 
 from compkit._arrays import positions
 from compkit.money import round_cents
-from compkit.policy import Benefits, Deferral, Grade, Policy
+from compkit.policy import Benefits, Bonus, BonusPool, Deferral, Grade, Policy
 
 __all__ = [
     "MIN_DEFERRAL_SHARE",
@@ -241,6 +241,29 @@ def payout(composite: ArrayLike, curve: Sequence[Sequence[float]]) -> np.ndarray
     return np.where(np.isnan(x), np.nan, out)
 
 
+def payout_multiple(bonus_policy: Bonus, composite: ArrayLike, rating_codes: ArrayLike | None,
+                    rating_labels: Sequence[str]) -> np.ndarray:
+    """The bonus's payout multiple, for arrays of any shape (people, or scenarios x people): payout(composite,
+    curve) when ``basis`` is composite; else by_rating[label] for the rating at ``rating_codes`` (positions in
+    ``rating_labels``, -1 = no rating); a label the policy does not pay, no composite or no rating -> 0."""
+    if bonus_policy.basis == "composite":
+        multiple = payout(composite, bonus_policy.curve)
+    else:
+        table = np.array([bonus_policy.by_rating.get(k, 0.0) for k in rating_labels] + [0.0])
+        multiple = table[np.asarray(rating_codes)]
+    return np.nan_to_num(multiple, nan=0.0)
+
+
+def pool_factor(before: np.ndarray, pool: BonusPool | None) -> np.ndarray:
+    """pool.amount / sum of ``before`` along the last axis (one factor per row; 1 without a pool or when
+    nobody earned a bonus), shape (..., 1)."""
+    total = np.sum(before, axis=-1, keepdims=True)
+    if pool is None:
+        return np.ones_like(total)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, pool.amount / total, 1.0)
+
+
 def bonus(employees: pd.DataFrame, policy: Policy, composite: ArrayLike, rating: ArrayLike,
           annual_base_full: ArrayLike, days_share: ArrayLike, protected: ArrayLike | None = None) -> pd.DataFrame:
     """Performance bonus (CNY, unrounded), one row per employee.
@@ -264,22 +287,14 @@ def bonus(employees: pd.DataFrame, policy: Policy, composite: ArrayLike, rating:
     share = _grade_lookup(policy.grades, {g.id: g.target_bonus for g in policy.grades}, employees["grade"], 0.0)
     target = share * np.asarray(annual_base_full, dtype="float64")
     ds = np.asarray(days_share, dtype="float64")
-    if b.basis == "composite":
-        multiple = payout(composite, b.curve)
-    else:
-        labels = list(b.by_rating)
-        codes = _rating_codes(rating, labels)
-        multiple = np.array([b.by_rating[k] for k in labels] + [0.0])[codes]
-    multiple = np.nan_to_num(multiple, nan=0.0)
+    labels = list(b.by_rating) if b.basis == "rating" else []
+    multiple = payout_multiple(b, composite, _rating_codes(rating, labels) if labels else None, labels)
     before = target * multiple * ds
     if protected is not None and policy.new_hire_protection is not None:
         ps = np.asarray(protected, dtype="float64")
         floor = np.maximum(multiple, policy.new_hire_protection.min_payout)
         before = target * (multiple * (ds - ps) + floor * ps)
-    factor = 1.0
-    if b.pool is not None:
-        total = float(before.sum())
-        factor = b.pool.amount / total if total > 0 else 1.0
+    factor = float(pool_factor(before, b.pool)[0]) if len(before) else 1.0
     return pd.DataFrame({
         "target_bonus": target,
         "target_bonus_prorated": target * ds,

@@ -20,12 +20,11 @@ import numpy as np
 import pandas as pd
 
 from compkit import commission as cm
-from compkit import pay
+from compkit import pay, scenarios
 from compkit.data import Dataset, half_year_log_changes
 from compkit.engine import COST_COMPONENTS, Outcomes, evaluate
 from compkit.money import round_cents
 from compkit.policy import Policy, PolicyChange
-from compkit.scoring import absolute_ratings, curve_score
 
 # ------------------------------------------------------------------------------------- review metrics
 
@@ -256,129 +255,215 @@ def _individual_changes(data: Dataset, keys: list[str], column: str, key_column:
     return out
 
 
+@dataclass
+class NextYear:
+    """Next year's population and its fixed cost (CNY), from this year's evaluation (see :func:`next_year`)."""
+
+    rows: np.ndarray              # positions (employees table) of the people employed at the cycle's end
+    grade: np.ndarray             # next year's grade (after promotion or demotion)
+    base_monthly: np.ndarray      # next year's monthly base (after the salary review and the grade change)
+    annual_base_full: np.ndarray  # base_monthly x months x fte
+    fixed: dict[str, float]       # base_pay, allowances, employer_contributions for the year
+    settings: dict[str, float]
+
+
+def next_year(policy: Policy, data: Dataset, base: Outcomes, attrition: float = 0.0,
+              hiring: float = 0.0) -> NextYear:
+    """Next year's fixed cost model (CNY), with the engine's own calculators.
+
+    People: those employed at the cycle's end (no exit date, or one after the cycle's end; hired by then).
+    Grade: the promotion or demotion recommended this cycle, else the same grade.
+    Base (monthly): this year's salary review result (``new_base_monthly``); on a change of grade moved into
+    the new grade's band: clip(new_base_monthly, band min, band max) (a promotion lifts to at least the new
+    minimum, a demotion lowers to at most the new maximum).
+    For a full year (months of the cycle, x fte):
+      base_pay       = sum over people of base x months x fte x (1 - a/2) + entry x months x fte x a/2
+      allowances     = sum of the policy's monthly allowances x months x fte (``pay.allowances``, full year)
+      contributions  = employer 五险一金 on next year's bases (``pay.benefits``, full year), weighted the same way
+    where a = ``attrition`` (share of people leaving during the year, evenly over it, so on average half a
+    year is lost) and each leaver is replaced from the day of leaving at the grade's entry pay (``entry`` =
+    the band minimum). ``hiring`` (h) adds h x headcount new people, spread over the grades like the
+    headcount, at entry pay, joining evenly over the year (on average half a year): their base, allowances and
+    contributions are added. Variable pay (bonus, commission) is simulated per scenario for the people
+    employed at the cycle's end, on next year's bases, for a full year (:func:`simulate`); replacements are
+    assumed to take over their predecessor's book, new hires' variable pay is not modelled.
+    """
+    s = base.summary
+    emp = data.employees.reset_index(drop=True)
+    months = len(data.periods)
+    hired = emp["hire_date"].isna() | (emp["hire_date"] <= data.cycle_end)
+    staying = (emp["exit_date"].isna() | (emp["exit_date"] > data.cycle_end)) & hired
+    rows = np.flatnonzero(staying.to_numpy())
+    move = s["promotion"].isin(["promote", "demote"]).to_numpy()[rows]
+    grade = np.where(move, s["promotion_to"].astype(object).to_numpy()[rows], emp["grade"].to_numpy()[rows])
+    bands = {g.id: g.base_monthly for g in policy.grades}
+    lo = pd.Series(grade).map({k: v.min for k, v in bands.items()}).to_numpy(dtype="float64")
+    hi = pd.Series(grade).map({k: v.max for k, v in bands.items()}).to_numpy(dtype="float64")
+    reviewed = s["new_base_monthly"].to_numpy(dtype="float64")[rows]
+    reviewed = np.where(np.isnan(reviewed), s["base_monthly"].to_numpy(dtype="float64")[rows], reviewed)
+    base_monthly = np.where(move, np.clip(reviewed, lo, hi), reviewed)
+    fte = np.nan_to_num(emp["fte"].to_numpy(dtype="float64")[rows], nan=1.0)
+    annual = base_monthly * months * fte
+    a = float(attrition)
+    stay, replaced = 1.0 - a / 2.0, a / 2.0
+    full = np.ones(len(rows))
+    people = emp.iloc[rows].reset_index(drop=True)
+    allowances = pay.allowances(people, policy.allowances, full, fte, months)["allowances_total"].to_numpy()
+    contrib = pay.benefits(base_monthly, fte, full, months, policy.benefits)["employer_contributions"].to_numpy()
+    entry_contrib = pay.benefits(lo, fte, full, months, policy.benefits)["employer_contributions"].to_numpy()
+    base_pay = float((annual * stay + lo * months * fte * replaced).sum())
+    allow = float(allowances.sum())
+    contributions = float((contrib * stay + entry_contrib * replaced).sum())
+    if hiring:
+        counts = pd.Series(grade).value_counts()
+        new = counts * float(hiring)
+        entry = pd.Series({g.id: g.base_monthly.min for g in policy.grades}).reindex(new.index).to_numpy()
+        half = np.full(len(new), 0.5)
+        base_pay += float((new.to_numpy() * entry * months * half).sum())
+        allow += float(new.sum()) * sum(policy.allowances.values()) * months * 0.5
+        hire_contrib = pay.benefits(entry, np.ones(len(new)), half, months, policy.benefits)
+        contributions += float((new.to_numpy() * hire_contrib["employer_contributions"].to_numpy()).sum())
+    fixed = {"base_pay": float(round_cents(base_pay)), "allowances": float(round_cents(allow)),
+             "employer_contributions": float(round_cents(contributions))}
+    return NextYear(rows, grade, base_monthly, annual, fixed, {"attrition": a, "hiring": float(hiring),
+                                                               "people": int(len(rows))})
+
+
+def _draws(exp_changes: np.ndarray, seed: int, first: int, last: int, growth: float,
+           market_sd: float) -> np.ndarray:
+    """Factors on this year's results for scenarios ``first`` .. ``last - 1`` (scenarios x people x columns;
+    the columns: the metric indicators, then the products):
+
+        factor = (1 + growth) x exp(m_sk) x exp(d_sik)
+
+    m_sk ~ Normal(0, market_sd), one per scenario and column; exp(d) is drawn with replacement from
+    ``exp_changes`` (people x columns, this year's individual changes). Scenario s draws from its own stream
+    ``default_rng([seed, s])``, so a scenario is the same in any batch and on any worker."""
+    n, k = exp_changes.shape
+    b = last - first
+    market = np.empty((b, k))
+    kind = np.int32 if n * k < 2 ** 31 else np.int64
+    picks = np.empty((b, n, k), dtype=kind)
+    for i in range(b):
+        rng = np.random.default_rng([seed, first + i])
+        market[i] = rng.normal(0.0, market_sd, size=k)
+        picks[i] = rng.integers(0, n, size=(n, k), dtype=kind)
+    picks *= k
+    picks += np.arange(k, dtype=kind)
+    out = np.take(exp_changes.ravel(), picks)
+    out *= ((1.0 + growth) * np.exp(market))[:, None, :]
+    return out
+
+
+def simulate_batch(inputs: scenarios.ScenarioInputs, exp_changes: np.ndarray, seed: int, first: int, last: int,
+                   growth: float, market_sd: float) -> dict[str, np.ndarray]:
+    """Scenarios ``first`` .. ``last - 1``: their factors (:func:`_draws`) through the engine's calculators
+    (:func:`compkit.scenarios.run_batch`); totals per scenario (CNY)."""
+    factors = _draws(exp_changes, seed, first, last, growth, market_sd)
+    m = len(inputs.metric_cols)
+    out = scenarios.run_batch(inputs, factors[:, :, :m], factors[:, :, m:], growth)
+    out["scenario"] = np.arange(first, last)
+    return out
+
+
 def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget: float | None = None,
              growth: float = 0.05, market_sd: float = 0.05, individual: bool = True, batch: int = 50,
-             progress: bool = False, base: Outcomes | None = None) -> Simulation:
+             progress: bool = False, base: Outcomes | None = None, next_year_cost: bool = True,
+             attrition: float = 0.0, hiring: float = 0.0, client: Any = None) -> Simulation:
     """Monte Carlo of next year's cost under uncertainty of sales and metrics.
 
     Model (documented, seeded): next year's value of person i on metric indicator or product k in scenario s is
     this year's value x exp(log(1 + growth) + m_sk + d_sik), where m_sk ~ Normal(0, market_sd) is a
     market shock common to everyone, and d_sik is drawn with replacement from this year's per-person changes
     of indicator k (second half-year against the first, on a yearly scale, mean 1: see _individual_changes) —
-    a bootstrap of how much individual results move from one period to the next. Targets grow by ``growth`` too, so
-    attainment
-    stays centred unless the market shock moves it.
+    a bootstrap of how much individual results move from one period to the next. Targets grow by ``growth``
+    too, so attainment stays centred unless the market shock moves it. Scenario s draws from its own stream
+    ``default_rng([seed, s])``.
 
-    What varies is recomputed with the engine's own calculators: metric indicator scores (curves), the
-    composite (the other indicators' weighted scores and deductions are kept), the bonus (payout curve and
-    deferral, or the rating bands for a rating-based bonus), commission (tiers on the cycle's total per product,
-    i.e. the cycle-to-date true-up's final amount; the gate and the cap). Base pay, allowances and contributions
-    do not depend on sales and are kept. Only what varies is held per scenario, in batches of ``batch``.
-    ``individual=False`` leaves out the per-person changes (market shocks only). With growth 0, market_sd 0 and
-    individual False every scenario reproduces this year's bonus and commission to the cent (a test checks it).
+    Each scenario runs through the engine's own calculators (:mod:`compkit.scenarios`): metric scores and the
+    composite, ratings (absolute, or guided with quotas within groups), the bonus (composite curve or by
+    rating, pool, deferral), commission (month or cycle-to-date accumulation, marginal or retroactive tiers,
+    gate, cap and settlement), in batches of ``batch`` scenarios (arrays scenarios x people).
+
+    ``next_year_cost`` (default): the people, bases and fixed costs are next year's (:func:`next_year`: the
+    salary review and promotions applied, a full year, optional ``attrition`` and ``hiring`` rates); the
+    bonus targets and the commission cap follow next year's bases. False: this year's people and bases (the
+    scenarios then vary only results; with growth 0, market_sd 0 and individual False every scenario equals
+    ``evaluate`` to the cent — a property test checks it for generated policy variants).
+    ``individual=False`` leaves out the per-person changes (market shocks only). ``client``: a Dask
+    distributed Client or a scheduler address; the batches then run on its workers and, each scenario having
+    its own seed, the result is identical bit for bit to the single-process run.
     """
     import time
 
     start = time.perf_counter()
-    rng = np.random.default_rng(seed)
     base = base if base is not None else evaluate(policy, data)
     s = base.summary
-    ids = pd.Index(s["employee_id"].astype(str))
-    n_people = len(ids)
     budget = budget if budget is not None else policy.budget
+    if next_year_cost:
+        ny = next_year(policy, data, base, attrition, hiring)
+        inputs = scenarios.prepare(policy, data, base, rows=ny.rows, annual_base_full=ny.annual_base_full,
+                                   bonus_share=np.ones(len(ny.rows)), cap_base=ny.annual_base_full, grade=ny.grade)
+        fixed = ny.fixed
+        rows = ny.rows
+    else:
+        inputs = scenarios.prepare(policy, data, base)
+        fixed = {c: float(round_cents(s[c].sum())) for c in ("base_pay", "allowances", "employer_contributions")}
+        rows = np.arange(len(s))
+    metric_ids = [policy.scorecard.indicators[j].id for j in inputs.metric_cols]
+    changes_m = _individual_changes(data, metric_ids, "actual", "indicator", data.metrics)[rows]
+    changes_q = _individual_changes(data, inputs.products, "amount", "product",
+                                    data.sales[data.sales["amount"] > 0])[rows]
+    exp_changes = np.exp(np.hstack([changes_m, changes_q])) if individual else \
+        np.ones((len(rows), changes_m.shape[1] + changes_q.shape[1]))
 
-    # -- what is fixed ------------------------------------------------------------------------------
-    fixed = {c: float(s[c].sum()) for c in ("base_pay", "allowances", "employer_contributions")}
-    inds = policy.scorecard.indicators
-    metric_ids = [i.id for i in inds if i.source == "metrics"]
-    ind = base.indicators
-    k_all = len(inds)
-    eff = ind["effective_weight"].to_numpy().reshape(n_people, k_all)
-    weighted = ind["weighted_score"].to_numpy().reshape(n_people, k_all)
-    actual = ind["actual"].to_numpy().reshape(n_people, k_all)
-    target = ind["target"].to_numpy().reshape(n_people, k_all)
-    cols = [j for j, i in enumerate(inds) if i.source == "metrics"]
-    kept_score = weighted.sum(axis=1) - weighted[:, cols].sum(axis=1)
-    deductions = s["deductions"].to_numpy()
-    lo, hi = policy.scorecard.score_range.min, policy.scorecard.score_range.max
-    metric_changes = _individual_changes(data, metric_ids, "actual", "indicator", data.metrics)
+    spans = [(b0, min(n, b0 + batch)) for b0 in range(0, n, batch)]
+    if client is not None:
+        parts = _on_dask(client, inputs, exp_changes, seed, spans, growth, market_sd)
+    else:
+        iterator = spans
+        if progress:
+            from tqdm.auto import tqdm
 
-    products = policy.product_ids
-    # the cycle's commission basis per person and product, from the engine's lines (standard premiums, NPL
-    # reversals and FTP profit included)
-    lines = base.commission[(base.commission["product"].astype(str) != cm.SETTLEMENT).to_numpy()]
-    sales_total = (lines.groupby(["employee_id", "product"], observed=True)["basis"].sum()
-                   .unstack("product").reindex(index=ids, columns=products).fillna(0.0).to_numpy())
-    sales_changes = _individual_changes(data, products, "amount", "product", data.sales[data.sales["amount"] > 0])
-    if not individual:
-        sales_changes = np.zeros_like(sales_changes)
-    rates = cm.product_rates(policy.commission)
-    # quota products: each person's target for the cycle (the cycle's total against the cycle's target)
-    quota_target = {p.id: np.nansum(cm.monthly_targets(data.metrics, p.quota.indicator, pd.Index(ids),
-                                                       pd.Index(data.periods)), axis=1) * (1 + growth)
-                    for p in policy.commission.products if p.quota is not None}
-    prorated_base = s["base_pay"].to_numpy()
-    emp = data.employees.reset_index(drop=True)
-    annual_base_full = pay.base_salary(emp, policy, s["days_share"].to_numpy(), len(data.periods))["annual_base_full"]
-    target_bonus = pay.bonus(emp, policy, s["composite"].to_numpy(), s["rating"].to_numpy(),
-                             annual_base_full.to_numpy(), s["days_share"].to_numpy())
-    target_bonus = target_bonus["target_bonus_prorated"].to_numpy()
-    if not individual:
-        metric_changes = np.zeros_like(metric_changes)
-    log_growth = np.log1p(growth)
-
-    rows = []
-    iterator = range(0, n, batch)
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(iterator, total=(n + batch - 1) // batch, desc="scenarios", unit="batch")
-    for b0 in iterator:
-        b = min(batch, n - b0)
-        # metrics: scores of the metric indicators, then the composite
-        market = rng.normal(0.0, market_sd, size=(b, 1, len(metric_ids)))
-        draw = rng.integers(0, n_people, size=(b, n_people, len(metric_ids)))
-        personal = np.take_along_axis(np.broadcast_to(metric_changes, (b, n_people, len(metric_ids))), draw, axis=1)
-        factor = np.exp(log_growth + market + personal)
-        comp = np.broadcast_to(kept_score, (b, n_people)).copy()
-        for jj, j in enumerate(cols):
-            ind_j = inds[j]
-            _, sc = curve_score(actual[None, :, j] * factor[:, :, jj], target[None, :, j] * (1 + growth),
-                                policy.indicator_curve(ind_j))
-            fill = 0.0 if ind_j.if_missing == "zero" else 100.0
-            comp += np.where(np.isnan(sc), fill, sc) * eff[None, :, j]
-        comp = np.round(np.clip(comp - deductions[None, :], lo, hi), 9)
-        # bonus: the engine's payout rule
-        if policy.bonus.basis == "composite":
-            multiple = pay.payout(comp, policy.bonus.curve)
-        else:
-            ratings = absolute_ratings(comp.ravel(), policy.ratings.bands).reshape(comp.shape)
-            multiple = pd.DataFrame(ratings).replace(policy.bonus.by_rating).to_numpy(dtype="float64")
-        bonus = round_cents(target_bonus[None, :] * multiple)
-        if policy.bonus.pool is not None:
-            bonus = bonus * (policy.bonus.pool.amount / bonus.sum(axis=1, keepdims=True))
-        # commission: tiers on each product's total, then the gate and the cap
-        market_s = rng.normal(0.0, market_sd, size=(b, 1, len(products)))
-        draw_s = rng.integers(0, n_people, size=(b, n_people, len(products)))
-        personal_s = np.take_along_axis(np.broadcast_to(sales_changes, (b, n_people, len(products))), draw_s, axis=1)
-        volume = sales_total[None, :, :] * np.exp(log_growth + market_s + personal_s)
-        gross_c = np.zeros((b, n_people))
-        for jj, pid in enumerate(products):
-            quota_t = quota_target[pid][None, :] if pid in quota_target else None
-            gross_c += np.rint(round_cents(rates[pid].commission(volume[:, :, jj], quota_t)) * 100.0)
-        final_c = cm.gate_and_cap_cents(gross_c, comp, prorated_base[None, :], policy.commission)[-1]
-        commission_total = final_c.sum(axis=1) / 100.0
-        bonus_total = bonus.sum(axis=1)
-        for i in range(b):
-            rows.append({"scenario": b0 + i, **fixed, "bonus": bonus_total[i], "commission": commission_total[i]})
-    costs = pd.DataFrame(rows)
-    costs["total"] = costs[["base_pay", "allowances", "employer_contributions", "bonus", "commission"]].sum(axis=1)
+            iterator = tqdm(spans, desc="scenarios", unit="batch")
+        parts = [simulate_batch(inputs, exp_changes, seed, b0, b1, growth, market_sd)
+                 for b0, b1 in iterator]
+    got = {k: np.concatenate([p[k] for p in parts]) for k in ("scenario", "bonus_paid", "bonus_deferred",
+                                                               "commission")}
+    costs = pd.DataFrame({"scenario": got["scenario"], **{k: np.full(n, v) for k, v in fixed.items()}})
+    costs["bonus_paid"] = got["bonus_paid"]
+    costs["bonus_deferred"] = got["bonus_deferred"]
+    costs["bonus"] = round_cents(got["bonus_paid"] + got["bonus_deferred"])
+    costs["commission"] = got["commission"]
+    costs["total"] = round_cents(costs[["base_pay", "allowances", "employer_contributions", "bonus",
+                                        "commission"]].sum(axis=1).to_numpy())
     pct = costs.drop(columns="scenario").quantile([0.05, 0.5, 0.95]).T
     pct.columns = ["P5", "P50", "P95"]
     prob = float((costs["total"] > budget).mean()) if budget is not None else None
     return Simulation(costs, budget, pct.reset_index(names="component"), prob, time.perf_counter() - start,
                       {"n": n, "seed": seed, "growth": growth, "market_sd": market_sd, "individual": individual,
-                       "people": n_people})
+                       "people": int(inputs.people), "next_year_cost": next_year_cost, "attrition": attrition,
+                       "hiring": hiring, "batch": batch})
+
+
+def _on_dask(client: Any, inputs: scenarios.ScenarioInputs, exp_changes: np.ndarray, seed: int,
+             spans: list[tuple[int, int]], growth: float, market_sd: float) -> list[dict[str, np.ndarray]]:
+    """The batches on a Dask cluster: ``client`` is a distributed Client or a scheduler address. The fixed
+    inputs are scattered once to every worker; each batch is one task; results come back in scenario order."""
+    try:
+        from dask.distributed import Client
+    except ImportError as exc:  # pragma: no cover - dask is an optional extra
+        raise ImportError("simulate(client=...) needs Dask: pip install 'compkit[dask]'") from exc
+    own = isinstance(client, str)
+    c = Client(client) if own else client
+    try:
+        shared = c.scatter([inputs, exp_changes], broadcast=True)
+        futures = [c.submit(simulate_batch, shared[0], shared[1], seed, b0, b1, growth, market_sd, pure=False)
+                   for b0, b1 in spans]
+        return c.gather(futures)
+    finally:
+        if own:
+            c.close()
 
 
 def sensitivity(policy: Policy, data: Dataset, knobs: dict[str, tuple[str, float, float]] | None = None,

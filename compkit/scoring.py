@@ -542,6 +542,48 @@ def guided_quotas(group_sizes: ArrayLike, shares: Sequence[float]) -> np.ndarray
     return floor + (rank < left[:, None]).astype("int64")
 
 
+def competition_ranks(scores: ArrayLike, groups: ArrayLike) -> np.ndarray:
+    """0-based competition rank within group, best (highest) score first: the position in the group of the
+    first person with the same score (ties share the better rank; NaN counts as -inf, i.e. last).
+
+    ``scores`` of shape (..., n): one ranking per row (e.g. scenarios x people); ``groups`` (n,) integer codes.
+    Example: scores 90, 80, 90, 70 in one group -> ranks 0, 2, 0, 3.
+    """
+    s = np.asarray(scores, dtype="float64")
+    g = np.asarray(groups, dtype="int64")
+    n = s.shape[-1]
+    # best score first (no score last), then a stable sort by group (a radix sort on small integer codes)
+    key = np.where(np.isnan(s), np.inf, -s)
+    by_score = np.argsort(key, axis=-1)
+    small = g.astype(np.int16) if n and g.max() < 2 ** 15 else g
+    order = np.take_along_axis(by_score, np.argsort(small[by_score], axis=-1, kind="stable"), axis=-1)
+    ks = np.take_along_axis(key, order, axis=-1)
+    gs = g[order]
+    pos = np.arange(n)
+    new_group = np.ones(s.shape, dtype=bool)
+    new_group[..., 1:] = gs[..., 1:] != gs[..., :-1]
+    new_value = new_group.copy()
+    new_value[..., 1:] |= ks[..., 1:] != ks[..., :-1]
+    group_start = np.maximum.accumulate(np.where(new_group, pos, 0), axis=-1)
+    first_equal = np.maximum.accumulate(np.where(new_value, pos, 0), axis=-1)
+    rank = np.empty(s.shape, dtype="int64")
+    np.put_along_axis(rank, order, first_equal - group_start, axis=-1)
+    return rank
+
+
+def guided_codes(scores: ArrayLike, groups: ArrayLike, quotas: np.ndarray) -> np.ndarray:
+    """Guided rating per person as a position in the bands (0 = best; -1 = no score), for scores of shape
+    (..., n) (one distribution per row, e.g. per scenario): the rating whose cumulative quota of the person's
+    group (``quotas``: groups x ratings from :func:`guided_quotas`) covers the person's competition rank."""
+    s = np.asarray(scores, dtype="float64")
+    g = np.asarray(groups, dtype="int64")
+    rank0 = competition_ranks(s, g)
+    cum = np.cumsum(quotas, axis=1)  # groups x ratings
+    idx = (cum[g] <= rank0[..., None]).sum(axis=-1)
+    idx = np.minimum(idx, quotas.shape[1] - 1)
+    return np.where(np.isnan(s), -1, idx)
+
+
 def assign_ratings(scores: ArrayLike, bands: Sequence[RatingBand], shares: Mapping[str, float] | None = None,
                    within: ArrayLike | None = None) -> pd.DataFrame:
     """Ratings from scores: absolute bands, and a guided (forced) distribution when ``shares`` are given.
@@ -571,10 +613,7 @@ def assign_ratings(scores: ArrayLike, bands: Sequence[RatingBand], shares: Mappi
         out["rating_guided"] = None
         return out
     share_vec = [float(shares.get(lab, 0.0)) for lab in labels]
-    quotas = guided_quotas(sizes, share_vec)
-    cum = np.cumsum(quotas, axis=1)  # groups x ratings
-    idx = (cum[groups] <= rank0[:, None]).sum(axis=1)
-    idx = np.minimum(idx, len(labels) - 1)
+    idx = guided_codes(s, groups, guided_quotas(sizes, share_vec))
     out["rating_guided"] = np.where(scored, np.array(labels, dtype=object)[idx], None)
     return out
 

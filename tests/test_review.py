@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import POLICY_2026
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from compkit import review
 from compkit.engine import evaluate
@@ -56,9 +58,105 @@ def test_compare_lists_changes_and_costs(out, tiny, policy) -> None:
 
 
 def test_simulation_without_change_reproduces_this_year(out, tiny, policy) -> None:
-    sim = review.simulate(policy, tiny, n=5, seed=3, growth=0.0, market_sd=0.0, individual=False, base=out)
-    assert (sim.costs["bonus"].round(2) == round(out.summary["bonus"].sum(), 2)).all()
-    assert (sim.costs["commission"] == out.summary["commission"].sum()).all()
+    sim = review.simulate(policy, tiny, n=5, seed=3, growth=0.0, market_sd=0.0, individual=False, base=out,
+                          next_year_cost=False)
+    s = out.summary
+    for component in ("bonus_paid", "bonus_deferred", "commission", "base_pay", "allowances",
+                      "employer_contributions"):
+        assert (sim.costs[component] == round(s[component].sum(), 2)).all(), component
+    assert (sim.costs["total"] == round(s["employer_cost"].sum(), 2)).all()
+
+
+@pytest.fixture(scope="module")
+def small(policy, tmp_path_factory):
+    """60 generated managers in 3 regions and several branches: enough for guided quotas within groups."""
+    from compkit.data import load_dataset
+    from compkit.sample import make_sample
+
+    folder = tmp_path_factory.mktemp("small") / "d"
+    make_sample(60, 2025, seed=7, policy=policy).write(folder)
+    return load_dataset(folder, policy=policy)
+
+
+BY_RATING = {"A": 1.5, "B": 1.2, "C": 1.0, "D": 0.5, "E": 0.0}
+
+
+@st.composite
+def policy_variants(draw):
+    """Changes to the shipped policy over every option simulate must honour."""
+    changes = {
+        "commission.accumulate": draw(st.sampled_from(["month", "cycle_to_date"])),
+        "commission.products[insurance].method": draw(st.sampled_from(["marginal", "retroactive"])),
+        "commission.products[wealth].method": draw(st.sampled_from(["marginal", "retroactive"])),
+        "commission.gate": draw(st.sampled_from([None, {"min_composite": 60, "factor_below": 0.5},
+                                                 {"min_composite": 90, "factor_below": 0.0}])),
+        "commission.cap": draw(st.sampled_from([None, {"times_annual_base": 1.5}, {"times_annual_base": 0.05}])),
+        "ratings.method": draw(st.sampled_from(["absolute", "guided"])),
+        "ratings.guided.within": draw(st.sampled_from(["all", "region", "branch"])),
+        "bonus.deferral.applies_to": draw(st.sampled_from(["all", "key_roles"])),
+        "bonus.deferral.share": draw(st.sampled_from([0.4, 0.5])),
+    }
+    if draw(st.booleans()):
+        changes["bonus.basis"] = "rating"
+        changes["bonus.by_rating"] = BY_RATING
+    if draw(st.booleans()):
+        changes["bonus.pool"] = {"amount": draw(st.sampled_from([100_000.0, 123_456.78]))}
+    return changes
+
+
+@given(changes=policy_variants(), which=st.sampled_from(["tiny", "small"]))
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_simulation_without_change_equals_evaluate_for_policy_variants(changes, which, tiny, small, policy) -> None:
+    # growth 0, no market shock, no individual change: every scenario is this year, through the engine's
+    # calculators, so each component equals evaluate's to the cent (whatever the policy's options)
+    variant = policy.updated(changes)
+    data = tiny if which == "tiny" else small
+    out = evaluate(variant, data)
+    sim = review.simulate(variant, data, n=3, seed=1, growth=0.0, market_sd=0.0, individual=False, base=out,
+                          next_year_cost=False, batch=2)
+    s = out.summary
+    for component in ("bonus_paid", "bonus_deferred", "commission"):
+        assert (sim.costs[component] == round(s[component].sum(), 2)).all(), (component, changes)
+    assert (sim.costs["total"] == round(s["employer_cost"].sum(), 2)).all(), changes
+
+
+def test_scenarios_have_their_own_seeds(out, tiny, policy) -> None:
+    # a scenario draws from default_rng([seed, scenario]): the same whatever the batch size
+    a = review.simulate(policy, tiny, n=7, seed=5, base=out, batch=7)
+    b = review.simulate(policy, tiny, n=7, seed=5, base=out, batch=2)
+    assert a.costs.equals(b.costs)
+
+
+def test_next_year_cost_applies_the_salary_review_and_promotions(out, tiny, policy) -> None:
+    # the people employed at the cycle's end (E1, E2, E3; E4 left in March), for a full year, at next year's
+    # bases: this year's salary review result, moved into the new grade's band on a promotion
+    ny = review.next_year(policy, tiny, out)
+    s = out.summary.set_index("employee_id")
+    assert list(tiny.employees["employee_id"].iloc[ny.rows]) == ["E1", "E2", "E3"]
+    expected = s.loc[["E1", "E2", "E3"], "new_base_monthly"].to_numpy().copy()
+    # E3 is promoted SCM -> RM: 13,000 x (1 + raise) is below the RM band's minimum 15,000, so 15,000
+    assert list(s.loc[["E1", "E2", "E3"], "promotion"]) == ["none", "none", "promote"]
+    assert expected[2] < 15_000
+    expected[2] = 15_000.0
+    assert list(ny.grade) == ["CM2", "CM1", "RM"]
+    assert ny.base_monthly == pytest.approx(expected)
+    # base: sum of new monthly base x 12 (fte 1); allowances 400 + 500 + 200 a month x 12 for each of the 3
+    assert ny.fixed["base_pay"] == pytest.approx(round(float(expected.sum() * 12), 2), abs=0.01)
+    assert ny.fixed["allowances"] == pytest.approx(3 * 1_100 * 12)
+    # attrition 10%: on average 5% of the year at the grade's entry pay instead of the person's own
+    ny10 = review.next_year(policy, tiny, out, attrition=0.10)
+    mins = np.array([8000, 6000, 15000], dtype=float)  # CM2, CM1, RM band minimums
+    assert ny10.fixed["base_pay"] == pytest.approx(float((expected * 0.95 + mins * 0.05).sum() * 12), abs=0.01)
+    # hiring 10% of 3 people = 0.3 people at entry pay for half a year on average, spread like the headcount
+    hired = review.next_year(policy, tiny, out, hiring=0.10)
+    assert hired.fixed["base_pay"] - ny.fixed["base_pay"] == pytest.approx(0.1 * mins.sum() * 12 * 0.5, abs=0.01)
+
+
+def test_next_year_cost_is_above_this_years_with_the_raises(out, tiny, policy) -> None:
+    sim = review.simulate(policy, tiny, n=4, seed=1, growth=0.0, market_sd=0.0, individual=False, base=out)
+    ny = review.next_year(policy, tiny, out)
+    assert (sim.costs["base_pay"] == ny.fixed["base_pay"]).all()
+    assert sim.settings["people"] == 3
 
 
 def test_simulation_is_seeded_and_reports_percentiles(out, tiny, policy) -> None:

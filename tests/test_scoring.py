@@ -207,3 +207,20 @@ def test_higher_composite_never_gets_a_worse_rating_in_a_group(scores: list[int]
                         assert rank[i] <= rank[j]
                     if scores[i] == scores[j]:
                         assert rank[i] == rank[j]
+
+
+@given(scores=st.lists(st.one_of(st.sampled_from([50.0, 80.0, 95.0, 105.0]), st.floats(0, 120), st.just(np.nan)),
+                       min_size=1, max_size=30),
+       seed=st.integers(0, 3))
+@settings(max_examples=60, deadline=None)
+def test_competition_ranks_match_pandas_within_groups(scores, seed) -> None:
+    from compkit.scoring import competition_ranks
+
+    s = np.array(scores)
+    groups = np.random.default_rng(seed).integers(0, 3, len(s))
+    key = pd.DataFrame({"g": groups, "s": np.where(np.isnan(s), -np.inf, s)})
+    expected = (key.groupby("g")["s"].rank(method="min", ascending=False).to_numpy() - 1).astype("int64")
+    assert (competition_ranks(s, groups) == expected).all()
+    # one ranking per row of a 2-D array
+    both = competition_ranks(np.stack([s, s[::-1]]), groups)
+    assert (both[0] == expected).all()
