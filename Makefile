@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	@echo "==> creating the compkit environment in $(VENV) (first run takes a few minutes)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
-	@$(PY) -m pip install --quiet -e .
+	@$(PY) -m pip install --quiet -e ".[dask]"
 	@$(PY) -m ipykernel install --sys-prefix --name compkit --display-name "Python (compkit)" >/dev/null
 	@touch $(STAMP)
 	@echo "==> environment ready"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import POLICY_2026
 from hypothesis import HealthCheck, given, settings
@@ -185,3 +186,14 @@ def test_attainment_and_pay_for_performance(out) -> None:
     assert att.loc["deposits_adb", "reached_target"] == pytest.approx(0.75)
     pfp = review.pay_for_performance(out)
     assert set(pfp["by_rating"]["rating"]) <= {"A", "B", "C", "D", "E"}
+
+
+def test_simulation_on_a_dask_cluster_is_identical_to_one_process(out, tiny, policy) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    here = review.simulate(policy, tiny, n=9, seed=4, base=out, batch=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        there = review.simulate(policy, tiny, n=9, seed=4, base=out, batch=2, client=client)
+        by_address = review.simulate(policy, tiny, n=9, seed=4, base=out, batch=4, client=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(here.costs, there.costs, check_exact=True)
+    pd.testing.assert_frame_equal(here.costs, by_address.costs, check_exact=True)
