@@ -429,12 +429,14 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
         parts = [simulate_batch(inputs, exp_changes, seed, b0, b1, growth, market_sd)
                  for b0, b1 in iterator]
     got = {k: np.concatenate([p[k] for p in parts]) for k in ("scenario", "bonus_paid", "bonus_deferred",
-                                                               "commission")}
+                                                               "commission_paid", "commission_deferred")}
     costs = pd.DataFrame({"scenario": got["scenario"], **{k: np.full(n, v) for k, v in fixed.items()}})
     costs["bonus_paid"] = got["bonus_paid"]
     costs["bonus_deferred"] = got["bonus_deferred"]
     costs["bonus"] = round_cents(got["bonus_paid"] + got["bonus_deferred"])
-    costs["commission"] = got["commission"]
+    costs["commission_paid"] = got["commission_paid"]
+    costs["commission_deferred"] = got["commission_deferred"]
+    costs["commission"] = round_cents(got["commission_paid"] + got["commission_deferred"])
     costs["total"] = round_cents(costs[["base_pay", "allowances", "employer_contributions", "bonus",
                                         "commission"]].sum(axis=1).to_numpy())
     pct = costs.drop(columns="scenario").quantile([0.05, 0.5, 0.95]).T

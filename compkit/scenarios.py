@@ -30,10 +30,11 @@ import numpy as np
 import pandas as pd
 
 from compkit import commission as cm
+from compkit import compliance as cp
 from compkit import pay
 from compkit.data import Dataset
 from compkit.engine import Outcomes
-from compkit.money import allocate_cents
+from compkit.money import allocate_cents, round_cents
 from compkit.policy import Policy
 from compkit.scoring import absolute_ratings, curve_score, guided_codes, guided_quotas
 
@@ -56,6 +57,10 @@ class ScenarioInputs:
     target_bonus: np.ndarray     # n, target bonus before proration (CNY)
     bonus_share: np.ndarray      # n, days share the bonus is prorated by
     key_role: np.ndarray         # n, deferral applies (key roles)
+    bonus_factor: np.ndarray     # n, leaver rule: 0 where the bonus is forfeited, else 1
+    bonus_defer: np.ndarray      # n, share of the bonus deferred (0 for leavers paid early)
+    commission_defer: np.ndarray  # n, share of the commission deferred
+    forfeit: np.ndarray          # n, leaver rule: the deferred part is forfeited
     cap_base: np.ndarray         # n, the (prorated) base the commission cap is a multiple of (CNY)
     sales: np.ndarray            # n x q (cycle_to_date: cycle totals) or n x t x q (month: monthly bases)
     terms: np.ndarray            # q x 4 x K tier terms
@@ -92,6 +97,14 @@ def prepare(policy: Policy, data: Dataset, base: Outcomes, rows: np.ndarray | No
     grades = pd.Series(grade)
     share = pay._grade_lookup(policy.grades, {g.id: g.target_bonus for g in policy.grades}, grades, 0.0)
     key_role = grades.map({g.id: g.key_role for g in policy.grades}).fillna(False).to_numpy(dtype=bool)
+    if policy.wage_bill is not None:
+        raise NotImplementedError("simulate: a policy that shares out a wage bill (wage_bill) is not simulated yet")
+    leavers = cp.leaver_rules(emp, data.cycle_end, policy).iloc[rows]
+    rule = leavers["deferred_rule"].to_numpy()
+    deferral = policy.bonus.deferral
+    bonus_defer = np.where(rule == "pay_early", 0.0, cp.deferral_shares(grade, key_role, deferral, "bonus"))
+    commission_defer = np.where(rule == "pay_early", 0.0,
+                                cp.deferral_shares(grade, key_role, deferral, "commission"))
 
     inds = policy.scorecard.indicators
     k = len(inds)
@@ -132,6 +145,8 @@ def prepare(policy: Policy, data: Dataset, base: Outcomes, rows: np.ndarray | No
         metric_target=target, deductions=deductions, groups=groups, quotas=quotas,
         target_bonus=share * np.asarray(annual_base_full, dtype="float64"),
         bonus_share=np.asarray(bonus_share, dtype="float64"), key_role=key_role,
+        bonus_factor=leavers["bonus_factor"].to_numpy(dtype="float64"), bonus_defer=bonus_defer,
+        commission_defer=commission_defer, forfeit=rule == "forfeit",
         cap_base=np.asarray(cap_base, dtype="float64"), sales=sales, terms=cm._product_terms(rates),
         products=products)
 
@@ -172,24 +187,33 @@ def rating_codes(inp: ScenarioInputs, comp: np.ndarray) -> np.ndarray:
     return codes.reshape(comp.shape)
 
 
+def _split(amount: np.ndarray, share: np.ndarray, forfeit: np.ndarray,
+           min_amount: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(paid now, deferred) of b x n amounts with the engine's split (``compliance.split_deferred``); a
+    forfeited deferred part is no cost."""
+    b, n = amount.shape
+    paid, deferred = cp.split_deferred(amount.ravel(), np.tile(share, b), min_amount)
+    deferred = np.where(np.tile(forfeit, b), 0.0, deferred)
+    return paid.reshape(b, n), deferred.reshape(b, n)
+
+
 def bonus(inp: ScenarioInputs, comp: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(paid now, deferred) per scenario and person, CNY in cents, as the engine computes them."""
+    """(paid now, deferred) per scenario and person (CNY, whole cents), as the engine computes them: target x
+    payout multiple x days share x the leaver factor, the pool shared out in whole cents, the deferral split."""
     b = inp.policy.bonus
     labels = [bd.label for bd in inp.policy.ratings.bands]
     multiple = pay.payout_multiple(b, comp, codes, labels)
-    before = inp.target_bonus[None] * multiple * inp.bonus_share[None]
-    amount = before * pay.pool_factor(before, b.pool)
+    amount = inp.target_bonus[None] * multiple * inp.bonus_share[None] * inp.bonus_factor[None]
     if b.pool is not None:  # shared out in whole cents, so the rounded bonuses add up to the pool exactly
         positive = amount.sum(axis=-1) > 0
         if positive.any():
             amount[positive] = allocate_cents(b.pool.amount, amount[positive])
-    paid, deferred = pay.deferral_split(amount.ravel(), np.tile(inp.key_role, comp.shape[0]), b.deferral)
-    return paid.reshape(comp.shape), deferred.reshape(comp.shape)
+    return _split(amount, inp.bonus_defer, inp.forfeit, b.deferral.min_bonus)
 
 
-def commission(inp: ScenarioInputs, comp: np.ndarray, sales_factor: np.ndarray) -> np.ndarray:
-    """Final commission per scenario and person (b x n, CNY): tiers per product on the scaled sales, the
-    gate and the cap on the whole-cent gross."""
+def commission(inp: ScenarioInputs, comp: np.ndarray, sales_factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Commission (paid now, deferred) per scenario and person (b x n, CNY): tiers per product on the scaled
+    sales, the gate and the cap on the whole-cent gross, the deferral split."""
     policy = inp.policy
     if policy.commission.accumulate == "cycle_to_date":
         c = cm._cents(cm._apply(inp.sales[None] * sales_factor, inp.terms))  # b x n x q
@@ -198,7 +222,14 @@ def commission(inp: ScenarioInputs, comp: np.ndarray, sales_factor: np.ndarray) 
         c = cm._cents(cm._apply(inp.sales[None] * sales_factor[:, :, None, :], inp.terms))  # b x n x t x q
         gross_c = c.sum(axis=(-1, -2))
     final_c = cm.gate_and_cap_cents(gross_c, comp, inp.cap_base[None], policy.commission)[-1]
-    return final_c / 100.0
+    total = final_c / 100.0
+    # deferred as the engine defers it: a positive total by the person's share; a net clawback is paid back in
+    # full; a forfeited deferred part is no cost
+    b, n = total.shape
+    _, deferred = cp.split_deferred(np.maximum(total, 0.0).ravel(), np.tile(inp.commission_defer, b))
+    deferred = deferred.reshape(b, n)
+    paid = round_cents(round_cents(total) - deferred)
+    return paid, np.where(inp.forfeit[None], 0.0, deferred)
 
 
 def run_batch(inp: ScenarioInputs, metric_factor: np.ndarray, sales_factor: np.ndarray,
@@ -208,9 +239,10 @@ def run_batch(inp: ScenarioInputs, metric_factor: np.ndarray, sales_factor: np.n
     comp = composite(inp, metric_factor, growth)
     codes = rating_codes(inp, comp)
     paid, deferred = bonus(inp, comp, codes)
-    comm = commission(inp, comp, sales_factor)
+    comm_paid, comm_deferred = commission(inp, comp, sales_factor)
 
     def total(x: np.ndarray) -> np.ndarray:
         return np.rint(x * 100.0).astype("int64").sum(axis=1) / 100.0
 
-    return {"bonus_paid": total(paid), "bonus_deferred": total(deferred), "commission": total(comm)}
+    return {"bonus_paid": total(paid), "bonus_deferred": total(deferred), "commission_paid": total(comm_paid),
+            "commission_deferred": total(comm_deferred)}

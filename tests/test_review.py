@@ -62,8 +62,8 @@ def test_simulation_without_change_reproduces_this_year(out, tiny, policy) -> No
     sim = review.simulate(policy, tiny, n=5, seed=3, growth=0.0, market_sd=0.0, individual=False, base=out,
                           next_year_cost=False)
     s = out.summary
-    for component in ("bonus_paid", "bonus_deferred", "commission", "base_pay", "allowances",
-                      "employer_contributions"):
+    for component in ("bonus_paid", "bonus_deferred", "commission_paid", "commission_deferred", "base_pay",
+                      "allowances", "employer_contributions"):
         assert (sim.costs[component] == round(s[component].sum(), 2)).all(), component
     assert (sim.costs["total"] == round(s["employer_cost"].sum(), 2)).all()
 
@@ -96,6 +96,7 @@ def policy_variants(draw):
         "ratings.guided.within": draw(st.sampled_from(["all", "region", "branch"])),
         "bonus.deferral.applies_to": draw(st.sampled_from(["all", "key_roles"])),
         "bonus.deferral.share": draw(st.sampled_from([0.4, 0.5])),
+        "bonus.deferral.components": draw(st.sampled_from([["bonus"], ["bonus", "commission"]])),
     }
     if draw(st.booleans()):
         changes["bonus.basis"] = "rating"
@@ -116,7 +117,7 @@ def test_simulation_without_change_equals_evaluate_for_policy_variants(changes, 
     sim = review.simulate(variant, data, n=3, seed=1, growth=0.0, market_sd=0.0, individual=False, base=out,
                           next_year_cost=False, batch=2)
     s = out.summary
-    for component in ("bonus_paid", "bonus_deferred", "commission"):
+    for component in ("bonus_paid", "bonus_deferred", "commission_paid", "commission_deferred"):
         assert (sim.costs[component] == round(s[component].sum(), 2)).all(), (component, changes)
     assert (sim.costs["total"] == round(s["employer_cost"].sum(), 2)).all(), changes
 
