@@ -61,6 +61,7 @@ class ScenarioInputs:
     bonus_defer: np.ndarray      # n, share of the bonus deferred (0 for leavers paid early)
     commission_defer: np.ndarray  # n, share of the commission deferred
     forfeit: np.ndarray          # n, leaver rule: the deferred part is forfeited
+    protected: np.ndarray | None  # n, share of the cycle under new-hire protection (None: no protection)
     cap_base: np.ndarray         # n, the (prorated) base the commission cap is a multiple of (CNY)
     sales: np.ndarray            # n x q (cycle_to_date: cycle totals) or n x t x q (month: monthly bases)
     terms: np.ndarray            # q x 4 x K tier terms
@@ -84,6 +85,7 @@ def prepare(policy: Policy, data: Dataset, base: Outcomes, rows: np.ndarray | No
     """
     emp = data.employees.reset_index(drop=True)
     n_all = len(emp)
+    next_year = rows is not None  # next year's population: new-hire protection of this cycle does not carry over
     rows = np.arange(n_all) if rows is None else np.asarray(rows, dtype="int64")
     months = len(data.periods)
     if annual_base_full is None or cap_base is None or bonus_share is None:
@@ -100,6 +102,9 @@ def prepare(policy: Policy, data: Dataset, base: Outcomes, rows: np.ndarray | No
     if policy.wage_bill is not None:
         raise NotImplementedError("simulate: a policy that shares out a wage bill (wage_bill) is not simulated yet")
     leavers = cp.leaver_rules(emp, data.cycle_end, policy).iloc[rows]
+    protected = None
+    if policy.new_hire_protection is not None and "new_hire_protected_share" in base.summary and not next_year:
+        protected = base.summary["new_hire_protected_share"].to_numpy(dtype="float64")[rows]
     rule = leavers["deferred_rule"].to_numpy()
     deferral = policy.bonus.deferral
     bonus_defer = np.where(rule == "pay_early", 0.0, cp.deferral_shares(grade, key_role, deferral, "bonus"))
@@ -146,7 +151,7 @@ def prepare(policy: Policy, data: Dataset, base: Outcomes, rows: np.ndarray | No
         target_bonus=share * np.asarray(annual_base_full, dtype="float64"),
         bonus_share=np.asarray(bonus_share, dtype="float64"), key_role=key_role,
         bonus_factor=leavers["bonus_factor"].to_numpy(dtype="float64"), bonus_defer=bonus_defer,
-        commission_defer=commission_defer, forfeit=rule == "forfeit",
+        commission_defer=commission_defer, forfeit=rule == "forfeit", protected=protected,
         cap_base=np.asarray(cap_base, dtype="float64"), sales=sales, terms=cm._product_terms(rates),
         products=products)
 
@@ -203,7 +208,14 @@ def bonus(inp: ScenarioInputs, comp: np.ndarray, codes: np.ndarray) -> tuple[np.
     b = inp.policy.bonus
     labels = [bd.label for bd in inp.policy.ratings.bands]
     multiple = pay.payout_multiple(b, comp, codes, labels)
-    amount = inp.target_bonus[None] * multiple * inp.bonus_share[None] * inp.bonus_factor[None]
+    nhp = inp.policy.new_hire_protection
+    if inp.protected is not None and nhp is not None:  # protected days pay at least the minimum multiple
+        floor = np.maximum(multiple, nhp.min_payout)
+        before = inp.target_bonus[None] * (multiple * (inp.bonus_share - inp.protected)[None]
+                                           + floor * inp.protected[None])
+    else:
+        before = inp.target_bonus[None] * multiple * inp.bonus_share[None]
+    amount = before * inp.bonus_factor[None]
     if b.pool is not None:  # shared out in whole cents, so the rounded bonuses add up to the pool exactly
         positive = amount.sum(axis=-1) > 0
         if positive.any():

@@ -102,6 +102,8 @@ def policy_variants(draw):
         changes["bonus.basis"] = "rating"
         changes["bonus.by_rating"] = BY_RATING
     if draw(st.booleans()):
+        changes["new_hire_protection"] = {"months": 6, "min_payout": 1.0}
+    if draw(st.booleans()):
         changes["bonus.pool"] = {"amount": draw(st.sampled_from([100_000.0, 123_456.78]))}
     return changes
 
