@@ -15,7 +15,6 @@ is detected). Running the same inputs again changes nothing.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -32,6 +31,7 @@ from compkit.credits import rebalance_shares
 from compkit.data import Dataset, dataset_from_tables, load_appeals, row_keys
 from compkit.engine import Outcomes, evaluate
 from compkit.errors import CompkitError, DataError, Problem
+from compkit.fingerprint import bytes_sha256, file_sha256
 from compkit.policy import Policy
 
 AUDIT_LOG = "audit_log.jsonl"
@@ -289,12 +289,8 @@ def review_appeals(policy: Policy, data: Dataset, appeals: pd.DataFrame | None =
 # ---------------------------------------------------------------------------------------- audit log
 
 
-def _sha256_bytes(b: bytes) -> str:
-    return hashlib.sha256(b).hexdigest()
-
-
-def _file_sha256(path: Path) -> str:
-    return _sha256_bytes(path.read_bytes())
+_sha256_bytes = bytes_sha256
+_file_sha256 = file_sha256
 
 
 def _table_sha256(df: pd.DataFrame) -> str:

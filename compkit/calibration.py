@@ -12,6 +12,7 @@ tables (one row per rating) and raise ValueError naming the column or the condit
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,9 +24,11 @@ from scipy.linalg import lapack
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import cg, spsolve
 
+from compkit import knobs as kn
 from compkit.data import Dataset, half_year_log_changes
 from compkit.engine import evaluate
 from compkit.errors import CompkitError
+from compkit.knobs import Knob
 from compkit.policy import InverseCurve, Policy
 
 
@@ -427,45 +430,40 @@ class BudgetSolution:
     note: str
 
 
-def knob_setter(policy: Policy, knob: str) -> tuple[Callable[[float], Policy], float, tuple[float, float], str]:
+def knob_setter(policy: Policy, knob: str | Knob) -> tuple[Callable[[float], Policy], float, tuple[float, float], str]:
     """(set(x) -> Policy, current value, search bracket, description) for a budget knob.
 
-    knobs:
-      ``commission_rate``             a multiplier x on every commission rate (tiers, flat rates, 元/万); 1 = now
-      ``bonus_pool``                  the bonus pool amount (CNY): bonuses are scaled to add up to it
-      ``bonus_curve``                 a multiplier x on every payout of the bonus curve
-      ``tier:<product>:<i>``          the upper bound (``upto``) of tier i (0-based) of a tiered product
-      any other key path               its value (e.g. ``commission.cap.times_annual_base``), bracket 0 to 10x
+    ``knob``: a :class:`compkit.knobs.Knob` (its ``low`` and ``high`` as the bracket when given), a policy
+    path (:mod:`compkit.knobs` syntax; e.g. ``commission.products[insurance].tiers[0].upto`` or
+    ``commission.cap.times_annual_base``, bracket 0 to 10x the current value; an ``upto`` is kept between its
+    neighbours), or one of the named knobs:
+      ``commission_rate``   a multiplier x on every commission rate (tiers, flat rates, 元/万); 1 = now
+      ``bonus_pool``        the bonus pool amount (CNY): bonuses are scaled to add up to it
+      ``bonus_curve``       a multiplier x on every payout of the bonus curve
     """
-    from compkit.review import apply_knob
-
     if knob == "commission_rate":
-        def set_rate(x: float) -> Policy:
-            p = policy
-            for product in policy.commission.products:
-                p = apply_knob(p, f"commission.products[{product.id}]*rate", x)
-            return p
         top = min(1.0 / max(r for prod in policy.commission.products for r in prod.tier_table()[1] if r > 0), 20.0)
-        return set_rate, 1.0, (0.0, top), "multiplier of every commission rate"
-    if knob == "bonus_pool":
+        knob = kn.commission_rates(policy, low=0.0, high=top, name="multiplier of every commission rate")
+    elif knob == "bonus_pool":
         return (lambda x: policy.updated({"bonus.pool": {"amount": float(x)}}), float("nan"), (1.0, 1e12),
                 "bonus pool amount (CNY)")
-    if knob == "bonus_curve":
-        return (lambda x: apply_knob(policy, "bonus.curve*payout", x), 1.0, (0.0, 10.0),
-                "multiplier of every payout of the bonus curve")
-    if knob.startswith("tier:"):
-        _, pid, idx = knob.split(":")
-        product = policy.commission.product(pid)
-        i = int(idx)
-        if product.tiers is None or i >= len(product.tiers) - 1:
-            raise CalibrationError(f"knob {knob!r}: product {pid} has no tier {i} with an upper bound")
-        lower = product.tiers[i - 1].upto if i > 0 else 0.0
-        upper = product.tiers[i + 1].upto if i + 1 < len(product.tiers) - 1 else 100 * product.tiers[i].upto
-        path = f"commission.products[{pid}].tiers[{i}].upto"
-        return (lambda x: policy.updated({path: float(x)}), product.tiers[i].upto,
-                (lower + 1.0, upper - 1.0), f"upper bound of {pid} tier {i + 1} (CNY)")
-    current = float(policy.get(knob))
-    return (lambda x: policy.updated({knob: float(x)}), current, (0.0, max(10 * current, 1.0)), knob)
+    elif knob == "bonus_curve":
+        knob = kn.bonus_curve(policy, low=0.0, high=10.0, name="multiplier of every payout of the bonus curve")
+    elif isinstance(knob, str):
+        m = re.fullmatch(r"commission\.products\[([^\]]+)\]\.tiers\[(\d+)\]\.upto", knob)
+        if m:
+            pid, i = m.group(1), int(m.group(2))
+            product = policy.commission.product(pid)
+            if product.tiers is None or i >= len(product.tiers) - 1:
+                raise CalibrationError(f"knob {knob!r}: product {pid} has no tier {i} with an upper bound")
+            lower = product.tiers[i - 1].upto if i > 0 else 0.0
+            upper = product.tiers[i + 1].upto if i + 1 < len(product.tiers) - 1 else 100 * product.tiers[i].upto
+            knob = kn.knob(knob, low=lower + 1.0, high=upper - 1.0, name=f"upper bound of {pid} tier {i + 1} (CNY)")
+        else:
+            current = float(policy.get(knob))
+            knob = kn.knob(knob, low=0.0, high=max(10 * current, 1.0))
+    k = knob
+    return (lambda x: k.apply(policy, x)), k.current(policy), (k.low, k.high), k.name
 
 
 def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "commission_rate",

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from compkit.money import round_cents
+from compkit.money import round_cents, to_cents
 from compkit.policy import Deferral, Policy, WageBill
 
 __all__ = [
@@ -59,10 +59,7 @@ HEAD_OFFICE = "head office"
 _DEFERRED_RULES = ("keep", "forfeit", "pay_early")
 
 
-def _cents(amount: ArrayLike) -> np.ndarray:
-    """Amount (currency) -> whole cents (int64), rounded half-up; NaN -> 0."""
-    a = np.nan_to_num(np.asarray(amount, dtype="float64"), nan=0.0)
-    return np.rint(round_cents(a) * 100.0).astype("int64")
+_cents = to_cents  # amount (currency) -> whole cents (int64), rounded half-up; NaN -> 0
 
 
 # -------------------------------------------------------------------------------------------- leavers

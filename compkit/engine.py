@@ -10,9 +10,6 @@ where total pay is zero, ``pay_note`` says why.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +23,7 @@ from compkit import compliance as cp
 from compkit.credits import credited_sales
 from compkit.data import Dataset
 from compkit.errors import CompkitError
-from compkit.money import allocate_cents, round_cents
+from compkit.money import allocate_cents, round_cents, to_cents
 from compkit.policy import Policy
 from compkit.scoring import scorecard
 
@@ -88,8 +85,7 @@ class Outcomes:
         s = self.summary
         problems = []
 
-        def cents(x: Any) -> np.ndarray:
-            return np.rint(np.asarray(x, dtype="float64") * 100).astype("int64")
+        cents = to_cents
 
         checks = {
             "total_cash": sum(cents(s[c]) for c in CASH_COMPONENTS),
@@ -123,24 +119,16 @@ class Outcomes:
 
     def to_csv(self, directory: str | Path, extra: dict[str, pd.DataFrame] | None = None) -> list[Path]:
         """One CSV per table in ``directory`` (plus one per ``extra`` table, e.g. the supervision checks),
-        written atomically (all files or none)."""
+        all or none: written into a folder beside it that then replaces it whole (other files already in
+        ``directory`` are kept), so a failure leaves the previous folder as it was."""
+        from compkit.atomic import staged_folder
+
         directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tables = {name: getattr(self, name) for name in self.TABLES if len(getattr(self, name).columns)} | dict(
-            extra or {})
-        tmp = Path(tempfile.mkdtemp(prefix=".compkit-", dir=directory.parent))
-        try:
+        tables = {name: getattr(self, name) for name in self.TABLES} | dict(extra or {})
+        with staged_folder(directory, keep_others=True) as tmp:
             for name, table in tables.items():
                 table.to_csv(tmp / f"{name}.csv", index=False, float_format="%.10g")
-            directory.mkdir(exist_ok=True)
-            written = []
-            for name in tables:
-                target = directory / f"{name}.csv"
-                os.replace(tmp / f"{name}.csv", target)
-                written.append(target)
-            return written
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        return [directory / f"{name}.csv" for name in tables]
 
     def to_excel(self, path: str | Path, extra: dict[str, pd.DataFrame] | None = None) -> Path:
         """A workbook with a sheet per table (plus ``extra`` sheets): bold frozen header, auto filter, money in

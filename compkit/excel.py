@@ -2,8 +2,6 @@
 money as #,##0.00, shares as percentages, dates as dates. Written atomically (temp file, then rename)."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +10,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+from compkit.atomic import write_file
 
 MONEY_WORDS = ("pay", "allowance", "commission", "bonus", "cash", "cost", "contribution", "amount", "basis",
                "base", "scheduled", "cancelled", "payable", "settlement", "gross", "final", "cap_amount",
@@ -86,12 +86,4 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
                     cell.number_format = formats[j]
                     row[j] = cell
             ws.append(row)
-    fd, tmp = tempfile.mkstemp(prefix=".compkit-", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_file(path, lambda tmp: wb.save(tmp), suffix=".xlsx")

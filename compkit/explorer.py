@@ -15,65 +15,55 @@ import pandas as pd
 
 from compkit.data import Dataset
 from compkit.engine import Outcomes
+from compkit.knobs import Knob
 from compkit.policy import Policy, PolicyChange
 from compkit.review import compare, concentration
 
 
-@dataclass(frozen=True)
-class Knob:
-    """One control: ``path`` is a key path of the policy (see Policy.updated); ``kind`` says how the value
-    is applied: ``value`` (set), ``category_weight`` (set, then the category weights are renormalised to 1)."""
-
-    name: str
-    path: str
-    value: float
-    low: float
-    high: float
-    step: float
-    kind: str = "value"
-    group: str = ""
-
-
 def knobs(policy: Policy) -> list[Knob]:
-    """The knobs for ``policy`` with their current values and sensible ranges."""
+    """The explorer's knobs for ``policy`` (:class:`compkit.knobs.Knob`, one path each, mode set) with their
+    current values and sensible ranges."""
+    def k(name: str, path: str, value: float, low: float, high: float, step: float, kind: str = "value",
+          group: str = "") -> Knob:
+        return Knob((path,), "set", name, low, high, step, group, kind, float(value))
+
     out: list[Knob] = []
     for cat, w in policy.scorecard.categories.items():
-        out.append(Knob(f"weight of {cat}", f"scorecard.categories.{cat}", w, 0.0, 1.0, 0.01, "category_weight",
-                        "scorecard"))
+        out.append(k(f"weight of {cat}", f"scorecard.categories.{cat}", w, 0.0, 1.0, 0.01, "category_weight",
+                     "scorecard"))
     for ind in policy.scorecard.indicators:
         if ind.category == "performance":
-            out.append(Knob(f"weight of {ind.id} (within performance)",
-                            f"scorecard.indicators[{ind.id}].weight", ind.weight, 0.0, 1.0, 0.01,
-                            "indicator_weight", "scorecard"))
+            out.append(k(f"weight of {ind.id} (within performance)", f"scorecard.indicators[{ind.id}].weight",
+                         ind.weight, 0.0, 1.0, 0.01, "indicator_weight", "scorecard"))
     for p in policy.commission.products:
         if p.tiers is not None:
             for i, t in enumerate(p.tiers):
-                out.append(Knob(f"{p.id}: rate of tier {i + 1}", f"commission.products[{p.id}].tiers[{i}].rate",
-                                t.rate, 0.0, max(0.05, 3 * t.rate), 0.0001, "value", "commission"))
+                out.append(k(f"{p.id}: rate of tier {i + 1}", f"commission.products[{p.id}].tiers[{i}].rate",
+                             t.rate, 0.0, max(0.05, 3 * t.rate), 0.0001, "value", "commission"))
                 if t.upto is not None:
-                    out.append(Knob(f"{p.id}: tier {i + 1} up to", f"commission.products[{p.id}].tiers[{i}].upto",
-                                    t.upto, 0.0, 5 * t.upto, t.upto / 20, "value", "commission"))
+                    out.append(k(f"{p.id}: tier {i + 1} up to", f"commission.products[{p.id}].tiers[{i}].upto",
+                                 t.upto, 0.0, 5 * t.upto, t.upto / 20, "value", "commission"))
         elif p.rate is not None:
-            out.append(Knob(f"{p.id}: rate", f"commission.products[{p.id}].rate", p.rate, 0.0,
-                            max(0.01, 3 * p.rate), 0.0001, "value", "commission"))
+            out.append(k(f"{p.id}: rate", f"commission.products[{p.id}].rate", p.rate, 0.0,
+                         max(0.01, 3 * p.rate), 0.0001, "value", "commission"))
         else:
-            out.append(Knob(f"{p.id}: 元 per 10,000", f"commission.products[{p.id}].rate_per_10k", p.rate_per_10k,
-                            0.0, max(10.0, 3 * p.rate_per_10k), 0.5, "value", "commission"))
+            out.append(k(f"{p.id}: 元 per 10,000", f"commission.products[{p.id}].rate_per_10k", p.rate_per_10k,
+                         0.0, max(10.0, 3 * p.rate_per_10k), 0.5, "value", "commission"))
     if policy.bonus.curve:
         for i, (x, y) in enumerate(policy.bonus.curve):
-            out.append(Knob(f"bonus curve: payout at composite {x:g}", f"bonus.curve[{i}][1]", y, 0.0, 3.0, 0.05,
-                            "value", "bonus"))
+            out.append(k(f"bonus curve: payout at composite {x:g}", f"bonus.curve[{i}][1]", y, 0.0, 3.0, 0.05,
+                         "value", "bonus"))
     if policy.commission.gate is not None:
         g = policy.commission.gate
-        out.append(Knob("gate: minimum composite", "commission.gate.min_composite", g.min_composite, 0.0, 100.0, 1.0,
-                        "value", "gate and cap"))
-        out.append(Knob("gate: share paid below it", "commission.gate.factor_below", g.factor_below, 0.0, 1.0, 0.05,
-                        "value", "gate and cap"))
+        out.append(k("gate: minimum composite", "commission.gate.min_composite", g.min_composite, 0.0, 100.0, 1.0,
+                     "value", "gate and cap"))
+        out.append(k("gate: share paid below it", "commission.gate.factor_below", g.factor_below, 0.0, 1.0, 0.05,
+                     "value", "gate and cap"))
     if policy.commission.cap is not None:
-        out.append(Knob("cap: times annual base", "commission.cap.times_annual_base",
-                        policy.commission.cap.times_annual_base, 0.1, 5.0, 0.1, "value", "gate and cap"))
-    out.append(Knob("merit budget (share of base payroll)", "salary_review.budget", policy.salary_review.budget,
-                    0.0, 0.15, 0.0025, "value", "salary review"))
+        out.append(k("cap: times annual base", "commission.cap.times_annual_base",
+                     policy.commission.cap.times_annual_base, 0.1, 5.0, 0.1, "value", "gate and cap"))
+    out.append(k("merit budget (share of base payroll)", "salary_review.budget", policy.salary_review.budget,
+                 0.0, 0.15, 0.0025, "value", "salary review"))
     return out
 
 

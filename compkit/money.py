@@ -30,6 +30,13 @@ def round_cents(x: ArrayLike) -> np.ndarray:
     return out
 
 
+def to_cents(x: ArrayLike) -> np.ndarray:
+    """Amounts (currency) -> whole cents as int64, rounded half-up (四舍五入) first; NaN -> 0. The one way
+    compkit compares and adds money exactly: 12,345.675 -> 1,234,568; 0.1 + 0.2 -> 30."""
+    a = np.nan_to_num(np.asarray(x, dtype="float64"), nan=0.0)
+    return np.rint(round_cents(a) * 100.0).astype("int64")
+
+
 def allocate_cents(total: float, weights: ArrayLike) -> np.ndarray:
     """Split ``total`` (already in cents) over parts in proportion to ``weights`` so the rounded parts add up
     to ``total`` exactly (largest-remainder method; ties go to the earlier part). Unit: currency.

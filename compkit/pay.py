@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from numpy.typing import ArrayLike
 
 from compkit._arrays import positions
-from compkit.money import round_cents
+from compkit.money import to_cents
 from compkit.policy import Benefits, Bonus, BonusPool, Deferral, Grade, Policy
 
 __all__ = [
@@ -88,10 +88,7 @@ def _rating_codes(ratings: ArrayLike, labels: Sequence[str]) -> np.ndarray:
     return positions(ratings, pd.Index(list(labels)))
 
 
-def _to_cents(amount: ArrayLike) -> np.ndarray:
-    """Amount (currency) -> whole cents (int64), rounded half-up (四舍五入); NaN -> 0."""
-    a = np.nan_to_num(np.asarray(amount, dtype="float64"), nan=0.0)
-    return np.rint(round_cents(a) * 100.0).astype("int64")
+_to_cents = to_cents  # amount (currency) -> whole cents (int64), rounded half-up; NaN -> 0
 
 
 # Texts for people (reasons) are built column-wise with Arrow compute kernels: distinct values are formatted

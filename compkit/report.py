@@ -8,7 +8,6 @@ kept in ``<out>.failed/`` for diagnosis, and the error names the notebook and th
 """
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import os
@@ -22,6 +21,7 @@ from typing import Any
 from compkit import __version__
 from compkit.atomic import replace_folder
 from compkit.errors import CompkitError
+from compkit.fingerprint import file_sha256, path_sha256
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 REVIEW_NOTEBOOKS = (
@@ -43,20 +43,7 @@ class NotebookRun:
     html: Path
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def data_sha256(path: Path) -> str:
-    """sha256 over the files of a dataset (a folder: every file, by name order; or one workbook)."""
-    path = Path(path)
-    if path.is_file():
-        return file_sha256(path)
-    h = hashlib.sha256()
-    for f in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        h.update(str(f.relative_to(path)).encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
+data_sha256 = path_sha256  # sha256 over the files of a dataset (a folder: every file, by name order; or a file)
 
 
 def to_html(notebook: Path, target: Path) -> Path:

@@ -20,9 +20,11 @@ import numpy as np
 import pandas as pd
 
 from compkit import commission as cm
+from compkit import knobs as kn
 from compkit import pay, scenarios
 from compkit.data import Dataset, half_year_log_changes
 from compkit.engine import COST_COMPONENTS, Outcomes, evaluate
+from compkit.knobs import Knob
 from compkit.money import round_cents
 from compkit.policy import Policy, PolicyChange
 
@@ -468,57 +470,36 @@ def _on_dask(client: Any, inputs: scenarios.ScenarioInputs, exp_changes: np.ndar
             c.close()
 
 
-def sensitivity(policy: Policy, data: Dataset, knobs: dict[str, tuple[str, float, float]] | None = None,
+def sensitivity(policy: Policy, data: Dataset, knobs: list[Knob] | None = None,
                 base: Outcomes | None = None) -> pd.DataFrame:
     """Cost at a low and a high setting of each knob, one knob at a time (for a tornado chart).
 
-    ``knobs``: name -> (key path, low, high); the default moves each product's commission rate (first tier)
-    and the bonus curve's payouts by -/+10%, the cap by -/+0.5 x base and the gate threshold by -/+5 points.
-    Each setting is a full ``evaluate`` of ``policy.updated(...)``.
+    ``knobs``: :class:`compkit.knobs.Knob` with ``low`` and ``high``; the default moves each product's
+    commission rates and the bonus curve's payouts by -/+10% (scale 0.9 / 1.1), the cap by -/+0.5 x base and
+    the gate threshold by -/+5 points. Each setting is a full ``evaluate`` of ``knob.apply(policy, x)``.
     """
     base = base if base is not None else evaluate(policy, data)
     base_cost = float(base.summary["employer_cost"].sum())
     knobs = knobs if knobs is not None else default_knobs(policy)
     rows = []
-    for name, spec in knobs.items():
-        costs = []
-        for setting in spec[1:]:
-            changed = apply_knob(policy, spec[0], setting)
-            costs.append(float(evaluate(changed, data).summary["employer_cost"].sum()))
-        rows.append({"knob": name, "path": spec[0], "low": spec[1], "high": spec[2], "cost_low": costs[0],
+    for k in knobs:
+        costs = [float(evaluate(k.apply(policy, x), data).summary["employer_cost"].sum()) for x in (k.low, k.high)]
+        rows.append({"knob": k.name, "path": k.path, "low": k.low, "high": k.high, "cost_low": costs[0],
                      "cost_high": costs[1], "base_cost": base_cost})
     return pd.DataFrame(rows)
 
 
-def default_knobs(policy: Policy) -> dict[str, tuple[str, float, float]]:
-    knobs: dict[str, tuple[str, float, float]] = {}
-    for p in policy.commission.products:
-        knobs[f"{p.id} commission rate ±10%"] = (f"commission.products[{p.id}]*rate", 0.9, 1.1)
+def default_knobs(policy: Policy) -> list[Knob]:
+    """The review's default knobs (see :func:`sensitivity`)."""
+    out = [kn.commission_rates(policy, p.id, name=f"{p.id} commission rate ±10%", low=0.9, high=1.1)
+           for p in policy.commission.products]
     if policy.bonus.basis == "composite":
-        knobs["bonus curve payouts ±10%"] = ("bonus.curve*payout", 0.9, 1.1)
+        out.append(kn.bonus_curve(policy, name="bonus curve payouts ±10%", low=0.9, high=1.1))
     if policy.commission.cap is not None:
         c = policy.commission.cap.times_annual_base
-        knobs["commission cap ±0.5 × base"] = ("commission.cap.times_annual_base", max(0.1, c - 0.5), c + 0.5)
+        out.append(kn.knob("commission.cap.times_annual_base", name="commission cap ±0.5 × base",
+                           low=max(0.1, c - 0.5), high=c + 0.5))
     if policy.commission.gate is not None:
         g = policy.commission.gate.min_composite
-        knobs["commission gate ±5 points"] = ("commission.gate.min_composite", g - 5, g + 5)
-    return knobs
-
-
-def apply_knob(policy: Policy, path: str, value: float) -> Policy:
-    """Set a knob: a key path (absolute value), or ``commission.products[id]*rate`` / ``bonus.curve*payout``
-    (multipliers of every rate of the product, or every payout of the bonus curve)."""
-    if path.endswith("*rate"):
-        pid = path[path.index("[") + 1:path.index("]")]
-        product = policy.commission.product(pid)
-        if product.tiers is not None:
-            changes = {f"commission.products[{pid}].tiers[{i}].rate": min(1.0, t.rate * value)
-                       for i, t in enumerate(product.tiers)}
-        elif product.rate is not None:
-            changes = {f"commission.products[{pid}].rate": min(1.0, product.rate * value)}
-        else:
-            changes = {f"commission.products[{pid}].rate_per_10k": product.rate_per_10k * value}
-        return policy.updated(changes)
-    if path == "bonus.curve*payout":
-        return policy.updated({"bonus.curve": [[x, y * value] for x, y in policy.bonus.curve]})
-    return policy.updated({path: value})
+        out.append(kn.knob("commission.gate.min_composite", name="commission gate ±5 points", low=g - 5, high=g + 5))
+    return out

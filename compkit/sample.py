@@ -15,9 +15,6 @@ Planted effects, for the analyses to find (sizes in ``Sample.truth["effects"]``)
 """
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,24 +62,15 @@ class Sample:
     truth: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def write(self, directory: str | Path) -> list[Path]:
-        """Write one CSV per table into ``directory`` atomically (a temporary folder next to it, then renamed
-        into place file by file). Same seed, same bytes."""
+        """Write one CSV per table into ``directory``, all or none (:func:`compkit.atomic.staged_folder`: a
+        folder beside it replaces it whole; other files already there are kept). Same seed, same bytes."""
+        from compkit.atomic import staged_folder
+
         directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".sample-", dir=directory.parent))
-        try:
-            names = []
+        with staged_folder(directory, keep_others=True) as tmp:
             for name, df in self.tables.items():
                 _to_csv(df, tmp / f"{name}.csv")
-                names.append(name)
-            directory.mkdir(exist_ok=True)
-            written = []
-            for name in names:
-                os.replace(tmp / f"{name}.csv", directory / f"{name}.csv")
-                written.append(directory / f"{name}.csv")
-            return written
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        return [directory / f"{name}.csv" for name in self.tables]
 
 
 def _to_csv(df: pd.DataFrame, path: Path) -> None:

@@ -14,6 +14,7 @@ import pandas as pd
 from compkit import pay
 from compkit.data import Dataset
 from compkit.engine import CASH_COMPONENTS, COST_COMPONENTS, Outcomes
+from compkit.money import to_cents
 from compkit.policy import Policy
 
 ANOMALY_COLUMNS = ("check", "subject", "id", "detail", "value")
@@ -21,8 +22,7 @@ ANOMALY_COLUMNS = ("check", "subject", "id", "detail", "value")
 MIN_RATEES_FLAT = 3
 
 
-def _cents(x: object) -> np.ndarray:
-    return np.rint(np.asarray(x, dtype="float64") * 100.0).astype("int64")
+_cents = to_cents  # amounts already to the cent -> whole cents (int64)
 
 
 def reconciliation(data: Dataset, outcomes: Outcomes) -> pd.DataFrame:

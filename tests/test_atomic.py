@@ -1,0 +1,76 @@
+"""compkit.atomic and compkit.fingerprint: all-or-none writes; input fingerprints."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from compkit.atomic import staged_folder, write_file
+from compkit.fingerprint import bytes_sha256, file_sha256, path_sha256
+
+
+def test_staged_folder_replaces_all_or_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    with staged_folder(target) as tmp:
+        (tmp / "a.csv").write_text("1")
+    assert (target / "a.csv").read_text() == "1"
+    # a failure half-way leaves the previous folder as it was and no temporary folder behind
+    with pytest.raises(RuntimeError), staged_folder(target) as tmp:
+        (tmp / "a.csv").write_text("2")
+        raise RuntimeError("boom")
+    assert (target / "a.csv").read_text() == "1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_staged_folder_keeps_files_it_did_not_write(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    (target / "a.csv").write_text("old")
+    with staged_folder(target, keep_others=True) as tmp:
+        (tmp / "a.csv").write_text("new")
+    assert (target / "notes.txt").read_text() == "mine" and (target / "a.csv").read_text() == "new"
+
+
+def test_outcomes_to_csv_is_all_or_none(tmp_path: Path, policy, tiny, monkeypatch) -> None:
+    from compkit.engine import evaluate
+
+    out = evaluate(policy, tiny)
+    folder = tmp_path / "results"
+    written = out.to_csv(folder)
+    assert {p.name for p in written} == {f"{t}.csv" for t in out.TABLES}
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    calls = {"n": 0}
+    real = pd.DataFrame.to_csv
+
+    def failing(self, *args, **kwargs):  # the third table fails to write
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", failing)
+    with pytest.raises(OSError):
+        out.to_csv(folder)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_write_file_is_atomic(tmp_path: Path) -> None:
+    path = tmp_path / "book.xlsx"
+    write_file(path, lambda tmp: tmp.write_bytes(b"v1"))
+    with pytest.raises(ValueError):
+        write_file(path, lambda tmp: (tmp.write_bytes(b"half"), (_ for _ in ()).throw(ValueError("bad"))))
+    assert path.read_bytes() == b"v1" and [p.name for p in tmp_path.iterdir()] == ["book.xlsx"]
+
+
+def test_fingerprints(tmp_path: Path) -> None:
+    assert bytes_sha256(b"abc") == hashlib.sha256(b"abc").hexdigest()
+    (tmp_path / "b.csv").write_bytes(b"2")
+    (tmp_path / "a.csv").write_bytes(b"1")
+    (tmp_path / ".hidden").write_bytes(b"x")
+    assert file_sha256(tmp_path / "a.csv") == hashlib.sha256(b"1").hexdigest()
+    # a folder: relative name then bytes of each file in name order; hidden files left out
+    assert path_sha256(tmp_path) == hashlib.sha256(b"a.csv1b.csv2").hexdigest()
+    assert path_sha256(tmp_path / "a.csv") == file_sha256(tmp_path / "a.csv")

@@ -1,0 +1,40 @@
+"""compkit.money: rounding half-up to the cent, whole cents, allocation of a total (worked by hand)."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compkit.money import allocate_cents, round_cents, to_cents
+
+
+def test_round_cents_half_up() -> None:
+    # 1.005 is 1.00499999999999989... in binary; on paper it is half a cent and rounds up
+    assert list(round_cents([1.005, -2.675, 0.004999, 2.5])) == [1.01, -2.68, 0.0, 2.5]
+    assert np.isnan(round_cents(np.nan))
+
+
+def test_to_cents() -> None:
+    # 12,345.675 -> 12,345.68 -> 1,234,568 cents; NaN counts as 0; 0.1 + 0.2 is 30 cents exactly
+    assert list(to_cents([12_345.675, np.nan, 0.1 + 0.2])) == [1_234_568, 0, 30]
+    assert to_cents([1.0]).dtype == np.int64
+
+
+def test_allocate_cents_worked_example() -> None:
+    # 100.00 over three equal parts: 3,333.33... cents each, floors 3,333 (9,999), the one cent left goes to the
+    # first part (ties: the earlier part)
+    assert list(allocate_cents(100.0, [1, 1, 1])) == [33.34, 33.33, 33.33]
+    # one split per row of a 2-D array: 10.00 over 1:2:3 = 166.67 / 333.33 / 500 cents -> 1.67 / 3.33 / 5.00;
+    # a row of zero weights is shared equally
+    out = allocate_cents(10.0, [[1, 2, 3], [0, 0, 0]])
+    assert out.tolist() == [[1.67, 3.33, 5.0], [3.34, 3.33, 3.33]]
+
+
+@given(total=st.floats(0, 1e7).map(lambda x: round(x, 2)),
+       weights=st.lists(st.floats(0, 1e6), min_size=1, max_size=20))
+@settings(max_examples=100, deadline=None)
+def test_allocated_parts_add_up_to_the_total(total, weights) -> None:
+    parts = allocate_cents(total, weights)
+    assert to_cents(parts).sum() == to_cents(total)
+    # the same split row by row in 2-D
+    assert (allocate_cents(total, [weights, weights]) == parts).all()
