@@ -74,8 +74,8 @@ def cumulative_withholding(gross: ArrayLike, social_insurance: ArrayLike = 0.0, 
     """累计预扣法 month by month (国家税务总局公告2018年第61号). Arrays are people x months, January first.
 
     A 1-D ``gross`` is one person's months (other 1-D arguments are then per month); with a 2-D ``gross`` a
-    1-D argument is one value per person. employed (bool, people x months; default all True) says which months count for the basic deduction
-    (5,000 x months employed at this employer so far in the year).
+    1-D argument is one value per person. employed (bool, people x months; default all True) says which
+    months count for the basic deduction (5,000 x months employed at this employer so far in the year).
 
     taxable_cum[m] = Σ_{k<=m} (gross − social_insurance − special_deductions − other_deductions)
                      − basic_deduction x Σ_{k<=m} employed                          (may be negative)

@@ -9,9 +9,17 @@ from hypothesis import strategies as st
 from compkit.errors import PolicyError
 from compkit.money import round_cents
 from compkit.policy import Tax, TaxBracket
-from compkit.tax import (annual_bonus_tax, bonus_cliffs, bonus_treatment, bracket_tax, cliff_flags,
-                         cumulative_withholding, deferred_bonus_tax, monthly_withholding, reconcile)
-
+from compkit.tax import (
+    annual_bonus_tax,
+    bonus_cliffs,
+    bonus_treatment,
+    bracket_tax,
+    cliff_flags,
+    cumulative_withholding,
+    deferred_bonus_tax,
+    monthly_withholding,
+    reconcile,
+)
 
 # ------------------------------------------------------------------------------ cumulative withholding
 
