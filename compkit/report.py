@@ -168,7 +168,7 @@ def _parameters_for(name: str, p: dict[str, Any]) -> dict[str, Any]:
     """Each notebook takes the parameters of its ``parameters`` cell that the review knows."""
     common = {"policy_path": p["policy"], "data_path": p["data"], "out_dir": "."}
     if name == "calibration":
-        return {**common, "budget": p["budget"], "seed": p["seed"]}
+        return {**common, "budget": p["budget"]}
     if name == "fairness":
         return common
     return {**common, "year": p["year"], "candidate_path": p["candidate"], "budget": p["budget"],
