@@ -571,13 +571,14 @@ def competition_ranks(scores: ArrayLike, groups: ArrayLike) -> np.ndarray:
     return rank
 
 
-def guided_codes(scores: ArrayLike, groups: ArrayLike, quotas: np.ndarray) -> np.ndarray:
+def guided_codes(scores: ArrayLike, groups: ArrayLike, quotas: np.ndarray,
+                 ranks: np.ndarray | None = None) -> np.ndarray:
     """Guided rating per person as a position in the bands (0 = best; -1 = no score), for scores of shape
     (..., n) (one distribution per row, e.g. per scenario): the rating whose cumulative quota of the person's
     group (``quotas``: groups x ratings from :func:`guided_quotas`) covers the person's competition rank."""
     s = np.asarray(scores, dtype="float64")
     g = np.asarray(groups, dtype="int64")
-    rank0 = competition_ranks(s, g)
+    rank0 = competition_ranks(s, g) if ranks is None else ranks
     cum = np.cumsum(quotas, axis=1)  # groups x ratings
     idx = (cum[g] <= rank0[..., None]).sum(axis=-1)
     idx = np.minimum(idx, quotas.shape[1] - 1)
@@ -605,15 +606,14 @@ def assign_ratings(scores: ArrayLike, bands: Sequence[RatingBand], shares: Mappi
     n_groups = groups.max() + 1 if n else 0
     sizes = np.bincount(groups[scored], minlength=n_groups)
     # competition rank within group: position of the first person with the same score (0-based)
-    key = pd.DataFrame({"g": groups, "s": np.where(scored, s, -np.inf)})
-    rank0 = (key.groupby("g")["s"].rank(method="min", ascending=False).to_numpy() - 1).astype("int64")
+    rank0 = competition_ranks(s, groups)
     out["rank_in_group"] = np.where(scored, rank0 + 1, pd.NA)
     out["group_size"] = sizes[groups]
     if shares is None:
         out["rating_guided"] = None
         return out
     share_vec = [float(shares.get(lab, 0.0)) for lab in labels]
-    idx = guided_codes(s, groups, guided_quotas(sizes, share_vec))
+    idx = guided_codes(s, groups, guided_quotas(sizes, share_vec), rank0)
     out["rating_guided"] = np.where(scored, np.array(labels, dtype=object)[idx], None)
     return out
 
