@@ -7,12 +7,63 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 BLUE, ORANGE, GREY, RED, GREEN = "#305496", "#ed7d31", "#a5a5a5", "#c00000", "#548235"
+
+#: Chinese fonts, in order of preference: the first one installed is used for every figure
+CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", "SimHei",
+             "WenQuanYi Zen Hei", "WenQuanYi Micro Hei")
+#: the fallback the project's own set-up installs (the ``mplfonts`` package, a pyproject dependency, ships
+#: Noto Sans CJK SC as an OpenType file): used where none of CJK_FONTS is installed on the machine
+BUNDLED_FONT = ("mplfonts", "fonts/NotoSansCJKsc-Regular.otf")
+
+
+class FontError(RuntimeError):
+    """No Chinese font is installed and the bundled one is missing."""
+
+
+def _bundled_font_path() -> str | None:
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec(BUNDLED_FONT[0])
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_FONT[1]
+    return str(path) if path.is_file() else None
+
+
+def cjk_font(preferred: Sequence[str] = CJK_FONTS, bundled: bool = True) -> str:
+    """The family name of the Chinese font figures use: the first of ``preferred`` that matplotlib finds on
+    the machine; otherwise the bundled Noto Sans CJK SC (registered with matplotlib here). Raises FontError
+    when there is neither, rather than drawing empty boxes."""
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    for name in preferred:
+        if name in installed:
+            return name
+    path = _bundled_font_path() if bundled else None
+    if path is None:
+        raise FontError("no Chinese font found (looked for " + ", ".join(preferred) + ") and the bundled font "
+                        "(pip package mplfonts) is not installed; install fonts-noto-cjk or run 'make env'")
+    font_manager.fontManager.addfont(path)
+    return font_manager.FontProperties(fname=path).get_name()
+
+
+def use_cjk_font() -> str:
+    """Set matplotlib's sans-serif family to the Chinese font (DejaVu Sans after it for any glyph it lacks).
+    Called once when this module is imported; returns the family used."""
+    name = cjk_font()
+    plt.rcParams["font.family"] = "sans-serif"
+    plt.rcParams["font.sans-serif"] = [name, "DejaVu Sans"]
+    return name
+
+
 plt.rcParams.update({"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False,
                      "axes.titleweight": "bold", "svg.hashsalt": "compkit"})
+FONT = use_cjk_font()
 
 
 def _money(ax, axis: str = "y", scale: float = 1e6, unit: str = "M") -> None:
