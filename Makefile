@@ -11,7 +11,7 @@ CANDIDATE ?= data/policies/2026.yaml
 DATA    ?= data/sample
 OUT     ?= reports/$(YEAR)
 
-.PHONY: env lint test unit nbval notebooks review statements appeal lab sample bench clean-env
+.PHONY: env lint test unit nbval notebooks review statements appeal lab sample bench clean-env locale
 
 env: $(STAMP)
 
@@ -55,6 +55,14 @@ lab: $(STAMP)
 
 sample: $(STAMP)
 	@$(VENV)/bin/compkit sample --managers 1000 --year 2025 --seed 2025 --out data/sample
+
+# re-extract the messages people read (Python and templates) and update the catalogs; then translate the new
+# msgids in compkit/locale/*/LC_MESSAGES/compkit.po (compkit compiles the .po when it is used: no build step)
+locale: $(STAMP)
+	@$(VENV)/bin/pybabel extract -F compkit/locale/babel.cfg -k N_ -k _ --no-location --sort-output \
+		--project compkit -o compkit/locale/compkit.pot .
+	@$(VENV)/bin/pybabel update -i compkit/locale/compkit.pot -d compkit/locale -D compkit --no-location \
+		--no-fuzzy-matching --ignore-obsolete
 
 bench: $(STAMP)
 	@$(PY) benchmarks/bench_evaluate.py

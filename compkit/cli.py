@@ -135,7 +135,7 @@ def cmd_statements(args: argparse.Namespace) -> int:
         settings = load_settings(args.smtp)
         settings.password()
     written = write_statements(policy_path=args.policy, data_path=args.data, out=args.out, period=args.period,
-                               cycle=args.cycle, publish=args.publish)
+                               cycle=args.cycle, publish=args.publish, lang=args.lang)
     pages = sum(1 for p in written if p.suffix == ".html")
     print(f"wrote {pages} statement(s) and statements.xlsx to {args.out} (private: do not share the folder)")
     if args.publish is not None:
@@ -171,6 +171,16 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'compkit COMMAND --help' for the options of a command.")
     parser.add_argument("--version", action="version", version=f"compkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add = sub.add_parser
+
+    def add_parser(*a, **k):  # every command takes --lang
+        p = _add(*a, **k)
+        p.add_argument("--lang", default=None, choices=["zh-CN", "en"],
+                       help="language of what people read (statements, reports, workbook headers, messages); "
+                            "default: the policy's language (zh-CN)")
+        return p
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
 
     p = sub.add_parser("sample", help="write a synthetic, reproducible dataset of customer managers",
                        description="Write a realistic synthetic dataset (same seed -> identical files).")

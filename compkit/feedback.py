@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from compkit import commission as cm
+from compkit import i18n
 from compkit.atomic import replace_folder
 from compkit.data import Dataset, cycle_periods
 from compkit.engine import Outcomes, evaluate
@@ -40,10 +41,6 @@ ON_TARGET = 100.0
 TOP_QUARTER = 0.75
 #: strengths and weaknesses shown per person
 SHOWN = 3
-
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
-
 
 class FeedbackError(CompkitError):
     """A statement cannot be produced as asked (e.g. a period outside the cycle)."""
@@ -97,18 +94,20 @@ def through_month(period: str, cycle: str) -> str:
     return last
 
 
-def month_label(period: str) -> str:
-    """'2025-07' -> 'July 2025'."""
-    return f"{_MONTHS[int(period[5:7]) - 1]} {period[:4]}"
+def month_label(period: str, lang: str = "en") -> str:
+    """'2025-07' -> 'July 2025' (zh-CN: '2025年7月')."""
+    return i18n.month(period, lang)
 
 
 # ---------------------------------------------------------------------------------------- contents
 
 
-def _names(policy: Policy) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
-    ind = {i.id: i.name or i.id.replace("_", " ").capitalize() for i in policy.scorecard.indicators}
-    prod = {p.id: p.name or p.id.replace("_", " ").capitalize() for p in policy.commission.products}
-    grade = {g.id: g.title or g.id for g in policy.grades}
+def _names(policy: Policy, lang: str = "en") -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Indicator, product and grade names for people: the policy's names, in ``lang`` where the catalog has
+    them (:func:`compkit.i18n.term`)."""
+    ind = {i.id: i18n.term(i.name or i.id.replace("_", " ").capitalize(), lang) for i in policy.scorecard.indicators}
+    prod = {p.id: i18n.term(p.name or p.id.replace("_", " ").capitalize(), lang) for p in policy.commission.products}
+    grade = {g.id: i18n.term(g.title or g.id, lang) for g in policy.grades}
     return ind, prod, grade
 
 
@@ -164,8 +163,9 @@ def _fmt_number(x: np.ndarray, decimals: int = 1) -> np.ndarray:
     return np.array(["" if np.isnan(v) else f"{v:,.{decimals}f}" for v in x], dtype=object)
 
 
-def _indicator_table(policy: Policy, indicators: pd.DataFrame, employees: pd.DataFrame) -> pd.DataFrame:
-    ind_names, _, _ = _names(policy)
+def _indicator_table(policy: Policy, indicators: pd.DataFrame, employees: pd.DataFrame,
+                     lang: str = "en") -> pd.DataFrame:
+    ind_names, _, _ = _names(policy, lang)
     t = indicators[["employee_id", "indicator", "category", "source", "actual", "target", "achievement", "score",
                     "weight", "effective_weight", "weighted_score", "note"]].copy()
     t["employee_id"] = t["employee_id"].astype(str)
@@ -179,36 +179,45 @@ def _indicator_table(policy: Policy, indicators: pd.DataFrame, employees: pd.Dat
     return t
 
 
-def _feedback_lines(policy: Policy, ind: pd.DataFrame, grade_titles: pd.Series) -> pd.DataFrame:
-    """Plain-words lines: what went well, where to improve, and the policy's suggestion for each weakness."""
+def _feedback_lines(policy: Policy, ind: pd.DataFrame, grade_titles: pd.Series, lang: str = "en") -> pd.DataFrame:
+    """Plain-words lines: what went well, where to improve, and the policy's suggestion for each weakness.
+    Each line is one whole translated sentence with its figures filled in (never glued fragments)."""
+    _ = i18n.gettext(lang)
     chosen = ind[ind["standing"] != ""].copy()
     # strengths: largest gain first; weaknesses: largest loss first
     chosen["_key"] = np.where(chosen["standing"] == "strength", -chosen["points_vs_target"],
                               chosen["points_vs_target"])
     chosen = chosen.sort_values(["employee_id", "standing", "_key"], kind="stable")
-    name = chosen["indicator_name"]
     score = chosen["score"].to_numpy(dtype="float64")
     ach = chosen["achievement"].to_numpy(dtype="float64")
     share = chosen["share_below"].to_numpy(dtype="float64")
-    titles = chosen["employee_id"].map(grade_titles).astype(str).str.lower().to_numpy()
-    result = np.where(np.isnan(ach), "score " + _fmt_number(score, 0) + " (on target = 100)",
-                      _fmt_number(ach * 100, 0) + "% of target, score " + _fmt_number(score, 0))
-    peers = np.where(np.isnan(share), "",
-                     "; better than " + _fmt_number(share * 100, 0) + "% of " + titles + "s")
-    detail = name.to_numpy(dtype=object) + ": " + result + peers
+    titles = chosen["employee_id"].map(grade_titles).astype(str).to_numpy()
+    forms = {(False, False): _("{name}: {achievement}% of target, score {score}"),
+             (False, True): _("{name}: {achievement}% of target, score {score}; better than {share}% of the "
+                              "{title} peers"),
+             (True, False): _("{name}: score {score} (on target = 100)"),
+             (True, True): _("{name}: score {score} (on target = 100); better than {share}% of the {title} peers")}
+    detail = np.array([forms[(bool(np.isnan(a)), not bool(np.isnan(sh)))].format(
+        name=n, achievement=i18n.number(a * 100, lang, 0), score=i18n.number(sc, lang, 0),
+        share=i18n.number(sh * 100, lang, 0), title=t)
+        for n, a, sc, sh, t in zip(chosen["indicator_name"], ach, score, share, titles)], dtype=object)
     strengths_text = chosen["indicator"].map(policy.feedback.strengths).to_numpy(dtype=object)
     is_strength = (chosen["standing"] == "strength").to_numpy()
-    strength_line = np.where(pd.isna(strengths_text), detail, detail + ". " + strengths_text.astype(str))
+    with_text = _("{detail}. {advice}")
+    strength_line = np.array([d if pd.isna(t) else with_text.format(detail=d, advice=i18n.term(str(t), lang))
+                              for d, t in zip(detail, strengths_text)], dtype=object)
     lines = pd.DataFrame({"employee_id": chosen["employee_id"].to_numpy(),
                           "kind": np.where(is_strength, "strength", "weakness"),
                           "text": np.where(is_strength, strength_line, detail),
                           "indicator": chosen["indicator"].to_numpy()})
     weak = lines[lines["kind"] == "weakness"]
     tip = weak["indicator"].map(policy.feedback.suggestions)
-    generic = "Agree with your supervisor on a plan to improve " + weak["indicator"].map(
-        dict(zip(ind["indicator"], ind["indicator_name"]))).str.lower() + "."
+    names = dict(zip(ind["indicator"], ind["indicator_name"]))
+    generic = _("Agree with your supervisor on a plan to improve {indicator}.")
+    text = [generic.format(indicator=names.get(i, i)) if pd.isna(t) else i18n.term(str(t), lang)
+            for i, t in zip(weak["indicator"], tip)]
     suggestions = pd.DataFrame({"employee_id": weak["employee_id"].to_numpy(), "kind": "suggestion",
-                                "text": tip.fillna(generic).to_numpy(dtype=object),
+                                "text": np.array(text, dtype=object),
                                 "indicator": weak["indicator"].to_numpy()})
     out = pd.concat([lines, suggestions], ignore_index=True)
     kind_order = out["kind"].map({"strength": 0, "weakness": 1, "suggestion": 2})
@@ -217,33 +226,36 @@ def _feedback_lines(policy: Policy, ind: pd.DataFrame, grade_titles: pd.Series) 
     return out[["employee_id", "kind", "order", "indicator", "text"]].reset_index(drop=True)
 
 
-def _plain_reason(text: pd.Series, policy: Policy) -> pd.Series:
-    """Engine reasons in the employee's words: grade titles and indicator names instead of codes."""
-    ind_names, _, grades = _names(policy)
+def _plain_reason(text: pd.Series, policy: Policy, lang: str = "en") -> pd.Series:
+    """Engine reasons in the employee's words: grade titles and indicator names instead of codes (in ``lang``
+    where the catalog knows the reason's wording)."""
+    ind_names, _, grades = _names(policy, lang)
     out = text.astype(str)
     for code, title in {**grades, **ind_names}.items():
         out = out.str.replace(rf"\b{re.escape(code)}\b", title, regex=True)
-    return out.str.replace("composite", "overall score", regex=False)
+    return out.str.replace("composite", "overall score", regex=False).map(lambda t: i18n.engine_text(t, lang))
 
 
-def _commission_lines(policy: Policy, outcomes: Outcomes, through: str | None) -> pd.DataFrame:
-    _, products, _ = _names(policy)
+def _commission_lines(policy: Policy, outcomes: Outcomes, through: str | None, lang: str = "en") -> pd.DataFrame:
+    _ = i18n.gettext(lang)
+    _n, products, _g = _names(policy, lang)
     c = outcomes.commission
     c = c[c["commission"] != 0]
     if through is not None:  # interim: lines paid to date; the gate and cap settle at the end of the cycle
         c = c[(c["period"].astype(str) <= through) & (c["product"].astype(str) != "settlement")]
     product = c["product"].astype(str)
     label = product.map(products).fillna(product.str.replace("_", " ").str.capitalize())
-    label = label.where(product != "settlement", "End-of-cycle adjustment (gate or cap)")
+    label = label.where(product != "settlement", _("End-of-cycle adjustment (gate or cap)"))
     kind = np.where(c["clawback"].to_numpy(dtype=bool), "clawback", "payment")
-    remark = np.where(kind == "clawback", "clawback: sales reversed", "")
+    remark = np.where(kind == "clawback", _("clawback: sales reversed"), "")
     remark = np.where(_tier_reached(policy, c) & (kind != "clawback"),
                       np.where(product.map({p.id: p.method for p in policy.commission.products}) == "retroactive",
-                               "a higher tier reached: the year's sales so far re-rated", "partly at a higher tier"),
+                               _("a higher tier reached: the year's sales so far re-rated"),
+                               _("partly at a higher tier")),
                       remark)
     return pd.DataFrame({"employee_id": c["employee_id"].astype(str).to_numpy(),
                          "period": c["period"].astype(str).to_numpy(),
-                         "month": [month_label(p) for p in c["period"].astype(str)],
+                         "month": [month_label(p, lang) for p in c["period"].astype(str)],
                          "product": product.to_numpy(), "product_name": label.to_numpy(),
                          "sales": c["basis"].to_numpy(dtype="float64"),
                          "commission": c["commission"].to_numpy(dtype="float64"), "line": kind,
@@ -270,7 +282,7 @@ def _tier_reached(policy: Policy, lines: pd.DataFrame) -> np.ndarray:
 
 
 def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None = None,
-                       period: str | None = None) -> Statements:
+                       period: str | None = None, lang: str | None = None) -> Statements:
     """The contents of every employee's statement for the cycle (``period`` None) or cycle to date.
 
     Final: all figures from ``evaluate(policy, data)``. Interim (``period`` before the cycle's last month):
@@ -278,14 +290,19 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
     date (scores to date; base and allowances for the days employed to date at the cycle's day rate;
     commission lines paid up to the month; the bonus indicative, as paid now and deferred if the cycle ended
     then); total cash to date leaves the indicative bonus out; no salary review or promotion yet.
+
+    Texts (feedback lines, salary review, promotion, remarks) are written in ``lang`` (default: the policy's
+    ``language``); ``info['lang']`` records it.
     """
+    lang = i18n.resolve(lang, policy)
+    _ = i18n.gettext(lang)
     through = None if period is None else through_month(period, data.cycle)
     if through == data.periods[-1]:
         through = None  # the last month of the cycle: the final statement
     interim = through is not None
     if not interim:
         outcomes = evaluate(policy, data) if outcomes is None else outcomes
-    _, _, grade_titles = _names(policy)
+    _n, _p, grade_titles = _names(policy, lang)
     emp = data.employees.reset_index(drop=True)
     ids = emp["employee_id"].astype(str)
     start = data.cycle_start
@@ -300,7 +317,7 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
                 *[c for c in t.columns if c.startswith("allowance_")], "allowances", "commission"]
         people = t[[c for c in keep if c in t.columns]].copy()
         people["employee_id"] = people["employee_id"].astype(str)
-        lines = _commission_lines(policy, to_date, through)
+        lines = _commission_lines(policy, to_date, through, lang)
         # the bonus is decided after the cycle: what the rule would pay, now and deferred, if it ended today
         people["bonus_indicative"] = t["bonus"].to_numpy()
         people["bonus_indicative_paid"] = t["bonus_paid"].to_numpy()
@@ -311,8 +328,8 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
         people["employee_contributions"] = np.nan
         people["raise_pct"] = np.nan
         people["new_base_monthly"] = np.nan
-        people["salary_review"] = "The salary review is decided at the end of the cycle."
-        people["promotion"] = "Promotions are decided at the end of the cycle."
+        people["salary_review"] = _("The salary review is decided at the end of the cycle.")
+        people["promotion"] = _("Promotions are decided at the end of the cycle.")
         people["pay_note"] = ""
         people["commission_note"] = ""
         deferrals = to_date.deferrals.iloc[0:0]
@@ -332,33 +349,36 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
         people["bonus_indicative_deferred"] = np.nan
         review = outcomes.salary_review
         eligible = review["eligible"].to_numpy(dtype=bool)
-        rises = ("Your base salary rises by " + pd.Series(review["raise_pct"] * 100).map("{:.2f}%".format)
-                 + " to " + pd.Series(round_cents(review["new_base_monthly"].to_numpy())).map("{:,.2f}".format)
-                 + f" {policy.currency} a month from the next cycle (" + _plain_reason(review["reason"], policy)
-                 + ").")
-        people["salary_review"] = np.where(eligible, rises.to_numpy(dtype=object),
-                                           ("No salary increase (" + review["reason"].astype(str) + ").").to_numpy())
+        reason = _plain_reason(review["reason"], policy, lang).to_numpy(dtype=object)
+        rises = _("Your base salary rises by {pct} to {amount} a month from the next cycle ({reason}).")
+        same = _("No salary increase ({reason}).")
+        pct = review["raise_pct"].to_numpy(dtype="float64")
+        new_base = round_cents(review["new_base_monthly"].to_numpy())
+        people["salary_review"] = [
+            rises.format(pct=i18n.percent(r, lang, 2), amount=i18n.money(b, lang, policy.currency), reason=why)
+            if ok else same.format(reason=why) for ok, r, b, why in zip(eligible, pct, new_base, reason)]
         rec = outcomes.promotions["recommendation"].astype(str).to_numpy()
         to = outcomes.promotions["to_grade"].astype(str).map(grade_titles).fillna("").to_numpy(dtype=object)
-        why = _plain_reason(outcomes.promotions["reason"], policy).to_numpy(dtype=object)
-        people["promotion"] = np.select(
-            [rec == "promote", rec == "demote"],
-            ["Recommended for promotion to " + to + " (" + why + ").",
-             "Moved to " + to + " under the policy's rule for repeated low ratings (" + why + ")."],
-            "No change of grade this cycle (" + why + ").")
+        why = _plain_reason(outcomes.promotions["reason"], policy, lang).to_numpy(dtype=object)
+        forms = {"promote": _("Recommended for promotion to {grade} ({reason})."),
+                 "demote": _("Moved to {grade} under the policy's rule for repeated low ratings ({reason})."),
+                 "none": _("No change of grade this cycle ({reason}).")}
+        people["promotion"] = [forms.get(r, forms["none"]).format(grade=g, reason=w) for r, g, w in zip(rec, to, why)]
         if "new_base_monthly" in outcomes.promotions:  # the pay on the new grade (compkit.steps.placement)
             pr = outcomes.promotions
-            moved = pr["new_base_monthly"].notna().to_numpy()
-            step = pr["new_step"].map(lambda x: "" if pd.isna(x) else f", step {int(x)}").astype(str)
-            change = (" Base salary " + pr["base_monthly_before"].map("{:,.2f}".format) + " -> "
-                      + pr["new_base_monthly"].map("{:,.2f}".format) + f" {policy.currency} a month" + step
-                      + " (" + pr["pay_change"].map("{:+,.2f}".format) + ").")
-            people["promotion"] = np.where(moved, people["promotion"].to_numpy(dtype=object)
-                                           + change.to_numpy(dtype=object), people["promotion"].to_numpy(dtype=object))
+            with_step = _("{sentence} Base salary {before} → {after} a month, step {step} ({change}).")
+            no_step = _("{sentence} Base salary {before} → {after} a month ({change}).")
+            people["promotion"] = [
+                s_ if pd.isna(after) else (no_step if pd.isna(step) else with_step).format(
+                    sentence=s_, before=i18n.money(before, lang, policy.currency),
+                    after=i18n.money(after, lang, policy.currency), step="" if pd.isna(step) else int(step),
+                    change=("+" if change > 0 else "") + i18n.amount(change, lang))
+                for s_, before, after, step, change in zip(people["promotion"], pr["base_monthly_before"],
+                                                           pr["new_base_monthly"], pr["new_step"], pr["pay_change"])]
 
         won = outcomes.awards.groupby(outcomes.awards["employee_id"].astype(str))["award_name"].agg("、".join)
         people["award_names"] = people["employee_id"].map(won).astype(object).fillna("")  # compkit.awards
-        lines = _commission_lines(policy, outcomes, None)
+        lines = _commission_lines(policy, outcomes, None, lang)
         deferrals = outcomes.deferrals[outcomes.deferrals["scheduled"] != 0].copy()
         deferrals["employee_id"] = deferrals["employee_id"].astype(str)
         days_total = (end - start).days + 1
@@ -371,12 +391,13 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
     })
     people = info_cols.merge(people, on="employee_id", how="left", validate="one_to_one")
     people["rating_name"] = people["rating"].map(policy.ratings.names).astype(object)  # what people read
-    ind = _indicator_table(policy, indicators, emp)
-    feedback = _feedback_lines(policy, ind, pd.Series(people["grade_title"].to_numpy(), index=ids))
+    ind = _indicator_table(policy, indicators, emp, lang)
+    feedback = _feedback_lines(policy, ind, pd.Series(people["grade_title"].to_numpy(), index=ids), lang)
     info = {"cycle": data.cycle, "interim": interim, "through": through or data.periods[-1],
             "period_start": start, "period_end": end, "currency": policy.currency,
-            "period_label": (f"{month_label(data.periods[0])} to {month_label(through)} (cycle to date)"
-                             if interim else f"{month_label(data.periods[0])} to {month_label(data.periods[-1])}"),
+            "period_label": (_("{start} to {end} (cycle to date)") if interim else _("{start} to {end}")).format(
+                start=month_label(data.periods[0], lang), end=month_label(through or data.periods[-1], lang)),
+            "lang": lang,
             "appeal_days": policy.appeals.window_days, "policy_version": policy.version}
     from compkit.meetings import plan_progress
 
@@ -388,203 +409,134 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
 # ------------------------------------------------------------------------------------------ rendering
 
 
-def _money(x: Any) -> str:
-    return "" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:,.2f}"
-
-
-def _date(x: Any) -> str:
-    return "" if x is None or pd.isna(x) else f"{x.day} {_MONTHS[x.month - 1]} {x.year}"
-
-
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{{ title }}: {{ p.name }}</title>
-<style>
-body{font-family:Segoe UI,Helvetica,Arial,sans-serif;max-width:60em;margin:2em auto;color:#222;line-height:1.4}
-h1{font-size:1.5em;margin-bottom:0} h2{font-size:1.15em;border-bottom:2px solid #305496;padding-bottom:.2em;margin-top:1.6em}
-table{border-collapse:collapse;width:100%;margin:.5em 0} th,td{padding:.25em .5em;border-bottom:1px solid #ddd;text-align:left}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums} tr.total td{font-weight:bold;border-top:2px solid #555}
-.note{color:#555;font-size:.92em} .box{background:#f3f6fb;padding:.6em 1em;border-radius:4px}
-.claw{color:#a00}
-</style></head><body>
-<p class="note">Confidential: for {{ p.name }} only.</p>
-<h1>{{ title }}</h1>
-<p>{{ info.period_label }}</p>
-<table>
-<tr><th>Name</th><td>{{ p.name }}</td><th>Branch</th><td>{{ p.branch }}, {{ p.region }}</td></tr>
-<tr><th>Position</th><td>{{ p.grade_title }}</td><th>Days employed</th>
-<td>{{ p.days_employed }} of {{ p.days_in_period }} days{% if p.joined %} (joined {{ p.joined }}){% endif %}{% if p.left %} (left {{ p.left }}){% endif %}</td></tr>
-</table>
-
-<h2>Your results</h2>
-<div class="box">
-{% if has_score %}
-Overall score <b>{{ "%.1f"|format(p.composite) }}</b> (on target = 100){% if p.deductions %}, after {{ "%.0f"|format(p.deductions) }} points deducted for upheld complaints{% endif %};
-{% if interim %}indicative rating <b>{{ p.rating_name }}</b> (the rating is decided at the end of the cycle).{% else %}rating <b>{{ p.rating_name }}</b>.{% endif %}
-{% else %}No overall score: there was not enough to score in this period.{% endif %}
-</div>
-<table><tr><th>Part of the scorecard</th><th class="n">Score</th><th class="n">Weight</th></tr>
-{% for c in categories %}<tr><td>{{ c.title }}</td><td class="n">{{ c.score }}</td><td class="n">{{ c.weight }}</td></tr>
-{% endfor %}</table>
-
-<h2>Scores by indicator</h2>
-<table><tr><th>Indicator</th><th class="n">Result</th><th class="n">Target</th><th class="n">Achievement</th><th class="n">Score</th><th class="n">Weight in your overall score</th></tr>
-{% for r in indicators %}<tr><td>{{ r.name }}</td><td class="n">{{ r.actual }}</td><td class="n">{{ r.target }}</td><td class="n">{{ r.achievement }}</td><td class="n">{{ r.score }}</td><td class="n">{{ r.weight }}</td></tr>
-{% endfor %}</table>
-{% if notes %}<p class="note">{% for n in notes %}{{ n }}<br>{% endfor %}</p>{% endif %}
-
-<h2>What went well</h2>
-{% if strengths %}<ul>{% for t in strengths %}<li>{{ t }}</li>{% endfor %}</ul>{% else %}<p>No indicator stood out above target in this period.</p>{% endif %}
-<h2>Where to improve</h2>
-{% if weaknesses %}<ul>{% for t in weaknesses %}<li>{{ t }}</li>{% endfor %}</ul>{% else %}<p>Every indicator is at or above target.</p>{% endif %}
-{% if suggestions %}<h2>Suggestions</h2><ul>{% for t in suggestions %}<li>{{ t }}</li>{% endfor %}</ul>{% endif %}
-{% if plans or plan_meetings %}<h2>Last cycle's improvement plan</h2>{% endif %}
-{% if plans %}
-<table><tr><th>Indicator</th><th>Agreed action</th><th>Due</th><th class="n">Score then</th><th class="n">Score now</th><th>Moved</th></tr>
-{% for r in plans %}<tr><td>{{ r.name }}</td><td>{{ r.action }}</td><td>{{ r.due }}</td><td class="n">{{ r.before }}</td><td class="n">{{ r.now }}</td><td>{{ r.moved }}</td></tr>
-{% endfor %}</table>{% endif %}
-{% if plan_meetings %}<p class="note">{% for m in plan_meetings %}{{ m }}<br>{% endfor %}</p>{% endif %}
-
-<h2>Your pay ({{ currency }})</h2>
-<table><tr><th>Item</th><th class="n">Amount</th></tr>
-{% for line in pay %}<tr{% if line.total %} class="total"{% endif %}><td>{{ line.label }}</td><td class="n">{{ line.amount }}</td></tr>
-{% endfor %}</table>
-{% if pay_notes %}<p class="note">{% for n in pay_notes %}{{ n }}<br>{% endfor %}</p>{% endif %}
-{% if deferrals %}<p>Deferred bonus, paid in later years if not cancelled:</p>
-<table><tr><th>Year</th><th class="n">Amount</th></tr>{% for d in deferrals %}<tr><td>{{ d.year }}</td><td class="n">{{ d.amount }}</td></tr>{% endfor %}</table>{% endif %}
-
-<h2>Commission by month and product</h2>
-{% if commission %}<table><tr><th>Month</th><th>Product</th><th class="n">Sales</th><th class="n">Commission</th><th></th></tr>
-{% for c in commission %}<tr{% if c.clawback %} class="claw"{% endif %}><td>{{ c.month }}</td><td>{{ c.product }}</td><td class="n">{{ c.sales }}</td><td class="n">{{ c.commission }}</td><td>{{ c.remark }}</td></tr>
-{% endfor %}<tr class="total"><td colspan="3">Total commission</td><td class="n">{{ commission_total }}</td><td></td></tr></table>
-{% else %}<p>No commission in this period.</p>{% endif %}
-
-<h2>Salary review and promotion</h2>
-<p>{{ p.salary_review }}</p>
-<p>{{ p.promotion }}</p>
-
-<p class="note">If you believe a figure on this statement is wrong, you may appeal within {{ info.appeal_days }} days of receiving it.
-Tell HR which item is wrong and what it should be; you will receive a written answer. This statement is confidential.</p>
-</body></html>
-"""
-
-
-def _template():
-    import jinja2
-
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    return env.from_string(_TEMPLATE)
+def _date(x: Any, lang: str | None = None) -> str:
+    return i18n.date(x, lang or "en")
 
 
 def _group(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {str(k): g for k, g in df.groupby("employee_id", sort=False)} if len(df) else {}
 
 
-def render_statements(st: Statements, policy: Policy) -> dict[str, str]:
-    """HTML statement per employee id (plain words, money with thousands separators and two decimals)."""
-    template = _template()
-    ind_by, fb_by, cm_by, df_by = _group(st.indicators), _group(st.feedback), _group(st.commission), \
-        _group(st.deferrals)
-    plans_by = _group(st.plans)
-    cats = policy.scorecard.categories
-    interim = st.info["interim"]
-    title = ("Interim performance and pay statement" if interim else f"Performance and pay statement {st.info['cycle']}")
-    out = {}
+def _num(x: Any) -> float | None:
+    return None if x is None or pd.isna(x) else float(x)
+
+
+def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts: dict[str, Any]) -> dict[str, Any]:
+    """The data ``templates/statement.html.j2`` receives for one person (everything it reads, explicitly):
+    texts in ``lang``, amounts as numbers (the template formats them)."""
+    _ = i18n.gettext(lang)
+    rec = parts["people"][eid]
     empty = pd.DataFrame(columns=["employee_id"])
-    allowance_cols = [c for c in st.people.columns if c.startswith("allowance_")]
-    for rec in st.people.to_dict("records"):
-        eid = rec["employee_id"]
-        p = dict(rec)
-        p["joined"] = _date(rec["hire_date"]) if pd.notna(rec["hire_date"]) and rec["hire_date"] > st.info[
-            "period_start"] else ""
-        p["left"] = _date(rec["exit_date"]) if pd.notna(rec["exit_date"]) and rec["exit_date"] <= st.info[
-            "period_end"] else ""
-        has_score = pd.notna(rec.get("composite"))
-        categories = [{"title": c.capitalize(),
-                       "score": "" if pd.isna(rec.get(c)) else f"{rec[c]:.1f}", "weight": f"{w:.0%}"}
-                      for c, w in cats.items()]
-        ind = ind_by.get(eid, empty)
-        rows, notes = [], []
-        for r in ind.to_dict("records"):
-            decimals = 2 if r["source"] in ("ratings", "surveys") or abs(r["actual"] or 0) < 100 else 0
-            rows.append({"name": r["indicator_name"],
-                         "actual": "" if pd.isna(r["actual"]) else f"{r['actual']:,.{decimals}f}",
-                         "target": "" if pd.isna(r["target"]) else f"{r['target']:,.{decimals}f}",
-                         "achievement": "" if pd.isna(r["achievement"]) else f"{r['achievement']:.0%}",
-                         "score": "" if pd.isna(r["score"]) else f"{r['score']:.1f}",
-                         "weight": f"{r['effective_weight']:.1%}"})
-            if isinstance(r["note"], str) and r["note"]:
-                notes.append(f"{r['indicator_name']}: {r['note']}.")
-        if len(ind) and (ind["source"] == "ratings").any():
-            notes.append("Ratings are the weighted average of your self, supervisor and peer ratings on a 1 to 5 "
-                         "scale; 4 scores 100.")
-        fb = fb_by.get(eid, empty)
-        texts = {k: fb.loc[fb["kind"] == k, "text"].tolist() if len(fb) else [] for k in
-                 ("strength", "weakness", "suggestion")}
-        pay_lines = [{"label": "Base salary" + (" to date" if interim else ""), "amount": _money(rec["base_pay"]),
-                      "total": False}]
-        pay_lines += [{"label": f"{c[len('allowance_'):].replace('_', ' ').capitalize()} allowance",
-                       "amount": _money(rec[c]), "total": False} for c in allowance_cols]
-        pay_lines.append({"label": "Commission" + (" paid to date" if interim else ""),
-                          "amount": _money(rec["commission"]), "total": False})
-        if not interim:
-            pay_lines.append({"label": "Performance bonus paid now", "amount": _money(rec["bonus_paid"]),
-                              "total": False})
-            if rec.get("awards"):
-                pay_lines.append({"label": f"Special awards ({rec['award_names']})", "amount": _money(rec["awards"]),
-                                  "total": False})
-        pay_lines.append({"label": "Total cash" + (" to date" if interim else ""), "amount": _money(rec["total_cash"]),
-                          "total": True})
-        pay_notes = []
-        if interim:
-            pay_notes.append(f"Indicative performance bonus if the cycle ended now: {_money(rec['bonus_indicative'])} "
-                             f"{st.info['currency']}: {_money(rec['bonus_indicative_paid'])} paid now and "
-                             f"{_money(rec['bonus_indicative_deferred'])} deferred (decided and paid after the end "
-                             "of the cycle).")
-        else:
-            if rec["bonus_deferred"]:
-                pay_notes.append(f"Performance bonus deferred: {_money(rec['bonus_deferred'])} "
-                                 f"{st.info['currency']} (not included in total cash).")
-            if pd.notna(rec.get("employee_contributions")):
-                pay_notes.append("Your social insurance and housing fund contributions (deducted from gross pay): "
-                                 f"{_money(rec['employee_contributions'])} {st.info['currency']}.")
-            for key in ("pay_note", "commission_note"):
-                if isinstance(rec.get(key), str) and rec[key]:
-                    pay_notes.append(_plain(rec[key]).capitalize() + ".")
-        cm = cm_by.get(eid, empty)
-        commission = [{"month": c["month"], "product": c["product_name"], "sales": _money(c["sales"]),
-                       "commission": _money(c["commission"]), "clawback": c["line"] == "clawback",
-                       "remark": c["remark"]}
-                      for c in cm.to_dict("records")]
-        dfr = df_by.get(eid, empty)
-        deferrals = [{"year": int(d["year"]), "amount": _money(d["payable"])} for d in dfr.to_dict("records")]
-        out[eid] = template.render(
-            title=title, p=p, info=st.info, interim=interim, has_score=has_score, categories=categories,
-            indicators=rows, notes=notes, strengths=texts["strength"], weaknesses=texts["weakness"],
-            suggestions=texts["suggestion"], pay=pay_lines, pay_notes=pay_notes, deferrals=deferrals,
-            commission=commission, commission_total=_money(rec["commission"]), currency=st.info["currency"],
-            **_plan_rows(plans_by.get(eid, empty)))
-    return out
+    interim = st.info["interim"]
+    currency = st.info["currency"]
+    p = dict(rec)
+    p["joined"] = _date(rec["hire_date"], lang) if pd.notna(rec["hire_date"]) and rec["hire_date"] > st.info[
+        "period_start"] else ""
+    p["left"] = _date(rec["exit_date"], lang) if pd.notna(rec["exit_date"]) and rec["exit_date"] <= st.info[
+        "period_end"] else ""
+    has_score = pd.notna(rec.get("composite"))
+    categories = [{"title": i18n.term(c, lang), "score": _num(rec.get(c)), "weight": w}
+                  for c, w in policy.scorecard.categories.items()]
+    ind = parts["indicators"].get(eid, empty)
+    rows, notes = [], []
+    for r in ind.to_dict("records"):
+        decimals = 2 if r["source"] in ("ratings", "surveys") or abs(r["actual"] or 0) < 100 else 0
+        rows.append({"name": r["indicator_name"], "actual": i18n.number(r["actual"], lang, decimals),
+                     "target": i18n.number(r["target"], lang, decimals), "achievement": _num(r["achievement"]),
+                     "score": _num(r["score"]), "weight": _num(r["effective_weight"])})
+        if isinstance(r["note"], str) and r["note"]:
+            notes.append(_("{indicator}: {note}.").format(indicator=r["indicator_name"],
+                                                          note=i18n.engine_text(r["note"], lang)))
+    if len(ind) and (ind["source"] == "ratings").any():
+        notes.append(_("Ratings are the weighted average of your self, supervisor and peer ratings on a 1 to 5 "
+                       "scale; 4 scores 100."))
+    fb = parts["feedback"].get(eid, empty)
+    texts = {k: fb.loc[fb["kind"] == k, "text"].tolist() if len(fb) else [] for k in
+             ("strength", "weakness", "suggestion")}
+    pay_lines = [{"label": _("Base salary to date") if interim else _("Base salary"),
+                  "amount": rec["base_pay"], "total": False}]
+    pay_lines += [{"label": _("{allowance} allowance").format(
+        allowance=i18n.term(c[len("allowance_"):], lang)), "amount": rec[c], "total": False}
+        for c in parts["allowance_cols"]]
+    pay_lines.append({"label": _("Commission paid to date") if interim else _("Commission"),
+                      "amount": rec["commission"], "total": False})
+    if not interim:
+        pay_lines.append({"label": _("Performance bonus paid now"), "amount": rec["bonus_paid"], "total": False})
+        if rec.get("awards"):
+            pay_lines.append({"label": _("Special awards ({names})").format(names=rec["award_names"]),
+                              "amount": rec["awards"], "total": False})
+    pay_lines.append({"label": _("Total cash to date") if interim else _("Total cash"),
+                      "amount": rec["total_cash"], "total": True})
+    pay_notes = []
+    if interim:
+        pay_notes.append(_("Indicative performance bonus if the cycle ended now: {amount}: {paid} paid now and "
+                           "{deferred} deferred (decided and paid after the end of the cycle).").format(
+            amount=i18n.money(rec["bonus_indicative"], lang, currency),
+            paid=i18n.money(rec["bonus_indicative_paid"], lang, currency),
+            deferred=i18n.money(rec["bonus_indicative_deferred"], lang, currency)))
+    else:
+        if rec["bonus_deferred"]:
+            pay_notes.append(_("Performance bonus deferred: {amount} (not included in total cash).").format(
+                amount=i18n.money(rec["bonus_deferred"], lang, currency)))
+        if pd.notna(rec.get("employee_contributions")):
+            pay_notes.append(_("Your social insurance and housing fund contributions (deducted from gross pay): "
+                               "{amount}.").format(amount=i18n.money(rec["employee_contributions"], lang, currency)))
+        for key in ("pay_note", "commission_note"):
+            if isinstance(rec.get(key), str) and rec[key]:
+                pay_notes.append(i18n.sentence(i18n.engine_text(_plain(rec[key]), lang), lang))
+    cm_lines = parts["commission"].get(eid, empty)
+    commission = [{"month": c["month"], "product": c["product_name"], "sales": c["sales"],
+                   "commission": c["commission"], "clawback": c["line"] == "clawback", "remark": c["remark"]}
+                  for c in cm_lines.to_dict("records")]
+    dfr = parts["deferrals"].get(eid, empty)
+    deferrals = [{"year": int(d["year"]), "amount": d["payable"]} for d in dfr.to_dict("records")]
+    satisfaction = parts["satisfaction"].get(eid, [])
+    plans = _plan_rows(parts["plans"].get(eid, empty), lang)
+    title = (_("Interim performance and pay statement") if interim
+             else _("Performance and pay statement {cycle}").format(cycle=st.info["cycle"]))
+    return dict(title=title, p=p, info=st.info, interim=interim, has_score=has_score, categories=categories,
+                indicators=rows, notes=notes, strengths=texts["strength"], weaknesses=texts["weakness"],
+                suggestions=texts["suggestion"], satisfaction=satisfaction, pay=pay_lines, pay_notes=pay_notes,
+                deferrals=deferrals, commission=commission, commission_total=rec["commission"],
+                currency=currency, currency_label=i18n.currency_label(currency, lang), **plans)
 
 
-def _plan_rows(plans: pd.DataFrame) -> dict[str, list]:
+def render_statements(st: Statements, policy: Policy, lang: str | None = None) -> dict[str, str]:
+    """HTML statement per employee id, from ``compkit/templates/statement.html.j2`` in ``lang`` (default: the
+    language the contents were written in, ``st.info['lang']``, else the policy's ``language``)."""
+    lang = i18n.resolve(lang or st.info.get("lang"), policy)
+    parts = {"people": {str(r["employee_id"]): r for r in st.people.to_dict("records")},
+             "indicators": _group(st.indicators), "feedback": _group(st.feedback),
+             "commission": _group(st.commission), "deferrals": _group(st.deferrals),
+             "satisfaction": st.info.get("satisfaction", {}), "plans": _group(st.plans),
+             "allowance_cols": [c for c in st.people.columns if c.startswith("allowance_")]}
+    return {eid: i18n.render("statement.html.j2", lang, **statement_context(st, policy, eid, lang, parts))
+            for eid in parts["people"]}
+
+
+def _plan_rows(plans: pd.DataFrame, lang: str = "en") -> dict[str, list]:
     """Last cycle's improvement plan on a statement (compkit.meetings.plan_progress): a row per planned
     indicator, and a line per meeting (when, with whom, acknowledged or the employee's comment)."""
-    def num(x: float) -> str:
-        return "" if pd.isna(x) else f"{x:.1f}"
-
-    moved = {"improved": "improved", "declined": "declined", "unchanged": "unchanged", "": ""}
-    rows = [{"name": r["indicator_name"], "action": r["action"], "due": _date(r["due_date"]),
-             "before": num(r["score_before"]), "now": num(r["score_now"]),
-             "moved": moved[r["moved"]] + (f" ({r['change']:+.1f})" if r["moved"] else "")}
+    _ = i18n.gettext(lang)
+    moved = {"improved": _("improved"), "declined": _("declined"), "unchanged": _("unchanged"), "": ""}
+    rows = [{"name": r["indicator_name"], "action": r["action"], "due": _date(r["due_date"], lang),
+             "before": _num(r["score_before"]), "now": _num(r["score_now"]),
+             "moved": (_("{moved} ({change})").format(moved=moved[r["moved"]],
+                                                      change=("+" if r["change"] > 0 else "")
+                                                      + i18n.number(r["change"], lang, 1))
+                       if r["moved"] else "")}
             for r in plans.to_dict("records") if isinstance(r["indicator"], str)]
     meetings = []
     for (date, who), g in plans.groupby(["meeting_date", "met_by"], sort=True) if len(plans) else []:
         ack = g["acknowledged"].fillna(False).astype(bool).all()
         comments = "; ".join(c for c in g["comment"].dropna().astype(str) if c)
-        meetings.append(f"Feedback meeting on {_date(date)} with {who}: "
-                        + ("acknowledged" if ack else "not acknowledged") + (f"; your comment: {comments}" if
-                                                                              comments else "") + ".")
+        if ack:
+            form = (_("Feedback meeting on {date} with {who}: acknowledged; your comment: {comments}.") if comments
+                    else _("Feedback meeting on {date} with {who}: acknowledged."))
+        else:
+            form = (_("Feedback meeting on {date} with {who}: not acknowledged; your comment: {comments}.")
+                    if comments else _("Feedback meeting on {date} with {who}: not acknowledged."))
+        meetings.append(form.format(date=_date(date, lang), who=who, comments=comments))
     return {"plans": rows, "plan_meetings": meetings}
 
 
@@ -634,7 +586,8 @@ def published_results(st: Statements, policy: Policy, key: bytes | None = None) 
 
 
 def write_statements(policy_path: str | Path, data_path: str | Path, out: str | Path, period: str | None = None,
-                     cycle: str | None = None, publish: str | Path | None = None) -> list[Path]:
+                     cycle: str | None = None, publish: str | Path | None = None,
+                     lang: str | None = None) -> list[Path]:
     """Evaluate, then write a statement per employee (``OUT/<employee id>.html``) and ``OUT/statements.xlsx``
     (a sheet per section, everyone). ``publish``: also write the published tables (CSV) to that folder.
 
@@ -654,7 +607,7 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
     if publish is not None and policy.publication.names == "name":
         refuse_reports_folder(publish, "published results with names")
     data = load_dataset(data_path, policy=policy, cycle=cycle)
-    st = statement_contents(policy, data, period=period)
+    st = statement_contents(policy, data, period=period, lang=lang)
     pages = render_statements(st, policy)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))

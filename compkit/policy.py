@@ -1003,6 +1003,8 @@ class Policy(_Model):
     policy: str
     version: str
     currency: str = "CNY"
+    language: Literal["zh-CN", "en"] = Field("zh-CN", description="language of statements, reports, workbook "
+                                                                   "headers and messages (--lang overrides)")
     cycle: Literal["annual", "half-year"] = "annual"
     budget: NonNegative | None = Field(None, description="total employer cost budget for the cycle")
     grades: list[Grade] = Field(min_length=1)

@@ -129,11 +129,11 @@ def test_statements_show_awards_and_add_up(policy, grown) -> None:
     from compkit.feedback import render_statements, statement_contents
 
     p = _with_awards(policy, AWARDS)
-    st = statement_contents(p, grown)
+    st = statement_contents(p, grown, lang="en")
     e1 = st.people.set_index("employee_id").loc["E1"]
     assert e1["awards"] == 10_400.0 and e1["award_names"] == "存款增长奖、保险营销竞赛"
     parts = e1["base_pay"] + e1["allowances"] + e1["commission"] + e1["bonus_paid"] + e1["awards"]
     assert round(parts, 2) == e1["total_cash"]
     page = render_statements(st, p)["E1"]
     assert "Special awards (存款增长奖、保险营销竞赛)" in page and "10,400.00" in page
-    assert "Special awards" not in render_statements(statement_contents(policy, grown), policy)["E1"]
+    assert "Special awards" not in render_statements(statement_contents(policy, grown, lang="en"), policy)["E1"]

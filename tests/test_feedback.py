@@ -50,7 +50,7 @@ def visible_text(html: str) -> str:
 
 @pytest.fixture()
 def final(policy, tiny):
-    st = statement_contents(policy, tiny)
+    st = statement_contents(policy, tiny, lang="en")
     return st, render_statements(st, policy)
 
 
@@ -137,7 +137,7 @@ def test_statements_have_no_code_terms(final) -> None:
 
 
 def test_interim_statement_cycle_to_date(policy, tiny) -> None:
-    st = statement_contents(policy, tiny, period="2025Q3")
+    st = statement_contents(policy, tiny, period="2025Q3", lang="en")
     assert st.info["interim"] and st.info["through"] == "2025-09"
     e2 = person(st, "E2")
     # 1 July to 30 September: 92 days employed of the 273 days to date; pay to date uses the cycle's day rate:
@@ -147,18 +147,18 @@ def test_interim_statement_cycle_to_date(policy, tiny) -> None:
     assert approx_cents(e2["commission"], 1_500.00)  # the August line is paid by September
     assert e2["bonus_paid"] == 0 and approx_cents(e2["bonus_indicative"], 7_998.54)
     # a leaver's pay to date equals the final statement's: she left before the period ends
-    e4_final = person(statement_contents(policy, tiny), "E4")
+    e4_final = person(statement_contents(policy, tiny, lang="en"), "E4")
     assert approx_cents(person(st, "E4")["base_pay"], e4_final["base_pay"])
     text = visible_text(render_statements(st, policy)["E2"])
     assert "January 2025 to September 2025 (cycle to date)" in text
     assert "indicative rating" in text and "Indicative performance bonus" in text
     # by June (before she joined) there is nothing to pay her
-    june = person(statement_contents(policy, tiny, period="2025-06"), "E2")
+    june = person(statement_contents(policy, tiny, period="2025-06", lang="en"), "E2")
     assert june["base_pay"] == 0 and june["commission"] == 0
 
 
 def test_interim_in_the_first_quarter_excludes_later_commission(policy, tiny) -> None:
-    st = statement_contents(policy, tiny, period="2025-02")
+    st = statement_contents(policy, tiny, period="2025-02", lang="en")
     e1 = st.commission[st.commission["employee_id"] == "E1"]
     # E1's insurance lines of January (6,000) and February (7,000): marginal tiers, 1.2M cumulative
     # = 1,000,000 x 1% + 200,000 x 1.5% = 13,000 in all
@@ -210,7 +210,7 @@ def test_strengths_and_weaknesses_rules() -> None:
 
 
 def test_strengths_name_peers_when_there_are_enough(policy, sample) -> None:
-    st = statement_contents(policy, sample)
+    st = statement_contents(policy, sample, lang="en")
     strengths = st.feedback[st.feedback["kind"] == "strength"]
     assert strengths["text"].str.contains(r"better than \d+% of ", regex=True).any()
     # every weakness has a suggestion from the policy's texts
@@ -272,7 +272,7 @@ def test_pseudonym_key_sources(tmp_path: Path) -> None:
 
 
 def test_published_tables_carry_no_names_or_ids(policy, sample, tmp_path: Path) -> None:
-    st = statement_contents(policy, sample)
+    st = statement_contents(policy, sample, lang="en")
     tables = published_results(st, policy, KEY)
     results, by_branch = tables["results"], tables["ratings_by_branch"]
     assert list(results.columns) == ["person", "branch", "position", "overall_score", "rating"]
@@ -293,7 +293,7 @@ def test_published_tables_carry_no_names_or_ids(policy, sample, tmp_path: Path) 
 
 
 def test_small_branches_are_suppressed(policy, tiny) -> None:
-    st = statement_contents(policy, tiny)
+    st = statement_contents(policy, tiny, lang="en")
     by_branch = published_results(st, policy, KEY)["ratings_by_branch"]
     # Pudong has 4 people: fewer than 5, so its shares are blanked; the head-count stays
     row = by_branch.set_index("branch").loc["Pudong"]
@@ -303,7 +303,7 @@ def test_small_branches_are_suppressed(policy, tiny) -> None:
 
 def test_publication_with_names_when_the_policy_says_so(policy, tiny) -> None:
     named = policy.updated({"publication.names": "name"})
-    st = statement_contents(named, tiny)
+    st = statement_contents(named, tiny, lang="en")
     results = published_results(st, named)["results"]
     assert sorted(results["person"]) == ["Li Na", "Liu Yang", "Wang Wei", "Zhang Min"]
 
@@ -323,7 +323,7 @@ def test_statements_command(tmp_path: Path, tiny_dir: Path, capsys, monkeypatch)
                  "--period", "2025-09", "--publish", str(pub)])
     assert code == 0
     assert "wrote 4 statement(s) and statements.xlsx" in capsys.readouterr().out
-    assert "Interim performance and pay statement" in (out / "E2.html").read_text(encoding="utf-8")
+    assert "阶段绩效与薪酬反馈单" in (out / "E2.html").read_text(encoding="utf-8")  # the policy says zh-CN
     assert sorted(p.name for p in pub.iterdir()) == ["ratings_by_branch.csv", "results.csv"]
     employees = tiny_tables()["employees"]
     assert scan_for_identifiers(pub, employees["employee_id"], employees["name"]) == []
@@ -360,6 +360,6 @@ def test_interim_bonus_shows_paid_now_and_deferred(policy, tiny) -> None:
     assert e3["bonus_indicative_deferred"] == final["bonus_deferred"] > 0
     assert approx_cents(e3["bonus_indicative_paid"] + e3["bonus_indicative_deferred"], e3["bonus_indicative"])
     assert approx_cents(e3["bonus_indicative_deferred"], round(0.4 * e3["bonus_indicative"] + 1e-9, 2))
-    text = visible_text(render_statements(statement_contents(policy, tiny, period="2025Q3"), policy)["E3"])
+    text = visible_text(render_statements(statement_contents(policy, tiny, period="2025Q3", lang="en"), policy)["E3"])
     assert f"{e3['bonus_indicative_paid']:,.2f} paid now" in text
     assert f"{e3['bonus_indicative_deferred']:,.2f} deferred" in text

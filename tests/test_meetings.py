@@ -95,7 +95,7 @@ def test_statement_shows_last_cycles_plan(policy, looped) -> None:
     from compkit.feedback import render_statements, statement_contents
 
     data, out = looped
-    st = statement_contents(policy, data, out)
+    st = statement_contents(policy, data, out, lang="en")
     pages = render_statements(st, policy)
     e1 = pages["E1"]
     assert "Last cycle's improvement plan" in e1

@@ -1,0 +1,325 @@
+"""The language of what people read: gettext catalogs, Jinja2 templates and Babel number and date formats.
+
+Languages: ``zh-CN`` (the default: statements, reports, workbook headers and messages are in Chinese) and ``en``.
+The language comes from the policy's ``language`` key, overridden by ``--lang`` on the command line or the
+``lang`` parameter of a notebook (:func:`resolve`).
+
+Messages are written in English in the code and templates (the msgid) and translated whole: a sentence with
+figures in it is one message with named placeholders (``_("{days} of {total} days")``), never fragments glued
+together. The catalogs are ``compkit/locale/<locale>/LC_MESSAGES/compkit.po``, managed with Babel
+(``make locale`` extracts the messages from ``compkit/*.py`` and ``compkit/templates/*`` into
+``compkit/locale/compkit.pot`` and updates the ``.po`` files). The ``.po`` file is the source: compkit compiles
+it with Babel in memory when a language is first used, so a fresh clone needs no build step and a ``.po`` edit
+takes effect at once.
+
+Formats (Babel, CLDR data): money ``1,234.56 元`` (en ``CNY 1,234.56``), large amounts ``12.3万元``
+(en ``CNY 123.0k``), dates ``2025年7月21日`` (en ``21 July 2025``), months ``2025年7月`` (en ``July 2025``).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import gettext as _gettext
+import io
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+LANGUAGES = ("zh-CN", "en")
+DEFAULT = "zh-CN"
+DOMAIN = "compkit"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+
+_LOCALE = {"zh-CN": "zh_CN", "en": "en"}
+_CURRENCY_SIGN = {"CNY": "元"}
+
+
+class LanguageError(ValueError):
+    """A language compkit has no catalog for."""
+
+
+def resolve(lang: str | None, policy: Any = None) -> str:
+    """The language to use: ``lang`` when given (``--lang``, a notebook's ``lang``), else the policy's
+    ``language``, else zh-CN. Accepts zh, zh_CN, zh-cn, en, en_US ... ; raises LanguageError otherwise."""
+    value = lang if lang not in (None, "") else getattr(policy, "language", None) or DEFAULT
+    v = str(value).strip().replace("_", "-").lower()
+    if v in ("zh", "zh-cn", "zh-hans", "zh-hans-cn", "cn"):
+        return "zh-CN"
+    if v == "en" or v.startswith("en-"):
+        return "en"
+    raise LanguageError(f"language {value!r}: expected one of {', '.join(LANGUAGES)}")
+
+
+def locale_name(lang: str) -> str:
+    """Babel locale identifier of a language ('zh-CN' -> 'zh_CN')."""
+    return _LOCALE[resolve(lang)]
+
+
+@functools.lru_cache(maxsize=None)
+def translations(lang: str) -> _gettext.NullTranslations:
+    """The gettext translations of ``lang``, compiled from its ``.po`` catalog with Babel (English: the
+    msgids themselves)."""
+    lang = resolve(lang)
+    if lang == "en":
+        return _gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    po = LOCALE_DIR / _LOCALE[lang] / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=_LOCALE[lang], domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)
+    buf.seek(0)
+    return _gettext.GNUTranslations(buf)
+
+
+def gettext(lang: str | None) -> Callable[[str], str]:
+    """The ``_`` function of a language: ``_ = i18n.gettext(lang); _("Total cash")``."""
+    return translations(resolve(lang)).gettext
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark for extraction, translate later"
+    """Mark a message for extraction without translating it here."""
+    return message
+
+
+def term(text: str, lang: str | None) -> str:
+    """A name for people in ``lang``: a code (``mutual_funds``) becomes words (``Mutual funds``); the catalog's
+    translation when it has one (policy names, categories, allowances), else the text as given."""
+    import re
+
+    t = str(text)
+    if re.fullmatch(r"[a-z][a-z0-9_]*", t):
+        t = t.replace("_", " ").capitalize()
+    return gettext(lang)(t) if t else t
+
+
+def engine_text(text: str, lang: str | None) -> str:
+    """A reason or note the engine wrote (English, e.g. 'left before the end of the cycle: no raise') in
+    ``lang``: the catalog's translation of the whole text, else of its known pattern with the figures carried
+    over (:data:`ENGINE_PATTERNS`), else the text unchanged."""
+    t = str(text)
+    if resolve(lang) == "en" or not t:
+        return t
+    _ = gettext(lang)
+    found = _(t)
+    if found != t:
+        return found
+    import re
+
+    for pattern, msgid in ENGINE_PATTERNS:
+        m = re.fullmatch(pattern, t)
+        if m:
+            return _(msgid).format(**{k: engine_text(v, lang) for k, v in m.groupdict().items()})
+    for sep, msgid in (("; ", N_("{first}; {rest}")), (", ", N_("{first}, {rest}"))):
+        parts = t.split(sep)
+        if len(parts) > 1:
+            done = [engine_text(x, lang) for x in parts]
+            if sep == "; " or all(d != x for d, x in zip(done, parts)):
+                out = done[-1]
+                for d in reversed(done[:-1]):
+                    out = _(msgid).format(first=d, rest=out)
+                return out
+    return t
+
+
+#: the engine's reasons with figures in them: (regular expression over the English text, msgid whose named
+#: placeholders are the expression's groups)
+ENGINE_PATTERNS: list[tuple[str, str]] = [
+    (r"rating (?P<rating>\S+), compa-ratio (?P<lo>[\d.]+) to below (?P<hi>[\d.]+): merit (?P<merit>[\d.]+%)",
+     N_("rating {rating}, compa-ratio {lo} to below {hi}: merit {merit}")),
+    (r"rating (?P<rating>\S+), compa-ratio (?P<lo>[\d.]+) and above: merit (?P<merit>[\d.]+%)",
+     N_("rating {rating}, compa-ratio {lo} and above: merit {merit}")),
+    (r"rating (?P<rating>\S+), compa-ratio below (?P<hi>[\d.]+): merit (?P<merit>[\d.]+%)",
+     N_("rating {rating}, compa-ratio below {hi}: merit {merit}")),
+    (r"no promotion rule from grade (?P<grade>\S+)", N_("no promotion rule from grade {grade}")),
+    (r"not promoted to (?P<grade>\S+) \(not met: (?P<unmet>[^)]*)\): (?P<detail>.*)",
+     N_("not promoted to {grade} (not met: {unmet}): {detail}")),
+    (r"promote to (?P<grade>\S+): (?P<detail>.*)", N_("promote to {grade}: {detail}")),
+    (r"demote to (?P<grade>\S+): (?P<detail>.*)", N_("demote to {grade}: {detail}")),
+    (r"(?P<years>[\d.]+) years in (?P<grade>\S+) \(≥ (?P<min>[\d.]+)\)",
+     N_("{years} years in {grade} (≥ {min})")),
+    (r"ratings (?P<ratings>[^()]+) \(at least (?P<min>[^()]+)\)", N_("ratings {ratings} (at least {min})")),
+    (r"(?:composite|overall score) (?P<score>[\d.]+) \(≥ (?P<min>[\d.]+)\)", N_("overall score {score} (≥ {min})")),
+    (r"(?P<indicator>.+?) score (?P<score>[\d.]+) \(≥ (?P<min>[\d.]+)\)",
+     N_("{indicator} score {score} (≥ {min})")),
+    (r"(?P<indicator>.+?) score", N_("{indicator} score")),
+    (r"overall score (?P<score>[\d.]+) below the gate (?P<gate>[\d.]+): (?P<pct>[\d.]+%) paid",
+     N_("overall score {score} below the gate {gate}: {pct} paid")),
+    (r"capped at (?P<times>[\d.]+) × annual base", N_("capped at {times} × annual base")),
+    (r"no value or target: scored as on target \((?P<score>[\d.]+)\)",
+     N_("no value or target: scored as on target ({score})")),
+]
+
+#: fixed texts the engine writes (marked here so that the catalog carries their translations)
+ENGINE_TEXTS = (
+    N_("left before the end of the cycle: no raise"), N_("left before the end of the cycle: no promotion or demotion"),
+    N_("overall score below the bonus threshold: no bonus"), N_("no score: no rating and no bonus"),
+    N_("not employed during the cycle: no pay"), N_("no value: left out, weight shared out"),
+    N_("ratings"), N_("composite"), N_("overall score"), N_("years in grade"),
+)
+
+#: the names in the bundled policies (indicators, products, grades, categories, allowances, feedback texts):
+#: a policy written in English reads in Chinese on a Chinese statement; names the catalog lacks stay as written
+POLICY_TERMS = (
+    N_("Average daily deposits"), N_("Loan balance"), N_("Fee income"), N_("FTP profit"), N_("New customers"),
+    N_("Non-performing loan ratio"), N_("Customer satisfaction"), N_("Customer loyalty (repeat purchases)"),
+    N_("Referrals of new customers"), N_("Complaint handling time"), N_("Professional knowledge"),
+    N_("Communication"), N_("Customer service"), N_("Risk management"), N_("Teamwork and leadership"),
+    N_("Innovation"), N_("Work attitude"), N_("Compliance and discipline"), N_("Mutual funds"),
+    N_("Bancassurance"), N_("Wealth management products"), N_("Loan disbursements"),
+    N_("Junior customer manager"), N_("Customer manager"), N_("Senior customer manager"), N_("Regional manager"),
+    N_("Performance"), N_("Ability"), N_("Attitude"), N_("Transport"), N_("Meals"), N_("Housing"),
+    N_("Attitude of service"), N_("Competence"), N_("Responsiveness"),
+    N_("Grow average daily deposits by reviewing idle balances of your top customers each month and offering "
+       "term deposits before maturities."),
+    N_("Build the loan pipeline early in the quarter; agree a visit plan for small-business customers with your "
+       "supervisor."),
+    N_("Raise fee income by offering settlement, custody and card services to customers who only hold deposits."),
+    N_("Improve FTP profit by favouring low-cost current deposits and pricing loans within the guidance."),
+    N_("Win new customers through payroll services for local employers and events at the branch."),
+    N_("Keep loan quality high by checking early-warning signals monthly and visiting borrowers who pay late."),
+    N_("Ask customers for feedback after each visit and follow up on any question within one working day."),
+    N_("Stay in touch with customers after a purchase so that they come back; review maturities together."),
+    N_("Ask satisfied customers whether friends or business partners could benefit from the bank's services."),
+    N_("Answer complaints faster; acknowledge each complaint the same day and agree a date for the answer."),
+    N_("Take the bank's wealth-management and credit courses and pass the next qualification exam."),
+    N_("Prepare customer meetings with a short agenda and summarise agreed next steps in writing."),
+    N_("Agree service standards with your team and check them monthly against customer feedback."),
+    N_("Review the risk checklist before each credit proposal and discuss doubtful cases with risk colleagues "
+       "early."),
+    N_("Share leads and good practice at team meetings and support newer colleagues."),
+    N_("Propose one improvement to a process or product offer each quarter."),
+    N_("Plan your week with your supervisor and keep commitments to customers and colleagues."),
+    N_("Follow the sales-suitability and anti-money-laundering rules on every sale; ask compliance when unsure."),
+)
+
+
+def sentence(text: str, lang: str | None) -> str:
+    """A note as a sentence: first letter capitalised and a full stop (zh-CN: 。) unless it has one."""
+    t = str(text).strip()
+    if not t:
+        return t
+    if resolve(lang) == "zh-CN":
+        return t if t[-1] in "。.!！?？" else t + "。"
+    t = t[0].upper() + t[1:]
+    return t if t[-1] in ".!?" else t + "."
+
+
+def currency_label(currency: str, lang: str | None) -> str:
+    """The unit in a column header: 元 for CNY in Chinese, else the currency code."""
+    return _CURRENCY_SIGN.get(currency, currency) if resolve(lang) == "zh-CN" else currency
+
+
+# ------------------------------------------------------------------------------------------ formats
+
+
+def _missing(x: Any) -> bool:
+    if x is None:
+        return True
+    try:
+        return bool(isinstance(x, float) and math.isnan(x)) or (hasattr(x, "__float__") and math.isnan(float(x)))
+    except (TypeError, ValueError):
+        return False
+
+
+def number(x: Any, lang: str | None = None, decimals: int = 0) -> str:
+    """A number with the locale's grouping: 1234567.8 -> '1,234,568' (decimals 0); '' when missing."""
+    if _missing(x):
+        return ""
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return format_decimal(float(x), format=pattern, locale=locale_name(lang or DEFAULT))
+
+
+def money(x: Any, lang: str | None = None, currency: str = "CNY", decimals: int = 2) -> str:
+    """An amount with thousands separators and two decimals: '1,234.56 元' (en: 'CNY 1,234.56')."""
+    if _missing(x):
+        return ""
+    s = number(x, lang, decimals)
+    if resolve(lang) == "zh-CN" and currency in _CURRENCY_SIGN:
+        return f"{s} {_CURRENCY_SIGN[currency]}"
+    return f"{currency} {s}"
+
+
+def amount(x: Any, lang: str | None = None, decimals: int = 2) -> str:
+    """An amount without the currency (the unit is in the column header): '1,234.56'."""
+    return number(x, lang, decimals)
+
+
+def wan(x: Any, lang: str | None = None, currency: str = "CNY", decimals: int = 1) -> str:
+    """A large amount in 万 (ten thousands): 123456 -> '12.3万元' (en: 'CNY 123.5k')."""
+    if _missing(x):
+        return ""
+    if resolve(lang) == "zh-CN":
+        unit = "万" + _CURRENCY_SIGN.get(currency, currency)
+        return number(float(x) / 1e4, lang, decimals) + unit
+    return f"{currency} " + number(float(x) / 1e3, lang, decimals) + "k"
+
+
+def percent(x: Any, lang: str | None = None, decimals: int = 0) -> str:
+    """A fraction as a percentage: 0.123 -> '12%' (decimals 0)."""
+    if _missing(x):
+        return ""
+    return number(float(x) * 100, lang, decimals) + "%"
+
+
+def date(x: Any, lang: str | None = None) -> str:
+    """A date in the locale's long form: '2025年7月21日' (en: '21 July 2025')."""
+    if _missing(x) or (hasattr(x, "year") is False and not isinstance(x, str)):
+        return ""
+    import pandas as pd
+    from babel.dates import format_date
+
+    ts = pd.Timestamp(x)
+    if pd.isna(ts):
+        return ""
+    d = _dt.date(ts.year, ts.month, ts.day)
+    if resolve(lang) == "zh-CN":
+        return format_date(d, format="long", locale="zh_CN")
+    return format_date(d, format="d MMMM y", locale="en")
+
+
+def month(period: str, lang: str | None = None) -> str:
+    """A month 'YYYY-MM' in words: '2025年7月' (en: 'July 2025')."""
+    from babel.dates import format_skeleton
+
+    d = _dt.date(int(str(period)[:4]), int(str(period)[5:7]), 1)
+    return format_skeleton("yMMMM", d, locale=locale_name(lang or DEFAULT))
+
+
+# ---------------------------------------------------------------------------------------- templates
+
+
+@functools.lru_cache(maxsize=None)
+def environment(lang: str) -> Any:
+    """The Jinja2 environment of a language: templates from ``compkit/templates``, autoescaped, strict about
+    undefined names, the i18n extension with this language's catalog, and the format filters
+    (``money``, ``amount``, ``wan``, ``number``, ``percent``, ``date``, ``month``)."""
+    import jinja2
+
+    lang = resolve(lang)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"],
+                             trim_blocks=True, lstrip_blocks=True)
+    env.install_gettext_translations(translations(lang), newstyle=True)
+    env.filters.update({
+        "money": lambda x, currency="CNY": money(x, lang, currency),
+        "amount": lambda x, decimals=2: amount(x, lang, decimals),
+        "wan": lambda x, currency="CNY": wan(x, lang, currency),
+        "number": lambda x, decimals=0: number(x, lang, decimals),
+        "percent": lambda x, decimals=0: percent(x, lang, decimals),
+        "date": lambda x: date(x, lang),
+        "month": lambda x: month(x, lang),
+    })
+    env.globals.update(lang=lang, html_lang=lang)
+    return env
+
+
+def render(template: str, lang: str | None, **context: Any) -> str:
+    """Render ``compkit/templates/<template>`` in ``lang`` with exactly the given context."""
+    return environment(resolve(lang)).get_template(template).render(**context)

@@ -1,0 +1,151 @@
+"""Language: Babel formats checked by hand, the catalogs complete and consistent, whole-sentence messages, and a
+statement in each language."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compkit import i18n
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ---------------------------------------------------------------------------------------- formats
+
+
+def test_money_wan_dates_in_chinese() -> None:
+    assert i18n.money(1234.56, "zh-CN") == "1,234.56 元"
+    assert i18n.money(-3000, "zh-CN") == "-3,000.00 元"
+    # 123,456 / 10,000 = 12.3456 -> 12.3万元 (one decimal)
+    assert i18n.wan(123_456, "zh-CN") == "12.3万元"
+    assert i18n.wan(245_000_000, "zh-CN") == "24,500.0万元"
+    assert i18n.date("2025-07-21", "zh-CN") == "2025年7月21日"
+    assert i18n.month("2025-07", "zh-CN") == "2025年7月"
+    assert i18n.percent(0.123, "zh-CN") == "12%" and i18n.percent(0.0425, "zh-CN", 2) == "4.25%"
+
+
+def test_money_and_dates_in_english() -> None:
+    assert i18n.money(1234.56, "en") == "CNY 1,234.56"
+    assert i18n.date("2025-07-01", "en") == "1 July 2025"
+    assert i18n.month("2025-08", "en") == "August 2025"
+    assert i18n.number(1234567.891, "en", 1) == "1,234,567.9"
+
+
+def test_missing_values_are_blank() -> None:
+    assert i18n.money(float("nan"), "zh-CN") == "" and i18n.number(None, "en") == "" and i18n.date(None) == ""
+
+
+def test_language_resolution() -> None:
+    class P:
+        language = "en"
+
+    assert i18n.resolve(None) == "zh-CN"  # Chinese by default
+    assert i18n.resolve(None, P()) == "en"  # the policy's language
+    assert i18n.resolve("zh_CN", P()) == "zh-CN"  # --lang wins
+    with pytest.raises(i18n.LanguageError, match="expected one of zh-CN, en"):
+        i18n.resolve("fr")
+
+
+# ---------------------------------------------------------------------------------------- catalogs
+
+
+def _catalog():
+    from babel.messages.pofile import read_po
+
+    with (i18n.LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "compkit.po").open("rb") as fh:
+        return read_po(fh, locale="zh_CN")
+
+
+def _extracted() -> set[str]:
+    """The messages in the code and templates now (Babel's extractor, as `make locale` runs it)."""
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+
+    with (i18n.LOCALE_DIR / "babel.cfg").open(encoding="utf-8") as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    keywords = {"_": None, "N_": None, "gettext": None}
+    return {msg for _f, _l, msg, _c, _x in extract_from_dir(str(ROOT), method_map, options_map, keywords=keywords)
+            if isinstance(msg, str)}
+
+
+def test_every_message_people_read_has_a_chinese_translation() -> None:
+    translated = {m.id: m.string for m in _catalog() if m.id}
+    missing = sorted(m for m in _extracted() if not translated.get(m))
+    assert missing == [], "run `make locale` and translate in compkit/locale/zh_CN/LC_MESSAGES/compkit.po: " + \
+        "; ".join(missing[:10])
+
+
+def test_translations_keep_every_placeholder() -> None:
+    for m in _catalog():
+        if not m.id:
+            continue
+        for pattern in (r"%\(\w+\)s", r"\{\w+\}"):
+            assert sorted(re.findall(pattern, m.id)) == sorted(re.findall(pattern, m.string)), m.id
+
+
+def test_the_chinese_catalog_compiles_and_translates() -> None:
+    _ = i18n.gettext("zh-CN")
+    assert _("Total cash") == "现金合计"
+    assert i18n.gettext("en")("Total cash") == "Total cash"
+
+
+def test_engine_reasons_read_in_chinese_with_their_figures() -> None:
+    assert i18n.engine_text("rating B, compa-ratio 0.9 to below 1.1: merit 4%", "zh-CN") == \
+        "评级B，比较比率0.9至1.1以下：调薪4%"
+    assert i18n.engine_text("left before the end of the cycle: no raise", "zh-CN") == "考核期结束前离职：不调薪"
+    assert i18n.engine_text("something new", "zh-CN") == "something new"  # unknown: unchanged, never dropped
+
+
+def test_no_message_is_glued_from_fragments() -> None:
+    """A translated message is a whole sentence: no code concatenates a translation with more text."""
+    glued = re.compile(r"""_\((["'])[^"']*\1\)\s*\+|\+\s*_\(""")
+    for path in sorted((ROOT / "compkit").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert not glued.search(text), path.name
+
+
+# --------------------------------------------------------------------------------------- statements
+
+
+def test_statement_in_chinese_by_default(policy, tiny) -> None:
+    from compkit.feedback import render_statements, statement_contents
+
+    st = statement_contents(policy, tiny)
+    assert st.info["lang"] == "zh-CN"
+    page = render_statements(st, policy)["E2"]
+    assert '<html lang="zh-CN">' in page
+    # E2 joined 2025-07-01: 184 of 365 days; base 42,345.21 (see test_feedback's worked example)
+    for shown in ("2025年度绩效与薪酬反馈单", "365天中的184天（2025年7月1日入职）", "初级客户经理", "42,345.21",
+                  "2025年8月", "代销基金", "评级C", "基本工资", "现金合计"):
+        assert shown in page, shown
+    for english in ("Total cash", "Base salary", "Your results", "Mutual funds"):
+        assert english not in page, english
+
+
+def test_the_same_contents_in_english(policy, tiny) -> None:
+    from compkit.feedback import render_statements, statement_contents
+
+    page = render_statements(statement_contents(policy, tiny, lang="en"), policy)["E2"]
+    assert '<html lang="en">' in page and "Total cash" in page and "现金合计" not in page
+
+
+def test_statements_command_takes_lang(tmp_path: Path, tiny_dir: Path) -> None:
+    from compkit.cli import main
+
+    out = tmp_path / "private" / "st"
+    assert main(["statements", "--lang", "en", "--policy", str(ROOT / "data/policies/2025.yaml"),
+                 "--data", str(tiny_dir), "--out", str(out)]) == 0
+    assert "Performance and pay statement 2025" in (out / "E2.html").read_text(encoding="utf-8")
+
+
+def test_every_command_takes_lang() -> None:
+    from compkit.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, p in sub.choices.items():
+        assert any("--lang" in a.option_strings for a in p._actions), name
