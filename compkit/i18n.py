@@ -57,7 +57,7 @@ def locale_name(lang: str) -> str:
     return _LOCALE[resolve(lang)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def translations(lang: str) -> _gettext.NullTranslations:
     """The gettext translations of ``lang``, compiled from its ``.po`` catalog with Babel (English: the
     msgids themselves)."""
@@ -295,7 +295,7 @@ def month(period: str, lang: str | None = None) -> str:
 # ---------------------------------------------------------------------------------------- templates
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def environment(lang: str) -> Any:
     """The Jinja2 environment of a language: templates from ``compkit/templates``, autoescaped, strict about
     undefined names, the i18n extension with this language's catalog, and the format filters

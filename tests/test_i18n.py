@@ -3,8 +3,6 @@ statement in each language."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
