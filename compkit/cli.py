@@ -120,7 +120,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     from compkit.report import run_review
 
     index = run_review(year=args.year, policy=args.policy, candidate=args.candidate, data=args.data, out=args.out,
-                       budget=args.budget, scenarios=args.scenarios, seed=args.seed)
+                       budget=args.budget, scenarios=args.scenarios, seed=args.seed, lang=args.lang)
     print(f"review written: {index}")
     return 0
 
@@ -135,15 +135,26 @@ def cmd_statements(args: argparse.Namespace) -> int:
         settings = load_settings(args.smtp)
         settings.password()
     written = write_statements(policy_path=args.policy, data_path=args.data, out=args.out, period=args.period,
-                               cycle=args.cycle, publish=args.publish, lang=args.lang)
+                               cycle=args.cycle, publish=args.publish, lang=args.lang, pdf=args.pdf)
     pages = sum(1 for p in written if p.suffix == ".html")
     print(f"wrote {pages} statement(s) and statements.xlsx to {args.out} (private: do not share the folder)")
+    pdfs = sum(1 for p in written if p.suffix == ".pdf")
+    if pdfs:
+        print(f"and {pdfs} PDF(s) (A4), one per person")
     if args.publish is not None:
         print(f"published tables (no names, no employee ids): {args.publish}")
     if args.send:
         from compkit.delivery import send_statements_command
 
         return send_statements_command(args, settings)
+    return 0
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from compkit.rules import write_rules
+
+    path = write_rules(args.policy, args.out, lang=args.lang)
+    print(f"wrote the appraisal rules document (考核办法) to {path}")
     return 0
 
 
@@ -241,7 +252,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --send --confirm: send at most this many messages now (the rest on a later run)")
     p.add_argument("--delivery-log", dest="delivery_log", type=Path, default=None,
                    help="the delivery log (default: OUT-delivery.jsonl beside the statement folder)")
+    p.add_argument("--pdf", action="store_true",
+                   help="also print each statement to a PDF (A4) with headless Chromium (apt-get install chromium)")
     p.set_defaults(func=cmd_statements)
+
+    p = sub.add_parser("rules", help="the appraisal rules document (考核办法) employees read before the cycle",
+                       description="Write OUT/rules.html from the policy file: each indicator with its weight and "
+                                   "curve in words and a chart, rating bands and guided shares, commission tiers, "
+                                   "the bonus curve, the salary review matrix, promotion and demotion rules, the "
+                                   "appeal window.")
+    p.add_argument("--policy", required=True, type=Path, help="policy YAML file (e.g. data/policies/2025.yaml)")
+    p.add_argument("--out", required=True, type=Path, help="folder to write rules.html into")
+    p.set_defaults(func=cmd_rules)
 
     p = sub.add_parser("appeal", help="apply upheld appeals, re-evaluate, and log the audit trail",
                        description="Correct a copy of the data for upheld appeals, re-evaluate with the same "

@@ -587,9 +587,11 @@ def published_results(st: Statements, policy: Policy, key: bytes | None = None) 
 
 def write_statements(policy_path: str | Path, data_path: str | Path, out: str | Path, period: str | None = None,
                      cycle: str | None = None, publish: str | Path | None = None,
-                     lang: str | None = None) -> list[Path]:
+                     lang: str | None = None, pdf: bool = False) -> list[Path]:
     """Evaluate, then write a statement per employee (``OUT/<employee id>.html``) and ``OUT/statements.xlsx``
     (a sheet per section, everyone). ``publish``: also write the published tables (CSV) to that folder.
+    ``pdf``: also print each statement to ``OUT/<employee id>.pdf`` (A4) with headless Chromium
+    (:mod:`compkit.browser`; BrowserMissing, before any work, where it is not installed).
 
     ``out`` must not be under a ``reports`` folder. Everything is written to a temporary folder first and moved
     into place, so a failed run leaves the previous statements as they were. Returns the files written.
@@ -600,6 +602,12 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
     from compkit.privacy import pseudonym_key
 
     out = refuse_reports_folder(out, "statements")
+    if pdf:
+        from compkit.browser import BrowserMissing, missing_reason
+
+        reason = missing_reason()
+        if reason:
+            raise BrowserMissing(f"--pdf: {reason}; the HTML statements print on A4 from any browser")
     policy = load_policy(policy_path)
     key = None
     if publish is not None and policy.publication.names == "pseudonym":
@@ -619,6 +627,10 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
         if len(st.plans):
             sheets["plans"] = st.plans
         write_workbook(sheets, tmp / "statements.xlsx")
+        if pdf:
+            from compkit.browser import print_pdfs
+
+            print_pdfs({tmp / f"{_safe(eid)}.html": tmp / f"{_safe(eid)}.pdf" for eid in pages})
         if publish is not None:
             pub = Path(publish).resolve()
             pub.parent.mkdir(parents=True, exist_ok=True)
@@ -632,7 +644,7 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
         shutil.rmtree(tmp, ignore_errors=True)
         if pub_tmp is not None:
             shutil.rmtree(pub_tmp, ignore_errors=True)
-    written = sorted(out.glob("*.html")) + [out / "statements.xlsx"]
+    written = sorted(out.glob("*.html")) + sorted(out.glob("*.pdf")) + [out / "statements.xlsx"]
     if publish is not None:
         written += sorted(Path(publish).glob("*.csv"))
     return written

@@ -92,7 +92,7 @@ def term(text: str, lang: str | None) -> str:
     import re
 
     t = str(text)
-    if re.fullmatch(r"[a-z][a-z0-9_]*", t):
+    if re.fullmatch(r"[a-z][a-z0-9_ ]*", t):
         t = t.replace("_", " ").capitalize()
     return gettext(lang)(t) if t else t
 
@@ -144,9 +144,9 @@ ENGINE_PATTERNS: list[tuple[str, str]] = [
      N_("{years} years in {grade} (≥ {min})")),
     (r"ratings (?P<ratings>[^()]+) \(at least (?P<min>[^()]+)\)", N_("ratings {ratings} (at least {min})")),
     (r"(?:composite|overall score) (?P<score>[\d.]+) \(≥ (?P<min>[\d.]+)\)", N_("overall score {score} (≥ {min})")),
-    (r"(?P<indicator>.+?) score (?P<score>[\d.]+) \(≥ (?P<min>[\d.]+)\)",
+    (r"(?P<indicator>[^,;()]+?) score (?P<score>[\d.]+) \(≥ (?P<min>[\d.]+)\)",
      N_("{indicator} score {score} (≥ {min})")),
-    (r"(?P<indicator>.+?) score", N_("{indicator} score")),
+    (r"(?P<indicator>[^,;()]+?) score", N_("{indicator} score")),
     (r"overall score (?P<score>[\d.]+) below the gate (?P<gate>[\d.]+): (?P<pct>[\d.]+%) paid",
      N_("overall score {score} below the gate {gate}: {pct} paid")),
     (r"capped at (?P<times>[\d.]+) × annual base", N_("capped at {times} × annual base")),
@@ -160,6 +160,19 @@ ENGINE_TEXTS = (
     N_("overall score below the bonus threshold: no bonus"), N_("no score: no rating and no bonus"),
     N_("not employed during the cycle: no pay"), N_("no value: left out, weight shared out"),
     N_("ratings"), N_("composite"), N_("overall score"), N_("years in grade"),
+)
+
+#: words the reports show for codes in their tables (cost components, checks, units, groupings)
+REPORT_TERMS = (
+    N_("Base pay"), N_("Allowances"), N_("Bonus paid"), N_("Commission"), N_("Bonus deferred"),
+    N_("Employer contributions"), N_("Total"), N_("Commission paid"), N_("Commission deferred"),
+    N_("People"), N_("Sales basis"), N_("Commission lines"), N_("Total cash"), N_("Bonus"),
+    N_("Deferral schedule"), N_("Employer cost"), N_("CNY"), N_("Commission at cap"),
+    N_("Rater gives everyone the same score"), N_("Rating far from history"),
+    N_("Pay change above the merit matrix"), N_("Clawback"), N_("Base salary outside the grade range"),
+    N_("Grade"), N_("Region"), N_("Branch"), N_("Gender"), N_("Age band"), N_("Tenure band"), N_("Rating"),
+    N_("Total cash"), N_("Composite"), N_("Fixed pay share"), N_("Deferral share"), N_("Deferral years"),
+    N_("Deferral pace"), N_("All people"), N_("Head office"), N_("Clawbacks"),
 )
 
 #: the names in the bundled policies (indicators, products, grades, categories, allowances, feedback texts):
@@ -290,6 +303,22 @@ def month(period: str, lang: str | None = None) -> str:
 
     d = _dt.date(int(str(period)[:4]), int(str(period)[5:7]), 1)
     return format_skeleton("yMMMM", d, locale=locale_name(lang or DEFAULT))
+
+
+def extract_notebook(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Any:
+    """Babel extractor for Jupyter notebooks (babel.cfg: ``[compkit.i18n.extract_notebook: notebooks/**.ipynb]``):
+    the messages in the code cells, as Babel's Python extractor finds them."""
+    import json
+
+    from babel.messages.extract import extract_python
+
+    nb = json.loads(fileobj.read().decode("utf-8"))
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = "".join(cell.get("source", [])) if isinstance(cell.get("source"), list) else cell.get("source", "")
+        lines = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        yield from extract_python(io.BytesIO(lines.encode("utf-8")), keywords, comment_tags, options)
 
 
 # ---------------------------------------------------------------------------------------- templates

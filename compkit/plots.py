@@ -65,9 +65,39 @@ plt.rcParams.update({"figure.dpi": 100, "axes.spines.top": False, "axes.spines.r
                      "axes.titleweight": "bold", "svg.hashsalt": "compkit"})
 FONT = use_cjk_font()
 
+_LANG = ["zh-CN"]
 
-def _money(ax, axis: str = "y", scale: float = 1e6, unit: str = "M") -> None:
-    fmt = FuncFormatter(lambda v, _: f"{v / scale:,.1f}{unit}")
+
+def set_language(lang: str | None) -> str:
+    """The language of figure titles, labels and legends from now on (zh-CN by default)."""
+    from compkit import i18n
+
+    _LANG[0] = i18n.resolve(lang)
+    return _LANG[0]
+
+
+def _(message: str) -> str:
+    from compkit import i18n
+
+    return i18n.gettext(_LANG[0])(message)
+
+
+def _unit_m() -> str:
+    return _("M")
+
+
+def _term(code: object) -> str:
+    from compkit import i18n
+
+    return i18n.term(str(code), _LANG[0])
+
+
+def _money(ax, axis: str = "y", scale: float = 1e6, unit: str | None = None) -> None:
+    """Money ticks: millions (en 'M') or, in Chinese, 万 (scale 1e4)."""
+    if unit is None and _LANG[0] == "zh-CN":
+        scale, unit = 1e4, "万"
+    unit = unit if unit is not None else "M"
+    fmt = FuncFormatter(lambda v, _pos: f"{v / scale:,.0f}{unit}" if scale == 1e4 else f"{v / scale:,.1f}{unit}")
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
@@ -78,8 +108,8 @@ def rater_effects(raters: pd.DataFrame, top: int = 30) -> Figure:
     colors = np.where(r["estimable"], np.where(r["effect"] > 0, ORANGE, BLUE), GREY)
     ax.barh(r["rater"].astype(str), r["effect"], color=colors)
     ax.axvline(0, color="#444", lw=0.8)
-    ax.set_xlabel("rater effect (points on the rating scale; + lenient, - strict)")
-    ax.set_title(f"Rater leniency and severity (largest {len(r)})")
+    ax.set_xlabel(_("rater effect (points on the rating scale; + lenient, - strict)"))
+    ax.set_title(_("Rater leniency and severity (largest {n})").format(n=len(r)))
     fig.tight_layout()
     return fig
 
@@ -88,18 +118,18 @@ def before_after(raw: Sequence[float], calibrated: Sequence[float], truth: Seque
     """Ratee means before and after calibration (against the true level when known)."""
     fig, ax = plt.subplots(figsize=(6, 4.5))
     if truth is not None:
-        ax.scatter(truth, raw, s=8, alpha=0.5, color=GREY, label="raw mean")
-        ax.scatter(truth, calibrated, s=8, alpha=0.6, color=BLUE, label="calibrated")
+        ax.scatter(truth, raw, s=8, alpha=0.5, color=GREY, label=_("raw mean"))
+        ax.scatter(truth, calibrated, s=8, alpha=0.6, color=BLUE, label=_("calibrated"))
         lo, hi = np.nanmin(truth), np.nanmax(truth)
         ax.plot([lo, hi], [lo, hi], color="#444", lw=0.8)
-        ax.set_xlabel("planted true level")
-        ax.set_ylabel("rating")
+        ax.set_xlabel(_("planted true level"))
+        ax.set_ylabel(_("rating"))
     else:
         ax.scatter(raw, calibrated, s=8, alpha=0.6, color=BLUE)
-        ax.set_xlabel("raw mean rating")
-        ax.set_ylabel("calibrated rating")
+        ax.set_xlabel(_("raw mean rating"))
+        ax.set_ylabel(_("calibrated rating"))
     ax.legend(frameon=False) if truth is not None else None
-    ax.set_title("Ratings before and after calibration")
+    ax.set_title(_("Ratings before and after calibration"))
     fig.tight_layout()
     return fig
 
@@ -108,14 +138,14 @@ def budget_curve(knob: Sequence[float], cost: Sequence[float], budget: float, so
                  label: str) -> Figure:
     fig, ax = plt.subplots(figsize=(6.5, 4))
     ax.plot(knob, cost, color=BLUE)
-    ax.axhline(budget, color=RED, ls="--", lw=1, label="budget")
+    ax.axhline(budget, color=RED, ls="--", lw=1, label=_("budget"))
     if solution is not None:
-        ax.axvline(solution, color=GREEN, ls=":", lw=1, label=f"solution {solution:,.4g}")
+        ax.axvline(solution, color=GREEN, ls=":", lw=1, label=_("solution {value}").format(value=f"{solution:,.4g}"))
     ax.set_xlabel(label)
-    ax.set_ylabel("total employer cost (CNY)")
+    ax.set_ylabel(_("total employer cost (CNY)"))
     _money(ax)
     ax.legend(frameon=False)
-    ax.set_title("Cost against the budget as the knob moves")
+    ax.set_title(_("Cost against the budget as the knob moves"))
     fig.tight_layout()
     return fig
 
@@ -128,8 +158,8 @@ def attainment(achievement: pd.DataFrame, column: str = "achievement", by: str =
     ax.boxplot(data, vert=False, tick_labels=groups, showfliers=False)
     ax.axvline(1.0, color=RED, ls="--", lw=1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlabel("achievement (actual / target)")
-    ax.set_title("Target attainment by indicator")
+    ax.set_xlabel(_("achievement (actual / target)"))
+    ax.set_title(_("Target attainment by indicator"))
     fig.tight_layout()
     return fig
 
@@ -139,9 +169,9 @@ def impact_ratios(table: pd.DataFrame, title: str) -> Figure:
     fig, ax = plt.subplots(figsize=(6, 0.4 * len(t) + 1.5))
     colors = np.where(t["adverse"].astype(bool), RED, BLUE)
     ax.barh(t["group"].astype(str), t["impact_ratio"], color=colors)
-    ax.axvline(0.8, color=RED, ls="--", lw=1, label="four-fifths line (0.8)")
+    ax.axvline(0.8, color=RED, ls="--", lw=1, label=_("four-fifths line (0.8)"))
     ax.set_xlim(0, max(1.05, float(t["impact_ratio"].max()) + 0.05))
-    ax.set_xlabel("impact ratio (selection rate / highest group's rate)")
+    ax.set_xlabel(_("impact ratio (selection rate / highest group's rate)"))
     ax.legend(frameon=False, loc="lower right")
     ax.set_title(title)
     fig.tight_layout()
@@ -157,7 +187,7 @@ def gap_bars(table: pd.DataFrame, label: str, value: str, title: str, threshold:
     if threshold is not None:
         for x in (threshold, -threshold):
             ax.axvline(x, color=RED, ls="--", lw=0.8)
-    ax.set_xlabel("gap, % of the reference group's pay (+: paid less than the reference)")
+    ax.set_xlabel(_("gap, % of the reference group's pay (+: paid less than the reference)"))
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -173,27 +203,32 @@ def quartile_shares(quartiles: pd.DataFrame, band: str, group: str, share: str) 
         left += pivot[col].fillna(0).to_numpy()
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.legend(frameon=False, ncol=len(pivot.columns), loc="upper center", bbox_to_anchor=(0.5, -0.15))
-    ax.set_title("Share of each group in each quartile pay band")
+    ax.set_title(_("Share of each group in each quartile pay band"))
     fig.tight_layout()
     return fig
 
 
 def cost_components(before: pd.Series, after: pd.Series | None = None, budget: float | None = None,
-                    labels: tuple[str, str] = ("this policy", "candidate")) -> Figure:
+                    labels: tuple[str, str] | None = None) -> Figure:
     """Total cost by component (and the candidate's, side by side)."""
     fig, ax = plt.subplots(figsize=(7.5, 4))
     x = np.arange(len(before))
     width = 0.4 if after is not None else 0.6
+    labels = labels or (_("this policy"), _("candidate"))
     ax.bar(x - (width / 2 if after is not None else 0), before.to_numpy(), width, color=BLUE, label=labels[0])
     if after is not None:
         ax.bar(x + width / 2, after.reindex(before.index).to_numpy(), width, color=ORANGE, label=labels[1])
-    ax.set_xticks(x, [str(i).replace("_", " ") for i in before.index], rotation=20, ha="right")
+    ax.set_xticks(x, [_term(i) for i in before.index], rotation=20, ha="right")
     _money(ax)
-    ax.set_ylabel("CNY")
+    ax.set_ylabel(_("CNY"))
     ax.legend(frameon=False)
-    title = "Cost by component"
+    title = _("Cost by component")
     if budget is not None:
-        title += f" (total budget {budget / 1e6:,.1f}M)"
+        from compkit import i18n
+
+        title = _("Cost by component (total budget {budget})").format(budget=i18n.wan(budget, _LANG[0]) if
+                                                                        _LANG[0] == "zh-CN" else
+                                                                        f"{budget / 1e6:,.1f}M")
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -205,27 +240,27 @@ def pay_by_group(summary: pd.DataFrame, by: str, pay: str, order: Sequence[str] 
     data = [summary.loc[summary[by] == g, pay].dropna().to_numpy() for g in groups]
     fig, ax = plt.subplots(figsize=(6.5, 4))
     ax.boxplot(data, tick_labels=[str(g) for g in groups], showfliers=False)
-    _money(ax, scale=1e3, unit="k")
-    ax.set_xlabel(by.replace("_", " "))
-    ax.set_ylabel(f"{pay.replace('_', ' ')} (CNY)")
-    ax.set_title(title or f"{pay.replace('_', ' ').capitalize()} by {by.replace('_', ' ')}")
+    _money(ax)
+    ax.set_xlabel(_term(by))
+    ax.set_ylabel(_("{what} (CNY)").format(what=_term(pay)))
+    ax.set_title(title or _("{what} by {by}").format(what=_term(pay), by=_term(by)))
     fig.tight_layout()
     return fig
 
 
-def lorenz(values: Sequence[float], title: str = "Concentration of commission") -> Figure:
+def lorenz(values: Sequence[float], title: str | None = None) -> Figure:
     v = np.sort(np.clip(np.asarray(values, dtype=float), 0, None))
     cum = np.concatenate([[0], np.cumsum(v)]) / max(v.sum(), 1e-12)
     share = np.linspace(0, 1, len(cum))
     fig, ax = plt.subplots(figsize=(4.8, 4.5))
-    ax.plot(share, cum, color=BLUE, label="commission")
-    ax.plot([0, 1], [0, 1], color="#444", lw=0.8, ls="--", label="equal shares")
+    ax.plot(share, cum, color=BLUE, label=_("commission"))
+    ax.plot([0, 1], [0, 1], color="#444", lw=0.8, ls="--", label=_("equal shares"))
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlabel("share of managers (lowest first)")
-    ax.set_ylabel("share of commission")
+    ax.set_xlabel(_("share of managers (lowest first)"))
+    ax.set_ylabel(_("share of commission"))
     ax.legend(frameon=False)
-    ax.set_title(title)
+    ax.set_title(title or _("Concentration of commission"))
     fig.tight_layout()
     return fig
 
@@ -242,7 +277,7 @@ def histogram(values: Sequence[float], title: str, xlabel: str, marks: dict[str,
     if money:
         _money(ax, axis="x")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("count")
+    ax.set_ylabel(_("count"))
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -255,29 +290,29 @@ def tornado(table: pd.DataFrame, low: str = "cost_low", high: str = "cost_high",
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(t) + 1.5))
     y = np.arange(len(t))
     ref = base if base is not None else 0.0
-    ax.barh(y, t[low] - ref, left=ref, color=BLUE, label="knob down")
-    ax.barh(y, t[high] - ref, left=ref, color=ORANGE, label="knob up")
+    ax.barh(y, t[low] - ref, left=ref, color=BLUE, label=_("knob down"))
+    ax.barh(y, t[high] - ref, left=ref, color=ORANGE, label=_("knob up"))
     ax.set_yticks(y, t[label].astype(str))
     ax.axvline(ref, color="#444", lw=0.8)
     _money(ax, axis="x")
-    ax.set_xlabel("total employer cost (CNY)")
+    ax.set_xlabel(_("total employer cost (CNY)"))
     ax.legend(frameon=False, loc="lower right")
-    ax.set_title("Sensitivity of cost to each knob")
+    ax.set_title(_("Sensitivity of cost to each knob"))
     fig.tight_layout()
     return fig
 
 
-def migrations(matrix: pd.DataFrame, title: str = "Rating migrations") -> Figure:
+def migrations(matrix: pd.DataFrame, title: str | None = None) -> Figure:
     fig, ax = plt.subplots(figsize=(5, 4.2))
     ax.imshow(matrix.to_numpy(dtype=float), cmap="Blues")
     ax.set_xticks(range(matrix.shape[1]), matrix.columns.astype(str))
     ax.set_yticks(range(matrix.shape[0]), matrix.index.astype(str))
-    ax.set_xlabel(matrix.columns.name or "candidate")
-    ax.set_ylabel(matrix.index.name or "current")
+    ax.set_xlabel(matrix.columns.name or _("candidate"))
+    ax.set_ylabel(matrix.index.name or _("current"))
     for i in range(matrix.shape[0]):
         for j in range(matrix.shape[1]):
             ax.text(j, i, f"{int(matrix.iat[i, j])}", ha="center", va="center", fontsize=9)
-    ax.set_title(title)
+    ax.set_title(title or _("Rating migrations"))
     fig.tight_layout()
     return fig
 
@@ -285,7 +320,7 @@ def migrations(matrix: pd.DataFrame, title: str = "Rating migrations") -> Figure
 def trend(table: pd.DataFrame, x: str, columns: Sequence[str], title: str) -> Figure:
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for i, c in enumerate(columns):
-        ax.plot(table[x].astype(str), table[c], marker="o", ms=3, label=c.replace("_", " "),
+        ax.plot(table[x].astype(str), table[c], marker="o", ms=3, label=_term(c),
                 color=[BLUE, ORANGE, GREEN, GREY, RED][i % 5])
     _money(ax)
     ax.tick_params(axis="x", rotation=45)

@@ -8,9 +8,9 @@ kept in ``<out>.failed/`` for diagnosis, and the error names the notebook and th
 """
 from __future__ import annotations
 
-import html
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -22,12 +22,13 @@ from compkit import __version__
 from compkit.atomic import replace_folder
 from compkit.errors import CompkitError
 from compkit.fingerprint import file_sha256, path_sha256
+from compkit.i18n import N_
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 REVIEW_NOTEBOOKS = (
-    ("calibration", "Calibration: raters, reliability, budget and targets"),
-    ("fairness", "Fairness: disparities, adverse impact and pay gaps"),
-    ("policy_review", "Policy review: this year's results and next year's candidate"),
+    ("calibration", N_("Calibration: raters, reliability, budget and targets")),
+    ("fairness", N_("Fairness: disparities, adverse impact and pay gaps")),
+    ("policy_review", N_("Policy review: this year's results and next year's candidate")),
 )
 
 
@@ -46,7 +47,7 @@ class NotebookRun:
 data_sha256 = path_sha256  # sha256 over the files of a dataset (a folder: every file, by name order; or a file)
 
 
-def to_html(notebook: Path, target: Path) -> Path:
+def to_html(notebook: Path, target: Path, lang: str | None = None) -> Path:
     """Convert an executed notebook to standalone HTML with the code cells hidden."""
     import nbformat
     from nbconvert import HTMLExporter
@@ -54,11 +55,33 @@ def to_html(notebook: Path, target: Path) -> Path:
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     nb = nbformat.read(str(notebook), as_version=4)
     body, _ = exporter.from_notebook_node(nb)
-    target.write_text(body, encoding="utf-8")
+    target.write_text(offline_page(body, lang), encoding="utf-8")
     return target
 
 
-def execute(name: str, parameters: dict[str, Any], folder: Path, progress: bool = True) -> NotebookRun:
+#: the report pages' own style: Chinese fonts first, print on A4
+REPORT_CSS = """<style>
+body, .jp-RenderedHTMLCommon, .jp-RenderedText pre {font-family: "Noto Sans CJK SC", "Source Han Sans SC",
+  "Microsoft YaHei", "PingFang SC", "SimHei", "WenQuanYi Zen Hei", system-ui, sans-serif;}
+@page {size: A4; margin: 14mm;}
+@media print {.jp-Cell {break-inside: avoid;} h2 {break-after: avoid;}}
+</style>"""
+
+
+def offline_page(body: str, lang: str | None = None) -> str:
+    """A report page that needs nothing from the internet (a bank's network may reach none): the script tags
+    nbconvert points at a CDN (require.js, MathJax) are removed; the page's language and fonts are set."""
+    import re
+
+    from compkit import i18n
+
+    body = re.sub(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', "", body)
+    body = re.sub(r"<html([^>]*)>", f'<html lang="{i18n.resolve(lang)}">', body, count=1)
+    return body.replace("</head>", REPORT_CSS + "\n</head>", 1)
+
+
+def execute(name: str, parameters: dict[str, Any], folder: Path, progress: bool = True,
+            lang: str | None = None) -> NotebookRun:
     """Execute ``notebooks/<name>.ipynb`` with papermill into ``folder`` and convert it to HTML.
 
     The working directory of the kernel is ``folder``, so files a notebook writes land next to its report.
@@ -74,41 +97,33 @@ def execute(name: str, parameters: dict[str, Any], folder: Path, progress: bool 
         pm.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name="python3",
                             progress_bar=progress, cwd=str(folder), log_output=False)
     except pm.PapermillExecutionError as err:
-        to_html(executed, page)
+        to_html(executed, page, lang)
         raise ReportError(f"notebook {name}.ipynb failed at cell {err.cell_index} "
                           f"(execution count {err.exec_count}): {err.ename}: {err.evalue}") from None
-    to_html(executed, page)
+    to_html(executed, page, lang)
     return NotebookRun(name, time.perf_counter() - start, executed, page)
 
 
-def _index_html(title: str, runs: list[NotebookRun], manifest: dict[str, Any]) -> str:
-    rows = []
+def _index_html(title: str, runs: list[NotebookRun], manifest: dict[str, Any], lang: str | None = None) -> str:
+    """The index page (``templates/review_index.html.j2``) in ``lang``; ``title`` is the year under review."""
+    from compkit import i18n
+
+    lang = i18n.resolve(lang)
+    _ = i18n.gettext(lang)
     titles = dict(REVIEW_NOTEBOOKS)
-    for run in runs:
-        rows.append(f'<li><a href="{html.escape(run.html.name)}">{html.escape(titles.get(run.name, run.name))}</a>'
-                    f' <span class="t">({run.seconds:.0f} s)</span></li>')
     params = manifest["parameters"]
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;line-height:1.5;color:#222}}
-h1{{font-size:1.6rem}} li{{margin:.4rem 0}} .t{{color:#888;font-size:.85rem}}
-table{{border-collapse:collapse}} td{{padding:.2rem .8rem;border-bottom:1px solid #ddd}}</style></head>
-<body><h1>{html.escape(title)}</h1>
-<p>The yearly review of the customer-manager pay and appraisal policy: how this year's policy worked on this
-year's people, and what next year's candidate would do. Start with the policy review's executive summary.</p>
-<ol>{''.join(rows)}</ol>
-<h2>Run</h2><table>
-<tr><td>policy</td><td>{html.escape(str(params['policy']))}</td></tr>
-<tr><td>candidate</td><td>{html.escape(str(params['candidate']))}</td></tr>
-<tr><td>data</td><td>{html.escape(str(params['data']))}</td></tr>
-<tr><td>compkit</td><td>{html.escape(manifest['compkit_version'])}</td></tr>
-</table><p class="t">Hashes of the inputs and the timings are in manifest.json.</p></body></html>
-"""
+    reports = [{"href": run.html.name, "title": _(titles.get(run.name, run.name)), "seconds": f"{run.seconds:.0f}"}
+               for run in runs]
+    run = [{"label": _("Policy"), "value": params["policy"]}, {"label": _("Candidate"), "value": params["candidate"]},
+           {"label": _("Data"), "value": params["data"]}, {"label": "compkit", "value": manifest["compkit_version"]}]
+    year = re.sub(r"^\D+", "", str(title)) or str(title)
+    return i18n.render("review_index.html.j2", lang, year=year, reports=reports, run=run)
 
 
 def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: Path, budget: float | None = None,
-               scenarios: int = 1000, seed: int = 0, progress: bool = True) -> Path:
+               scenarios: int = 1000, seed: int = 0, progress: bool = True, lang: str | None = None) -> Path:
     """The yearly review: validate inputs, run the review notebooks, write HTML, index.html and manifest.json.
+    ``lang``: the language of the reports (default: the policy's ``language``).
 
     Returns the path of ``index.html``. Raises CompkitError (PolicyError, DataError, ReportError).
     """
@@ -120,9 +135,13 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     load_policy(candidate)
     load_dataset(data, policy=base_policy)
     budget = budget if budget is not None else base_policy.budget
+    from compkit import i18n
+
+    lang = i18n.resolve(lang, base_policy)
 
     parameters = {"year": str(year), "policy": str(policy.resolve()), "candidate": str(candidate.resolve()),
-                  "data": str(data.resolve()), "budget": budget, "scenarios": int(scenarios), "seed": int(seed)}
+                  "data": str(data.resolve()), "budget": budget, "scenarios": int(scenarios), "seed": int(seed),
+                  "lang": lang}
     manifest: dict[str, Any] = {
         "compkit_version": __version__,
         "year": str(year),
@@ -141,7 +160,7 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
             nb_params = _parameters_for(name, parameters)
             if progress:
                 print(f"running {name}.ipynb ...", flush=True)
-            run = execute(name, nb_params, staging, progress=progress)
+            run = execute(name, nb_params, staging, progress=progress, lang=lang)
             runs.append(run)
             manifest["notebooks"].append({"name": name, "seconds": round(run.seconds, 1),
                                           "html": run.html.name, "parameters": _public(nb_params)})
@@ -158,7 +177,7 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     manifest["status"] = "ok"
     manifest["seconds"] = round(time.perf_counter() - started, 1)
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    (staging / "index.html").write_text(_index_html(f"Policy review {year}", runs, manifest), encoding="utf-8")
+    (staging / "index.html").write_text(_index_html(str(year), runs, manifest, lang), encoding="utf-8")
     replace_folder(staging, out)  # the previous report stays whole until the new one is in place
     shutil.rmtree(out.with_name(out.name + ".failed"), ignore_errors=True)
     return out / "index.html"
@@ -166,7 +185,7 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
 
 def _parameters_for(name: str, p: dict[str, Any]) -> dict[str, Any]:
     """Each notebook takes the parameters of its ``parameters`` cell that the review knows."""
-    common = {"policy_path": p["policy"], "data_path": p["data"], "out_dir": "."}
+    common = {"policy_path": p["policy"], "data_path": p["data"], "out_dir": ".", "lang": p.get("lang")}
     if name == "calibration":
         return {**common, "budget": p["budget"]}
     if name == "fairness":

@@ -38,7 +38,11 @@ def test_review_for_another_year_and_population(small_2024: Path, tmp_path: Path
     assert manifest["parameters"]["scenarios"] == 50
     assert len(manifest["inputs"]["data_sha256"]) == 64
     assert [n["name"] for n in manifest["notebooks"]] == ["calibration", "fairness", "policy_review"]
-    assert "Policy review 2024" in index.read_text(encoding="utf-8")
+    # in the policy's language (zh-CN): the index, the headings and the executive summary
+    assert "2024年度考核与薪酬政策评审" in index.read_text(encoding="utf-8")
+    review_page = (out / "policy_review.html").read_text(encoding="utf-8")
+    for shown in ("摘要", "一、成本与预算（按组成部分）", "目录", "万元"):
+        assert shown in review_page, shown
     assert (out / "calibrated_policy.yaml").exists()
     # confidentiality: no raw employee id and no name anywhere in the report folder (HTML, notebooks, CSV, JSON)
     employees = pd.read_csv(small_2024 / "employees.csv")

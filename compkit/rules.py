@@ -1,0 +1,219 @@
+"""The published appraisal rules (考核办法) written from the policy file: what employees are entitled to read
+before the cycle starts (考核标准公开).
+
+``compkit rules --policy P --out DIR`` writes ``DIR/rules.html`` (template ``templates/rules.html.j2``, in the
+policy's language or ``--lang``): each indicator with its weight and its scoring curve in words and in a small
+chart, the rating bands and guided shares, commission by product with its tier table, the bonus curve, the salary
+review (merit) matrix, promotion and demotion rules and the appeal window. Nothing here reads people's data.
+"""
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from compkit import i18n
+from compkit.policy import BandedCurve, InverseCurve, PiecewiseCurve, Policy, RatioCurve, ScaleCurve
+
+
+def _png(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def curve_words(curve: Any, lang: str) -> str:
+    """A scoring curve in one sentence (whole translated sentences with the policy's figures)."""
+    _ = i18n.gettext(lang)
+    pct = lambda x: i18n.percent(x, lang, 0)  # noqa: E731
+    if isinstance(curve, RatioCurve):
+        if curve.threshold > 0:
+            return _("Score = 100 × actual ÷ target, at most {cap} points (reached at {capp} of target); below "
+                     "{thr} of target the score is 0.").format(cap=i18n.number(100 * curve.cap, lang, 0),
+                                                              capp=pct(curve.cap), thr=pct(curve.threshold))
+        return _("Score = 100 × actual ÷ target, at most {cap} points (reached at {capp} of target).").format(
+            cap=i18n.number(100 * curve.cap, lang, 0), capp=pct(curve.cap))
+    if isinstance(curve, InverseCurve):
+        return _("Lower is better: score = 100 × target ÷ actual, at most {cap} points; below {thr} the score is "
+                 "0.").format(cap=i18n.number(100 * curve.cap, lang, 0), thr=pct(curve.threshold))
+    if isinstance(curve, ScaleCurve):
+        return _("On the {lo} to {hi} scale: {lo} scores 0 and {hi} scores 100, in a straight line.").format(
+            lo=i18n.number(curve.min, lang, 0), hi=i18n.number(curve.max, lang, 0))
+    if isinstance(curve, BandedCurve):
+        x = (lambda v: pct(v)) if curve.input == "achievement" else (lambda v: i18n.number(v, lang, 2))
+        steps = _("; ").join(_("from {x}: {score} points").format(x=x(b.min), score=i18n.number(b.score, lang, 0))
+                             for b in curve.bands)
+        return _("In steps: {steps}.").format(steps=steps)
+    if isinstance(curve, PiecewiseCurve):
+        x = (lambda v: pct(v)) if curve.input == "achievement" else (lambda v: i18n.number(v, lang, 2))
+        pts = _("; ").join(_("{x}: {score} points").format(x=x(a), score=i18n.number(b, lang, 0))
+                           for a, b in curve.points)
+        return _("Straight lines between: {points}; flat beyond the ends.").format(points=pts)
+    return ""
+
+
+def curve_chart(curve: Any, lang: str) -> str | None:
+    """A small chart of score against achievement (or the scale) as a data: URI."""
+    import matplotlib.pyplot as plt
+
+    from compkit import plots
+    from compkit.scoring import curve_score
+
+    plots.set_language(lang)
+    _ = i18n.gettext(lang)
+    if curve is None:
+        return None
+    if isinstance(curve, ScaleCurve):
+        x = np.linspace(curve.min, curve.max, 200)
+        _a, y = curve_score(x, np.ones_like(x), curve)
+        xlabel = _("rating on the scale")
+    elif isinstance(curve, InverseCurve):
+        x = np.linspace(0.3, 2.5, 300)  # actual / target: lower is better
+        _a, y = curve_score(x, np.ones_like(x), curve)
+        xlabel = _("actual ÷ target (lower is better)")
+    else:
+        x = np.linspace(0, 1.6, 321)
+        _a, y = curve_score(x, np.ones_like(x), curve)
+        xlabel = _("actual ÷ target")
+    fig, ax = plt.subplots(figsize=(3.2, 1.9))
+    ax.plot(x, y, color=plots.BLUE, lw=1.6)
+    ax.axhline(100, color=plots.GREY, lw=0.6, ls=":")
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_ylabel(_("points"), fontsize=8)
+    ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def bonus_chart(points: list[tuple[float, float]], lang: str) -> str:
+    import matplotlib.pyplot as plt
+
+    from compkit import plots
+
+    plots.set_language(lang)
+    _ = i18n.gettext(lang)
+    xs = [p[0] for p in points]
+    lo, hi = min(xs) - 10, max(xs) + 10
+    grid = np.linspace(lo, hi, 300)
+    fig, ax = plt.subplots(figsize=(4.2, 2.4))
+    ax.plot(grid, np.interp(grid, xs, [p[1] for p in points]), color=plots.BLUE, lw=1.8)
+    ax.scatter(xs, [p[1] for p in points], color=plots.ORANGE, s=14, zorder=3)
+    ax.set_xlabel(_("overall score"), fontsize=8)
+    ax.set_ylabel(_("bonus ÷ target bonus"), fontsize=8)
+    ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def rules_context(policy: Policy, lang: str) -> dict[str, Any]:
+    """Everything ``templates/rules.html.j2`` shows, from the policy alone."""
+    _ = i18n.gettext(lang)
+    sc = policy.scorecard
+    term = lambda t: i18n.term(t, lang)  # noqa: E731
+    grades = {g.id: term(g.title or g.id) for g in policy.grades}
+    indicators = []
+    for ind in sc.indicators:
+        indicators.append({
+            "name": term(ind.name or ind.id), "category": term(ind.category),
+            "weight_in_category": ind.weight, "weight": ind.weight * sc.categories.get(ind.category, 0.0),
+            "curve": curve_words(ind.curve, lang) if ind.curve is not None else
+            _("Rated 1 to 5 by yourself, your supervisor and peers (weights {s}, {v}, {p}); the average is scored on "
+              "the rating curve.").format(s=i18n.percent(sc.raters.self_, lang), v=i18n.percent(sc.raters.supervisor,
+                                                                                              lang),
+                                          p=i18n.percent(sc.raters.peer, lang)),
+            "chart": curve_chart(ind.curve if ind.curve is not None else sc.rating_curve, lang)
+            if (ind.curve is not None or sc.rating_curve is not None) else None})
+    categories = [{"name": term(c), "weight": w} for c, w in sc.categories.items()]
+    r = policy.ratings
+    shares = r.guided.shares if (r.method == "guided" and r.guided is not None) else {}
+    bands = [{"label": b.label, "name": policy.ratings.names.get(b.label, b.label) if hasattr(policy.ratings, "names")
+              else (b.name or b.label), "min": b.min, "share": shares.get(b.label)} for b in r.bands]
+    products = []
+    for p in policy.commission.products:
+        row = {"name": term(p.name or p.id), "method": None, "tiers": []}
+        if p.rate is not None:
+            row["rule"] = _("{rate} of sales").format(rate=i18n.percent(p.rate, lang, 2))
+        elif getattr(p, "rate_per_10k", None) is not None:
+            row["rule"] = _("{amount} per 10,000 of sales").format(amount=i18n.money(p.rate_per_10k, lang,
+                                                                                     policy.currency))
+        else:
+            row["rule"] = (_("tiered, retroactive: once a tier is reached, all sales of the year are paid at its "
+                             "rate") if p.method == "retroactive" else
+                           _("tiered, marginal: each part of sales is paid at the rate of its own tier"))
+            start = 0.0
+            for t in p.tiers or []:
+                lo = t.from_ if t.from_ is not None else start
+                row["tiers"].append({"from": lo, "upto": t.upto, "rate": t.rate})
+                start = t.upto if t.upto is not None else start
+        products.append(row)
+    gate = policy.commission.gate
+    cap = policy.commission.cap
+    b = policy.bonus
+    bonus_points = [(float(x), float(y)) for x, y in (b.curve or [])]
+    merit = policy.salary_review
+    edges = merit.compa_ratio_bands
+    band_names = ([_("below {x}").format(x=i18n.number(edges[0], lang, 2))]
+                  + [_("{lo} to below {hi}").format(lo=i18n.number(a, lang, 2), hi=i18n.number(c, lang, 2))
+                     for a, c in zip(edges[:-1], edges[1:])]
+                  + [_("{x} and above").format(x=i18n.number(edges[-1], lang, 2))])
+    matrix = [{"rating": policy.ratings.names.get(k, k) if hasattr(policy.ratings, "names") else k, "shares": v}
+              for k, v in merit.merit_matrix.items()]
+    promotions = [_("From {a} to {b}: at least {years} years in grade; last ratings at least {ratings}{extra}.").format(
+        a=grades.get(p.from_, p.from_), b=grades.get(p.to, p.to), years=i18n.number(p.min_years_in_grade, lang, 1),
+        ratings=", ".join(p.last_ratings_at_least) or "—",
+        extra=(_("; overall score at least {s}").format(s=i18n.number(p.min_composite, lang, 0))
+               if p.min_composite is not None else "")
+        + "".join(_("; {indicator} score at least {s}").format(
+            indicator=term(next((i.name for i in sc.indicators if i.id == k and i.name), k)),
+            s=i18n.number(v, lang, 0)) for k, v in p.min_indicator_scores.items()))
+        for p in policy.promotion]
+    demotions = [_("From {a} to {b}: when the last ratings are at most {ratings}.").format(
+        a=grades.get(d.from_, d.from_), b=grades.get(d.to, d.to), ratings=", ".join(d.last_ratings_at_most))
+        for d in policy.demotion]
+    deductions = [_("{points} points off the overall score per upheld complaint, at most {max} points.").format(
+        points=i18n.number(d.points, lang, 0), max=i18n.number(d.max, lang, 0)) for d in sc.deductions]
+    return {
+        "policy": policy.policy, "version": policy.version, "currency": i18n.currency_label(policy.currency, lang),
+        "categories": categories, "indicators": indicators, "deductions": deductions,
+        "rating_method": r.method, "guided_within": term(r.guided.within) if r.guided is not None else "",
+        "bands": bands, "products": products,
+        "gate": {"min": gate.min_composite, "factor": gate.factor_below} if gate is not None else None,
+        "cap": cap.times_annual_base if cap is not None else None,
+        "bonus_basis": b.basis, "bonus_points": bonus_points,
+        "bonus_chart": bonus_chart(bonus_points, lang) if bonus_points else None,
+        "bonus_by_rating": [{"rating": policy.ratings.names.get(k, k), "multiple": v}
+                            for k, v in (b.by_rating or {}).items()],
+        "deferral": {"share": b.deferral.share, "years": b.deferral.years,
+                     "key_roles": [grades[g.id] for g in policy.grades if g.key_role]},
+        "grades": [{"title": grades[g.id], "min": g.base_monthly.min, "mid": g.base_monthly.mid,
+                    "max": g.base_monthly.max, "target_bonus": g.target_bonus} for g in policy.grades],
+        "merit_bands": band_names, "merit": matrix, "merit_budget": merit.budget,
+        "promotions": promotions, "demotions": demotions, "appeal_days": policy.appeals.window_days,
+    }
+
+
+def write_rules(policy_path: str | Path, out: str | Path, lang: str | None = None) -> Path:
+    """Write ``OUT/rules.html`` (the appraisal rules document) from the policy file; returns its path. Written to
+    a temporary file first and moved into place."""
+    import os
+    import tempfile
+
+    from compkit.policy import load_policy
+
+    policy = load_policy(policy_path)
+    lang = i18n.resolve(lang, policy)
+    page = i18n.render("rules.html.j2", lang, **rules_context(policy, lang))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".rules-", suffix=".html", dir=out)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(page)
+    target = out / "rules.html"
+    os.replace(tmp, target)
+    return target

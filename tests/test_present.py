@@ -1,0 +1,64 @@
+"""Styled report tables, flags and the executive summary: formats checked by hand."""
+from __future__ import annotations
+
+import pandas as pd
+
+from compkit import present
+from compkit.present import Column, Headline, Presenter
+
+
+def test_table_formats_units_and_alignment() -> None:
+    R = Presenter("zh-CN")
+    df = pd.DataFrame({"component": ["base_pay", "total"], "amount": [115_592_400.0, 245_000_000.0],
+                       "share": [0.4699, 1.0]})
+    html = R.table(df, {"component": ("Component", "term"), "amount": ("Amount", "wan"), "share": ("Share", "pct1")},
+                   name="t").to_html()
+    # 115,592,400 元 / 10,000 = 11,559.24 -> 11,559.2 (万元, one decimal); 0.4699 -> 47.0%
+    assert "11,559.2" in html and "24,500.0" in html and "47.0%" in html
+    assert "金额（万元）" in html and "占比（%）" in html and "组成部分" in html
+    assert "text-align: right" in html
+    assert "基本工资" in html  # the code base_pay in words
+    assert 'id="T_t' in html  # a fixed id: the same table gives the same HTML
+
+
+def test_flags_have_a_colour_and_a_word() -> None:
+    R = Presenter("zh-CN")
+    df = pd.DataFrame({"grade": ["CM1", "RM"], "flag": ["alert", "ok"]})
+    html = R.table(df, {"grade": Column("Grade"), "flag": Column("Flag", "flag")}, flags="flag", name="f").to_html()
+    assert "警示" in html and "正常" in html
+    assert "color: #c00000" in html and "color: #548235" in html
+    assert "Alert" in Presenter("en").table(df, {"flag": Column("Flag", "flag")}, flags="flag").to_html()
+
+
+def test_pay_mix_against_the_guideline_limit() -> None:
+    mix = pd.DataFrame({"grade": ["CM1", "CM2", "RM"], "base_share": [0.534, 0.32, 0.29]})
+    out = present.pay_mix_flags(mix)
+    # limit 35%: 53.4% is above it (alert); 32% is within 5 points below it (watch); 29% is fine
+    assert out["flag"].tolist() == ["alert", "watch", "ok"]
+    assert (out["limit"] == 0.35).all()
+
+
+def test_headlines_flag_and_say_one_sentence() -> None:
+    R = Presenter("zh-CN")
+    h = present.review_headlines(R, total=250e6, budget=245e6, candidate_version="2026", change=-1e6,
+                                 change_pct=-0.4, p50=240e6, p95=260e6, prob_over=0.3, scenarios=1000, reach=0.55,
+                                 top="优秀", mid="称职", spread=1.33)
+    assert [x.flag for x in h] == ["alert", "ok", "watch", "ok", "ok"]
+    # 250 / 245 - 1 = 2.04% over the budget
+    assert h[0].value == "25,000.0万元（预算24,500.0万元）" and h[0].sentence == "成本超出预算2.0%。"
+    assert "30%" in h[2].sentence and "1,000" in h[2].sentence
+    html = R.summary(h)
+    assert html.count("border-left:6px solid") == 5 and "警示" in html
+
+
+def test_contents_link_every_section() -> None:
+    R = Presenter("en")
+    toc = present.contents(R)
+    for anchor, _title, _intro in present.REVIEW_SECTIONS:
+        assert f'href="#{anchor}"' in toc
+    assert present.section(R, "mix").startswith('<h2 id="mix">2. Pay mix</h2>')
+
+
+def test_summary_card_escapes_text() -> None:
+    html = Presenter("en").summary([Headline("<b>x</b>", "1", "ok", "a & b")])
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "a &amp; b" in html
