@@ -67,6 +67,8 @@ class Statements:
     info: dict[str, Any] = field(default_factory=dict)
     #: last cycle's improvement plan and how each planned indicator moved (compkit.meetings.plan_progress)
     plans: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: customer satisfaction by dimension (attitude, competence, responsiveness): compkit.voice
+    satisfaction: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     TABLES = ("people", "indicators", "feedback", "commission", "deferrals")
 
@@ -400,10 +402,12 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
             "lang": lang,
             "appeal_days": policy.appeals.window_days, "policy_version": policy.version}
     from compkit.meetings import plan_progress
+    from compkit.voice import satisfaction_by_person
 
     return Statements(people=people, indicators=ind, feedback=feedback, commission=lines,
                       deferrals=deferrals.reset_index(drop=True), info=info,
-                      plans=plan_progress(policy, data, indicators))
+                      plans=plan_progress(policy, data, indicators),
+                      satisfaction=satisfaction_by_person(data.surveys, end))
 
 
 # ------------------------------------------------------------------------------------------ rendering
@@ -490,7 +494,11 @@ def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts
                   for c in cm_lines.to_dict("records")]
     dfr = parts["deferrals"].get(eid, empty)
     deferrals = [{"year": int(d["year"]), "amount": d["payable"]} for d in dfr.to_dict("records")]
-    satisfaction = parts["satisfaction"].get(eid, [])
+    sat = parts["satisfaction"].get(eid, empty)
+    dims = {"attitude": _("Attitude of service"), "competence": _("Competence"),
+            "responsiveness": _("Responsiveness")}
+    satisfaction = [{"name": dims.get(str(d), str(d)), "score": float(x)}
+                    for d, x in zip(sat.get("dimension", []), sat.get("score", []))]
     plans = _plan_rows(parts["plans"].get(eid, empty), lang)
     title = (_("Interim performance and pay statement") if interim
              else _("Performance and pay statement {cycle}").format(cycle=st.info["cycle"]))
@@ -508,7 +516,7 @@ def render_statements(st: Statements, policy: Policy, lang: str | None = None) -
     parts = {"people": {str(r["employee_id"]): r for r in st.people.to_dict("records")},
              "indicators": _group(st.indicators), "feedback": _group(st.feedback),
              "commission": _group(st.commission), "deferrals": _group(st.deferrals),
-             "satisfaction": st.info.get("satisfaction", {}), "plans": _group(st.plans),
+             "satisfaction": _group(st.satisfaction), "plans": _group(st.plans),
              "allowance_cols": [c for c in st.people.columns if c.startswith("allowance_")]}
     return {eid: i18n.render("statement.html.j2", lang, **statement_context(st, policy, eid, lang, parts))
             for eid in parts["people"]}

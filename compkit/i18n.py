@@ -172,7 +172,8 @@ REPORT_TERMS = (
     N_("Pay change above the merit matrix"), N_("Clawback"), N_("Base salary outside the grade range"),
     N_("Grade"), N_("Region"), N_("Branch"), N_("Gender"), N_("Age band"), N_("Tenure band"), N_("Rating"),
     N_("Total cash"), N_("Composite"), N_("Fixed pay share"), N_("Deferral share"), N_("Deferral years"),
-    N_("Deferral pace"), N_("All people"), N_("Head office"), N_("Clawbacks"),
+    N_("Deferral pace"), N_("All people"), N_("Head office"), N_("Clawbacks"), N_("Service"), N_("Waiting time"),
+    N_("Fees"),
 )
 
 #: the names in the bundled policies (indicators, products, grades, categories, allowances, feedback texts):

@@ -269,6 +269,9 @@ REVIEW_SECTIONS = (
         "Supervision (监督): do the results add up from the inputs to the outputs, to the cent, and how many "
         "results deserve a second look before they are paid? Only counts are shown here; the people flagged "
         "are listed in the confidential workbook that compkit evaluate writes.")),
+    ("voice", N_("7a. The customer's voice"),
+     N_("Complaints by category, unit and month: how many, the share upheld, the median days to resolve them and "
+        "the share resolved within the target. Units with fewer than the minimum group size show no figures.")),
     ("candidate", N_("8. The candidate policy"),
      N_("What the candidate changes, key by key, and what that does to cost and to people (same people, same "
         "results).")),
