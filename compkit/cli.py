@@ -233,7 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True,
                    help="private folder for the statements (refused under reports/), e.g. private/statements")
     p.add_argument("--period", default=None,
-                   help="interim statement, cycle to date through a month (2025-06) or quarter (2025Q2); "
+                   help="interim statement, cycle to date through a month (2025-06) or quarter (2025Q2), or "
+                        "'latest': the latest month or complete quarter as the policy's feedback.frequency says; "
                         "default: the final statement for the whole cycle")
     p.add_argument("--publish", type=Path, default=None,
                    help="also write the published tables (results with pseudonyms, ratings by branch) to this "

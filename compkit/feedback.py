@@ -76,6 +76,20 @@ class Statements:
 # ------------------------------------------------------------------------------------------ periods
 
 
+def latest_period(frequency: str, months: list[str]) -> str:
+    """The interim period the policy's ``feedback.frequency`` asks for, given the months with data (YYYY-MM,
+    sorted): monthly -> the latest month; quarterly -> the latest complete quarter (2025-08 -> 2025Q2), or the
+    latest month when no quarter is complete yet."""
+    last = months[-1]
+    if frequency == "monthly":
+        return last
+    year, month = int(last[:4]), int(last[5:7])
+    quarter = month // 3  # complete quarters this year: months 3, 6, 9, 12 end one
+    if quarter == 0:
+        return last
+    return f"{year}Q{quarter}"
+
+
 def through_month(period: str, cycle: str) -> str:
     """The last month (YYYY-MM) covered by an interim ``period``: a month ``2025-06``, a quarter ``2025Q2`` or a
     half-year ``2025H1``; it must fall inside ``cycle``."""
@@ -298,6 +312,8 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
     """
     lang = i18n.resolve(lang, policy)
     _ = i18n.gettext(lang)
+    if period == "latest":  # as often as the policy says: the latest month or complete quarter with data
+        period = latest_period(policy.feedback.frequency, sorted(data.metrics["period"].astype(str).unique()))
     through = None if period is None else through_month(period, data.cycle)
     if through == data.periods[-1]:
         through = None  # the last month of the cycle: the final statement

@@ -363,3 +363,13 @@ def test_interim_bonus_shows_paid_now_and_deferred(policy, tiny) -> None:
     text = visible_text(render_statements(statement_contents(policy, tiny, period="2025Q3", lang="en"), policy)["E3"])
     assert f"{e3['bonus_indicative_paid']:,.2f} paid now" in text
     assert f"{e3['bonus_indicative_deferred']:,.2f} deferred" in text
+
+
+def test_latest_interim_period_follows_the_feedback_frequency() -> None:
+    from compkit.feedback import latest_period
+
+    months = [f"2025-{m:02d}" for m in range(1, 9)]  # data through August
+    assert latest_period("monthly", months) == "2025-08"
+    assert latest_period("quarterly", months) == "2025Q2"  # July and August do not complete Q3
+    assert latest_period("quarterly", months[:2]) == "2025-02"  # no quarter complete yet: the latest month
+    assert latest_period("quarterly", [f"2025-{m:02d}" for m in range(1, 13)]) == "2025Q4"
