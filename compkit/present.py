@@ -64,6 +64,7 @@ class Presenter:
         self.currency = currency
         self._ = i18n.gettext(self.lang)
         self._n = 0
+        self._names: set[str] = set()
 
     # -------------------------------------------------------------------------------- values
     def unit(self, kind: str) -> str:
@@ -126,8 +127,12 @@ class Presenter:
         headers = {c: self.header(spec) for c, spec in cols.items()}
         text = pd.DataFrame({headers[c]: [self.fmt(v, spec.kind) for v in shown[c]] for c, spec in cols.items()})
         self._n += 1
+        uuid = name or f"t{self._n}"
+        if uuid in self._names:  # a table drawn in a loop: each gets its own id (same order, same ids)
+            uuid = f"{uuid}_{self._n}"
+        self._names.add(uuid)
         styler = text.style.hide(axis="index").set_table_styles(CSS)
-        styler = styler.set_uuid(name or f"t{self._n}")
+        styler = styler.set_uuid(uuid)
         numeric = [headers[c] for c, spec in cols.items() if spec.kind not in ("text", "term", "flag", "bool")]
         words = [h for h in text.columns if h not in numeric]
         if words:

@@ -62,3 +62,11 @@ def test_contents_link_every_section() -> None:
 def test_summary_card_escapes_text() -> None:
     html = Presenter("en").summary([Headline("<b>x</b>", "1", "ok", "a & b")])
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "a &amp; b" in html
+
+
+def test_tables_drawn_in_a_loop_get_their_own_ids() -> None:
+    R = Presenter("en")
+    df = pd.DataFrame({"n": [1]})
+    first = R.table(df, {"n": ("People", "int")}, name="loop").to_html()
+    second = R.table(df, {"n": ("People", "int")}, name="loop").to_html()
+    assert 'id="T_loop"' in first and 'id="T_loop_2"' in second
