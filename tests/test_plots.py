@@ -18,6 +18,7 @@ from compkit import plots  # noqa: E402
 
 
 def test_cost_components_draws_one_bar_per_component_and_policy() -> None:
+    plots.set_language("en")
     before = pd.Series({"base_pay": 100e6, "bonus_paid": 20e6})
     after = pd.Series({"base_pay": 101e6, "bonus_paid": 19e6})
     fig = plots.cost_components(before, after, budget=130e6)
@@ -25,7 +26,11 @@ def test_cost_components_draws_one_bar_per_component_and_policy() -> None:
     heights = [p.get_height() for p in ax.patches]
     assert heights == [100e6, 20e6, 101e6, 19e6]
     assert "130.0M" in ax.get_title()
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["base pay", "bonus paid"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Base pay", "Bonus paid"]
+    plots.set_language("zh-CN")  # the default: Chinese labels and the budget in 万元
+    fig = plots.cost_components(before, after, budget=130e6)
+    assert "13,000.0万元" in fig.axes[0].get_title()
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["基本工资", "当期绩效奖金"]
 
 
 def test_budget_curve_marks_the_budget_and_the_solution() -> None:
