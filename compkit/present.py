@@ -27,6 +27,9 @@ FLAGS = {"ok": ("#548235", N_("OK")), "watch": ("#bf8f00", N_("Watch")), "alert"
 #: 35% of total pay
 FIXED_PAY_LIMIT = 0.35
 
+#: column names that auto() shows in the report's language (groupings); other names stay as written
+GROUPINGS = ("gender", "age_band", "region", "tenure_band", "grade", "branch", "check", "component", "rating")
+
 #: column kinds: how a column is formatted (its unit goes into the header)
 KINDS = ("text", "term", "int", "num1", "num2", "money", "wan", "pct", "pct1", "points", "flag", "bool")
 
@@ -164,7 +167,8 @@ class Presenter:
                 kind = "pct" if any(k in str(c) for k in ("share", "rate")) else "num2"
             else:
                 kind = "term" if str(c) in ("check", "component") else "text"
-            cols[c] = Column(i18n.term(str(c), self.lang) if str(c) == str(c).lower() else str(c), kind)
+            words = str(c).replace("_", " ").capitalize() if str(c) == str(c).lower() else str(c)
+            cols[c] = Column(i18n.term(str(c), self.lang) if str(c) in GROUPINGS else words, kind)
         return self.table(df, cols, name=name, caption=caption)
 
     def show(self, obj: Any) -> Any:
