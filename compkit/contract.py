@@ -33,7 +33,7 @@ import pandera.pandas as pa
 from compkit._arrays import isin, positions
 from compkit.credits import share_problems
 from compkit.errors import Problem
-from compkit.policy import EXIT_REASONS, RATER_ROLES, Policy
+from compkit.policy import DEDUCTION_KIND_NAMES, EXIT_REASONS, RATER_ROLES, SPECIAL_DEDUCTIONS_2023, Policy
 from compkit.populations import assignment_problems
 
 _CYCLE = re.compile(r"^(\d{4})(H[12])?$")
@@ -445,6 +445,12 @@ _add(TableSpec(
                                                                           "name@bank.example.cn")]),
         "exit_reason": Col(_S, checks=[pa.Check.isin(list(EXIT_REASONS), error=", ".join(EXIT_REASONS[:-1])
                                                      + " or " + EXIT_REASONS[-1])]),
+        # gross to net (compkit.tax): the declared contribution base (缴费基数), and another employer's income,
+        # deductions and tax earlier in the year (for the annual reconciliation)
+        "si_base": Col(_F, money=True, checks=[pa.Check.ge(0, error="a contribution base >= 0 (or empty)")]),
+        "prior_income": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0 (or empty)")]),
+        "prior_deductions": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0 (or empty)")]),
+        "prior_tax_withheld": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0 (or empty)")]),
     },
     rules=(_employee_dates, _one_scorecard_each, _exit_reasons)))
 
@@ -515,6 +521,8 @@ _add(TableSpec(
         "employee_id": Col(_S, required=True), "cycle": Col(_S, required=True),
         "rating": Col(_S, required=True, checks=_of_policy(lambda p: p.ratings.labels, "a rating of the policy")),
         "grade": Col(_S, checks=_of_policy(lambda p: p.grade_ids, "a grade of the policy")),
+        # that year's average monthly wage: the 五险一金 base of the contribution year after it
+        "monthly_wage": Col(_F, money=True, checks=[pa.Check.ge(0, error="a monthly wage >= 0 (or empty)")]),
     },
     rules=(_past_cycles,)))
 
@@ -635,6 +643,58 @@ _add(TableSpec(
                                                                "an indicator of the policy sourced from metrics")),
         "target": Col(_F, required=True, checks=[pa.Check.ge(0, error="a target >= 0")]),
     }))
+def _deduction_kinds(policy: Policy | None) -> list[pa.Check]:
+    kinds = list(SPECIAL_DEDUCTIONS_2023 if policy is None else policy.tax.special_deductions)
+    allowed = kinds + [k for k, v in DEDUCTION_KIND_NAMES.items() if v in kinds]
+    return [pa.Check.isin(allowed, error="a kind of special additional deduction: "
+                                         f"{', '.join(kinds)} (or its Chinese name)")]
+
+
+#: kinds whose legal amount is per child (the ``count`` column)
+PER_CHILD = ("children_education", "infant_care")
+#: yearly limits: continuing education 400 x 12 + 3,600 (a certificate), serious illness 80,000
+YEARLY_LIMITS = {"continuing_education": 400.0 * 12 + 3600.0, "serious_illness": 80000.0}
+
+
+def _legal_deductions(ctx: Context) -> None:
+    """专项附加扣除 against the legal amounts (policy ``tax.special_deductions``, 2023 amounts by default): each
+    row at most the monthly amount (x count for the per-child kinds), the yearly kinds within their yearly
+    limit, and housing-loan interest and housing rent never in the same month."""
+    df = ctx.tables["deductions"]
+    limits = SPECIAL_DEDUCTIONS_2023 if ctx.policy is None else ctx.policy.tax.special_deductions
+    kind = df["kind"].astype("string").map(lambda k: DEDUCTION_KIND_NAMES.get(k, k) if isinstance(k, str) else k)
+    count = df["count"].fillna(1.0)
+    cap = kind.map(limits).astype("float64") * np.where(kind.isin(PER_CHILD).fillna(False), count, 1.0)
+
+    def too_much(i: int) -> str:
+        k = kind.iloc[i]
+        return (f"at most the legal amount for {k}: {limits[k]:,.0f}{' per child' if k in PER_CHILD else ''} "
+                "(2023 amounts)")
+    ctx.report("deductions", df["amount"] > cap, "amount", too_much)
+    employee = df["employee_id"].astype(str)
+    year = df["period"].astype(str).str[:4]
+    for k, limit in YEARLY_LIMITS.items():
+        amount = df["amount"].where((kind == k).fillna(False), 0.0)
+        total = amount.groupby([employee, year]).transform("sum")
+        ctx.report("deductions", (kind == k).fillna(False) & (total > limit), "amount",
+                   f"{k} within {limit:,.0f} a year for this employee (the year's rows add up to more)")
+    housing = kind.isin(["housing_loan_interest", "housing_rent"]).fillna(False)
+    kinds_in_month = kind.where(housing).groupby([employee, df["period"].astype(str)]).transform("nunique")
+    ctx.report("deductions", housing & (kinds_in_month > 1), "kind",
+               "housing-loan interest or housing rent in a month, not both")
+
+
+_add(TableSpec(
+    "deductions", one_row_per="employee x month x kind (专项附加扣除)", keys=("employee_id", "period", "kind"),
+    in_cycle="period",
+    columns={
+        "employee_id": Col(_S, required=True), "period": Col(_P, required=True),
+        "kind": Col(_S, required=True, checks=_deduction_kinds),
+        "amount": Col(_F, required=True, money=True, checks=[pa.Check.gt(0, error="an amount above 0")]),
+        # children, for the per-child kinds (default 1)
+        "count": Col(_F, checks=[pa.Check.ge(1, error="a number of children >= 1 (or empty)")]),
+    },
+    rules=(_legal_deductions,)))
 
 
 # ---------------------------------------------------------------------------- views of the contract

@@ -20,8 +20,9 @@ import pandas as pd
 from compkit import awards, pay, protection, steps, training
 from compkit import commission as cm
 from compkit import compliance as cp
+from compkit import tax as tx
 from compkit.credits import credited_sales
-from compkit.data import Dataset
+from compkit.data import Dataset, positions
 from compkit.errors import CompkitError
 from compkit.money import allocate_cents, round_cents, to_cents
 from compkit.policy import Policy
@@ -45,12 +46,18 @@ class Outcomes:
                    (clawback), payable
     salary_review  employee: compa-ratio, band, merit, raise after budget scaling
     promotions     employee: recommendation (promote, demote, none), to grade, reason
-    benefits       employee: contribution bases and each insurance's employee and employer contribution
+    benefits       employee: contribution wages and bases (January-June, July-December) and each insurance's,
+                   the housing fund's and the annuity's employee and employer contribution for the cycle
     compliance     the sound-pay checks (稳健薪酬): rule, population, value, limit, status, people affected
     compliance_people  employee: fixed pay, performance pay, fixed share, deferred share, performance multiple
     clawbacks      one row per claim of the clawbacks table: claimed, cancelled from deferred pay, to recover
     leavers        employee who left: exit reason, the rule applied, what was forfeited or paid early
     allocation     the wage-bill tree (工资总额): level, unit, parent, head-count, score, pool, paid, unpaid
+    net            employee x month: gross wages, bonus paid, each employee contribution, deductions,
+                   cumulative taxable income, tax withheld (bonus tax included), net pay (compkit.tax)
+    tax            employee: the year's wages, bonus treatment (separate / combined), bonus tax, net bonus,
+                   cliff flag and range to avoid, tax withheld, net pay, the annual reconciliation, deferred
+                   bonus tax (estimate)
     info           scalars: cycle, policy version, bonus pool factor, merit scaling, warnings
     """
 
@@ -61,6 +68,8 @@ class Outcomes:
     salary_review: pd.DataFrame
     promotions: pd.DataFrame
     benefits: pd.DataFrame
+    net: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tax: pd.DataFrame = field(default_factory=pd.DataFrame)
     info: dict[str, Any] = field(default_factory=dict)
     compliance: pd.DataFrame = field(default_factory=pd.DataFrame)
     compliance_people: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -71,7 +80,7 @@ class Outcomes:
     awards: pd.DataFrame = field(default_factory=awards.empty_lines)
 
     TABLES = ("summary", "indicators", "commission", "deferrals", "salary_review", "promotions", "benefits",
-              "compliance", "compliance_people", "clawbacks", "leavers", "allocation", "awards")
+              "net", "tax", "compliance", "compliance_people", "clawbacks", "leavers", "allocation", "awards")
 
     def totals(self) -> dict[str, float]:
         """Cycle totals by component (CNY, to the cent); each is the sum of the rounded per-person figures."""
@@ -170,8 +179,10 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     statements use (``info['interim']`` is then True):
       scores          from the data up to and including the month (``scorecard(policy, data, through)``)
       days_share      days employed from the cycle's start to the month's end / days in the whole cycle
-      base, allowances, employer and employee contributions
+      base, allowances
                       the cycle's formulas x that days_share (pay to date at the cycle's day rate)
+      contributions, tax, net pay
+                      month by month for the months to date (no bonus paid yet)
       commission      the monthly lines up to the month; the gate and the cap settle at the end of the cycle,
                       so no settlement line yet
       bonus           indicative: what the rule would pay if the cycle ended with the scores to date, for the
@@ -277,8 +288,6 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                                 index=ids)
     deferrals, claim_register = cp.apply_clawbacks(claims, performance_pay, deferrals)
 
-    contributions = pay.benefits(base["base_monthly_used"].to_numpy(), emp["fte"].to_numpy(), days_share, months,
-                                 policy.benefits)
     active_at_end = (emp["exit_date"].isna() | (emp["exit_date"] > data.cycle_end)).to_numpy()
     review_in = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "base_monthly": base["base_monthly_used"],
                               "rating": summary["rating"], "active_at_end": active_at_end, "fte": emp["fte"]})
@@ -349,18 +358,17 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["awards"] = awards.awards_by_person(award_table, out["employee_id"])
     out["total_cash"] = round_cents(out["base_pay"] + out["allowances"] + out["bonus_paid"] + out["commission_paid"]
                                     + out["awards"])
-    emp_cols = [c for c in contributions.columns if c.startswith("employee_") and c != "employee_contributions"]
-    er_cols = [c for c in contributions.columns if c.startswith("employer_") and c != "employer_contributions"]
-    benefits_table = pd.DataFrame({"employee_id": ids})
-    for c in contributions.columns:
-        values = contributions[c].to_numpy()
-        benefits_table[c] = round_cents(values) if c in emp_cols + er_cols else values
-    benefits_table["employee_contributions"] = round_cents(benefits_table[emp_cols].sum(axis=1).to_numpy())
-    benefits_table["employer_contributions"] = round_cents(benefits_table[er_cols].sum(axis=1).to_numpy())
+    # gross to net, month by month: the cycle's months (to date when interim)
+    paid_periods = data.periods[:data.periods.index(through) + 1] if interim else data.periods
+    gross = _monthly_gross(out, commission_table, ids, paid_periods, emp)
+    monthly, benefits_table = _benefits(policy, data, emp, ids, base, out, gross["share"], gross["days"],
+                                        paid_periods)
     out["employee_contributions"] = benefits_table["employee_contributions"].to_numpy()
     out["employer_contributions"] = benefits_table["employer_contributions"].to_numpy()
     out["employer_cost"] = round_cents(out["total_cash"] + out["bonus_deferred"] + out["commission_deferred"]
                                        + out["employer_contributions"])
+    net_table, tax_table = _net_pay(policy, data, ids, out, gross, monthly, None if interim else deferrals,
+                                    paid_periods, interim)
     if interim:
         out["raise_pct"] = np.nan
         out["new_base_monthly"] = np.nan
@@ -387,7 +395,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     leaver_table = _leaver_table(out, leavers, bonus, days_share)
     return Outcomes(summary=out, indicators=indicators.reset_index(drop=True), commission=commission_table,
                     deferrals=deferrals, salary_review=review, promotions=promotions, benefits=benefits_table,
-                    info=info, compliance=checks, compliance_people=check_people, clawbacks=claim_register,
+                    net=net_table, tax=tax_table, info=info, compliance=checks, compliance_people=check_people,
+                    clawbacks=claim_register,
                     leavers=leaver_table, allocation=allocation, awards=award_table)
 
 
@@ -445,6 +454,139 @@ def _place_on_new_grade(promotions: pd.DataFrame, review: pd.DataFrame, policy: 
     out["new_base_monthly"] = np.where(moving, round_cents(new), np.nan)
     out["pay_change"] = round_cents(out["new_base_monthly"].to_numpy() - out["base_monthly_before"].to_numpy())
     return out
+
+# ------------------------------------------------------------------------------------- gross to net
+
+
+def _split_by_share(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """A rounded cycle amount per person spread over months in proportion to ``weight`` (the share of each
+    month employed: a full month weighs 1), in cents, so the months add up to the amount exactly (rounded
+    cumulative shares, differenced)."""
+    cum = np.cumsum(weight, axis=1, dtype="float64")
+    tot = cum[:, -1:]
+    share = np.divide(cum, tot, out=np.zeros_like(cum), where=tot > 0)
+    share[:, -1] = np.where(tot[:, 0] > 0, 1.0, 0.0)
+    return round_cents(np.diff(round_cents(total[:, None] * share), axis=1, prepend=0.0))
+
+
+def _monthly_gross(out: pd.DataFrame, commission: pd.DataFrame, ids: pd.Series, periods: list[str],
+                   emp: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Monthly wages (people x months): base and allowances spread by the share of each month employed (a
+    full month weighs 1), commission lines by the month they are paid in (the settlement line in its month),
+    less the commission deferred (or forfeited) in the last month, special awards in the last month; each adds
+    up to the summary to the cent (commission to ``commission_paid``)."""
+    days, month_len = pay.month_days(emp["hire_date"], emp["exit_date"], periods)
+    share = days / month_len[None, :]
+    base_m = _split_by_share(out["base_pay"].to_numpy(dtype="float64"), share)
+    allow_m = _split_by_share(out["allowances"].to_numpy(dtype="float64"), share)
+    n, m = days.shape
+    row = positions(commission["employee_id"], pd.Index(ids))
+    col = positions(commission["period"], pd.Index(periods))
+    ok = (row >= 0) & (col >= 0)
+    cents = np.rint(commission["commission"].to_numpy(dtype="float64")[ok] * 100)
+    comm_m = np.bincount(row[ok].astype("int64") * m + col[ok], weights=cents, minlength=n * m).reshape(n, m) / 100
+    held = [c for c in ("commission_deferred", "commission_forfeited") if c in out]
+    if held:
+        comm_m[:, -1] = round_cents(comm_m[:, -1] - sum(out[c].to_numpy(dtype="float64") for c in held))
+    awards_m = np.zeros((n, m))
+    if "awards" in out:  # special awards are paid with the cycle's last month (taxed as wages)
+        awards_m[:, -1] = out["awards"].to_numpy(dtype="float64")
+    return {"days": days, "share": share, "base": base_m, "allowances": allow_m, "commission": comm_m,
+            "awards": awards_m, "wages": round_cents(base_m + allow_m + comm_m + awards_m)}
+
+
+def _benefits(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, base: pd.DataFrame,
+              out: pd.DataFrame, share: np.ndarray, days: np.ndarray,
+              periods: list[str]) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    """五险一金 and annuity, monthly, on the contribution wage of :func:`compkit.pay.contribution_wage`; the
+    stand-in is this cycle's average monthly pay with the bonus at target:
+    (base pay + allowances + commission + target bonus) / months employed. (Not the bonus actually paid: the
+    law's base is last year's wage, which this year's bonus cannot change, so neither may the stand-in.)"""
+    fte = np.nan_to_num(emp["fte"].to_numpy(dtype="float64"), nan=1.0)
+    first_month = (base["base_monthly_used"].to_numpy() + sum(policy.allowances.values())) * fte
+    months_employed = share.sum(axis=1)
+    expected = sum(out[c].to_numpy(dtype="float64") for c in ("base_pay", "allowances", "commission",
+                                                                "target_bonus"))
+    stand_in = np.divide(expected, months_employed, out=np.zeros(len(out)), where=months_employed > 0)
+    wage = pay.contribution_wage(emp, data.history, int(data.cycle[:4]), first_month, stand_in)
+    monthly = pay.benefits(wage["wage_h1"].to_numpy(), wage["wage_h2"].to_numpy(), share, periods,
+                           policy.benefits)
+    july = np.array([int(p[5:7]) >= 7 for p in periods])
+    first_h1 = int(np.argmin(july)) if (~july).any() else 0
+    first_h2 = int(np.argmax(july)) if july.any() else len(july) - 1
+    table: dict[str, Any] = {"employee_id": ids.to_numpy(), "wage_h1": round_cents(wage["wage_h1"].to_numpy()),
+                             "wage_source_h1": wage["wage_source_h1"].to_numpy(),
+                             "wage_h2": round_cents(wage["wage_h2"].to_numpy()),
+                             "wage_source_h2": wage["wage_source_h2"].to_numpy()}
+    for key in ("si_base", "hf_base"):
+        table[f"{key}_h1"] = round_cents(monthly[key][:, first_h1])
+        table[f"{key}_h2"] = round_cents(monthly[key][:, first_h2])
+    employed = days > 0
+    for key in ("at_floor", "at_cap", "hf_at_floor", "hf_at_cap"):
+        table[key] = (monthly[key] & employed).any(axis=1)
+    emp_cols = [k for k in monthly if k.startswith("employee_")]
+    er_cols = [k for k in monthly if k.startswith("employer_") and k != "employer_hf_taxable"]
+    for k in emp_cols + er_cols:
+        table[k] = round_cents(monthly[k].sum(axis=1))
+    table["employee_contributions"] = round_cents(sum(table[k] for k in emp_cols))
+    table["employer_contributions"] = round_cents(sum(table[k] for k in er_cols))
+    monthly["employee_total"] = round_cents(sum(monthly[k] for k in emp_cols))
+    monthly["employee_columns"] = emp_cols
+    return monthly, pd.DataFrame(table)
+
+
+def _net_pay(policy: Policy, data: Dataset, ids: pd.Series, out: pd.DataFrame, gross: dict[str, np.ndarray],
+             monthly: dict[str, Any], deferrals: pd.DataFrame | None, periods: list[str],
+             interim: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tax and net pay (compkit.tax.payroll): the ``net`` table (employee x month) and the ``tax`` table.
+    Interim (cycle to date): the months to date; the bonus is not paid yet, so none is taxed."""
+    n, m = gross["wages"].shape
+    emp_cols = monthly["employee_columns"]
+    si_cols = [c for c in emp_cols if c not in ("employee_housing_fund", "employee_supplementary_housing_fund",
+                                                "employee_annuity")]
+    deductible = round_cents(sum(monthly[c] for c in si_cols) + monthly["hf_deductible"]
+                             + monthly["annuity_deductible"])
+    special, yearly = tx.deductions_by_month(getattr(data, "deductions", None), ids, periods)
+    emp = data.employees
+
+    def col(name: str) -> np.ndarray:
+        return np.nan_to_num(emp[name].to_numpy(dtype="float64"), nan=0.0) if name in emp else np.zeros(n)
+
+    wanted = f"{data.cycle[:4]}-{policy.tax.bonus_month:02d}"
+    bonus_month = periods.index(wanted) if wanted in periods else m - 1
+    years = policy.bonus.deferral.years
+    deferred = None
+    if deferrals is not None and len(deferrals) and years:
+        # what is payable each later year (bonus and commission parts), per person: taxed in the year paid
+        row = positions(deferrals["employee_id"], pd.Index(ids)).astype("int64")
+        part = deferrals["year"].to_numpy(dtype="int64") - int(data.cycle[:4]) - 1
+        ok = (row >= 0) & (part >= 0) & (part < years)
+        deferred = np.bincount(row[ok] * years + part[ok], minlength=n * years,
+                               weights=deferrals["payable"].to_numpy(dtype="float64")[ok]).reshape(n, years)
+    bonus = np.zeros(n) if interim else out["bonus_paid"].to_numpy(dtype="float64")
+    result = tx.payroll(gross["wages"], bonus, bonus_month,
+                        monthly["employee_total"], deductible, special, gross["days"] > 0, policy.tax,
+                        monthly["employer_hf_taxable"], yearly, col("prior_income"), col("prior_deductions"),
+                        col("prior_tax_withheld"), deferred)
+    codes = pd.Categorical(ids.to_numpy(), categories=pd.unique(ids.to_numpy()))
+    net: dict[str, Any] = {
+        "employee_id": pd.Categorical.from_codes(np.repeat(codes.codes, m), codes.categories),
+        "period": pd.Categorical.from_codes(np.tile(np.arange(m), n), periods)}
+    for key in ("base", "allowances", "commission", "awards"):
+        net[key] = gross[key].reshape(-1)
+    net["gross"] = gross["wages"].reshape(-1)
+    net["bonus_paid"] = result["bonus_paid"].reshape(-1)
+    for c in emp_cols:
+        net[c] = monthly[c].reshape(-1)
+    net["special_deductions"] = special.reshape(-1)
+    net["deductible"] = deductible.reshape(-1)
+    net["taxable_income_cumulative"] = round_cents(result["taxable_cum"]).reshape(-1)
+    net["tax_withheld"] = result["tax_withheld"].reshape(-1)
+    net["bonus_tax"] = result["bonus_tax"].reshape(-1)
+    net["net_pay"] = result["net_pay"].reshape(-1)
+    year = result["year"]
+    year.insert(0, "employee_id", ids.to_numpy())
+    return pd.DataFrame(net), year
 
 
 def _pay_notes(s: pd.DataFrame) -> np.ndarray:

@@ -56,6 +56,8 @@ class Statements:
     feedback    employee x line: kind (strength, weakness, suggestion), order, text
     commission  employee x month x product, non-zero lines only (plus the cycle-end settlement line)
     deferrals   employee x payment year of the deferred bonus (final statements)
+    net         employee x month employed: gross pay, bonus, contributions, income tax, net pay (from the
+                engine's ``net`` table)
     info        cycle, period covered, interim or final, currency
     """
 
@@ -64,13 +66,14 @@ class Statements:
     feedback: pd.DataFrame
     commission: pd.DataFrame
     deferrals: pd.DataFrame
+    net: pd.DataFrame = field(default_factory=pd.DataFrame)
     info: dict[str, Any] = field(default_factory=dict)
     #: last cycle's improvement plan and how each planned indicator moved (compkit.meetings.plan_progress)
     plans: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: customer satisfaction by dimension (attitude, competence, responsiveness): compkit.voice
     satisfaction: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    TABLES = ("people", "indicators", "feedback", "commission", "deferrals")
+    TABLES = ("people", "indicators", "feedback", "commission", "deferrals", "net")
 
 
 # ------------------------------------------------------------------------------------------ periods
@@ -420,10 +423,28 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
     from compkit.meetings import plan_progress
     from compkit.voice import satisfaction_by_person
 
+    source = to_date if interim else outcomes
+    if not interim:  # the bonus with its tax
+        tax = source.tax[["employee_id", "bonus_tax", "net_bonus", "bonus_treatment"]].copy()
+        tax["employee_id"] = tax["employee_id"].astype(str)
+        people = people.merge(tax, on="employee_id", how="left", validate="one_to_one")
     return Statements(people=people, indicators=ind, feedback=feedback, commission=lines,
-                      deferrals=deferrals.reset_index(drop=True), info=info,
+                      deferrals=deferrals.reset_index(drop=True), net=_net_lines(source), info=info,
                       plans=plan_progress(policy, data, indicators),
                       satisfaction=satisfaction_by_person(data.surveys, end))
+
+
+def _net_lines(outcomes: Outcomes) -> pd.DataFrame:
+    """Net pay by month for the statement: the months with pay, from the engine's ``net`` table."""
+    n = outcomes.net
+    contributions = [c for c in n.columns if c.startswith("employee_") and c != "employee_id"]
+    out = pd.DataFrame({"employee_id": n["employee_id"].astype(str).to_numpy(),
+                        "period": n["period"].astype(str).to_numpy(),
+                        "gross": n["gross"].to_numpy(), "bonus_paid": n["bonus_paid"].to_numpy(),
+                        "contributions": round_cents(n[contributions].sum(axis=1).to_numpy()),
+                        "tax_withheld": n["tax_withheld"].to_numpy(), "net_pay": n["net_pay"].to_numpy()})
+    out["month"] = out["period"].map({p: month_label(p) for p in out["period"].unique()})
+    return out[(out["gross"] != 0) | (out["bonus_paid"] != 0) | (out["net_pay"] != 0)].reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------ rendering

@@ -34,6 +34,8 @@ __all__ = [
     "base_salary",
     "benefits",
     "bonus",
+    "contribution_wage",
+    "month_days",
     "deferral_compliance",
     "deferral_schedule",
     "deferral_split",
@@ -65,6 +67,10 @@ def cycle_months(policy: Policy) -> int:
 
 def _day_numbers(dates: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """(days since 1970-01-01 as int64, missing mask) for a column of dates (datetime64 of any unit, strings)."""
+    if getattr(dates, "dtype", None) is not None and dates.dtype.kind == "M":  # already dates: no parsing
+        d = np.asarray(dates).astype("datetime64[D]")
+        missing = np.isnat(d)
+        return np.where(missing, 0, d.astype("int64")), missing
     d = np.asarray(pd.to_datetime(pd.Series(np.asarray(dates) if not isinstance(dates, pd.Series) else dates)),
                    dtype="datetime64[D]")
     missing = np.isnat(d)
@@ -392,46 +398,113 @@ def deferral_compliance(deferral: Deferral, grades: Sequence[Grade]) -> list[str
 # ---------------------------------------------------------------------------------------- benefits
 
 
-def benefits(base_monthly: ArrayLike, fte: ArrayLike, days_share: ArrayLike, months_in_cycle: int,
-             benefits_policy: Benefits) -> pd.DataFrame:
-    """Social insurance and housing fund contributions (五险一金) for the cycle (CNY, unrounded).
+def month_days(hire_date: ArrayLike, exit_date: ArrayLike, periods: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Days employed in each month (people x months, int) and the days of each month (months,).
 
-    si_base = clamp(base_monthly x fte, social_insurance.base.floor, .cap)     [CNY / month]
-    hf_base = clamp(base_monthly x fte, housing_fund.base.floor, .cap)         [CNY / month]
-    employee_<insurance> = employee rate x si_base x months_in_cycle x days_share   [CNY per cycle]
-    employer_<insurance> = employer rate x si_base x months_in_cycle x days_share
-    employee_housing_fund / employer_housing_fund = rate x hf_base x months_in_cycle x days_share
-    employee_contributions / employer_contributions = sums of the above.
-    at_floor / at_cap: the social-insurance base is the floor (base_monthly x fte <= floor) / the cap
-    (>= cap); hf_at_floor / hf_at_cap likewise for the housing fund.
-
-    Contributions are monthly in practice; scaling by the share of days employed is this toolkit's
-    approximation of a partial cycle. Examples (Shanghai 2024, floor 7,384, cap 36,921): base 6,000 -> SI base
-    7,384, pension employee 8% x 7,384 = 590.72 per month; base 40,000 -> SI base 36,921.
+    Same conventions as :func:`proration`: both ends inclusive, no hire date = from the start, no exit date =
+    to the end. Example: hired 2025-07-15 -> July 17 of 31 days, August 31 of 31.
     """
-    raw = np.asarray(base_monthly, dtype="float64") * np.nan_to_num(np.asarray(fte, dtype="float64"), nan=1.0)
-    si, hf = benefits_policy.social_insurance, benefits_policy.housing_fund
-    si_base = np.clip(raw, si.base.floor, si.base.cap)
-    hf_base = np.clip(raw, hf.base.floor, hf.base.cap)
-    months = months_in_cycle * np.asarray(days_share, dtype="float64")
-    out = {"si_base": si_base, "hf_base": hf_base,
-           "at_floor": raw <= si.base.floor, "at_cap": raw >= si.base.cap,
-           "hf_at_floor": raw <= hf.base.floor, "hf_at_cap": raw >= hf.base.cap}
-    employee_total = np.zeros(len(raw))
-    employer_total = np.zeros(len(raw))
-    for name, rate in si.employee.items():
-        out[f"employee_{name}"] = v = rate * si_base * months
-        employee_total = employee_total + v
-    out["employee_housing_fund"] = v = hf.employee * hf_base * months
-    employee_total = employee_total + v
-    for name, rate in si.employer.items():
-        out[f"employer_{name}"] = v = rate * si_base * months
-        employer_total = employer_total + v
-    out["employer_housing_fund"] = v = hf.employer * hf_base * months
-    employer_total = employer_total + v
-    out["employee_contributions"] = employee_total
-    out["employer_contributions"] = employer_total
-    return pd.DataFrame(out)
+    firsts = np.array([np.datetime64(p + "-01", "D") for p in periods])
+    lasts = np.array([np.datetime64(p, "M") + np.timedelta64(1, "M") for p in periods]).astype("datetime64[D]") - 1
+    first_n, last_n = firsts.astype("int64"), lasts.astype("int64")
+    hire, no_hire = _day_numbers(hire_date)
+    leave, no_exit = _day_numbers(exit_date)
+    start = np.where(no_hire, first_n[0], hire)[:, None]
+    end = np.where(no_exit, last_n[-1], leave)[:, None]
+    days = np.clip(np.minimum(end, last_n[None, :]) - np.maximum(start, first_n[None, :]) + 1, 0, None)
+    return days, last_n - first_n + 1
+
+
+#: where a person's contribution wage came from (benefits table ``wage_source_*``)
+WAGE_SOURCES = ("si_base", "history", "first_month", "stand_in")
+
+
+def contribution_wage(employees: pd.DataFrame, history: pd.DataFrame | None, cycle_year: int,
+                      first_month_wage: ArrayLike, stand_in: ArrayLike) -> pd.DataFrame:
+    """Each person's contribution wage (缴费工资, CNY / month, before the floor and cap) for the months
+    January-June (``wage_h1``) and July-December (``wage_h2``) of the cycle year Y.
+
+    The contribution year runs July to June; its base is the average monthly wage of the calendar year before
+    it began: January-June of Y use the average of Y-2, July-December the average of Y-1. In order:
+    1. ``employees.si_base`` when given (the declared base, used for the whole cycle)          -> 'si_base'
+    2. ``history.monthly_wage`` of that year (cycle 'Y-2' / 'Y-1')                               -> 'history'
+    3. hired after that year: the first month's wage (``first_month_wage``)                      -> 'first_month'
+    4. otherwise ``stand_in`` (the engine: this cycle's average monthly pay, bonus at target)    -> 'stand_in'
+    """
+    n = len(employees)
+    first = np.broadcast_to(np.asarray(first_month_wage, dtype="float64"), (n,))
+    fallback = np.broadcast_to(np.asarray(stand_in, dtype="float64"), (n,))
+    declared = employees["si_base"].to_numpy(dtype="float64") if "si_base" in employees else np.full(n, np.nan)
+    hire, no_hire = _day_numbers(employees["hire_date"])
+    out = {}
+    for half, year in (("h1", cycle_year - 2), ("h2", cycle_year - 1)):
+        past = np.full(n, np.nan)
+        if history is not None and "monthly_wage" in history and history["monthly_wage"].notna().any():
+            h = history[history["monthly_wage"].notna().to_numpy()]
+            h = h[(h["cycle"].astype(str).str[:4] == str(year)).to_numpy()]
+            wages = h.groupby(h["employee_id"].astype(str), observed=True)["monthly_wage"].mean()
+            pos = positions(employees["employee_id"].astype(str).reset_index(drop=True), pd.Index(wages.index))
+            past = np.where(pos >= 0, wages.to_numpy()[np.maximum(pos, 0)], np.nan)
+        joined_after = ~no_hire & (hire > _day_number(f"{year}-12-31"))
+        source = np.select([~np.isnan(declared), ~np.isnan(past), joined_after], [0, 1, 2], 3)
+        out[f"wage_{half}"] = np.select([source == 0, source == 1, source == 2],
+                                        [declared, past, first], fallback)
+        out[f"wage_source_{half}"] = np.asarray(WAGE_SOURCES, dtype=object)[source]
+    return pd.DataFrame(out, index=employees.index)
+
+
+def benefits(wage_h1: ArrayLike, wage_h2: ArrayLike, month_share: np.ndarray, periods: Sequence[str],
+             benefits_policy: Benefits) -> dict[str, np.ndarray]:
+    """Monthly social insurance, housing fund and annuity contributions (五险一金, 企业年金), people x months,
+    each month rounded half-up to the cent (as a payroll pays them).
+
+    For month m (month number 1-6 -> ``wage_h1`` and the floor/cap ``base``; 7-12 -> ``wage_h2`` and
+    ``base_from_july``):
+    si_base = clamp(wage, social_insurance floor, cap); hf_base = clamp(wage, housing_fund floor, cap);
+    annuity_base = min(wage, social-insurance cap)  (the individual's base, at most 3x the city average wage)
+    <side>_<insurance> = rate x si_base x share_m; <side>_housing_fund = rate x hf_base x share_m;
+    <side>_supplementary_housing_fund = supplementary rate x hf_base x share_m;
+    <side>_annuity = annuity rate x annuity_base x share_m   (share_m: share of the month's days employed)
+    Tax treatment (财税〔2006〕10号; 财税〔2013〕103号):
+    hf_deductible = min(employee housing fund + supplementary, tax_free_rate x hf_base x share_m)
+    employer_hf_taxable = max(employer housing fund + supplementary − tax_free_rate x hf_base x share_m, 0)
+    annuity_deductible = min(employee annuity, deductible_rate x annuity_base x share_m)
+
+    Example (Shanghai 2024, floor 7,384): a wage of 6,000 -> si_base 7,384; pension 8% x 7,384 = 590.72 a month.
+    """
+    si, hf, an = benefits_policy.social_insurance, benefits_policy.housing_fund, benefits_policy.annuity
+    july = np.array([int(p[5:7]) >= 7 for p in periods])
+    wage = np.where(july[None, :], np.asarray(wage_h2, dtype="float64")[:, None],
+                    np.asarray(wage_h1, dtype="float64")[:, None])
+
+    def limits(part: object) -> tuple[np.ndarray, np.ndarray]:
+        lim = [part.limits(bool(j)) for j in july]
+        return np.array([x.floor for x in lim]), np.array([x.cap for x in lim])
+
+    si_floor, si_cap = limits(si)
+    hf_floor, hf_cap = limits(hf)
+    si_base = np.clip(wage, si_floor, si_cap)
+    hf_base = np.clip(wage, hf_floor, hf_cap)
+    annuity_base = np.clip(wage, 0.0, si_cap)
+    share = np.asarray(month_share, dtype="float64")
+    out: dict[str, np.ndarray] = {"si_base": si_base, "hf_base": hf_base, "annuity_base": annuity_base,
+                                  "at_floor": wage <= si_floor, "at_cap": wage >= si_cap,
+                                  "hf_at_floor": wage <= hf_floor, "hf_at_cap": wage >= hf_cap}
+    for side, rates in (("employee", si.employee), ("employer", si.employer)):
+        for name, rate in rates.items():
+            out[f"{side}_{name}"] = round_cents(rate * si_base * share)
+    tax_free = round_cents(hf.tax_free_rate * hf_base * share)
+    for side in ("employee", "employer"):
+        out[f"{side}_housing_fund"] = round_cents(getattr(hf, side) * hf_base * share)
+        out[f"{side}_supplementary_housing_fund"] = round_cents(getattr(hf, f"supplementary_{side}") * hf_base * share)
+        out[f"{side}_annuity"] = round_cents(getattr(an, side) * annuity_base * share)
+    out["hf_deductible"] = np.minimum(out["employee_housing_fund"] + out["employee_supplementary_housing_fund"],
+                                      tax_free)
+    out["employer_hf_taxable"] = np.maximum(out["employer_housing_fund"]
+                                            + out["employer_supplementary_housing_fund"] - tax_free, 0.0)
+    out["annuity_deductible"] = np.minimum(out["employee_annuity"],
+                                           round_cents(an.deductible_rate * annuity_base * share))
+    return out
 
 
 # ----------------------------------------------------------------------------------- salary review

@@ -763,8 +763,9 @@ class Annuity(_Model):
 
 class Benefits(_Model):
     """五险一金 and 企业年金. Each person's base = last year's average monthly wage (employees.si_base, else
-    history.monthly_wage, else the first month's wage for joiners of the cycle year, else this cycle's average
-    monthly cash as a stand-in), clamped to the floor and cap in force that month; contributions are monthly."""
+    history.monthly_wage, else the first month's wage for joiners, else this cycle's average monthly pay with
+    the bonus at target as a stand-in), clamped to the floor and cap in force that month; contributions are
+    monthly."""
 
     social_insurance: SocialInsurance
     housing_fund: HousingFund
@@ -794,14 +795,21 @@ ANNUAL_TAX_TABLE = _brackets([(36000, 0.03, 0), (144000, 0.10, 2520), (300000, 0
 #: 财税〔2018〕164号 附件 按月换算后的综合所得税率表 (CNY per month), applied to annual bonus / 12
 MONTHLY_TAX_TABLE = _brackets([(3000, 0.03, 0), (12000, 0.10, 210), (25000, 0.20, 1410), (35000, 0.25, 2660),
                                (55000, 0.30, 4410), (80000, 0.35, 7160), (None, 0.45, 15160)])
-#: 专项附加扣除 legal monthly amounts from 2023 (国发〔2022〕21号 raised children's education, infant care and
-#: elderly support; 国发〔2018〕41号 the rest). children_education and infant_care are per child;
+#: 专项附加扣除 legal monthly amounts from 2023 (国发〔2018〕41号; infant care added by 国发〔2022〕8号;
+#: children's education, infant care and elderly support raised from 1 January 2023 by
+#: 国发〔2023〕13号). children_education and infant_care are per child;
 #: continuing_education is 400 a month (degree) or 3,600 in the year a certificate is obtained;
 #: serious_illness is yearly (up to 80,000, claimed at the annual reconciliation); housing_rent 1,500 is the
 #: amount for the largest cities (1,100 / 800 elsewhere).
 SPECIAL_DEDUCTIONS_2023 = {"children_education": 2000.0, "continuing_education": 3600.0, "serious_illness": 80000.0,
                            "housing_loan_interest": 1000.0, "housing_rent": 1500.0, "elderly_support": 3000.0,
                            "infant_care": 2000.0}
+
+#: the Chinese names of the kinds, accepted in the deductions table
+DEDUCTION_KIND_NAMES = {"子女教育": "children_education", "继续教育": "continuing_education",
+                        "大病医疗": "serious_illness", "住房贷款利息": "housing_loan_interest",
+                        "住房租金": "housing_rent", "赡养老人": "elderly_support",
+                        "3岁以下婴幼儿照护": "infant_care", "婴幼儿照护": "infant_care"}
 
 
 class Tax(_Model):

@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from compkit.data import positions
 from compkit.money import round_cents
-from compkit.policy import ANNUAL_TAX_TABLE, MONTHLY_TAX_TABLE, TaxBracket
+from compkit.policy import ANNUAL_TAX_TABLE, DEDUCTION_KIND_NAMES, MONTHLY_TAX_TABLE, Tax, TaxBracket
 
 __all__ = [
     "annual_bonus_tax",
@@ -37,8 +38,10 @@ __all__ = [
     "bracket_tax",
     "cliff_flags",
     "cumulative_withholding",
+    "deductions_by_month",
     "deferred_bonus_tax",
     "monthly_withholding",
+    "payroll",
     "reconcile",
 ]
 
@@ -241,3 +244,95 @@ def reconcile(income: ArrayLike, deductions: ArrayLike, withheld: ArrayLike, bon
     return pd.DataFrame({"taxable": round_cents(np.broadcast_to(taxable, tax_due.shape)),
                          "treatment": choice["treatment"].to_numpy(), "tax_due": tax_due, "withheld": w,
                          "balance": balance, "waived": (balance > 0) & (balance <= exempt_due)})
+
+
+def payroll(wages: np.ndarray, bonus: ArrayLike, bonus_month: int, contributions: np.ndarray,
+            deductible: np.ndarray, special: np.ndarray, employed: np.ndarray, tax: Tax,
+            taxable_benefits: np.ndarray | float = 0.0, yearly_deductions: ArrayLike = 0.0,
+            prior_income: ArrayLike = 0.0, prior_deductions: ArrayLike = 0.0, prior_withheld: ArrayLike = 0.0,
+            deferred: np.ndarray | None = None) -> dict[str, object]:
+    """The year's payroll tax for people x months (January first), CNY to the cent.
+
+    wages: monthly wages without the bonus; bonus: the annual bonus paid now (one per person), paid in month
+    index ``bonus_month``; contributions: the employee's social insurance, housing fund and annuity paid
+    (what leaves the pay); deductible: the part of them deductible from taxable income; special: 专项附加扣除
+    claimed monthly; employed: months that count for the basic deduction; taxable_benefits: employer housing
+    fund above the tax-free share (taxable, not paid in cash); yearly_deductions: claimed at the
+    reconciliation only (serious illness); prior_*: income, deductions and tax of another employer earlier in
+    the year (reconciliation only); deferred: this cycle's deferred bonus by payment (people x parts).
+
+    Treatment: ``tax.bonus`` separate / combined, or best = :func:`bonus_treatment` on the year's projected
+    taxable wages (wages + taxable benefits − deductible − special − 5,000 x months employed).
+    Combined: the bonus joins the bonus month's wages in the cumulative withholding. Separate: the bonus month
+    also withholds :func:`annual_bonus_tax`.
+    net_pay[m] = wages[m] + bonus in month m − contributions[m] − tax_withheld[m]  (tax_withheld includes the
+    bonus tax). Returns monthly arrays (``taxable_cum``, ``tax_withheld``, ``bonus_tax``, ``net_pay``,
+    ``bonus_paid``) and a yearly DataFrame ``year`` (one row per person).
+    """
+    n, m = wages.shape
+    b = np.broadcast_to(np.asarray(bonus, dtype="float64"), (n,))
+    other = np.broadcast_to(np.asarray(taxable_benefits, dtype="float64"), (n, m))
+    months_employed = employed.sum(axis=1)
+    year_taxable = (wages + other - deductible - special).sum(axis=1) - tax.basic_deduction * months_employed
+    choice = bonus_treatment(year_taxable, b, tax.bonus, tax.annual_table, tax.monthly_table)
+    combined = (choice["treatment"] == "combined").to_numpy()
+    bonus_paid = np.zeros((n, m))
+    bonus_paid[:, bonus_month] = b
+    income = wages + other + np.where(combined[:, None], bonus_paid, 0.0)
+    w = cumulative_withholding(income, deductible, special, 0.0, tax.basic_deduction, employed, tax.annual_table)
+    separate_tax = np.where(combined, 0.0, annual_bonus_tax(b, tax.monthly_table))
+    bonus_tax_m = np.zeros((n, m))
+    bonus_tax_m[:, bonus_month] = separate_tax
+    withheld = round_cents(w["withheld"] + bonus_tax_m)
+    net = round_cents(wages + bonus_paid - contributions - withheld)
+    # the bonus's share of the tax: the separate tax, or (combined) the year's tax with it minus without it
+    bonus_tax = np.where(combined, choice["bonus_tax"].to_numpy(), separate_tax)
+    cliffs = cliff_flags(b, tax.monthly_table)
+    rec = reconcile(year_taxable + tax.basic_deduction * months_employed + np.asarray(prior_income, dtype="float64"),
+                    np.asarray(yearly_deductions, dtype="float64") + np.asarray(prior_deductions, dtype="float64"),
+                    withheld.sum(axis=1) + np.asarray(prior_withheld, dtype="float64"), b,
+                    tax.basic_deduction * MONTHS, tax.reconciliation_exempt_due, tax.annual_table,
+                    tax.monthly_table)
+    year = pd.DataFrame({
+        "wages": round_cents(wages.sum(axis=1)), "bonus_paid": b, "bonus_treatment": choice["treatment"].to_numpy(),
+        "tax_separate": choice["separate"].to_numpy(), "tax_combined": choice["combined"].to_numpy(),
+        "bonus_tax": round_cents(bonus_tax), "net_bonus": round_cents(b - bonus_tax),
+        "bonus_in_avoid_range": cliffs["in_avoid_range"].to_numpy() & ~combined,
+        "bonus_cliff": np.where(combined, np.nan, cliffs["cliff"].to_numpy()),
+        "bonus_avoid_to": np.where(combined, np.nan, cliffs["avoid_to"].to_numpy()),
+        "tax_withheld": round_cents(withheld.sum(axis=1)), "net_pay": round_cents(net.sum(axis=1)),
+        "reconciliation_tax_due": rec["tax_due"].to_numpy(), "reconciliation_balance": rec["balance"].to_numpy(),
+        "reconciliation_waived": rec["waived"].to_numpy(),
+    })
+    if deferred is not None:
+        # taxed in the year paid; as wages: on top of this year's taxable wages (the estimate of that year's)
+        d = np.asarray(deferred, dtype="float64")
+        est = deferred_bonus_tax(d, np.maximum(year_taxable, 0.0)[:, None], tax.deferred_bonus,
+                                 tax.annual_table, tax.monthly_table)
+        year["deferred_bonus"] = round_cents(d.sum(axis=1))
+        year["deferred_bonus_tax"] = round_cents(est.sum(axis=1))
+    return {"taxable_cum": w["taxable_cum"], "tax_withheld": withheld, "bonus_tax": bonus_tax_m,
+            "bonus_paid": bonus_paid, "net_pay": net, "year": year}
+
+
+#: deduction kinds claimed at the annual reconciliation only (not in monthly withholding)
+YEARLY_KINDS = ("serious_illness",)
+
+
+def deductions_by_month(deductions: pd.DataFrame | None, ids: pd.Series,
+                        periods: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The ``deductions`` table (employee_id, period, kind, amount; validated) as monthly special additional
+    deductions (people x months, CNY) and the yearly ones claimed at the reconciliation (people,)."""
+    n, m = len(ids), len(periods)
+    if deductions is None or not len(deductions):
+        return np.zeros((n, m)), np.zeros(n)
+    row = positions(deductions["employee_id"], pd.Index(ids)).astype("int64")
+    col = positions(deductions["period"].astype(str), pd.Index(periods)).astype("int64")
+    amount = deductions["amount"].to_numpy(dtype="float64")
+    kind = deductions["kind"].astype(str).map(lambda k: DEDUCTION_KIND_NAMES.get(k, k))  # 子女教育 etc.
+    yearly = kind.isin(YEARLY_KINDS).to_numpy()
+    ok = (row >= 0) & (col >= 0)
+    monthly = np.bincount(row[ok & ~yearly] * m + col[ok & ~yearly], weights=amount[ok & ~yearly],
+                          minlength=n * m).reshape(n, m)
+    per_year = np.bincount(row[ok & yearly], weights=amount[ok & yearly], minlength=n)
+    return round_cents(monthly), round_cents(per_year)

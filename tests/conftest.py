@@ -45,6 +45,8 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
         "supervisor_id": ["S1", "S1", "S1", "S1"], "fte": [1.0, 1.0, 1.0, 1.0],
         "base_monthly": [9500.0, None, 13000.0, 9000.0],
         "grade_since": ["2022-01-01", "2025-07-01", "2020-01-01", "2022-01-10"],
+        # declared contribution bases (缴费基数) of E1 and E4; E2 joins in 2025 (first month's wage), E3 has none
+        "si_base": [9500.0, None, None, 9000.0],
     })
     level = {"E1": 1.0, "E2": 1.0, "E3": 1.2, "E4": 0.5}
     months_of = {"E1": MONTHS, "E2": MONTHS[6:], "E3": MONTHS, "E4": MONTHS[:3]}

@@ -197,7 +197,8 @@ def test_valid_dataset_has_every_table_and_typed_columns(tiny, policy: Policy) -
     assert len(tiny.appeals) == 0 and list(tiny.appeals.columns)[:2] == ["appeal_id", "employee_id"]
     assert set(tiny.summary()["table"]) == {"employees", "metrics", "sales", "ratings", "surveys", "complaints",
                                            "history", "appeals", "credits", "feedback", "history_scores",
-                                           "training", "targets", "clawbacks"}
+                                           "training", "targets", "clawbacks",
+                                           "deductions"}
 
 
 def test_half_year_cycle(tiny_dir: Path, policy: Policy) -> None:

@@ -52,13 +52,15 @@ def test_leaver_proration_and_contributions(out) -> None:
     # left 2025-03-31: Jan 31 + Feb 28 + Mar 31 = 90 days of 365
     assert e4["days_share"] == pytest.approx(90 / 365)
     assert e4["base_pay"] == 26_630.14  # 9,000 x 12 x 90/365 = 26,630.137
-    # employer: SI (16% + 9% + 0.5% + 0.16%) + HF 7% = 32.66% of 9,000 x 12 x 90/365 = 8,697.40
-    assert e4["employer_contributions"] == pytest.approx(8_697.40, abs=0.02)
+    # contributions are monthly: January to March in full, on the declared si_base 9,000:
+    # employer pension 1,440 + medical 810 + unemployment 45 + injury 14.40 + housing fund 630 = 2,939.40 a month
+    # x 3 = 8,818.20
+    assert e4["employer_contributions"] == 8_818.20
 
 
 def test_benefits_inside_floor_and_cap(out) -> None:
     e1 = row(out, "E1")
-    # base 9,500 lies between the floors (7,384; 2,690) and the cap 36,921:
+    # declared si_base 9,500 lies between the floors (7,384 / 7,460; 2,690 / 2,740) and the caps:
     # employee (8% + 2% + 0.5%) x 9,500 x 12 = 11,970 and housing fund 7% x 114,000 = 7,980 -> 19,950
     assert e1["employee_contributions"] == 19_950.00
     # employer (16% + 9% + 0.5% + 0.16%) x 114,000 = 29,252.40 + 7,980 = 37,232.40
@@ -173,8 +175,8 @@ def test_workbook_is_readable(out, tmp_path: Path) -> None:
     path = out.to_excel(tmp_path / "results.xlsx")
     wb = load_workbook(path, read_only=False)
     assert wb.sheetnames == ["summary", "indicators", "commission", "deferrals", "salary_review", "promotions",
-                             "benefits", "compliance", "compliance_people", "clawbacks", "leavers", "awards",
-                             "info"]
+                             "benefits", "net", "tax", "compliance", "compliance_people", "clawbacks", "leavers",
+                             "awards", "info"]
     ws = wb["summary"]
     assert ws.freeze_panes == "A2"
     header = [c.value for c in ws[1]]

@@ -228,7 +228,7 @@ def test_write_statements(tmp_path: Path, tiny_dir: Path) -> None:
     written = write_statements(POLICY_2025, tiny_dir, out)
     assert sorted(p.name for p in written) == ["E1.html", "E2.html", "E3.html", "E4.html", "statements.xlsx"]
     sheets = pd.read_excel(out / "statements.xlsx", sheet_name=None)
-    assert set(sheets) == {"people", "indicators", "feedback", "commission", "deferrals"}
+    assert set(sheets) == {"people", "indicators", "feedback", "commission", "deferrals", "net"}
     assert len(sheets["people"]) == 4
     # a failed run (bad period) leaves the previous statements as they were
     before = {p.name: p.read_bytes() for p in out.iterdir()}
@@ -373,3 +373,17 @@ def test_latest_interim_period_follows_the_feedback_frequency() -> None:
     assert latest_period("quarterly", months) == "2025Q2"  # July and August do not complete Q3
     assert latest_period("quarterly", months[:2]) == "2025-02"  # no quarter complete yet: the latest month
     assert latest_period("quarterly", [f"2025-{m:02d}" for m in range(1, 13)]) == "2025Q4"
+
+
+def test_statement_shows_net_pay_by_month_and_the_bonus_tax(policy, tiny) -> None:
+    st = statement_contents(policy, tiny)
+    # January for E1 (tests/test_tax.py): gross 16,600, contributions 1,662.50, tax 298.13, net 14,639.37
+    jan = st.net[(st.net["employee_id"] == "E1") & (st.net["period"] == "2025-01")].iloc[0]
+    assert (jan["gross"], jan["contributions"], jan["tax_withheld"], jan["net_pay"]) == (
+        16600.0, 1662.5, 298.13, 14639.37)
+    e1 = st.people.set_index("employee_id").loc["E1"]
+    assert e1["net_bonus"] == round(e1["bonus_paid"] - e1["bonus_tax"], 2)
+    # the months add up to the year: total cash − contributions − tax
+    months = st.net[st.net["employee_id"] == "E1"]
+    assert round(months["net_pay"].sum(), 2) == round(
+        e1["total_cash"] - e1["employee_contributions"] - months["tax_withheld"].sum(), 2)

@@ -225,33 +225,56 @@ def test_deferral_compliance(policy):
 
 
 def test_benefits_base_at_floor_and_cap(policy):
-    b = pay.benefits(np.array([6_000.0, 40_000.0, 20_000.0]), np.array([1.0, 1.0, 0.5]), np.ones(3), 1,
-                     policy.benefits)
-    # 6,000 is below the social-insurance floor 7,384: base raised to the floor
-    assert b["si_base"].tolist() == [7_384.0, 36_921.0, 10_000.0]
-    assert b["at_floor"].tolist() == [True, False, False]
-    assert b["at_cap"].tolist() == [False, True, False]
-    # pension, employee: 8% x 7,384 = 590.72 per month; employer 16% x 7,384 = 1,181.44
-    assert round_cents(b["employee_pension"].iloc[0]) == 590.72
-    assert round_cents(b["employer_pension"].iloc[0]) == 1_181.44
+    months = [f"2025-{m:02d}" for m in range(1, 13)]
+    wage = np.array([6_000.0, 40_000.0, 10_000.0])
+    b = pay.benefits(wage, wage, np.ones((3, 12)), months, policy.benefits)
+    # January: 6,000 is below the social-insurance floor 7,384: base raised to the floor; 40,000 -> cap 36,921
+    assert b["si_base"][:, 0].tolist() == [7_384.0, 36_921.0, 10_000.0]
+    # July: the floor and cap set in July 2025 (7,460; 37,302)
+    assert b["si_base"][:, 6].tolist() == [7_460.0, 37_302.0, 10_000.0]
+    assert b["at_floor"][:, 0].tolist() == [True, False, False]
+    assert b["at_cap"][:, 0].tolist() == [False, True, False]
+    # pension, employee: 8% x 7,384 = 590.72 in January; 8% x 7,460 = 596.80 from July
+    assert b["employee_pension"][0, 0] == 590.72 and b["employee_pension"][0, 6] == 596.80
+    # employer 16% x 7,384 = 1,181.44
+    assert b["employer_pension"][0, 0] == 1_181.44
     # at the cap: 8% x 36,921 = 2,953.68
-    assert round_cents(b["employee_pension"].iloc[1]) == 2_953.68
+    assert b["employee_pension"][1, 0] == 2_953.68
     # housing fund: floor 2,690 is below 6,000: base 6,000; 7% x 6,000 = 420
-    assert b["hf_base"].tolist() == [6_000.0, 36_921.0, 10_000.0]
-    assert round_cents(b["employee_housing_fund"].iloc[0]) == 420.0
-    # totals, employee: (8% + 2% + 0.5%) x 7,384 + 7% x 6,000 = 775.32 + 420 = 1,195.32
-    assert round_cents(b["employee_contributions"].iloc[0]) == 1_195.32
-    # employer: (16% + 9% + 0.5% + 0.16%) x 7,384 + 7% x 6,000 = 1,894.7344 + 420 = 2,314.73
-    assert round_cents(b["employer_contributions"].iloc[0]) == 2_314.73
+    assert b["hf_base"][:, 0].tolist() == [6_000.0, 36_921.0, 10_000.0]
+    assert b["employee_housing_fund"][0, 0] == 420.0
+    # the year, employee pension: 6 x 590.72 + 6 x 596.80 = 7,125.12
+    assert round(b["employee_pension"][0].sum(), 2) == 7_125.12
 
 
-def test_benefits_prorated_for_a_joiner(policy):
-    b = pay.benefits(np.array([6_000.0]), np.array([1.0]), np.array([JOINER_SHARE]), 12, policy.benefits)
-    # 590.72 x 12 x 184/365 = 3,573.45
-    assert round_cents(b["employee_pension"].iloc[0]) == 3_573.45
-    emp_cols = [c for c in b.columns if c.startswith("employee_") and c != "employee_contributions"]
-    assert emp_cols == ["employee_pension", "employee_medical", "employee_unemployment", "employee_housing_fund"]
-    assert b["employee_contributions"].iloc[0] == pytest.approx(b[emp_cols].iloc[0].sum())
+def test_benefits_for_a_joiner_by_month(policy):
+    months = [f"2025-{m:02d}" for m in range(1, 13)]
+    days, month_len = pay.month_days(pd.Series(pd.to_datetime(["2025-07-15"])), pd.Series([pd.NaT]), months)
+    # July 15-31: 17 of 31 days; nothing before July
+    assert days[0].tolist() == [0] * 6 + [17, 31, 30, 31, 30, 31]
+    b = pay.benefits(np.array([8_000.0]), np.array([8_000.0]), days / month_len, months, policy.benefits)
+    # July: 8% x 8,000 x 17/31 = 350.9677 -> 350.97; August 640
+    assert b["employee_pension"][0, 6] == 350.97 and b["employee_pension"][0, 7] == 640.0
+    assert b["employee_pension"][0, :6].sum() == 0.0
+
+
+def test_contribution_wage_sources(policy):
+    employees = pd.DataFrame({"employee_id": ["A", "B", "C", "D"],
+                              "hire_date": pd.to_datetime(["2010-01-01", "2010-01-01", "2025-03-01", "2024-05-01"]),
+                              "si_base": [12_000.0, np.nan, np.nan, np.nan]})
+    history = pd.DataFrame({"employee_id": ["B", "B", "D"], "cycle": ["2023", "2024", "2024"],
+                            "monthly_wage": [20_000.0, 25_000.0, 9_000.0]})
+    w = pay.contribution_wage(employees, history, 2025, first_month_wage=np.array([1.0, 2.0, 8_100.0, 4.0]),
+                              stand_in=np.array([5.0, 6.0, 7.0, 15_000.0]))
+    # A: declared; B: 2023's wage for January-June, 2024's from July; C joined in 2025: first month's wage;
+    # D joined in May 2024: January-June 2025 use the first month's wage (no 2023 wage), July 2024's average
+    assert w["wage_h1"].tolist() == [12_000.0, 20_000.0, 8_100.0, 4.0]
+    assert w["wage_h2"].tolist() == [12_000.0, 25_000.0, 8_100.0, 9_000.0]
+    assert w["wage_source_h1"].tolist() == ["si_base", "history", "first_month", "first_month"]
+    assert w["wage_source_h2"].tolist() == ["si_base", "history", "first_month", "history"]
+    # without history or declared base, someone hired long ago gets the stand-in
+    w = pay.contribution_wage(employees.drop(columns="si_base"), None, 2025, 1.0, 5_000.0)
+    assert w["wage_source_h1"].tolist() == ["stand_in", "stand_in", "first_month", "first_month"]
 
 
 # ----------------------------------------------------------------------------------- salary review
@@ -498,10 +521,15 @@ def test_scaled_merit_cost_within_budget(policy, rows, budget):
 
 
 @PROPS
-@given(st.lists(st.floats(0, 200_000), min_size=1, max_size=30), st.sampled_from([0.5, 0.8, 1.0]))
-def test_contribution_bases_within_floor_and_cap(policy, bases, fte):
-    b = pay.benefits(np.asarray(bases), np.full(len(bases), fte), np.ones(len(bases)), 12, policy.benefits)
-    si, hf = policy.benefits.social_insurance.base, policy.benefits.housing_fund.base
-    assert ((b["si_base"] >= si.floor) & (b["si_base"] <= si.cap)).all()
-    assert ((b["hf_base"] >= hf.floor) & (b["hf_base"] <= hf.cap)).all()
-    assert (b["employee_contributions"] >= 0).all()
+@given(st.lists(st.floats(0, 200_000), min_size=1, max_size=30))
+def test_contribution_bases_within_floor_and_cap(policy, wages):
+    months = [f"2025-{m:02d}" for m in range(1, 13)]
+    w = np.asarray(wages)
+    b = pay.benefits(w, w, np.ones((len(w), 12)), months, policy.benefits)
+    for july in (False, True):
+        si = policy.benefits.social_insurance.limits(july)
+        hf = policy.benefits.housing_fund.limits(july)
+        cols = slice(6, 12) if july else slice(0, 6)
+        assert ((b["si_base"][:, cols] >= si.floor) & (b["si_base"][:, cols] <= si.cap)).all()
+        assert ((b["hf_base"][:, cols] >= hf.floor) & (b["hf_base"][:, cols] <= hf.cap)).all()
+    assert (b["employee_pension"] >= 0).all()

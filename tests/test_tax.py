@@ -1,12 +1,18 @@
 """compkit.tax: every figure is a hand calculation written out in the test."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
+from conftest import tiny_tables, write_tables
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compkit.errors import PolicyError
+from compkit import evaluate
+from compkit.data import load_dataset
+from compkit.errors import DataError, PolicyError
 from compkit.money import round_cents
 from compkit.policy import Tax, TaxBracket
 from compkit.tax import (
@@ -205,3 +211,129 @@ def test_bad_tax_keys_in_a_policy_file_name_the_key(policy):
         policy.updated({"tax.bonus": "cheapest"})
     with pytest.raises(PolicyError, match="benefits.annuity"):
         policy.updated({"benefits.annuity": {"employer": 0.09, "employee": 0.0}})
+
+
+# ------------------------------------------------------------------------------ gross to net (engine)
+
+
+def _row(table: pd.DataFrame, emp: str, period: str | None = None) -> pd.Series:
+    t = table[table["employee_id"] == emp]
+    if period is not None:
+        t = t[t["period"].astype(str) == period]
+    return t.iloc[0]
+
+
+def test_net_pay_of_january_by_hand(out):
+    jan = _row(out.net, "E1", "2025-01")
+    # E1: base 9,500 a month, allowances 400 + 500 + 200 = 1,100, January commission 1% x 600,000 = 6,000
+    assert (jan["base"], jan["allowances"], jan["commission"], jan["gross"]) == (9500.0, 1100.0, 6000.0, 16600.0)
+    # contributions on the declared base 9,500: pension 760, medical 190, unemployment 47.50, housing fund 665
+    assert (jan["employee_pension"], jan["employee_medical"], jan["employee_unemployment"],
+            jan["employee_housing_fund"]) == (760.0, 190.0, 47.5, 665.0)
+    # taxable: 16,600 − 1,662.50 − 5,000 = 9,937.50; 3% = 298.125 -> 298.13
+    assert jan["taxable_income_cumulative"] == 9937.5 and jan["tax_withheld"] == 298.13
+    # net: 16,600 − 1,662.50 − 298.13 = 14,639.37
+    assert jan["net_pay"] == 14639.37
+
+
+def test_net_table_adds_up_to_the_summary(out):
+    s = out.summary.set_index("employee_id")
+    n = out.net.groupby("employee_id", observed=True).sum(numeric_only=True)
+    cash = s["base_pay"] + s["allowances"] + s["commission_paid"] + s["awards"]
+    assert (n["gross"].round(2) == cash.reindex(n.index).round(2)).all()
+    assert (n["bonus_paid"].round(2) == s["bonus_paid"].reindex(n.index)).all()
+    emp_cols = [c for c in out.net.columns if c.startswith("employee_") and c != "employee_id"]
+    expected = s["total_cash"] - s["employee_contributions"] - n["tax_withheld"]
+    assert (n["net_pay"].round(2) == expected.reindex(n.index).round(2)).all()
+    assert (n[emp_cols].sum(axis=1).round(2) == s["employee_contributions"].reindex(n.index)).all()
+    t = out.tax.set_index("employee_id")
+    assert (t["net_bonus"] == (t["bonus_paid"] - t["bonus_tax"]).round(2)).all()
+
+
+def test_bonus_choice_and_reconciliation_on_the_tiny_data(out, tiny, policy):
+    t = out.tax.set_index("employee_id")
+    # E1 works the whole year, cumulative taxable income never falls: the year's withholding is exact
+    assert t.loc["E1", "reconciliation_balance"] == 0.0
+    # the chosen treatment is the cheaper one
+    for emp in t.index:
+        assert t.loc[emp, "tax_withheld"] == min(t.loc[emp, "tax_separate"], t.loc[emp, "tax_combined"])
+    # E2 joined in July: 6 months of basic deduction withheld, 12 at the reconciliation: never an amount due
+    assert t.loc["E2", "reconciliation_balance"] <= 0.0
+    # employer cost does not depend on tax
+    separate = evaluate(policy.updated({"tax.bonus": "combined"}), tiny)
+    assert separate.summary["employer_cost"].tolist() == out.summary["employer_cost"].tolist()
+
+
+@pytest.fixture()
+def out(tiny, policy):
+    return evaluate(policy, tiny)
+
+
+def _load(tmp_path: Path, policy, edit) -> object:
+    tables = tiny_tables()
+    edit(tables)
+    return load_dataset(write_tables(tables, tmp_path / "d"), policy=policy)
+
+
+def test_annuity_and_supplementary_housing_fund_caps(tmp_path, tiny, policy):
+    p = policy.updated({"benefits.annuity": {"employer": 0.05, "employee": 0.06, "deductible_rate": 0.04},
+                        "benefits.housing_fund.supplementary_employee": 0.07})
+    o = evaluate(p, tiny)
+    jan = _row(o.net, "E1", "2025-01")
+    # annuity 6% x 9,500 = 570, deductible only 4% x 9,500 = 380
+    assert jan["employee_annuity"] == 570.0
+    # housing fund 7% + supplementary 7% = 1,330, tax-free only 12% x 9,500 = 1,140
+    assert jan["employee_supplementary_housing_fund"] == 665.0
+    # deductible: 997.50 social insurance + 1,140 housing fund + 380 annuity = 2,517.50
+    assert jan["deductible"] == 2517.5
+    # taxable 16,600 − 2,517.50 − 5,000 = 9,082.50; 3% = 272.475 -> 272.48
+    assert jan["tax_withheld"] == 272.48
+    # net 16,600 − (997.50 + 1,330 + 570) − 272.48 = 13,430.02
+    assert jan["net_pay"] == 13430.02
+    # employer: 37,232.40 before + annuity 5% x 9,500 x 12 = 5,700 -> 42,932.40
+    assert _row(o.summary, "E1")["employer_contributions"] == 42932.40
+
+
+def test_si_base_resets_in_july_from_history(tmp_path, policy):
+    def edit(t):
+        t["history"]["monthly_wage"] = [None, 40000.0, 30000.0]   # E1 2024; E3 2024 and 2023
+    data = _load(tmp_path, policy, edit)
+    b = evaluate(policy, data).benefits.set_index("employee_id")
+    # E3: January-June on 2023's average 30,000 (inside 7,384-36,921); from July on 2024's 40,000, capped 37,302
+    assert (b.loc["E3", "si_base_h1"], b.loc["E3", "si_base_h2"]) == (30000.0, 37302.0)
+    assert (b.loc["E3", "wage_source_h1"], b.loc["E3", "wage_source_h2"]) == ("history", "history")
+    # employee pension 8% x (6 x 30,000 + 6 x 37,302) = 8% x 403,812 = 32,304.96
+    assert b.loc["E3", "employee_pension"] == 32304.96
+    # E2 joined in July 2025: the first month's wage, 7,000 (the CM1 midpoint) + 1,100 allowances = 8,100
+    assert b.loc["E2", "wage_source_h2"] == "first_month" and b.loc["E2", "si_base_h2"] == 8100.0
+
+
+def test_special_deductions_lower_the_tax(tmp_path, policy):
+    def edit(t):
+        t["deductions"] = pd.DataFrame({"employee_id": ["E1", "E1"], "period": ["2025-01", "2025-02"],
+                                        "kind": ["子女教育", "children_education"], "amount": [2000.0, 2000.0]})
+    o = evaluate(policy, _load(tmp_path, policy, edit))
+    jan = _row(o.net, "E1", "2025-01")
+    # 9,937.50 − 2,000 = 7,937.50 taxable; 3% = 238.125 -> 238.13
+    assert jan["special_deductions"] == 2000.0 and jan["tax_withheld"] == 238.13
+
+
+def test_bad_deductions_are_reported(tmp_path, policy):
+    def edit(t):
+        t["deductions"] = pd.DataFrame({
+            "employee_id": ["E1", "E1", "E1", "E3", "E3", "E9"],
+            "period": ["2025-01", "2025-02", "2025-02", "2025-03", "2025-04", "2025-01"],
+            "kind": ["children_education", "housing_rent", "housing_loan_interest", "pets", "infant_care",
+                     "elderly_support"],
+            "amount": [2500.0, 1500.0, 1000.0, 100.0, 4000.0, 3000.0],
+            "count": [1, None, None, None, 2, None]})
+    with pytest.raises(DataError) as err:
+        _load(tmp_path, policy, edit)
+    text = str(err.value)
+    assert "deductions.csv" in text
+    assert "at most the legal amount for children_education: 2,000 per child" in text
+    assert "housing-loan interest or housing rent in a month, not both" in text
+    assert "a kind of special additional deduction" in text and "pets" in text
+    assert "an employee_id listed in the employees table" in text
+    # 2 children x 2,000 = 4,000 of infant care is within the law
+    assert not [p for p in err.value.problems if p.value == 4000.0]
