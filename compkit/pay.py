@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from numpy.typing import ArrayLike
 
 from compkit._arrays import positions
-from compkit.money import to_cents
+from compkit.money import round_cents, to_cents
 from compkit.policy import Benefits, Bonus, BonusPool, Deferral, Grade, Policy
 
 __all__ = [
