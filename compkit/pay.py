@@ -35,6 +35,7 @@ __all__ = [
     "benefits",
     "bonus",
     "contribution_wage",
+    "cycle_contributions",
     "month_days",
     "deferral_compliance",
     "deferral_schedule",
@@ -451,6 +452,22 @@ def contribution_wage(employees: pd.DataFrame, history: pd.DataFrame | None, cyc
                                         [declared, past, first], fallback)
         out[f"wage_source_{half}"] = np.asarray(WAGE_SOURCES, dtype=object)[source]
     return pd.DataFrame(out, index=employees.index)
+
+
+def cycle_contributions(wage: ArrayLike, fte: ArrayLike, days_share: ArrayLike, months_in_cycle: int,
+                        benefits_policy: Benefits) -> pd.DataFrame:
+    """Employee and employer contributions for a whole cycle on one monthly wage per person (CNY): the monthly
+    :func:`benefits` on wage x fte, every month of the cycle (January first; half-year: January-June) weighted
+    by ``days_share``. Columns ``employee_contributions`` and ``employer_contributions`` (sums of the rounded
+    months). For projections (e.g. next year's cost) where no monthly detail exists."""
+    w = np.asarray(wage, dtype="float64") * np.nan_to_num(np.asarray(fte, dtype="float64"), nan=1.0)
+    periods = [f"2000-{m:02d}" for m in range(1, months_in_cycle + 1)]
+    share = np.repeat(np.asarray(days_share, dtype="float64").reshape(-1, 1), months_in_cycle, axis=1)
+    monthly = benefits(w, w, share, periods, benefits_policy)
+    emp = [k for k in monthly if k.startswith("employee_")]
+    er = [k for k in monthly if k.startswith("employer_") and k != "employer_hf_taxable"]
+    return pd.DataFrame({"employee_contributions": round_cents(sum(monthly[k].sum(axis=1) for k in emp)),
+                         "employer_contributions": round_cents(sum(monthly[k].sum(axis=1) for k in er))})
 
 
 def benefits(wage_h1: ArrayLike, wage_h2: ArrayLike, month_share: np.ndarray, periods: Sequence[str],

@@ -311,8 +311,10 @@ def next_year(policy: Policy, data: Dataset, base: Outcomes, attrition: float = 
     full = np.ones(len(rows))
     people = emp.iloc[rows].reset_index(drop=True)
     allowances = pay.allowances(people, policy.allowances, full, fte, months)["allowances_total"].to_numpy()
-    contrib = pay.benefits(base_monthly, fte, full, months, policy.benefits)["employer_contributions"].to_numpy()
-    entry_contrib = pay.benefits(lo, fte, full, months, policy.benefits)["employer_contributions"].to_numpy()
+    contrib = pay.cycle_contributions(base_monthly, fte, full, months,
+                                      policy.benefits)["employer_contributions"].to_numpy()
+    entry_contrib = pay.cycle_contributions(lo, fte, full, months,
+                                            policy.benefits)["employer_contributions"].to_numpy()
     base_pay = float((annual * stay + lo * months * fte * replaced).sum())
     allow = float(allowances.sum())
     contributions = float((contrib * stay + entry_contrib * replaced).sum())
@@ -323,7 +325,7 @@ def next_year(policy: Policy, data: Dataset, base: Outcomes, attrition: float = 
         half = np.full(len(new), 0.5)
         base_pay += float((new.to_numpy() * entry * months * half).sum())
         allow += float(new.sum()) * sum(policy.allowances.values()) * months * 0.5
-        hire_contrib = pay.benefits(entry, np.ones(len(new)), half, months, policy.benefits)
+        hire_contrib = pay.cycle_contributions(entry, np.ones(len(new)), half, months, policy.benefits)
         contributions += float((new.to_numpy() * hire_contrib["employer_contributions"].to_numpy()).sum())
     fixed = {"base_pay": float(round_cents(base_pay)), "allowances": float(round_cents(allow)),
              "employer_contributions": float(round_cents(contributions))}
