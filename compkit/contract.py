@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from compkit._arrays import isin, positions
+from compkit._arrays import as_text, is_arrow_text, isin, positions, text_array
 from compkit.credits import share_problems
 from compkit.errors import Problem
 from compkit.policy import DEDUCTION_KIND_NAMES, EXIT_REASONS, RATER_ROLES, SPECIAL_DEDUCTIONS_2023, Policy
@@ -327,8 +327,8 @@ def _supervisor_ratings(ctx: Context) -> None:
     rows = np.flatnonzero((r["rater_role"] == "supervisor").to_numpy(dtype=bool, na_value=False))
     if len(rows) == 0:
         return
-    rater = r["rater_id"].take(rows).astype("string").reset_index(drop=True)
-    ratee = r["employee_id"].take(rows).astype("string").reset_index(drop=True)
+    rater = as_text(r["rater_id"].take(rows)).reset_index(drop=True)
+    ratee = as_text(r["employee_id"].take(rows)).reset_index(drop=True)
     supervisor_of = emp["supervisor_id"].astype("string")
     at = positions(ratee, emp["employee_id"].astype("string"))
     expected_rater = pd.Series(np.append(supervisor_of.to_numpy(dtype=object, na_value=None), None)[at],
@@ -398,8 +398,14 @@ def _existing_keys(target: pd.DataFrame, keys: Iterable[str], wanted: pd.Series)
         prefixes = want
     else:
         prefixes = {k[:i] for k in want for i, ch in enumerate(k) if ch == "|"}
-    first = target[keys[0]].astype("string").fillna("")
-    candidates = target[first.isin(prefixes).to_numpy(dtype=bool)]
+    column = target[keys[0]]
+    if isinstance(column.dtype, pd.CategoricalDtype) or is_arrow_text(column):
+        near = isin(column, prefixes).to_numpy(dtype=bool)  # by category or with Arrow: no text per row made
+        if "" in prefixes:
+            near |= column.isna().to_numpy(dtype=bool)
+    else:
+        near = column.astype("string").fillna("").isin(prefixes).to_numpy(dtype=bool)
+    candidates = target[near]
     joined = join_keys(candidates, keys)
     return set(joined[joined.isin(want).to_numpy(dtype=bool)])
 
@@ -474,7 +480,7 @@ _add(TableSpec(
         "product": Col(_S, required=True, categorical=True,
                        checks=_of_policy(lambda p: p.product_ids, "a product of the policy")),
         "amount": Col(_F, required=True, money=True), "deal_id": Col(_S),
-        "customer_id": Col(_S, categorical=True),
+        "customer_id": Col(_S),  # millions of distinct customers: a dictionary would cost more than it saves
         # optional, read by products that say so (compkit.commission): loan, payment term (趸交, 期交5 ...), deposit
         # type (活期, 定期, 协定), last year's average balance, annual FTP spread, date the loan turned non-performing
         "loan_id": Col(_S), "payment_term": Col(_S), "deposit_type": Col(_S), "baseline": Col(_F, money=True),
@@ -729,7 +735,9 @@ def cross_checks(typed: dict[str, pd.DataFrame], files: dict[str, str], offsets:
     periods = cycle_periods(cycle[:4])  # a half-year's data may hold its whole year (set aside after the checks)
     in_cycle = set(periods)
     employees = typed.get("employees")
-    known = set(employees["employee_id"].dropna()) if employees is not None else None
+    # the employee ids once, as an Arrow array (looked up by every table's employee_id column)
+    known = (text_array(pd.unique(employees["employee_id"].dropna().astype(str)))
+             if employees is not None else None)
     for name, spec in CONTRACT.items():
         df = typed.get(name)
         if df is None or (len(df) == 0 and name != "employees"):

@@ -13,6 +13,7 @@ here under their former names.
 from __future__ import annotations
 
 import codecs
+import csv
 import hashlib
 import re
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet
 from pandas.arrays import ArrowStringArray
 
@@ -160,6 +162,23 @@ class Dataset:
             h.update(pd.util.hash_pandas_object(df.astype("string"), index=False).values.tobytes())
         return h.hexdigest()
 
+    def to_parquet(self, folder: str | Path) -> list[Path]:
+        """Write every table with rows as ``<table>.parquet`` into ``folder`` (created): the validated, typed
+        columns (categoricals as dictionaries), which :func:`load_dataset` reads back fast and to the same
+        fingerprint. For handing a validated copy to the review's notebooks; it holds personal data, so write it
+        to a private or temporary folder, never under ``reports/``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in CONTRACT:
+            df = self.table(name)
+            if len(df) == 0 and not CONTRACT[name].mandatory:
+                continue
+            target = folder / f"{name}.parquet"
+            df.to_parquet(target, index=False)
+            written.append(target)
+        return written
+
     def summary(self) -> pd.DataFrame:
         """Rows per table, with the people and months they cover."""
         rows = []
@@ -224,7 +243,9 @@ def _read_raw(path: Path, encoding: str | None = None
         f = found[0]
         try:
             if f.suffix == ".csv":
-                df = read_csv_text(f, encoding)
+                df = _read_csv_typed(f, name, encoding)
+                if df is None:  # not a clean file: read as text, so that every problem is found and named
+                    df = read_csv_text(f, encoding)
             else:
                 df = pd.read_parquet(f, **_parquet_options(f, name))
         except pd.errors.EmptyDataError:
@@ -248,6 +269,70 @@ def _read_raw(path: Path, encoding: str | None = None
 #: encodings tried in turn when none is given: UTF-8 (a BOM is skipped), then GB18030 (a superset of GBK and
 #: GB2312), which Excel on Chinese Windows writes for "CSV (逗号分隔)"
 ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+#: Arrow types of the contract's columns for the typed CSV read; ids and labels held as categoricals are read as
+#: dictionaries (a code per row, each distinct text once), other text as Arrow strings
+_ARROW_TYPES = {"float": pyarrow.float64(), "date": pyarrow.date32()}
+
+
+def _read_csv_typed(file: Path, table: str, encoding: str | None) -> pd.DataFrame | None:
+    """A clean CSV file read by Arrow's multi-threaded reader straight into typed columns: numbers as float64,
+    dates as dates, categorical ids and labels as dictionaries, other text as Arrow strings (no Python object per
+    cell). Returns None when the file is not clean (a value that does not convert, an infinite or NaN number, text
+    that does not decode, a ';' separator...): the caller then reads it as text and names each problem.
+
+    Encoding: ``encoding``, else UTF-8 (a BOM is skipped), else GB18030 (decoded through Python's codec: slower)."""
+    header = _csv_header(file, encoding)
+    if header is None:
+        return None
+    names, enc = header
+    if len(set(names)) != len(names) or (len(names) == 1 and ";" in names[0]):
+        return None
+    spec = CONTRACT[table]
+    types = {}
+    for name in names:
+        column = spec.columns.get(name.strip())
+        if column is not None and column.kind in _ARROW_TYPES:
+            types[name] = _ARROW_TYPES[column.kind]
+        elif column is not None and column.categorical:
+            types[name] = pyarrow.dictionary(pyarrow.int32(), pyarrow.string())
+        else:
+            types[name] = pyarrow.string()
+    read = pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=enc, block_size=1 << 24)
+    convert = pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True,
+                                   quoted_strings_can_be_null=True, true_values=[], false_values=[])
+    try:
+        arrow = pacsv.read_csv(file, read_options=read, convert_options=convert)
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowNotImplementedError, UnicodeDecodeError, LookupError):
+        return None
+    for name in names:
+        if types[name] == pyarrow.float64() and arrow.num_rows:
+            values = arrow.column(name)
+            if _any(pc.is_nan(values)) or _any(pc.greater_equal(pc.abs(values), MAX_MAGNITUDE)):
+                return None  # 'nan', 'inf' or a huge number written out: read as text so that the message shows it
+    return arrow.to_pandas(split_blocks=True, self_destruct=True, date_as_object=False)
+
+
+def _csv_header(file: Path, encoding: str | None) -> tuple[list[str], str] | None:
+    """(column names, encoding for Arrow) from the first line of a CSV file; None when it does not decode."""
+    with open(file, "rb") as fh:
+        first = fh.readline(1 << 20)
+    if not first.strip():
+        return None
+    for enc in ([encoding] if encoding else ["utf-8", "gb18030"]):
+        try:
+            text = first.decode(enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        text = text.removeprefix("\ufeff")
+        names = next(csv.reader([text.rstrip("\r\n")]), None)
+        if not names:
+            return None
+        # Arrow reads UTF-8 itself (the BOM, if any, is in the header line it skips); other encodings are decoded
+        # through Python's codec
+        return names, ("utf8" if codecs.lookup(enc).name == "utf-8" else enc)
+    return None
 
 
 class _Unreadable(Exception):
@@ -390,9 +475,12 @@ def _coerce(df: pd.DataFrame, table: str, file: str, offset: int, problems: list
         elif kind == "period":
             text = _clean_text(raw)
             head = _slice(text, 7)
-            ok = head.fillna("").str.match(_PERIOD.pattern)
-            values = head if ok.all() else head.where(ok)
-            bad = text.notna() & ~ok
+            if _all_periods(head):  # the few distinct months checked, not every row
+                values, bad = head, None
+            else:
+                ok = head.fillna("").str.match(_PERIOD.pattern)
+                values = head if ok.all() else head.where(ok)
+                bad = text.notna() & ~ok
             expected = "a month YYYY-MM"
         elif kind == "bool":
             text = _clean_text(raw)
@@ -482,6 +570,21 @@ def _control_bytes(text: pd.Series) -> bool:
     return False
 
 
+def _longest_bytes(text: pd.Series) -> float:
+    """The longest value of an Arrow text column in bytes, from its offsets (no pass over the texts); +inf when
+    the column is not Arrow text."""
+    if not isinstance(text.array, ArrowStringArray):
+        return float("inf")
+    longest = 0
+    for chunk in text.array.__arrow_array__().chunks:
+        if len(chunk) == 0:
+            continue
+        width = np.int64 if pyarrow.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
+        longest = max(longest, int(np.diff(offsets).max()))
+    return longest
+
+
 def _check_text(text: pd.Series, col: str, file: str, offset: int, problems: list[Problem]) -> None:
     """Control characters (NUL, tab, newline, ...) are refused in every text column; an id column (``*_id``)
     holds at most :data:`MAX_ID_LENGTH` characters. A categorical column is checked on its distinct texts."""
@@ -495,7 +598,7 @@ def _check_text(text: pd.Series, col: str, file: str, offset: int, problems: lis
     if _control_bytes(labels):
         control = labels.str.contains(r"[\x00-\x1f\x7f]", regex=True).to_numpy(dtype=bool, na_value=False)
     long = None
-    if is_id:
+    if is_id and _longest_bytes(labels) > MAX_ID_LENGTH:  # a character is at least one byte
         lengths = labels.str.len().to_numpy(dtype="float64", na_value=0)
         if len(lengths) and lengths.max() > MAX_ID_LENGTH:
             long = lengths > MAX_ID_LENGTH
@@ -509,6 +612,14 @@ def _check_text(text: pd.Series, col: str, file: str, offset: int, problems: lis
             value = str(text.iloc[idx])
             shown = value if len(value) <= 40 else f"{value[:40]}... ({len(value)} characters)"
             problems.append(Problem(file, int(idx) + offset, col, shown, expected))
+
+
+def _all_periods(text: pd.Series) -> bool:
+    """Whether every value of an Arrow text column is a month YYYY-MM or missing, judged on its distinct values."""
+    if not isinstance(text.array, ArrowStringArray):
+        return False
+    distinct = pc.drop_null(pc.unique(text.array.__arrow_array__()))
+    return bool(pc.all(pc.match_substring_regex(distinct, _PERIOD.pattern)).as_py() is not False)
 
 
 def _slice(text: pd.Series, n: int) -> pd.Series:

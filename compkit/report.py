@@ -133,11 +133,16 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     policy, candidate, data, out = Path(policy), Path(candidate), Path(data), Path(out)
     base_policy = load_policy(policy)  # fail early, before anything is written
     load_policy(candidate)
-    load_dataset(data, policy=base_policy)
+    dataset = load_dataset(data, policy=base_policy)
     budget = budget if budget is not None else base_policy.budget
     from compkit import i18n
 
     lang = i18n.resolve(lang, base_policy)
+    # validated once: the notebooks read a typed Parquet copy of it (fast to load), kept in a private temporary
+    # folder (never in the report) and removed when they have run
+    validated = tempfile.TemporaryDirectory(prefix="compkit-review-data-")
+    dataset.to_parquet(validated.name)
+    del dataset
 
     parameters = {"year": str(year), "policy": str(policy.resolve()), "candidate": str(candidate.resolve()),
                   "data": str(data.resolve()), "budget": budget, "scenarios": int(scenarios), "seed": int(seed),
@@ -157,13 +162,14 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     started = time.perf_counter()
     try:
         for name, _ in REVIEW_NOTEBOOKS:
-            nb_params = _parameters_for(name, parameters)
+            nb_params = _parameters_for(name, {**parameters, "data": validated.name})
             if progress:
                 print(f"running {name}.ipynb ...", flush=True)
             run = execute(name, nb_params, staging, progress=progress, lang=lang)
             runs.append(run)
             manifest["notebooks"].append({"name": name, "seconds": round(run.seconds, 1),
-                                          "html": run.html.name, "parameters": _public(nb_params)})
+                                          "html": run.html.name,
+                                          "parameters": _public({**nb_params, "data_path": parameters["data"]})})
     except ReportError:
         failed = out.with_name(out.name + ".failed")
         shutil.rmtree(failed, ignore_errors=True)
@@ -174,6 +180,8 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        validated.cleanup()
     manifest["status"] = "ok"
     manifest["seconds"] = round(time.perf_counter() - started, 1)
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
