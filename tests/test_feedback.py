@@ -409,7 +409,7 @@ def test_colliding_ids_get_one_statement_each(tmp_path: Path) -> None:
     """Issue 16, row 5: ids a/b and a_b wrote the same file; the command said 3 statements for 4 people."""
     tables = tiny_tables()
     ids = {"E1": "a/b", "E2": "a_b", "E3": "张001", "E4": "李001"}
-    for name, df in tables.items():
+    for df in tables.values():
         for col in ("employee_id", "rater_id"):
             if col in df:
                 df[col] = df[col].replace(ids)
