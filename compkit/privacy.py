@@ -63,6 +63,9 @@ def pseudonym_key(environ: dict[str, str] | None = None) -> bytes:
         if repo is not None:
             raise PrivacyError(f"{KEY_FILE_ENV}={path}: the key file is inside the git working tree {repo}; "
                                "keep it outside any repository so that it is never committed")
+        if os.name == "posix" and path.stat().st_mode & 0o077:
+            raise PrivacyError(f"{KEY_FILE_ENV}={path}: the key file can be read by other users (mode "
+                               f"{path.stat().st_mode & 0o777:o}); make it private: chmod 600 {path}")
         key = path.read_bytes().strip()
         where = str(path)
     else:

@@ -261,12 +261,17 @@ def test_pseudonym_key_sources(tmp_path: Path) -> None:
         pseudonym_key({"COMPKIT_PSEUDONYM_KEY": "short"})
     outside = tmp_path / "secret.key"
     outside.write_text("9f2c41d7e0b85a36" * 2 + "\n")
+    outside.chmod(0o644)
+    with pytest.raises(PrivacyError, match="can be read by other users .*chmod 600"):
+        pseudonym_key({"COMPKIT_PSEUDONYM_KEY_FILE": str(outside)})
+    outside.chmod(0o600)
     assert pseudonym_key({"COMPKIT_PSEUDONYM_KEY_FILE": str(outside)}) == b"9f2c41d7e0b85a36" * 2
     repo = tmp_path / "repo"
     (repo / ".git").mkdir(parents=True)
     inside = repo / "data" / "secret.key"
     inside.parent.mkdir()
     inside.write_text("9f2c41d7e0b85a36" * 2)
+    inside.chmod(0o600)
     with pytest.raises(PrivacyError, match="inside the git working tree"):
         pseudonym_key({"COMPKIT_PSEUDONYM_KEY_FILE": str(inside)})
 
