@@ -155,11 +155,12 @@ def test_killed_run_leaves_a_named_temporary_that_the_next_run_sweeps(work: Path
     parent = work.parent / "private"
     parent.mkdir()
     # a run killed half-way: a process that made a staging folder and died
-    code = ("import sys; sys.path.insert(0, %r)\n"
+    root = str(Path(__file__).resolve().parent.parent)
+    code = (f"import sys; sys.path.insert(0, {root!r})\n"
             "from compkit.atomic import staging_folder\n"
             "from pathlib import Path\n"
-            "p = staging_folder(Path(%r) / 'st', 'statements'); (p / 'E1.html').write_text('pay')\n"
-            "print(p.name)") % (str(Path(__file__).resolve().parent.parent), str(parent))
+            f"p = staging_folder(Path({str(parent)!r}) / 'st', 'statements'); (p / 'E1.html').write_text('pay')\n"
+            "print(p.name)")
     name = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert name.startswith(".compkit-tmp-statements-") and (parent / name).exists()
     mine = staging_folder(parent / "other", "review")  # a live run's folder is never swept
