@@ -278,7 +278,7 @@ def staged_folder(target: str | Path, keep_others: bool = False) -> Iterator[Pat
                         os.link(f, dest, follow_symlinks=False)
                     except OSError:
                         shutil.copy2(f, dest, follow_symlinks=False)
-        replace_folder(staging, target)
+        _swap(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -298,3 +298,17 @@ def write_file(path: str | Path, write: Callable[[Path], object], suffix: str = 
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _swap(staging: Path, target: Path) -> None:
+    """Rename ``target`` aside, ``staging`` into place, then remove the old one (no marker check: for
+    :func:`staged_folder`, whose caller carries the existing files over with ``keep_others``)."""
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}old-{_short(target.name)}-{os.getpid()}-",
+                                    dir=target.parent))
+        os.rmdir(old)
+        os.replace(target, old)
+    os.replace(staging, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

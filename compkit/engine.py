@@ -123,8 +123,7 @@ class Outcomes:
         formulas; only a folder compkit wrote is replaced)."""
         from compkit.atomic import write_tables_folder
 
-        tables = {name: getattr(self, name) for name in self.TABLES if len(getattr(self, name).columns)} | dict(
-            extra or {})
+        tables = {name: getattr(self, name) for name in self.TABLES} | dict(extra or {})
         return write_tables_folder(tables, directory, "evaluate")
 
     def to_excel(self, path: str | Path, extra: dict[str, pd.DataFrame] | None = None) -> Path:
