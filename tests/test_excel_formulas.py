@@ -1,4 +1,4 @@
-"""compkit.excel.write_csv and write_workbook: no live formulas in any workbook or CSV compkit writes (issue 16, row 3)."""
+"""compkit.excel: no live formulas in any workbook or CSV compkit writes (issue 16, row 3)."""
 from __future__ import annotations
 
 from pathlib import Path
