@@ -15,10 +15,11 @@ is detected). Running the same inputs again changes nothing.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
-import shutil
-import tempfile
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from compkit.atomic import read_marker, remove_quietly, staging_folder, write_marker
 from compkit.credits import rebalance_shares
 from compkit.data import Dataset, dataset_from_tables, load_appeals, row_keys
 from compkit.engine import Outcomes, evaluate
@@ -297,23 +299,90 @@ def _table_sha256(df: pd.DataFrame) -> str:
     return _sha256_bytes(df.to_csv(index=False, float_format="%.10g").encode())
 
 
-def read_audit_log(path: str | Path) -> list[dict[str, Any]]:
-    """The audit log's entries, after checking the hash chain (each line's ``prev`` is the sha256 of the line
-    before it; the first line's is 64 zeros). Raises :class:`AuditError` at the first line that does not fit."""
-    path = Path(path)
+AUDIT_HEAD = "audit_log.head"
+AUDIT_LOCK = ".audit_log.lock"
+RUN_MANIFEST = "manifest.json"
+_GENESIS = "0" * 64
+
+
+def audit_key(environ: dict[str, str] | None = None) -> bytes:
+    """The key of the audit log's HMACs: derived from the publication (pseudonym) key of
+    :func:`compkit.privacy.pseudonym_key` (``COMPKIT_PSEUDONYM_KEY`` or ``COMPKIT_PSEUDONYM_KEY_FILE``), so the
+    same secret serves both and one cannot be computed from the other. Without a key ``compkit appeal`` is refused:
+    a log anyone can re-hash is not evidence."""
+    from compkit.privacy import PrivacyError, pseudonym_key
+
+    try:
+        key = pseudonym_key(environ)
+    except PrivacyError as err:
+        raise AuditError(f"the appeals audit log is signed with the publication key, and {err}") from None
+    return hmac.new(key, b"compkit audit log v1", hashlib.sha256).digest()
+
+
+def _mac(key: bytes, text: str) -> str:
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _entry_mac(key: bytes, entry: dict[str, Any]) -> str:
+    body = {k: v for k, v in entry.items() if k != "mac"}
+    return _mac(key, json.dumps(body, ensure_ascii=False, sort_keys=True, default=str))
+
+
+def _head_mac(key: bytes, entries: int, last: str) -> str:
+    return _mac(key, f"head|{entries}|{last}")
+
+
+def _read_head(path: Path, key: bytes) -> dict[str, Any] | None:
     if not path.exists():
+        return None
+    try:
+        head = json.loads(path.read_text(encoding="utf-8"))
+        ok = head["mac"] == _head_mac(key, int(head["entries"]), str(head["last"]))
+    except (ValueError, KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise AuditError(f"{path}: the head record of the audit log was edited (or written under another key)")
+    return head
+
+
+def read_audit_log(path: str | Path, key: bytes) -> list[dict[str, Any]]:
+    """The audit log's entries, after checking every one: each line carries ``mac`` = HMAC-SHA256(key, the entry)
+    and ``prev`` = the previous line's mac (the first line's is 64 zeros), and the head record ``audit_log.head``
+    next to the log holds the number of entries and the last mac, itself signed. Raises :class:`AuditError` when a
+    line was edited, reordered, inserted or removed, when the last lines or the whole log were deleted, or when the
+    head was edited."""
+    path = Path(path)
+    head = _read_head(path.with_name(AUDIT_HEAD), key)
+    if not path.exists():
+        if head is not None and int(head["entries"]) > 0:
+            raise AuditError(f"{path}: the audit log is missing but its head record says it held {head['entries']} "
+                             "entries: the log was deleted")
         return []
-    entries, prev = [], "0" * 64
+    entries, prev = [], _GENESIS
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         try:
             entry = json.loads(line)
         except json.JSONDecodeError as err:
             raise AuditError(f"{path}, line {n}: not a JSON record ({err})") from None
+        if not isinstance(entry, dict) or entry.get("mac") != _entry_mac(key, entry):
+            raise AuditError(f"{path}, line {n}: the entry does not match its signature: it was edited (or the log "
+                             "was written under another key)")
         if entry.get("prev") != prev:
-            raise AuditError(f"{path}, line {n}: the hash chain is broken (expected prev {prev[:12]}..., found "
-                             f"{str(entry.get('prev'))[:12]}...): the log was edited, reordered or truncated")
-        prev = _sha256_bytes(line.encode("utf-8"))
+            raise AuditError(f"{path}, line {n}: the chain is broken (expected prev {prev[:12]}..., found "
+                             f"{str(entry.get('prev'))[:12]}...): lines were reordered, inserted or removed")
+        prev = entry["mac"]
         entries.append(entry)
+    if head is None:
+        if entries:
+            raise AuditError(f"{path}: the head record {AUDIT_HEAD} is missing: it was deleted (it is needed to "
+                             "show that no line was removed at the end)")
+        return entries
+    count = int(head["entries"])
+    if len(entries) < count or (count and entries[count - 1]["mac"] != head["last"]):
+        raise AuditError(f"{path}: the log has {len(entries)} entries but its head record says {count}: the last "
+                         "line(s) were deleted or the log replaced")
+    # more valid entries than the head says: a run stopped between writing the log and its head (lines cannot be
+    # forged without the key); the next append brings the head up to date
     return entries
 
 
@@ -321,29 +390,106 @@ def _decision_key(rec: dict[str, Any]) -> str:
     return "|".join(str(rec.get(k)) for k in ("appeal_id", "status", "value_after", "decided_on"))
 
 
-def append_audit(path: str | Path, records: list[dict[str, Any]]) -> int:
-    """Append the decisions of ``records`` not yet in the log (same appeal, status, value and date); returns how
-    many lines were added. Never rewrites an existing line."""
-    path = Path(path)
-    existing = read_audit_log(path)
-    seen = {_decision_key(e) for e in existing}
-    prev = _sha256_bytes(path.read_text(encoding="utf-8").splitlines()[-1].encode()) if existing else "0" * 64
-    lines = []
-    for rec in records:
-        if _decision_key(rec) in seen:
-            continue
-        entry = {"seq": len(existing) + len(lines) + 1, **rec, "prev": prev}
-        line = json.dumps(entry, ensure_ascii=False, sort_keys=False, default=str)
-        lines.append(line)
-        prev = _sha256_bytes(line.encode("utf-8"))
-        seen.add(_decision_key(rec))
-    if lines:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write("".join(line + "\n" for line in lines))
+@contextmanager
+def _locked(folder: Path):
+    """An exclusive lock on ``folder/.audit_log.lock`` (fcntl.flock) for the whole read-check-append, so two runs
+    at once cannot both chain onto the same last line. Where fcntl is missing (Windows) runs are not locked."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / AUDIT_LOCK).open("a") as fh:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            yield
+            return
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _replace_text(path: Path, text: str) -> None:
+    from compkit.atomic import temporary_file
+
+    tmp = temporary_file(path)
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def append_audit(path: str | Path, records: list[dict[str, Any]], key: bytes, lock: bool = True) -> int:
+    """Append the decisions of ``records`` not yet in the log (same appeal, status, value and date); returns how
+    many lines were added. The log is checked first (:func:`read_audit_log`); existing lines are never changed. The
+    new log is written whole to a temporary file and renamed into place, then the head record, so a full disk or
+    a kill leaves the old log."""
+    path = Path(path)
+    with _locked(path.parent) if lock else nullcontext():
+        existing = read_audit_log(path, key)
+        seen = {_decision_key(e) for e in existing}
+        prev = existing[-1]["mac"] if existing else _GENESIS
+        lines = []
+        for rec in records:
+            if _decision_key(rec) in seen:
+                continue
+            entry = {"seq": len(existing) + len(lines) + 1, **rec, "prev": prev}
+            entry = json.loads(json.dumps(entry, ensure_ascii=False, default=str))  # as it will be read back
+            entry["mac"] = _entry_mac(key, entry)
+            lines.append(json.dumps(entry, ensure_ascii=False))
+            prev = entry["mac"]
+            seen.add(_decision_key(rec))
+        head = _read_head(path.with_name(AUDIT_HEAD), key)
+        if lines or head is None or int(head["entries"]) != len(existing):
+            old = path.read_text(encoding="utf-8") if path.exists() else ""
+            if old and not old.endswith("\n"):
+                old += "\n"
+            _replace_text(path, old + "".join(line + "\n" for line in lines))
+            count = len(existing) + len(lines)
+            _replace_text(path.with_name(AUDIT_HEAD), json.dumps(
+                {"entries": count, "last": prev, "mac": _head_mac(key, count, prev)}) + "\n")
     return len(lines)
+
+
+def write_run_manifest(folder: Path, key: bytes) -> dict[str, str]:
+    """``folder/manifest.json``: the sha256 of every file of an appeal run folder, signed (HMAC)."""
+    files = {str(f.relative_to(folder)): _file_sha256(f) for f in sorted(folder.rglob("*"))
+             if f.is_file() and f.name != RUN_MANIFEST}
+    body = json.dumps(files, sort_keys=True)
+    (folder / RUN_MANIFEST).write_text(json.dumps({"files": files, "mac": _mac(key, body)}, indent=1) + "\n",
+                                       encoding="utf-8")
+    return files
+
+
+def verify_run_folders(out: Path, key: bytes) -> int:
+    """Check every run folder of ``out`` against its signed manifest: no file changed, missing or added. Raises
+    :class:`AuditError` naming the folder and file; returns the number of folders checked."""
+    checked = 0
+    for folder in sorted(p for p in Path(out).iterdir() if p.is_dir() and not p.name.startswith(".")):
+        where = f"{folder}"
+        try:
+            manifest = json.loads((folder / RUN_MANIFEST).read_text(encoding="utf-8"))
+            files = manifest["files"]
+            ok = manifest["mac"] == _mac(key, json.dumps(files, sort_keys=True))
+        except (OSError, ValueError, KeyError, TypeError):
+            raise AuditError(f"{where}: the run folder has no readable {RUN_MANIFEST}; it was not written by this "
+                             "compkit or was altered") from None
+        if not ok:
+            raise AuditError(f"{where}/{RUN_MANIFEST}: the manifest was edited (or written under another key)")
+        present = {str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file() and f.name != RUN_MANIFEST}
+        for name in sorted(set(files) | present):
+            if name not in present:
+                raise AuditError(f"{where}/{name}: a file of the appeal run was deleted")
+            if name not in files:
+                raise AuditError(f"{where}/{name}: a file was added to the appeal run after it was written")
+            if _file_sha256(folder / name) != files[name]:
+                raise AuditError(f"{where}/{name}: the file was changed after the appeal run wrote it")
+        checked += 1
+    return checked
 
 
 # ------------------------------------------------------------------------------------------- command
@@ -351,13 +497,13 @@ def append_audit(path: str | Path, records: list[dict[str, Any]]) -> int:
 
 def _write_run(review: AppealReview, folder: Path) -> dict[str, str]:
     """The run's files, written to ``folder`` (a fresh temporary folder); returns their sha256."""
-    from compkit.excel import write_workbook
+    from compkit.excel import write_csv, write_workbook
 
     review.before.to_csv(folder / "before")
     review.after.to_csv(folder / "after")
     tables = {"register": review.register, "corrections": review.corrections, "diff": review.diff}
     for name, df in tables.items():
-        df.to_csv(folder / f"{name}.csv", index=False, float_format="%.10g")
+        write_csv(df, folder / f"{name}.csv", float_format="%.10g")
     write_workbook(tables, folder / "appeals.xlsx")
     hashes = {name: _file_sha256(folder / f"{name}.csv") for name in tables}
     hashes["before_summary"] = _file_sha256(folder / "before" / "summary.csv")
@@ -373,14 +519,17 @@ def run_appeals(policy_path: str | Path, data_path: str | Path, appeals_path: st
     The run id is the first 12 hex digits of sha256(policy file, data, appeals). A run folder that exists is
     never rewritten; decisions already in the log are not logged again. Returns a short report.
     """
+    from compkit.atomic import check_output
     from compkit.data import load_dataset
     from compkit.policy import load_policy
     from compkit.privacy import refuse_reports_folder
 
     out = refuse_reports_folder(out, "appeal results")
+    out = check_output(out, "appeal", {"data": data_path, "policy file": policy_path, "appeals register": appeals_path})
     as_of_date = pd.to_datetime(as_of, format="%Y-%m-%d", errors="coerce") if as_of else None
     if as_of and pd.isna(as_of_date):
         raise CompkitError(f"--as-of {as_of}: expected a date YYYY-MM-DD")
+    key = audit_key()  # before any work: no key, no appeal run
     policy = load_policy(policy_path)
     data = load_dataset(data_path, policy=policy, cycle=cycle)
     if appeals_path is None:
@@ -393,41 +542,50 @@ def run_appeals(policy_path: str | Path, data_path: str | Path, appeals_path: st
     run_id = _sha256_bytes(json.dumps(inputs, sort_keys=True).encode())[:12]
     review = review_appeals(policy, data, appeals, as_of_date, file=appeals_file)
     out.mkdir(parents=True, exist_ok=True)
+    if read_marker(out) is None:
+        write_marker(out, "appeal", manifest=False)
     run_dir = out / run_id
-    if run_dir.exists():
-        hashes = json.loads((run_dir / "hashes.json").read_text(encoding="utf-8"))
-        wrote = False
-    else:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}-", dir=out))
-        try:
-            hashes = _write_run(review, tmp)
-            os.replace(tmp, run_dir)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        wrote = True
-    cause = review.diff.groupby("employee_id")["cause"].first()
-    knock_on = int((~cause.str.startswith("appeal ")).sum())
-    corr = review.corrections.set_index("appeal_id")
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    records = []
-    for rec in review.register.to_dict("records"):
-        aid = rec["appeal_id"]
-        applied = aid in corr.index
-        own = cause[cause.str.startswith("appeal ") & cause.str.contains(rf"\b{aid}\b", regex=True)]
-        records.append({
-            "recorded_at": now, "run_id": run_id, "appeal_id": aid, "employee_id": rec["employee_id"],
-            "filed_on": str(pd.Timestamp(rec["filed_on"]).date()), "status": rec["status"],
-            "decided_on": None if pd.isna(rec["decided_on"]) else str(pd.Timestamp(rec["decided_on"]).date()),
-            "days_to_decision": None if pd.isna(rec["days_to_decision"]) else int(rec["days_to_decision"]),
-            "reason": None if pd.isna(rec["reason"]) else str(rec["reason"]),
-            "table": rec["table"], "key": rec["key"], "column": rec["column"],
-            "value_before": str(corr.loc[aid, "value_before"]) if applied else None,
-            "value_after": str(corr.loc[aid, "value_after"]) if applied else None,
-            "employees_changed": sorted(own.index) if applied else [],
-            "knock_on_employees_in_run": knock_on if applied else 0,
-            "inputs": inputs, "outputs": hashes,
-        })
-    added = append_audit(out / AUDIT_LOG, records)
+    with _locked(out):  # one appeal run at a time per folder: check, write, append
+        logged = read_audit_log(out / AUDIT_LOG, key)  # the log and its head as they were written
+        checked = verify_run_folders(out, key)  # every earlier run folder as it was written
+        if checked and not logged and not (out / AUDIT_HEAD).exists():
+            raise AuditError(f"{out}: {checked} appeal run folder(s) but no audit log and no head record: the log "
+                             "was deleted")
+        if run_dir.exists():
+            hashes = json.loads((run_dir / "hashes.json").read_text(encoding="utf-8"))
+            wrote = False
+        else:
+            tmp = staging_folder(run_dir, "appeal-run")
+            try:
+                hashes = _write_run(review, tmp)
+                write_run_manifest(tmp, key)
+                os.replace(tmp, run_dir)
+            finally:
+                remove_quietly(tmp if tmp.exists() else None)
+            wrote = True
+        cause = review.diff.groupby("employee_id")["cause"].first()
+        knock_on = int((~cause.str.startswith("appeal ")).sum())
+        corr = review.corrections.set_index("appeal_id")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        records = []
+        for rec in review.register.to_dict("records"):
+            aid = rec["appeal_id"]
+            applied = aid in corr.index
+            own = cause[cause.str.startswith("appeal ") & cause.str.contains(rf"\b{aid}\b", regex=True)]
+            records.append({
+                "recorded_at": now, "run_id": run_id, "appeal_id": aid, "employee_id": rec["employee_id"],
+                "filed_on": str(pd.Timestamp(rec["filed_on"]).date()), "status": rec["status"],
+                "decided_on": None if pd.isna(rec["decided_on"]) else str(pd.Timestamp(rec["decided_on"]).date()),
+                "days_to_decision": None if pd.isna(rec["days_to_decision"]) else int(rec["days_to_decision"]),
+                "reason": None if pd.isna(rec["reason"]) else str(rec["reason"]),
+                "table": rec["table"], "key": rec["key"], "column": rec["column"],
+                "value_before": str(corr.loc[aid, "value_before"]) if applied else None,
+                "value_after": str(corr.loc[aid, "value_after"]) if applied else None,
+                "employees_changed": sorted(own.index) if applied else [],
+                "knock_on_employees_in_run": knock_on if applied else 0,
+                "inputs": inputs, "outputs": hashes,
+            })
+        added = append_audit(out / AUDIT_LOG, records, key, lock=False)
     i = review.info
     lines = [f"appeals: {i['appeals']} ({i['upheld']} upheld, {i['rejected']} rejected, {i['open']} open); "
              f"{i['corrections']} correction(s) applied",
@@ -435,5 +593,6 @@ def run_appeals(policy_path: str | Path, data_path: str | Path, appeals_path: st
              f"{i['total_cash_change']:,.2f} {policy.currency}",
              f"results: {run_dir}" + ("" if wrote else " (already there: these inputs were processed before; "
                                                        "nothing rewritten)"),
-             f"audit log: {out / AUDIT_LOG} ({added} new entr{'y' if added == 1 else 'ies'})"]
+             f"audit log: {out / AUDIT_LOG} ({added} new entr{'y' if added == 1 else 'ies'}; the log, its head "
+             f"record and {checked} earlier run folder(s) checked)"]
     return "\n".join(lines)

@@ -1,26 +1,258 @@
-"""Writing outputs so that a failed run leaves nothing half-done: build in a temporary folder next to the
-target, then swap it into place."""
+"""Writing outputs safely: compkit replaces or deletes only what it wrote, and a failed run leaves nothing
+half-done.
+
+Every folder compkit writes (a review report, statements, published tables, an evaluate CSV folder, an appeals
+folder, a sample) carries a marker file ``.compkit-output`` (JSON: the command, the time, the compkit version and
+the files written with their sha256). :func:`check_output` is the one guard every writing command calls before it
+does any work; it refuses, with one line, an output that
+
+* is, contains or lies inside one of the command's inputs (the data folder or workbook, the policy or candidate
+  file, the appeals register) or its other output (``--publish``);
+* is an existing file where a folder is expected (or a folder where a file is expected);
+* is a non-empty folder without the marker, or with the marker of another command (a statements folder is never
+  replaced by a review);
+* is an existing workbook that compkit did not write.
+
+Work is done in a temporary folder next to the target, named for what it is
+(``.compkit-tmp-<what>-<pid>-XXXX``) and moved into place only when complete (:func:`replace_folder`: the old
+folder stays whole until the new one is in place). A temporary folder is removed when the run fails; one left by a
+killed run (its process is gone) is swept by the next run that writes next to it.
+"""
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
+from compkit.errors import CompkitError
 
-def replace_folder(staging: Path, target: Path) -> None:
-    """Move the fully written folder ``staging`` to ``target`` (same file system). A previous ``target`` is
-    renamed aside first and removed only after the new one is in place, so at every moment either the old or
-    the new folder is complete."""
+#: the marker file in every folder compkit writes
+MARKER = ".compkit-output"
+#: prefix of compkit's temporary folders (staging and folders moved aside)
+TMP_PREFIX = ".compkit-tmp-"
+#: the workbook property compkit sets on every .xlsx it writes (so it may replace it later)
+WORKBOOK_CREATOR = "compkit"
+
+
+class OutputError(CompkitError):
+    """An output path compkit refuses to write (it would replace or delete something compkit did not write)."""
+
+
+def resolve(path: str | Path) -> Path:
+    return Path(path).expanduser().resolve()
+
+
+# ----------------------------------------------------------------------------------------------- marker
+
+
+def read_marker(folder: Path) -> dict | None:
+    """The marker of ``folder`` (a dict), or None when there is none or it is not compkit's JSON."""
+    path = Path(folder) / MARKER
+    if not path.is_file():
+        return None
+    try:
+        marker = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return marker if isinstance(marker, dict) and "command" in marker else None
+
+
+def write_marker(folder: Path, command: str, manifest: bool = True) -> Path:
+    """Write ``folder/.compkit-output``: command, UTC time, compkit version and (``manifest``) every file under the
+    folder with its sha256."""
+    from compkit import __version__
+
+    folder = Path(folder)
+    record: dict = {"command": command, "time": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "compkit_version": __version__}
+    if manifest:
+        files = {}
+        for f in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MARKER):
+            files[str(f.relative_to(folder))] = hashlib.sha256(f.read_bytes()).hexdigest()
+        record["files"] = files
+    path = folder / MARKER
+    path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def workbook_written_by_compkit(path: Path) -> bool:
+    try:
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True)
+        try:
+            return wb.properties.creator == WORKBOOK_CREATOR
+        finally:
+            wb.close()
+    except Exception:  # not a workbook at all
+        return False
+
+
+# ------------------------------------------------------------------------------------------------ guard
+
+
+def _relation(out: Path, other: Path) -> str | None:
+    if out == other:
+        return "is"
+    if out in other.parents:
+        return "contains"
+    if other in out.parents:
+        return "lies inside"
+    return None
+
+
+def check_output(out: str | Path, command: str, inputs: Mapping[str, str | Path | None] | None = None,
+                 kind: str = "folder", flag: str = "--out") -> Path:
+    """The one guard of every writing command: return the resolved ``out`` or raise :class:`OutputError` (one line).
+
+    ``inputs``: what the command reads or also writes, by label (``{"data folder": ..., "policy file": ...}``);
+    ``out`` may not be, contain or lie inside any of them. ``kind``: ``"folder"`` (replaced as a whole: it must
+    be absent, empty, or carry the marker of the same ``command``), ``"file"`` (a workbook: absent, or a workbook
+    compkit wrote) or ``"log folder"`` (a folder compkit adds to, e.g. the appeals folder: absent, empty or
+    marked by the same command).
+    """
+    target = resolve(out)
+    for label, path in (inputs or {}).items():
+        if path is None:
+            continue
+        rel = _relation(target, resolve(path))
+        if rel is not None:
+            raise OutputError(f"{flag} {out} {rel} the {label} {path}; choose another place: compkit never writes over "
+                              "its inputs or its other outputs")
+    if kind == "file":
+        if target.is_dir():
+            raise OutputError(f"{flag} {out} is a folder; expected a workbook file name ending in .xlsx")
+        if target.exists() and not workbook_written_by_compkit(target):
+            raise OutputError(f"{flag} {out}: a file compkit did not write is already there; compkit replaces only "
+                              "its own workbooks (move the file or choose another name)")
+        return target
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{flag} {out} is an existing file; expected a folder (compkit does not replace files it "
+                          "did not write)")
+    if target.is_dir() and any(target.iterdir()):
+        marker = read_marker(target)
+        if marker is None:
+            raise OutputError(f"{flag} {out} is a folder holding files compkit did not write (it has no {MARKER}); "
+                              "compkit replaces only folders it created: choose a new or empty folder")
+        if marker.get("command") != command:
+            raise OutputError(f"{flag} {out} holds the output of 'compkit {marker.get('command')}', not of 'compkit "
+                              f"{command}'; choose another folder")
+    return target
+
+
+# ------------------------------------------------------------------------------------- temporary folders
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_TMP_RE = re.compile(re.escape(TMP_PREFIX) + r".*?-(\d+)-[^-]*$")
+
+
+def sweep_temporaries(parent: str | Path) -> list[Path]:
+    """Remove compkit's temporary folders in ``parent`` left by runs whose process is gone (a killed run).
+    Returns what was removed. Folders of running processes are left alone."""
+    removed = []
+    parent = Path(parent)
+    if not parent.is_dir():
+        return removed
+    for path in parent.glob(TMP_PREFIX + "*"):
+        m = _TMP_RE.match(path.name)
+        if m is None or _pid_alive(int(m.group(1))):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def _short(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)[:40]
+
+
+def staging_folder(target: Path, what: str) -> Path:
+    """A fresh temporary folder next to ``target`` named ``.compkit-tmp-<what>-<pid>-XXXX`` (same file system, so
+    the finished folder can be renamed into place). Sweeps temporaries of dead runs first."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    sweep_temporaries(target.parent)
+    return Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{_short(what)}-{os.getpid()}-", dir=target.parent))
+
+
+def temporary_file(target: Path, suffix: str = "") -> Path:
+    """A temporary file name next to ``target`` (``.compkit-tmp-file-<pid>-XXXX<suffix>``); swept like folders."""
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}file-{os.getpid()}-", suffix=suffix, dir=target.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def replace_folder(staging: Path, target: Path, command: str | None = None) -> None:
+    """Move the fully written folder ``staging`` to ``target`` (same file system). With ``command``, the marker
+    (with the manifest of files) is written into ``staging`` first. A previous ``target`` is renamed aside first
+    and removed only after the new one is in place, so at every moment either the old or the new folder is
+    complete. A previous ``target`` that is not empty must carry compkit's marker (checked again here, so no
+    caller can replace a folder compkit did not write)."""
+    staging, target = Path(staging), Path(target)
+    if command is not None:
+        write_marker(staging, command)
     old = None
     if target.exists():
-        old = target.with_name(f".{target.name}-old-{os.getpid()}")
+        if not target.is_dir() or (any(target.iterdir()) and read_marker(target) is None):
+            raise OutputError(f"{target}: not a folder compkit wrote; refusing to replace it")
+        old = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}old-{_short(target.name)}-{os.getpid()}-",
+                                    dir=target.parent))
+        os.rmdir(old)
         os.replace(target, old)
-    os.replace(staging, target)
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        if old is not None:
+            os.replace(old, target)  # put the previous output back
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_quietly(path: Path | None) -> None:
+    if path is not None:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def write_tables_folder(tables: Mapping[str, object], directory: str | Path, command: str,
+                        float_format: str = "%.10g") -> list[Path]:
+    """One CSV per table (name -> DataFrame) in ``directory``, replaced as a whole: written to a staging folder
+    through :func:`compkit.excel.write_csv` (no live formulas), marked, then swapped into place. ``directory``
+    must be new, empty or a folder the same ``command`` wrote."""
+    from compkit.excel import write_csv
+
+    target = check_output(directory, command)
+    tmp = staging_folder(target, command)
+    try:
+        for name, table in tables.items():
+            write_csv(table, tmp / f"{name}.csv", float_format=float_format)
+        replace_folder(tmp, target, command)
+    finally:
+        remove_quietly(tmp if tmp.exists() else None)
+    return [target / f"{name}.csv" for name in tables]
 
 
 @contextmanager
@@ -46,7 +278,7 @@ def staged_folder(target: str | Path, keep_others: bool = False) -> Iterator[Pat
                         os.link(f, dest, follow_symlinks=False)
                     except OSError:
                         shutil.copy2(f, dest, follow_symlinks=False)
-        replace_folder(staging, target)
+        _swap(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -66,3 +298,17 @@ def write_file(path: str | Path, write: Callable[[Path], object], suffix: str = 
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _swap(staging: Path, target: Path) -> None:
+    """Rename ``target`` aside, ``staging`` into place, then remove the old one (no marker check: for
+    :func:`staged_folder`, whose caller carries the existing files over with ``keep_others``)."""
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}old-{_short(target.name)}-{os.getpid()}-",
+                                    dir=target.parent))
+        os.rmdir(old)
+        os.replace(target, old)
+    os.replace(staging, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -67,17 +67,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from compkit.atomic import check_output
     from compkit.data import load_dataset
     from compkit.engine import evaluate
     from compkit.policy import load_policy
 
+    out = Path(args.out)
+    check_output(out, "evaluate", {"data": args.data, "policy file": args.policy},
+                 kind="file" if out.suffix.lower() == ".xlsx" else "folder")
     policy = load_policy(args.policy)
     data = load_dataset(args.data, policy=policy, cycle=args.cycle, encoding=args.encoding)
     from compkit.supervision import anomalies, anomaly_counts, reconciliation
 
     outcomes = evaluate(policy, data)
     checks = {"reconciliation": reconciliation(data, outcomes), "anomalies": anomalies(policy, data, outcomes)}
-    out = Path(args.out)
     if out.suffix.lower() == ".xlsx":
         outcomes.to_excel(out, extra=checks)
     else:
@@ -120,7 +123,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     from compkit.report import run_review
 
     index = run_review(year=args.year, policy=args.policy, candidate=args.candidate, data=args.data, out=args.out,
-                       budget=args.budget, scenarios=args.scenarios, seed=args.seed, lang=args.lang)
+                       budget=args.budget, scenarios=args.scenarios, seed=args.seed, lang=args.lang,
+                       private=args.private)
     print(f"review written: {index}")
     return 0
 
@@ -224,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=float, default=None, help="cost budget (default: the policy's budget)")
     p.add_argument("--scenarios", type=int, default=1000, help="Monte Carlo scenarios (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the simulation (default 0)")
+    p.add_argument("--private", type=Path, default=None,
+                   help="private folder (refused under reports/) for the per-person tables of the review "
+                        "(calibrated scores, changes under the candidate); default: not written")
     p.set_defaults(func=cmd_review)
 
     p = sub.add_parser("statements", help="per-employee feedback statements (confidential)",
@@ -315,6 +322,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
         return 130
+    except OSError as err:  # permission denied, disk full, name too long...: one line, never a traceback
+        print(f"compkit {args.command}: {os_error_message(err)}", file=sys.stderr)
+        return 1
+
+
+def os_error_message(err: OSError) -> str:
+    """One line for a file-system error: what failed, on which file, and what to do."""
+    import errno
+
+    where = f" {err.filename}" if err.filename else ""
+    if err.filename2:
+        where += f" -> {err.filename2}"
+    hints = {errno.ENOSPC: "the disk is full; free some space and run again",
+             errno.EDQUOT: "the disk quota is exceeded; free some space and run again",
+             errno.EACCES: "permission denied; choose a folder you may write to",
+             errno.EPERM: "operation not permitted; choose a folder you may write to",
+             errno.ENAMETOOLONG: "a file name is too long (an id of more than 60 characters?); shorten the path",
+             errno.EROFS: "the file system is read-only; choose another folder",
+             errno.ENOENT: "no such file or folder"}
+    text = hints.get(err.errno or -1, err.strerror or str(err))
+    return f"cannot read or write{where}: {text}; earlier outputs were left as they were".replace("\n", " ")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -128,16 +128,12 @@ class Outcomes:
 
     def to_csv(self, directory: str | Path, extra: dict[str, pd.DataFrame] | None = None) -> list[Path]:
         """One CSV per table in ``directory`` (plus one per ``extra`` table, e.g. the supervision checks),
-        all or none: written into a folder beside it that then replaces it whole (other files already in
-        ``directory`` are kept), so a failure leaves the previous folder as it was."""
-        from compkit.atomic import staged_folder
+        written atomically (all files or none) and safely (:func:`compkit.atomic.write_tables_folder`: no live
+        formulas; only a folder compkit wrote is replaced)."""
+        from compkit.atomic import write_tables_folder
 
-        directory = Path(directory)
         tables = {name: getattr(self, name) for name in self.TABLES} | dict(extra or {})
-        with staged_folder(directory, keep_others=True) as tmp:
-            for name, table in tables.items():
-                table.to_csv(tmp / f"{name}.csv", index=False, float_format="%.10g")
-        return [directory / f"{name}.csv" for name in tables]
+        return write_tables_folder(tables, directory, "evaluate")
 
     def to_excel(self, path: str | Path, extra: dict[str, pd.DataFrame] | None = None) -> Path:
         """A workbook with a sheet per table (plus ``extra`` sheets): bold frozen header, auto filter, money in

@@ -15,9 +15,8 @@ cent), so a statement's total cash is the sum of its lines, to the cent.
 """
 from __future__ import annotations
 
+import hashlib
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,13 +26,12 @@ import pandas as pd
 
 from compkit import commission as cm
 from compkit import i18n
-from compkit.atomic import replace_folder
 from compkit.data import Dataset, cycle_periods
 from compkit.engine import Outcomes, evaluate
 from compkit.errors import CompkitError
 from compkit.money import round_cents
 from compkit.policy import Policy
-from compkit.privacy import MIN_GROUP, pseudonyms, refuse_reports_folder, suppress
+from compkit.privacy import MIN_GROUP, k_anonymise, pseudonyms, refuse_reports_folder, suppress
 
 #: points on the scorecard that mean "on target" (every curve maps target achievement to 100)
 ON_TARGET = 100.0
@@ -592,14 +590,25 @@ def _plain(text: str) -> str:
 # -------------------------------------------------------------------------------------- publication
 
 
+def publication_pseudonyms(employee_ids: pd.Series | list, key: bytes, cycle: str) -> np.ndarray:
+    """The pseudonyms of a cycle's published list: keyed by the publication key and the cycle, so a person's
+    pseudonym differs from one cycle to the next and two cycles' lists cannot be joined."""
+    return pseudonyms(employee_ids, key, scope=f"publication {cycle}")
+
+
 def published_results(st: Statements, policy: Policy, key: bytes | None = None) -> dict[str, pd.DataFrame]:
     """Tables for publication (公示): the results list and the rating distribution by branch.
 
-    results: one row per person with a score: ``person`` (a keyed-hash pseudonym, or the name when the policy
-    says ``publication.names: name``), branch, position, overall score (1 decimal), rating; sorted by
-    pseudonym (or name), so the order reveals nothing. ratings_by_branch: head-count per branch and rating
-    share; branches with fewer than ``publication.min_group`` people have their shares suppressed.
-    No raw employee id is ever included.
+    results: one row per person with a score: ``person`` (a pseudonym keyed by the publication key and the cycle,
+    or the name when the policy says ``publication.names: name``), where they work, position and rating, sorted by
+    person so the order reveals nothing. No score (a near-unique number that would let anyone who knows one
+    person's score find them) and no raw employee id. Every combination of the published columns other than the
+    person is shared by at least ``publication.min_group`` people (k-anonymity, :func:`compkit.privacy.k_anonymise`):
+    the list shows the branch when that holds for at least 90% of the people, else the region, else the position
+    alone, else the rating alone; the few people still in smaller groups have those columns shown as ``—`` (and
+    their rating too if needed). The column is named after the level published (``branch``, ``region`` or none).
+    ratings_by_branch: head-count per branch and rating share; branches with fewer than ``publication.min_group``
+    people have their shares suppressed.
     """
     people = st.people
     scored = people[people["composite"].notna()]
@@ -609,16 +618,21 @@ def published_results(st: Statements, policy: Policy, key: bytes | None = None) 
         if key is None:
             raise FeedbackError("published results with pseudonyms need the pseudonym key "
                                 "(see compkit.privacy.pseudonym_key)")
-        person = pseudonyms(scored["employee_id"], key)
+        person = publication_pseudonyms(scored["employee_id"], key, st.info["cycle"])
         if len(set(person)) != len(person):
             raise FeedbackError("two people got the same pseudonym; use a longer pseudonym")
-    results = pd.DataFrame({"person": person, "branch": scored["branch"].to_numpy(),
-                            "position": scored["grade_title"].to_numpy(),
-                            "overall_score": np.round(scored["composite"].to_numpy(dtype="float64"), 1),
-                            "rating": scored["rating"].astype(str).map(policy.ratings.names).to_numpy()})
+    k = policy.publication.min_group
+    quasi = pd.DataFrame({"branch": scored["branch"].astype(str).to_numpy(),
+                          "region": scored["region"].astype(str).to_numpy(),
+                          "position": scored["grade_title"].astype(str).to_numpy(),
+                          "rating": scored["rating"].astype(str).map(policy.ratings.names).to_numpy()})
+    shown, _level = k_anonymise(quasi, [["branch", "position"], ["region", "position"], ["position"], []],
+                                "rating", k=k)
+    results = pd.concat([pd.DataFrame({"person": person}), shown.reset_index(drop=True)], axis=1)
     results = results.sort_values("person", kind="stable").reset_index(drop=True)
+    rated = pd.DataFrame({"branch": quasi["branch"], "rating": quasi["rating"]})
     labels = list(policy.ratings.names.values())  # published as people read them (优秀 ... 不称职 by default)
-    counts = pd.crosstab(results["branch"], pd.Categorical(results["rating"], categories=labels), dropna=False)
+    counts = pd.crosstab(rated["branch"], pd.Categorical(rated["rating"], categories=labels), dropna=False)
     n = counts.sum(axis=1)
     shares = counts.div(n.where(n > 0), axis=0)
     shares.columns = [f"share_{c}" for c in shares.columns]
@@ -641,8 +655,9 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
     ``out`` must not be under a ``reports`` folder. Everything is written to a temporary folder first and moved
     into place, so a failed run leaves the previous statements as they were. Returns the files written.
     """
+    from compkit.atomic import check_output, remove_quietly, replace_folder, staging_folder
     from compkit.data import load_dataset
-    from compkit.excel import write_workbook
+    from compkit.excel import write_csv, write_workbook
     from compkit.policy import load_policy
     from compkit.privacy import pseudonym_key
 
@@ -653,6 +668,10 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
         reason = missing_reason()
         if reason:
             raise BrowserMissing(f"--pdf: {reason}; the HTML statements print on A4 from any browser")
+    inputs = {"data": data_path, "policy file": policy_path}
+    out = check_output(out, "statements", {**inputs, "--publish folder": publish})
+    if publish is not None:
+        publish = check_output(publish, "publish", {**inputs, "--out folder": out}, flag="--publish")
     policy = load_policy(policy_path)
     key = None
     if publish is not None and policy.publication.names == "pseudonym":
@@ -661,13 +680,22 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
         refuse_reports_folder(publish, "published results with names")
     data = load_dataset(data_path, policy=policy, cycle=cycle)
     st = statement_contents(policy, data, period=period, lang=lang)
+    if key is not None:  # each reader finds themself in the published list (结果公示) by their own pseudonym
+        code = publication_pseudonyms(st.people["employee_id"], key, st.info["cycle"])
+        st.people["pseudonym"] = np.where(st.people["composite"].notna().to_numpy(), code, "")
     pages = render_statements(st, policy)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    names = statement_file_names(list(pages))
+    if len(names) != len(st.people) or len(set(names.values())) != len(names):
+        raise FeedbackError(f"{len(names)} statement file(s) for {len(st.people)} people; expected one per person")
+    tmp = staging_folder(out, "statements")
     pub_tmp = None
     try:
         for eid, html in pages.items():
-            (tmp / f"{_safe(eid)}.html").write_text(html, encoding="utf-8")
+            (tmp / names[eid]).write_text(html, encoding="utf-8")
+        written = len(list(tmp.glob("*.html")))
+        if written != len(st.people):
+            raise FeedbackError(f"wrote {written} statement file(s) for {len(st.people)} people; expected one per "
+                                "person (nothing was replaced)")
         sheets = {name: getattr(st, name) for name in Statements.TABLES}
         if len(st.plans):
             sheets["plans"] = st.plans
@@ -675,25 +703,57 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
         if pdf:
             from compkit.browser import print_pdfs
 
-            print_pdfs({tmp / f"{_safe(eid)}.html": tmp / f"{_safe(eid)}.pdf" for eid in pages})
+            print_pdfs({tmp / names[eid]: tmp / (names[eid][: -len(".html")] + ".pdf") for eid in pages})
         if publish is not None:
-            pub = Path(publish).resolve()
-            pub.parent.mkdir(parents=True, exist_ok=True)
-            pub_tmp = Path(tempfile.mkdtemp(prefix=f".{pub.name}-", dir=pub.parent))
+            pub_tmp = staging_folder(publish, "published")
             for name, table in published_results(st, policy, key).items():
-                table.to_csv(pub_tmp / f"{name}.csv", index=False, float_format="%.4g")
-        replace_folder(tmp, out)
+                write_csv(table, pub_tmp / f"{name}.csv", float_format="%.4g")
+        replace_folder(tmp, out, "statements")
         if pub_tmp is not None:
-            replace_folder(pub_tmp, Path(publish).resolve())
+            replace_folder(pub_tmp, publish, "publish")
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if pub_tmp is not None:
-            shutil.rmtree(pub_tmp, ignore_errors=True)
-    written = sorted(out.glob("*.html")) + sorted(out.glob("*.pdf")) + [out / "statements.xlsx"]
+        remove_quietly(tmp if tmp.exists() else None)
+        remove_quietly(pub_tmp if pub_tmp is not None and pub_tmp.exists() else None)
+    written_files = sorted(out.glob("*.html")) + sorted(out.glob("*.pdf")) + [out / "statements.xlsx"]
     if publish is not None:
-        written += sorted(Path(publish).glob("*.csv"))
-    return written
+        written_files += sorted(Path(publish).glob("*.csv"))
+    return written_files
+
+
+#: longest file name part kept from an employee id (file systems allow 255 bytes; CJK takes 3 bytes a character)
+MAX_NAME = 60
+
+
+def statement_file_name(employee_id: str, hashed: bool = False) -> str:
+    """The statement file of ``employee_id``: ``<id>.html`` when the id is a safe file name (letters, digits, ``_``
+    and ``-``, at most 60 characters, not starting with ``-``); otherwise (or with ``hashed``) the safe form of the
+    id plus ``-`` and the first 10 hex digits of its sha256 (``a/b`` -> ``a_b-…``)."""
+    eid = str(employee_id)
+    safe = re.sub(r"[^\w-]", "_", eid)[:MAX_NAME]
+    if not hashed and safe == eid and eid and not eid.startswith("-"):
+        return f"{eid}.html"
+    digest = hashlib.sha256(eid.encode("utf-8")).hexdigest()[:10]
+    return f"{safe or 'id'}-{digest}.html"
+
+
+def statement_file_names(employee_ids: list[str]) -> dict[str, str]:
+    """id -> file name, unique by construction: an id whose plain name would meet another's (``a/b`` and ``a_b``,
+    or ``E1`` and ``e1`` on a case-insensitive file system) gets the hashed name. Raises :class:`FeedbackError`
+    if two names still agree (two ids with the same 10-digit hash)."""
+    ids = [str(e) for e in employee_ids]
+    plain = pd.Series([statement_file_name(e) for e in ids], dtype=object)
+    clash = plain.str.lower().duplicated(keep=False).to_numpy()
+    names = {e: statement_file_name(e, hashed=bool(c)) for e, c in zip(ids, clash)}
+    seen: dict[str, str] = {}
+    for eid, name in names.items():
+        if name.lower() in seen:
+            raise FeedbackError(f"employee ids {seen[name.lower()]!r} and {eid!r} would share the statement file "
+                                f"{name}")
+        seen[name.lower()] = eid
+    return names
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    """The statement file name of one id, without ``.html`` (as :func:`statement_file_name`; ids that differ only
+    in case get hashed names from :func:`statement_file_names`, which needs every id)."""
+    return statement_file_name(name)[: -len(".html")]

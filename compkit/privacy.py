@@ -63,6 +63,9 @@ def pseudonym_key(environ: dict[str, str] | None = None) -> bytes:
         if repo is not None:
             raise PrivacyError(f"{KEY_FILE_ENV}={path}: the key file is inside the git working tree {repo}; "
                                "keep it outside any repository so that it is never committed")
+        if os.name == "posix" and path.stat().st_mode & 0o077:
+            raise PrivacyError(f"{KEY_FILE_ENV}={path}: the key file can be read by other users (mode "
+                               f"{path.stat().st_mode & 0o777:o}); make it private: chmod 600 {path}")
         key = path.read_bytes().strip()
         where = str(path)
     else:
@@ -72,15 +75,73 @@ def pseudonym_key(environ: dict[str, str] | None = None) -> bytes:
     if len(key) < MIN_KEY_BYTES:
         raise PrivacyError(f"the pseudonym key from {where} has {len(key)} bytes; expected at least "
                            f"{MIN_KEY_BYTES}")
+    weak = weak_key_reason(key)
+    if weak:
+        raise PrivacyError(f"the pseudonym key from {where} is too weak ({weak}); use a random secret, e.g. "
+                           "python -c \"import secrets; print(secrets.token_hex(32))\"")
     return key
 
 
-def pseudonyms(employee_ids: Iterable[object], key: bytes, length: int = 10) -> np.ndarray:
-    """``P-`` + the first ``length`` hex digits of HMAC-SHA256(key, employee id). Same key, same pseudonym;
-    without the key a pseudonym cannot be linked to an id. 10 hex digits make a collision among 100,000
-    people unlikely (p ≈ 5e-3); :func:`publish_table` checks for one anyway."""
-    return np.array([f"P-{hmac.new(key, str(e).encode(), hashlib.sha256).hexdigest()[:length]}"
+#: fewest distinct characters a key may have (16 random hex digits have fewer than 6 with p < 1e-5)
+MIN_DISTINCT = 6
+
+
+def weak_key_reason(key: bytes) -> str | None:
+    """Why ``key`` is too weak to key pseudonyms (or the audit log), or None: fewer than 6 distinct characters
+    (``aaaaaaaaaaaaaaaa``, ``abababab…``), one character making up more than half of it, or a run of consecutive
+    characters (``0123456789abcdef…``, ``abcdefghijklmnop``)."""
+    distinct = len(set(key))
+    if distinct < MIN_DISTINCT:
+        return f"only {distinct} distinct character(s); expected at least {MIN_DISTINCT}"
+    top = max(key.count(bytes([b])) for b in set(key))
+    if top * 2 > len(key):
+        return "one character makes up more than half of it"
+    steps = {key[i + 1] - key[i] for i in range(len(key) - 1)}
+    if steps <= {0, 1} or steps <= {0, -1}:
+        return "a run of consecutive characters"
+    return None
+
+
+def pseudonyms(employee_ids: Iterable[object], key: bytes, length: int = 10, scope: str = "") -> np.ndarray:
+    """``P-`` + the first ``length`` hex digits of HMAC-SHA256(key, employee id), or of HMAC-SHA256(key, scope +
+    ``|`` + employee id) with a ``scope`` (the publication uses ``publication <cycle>``, so that the lists of two
+    cycles cannot be linked). Same key and scope, same pseudonym; without the key a pseudonym cannot be linked to
+    an id. 10 hex digits make a collision among 100,000 people unlikely (p ≈ 5e-3); the publication checks for one
+    anyway."""
+    prefix = f"{scope}|" if scope else ""
+    return np.array([f"P-{hmac.new(key, (prefix + str(e)).encode(), hashlib.sha256).hexdigest()[:length]}"
                      for e in employee_ids], dtype=object)
+
+
+#: shown in place of a published value withheld to keep every group at least ``min_group`` people
+WITHHELD = "—"
+
+
+def k_anonymise(table: pd.DataFrame, levels: Sequence[Sequence[str]], last: str, k: int = MIN_GROUP,
+                max_withheld: float = 0.1) -> tuple[pd.DataFrame, list[str]]:
+    """Generalise and suppress ``table`` so that every combination of its published columns is shared by at least
+    ``k`` rows (k-anonymity; Sweeney 2002).
+
+    ``levels``: the quasi-identifier columns from the finest to the coarsest (e.g. ``[["branch", "position"],
+    ["region", "position"], ["position"], []]``); ``last``: the column always published (the rating). The first
+    level at which at most ``max_withheld`` of the rows fall in groups under ``k`` (the last level always
+    qualifies) is kept: those rows get their level columns replaced by :data:`WITHHELD`, and rows whose
+    (withheld, rating) group is still under ``k`` get their rating withheld too. Returns (the published columns,
+    the level chosen)."""
+    n = len(table)
+    for i, level in enumerate(levels):
+        cols = [*level, last]
+        out = table[cols].astype(object).copy()
+        small = (out.groupby(cols, sort=False)[last].transform("size") < k).to_numpy() if n else np.zeros(0, bool)
+        if n and small.mean() > max_withheld and i < len(levels) - 1:
+            continue
+        if level:
+            out.loc[small, list(level)] = WITHHELD
+        if n:
+            still = (out.groupby(cols, sort=False)[last].transform("size") < k).to_numpy()
+            out.loc[still, last] = WITHHELD
+        return out, list(level)
+    raise ValueError("no levels given")  # pragma: no cover
 
 
 # -------------------------------------------------------------------------------------- suppression
@@ -126,26 +187,62 @@ def suppress(
 @dataclass(frozen=True)
 class IdentifierHit:
     file: str
-    kind: str        # "employee id" or "name"
+    kind: str        # "employee id", "name", "supervisor id" or "per-person table"
     value: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.kind} {self.value}"
 
 
 _TEXT_SUFFIXES = {".html", ".htm", ".csv", ".json", ".md", ".txt", ".ipynb", ".yaml", ".yml", ".jsonl"}
+#: a table is per person when its rows, or the distinct values of one of its columns, number between these
+#: shares of the head-count (a table by branch, grade or region has far fewer)
+PER_PERSON_BAND = (0.8, 1.25)
+#: below this head-count the per-person test is not made (any table of a tiny population is near its size)
+PER_PERSON_MIN_HEADCOUNT = 20
+
+
+def _per_person(path: Path, head_count: int) -> str | None:
+    """Why the CSV at ``path`` looks like one row per person (or numbers people in a column), or None."""
+    lo, hi = PER_PERSON_BAND[0] * head_count, PER_PERSON_BAND[1] * head_count
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, OSError, UnicodeDecodeError):
+        return None
+    if lo <= len(table) <= hi:
+        return f"{len(table)} rows for {head_count} people"
+    for col in table.columns:
+        values = table[col]
+        if values.str.contains(r"\d\.\d", regex=True).any():  # measurements, not identifiers
+            continue
+        distinct = values.nunique()
+        if lo <= distinct <= hi:
+            return f"column {col!r} has {distinct} distinct values for {head_count} people"
+    return None
 
 
 def scan_for_identifiers(folder: str | Path, employee_ids: Iterable[object], names: Iterable[object] = (),
-                         suffixes: Iterable[str] = tuple(_TEXT_SUFFIXES)) -> list[IdentifierHit]:
-    """Every occurrence of a raw employee id or a name in the text files under ``folder`` (recursively).
+                         suffixes: Iterable[str] = tuple(_TEXT_SUFFIXES), supervisor_ids: Iterable[object] = (),
+                         head_count: int | None = None) -> list[IdentifierHit]:
+    """Every occurrence of a raw employee id, a supervisor id or a name in the text files under ``folder``
+    (recursively), and (with ``head_count``) every CSV file that holds a row per person.
 
     An id matches as a whole word (``E00012`` does not match inside ``E000123``); a name matches as written.
-    Names shorter than 4 characters are skipped (they would match ordinary words). Used by the tests on the
-    generated reports and published tables, and available to analysts before they share a folder."""
+    Names shorter than 4 characters are skipped (they would match ordinary words). A CSV is per person when its
+    row count, or the number of distinct values of a column that is not a measurement, lies within 80% to 125% of
+    ``head_count`` (not tested below 20 people). Used by ``compkit review`` before it publishes a report, by the
+    tests on the published tables, and available to analysts before they share a folder."""
     ids = sorted({str(e) for e in employee_ids if str(e)}, key=len, reverse=True)
+    sup = sorted({str(e) for e in supervisor_ids if str(e) and str(e) != "nan"} - set(ids), key=len, reverse=True)
     name_list = sorted({str(n) for n in names if isinstance(n, str) and len(n) >= 4}, key=len, reverse=True)
     hits: list[IdentifierHit] = []
-    if not ids and not name_list:
-        return hits
-    id_re = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(map(re.escape, ids)) + r")(?![A-Za-z0-9])") if ids else None
+
+    def word_re(values: list[str]) -> re.Pattern | None:
+        if not values:
+            return None
+        return re.compile(r"(?<![A-Za-z0-9])(" + "|".join(map(re.escape, values)) + r")(?![A-Za-z0-9])")
+
+    id_re, sup_re = word_re(ids), word_re(sup)
     name_re = re.compile("|".join(map(re.escape, name_list))) if name_list else None
     allowed = {s.lower() for s in suffixes}
     for path in sorted(Path(folder).rglob("*")):
@@ -155,15 +252,21 @@ def scan_for_identifiers(folder: str | Path, employee_ids: Iterable[object], nam
         rel = str(path.relative_to(folder))
         if id_re is not None:
             hits += [IdentifierHit(rel, "employee id", v) for v in sorted(set(id_re.findall(text)))]
+        if sup_re is not None:
+            hits += [IdentifierHit(rel, "supervisor id", v) for v in sorted(set(sup_re.findall(text)))]
         if name_re is not None:
             hits += [IdentifierHit(rel, "name", v) for v in sorted(set(name_re.findall(text)))]
+        if head_count is not None and head_count >= PER_PERSON_MIN_HEADCOUNT and path.suffix.lower() == ".csv":
+            why = _per_person(path, head_count)
+            if why:
+                hits.append(IdentifierHit(rel, "per-person table", why))
     return hits
 
 
 def refuse_reports_folder(out: str | Path, what: str) -> Path:
     """Per-employee output must not go under a ``reports`` folder (reports are shared; statements are not)."""
-    path = Path(out).resolve()
-    if "reports" in path.parts:
+    path = Path(out).expanduser().resolve()
+    if any(part.casefold() == "reports" for part in path.parts):  # Reports/, REPORTS/ too (case-insensitive disks)
         raise PrivacyError(f"{out}: {what} hold personal pay and go to a private folder, never under reports/ "
                            "(e.g. --out private/statements)")
     return path

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from compkit import __version__
-from compkit.atomic import replace_folder
+from compkit.atomic import read_marker, remove_quietly, replace_folder, staging_folder, write_marker
 from compkit.errors import CompkitError
 from compkit.fingerprint import file_sha256, path_sha256
 from compkit.i18n import N_
+from compkit.privacy import scan_for_identifiers
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 REVIEW_NOTEBOOKS = (
@@ -121,16 +122,29 @@ def _index_html(title: str, runs: list[NotebookRun], manifest: dict[str, Any], l
 
 
 def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: Path, budget: float | None = None,
-               scenarios: int = 1000, seed: int = 0, progress: bool = True, lang: str | None = None) -> Path:
+               scenarios: int = 1000, seed: int = 0, progress: bool = True, lang: str | None = None,
+               private: Path | None = None) -> Path:
     """The yearly review: validate inputs, run the review notebooks, write HTML, index.html and manifest.json.
     ``lang``: the language of the reports (default: the policy's ``language``).
 
+    ``private``: a folder (outside ``reports/``) for the per-person tables the notebooks can write
+    (``calibrated_scores.csv``, ``candidate_changes_by_person.csv``); without it they are not written. Before the
+    report is moved into place, :func:`compkit.privacy.scan_for_identifiers` looks through it for employee ids,
+    names, supervisor ids and per-person tables; if it finds any, nothing is published.
+
     Returns the path of ``index.html``. Raises CompkitError (PolicyError, DataError, ReportError).
     """
+    from compkit.atomic import check_output
     from compkit.data import load_dataset
     from compkit.policy import load_policy
+    from compkit.privacy import refuse_reports_folder
 
-    policy, candidate, data, out = Path(policy), Path(candidate), Path(data), Path(out)
+    policy, candidate, data = Path(policy), Path(candidate), Path(data)
+    inputs = {"data": data, "policy file": policy, "candidate file": candidate}
+    out = check_output(out, "review", {**inputs, "--private folder": private})
+    if private is not None:
+        private = refuse_reports_folder(private, "per-person review tables")
+        private = check_output(private, "review-private", {**inputs, "--out folder": out}, flag="--private")
     base_policy = load_policy(policy)  # fail early, before anything is written
     load_policy(candidate)
     dataset = load_dataset(data, policy=base_policy)
@@ -142,6 +156,7 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     # folder (never in the report) and removed when they have run
     validated = tempfile.TemporaryDirectory(prefix="compkit-review-data-")
     dataset.to_parquet(validated.name)
+    emp = dataset.employees  # for the scan before publishing (ids, names, supervisor ids, head-count)
     del dataset
 
     parameters = {"year": str(year), "policy": str(policy.resolve()), "candidate": str(candidate.resolve()),
@@ -156,8 +171,9 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
                    "data_sha256": data_sha256(data)},
         "notebooks": [],
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    staging = staging_folder(out, "review")
+    private_staging = staging_folder(private, "review-private") if private is not None else None
+    parameters["private"] = str(private_staging) if private_staging is not None else None
     runs: list[NotebookRun] = []
     started = time.perf_counter()
     try:
@@ -169,36 +185,56 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
             runs.append(run)
             manifest["notebooks"].append({"name": name, "seconds": round(run.seconds, 1),
                                           "html": run.html.name,
-                                          "parameters": _public({**nb_params, "data_path": parameters["data"]})})
+                                          "parameters": _public({**nb_params, "data_path": parameters["data"],
+                                                                 **({"private_dir": str(private)}
+                                                                    if "private_dir" in nb_params else {})})})
     except ReportError:
+        remove_quietly(private_staging)
         failed = out.with_name(out.name + ".failed")
-        shutil.rmtree(failed, ignore_errors=True)
         manifest["status"] = "failed"
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        os.replace(staging, failed)
+        if failed.exists() and read_marker(failed) is not None:  # only a failed review compkit kept before
+            replace_folder(staging, failed, "review-failed")
+        elif not failed.exists():
+            write_marker(staging, "review-failed")
+            os.replace(staging, failed)
         raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        remove_quietly(private_staging)
         raise
     finally:
         validated.cleanup()
+    hits = scan_for_identifiers(staging, emp["employee_id"], emp["name"],
+                                supervisor_ids=emp["supervisor_id"].dropna() if "supervisor_id" in emp else (),
+                                head_count=len(emp))
+    if hits:  # nothing personal is published: the report is not moved into place
+        shutil.rmtree(staging, ignore_errors=True)
+        remove_quietly(private_staging)
+        shown = "; ".join(str(h) for h in hits[:5]) + (f"; and {len(hits) - 5} more" if len(hits) > 5 else "")
+        raise ReportError(f"the report would publish personal data, so nothing was written to {out}: {shown}")
     manifest["status"] = "ok"
     manifest["seconds"] = round(time.perf_counter() - started, 1)
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     (staging / "index.html").write_text(_index_html(str(year), runs, manifest, lang), encoding="utf-8")
-    replace_folder(staging, out)  # the previous report stays whole until the new one is in place
-    shutil.rmtree(out.with_name(out.name + ".failed"), ignore_errors=True)
+    replace_folder(staging, out, "review")  # the previous report stays whole until the new one is in place
+    if private_staging is not None:
+        replace_folder(private_staging, private, "review-private")
+    failed = out.with_name(out.name + ".failed")
+    if failed.is_dir() and (read_marker(failed) or {}).get("command") == "review-failed":
+        shutil.rmtree(failed, ignore_errors=True)
     return out / "index.html"
 
 
 def _parameters_for(name: str, p: dict[str, Any]) -> dict[str, Any]:
     """Each notebook takes the parameters of its ``parameters`` cell that the review knows."""
     common = {"policy_path": p["policy"], "data_path": p["data"], "out_dir": ".", "lang": p.get("lang")}
+    private = {"private_dir": p["private"]} if p.get("private") else {}
     if name == "calibration":
-        return {**common, "budget": p["budget"]}
+        return {**common, **private, "budget": p["budget"]}
     if name == "fairness":
         return common
-    return {**common, "year": p["year"], "candidate_path": p["candidate"], "budget": p["budget"],
+    return {**common, **private, "year": p["year"], "candidate_path": p["candidate"], "budget": p["budget"],
             "scenarios": p["scenarios"], "seed": p["seed"]}
 
 

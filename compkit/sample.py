@@ -15,6 +15,7 @@ Planted effects, for the analyses to find (sizes in ``Sample.truth["effects"]``)
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,15 +63,28 @@ class Sample:
     truth: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def write(self, directory: str | Path) -> list[Path]:
-        """Write one CSV per table into ``directory``, all or none (:func:`compkit.atomic.staged_folder`: a
-        folder beside it replaces it whole; other files already there are kept). Same seed, same bytes."""
-        from compkit.atomic import staged_folder
+        """Write one CSV per table into ``directory`` atomically (a temporary folder next to it, then renamed
+        into place file by file). Same seed, same bytes. ``directory`` must be new, empty or a folder compkit
+        wrote (it carries the marker ``.compkit-output``): a sample never overwrites real data. Files other than
+        the tables (a README) are kept."""
+        from compkit.atomic import check_output, remove_quietly, staging_folder, write_marker
 
-        directory = Path(directory)
-        with staged_folder(directory, keep_others=True) as tmp:
+        directory = check_output(directory, "sample")
+        tmp = staging_folder(directory, "sample")
+        try:
+            names = []
             for name, df in self.tables.items():
                 _to_csv(df, tmp / f"{name}.csv")
-        return [directory / f"{name}.csv" for name in self.tables]
+                names.append(name)
+            directory.mkdir(exist_ok=True)
+            written = []
+            for name in names:
+                os.replace(tmp / f"{name}.csv", directory / f"{name}.csv")
+                written.append(directory / f"{name}.csv")
+            write_marker(directory, "sample", manifest=False)
+            return written
+        finally:
+            remove_quietly(tmp)
 
 
 def _to_csv(df: pd.DataFrame, path: Path) -> None:

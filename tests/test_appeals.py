@@ -39,6 +39,19 @@ REJECTED = ("A2", "E3", "2026-01-06", "ratings", "E3|S1|risk_management|2025", "
 OPEN = ("A3", "E2", "2026-01-20", "metrics", "E2|2025-08|fee_income", "actual", "40000", "open", None, None, None)
 
 
+KEY = "test-key-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def publication_key(monkeypatch) -> bytes:
+    """The audit log is signed with the publication key; every test here has one."""
+    from compkit.appeals import audit_key
+
+    monkeypatch.setenv("COMPKIT_PSEUDONYM_KEY", KEY)
+    monkeypatch.delenv("COMPKIT_PSEUDONYM_KEY_FILE", raising=False)
+    return audit_key()
+
+
 @pytest.fixture()
 def appeal_dir(tmp_path: Path) -> Path:
     tables = tiny_tables()
@@ -171,12 +184,12 @@ def test_correction_that_breaks_the_contract_is_refused(policy, tiny) -> None:
 # ---------------------------------------------------------------------------------- audit and command
 
 
-def test_run_twice_changes_nothing_more(tmp_path: Path, appeal_dir: Path) -> None:
+def test_run_twice_changes_nothing_more(tmp_path: Path, appeal_dir: Path, publication_key: bytes) -> None:
     out = tmp_path / "private" / "appeals"
     first = run_appeals(POLICY_2025, appeal_dir, None, out)
     assert "3 (1 upheld, 1 rejected, 1 open); 1 correction(s) applied" in first
     assert "people whose outcome changed: 1; total cash changes by 356.25 CNY" in first
-    log = read_audit_log(out / "audit_log.jsonl")
+    log = read_audit_log(out / "audit_log.jsonl", publication_key)
     assert [e["appeal_id"] for e in log] == ["A1", "A2", "A3"]
     a1 = log[0]
     assert (a1["status"], a1["value_before"], a1["value_after"], a1["employees_changed"], a1["days_to_decision"]) \
@@ -189,41 +202,123 @@ def test_run_twice_changes_nothing_more(tmp_path: Path, appeal_dir: Path) -> Non
     log_bytes = (out / "audit_log.jsonl").read_bytes()
 
     second = run_appeals(POLICY_2025, appeal_dir, None, out)
-    assert "nothing rewritten" in second and "(0 new entries)" in second
+    assert "nothing rewritten" in second and "(0 new entries;" in second
     assert (out / "audit_log.jsonl").read_bytes() == log_bytes
     assert {p: p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()} == files
-    assert {p.name for p in out.iterdir()} == {"audit_log.jsonl", a1["run_id"]}
+    assert {p.name for p in out.iterdir()} == {".compkit-output", ".audit_log.lock", "audit_log.jsonl",
+                                              "audit_log.head", a1["run_id"]}
 
 
-def test_a_later_decision_is_appended(tmp_path: Path, appeal_dir: Path) -> None:
+def test_a_later_decision_is_appended(tmp_path: Path, appeal_dir: Path, publication_key: bytes) -> None:
     out = tmp_path / "appeals"
     run_appeals(POLICY_2025, appeal_dir, None, out)
     # A3 is decided (upheld) later: a new run, one new log line; the first run's folder stays as it was
     decided = register(UPHELD, REJECTED, OPEN[:7] + ("upheld", "45000", "2026-02-01", "booked to a colleague"))
     path = _write(decided, tmp_path / "appeals_feb.csv")
     report = run_appeals(POLICY_2025, appeal_dir, path, out)
-    assert "(1 new entry)" in report
-    log = read_audit_log(out / "audit_log.jsonl")
+    assert "(1 new entry" in report
+    log = read_audit_log(out / "audit_log.jsonl", publication_key)
     assert [(e["appeal_id"], e["status"]) for e in log] == [("A1", "upheld"), ("A2", "rejected"), ("A3", "open"),
                                                             ("A3", "upheld")]
     assert log[3]["employees_changed"] == ["E2"] and log[3]["days_to_decision"] == 12
     assert len([p for p in out.iterdir() if p.is_dir()]) == 2
 
 
-def test_tampered_audit_log_is_detected(tmp_path: Path) -> None:
+def test_tampered_audit_log_is_detected(tmp_path: Path, publication_key: bytes) -> None:
     path = tmp_path / "audit_log.jsonl"
+    key = publication_key
     append_audit(path, [{"appeal_id": "A1", "status": "upheld", "value_after": "1", "decided_on": "2026-01-01"},
-                        {"appeal_id": "A2", "status": "rejected", "value_after": None, "decided_on": "2026-01-02"}])
-    assert len(read_audit_log(path)) == 2
+                        {"appeal_id": "A2", "status": "rejected", "value_after": None, "decided_on": "2026-01-02"}],
+                 key)
+    assert len(read_audit_log(path, key)) == 2
     lines = path.read_text().splitlines()
     first = json.loads(lines[0])
     first["status"] = "rejected"
     path.write_text(json.dumps(first) + "\n" + lines[1] + "\n")
-    with pytest.raises(AuditError, match="line 2: the hash chain is broken"):
-        read_audit_log(path)
+    with pytest.raises(AuditError, match="line 1: the entry does not match its signature"):
+        read_audit_log(path, key)
     path.write_text(lines[1] + "\n")  # the first line removed
-    with pytest.raises(AuditError, match="line 1"):
-        read_audit_log(path)
+    with pytest.raises(AuditError, match="line 1: the chain is broken"):
+        read_audit_log(path, key)
+    path.write_text(lines[1] + "\n" + lines[0] + "\n")  # reordered
+    with pytest.raises(AuditError, match="line 1: the chain is broken"):
+        read_audit_log(path, key)
+    path.write_text(lines[0] + "\n")  # the last line removed (issue 16, row 4: it used to pass)
+    with pytest.raises(AuditError, match="has 1 entries but its head record says 2"):
+        read_audit_log(path, key)
+    path.unlink()  # the whole log deleted
+    with pytest.raises(AuditError, match="the log was deleted"):
+        read_audit_log(path, key)
+    path.write_text("\n".join(lines) + "\n")
+    assert len(read_audit_log(path, key)) == 2
+    with pytest.raises(AuditError, match="another key"):
+        read_audit_log(path, b"another-key-0123456789abcdef")
+    head = tmp_path / "audit_log.head"
+    record = json.loads(head.read_text())
+    record["entries"] = 1
+    head.write_text(json.dumps(record))
+    with pytest.raises(AuditError, match="head record of the audit log was edited"):
+        read_audit_log(path, key)
+
+
+def test_forged_last_line_is_not_chained_onto(tmp_path: Path, appeal_dir: Path) -> None:
+    """Issue 16, row 4: an edited last line was accepted by the next run, which chained onto it."""
+    out = tmp_path / "appeals"
+    run_appeals(POLICY_2025, appeal_dir, None, out)
+    log = out / "audit_log.jsonl"
+    lines = log.read_text(encoding="utf-8").splitlines()
+    last = json.loads(lines[-1])
+    last["status"] = "upheld"
+    log.write_text("\n".join(lines[:-1] + [json.dumps(last, ensure_ascii=False)]) + "\n", encoding="utf-8")
+    with pytest.raises(AuditError, match="line 3: the entry does not match"):
+        run_appeals(POLICY_2025, appeal_dir, None, out)
+    log.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")  # the last line deleted
+    with pytest.raises(AuditError, match="has 2 entries but its head record says 3"):
+        run_appeals(POLICY_2025, appeal_dir, None, out)
+    log.unlink()
+    (out / "audit_log.head").unlink()  # the log and its head deleted: the run folders still tell
+    with pytest.raises(AuditError, match="no audit log and no head record"):
+        run_appeals(POLICY_2025, appeal_dir, None, out)
+
+
+def test_run_folders_are_verified_on_each_run(tmp_path: Path, appeal_dir: Path, capsys) -> None:
+    out = tmp_path / "appeals"
+    run_appeals(POLICY_2025, appeal_dir, None, out)
+    run_dir = next(p for p in out.iterdir() if p.is_dir() and not p.name.startswith("."))
+    diff = run_dir / "diff.csv"
+    original = diff.read_bytes()
+    diff.write_bytes(original.replace(b"356.25", b"3562.5"))
+    code = main(["appeal", "--policy", str(POLICY_2025), "--data", str(appeal_dir), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1 and "diff.csv: the file was changed after the appeal run wrote it" in err
+    diff.write_bytes(original)
+    (run_dir / "after" / "summary.csv").unlink()
+    with pytest.raises(AuditError, match="summary.csv: a file of the appeal run was deleted"):
+        run_appeals(POLICY_2025, appeal_dir, None, out)
+
+
+def test_appeal_without_a_key_is_refused(tmp_path: Path, appeal_dir: Path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("COMPKIT_PSEUDONYM_KEY")
+    code = main(["appeal", "--policy", str(POLICY_2025), "--data", str(appeal_dir), "--out", str(tmp_path / "a")])
+    err = capsys.readouterr().err
+    assert code == 1 and "signed with the publication key" in err and "COMPKIT_PSEUDONYM_KEY" in err
+    assert not (tmp_path / "a").exists()
+
+
+def test_concurrent_appends_do_not_fork_the_chain(tmp_path: Path, publication_key: bytes) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "audit_log.jsonl"
+
+    def add(i: int) -> int:
+        return append_audit(path, [{"appeal_id": f"A{i}", "status": "open", "value_after": None,
+                                    "decided_on": None}], publication_key)
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(add, range(40))) == 40
+    log = read_audit_log(path, publication_key)
+    assert sorted(e["appeal_id"] for e in log) == sorted(f"A{i}" for i in range(40))
+    assert [e["seq"] for e in log] == list(range(1, 41))
 
 
 def test_appeal_command(tmp_path: Path, appeal_dir: Path, capsys) -> None:
@@ -273,3 +368,31 @@ def test_bad_as_of_date(tmp_path: Path, appeal_dir: Path, capsys) -> None:
     assert code == 0
     register = next((tmp_path / "b").glob("*/register.csv"))
     assert pd.read_csv(register).set_index("appeal_id").loc["A3", "days_open"] == 40
+
+
+def test_register_with_only_an_open_appeal(tmp_path: Path) -> None:
+    """Issue 16, row 11: the workbook writer crashed (NaN to int) on the empty value_before column."""
+    tables = tiny_tables()
+    tables["appeals"] = register(OPEN)
+    data = write_tables(tables, tmp_path / "data")
+    report = run_appeals(POLICY_2025, data, None, tmp_path / "appeals")
+    assert "1 (0 upheld, 0 rejected, 1 open); 0 correction(s) applied" in report
+    book = next((tmp_path / "appeals").glob("*/appeals.xlsx"))
+    reg = pd.read_excel(book, sheet_name="register")
+    assert reg["appeal_id"].tolist() == ["A3"] and reg["value_before"].isna().all()
+
+
+def test_appeals_workbook_has_no_live_formula(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    payload = '=HYPERLINK("http://x","click")'
+    tables = tiny_tables()
+    tables["appeals"] = register(UPHELD[:10] + (payload,), REJECTED)
+    data = write_tables(tables, tmp_path / "data")
+    run_appeals(POLICY_2025, data, None, tmp_path / "appeals")
+    wb = load_workbook(next((tmp_path / "appeals").glob("*/appeals.xlsx")))
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells)
+    assert "'" + payload in [c.value for c in cells]
+    reg = pd.read_csv(next((tmp_path / "appeals").glob("*/register.csv")))
+    assert reg.set_index("appeal_id").loc["A1", "reason"] == "'" + payload

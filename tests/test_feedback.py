@@ -254,19 +254,24 @@ def test_pseudonyms_are_keyed_and_stable() -> None:
 
 
 def test_pseudonym_key_sources(tmp_path: Path) -> None:
-    assert pseudonym_key({"COMPKIT_PSEUDONYM_KEY": "k" * 20}) == b"k" * 20
+    assert pseudonym_key({"COMPKIT_PSEUDONYM_KEY": "k3y-f0r-t3sts-only"}) == b"k3y-f0r-t3sts-only"
     with pytest.raises(PrivacyError, match="no pseudonym key: set COMPKIT_PSEUDONYM_KEY"):
         pseudonym_key({})
     with pytest.raises(PrivacyError, match="expected at least 16"):
         pseudonym_key({"COMPKIT_PSEUDONYM_KEY": "short"})
     outside = tmp_path / "secret.key"
-    outside.write_text("x" * 32 + "\n")
-    assert pseudonym_key({"COMPKIT_PSEUDONYM_KEY_FILE": str(outside)}) == b"x" * 32
+    outside.write_text("9f2c41d7e0b85a36" * 2 + "\n")
+    outside.chmod(0o644)
+    with pytest.raises(PrivacyError, match="can be read by other users .*chmod 600"):
+        pseudonym_key({"COMPKIT_PSEUDONYM_KEY_FILE": str(outside)})
+    outside.chmod(0o600)
+    assert pseudonym_key({"COMPKIT_PSEUDONYM_KEY_FILE": str(outside)}) == b"9f2c41d7e0b85a36" * 2
     repo = tmp_path / "repo"
     (repo / ".git").mkdir(parents=True)
     inside = repo / "data" / "secret.key"
     inside.parent.mkdir()
-    inside.write_text("y" * 32)
+    inside.write_text("9f2c41d7e0b85a36" * 2)
+    inside.chmod(0o600)
     with pytest.raises(PrivacyError, match="inside the git working tree"):
         pseudonym_key({"COMPKIT_PSEUDONYM_KEY_FILE": str(inside)})
 
@@ -275,9 +280,10 @@ def test_published_tables_carry_no_names_or_ids(policy, sample, tmp_path: Path) 
     st = statement_contents(policy, sample, lang="en")
     tables = published_results(st, policy, KEY)
     results, by_branch = tables["results"], tables["ratings_by_branch"]
-    assert list(results.columns) == ["person", "branch", "position", "overall_score", "rating"]
-    # published as people read them: the Chinese names of the five bands
-    assert set(results["rating"]) <= {"优秀", "良好", "称职", "基本称职", "不称职"}
+    assert list(results.columns)[0] == "person" and list(results.columns)[-2:] == ["position", "rating"]
+    assert "overall_score" not in results.columns
+    # published as people read them: the Chinese names of the five bands (or withheld)
+    assert set(results["rating"]) <= {"优秀", "良好", "称职", "基本称职", "不称职", "—"}
     assert [c for c in by_branch.columns if c.startswith("share_")] == [
         "share_优秀", "share_良好", "share_称职", "share_基本称职", "share_不称职"]
     assert len(results) == st.people["composite"].notna().sum()
@@ -314,6 +320,21 @@ def test_scan_finds_ids_and_names(tmp_path: Path) -> None:
     assert [(h.kind, h.value) for h in hits] == [("employee id", "E00012"), ("name", "Wang Wei")]
 
 
+def test_scan_finds_supervisors_and_per_person_tables(tmp_path: Path) -> None:
+    (tmp_path / "calibration.html").write_text("<td>S0043</td><td>East</td><td>0.728</td>")
+    people = pd.DataFrame({"branch": ["Pudong"] * 100, "change": np.linspace(-1, 1, 100)})
+    people.to_csv(tmp_path / "candidate_changes_by_person.csv", index=False)  # one row per person, no id
+    numbered = pd.DataFrame({"person": np.repeat(np.arange(1, 101), 3), "score": 3.5})
+    numbered.to_csv(tmp_path / "calibrated_scores.csv", index=False)  # "person k" = the k-th employee
+    pd.DataFrame({"region": ["East", "West"], "n": [60, 40], "mean": [1.25, 2.5]}).to_csv(tmp_path / "ok.csv",
+                                                                                         index=False)
+    hits = scan_for_identifiers(tmp_path, ["E1"], supervisor_ids=["S0043", "S0044"], head_count=100)
+    assert [(h.file, h.kind) for h in hits] == [("calibrated_scores.csv", "per-person table"),
+                                                ("calibration.html", "supervisor id"),
+                                                ("candidate_changes_by_person.csv", "per-person table")]
+    assert "column 'person' has 100 distinct values" in hits[0].value
+
+
 def test_statements_command(tmp_path: Path, tiny_dir: Path, capsys, monkeypatch) -> None:
     from compkit.cli import main
 
@@ -324,7 +345,7 @@ def test_statements_command(tmp_path: Path, tiny_dir: Path, capsys, monkeypatch)
     assert code == 0
     assert "wrote 4 statement(s) and statements.xlsx" in capsys.readouterr().out
     assert "阶段绩效与薪酬反馈单" in (out / "E2.html").read_text(encoding="utf-8")  # the policy says zh-CN
-    assert sorted(p.name for p in pub.iterdir()) == ["ratings_by_branch.csv", "results.csv"]
+    assert sorted(p.name for p in pub.iterdir()) == [".compkit-output", "ratings_by_branch.csv", "results.csv"]
     employees = tiny_tables()["employees"]
     assert scan_for_identifiers(pub, employees["employee_id"], employees["name"]) == []
     # no key: refused before anything is written
@@ -387,3 +408,102 @@ def test_statement_shows_net_pay_by_month_and_the_bonus_tax(policy, tiny) -> Non
     months = st.net[st.net["employee_id"] == "E1"]
     assert round(months["net_pay"].sum(), 2) == round(
         e1["total_cash"] - e1["employee_contributions"] - months["tax_withheld"].sum(), 2)
+
+
+# ---------------------------------------------------------------------------- statement file names
+
+
+def test_statement_file_names_are_unique_by_construction() -> None:
+    from compkit.feedback import statement_file_names
+
+    names = statement_file_names(["a/b", "a_b", "张001", "李001", "E1", "e1", "x" * 300, "..", "ok-1"])
+    assert len(set(n.lower() for n in names.values())) == len(names)
+    assert names["a_b"] == "a_b.html" and names["a/b"].startswith("a_b-") and names["ok-1"] == "ok-1.html"
+    assert names["张001"] != names["李001"] and names["张001"] == "张001.html"
+    assert names["E1"].startswith("E1-") and names["e1"].startswith("e1-")  # case-insensitive disks
+    assert len(names["x" * 300].encode()) < 100 and names[".."].endswith(".html") and "/" not in "".join(names.values())
+
+
+def test_colliding_ids_get_one_statement_each(tmp_path: Path) -> None:
+    """Issue 16, row 5: ids a/b and a_b wrote the same file; the command said 3 statements for 4 people."""
+    tables = tiny_tables()
+    ids = {"E1": "a/b", "E2": "a_b", "E3": "张001", "E4": "李001"}
+    for df in tables.values():
+        for col in ("employee_id", "rater_id"):
+            if col in df:
+                df[col] = df[col].replace(ids)
+    from conftest import write_tables
+
+    data = write_tables(tables, tmp_path / "data")
+    written = write_statements(POLICY_2025, data, tmp_path / "st")
+    pages = [p for p in written if p.suffix == ".html"]
+    assert len(pages) == 4 and len({p.name for p in pages}) == 4
+    texts = {p.name: p.read_text(encoding="utf-8") for p in pages}
+    assert sum("Li Na" in t for t in texts.values()) == 1 and sum("Wang Wei" in t for t in texts.values()) == 1
+
+
+# ------------------------------------------------------------------- publication that cannot be joined back
+
+
+def test_published_results_are_k_anonymous(policy, sample) -> None:
+    """Issue 16, row 6: branch + position + score identified over 900 of 1,000 people in results.csv."""
+    from compkit.privacy import WITHHELD
+
+    st = statement_contents(policy, sample)
+    results = published_results(st, policy, KEY)["results"]
+    k = policy.publication.min_group
+    quasi = [c for c in results.columns if c != "person"]
+    sizes = results.groupby(quasi)["person"].transform("size")
+    withheld = (results[quasi] == WITHHELD).all(axis=1)
+    assert ((sizes >= k) | withheld).all()
+    assert withheld.mean() <= 0.1
+    # the attack of the issue: join the evaluate output on what the list shows; nobody is singled out
+    people = st.people[st.people["composite"].notna()]
+    level = quasi[0] if quasi[0] in ("branch", "region") else None
+    keys = ([level] if level else []) + ["grade_title", "rating"]
+    known = people[keys].astype(str).rename(columns={"grade_title": "position"})
+    known["rating"] = known["rating"].map(policy.ratings.names)  # published by name (优秀 ...)
+    shown = results[quasi][~withheld.to_numpy()]
+    matches = known.merge(shown.value_counts().rename("n").reset_index(), how="inner",
+                          on=[c if c != "grade_title" else "position" for c in keys])
+    assert len(matches) and (matches["n"] >= k).all()
+
+
+def test_tiny_publication_withholds_what_it_cannot_hide(policy, tiny) -> None:
+    from compkit.privacy import WITHHELD
+
+    st = statement_contents(policy, tiny)
+    results = published_results(st, policy, KEY)["results"]
+    assert len(results) == st.people["composite"].notna().sum()
+    assert list(results.columns) == ["person", "position", "rating"] or list(results.columns) == ["person", "rating"]
+    assert (results.drop(columns="person") == WITHHELD).all().all()  # 4 people: nothing can be shown
+
+
+def test_k_anonymise_worked_example() -> None:
+    from compkit.privacy import WITHHELD, k_anonymise
+
+    # 10 people: branch X has 6 (5 rated B, 1 rated A), branch Y has 4 rated B; k = 3
+    t = pd.DataFrame({"branch": ["X"] * 6 + ["Y"] * 4, "region": ["R"] * 10, "rating": ["B"] * 5 + ["A"] + ["B"] * 4})
+    out, level = k_anonymise(t, [["branch"], ["region"], []], "rating", k=3, max_withheld=0.1)
+    # by branch: X/A has 1 < 3, 1 row in 10 = 10% <= 10%: branch kept, that row withheld, and its rating too
+    assert level == ["branch"]
+    assert out["branch"].tolist() == ["X"] * 5 + [WITHHELD] + ["Y"] * 4
+    assert out["rating"].tolist() == ["B"] * 5 + [WITHHELD] + ["B"] * 4
+    out, level = k_anonymise(t, [["branch"], ["region"], []], "rating", k=5, max_withheld=0.1)
+    # k = 5: Y/B (4) and X/A (1) are small: 50% > 10%, so region: R/B 9, R/A 1 -> 10%, region kept
+    assert level == ["region"] and out["rating"].tolist() == ["B"] * 5 + [WITHHELD] + ["B"] * 4
+
+
+def test_pseudonyms_change_every_cycle_and_statements_show_their_own(tmp_path: Path, tiny_dir: Path,
+                                                                     monkeypatch) -> None:
+    from compkit.feedback import publication_pseudonyms
+
+    assert publication_pseudonyms(["E1"], KEY, "2025")[0] != publication_pseudonyms(["E1"], KEY, "2026")[0]
+    assert publication_pseudonyms(["E1"], KEY, "2025")[0] != pseudonyms(["E1"], KEY)[0]
+    monkeypatch.setenv("COMPKIT_PSEUDONYM_KEY", KEY.decode())
+    write_statements(POLICY_2025, tiny_dir, tmp_path / "st", publish=tmp_path / "pub")
+    published = set(pd.read_csv(tmp_path / "pub" / "results.csv")["person"])
+    own = publication_pseudonyms(["E1"], KEY, "2025")[0]
+    assert own in published
+    text = visible_text((tmp_path / "st" / "E1.html").read_text(encoding="utf-8"))
+    assert own in text and "结果公示" in text

@@ -44,9 +44,56 @@ def test_review_for_another_year_and_population(small_2024: Path, tmp_path: Path
     for shown in ("摘要", "一、成本与预算（按组成部分）", "目录", "万元"):
         assert shown in review_page, shown
     assert (out / "calibrated_policy.yaml").exists()
-    # confidentiality: no raw employee id and no name anywhere in the report folder (HTML, notebooks, CSV, JSON)
+    # confidentiality: no raw employee id, no name, no supervisor id and no per-person table anywhere in the
+    # report folder (HTML, notebooks, CSV, JSON) (issue 16, row 2)
     employees = pd.read_csv(small_2024 / "employees.csv")
-    assert scan_for_identifiers(out, employees["employee_id"], employees["name"]) == []
+    assert scan_for_identifiers(out, employees["employee_id"], employees["name"],
+                                supervisor_ids=employees["supervisor_id"], head_count=len(employees)) == []
+    assert not (out / "candidate_changes_by_person.csv").exists() and not (out / "calibrated_scores.csv").exists()
+    groups = pd.read_csv(out / "candidate_changes_by_group.csv")
+    assert (groups["n"] > 0).all() and groups.loc[groups["n"] < 5, "median_change"].isna().all()
+    assert len(pd.read_csv(out / "calibrated_scores_by_region.csv")) < len(employees) / 5
+
+
+def test_review_with_a_private_folder_and_a_key(small_2024: Path, tmp_path: Path, monkeypatch) -> None:
+    """Per-person tables go to --private only; supervisors appear under keyed pseudonyms."""
+    from compkit.privacy import pseudonyms
+
+    key = "test-key-0123456789abcdef"
+    monkeypatch.setenv("COMPKIT_PSEUDONYM_KEY", key)
+    out, private = tmp_path / "reports" / "2024", tmp_path / "private" / "review-2024"
+    run_review(year=2024, policy=POLICY_2025, candidate=POLICY_2026, data=small_2024, out=out, scenarios=20,
+               progress=False, private=private)
+    employees = pd.read_csv(small_2024 / "employees.csv")
+    per = pd.read_csv(private / "candidate_changes_by_person.csv")
+    assert len(per) == len(employees) and set(per["employee_id"]) == set(employees["employee_id"])
+    assert (private / "calibrated_scores.csv").exists()
+    assert scan_for_identifiers(out, employees["employee_id"], employees["name"],
+                                supervisor_ids=employees["supervisor_id"], head_count=len(employees)) == []
+    page = (out / "calibration.html").read_text(encoding="utf-8")
+    codes = pseudonyms(sorted(employees["supervisor_id"].unique()), key.encode(), scope="supervisor 2024")
+    assert any(c in page for c in codes)
+    with pytest.raises(Exception, match="never under reports/"):
+        run_review(year=2024, policy=POLICY_2025, candidate=POLICY_2026, data=small_2024, out=out, scenarios=20,
+                   progress=False, private=tmp_path / "Reports" / "p")
+
+
+def test_review_refuses_to_publish_personal_data(small_2024: Path, tmp_path: Path, monkeypatch) -> None:
+    """If a notebook writes a per-person table next to the report, the review publishes nothing."""
+    original = report.execute
+
+    def leaky(name, parameters, folder, progress=True, lang=None):  # noqa: ANN001
+        run = original(name, parameters, folder, progress, lang=lang)
+        if name == "policy_review":
+            pd.read_csv(small_2024 / "employees.csv")[["branch", "grade"]].to_csv(folder / "leak.csv", index=False)
+        return run
+
+    monkeypatch.setattr(report, "execute", leaky)
+    out = tmp_path / "r"
+    with pytest.raises(ReportError, match=r"would publish personal data.*leak.csv: per-person table 300 rows"):
+        run_review(year=2024, policy=POLICY_2025, candidate=POLICY_2026, data=small_2024, out=out, scenarios=20,
+                   progress=False)
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == []
 
 
 def test_failing_cell_is_named_and_kept(small_2024: Path, tmp_path: Path, monkeypatch) -> None:

@@ -1,0 +1,78 @@
+"""compkit.cli: file-system errors are one line and exit 1, never a traceback, and leave nothing half-written
+(issue 16, rows 8 and 9)."""
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+from conftest import POLICY_2025, tiny_tables, write_tables
+
+from compkit.cli import main
+
+
+@pytest.fixture()
+def data(tmp_path: Path) -> Path:
+    return write_tables(tiny_tables(), tmp_path / "data")
+
+
+def _fail_with(monkeypatch, code: int, after: int = 0) -> None:
+    """Make the n-th file write (after ``after`` successful ones) fail with ``code``, as a full disk would."""
+    real = Path.write_text
+    calls = {"n": 0}
+
+    def write_text(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        calls["n"] += 1
+        if calls["n"] > after:
+            raise OSError(code, os.strerror(code), str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+
+
+@pytest.mark.parametrize("code, words", [(errno.ENOSPC, "the disk is full"), (errno.EACCES, "permission denied"),
+                                         (errno.ENAMETOOLONG, "a file name is too long")])
+def test_file_system_errors_are_one_line(data: Path, tmp_path: Path, capsys, monkeypatch, code: int,
+                                         words: str) -> None:
+    out = tmp_path / "private" / "st"
+    assert main(["statements", "--policy", str(POLICY_2025), "--data", str(data), "--out", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    _fail_with(monkeypatch, code, after=2)  # half-way through the statements
+    assert main(["statements", "--policy", str(POLICY_2025), "--data", str(data), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err and err.count("\n") == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the previous statements are whole
+    assert sorted(p.name for p in out.parent.iterdir()) == ["st"]  # no temporary folder left behind
+
+
+def test_unwritable_folder_for_evaluate(data: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    def denied(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "locked"))
+
+    monkeypatch.setattr("compkit.atomic.staging_folder", denied)
+    assert main(["evaluate", "--policy", str(POLICY_2025), "--data", str(data),
+                 "--out", str(tmp_path / "locked" / "results")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("compkit evaluate: cannot read or write") and "permission denied" in err
+
+
+def test_weak_keys_are_refused(data: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    from compkit.privacy import PrivacyError, pseudonym_key
+
+    for weak in ("a" * 16, "ab" * 12, "abcdefghijklmnopq", "aaaaaaaaaaaaabcdefgh"):
+        with pytest.raises(PrivacyError, match="too weak"):
+            pseudonym_key({"COMPKIT_PSEUDONYM_KEY": weak})
+    assert pseudonym_key({"COMPKIT_PSEUDONYM_KEY": "9f2c41d7e0b85a36"}) == b"9f2c41d7e0b85a36"
+    monkeypatch.setenv("COMPKIT_PSEUDONYM_KEY", "a" * 16)
+    code = main(["statements", "--policy", str(POLICY_2025), "--data", str(data), "--out", str(tmp_path / "st"),
+                 "--publish", str(tmp_path / "pub")])
+    assert code == 1 and "too weak" in capsys.readouterr().err and not (tmp_path / "st").exists()
+
+
+@pytest.mark.parametrize("folder", ["Reports", "REPORTS", "reports"])
+def test_reports_refusal_is_case_insensitive(data: Path, tmp_path: Path, capsys, folder: str) -> None:
+    code = main(["statements", "--policy", str(POLICY_2025), "--data", str(data),
+                 "--out", str(tmp_path / folder / "x")])
+    assert code == 1 and "never under reports/" in capsys.readouterr().err
+    assert not (tmp_path / folder).exists()
