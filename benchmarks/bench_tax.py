@@ -22,18 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_evaluate import GENERATE  # noqa: E402  (one script writes the benchmark population)
+
 from compkit import engine  # noqa: E402
 from compkit.data import load_dataset  # noqa: E402
 from compkit.policy import load_policy  # noqa: E402
-
-GENERATE = """
-import sys
-from pathlib import Path
-from compkit.sample import make_sample
-n, seed, folder = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
-for name, df in make_sample(managers=n, year=2025, seed=seed).tables.items():
-    df.to_parquet(folder / f"{name}.parquet", index=False)
-"""
 
 STEPS = {"_monthly_gross": "monthly gross", "_benefits": "benefits (五险一金, annuity)", "_net_pay": "tax and net pay"}
 
