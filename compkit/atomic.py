@@ -108,15 +108,26 @@ def _relation(out: Path, other: Path) -> str | None:
     return None
 
 
+def table_file_written_by_compkit(path: Path, columns: tuple[str, ...]) -> bool:
+    """Whether the CSV at ``path`` is a table of exactly ``columns`` (its first line is their header), i.e. the kind
+    of file the command writes; any other file (a data table, notes, a workbook) is not compkit's to replace."""
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return handle.readline().rstrip("\r\n") == ",".join(columns)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def check_output(out: str | Path, command: str, inputs: Mapping[str, str | Path | None] | None = None,
-                 kind: str = "folder", flag: str = "--out") -> Path:
+                 kind: str = "folder", flag: str = "--out", columns: tuple[str, ...] = ()) -> Path:
     """The one guard of every writing command: return the resolved ``out`` or raise :class:`OutputError` (one line).
 
     ``inputs``: what the command reads or also writes, by label (``{"data folder": ..., "policy file": ...}``);
     ``out`` may not be, contain or lie inside any of them. ``kind``: ``"folder"`` (replaced as a whole: it must
     be absent, empty, or carry the marker of the same ``command``), ``"file"`` (a workbook: absent, or a workbook
-    compkit wrote) or ``"log folder"`` (a folder compkit adds to, e.g. the appeals folder: absent, empty or
-    marked by the same command).
+    compkit wrote), ``"table file"`` (a CSV table of ``columns``: absent, or a CSV with exactly that header, e.g. a
+    targets file written before) or ``"log folder"`` (a folder compkit adds to, e.g. the appeals folder: absent,
+    empty or marked by the same command).
     """
     target = resolve(out)
     for label, path in (inputs or {}).items():
@@ -132,6 +143,15 @@ def check_output(out: str | Path, command: str, inputs: Mapping[str, str | Path 
         if target.exists() and not workbook_written_by_compkit(target):
             raise OutputError(f"{flag} {out}: a file compkit did not write is already there; compkit replaces only "
                               "its own workbooks (move the file or choose another name)")
+        return target
+    if kind == "table file":
+        if target.is_dir():
+            raise OutputError(f"{flag} {out} is a folder; expected a file name ending in .csv")
+        if target.suffix.lower() != ".csv":
+            raise OutputError(f"{flag} {out}: expected a file name ending in .csv")
+        if target.exists() and not table_file_written_by_compkit(target, columns):
+            raise OutputError(f"{flag} {out}: a file that is not a {command} table ({', '.join(columns)}) is already "
+                              "there; compkit replaces only files it wrote (move the file or choose another name)")
         return target
     if target.exists() and not target.is_dir():
         raise OutputError(f"{flag} {out} is an existing file; expected a folder (compkit does not replace files it "

@@ -30,9 +30,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from compkit.atomic import check_output, write_file
 from compkit.calibration import individual_changes, propose_targets
 from compkit.data import Dataset, cycle_periods
 from compkit.errors import CompkitError
+from compkit.excel import write_csv
 from compkit.money import round_cents
 from compkit.policy import InverseCurve, Policy
 from compkit.privacy import refuse_reports_folder
@@ -199,15 +201,16 @@ def monthly_targets(policy: Policy, data: Dataset, people: pd.DataFrame, by: str
                          "indicator": grid["indicator"].to_numpy(), "target": np.where(is_sum, spread, same)})
 
 
+#: the columns of the targets file :func:`write_targets` writes (and the only CSV ``compkit targets`` replaces)
+TARGET_COLUMNS = ("employee_id", "period", "indicator", "target")
+
+
 def write_targets(monthly: pd.DataFrame, path: str | Path) -> Path:
     """Write the monthly targets as ``targets.csv`` (employee_id, period, indicator, target): put it in the next
-    cycle's data folder, where a metrics row without a target takes it. Personal: refused under reports/."""
+    cycle's data folder, where a metrics row without a target takes it. Personal: refused under reports/. All or
+    nothing (a temporary file renamed into place); text cells neutralised so none becomes a formula."""
     path = refuse_reports_folder(path, "personal targets")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    monthly[["employee_id", "period", "indicator", "target"]].to_csv(tmp, index=False)
-    tmp.replace(path)
-    return path
+    return write_file(path, lambda tmp: write_csv(monthly[list(TARGET_COLUMNS)], tmp))
 
 
 def read_unit_targets(path: str | Path) -> pd.DataFrame:
@@ -235,6 +238,9 @@ def run_targets(policy_path: str | Path, data_path: str | Path, unit_targets: st
     if not 0 < share_reaching < 1:
         raise TargetError(f"--share {share_reaching}: expected a share between 0 and 1 (e.g. 0.5)")
     out = refuse_reports_folder(out, "personal targets")
+    out = check_output(out, "targets", inputs={"data folder": data_path, "policy file": policy_path,
+                                               "unit targets file": unit_targets},
+                       kind="table file", columns=TARGET_COLUMNS)
     policy = load_policy(policy_path)
     data = load_dataset(data_path, policy=policy, cycle=cycle)
     unit = read_unit_targets(unit_targets)

@@ -108,6 +108,37 @@ def test_targets_command(tiny_dir: Path, tmp_path: Path, capsys) -> None:
     assert "expected a share between 0 and 1" in capsys.readouterr().err
 
 
+def test_targets_command_replaces_only_its_own_file(tiny_dir: Path, tmp_path: Path, capsys) -> None:
+    """The targets file goes through the output guard: it may replace a targets file it wrote before, never a data
+    table, a file of another kind, its inputs or a folder; and a refused run leaves the file untouched."""
+    from compkit.cli import main
+    from tests.conftest import POLICY_2025
+
+    unit = tmp_path / "unit_targets.csv"
+    pd.DataFrame({"branch": ["Pudong"], "indicator": ["fee_income"], "target": [1_944_000]}).to_csv(unit, index=False)
+    args = ["targets", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--unit-targets", str(unit), "--out"]
+    out = tmp_path / "private" / "targets.csv"
+    assert main(args + [str(out)]) == 0
+    assert main(args + [str(out)]) == 0  # its own file: replaced
+    notes = tmp_path / "private" / "notes.csv"
+    notes.write_text("who,what\nme,keep this\n", encoding="utf-8")
+    refused = {
+        str(notes): "a file that is not a targets table (employee_id, period, indicator, target) is already there",
+        str(tiny_dir / "metrics.csv"): "lies inside the data folder",
+        str(unit): "is the unit targets file",
+        str(tmp_path / "private"): "is a folder; expected a file name ending in .csv",
+        str(tmp_path / "private" / "targets.txt"): "expected a file name ending in .csv",
+    }
+    before = (tiny_dir / "metrics.csv").read_bytes()
+    for path, message in refused.items():
+        capsys.readouterr()
+        assert main(args + [path]) == 1, path
+        assert message in capsys.readouterr().err, path
+    assert notes.read_text(encoding="utf-8") == "who,what\nme,keep this\n"
+    assert (tiny_dir / "metrics.csv").read_bytes() == before
+    assert not list((tmp_path / "private").glob(".targets*"))  # no temporary file left behind
+
+
 def test_unit_totals_worked_example(policy, tiny) -> None:
     """Pudong's fee income this cycle from the people still employed (E4 left): E1 360,000 + E2 180,000 + E3
     432,000 = 972,000; grown 5%: 1,020,600. NPL ratio (lower is better): the median of E1 1.5, E2 1.5, E3 1.25 is
