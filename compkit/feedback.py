@@ -31,7 +31,7 @@ from compkit.engine import Outcomes, evaluate
 from compkit.errors import CompkitError
 from compkit.money import round_cents
 from compkit.policy import Policy
-from compkit.privacy import MIN_GROUP, k_anonymise, pseudonyms, refuse_reports_folder, suppress
+from compkit.privacy import MIN_GROUP, k_anonymise, pseudonyms, refuse_reports_folder, suppress, suppress_small_cells
 
 #: points on the scorecard that mean "on target" (every curve maps target achievement to 100)
 ON_TARGET = 100.0
@@ -608,7 +608,9 @@ def published_results(st: Statements, policy: Policy, key: bytes | None = None) 
     alone, else the rating alone; the few people still in smaller groups have those columns shown as ``—`` (and
     their rating too if needed). The column is named after the level published (``branch``, ``region`` or none).
     ratings_by_branch: head-count per branch and rating share; branches with fewer than ``publication.min_group``
-    people have their shares suppressed.
+    people have their shares suppressed; in the others, a rating held by 1 to ``publication.min_cell - 1`` people is
+    withheld with one complementary cell (:func:`compkit.privacy.suppress_small_cells`), counted in
+    ``cells_withheld``, so that no published share says "the one 不称职 of this sub-branch".
     """
     people = st.people
     scored = people[people["composite"].notna()]
@@ -635,9 +637,12 @@ def published_results(st: Statements, policy: Policy, key: bytes | None = None) 
     counts = pd.crosstab(rated["branch"], pd.Categorical(rated["rating"], categories=labels), dropna=False)
     n = counts.sum(axis=1)
     shares = counts.div(n.where(n > 0), axis=0)
+    withheld = suppress_small_cells(counts, policy.publication.min_cell)
+    shares = shares.mask(withheld)
     shares.columns = [f"share_{c}" for c in shares.columns]
     by_branch = pd.concat([n.rename("n"), shares], axis=1).reset_index().rename(columns={"index": "branch"})
     by_branch = suppress(by_branch, count_col="n", min_n=policy.publication.min_group)
+    by_branch["cells_withheld"] = np.where(by_branch["suppressed"], 0, withheld.sum(axis=1))
     return {"results": results, "ratings_by_branch": by_branch}
 
 

@@ -867,8 +867,12 @@ class Feedback(_Model):
 
 
 class Publication(_Model):
+    """names: pseudonyms (default) or names in the published results; min_group: k of the k-anonymous list and the
+    smallest group whose figures are shown; min_cell: in the rating distribution by branch, a rating held by fewer
+    than this many people (but more than none) is withheld, with one complementary cell (3 by default)."""
     names: Literal["pseudonym", "name"] = "pseudonym"
     min_group: Annotated[int, Field(ge=1)] = 5
+    min_cell: Annotated[int, Field(ge=1)] = 3
 
 
 class Appeals(_Model):

@@ -181,6 +181,27 @@ def suppress(
     return out
 
 
+def suppress_small_cells(counts: pd.DataFrame, min_cell: int) -> np.ndarray:
+    """Which cells of a frequency table (groups x categories, head-counts) to withhold: small-cell suppression
+    with complementary suppression, the statistical offices' rule for published frequency tables.
+
+    A cell is *small* when ``0 < count < min_cell``: publishing it says that one or two named colleagues in the
+    group hold that category (e.g. the one 不称职 of a sub-branch). Where a row has exactly one small cell, the
+    next smallest non-zero cell is withheld too, because the row's head-count minus the other cells would give it
+    back. Zero cells are shown (nobody holds the category). Returns a boolean array of ``counts.shape``.
+    """
+    values = counts.to_numpy(dtype=np.int64)
+    small = (values > 0) & (values < min_cell)
+    lone = small.sum(axis=1) == 1
+    # complementary cell: the smallest non-zero count that is not already withheld, in rows with one small cell
+    candidates = np.where((values > 0) & ~small, values, np.iinfo(np.int64).max)
+    second = candidates.argmin(axis=1)
+    has_second = candidates[np.arange(len(values)), second] < np.iinfo(np.int64).max
+    rows = np.flatnonzero(lone & has_second)
+    small[rows, second[rows]] = True
+    return small
+
+
 # ------------------------------------------------------------------------------ scan for identifiers
 
 

@@ -292,10 +292,15 @@ def test_published_tables_carry_no_names_or_ids(policy, sample, tmp_path: Path) 
         df.to_csv(tmp_path / f"{name}.csv", index=False)
     emp = sample.employees
     assert scan_for_identifiers(tmp_path, emp["employee_id"], emp["name"]) == []
-    # shares add up to 1 per branch (where shown)
+    # shares add up to 1 per branch where nothing is withheld; no shown share is of 1 or 2 people
     shares = by_branch.filter(like="share_")
-    shown = ~by_branch["suppressed"]
-    assert np.allclose(shares[shown].sum(axis=1), 1.0)
+    whole = ~by_branch["suppressed"] & (by_branch["cells_withheld"] == 0)
+    assert whole.any() and np.allclose(shares[whole].sum(axis=1), 1.0)
+    people = shares.mul(by_branch["n"], axis=0).round()
+    assert not ((people > 0) & (people < policy.publication.min_cell)).any().any()
+    withheld = shares.isna().sum(axis=1)[~by_branch["suppressed"]]
+    assert (withheld == by_branch.loc[~by_branch["suppressed"], "cells_withheld"]).all()
+    assert not (withheld == 1).any()  # never one withheld cell alone: n minus the others would give it back
 
 
 def test_small_branches_are_suppressed(policy, tiny) -> None:
@@ -305,6 +310,22 @@ def test_small_branches_are_suppressed(policy, tiny) -> None:
     row = by_branch.set_index("branch").loc["Pudong"]
     assert row["n"] == 4 and bool(row["suppressed"])
     assert row.filter(like="share_").isna().all()
+
+
+def test_small_cells_are_withheld_with_a_complement() -> None:
+    """Counts per branch (优秀, 良好, 称职, 基本称职, 不称职), min_cell 3:
+    A 2, 5, 8, 0, 1 -> two small cells (2 and 1) withheld; that is enough, n = 16 minus the shown 13 leaves 3 to
+    split between them. B 3, 6, 10, 0, 1 -> one small cell (1): n - (3 + 6 + 10) would give it back, so the
+    smallest other non-zero cell (3, 优秀) is withheld too. C 4, 4, 12, 0, 0 -> nothing small, nothing withheld
+    (zeros are shown: nobody holds them)."""
+    from compkit.privacy import suppress_small_cells
+
+    counts = pd.DataFrame([[2, 5, 8, 0, 1], [3, 6, 10, 0, 1], [4, 4, 12, 0, 0]], index=["A", "B", "C"])
+    withheld = suppress_small_cells(counts, min_cell=3)
+    assert withheld.tolist() == [[True, False, False, False, True],
+                                 [True, False, False, False, True],
+                                 [False, False, False, False, False]]
+    assert not suppress_small_cells(counts, min_cell=1).any()
 
 
 def test_publication_with_names_when_the_policy_says_so(policy, tiny) -> None:
