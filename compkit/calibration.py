@@ -571,20 +571,109 @@ def propose_targets(policy: Policy, data: Dataset, share_reaching: float = 0.5, 
     return pd.concat(rows, ignore_index=True)
 
 
+#: the steepest a calibrated payout curve may rise by default: 0.05 of the target bonus per composite point (the
+#: bundled 2025 policy's steepest segment, 60 -> 70 paying 0 -> 50%): a manager one point higher never earns more
+#: than 5% of the target bonus more
+MAX_PAYOUT_SLOPE = 0.05
+
+
+@dataclass
+class PayoutCurveFit:
+    """The calibrated curve's points and how far the constraints moved them (see calibrate_payout_curve)."""
+
+    points: list[tuple[float, float]]
+    quantiles: tuple[float, float, float]
+    slopes: list[float]
+    max_slope: float | None
+    min_slope: float | None
+
+
+def fit_payout_curve(composite: ArrayLike, shares: tuple[float, float, float] = (0.9, 0.5, 0.1),
+                     payouts: tuple[float, float, float] = (0.5, 1.0, 1.5), *,
+                     max_slope: float | None = MAX_PAYOUT_SLOPE, min_slope: float | None = None,
+                     step: float = 0.01) -> PayoutCurveFit:
+    """The points of a payout curve (composite score -> payout as a share of the target bonus) placed as near as
+    the slope limits allow to the score quantiles reached by the chosen shares of managers.
+
+    Unknowns: the scores s0 < s1 < s2 < s3 of the points (s0, 0), (s1, p1), (s2, p2), (s3, p3), where p = payouts
+    and q_k = the (1 - shares[k]) quantile of the composite (90% / 50% / 10% reach threshold, target, maximum).
+    scipy.optimize.minimize (SLSQP) solves the quadratic programme
+        minimise   sum_k (s_k - q_k)^2  +  1e-6 (s0 - (q1 - step))^2          k = 1..3
+        subject to s_k - s_{k-1} >= (p_k - p_{k-1}) / max_slope                 (no cliff: a maximum slope)
+                   s_k - s_{k-1} <= (p_k - p_{k-1}) / min_slope                 (no plateau: a minimum slope)
+                   s_k - s_{k-1} >= step                                       (the points stay in order)
+    Slopes are in payout (share of the target bonus) per composite point; a maximum slope m is the same as a
+    maximum jump of m x step between two scores ``step`` apart. Without limits (max_slope=None) the zero point
+    sits ``step`` below the threshold, a cliff of p1 within one step. The points are then rounded to ``step``
+    (the zero point down, the others to nearest, moved apart where rounding would break a limit).
+    Raises CalibrationError when the scores do not spread enough or min_slope > max_slope.
+    """
+    from scipy.optimize import minimize
+
+    c = np.asarray(composite, dtype="float64")
+    c = c[~np.isnan(c)]
+    if len(c) == 0:
+        raise CalibrationError("no composite scores to calibrate the payout curve on")
+    q = np.array([float(np.quantile(c, 1.0 - s)) for s in shares])
+    if not q[0] < q[1] < q[2]:
+        raise CalibrationError(f"the composite scores do not spread enough to place threshold, target and maximum "
+                               f"apart (found {', '.join(f'{v:.2f}' for v in q)})")
+    if max_slope is not None and max_slope <= 0:
+        raise CalibrationError(f"max_slope must be positive, not {max_slope}")
+    if min_slope is not None and max_slope is not None and min_slope > max_slope:
+        raise CalibrationError(f"min_slope {min_slope} is above max_slope {max_slope}: no curve can meet both")
+    p = np.concatenate([[0.0], np.asarray(payouts, dtype="float64")])
+    dp = np.diff(p)
+    if (dp <= 0).any():
+        raise CalibrationError(f"payouts must rise from 0: {list(p)}")
+    lo_gap = np.maximum(dp / max_slope if max_slope is not None else np.zeros(3), step)
+    hi_gap = dp / min_slope if min_slope else np.full(3, np.inf)
+    if (hi_gap < lo_gap).any():
+        raise CalibrationError(f"min_slope {min_slope} leaves no room between the points (payout steps {list(dp)})")
+    goal = np.concatenate([[q[0] - step], q])
+    weight = np.array([1e-6, 1.0, 1.0, 1.0])
+    diff = np.diff(np.eye(4), axis=0)  # rows: s_k - s_{k-1}
+    cons = [{"type": "ineq", "fun": lambda s: diff @ s - lo_gap, "jac": lambda s: diff}]
+    if np.isfinite(hi_gap).all():
+        cons.append({"type": "ineq", "fun": lambda s: hi_gap - diff @ s, "jac": lambda s: -diff})
+    start = q[0] - lo_gap[0] + np.concatenate([[0.0], np.cumsum(np.maximum(np.diff(goal), lo_gap))])
+    res = minimize(lambda s: float(weight @ (s - goal) ** 2), start, jac=lambda s: 2 * weight * (s - goal),
+                   constraints=cons, method="SLSQP", options={"ftol": 1e-12, "maxiter": 200})
+    s = res.x
+    if not res.success or (diff @ s < lo_gap - 1e-6).any():
+        raise CalibrationError(f"the payout curve could not be fitted within the slope limits: {res.message}")
+    # round to the step: the threshold, target and maximum to nearest, each gap kept within its limits
+    need_lo = np.ceil(lo_gap / step - 1e-9) * step
+    need_hi = np.where(np.isfinite(hi_gap), np.floor(np.where(np.isfinite(hi_gap), hi_gap, 0) / step + 1e-9) * step,
+                       np.inf)
+    r = np.round(s / step) * step
+    r[0] = np.floor(s[0] / step + 1e-9) * step
+    r[0] = r[1] - np.clip(r[1] - r[0], need_lo[0], need_hi[0])
+    for k in (2, 3):
+        r[k] = r[k - 1] + np.clip(r[k] - r[k - 1], need_lo[k - 1], need_hi[k - 1])
+    r = np.round(r, 10)
+    slopes = list(dp / np.diff(r))
+    if min_slope and min(slopes) < min_slope - 1e-9:
+        raise CalibrationError(f"rounding the payout curve to {step} broke the minimum slope {min_slope}")
+    points = [(round(float(x), 2), float(y)) for x, y in zip(r, p)]
+    return PayoutCurveFit(points, tuple(float(v) for v in q), [float(v) for v in slopes], max_slope, min_slope)
+
+
 def calibrate_payout_curve(policy: Policy, composite: ArrayLike, shares: tuple[float, float, float] = (0.9, 0.5, 0.1),
-                           payouts: tuple[float, float, float] = (0.5, 1.0, 1.5)) -> Policy:
-    """A bonus curve whose threshold, target and maximum are reached by the chosen shares of managers.
+                           payouts: tuple[float, float, float] = (0.5, 1.0, 1.5), *,
+                           max_slope: float | None = MAX_PAYOUT_SLOPE, min_slope: float | None = None) -> Policy:
+    """A bonus curve whose threshold, target and maximum are reached by the chosen shares of managers, with no
+    cliff.
 
     threshold score = the (1 - 0.9) quantile of the composite (90% reach it), target = the median (50%),
     maximum = the 0.9 quantile (10% reach it); payouts at those points as given (threshold about 50% of target,
-    maximum 150%: REFERENCES.md "Payout curves"); below the threshold nothing is paid (a point 0.01 below it
-    pays 0). Returns a new Policy with ``bonus.curve`` replaced (basis composite).
+    maximum 150%: REFERENCES.md "Payout curves"). No cliff: the curve never rises faster than ``max_slope``
+    (payout as a share of the target bonus per composite point; default :data:`MAX_PAYOUT_SLOPE` = 0.05, so the
+    first 50% is paid over a ramp of 10 points below the threshold instead of all at once), and, when
+    ``min_slope`` is given, never slower (no plateau). The points are placed by the constrained least-squares
+    fit of :func:`fit_payout_curve` (scipy.optimize); ``max_slope=None`` gives the unconstrained curve (nothing
+    below the threshold, a point 0.01 below it pays 0). Returns a new Policy with ``bonus.curve`` replaced (basis
+    composite).
     """
-    c = np.asarray(composite, dtype="float64")
-    c = c[~np.isnan(c)]
-    t, m, x = (round(float(np.quantile(c, 1.0 - s)), 2) for s in shares)
-    if not t < m < x:
-        raise CalibrationError(f"the composite scores do not spread enough to place threshold, target and maximum "
-                               f"apart (found {t}, {m}, {x})")
-    curve = [[round(t - 0.01, 2), 0.0], [t, payouts[0]], [m, payouts[1]], [x, payouts[2]]]
-    return policy.updated({"bonus.basis": "composite", "bonus.curve": curve})
+    fit = fit_payout_curve(composite, shares, payouts, max_slope=max_slope, min_slope=min_slope)
+    return policy.updated({"bonus.basis": "composite", "bonus.curve": [list(pt) for pt in fit.points]})

@@ -12,9 +12,11 @@ Conventions used throughout
   original column names are kept in ``table.attrs``.
 * Confidentiality (DESIGN.md §7): any figure describing fewer than :data:`MIN_GROUP` (5) people is
   set to NaN and the row carries ``suppressed=True``; head-counts stay visible.
-* Gap sign: descriptive pay gaps follow the regulations, ``(reference − group) / reference × 100``, so a
-  positive gap means the group is paid *less* than the reference group. Regression coefficients
-  (:func:`adjusted_gap`, :func:`rater_bias`) have the usual sign: group − reference, negative = paid less.
+* **One sign convention for every gap: positive = the group is paid (or rated) less than the reference
+  group.** Descriptive gaps follow the regulations, ``(reference − group) / reference × 100``; adjusted gaps
+  are the same quantity at equal controls, ``gap_pct = (1 − e^b) × 100`` for a log model, and ``gap =
+  −b`` (reference − group, in the outcome's unit or rating points). Only the raw regression coefficient
+  ``coef`` (``b``, group − reference) keeps the statistical sign; it is never shown as a gap.
 * Rows whose group (or the analysed value) is missing are left out of that analysis.
 """
 from __future__ import annotations
@@ -53,6 +55,8 @@ __all__ = [
     "oaxaca",
     "OaxacaResult",
     "rater_bias",
+    "adjusted_gap_by",
+    "unit_gaps",
     "summary_flags",
 ]
 
@@ -651,7 +655,8 @@ class AdjustedGap:
     """Result of :func:`adjusted_gap` / :func:`rater_bias`.
 
     ``table``: one row per non-reference group — ``group, reference, n, ref_n, coef, se, ci_low, ci_high,
-    pvalue, pct_gap, pct_ci_low, pct_ci_high, significant, suppressed``. ``coefficients``: every term of
+    pvalue, gap, gap_ci_low, gap_ci_high, gap_pct, gap_ci_low_pct, gap_ci_high_pct, significant,
+    suppressed`` (gaps positive = the group is paid less; see the module's sign convention). ``coefficients``: every term of
     the model with readable names. ``result``: the fitted statsmodels results (HC3 covariance).
     """
 
@@ -754,9 +759,12 @@ def adjusted_gap(
     Standard errors are heteroskedasticity-robust HC3; the CI is ``coef ± t_{1−α/2, df_resid} · se``.
 
     ``coef`` (b_g) is the group's difference from ``reference`` (default: first group in sorted order) at
-    equal controls — in log points for a log model, else in the outcome's unit. Negative = paid less.
-    For a log model ``pct_gap = (exp(b) − 1) × 100`` (percent of the reference group's pay at equal
-    controls), likewise its CI; for a linear model the pct columns are NaN. Rows with a missing value in
+    equal controls — in log points for a log model, else in the outcome's unit (group − reference).
+    The gap follows the report's one sign convention, positive = the group is paid less:
+    ``gap = −b`` with CI ``[−ci_high, −ci_low]``, and for a log model
+    ``gap_pct = (1 − exp(b)) × 100`` = (reference − group) / reference × 100 at equal controls (percent of
+    the reference group's pay, like the raw gaps of :func:`pay_gap`), CI ``[(1 − e^ci_high) × 100,
+    (1 − e^ci_low) × 100]``; for a linear model the pct columns are NaN. Rows with a missing value in
     any model column are dropped (``dropped``). Groups with fewer than ``min_n`` people are suppressed.
     The fitted result is kept in ``.result``.
     """
@@ -788,15 +796,19 @@ def adjusted_gap(
         "ci_high": ci.loc[keys].iloc[:, 1].to_numpy(),
         "pvalue": result.pvalues[keys].to_numpy(),
     })
+    table["gap"] = -table["coef"]
+    table["gap_ci_low"] = -table["ci_high"]
+    table["gap_ci_high"] = -table["ci_low"]
     if log:
-        table["pct_gap"] = np.expm1(table["coef"]) * 100.0
-        table["pct_ci_low"] = np.expm1(table["ci_low"]) * 100.0
-        table["pct_ci_high"] = np.expm1(table["ci_high"]) * 100.0
+        table["gap_pct"] = -np.expm1(table["coef"]) * 100.0
+        table["gap_ci_low_pct"] = -np.expm1(table["ci_high"]) * 100.0
+        table["gap_ci_high_pct"] = -np.expm1(table["ci_low"]) * 100.0
     else:
-        table["pct_gap"] = table["pct_ci_low"] = table["pct_ci_high"] = np.nan
+        table["gap_pct"] = table["gap_ci_low_pct"] = table["gap_ci_high_pct"] = np.nan
     table["significant"] = table["pvalue"] < alpha
     small = ((table["n"] < min_n) | (table["ref_n"] < min_n)).to_numpy()
-    for c in ("coef", "se", "ci_low", "ci_high", "pvalue", "pct_gap", "pct_ci_low", "pct_ci_high"):
+    for c in ("coef", "se", "ci_low", "ci_high", "pvalue", "gap", "gap_ci_low", "gap_ci_high", "gap_pct",
+              "gap_ci_low_pct", "gap_ci_high_pct"):
         table[c] = table[c].where(~small)
     table["suppressed"] = small
     table["significant"] = table["significant"] & ~small
@@ -820,13 +832,64 @@ def rater_bias(
     OLS of the rating on group dummies plus ``controls`` — which should include the objective KPI score
     (e.g. the performance-category score) and any other legitimate factor — with HC3 robust standard
     errors: :func:`adjusted_gap` with ``log=False``. ``coef`` is in rating points: the group's average
-    rating minus the reference group's at equal objective scores; a significant negative coefficient
-    suggests raters mark that group down (REFERENCES.md "Adjusted gaps", "Rater reliability").
+    rating minus the reference group's at equal objective scores; ``gap = −coef`` follows the one sign
+    convention (positive = the group is rated lower): a significant positive gap suggests raters mark that
+    group down (REFERENCES.md "Adjusted gaps", "Rater reliability").
     """
     if not controls:
         raise ValueError("rater_bias needs the objective score column(s) in 'controls'")
     return adjusted_gap(df, rating, group, controls, log=False, reference=reference, alpha=alpha,
                         min_n=min_n)
+
+
+def adjusted_gap_by(
+    df: pd.DataFrame,
+    outcome: str,
+    group: str,
+    controls: list[str],
+    by: str = "branch",
+    log: bool = True,
+    reference: Any = None,
+    *,
+    alpha: float = 0.05,
+    min_n: int = MIN_GROUP,
+) -> dict[Any, AdjustedGap]:
+    """:func:`adjusted_gap` within each unit of ``by`` (e.g. branch by branch): a gap can sit in one branch
+    only and vanish in the bank-wide figure.
+
+    A unit is estimated when it has the reference group and another group with at least ``min_n`` people
+    each (smaller units are left out: their figures could point at people); controls with a single value
+    inside the unit (a branch's region) are left out of that unit's model, and ``by`` never is a control.
+    Returns {unit: AdjustedGap} in the units' sorted order; each result's gaps follow the module's sign
+    convention (positive = paid less). Feed it to :func:`unit_gaps` for a table, to :func:`summary_flags`
+    (``adjusted_by``) for the flags.
+    """
+    _require(df, [outcome, group, by, *controls])
+    reference = _default_reference(df[group], reference)
+    _check_reference(df[group], reference, group)
+    out: dict[Any, AdjustedGap] = {}
+    for unit, sub in df.groupby(by, sort=True, observed=True):  # one regression per unit
+        sub = sub.dropna(subset=[outcome, group])
+        counts = sub[group].value_counts()
+        if counts.get(reference, 0) < min_n or (counts.drop(reference, errors="ignore") >= min_n).sum() == 0:
+            continue
+        keep = [c for c in controls if c != by and sub[c].nunique(dropna=True) > 1]
+        out[unit] = adjusted_gap(sub, outcome, group, keep, log=log, reference=reference, alpha=alpha,
+                                 min_n=min_n)
+    return out
+
+
+def unit_gaps(results: Mapping[Any, AdjustedGap], unit: str = "unit") -> pd.DataFrame:
+    """One row per unit and compared group of :func:`adjusted_gap_by`'s results: ``unit, group, n, ref_n,
+    gap_pct, gap_ci_low_pct, gap_ci_high_pct, gap, pvalue, significant, suppressed`` (gap positive = paid
+    less; ``gap_pct`` NaN for a linear model), sorted by p-value."""
+    cols = ["group", "n", "ref_n", "gap_pct", "gap_ci_low_pct", "gap_ci_high_pct", "gap", "pvalue",
+            "significant", "suppressed"]
+    frames = [r.table[cols].assign(**{unit: u}) for u, r in results.items()]
+    if not frames:
+        return pd.DataFrame(columns=[unit, *cols])
+    t = pd.concat(frames, ignore_index=True)[[unit, *cols]]
+    return t.sort_values(["pvalue", unit], na_position="last", kind="stable").reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -949,7 +1012,7 @@ def oaxaca(
 # ---------------------------------------------------------------------------------------------------
 # 9. flags for a notebook's first table
 # ---------------------------------------------------------------------------------------------------
-_FLAG_COLUMNS = ["check", "group", "value", "threshold", "flag", "note"]
+_FLAG_COLUMNS = ["check", "scope", "group", "gap", "value", "threshold", "flag", "note"]
 
 
 def _adjusted_rows(check: str, results: AdjustedGap | Mapping[str, AdjustedGap] | None,
@@ -962,17 +1025,21 @@ def _adjusted_rows(check: str, results: AdjustedGap | Mapping[str, AdjustedGap] 
         for r in res.table.itertuples(index=False):  # one row per compared group
             scope = f"{label}: " if label is not None else ""
             if r.suppressed:
-                rows.append((check, r.group, np.nan, alpha, False,
+                rows.append((check, label, r.group, np.nan, np.nan, alpha, False,
                              f"{scope}suppressed: fewer than {MIN_GROUP} people"))
                 continue
             level = f"{1 - res.alpha:.0%} CI"
             if res.log:
-                size = f"{r.pct_gap:+.2f}% ({level} {r.pct_ci_low:+.2f} to {r.pct_ci_high:+.2f})"
+                gap = float(r.gap_pct)
+                size = (f"gap {r.gap_pct:+.2f}% of the reference's pay, positive = paid less ({level} "
+                        f"{r.gap_ci_low_pct:+.2f} to {r.gap_ci_high_pct:+.2f})")
             else:
-                size = f"{r.coef:+.3f} {res.outcome} points ({level} {r.ci_low:+.3f} to {r.ci_high:+.3f})"
+                gap = float(r.gap)
+                size = (f"gap {r.gap:+.3f} {res.outcome} points, positive = lower ({level} {r.gap_ci_low:+.3f} "
+                        f"to {r.gap_ci_high:+.3f})")
             note = (f"{scope}{size} vs {r.reference}, controlling for {', '.join(res.controls) or 'nothing'};"
                     f" value = p-value")
-            rows.append((check, r.group, float(r.pvalue), alpha, bool(r.pvalue < alpha), note))
+            rows.append((check, label, r.group, gap, float(r.pvalue), alpha, bool(r.pvalue < alpha), note))
     return rows
 
 
@@ -983,16 +1050,22 @@ def summary_flags(
     adjusted: AdjustedGap | Mapping[str, AdjustedGap] | None = None,
     rater: AdjustedGap | Mapping[str, AdjustedGap] | None = None,
     alpha: float = 0.05,
+    adjusted_by: Mapping[Any, AdjustedGap] | None = None,
 ) -> pd.DataFrame:
-    """Table of fairness flags for a notebook's first table: ``check, group, value, threshold, flag, note``.
+    """Table of fairness flags for a notebook's first table: ``check, scope, group, gap, value, threshold,
+    flag, note``. ``scope`` is the label of a mapping's result (a branch, a region, "base salary") or None;
+    ``gap`` the size of the gap in the one sign convention (positive = the group is paid or rated less; % of
+    the reference's pay for pay gaps, rating points for rater bias; NaN for the four-fifths rule).
 
     * ``four_fifths`` (from :func:`impact_ratios`): value = impact ratio, threshold 0.8, flag = adverse
       (ratio < 0.8, 29 CFR 1607.4(D));
     * ``category_pay_gap`` (from :func:`pay_transparency` (g)): value = mean total-pay gap in % within a
       category, threshold = the report's (5%), flag = |gap| >= threshold (Art. 10);
     * ``adjusted_gap`` / ``rater_bias`` (from :func:`adjusted_gap` / :func:`rater_bias`, one result or a
-      mapping label → result, e.g. per branch): value = p-value, threshold = ``alpha``, flag = p < alpha;
-      the note gives the estimated gap and its CI.
+      mapping label → result, e.g. per region): value = p-value, threshold = ``alpha``, flag = p < alpha;
+      the note gives the estimated gap and its CI;
+    * ``branch_adjusted_gap`` (``adjusted_by``: :func:`adjusted_gap_by`'s {branch: result}): the same, one
+      row per branch, so a gap that sits in one branch is flagged even when the bank-wide gap is not.
 
     Suppressed groups appear with value NaN, flag False and a note saying so.
     """
@@ -1001,27 +1074,32 @@ def summary_flags(
         ref = impact.attrs.get("reference")
         for r in impact.loc[~impact["is_reference"]].itertuples(index=False):  # one row per group
             if r.suppressed:
-                rows.append(("four_fifths", r.group, np.nan, 0.8, False,
+                rows.append(("four_fifths", None, r.group, np.nan, np.nan, 0.8, False,
                              f"suppressed: fewer than {MIN_GROUP} people"))
                 continue
             note = f"selection rate {r.rate:.1%} vs {ref} (highest rate); {r.test} p = {r.pvalue:.3g}"
-            rows.append(("four_fifths", r.group, float(r.impact_ratio), 0.8, bool(r.adverse), note))
+            rows.append(("four_fifths", None, r.group, np.nan, float(r.impact_ratio), 0.8, bool(r.adverse),
+                         note))
     if transparency is not None:
         g = transparency.by_category
         tot = g.loc[g["component"] == "total"]
         for r in tot.itertuples(index=False):  # one row per category × basis × group
             where = f"category {r.category}, {r.basis} basis, mean total-pay gap vs {r.reference}"
+            scope = f"{r.category} · {r.basis}"
             if r.suppressed:
-                rows.append(("category_pay_gap", r.group, np.nan, transparency.threshold, False,
+                rows.append(("category_pay_gap", scope, r.group, np.nan, np.nan, transparency.threshold, False,
                              f"{where}: suppressed (fewer than {MIN_GROUP} people in a group)"))
             else:
-                rows.append(("category_pay_gap", r.group, float(r.mean_gap_pct), transparency.threshold,
-                             bool(r.flag), where + ("; joint pay assessment indicated (Art. 10)"
-                                                    if r.flag and r.basis == "hourly" else "")))
+                rows.append(("category_pay_gap", scope, r.group, float(r.mean_gap_pct), float(r.mean_gap_pct),
+                             transparency.threshold, bool(r.flag),
+                             where + ("; joint pay assessment indicated (Art. 10)"
+                                      if r.flag and r.basis == "hourly" else "")))
     rows += _adjusted_rows("adjusted_gap", adjusted, alpha)
+    rows += _adjusted_rows("branch_adjusted_gap", adjusted_by, alpha)
     rows += _adjusted_rows("rater_bias", rater, alpha)
     out = pd.DataFrame(rows, columns=_FLAG_COLUMNS)
     out["value"] = out["value"].astype(float)
+    out["gap"] = out["gap"].astype(float)
     out["threshold"] = out["threshold"].astype(float)
     out["flag"] = out["flag"].astype(bool)
     return out

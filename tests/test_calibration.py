@@ -400,6 +400,54 @@ def test_propose_targets_and_payout_curve(tiny, policy) -> None:
     assert set(targets["indicator"]) == {i.id for i in policy.scorecard.indicators if i.source == "metrics"}
     assert (targets["target_next"] > 0).all()
     curve = calibration.calibrate_payout_curve(policy, np.linspace(50, 110, 61)).bonus.curve
-    # 90% reach the threshold (P10 = 56), 50% the target (P50 = 80), 10% the maximum (P90 = 104)
+    # 90% reach the threshold (P10 = 50 + 0.1 x 60 = 56), 50% the target (P50 = 80), 10% the maximum (P90 = 104)
     assert [p[0] for p in curve[1:]] == pytest.approx([56.0, 80.0, 104.0])
     assert [p[1] for p in curve] == [0.0, 0.5, 1.0, 1.5]
+    # the first 50% is paid over a ramp: 0.5 / 0.05 per point = 10 points below the threshold, 56 - 10 = 46
+    assert curve[0][0] == pytest.approx(46.0)
+
+
+def test_payout_curve_has_no_cliff_where_the_unconstrained_one_would(policy) -> None:
+    from compkit.pay import payout
+
+    composite = np.linspace(50, 110, 61)
+    free = calibration.calibrate_payout_curve(policy, composite, max_slope=None).bonus.curve
+    capped = calibration.calibrate_payout_curve(policy, composite, max_slope=0.05).bonus.curve
+    scores = np.round(np.arange(40.0, 115.0, 0.01), 2)
+    jump_free = np.diff(payout(scores, free)).max()
+    jump_capped = np.diff(payout(scores, capped)).max()
+    # unconstrained: 0 at 55.99, 50% at 56.00 -- a jump of half the target bonus between two scores 0.01 apart
+    assert free[0][0] == pytest.approx(55.99) and jump_free == pytest.approx(0.5)
+    # constrained: no two scores 0.01 apart differ by more than 0.05 x 0.01 = 0.0005 of the target bonus
+    assert jump_capped <= 0.05 * 0.01 + 1e-12
+    assert jump_capped < jump_free / 100
+
+
+def test_payout_curve_points_spread_when_the_quantiles_are_too_close() -> None:
+    # quantiles 56 / 80 / 104 are 24 points apart; a maximum slope of 0.02 needs 0.5 / 0.02 = 25 points per step.
+    # minimise (s1-56)^2 + (s2-80)^2 + (s3-104)^2 with s2-s1 >= 25, s3-s2 >= 25: by symmetry s2 = 80,
+    # s1 = 55, s3 = 105; the zero point 25 below s1 = 30
+    fit = calibration.fit_payout_curve(np.linspace(50, 110, 61), max_slope=0.02)
+    assert [p[0] for p in fit.points] == pytest.approx([30.0, 55.0, 80.0, 105.0])
+    assert max(fit.slopes) == pytest.approx(0.02)
+    # a minimum slope of 0.03 caps each gap at 0.5 / 0.03 = 16.67 -> 16.66 after rounding; 0.05 keeps the ramp
+    fit = calibration.fit_payout_curve(np.linspace(50, 110, 61), max_slope=0.05, min_slope=0.03)
+    assert min(fit.slopes) >= 0.03 and max(fit.slopes) <= 0.05 + 1e-12
+    with pytest.raises(CalibrationError, match="min_slope 0.1 is above max_slope 0.05"):
+        calibration.fit_payout_curve(np.linspace(50, 110, 61), max_slope=0.05, min_slope=0.1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(0, 150, allow_nan=False), min_size=20, max_size=200),
+       st.floats(0.01, 1.0))
+def test_payout_curve_never_steeper_than_its_limit(scores, max_slope) -> None:
+    c = np.asarray(scores)
+    q = np.quantile(c, [0.1, 0.5, 0.9])
+    if not q[0] < q[1] < q[2]:
+        with pytest.raises(CalibrationError, match="do not spread enough"):
+            calibration.fit_payout_curve(c, max_slope=max_slope)
+        return
+    fit = calibration.fit_payout_curve(c, max_slope=max_slope)
+    xs = [p[0] for p in fit.points]
+    assert all(b > a for a, b in zip(xs, xs[1:]))
+    assert max(fit.slopes) <= max_slope * (1 + 1e-9)

@@ -150,7 +150,7 @@ def test_impact_small_group_suppressed_and_never_reference():
     assert pd.isna(t.loc["E", "adverse"])
     assert bool(t.loc["B", "adverse"]) is True               # 0.3/0.5 = 0.6
     flags = fx.summary_flags(impact=fx.impact_ratios(df, "promoted", "team"))
-    assert flags.columns.tolist() == ["check", "group", "value", "threshold", "flag", "note"]
+    assert flags.columns.tolist() == ["check", "scope", "group", "gap", "value", "threshold", "flag", "note"]
     row_e = flags.loc[flags["group"] == "E"].iloc[0]
     assert np.isnan(row_e["value"]) and not row_e["flag"] and "suppressed" in row_e["note"]
     assert flags.loc[flags["group"] == "B", "flag"].item()
@@ -341,7 +341,9 @@ def test_adjusted_gap_equals_direct_least_squares():
     assert row["coef"] == pytest.approx(beta[1], rel=1e-9, abs=1e-12)
     assert row["se"] == pytest.approx(hc3.bse[1], rel=1e-9)
     assert row["pvalue"] == pytest.approx(hc3.pvalues[1], rel=1e-6)
-    assert row["pct_gap"] == pytest.approx((np.exp(beta[1]) - 1) * 100, rel=1e-9)
+    # one sign convention: positive = paid less; gap_pct = (1 - e^b) x 100 = (ref - group) / ref at equal controls
+    assert row["gap_pct"] == pytest.approx((1 - np.exp(beta[1])) * 100, rel=1e-9)
+    assert row["gap"] == pytest.approx(-beta[1], rel=1e-9)
     lo, hi = hc3.conf_int()[1]
     assert (row["ci_low"], row["ci_high"]) == (pytest.approx(lo, rel=1e-9), pytest.approx(hi, rel=1e-9))
     assert res.result.cov_type == "HC3" and res.nobs == len(df)
@@ -349,7 +351,8 @@ def test_adjusted_gap_equals_direct_least_squares():
     # linear model: coefficient in outcome units, no pct
     lin = fx.adjusted_gap(df, "pay", "gender", ["grade", "tenure"], log=False, reference="M").row()
     beta_lin, *_ = np.linalg.lstsq(X, df["pay"].to_numpy(), rcond=None)
-    assert lin["coef"] == pytest.approx(beta_lin[1], rel=1e-9) and np.isnan(lin["pct_gap"])
+    assert lin["coef"] == pytest.approx(beta_lin[1], rel=1e-9) and np.isnan(lin["gap_pct"])
+    assert lin["gap"] == pytest.approx(-beta_lin[1], rel=1e-9)
 
 
 def test_planted_five_percent_gap_in_one_branch_is_recovered():
@@ -357,19 +360,53 @@ def test_planted_five_percent_gap_in_one_branch_is_recovered():
     b2 = df.loc[df["branch"] == "B2"]
     raw = fx.pay_gap(b2, "pay", "gender", "M").iloc[0]["mean_gap_pct"]
     res = fx.adjusted_gap(b2, "pay", "gender", ["grade"], reference="M").row()
-    assert res["pct_gap"] == pytest.approx(-5.0, abs=1.2)
+    # women in B2 are paid 5% less: the gap is +5 (positive = paid less), like the raw gap's sign
+    assert res["gap_pct"] == pytest.approx(5.0, abs=1.2)
     assert res["pvalue"] < 0.05 and res["significant"]
-    assert res["pct_ci_low"] < -5.0 < res["pct_ci_high"]
+    assert res["gap_ci_low_pct"] < 5.0 < res["gap_ci_high_pct"]
     assert raw > 10.0          # the raw gap is inflated by women being in lower grades
     others = fx.adjusted_gap(df.loc[df["branch"] != "B2"], "pay", "gender", ["grade", "branch"],
                              reference="M").row()
-    assert abs(others["pct_gap"]) < 1.2
+    assert abs(others["gap_pct"]) < 1.2
     # per-branch results feed the flags table
     per_branch = {b: fx.adjusted_gap(d, "pay", "gender", ["grade"], reference="M")
                   for b, d in df.groupby("branch")}
     flags = fx.summary_flags(adjusted=per_branch)
     flagged = flags.loc[flags["flag"], "note"].tolist()
     assert any(n.startswith("B2:") for n in flagged)
+
+
+def test_branch_adjusted_gaps_reach_the_flags():
+    df = workforce(seed=7)
+    by_branch = fx.adjusted_gap_by(df, "pay", "gender", ["grade", "branch"], by="branch", reference="M")
+    assert list(by_branch) == sorted(df["branch"].unique())
+    # branch is the unit, never its own control
+    assert all("branch" not in r.controls for r in by_branch.values())
+    table = fx.unit_gaps(by_branch, unit="branch")
+    b2 = table.loc[table["branch"] == "B2"].iloc[0]
+    assert b2["gap_pct"] == pytest.approx(5.0, abs=1.2) and bool(b2["significant"])
+    assert table.iloc[0]["branch"] == "B2"          # sorted by p-value: the planted gap first
+    direct = fx.adjusted_gap(df.loc[df["branch"] == "B2"], "pay", "gender", ["grade"], reference="M").row()
+    assert b2["gap_pct"] == pytest.approx(direct["gap_pct"], rel=1e-12)
+    # the flags carry the bank-wide gap and one row per branch
+    flags = fx.summary_flags(adjusted={"total pay": fx.adjusted_gap(df, "pay", "gender", ["grade", "branch"],
+                                                                    reference="M")},
+                             adjusted_by=by_branch)
+    branch_rows = flags.loc[flags["check"] == "branch_adjusted_gap"]
+    assert branch_rows["scope"].tolist() == list(by_branch)
+    hit = branch_rows.loc[branch_rows["scope"] == "B2"].iloc[0]
+    assert hit["flag"] and hit["gap"] == pytest.approx(b2["gap_pct"]) and hit["value"] == pytest.approx(b2["pvalue"])
+    assert "positive = paid less" in hit["note"]
+
+
+def test_branch_adjusted_gaps_leave_out_small_branches():
+    df = workforce(seed=7)
+    # branch B1 keeps only 4 women: too few to estimate there, so it is left out (not shown, not flagged)
+    women_b1 = df.index[(df["branch"] == "B1") & (df["gender"] == "F")]
+    small = df.drop(women_b1[4:])
+    by_branch = fx.adjusted_gap_by(small, "pay", "gender", ["grade"], reference="M")
+    assert "B1" not in by_branch and "B2" in by_branch
+    assert fx.unit_gaps({}, unit="branch").columns[0] == "branch"
 
 
 def test_rater_bias_finds_planted_markdown():
