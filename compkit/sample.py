@@ -104,14 +104,63 @@ def _months(year: int) -> list[str]:
     return [f"{year}-{m:02d}" for m in range(1, 13)]
 
 
+@dataclass
+class _People:
+    """Everything drawn about the people that the later tables depend on (one row per person)."""
+
+    n: int
+    year: int
+    start: pd.Timestamp
+    end: pd.Timestamp
+    ids: np.ndarray
+    branch_list: np.ndarray
+    b_idx: np.ndarray
+    region: np.ndarray
+    grade: np.ndarray
+    grade_idx: np.ndarray
+    gender: np.ndarray
+    ability: np.ndarray
+    hire: pd.DatetimeIndex
+    exit_date: pd.Series
+    joiner: np.ndarray
+    leaver: np.ndarray
+    supervisor: np.ndarray
+    order: np.ndarray
+    counts: np.ndarray
+    months: list[str]
+    active: np.ndarray  # n x 12: employed in the month
+    rows_e: np.ndarray  # person of each employed person-month
+    rows_m: np.ndarray  # month (0-11) of each employed person-month
+    perf: np.ndarray | None = None  # drawn with the metrics
+    true_level: np.ndarray | None = None  # drawn with the ratings
+
+
 def make_sample(managers: int = 1000, year: int = 2025, seed: int = 0, policy: Policy | None = None) -> Sample:
-    """A reproducible population of ``managers`` customer managers for ``year`` (see the module docstring)."""
+    """A reproducible population of ``managers`` customer managers for ``year`` (see the module docstring).
+
+    One ``numpy.random.default_rng(seed)`` feeds the table functions in a fixed order (employees, metrics,
+    sales, ratings, surveys, complaints, history, appeals); each draws only from it, so the order of the
+    calls is the order of the draws and the same seed gives the same bytes."""
     policy = policy if policy is not None else load_policy(DEFAULT_POLICY)
     rng = np.random.default_rng(seed)
-    n = managers
-    start, end = pd.Timestamp(f"{year}-01-01"), pd.Timestamp(f"{year}-12-31")
+    employees, people = _employees(rng, managers, year, policy)
+    metrics = _metrics(rng, people, policy)
+    sales = _sales(rng, people, policy)
+    ratings, rater_truth = _ratings(rng, people, policy)
+    surveys = _surveys(rng, people)
+    complaints = _complaints(rng, people)
+    history = _history(rng, people, policy)
+    appeals = _appeals(rng, year, metrics, ratings)
+    truth = {"true_levels": rater_truth["true_levels"], "supervisor_leniency": rater_truth["supervisor_leniency"],
+             "effects": _effects()}
+    tables = {"employees": employees, "metrics": metrics, "sales": sales, "ratings": ratings, "surveys": surveys,
+              "complaints": complaints, "history": history, "appeals": appeals}
+    return Sample(tables, truth)
 
-    # ---- people -------------------------------------------------------------------------------------
+
+def _employees(rng: np.random.Generator, n: int, year: int, policy: Policy) -> tuple[pd.DataFrame, _People]:
+    """The employees table and the drawn facts about each person the other tables use."""
+    start, end = pd.Timestamp(f"{year}-01-01"), pd.Timestamp(f"{year}-12-31")
     regions = np.array(list(REGIONS))
     branch_list = np.array([b for r in regions for b in REGIONS[r]])
     branch_region = np.repeat(regions, 5)
@@ -158,7 +207,7 @@ def make_sample(managers: int = 1000, year: int = 2025, seed: int = 0, policy: P
         "hire_date": hire, "exit_date": exit_date, "gender": gender, "birth_date": birth,
         "supervisor_id": supervisor, "fte": fte, "base_monthly": base.astype(float), "grade_since": grade_since})
 
-    # ---- months employed ----------------------------------------------------------------------------------
+    # months employed
     months = _months(year)
     m_start = pd.DatetimeIndex([pd.Timestamp(m + "-01") for m in months])
     m_end = m_start + pd.offsets.MonthEnd(0)
@@ -166,15 +215,24 @@ def make_sample(managers: int = 1000, year: int = 2025, seed: int = 0, policy: P
     exit_v = exit_date.fillna(pd.Timestamp("2262-01-01")).to_numpy()[:, None]
     active = (hire_v <= m_end.to_numpy()[None, :]) & (exit_v >= m_start.to_numpy()[None, :])  # n x 12
     rows_e, rows_m = np.nonzero(active)
+    people = _People(n=n, year=year, start=start, end=end, ids=ids, branch_list=branch_list, b_idx=b_idx,
+                     region=region, grade=grade, grade_idx=grade_idx, gender=gender, ability=ability, hire=hire,
+                     exit_date=exit_date, joiner=joiner, leaver=leaver, supervisor=supervisor, order=order,
+                     counts=counts, months=months, active=active, rows_e=rows_e, rows_m=rows_m)
+    return employees, people
 
-    # ---- metrics ------------------------------------------------------------------------------------------
-    perf = np.exp(0.12 * ability + rng.normal(0, 0.05, n))
-    market = np.ones(len(branch_list))
-    market_factor = np.exp(rng.normal(0, 0.05, len(branch_list)))
-    tough = branch_list == TOUGH_BRANCH
+
+def _metrics(rng: np.random.Generator, p: _People, policy: Policy) -> pd.DataFrame:
+    """Monthly actual and target of each metric indicator; draws each person's performance ``p.perf``."""
+    n, rows_e, rows_m, b_idx = p.n, p.rows_e, p.rows_m, p.b_idx
+    perf = np.exp(0.12 * p.ability + rng.normal(0, 0.05, n))
+    p.perf = perf
+    market = np.ones(len(p.branch_list))
+    market_factor = np.exp(rng.normal(0, 0.05, len(p.branch_list)))
+    tough = p.branch_list == TOUGH_BRANCH
     target_factor = np.where(tough, 1.15, 1.0)
     metric_ids = [i.id for i in policy.scorecard.indicators if i.source == "metrics"]
-    gscale = np.array([GRADE_SCALE[min(g, 3)] for g in grade_idx])
+    gscale = _grade_scale(p)
     frames = []
     for ind in metric_ids:
         base_target = METRIC_TARGETS.get(ind, 100.0)
@@ -196,12 +254,20 @@ def make_sample(managers: int = 1000, year: int = 2025, seed: int = 0, policy: P
                 actual = actual + rng.normal(0, 0.1 * base_target, len(rows_m))
             actual = np.round(actual, 2)
             target = np.round(target, 2)
-        frames.append(pd.DataFrame({"employee_id": ids[rows_e], "period": np.array(months)[rows_m],
+        frames.append(pd.DataFrame({"employee_id": p.ids[rows_e], "period": np.array(p.months)[rows_m],
                                     "indicator": ind, "actual": actual, "target": target}))
-    metrics = pd.concat(frames, ignore_index=True).sort_values(["employee_id", "period", "indicator"],
-                                                               kind="stable").reset_index(drop=True)
+    return pd.concat(frames, ignore_index=True).sort_values(["employee_id", "period", "indicator"],
+                                                            kind="stable").reset_index(drop=True)
 
-    # ---- sales: deals ---------------------------------------------------------------------------------------
+
+def _grade_scale(p: _People) -> np.ndarray:
+    return np.array([GRADE_SCALE[min(g, 3)] for g in p.grade_idx])
+
+
+def _sales(rng: np.random.Generator, p: _People, policy: Policy) -> pd.DataFrame:
+    """Single deals per product with customer ids; about 2% reversed in a later month (deal id ending -R)."""
+    n, rows_e, rows_m, perf, ids = p.n, p.rows_e, p.rows_m, p.perf, p.ids
+    gscale = _grade_scale(p)
     products = policy.product_ids
     book = np.maximum(10, rng.poisson(60, n))  # customers per manager (some buy again: loyalty)
     frames = []
@@ -223,7 +289,7 @@ def make_sample(managers: int = 1000, year: int = 2025, seed: int = 0, policy: P
     rev = (rng.random(len(deals)) < 0.02) & (deals["m"].to_numpy() < 11)
     r = deals[rev].copy()
     r["m"] = np.minimum(11, r["m"].to_numpy() + rng.integers(1, 3, len(r)))
-    still = active[r["e"].to_numpy(), r["m"].to_numpy()]
+    still = p.active[r["e"].to_numpy(), r["m"].to_numpy()]
     r = r[still]
     r["amount"] = -r["amount"]
     r["rev"] = True
@@ -232,16 +298,22 @@ def make_sample(managers: int = 1000, year: int = 2025, seed: int = 0, policy: P
     deal_id = np.char.add("D", np.char.zfill(deals["deal"].to_numpy().astype(str), 7))
     deal_id = np.where(deals["rev"], np.char.add(deal_id, "-R"), deal_id)
     sales = pd.DataFrame({
-        "employee_id": ids[deals["e"].to_numpy()], "period": np.array(months)[deals["m"].to_numpy()],
+        "employee_id": ids[deals["e"].to_numpy()], "period": np.array(p.months)[deals["m"].to_numpy()],
         "product": deals["product"].to_numpy(), "amount": deals["amount"].to_numpy(dtype=float),
         "deal_id": deal_id,
         "customer_id": np.char.add(np.char.add("C", ids[deals["e"].to_numpy()].astype(str)),
                                    np.char.add("-", deals["cust"].to_numpy().astype(str)))})
-    sales = sales.sort_values("deal_id", kind="stable").reset_index(drop=True)
+    return sales.sort_values("deal_id", kind="stable").reset_index(drop=True)
 
-    # ---- 360 ratings ----------------------------------------------------------------------------------------
+
+def _ratings(rng: np.random.Generator, p: _People, policy: Policy) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """360 ratings (self, supervisor, 3-4 branch peers) with the planted rater effects; draws ``p.true_level``.
+    Returns the table and the truth behind it (true levels, each supervisor's leniency)."""
+    n, ids, supervisor, region, gender, b_idx = p.n, p.ids, p.supervisor, p.region, p.gender, p.b_idx
+    counts, order = p.counts, p.order
     items = policy.rating_items
-    true_level = np.clip(3.5 + 0.45 * ability[:, None] + rng.normal(0, 0.25, (n, len(items))), 1.2, 4.9)
+    true_level = np.clip(3.5 + 0.45 * p.ability[:, None] + rng.normal(0, 0.25, (n, len(items))), 1.2, 4.9)
+    p.true_level = true_level
     sup_codes, sup_inv = np.unique(supervisor, return_inverse=True)
     sup_region = pd.Series(region).groupby(sup_inv).first().to_numpy()
     leniency = rng.normal(0, 0.15, len(sup_codes))
@@ -279,71 +351,81 @@ def make_sample(managers: int = 1000, year: int = 2025, seed: int = 0, policy: P
     score = np.clip(np.rint(score), 1, 5)
     ratings = pd.DataFrame({"employee_id": ids[r_ratee], "rater_id": np.repeat(rater_id, n_items),
                             "rater_role": np.repeat(role, n_items), "item": np.array(items)[r_item],
-                            "score": score, "cycle": str(year)})
+                            "score": score, "cycle": str(p.year)})
     ratings = ratings.sort_values(["employee_id", "rater_id", "item"], kind="stable").reset_index(drop=True)
+    truth = {
+        "true_levels": pd.DataFrame({"employee_id": np.repeat(ids, n_items), "item": np.tile(items, n),
+                                     "true_level": true_level.ravel()}),
+        "supervisor_leniency": pd.DataFrame({"supervisor_id": sup_codes, "region": sup_region,
+                                             "leniency": leniency}),
+    }
+    return ratings, truth
 
-    # ---- customer surveys and complaints ----------------------------------------------------------------------
-    k = np.where(rng.random(n) < 0.02, 0, rng.integers(10, 16, n))
-    k = np.where(joiner | leaver, np.maximum(k // 2, 1), k)
-    e = np.repeat(np.arange(n), k)
-    lo = np.maximum(hire.to_numpy(), np.datetime64(start))[e]
-    hi = np.minimum(exit_date.fillna(end).to_numpy(), np.datetime64(end))[e]
+
+def _dates_in_employment(rng: np.random.Generator, p: _People, e: np.ndarray) -> np.ndarray:
+    """A uniform day of the year within each person's employment, for the people ``e``."""
+    lo = np.maximum(p.hire.to_numpy(), np.datetime64(p.start))[e]
+    hi = np.minimum(p.exit_date.fillna(p.end).to_numpy(), np.datetime64(p.end))[e]
     span = np.maximum((hi - lo).astype("timedelta64[D]").astype(int), 0)
-    date = lo + (rng.random(len(e)) * (span + 1)).astype(int).astype("timedelta64[D]")
+    return lo + (rng.random(len(e)) * (span + 1)).astype(int).astype("timedelta64[D]")
+
+
+def _surveys(rng: np.random.Generator, p: _People) -> pd.DataFrame:
+    """Customer satisfaction responses (1-5) by dimension, 10-15 per person (2% none, half for joiners and
+    leavers), centred on the person's true level + 0.6."""
+    n, ids = p.n, p.ids
+    k = np.where(rng.random(n) < 0.02, 0, rng.integers(10, 16, n))
+    k = np.where(p.joiner | p.leaver, np.maximum(k // 2, 1), k)
+    e = np.repeat(np.arange(n), k)
+    date = _dates_in_employment(rng, p, e)
     dims = np.array(["attitude", "competence", "responsiveness", "overall"])
     surveys = pd.DataFrame({"employee_id": ids[e], "date": pd.DatetimeIndex(date),
                             "dimension": dims[rng.integers(0, 4, len(e))],
-                            "score": np.clip(np.rint(true_level[e].mean(axis=1) + 0.6 + rng.normal(0, 0.7, len(e))),
-                                             1, 5),
+                            "score": np.clip(np.rint(p.true_level[e].mean(axis=1) + 0.6
+                                                     + rng.normal(0, 0.7, len(e))), 1, 5),
                             "channel": np.where(rng.random(len(e)) < 0.3, "phone", "survey")})
-    surveys = surveys.sort_values(["employee_id", "date", "dimension"], kind="stable").reset_index(drop=True)
-    kc = rng.poisson(0.45 * np.exp(-0.4 * ability))
+    return surveys.sort_values(["employee_id", "date", "dimension"], kind="stable").reset_index(drop=True)
+
+
+def _complaints(rng: np.random.Generator, p: _People) -> pd.DataFrame:
+    """Complaints, more for weaker managers; about 40% upheld; 0.8% of people get 6 more, all upheld."""
+    n, ids = p.n, p.ids
+    kc = rng.poisson(0.45 * np.exp(-0.4 * p.ability))
     heavy = rng.random(n) < 0.008
     kc = np.where(heavy, kc + 6, kc)
     e = np.repeat(np.arange(n), kc)
-    lo = np.maximum(hire.to_numpy(), np.datetime64(start))[e]
-    hi = np.minimum(exit_date.fillna(end).to_numpy(), np.datetime64(end))[e]
-    span = np.maximum((hi - lo).astype("timedelta64[D]").astype(int), 0)
-    date = lo + (rng.random(len(e)) * (span + 1)).astype(int).astype("timedelta64[D]")
-    complaints = pd.DataFrame({
+    date = _dates_in_employment(rng, p, e)
+    return pd.DataFrame({
         "complaint_id": [f"K{i + 1:06d}" for i in range(len(e))], "employee_id": ids[e],
         "date": pd.DatetimeIndex(date),
         "category": np.array(["service", "product", "fees", "waiting time"])[rng.integers(0, 4, len(e))],
         "upheld": np.where(heavy[e], True, rng.random(len(e)) < 0.4),
         "resolved_days": rng.integers(1, 21, len(e)).astype(float)})
 
-    # ---- history: the three years before ----------------------------------------------------------------------
+
+def _history(rng: np.random.Generator, p: _People, policy: Policy) -> pd.DataFrame:
+    """Ratings of the three years before, from ability plus noise, at fixed shares per label."""
+    n, ids, year = p.n, p.ids, p.year
     labels = np.array(policy.ratings.labels)
     frames = []
     for back in (1, 2, 3):
-        was = hire.to_numpy() <= np.datetime64(f"{year - back}-06-30")
-        latent = ability + rng.normal(0, 0.6, n)
+        was = p.hire.to_numpy() <= np.datetime64(f"{year - back}-06-30")
+        latent = p.ability + rng.normal(0, 0.6, n)
         cuts = np.quantile(latent, [0.85, 0.55, 0.15, 0.05])
         idx = (latent < cuts[0]).astype(int) + (latent < cuts[1]) + (latent < cuts[2]) + (latent < cuts[3])
         frames.append(pd.DataFrame({"employee_id": ids[was], "cycle": str(year - back),
-                                    "rating": labels[np.minimum(idx, len(labels) - 1)][was], "grade": grade[was]}))
-    history = pd.concat(frames, ignore_index=True).sort_values(["employee_id", "cycle"]).reset_index(drop=True)
+                                    "rating": labels[np.minimum(idx, len(labels) - 1)][was], "grade": p.grade[was]}))
+    return pd.concat(frames, ignore_index=True).sort_values(["employee_id", "cycle"]).reset_index(drop=True)
 
-    # ---- appeals ------------------------------------------------------------------------------------------------
-    appeals = _appeals(rng, year, metrics, ratings)
 
-    effects = pd.DataFrame([
+def _effects() -> pd.DataFrame:
+    return pd.DataFrame([
         ("lenient supervisors", f"region {LENIENT_REGION}", "+0.7 points on the 1-5 scale"),
         ("strict supervisor", STRICT_SUPERVISOR, "-0.6 points"),
         ("unexplained pay gap", f"branch {GAP_BRANCH}", "women's base salary 6% lower"),
         ("rater bias", f"region {BIAS_REGION}", "supervisors rate women 0.35 points lower"),
         ("tough market", f"branch {TOUGH_BRANCH}", "targets 15% too high"),
     ], columns=["effect", "where", "size"])
-    truth = {
-        "true_levels": pd.DataFrame({"employee_id": np.repeat(ids, n_items), "item": np.tile(items, n),
-                                     "true_level": true_level.ravel()}),
-        "supervisor_leniency": pd.DataFrame({"supervisor_id": sup_codes, "region": sup_region,
-                                             "leniency": leniency}),
-        "effects": effects,
-    }
-    tables = {"employees": employees, "metrics": metrics, "sales": sales, "ratings": ratings, "surveys": surveys,
-              "complaints": complaints, "history": history, "appeals": appeals}
-    return Sample(tables, truth)
 
 
 def pos_in_branch_of(order: np.ndarray, n: int) -> np.ndarray:

@@ -25,6 +25,16 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     assert not all(filecmp.cmp(x, y, shallow=False) for x, y in zip(a, c))
 
 
+def test_the_bundled_sample_is_what_the_generator_makes(tmp_path: Path) -> None:
+    """data/sample is exactly ``compkit sample --managers 1000 --year 2025 --seed 2025`` (its README says so): the
+    generator's per-table functions draw in a fixed order, so any change to a draw shows here as changed bytes."""
+    bundled = Path(__file__).resolve().parent.parent / "data" / "sample"
+    written = make_sample(1000, 2025, seed=2025).write(tmp_path / "s")
+    assert sorted(p.name for p in written) == sorted(p.name for p in bundled.glob("*.csv"))
+    changed = [p.name for p in written if not filecmp.cmp(p, bundled / p.name, shallow=False)]
+    assert changed == []
+
+
 def test_sample_passes_the_data_contract(tmp_path: Path, policy) -> None:
     folder = tmp_path / "s"
     make_sample(200, 2024, seed=3).write(folder)
