@@ -423,7 +423,8 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
 
     source = to_date if interim else outcomes
     if not interim:  # the bonus with its tax
-        tax = source.tax[["employee_id", "bonus_tax", "net_bonus", "bonus_treatment"]].copy()
+        tax = source.tax[["employee_id", "bonus_tax", "net_bonus", "bonus_treatment", "tax_separate",
+                          "tax_combined", "bonus_in_avoid_range", "bonus_cliff", "bonus_avoid_to"]].copy()
         tax["employee_id"] = tax["employee_id"].astype(str)
         people = people.merge(tax, on="employee_id", how="left", validate="one_to_one")
     return Statements(people=people, indicators=ind, feedback=feedback, commission=lines,
@@ -433,14 +434,23 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
 
 
 def _net_lines(outcomes: Outcomes) -> pd.DataFrame:
-    """Net pay by month for the statement: the months with pay, from the engine's ``net`` table."""
+    """Net pay by month for the statement: the months with pay, from the engine's ``net`` table (figures as
+    the engine rounded them, never recomputed): gross wages, the bonus paid, each employee contribution
+    (``employee_*``: pension, medical, unemployment, housing fund, supplementary housing fund, annuity) and
+    their sum, the cumulative taxable income (累计应纳税所得额), the tax withheld (bonus tax included, of which
+    ``bonus_tax``) and net pay = gross + bonus − contributions − tax withheld."""
     n = outcomes.net
     contributions = [c for c in n.columns if c.startswith("employee_") and c != "employee_id"]
     out = pd.DataFrame({"employee_id": n["employee_id"].astype(str).to_numpy(),
                         "period": n["period"].astype(str).to_numpy(),
-                        "gross": n["gross"].to_numpy(), "bonus_paid": n["bonus_paid"].to_numpy(),
-                        "contributions": round_cents(n[contributions].sum(axis=1).to_numpy()),
-                        "tax_withheld": n["tax_withheld"].to_numpy(), "net_pay": n["net_pay"].to_numpy()})
+                        "gross": n["gross"].to_numpy(), "bonus_paid": n["bonus_paid"].to_numpy()})
+    for c in contributions:
+        out[c] = n[c].to_numpy()
+    out["contributions"] = round_cents(n[contributions].sum(axis=1).to_numpy())
+    out["taxable_income_cumulative"] = n["taxable_income_cumulative"].to_numpy()
+    out["tax_withheld"] = n["tax_withheld"].to_numpy()
+    out["bonus_tax"] = n["bonus_tax"].to_numpy()
+    out["net_pay"] = n["net_pay"].to_numpy()
     out["month"] = out["period"].map({p: month_label(p) for p in out["period"].unique()})
     return out[(out["gross"] != 0) | (out["bonus_paid"] != 0) | (out["net_pay"] != 0)].reset_index(drop=True)
 
@@ -535,13 +545,73 @@ def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts
     satisfaction = [{"name": dims.get(str(d), str(d)), "score": float(x)}
                     for d, x in zip(sat.get("dimension", []), sat.get("score", []))]
     plans = _plan_rows(parts["plans"].get(eid, empty), lang)
+    net = _net_context(parts["net"].get(eid, empty), rec, interim, lang)
     title = (_("Interim performance and pay statement") if interim
              else _("Performance and pay statement {cycle}").format(cycle=st.info["cycle"]))
     return dict(title=title, p=p, info=st.info, interim=interim, has_score=has_score, categories=categories,
                 indicators=rows, notes=notes, strengths=texts["strength"], weaknesses=texts["weakness"],
                 suggestions=texts["suggestion"], satisfaction=satisfaction, pay=pay_lines, pay_notes=pay_notes,
                 deferrals=deferrals, commission=commission, commission_total=rec["commission"],
-                currency=currency, currency_label=i18n.currency_label(currency, lang), **plans)
+                currency=currency, currency_label=i18n.currency_label(currency, lang), net=net, **plans)
+
+
+def _net_context(months: pd.DataFrame, rec: dict[str, Any], interim: bool, lang: str) -> dict[str, Any]:
+    """Net pay for the statement, from the person's rows of ``Statements.net`` (the engine's figures, never
+    recomputed): the headline (net pay for the period = Σ net_pay; of it the bonus after tax = net_bonus and
+    the wages after contributions and tax = the rest; the latest month's net pay), a row per month (gross,
+    bonus, each employee contribution the person pays, cumulative taxable income, tax withheld, net pay) with
+    the totals (sums of the rounded months), and on final statements the bonus with its tax and the treatment
+    chosen: |tax_separate − tax_combined| is what the other treatment would have cost more (or less)."""
+    _ = i18n.gettext(lang)
+    labels = {"employee_pension": _("Pension insurance"), "employee_medical": _("Medical insurance"),
+              "employee_unemployment": _("Unemployment insurance"), "employee_housing_fund": _("Housing fund"),
+              "employee_supplementary_housing_fund": _("Supplementary housing fund"),
+              "employee_annuity": _("Enterprise annuity")}
+    if not len(months):
+        return {}
+    shown = [c for c in labels if c in months and (months[c] != 0).any()]
+    rows = [{"month": i18n.month(r["period"], lang), "gross": r["gross"], "bonus": r["bonus_paid"],
+             "contributions": [r[c] for c in shown], "taxable": r["taxable_income_cumulative"],
+             "tax": r["tax_withheld"], "net": r["net_pay"]} for r in months.to_dict("records")]
+    total = {k: float(round_cents(months[c].sum())) for k, c in
+             (("gross", "gross"), ("bonus", "bonus_paid"), ("tax", "tax_withheld"), ("net", "net_pay"))}
+    total["contributions"] = [float(round_cents(months[c].sum())) for c in shown]
+    out: dict[str, Any] = {"columns": [labels[c] for c in shown], "months": rows, "total": total,
+                           "has_bonus": bool((months["bonus_paid"] != 0).any()),
+                           "latest_month": rows[-1]["month"], "latest": rows[-1]["net"],
+                           "first_month": rows[0]["month"], "bonus": None}
+    bonus = _num(rec.get("bonus_paid")) or 0.0
+    if interim or not bonus or pd.isna(rec.get("bonus_tax")):
+        return out
+    separate, combined = float(rec["tax_separate"]), float(rec["tax_combined"])
+    chosen = rec["bonus_treatment"]
+    other = combined if chosen == "separate" else separate
+    mine = separate if chosen == "separate" else combined
+    diff = i18n.money(float(round_cents(abs(other - mine))), lang)
+    if mine == other:
+        why = _("Both ways of taxing your bonus, separately or together with your wages, give the same tax for "
+                "the year; it is taxed separately.")
+    elif chosen == "separate" and mine < other:
+        why = _("Your bonus is taxed separately from your wages (全年一次性奖金单独计税), the lower of the two ways: "
+                "{amount} less tax for the year than taxing it together with your wages.").format(amount=diff)
+    elif mine < other:
+        why = _("Your bonus is taxed together with your wages, the lower of the two ways: {amount} less tax for "
+                "the year than taxing it separately.").format(amount=diff)
+    elif chosen == "separate":
+        why = _("Your bonus is taxed separately from your wages, as the policy sets; together with your wages "
+                "the tax for the year would have been {amount} lower.").format(amount=diff)
+    else:
+        why = _("Your bonus is taxed together with your wages, as the policy sets; taxed separately the tax for "
+                "the year would have been {amount} lower.").format(amount=diff)
+    out["bonus"] = {"paid": bonus, "tax": float(rec["bonus_tax"]), "net": float(rec["net_bonus"]),
+                    "net_wages": float(round_cents(total["net"] - float(rec["net_bonus"]))), "why": why,
+                    "cliff": ""}
+    if bool(rec.get("bonus_in_avoid_range")):
+        out["bonus"]["cliff"] = _(
+            "Your bonus lies just above {cliff}, where a separately taxed bonus moves into a higher rate as a "
+            "whole: any bonus from {cliff} up to {avoid_to} nets less than {cliff} would (无效区间).").format(
+            cliff=i18n.money(rec["bonus_cliff"], lang), avoid_to=i18n.money(rec["bonus_avoid_to"], lang))
+    return out
 
 
 def render_statements(st: Statements, policy: Policy, lang: str | None = None) -> dict[str, str]:
@@ -551,7 +621,7 @@ def render_statements(st: Statements, policy: Policy, lang: str | None = None) -
     parts = {"people": {str(r["employee_id"]): r for r in st.people.to_dict("records")},
              "indicators": _group(st.indicators), "feedback": _group(st.feedback),
              "commission": _group(st.commission), "deferrals": _group(st.deferrals),
-             "satisfaction": _group(st.satisfaction), "plans": _group(st.plans),
+             "satisfaction": _group(st.satisfaction), "plans": _group(st.plans), "net": _group(st.net),
              "allowance_cols": [c for c in st.people.columns if c.startswith("allowance_")]}
     return {eid: i18n.render("statement.html.j2", lang, **statement_context(st, policy, eid, lang, parts))
             for eid in parts["people"]}

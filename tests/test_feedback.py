@@ -528,3 +528,85 @@ def test_pseudonyms_change_every_cycle_and_statements_show_their_own(tmp_path: P
     assert own in published
     text = visible_text((tmp_path / "st" / "E1.html").read_text(encoding="utf-8"))
     assert own in text and "结果公示" in text
+
+
+# ------------------------------------------------------------------------------- net pay on the statement
+
+
+def _net_rows(page: str) -> list[list[str]]:
+    """The cells of each row of the statement's net-pay-by-month table (class netm), as shown."""
+    table = re.search(r'<table class="netm">(.*?)</table>', page, re.S).group(1)
+    return [[visible_text(c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)]
+
+
+def test_statement_shows_net_pay_per_month_from_the_net_table_to_the_cent(policy, tiny) -> None:
+    from compkit.engine import evaluate
+
+    out = evaluate(policy, tiny)
+    st = statement_contents(policy, tiny, outcomes=out)  # Chinese by default
+    page = render_statements(st, policy)["E1"]
+    net = out.net[out.net["employee_id"].astype(str) == "E1"]
+    rows = _net_rows(page)
+    assert rows[0] == ["月份", "应发工资", "绩效奖金", "养老保险", "医疗保险", "失业保险", "住房公积金",
+                       "累计应纳税所得额", "代扣个人所得税", "实发工资"]
+    cols = ["gross", "bonus_paid", "employee_pension", "employee_medical", "employee_unemployment",
+            "employee_housing_fund", "taxable_income_cumulative", "tax_withheld", "net_pay"]
+    for shown, (_, r) in zip(rows[1:-1], net.iterrows(), strict=True):
+        assert shown == [f"{int(r['period'][:4])}年{int(r['period'][5:])}月"] + [f"{r[c]:,.2f}" for c in cols]
+    # January by hand: 16,600 − (760 + 190 + 47.50 + 665) − 298.13 = 14,639.37
+    assert rows[1][1] == "16,600.00" and rows[1][-2:] == ["298.13", "14,639.37"]
+    # the totals are the sums of the months shown (the cumulative taxable income has no total)
+    assert rows[-1] == ["合计", "144,700.00", "27,719.64", "9,120.00", "2,280.00", "570.00", "7,980.00", "",
+                        "4,786.59", f"{round(net['net_pay'].sum(), 2):,.2f}"]
+    text = visible_text(page)
+    # net pay at the top, before the results: 147,683.05 = wages after contributions and tax 120,795.00
+    # + bonus after tax 26,888.05 (27,719.64 − 831.59: 27,719.64 / 12 = 2,309.97 -> 3%, 831.5892 -> 831.59)
+    assert round(net["net_pay"].sum(), 2) == 147_683.05
+    top = text.index("本考核期到手收入")
+    assert top < text.index("您的考核结果") and "147,683.05 元" in text[top:top + 200]
+    assert "工资（扣除个人缴费和个人所得税后）120,795.00 元，绩效奖金（税后）26,888.05 元" in text
+    assert "2025年12月实发35,431.80 元" in text
+    # the bonus and its tax; separate 3,955 + 831.59 = 4,786.59 against combined (64,750 + 27,719.64) x 10%
+    # − 2,520 = 6,726.96: separate is lower by 6,726.96 − 4,786.59 = 1,940.37
+    assert "奖金的个人所得税 831.59" in text and "税后奖金 26,888.05" in text
+    assert "全年一次性奖金单独计税" in text and "少1,940.37 元" in text
+    for english in ("Net pay", "Gross pay", "Bonus after tax"):
+        assert english not in text, english
+
+
+def test_net_pay_in_english_and_to_date(policy, tiny) -> None:
+    text = visible_text(render_statements(statement_contents(policy, tiny, lang="en"), policy)["E1"])
+    assert "Net pay for the cycle, paid into your bank account (January 2025 to December 2025): CNY 147,683.05" \
+        in text and "Net pay by month" in text and "Income tax on the bonus 831.59" in text
+    st = statement_contents(policy, tiny, period="2025Q3", lang="en")
+    page = render_statements(st, policy)["E3"]
+    rows = _net_rows(page)
+    assert [r[0] for r in rows[1:-1]] == [f"{m} 2025" for m in ("January", "February", "March", "April", "May",
+                                                                 "June", "July", "August", "September")]
+    months = st.net[st.net["employee_id"] == "E3"]
+    assert rows[-1][-1] == f"{round(months['net_pay'].sum(), 2):,.2f}"
+    text = visible_text(page)
+    assert "Net pay to date" in text and "Performance bonus and its tax" not in text  # no bonus paid to date
+
+
+def test_the_bonus_treatment_sentence_and_the_cliff_by_hand() -> None:
+    from compkit.feedback import _net_context
+
+    months = pd.DataFrame({"period": ["2025-12"], "gross": [10_000.0], "bonus_paid": [36_001.0],
+                           "employee_pension": [800.0], "taxable_income_cumulative": [4_200.0],
+                           "tax_withheld": [3_516.10], "net_pay": [41_684.90]})
+    # 36,001 separately: 36,001 / 12 = 3,000.08 -> 10%, 3,600.10 − 210 = 3,390.10; nets less than 36,000 would
+    # (36,000 − 1,080 = 34,920) up to X: X − (0.1 X − 210) = 34,920 -> X = 38,566.67
+    rec = {"bonus_paid": 36_001.0, "bonus_tax": 3_390.10, "net_bonus": 32_610.90, "bonus_treatment": "separate",
+           "tax_separate": 3_516.10, "tax_combined": 3_516.10 + 500, "bonus_in_avoid_range": True,
+           "bonus_cliff": 36_000.0, "bonus_avoid_to": 38_566.67}
+    ctx = _net_context(months, rec, False, "zh-CN")
+    assert ctx["bonus"]["net_wages"] == 41_684.90 - 32_610.90
+    assert "少500.00 元" in ctx["bonus"]["why"]
+    assert ctx["bonus"]["cliff"].startswith("您的奖金略高于36,000.00 元") and "38,566.67 元" in ctx["bonus"]["cliff"]
+    forced = dict(rec, bonus_treatment="combined", bonus_in_avoid_range=False)  # policy combined, costlier
+    assert "将少500.00 元" in _net_context(months, forced, False, "zh-CN")["bonus"]["why"]
+    cheaper = dict(forced, tax_combined=3_516.10 - 250.5)
+    assert "比单独计税少250.50 元" in _net_context(months, cheaper, False, "zh-CN")["bonus"]["why"]
+    assert _net_context(months, dict(rec, tax_combined=3_516.10), False, "en")["bonus"]["why"].startswith("Both")
