@@ -11,6 +11,11 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# large temporaries reuse freed memory instead of fresh pages from the kernel (compkit._memory; results unchanged)
+from compkit._memory import reuse_freed_memory  # noqa: E402
+
+reuse_freed_memory()
+
 # Names re-exported lazily so that `import compkit` stays cheap (the CLI's --help, notebooks' first cell)
 # and so that a module is only imported when it is used.
 _EXPORTS = {

@@ -54,11 +54,12 @@ def any_codes(values: pd.Series) -> tuple[np.ndarray, int]:
     missing -> -1. Equal values, equal codes; nothing else is promised about them."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         return np.asarray(values.cat.codes), len(values.cat.categories)
-    if isinstance(values.array, ArrowStringArray):  # e.g. months: int32 positions among the distinct texts
-        arrow = values.array.__arrow_array__()
-        distinct = pc.drop_null(pc.unique(arrow))
-        codes = pc.index_in(arrow, value_set=distinct).fill_null(-1)
-        return codes.to_numpy().astype(np.int32, copy=False), len(distinct)
+    if isinstance(values.array, ArrowStringArray):  # customer ids, months: Arrow's one-pass dictionary encoding
+        encoded = pc.dictionary_encode(values.array.__arrow_array__())
+        if isinstance(encoded, pyarrow.ChunkedArray):  # one dictionary for every chunk
+            encoded = encoded.unify_dictionaries().combine_chunks() if encoded.num_chunks != 1 else encoded.chunk(0)
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        return codes.astype(np.int32, copy=False), len(encoded.dictionary)
     codes, uniques = pd.factorize(values)
     return codes, len(uniques)
 

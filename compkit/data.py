@@ -695,6 +695,8 @@ def _may_repeat(df: pd.DataFrame, key: list[str]) -> bool:
         return False
     if len(key) == 1 and isinstance(df[key[0]].array, ArrowStringArray):  # e.g. deal ids: distinct texts
         values = df[key[0]].array.__arrow_array__()
+        if values.null_count == 0 and pc.all(pc.less(values[:-1], values[1:])).as_py():
+            return False  # strictly increasing (ids written in order, the usual case): distinct, no hashing
         return len(pc.unique(values)) < len(values)
     combined = np.zeros(len(df), dtype=np.int64)
     size = 1

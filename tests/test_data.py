@@ -376,6 +376,13 @@ def test_sorted_codes_and_any_codes() -> None:
     assert list(labels) == ["a", "b", "z"] and codes.tolist() == [1, 0]
     codes, n = any_codes(pd.Series(["m", "n", "m", None], dtype="string"))
     assert n == 2 and codes[0] == codes[2] != codes[1] and codes[3] == -1
+    # Arrow text in several chunks (as a large CSV file is read): one code per value across the chunks
+    import pyarrow
+
+    chunked = pyarrow.chunked_array([["m", "n", None], ["n", "o", "m"]])
+    codes, n = any_codes(pd.Series(pd.arrays.ArrowStringArray(chunked)))
+    assert n == 3 and codes[2] == -1 and codes[0] == codes[5] and codes[1] == codes[3]
+    assert len({codes[0], codes[1], codes[4]}) == 3
 
 
 def test_product_columns_are_checked(tmp_path: Path, policy: Policy) -> None:
@@ -597,3 +604,17 @@ def test_validated_parquet_copy_reads_back_the_same(tiny, policy: Policy, tmp_pa
     assert again.fingerprint() == tiny.fingerprint()
     for name in ("employees", "metrics", "sales", "ratings", "surveys", "complaints"):
         assert list(again.table(name).dtypes.astype(str)) == list(tiny.table(name).dtypes.astype(str)), name
+
+
+def test_may_repeat_on_text_ids_sorted_or_not() -> None:
+    from compkit.data import _may_repeat
+
+    def ids(*values: str | None) -> pd.DataFrame:
+        return pd.DataFrame({"deal_id": pd.Series(list(values), dtype="string[pyarrow]")})
+
+    assert not _may_repeat(ids("D1", "D2", "D3"), ["deal_id"])  # in order: decided without hashing
+    assert _may_repeat(ids("D1", "D2", "D2"), ["deal_id"])  # in order but one repeated
+    assert not _may_repeat(ids("D3", "D1", "D2"), ["deal_id"])  # out of order: hashed, distinct
+    assert _may_repeat(ids("D3", "D1", "D3"), ["deal_id"])
+    assert not _may_repeat(ids("D1", None, "D2"), ["deal_id"])  # one missing value repeats nothing
+    assert _may_repeat(ids(None, "D1", None), ["deal_id"])

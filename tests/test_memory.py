@@ -1,0 +1,59 @@
+"""compkit._memory: how the process asks for memory (checked in fresh processes: the settings are per process)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = """
+import json, os, compkit
+from compkit import _memory
+import numpy, pyarrow
+from numpy._core.multiarray import _get_madvise_hugepage
+print(json.dumps({"applied": _memory._applied, "numpy_hugepages": bool(_get_madvise_hugepage()),
+                  "arrow_pool": pyarrow.default_memory_pool().backend_name}))
+"""
+
+
+def _probe(**env: str) -> dict:
+    environ = {k: v for k, v in os.environ.items()
+               if k not in ("COMPKIT_MEMORY", "NUMPY_MADVISE_HUGEPAGE", "ARROW_DEFAULT_MEMORY_POOL")}
+    environ["PYTHONPATH"] = str(ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
+    environ.update(env)
+    out = subprocess.run([sys.executable, "-c", PROBE], env=environ, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_importing_compkit_reuses_freed_memory() -> None:
+    got = _probe()
+    if sys.platform.startswith("linux"):
+        assert got["applied"]["malloc"] is True  # glibc's mallopt accepted both settings
+    assert got["applied"]["numpy_hugepages_off"] is True and got["numpy_hugepages"] is False
+    assert got["applied"]["arrow_system_pool"] is True and got["arrow_pool"] == "system"
+
+
+def test_compkit_memory_default_leaves_the_process_alone() -> None:
+    got = _probe(COMPKIT_MEMORY="default")
+    assert got["applied"] == {}
+    assert got["numpy_hugepages"] is True and got["arrow_pool"] != "system"
+
+
+def test_a_users_own_choice_is_kept() -> None:
+    got = _probe(NUMPY_MADVISE_HUGEPAGE="1", ARROW_DEFAULT_MEMORY_POOL="jemalloc")
+    assert got["applied"]["numpy_hugepages_off"] is False and got["numpy_hugepages"] is True
+    assert got["applied"]["arrow_system_pool"] is False
+
+
+def test_numpy_imported_first_is_switched_at_run_time() -> None:
+    code = ("import numpy, pyarrow, compkit\n"
+            "from numpy._core.multiarray import _get_madvise_hugepage\n"
+            "print(_get_madvise_hugepage(), pyarrow.default_memory_pool().backend_name)")
+    environ = {k: v for k, v in os.environ.items()
+               if k not in ("COMPKIT_MEMORY", "NUMPY_MADVISE_HUGEPAGE", "ARROW_DEFAULT_MEMORY_POOL")}
+    environ["PYTHONPATH"] = str(ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
+    out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "system"]
