@@ -250,7 +250,8 @@ def _plain_reason(text: pd.Series, policy: Policy, lang: str = "en") -> pd.Serie
     out = text.astype(str)
     for code, title in {**grades, **ind_names}.items():
         out = out.str.replace(rf"\b{re.escape(code)}\b", title, regex=True)
-    return out.str.replace("composite", "overall score", regex=False).map(lambda t: i18n.engine_text(t, lang))
+    return out.str.replace("composite", "overall score", regex=False).map(
+        lambda t: i18n.engine_text(t, lang, policy.ratings.names))
 
 
 def _commission_lines(policy: Policy, outcomes: Outcomes, through: str | None, lang: str = "en") -> pd.DataFrame:
@@ -495,7 +496,7 @@ def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts
                      "score": _num(r["score"]), "weight": _num(r["effective_weight"])})
         if isinstance(r["note"], str) and r["note"]:
             notes.append(_("{indicator}: {note}.").format(indicator=r["indicator_name"],
-                                                          note=i18n.engine_text(r["note"], lang)))
+                                                          note=i18n.engine_text(r["note"], lang, policy.ratings.names)))
     if len(ind) and (ind["source"] == "ratings").any():
         notes.append(_("Ratings are the weighted average of your self, supervisor and peer ratings on a 1 to 5 "
                        "scale; 4 scores 100."))
@@ -532,7 +533,8 @@ def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts
                                "{amount}.").format(amount=i18n.money(rec["employee_contributions"], lang, currency)))
         for key in ("pay_note", "commission_note"):
             if isinstance(rec.get(key), str) and rec[key]:
-                pay_notes.append(i18n.sentence(i18n.engine_text(_plain(rec[key]), lang), lang))
+                pay_notes.append(i18n.sentence(i18n.engine_text(_plain(rec[key]), lang, policy.ratings.names),
+                                               lang))
     cm_lines = parts["commission"].get(eid, empty)
     commission = [{"month": c["month"], "product": c["product_name"], "sales": c["sales"],
                    "commission": c["commission"], "clawback": c["line"] == "clawback", "remark": c["remark"]}

@@ -22,7 +22,7 @@ import functools
 import gettext as _gettext
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -97,10 +97,16 @@ def term(text: str, lang: str | None) -> str:
     return gettext(lang)(t) if t else t
 
 
-def engine_text(text: str, lang: str | None) -> str:
+#: the placeholders of :data:`ENGINE_PATTERNS` that hold rating codes (one, or several separated by ", ")
+RATING_GROUPS = ("rating", "ratings", "min")
+
+
+def engine_text(text: str, lang: str | None, rating_names: Mapping[str, str] | None = None) -> str:
     """A reason or note the engine wrote (English, e.g. 'left before the end of the cycle: no raise') in
     ``lang``: the catalog's translation of the whole text, else of its known pattern with the figures carried
-    over (:data:`ENGINE_PATTERNS`), else the text unchanged."""
+    over (:data:`ENGINE_PATTERNS`), else the text unchanged. ``rating_names`` (the policy's ``ratings.names``,
+    code -> label): rating codes in the pattern's rating placeholders are shown as the labels people read
+    ('rating B' -> '评级良好')."""
     t = str(text)
     if resolve(lang) == "en" or not t:
         return t
@@ -110,14 +116,20 @@ def engine_text(text: str, lang: str | None) -> str:
         return found
     import re
 
+    def shown(name: str, value: str) -> str:
+        if rating_names and name in RATING_GROUPS:
+            labels = re.sub(r"[^,\s]+", lambda c: rating_names.get(c.group(0), c.group(0)), value)
+            return labels.replace(", ", _("{first}, {rest}").format(first="", rest=""))
+        return engine_text(value, lang, rating_names)
+
     for pattern, msgid in ENGINE_PATTERNS:
         m = re.fullmatch(pattern, t)
         if m:
-            return _(msgid).format(**{k: engine_text(v, lang) for k, v in m.groupdict().items()})
+            return _(msgid).format(**{k: shown(k, v) for k, v in m.groupdict().items()})
     for sep, msgid in (("; ", N_("{first}; {rest}")), (", ", N_("{first}, {rest}"))):
         parts = t.split(sep)
         if len(parts) > 1:
-            done = [engine_text(x, lang) for x in parts]
+            done = [engine_text(x, lang, rating_names) for x in parts]
             if sep == "; " or all(d != x for d, x in zip(done, parts)):
                 out = done[-1]
                 for d in reversed(done[:-1]):

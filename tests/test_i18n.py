@@ -118,9 +118,9 @@ def test_statement_in_chinese_by_default(policy, tiny) -> None:
     assert '<html lang="zh-CN">' in page
     # E2 joined 2025-07-01: 184 of 365 days; base 42,345.21 (see test_feedback's worked example)
     for shown in ("2025年度绩效与薪酬反馈单", "365天中的184天（2025年7月1日入职）", "初级客户经理", "42,345.21",
-                  "2025年8月", "代销基金", "评级C", "基本工资", "现金合计"):
+                  "2025年8月", "代销基金", "评级称职", "基本工资", "现金合计"):
         assert shown in page, shown
-    for english in ("Total cash", "Base salary", "Your results", "Mutual funds"):
+    for english in ("Total cash", "Base salary", "Your results", "Mutual funds", "评级C"):  # labels, not codes
         assert english not in page, english
 
 
@@ -147,3 +147,16 @@ def test_every_command_takes_lang() -> None:
     sub = next(a for a in parser._actions if a.dest == "command")
     for name, p in sub.choices.items():
         assert any("--lang" in a.option_strings for a in p._actions), name
+
+
+def test_engine_reasons_show_rating_labels() -> None:
+    """Rating codes in the engine's reasons become the policy's labels in Chinese, lists joined with '、':
+    'ratings B, B (at least B, B)' -> '评级良好、良好（要求至少良好、良好）'; without the labels the codes stay."""
+    names = {"A": "优秀", "B": "良好", "C": "称职"}
+    merit = "rating B, compa-ratio 0.9 to below 1.1: merit 4.50%"
+    assert i18n.engine_text(merit, "zh-CN", names) == "评级良好，比较比率0.9至1.1以下：调薪4.50%"
+    assert i18n.engine_text(merit, "zh-CN") == "评级B，比较比率0.9至1.1以下：调薪4.50%"
+    promote = "promote to 客户经理: 5.2 years in 初级客户经理 (≥ 2); ratings B, A (at least B, B)"
+    assert i18n.engine_text(promote, "zh-CN", names) == (
+        "晋升为客户经理：任初级客户经理5.2年（要求≥ 2）；评级良好、优秀（要求至少良好、良好）")
+    assert i18n.engine_text(merit, "en", names) == merit  # English keeps the engine's text
