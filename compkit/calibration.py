@@ -2,8 +2,8 @@
 
 Sections (each starts with a ``# ====`` banner):
   reliability      icc (Shrout & Fleiss 1979; McGraw & Wong 1996), krippendorff_alpha (Krippendorff 2011)
-  rater effects    rater_effects -> RaterEffects: score = mu + true level of the ratee + leniency of the rater +
-                   noise, fitted jointly by least squares over the connected rater-ratee network
+  rater effects    rater_effects -> RaterEffects (defined in compkit.raters, which the scorecard uses when the
+                   policy calibrates 360 ratings; re-exported here)
   budget solving   solve_budget: the value of one policy knob at which the cost of evaluate meets a budget
   target setting   propose_targets (challenging yet achievable, adjusted for the branch environment) and
                    calibrate_payout_curve (threshold / target / maximum reached by chosen shares)
@@ -20,9 +20,6 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import sparse, stats
-from scipy.linalg import lapack
-from scipy.sparse.csgraph import connected_components
-from scipy.sparse.linalg import cg, spsolve
 
 from compkit import knobs as kn
 from compkit.data import Dataset, half_year_log_changes
@@ -30,32 +27,15 @@ from compkit.engine import evaluate
 from compkit.errors import CompkitError
 from compkit.knobs import Knob
 from compkit.policy import InverseCurve, Policy
+from compkit.raters import DENSE_MAX_RATERS, RaterEffects, _no_duplicates, _numeric, _require, rater_effects
+
+__all__ = ["CalibrationError", "icc", "krippendorff_alpha", "rater_effects", "RaterEffects", "DENSE_MAX_RATERS",
+           "BudgetSolution", "knob_setter", "solve_budget", "individual_changes", "propose_targets",
+           "calibrate_payout_curve"]
 
 
 class CalibrationError(CompkitError):
     """A calibration that cannot be done with these inputs (said why)."""
-
-
-def _require(df: pd.DataFrame, columns: list[str]) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"missing column(s) {missing}; the table has {list(df.columns)}")
-
-
-def _numeric(values: pd.Series, column: str) -> np.ndarray:
-    """The column as float64, or ValueError naming it."""
-    try:
-        return pd.to_numeric(values, errors="raise").to_numpy(dtype="float64")
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"column {column!r} must be numeric: {err}") from None
-
-
-def _no_duplicates(df: pd.DataFrame, by: list[str], what: str) -> None:
-    dup = df.duplicated(by, keep=False)
-    if dup.any():
-        examples = df.loc[dup, by].drop_duplicates().head(5).to_records(index=False).tolist()
-        raise ValueError(f"{what} needs at most one rating per {' x '.join(by)}; {int(dup.sum())} rows repeat a pair, "
-                         f"e.g. {examples}. Average or pick them before calling.")
 
 
 # ========================================================================================== reliability
@@ -255,162 +235,7 @@ def krippendorff_alpha(df: pd.DataFrame, unit: str, rater: str, value: str, leve
 
 
 # ======================================================================================== rater effects
-
-
-# Up to this many free raters the rater x rater system is solved densely (Cholesky) and inverted for standard
-# errors; above it, by preconditioned conjugate gradients (no standard errors: se is NaN).
-DENSE_MAX_RATERS = 2000
-
-
-def _solve_spd(a: sparse.spmatrix, b: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Solve a x = b for a sparse symmetric positive definite a; also a^-1 when a is small enough to invert.
-
-    Dense Cholesky (LAPACK potrf / potri) up to DENSE_MAX_RATERS rows; above, conjugate gradients with a Jacobi
-    preconditioner (fast on the well-connected graph Laplacians of rating networks), falling back to a sparse
-    direct solve if CG does not converge."""
-    size = a.shape[0]
-    if size <= DENSE_MAX_RATERS:
-        factor, info = lapack.dpotrf(a.toarray(), lower=1)
-        if info == 0:
-            x, _ = lapack.dpotrs(factor, b, lower=1)
-            inv, info = lapack.dpotri(factor, lower=1)
-            if info == 0:
-                inv = np.tril(inv) + np.tril(inv, -1).T  # potri fills the lower triangle only
-                return x, inv
-            return x, None
-    x, info = cg(a, b, rtol=1e-12, atol=0.0, maxiter=max(1000, 10 * size), M=sparse.diags(1.0 / a.diagonal()))
-    if info != 0:
-        x = np.atleast_1d(spsolve(a.tocsc(), b))
-    return x, None
-
-
-@dataclass
-class RaterEffects:
-    """Result of :func:`rater_effects` (all scores and effects in the units of the score column).
-
-    raters     rater, n_ratings, n_ratees, raw_mean, effect (leniency: + lenient / - strict, in score units),
-               se (model-based standard error of effect; NaN when not estimable or more than DENSE_MAX_RATERS
-               raters), component, estimable, reason ("" when estimable)
-    ratees     ratee, n_ratings, raw_mean, calibrated_mean, true_effect (estimated true level minus the mean of
-               all ratings), level (estimated true level = mean of all ratings + true_effect), component
-    calibrated the input rows that have a score, with ``calibrated_score`` = score - effect of its rater
-    residual_sd  the residual standard deviation of the fit (score units; NaN with no residual df)
-    """
-
-    raters: pd.DataFrame
-    ratees: pd.DataFrame
-    calibrated: pd.DataFrame
-    residual_sd: float = float("nan")
-
-
-def rater_effects(df: pd.DataFrame, ratee: str, rater: str, score: str, min_links: int = 2) -> RaterEffects:
-    """Rater leniency or severity from an additive model fitted jointly over the rater-ratee network.
-
-    **Why not per-rater means.** A rater's mean score mixes how leniently they rate with how good the people they
-    happen to rate are: a strict supervisor of a strong team and a lenient supervisor of a weak team can have the
-    same mean. The joint fit tells them apart because the same people are also rated by others (peers, second
-    supervisors), which pins down the people's levels.
-
-    Model, one row per rating (repeated ratings of a ratee by the same rater are separate observations):
-      score_ij = mu + true_i + effect_j + e_ij
-    fitted by least squares. The ratee effects are absorbed (true_i = mean_i(score - mu - effect_j)), leaving the
-    sparse rater x rater normal equations  A effect = r  with  A = diag(n_j) - N' diag(1/m_i) N  (N: ratee x rater
-    counts, n_j ratings per rater, m_i per ratee) and r_j = sum over j's ratings of (score - mean score of that
-    ratee), solved with one rater per component held at 0 (dense Cholesky up to DENSE_MAX_RATERS free raters, else
-    preconditioned conjugate gradients to a relative residual of 1e-12).
-    Effects are identified only within a connected component of the bipartite rater-ratee graph
-    (scipy.sparse.csgraph.connected_components): within each component they are then centred to sum to zero
-    over its estimable raters, so an effect says how many score points more leniently a rater scores than the
-    average estimable rater of the same component, for the same people. Effects from different components are
-    not comparable; ``component`` says which is which.
-
-    A rater with fewer than ``min_links`` distinct ratees, or alone in their component (nobody else rates their
-    ratees), is ``estimable=False`` with the reason given, and gets effect 0: their scores are not adjusted.
-    se = residual_sd x sqrt(c' A^- c) for the centred contrast c, assuming independent errors of equal variance
-    (residual df = ratings - ratees - raters + components); computed when at most DENSE_MAX_RATERS raters are
-    free, NaN otherwise.
-    calibrated_score = score - effect (score units); calibrated_mean is a ratee's mean calibrated score.
-    Raises ValueError for a missing column, a non-numeric score, or fewer than 2 raters.
-    """
-    _require(df, [ratee, rater, score])
-    if min_links < 1:
-        raise ValueError(f"min_links must be at least 1, not {min_links}")
-    d = df[[ratee, rater, score]]
-    y_all = _numeric(d[score], score)
-    has = ~np.isnan(y_all) & d[ratee].notna().to_numpy() & d[rater].notna().to_numpy()
-    d, y = d[has], y_all[has]
-    i_codes, i_uniques = pd.factorize(d[ratee], sort=True)
-    j_codes, j_uniques = pd.factorize(d[rater], sort=True)
-    n_i, n_j, n = len(i_uniques), len(j_uniques), len(y)
-    if n_j < 2:
-        raise ValueError(f"rater_effects needs at least 2 raters, found {n_j}")
-    mu = float(y.mean())
-
-    # bipartite graph: ratees 0..n_i-1, raters n_i..n_i+n_j-1
-    counts = sparse.csr_matrix((np.ones(n), (i_codes, j_codes)), shape=(n_i, n_j))  # N, duplicates summed
-    counts.sum_duplicates()
-    graph = sparse.bmat([[None, counts], [counts.T, None]], format="csr")
-    n_comp, comp = connected_components(graph, directed=False)
-    comp_i, comp_j = comp[:n_i], comp[n_i:]
-    cnt_i = np.bincount(i_codes, minlength=n_i).astype("float64")
-    cnt_j = np.bincount(j_codes, minlength=n_j).astype("float64")
-    n_ratees = np.diff(counts.tocsc().indptr)
-    raters_in_comp = np.bincount(comp_j, minlength=n_comp)
-
-    # normal equations for the rater effects, ratee effects absorbed
-    sum_i = np.bincount(i_codes, weights=y, minlength=n_i)
-    ybar_i = sum_i / cnt_i
-    r = np.bincount(j_codes, weights=y - ybar_i[i_codes], minlength=n_j)
-    a_mat = (sparse.diags(cnt_j) - counts.T @ sparse.diags(1.0 / cnt_i) @ counts).tocsc()
-    first = np.full(n_comp, n_j)
-    np.minimum.at(first, comp_j, np.arange(n_j))  # the lowest rater code of each component is held at 0
-    free = raters_in_comp[comp_j] >= 2
-    free[first[comp_j[free]]] = False
-    effect = np.zeros(n_j)
-    g_free = None
-    if free.any():
-        effect[free], g_free = _solve_spd(a_mat[free][:, free], r[free])
-    true = ybar_i - mu - (counts @ effect) / cnt_i
-    resid = y - mu - true[i_codes] - effect[j_codes]
-    df_resid = n - (n_i + n_j - n_comp)
-    residual_sd = float(np.sqrt((resid ** 2).sum() / df_resid)) if df_resid > 0 else float("nan")
-
-    # estimability, then centre over the estimable raters of each component (all its raters if none is)
-    estimable = (n_ratees >= min_links) & (raters_in_comp[comp_j] >= 2)
-    few = np.where(n_ratees < min_links, np.char.add(np.char.add("rated ", n_ratees.astype(str)),
-                                                      f" distinct ratee(s), fewer than min_links={min_links}"), "")
-    alone = np.where(raters_in_comp[comp_j] < 2,
-                     "the only rater in its component: nobody else rates the same people", "")
-    reason = np.char.strip(np.char.add(np.char.add(few, np.where((few != "") & (alone != ""), "; ", "")), alone))
-    est_in_comp = np.bincount(comp_j[estimable], minlength=n_comp)
-    weight = np.where(est_in_comp[comp_j] > 0, estimable, True).astype("float64")
-    weight /= np.bincount(comp_j, weights=weight, minlength=n_comp)[comp_j]  # w sums to 1 in each component
-    shift = np.bincount(comp_j, weights=weight * effect, minlength=n_comp)
-    effect = effect - shift[comp_j]
-    true = true + shift[comp_i]
-
-    # standard errors: Var(effect_j - w'effect) = s^2 (G_jj - 2 (G w)_j + w'G w), G = A_free^-1 padded with 0
-    # (the held raters have no variance). G is block-diagonal by component, so (G w)_j only involves j's own.
-    se = np.full(n_j, np.nan)
-    if g_free is not None and np.isfinite(residual_sd):
-        g_diag, gw = np.zeros(n_j), np.zeros(n_j)
-        g_diag[free], gw[free] = np.diag(g_free), g_free @ weight[free]
-        wgw = np.bincount(comp_j, weights=weight * gw, minlength=n_comp)
-        se = residual_sd * np.sqrt(np.clip(g_diag - 2 * gw + wgw[comp_j], 0.0, None))
-    effect = np.where(estimable, effect, 0.0)
-    se = np.where(estimable, se, np.nan)
-
-    raw_j = np.bincount(j_codes, weights=y, minlength=n_j) / cnt_j
-    calibrated_score = y - effect[j_codes]
-    cal_i = np.bincount(i_codes, weights=calibrated_score, minlength=n_i) / cnt_i
-    raters = pd.DataFrame({"rater": np.asarray(j_uniques), "n_ratings": cnt_j.astype("int64"), "n_ratees": n_ratees,
-                           "raw_mean": raw_j, "effect": effect, "se": se, "component": comp_j,
-                           "estimable": estimable, "reason": reason.astype(object)})
-    ratees = pd.DataFrame({"ratee": np.asarray(i_uniques), "n_ratings": cnt_i.astype("int64"), "raw_mean": ybar_i,
-                           "calibrated_mean": cal_i, "true_effect": true, "level": mu + true, "component": comp_i})
-    calibrated = df.loc[has].copy()
-    calibrated["calibrated_score"] = calibrated_score
-    return RaterEffects(raters, ratees, calibrated, residual_sd)
+# compkit.raters: rater_effects, RaterEffects, DENSE_MAX_RATERS
 
 
 # ===================================================================================== budget solving

@@ -26,7 +26,7 @@ from compkit.data import Dataset, positions
 from compkit.errors import CompkitError
 from compkit.money import allocate_cents, round_cents, to_cents
 from compkit.policy import Policy
-from compkit.scoring import scorecard
+from compkit.scoring import ratings_used, scorecard
 
 #: components of total cash and employer cost, in the order statements and reports show them
 CASH_COMPONENTS = ("base_pay", "allowances", "bonus_paid", "commission_paid", "awards")
@@ -53,6 +53,8 @@ class Outcomes:
     clawbacks      one row per claim of the clawbacks table: claimed, cancelled from deferred pay, to recover
     leavers        employee who left: exit reason, the rule applied, what was forfeited or paid early
     allocation     the wage-bill tree (工资总额): level, unit, parent, head-count, score, pool, paid, unpaid
+    rater_adjustments  with ``scorecard.raters.calibrate: rater_effects``: per rater (id, role) the estimated
+                   leniency and the adjustment added to each of their 360 ratings; empty otherwise
     net            employee x month: gross wages, bonus paid, each employee contribution, deductions,
                    cumulative taxable income, tax withheld (bonus tax included), net pay (compkit.tax)
     tax            employee: the year's wages, bonus treatment (separate / combined), bonus tax, net bonus,
@@ -78,9 +80,13 @@ class Outcomes:
     allocation: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: special awards won (compkit.awards): employee x award, amount
     awards: pd.DataFrame = field(default_factory=awards.empty_lines)
+    #: with ``scorecard.raters.calibrate: rater_effects``, the adjustment per rater of the 360 ratings
+    #: (compkit.raters.adjust_ratings); empty otherwise
+    rater_adjustments: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     TABLES = ("summary", "indicators", "commission", "deferrals", "salary_review", "promotions", "benefits",
-              "net", "tax", "compliance", "compliance_people", "clawbacks", "leavers", "allocation", "awards")
+              "net", "tax", "compliance", "compliance_people", "clawbacks", "leavers", "allocation", "awards",
+              "rater_adjustments")
 
     def totals(self) -> dict[str, float]:
         """Cycle totals by component (CNY, to the cent); each is the sum of the rounded per-person figures."""
@@ -194,7 +200,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     through = cycle_to_date(data, through)
     interim = through is not None
 
-    indicators, summary = scorecard(policy, data, through=through)
+    ratings, rater_adjustments = ratings_used(policy, data)  # 360 ratings, rater-effect adjusted if asked
+    indicators, summary = scorecard(policy, data, through=through, ratings=ratings)
 
     days_share = pay.proration(emp["hire_date"], emp["exit_date"], data.cycle_start, data.cycle_end)
     bonus_share = days_share  # the bonus is for the days employed in the cycle (also when indicative)
@@ -393,7 +400,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                     deferrals=deferrals, salary_review=review, promotions=promotions, benefits=benefits_table,
                     net=net_table, tax=tax_table, info=info, compliance=checks, compliance_people=check_people,
                     clawbacks=claim_register,
-                    leavers=leaver_table, allocation=allocation, awards=award_table)
+                    leavers=leaver_table, allocation=allocation, awards=award_table,
+                    rater_adjustments=rater_adjustments)
 
 
 def _leaver_table(out: pd.DataFrame, leavers: pd.DataFrame, bonus: pd.DataFrame, days_share: np.ndarray

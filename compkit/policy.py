@@ -249,6 +249,12 @@ class RaterWeights(_Model):
     exclude_self: bool = Field(False, description="ignore self-ratings; their weight is shared out")
     min_peers: Annotated[int, Field(ge=1)] = Field(
         2, description="fewer distinct peers than this: peer weight is shared out over the other roles")
+    calibrate: Literal["none", "rater_effects"] = Field(
+        "none", description="rater_effects: before the 360 combination, each supervisor's and peer's ratings are "
+                            "adjusted by minus that rater's leniency estimated over the rater-ratee network "
+                            "(compkit.raters.adjust_ratings); none (default): ratings as given")
+    min_links: Annotated[int, Field(ge=1)] = Field(
+        2, description="calibrate: a rater with fewer distinct ratees than this is not adjusted")
 
     @model_validator(mode="after")
     def _sum_to_one(self) -> RaterWeights:

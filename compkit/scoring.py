@@ -34,6 +34,7 @@ from compkit.policy import (
     ScaleCurve,
 )
 from compkit.populations import scorecard_codes, scorecard_names, weight_matrices
+from compkit.raters import adjust_ratings
 
 ROLES = ("self", "supervisor", "peer")
 #: pandas' default text dtype (``str``): what a column of Python strings becomes
@@ -621,17 +622,32 @@ def assign_ratings(scores: ArrayLike, bands: Sequence[RatingBand], shares: Mappi
 # ------------------------------------------------------------------------------------ the scorecard
 
 
-def scorecard(policy: Policy, data: Dataset, through: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def ratings_used(policy: Policy, data: Dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The 360 ratings the scorecard combines and the adjustment per rater: the ratings as given and an empty
+    table, or, with ``scorecard.raters.calibrate: rater_effects``, the supervisors' and peers' ratings adjusted
+    for rater effects (:func:`compkit.raters.adjust_ratings`, clipped to the rating scale) and its table."""
+    rw = policy.scorecard.raters
+    if rw.calibrate != "rater_effects":
+        return data.ratings, pd.DataFrame()
+    scale = policy.scorecard.rating_scale
+    return adjust_ratings(data.ratings, rw.min_links, (scale.min, scale.max))
+
+
+def scorecard(policy: Policy, data: Dataset, through: str | None = None,
+              ratings: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score the whole dataset: (indicators, summary).
 
     indicators: one row per employee and indicator (actual, target, achievement, score, weight, category
     weight, effective weight, weighted score, note). summary: one row per employee (in the employees table's
     order): category scores, composite before deductions, deductions, composite, group, rank in group,
     rating_absolute, rating_guided, rating (the policy's method), and the 360 rule notes.
-    ``through`` (YYYY-MM) gives cycle-to-date scores for interim feedback.
+    ``through`` (YYYY-MM) gives cycle-to-date scores for interim feedback. ``ratings``: the 360 ratings to
+    combine when already adjusted (:func:`ratings_used`, which is applied otherwise).
     """
     # ratings are collected once per cycle: cycle-to-date scoring uses whatever ratings exist
-    rater_scores = combine_raters(data.ratings, policy.scorecard.raters)
+    if ratings is None:
+        ratings = ratings_used(policy, data)[0]
+    rater_scores = combine_raters(ratings, policy.scorecard.raters)
     values = indicator_values(policy, data, through, rater_scores)
     code = scorecard_codes(data.employees, policy)[0]  # scorecards by population (-1: the one scorecard)
     scored = score_indicators(policy, values, code)

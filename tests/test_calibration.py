@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compkit import calibration
+from compkit import calibration, raters
 from compkit.calibration import CalibrationError, icc, krippendorff_alpha, rater_effects
 from compkit.engine import evaluate
 from compkit.sample import make_sample
@@ -341,7 +341,7 @@ def test_simulated_network_recovers_planted_severities() -> None:
 def test_conjugate_gradient_path_agrees_with_the_dense_solve(monkeypatch: pytest.MonkeyPatch) -> None:
     df, _, _ = _network(np.random.default_rng(8), 60, 200, 3)
     dense = rater_effects(df, "ratee", "rater", "score")
-    monkeypatch.setattr(calibration, "DENSE_MAX_RATERS", 0)
+    monkeypatch.setattr(raters, "DENSE_MAX_RATERS", 0)
     iterative = rater_effects(df, "ratee", "rater", "score")
     assert iterative.raters["effect"].to_numpy() == pytest.approx(dense.raters["effect"].to_numpy(), abs=1e-8)
     assert iterative.ratees["level"].to_numpy() == pytest.approx(dense.ratees["level"].to_numpy(), abs=1e-8)
