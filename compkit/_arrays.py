@@ -6,12 +6,18 @@ the length of a table (millions of rows at 100,000 managers).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 import pyarrow
 import pyarrow.compute as pc
 from numpy.typing import ArrayLike
 from pandas.arrays import ArrowStringArray
+
+if TYPE_CHECKING:
+    from compkit.policy import Grade
 
 
 def positions(values: ArrayLike, index: ArrayLike) -> np.ndarray:
@@ -119,3 +125,35 @@ def as_text(values: pd.Series) -> pd.Series:
         decoded = pyarrow.DictionaryArray.from_arrays(codes, dictionary).dictionary_decode()
         return pd.Series(ArrowStringArray(pyarrow.chunked_array([decoded])), index=values.index)
     return values.astype("string")
+
+
+# ------------------------------------------------------------------ dates, grades and ratings as codes
+
+
+def day_numbers(dates: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """(days since 1970-01-01 as int64, missing mask) for a column of dates (datetime64 of any unit, strings)."""
+    if getattr(dates, "dtype", None) is not None and dates.dtype.kind == "M":  # already dates: no parsing
+        d = np.asarray(dates).astype("datetime64[D]")
+        missing = np.isnat(d)
+        return np.where(missing, 0, d.astype("int64")), missing
+    d = np.asarray(pd.to_datetime(pd.Series(np.asarray(dates) if not isinstance(dates, pd.Series) else dates)),
+                   dtype="datetime64[D]")
+    missing = np.isnat(d)
+    return np.where(missing, 0, d.astype("int64")), missing
+
+
+def day_number(date: object) -> int:
+    return int(np.datetime64(pd.Timestamp(date), "D").astype("int64"))
+
+
+def grade_lookup(grades: Sequence[Grade], values: dict[str, float], grade_col: ArrayLike,
+                 fill: float = np.nan) -> np.ndarray:
+    """values[grade] for each row (one vectorised take over the few grades); unknown or missing -> ``fill``."""
+    ids = [g.id for g in grades]
+    table = np.array([values[i] for i in ids] + [fill], dtype="float64")
+    return table[positions(grade_col, pd.Index(ids))]  # code -1 (unknown) takes the trailing fill
+
+
+def rating_codes(ratings: ArrayLike, labels: Sequence[str]) -> np.ndarray:
+    """Position of each rating in ``labels`` (best first: 0 = best); missing or unknown -> -1."""
+    return positions(ratings, pd.Index(list(labels)))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from compkit import awards, pay, protection, steps, training
+from compkit import awards, career, pay, protection, steps, training
 from compkit import commission as cm
 from compkit import compliance as cp
 from compkit import tax as tx
@@ -294,9 +294,9 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     active_at_end = (emp["exit_date"].isna() | (emp["exit_date"] > data.cycle_end)).to_numpy()
     review_in = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "base_monthly": base["base_monthly_used"],
                               "rating": summary["rating"], "active_at_end": active_at_end, "fte": emp["fte"]})
-    review, review_info = pay.salary_review(review_in, policy)
+    review, review_info = career.salary_review(review_in, policy)
     if policy.salary_review.method == "steps" and stepped.any():
-        review = _step_review(review, emp, policy)
+        review = career.step_review(review, emp, policy)
     if interim:  # decided at the end of the cycle
         review = review.iloc[0:0].reset_index(drop=True)
     people = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "grade_since": emp["grade_since"],
@@ -311,13 +311,13 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     prerequisites = training.promotion_columns(policy, data.training, ids, data.cycle_start, data.cycle_end)
     for column in prerequisites.columns:  # certificates and training hours the promotion rules ask for
         people[column] = prerequisites[column].to_numpy()
-    promotions = pay.promotions(people, data.history, policy, data.cycle_end)
+    promotions = career.promotions(people, data.history, policy, data.cycle_end)
     if nhp is not None:
         promotions = protection.block_demotions(promotions, emp["hire_date"], data.cycle_end, nhp)
     if interim:
         promotions = promotions.iloc[0:0].reset_index(drop=True)
     else:
-        promotions = _place_on_new_grade(promotions, review, policy)
+        promotions = career.place_on_new_grade(promotions, review, policy)
 
     # ---- money: round once, totals are sums of rounded parts --------------------------------------
     out = pd.DataFrame({"employee_id": ids, "name": emp["name"], "branch": emp["branch"], "region": emp["region"],
@@ -421,43 +421,6 @@ def _leaver_table(out: pd.DataFrame, leavers: pd.DataFrame, bonus: pd.DataFrame,
         "deferred_kept": round_cents(s["bonus_deferred"].to_numpy() + s["commission_deferred"].to_numpy()),
     })
 
-
-def _step_review(review: pd.DataFrame, emp: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """The salary review by steps (调档) for people on a step: step + step_moves[rating], the new step's pay,
-    raise_pct = new / old - 1 (compkit.steps.review_steps); people without a step keep the merit matrix."""
-    new_step, new_pay = steps.review_steps(emp["grade"], emp["step"], review["rating"], review["eligible"], policy)
-    on = ~np.isnan(new_pay)
-    out = review.copy()
-    out["step"] = pd.to_numeric(emp["step"], errors="coerce").to_numpy()
-    out["new_step"] = new_step
-    base = out["base_monthly"].to_numpy(dtype="float64")
-    out.loc[on, "new_base_monthly"] = new_pay[on]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out.loc[on, "raise_pct"] = new_pay[on] / base[on] - 1.0
-    out.loc[on, "raise_annual"] = (new_pay[on] - base[on]) * 12.0
-    moved = (new_step[on] - out["step"].to_numpy()[on]).astype(int)
-    out.loc[on, "reason"] = ("rating " + out.loc[on, "rating"].astype(str) + ": step "
-                             + pd.Series(out["step"].to_numpy()[on]).astype(int).astype(str).to_numpy() + " -> "
-                             + pd.Series(new_step[on]).astype(int).astype(str).to_numpy()
-                             + " (" + pd.Series(moved).map("{:+d}".format).to_numpy() + " 档)")
-    return out
-
-
-def _place_on_new_grade(promotions: pd.DataFrame, review: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """The promotion table with the pay on the new grade: base_monthly_before (the pay after the salary review),
-    new_step and new_base_monthly (compkit.steps.placement: the lowest step at or above the pay, else the top;
-    a grade without steps: at least its band minimum on promotion, at most its band maximum on demotion) and
-    pay_change (CNY / month); NaN where the grade does not change."""
-    out = promotions.copy()
-    rec = out["recommendation"].astype(str).to_numpy()
-    moving = (rec == "promote") | (rec == "demote")
-    now = review["new_base_monthly"].to_numpy(dtype="float64")
-    step, new = steps.placement(out["to_grade"].astype(str).to_numpy(), now, rec == "promote", policy)
-    out["base_monthly_before"] = np.where(moving, round_cents(now), np.nan)
-    out["new_step"] = np.where(moving, step, np.nan)
-    out["new_base_monthly"] = np.where(moving, round_cents(new), np.nan)
-    out["pay_change"] = round_cents(out["new_base_monthly"].to_numpy() - out["base_monthly_before"].to_numpy())
-    return out
 
 # ------------------------------------------------------------------------------------- gross to net
 

@@ -1,7 +1,8 @@
-"""Pay: base salary, allowances, performance bonus (pool, deferral), benefits (五险一金), salary review, promotion.
+"""Pay: base salary, allowances, performance bonus (pool, deferral), benefits (五险一金). The salary review,
+promotion and demotion (career decisions) are in :mod:`compkit.career`.
 
 Small pure functions, vectorised over whole columns: no loop runs per employee (loops run over the few grades,
-allowance types, insurances, ratings, compa-ratio bands or promotion rules). Inputs are the validated
+allowance types or insurances). Inputs are the validated
 employees table (``employee_id, grade, hire_date, exit_date, fte, base_monthly, grade_since``) and policy
 objects (:mod:`compkit.policy`).
 
@@ -19,11 +20,15 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from numpy.typing import ArrayLike
 
+from compkit._arrays import day_number as _day_number
+from compkit._arrays import day_numbers as _day_numbers
+from compkit._arrays import grade_lookup as _grade_lookup
 from compkit._arrays import positions
+from compkit._arrays import rating_codes as _rating_codes
+from compkit._text import gather as _gather
+from compkit._text import text_series as _text_series
 from compkit.money import round_cents, to_cents
 from compkit.policy import Benefits, Bonus, BonusPool, Deferral, Grade, Policy
 
@@ -42,9 +47,7 @@ __all__ = [
     "deferral_split",
     "cycle_months",
     "payout",
-    "promotions",
     "proration",
-    "salary_review",
 ]
 
 #: 商业银行稳健薪酬监管指引 (2010): key risk roles defer at least 40% of performance pay over at least 3 years
@@ -66,86 +69,7 @@ def cycle_months(policy: Policy) -> int:
 # ----------------------------------------------------------------------------------------- helpers
 
 
-def _day_numbers(dates: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """(days since 1970-01-01 as int64, missing mask) for a column of dates (datetime64 of any unit, strings)."""
-    if getattr(dates, "dtype", None) is not None and dates.dtype.kind == "M":  # already dates: no parsing
-        d = np.asarray(dates).astype("datetime64[D]")
-        missing = np.isnat(d)
-        return np.where(missing, 0, d.astype("int64")), missing
-    d = np.asarray(pd.to_datetime(pd.Series(np.asarray(dates) if not isinstance(dates, pd.Series) else dates)),
-                   dtype="datetime64[D]")
-    missing = np.isnat(d)
-    return np.where(missing, 0, d.astype("int64")), missing
-
-
-def _day_number(date: object) -> int:
-    return int(np.datetime64(pd.Timestamp(date), "D").astype("int64"))
-
-
-def _grade_lookup(grades: Sequence[Grade], values: dict[str, float], grade_col: ArrayLike,
-                  fill: float = np.nan) -> np.ndarray:
-    """values[grade] for each row (one vectorised take over the few grades); unknown or missing -> ``fill``."""
-    ids = [g.id for g in grades]
-    table = np.array([values[i] for i in ids] + [fill], dtype="float64")
-    return table[positions(grade_col, pd.Index(ids))]  # code -1 (unknown) takes the trailing fill
-
-
-def _rating_codes(ratings: ArrayLike, labels: Sequence[str]) -> np.ndarray:
-    """Position of each rating in ``labels`` (best first: 0 = best); missing or unknown -> -1."""
-    return positions(ratings, pd.Index(list(labels)))
-
-
 _to_cents = to_cents  # amount (currency) -> whole cents (int64), rounded half-up; NaN -> 0
-
-
-# Texts for people (reasons) are built column-wise with Arrow compute kernels: distinct values are formatted
-# once in Python and gathered (``take``); element-wise concatenation runs in C++.
-
-
-def _gather(table: Sequence[str], index: ArrayLike) -> pa.Array:
-    """table[index] as an Arrow string array (index: int array into the small ``table``; negative indices
-    count from the end, as in numpy)."""
-    idx = np.asarray(index, dtype="int64")
-    idx = np.where(idx < 0, idx + len(table), idx)
-    return pa.array(list(table), type=pa.string()).take(pa.array(idx))
-
-
-def _concat(*pieces: pa.Array | str, sep: str = "") -> pa.Array:
-    """Element-wise concatenation of Arrow string arrays and constants, with ``sep`` between the pieces."""
-    if len(pieces) == 1:
-        return pieces[0]
-    return pc.binary_join_element_wise(*pieces, sep)
-
-
-def _text_series(text: pa.Array, index: pd.Index) -> pd.Series:
-    s = text.to_pandas()
-    s.index = index
-    return s
-
-
-def _fmt_num(threshold: float) -> str:
-    """A policy threshold as written: 1 -> '1', 2.5 -> '2.5', 95.0 -> '95'."""
-    return f"{threshold:g}"
-
-
-def _fmt_values(values: np.ndarray, holds: np.ndarray | None = None, missing: str = "none") -> pa.Array:
-    """Numbers shown to people in reasons, to one decimal: rounded half-up, except that a value failing its
-    ``>=`` threshold is truncated, so that it never looks as if it passes (94.96 against 95 is shown as 94.9,
-    not 95.0; 3.997 years against 2 as 4.0). NaN -> ``missing``. Returns an Arrow string array."""
-    v = np.asarray(values, dtype="float64")
-    nan = np.isnan(v)
-    x = np.where(nan, 0.0, v) * 10.0
-    tenths = np.floor(np.round(x, 6) + 0.5)
-    if holds is not None:
-        tenths = np.where(holds, tenths, np.minimum(tenths, np.floor(x + 1e-9)))
-    t = tenths.astype("int64")
-    lo, hi = (int(t.min()), int(t.max())) if len(t) else (0, -1)
-    if hi - lo <= 20_000:  # scores and years: a short table of every tenth in range, no sort
-        uniq, inv = np.arange(lo, hi + 1), t - lo
-    else:
-        uniq, inv = np.unique(t, return_inverse=True)
-    table = [f"{u / 10:.1f}" for u in uniq.tolist()] + [missing]
-    return _gather(table, np.where(nan, len(uniq), inv.reshape(-1)))
 
 
 # --------------------------------------------------------------------------------------- proration
@@ -522,304 +446,3 @@ def benefits(wage_h1: ArrayLike, wage_h2: ArrayLike, month_share: np.ndarray, pe
     out["annuity_deductible"] = np.minimum(out["employee_annuity"],
                                            round_cents(an.deductible_rate * annuity_base * share))
     return out
-
-
-# ----------------------------------------------------------------------------------- salary review
-
-
-def salary_review(people: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Merit increases from the merit matrix, scaled down to the budget when they cost more.
-
-    ``people``: employee_id, grade, base_monthly_used (or base_monthly), rating, active_at_end (bool); optional
-    fte (default 1: cost and budget on full-time salaries).
-
-    compa_ratio = base_monthly / grade midpoint.
-    band        = np.searchsorted(compa_ratio_bands, compa_ratio, side='right'): 0 below the first bound, ...,
-                  len(bounds) at or above the last. A ratio EQUAL to a bound falls in the HIGHER band
-                  (with bands [0.9, 1.1]: 0.9 is in '0.9 to below 1.1', 1.1 in '1.1 and above').
-    merit_pct   = merit_matrix[rating][band]; 0 for people who left before the end of the cycle or have no
-                  (or an unknown) rating, with the reason.
-    cost_before = sum(base_monthly x fte x merit_pct x 12)      [CNY per year: annualised raise cost]
-    budget      = salary_review.budget x sum(base_monthly x fte x 12 over people active at the end)   [CNY/yr]
-    scale_factor = budget / cost_before if cost_before > budget, else 1.
-    raise_pct   = merit_pct x scale_factor (a fraction); new_base_monthly = base_monthly x (1 + raise_pct)
-    (CNY / month, unrounded); raise_annual = base_monthly x fte x raise_pct x 12.
-
-    Returns (table, info) with info: cost_before, budget_amount, scale_factor, cost_after, eligible (count).
-    """
-    sr = policy.salary_review
-    n = len(people)
-    base = people["base_monthly_used" if "base_monthly_used" in people else "base_monthly"].to_numpy(
-        dtype="float64")
-    fte = _fte(people)
-    mid = _grade_lookup(policy.grades, {g.id: g.base_monthly.mid for g in policy.grades}, people["grade"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        compa = base / mid
-    bounds = np.asarray(sr.compa_ratio_bands, dtype="float64")
-    nb = len(bounds) + 1
-    band = np.searchsorted(bounds, np.nan_to_num(compa, nan=-np.inf), side="right")
-    band_names = [f"below {_fmt_num(bounds[0])}"] + \
-        [f"{_fmt_num(lo)} to below {_fmt_num(hi)}" for lo, hi in zip(bounds[:-1], bounds[1:])] + \
-        [f"{_fmt_num(bounds[-1])} and above"]
-
-    labels = policy.ratings.labels
-    row = _rating_codes(people["rating"], labels)
-    matrix = np.array([sr.merit_matrix[k] for k in labels], dtype="float64")  # ratings x bands
-    active = people["active_at_end"].to_numpy(dtype=bool) if "active_at_end" in people else np.ones(n, bool)
-    has_rating = row >= 0
-    has_mid = ~np.isnan(compa) & ~np.isnan(base)
-    eligible = active & has_rating & has_mid
-    merit = np.where(eligible, matrix[np.maximum(row, 0), np.minimum(band, nb - 1)], 0.0)
-
-    annual = base * fte * MONTHS_PER_YEAR
-    cost_before = float(np.nansum(annual * merit))
-    budget_amount = float(sr.budget * np.nansum(np.where(active, annual, 0.0)))
-    factor = budget_amount / cost_before if cost_before > budget_amount else 1.0
-    raise_pct = merit * factor
-    cost_after = float(np.nansum(annual * raise_pct))
-
-    # reasons: one text per (rating, band) cell and per exception, formatted once and gathered
-    scaled = f", scaled by {factor:.4f} to fit the budget" if factor < 1.0 else ""
-    texts = [f"rating {lab}, compa-ratio {band_names[j]}: merit {matrix[i, j]:.2%}{scaled}"
-             for i, lab in enumerate(labels) for j in range(nb)]
-    texts += ["no grade midpoint for the compa-ratio: no raise", "no rating: no raise",
-              "left before the end of the cycle: no raise"]
-    which = np.maximum(row, 0) * nb + np.minimum(band, nb - 1)
-    which = np.where(has_mid, which, len(texts) - 3)
-    which = np.where(has_rating, which, len(texts) - 2)
-    which = np.where(active, which, len(texts) - 1)
-
-    table = pd.DataFrame({
-        "employee_id": people["employee_id"] if "employee_id" in people else pd.Series(np.arange(n), people.index),
-        "grade": people["grade"],
-        "rating": people["rating"],
-        "base_monthly": base,
-        "grade_mid": mid,
-        "compa_ratio": compa,
-        "band": band,
-        "band_label": _text_series(_gather(band_names, np.minimum(band, nb - 1)), people.index),
-        "eligible": eligible,
-        "merit_pct": merit,
-        "raise_pct": raise_pct,
-        "raise_annual": annual * raise_pct,
-        "new_base_monthly": base * (1.0 + raise_pct),
-        "reason": _text_series(_gather(texts, which), people.index),
-    }, index=people.index)
-    info = {"cost_before": cost_before, "budget_amount": budget_amount, "scale_factor": factor,
-            "cost_after": cost_after, "eligible": int(eligible.sum())}
-    return table, info
-
-
-# ------------------------------------------------------------------------------ promotion, demotion
-
-
-def _cycle_sort_key(cycles: pd.Series) -> np.ndarray:
-    """Order of cycles in time, by the half-year they end in: '2024H1' -> 2024 x 2, '2024H2' and '2024'
-    (annual, ends in December) -> 2024 x 2 + 1. Unparseable -> NaN. Distinct values are parsed once."""
-    codes, uniques = pd.factorize(cycles)
-    keys = []
-    for u in map(str, uniques):
-        year = int(u[:4]) if u[:4].isdigit() else None
-        keys.append(np.nan if year is None else year * 2 + (0 if u.upper().endswith("H1") else 1))
-    return np.array(keys + [np.nan], dtype="float64")[codes]
-
-
-def _last_ratings(people: pd.DataFrame, history: pd.DataFrame | None, labels: Sequence[str], k: int,
-                  cycle_end: pd.Timestamp) -> np.ndarray:
-    """n x k matrix of rating codes (0 = best, -1 = none; the pivot of the last k ratings): column 0 is this
-    cycle's rating, then the history's ratings most recent first. History cycles ending in or after the half-year
-    of ``cycle_end`` are ignored (this cycle's rating is the ``rating`` column). Gaps in the history are
-    skipped: column j is the j-th most recent rating on record before this cycle.
-    """
-    n = len(people)
-    out = np.full((n, k), -1, dtype="int64")
-    out[:, 0] = _rating_codes(people["rating"], labels)
-    if k <= 1 or history is None or len(history) == 0:
-        return out
-    pos = positions(history["employee_id"], people["employee_id"]).astype(np.int64)
-    key = _cycle_sort_key(history["cycle"])
-    current = cycle_end.year * 2 + (0 if cycle_end.month <= 6 else 1)
-    keep = (pos >= 0) & (key < current)  # NaN keys compare False: dropped
-    pos, key = pos[keep], key[keep]
-    code = _rating_codes(history["rating"], labels)[keep]
-    order = np.lexsort((-key, pos))  # by person, most recent first
-    pos, code = pos[order], code[order]
-    first = np.r_[True, pos[1:] != pos[:-1]]
-    start = np.maximum.accumulate(np.where(first, np.arange(len(pos)), 0))
-    rank = np.arange(len(pos)) - start + 1  # 1 = the cycle before this one
-    use = rank < k
-    out[pos[use], rank[use]] = code[use]
-    return out
-
-
-def promotions(people: pd.DataFrame, history: pd.DataFrame | None, policy: Policy,
-               cycle_end: object) -> pd.DataFrame:
-    """Promotion and demotion recommendations from the policy's rules, with the reason in plain words.
-
-    ``people``: employee_id, grade, grade_since, rating, composite, optional hire_date, optional active_at_end
-    and one column per indicator id holding its score (for ``min_indicator_scores``). ``history``:
-    employee_id, cycle, rating (past cycles).
-
-    years_in_grade = (cycle_end - grade_since).days / 365.25, at least 0; no grade_since (NaT): the hire date
-    when there is a hire_date column, else 0 years.
-    Last ratings: this cycle's rating, then the history's ratings most recent first (see :func:`_last_ratings`).
-    A promotion rule (from the person's grade) passes when every condition it sets holds:
-      years_in_grade >= min_years_in_grade (when > 0); the i-th last rating is at least the i-th listed one
-      ("at least B" = B or better; labels are best first); composite >= min_composite; score >=
-      min_indicator_scores[indicator]. A missing rating, composite or score fails its condition.
-    A demotion rule passes when the i-th last rating is at most the i-th listed one (that rating or worse) for
-    every listed position; a missing rating fails.
-    Precedence: a passing demotion rule wins over a promotion rule; among rules from the same grade the first
-    in the policy file that passes applies; a 'none' is explained by the first rule from the person's grade.
-    People not active at the end of the cycle (``active_at_end`` False) get 'none'.
-
-    Returns employee_id, grade, recommendation ('promote', 'demote', 'none'), to_grade ('' for none), reason,
-    years_in_grade, near_miss (a promotion rule from the grade failed on exactly one condition). Reasons:
-      "promote to CM2: 2.5 years in CM1 (≥ 1); ratings B, C (at least B, C)"
-      "not promoted to SCM (not met: composite): 3.0 years in CM2 (≥ 2); ratings B, B (at least B, B);
-       composite 94.9 (≥ 95)"
-      "demote to CM1: ratings E, D (at most E, D)"
-    Numbers are shown to one decimal, a failing one truncated so it never looks as if it passes
-    (see :func:`_fmt_values`).
-    """
-    n = len(people)
-    labels = policy.ratings.labels
-    end = pd.Timestamp(cycle_end)
-    grade = people["grade"]
-    grade_ids = policy.grade_ids
-    grade_code = positions(grade, pd.Index(grade_ids))
-
-    if "grade_since" in people:
-        since, no_since = _day_numbers(people["grade_since"])
-    else:
-        since, no_since = np.zeros(n, "int64"), np.ones(n, bool)
-    if "hire_date" in people:
-        hire, no_hire = _day_numbers(people["hire_date"])
-        since = np.where(no_since, hire, since)
-        no_since = no_since & no_hire
-    years = np.where(no_since, 0.0, np.maximum((_day_number(end) - since) / 365.25, 0.0))
-
-    k = max([len(r.last_ratings_at_least) for r in policy.promotion] +
-            [len(r.last_ratings_at_most) for r in policy.demotion] + [1])
-    last = _last_ratings(people, history, labels, k, end)
-    composite = people["composite"].to_numpy(dtype="float64") if "composite" in people else np.full(n, np.nan)
-    active = people["active_at_end"].to_numpy(dtype=bool) if "active_at_end" in people else np.ones(n, bool)
-    rating_names = list(labels) + ["none"]  # code -1 -> 'none'
-
-    def ratings_text(rows: np.ndarray, listed: Sequence[str], word: str) -> pa.Array:
-        shown = [_gather(rating_names, last[rows, j]) for j in range(len(listed))]
-        return _concat("ratings ", _concat(*shown, sep=", "), f" ({word} {', '.join(listed)})")
-
-    recommendation = np.zeros(n, dtype="int8")  # 0 none, 1 promote, 2 demote
-    to_code = np.full(n, -1, dtype="int64")
-    near_miss = np.zeros(n, dtype=bool)
-    # reasons: piece 0 holds the constant texts; each rule adds a piece for the rows it explains
-    constants = [f"no promotion rule from grade {g}" for g in grade_ids] + \
-        ["no promotion rule for this grade", "left before the end of the cycle: no promotion or demotion"]
-    pieces: list[pa.Array] = [pa.array(constants, type=pa.string())]
-    piece_of = np.zeros(n, dtype="int64")
-    offset = np.where(grade_code >= 0, grade_code, len(grade_ids))
-    explained = ~active
-
-    def explain(rows: np.ndarray, text: pa.Array) -> None:
-        piece_of[rows] = len(pieces)
-        offset[rows] = np.arange(len(rows))
-        pieces.append(text)
-
-    for rule in policy.demotion:  # first: a demotion takes precedence
-        rows = np.flatnonzero((grade_code == grade_ids.index(rule.from_)) & active & (recommendation == 0))
-        m = len(rule.last_ratings_at_most)
-        thr = np.array([labels.index(r) for r in rule.last_ratings_at_most])
-        sub = last[rows, :m]
-        rows = rows[((sub >= thr[None, :]) & (sub >= 0)).all(axis=1)]
-        if len(rows):
-            recommendation[rows] = 2
-            to_code[rows] = grade_ids.index(rule.to)
-            explained[rows] = True
-            explain(rows, _concat(f"demote to {rule.to}: ", ratings_text(rows, rule.last_ratings_at_most,
-                                                                         "at most")))
-
-    for rule in policy.promotion:
-        rows = np.flatnonzero((grade_code == grade_ids.index(rule.from_)) & active & (recommendation == 0))
-        if not len(rows):
-            continue
-        holds: list[np.ndarray] = []
-        names: list[str] = []
-        texts: list[pa.Array] = []
-        if rule.min_years_in_grade > 0:
-            ok = years[rows] >= rule.min_years_in_grade
-            holds.append(ok)
-            names.append("years in grade")
-            texts.append(_concat(_fmt_values(years[rows], ok),
-                                 f" years in {rule.from_} (≥ {_fmt_num(rule.min_years_in_grade)})"))
-        if rule.last_ratings_at_least:
-            m = len(rule.last_ratings_at_least)
-            thr = np.array([labels.index(r) for r in rule.last_ratings_at_least])
-            sub = last[rows, :m]
-            holds.append(((sub <= thr[None, :]) & (sub >= 0)).all(axis=1))
-            names.append("ratings")
-            texts.append(ratings_text(rows, rule.last_ratings_at_least, "at least"))
-        if rule.min_composite is not None:
-            value = composite[rows]
-            ok = np.nan_to_num(value, nan=-np.inf) >= rule.min_composite
-            holds.append(ok)
-            names.append("composite")
-            texts.append(_concat("composite ", _fmt_values(value, ok), f" (≥ {_fmt_num(rule.min_composite)})"))
-        for ind, minimum in rule.min_indicator_scores.items():
-            value = people[ind].to_numpy(dtype="float64")[rows] if ind in people else np.full(len(rows), np.nan)
-            ok = np.nan_to_num(value, nan=-np.inf) >= minimum
-            holds.append(ok)
-            names.append(f"{ind} score")
-            texts.append(_concat(f"{ind} score ", _fmt_values(value, ok), f" (≥ {_fmt_num(minimum)})"))
-        if rule.min_training_hours is not None:  # training prerequisites (compkit.training.promotion_columns)
-            value = (people["training_hours"].to_numpy(dtype="float64")[rows] if "training_hours" in people
-                     else np.zeros(len(rows)))
-            ok = value >= rule.min_training_hours
-            holds.append(ok)
-            names.append("training hours")
-            texts.append(_concat("training hours ", _fmt_values(value, ok),
-                                 f" (≥ {_fmt_num(rule.min_training_hours)})"))
-        for cert in rule.certificates:
-            column = f"certificate:{cert}"
-            ok = people[column].to_numpy(dtype=bool)[rows] if column in people else np.zeros(len(rows), bool)
-            holds.append(ok)
-            names.append(f"certificate {cert}")
-            texts.append(_gather([f"no certificate {cert}", f"certificate {cert}"], ok.astype("int64")))
-
-        # which conditions failed, as a bit pattern; one header text per pattern that occurs
-        pattern = np.zeros(len(rows), dtype="int64")
-        for i, ok in enumerate(holds):
-            pattern |= (~ok).astype("int64") << i
-        patterns = np.flatnonzero(np.bincount(pattern))  # the patterns that occur
-        inv = np.searchsorted(patterns, pattern)
-        headers = []
-        for p in patterns.tolist():
-            failed = [names[i] for i in range(len(names)) if p >> i & 1]
-            headers.append(f"promote to {rule.to}: " if not failed else
-                           f"not promoted to {rule.to} (not met: {', '.join(failed)}): ")
-        text = _concat(_gather(headers, inv.reshape(-1)), _concat(*texts, sep="; ")) if texts else \
-            _gather([f"promote to {rule.to}: the rule sets no condition"], np.zeros(len(rows), dtype="int64"))
-
-        hit = pattern == 0
-        recommendation[rows[hit]] = 1
-        to_code[rows[hit]] = grade_ids.index(rule.to)
-        near_miss[rows[hit]] = False
-        # a hit always sets the reason; a miss only when no earlier rule has explained the row
-        sets = hit | ~explained[rows]
-        near_miss[rows[~hit & sets]] = (np.bitwise_count(pattern) == 1)[~hit & sets]
-        explained[rows[sets]] = True
-        explain(rows[sets], text.filter(pa.array(sets)))
-
-    piece_of = np.where(active, piece_of, 0)
-    offset = np.where(active, offset, len(constants) - 1)
-    starts = np.cumsum([0] + [len(p) for p in pieces[:-1]])
-    reason = pa.concat_arrays([p.cast(pa.string()) for p in pieces]).take(pa.array(starts[piece_of] + offset))
-    return pd.DataFrame({
-        "employee_id": people["employee_id"],
-        "grade": grade,
-        "recommendation": _text_series(_gather(["none", "promote", "demote"], recommendation), people.index),
-        "to_grade": _text_series(_gather(grade_ids + [""], to_code), people.index),
-        "reason": _text_series(reason, people.index),
-        "years_in_grade": years,
-        "near_miss": near_miss,
-    }, index=people.index)

@@ -32,6 +32,7 @@ import pandas as pd
 from compkit import commission as cm
 from compkit import compliance as cp
 from compkit import pay
+from compkit._arrays import grade_lookup
 from compkit.data import Dataset
 from compkit.engine import Outcomes
 from compkit.money import allocate_cents, round_cents
@@ -97,7 +98,7 @@ def prepare(policy: Policy, data: Dataset, base: Outcomes, rows: np.ndarray | No
         bonus_share = days_share[rows] if bonus_share is None else bonus_share
     grade = emp["grade"].to_numpy()[rows] if grade is None else np.asarray(grade)
     grades = pd.Series(grade)
-    share = pay._grade_lookup(policy.grades, {g.id: g.target_bonus for g in policy.grades}, grades, 0.0)
+    share = grade_lookup(policy.grades, {g.id: g.target_bonus for g in policy.grades}, grades, 0.0)
     key_role = grades.map({g.id: g.key_role for g in policy.grades}).fillna(False).to_numpy(dtype=bool)
     if policy.wage_bill is not None:
         raise NotImplementedError("simulate: a policy that shares out a wage bill (wage_bill) is not simulated yet")

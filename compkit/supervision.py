@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from compkit import pay
+from compkit import career
 from compkit.data import Dataset
 from compkit.engine import CASH_COMPONENTS, COST_COMPONENTS, Outcomes
 from compkit.money import to_cents
@@ -160,7 +160,7 @@ def raises_above_matrix(policy: Policy, data: Dataset, outcomes: Outcomes, toler
         with np.errstate(divide="ignore", invalid="ignore"):
             change = now_base / prev_base - 1.0
         # what the merit matrix allowed: the salary review itself, on last cycle's base and rating
-        last_review, _ = pay.salary_review(pd.DataFrame({
+        last_review, _ = career.salary_review(pd.DataFrame({
             "employee_id": both.index, "grade": both["grade_now"].astype(str).to_numpy(),
             "base_monthly": prev_base, "rating": both["rating"].astype(str).to_numpy()}), policy)
         allowed = last_review["merit_pct"].to_numpy(dtype="float64")

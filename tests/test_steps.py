@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from conftest import tiny_tables, write_tables
 
+from compkit.career import place_on_new_grade
 from compkit.data import load_dataset
-from compkit.engine import _place_on_new_grade, evaluate
+from compkit.engine import evaluate
 from compkit.errors import PolicyError
 from compkit.policy import Policy
 from compkit.steps import placement, review_steps, step_pay
@@ -60,11 +61,11 @@ def test_promotion_table_shows_the_pay_change(policy: Policy) -> None:
     promotions = pd.DataFrame({"employee_id": ["E00001", "E2"], "grade": ["CM1", "CM2"],
                                "recommendation": ["promote", "none"], "to_grade": ["CM2", ""], "reason": ["", ""]})
     review = pd.DataFrame({"new_base_monthly": [7_935.73, 9_200.0]})
-    out = _place_on_new_grade(promotions, review, policy)
+    out = place_on_new_grade(promotions, review, policy)
     assert out.loc[0, "base_monthly_before"] == 7_935.73 and out.loc[0, "new_base_monthly"] == 8_000.0
     assert out.loc[0, "pay_change"] == 64.27
     assert np.isnan(out.loc[1, "new_base_monthly"])
-    out = _place_on_new_grade(promotions, review, stepped(policy))
+    out = place_on_new_grade(promotions, review, stepped(policy))
     assert out.loc[0, "new_step"] == 1 and out.loc[0, "new_base_monthly"] == 8_000.0
 
 
