@@ -457,6 +457,13 @@ _add(TableSpec(
         "prior_income": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0 (or empty)")]),
         "prior_deductions": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0 (or empty)")]),
         "prior_tax_withheld": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0 (or empty)")]),
+        # a second half-year (YYYYH2): this employer's January-June figures the withholding carries on from
+        # (compkit.tax.YEAR_TO_DATE; without them compkit evaluates the first half-year from the data folder)
+        "ytd_income": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0 (or empty)")]),
+        "ytd_deductions": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0 (or empty)")]),
+        "ytd_months": Col(_F, checks=[pa.Check.in_range(0, 11, error="a number of months from 0 to 11 (or empty)")]),
+        "ytd_tax_withheld": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0 (or empty)")]),
+        "ytd_bonus_separate": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0 (or empty)")]),
     },
     rules=(_employee_dates, _one_scorecard_each, _exit_reasons)))
 

@@ -511,8 +511,9 @@ def _net_pay(policy: Policy, data: Dataset, ids: pd.Series, out: pd.DataFrame, g
     emp_cols = monthly["employee_columns"]
     si_cols = [c for c in emp_cols if c not in ("employee_housing_fund", "employee_supplementary_housing_fund",
                                                 "employee_annuity")]
-    deductible = round_cents(sum(monthly[c] for c in si_cols) + monthly["hf_deductible"]
-                             + monthly["annuity_deductible"])
+    deductible = sum(monthly[c] for c in si_cols) + monthly["hf_deductible"]
+    deductible += monthly["annuity_deductible"]
+    deductible = tx.round_sum(deductible)  # a sum of amounts in cents
     special, yearly = tx.deductions_by_month(getattr(data, "deductions", None), ids, periods)
     emp = data.employees
 
@@ -531,29 +532,66 @@ def _net_pay(policy: Policy, data: Dataset, ids: pd.Series, out: pd.DataFrame, g
         deferred = np.bincount(row[ok] * years + part[ok], minlength=n * years,
                                weights=deferrals["payable"].to_numpy(dtype="float64")[ok]).reshape(n, years)
     bonus = np.zeros(n) if interim else out["bonus_paid"].to_numpy(dtype="float64")
+    ytd, ytd_source = _year_to_date(policy, data, ids)
     result = tx.payroll(gross["wages"], bonus, bonus_month,
                         monthly["employee_total"], deductible, special, gross["days"] > 0, policy.tax,
                         monthly["employer_hf_taxable"], yearly, col("prior_income"), col("prior_deductions"),
-                        col("prior_tax_withheld"), deferred)
-    codes = pd.Categorical(ids.to_numpy(), categories=pd.unique(ids.to_numpy()))
-    net: dict[str, Any] = {
-        "employee_id": pd.Categorical.from_codes(np.repeat(codes.codes, m), codes.categories),
-        "period": pd.Categorical.from_codes(np.tile(np.arange(m), n), periods)}
-    for key in ("base", "allowances", "commission", "awards"):
-        net[key] = gross[key].reshape(-1)
-    net["gross"] = gross["wages"].reshape(-1)
-    net["bonus_paid"] = result["bonus_paid"].reshape(-1)
-    for c in emp_cols:
-        net[c] = monthly[c].reshape(-1)
-    net["special_deductions"] = special.reshape(-1)
-    net["deductible"] = deductible.reshape(-1)
-    net["taxable_income_cumulative"] = round_cents(result["taxable_cum"]).reshape(-1)
-    net["tax_withheld"] = result["tax_withheld"].reshape(-1)
-    net["bonus_tax"] = result["bonus_tax"].reshape(-1)
-    net["net_pay"] = result["net_pay"].reshape(-1)
+                        col("prior_tax_withheld"), deferred, ytd)
+    # the net table: one float block filled column by column (no per-column frames to stack), then the keys
+    columns = {key: gross[key] for key in ("base", "allowances", "commission", "awards")}
+    columns.update(gross=gross["wages"], bonus_paid=result["bonus_paid"])
+    columns.update({c: monthly[c] for c in emp_cols})
+    columns.update(special_deductions=special, deductible=deductible,
+                   taxable_income_cumulative=result["taxable_income_cumulative"],
+                   tax_withheld=result["tax_withheld"], bonus_tax=result["bonus_tax"], net_pay=result["net_pay"])
+    block = np.empty((len(columns), n * m))
+    for i, values in enumerate(columns.values()):
+        block[i] = np.broadcast_to(values, (n, m)).reshape(-1)
+    net = pd.DataFrame(block.T, columns=list(columns), copy=False)
+    labels = ids.array if isinstance(ids.dtype, pd.StringDtype) else ids.to_numpy()
+    try:  # one row per person: the codes are the positions (categories must be unique, else ValueError)
+        people = pd.Categorical.from_codes(np.repeat(np.arange(n, dtype="int32"), m), pd.Index(labels))
+    except ValueError:
+        codes = pd.Categorical(ids.to_numpy(), categories=pd.unique(ids.to_numpy()))
+        people = pd.Categorical.from_codes(np.repeat(codes.codes, m), codes.categories)
+    net.insert(0, "employee_id", people)
+    net.insert(1, "period", pd.Categorical.from_codes(np.tile(np.arange(m, dtype="int8"), n), periods))
     year = result["year"]
-    year.insert(0, "employee_id", ids.to_numpy())
-    return pd.DataFrame(net), year
+    year.insert(0, "employee_id", labels)
+    if ytd is not None:
+        year["ytd_source"] = ytd_source
+    return net, year
+
+
+def _year_to_date(policy: Policy, data: Dataset, ids: pd.Series) -> tuple[pd.DataFrame | None, str]:
+    """The tax year's months before the cycle, for a second half-year (YYYYH2; None for an annual cycle or H1,
+    whose tax year starts with the cycle): the columns of :data:`compkit.tax.YEAR_TO_DATE`, one row per person of
+    ``ids``, and where they come from:
+
+    ``employees``  the employees table's ytd_* columns (the payroll's cumulative figures to June; empty = 0)
+    ``YYYYH1``     else, when the data folder holds the first half-year's months (rows set aside for H2): that
+                   cycle loaded and evaluated under the same policy, :func:`compkit.tax.year_to_date` of its tax
+                   table (people who were not there: 0)
+    ``none``       else zeros: the withholding starts in July as if nothing had been earned since January
+                   (it then withholds too little; the reconciliation cannot know either)
+    """
+    if not data.cycle.endswith("H2"):
+        return None, ""
+    n = len(ids)
+    emp = data.employees
+    if any(c in emp and emp[c].notna().any() for c in tx.YEAR_TO_DATE):
+        return pd.DataFrame({c: np.nan_to_num(emp[c].to_numpy(dtype="float64")) if c in emp else np.zeros(n)
+                             for c in tx.YEAR_TO_DATE}), "employees"
+    first = data.cycle[:4] + "H1"
+    if data.set_aside.get("metrics", 0) and Path(data.source).is_dir():
+        from compkit.data import load_dataset
+
+        earlier = tx.year_to_date(evaluate(policy, load_dataset(data.source, policy=policy, cycle=first)).tax)
+        row = positions(ids, pd.Index(earlier["employee_id"]))
+        found = row >= 0
+        return pd.DataFrame({c: np.where(found, earlier[c].to_numpy(dtype="float64")[np.maximum(row, 0)], 0.0)
+                             for c in tx.YEAR_TO_DATE}), first
+    return pd.DataFrame({c: np.zeros(n) for c in tx.YEAR_TO_DATE}), "none"
 
 
 def _pay_notes(s: pd.DataFrame) -> np.ndarray:

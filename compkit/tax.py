@@ -43,6 +43,8 @@ __all__ = [
     "monthly_withholding",
     "payroll",
     "reconcile",
+    "round_sum",
+    "year_to_date",
 ]
 
 #: months in a tax year (the tax year is the calendar year)
@@ -55,6 +57,18 @@ def _table(table: Sequence[TaxBracket]) -> tuple[np.ndarray, np.ndarray, np.ndar
     rate = np.array([b.rate for b in table], dtype="float64")
     quick = np.array([b.quick_deduction for b in table], dtype="float64")
     return upto, rate, quick
+
+
+def round_sum(x: np.ndarray) -> np.ndarray:
+    """Sums and differences of amounts already in cents, rounded to the cent: rint(x x 100) / 100 (+0.0, so
+    no −0.00). For such sums the float error is far below a millionth of a cent, so this is
+    :func:`compkit.money.round_cents` (half-up) in two passes instead of eight; used on the people x months
+    arrays of :func:`payroll`, never on an amount with a fraction of a cent."""
+    out = np.multiply(x, 100.0)
+    np.rint(out, out=out)
+    out /= 100.0
+    out += 0.0
+    return out
 
 
 def bracket_tax(taxable: ArrayLike, table: Sequence[TaxBracket] = ANNUAL_TAX_TABLE) -> np.ndarray:
@@ -73,18 +87,22 @@ def bracket_tax(taxable: ArrayLike, table: Sequence[TaxBracket] = ANNUAL_TAX_TAB
 def cumulative_withholding(gross: ArrayLike, social_insurance: ArrayLike = 0.0, special_deductions: ArrayLike = 0.0,
                            other_deductions: ArrayLike = 0.0, basic_deduction: float = 5000.0,
                            employed: ArrayLike | None = None,
-                           table: Sequence[TaxBracket] = ANNUAL_TAX_TABLE) -> dict[str, np.ndarray]:
-    """累计预扣法 month by month (国家税务总局公告2018年第61号). Arrays are people x months, January first.
+                           table: Sequence[TaxBracket] = ANNUAL_TAX_TABLE, prior_taxable: ArrayLike = 0.0,
+                           prior_withheld: ArrayLike = 0.0) -> dict[str, np.ndarray]:
+    """累计预扣法 month by month (国家税务总局公告2018年第61号). Arrays are people x months, January first, or
+    the months from the first of the cycle when the tax year began before it (a second half-year): then
+    ``prior_taxable`` is the cumulative taxable income of the year's earlier months at this employer and
+    ``prior_withheld`` the tax withheld in them (one value per person; 0 from January).
 
     A 1-D ``gross`` is one person's months (other 1-D arguments are then per month); with a 2-D ``gross`` a
     1-D argument is one value per person. employed (bool, people x months; default all True) says which
     months count for the basic deduction (5,000 x months employed at this employer so far in the year).
 
-    taxable_cum[m] = Σ_{k<=m} (gross − social_insurance − special_deductions − other_deductions)
+    taxable_cum[m] = prior_taxable + Σ_{k<=m} (gross − social_insurance − special_deductions − other_deductions)
                      − basic_deduction x Σ_{k<=m} employed                          (may be negative)
     tax_cum[m]     = round_cents(annual-table tax on max(taxable_cum[m], 0))
-    withheld_cum[m] = max_{k<=m} tax_cum[k]      (a month never withholds a negative amount)
-    withheld[m]    = withheld_cum[m] − withheld_cum[m−1]                              [CNY, to the cent]
+    withheld_cum[m] = max(prior_withheld, max_{k<=m} tax_cum[k])  (a month never withholds a negative amount)
+    withheld[m]    = withheld_cum[m] − withheld_cum[m−1], withheld_cum[−1] = prior_withheld   [CNY, to the cent]
 
     Returns ``taxable_cum``, ``tax_cum``, ``withheld_cum`` and ``withheld``.
     """
@@ -100,12 +118,30 @@ def cumulative_withholding(gross: ArrayLike, social_insurance: ArrayLike = 0.0, 
             a = a[:, None]
         return np.broadcast_to(a, shape)
 
-    income = g - per_month(social_insurance) - per_month(special_deductions) - per_month(other_deductions)
-    months = np.ones(shape) if employed is None else per_month(np.asarray(employed, dtype="float64"))
-    taxable_cum = np.cumsum(income, axis=1) - basic_deduction * np.cumsum(months, axis=1)
+    income = g
+    for x in (social_insurance, special_deductions, other_deductions):  # x − 0 is x: a zero scalar is skipped
+        if np.ndim(x) or float(x) != 0.0:
+            income = income - per_month(x)
+    if employed is None:  # months employed so far: 1, 2, ... 12 in every row
+        employed_cum = np.arange(1.0, shape[1] + 1.0)
+    else:
+        employed_cum = np.cumsum(per_month(np.asarray(employed, dtype="float64")), axis=1)
+    taxable_cum = np.cumsum(income, axis=1)
+    taxable_cum -= basic_deduction * employed_cum
+    earlier = np.ndim(prior_taxable) or float(prior_taxable) != 0.0 or np.ndim(prior_withheld) \
+        or float(prior_withheld) != 0.0
+    if earlier:  # the tax year began before the first month here
+        taxable_cum += np.broadcast_to(np.asarray(prior_taxable, dtype="float64"), shape[:1])[:, None]
     tax_cum = round_cents(bracket_tax(taxable_cum, table))
     withheld_cum = np.maximum.accumulate(tax_cum, axis=1)
-    withheld = round_cents(np.diff(withheld_cum, axis=1, prepend=0.0))
+    withheld = np.empty_like(withheld_cum)  # month m withholds withheld_cum[m] − withheld_cum[m − 1], to the cent
+    withheld[:, 0] = withheld_cum[:, 0]
+    if earlier:
+        before = np.broadcast_to(round_cents(prior_withheld), shape[:1])
+        np.maximum(withheld_cum, before[:, None], out=withheld_cum)
+        withheld[:, 0] = withheld_cum[:, 0] - before
+    np.subtract(withheld_cum[:, 1:], withheld_cum[:, :-1], out=withheld[:, 1:])
+    withheld = round_sum(withheld)
     out = {"taxable_cum": taxable_cum, "tax_cum": tax_cum, "withheld_cum": withheld_cum, "withheld": withheld}
     return {k: v[0] for k, v in out.items()} if one_person else out
 
@@ -154,22 +190,50 @@ def bonus_cliffs(table: Sequence[TaxBracket] = MONTHLY_TAX_TABLE) -> pd.DataFram
                          "avoid_to": round_cents(avoid_to)})
 
 
+def _cliff_arrays(bonus: ArrayLike, table: Sequence[TaxBracket]) -> dict[str, np.ndarray]:
+    """:func:`cliff_flags` as arrays."""
+    b = np.asarray(bonus, dtype="float64")
+    upto, rate, quick = _table(table)
+    t = upto[:-1] * MONTHS  # the thresholds and ends of the ranges to avoid, as in bonus_cliffs
+    tax_at = round_cents(t * rate[:-1] - quick[:-1])
+    x = round_cents((t * (1 - rate[:-1]) + quick[:-1] - quick[1:]) / (1 - rate[1:]))
+    j = np.searchsorted(t, np.round(b, 6), side="left") - 1      # the highest threshold strictly below b
+    jj = np.clip(j, 0, len(t) - 1)
+    inside = (j >= 0) & (b <= x[jj])
+    net_lost = np.where(inside, (t[jj] - tax_at[jj]) - (b - annual_bonus_tax(b, table)), 0.0)
+    return {"in_avoid_range": inside, "cliff": np.where(inside, t[jj], np.nan),
+            "avoid_to": np.where(inside, x[jj], np.nan), "net_lost": round_cents(np.maximum(net_lost, 0.0))}
+
+
 def cliff_flags(bonus: ArrayLike, table: Sequence[TaxBracket] = MONTHLY_TAX_TABLE) -> pd.DataFrame:
     """Per bonus: whether it lies in a range to avoid (T, X] of :func:`bonus_cliffs` (separate taxation
     nets no more than a bonus of T would), which threshold, the range's end, and the net lost against T.
 
     in_avoid_range, cliff (T or NaN), avoid_to (X or NaN), net_lost = (T − tax(T)) − (bonus − tax(bonus)) >= 0.
     """
-    b = np.asarray(bonus, dtype="float64")
-    cliffs = bonus_cliffs(table)
-    t, x = cliffs["threshold"].to_numpy(), cliffs["avoid_to"].to_numpy()
-    j = np.searchsorted(t, np.round(b, 6), side="left") - 1      # the highest threshold strictly below b
-    jj = np.clip(j, 0, len(t) - 1)
-    inside = (j >= 0) & (b <= x[jj])
-    cliff = np.where(inside, t[jj], np.nan)
-    net_lost = np.where(inside, (t[jj] - cliffs["tax_at"].to_numpy()[jj]) - (b - annual_bonus_tax(b, table)), 0.0)
-    return pd.DataFrame({"in_avoid_range": inside, "cliff": cliff, "avoid_to": np.where(inside, x[jj], np.nan),
-                         "net_lost": round_cents(np.maximum(net_lost, 0.0))})
+    return pd.DataFrame(_cliff_arrays(bonus, table))
+
+
+def _bonus_choice(taxable_wages: ArrayLike, bonus: ArrayLike, method: str,
+                  annual_table: Sequence[TaxBracket], monthly_table: Sequence[TaxBracket]) -> dict[str, np.ndarray]:
+    """:func:`bonus_treatment` as arrays (``use_combined`` bool instead of the treatment's name)."""
+    w = np.atleast_1d(np.asarray(taxable_wages, dtype="float64"))
+    b = np.atleast_1d(np.asarray(bonus, dtype="float64"))
+    wage_tax = round_cents(bracket_tax(w, annual_table))
+    separate = round_cents(wage_tax + annual_bonus_tax(b, monthly_table))
+    combined = round_cents(bracket_tax(w + b, annual_table))
+    shape = np.broadcast(w, b).shape
+    if method == "separate":
+        use_combined = np.zeros(shape, dtype=bool)
+    elif method == "combined":
+        use_combined = np.ones(shape, dtype=bool)
+    elif method == "best":
+        use_combined = combined < separate
+    else:
+        raise ValueError(f"method {method!r}: expected separate, combined or best")
+    total = np.where(use_combined, combined, separate)
+    return {"separate": np.broadcast_to(separate, shape), "combined": np.broadcast_to(combined, shape),
+            "use_combined": use_combined, "total_tax": total, "bonus_tax": round_cents(total - wage_tax)}
 
 
 def bonus_treatment(taxable_wages: ArrayLike, bonus: ArrayLike, method: str = "best",
@@ -183,24 +247,10 @@ def bonus_treatment(taxable_wages: ArrayLike, bonus: ArrayLike, method: str = "b
     Returns ``separate``, ``combined`` (total tax on wages + bonus, CNY to the cent), ``treatment``
     ('separate' / 'combined'), ``total_tax`` and ``bonus_tax`` (= total tax − tax on the wages alone).
     """
-    w = np.atleast_1d(np.asarray(taxable_wages, dtype="float64"))
-    b = np.atleast_1d(np.asarray(bonus, dtype="float64"))
-    wage_tax = round_cents(bracket_tax(w, annual_table))
-    separate = round_cents(wage_tax + annual_bonus_tax(b, monthly_table))
-    combined = round_cents(bracket_tax(w + b, annual_table))
-    if method == "separate":
-        use_combined = np.zeros(np.broadcast(w, b).shape, dtype=bool)
-    elif method == "combined":
-        use_combined = np.ones(np.broadcast(w, b).shape, dtype=bool)
-    elif method == "best":
-        use_combined = combined < separate
-    else:
-        raise ValueError(f"method {method!r}: expected separate, combined or best")
-    total = np.where(use_combined, combined, separate)
-    return pd.DataFrame({"separate": np.broadcast_to(separate, total.shape),
-                         "combined": np.broadcast_to(combined, total.shape),
-                         "treatment": np.where(use_combined, "combined", "separate"),
-                         "total_tax": total, "bonus_tax": round_cents(total - wage_tax)})
+    c = _bonus_choice(taxable_wages, bonus, method, annual_table, monthly_table)
+    return pd.DataFrame({"separate": c["separate"], "combined": c["combined"],
+                         "treatment": np.where(c["use_combined"], "combined", "separate"),
+                         "total_tax": c["total_tax"], "bonus_tax": c["bonus_tax"]})
 
 
 def deferred_bonus_tax(payable: ArrayLike, taxable_wages: ArrayLike = 0.0, treatment: str = "as_bonus",
@@ -221,6 +271,19 @@ def deferred_bonus_tax(payable: ArrayLike, taxable_wages: ArrayLike = 0.0, treat
     raise ValueError(f"treatment {treatment!r}: expected as_bonus or as_wages")
 
 
+def _reconcile(income: ArrayLike, deductions: ArrayLike, withheld: ArrayLike, bonus: ArrayLike,
+               basic_deduction_year: float, exempt_due: float, annual_table: Sequence[TaxBracket],
+               monthly_table: Sequence[TaxBracket]) -> dict[str, np.ndarray]:
+    """:func:`reconcile` as arrays (``use_combined`` bool instead of the treatment's name)."""
+    taxable = np.asarray(income, dtype="float64") - basic_deduction_year - np.asarray(deductions, dtype="float64")
+    choice = _bonus_choice(taxable, bonus, "best", annual_table, monthly_table)
+    tax_due = choice["total_tax"]
+    w = np.broadcast_to(round_cents(withheld), tax_due.shape)
+    balance = round_cents(tax_due - w)
+    return {"taxable": round_cents(np.broadcast_to(taxable, tax_due.shape)), "use_combined": choice["use_combined"],
+            "tax_due": tax_due, "withheld": w, "balance": balance, "waived": (balance > 0) & (balance <= exempt_due)}
+
+
 def reconcile(income: ArrayLike, deductions: ArrayLike, withheld: ArrayLike, bonus: ArrayLike = 0.0,
               basic_deduction_year: float = 60000.0, exempt_due: float = 400.0,
               annual_table: Sequence[TaxBracket] = ANNUAL_TAX_TABLE,
@@ -236,22 +299,20 @@ def reconcile(income: ArrayLike, deductions: ArrayLike, withheld: ArrayLike, bon
     0 < balance <= exempt_due (财政部 税务总局公告2023年第32号).
     Returns taxable, treatment, tax_due, withheld, balance, waived.
     """
-    taxable = np.asarray(income, dtype="float64") - basic_deduction_year - np.asarray(deductions, dtype="float64")
-    choice = bonus_treatment(taxable, bonus, "best", annual_table, monthly_table)
-    tax_due = choice["total_tax"].to_numpy()
-    w = np.broadcast_to(round_cents(withheld), tax_due.shape)
-    balance = round_cents(tax_due - w)
-    return pd.DataFrame({"taxable": round_cents(np.broadcast_to(taxable, tax_due.shape)),
-                         "treatment": choice["treatment"].to_numpy(), "tax_due": tax_due, "withheld": w,
-                         "balance": balance, "waived": (balance > 0) & (balance <= exempt_due)})
+    r = _reconcile(income, deductions, withheld, bonus, basic_deduction_year, exempt_due, annual_table,
+                   monthly_table)
+    return pd.DataFrame({"taxable": r["taxable"], "treatment": np.where(r["use_combined"], "combined", "separate"),
+                         "tax_due": r["tax_due"], "withheld": r["withheld"], "balance": r["balance"],
+                         "waived": r["waived"]})
 
 
 def payroll(wages: np.ndarray, bonus: ArrayLike, bonus_month: int, contributions: np.ndarray,
             deductible: np.ndarray, special: np.ndarray, employed: np.ndarray, tax: Tax,
             taxable_benefits: np.ndarray | float = 0.0, yearly_deductions: ArrayLike = 0.0,
             prior_income: ArrayLike = 0.0, prior_deductions: ArrayLike = 0.0, prior_withheld: ArrayLike = 0.0,
-            deferred: np.ndarray | None = None) -> dict[str, object]:
-    """The year's payroll tax for people x months (January first), CNY to the cent.
+            deferred: np.ndarray | None = None, year_to_date: pd.DataFrame | None = None) -> dict[str, object]:
+    """The year's payroll tax for people x months (January first, or the months of a second half-year with
+    ``year_to_date``), CNY to the cent.
 
     wages: monthly wages without the bonus; bonus: the annual bonus paid now (one per person), paid in month
     index ``bonus_month``; contributions: the employee's social insurance, housing fund and annuity paid
@@ -260,50 +321,98 @@ def payroll(wages: np.ndarray, bonus: ArrayLike, bonus_month: int, contributions
     fund above the tax-free share (taxable, not paid in cash); yearly_deductions: claimed at the
     reconciliation only (serious illness); prior_*: income, deductions and tax of another employer earlier in
     the year (reconciliation only); deferred: this cycle's deferred bonus by payment (people x parts).
+    year_to_date: the tax year's earlier months at this employer, one row per person in order (columns of
+    :data:`YEAR_TO_DATE`, see :func:`year_to_date`): the cumulative withholding carries on from
+    ytd_income − ytd_deductions − 5,000 x ytd_months and ytd_tax_withheld; a bonus already taxed separately in
+    the year (ytd_bonus_separate > 0) uses up the once-a-year separate treatment (财税〔2018〕164号: 一个纳税年度内
+    只允许采用一次), so this bonus is taxed with wages; the choice, the reconciliation and the year's tax see the
+    whole year.
 
     Treatment: ``tax.bonus`` separate / combined, or best = :func:`bonus_treatment` on the year's projected
     taxable wages (wages + taxable benefits − deductible − special − 5,000 x months employed).
     Combined: the bonus joins the bonus month's wages in the cumulative withholding. Separate: the bonus month
     also withholds :func:`annual_bonus_tax`.
     net_pay[m] = wages[m] + bonus in month m − contributions[m] − tax_withheld[m]  (tax_withheld includes the
-    bonus tax). Returns monthly arrays (``taxable_cum``, ``tax_withheld``, ``bonus_tax``, ``net_pay``,
-    ``bonus_paid``) and a yearly DataFrame ``year`` (one row per person).
+    bonus tax). Returns monthly arrays (``taxable_cum``, the same to the cent ``taxable_income_cumulative``,
+    ``tax_withheld``, ``bonus_tax``, ``net_pay``, ``bonus_paid``) and a yearly DataFrame ``year`` (one row per
+    person). Vectorised: whole people x months arrays, the bonus month as one column; amounts that are sums of
+    cents are rounded with one rint (``round_sum``), amounts with fractions of a cent with round_cents.
     """
     n, m = wages.shape
+    bm = bonus_month
     b = np.broadcast_to(np.asarray(bonus, dtype="float64"), (n,))
     other = np.broadcast_to(np.asarray(taxable_benefits, dtype="float64"), (n, m))
     months_employed = employed.sum(axis=1)
-    year_taxable = (wages + other - deductible - special).sum(axis=1) - tax.basic_deduction * months_employed
-    choice = bonus_treatment(year_taxable, b, tax.bonus, tax.annual_table, tax.monthly_table)
-    combined = (choice["treatment"] == "combined").to_numpy()
-    bonus_paid = np.zeros((n, m))
-    bonus_paid[:, bonus_month] = b
-    income = wages + other + np.where(combined[:, None], bonus_paid, 0.0)
-    w = cumulative_withholding(income, deductible, special, 0.0, tax.basic_deduction, employed, tax.annual_table)
+    # the month's income for withholding, without the bonus: wages + taxable benefits − deductible − special
+    with_benefits = wages + other
+    income = with_benefits - deductible
+    income -= special
+    year_taxable = income.sum(axis=1) - tax.basic_deduction * months_employed
+    withholding_income = with_benefits.sum(axis=1)
+    ytd = None if year_to_date is None else {c: np.nan_to_num(year_to_date[c].to_numpy(dtype="float64"))
+                                              for c in YEAR_TO_DATE}
+    if ytd is not None:
+        ytd_taxable = ytd["ytd_income"] - ytd["ytd_deductions"] - tax.basic_deduction * ytd["ytd_months"]
+        year_taxable = year_taxable + ytd_taxable
+        separate_used = ytd["ytd_bonus_separate"] > 0
+    choice = _bonus_choice(year_taxable, b, tax.bonus, tax.annual_table, tax.monthly_table)
+    combined = choice["use_combined"]
+    if ytd is not None:
+        combined = combined | separate_used
+        choice["bonus_tax"] = np.where(separate_used, round_cents(choice["combined"] - round_cents(
+            bracket_tax(year_taxable, tax.annual_table))), choice["bonus_tax"])
+    # combined: the bonus joins the bonus month's income, ((wages + benefits) + bonus) − deductible − special
+    income[combined, bm] = (with_benefits[combined, bm] + b[combined]) - deductible[combined, bm] \
+        - np.broadcast_to(special, (n, m))[combined, bm]
+    del with_benefits
+    w = cumulative_withholding(income, 0.0, 0.0, 0.0, tax.basic_deduction, employed, tax.annual_table,
+                               0.0 if ytd is None else ytd_taxable, 0.0 if ytd is None else ytd["ytd_tax_withheld"])
     separate_tax = np.where(combined, 0.0, annual_bonus_tax(b, tax.monthly_table))
+    withheld = w["withheld"]
+    withheld[:, bm] = round_cents(withheld[:, bm] + separate_tax)
     bonus_tax_m = np.zeros((n, m))
-    bonus_tax_m[:, bonus_month] = separate_tax
-    withheld = round_cents(w["withheld"] + bonus_tax_m)
-    net = round_cents(wages + bonus_paid - contributions - withheld)
+    bonus_tax_m[:, bm] = separate_tax
+    bonus_paid = np.zeros((n, m))
+    bonus_paid[:, bm] = b
+    # net pay = wages + bonus − contributions − tax, each month (sums of cents, to the cent)
+    net = wages - contributions
+    net -= withheld
+    net[:, bm] = ((wages[:, bm] + b) - contributions[:, bm]) - withheld[:, bm]
+    net = round_sum(net)
     # the bonus's share of the tax: the separate tax, or (combined) the year's tax with it minus without it
-    bonus_tax = np.where(combined, choice["bonus_tax"].to_numpy(), separate_tax)
-    cliffs = cliff_flags(b, tax.monthly_table)
-    rec = reconcile(year_taxable + tax.basic_deduction * months_employed + np.asarray(prior_income, dtype="float64"),
-                    np.asarray(yearly_deductions, dtype="float64") + np.asarray(prior_deductions, dtype="float64"),
-                    withheld.sum(axis=1) + np.asarray(prior_withheld, dtype="float64"), b,
-                    tax.basic_deduction * MONTHS, tax.reconciliation_exempt_due, tax.annual_table,
-                    tax.monthly_table)
+    bonus_tax = np.where(combined, choice["bonus_tax"], separate_tax)
+    cliffs = _cliff_arrays(b, tax.monthly_table)
+    rec_income = year_taxable + tax.basic_deduction * months_employed + np.asarray(prior_income, dtype="float64")
+    rec_withheld = withheld.sum(axis=1) + np.asarray(prior_withheld, dtype="float64")
+    rec_bonus = b
+    if ytd is not None:  # the whole year: the earlier months' income and tax; the bonus taxed separately
+        rec_income = rec_income + tax.basic_deduction * ytd["ytd_months"] + np.where(separate_used, b, 0.0)
+        rec_withheld = rec_withheld + ytd["ytd_tax_withheld"] + annual_bonus_tax(ytd["ytd_bonus_separate"],
+                                                                                 tax.monthly_table)
+        rec_bonus = np.where(separate_used, ytd["ytd_bonus_separate"], b)
+    rec = _reconcile(rec_income,
+                     np.asarray(yearly_deductions, dtype="float64") + np.asarray(prior_deductions, dtype="float64"),
+                     rec_withheld, rec_bonus, tax.basic_deduction * MONTHS, tax.reconciliation_exempt_due,
+                     tax.annual_table, tax.monthly_table)
     year = pd.DataFrame({
-        "wages": round_cents(wages.sum(axis=1)), "bonus_paid": b, "bonus_treatment": choice["treatment"].to_numpy(),
-        "tax_separate": choice["separate"].to_numpy(), "tax_combined": choice["combined"].to_numpy(),
+        "wages": round_cents(wages.sum(axis=1)), "bonus_paid": b,
+        "bonus_treatment": np.where(combined, "combined", "separate"),
+        "tax_separate": choice["separate"], "tax_combined": choice["combined"],
         "bonus_tax": round_cents(bonus_tax), "net_bonus": round_cents(b - bonus_tax),
-        "bonus_in_avoid_range": cliffs["in_avoid_range"].to_numpy() & ~combined,
-        "bonus_cliff": np.where(combined, np.nan, cliffs["cliff"].to_numpy()),
-        "bonus_avoid_to": np.where(combined, np.nan, cliffs["avoid_to"].to_numpy()),
+        "bonus_in_avoid_range": cliffs["in_avoid_range"] & ~combined,
+        "bonus_cliff": np.where(combined, np.nan, cliffs["cliff"]),
+        "bonus_avoid_to": np.where(combined, np.nan, cliffs["avoid_to"]),
         "tax_withheld": round_cents(withheld.sum(axis=1)), "net_pay": round_cents(net.sum(axis=1)),
-        "reconciliation_tax_due": rec["tax_due"].to_numpy(), "reconciliation_balance": rec["balance"].to_numpy(),
-        "reconciliation_waived": rec["waived"].to_numpy(),
+        "reconciliation_tax_due": rec["tax_due"], "reconciliation_balance": rec["balance"],
+        "reconciliation_waived": rec["waived"],
+        # what the year's later months (a second half-year) carry on from: see year_to_date
+        "months_employed": months_employed.astype("float64"),
+        "withholding_income": round_cents(withholding_income + np.where(combined, b, 0.0)),
+        "withholding_deductions": round_cents(deductible.sum(axis=1) + np.broadcast_to(special, (n, m)).sum(axis=1)),
     })
+    if ytd is not None:  # what this cycle carried on from
+        for c in YEAR_TO_DATE:
+            year[c] = ytd[c] if c == "ytd_months" else round_cents(ytd[c])
     if deferred is not None:
         # taxed in the year paid; as wages: on top of this year's taxable wages (the estimate of that year's)
         d = np.asarray(deferred, dtype="float64")
@@ -311,8 +420,42 @@ def payroll(wages: np.ndarray, bonus: ArrayLike, bonus_month: int, contributions
                                  tax.annual_table, tax.monthly_table)
         year["deferred_bonus"] = round_cents(d.sum(axis=1))
         year["deferred_bonus_tax"] = round_cents(est.sum(axis=1))
-    return {"taxable_cum": w["taxable_cum"], "tax_withheld": withheld, "bonus_tax": bonus_tax_m,
-            "bonus_paid": bonus_paid, "net_pay": net, "year": year}
+    return {"taxable_cum": w["taxable_cum"], "taxable_income_cumulative": round_sum(w["taxable_cum"]),
+            "tax_withheld": withheld, "bonus_tax": bonus_tax_m, "bonus_paid": bonus_paid, "net_pay": net,
+            "year": year}
+
+
+#: the tax year's earlier months at this employer (before the cycle), per person: what a second half-year's
+#: withholding carries on from (the cumulative fields of the withholding declaration, 扣缴申报表)
+YEAR_TO_DATE = ("ytd_income", "ytd_deductions", "ytd_months", "ytd_tax_withheld", "ytd_bonus_separate")
+
+
+def year_to_date(tax_table: pd.DataFrame) -> pd.DataFrame:
+    """The year to date after a cycle, from its ``tax`` table (:func:`payroll`'s ``year`` with employee_id), for
+    the next cycle of the same tax year (a second half-year):
+
+    ytd_income         withholding_income: wages, taxable benefits and a bonus taxed with wages
+    ytd_deductions     withholding_deductions: deductible contributions and special additional deductions
+    ytd_months         months_employed (5,000 each)
+    ytd_tax_withheld   tax_withheld − the bonus's tax where it was taxed separately (the cumulative method's)
+    ytd_bonus_separate bonus_paid where it was taxed separately (the year's one separate bonus is used), else 0
+    plus what the cycle itself carried on from (ytd_* columns, when it had them). CNY; one row per employee.
+    """
+    t = tax_table
+    separate = (t["bonus_treatment"].astype(str).to_numpy() == "separate") & (t["bonus_paid"].to_numpy() > 0)
+
+    def earlier(c: str) -> np.ndarray:
+        return t[c].to_numpy(dtype="float64") if c in t else np.zeros(len(t))
+
+    return pd.DataFrame({
+        "employee_id": t["employee_id"].astype(str).to_numpy(),
+        "ytd_income": round_cents(t["withholding_income"].to_numpy() + earlier("ytd_income")),
+        "ytd_deductions": round_cents(t["withholding_deductions"].to_numpy() + earlier("ytd_deductions")),
+        "ytd_months": t["months_employed"].to_numpy(dtype="float64") + earlier("ytd_months"),
+        "ytd_tax_withheld": round_cents(t["tax_withheld"].to_numpy() - np.where(separate, t["bonus_tax"], 0.0)
+                                        + earlier("ytd_tax_withheld")),
+        "ytd_bonus_separate": np.where(separate, t["bonus_paid"].to_numpy(), earlier("ytd_bonus_separate")),
+    })
 
 
 #: deduction kinds claimed at the annual reconciliation only (not in monthly withholding)

@@ -337,3 +337,116 @@ def test_bad_deductions_are_reported(tmp_path, policy):
     assert "an employee_id listed in the employees table" in text
     # 2 children x 2,000 = 4,000 of infant care is within the law
     assert not [p for p in err.value.problems if p.value == 4000.0]
+
+
+# ------------------------------------------------------------------------- the tax year of a half-year cycle
+
+
+def test_a_second_half_year_carries_on_from_january():
+    # 公告2018年第61号's example for a whole year: 30,000 − 4,500 − 2,000 − 5,000 = 18,500 taxable a month.
+    # January-June: 111,000 taxable, 111,000 x 10% − 2,520 = 8,580 withheld.
+    # July: 129,500 x 10% − 2,520 = 10,430 − 8,580 = 1,850; August: 148,000 x 20% − 16,920 = 12,680 − 10,430
+    # = 2,250; September: 166,500 x 20% − 16,920 = 16,380 − 12,680 = 3,700; then 3,700 a month (20% bracket).
+    h2 = cumulative_withholding(np.full((1, 6), 30000.0), 4500, 2000, prior_taxable=[111000.0],
+                                prior_withheld=[8580.0])
+    assert h2["withheld"].tolist() == [[1850.0, 2250.0, 3700.0, 3700.0, 3700.0, 3700.0]]
+    assert h2["taxable_cum"][0, 0] == 129500.0 and h2["withheld_cum"][0, -1] == 8580.0 + 1850 + 2250 + 3700 * 4
+    year = cumulative_withholding(np.full((1, 12), 30000.0), 4500, 2000)
+    assert year["withheld"][:, 6:].tolist() == h2["withheld"].tolist()  # the same as the whole year's last six
+    # starting in July as if January (what an H2 cycle did before): 555 in July, far too little
+    assert cumulative_withholding(np.full((1, 6), 30000.0), 4500, 2000)["withheld"][0, 0] == 555.0
+
+
+def test_a_separate_bonus_in_the_first_half_makes_the_second_combined():
+    from compkit.tax import payroll, year_to_date
+
+    # 20,000 a month, no contributions: 15,000 taxable a month. January-June withhold 450, 450, 1,080, 1,500,
+    # 1,500, 1,500 = 6,480 (90,000 x 10% − 2,520); a 10,000 bonus was taxed separately in June (10,000 / 12 =
+    # 833.33 -> 3%: 300)
+    ytd = pd.DataFrame({"ytd_income": [120000.0], "ytd_deductions": [0.0], "ytd_months": [6.0],
+                        "ytd_tax_withheld": [6480.0], "ytd_bonus_separate": [10000.0]})
+    wages, zero = np.full((1, 6), 20000.0), np.zeros((1, 6))
+    r = payroll(wages, [30000.0], 5, zero, zero, zero, np.ones((1, 6), bool), Tax(), year_to_date=ytd)
+    # the year's one separate bonus is used: December's 30,000 is taxed with wages, though separately would be
+    # lower (19,080 + 900 = 19,980 against 25,080). July 105,000 -> 7,980 − 6,480 = 1,500; August 9,480 (1,500);
+    # September 10,980 (1,500); October 150,000 x 20% − 16,920 = 13,080 (2,100); November 16,080 (3,000);
+    # December 180,000 + 30,000 = 210,000 -> 25,080 (9,000)
+    assert r["tax_withheld"].tolist() == [[1500.0, 1500.0, 1500.0, 2100.0, 3000.0, 9000.0]]
+    y = r["year"].iloc[0]
+    assert y["bonus_treatment"] == "combined" and y["bonus_tax"] == 25080.0 - 19080.0
+    assert y["ytd_tax_withheld"] + y["tax_withheld"] == 25080.0
+    # reconciliation: 270,000 − 60,000 = 210,000 with the June bonus separate: 25,080 + 300 = 25,380, withheld
+    # 6,480 + 18,600 + 300: nothing due
+    assert y["reconciliation_tax_due"] == 25380.0 and y["reconciliation_balance"] == 0.0
+    # what a later cycle would carry on from: the whole year so far
+    after = year_to_date(r["year"].assign(employee_id=["E1"]))
+    assert after.iloc[0][list(ytd.columns)].tolist() == [120000.0 + 6 * 20000 + 30000, 0.0, 12.0,
+                                                         6480.0 + 18600.0, 10000.0]
+
+
+def _half_year(tmp_path, policy, tables=None):
+    half = policy.updated({"cycle": "half-year"})
+    return half, write_tables(tables or tiny_tables(), tmp_path / "year")
+
+
+def test_an_h2_cycle_takes_january_to_june_from_the_data_folder(tmp_path, policy):
+    half, folder = _half_year(tmp_path, policy)
+    h1 = evaluate(half, load_dataset(folder, policy=half, cycle="2025H1"))
+    h2 = evaluate(half, load_dataset(folder, policy=half))  # the latest half: 2025H2, H1's rows set aside
+    t1, t2 = h1.tax.set_index("employee_id"), h2.tax.set_index("employee_id")
+    assert set(t2["ytd_source"]) == {"2025H1"}
+    # E1 (whole year): H1's income, deductions, months and tax carry on
+    assert t2.loc["E1", "ytd_income"] == t1.loc["E1", "withholding_income"]
+    assert t2.loc["E1", "ytd_months"] == 6.0 and t2.loc["E1", "ytd_tax_withheld"] == t1.loc["E1", "tax_withheld"]
+    june = h1.net[(h1.net["employee_id"] == "E1") & (h1.net["period"] == "2025-06")].iloc[0]
+    july = h2.net[(h2.net["employee_id"] == "E1") & (h2.net["period"] == "2025-07")].iloc[0]
+    # July's cumulative taxable income = June's + July's gross − deductible contributions − 5,000
+    assert june["taxable_income_cumulative"] == 72350.0 - 9975.0 - 6 * 5000  # 32,375
+    assert july["gross"] == 10600.0 and july["deductible"] == 1662.5
+    assert july["taxable_income_cumulative"] == 32375.0 + 10600.0 - 1662.5 - 5000.0  # 36,312.50
+    # cumulative tax 36,312.50 x 10% − 2,520 = 1,111.25 is below the 1,198.75 withheld to June: July withholds 0
+    assert t1.loc["E1", "tax_withheld"] == 1198.75 and july["tax_withheld"] == 0.0
+    # the year's tax withheld on wages = the annual table on December's cumulative taxable income
+    dec = h2.net[(h2.net["employee_id"] == "E1") & (h2.net["period"] == "2025-12")].iloc[0]
+    assert dec["taxable_income_cumulative"] == 56000.0  # 36,312.50 + 5 x (10,600 − 1,662.50 − 5,000)
+    assert t1.loc["E1", "tax_withheld"] + t2.loc["E1", "tax_withheld"] == 56000.0 * 0.1 - 2520  # 3,080
+    # E3's June bonus was taxed separately, so December's is taxed with wages
+    assert t1.loc["E3", "bonus_treatment"] == "separate" and t1.loc["E3", "bonus_paid"] > 0
+    assert t2.loc["E3", "bonus_treatment"] == "combined" and t2.loc["E3", "ytd_bonus_separate"] == \
+        t1.loc["E3", "bonus_paid"]
+    # E2 joined in July: nothing earlier in the year
+    assert t2.loc["E2", ["ytd_income", "ytd_months", "ytd_tax_withheld"]].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_an_h2_cycle_takes_the_payrolls_figures_or_says_it_has_none(tmp_path, policy):
+    tables = tiny_tables()
+    for t in ("metrics", "sales"):  # the data folder holds July to December only
+        tables[t] = tables[t][tables[t]["period"] >= "2025-07"].reset_index(drop=True)
+    half, folder = _half_year(tmp_path, policy, tables)
+    out = evaluate(half, load_dataset(folder, policy=half, cycle="2025H2"))
+    assert set(out.tax["ytd_source"]) == {"none"}
+    e1 = out.net[(out.net["employee_id"] == "E1") & (out.net["period"] == "2025-07")].iloc[0]
+    assert e1["taxable_income_cumulative"] == 10600.0 - 1662.5 - 5000.0  # as if July were January
+    # the payroll's January-June figures in the employees table: income 72,350, deductions 9,975, 6 months,
+    # 1,198.75 withheld -> July starts from 72,350 − 9,975 − 30,000 = 32,375
+    tables["employees"]["ytd_income"] = [72350.0, None, 0.0, 0.0]
+    tables["employees"]["ytd_deductions"] = [9975.0, None, 0.0, 0.0]
+    tables["employees"]["ytd_months"] = [6, None, 6, 3]
+    tables["employees"]["ytd_tax_withheld"] = [1198.75, None, 0.0, 0.0]
+    half, folder = _half_year(tmp_path / "2", policy, tables)
+    out = evaluate(half, load_dataset(folder, policy=half, cycle="2025H2"))
+    assert set(out.tax["ytd_source"]) == {"employees"}
+    e1 = out.net[(out.net["employee_id"] == "E1") & (out.net["period"] == "2025-07")].iloc[0]
+    assert e1["taxable_income_cumulative"] == 36312.5 and e1["tax_withheld"] == 0.0
+
+
+def test_bad_year_to_date_figures_are_reported(tmp_path, policy):
+    tables = tiny_tables()
+    tables["employees"]["ytd_months"] = [14, None, None, None]
+    half, folder = _half_year(tmp_path, policy, tables)
+    with pytest.raises(DataError, match=r"employees.csv, row 2, column 'ytd_months': found 14.*0 to 11"):
+        load_dataset(folder, policy=half, cycle="2025H2")
+
+
+def test_annual_cycles_have_no_year_to_date(out):
+    assert "ytd_source" not in out.tax and (out.tax["months_employed"] > 0).all()
