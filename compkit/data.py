@@ -29,8 +29,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet
 from pandas.arrays import ArrowStringArray
 
+from compkit._arrays import any_codes, positions, sorted_codes  # noqa: F401 - re-exported
 from compkit._arrays import any_true as _any
-from compkit._arrays import positions, sorted_codes  # noqa: F401 - re-exported
 from compkit.aggregate import (  # noqa: F401 - re-exported
     complaint_stats,
     half_year_log_changes,
@@ -702,15 +702,11 @@ def _may_repeat(df: pd.DataFrame, key: list[str]) -> bool:
     size = 1
     for k in key:
         column = df[k]
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            codes, n = np.asarray(column.cat.codes, dtype=np.int64), len(column.cat.categories)
-        else:
-            codes, uniques = pd.factorize(column)
-            n = len(uniques)
+        codes, n = any_codes(column)  # categorical codes; Arrow text (months) by one dictionary encoding
         if size * (n + 1) >= 2 ** 62:
             return True
         combined *= n + 1
-        combined += codes + 1  # missing (-1) -> 0
+        combined += codes.astype(np.int64) + 1  # missing (-1) -> 0
         size *= n + 1
     if size <= 4 * len(df) + 1_000_000:
         return bool(np.bincount(combined, minlength=size).max() > 1)
