@@ -618,3 +618,18 @@ def test_may_repeat_on_text_ids_sorted_or_not() -> None:
     assert _may_repeat(ids("D3", "D1", "D3"), ["deal_id"])
     assert not _may_repeat(ids("D1", None, "D2"), ["deal_id"])  # one missing value repeats nothing
     assert _may_repeat(ids(None, "D1", None), ["deal_id"])
+
+
+def test_may_repeat_on_several_key_columns() -> None:
+    from compkit.data import _may_repeat
+
+    big = 10_000  # many distinct raters: the combined key space is too large to count, so it is sorted
+    df = pd.DataFrame({"employee_id": pd.Categorical(["E1", "E1", "E2", "E2"]),
+                       "rater_id": pd.Categorical(["R1", "R2", "R1", "R2"], categories=[f"R{i}" for i in
+                                                                                  range(big)]),
+                       "item": pd.Categorical(["a", "a", "a", "a"], categories=[f"i{i}" for i in range(big)] + ["a"])})
+    key = ["employee_id", "rater_id", "item"]
+    assert not _may_repeat(df, key)  # in key order
+    assert not _may_repeat(df.iloc[[3, 0, 2, 1]], key)  # out of order, distinct
+    assert _may_repeat(df.iloc[[3, 0, 2, 0]], key)  # out of order, row 0 twice
+    assert _may_repeat(df.iloc[[0, 0, 1]], key)  # in order, one repeated
