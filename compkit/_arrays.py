@@ -61,9 +61,16 @@ def any_codes(values: pd.Series) -> tuple[np.ndarray, int]:
     if isinstance(values.dtype, pd.CategoricalDtype):
         return np.asarray(values.cat.codes), len(values.cat.categories)
     if isinstance(values.array, ArrowStringArray):  # customer ids, months: Arrow's one-pass dictionary encoding
-        encoded = pc.dictionary_encode(values.array.__arrow_array__())
-        if isinstance(encoded, pyarrow.ChunkedArray):  # one dictionary for every chunk
-            encoded = encoded.unify_dictionaries().combine_chunks() if encoded.num_chunks != 1 else encoded.chunk(0)
+        arrow = values.array.__arrow_array__()
+        if isinstance(arrow, pyarrow.ChunkedArray):
+            # one dictionary for the whole column: the chunks (Parquet row groups) joined first; encoding each
+            # chunk and unifying their dictionaries hashes every value again (12 s instead of 0.8 s for 5.5
+            # million customer ids in 40 chunks)
+            try:
+                arrow = arrow.combine_chunks()
+            except pyarrow.ArrowInvalid:  # more than 2 GB of text: 64-bit offsets
+                arrow = arrow.cast(pyarrow.large_string()).combine_chunks()
+        encoded = pc.dictionary_encode(arrow)
         codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
         return codes.astype(np.int32, copy=False), len(encoded.dictionary)
     codes, uniques = pd.factorize(values)
