@@ -72,10 +72,59 @@ def empty_lines() -> pd.DataFrame:
                          for c in COLUMNS})
 
 
+def eligible(award: Award, value: np.ndarray, composite: np.ndarray, active: np.ndarray, hire_date: pd.Series,
+             cycle_end: pd.Timestamp) -> np.ndarray:
+    """Who may win ``award`` (any leading scenario axes, people last): employed at the end of the cycle
+    (``active``), a measure above 0 (and at least ``min_value``), hired within ``new_hire_months`` before
+    ``cycle_end`` for ``among: new_hires``, a composite of at least ``min_composite`` when set."""
+    ok = active & ~np.isnan(value) & (np.nan_to_num(value) > 0)
+    if award.among == "new_hires":
+        since = cycle_end - pd.DateOffset(months=award.new_hire_months)
+        ok &= (hire_date > since).to_numpy()
+    if award.min_composite is not None:
+        ok &= np.nan_to_num(composite, nan=-np.inf) >= award.min_composite
+    if award.min_value is not None:
+        ok &= np.nan_to_num(value, nan=-np.inf) >= award.min_value
+    return ok
+
+
+def ranks(value: np.ndarray, ok: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Rank of each eligible person's value within their group, highest first, ties at their best place
+    ("min": 1 + the number of eligible people of the group with a strictly higher value), per scenario
+    (arrays scenarios x people; ``group`` codes per person). NaN where not eligible."""
+    b, n = value.shape
+    g = int(group.max()) + 1 if len(group) else 1
+    key = (np.arange(b, dtype="int64")[:, None] * g + group[None, :]).ravel()
+    v, keep = value.ravel(), ok.ravel()
+    idx = np.flatnonzero(keep)
+    order = idx[np.lexsort((-v[idx], key[idx]))]
+    k, vs = key[order], v[order]
+    pos = np.arange(len(order))
+    new_group = np.r_[True, k[1:] != k[:-1]] if len(order) else np.zeros(0, bool)
+    new_value = new_group | np.r_[True, vs[1:] != vs[:-1]] if len(order) else np.zeros(0, bool)
+    start = np.maximum.accumulate(np.where(new_group, pos, 0)) if len(order) else pos
+    first = np.maximum.accumulate(np.where(new_value, pos, 0)) if len(order) else pos
+    out = np.full(b * n, np.nan)
+    out[order] = (first - start + 1).astype("float64")
+    return out.reshape(b, n)
+
+
+def award_amounts(award: Award, value: np.ndarray, ok: np.ndarray, group: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(won, amount, rank) per scenario and person (arrays scenarios x people): the winners are the eligible (``ok``)
+    ranked 1..``winners`` within their group (all eligible without ``winners``); amount = ``amount`` + ``rate``
+    x value, rounded half-up to the cent, 0 for the others; rank (:func:`ranks`, NaN where not eligible)."""
+    rank = ranks(value, ok, group)
+    won = ok & (rank <= award.winners) if award.winners is not None else ok.copy()
+    amount = np.where(won, round_cents(award.amount + (award.rate or 0.0) * np.nan_to_num(value)), 0.0)
+    return won, amount, rank
+
+
 def award_lines(policy: Policy, data: Dataset, people: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
     """One line per award won: employee_id, award, award_name, group (the unit ranked within), measure, value,
     rank, amount (CNY, rounded to the cent). ``people``: one row per employee with employee_id, region, branch,
-    hire_date, exit_date, composite (the engine's summary). Empty (these columns) without awards."""
+    hire_date, exit_date, composite (the engine's summary). Empty (these columns) without awards. The rules are
+    :func:`eligible` and :func:`award_amounts` (vectorised over scenarios: the Monte Carlo uses them too)."""
     if not policy.awards:
         return empty_lines()
     ids = people["employee_id"].astype(str).to_numpy()
@@ -85,21 +134,13 @@ def award_lines(policy: Policy, data: Dataset, people: pd.DataFrame, indicators:
     out = []
     for award in policy.awards:
         value = measure_values(award, data, people, indicators)
-        ok = active & ~np.isnan(value) & (np.nan_to_num(value) > 0)
-        if award.among == "new_hires":
-            since = data.cycle_end - pd.DateOffset(months=award.new_hire_months)
-            ok &= (hire_date > since).to_numpy()
-        if award.min_composite is not None:
-            ok &= np.nan_to_num(composite, nan=-np.inf) >= award.min_composite
-        if award.min_value is not None:
-            ok &= np.nan_to_num(value, nan=-np.inf) >= award.min_value
+        ok = eligible(award, value, composite, active, hire_date, data.cycle_end)
         group = (np.full(len(ids), "all", dtype=object) if award.within == "all"
                  else people[award.within].astype(str).to_numpy(dtype=object))
-        frame = pd.DataFrame({"employee_id": ids[ok], "group": group[ok], "value": value[ok]})
-        frame["rank"] = frame.groupby("group")["value"].rank(method="min", ascending=False)
-        if award.winners is not None:
-            frame = frame[frame["rank"] <= award.winners]
-        frame["amount"] = round_cents(award.amount + (award.rate or 0.0) * frame["value"].to_numpy())
+        codes = pd.factorize(pd.Series(group))[0].astype("int64")
+        won, amount, rank = (x[0] for x in award_amounts(award, value[None], ok[None], codes))
+        frame = pd.DataFrame({"employee_id": ids[won], "group": group[won], "value": value[won],
+                              "rank": rank[won], "amount": amount[won]})
         frame["award"] = award.id
         frame["award_name"] = award.name or award.id.replace("_", " ").capitalize()
         frame["measure"] = award.measure

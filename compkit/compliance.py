@@ -25,6 +25,7 @@ inside), so parts add up to their totals exactly.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -336,6 +337,92 @@ def allocate_within(totals: ArrayLike, group: ArrayLike, weights: ArrayLike) -> 
     return base + extra
 
 
+@dataclass
+class WageBillUnits:
+    """The units of every level of the wage bill for one population (what does not change between scenarios),
+    from :func:`wage_bill_units`. Per level (lists, top-down): ``codes`` the unit of each person (0..k-1, in order
+    of first appearance), ``paths`` the unit paths ("East / Pudong"), ``names`` each unit's own name, ``parent``
+    each unit's parent (a code of the level above; 0 = the head office), ``unit_fte`` the fte-years of each unit,
+    ``heads`` its head-count. ``fte``: each person's fte x days_share."""
+
+    codes: list[np.ndarray]
+    paths: list[np.ndarray]
+    names: list[np.ndarray]
+    parent: list[np.ndarray]
+    unit_fte: list[np.ndarray]
+    heads: list[np.ndarray]
+    fte: np.ndarray
+
+
+def wage_bill_units(people: pd.DataFrame, wage_bill: WageBill) -> WageBillUnits:
+    """The units of each of ``wage_bill.levels`` for ``people`` (the level columns, fte, days_share)."""
+    n = len(people)
+    fte = np.nan_to_num(people["fte"].to_numpy(dtype="float64"), nan=1.0) * \
+        people["days_share"].to_numpy(dtype="float64")
+    out = WageBillUnits([], [], [], [], [], [], fte)
+    parent_codes = np.zeros(n, dtype="int64")
+    path = np.full(n, "", dtype=object)
+    for level, col in enumerate(wage_bill.levels, start=1):
+        name = people[col].astype("string").fillna("(none)").to_numpy(dtype=object)
+        path = name if level == 1 else (pd.Series(path) + " / " + pd.Series(name)).to_numpy(dtype=object)
+        codes, paths = pd.factorize(pd.Series(path))
+        k = len(paths)
+        unit_parent = np.zeros(k, dtype="int64")
+        unit_parent[codes] = parent_codes
+        out.codes.append(codes.astype("int64"))
+        out.paths.append(paths.to_numpy(dtype=object))
+        out.names.append(pd.Series(name).groupby(codes).first().reindex(range(k)).to_numpy(dtype=object))
+        out.parent.append(unit_parent)
+        out.unit_fte.append(np.bincount(codes, weights=fte, minlength=k))
+        out.heads.append(np.bincount(codes, weights=(fte > 0).astype("float64"), minlength=k).astype("int64"))
+        parent_codes = codes
+    return out
+
+
+def unit_score_arrays(codes: np.ndarray, k: int, actual: np.ndarray, target: np.ndarray, wage_bill: WageBill,
+                      inverse: Sequence[bool]) -> np.ndarray:
+    """Unit scores (scenarios x units) from each person's actual and target of the unit indicators:
+    ``actual`` and ``target`` are scenarios x people x unit indicators (``wage_bill.scorecard`` order; target
+    may be people x unit indicators, the same in every scenario); ``codes`` the unit of each person (0..k-1).
+    score = sum_u weight_u x min(achievement_u, cap); achievement_u = sum(actual) / sum(target) over the
+    unit's people (target / actual when ``inverse[u]``); no target or no actual -> 1.0. No scorecard: 1.0."""
+    b = actual.shape[0]
+    if not wage_bill.scorecard:
+        return np.ones((b, k))
+    flat = (np.arange(b, dtype="int64")[:, None] * k + codes[None, :]).ravel()
+    target = np.broadcast_to(target, actual.shape)
+    score = np.zeros(b * k)
+    for u, unit_ind in enumerate(wage_bill.scorecard):
+        a = np.bincount(flat, weights=np.nan_to_num(actual[:, :, u]).ravel(), minlength=b * k)
+        t = np.bincount(flat, weights=np.nan_to_num(target[:, :, u]).ravel(), minlength=b * k)
+        num, den = (t, a) if inverse[u] else (a, t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ach = np.where((den > 0) & (num >= 0), num / den, 1.0)
+        score += unit_ind.weight * np.minimum(ach, wage_bill.cap)
+    return score.reshape(b, k)
+
+
+def _inverse_flags(wage_bill: WageBill, policy: Policy) -> list[bool]:
+    inverse = {i.id for i in policy.scorecard.indicators if i.curve is not None and i.curve.type == "inverse"}
+    return [u.indicator in inverse for u in wage_bill.scorecard]
+
+
+def unit_indicator_arrays(indicators: pd.DataFrame, employee_ids: ArrayLike, wage_bill: WageBill
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """(actual, target), people x unit indicators, from the engine's employee x indicator table (NaN where a
+    person has no row for the indicator)."""
+    ids = pd.Index(pd.Series(employee_ids).astype(str))
+    actual = np.full((len(ids), len(wage_bill.scorecard)), np.nan)
+    target = np.full_like(actual, np.nan)
+    for u, unit_ind in enumerate(wage_bill.scorecard):
+        rows = indicators[indicators["indicator"] == unit_ind.indicator]
+        pos = ids.get_indexer(rows["employee_id"].astype(str))
+        ok = pos >= 0
+        actual[pos[ok], u] = rows["actual"].to_numpy(dtype="float64")[ok]
+        target[pos[ok], u] = rows["target"].to_numpy(dtype="float64")[ok]
+    return actual, target
+
+
 def unit_scores(indicators: pd.DataFrame, units: pd.Series, wage_bill: WageBill, policy: Policy) -> pd.Series:
     """Unit scorecard: score = sum_k weight_k x min(achievement_k, cap) per unit (a multiple; 1.0 = on target).
 
@@ -343,26 +430,54 @@ def unit_scores(indicators: pd.DataFrame, units: pd.Series, wage_bill: WageBill,
     indicator whose curve is ``inverse``, lower is better); no target or no actual -> 1.0 (on target).
     ``indicators``: the engine's employee x indicator table (employee_id, indicator, actual, target);
     ``units``: unit of each employee id (index employee_id). No scorecard: 1.0 for every unit.
+    (:func:`unit_score_arrays` on the table's figures.)
     """
-    names = pd.Index(pd.unique(units.to_numpy()))
-    score = np.zeros(len(names))
-    if not wage_bill.scorecard:
-        return pd.Series(1.0, index=names)
-    inverse = {i.id for i in policy.scorecard.indicators if i.curve is not None and i.curve.type == "inverse"}
-    for u in wage_bill.scorecard:
-        rows = indicators[indicators["indicator"] == u.indicator]
-        unit_of = rows["employee_id"].astype(str).map(units)
-        ok = unit_of.notna().to_numpy()
-        code = names.get_indexer(unit_of[ok])
-        actual = np.bincount(code, weights=np.nan_to_num(rows["actual"].to_numpy(dtype="float64")[ok]),
-                             minlength=len(names))
-        target = np.bincount(code, weights=np.nan_to_num(rows["target"].to_numpy(dtype="float64")[ok]),
-                             minlength=len(names))
-        num, den = (target, actual) if u.indicator in inverse else (actual, target)
+    codes, names = pd.factorize(pd.Series(units.to_numpy()))
+    actual, target = unit_indicator_arrays(indicators, units.index, wage_bill)
+    score = unit_score_arrays(codes.astype("int64"), len(names), actual[None], target, wage_bill,
+                              _inverse_flags(wage_bill, policy))
+    return pd.Series(score[0], index=pd.Index(names))
+
+
+def allocate_pools(units: WageBillUnits, wage_bill: WageBill, scores: list[np.ndarray], weight: np.ndarray
+                   ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """The top-down split of ``wage_bill.amount`` for a batch of scenarios, in whole cents.
+
+    ``scores``: per level, the unit scores (scenarios x units, :func:`unit_score_arrays`); ``weight``: each
+    person's claim at the last level (scenarios x people). At each level (see :func:`allocate_wage_bill`):
+        results_u = fte_years_u x score_u;  share_u = h x fte_years_u / sum(fte_years) + (1 - h) x results_u /
+        sum(results) over the siblings (results all 0 -> by fte_years);  pool_u = parent's pool x share_u
+    (largest remainder). Returns (pools, shares, paid per level (the level above's units), amounts): pools and
+    shares per level (scenarios x units, cents and fractions), paid per parent level (scenarios x parents, cents,
+    the last one the paid of the last level's units) and each person's amount (scenarios x people, cents).
+    """
+    b = weight.shape[0]
+    scen = np.arange(b, dtype="int64")[:, None]
+    parent_pool = np.full((b, 1), to_cents(wage_bill.amount).item(), dtype="int64")
+    pools, shares, paid = [], [], []
+    for level in range(len(units.codes)):
+        unit_parent, unit_fte = units.parent[level], units.unit_fte[level]
+        k, n_parents = len(unit_parent), parent_pool.shape[1]
+        results = unit_fte[None, :] * scores[level]
+        group = (scen * n_parents + unit_parent[None, :]).ravel()
+        sib_fte = np.bincount(unit_parent, weights=unit_fte, minlength=n_parents)[unit_parent]
+        sib_res = np.bincount(group, weights=results.ravel(), minlength=b * n_parents).reshape(
+            b, n_parents)[:, unit_parent]
         with np.errstate(divide="ignore", invalid="ignore"):
-            ach = np.where((den > 0) & (num >= 0), num / den, 1.0)
-        score += u.weight * np.minimum(ach, wage_bill.cap)
-    return pd.Series(score, index=names)
+            by_heads = np.where(sib_fte > 0, unit_fte / sib_fte, 0.0)
+            by_results = np.where(sib_res > 0, results / sib_res, by_heads[None, :])
+        share = wage_bill.headcount_weight * by_heads + (1.0 - wage_bill.headcount_weight) * by_results
+        level_pools = allocate_within(parent_pool.ravel(), group, share.ravel()).reshape(b, k)
+        paid.append(np.bincount(group, weights=level_pools.ravel(), minlength=b * n_parents).astype(
+            "int64").reshape(b, n_parents))
+        pools.append(level_pools)
+        shares.append(share)
+        parent_pool = level_pools
+    k = parent_pool.shape[1]
+    group = (scen * k + units.codes[-1][None, :]).ravel()
+    amounts = allocate_within(parent_pool.ravel(), group, weight.ravel()).reshape(b, -1)
+    paid.append(np.bincount(group, weights=amounts.ravel(), minlength=b * k).astype("int64").reshape(b, k))
+    return pools, shares, paid, amounts
 
 
 def allocate_wage_bill(people: pd.DataFrame, indicators: pd.DataFrame, policy: Policy
@@ -382,6 +497,7 @@ def allocate_wage_bill(people: pd.DataFrame, indicators: pd.DataFrame, policy: P
         pool_u      = the parent's pool x share_u, in whole cents by the largest remainder.
     At the last level each unit's pool is split over its people in proportion to ``weight``; a unit where
     nobody has a weight pays nothing (its pool is reported as unpaid in the tree).
+    The arithmetic is :func:`allocate_pools` (vectorised over scenarios: the Monte Carlo uses it too).
 
     Returns (tree, amounts): tree rows level, level_name, unit, parent, headcount, fte_years, score, share, pool,
     paid (the sum of what its child units or people received), unpaid (pool - paid); amounts: each person's
@@ -389,58 +505,32 @@ def allocate_wage_bill(people: pd.DataFrame, indicators: pd.DataFrame, policy: P
     """
     wb = policy.wage_bill
     assert wb is not None
-    n = len(people)
-    fte = np.nan_to_num(people["fte"].to_numpy(dtype="float64"), nan=1.0) * \
-        people["days_share"].to_numpy(dtype="float64")
-    ids = people["employee_id"].astype(str).to_numpy()
-    total = _cents(wb.amount).item()
+    units = wage_bill_units(people, wb)
+    actual, target = unit_indicator_arrays(indicators, people["employee_id"], wb)
+    inverse = _inverse_flags(wb, policy)
+    scores = [unit_score_arrays(codes, len(paths), actual[None], target, wb, inverse)
+              for codes, paths in zip(units.codes, units.paths)]
+    pools, shares, paid, amounts = allocate_pools(units, wb, scores, people["weight"].to_numpy(dtype="float64")[None])
+    total = to_cents(wb.amount).item()
     tree = [pd.DataFrame({"level": [0], "level_name": [HEAD_OFFICE], "unit": [HEAD_OFFICE], "parent": [""],
-                          "unit_path": [HEAD_OFFICE], "headcount": [int((fte > 0).sum())],
-                          "fte_years": [float(fte.sum())], "score": [np.nan], "share": [1.0]})]
-    pools_by_level = [np.array([total], dtype="int64")]
-    paid_by_level = []
-    parent_codes = np.zeros(n, dtype="int64")
+                          "unit_path": [HEAD_OFFICE], "headcount": [int((units.fte > 0).sum())],
+                          "fte_years": [float(units.fte.sum())], "score": [np.nan], "share": [1.0]})]
     parent_paths = np.array([HEAD_OFFICE], dtype=object)
-    path = np.full(n, "", dtype=object)
-    for level, col in enumerate(wb.levels, start=1):
-        name = people[col].astype("string").fillna("(none)").to_numpy(dtype=object)
-        path = name if level == 1 else (pd.Series(path) + " / " + pd.Series(name)).to_numpy(dtype=object)
-        codes, names = pd.factorize(pd.Series(path))
-        k = len(names)
-        unit_parent = np.zeros(k, dtype="int64")
-        unit_parent[codes] = parent_codes
-        unit_fte = np.bincount(codes, weights=fte, minlength=k)
-        heads = np.bincount(codes, weights=(fte > 0).astype("float64"), minlength=k).astype("int64")
-        score = unit_scores(indicators, pd.Series(path, index=ids), wb, policy).reindex(names).to_numpy(
-            dtype="float64")
-        results = unit_fte * score
-        parent_pool = pools_by_level[-1]
-        sib_fte = np.bincount(unit_parent, weights=unit_fte, minlength=len(parent_pool))[unit_parent]
-        sib_res = np.bincount(unit_parent, weights=results, minlength=len(parent_pool))[unit_parent]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            by_heads = np.where(sib_fte > 0, unit_fte / sib_fte, 0.0)
-            by_results = np.where(sib_res > 0, results / sib_res, by_heads)
-        share = wb.headcount_weight * by_heads + (1.0 - wb.headcount_weight) * by_results
-        pools = allocate_within(parent_pool, unit_parent, share)
-        paid_by_level.append(np.bincount(unit_parent, weights=pools, minlength=len(parent_pool)).astype("int64"))
-        first_name = pd.Series(name).groupby(codes).first().reindex(range(k)).to_numpy(dtype=object)
-        tree.append(pd.DataFrame({"level": level, "level_name": col, "unit": first_name,
-                                  "parent": parent_paths[unit_parent], "unit_path": names.to_numpy(dtype=object),
-                                  "headcount": heads, "fte_years": unit_fte, "score": score, "share": share}))
-        pools_by_level.append(pools)
-        parent_codes, parent_paths = codes, names.to_numpy(dtype=object)
-    amounts = allocate_within(pools_by_level[-1], parent_codes, people["weight"].to_numpy(dtype="float64"))
-    paid_by_level.append(np.bincount(parent_codes, weights=amounts, minlength=len(pools_by_level[-1])
-                                     ).astype("int64"))
+    for level, col in enumerate(wb.levels):
+        tree.append(pd.DataFrame({"level": level + 1, "level_name": col, "unit": units.names[level],
+                                  "parent": parent_paths[units.parent[level]], "unit_path": units.paths[level],
+                                  "headcount": units.heads[level], "fte_years": units.unit_fte[level],
+                                  "score": scores[level][0], "share": shares[level][0]}))
+        parent_paths = units.paths[level]
     out = pd.concat(tree, ignore_index=True)
-    pool = np.concatenate(pools_by_level)
-    paid = np.concatenate(paid_by_level)
+    pool = np.concatenate([[total]] + [p[0] for p in pools])
+    paid_all = np.concatenate([p[0] for p in paid])
     out["pool"] = pool / 100.0
-    out["paid"] = paid / 100.0
-    out["unpaid"] = (pool - paid) / 100.0
+    out["paid"] = paid_all / 100.0
+    out["unpaid"] = (pool - paid_all) / 100.0
     cols = ["level", "level_name", "unit", "parent", "unit_path", "headcount", "fte_years", "score", "share",
             "pool", "paid", "unpaid"]
-    return out[cols], amounts / 100.0
+    return out[cols], amounts[0] / 100.0
 
 
 def director_view(summary: pd.DataFrame, unit: str, labels: Sequence[str], min_group: int,

@@ -386,8 +386,10 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
 
     Each scenario runs through the engine's own calculators (:mod:`compkit.scenarios`): metric scores and the
     composite, ratings (absolute, or guided with quotas within groups), the bonus (composite curve or by
-    rating, pool, deferral), commission (month or cycle-to-date accumulation, marginal or retroactive tiers,
-    gate, cap and settlement), in batches of ``batch`` scenarios (arrays scenarios x people).
+    rating, pool or the wage bill's top-down allocation on the scenario's unit results, deferral), commission
+    (month or cycle-to-date accumulation, marginal or retroactive tiers, gate, cap and settlement) and the
+    special awards on the scenario's measures (column ``awards`` when the policy has any), in batches of
+    ``batch`` scenarios (arrays scenarios x people).
 
     ``next_year_cost`` (default): the people, bases and fixed costs are next year's (:func:`next_year`: the
     salary review and promotions applied, a full year, optional ``attrition`` and ``hiring`` rates); the
@@ -433,7 +435,8 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
         parts = [simulate_batch(inputs, exp_changes, seed, b0, b1, growth, market_sd)
                  for b0, b1 in iterator]
     got = {k: np.concatenate([p[k] for p in parts]) for k in ("scenario", "bonus_paid", "bonus_deferred",
-                                                               "commission_paid", "commission_deferred")}
+                                                               "commission_paid", "commission_deferred",
+                                                               "awards")}
     costs = pd.DataFrame({"scenario": got["scenario"], **{k: np.full(n, v) for k, v in fixed.items()}})
     costs["bonus_paid"] = got["bonus_paid"]
     costs["bonus_deferred"] = got["bonus_deferred"]
@@ -441,8 +444,11 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
     costs["commission_paid"] = got["commission_paid"]
     costs["commission_deferred"] = got["commission_deferred"]
     costs["commission"] = round_cents(got["commission_paid"] + got["commission_deferred"])
-    costs["total"] = round_cents(costs[["base_pay", "allowances", "employer_contributions", "bonus",
-                                        "commission"]].sum(axis=1).to_numpy())
+    parts_of_total = ["base_pay", "allowances", "employer_contributions", "bonus", "commission"]
+    if policy.awards:  # special awards (单项奖), when the policy pays any
+        costs["awards"] = got["awards"]
+        parts_of_total.append("awards")
+    costs["total"] = round_cents(costs[parts_of_total].sum(axis=1).to_numpy())
     pct = costs.drop(columns="scenario").quantile([0.05, 0.5, 0.95]).T
     pct.columns = ["P5", "P50", "P95"]
     prob = float((costs["total"] > budget).mean()) if budget is not None else None

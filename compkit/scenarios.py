@@ -29,15 +29,44 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from compkit import awards, pay
 from compkit import commission as cm
 from compkit import compliance as cp
-from compkit import pay
 from compkit._arrays import grade_lookup
 from compkit.data import Dataset
 from compkit.engine import Outcomes
 from compkit.money import allocate_cents, round_cents
-from compkit.policy import Policy
+from compkit.policy import Award, Policy
 from compkit.scoring import absolute_ratings, curve_score, guided_codes, guided_quotas
+
+
+@dataclass
+class WageBillInputs:
+    """The wage bill's fixed part (compkit.compliance): the units of each level, each person's fte, and per unit
+    indicator (all come from metrics: the policy checks it) its position among the metric indicators, whose
+    actual the scenario's factor moves and whose target the growth moves; ``inverse``: lower is better."""
+
+    units: cp.WageBillUnits
+    fte: np.ndarray
+    metric_of: list[int]
+    inverse: list[bool]
+
+
+@dataclass
+class AwardInputs:
+    """One special award's fixed part (compkit.awards): ``base`` the measure this year where a scenario scales it
+    (an indicator's growth by the indicator's factor, a product's sales by the product's factor; None for the
+    composite and an indicator's score, which the scenario recomputes), ``column`` the metric indicator's or the
+    product's position (-1: not moved), ``group`` codes of the units ranked within, ``active`` employed at the
+    end of the cycle, ``hire_date`` and ``cycle_end`` for the new-hire rule."""
+
+    award: Award
+    base: np.ndarray | None
+    column: int
+    group: np.ndarray
+    active: np.ndarray
+    hire_date: pd.Series
+    cycle_end: pd.Timestamp
 
 
 @dataclass
@@ -67,6 +96,8 @@ class ScenarioInputs:
     sales: np.ndarray            # n x q (cycle_to_date: cycle totals) or n x t x q (month: monthly bases)
     terms: np.ndarray            # q x 4 x K tier terms
     products: list[str]
+    wage_bill: WageBillInputs | None = None  # with a wage bill (工资总额): its units and unit indicators
+    awards: list[AwardInputs] = field(default_factory=list)  # the special awards (单项奖)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -100,8 +131,6 @@ def prepare(policy: Policy, data: Dataset, base: Outcomes, rows: np.ndarray | No
     grades = pd.Series(grade)
     share = grade_lookup(policy.grades, {g.id: g.target_bonus for g in policy.grades}, grades, 0.0)
     key_role = grades.map({g.id: g.key_role for g in policy.grades}).fillna(False).to_numpy(dtype=bool)
-    if policy.wage_bill is not None:
-        raise NotImplementedError("simulate: a policy that shares out a wage bill (wage_bill) is not simulated yet")
     leavers = cp.leaver_rules(emp, data.cycle_end, policy).iloc[rows]
     protected = None
     if policy.new_hire_protection is not None and "new_hire_protected_share" in base.summary and not next_year:
@@ -145,6 +174,36 @@ def prepare(policy: Policy, data: Dataset, base: Outcomes, rows: np.ndarray | No
     else:
         sales = lines["basis"].to_numpy(dtype="float64").reshape(n_all, t, q)[rows]
 
+    people = emp.iloc[rows].reset_index(drop=True)
+    metric_ids = [inds[j].id for j in metric_cols]
+    wb_inputs = None
+    if policy.wage_bill is not None:
+        wb = policy.wage_bill
+        units_in = people.assign(days_share=np.asarray(bonus_share, dtype="float64"))
+        wb_inputs = WageBillInputs(
+            units=cp.wage_bill_units(units_in, wb),
+            fte=np.nan_to_num(people["fte"].to_numpy(dtype="float64"), nan=1.0),
+            metric_of=[metric_ids.index(u.indicator) for u in wb.scorecard], inverse=cp._inverse_flags(wb, policy))
+    award_inputs = []
+    if policy.awards:
+        # next year's population is employed at next year's end, which is a cycle later
+        cycle_end = data.cycle_end if not next_year else data.cycle_end + pd.DateOffset(months=months)
+        active = np.ones(len(rows), bool) if next_year else \
+            (people["exit_date"].isna() | (people["exit_date"] > data.cycle_end)).to_numpy()
+        summary = base.summary.iloc[rows].reset_index(drop=True)
+        for award in policy.awards:
+            group = (np.zeros(len(rows), dtype="int64") if award.within == "all"
+                     else pd.factorize(people[award.within].astype(str))[0].astype("int64"))
+            value, column = None, -1
+            if award.measure in ("indicator_score", "indicator_growth") and award.indicator in metric_ids:
+                column = metric_ids.index(award.indicator)
+            if award.measure == "indicator_growth" or (award.measure == "indicator_score" and column < 0):
+                value = awards.measure_values(award, data, summary, ind)
+            if award.measure == "sales":
+                value = awards.measure_values(award, data, summary, ind)
+                column = products.index(award.product) if award.product in products else -1
+            award_inputs.append(AwardInputs(award, value, column, group, active, people["hire_date"], cycle_end))
+
     return ScenarioInputs(
         policy=policy, employee_ids=emp["employee_id"].astype(str).to_numpy()[rows], score=score,
         effective_weight=eff, has_weight=has_weight, metric_cols=metric_cols, metric_actual=actual,
@@ -154,7 +213,17 @@ def prepare(policy: Policy, data: Dataset, base: Outcomes, rows: np.ndarray | No
         bonus_factor=leavers["bonus_factor"].to_numpy(dtype="float64"), bonus_defer=bonus_defer,
         commission_defer=commission_defer, forfeit=rule == "forfeit", protected=protected,
         cap_base=np.asarray(cap_base, dtype="float64"), sales=sales, terms=cm._product_terms(rates),
-        products=products)
+        products=products, wage_bill=wb_inputs, awards=award_inputs)
+
+
+def metric_score(inp: ScenarioInputs, jj: int, metric_factor: np.ndarray, growth: float = 0.0) -> np.ndarray:
+    """The score of the jj-th metric indicator per scenario and person (b x n): ``curve_score`` on actual x
+    factor against target x (1 + growth), ``if_missing`` filled (NaN = left out)."""
+    ind = inp.policy.scorecard.indicators[inp.metric_cols[jj]]
+    _, s = curve_score(inp.metric_actual[None, :, jj] * metric_factor[:, :, jj],
+                       inp.metric_target[None, :, jj] * (1 + growth), inp.policy.indicator_curve(ind))
+    fill = {"zero": 0.0, "target": 100.0}.get(ind.if_missing, np.nan)
+    return np.where(np.isnan(s), fill, s)
 
 
 def composite(inp: ScenarioInputs, metric_factor: np.ndarray, growth: float = 0.0) -> np.ndarray:
@@ -162,7 +231,6 @@ def composite(inp: ScenarioInputs, metric_factor: np.ndarray, growth: float = 0.
     (b x n x m) against target x (1 + growth); the other scores kept."""
     policy = inp.policy
     sc = policy.scorecard
-    inds = sc.indicators
     b = metric_factor.shape[0]
     eff = inp.effective_weight
     # weighted = score x effective weight, 0 where the indicator is left out (scores are finite or NaN); the
@@ -170,11 +238,7 @@ def composite(inp: ScenarioInputs, metric_factor: np.ndarray, growth: float = 0.
     weighted = np.empty((b,) + inp.score.shape)
     weighted[:] = np.where(np.isnan(inp.score), 0.0, inp.score * eff)
     for jj, j in enumerate(inp.metric_cols):
-        ind = inds[j]
-        _, s = curve_score(inp.metric_actual[None, :, jj] * metric_factor[:, :, jj],
-                           inp.metric_target[None, :, jj] * (1 + growth), policy.indicator_curve(ind))
-        fill = {"zero": 0.0, "target": 100.0}.get(ind.if_missing, np.nan)
-        s = np.where(np.isnan(s), fill, s)
+        s = metric_score(inp, jj, metric_factor, growth)
         weighted[:, :, j] = np.where(np.isnan(s), 0.0, s * eff[None, :, j])
     before = weighted.sum(axis=-1)  # the engine's order of summation, so the same composite bit for bit
     before = np.where(inp.has_weight[None], before, np.nan)
@@ -203,9 +267,57 @@ def _split(amount: np.ndarray, share: np.ndarray, forfeit: np.ndarray,
     return paid.reshape(b, n), deferred.reshape(b, n)
 
 
-def bonus(inp: ScenarioInputs, comp: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def wage_bill(inp: ScenarioInputs, comp: np.ndarray, amount: np.ndarray, metric_factor: np.ndarray,
+              growth: float = 0.0) -> np.ndarray:
+    """Each person's share of the wage bill per scenario (b x n, CNY in whole cents), as the engine allocates
+    it (:func:`compkit.compliance.allocate_pools`): unit scores from the unit indicators (actual moved by the
+    scenario's factor, target by the growth), the top-down split, then each last-level unit's pool by the
+    person's claim: the bonus before any pool (``amount``) or fte x days share x composite x the leaver factor."""
+    w = inp.wage_bill
+    wb = inp.policy.wage_bill
+    b = comp.shape[0]
+    n_ind = len(w.metric_of)
+    actual = np.empty((b, inp.people, n_ind))
+    target = np.empty((b, inp.people, n_ind))
+    for u, jj in enumerate(w.metric_of):
+        actual[:, :, u] = inp.metric_actual[None, :, jj] * metric_factor[:, :, jj]
+        target[:, :, u] = inp.metric_target[None, :, jj] * (1 + growth)
+    scores = [cp.unit_score_arrays(codes, len(paths), actual, target, wb, w.inverse)
+              for codes, paths in zip(w.units.codes, w.units.paths)]
+    weight = amount if wb.people == "bonus" else \
+        (w.fte * inp.bonus_share)[None] * np.nan_to_num(comp) * inp.bonus_factor[None]
+    return cp.allocate_pools(w.units, wb, scores, weight)[-1] / 100.0
+
+
+def special_awards(inp: ScenarioInputs, comp: np.ndarray, metric_factor: np.ndarray, sales_factor: np.ndarray,
+                   growth: float = 0.0) -> np.ndarray:
+    """Each person's special awards per scenario (b x n, CNY, the sum of amounts rounded to the cent), with the
+    engine's rules (:func:`compkit.awards.eligible`, :func:`compkit.awards.award_amounts`) on the scenario's
+    measures: the composite, a metric indicator's score rescored, an indicator's growth x its factor, a
+    product's sales in the period x its factor."""
+    total = np.zeros(comp.shape)
+    for a in inp.awards:
+        award = a.award
+        if award.measure == "composite":
+            value = comp
+        elif award.measure == "indicator_score" and a.column >= 0:
+            value = metric_score(inp, a.column, metric_factor, growth)
+        elif a.column >= 0:
+            factor = metric_factor[:, :, a.column] if award.measure == "indicator_growth" else \
+                sales_factor[:, :, a.column]
+            value = a.base[None] * factor
+        else:
+            value = np.broadcast_to(a.base[None], comp.shape)
+        ok = awards.eligible(award, value, comp, a.active, a.hire_date, a.cycle_end)
+        total += awards.award_amounts(award, value, ok, a.group)[1]
+    return round_cents(total)
+
+
+def bonus(inp: ScenarioInputs, comp: np.ndarray, codes: np.ndarray, metric_factor: np.ndarray | None = None,
+          growth: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """(paid now, deferred) per scenario and person (CNY, whole cents), as the engine computes them: target x
-    payout multiple x days share x the leaver factor, the pool shared out in whole cents, the deferral split."""
+    payout multiple x days share x the leaver factor; the wage bill allocated (:func:`wage_bill`), else the pool
+    shared out in whole cents; the deferral split."""
     b = inp.policy.bonus
     labels = [bd.label for bd in inp.policy.ratings.bands]
     multiple = pay.payout_multiple(b, comp, codes, labels)
@@ -217,7 +329,10 @@ def bonus(inp: ScenarioInputs, comp: np.ndarray, codes: np.ndarray) -> tuple[np.
     else:
         before = inp.target_bonus[None] * multiple * inp.bonus_share[None]
     amount = before * inp.bonus_factor[None]
-    if b.pool is not None:  # shared out in whole cents, so the rounded bonuses add up to the pool exactly
+    if inp.wage_bill is not None:
+        factor = metric_factor if metric_factor is not None else np.ones(comp.shape + (len(inp.metric_cols),))
+        amount = wage_bill(inp, comp, amount, factor, growth)
+    elif b.pool is not None:  # shared out in whole cents, so the rounded bonuses add up to the pool exactly
         positive = amount.sum(axis=-1) > 0
         if positive.any():
             amount[positive] = allocate_cents(b.pool.amount, amount[positive])
@@ -251,11 +366,14 @@ def run_batch(inp: ScenarioInputs, metric_factor: np.ndarray, sales_factor: np.n
     rounded to the cent): bonus_paid, bonus_deferred, commission."""
     comp = composite(inp, metric_factor, growth)
     codes = rating_codes(inp, comp)
-    paid, deferred = bonus(inp, comp, codes)
+    paid, deferred = bonus(inp, comp, codes, metric_factor, growth)
     comm_paid, comm_deferred = commission(inp, comp, sales_factor)
 
     def total(x: np.ndarray) -> np.ndarray:
         return np.rint(x * 100.0).astype("int64").sum(axis=1) / 100.0
 
-    return {"bonus_paid": total(paid), "bonus_deferred": total(deferred), "commission_paid": total(comm_paid),
-            "commission_deferred": total(comm_deferred)}
+    out = {"bonus_paid": total(paid), "bonus_deferred": total(deferred), "commission_paid": total(comm_paid),
+           "commission_deferred": total(comm_deferred), "awards": np.zeros(comp.shape[0])}
+    if inp.awards:
+        out["awards"] = total(special_awards(inp, comp, metric_factor, sales_factor, growth))
+    return out

@@ -137,3 +137,25 @@ def test_statements_show_awards_and_add_up(policy, grown) -> None:
     page = render_statements(st, p)["E1"]
     assert "Special awards (存款增长奖、保险营销竞赛)" in page and "10,400.00" in page
     assert "Special awards" not in render_statements(statement_contents(policy, grown, lang="en"), policy)["E1"]
+
+
+def test_ranks_within_groups_and_scenarios_ties_at_their_best_place() -> None:
+    from compkit.awards import award_amounts, ranks
+    from compkit.policy import Award
+
+    # two scenarios, five people in groups 0, 0, 0, 1, 1; person 2 is not eligible in scenario 0
+    value = np.array([[10.0, 30.0, 30.0, 5.0, 7.0],
+                      [10.0, 30.0, 40.0, 7.0, 7.0]])
+    ok = np.array([[True, True, False, True, True], [True] * 5])
+    group = np.array([0, 0, 0, 1, 1])
+    r = ranks(value, ok, group)
+    # scenario 0, group 0: 30 (1st), 10 (2nd); person 2 has no rank; group 1: 7 (1st), 5 (2nd)
+    assert np.isnan(r[0, 2])
+    assert r[0, [0, 1, 3, 4]].tolist() == [2.0, 1.0, 2.0, 1.0]
+    # scenario 1, group 0: 40, 30, 10 -> 1, 2, 3; group 1: a tie at 7 -> both rank 1 ("min")
+    assert r[1].tolist() == [3.0, 2.0, 1.0, 1.0, 1.0]
+    award = Award(id="x", measure="composite", winners=1, amount=100.0, rate=0.5)
+    won, amount, _ = award_amounts(award, value, ok, group)
+    # winners: scenario 0 persons 1 and 4; scenario 1 persons 2, 3 and 4 (the tie wins); amount 100 + 0.5 x value
+    assert won.tolist() == [[False, True, False, False, True], [False, False, True, True, True]]
+    assert amount.tolist() == [[0.0, 115.0, 0.0, 0.0, 103.5], [0.0, 0.0, 120.0, 103.5, 103.5]]

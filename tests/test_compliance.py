@@ -388,3 +388,26 @@ def test_bad_clawbacks_and_exit_reasons_are_reported(tmp_path, policy: Policy) -
     assert "clawbacks.csv, row 4, column 'share'" in text and "a share (0 to 1) or an amount" in text
     assert "clawbacks.csv, row 4, column 'employee_id': found 'E9'" in text
     assert "clawbacks.csv, row 5, column 'employee_id'" in text
+
+
+def test_allocate_pools_over_scenarios_equals_each_scenario_alone(policy: Policy) -> None:
+    # the Monte Carlo allocates a batch of scenarios at once: each scenario must get what it gets alone
+    q = policy.updated({"wage_bill": {"amount": 90_000.0, "headcount_weight": 0.5, "cap": 1.5,
+                                      "scorecard": [{"indicator": "ftp_profit", "weight": 1.0}]}})
+    wb = q.wage_bill
+    units = cp.wage_bill_units(_people(), wb)
+    actual = np.array([[100.0, 100.0, 100.0, 150.0, 75.0], [50.0, 80.0, 100.0, 60.0, 75.0]])[:, :, None]
+    target = np.array([100.0, 100.0, 100.0, 100.0, 50.0])[:, None]
+    weight = np.array([[1.0, 3.0, 1.0, 1.0, 1.0], [2.0, 0.0, 1.0, 0.0, 0.0]])
+    scores = [cp.unit_score_arrays(c, len(p), actual, target, wb, [False]) for c, p in zip(units.codes, units.paths)]
+    together = cp.allocate_pools(units, wb, scores, weight)[-1]
+    for s in range(2):
+        alone = cp.allocate_pools(units, wb, [x[s:s + 1] for x in scores], weight[s:s + 1])[-1]
+        assert together[s].tolist() == alone[0].tolist()
+    # scenario 0 is the worked example above: East 55,714.29, West 34,285.71
+    assert together[0].sum() == 9_000_000
+    # scenario 1: scores East 230 / 300 = 0.76667, West 135 / 150 = 0.9; results East 3 x 0.76667 = 2.3, West
+    # 1.5 x 0.9 = 1.35; East share 0.5 x 3 / 4.5 + 0.5 x 2.3 / 3.65 = 0.333333 + 0.315068 = 0.648402 ->
+    # 58,356.16. Nobody in Anting (West's only branch) has a weight: West's pool is not paid out
+    assert together[1].sum() == 5_835_616
+    assert together[1, 3] == 0 and together[1, 4] == 0

@@ -103,13 +103,38 @@ def policy_variants(draw):
         changes["bonus.by_rating"] = BY_RATING
     if draw(st.booleans()):
         changes["new_hire_protection"] = {"months": 6, "min_payout": 1.0}
-    if draw(st.booleans()):
+    extra = draw(st.sampled_from(["none", "pool", "wage_bill", "wage_bill_results"]))
+    if extra == "pool":
         changes["bonus.pool"] = {"amount": draw(st.sampled_from([100_000.0, 123_456.78]))}
+    elif extra == "wage_bill":
+        changes["wage_bill"] = {"amount": 150_000.0, "headcount_weight": 1.0,
+                                "people": draw(st.sampled_from(["bonus", "composite"]))}
+    elif extra == "wage_bill_results":  # unit results, an inverse indicator (NPL ratio) included
+        changes["wage_bill"] = {"amount": 123_456.78, "headcount_weight": 0.3, "cap": 1.2,
+                                "people": draw(st.sampled_from(["bonus", "composite"])),
+                                "scorecard": [{"indicator": "ftp_profit", "weight": 0.5},
+                                              {"indicator": "npl_ratio", "weight": 0.3},
+                                              {"indicator": "deposits_adb", "weight": 0.2}]}
+    if draw(st.booleans()):
+        changes["awards"] = draw(st.sampled_from(AWARD_SETS))
     return changes
 
 
+AWARD_SETS = [  # every measure, group and eligibility rule of compkit.awards
+    [{"id": "best", "measure": "composite", "within": "region", "winners": 1, "amount": 5000.0},
+     {"id": "newcomer", "measure": "composite", "among": "new_hires", "new_hire_months": 12, "winners": 2,
+      "amount": 3000.0}],
+    [{"id": "growth", "measure": "indicator_growth", "indicator": "deposits_adb", "winners": 2, "amount": 8000.0},
+     {"id": "fees", "measure": "indicator_score", "indicator": "fee_income", "within": "branch", "winners": 1,
+      "amount": 1000.0, "min_composite": 70.0},
+     {"id": "comms", "measure": "indicator_score", "indicator": "communication", "winners": 3, "amount": 500.0}],
+    [{"id": "campaign", "measure": "sales", "product": "insurance", "period": ["2025-01", "2025-06"],
+      "min_value": 100_000.0, "rate": 0.002}],
+]
+
+
 @given(changes=policy_variants(), which=st.sampled_from(["tiny", "small"]))
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_simulation_without_change_equals_evaluate_for_policy_variants(changes, which, tiny, small, policy) -> None:
     # growth 0, no market shock, no individual change: every scenario is this year, through the engine's
     # calculators, so each component equals evaluate's to the cent (whatever the policy's options)
@@ -121,6 +146,8 @@ def test_simulation_without_change_equals_evaluate_for_policy_variants(changes, 
     s = out.summary
     for component in ("bonus_paid", "bonus_deferred", "commission_paid", "commission_deferred"):
         assert (sim.costs[component] == round(s[component].sum(), 2)).all(), (component, changes)
+    if variant.awards:
+        assert (sim.costs["awards"] == round(s["awards"].sum(), 2)).all(), changes
     assert (sim.costs["total"] == round(s["employer_cost"].sum(), 2)).all(), changes
 
 
