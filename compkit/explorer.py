@@ -7,7 +7,8 @@ implementation of the pay rules). ``notebooks/explore_incentives.ipynb`` puts wi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pandas as pd
 
 from compkit.data import Dataset
 from compkit.engine import Outcomes
+from compkit.errors import CompkitError
 from compkit.knobs import Knob
 from compkit.policy import Policy, PolicyChange
 from compkit.review import compare, concentration
@@ -120,6 +122,13 @@ class Readout:
     concentration: pd.DataFrame
     outcomes: Outcomes
     text: str
+    before: pd.DataFrame = field(default_factory=pd.DataFrame)  # the starting policy's summary
+
+    @property
+    def per_person_change(self) -> pd.Series:
+        """Each manager's change of total cash, design - starting policy (CNY), by employee_id."""
+        after = self.outcomes.summary.set_index("employee_id")["total_cash"]
+        return after - self.before.set_index("employee_id")["total_cash"].reindex(after.index)
 
 
 def readout(base: Policy, designed: Policy, data: Dataset, base_outcomes: Outcomes | None = None,
@@ -154,7 +163,8 @@ def readout(base: Policy, designed: Policy, data: Dataset, base_outcomes: Outcom
         lines.append(f"Mean total cash of rating {top['rating']} over {bottom['rating']}: "
                      f"{top['before'] / bottom['before']:.2f}x before, {top['after'] / bottom['after']:.2f}x after.")
     lines.append(f"Commission concentration (Gini) {conc['gini'].iloc[0]:.3f} -> {conc['gini'].iloc[1]:.3f}.")
-    return Readout(cmp.changes, cmp.cost, dist, cmp.winners_losers, by_rating, conc, cmp.after, " ".join(lines))
+    return Readout(cmp.changes, cmp.cost, dist, cmp.winners_losers, by_rating, conc, cmp.after, " ".join(lines),
+                   cmp.before.summary)
 
 
 def save_design(designed: Policy, base: Policy, path: str | Path, version: str | None = None) -> list[PolicyChange]:
@@ -180,3 +190,74 @@ def values_table(policy: Policy) -> pd.DataFrame:
     return pd.DataFrame([{"group": k.group, "knob": k.name, "value": k.value} for k in knobs(policy)])
 
 
+
+
+def moved_knobs(policy: Policy, values: dict[str, float]) -> dict[str, float]:
+    """The knobs of ``values`` (knob name -> value) that differ from the policy's current value (by more than
+    1e-12): the design a set of slider positions stands for."""
+    current = {k.name: k.value for k in knobs(policy)}
+    return {name: v for name, v in values.items() if abs(v - current[name]) > 1e-12}
+
+
+def controls(policy: Policy, data: Dataset, base_outcomes: Outcomes | None = None,
+             start: dict[str, float] | None = None, budget: float | None = None,
+             figure: Callable[[pd.DataFrame, pd.DataFrame], Any] | None = None,
+             save_to: str = "../data/policies/explored.yaml") -> Any:
+    """The interactive explorer (ipywidgets, in JupyterLab): a slider per knob (:func:`knobs`, grouped in an
+    accordion; starting at ``start``'s values where given), a file name and a **Save as policy** button
+    (:func:`save_design`). Letting go of a slider re-evaluates the design (:func:`design`, :func:`readout`) and
+    redraws the readout below the controls: its text, the cost and pay-by-rating tables and
+    ``figure(before_summary, after_summary)`` (e.g. :func:`compkit.plots.total_cash_change`). A design that
+    breaks a policy rule is reported in words and the controls stay. Returns the widget box (with ``redraw``
+    and ``sliders`` attributes)."""
+    import ipywidgets as w
+    from IPython.display import clear_output, display
+
+    start = start or {}
+    sliders: dict[str, Any] = {}
+    groups: dict[str, list[Any]] = {}
+    for knob in knobs(policy):
+        s = w.FloatSlider(value=start.get(knob.name, knob.value), min=knob.low, max=knob.high, step=knob.step,
+                          description="", continuous_update=False, readout_format=".4g",
+                          layout=w.Layout(width="420px"))
+        sliders[knob.name] = s
+        groups.setdefault(knob.group, []).append(w.HBox([w.Label(knob.name, layout=w.Layout(width="330px")), s]))
+    accordion = w.Accordion(children=[w.VBox(rows) for rows in groups.values()])
+    for i, name in enumerate(groups):
+        accordion.set_title(i, name)
+    output = w.Output()
+    filename = w.Text(value=save_to, description="file")
+    save_button = w.Button(description="Save as policy", button_style="primary")
+
+    def current() -> Policy:
+        return design(policy, moved_knobs(policy, {name: s.value for name, s in sliders.items()}))
+
+    def redraw(_: Any = None) -> None:
+        with output:
+            clear_output(wait=True)
+            try:
+                r = readout(policy, current(), data, base_outcomes=base_outcomes, budget=budget)
+            except (ValueError, KeyError, CompkitError) as err:  # a design that breaks a policy rule
+                print(f"This design is not a valid policy: {err}")
+                return
+            print(r.text)
+            display(r.cost)
+            display(r.pay_by_rating)
+            if figure is not None:
+                import matplotlib.pyplot as plt
+
+                fig = figure(r.before, r.outcomes.summary)
+                display(fig)
+                plt.close(fig)
+
+    def save(_: Any) -> None:
+        with output:
+            changes_made = save_design(current(), policy, filename.value)
+            print(f"saved {filename.value} ({len(changes_made)} change(s) against {policy.version})")
+
+    for s in sliders.values():
+        s.observe(redraw, names="value")
+    save_button.on_click(save)
+    box = w.VBox([accordion, w.HBox([filename, save_button]), output])
+    box.redraw, box.sliders, box.output = redraw, sliders, output
+    return box

@@ -234,6 +234,22 @@ def cost_components(before: pd.Series, after: pd.Series | None = None, budget: f
     return fig
 
 
+def total_cash_change(before: pd.DataFrame, after: pd.DataFrame) -> Figure:
+    """Two panels for a policy design against the starting policy, on the same people: the distribution of
+    total cash under each (histograms) and the change of each manager's total cash (after - before, CNY)."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    axes[0].hist([before["total_cash"].to_numpy(), after["total_cash"].to_numpy()], bins=40,
+                 label=[_("starting policy"), _("design")], color=[GREY, BLUE])
+    axes[0].set_title(_("Distribution of total cash"))
+    axes[0].legend(frameon=False)
+    change = after["total_cash"].to_numpy(dtype="float64") - before["total_cash"].to_numpy(dtype="float64")
+    axes[1].hist(change, bins=40, color=ORANGE)
+    axes[1].axvline(0, color="#444", lw=0.8)
+    axes[1].set_title(_("Change in total cash per manager (CNY)"))
+    fig.tight_layout()
+    return fig
+
+
 def pay_by_group(summary: pd.DataFrame, by: str, pay: str, order: Sequence[str] | None = None,
                  title: str | None = None) -> Figure:
     groups = list(order) if order is not None else sorted(summary[by].dropna().unique())

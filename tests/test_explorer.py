@@ -53,3 +53,46 @@ def test_save_design_writes_a_loadable_policy(policy, tmp_path: Path) -> None:
     loaded = load_policy(tmp_path / "explored.yaml")
     assert loaded.bonus.curve[3][1] == 1.6 and loaded.version == "2026-explored"
     assert {c.path for c in changes} == {"version", "bonus.curve[3][1]"}
+
+
+def test_readout_gives_each_managers_change(tiny, policy) -> None:
+    d = explorer.design(policy, {"insurance: tier 1 up to": 1_500_000})
+    r = explorer.readout(policy, d, tiny)
+    change = r.per_person_change
+    # only E1 sold insurance above the old tier-1 bound: 1,000 CNY less commission, everyone else unchanged
+    assert change["E1"] == pytest.approx(-1_000.0)
+    assert (change.drop("E1") == 0).all()
+    assert list(r.before["employee_id"]) == ["E1", "E2", "E3", "E4"]
+
+
+def test_moved_knobs_are_those_off_their_current_value(policy) -> None:
+    values = {k.name: k.value for k in explorer.knobs(policy)}
+    assert explorer.moved_knobs(policy, values) == {}
+    values["insurance: tier 1 up to"] = 1_500_000.0
+    assert explorer.moved_knobs(policy, values) == {"insurance: tier 1 up to": 1_500_000.0}
+
+
+def test_controls_redraw_the_readout_and_report_a_broken_design(tiny, policy, tmp_path: Path, capsys) -> None:
+    pytest.importorskip("ipywidgets")
+    drawn = []
+
+    def figure(before, after):
+        import matplotlib.pyplot as plt
+
+        drawn.append((len(before), len(after)))
+        return plt.figure()
+
+    ui = explorer.controls(policy, tiny, start={"insurance: tier 1 up to": 1_500_000}, figure=figure,
+                           save_to=str(tmp_path / "x.yaml"))
+    assert set(ui.sliders) == {k.name for k in explorer.knobs(policy)}
+    assert ui.sliders["insurance: tier 1 up to"].value == 1_500_000
+    ui.redraw()
+    assert drawn == [(4, 4)]
+    # moving a slider redraws (continuous_update is off: on letting go)
+    ui.sliders["bonus curve: payout at composite 120"].value = 1.6
+    assert len(drawn) == 2
+    assert "2 setting(s) changed" in capsys.readouterr().out  # (outside a kernel the readout goes to stdout)
+    # every weight at zero cannot be renormalised: said in words, no exception
+    for name in [k.name for k in explorer.knobs(policy) if k.name.startswith("weight of") and "within" not in k.name]:
+        ui.sliders[name].value = 0.0
+    assert "This design is not a valid policy: weights must not all be zero" in capsys.readouterr().out

@@ -82,3 +82,16 @@ def test_a_compkit_figure_with_chinese_group_names_has_no_missing_glyph() -> Non
         fig.savefig(io.BytesIO(), format="png")
     plt.close(fig)
     assert not [w for w in caught if "Glyph" in str(w.message)]
+
+
+def test_total_cash_change_shows_both_distributions_and_the_change() -> None:
+    before = pd.DataFrame({"total_cash": [100.0, 200.0, 300.0]})
+    after = pd.DataFrame({"total_cash": [110.0, 190.0, 300.0]})
+    fig = plots.total_cash_change(before, after)
+    left, right = fig.axes
+    assert len(left.get_legend().get_texts()) == 2
+    # the change panel: +10, -10, 0 -> 3 people in its bars, and the zero line
+    heights = [p.get_height() for p in right.patches]
+    assert sum(heights) == 3
+    assert right.lines[0].get_xdata()[0] == 0
+    plt.close(fig)
