@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,11 @@ from scipy import stats
 from scipy.stats.contingency import expected_freq
 
 from compkit.privacy import MIN_GROUP, suppress
+
+if TYPE_CHECKING:
+    from compkit.data import Dataset
+    from compkit.engine import Outcomes
+    from compkit.policy import Policy
 
 __all__ = [
     "MIN_GROUP",
@@ -1103,3 +1108,36 @@ def summary_flags(
     out["threshold"] = out["threshold"].astype(float)
     out["flag"] = out["flag"].astype(bool)
     return out
+
+
+# ------------------------------------------------------------------------------------ the people table
+
+
+def people_table(outcomes: Outcomes, data: Dataset, policy: Policy) -> pd.DataFrame:
+    """One row per person employed in the cycle (``days_share`` > 0): the evaluation's summary, with what the
+    fairness checks compare and control for:
+      birth_date, age_band, tenure_band  (:func:`add_bands` at the cycle's end)
+      tenure_years     (cycle end - hire date) in days / 365.25
+      years_in_grade   (cycle end - grade_since, else the hire date) in days / 365.25
+      variable_pay     bonus + commission (CNY);  total_pay = base_pay + allowances + variable_pay (CNY)
+      top_rating       the rating is the best label;  promoted: the recommendation is 'promote'
+      bonus_received   bonus > 0
+      supervisor_rating  the mean of the person's supervisor 360 ratings (every item; NaN without any)
+    """
+    s = outcomes.summary
+    people = s[s["days_share"] > 0].merge(data.employees[["employee_id", "birth_date"]], on="employee_id")
+    people = add_bands(people, as_of=data.cycle_end)
+    end = data.cycle_end
+    people["tenure_years"] = (end - people["hire_date"]).dt.days / 365.25
+    grade_since = data.employees.set_index("employee_id")["grade_since"]
+    since = people["employee_id"].map(grade_since).fillna(people["hire_date"])
+    people["years_in_grade"] = (end - since).dt.days / 365.25
+    people["variable_pay"] = people["bonus"] + people["commission"]
+    people["total_pay"] = people["base_pay"] + people["allowances"] + people["variable_pay"]
+    people["top_rating"] = people["rating"] == policy.ratings.labels[0]
+    people["promoted"] = people["promotion"] == "promote"
+    people["bonus_received"] = people["bonus"] > 0
+    r = data.ratings
+    supervisor = r[r["rater_role"] == "supervisor"].groupby("employee_id", observed=True)["score"].mean()
+    people["supervisor_rating"] = people["employee_id"].map(supervisor)
+    return people

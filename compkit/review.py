@@ -114,6 +114,37 @@ def pay_for_performance(outcomes: Outcomes, pay_column: str = "total_cash") -> d
             "elasticity_se": float(fit.bse[1]), "elasticity_n": int(ok.sum())}
 
 
+def headline_figures(policy: Policy, candidate: Policy, cost: pd.DataFrame, comparison: Comparison,
+                     simulation: Simulation, attain: pd.DataFrame, pfp: dict[str, Any],
+                     budget: float | None) -> dict[str, Any]:
+    """The figures behind the review's five headlines (``compkit.present.review_headlines`` words and flags them),
+    from the review's own tables:
+      total              this year's employer cost (the ``total`` row of :func:`cost_by_component`)
+      budget             the budget it is held against
+      change, change_pct the candidate's total cost change on this year's people (:func:`compare`: CNY, %)
+      p50, p95           next year's total cost under the candidate, median and 95th percentile (:func:`simulate`)
+      prob_over          share of simulated years over next year's budget; scenarios: how many were simulated
+      reach              median over indicators (with people) of the share reaching 100% of target
+                         (:func:`attainment`)
+      top, mid           the names of the best rating and of the middle one (labels[len // 2])
+      spread             mean total cash of the top rating / that of the middle rating
+                         (:func:`pay_for_performance`; NaN when either has nobody)
+    """
+    total = float(cost.loc[cost["component"] == "total", "amount"].item())
+    change = comparison.cost.loc[comparison.cost["component"] == "total"]
+    p = simulation.percentiles.set_index("component").loc["total"]
+    reach = float(attain.loc[attain["people"] > 0, "reached_target"].median())
+    by_rating = pfp["by_rating"].set_index("rating")["mean_pay"]
+    labels = policy.ratings.labels
+    top, mid = labels[0], labels[len(labels) // 2]
+    spread = float(by_rating.get(top, np.nan) / by_rating.get(mid, np.nan))
+    return {"total": total, "budget": budget, "candidate_version": candidate.version,
+            "change": float(change["change"].item()), "change_pct": float(change["change_pct"].item()),
+            "p50": float(p["P50"]), "p95": float(p["P95"]), "prob_over": simulation.prob_over_budget,
+            "scenarios": int(simulation.settings.get("n", len(simulation.costs))), "reach": reach,
+            "top": policy.ratings.names.get(top, top), "mid": policy.ratings.names.get(mid, mid), "spread": spread}
+
+
 def gini(values: np.ndarray) -> float:
     """Gini coefficient of non-negative amounts: G = sum_i (2i - n - 1) x_(i) / (n sum x), x sorted ascending,
     i = 1..n. 0 = everyone equal, 1 = one person has everything."""

@@ -520,3 +520,25 @@ def test_string_and_category_dtypes_and_input_untouched():
     plain = before.assign(gender=before["gender"].astype(object), grade=before["grade"].astype(object))
     b = fx.adjusted_gap(plain, "pay", "gender", ["grade"], reference="M")
     assert a.row()["coef"] == pytest.approx(b.row()["coef"], rel=1e-9)
+
+
+def test_people_table_of_the_tiny_dataset(tiny, policy) -> None:
+    from compkit.engine import evaluate
+
+    out = evaluate(policy, tiny)
+    people = fx.people_table(out, tiny, policy).set_index("employee_id")
+    # everyone of the tiny dataset was employed in 2025 (E4 until March): 4 rows
+    assert list(people.index) == ["E1", "E2", "E3", "E4"]
+    # E1: hired 2020-03-01, grade since 2022-01-01; at 2025-12-31: 2,131 and 1,460 days
+    assert people.loc["E1", "tenure_years"] == pytest.approx(2131 / 365.25)
+    assert people.loc["E1", "years_in_grade"] == pytest.approx(1460 / 365.25)
+    assert people.loc["E1", "tenure_band"] == "5-9" and people.loc["E1", "age_band"] == "30-39"
+    s = out.summary.set_index("employee_id")
+    for e in people.index:
+        assert people.loc[e, "variable_pay"] == pytest.approx(s.loc[e, "bonus"] + s.loc[e, "commission"])
+        assert people.loc[e, "total_pay"] == pytest.approx(s.loc[e, "base_pay"] + s.loc[e, "allowances"]
+                                                           + people.loc[e, "variable_pay"])
+    # supervisor ratings: S1 rates E1 4 and E4 2 on every item
+    assert people.loc["E1", "supervisor_rating"] == 4.0 and people.loc["E4", "supervisor_rating"] == 2.0
+    assert people["top_rating"].tolist() == (people["rating"] == "A").tolist()
+    assert people["bonus_received"].tolist() == (people["bonus"] > 0).tolist()

@@ -227,3 +227,32 @@ def test_simulation_on_a_dask_cluster_is_identical_to_one_process(out, tiny, pol
         by_address = review.simulate(policy, tiny, n=9, seed=4, base=out, batch=4, client=cluster.scheduler_address)
     pd.testing.assert_frame_equal(here.costs, there.costs, check_exact=True)
     pd.testing.assert_frame_equal(here.costs, by_address.costs, check_exact=True)
+
+
+def test_headline_figures_come_from_the_review_tables(policy) -> None:
+    # hand-made review tables: the figures are read from them, never recomputed in the notebook
+    cost = pd.DataFrame({"component": ["base_pay", "total"], "amount": [400_000.0, 612_345.67]})
+    comparison = review.Comparison.__new__(review.Comparison)
+    comparison.cost = pd.DataFrame({"component": ["bonus", "total"], "change": [10.0, 12_000.0],
+                                    "change_pct": [1.0, 1.96]})
+    simulation = review.Simulation(pd.DataFrame({"total": [1.0, 2.0, 3.0]}), 700_000.0,
+                                   pd.DataFrame({"component": ["total"], "P5": [1.0], "P50": [650_000.0],
+                                                 "P95": [720_000.0]}), 0.25, settings={"n": 3})
+    attain = pd.DataFrame({"indicator": ["a", "b", "c", "d"], "people": [4, 4, 4, 0],
+                           "reached_target": [0.25, 0.5, 1.0, 0.0]})
+    pfp = {"by_rating": pd.DataFrame({"rating": ["A", "B", "C"], "mean_pay": [300_000.0, 250_000.0, 200_000.0]})}
+    candidate = policy.updated({"version": "2026-test"})
+    h = review.headline_figures(policy, candidate, cost, comparison, simulation, attain, pfp, 600_000.0)
+    assert h["total"] == 612_345.67 and h["budget"] == 600_000.0
+    assert h["change"] == 12_000.0 and h["change_pct"] == 1.96 and h["candidate_version"] == "2026-test"
+    assert (h["p50"], h["p95"], h["prob_over"], h["scenarios"]) == (650_000.0, 720_000.0, 0.25, 3)
+    # the median over indicators with people: median(0.25, 0.5, 1.0) = 0.5 (d has nobody: left out)
+    assert h["reach"] == 0.5
+    # labels A..E: top A, middle labels[5 // 2] = C; spread 300,000 / 200,000 = 1.5
+    assert h["top"] == policy.ratings.names.get("A", "A") and h["mid"] == policy.ratings.names.get("C", "C")
+    assert h["spread"] == 1.5
+    # the words and flags take these figures as they are
+    from compkit import present
+
+    heads = present.review_headlines(present.Presenter("en", policy.currency), **h)
+    assert len(heads) == 5
