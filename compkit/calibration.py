@@ -297,8 +297,8 @@ def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "comm
 
     f(x) = cost(evaluate(policy with knob = x)) - budget is solved with scipy.optimize.brentq on the bracket
     (default: the knob's natural range); cost is monotone in every knob offered here. Money is rounded per
-    person, so cost moves in cent steps: the solution is the one whose cost is nearest the budget, reported with
-    its residual (cost - budget, CNY). A bonus pool meets a budget to the cent (it is shared out in whole
+    person, so cost moves in cent steps: the solution is the one whose cost is nearest the budget (of the costs
+    just below and just above the step that crosses it), reported with its residual (cost - budget, CNY). A bonus pool meets a budget to the cent (it is shared out in whole
     cents). Raises CalibrationError naming the attainable range when no value of the knob can meet the budget.
     Returns the new Policy in ``BudgetSolution.policy``.
     """
@@ -331,6 +331,14 @@ def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "comm
             f"from {f_lo + budget:,.2f} to {f_hi + budget:,.2f}. Choose another knob or change the budget.")
     x = brentq(lambda v: cost(v) - budget, lo, hi, xtol=1e-12, rtol=1e-15, maxiter=200)
     achieved = cost(x)
+    if abs(achieved - budget) >= 0.005:
+        # cost is a step function of the knob: brentq stops within 1e-12 of the step that crosses the budget, on
+        # either side of it; the cost just below and just above the step are the two nearest attainable ones
+        step = 1e-11 * max(1.0, abs(x))
+        for other in (max(lo, x - step), min(hi, x + step)):
+            c = cost(other)
+            if abs(c - budget) < abs(achieved - budget):
+                x, achieved = other, c
     note = f"{what} = {x:,.6g}"
     if abs(achieved - budget) >= 0.005:
         note += (f"; cost {achieved:,.2f} is the nearest attainable (per-person amounts are rounded to the cent, "

@@ -375,19 +375,34 @@ def test_planted_lenient_supervisors_are_found_in_the_sample() -> None:
 # ================================================================================== budget solving
 
 
-def test_solve_budget_hits_the_budget_to_the_cent(tiny, policy) -> None:
-    cost = evaluate(policy, tiny).summary["employer_cost"].sum()
-    solution = calibration.solve_budget(policy, tiny, budget=round(cost - 500.0, 2), knob="commission_rate")
-    # money is rounded per person, so cost moves in cent steps: the solution is within a few cents of the
-    # budget (at most a cent per person and component: 4 people x 8 components), and says so when not exact
-    assert abs(solution.residual) <= 0.01 * 4 * 8
-    assert abs(solution.residual) < 0.005 or "nearest attainable" in solution.note
-    assert solution.value < 1.0
+def test_solve_budget_hits_an_attainable_budget_exactly(tiny, policy) -> None:
+    # a budget the knob can reach (the cost at multiplier 0.9) is met to the cent: cost moves in cent steps that
+    # are about 1e-7 wide in the multiplier, far wider than the solver's tolerance (1e-12)
+    attainable = calibration.knob_setter(policy, "commission_rate")[0](0.9)
+    budget = float(evaluate(attainable, tiny).summary["employer_cost"].sum().round(2))
+    solution = calibration.solve_budget(policy, tiny, budget=budget, knob="commission_rate")
+    assert solution.residual == pytest.approx(0.0, abs=1e-6)
+    assert "nearest attainable" not in solution.note
+    assert solution.value == pytest.approx(0.9, abs=1e-4)
     again = evaluate(solution.policy, tiny).summary["employer_cost"].sum()
     assert again == pytest.approx(solution.cost, abs=0.005)
-    pool = calibration.solve_budget(policy, tiny, budget=round(cost + 1234.56, 2), knob="bonus_pool")
+    pool = calibration.solve_budget(policy, tiny, budget=round(budget + 1234.56, 2), knob="bonus_pool")
     assert pool.residual == pytest.approx(0.0, abs=0.005)
     assert pool.policy.bonus.pool is not None
+
+
+def test_solve_budget_between_two_cents_takes_the_nearer(tiny, policy) -> None:
+    # 0.4 of a cent above an attainable cost c: the costs on either side of the crossing step are c (residual
+    # -0.004) and at least c + 0.01 (residual >= +0.006): the solution is c, whichever side of the step the
+    # root finder stopped on
+    attainable = calibration.knob_setter(policy, "commission_rate")[0](0.9)
+    c = float(evaluate(attainable, tiny).summary["employer_cost"].sum().round(2))
+    solution = calibration.solve_budget(policy, tiny, budget=c + 0.004, knob="commission_rate")
+    assert solution.residual == pytest.approx(-0.004, abs=1e-6)
+    # and 0.6 of a cent above c: the next cost up (c + 0.01 when the step is one cent) is nearer, or c when the
+    # step is wider; either way no attainable cost is nearer than the one chosen
+    above = calibration.solve_budget(policy, tiny, budget=c + 0.006, knob="commission_rate")
+    assert above.residual == pytest.approx(0.004, abs=1e-6) or above.residual == pytest.approx(-0.006, abs=1e-6)
 
 
 def test_solve_budget_says_when_no_value_can_meet_it(tiny, policy) -> None:
