@@ -298,8 +298,9 @@ def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "comm
     f(x) = cost(evaluate(policy with knob = x)) - budget is solved with scipy.optimize.brentq on the bracket
     (default: the knob's natural range); cost is monotone in every knob offered here. Money is rounded per
     person, so cost moves in cent steps: the solution is the one whose cost is nearest the budget (of the costs
-    just below and just above the step that crosses it), reported with its residual (cost - budget, CNY). A bonus pool meets a budget to the cent (it is shared out in whole
-    cents). Raises CalibrationError naming the attainable range when no value of the knob can meet the budget.
+    just below and just above the step that crosses it), reported with its residual (cost - budget, CNY). A
+    bonus pool meets a budget to the cent (it is shared out in whole cents). Raises CalibrationError naming the
+    attainable range when no value of the knob can meet the budget.
     Returns the new Policy in ``BudgetSolution.policy``.
     """
     from scipy.optimize import brentq
