@@ -306,9 +306,10 @@ def next_year(policy: Policy, data: Dataset, base: Outcomes, attrition: float = 
 
     People: those employed at the cycle's end (no exit date, or one after the cycle's end; hired by then).
     Grade: the promotion or demotion recommended this cycle, else the same grade.
-    Base (monthly): this year's salary review result (``new_base_monthly``); on a change of grade moved into
-    the new grade's band: clip(new_base_monthly, band min, band max) (a promotion lifts to at least the new
-    minimum, a demotion lowers to at most the new maximum).
+    Base (monthly): this year's salary review result (``new_base_monthly``); on a change of grade the pay on the
+    new grade as evaluate places it (``promotion_base_monthly``, :func:`compkit.career.place_on_new_grade`: a
+    grade with steps the lowest step at or above the pay; without steps a promotion lifts to at least the new
+    band's minimum, a demotion lowers to at most its maximum).
     For a full year (months of the cycle, x fte):
       base_pay       = sum over people of base x months x fte x (1 - a/2) + entry x months x fte x a/2
       allowances     = sum of the policy's monthly allowances x months x fte (``pay.allowances``, full year)
@@ -334,7 +335,11 @@ def next_year(policy: Policy, data: Dataset, base: Outcomes, attrition: float = 
     hi = pd.Series(grade).map({k: v.max for k, v in bands.items()}).to_numpy(dtype="float64")
     reviewed = s["new_base_monthly"].to_numpy(dtype="float64")[rows]
     reviewed = np.where(np.isnan(reviewed), s["base_monthly"].to_numpy(dtype="float64")[rows], reviewed)
-    base_monthly = np.where(move, np.clip(reviewed, lo, hi), reviewed)
+    # the pay on the new grade as the engine places it (compkit.career.place_on_new_grade: steps, band minimum on
+    # promotion, band maximum on demotion); the band clip only where the evaluation has no placement
+    placed = (s["promotion_base_monthly"].to_numpy(dtype="float64")[rows] if "promotion_base_monthly" in s
+              else np.full(len(rows), np.nan))
+    base_monthly = np.where(move, np.where(np.isnan(placed), np.clip(reviewed, lo, hi), placed), reviewed)
     fte = np.nan_to_num(emp["fte"].to_numpy(dtype="float64")[rows], nan=1.0)
     annual = base_monthly * months * fte
     a = float(attrition)

@@ -20,7 +20,7 @@ from compkit.feedback import (
     through_month,
     write_statements,
 )
-from compkit.privacy import PrivacyError, pseudonym_key, pseudonyms, scan_for_identifiers
+from compkit.privacy import PrivacyError, pseudonyms, scan_for_identifiers
 
 KEY = b"test-key-0123456789abcdef"
 
@@ -247,35 +247,6 @@ def test_statements_refused_under_reports(tmp_path: Path, tiny_dir: Path) -> Non
 # ------------------------------------------------------------------------------------- publication
 
 
-def test_pseudonyms_are_keyed_and_stable() -> None:
-    a = pseudonyms(["E1", "E2", "E1"], KEY)
-    assert a[0] == a[2] and a[0] != a[1] and a[0].startswith("P-") and len(a[0]) == 12
-    assert pseudonyms(["E1"], b"another-key-0123456789")[0] != a[0]
-
-
-def test_pseudonym_key_sources(tmp_path: Path) -> None:
-    assert pseudonym_key({"COMPKIT_PSEUDONYM_KEY": "k3y-f0r-t3sts-only"}) == b"k3y-f0r-t3sts-only"
-    with pytest.raises(PrivacyError, match="no pseudonym key: set COMPKIT_PSEUDONYM_KEY"):
-        pseudonym_key({})
-    with pytest.raises(PrivacyError, match="expected at least 16"):
-        pseudonym_key({"COMPKIT_PSEUDONYM_KEY": "short"})
-    outside = tmp_path / "secret.key"
-    outside.write_text("9f2c41d7e0b85a36" * 2 + "\n")
-    outside.chmod(0o644)
-    with pytest.raises(PrivacyError, match="can be read by other users .*chmod 600"):
-        pseudonym_key({"COMPKIT_PSEUDONYM_KEY_FILE": str(outside)})
-    outside.chmod(0o600)
-    assert pseudonym_key({"COMPKIT_PSEUDONYM_KEY_FILE": str(outside)}) == b"9f2c41d7e0b85a36" * 2
-    repo = tmp_path / "repo"
-    (repo / ".git").mkdir(parents=True)
-    inside = repo / "data" / "secret.key"
-    inside.parent.mkdir()
-    inside.write_text("9f2c41d7e0b85a36" * 2)
-    inside.chmod(0o600)
-    with pytest.raises(PrivacyError, match="inside the git working tree"):
-        pseudonym_key({"COMPKIT_PSEUDONYM_KEY_FILE": str(inside)})
-
-
 def test_published_tables_carry_no_names_or_ids(policy, sample, tmp_path: Path) -> None:
     st = statement_contents(policy, sample, lang="en")
     tables = published_results(st, policy, KEY)
@@ -312,48 +283,11 @@ def test_small_branches_are_suppressed(policy, tiny) -> None:
     assert row.filter(like="share_").isna().all()
 
 
-def test_small_cells_are_withheld_with_a_complement() -> None:
-    """Counts per branch (优秀, 良好, 称职, 基本称职, 不称职), min_cell 3:
-    A 2, 5, 8, 0, 1 -> two small cells (2 and 1) withheld; that is enough, n = 16 minus the shown 13 leaves 3 to
-    split between them. B 3, 6, 10, 0, 1 -> one small cell (1): n - (3 + 6 + 10) would give it back, so the
-    smallest other non-zero cell (3, 优秀) is withheld too. C 4, 4, 12, 0, 0 -> nothing small, nothing withheld
-    (zeros are shown: nobody holds them)."""
-    from compkit.privacy import suppress_small_cells
-
-    counts = pd.DataFrame([[2, 5, 8, 0, 1], [3, 6, 10, 0, 1], [4, 4, 12, 0, 0]], index=["A", "B", "C"])
-    withheld = suppress_small_cells(counts, min_cell=3)
-    assert withheld.tolist() == [[True, False, False, False, True],
-                                 [True, False, False, False, True],
-                                 [False, False, False, False, False]]
-    assert not suppress_small_cells(counts, min_cell=1).any()
-
-
 def test_publication_with_names_when_the_policy_says_so(policy, tiny) -> None:
     named = policy.updated({"publication.names": "name"})
     st = statement_contents(named, tiny, lang="en")
     results = published_results(st, named)["results"]
     assert sorted(results["person"]) == ["Li Na", "Liu Yang", "Wang Wei", "Zhang Min"]
-
-
-def test_scan_finds_ids_and_names(tmp_path: Path) -> None:
-    (tmp_path / "a.html").write_text("<td>E00012</td><td>E000123</td><p>Wang Wei</p>")
-    hits = scan_for_identifiers(tmp_path, ["E00012", "E00099"], ["Wang Wei", "Li"])
-    assert [(h.kind, h.value) for h in hits] == [("employee id", "E00012"), ("name", "Wang Wei")]
-
-
-def test_scan_finds_supervisors_and_per_person_tables(tmp_path: Path) -> None:
-    (tmp_path / "calibration.html").write_text("<td>S0043</td><td>East</td><td>0.728</td>")
-    people = pd.DataFrame({"branch": ["Pudong"] * 100, "change": np.linspace(-1, 1, 100)})
-    people.to_csv(tmp_path / "candidate_changes_by_person.csv", index=False)  # one row per person, no id
-    numbered = pd.DataFrame({"person": np.repeat(np.arange(1, 101), 3), "score": 3.5})
-    numbered.to_csv(tmp_path / "calibrated_scores.csv", index=False)  # "person k" = the k-th employee
-    pd.DataFrame({"region": ["East", "West"], "n": [60, 40], "mean": [1.25, 2.5]}).to_csv(tmp_path / "ok.csv",
-                                                                                         index=False)
-    hits = scan_for_identifiers(tmp_path, ["E1"], supervisor_ids=["S0043", "S0044"], head_count=100)
-    assert [(h.file, h.kind) for h in hits] == [("calibrated_scores.csv", "per-person table"),
-                                                ("calibration.html", "supervisor id"),
-                                                ("candidate_changes_by_person.csv", "per-person table")]
-    assert "column 'person' has 100 distinct values" in hits[0].value
 
 
 def test_statements_command(tmp_path: Path, tiny_dir: Path, capsys, monkeypatch) -> None:
@@ -498,21 +432,6 @@ def test_tiny_publication_withholds_what_it_cannot_hide(policy, tiny) -> None:
     assert len(results) == st.people["composite"].notna().sum()
     assert list(results.columns) == ["person", "position", "rating"] or list(results.columns) == ["person", "rating"]
     assert (results.drop(columns="person") == WITHHELD).all().all()  # 4 people: nothing can be shown
-
-
-def test_k_anonymise_worked_example() -> None:
-    from compkit.privacy import WITHHELD, k_anonymise
-
-    # 10 people: branch X has 6 (5 rated B, 1 rated A), branch Y has 4 rated B; k = 3
-    t = pd.DataFrame({"branch": ["X"] * 6 + ["Y"] * 4, "region": ["R"] * 10, "rating": ["B"] * 5 + ["A"] + ["B"] * 4})
-    out, level = k_anonymise(t, [["branch"], ["region"], []], "rating", k=3, max_withheld=0.1)
-    # by branch: X/A has 1 < 3, 1 row in 10 = 10% <= 10%: branch kept, that row withheld, and its rating too
-    assert level == ["branch"]
-    assert out["branch"].tolist() == ["X"] * 5 + [WITHHELD] + ["Y"] * 4
-    assert out["rating"].tolist() == ["B"] * 5 + [WITHHELD] + ["B"] * 4
-    out, level = k_anonymise(t, [["branch"], ["region"], []], "rating", k=5, max_withheld=0.1)
-    # k = 5: Y/B (4) and X/A (1) are small: 50% > 10%, so region: R/B 9, R/A 1 -> 10%, region kept
-    assert level == ["region"] and out["rating"].tolist() == ["B"] * 5 + [WITHHELD] + ["B"] * 4
 
 
 def test_pseudonyms_change_every_cycle_and_statements_show_their_own(tmp_path: Path, tiny_dir: Path,

@@ -256,3 +256,17 @@ def test_headline_figures_come_from_the_review_tables(policy) -> None:
 
     heads = present.review_headlines(present.Presenter("en", policy.currency), **h)
     assert len(heads) == 5
+
+
+def test_next_year_takes_the_pay_on_the_new_grade_from_the_evaluation(out, tiny, policy) -> None:
+    # next year's base after a promotion is the engine's placement (summary promotion_base_monthly,
+    # compkit.career.place_on_new_grade), not a second rule: a placement the band clip would not give shows it
+    s = out.summary.copy()
+    e1 = s.index[s["employee_id"] == "E1"][0]
+    s.loc[e1, ["promotion", "promotion_to", "promotion_base_monthly"]] = ["promote", "SCM", 12_345.67]
+    changed = type(out)(**{**out.__dict__, "summary": s})
+    ny = review.next_year(policy, tiny, changed)
+    ids = tiny.employees["employee_id"].to_numpy()[ny.rows].tolist()
+    assert ny.base_monthly[ids.index("E1")] == 12_345.67 and ny.grade[ids.index("E1")] == "SCM"
+    # E1 is full time: 12,345.67 x 12 of next year's annual base
+    assert ny.annual_base_full[ids.index("E1")] == pytest.approx(12_345.67 * 12)
