@@ -661,8 +661,8 @@ class AdjustedGap:
 
     ``table``: one row per non-reference group — ``group, reference, n, ref_n, coef, se, ci_low, ci_high,
     pvalue, gap, gap_ci_low, gap_ci_high, gap_pct, gap_ci_low_pct, gap_ci_high_pct, significant,
-    suppressed`` (gaps positive = the group is paid less; see the module's sign convention). ``coefficients``: every term of
-    the model with readable names. ``result``: the fitted statsmodels results (HC3 covariance).
+    suppressed`` (gaps positive = the group is paid less; see the module's sign convention). ``coefficients``:
+    every term of the model with readable names. ``result``: the fitted statsmodels results (HC3 covariance).
     """
 
     table: pd.DataFrame

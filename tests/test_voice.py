@@ -55,7 +55,7 @@ def test_statement_shows_the_three_dimensions(policy, tiny) -> None:
     from compkit.feedback import render_statements, statement_contents
 
     st = statement_contents(policy, tiny)
-    assert set(st.satisfaction["dimension"]) <= set(voice.DIMENSIONS)
+    assert len(st.satisfaction) > 0 and set(st.satisfaction["dimension"]) <= set(voice.DIMENSIONS)
     someone = st.satisfaction["employee_id"].iloc[0]
     page = render_statements(st, policy)[someone]
     assert "客户满意度" in page and "服务态度" in page
