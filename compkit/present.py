@@ -285,10 +285,13 @@ REVIEW_SECTIONS = (
      N_("What the candidate changes, key by key, and what that does to cost and to people (same people, same "
         "results).")),
     ("uncertainty", N_("9. Next year's cost under uncertainty"),
-     N_("Each scenario moves sales and metrics by a market shock common to everyone and by individual changes "
-        "drawn from this year's, then recomputes scores, bonus and commission with the engine's own rules. The "
-        "percentiles say how much next year's cost could move; the probability says how likely the budget is "
-        "exceeded.")),
+     N_("Next year's people are those employed at the cycle's end, in the grade this year's promotions and "
+        "demotions give them, at this year's salary review result (on a new grade, the pay evaluate places them "
+        "at), for a full year; allowances and employer contributions follow those bases. Each scenario moves "
+        "sales and metrics by a market shock common to everyone and by individual changes drawn from this "
+        "year's, then recomputes scores, bonus (with the pool or the wage bill), commission and special awards "
+        "with the engine's own rules. The percentiles say how much next year's cost could move; the probability "
+        "says how likely the budget is exceeded.")),
     ("sensitivity", N_("10. Sensitivity of cost to each knob"),
      N_("Each knob is moved down and up on its own and the whole policy re-evaluated; the longest bars are the "
         "knobs that matter most for cost.")),
