@@ -208,8 +208,9 @@ def controls(policy: Policy, data: Dataset, base_outcomes: Outcomes | None = Non
     (:func:`save_design`). Letting go of a slider re-evaluates the design (:func:`design`, :func:`readout`) and
     redraws the readout below the controls: its text, the cost and pay-by-rating tables and
     ``figure(before_summary, after_summary)`` (e.g. :func:`compkit.plots.total_cash_change`). A design that
-    breaks a policy rule is reported in words and the controls stay. Returns the widget box (with ``redraw``
-    and ``sliders`` attributes)."""
+    breaks a policy rule is reported in words and the controls stay. Returns the widget box, with attributes
+    ``sliders`` (knob name -> slider), ``redraw()``, ``current()`` (the design the sliders stand for) and
+    ``output``."""
     import ipywidgets as w
     from IPython.display import clear_output, display
 
@@ -259,5 +260,5 @@ def controls(policy: Policy, data: Dataset, base_outcomes: Outcomes | None = Non
         s.observe(redraw, names="value")
     save_button.on_click(save)
     box = w.VBox([accordion, w.HBox([filename, save_button]), output])
-    box.redraw, box.sliders, box.output = redraw, sliders, output
+    box.redraw, box.sliders, box.output, box.current = redraw, sliders, output, current
     return box

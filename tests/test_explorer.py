@@ -91,6 +91,7 @@ def test_controls_redraw_the_readout_and_report_a_broken_design(tiny, policy, tm
     # moving a slider redraws (continuous_update is off: on letting go)
     ui.sliders["bonus curve: payout at composite 120"].value = 1.6
     assert len(drawn) == 2
+    assert ui.current().bonus.curve[3][1] == 1.6  # the design follows the sliders
     assert "2 setting(s) changed" in capsys.readouterr().out  # (outside a kernel the readout goes to stdout)
     # every weight at zero cannot be renormalised: said in words, no exception
     for name in [k.name for k in explorer.knobs(policy) if k.name.startswith("weight of") and "within" not in k.name]:

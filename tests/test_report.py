@@ -150,9 +150,9 @@ def test_explorer_controls_drive_the_design(small_2024: Path, tmp_path: Path) ->
         if "parameters" in cell.metadata.get("tags", []):
             cell.source += f"\npolicy_path = {str(POLICY_2025)!r}\ndata_path = {str(small_2024)!r}\n"
     nb.cells.append(nbformat.v4.new_code_cell(
-        'sliders["cap: times annual base"].value = 2.5\n'
-        'sliders["funds: rate"].value = 0.004\n'
-        'd = current_design()\n'
+        'controls.sliders["cap: times annual base"].value = 2.5\n'
+        'controls.sliders["funds: rate"].value = 0.004\n'
+        'd = controls.current()\n'
         'print(d.commission.cap.times_annual_base, d.commission.product("funds").rate)\n'
         'print(explorer.readout(policy, d, data, base_outcomes=base_outcomes).text.split(".")[0])'))
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
