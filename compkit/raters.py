@@ -2,7 +2,7 @@
 rater-effect adjustment of 360 ratings that the scorecard applies when the policy asks for it
 (``scorecard.raters.calibrate: rater_effects``).
 
-A calculator module (imports only numpy, pandas, scipy and the policy): the scorecard (compkit.scoring) adjusts
+A calculator module (it imports only numpy, pandas and scipy): the scorecard (compkit.scoring) adjusts
 ratings with :func:`adjust_ratings`; the calibration report (compkit.calibration) shows :func:`rater_effects`.
 See REFERENCES.md "Rater reliability and calibration".
 """
