@@ -1,15 +1,27 @@
-"""compkit.raters: the rater-effect adjustment of 360 ratings, and the policy option that makes the engine use it
-(``scorecard.raters.calibrate: rater_effects``). The fit itself (rater_effects) is tested in test_calibration.py,
-where the calibration report uses it."""
+"""compkit.raters: the rater-effect fit against planted truth and the least-squares algebra, the adjustment of 360
+ratings, and the policy option that makes the engine use it (``scorecard.raters.calibrate: rater_effects``)."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from compkit import raters
 from compkit.engine import evaluate
-from compkit.raters import ADJUSTMENT_COLUMNS, adjust_ratings
+from compkit.raters import ADJUSTMENT_COLUMNS, adjust_ratings, rater_effects
+from compkit.sample import make_sample
 from compkit.scoring import combine_raters
+
+# Shrout & Fleiss (1979), Table 2: 6 targets rated by 4 judges
+SF = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]], float)
+
+
+def _long(x: np.ndarray) -> pd.DataFrame:
+    """A targets x raters matrix as a long table (NaN entries left out)."""
+    i, j = np.nonzero(~np.isnan(x))
+    return pd.DataFrame({"target": i, "rater": j, "score": x[i, j]})
 
 
 def hand_example() -> pd.DataFrame:
@@ -124,3 +136,170 @@ def test_lenient_supervisors_of_the_sample_move_toward_the_others(sample, policy
     d = s_on["composite"] - s_off["composite"]
     assert d[east_people].mean() < d[~east_people].mean()
     assert on.reconcile() == []
+
+
+# =================================================================================== rater effects
+
+
+def test_strict_rater_of_strong_team_told_apart_from_lenient_rater_of_weak_team() -> None:
+    # team X is strong (true 4.5) with a strict supervisor (-1); team Y is weak (true 2.5) with a lenient one
+    # (+1). Raw means: strict supervisor 3.5, lenient 3.5 - identical, and a per-rater mean would call both
+    # neutral; with levels 4.7 / 2.3 below it even gets the signs wrong. Two peers rate people of both teams.
+    for strong, weak in ((4.5, 2.5), (4.7, 2.3)):
+        rows = []
+        for k in range(4):
+            rows += [(f"x{k}", "SX", strong - 1.0), (f"y{k}", "SY", weak + 1.0),
+                     (f"x{k}", "P1", strong), (f"y{k}", "P1", weak), (f"x{k}", "P2", strong), (f"y{k}", "P2", weak)]
+        df = pd.DataFrame(rows, columns=["ratee", "rater", "score"])
+        fx = rater_effects(df, "ratee", "rater", "score")
+        r = fx.raters.set_index("rater")
+        raw_vs_peers = r["raw_mean"] - r.loc[["P1", "P2"], "raw_mean"].mean()
+        if strong - weak > 2:  # the raw means get the signs wrong: the strict rater looks lenient
+            assert raw_vs_peers["SX"] > 0 > raw_vs_peers["SY"]
+        assert r.loc["SX", "effect"] < 0 < r.loc["SY", "effect"]
+        # effects are centred over the four raters: -1, +1, 0, 0 exactly; the people get their true levels
+        assert r.loc[["SX", "SY", "P1", "P2"], "effect"].tolist() == pytest.approx([-1.0, 1.0, 0.0, 0.0], abs=1e-9)
+        levels = fx.ratees.set_index("ratee")
+        assert levels.loc[["x0", "y0"], "calibrated_mean"].tolist() == pytest.approx([strong, weak])
+        assert levels.loc[["x0", "y0"], "level"].tolist() == pytest.approx([strong, weak])
+        assert r["estimable"].all() and (r["component"] == 0).all()
+
+
+def test_fully_crossed_effects_are_rater_means_minus_grand_mean() -> None:
+    # In a complete design least squares gives effect_j = mean of rater j - grand mean (hand-checkable on SF):
+    # judge means 7.667, 2.5, 4.333, 6.667; grand mean 5.292 -> effects 2.375, -2.792, -0.958, 1.375
+    fx = rater_effects(_long(SF), "target", "rater", "score")
+    assert fx.raters["effect"].tolist() == pytest.approx([2.375, -2.7916667, -0.9583333, 1.375], abs=1e-6)
+    assert fx.raters["effect"].tolist() == pytest.approx((SF.mean(axis=0) - SF.mean()).tolist())
+    # calibrated scores: every judge's column now has the grand mean, the targets keep their means
+    cal = fx.calibrated.pivot(index="target", columns="rater", values="calibrated_score").to_numpy()
+    assert cal.mean(axis=0) == pytest.approx([SF.mean()] * 4)
+    assert cal.mean(axis=1) == pytest.approx(SF.mean(axis=1))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 3), st.floats(-3, 3))
+def test_shifting_one_raters_scores_shifts_their_effect_by_that_much(seed: int, who: int, shift: float) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(3, 1, (6, 4))
+    moved = x.copy()
+    moved[:, who] += shift
+    before = rater_effects(_long(x), "target", "rater", "score").raters["effect"].to_numpy()
+    after = rater_effects(_long(moved), "target", "rater", "score").raters["effect"].to_numpy()
+    others = np.arange(4) != who
+    # relative to the other raters, the effect moves by exactly the shift; the others keep their differences
+    assert (after[who] - after[others].mean()) - (before[who] - before[others].mean()) == pytest.approx(shift, abs=1e-9)
+    assert np.diff(after[others]) == pytest.approx(np.diff(before[others]), abs=1e-9)
+
+
+def test_unestimable_raters_are_flagged_and_not_adjusted() -> None:
+    rng = np.random.default_rng(1)
+    rows = [(f"a{i}", f"A{j}", rng.normal(3, 1)) for i in range(10) for j in rng.choice(4, 2, replace=False)]
+    rows += [(f"b{i}", f"B{j}", rng.normal(3, 1)) for i in range(6) for j in (0, 1)]  # a second network
+    rows += [("c0", "LONE", 4.0), ("c1", "LONE", 5.0)]                              # nobody else rates c0, c1
+    rows += [("a0", "ONCE", 1.0)]                                                   # one ratee only
+    rows += [("a1", "A0", np.nan)]                                                  # a missing score is ignored
+    df = pd.DataFrame(rows, columns=["ratee", "rater", "score"]).assign(note="kept")
+    fx = rater_effects(df, "ratee", "rater", "score")
+    r = fx.raters.set_index("rater")
+    assert r.loc["LONE", "reason"] == "the only rater in its component: nobody else rates the same people"
+    assert r.loc["ONCE", "reason"] == "rated 1 distinct ratee(s), fewer than min_links=2"
+    assert not r.loc[["LONE", "ONCE"], "estimable"].any()
+    assert r.loc[["LONE", "ONCE"], "effect"].tolist() == [0.0, 0.0]
+    assert r.loc[["LONE", "ONCE"], "se"].isna().all()
+    assert r.loc[r["estimable"], "reason"].eq("").all() and r.loc[r["estimable"], "se"].gt(0).all()
+    # three components: the A network (with ONCE), the B network, LONE; effects sum to zero within each
+    comps = r.groupby("component")
+    assert comps.ngroups == 3
+    assert r.loc["ONCE", "component"] == r.loc["A0", "component"] != r.loc["B0", "component"]
+    assert comps["effect"].sum().abs().max() < 1e-9
+    ratees = fx.ratees.set_index("ratee")
+    assert ratees.loc["c0", "component"] == r.loc["LONE", "component"]
+    assert ratees.loc[["c0", "c1"], "calibrated_mean"].tolist() == [4.0, 5.0]
+    cal = fx.calibrated
+    assert len(cal) == len(df) - 1 and (cal["note"] == "kept").all()
+    once = cal[cal["rater"] == "ONCE"]
+    assert once["calibrated_score"].tolist() == once["score"].tolist()
+    # with min_links=1 the one-ratee rater gets an effect
+    assert rater_effects(df, "ratee", "rater", "score", min_links=1).raters.set_index("rater").loc["ONCE", "estimable"]
+
+
+def test_standard_errors_match_the_least_squares_covariance() -> None:
+    rng = np.random.default_rng(5)
+    n_ratees, n_raters = 25, 5
+    i = np.repeat(np.arange(n_ratees), 3)
+    j = np.concatenate([rng.choice(n_raters, 3, replace=False) for _ in range(n_ratees)])
+    y = rng.normal(0, 1, n_ratees)[i] + np.linspace(-1, 1, n_raters)[j] + rng.normal(0, 0.5, len(i))
+    fx = rater_effects(pd.DataFrame({"ratee": i, "rater": j, "score": y}), "ratee", "rater", "score")
+    # dense check: design [ratee dummies | rater dummies], Cov = s^2 pinv(X'X), contrast effect_j - mean(effects)
+    x = np.zeros((len(y), n_ratees + n_raters))
+    x[np.arange(len(y)), i] = 1
+    x[np.arange(len(y)), n_ratees + j] = 1
+    beta = np.linalg.lstsq(x, y - y.mean(), rcond=None)[0]  # rank n_ratees + n_raters - 1
+    s2 = float(((y - y.mean() - x @ beta) ** 2).sum()) / (len(y) - (n_ratees + n_raters - 1))
+    assert fx.residual_sd == pytest.approx(np.sqrt(s2))
+    cov = s2 * np.linalg.pinv(x.T @ x)
+    contrast = np.zeros((n_raters, n_ratees + n_raters))
+    contrast[:, n_ratees:] = np.eye(n_raters) - 1 / n_raters
+    assert fx.raters["effect"].to_numpy() == pytest.approx(contrast @ beta, abs=1e-9)
+    assert fx.raters["se"].to_numpy() == pytest.approx(np.sqrt(np.diag(contrast @ cov @ contrast.T)), rel=1e-7)
+
+
+def _network(rng: np.random.Generator, n_raters: int, n_ratees: int, per_ratee: int) -> tuple[pd.DataFrame, ...]:
+    severity = rng.normal(0, 0.5, n_raters)
+    severity -= severity.mean()
+    level = rng.normal(3, 0.7, n_ratees)
+    i = np.repeat(np.arange(n_ratees), per_ratee)
+    j = rng.integers(0, n_raters, len(i))
+    df = pd.DataFrame({"ratee": i, "rater": j, "score": level[i] + severity[j] + rng.normal(0, 0.3, len(i))})
+    return df, severity, level
+
+
+def test_simulated_network_recovers_planted_severities() -> None:
+    df, severity, level = _network(np.random.default_rng(4), 40, 300, 5)
+    df = df.drop_duplicates(["ratee", "rater"])
+    fx = rater_effects(df, "ratee", "rater", "score")
+    assert fx.raters["component"].nunique() == 1 and fx.raters["estimable"].all()
+    est = fx.raters.set_index("rater")["effect"].reindex(range(40)).to_numpy()
+    assert np.corrcoef(est, severity)[0, 1] > 0.9
+    ratees = fx.ratees.set_index("ratee").reindex(range(300))
+    raw, cal = ratees["raw_mean"].to_numpy(), ratees["calibrated_mean"].to_numpy()
+    assert np.sqrt(np.mean((cal - level) ** 2)) < np.sqrt(np.mean((raw - level) ** 2))
+    # about 95% of the planted severities lie within 2 standard errors of the estimates
+    centred = severity - severity.mean()
+    inside = np.abs(est - centred) < 2 * fx.raters.set_index("rater")["se"].reindex(range(40)).to_numpy()
+    assert inside.mean() > 0.8
+
+
+def test_conjugate_gradient_path_agrees_with_the_dense_solve(monkeypatch: pytest.MonkeyPatch) -> None:
+    df, _, _ = _network(np.random.default_rng(8), 60, 200, 3)
+    dense = rater_effects(df, "ratee", "rater", "score")
+    monkeypatch.setattr(raters, "DENSE_MAX_RATERS", 0)
+    iterative = rater_effects(df, "ratee", "rater", "score")
+    assert iterative.raters["effect"].to_numpy() == pytest.approx(dense.raters["effect"].to_numpy(), abs=1e-8)
+    assert iterative.ratees["level"].to_numpy() == pytest.approx(dense.ratees["level"].to_numpy(), abs=1e-8)
+    assert iterative.raters["se"].isna().all()
+
+
+def test_planted_lenient_supervisors_are_found_in_the_sample() -> None:
+    sample = make_sample(1000, 2025, seed=2025)
+    r = sample.tables["ratings"]
+    r = r[r["rater_role"].isin(["supervisor", "peer"])]
+    r = r.assign(key=r["rater_role"] + ":" + r["rater_id"])
+    fx = rater_effects(r, "employee_id", "key", "score")
+    sup = fx.raters[fx.raters["rater"].str.startswith("supervisor:")]
+    sup = sup.assign(sid=sup["rater"].str.removeprefix("supervisor:"))
+    planted = sample.truth["supervisor_leniency"].set_index("supervisor_id")
+    sup = sup.join(planted, on="sid")
+    east = sup[(sup["region"] == "East") & sup["estimable"]]
+    others = sup[(sup["region"] != "East") & sup["estimable"]]
+    assert east["effect"].mean() - others["effect"].mean() > 0.5  # planted +0.7
+    assert (east["effect"] > others["effect"].quantile(0.9)).mean() > 0.8
+    # calibrated supervisor scores are closer to the planted true levels than raw ones
+    truth = sample.truth["true_levels"].groupby("employee_id")["true_level"].mean()
+    s = fx.calibrated[fx.calibrated["key"].str.startswith("supervisor:")]
+    raw = s.groupby("employee_id")["score"].mean()
+    cal = s.groupby("employee_id")["calibrated_score"].mean()
+    t = truth.reindex(raw.index)
+    rmse = lambda est: float(np.sqrt((((est - est.mean()) - (t - t.mean())) ** 2).mean()))  # noqa: E731
+    assert rmse(cal) < 0.75 * rmse(raw)
