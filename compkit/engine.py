@@ -537,25 +537,25 @@ def _net_pay(policy: Policy, data: Dataset, ids: pd.Series, out: pd.DataFrame, g
                         monthly["employee_total"], deductible, special, gross["days"] > 0, policy.tax,
                         monthly["employer_hf_taxable"], yearly, col("prior_income"), col("prior_deductions"),
                         col("prior_tax_withheld"), deferred, ytd)
-    # the net table: one float block filled column by column (no per-column frames to stack), then the keys
-    columns = {key: gross[key] for key in ("base", "allowances", "commission", "awards")}
-    columns.update(gross=gross["wages"], bonus_paid=result["bonus_paid"])
-    columns.update({c: monthly[c] for c in emp_cols})
-    columns.update(special_deductions=special, deductible=deductible,
-                   taxable_income_cumulative=result["taxable_income_cumulative"],
-                   tax_withheld=result["tax_withheld"], bonus_tax=result["bonus_tax"], net_pay=result["net_pay"])
-    block = np.empty((len(columns), n * m))
-    for i, values in enumerate(columns.values()):
-        block[i] = np.broadcast_to(values, (n, m)).reshape(-1)
-    net = pd.DataFrame(block.T, columns=list(columns), copy=False)
+    # the net table: the people x months arrays as its columns, without copying them (pandas keeps one block
+    # per column); the keys as categoricals from positions
     labels = ids.array if isinstance(ids.dtype, pd.StringDtype) else ids.to_numpy()
     try:  # one row per person: the codes are the positions (categories must be unique, else ValueError)
         people = pd.Categorical.from_codes(np.repeat(np.arange(n, dtype="int32"), m), pd.Index(labels))
     except ValueError:
         codes = pd.Categorical(ids.to_numpy(), categories=pd.unique(ids.to_numpy()))
         people = pd.Categorical.from_codes(np.repeat(codes.codes, m), codes.categories)
-    net.insert(0, "employee_id", people)
-    net.insert(1, "period", pd.Categorical.from_codes(np.tile(np.arange(m, dtype="int8"), n), periods))
+    columns: dict[str, Any] = {
+        "employee_id": people, "period": pd.Categorical.from_codes(np.tile(np.arange(m, dtype="int8"), n), periods)}
+    columns.update({key: gross[key] for key in ("base", "allowances", "commission", "awards")})
+    columns.update(gross=gross["wages"], bonus_paid=result["bonus_paid"])
+    columns.update({c: monthly[c] for c in emp_cols})
+    columns.update(special_deductions=special, deductible=deductible,
+                   taxable_income_cumulative=result["taxable_income_cumulative"],
+                   tax_withheld=result["tax_withheld"], bonus_tax=result["bonus_tax"], net_pay=result["net_pay"])
+    for key in list(columns)[2:]:
+        columns[key] = np.ascontiguousarray(np.broadcast_to(columns[key], (n, m))).reshape(-1)
+    net = pd.DataFrame(columns, copy=False)
     year = result["year"]
     year.insert(0, "employee_id", labels)
     if ytd is not None:
