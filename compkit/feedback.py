@@ -425,7 +425,8 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
     source = to_date if interim else outcomes
     if not interim:  # the bonus with its tax
         tax = source.tax[["employee_id", "bonus_tax", "net_bonus", "bonus_treatment", "tax_separate",
-                          "tax_combined", "bonus_in_avoid_range", "bonus_cliff", "bonus_avoid_to"]].copy()
+                          "tax_combined", "bonus_in_avoid_range", "bonus_cliff", "bonus_avoid_to"]
+                         + (["ytd_bonus_separate"] if "ytd_bonus_separate" in source.tax else [])].copy()
         tax["employee_id"] = tax["employee_id"].astype(str)
         people = people.merge(tax, on="employee_id", how="left", validate="one_to_one")
     return Statements(people=people, indicators=ind, feedback=feedback, commission=lines,
@@ -590,7 +591,12 @@ def _net_context(months: pd.DataFrame, rec: dict[str, Any], interim: bool, lang:
     other = combined if chosen == "separate" else separate
     mine = separate if chosen == "separate" else combined
     diff = i18n.money(float(round_cents(abs(other - mine))), lang)
-    if mine == other:
+    earlier = _num(rec.get("ytd_bonus_separate")) or 0.0
+    if chosen == "combined" and earlier > 0:
+        why = _("Your bonus is taxed together with your wages: the annual bonus can be taxed separately only once "
+                "a year, and that was used for the bonus of {amount} paid earlier this year.").format(
+            amount=i18n.money(earlier, lang))
+    elif mine == other:
         why = _("Both ways of taxing your bonus, separately or together with your wages, give the same tax for "
                 "the year; it is taxed separately.")
     elif chosen == "separate" and mine < other:

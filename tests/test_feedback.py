@@ -529,3 +529,25 @@ def test_the_bonus_treatment_sentence_and_the_cliff_by_hand() -> None:
     cheaper = dict(forced, tax_combined=3_516.10 - 250.5)
     assert "比单独计税少250.50 元" in _net_context(months, cheaper, False, "zh-CN")["bonus"]["why"]
     assert _net_context(months, dict(rec, tax_combined=3_516.10), False, "en")["bonus"]["why"].startswith("Both")
+
+
+def test_a_second_half_year_statement_says_why_the_bonus_is_taxed_with_wages(policy, tmp_path) -> None:
+    from conftest import write_tables
+
+    from compkit.data import load_dataset
+    from compkit.engine import evaluate
+
+    half = policy.updated({"cycle": "half-year"})
+    folder = write_tables(tiny_tables(), tmp_path / "year")
+    h1 = evaluate(half, load_dataset(folder, policy=half, cycle="2025H1")).tax.set_index("employee_id")
+    assert h1.loc["E3", "bonus_treatment"] == "separate"  # E3's June bonus used the once-a-year treatment
+    st = statement_contents(half, load_dataset(folder, policy=half))  # 2025H2
+    page = render_statements(st, half)["E3"]
+    text = visible_text(page)
+    assert "本考核期到手收入（2025年7月至2025年12月" in text
+    assert f"全年一次性奖金单独计税每年只能使用一次，已用于今年早些时候发放的{h1.loc['E3', 'bonus_paid']:,.2f} 元奖金" in text
+    # July's cumulative taxable income carries on from June's (H1's tax table)
+    e3 = st.net[st.net["employee_id"] == "E3"]
+    assert _net_rows(page)[1][-3] == f"{e3['taxable_income_cumulative'].iloc[0]:,.2f}"
+    assert e3["taxable_income_cumulative"].iloc[0] > h1.loc["E3", "withholding_income"] - \
+        h1.loc["E3", "withholding_deductions"] - 6 * 5000
