@@ -450,3 +450,39 @@ def test_bad_year_to_date_figures_are_reported(tmp_path, policy):
 
 def test_annual_cycles_have_no_year_to_date(out):
     assert "ytd_source" not in out.tax and (out.tax["months_employed"] > 0).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(money, min_size=12, max_size=12), st.lists(money, min_size=12, max_size=12),
+       st.integers(min_value=1, max_value=11))
+def test_a_year_split_in_two_withholds_what_the_whole_year_does(wages, contributions, split):
+    # any split of the year (6 for half-years): the later part, carried on from the earlier part's cumulative
+    # taxable income and tax withheld, withholds month by month what the whole year withholds in those months,
+    # even when income falls (nothing refunded within the year)
+    wages, si = np.array([wages]), np.minimum(np.array([contributions]), np.array([wages]))
+    whole = cumulative_withholding(wages, si)
+    first = cumulative_withholding(wages[:, :split], si[:, :split])
+    later = cumulative_withholding(wages[:, split:], si[:, split:], prior_taxable=first["taxable_cum"][:, -1],
+                                   prior_withheld=first["withheld_cum"][:, -1])
+    assert later["withheld"].tolist() == whole["withheld"][:, split:].tolist()
+    assert np.allclose(later["taxable_cum"], whole["taxable_cum"][:, split:], rtol=0, atol=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(money, min_size=12, max_size=12), money)
+def test_payroll_of_two_halves_is_the_payroll_of_the_year(wages, bonus):
+    from compkit.tax import payroll, year_to_date
+
+    # no bonus before December; contributions 10% of wages: H1's year to date carried into H2 gives H2 the
+    # whole year's months 7-12 (December's bonus taxed the same way: the choice sees the whole year's wages)
+    w = np.array([wages])
+    c = round_cents(0.1 * w)
+    on = np.ones((1, 12), bool)
+    year = payroll(w, [bonus], 11, c, c, np.zeros((1, 12)), on, Tax())
+    h1 = payroll(w[:, :6], [0.0], 5, c[:, :6], c[:, :6], np.zeros((1, 6)), on[:, :6], Tax())
+    ytd = year_to_date(h1["year"].assign(employee_id=["E1"]))
+    h2 = payroll(w[:, 6:], [bonus], 5, c[:, 6:], c[:, 6:], np.zeros((1, 6)), on[:, 6:], Tax(), year_to_date=ytd)
+    assert h2["tax_withheld"].tolist() == year["tax_withheld"][:, 6:].tolist()
+    assert h2["net_pay"].tolist() == year["net_pay"][:, 6:].tolist()
+    for col in ("bonus_treatment", "bonus_tax", "reconciliation_tax_due", "reconciliation_balance"):
+        assert h2["year"][col].iloc[0] == year["year"][col].iloc[0], col
