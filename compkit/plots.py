@@ -150,6 +150,23 @@ def budget_curve(knob: Sequence[float], cost: Sequence[float], budget: float, so
     return fig
 
 
+def payout_curves(current: Sequence[Sequence[float]], calibrated: Sequence[Sequence[float]]) -> Figure:
+    """The current and the calibrated bonus curve: payout (% of the target bonus) against the overall score."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for curve, colour, label, style in ((current, GREY, _("current curve"), "--"),
+                                        (calibrated, BLUE, _("calibrated curve"), "-")):
+        pts = np.asarray(curve, dtype="float64")
+        xs = np.concatenate([[pts[0, 0] - 5], pts[:, 0], [pts[-1, 0] + 5]])
+        ys = np.concatenate([[pts[0, 1]], pts[:, 1], [pts[-1, 1]]]) * 100
+        ax.plot(xs, ys, color=colour, ls=style, marker="o", markersize=4, label=label)
+    ax.set_xlabel(_("overall score (points)"))
+    ax.set_ylabel(_("payout (% of the target bonus)"))
+    ax.legend(frameon=False)
+    ax.set_title(_("Bonus payout curve"))
+    fig.tight_layout()
+    return fig
+
+
 def attainment(achievement: pd.DataFrame, column: str = "achievement", by: str = "indicator") -> Figure:
     """Distribution of achievement (actual / target) per indicator, with the 100% line."""
     groups = [g for g, _ in achievement.groupby(by, sort=True)]

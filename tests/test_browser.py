@@ -60,6 +60,16 @@ def test_review_reports_in_the_browser(tmp_path: Path, shots: Path) -> None:
     _looks_right(checks["index"], ["2025年度考核与薪酬政策评审"])
     _looks_right(checks["policy_review"],
                  ["2025年度考核与薪酬政策评审", "目录", "摘要", "一、成本与预算（按组成部分）"])
+    # the calibration and fairness reports: Chinese headings drawn in a CJK font, the summary and contents first
+    _looks_right(checks["calibration"], ["年度校准报告", "目录", "摘要", "一、评分人的宽严程度", "三、预算",
+                                         "五、奖金兑现曲线"])
+    _looks_right(checks["fairness"], ["年度考核与薪酬公平性报告", "目录", "摘要", "标识", "四、调整后的薪酬差距",
+                                      "五、上级是否给某些群体打出低于其业绩的评分？"])
+    assert "每分占目标奖金" in checks["calibration"].text  # the no-cliff headline
+    assert "支行内调整后薪酬差距" in checks["fairness"].text or "没有支行存在显著的调整后差距" in checks["fairness"].text
+    for name in ("calibration", "fairness"):
+        text = checks[name].text
+        assert "dtype:" not in text and "Name: " not in text  # no Series or DataFrame text dumps
     for check in checks.values():
         assert check.console_errors == [], (check.path.name, check.console_errors)
         assert check.headings, check.path.name
