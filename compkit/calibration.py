@@ -431,7 +431,7 @@ def fit_payout_curve(composite: ArrayLike, shares: tuple[float, float, float] = 
 
     Unknowns: the scores s0 < s1 < s2 < s3 of the points (s0, 0), (s1, p1), (s2, p2), (s3, p3), where p = payouts
     and q_k = the (1 - shares[k]) quantile of the composite (90% / 50% / 10% reach threshold, target, maximum).
-    scipy.optimize.minimize (SLSQP) solves the quadratic programme
+    scipy.optimize (lsq_linear, bounded-variable least squares on the first point and the gaps) solves
         minimise   sum_k (s_k - q_k)^2  +  1e-6 (s0 - (q1 - step))^2          k = 1..3
         subject to s_k - s_{k-1} >= (p_k - p_{k-1}) / max_slope                 (no cliff: a maximum slope)
                    s_k - s_{k-1} <= (p_k - p_{k-1}) / min_slope                 (no plateau: a minimum slope)
@@ -442,7 +442,7 @@ def fit_payout_curve(composite: ArrayLike, shares: tuple[float, float, float] = 
     (the zero point down, the others to nearest, moved apart where rounding would break a limit).
     Raises CalibrationError when the scores do not spread enough or min_slope > max_slope.
     """
-    from scipy.optimize import minimize
+    from scipy.optimize import lsq_linear
 
     c = np.asarray(composite, dtype="float64")
     c = c[~np.isnan(c)]
@@ -466,16 +466,16 @@ def fit_payout_curve(composite: ArrayLike, shares: tuple[float, float, float] = 
         raise CalibrationError(f"min_slope {min_slope} leaves no room between the points (payout steps {list(dp)})")
     goal = np.concatenate([[q[0] - step], q])
     weight = np.array([1e-6, 1.0, 1.0, 1.0])
-    diff = np.diff(np.eye(4), axis=0)  # rows: s_k - s_{k-1}
-    cons = [{"type": "ineq", "fun": lambda s: diff @ s - lo_gap, "jac": lambda s: diff}]
-    if np.isfinite(hi_gap).all():
-        cons.append({"type": "ineq", "fun": lambda s: hi_gap - diff @ s, "jac": lambda s: -diff})
-    start = q[0] - lo_gap[0] + np.concatenate([[0.0], np.cumsum(np.maximum(np.diff(goal), lo_gap))])
-    res = minimize(lambda s: float(weight @ (s - goal) ** 2), start, jac=lambda s: 2 * weight * (s - goal),
-                   constraints=cons, method="SLSQP", options={"ftol": 1e-12, "maxiter": 200})
-    s = res.x
-    if not res.success or (diff @ s < lo_gap - 1e-6).any():
+    # unknowns x = (s1, g0, g1, g2) with the gaps g_k = s_{k+1} - s_k boxed in [lo_gap, hi_gap]: the constraints
+    # become bounds and the programme a bounded linear least-squares problem (scipy.optimize.lsq_linear, BVLS)
+    design = np.array([[1.0, -1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 1.0, 0.0], [1.0, 0.0, 1.0, 1.0]])
+    w = np.sqrt(weight)[:, None]
+    lower = np.concatenate([[-np.inf], lo_gap])
+    upper = np.concatenate([[np.inf], hi_gap])
+    res = lsq_linear(design * w, goal * w.ravel(), bounds=(lower, upper), method="bvls", tol=1e-12)
+    if not res.success:
         raise CalibrationError(f"the payout curve could not be fitted within the slope limits: {res.message}")
+    s = design @ res.x
     # round to the step: the threshold, target and maximum to nearest, each gap kept within its limits
     need_lo = np.ceil(lo_gap / step - 1e-9) * step
     need_hi = np.where(np.isfinite(hi_gap), np.floor(np.where(np.isfinite(hi_gap), hi_gap, 0) / step + 1e-9) * step,
