@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from compkit import __version__
+from compkit import __version__, i18n
 from compkit.errors import CompkitError
 
 
@@ -27,12 +27,20 @@ def _add_policy_data(p: argparse.ArgumentParser, candidate: bool = False, encodi
                             "else GB18030)")
 
 
+def _lang(args: argparse.Namespace, policy: object = None) -> tuple[str, Callable[[str], str]]:
+    """The language of the messages (--lang, else the policy's, else zh-CN) and its ``_``."""
+    lang = i18n.resolve(getattr(args, "lang", None), policy)
+    return lang, i18n.gettext(lang)
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from compkit.sample import make_sample
 
+    _lang_, _ = _lang(args)
     sample = make_sample(managers=args.managers, year=args.year, seed=args.seed)
     written = sample.write(args.out)
-    print(f"wrote a sample of {args.managers} customer managers for {args.year} (seed {args.seed}) to {args.out}:")
+    print(_("wrote a sample of {n} customer managers for {year} (seed {seed}) to {out}:").format(
+        n=args.managers, year=args.year, seed=args.seed, out=args.out))
     for path in written:
         print(f"  {Path(path).name}")
     return 0
@@ -48,21 +56,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
     joiners = int((emp["hire_date"] >= data.cycle_start).sum())
     leavers = int((emp["exit_date"].notna() & (emp["exit_date"] <= data.cycle_end)).sum())
     months = sorted(data.metrics["period"].unique())
-    print(f"{args.data}: valid for policy {policy.policy} {policy.version}, cycle {data.cycle}")
+    _lang_, _ = _lang(args, policy)
+    print(_("{data}: valid for policy {policy} {version}, cycle {cycle}").format(
+        data=args.data, policy=policy.policy, version=policy.version, cycle=data.cycle))
     if data.set_aside:
         print(f"  {data.set_aside_note()}")
-    print(f"  people: {len(emp)} ({joiners} joined and {leavers} left during the cycle), "
-          f"months: {len(months)} ({months[0]} to {months[-1]})")
+    people = _("people: {n} ({joiners} joined and {leavers} left during the cycle), months: {months} ({first} to "
+               "{last})").format(n=len(emp), joiners=joiners, leavers=leavers, months=len(months), first=months[0],
+                                 last=months[-1])
+    print(f"  {people}")
     summary = data.summary()
     width = max(len(t) for t in summary["table"])
     for rec in summary.itertuples(index=False):
-        print(f"  {rec.table:<{width}}  {rec.rows:>8,} rows  {rec.employees:>6,} people")
+        counts = _("{rows} rows, {people} people").format(rows=f"{rec.rows:>8,}", people=f"{rec.employees:>6,}")
+        print(f"  {rec.table:<{width}}  {counts}")
     if data.notes:
-        print(f"accepted as the policy's inputs options say ({len(data.notes)}):")
+        print(_("accepted as the policy's inputs options say ({n}):").format(n=len(data.notes)))
         for note in data.notes[:50]:
             print(f"  - {note}")
         if len(data.notes) > 50:
-            print(f"  ... and {len(data.notes) - 50} more")
+            more = _("... and {n} more").format(n=len(data.notes) - 50)
+            print(f"  {more}")
     return 0
 
 
@@ -70,6 +84,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from compkit.atomic import check_output
     from compkit.data import load_dataset
     from compkit.engine import evaluate
+    from compkit.headers import sheet_label
     from compkit.policy import load_policy
 
     out = Path(args.out)
@@ -80,43 +95,61 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from compkit.supervision import anomalies, anomaly_counts, reconciliation
 
     outcomes = evaluate(policy, data)
+    lang, _ = _lang(args, policy)
     checks = {"reconciliation": reconciliation(data, outcomes), "anomalies": anomalies(policy, data, outcomes)}
     if out.suffix.lower() == ".xlsx":
-        outcomes.to_excel(out, extra=checks)
+        outcomes.to_excel(out, extra=checks, lang=lang)
+        sheet = lambda name: sheet_label(name, lang)  # noqa: E731 - the workbook's sheet names
     else:
         outcomes.to_csv(out, extra=checks)
+        sheet = lambda name: f"{name}.csv"  # noqa: E731
     totals = outcomes.totals()
-    print(f"evaluated {len(outcomes.summary)} people, cycle {data.cycle}, policy {policy.version}; wrote {out}")
+    print(_("evaluated {n} people, cycle {cycle}, policy {version}; wrote {out}").format(
+        n=len(outcomes.summary), cycle=data.cycle, version=policy.version, out=out))
     if data.set_aside:
         print(f"  {data.set_aside_note()}")
+    unit = i18n.currency_label(policy.currency, lang)
     for name, value in totals.items():
-        print(f"  {name:<22} {value:>18,.2f} {policy.currency}")
+        print(f"  {i18n.term(name, lang):<22} {value:>18,.2f} {unit}")
     failed = checks["reconciliation"].loc[~checks["reconciliation"]["ok"], "check"].tolist()
-    print("reconciliation: " + ("every check adds up to the cent" if not failed else "FAILED: " + ", ".join(failed)))
+    print(_("reconciliation: every check adds up to the cent") if not failed else
+          _("reconciliation: FAILED: {checks}").format(checks=", ".join(failed)))
     counts = anomaly_counts(checks["anomalies"])
     flagged = counts[counts["flags"] > 0]
-    print("supervision flags (sheet 'anomalies'): " + (", ".join(f"{r.check} {r.flags}" for r in
-                                                                flagged.itertuples()) or "none"))
-    _print_compliance(outcomes, policy.currency)
+    print(_("supervision flags (see '{sheet}'): {flags}").format(
+        sheet=sheet("anomalies"), flags=", ".join(f"{r.check} {r.flags}" for r in flagged.itertuples()) or _("none")))
+    _print_compliance(outcomes, policy.currency, lang, sheet)
     return 0 if not failed else 1
 
 
-def _print_compliance(outcomes, currency: str) -> None:
-    """One line per failed sound-pay check, and the clawbacks and wage bill in a sentence each."""
+def _print_compliance(outcomes, currency: str, lang: str | None = None,
+                      sheet: Callable[[str], str] = lambda name: name) -> None:
+    """One line per failed sound-pay check (rule names in ``lang``), and the clawbacks and wage bill in a sentence
+    each."""
+    from compkit.compliance import in_words
+
+    _ = i18n.gettext(lang)
+    unit = i18n.currency_label(currency, lang)
     checks = outcomes.compliance
     if len(checks):
-        failed = checks[checks["status"] == "fail"]
-        print(f"sound-pay checks (sheet 'compliance'): {len(failed)} of {len(checks)} fail"
-              + "".join(f"\n  {r.rule} [{r.population}]: {r.value:.4g} against {r.limit:.4g}, "
-                        f"{r.people_affected} people" for r in failed.itertuples()))
+        failed = in_words(checks[checks["status"] == "fail"], lang)
+        print(_("sound-pay checks (see '{sheet}'): {failed} of {total} fail").format(
+            sheet=sheet("compliance"), failed=len(failed), total=len(checks))
+              + "".join("\n  {line}".format(line=_("{rule} [{population}]: {value} against {limit}, {people} people")
+                                             .format(rule=r.rule, population=r.population, value=f"{r.value:.4g}",
+                                                     limit=f"{r.limit:.4g}", people=r.people_affected))
+                        for r in failed.itertuples()))
     claims = outcomes.clawbacks
     if len(claims):
-        print(f"clawbacks (sheet 'clawbacks'): {len(claims)} claims, {claims['cancelled'].sum():,.2f} {currency} "
-              f"cancelled from deferred pay, {claims['to_recover'].sum():,.2f} {currency} to recover from pay made")
+        print(_("clawbacks (see '{sheet}'): {n} claims, {cancelled} {unit} cancelled from deferred pay, {recover} "
+                "{unit} to recover from pay made").format(sheet=sheet("clawbacks"), n=len(claims), unit=unit,
+                                                cancelled=f"{claims['cancelled'].sum():,.2f}",
+                                                recover=f"{claims['to_recover'].sum():,.2f}"))
     if len(outcomes.allocation):
         top = outcomes.allocation.iloc[0]
-        print(f"wage bill (sheet 'allocation'): {top['pool']:,.2f} {currency} allocated over "
-              f"{int(outcomes.allocation['level'].max())} levels, {top['paid']:,.2f} paid out")
+        print(_("wage bill (see '{sheet}'): {pool} {unit} allocated over {levels} levels, {paid} paid out").format(
+            sheet=sheet("allocation"), pool=f"{top['pool']:,.2f}", unit=unit,
+            levels=int(outcomes.allocation["level"].max()), paid=f"{top['paid']:,.2f}"))
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -125,7 +158,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     index = run_review(year=args.year, policy=args.policy, candidate=args.candidate, data=args.data, out=args.out,
                        budget=args.budget, scenarios=args.scenarios, seed=args.seed, lang=args.lang,
                        private=args.private)
-    print(f"review written: {index}")
+    print(i18n.gettext(args.lang)("review written: {index}").format(index=index))
     return 0
 
 
@@ -141,12 +174,14 @@ def cmd_statements(args: argparse.Namespace) -> int:
     written = write_statements(policy_path=args.policy, data_path=args.data, out=args.out, period=args.period,
                                cycle=args.cycle, publish=args.publish, lang=args.lang, pdf=args.pdf)
     pages = sum(1 for p in written if p.suffix == ".html")
-    print(f"wrote {pages} statement(s) and statements.xlsx to {args.out} (private: do not share the folder)")
+    _ = i18n.gettext(_statement_lang(args))
+    print(_("wrote {n} statement(s) and statements.xlsx to {out} (private: do not share the folder)").format(
+        n=pages, out=args.out))
     pdfs = sum(1 for p in written if p.suffix == ".pdf")
     if pdfs:
-        print(f"and {pdfs} PDF(s) (A4), one per person")
+        print(_("and {n} PDF(s) (A4), one per person").format(n=pdfs))
     if args.publish is not None:
-        print(f"published tables (no names, no employee ids): {args.publish}")
+        print(_("published tables (no names, no employee ids): {folder}").format(folder=args.publish))
     if args.send:
         from compkit.delivery import send_statements_command
 
@@ -154,11 +189,21 @@ def cmd_statements(args: argparse.Namespace) -> int:
     return 0
 
 
+def _statement_lang(args: argparse.Namespace) -> str:
+    """--lang, else the policy file's language (read once more: statements already validated it)."""
+    if args.lang:
+        return i18n.resolve(args.lang)
+    from compkit.policy import load_policy
+
+    return i18n.resolve(None, load_policy(args.policy))
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     from compkit.rules import write_rules
 
     path = write_rules(args.policy, args.out, lang=args.lang)
-    print(f"wrote the appraisal rules document (考核办法) to {path}")
+    print(i18n.gettext(_statement_lang(args))("wrote the appraisal rules document (考核办法) to {path}").format(
+        path=path))
     return 0
 
 
@@ -320,7 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"compkit {args.command}: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
+        print(i18n.gettext(getattr(args, "lang", None))("interrupted; nothing was written"), file=sys.stderr)
         return 130
     except OSError as err:  # permission denied, disk full, name too long...: one line, never a traceback
         print(f"compkit {args.command}: {os_error_message(err)}", file=sys.stderr)

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from compkit.i18n import N_
 from compkit.money import round_cents, to_cents
 from compkit.policy import Deferral, Policy, WageBill
 
@@ -45,6 +46,7 @@ __all__ = [
     "deferral_schedule",
     "deferral_shares",
     "director_view",
+    "in_words",
     "leaver_rules",
     "publishable_tree",
     "split_deferred",
@@ -53,6 +55,18 @@ __all__ = [
 
 #: columns of the compliance table
 CHECK_COLUMNS = ("rule", "population", "value", "limit", "status", "people_affected", "people", "source", "note")
+
+#: the rules of the compliance table as people read them (商业银行稳健薪酬监管指引)
+RULE_NAMES = {"fixed_pay_share": N_("Fixed pay as a share of total pay"),
+              "deferral_share": N_("Share of performance pay deferred"),
+              "deferral_years": N_("Deferral period (years)"),
+              "deferral_pace": N_("Deferred pay released no faster than evenly"),
+              "performance_multiple": N_("Performance pay as a multiple of base pay")}
+#: the populations of the compliance table (with a list of grades or a grade after them)
+POPULATION_NAMES = {"all people": N_("All people"), "deferral policy": N_("The deferral policy"),
+                    "deferral schedules": N_("Deferral schedules"), "key roles": N_("Key roles"),
+                    "senior management": N_("Senior management"), "key roles (": N_("Key roles ({grades})"),
+                    "senior management (": N_("Senior management ({grades})"), "grade": N_("Grade {grade}")}
 
 #: name of the top unit of the wage-bill tree
 HEAD_OFFICE = "head office"
@@ -677,3 +691,35 @@ def compliance_checks(summary: pd.DataFrame, deferrals: pd.DataFrame, policy: Po
                 None if np.isnan(value) else value <= sp.max_performance_multiple, int((over & m).sum()),
                 int(m.sum()), "performance pay / base pay, the largest person (绩效薪酬在基本薪酬的3倍以内)")
     return pd.DataFrame(rows, columns=list(CHECK_COLUMNS)), people
+
+
+def in_words(checks: pd.DataFrame, lang: str | None, grade_names: dict[str, str] | None = None) -> pd.DataFrame:
+    """The compliance table (:func:`compliance_checks`) with its ``rule`` and ``population`` in ``lang``, as
+    reports and the command line show them: 'fixed_pay_share' -> 固定薪酬占薪酬总额比例, 'grade CM1' -> 'CM1职级'
+    (or the grade's name from ``grade_names``), 'key roles (SCM, RM)' -> 关键岗位（SCM、RM）. Other columns as
+    they are; a rule or population compkit does not know stays as written."""
+    import re
+
+    from compkit import i18n
+
+    _ = i18n.gettext(lang)
+    names = grade_names or {}
+    sep = "、" if i18n.resolve(lang) == "zh-CN" else ", "
+
+    def population(p: object) -> str:
+        t = str(p)
+        if t in POPULATION_NAMES:
+            return _(POPULATION_NAMES[t])
+        m = re.fullmatch(r"grade (\S+)", t)
+        if m:
+            return _(POPULATION_NAMES["grade"]).format(grade=i18n.term(names.get(m.group(1), m.group(1)), lang))
+        m = re.fullmatch(r"(key roles|senior management) \((.*)\)", t)
+        if m:
+            grades = sep.join(g.strip() for g in m.group(2).split(","))
+            return _(POPULATION_NAMES[m.group(1) + " ("]).format(grades=grades)
+        return t
+
+    out = checks.copy()
+    out["rule"] = [_(RULE_NAMES[r]) if r in RULE_NAMES else str(r) for r in checks["rule"]]
+    out["population"] = [population(p) for p in checks["population"]]
+    return out

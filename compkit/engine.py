@@ -141,17 +141,19 @@ class Outcomes:
         tables = {name: getattr(self, name) for name in self.TABLES} | dict(extra or {})
         return write_tables_folder(tables, directory, "evaluate")
 
-    def to_excel(self, path: str | Path, extra: dict[str, pd.DataFrame] | None = None) -> Path:
+    def to_excel(self, path: str | Path, extra: dict[str, pd.DataFrame] | None = None,
+                 lang: str | None = None) -> Path:
         """A workbook with a sheet per table (plus ``extra`` sheets): bold frozen header, auto filter, money in
         #,##0.00, shares in %. Written to a temporary file first and moved into place, so a failure leaves no
-        partial workbook."""
+        partial workbook. ``lang`` (zh-CN, en): sheet names and headers in words for people (compkit evaluate
+        passes the policy's language or --lang); None: the column codes."""
         from compkit.excel import write_workbook
 
         sheets = {name: getattr(self, name) for name in self.TABLES if len(getattr(self, name).columns)}
         info = pd.DataFrame({"item": list(self.info), "value": [str(v) for v in self.info.values()]})
         sheets["info"] = info
         sheets.update(extra or {})
-        return write_workbook(sheets, Path(path))
+        return write_workbook(sheets, Path(path), lang=lang)
 
 
 # ---------------------------------------------------------------------------------------- evaluate

@@ -99,8 +99,18 @@ def _cell_values(df: pd.DataFrame) -> list[list[object]]:
     return [list(row) for row in zip(*cols)] if cols else []
 
 
-def write_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
-    """Write ``sheets`` (name -> table) to ``path`` (.xlsx). Returns the path."""
+def write_workbook(sheets: dict[str, pd.DataFrame], path: Path, lang: str | None = None) -> Path:
+    """Write ``sheets`` (name -> table) to ``path`` (.xlsx). Returns the path.
+
+    ``lang`` (zh-CN or en): sheet names and column headers as people read them (compkit.headers: 基本工资（元）,
+    'Base pay (CNY)'); None keeps the tables' own column names (codes). Number formats follow the codes either
+    way."""
+    if lang is not None:
+        from compkit.headers import column_label, sheet_label
+
+        label, title = (lambda c: column_label(c, lang)), (lambda n: sheet_label(str(n), lang))
+    else:
+        label, title = str, str
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook(write_only=True)
@@ -111,11 +121,11 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
     fill = PatternFill("solid", fgColor="305496")
     wrap = Alignment(vertical="top", wrap_text=True)
     for name, df in sheets.items():
-        ws = wb.create_sheet(title=re.sub(r"[\\/*?:\[\]]", "_", str(name))[:31])
+        ws = wb.create_sheet(title=re.sub(r"[\\/*?:\[\]]", "_", title(name))[:31])
         ws.freeze_panes = "A2"
         formats = [_number_format(str(c), df[c].dtype) for c in df.columns]
         for j, c in enumerate(df.columns, start=1):
-            width = max(10, min(45, len(str(c)) + 2))
+            width = max(10, min(45, len(label(c)) * (2 if lang == "zh-CN" else 1) + 2))
             if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype):
                 # lengths of the text shown; a column of missing values only (an open appeal's value_before,
                 # pandas' string dtype keeps <NA>) has no length: 0, not NaN
@@ -124,7 +134,7 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
             ws.column_dimensions[get_column_letter(j)].width = width
         header = []
         for c in df.columns:
-            cell = WriteOnlyCell(ws, value=neutralise(str(c)))
+            cell = WriteOnlyCell(ws, value=neutralise(label(c)))
             cell.font = bold
             cell.fill = fill
             cell.alignment = wrap

@@ -9,12 +9,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from compkit.i18n import N_
 from compkit.privacy import MIN_GROUP
 
 #: the satisfaction dimensions a statement shows, in this order
 DIMENSIONS = ("attitude", "competence", "responsiveness")
 #: handling-time target in days when the policy has no complaint_handling indicator with a fixed target
 DEFAULT_TARGET_DAYS = 7.0
+#: the share of complaints resolved within the target: OK at or above WITHIN_OK, Watch at or above WITHIN_WATCH,
+#: Alert below (a unit whose figures are suppressed gets no flag)
+WITHIN_OK, WITHIN_WATCH = 0.9, 0.75
+
+#: the complaints table's columns as reports show them (msgid, compkit.present kind). A complaint found justified
+#: is an 有效投诉 (upheld complaint), the word banks use; "upheld" alone is the appeals' word (支持)
+COLUMNS = {"complaints": (N_("Complaints"), "int"), "upheld": (N_("Upheld complaints"), "int"),
+           "upheld_share": (N_("Share of complaints upheld"), "pct"),
+           "median_days": (N_("Median days to resolve"), "num1"),
+           "within_target": (N_("Resolved within {days} days"), "pct"), "flag": (N_("Handling time"), "flag")}
 
 
 def handling_target(policy: object) -> float:
@@ -64,3 +75,31 @@ def satisfaction_by_person(surveys: pd.DataFrame, through: pd.Timestamp | None =
     g = s.groupby([s["employee_id"].astype(str), s["dimension"].astype(str)], sort=True)["score"]
     out = g.agg(score="mean", responses="size").reset_index()
     return out
+
+
+def handling_flag(within_target: pd.Series | np.ndarray, ok: float = WITHIN_OK, watch: float = WITHIN_WATCH
+                  ) -> np.ndarray:
+    """ok / watch / alert for the share of complaints resolved within the target (see WITHIN_OK, WITHIN_WATCH);
+    '' where the share is missing (a suppressed unit, or no complaint resolved)."""
+    w = np.asarray(within_target, dtype="float64")
+    return np.where(np.isnan(w), "", np.where(w >= ok, "ok", np.where(w >= watch, "watch", "alert"))).astype(object)
+
+
+def complaints_table(complaints: pd.DataFrame, employees: pd.DataFrame, by: str, target_days: float,
+                     min_group: int = MIN_GROUP) -> pd.DataFrame:
+    """:func:`complaints_by` with ``flag``: the handling-time flag of its within_target share
+    (:func:`handling_flag`)."""
+    out = complaints_by(complaints, employees, by, target_days, min_group)
+    out["flag"] = handling_flag(out["within_target"]) if len(out) else pd.Series(dtype=object)
+    return out
+
+
+def table_columns(by: str, label: str, target_days: float, lang: str | None) -> dict[str, tuple[str, str]]:
+    """The columns of a complaints table for compkit.present.Presenter.table: the grouping ``by`` (headed
+    ``label``) then :data:`COLUMNS`, the target's days written into its header."""
+    from compkit import i18n
+
+    days = i18n.gettext(lang)(COLUMNS["within_target"][0]).format(days=i18n.number(target_days, lang, 0))
+    cols = {by: (label, "term" if by == "category" else "text")}
+    cols.update({k: ((days, kind) if k == "within_target" else (msg, kind)) for k, (msg, kind) in COLUMNS.items()})
+    return cols

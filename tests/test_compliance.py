@@ -358,11 +358,11 @@ def test_clawbacks_table_and_exit_reason_are_read_by_evaluate_and_the_cli(tmp_pa
     assert out.leavers[["employee_id", "exit_reason", "deferred_rule"]].values.tolist() == [
         ["E4", "resignation", "forfeit"]]
     assert main(["evaluate", "--policy", str(POLICY_2025), "--data", str(folder), "--out",
-                 str(tmp_path / "r.xlsx")]) == 0
+                 str(tmp_path / "r.xlsx"), "--lang", "en"]) == 0
     printed = capsys.readouterr().out
-    assert "clawbacks (sheet 'clawbacks'): 1 claims, 26,647.92 CNY cancelled from deferred pay, 3,352.08 CNY to " \
+    assert "clawbacks (see 'Clawbacks'): 1 claims, 26,647.92 CNY cancelled from deferred pay, 3,352.08 CNY to " \
            "recover from pay made" in printed
-    assert "sound-pay checks (sheet 'compliance'): " in printed
+    assert "sound-pay checks (see 'Sound-pay compliance'): " in printed
 
 
 def test_bad_clawbacks_and_exit_reasons_are_reported(tmp_path, policy: Policy) -> None:
@@ -411,3 +411,20 @@ def test_allocate_pools_over_scenarios_equals_each_scenario_alone(policy: Policy
     # 58,356.16. Nobody in Anting (West's only branch) has a weight: West's pool is not paid out
     assert together[1].sum() == 5_835_616
     assert together[1, 3] == 0 and together[1, 4] == 0
+
+
+def test_rule_and_population_names_in_chinese_and_english() -> None:
+    checks = pd.DataFrame({"rule": ["fixed_pay_share", "fixed_pay_share", "deferral_share", "deferral_share",
+                                    "deferral_years", "deferral_pace", "performance_multiple", "house_rule"],
+                           "population": ["all people", "grade CM1", "key roles (RM, SCM)", "senior management",
+                                          "deferral policy", "deferral schedules", "grade RM", "somebody"],
+                           "status": ["pass"] * 8})
+    zh = cp.in_words(checks, "zh-CN")
+    assert zh["rule"].tolist()[:6] == ["固定薪酬占薪酬总额的比例", "固定薪酬占薪酬总额的比例", "绩效薪酬递延比例",
+                                       "绩效薪酬递延比例", "递延支付期限（年）", "递延薪酬按等分支付（不得前重后轻）"]
+    assert zh["population"].tolist() == ["全体人员", "CM1职级", "关键岗位（RM、SCM）", "高级管理人员", "递延政策",
+                                         "递延支付计划", "RM职级", "somebody"]
+    assert zh["rule"].iloc[-1] == "house_rule" and zh["status"].tolist() == checks["status"].tolist()
+    en = cp.in_words(checks, "en", grade_names={"CM1": "Junior customer manager"})
+    assert en["rule"].iloc[0] == "Fixed pay as a share of total pay"
+    assert en["population"].tolist()[:3] == ["All people", "Grade Junior customer manager", "Key roles (RM, SCM)"]

@@ -188,22 +188,35 @@ def test_workbook_is_readable(out, tmp_path: Path) -> None:
 
 def test_cli_evaluate_and_validate(tiny_dir: Path, tmp_path: Path, capsys) -> None:
     target = tmp_path / "results.xlsx"
-    assert main(["evaluate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--out", str(target)]) == 0
+    assert main(["evaluate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--out", str(target),
+                 "--lang", "en"]) == 0
     assert target.exists()
     printed = capsys.readouterr().out
     assert "evaluated 4 people" in printed
     assert "reconciliation: every check adds up to the cent" in printed
-    assert "supervision flags (sheet 'anomalies'): clawback 1" in printed
+    assert "supervision flags (see 'Supervision flags'): clawback 1" in printed
     from openpyxl import load_workbook
-    sheets = load_workbook(target, read_only=True).sheetnames
-    assert sheets[-3:] == ["info", "reconciliation", "anomalies"]
+    book = load_workbook(target, read_only=True)
+    assert book.sheetnames[-3:] == ["Run information", "Reconciliation", "Supervision flags"]
+    assert [c.value for c in next(book["Summary"].iter_rows(max_row=1))][:3] == ["Employee ID", "Name", "Branch"]
+    # the policy's language (zh-CN) by default: messages, sheet names and headers in Chinese
+    chinese = tmp_path / "results_zh.xlsx"
+    assert main(["evaluate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--out", str(chinese)]) == 0
+    printed = capsys.readouterr().out
+    assert "已测算4人" in printed and "核对：每一项都精确到分一致" in printed and "监督标识（见“监督标识”）" in printed
+    book = load_workbook(chinese, read_only=True)
+    assert book.sheetnames[:2] == ["汇总", "指标明细"] and book.sheetnames[-1] == "监督标识"
+    header = [c.value for c in next(book["汇总"].iter_rows(max_row=1))]
+    assert header[:3] == ["员工编号", "姓名", "支行"] and "基本工资（元）" in header and "递延奖金（元）" in header
     folder = tmp_path / "csv"
     assert main(["evaluate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--out", str(folder)]) == 0
     assert {"summary.csv", "reconciliation.csv", "anomalies.csv"} <= {p.name for p in folder.iterdir()}
-    capsys.readouterr()
-    assert main(["validate", "--policy", str(POLICY_2025), "--data", str(tiny_dir)]) == 0
+    assert "anomalies.csv" in capsys.readouterr().out  # the CSV folder keeps the codes as file names
+    assert main(["validate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--lang", "en"]) == 0
     printed = capsys.readouterr().out
     assert "people: 4 (1 joined and 1 left during the cycle)" in printed
+    assert main(["validate", "--policy", str(POLICY_2025), "--data", str(tiny_dir)]) == 0
+    assert "人员：4人（考核期内入职1人、离职1人）" in capsys.readouterr().out
 
 
 def test_cli_writes_nothing_on_bad_input(tiny_dir: Path, tmp_path: Path, capsys) -> None:

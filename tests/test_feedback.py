@@ -298,7 +298,7 @@ def test_statements_command(tmp_path: Path, tiny_dir: Path, capsys, monkeypatch)
     code = main(["statements", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--out", str(out),
                  "--period", "2025-09", "--publish", str(pub)])
     assert code == 0
-    assert "wrote 4 statement(s) and statements.xlsx" in capsys.readouterr().out
+    assert "已将4份反馈单和 statements.xlsx 写入" in capsys.readouterr().out  # the policy's language
     assert "阶段绩效与薪酬反馈单" in (out / "E2.html").read_text(encoding="utf-8")  # the policy says zh-CN
     assert sorted(p.name for p in pub.iterdir()) == [".compkit-output", "ratings_by_branch.csv", "results.csv"]
     employees = tiny_tables()["employees"]

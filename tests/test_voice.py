@@ -59,3 +59,24 @@ def test_statement_shows_the_three_dimensions(policy, tiny) -> None:
     someone = st.satisfaction["employee_id"].iloc[0]
     page = render_statements(st, policy)[someone]
     assert "客户满意度" in page and "服务态度" in page
+
+
+def test_handling_time_flag_and_upheld_wording() -> None:
+    t = voice.complaints_table(COMPLAINTS, EMPLOYEES, "category", target_days=7).set_index("category")
+    # fees: 1 of 3 within 7 days (33% < 75%) -> alert; service: 1 of 1 (100% >= 90%) -> ok
+    assert t.loc["fees", "flag"] == "alert" and t.loc["service", "flag"] == "ok"
+    # the bands: 90% and above ok, 75% to below 90% watch, below 75% alert; a suppressed unit gets no flag
+    assert voice.handling_flag([0.9, 0.899, 0.75, 0.7499, float("nan")]).tolist() == ["ok", "watch", "watch",
+                                                                                       "alert", ""]
+    small = voice.complaints_table(COMPLAINTS, EMPLOYEES, "branch", target_days=7, min_group=5).set_index("branch")
+    assert small.loc["B2", "flag"] == ""
+    from compkit.present import Presenter
+
+    R = Presenter("zh-CN")
+    cols = voice.table_columns("category", "Category", 7, "zh-CN")
+    html = R.table(t.reset_index(), cols, flags="flag").to_html()
+    assert "有效投诉（件）" in html and "有效投诉占比" in html and "7天内处理完毕" in html and "处理时效" in html
+    assert "警示" in html and "正常" in html
+    english = Presenter("en").table(t.reset_index(), voice.table_columns("category", "Category", 7, "en"),
+                                    flags="flag").to_html()
+    assert "Upheld complaints" in english and "Resolved within 7 days" in english
