@@ -560,9 +560,11 @@ def test_cli_validate_names_the_encoding_and_lists_accepted_rows(tiny_dir: Path,
     policy.write_text(POLICY_2025.read_text(encoding="utf-8").replace("zero_target: refuse", "zero_target: missing"),
                       encoding="utf-8")
     _zero_target(tiny_dir)
-    assert main(["validate", "--policy", str(policy), "--data", str(tiny_dir)]) == 0
+    assert main(["validate", "--policy", str(policy), "--data", str(tiny_dir), "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "accepted as the policy's inputs options say (1):" in out and "taken as missing" in out
+    assert main(["validate", "--policy", str(policy), "--data", str(tiny_dir)]) == 0  # the policy's zh-CN
+    assert "按政策的 inputs 选项接受（1条）：" in capsys.readouterr().out
 
 
 def test_typed_csv_read_equals_the_text_read(base_dir: Path, policy: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
