@@ -19,7 +19,8 @@ SHEETS: dict[str, str] = {
     "benefits": N_("Social insurance and housing fund"), "net": N_("Net pay by month"), "tax": N_("Tax"),
     "compliance": N_("Sound-pay compliance"), "compliance_people": N_("Compliance by person"),
     "clawbacks": N_("Clawbacks"), "leavers": N_("Leavers"), "allocation": N_("Wage bill allocation"),
-    "awards": N_("Awards"), "reconciliation": N_("Reconciliation"), "anomalies": N_("Supervision flags"),
+    "awards": N_("Awards"), "rater_adjustments": N_("Rater adjustments"), "reconciliation": N_("Reconciliation"),
+    "anomalies": N_("Supervision flags"),
     "info": N_("Run information"),
 }
 
@@ -122,6 +123,12 @@ COLUMNS: dict[str, str] = {
     # supervision
     "check": N_("Check"), "inputs": N_("Inputs"), "outputs": N_("Outputs"), "difference": N_("Difference"),
     "ok": N_("Adds up"), "subject": N_("Subject"), "id": N_("ID"), "detail": N_("Detail"),
+    "months_employed": N_("Months employed"), "withholding_income": N_("Income subject to withholding (CNY)"),
+    "withholding_deductions": N_("Deductions from withholding (CNY)"),
+    # rater adjustments
+    "rater_id": N_("Rater"), "rater_role": N_("Rater role"), "n_ratings": N_("Ratings"), "n_ratees": N_("People rated"),
+    "raw_mean": N_("Mean rating given"), "effect": N_("Leniency (points)"), "se": N_("Standard error"),
+    "estimable": N_("Estimated"), "adjustment": N_("Adjustment to each rating (points)"),
     # run information
     "item": N_("Item"),
 }

@@ -27,7 +27,8 @@ def test_every_evaluate_column_has_a_header(tiny, policy) -> None:
     from compkit.engine import evaluate
 
     out = evaluate(policy, tiny)
-    codes = {c for name in out.TABLES for c in getattr(out, name).columns}
+    adjusted = evaluate(policy.updated({"scorecard.raters.calibrate": "rater_effects"}), tiny)
+    codes = {c for o in (out, adjusted) for name in o.TABLES for c in getattr(o, name).columns}
     plain = sorted(c for c in codes if c not in headers.COLUMNS and not c.startswith("allowance_"))
     assert plain == [], plain
 
