@@ -226,3 +226,37 @@ def test_scaled_merit_cost_within_budget(policy, rows, budget):
     assert 0 <= info["scale_factor"] <= 1  # a zero budget scales every raise to 0
     if info["cost_before"] <= info["budget_amount"]:
         assert info["scale_factor"] == 1.0
+
+
+RATINGS = st.sampled_from(["A", "B", "C", "D", "E", None])
+
+
+@PROPS
+@given(st.lists(st.tuples(st.sampled_from(["CM1", "CM2", "SCM", "RM"]), RATINGS, RATINGS, st.floats(0, 120),
+                          st.integers(0, 3000), st.booleans()), min_size=1, max_size=30))
+def test_reasons_agree_with_the_eligibility(policy, rows):
+    # whatever the people, the words say what the eligibility decided: a promotion's reason names the grade it
+    # goes to, a demotion's likewise, a 'none' says why not; a near miss failed exactly one condition
+    grade, rating, last, composite, days, active = zip(*rows)
+    n = len(rows)
+    people = pd.DataFrame({"employee_id": [f"P{i}" for i in range(n)], "grade": grade, "rating": rating,
+                           "composite": composite, "active_at_end": active,
+                           "grade_since": END - pd.to_timedelta(np.array(days), unit="D"),
+                           "risk_management": composite})
+    history = pd.DataFrame({"employee_id": people["employee_id"], "cycle": "2024", "rating": last})
+    pol = promo_policy(policy)
+    e = career.promotion_eligibility(people, history, pol, END)
+    table = career.promotions(people, history, pol, END)
+    for rec, to, reason, near, act in zip(table["recommendation"], table["to_grade"], table["reason"],
+                                          table["near_miss"], active):
+        if not act:
+            assert rec == "none" and reason == "left before the end of the cycle: no promotion or demotion"
+        elif rec == "promote":
+            assert reason.startswith(f"promote to {to}: ")
+        elif rec == "demote":
+            assert reason.startswith(f"demote to {to}: ")
+        else:
+            assert to == "" and (reason.startswith("not promoted to ") or reason.startswith("no promotion rule"))
+        if near:
+            assert rec == "none" and reason.startswith("not promoted to ") and ", " not in reason.split(")")[0]
+    assert (table["recommendation"].map({"none": 0, "promote": 1, "demote": 2}).to_numpy() == e.recommendation).all()
