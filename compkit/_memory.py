@@ -80,3 +80,17 @@ def _numpy_hugepages_off() -> bool:
             return False
     _set_madvise_hugepage(False)
     return True
+
+
+def release_freed_memory() -> bool:
+    """Hand the pages of freed memory back to the kernel (glibc's ``malloc_trim``): called when a large step
+    ends (loading a dataset, an evaluation), so that its temporaries do not stay resident beside what the next
+    step allocates. Measured at 100,000 managers: the peak memory of load + evaluate 3.02-3.10 GB -> 2.82 GB.
+    False where there is nothing to trim (not glibc, or ``COMPKIT_MEMORY=default``)."""
+    if not _applied.get("malloc"):
+        return False
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        return False
+    return True

@@ -31,6 +31,7 @@ from pandas.arrays import ArrowStringArray
 
 from compkit._arrays import any_codes, positions, sorted_codes  # noqa: F401 - re-exported
 from compkit._arrays import any_true as _any
+from compkit._memory import release_freed_memory
 from compkit.aggregate import (  # noqa: F401 - re-exported
     complaint_stats,
     half_year_log_changes,
@@ -790,8 +791,10 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
     if len(tables["targets"]):  # targets written by `compkit targets` for this cycle
         tables["metrics"] = fill_targets(tables["metrics"], tables["targets"])
     more = {name: tables.pop(name) for name in list(tables) if name not in _FIELD_TABLES}
-    return Dataset(**tables, cycle=cycle, source=str(path), files=files, more=more, set_aside=set_aside,
-                   notes=tuple(notes))
+    dataset = Dataset(**tables, cycle=cycle, source=str(path), files=files, more=more, set_aside=set_aside,
+                      notes=tuple(notes))
+    release_freed_memory()  # the reading and checking's temporaries leave no resident pages (compkit._memory)
+    return dataset
 
 
 def set_aside_outside(tables: dict[str, pd.DataFrame], cycle: str) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:

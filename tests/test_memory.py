@@ -57,3 +57,16 @@ def test_numpy_imported_first_is_switched_at_run_time() -> None:
     environ["PYTHONPATH"] = str(ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
     out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "system"]
+
+
+def test_release_freed_memory_trims_only_when_compkit_tunes_malloc() -> None:
+    code = ("import compkit\nfrom compkit import _memory\n"
+            "print(_memory.release_freed_memory(), bool(_memory._applied.get('malloc')))")
+    environ = {k: v for k, v in os.environ.items() if k != "COMPKIT_MEMORY"}
+    environ["PYTHONPATH"] = str(ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
+    out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True)
+    trimmed, tuned = out.stdout.split()
+    assert trimmed == tuned  # glibc: trimmed; elsewhere nothing to trim
+    environ["COMPKIT_MEMORY"] = "default"
+    out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
