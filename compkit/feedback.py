@@ -426,7 +426,7 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
     if not interim:  # the bonus with its tax
         tax = source.tax[["employee_id", "bonus_tax", "net_bonus", "bonus_treatment", "tax_separate",
                           "tax_combined", "bonus_in_avoid_range", "bonus_cliff", "bonus_avoid_to"]
-                         + (["ytd_bonus_separate"] if "ytd_bonus_separate" in source.tax else [])].copy()
+                         + [c for c in ("ytd_bonus_separate", "deferred_bonus_tax") if c in source.tax]].copy()
         tax["employee_id"] = tax["employee_id"].astype(str)
         people = people.merge(tax, on="employee_id", how="left", validate="one_to_one")
     return Statements(people=people, indicators=ind, feedback=feedback, commission=lines,
@@ -555,7 +555,9 @@ def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts
                 indicators=rows, notes=notes, strengths=texts["strength"], weaknesses=texts["weakness"],
                 suggestions=texts["suggestion"], satisfaction=satisfaction, pay=pay_lines, pay_notes=pay_notes,
                 deferrals=deferrals, commission=commission, commission_total=rec["commission"],
-                currency=currency, currency_label=i18n.currency_label(currency, lang), net=net, **plans)
+                currency=currency, currency_label=i18n.currency_label(currency, lang), net=net,
+                deferred_tax=(_num(rec.get("deferred_bonus_tax")) or 0.0) if deferrals and not interim else 0.0,
+                **plans)
 
 
 def _net_context(months: pd.DataFrame, rec: dict[str, Any], interim: bool, lang: str) -> dict[str, Any]:

@@ -551,3 +551,14 @@ def test_a_second_half_year_statement_says_why_the_bonus_is_taxed_with_wages(pol
     assert _net_rows(page)[1][-3] == f"{e3['taxable_income_cumulative'].iloc[0]:,.2f}"
     assert e3["taxable_income_cumulative"].iloc[0] > h1.loc["E3", "withholding_income"] - \
         h1.loc["E3", "withholding_deductions"] - 6 * 5000
+
+
+def test_the_deferred_pay_shows_its_estimated_tax(policy, tiny) -> None:
+    st = statement_contents(policy, tiny)
+    e3 = person(st, "E3")
+    # E3 (key role) defers 26,647.92 in three parts of 8,882.64 (2026-2028), each taxed as that year's annual
+    # bonus: 8,882.64 / 12 = 740.22 -> 3%: 266.4792 -> 266.48; 3 x 266.48 = 799.44
+    assert e3["deferred_bonus_tax"] == 799.44
+    text = visible_text(render_statements(st, policy)["E3"])
+    assert "递延薪酬在实际发放的年度计缴个人所得税" in text and "合计约799.44 元" in text
+    assert "递延薪酬在实际发放的年度" not in visible_text(render_statements(st, policy)["E1"])  # nothing deferred
