@@ -125,6 +125,13 @@ COLUMNS: dict[str, str] = {
     "ok": N_("Adds up"), "subject": N_("Subject"), "id": N_("ID"), "detail": N_("Detail"),
     "months_employed": N_("Months employed"), "withholding_income": N_("Income subject to withholding (CNY)"),
     "withholding_deductions": N_("Deductions from withholding (CNY)"),
+    # a second half-year's tax: January-June carried on from (compkit.tax.YEAR_TO_DATE)
+    "ytd_income": N_("Income subject to withholding, January to June (CNY)"),
+    "ytd_deductions": N_("Deductions from withholding, January to June (CNY)"),
+    "ytd_months": N_("Months employed, January to June"),
+    "ytd_tax_withheld": N_("Tax withheld, January to June (CNY)"),
+    "ytd_bonus_separate": N_("Bonus taxed separately, January to June (CNY)"),
+    "ytd_source": N_("January to June from"),
     # rater adjustments
     "rater_id": N_("Rater"), "rater_role": N_("Rater role"), "n_ratings": N_("Ratings"), "n_ratees": N_("People rated"),
     "raw_mean": N_("Mean rating given"), "effect": N_("Leniency (points)"), "se": N_("Standard error"),

@@ -486,3 +486,12 @@ def test_payroll_of_two_halves_is_the_payroll_of_the_year(wages, bonus):
     assert h2["net_pay"].tolist() == year["net_pay"][:, 6:].tolist()
     for col in ("bonus_treatment", "bonus_tax", "reconciliation_tax_due", "reconciliation_balance"):
         assert h2["year"][col].iloc[0] == year["year"][col].iloc[0], col
+
+
+def test_the_half_year_columns_have_headers(tmp_path, policy):
+    from compkit import headers
+
+    half, folder = _half_year(tmp_path, policy)
+    out = evaluate(half, load_dataset(folder, policy=half))
+    assert [c for c in out.tax.columns if c not in headers.COLUMNS] == []
+    assert headers.column_label("ytd_tax_withheld", "zh-CN") == "1至6月已预扣预缴税额（元）"
