@@ -64,7 +64,7 @@ locale: $(STAMP)
 	@$(VENV)/bin/pybabel update -i compkit/locale/compkit.pot -d compkit/locale -D compkit --no-location \
 		--no-fuzzy-matching --ignore-obsolete
 
-# the performance figures of issue 20 in one table (about 10 minutes at 100,000 managers; data kept in .bench/)
+# the performance figures of issue 20 in one table (about 15 minutes at 100,000 managers; data kept in .bench/)
 bench: $(STAMP)
 	@$(PY) benchmarks/bench.py --cache .bench
 

@@ -177,7 +177,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.cache or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        csv, parquet = make_data(args.managers, folder)
+        csv = parquet = Path()
+        if only & {"evaluate", "parquet", "csv"}:
+            csv, parquet = make_data(args.managers, folder)
         runs: dict[str, list[dict[str, float]]] = {"parquet": [], "csv": []}
         kinds = [k for k in ("parquet", "csv") if k in only or ("evaluate" in only and k == "parquet")]
         for i in range(args.repeat):
