@@ -386,7 +386,11 @@ def fairness_headlines(R: Presenter, *, flags: pd.DataFrame, raw_gap: float, adj
                   .format(group=g, reference=ref, pct=i18n.number(-raw_gap, lang, 1) + "%"))
     h3 = Headline(_("Adjusted pay gap (same grade, tenure, region and score)"),
                   i18n.number(adjusted_gap, lang, 1) + "%", "alert" if adjusted_significant else "ok",
-                  _("A gap remains that grade, tenure, region and performance do not explain.")
+                  (_("{group} are paid {pct} less than {reference} of the same grade, tenure, region and score: a "
+                     "gap these factors do not explain.") if adjusted_gap >= 0 else
+                   _("{group} are paid {pct} more than {reference} of the same grade, tenure, region and score: a "
+                     "gap these factors do not explain.")).format(group=g, reference=ref,
+                                                                  pct=i18n.number(abs(adjusted_gap), lang, 1) + "%")
                   if adjusted_significant else _("What remains after adjustment could be chance."))
     h4 = Headline(_("Branches with an unexplained gap"),
                   _("{n} of {total}").format(n=i18n.number(branches_flagged, lang), total=i18n.number(branches, lang)),

@@ -182,10 +182,14 @@ def test_fairness_headlines_flags_and_sentences() -> None:
     assert h[0].value == "3个中的1个" and "女性" in h[0].sentence
     assert "女性的平均薪酬比男性高0.3%" in h[1].sentence  # a negative gap: the group is paid more
     assert h[3].value == "20个中的1个" and "最高评级" in h[4].sentence
+    assert h[2].sentence.startswith("女性的薪酬比同职级、司龄、区域和得分的男性高3.5%")  # -3.5: paid more
     calm = _fairness_headlines("en", flags=pd.DataFrame({"flag": [False]}), raw_gap=6.0, adjusted_significant=False,
                                branches_flagged=0, lowest_ratio=0.85)
     assert [x.flag for x in calm] == ["ok", "watch", "ok", "ok", "watch"]
     assert "Women are paid 6.0% less than Men" in calm[1].sentence
+    assert calm[2].sentence == "What remains after adjustment could be chance."
+    paid_less = _fairness_headlines("en", adjusted_gap=4.3)[2].sentence
+    assert paid_less.startswith("Women are paid 4.3% less than Men of the same grade")
 
 
 def test_transparency_rows_in_words() -> None:
