@@ -96,7 +96,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     outcomes = evaluate(policy, data)
     lang, _ = _lang(args, policy)
-    checks = {"reconciliation": reconciliation(data, outcomes), "anomalies": anomalies(policy, data, outcomes)}
+    checks = {"reconciliation": reconciliation(data, outcomes, policy), "anomalies": anomalies(policy, data, outcomes)}
     if out.suffix.lower() == ".xlsx":
         outcomes.to_excel(out, extra=checks, lang=lang)
         sheet = lambda name: sheet_label(name, lang)  # noqa: E731 - the workbook's sheet names

@@ -25,12 +25,22 @@ MIN_RATEES_FLAT = 3
 _cents = to_cents  # amounts already to the cent -> whole cents (int64)
 
 
-def reconciliation(data: Dataset, outcomes: Outcomes) -> pd.DataFrame:
+def amount_priced_products(policy: Policy) -> list[str]:
+    """Products whose commission basis is the plain sum of the sales amounts: ``basis: amount``, no
+    coefficients, no FTP spread and no NPL clawback (their basis is the amount weighted, a balance, or has
+    reversal lines the sales table does not hold)."""
+    return [p.id for p in policy.commission.products if p.basis == "amount" and p.coefficients is None
+            and not p.on_ftp_spread and p.npl_clawback is None]
+
+
+def reconciliation(data: Dataset, outcomes: Outcomes, policy: Policy | None = None) -> pd.DataFrame:
     """One row per check: ``check``, ``inputs`` (what the inputs say), ``outputs`` (what the results say),
     ``difference`` (outputs - inputs), ``ok``. Money in the policy currency, compared in whole cents.
 
     people             employees in the data = rows of the summary (no one dropped or duplicated)
-    sales basis        sum of sales in the cycle (reversals included) = sum of the commission lines' basis
+    sales basis        sum of sales in the cycle (reversals included) = sum of the commission lines' basis; with
+                       ``policy``, over the products priced on the amount (:func:`amount_priced_products`)
+                       only, since a balance, a coefficient or an NPL clawback makes the basis differ by design
     commission lines   sum of commission lines (settlement included) = sum of summary commission
     total cash         sum of base pay + allowances + bonus paid + commission = sum of total cash
     bonus              sum of bonus paid + bonus deferred = sum of bonus
@@ -46,6 +56,10 @@ def reconciliation(data: Dataset, outcomes: Outcomes) -> pd.DataFrame:
     periods = set(data.periods)
     sales = data.sales[data.sales["period"].astype(str).isin(periods)]
     product_lines = lines[lines["product"].astype(str) != "settlement"]
+    if policy is not None:
+        plain = amount_priced_products(policy)
+        sales = sales[sales["product"].astype(str).isin(plain)]
+        product_lines = product_lines[product_lines["product"].astype(str).isin(plain)]
     benefit_cols = [c for c in outcomes.benefits.columns
                     if c.startswith("employer_") and c != "employer_contributions"]
     rows = [
@@ -136,14 +150,17 @@ def rating_jumps(policy: Policy, data: Dataset, outcomes: Outcomes, steps: int =
 def raises_above_matrix(policy: Policy, data: Dataset, outcomes: Outcomes, tolerance: float = 0.005) -> pd.DataFrame:
     """Pay changes above what the merit matrix allows, by more than ``tolerance`` (a fraction: 0.005 = 0.5 pp).
 
-    Two sources: (1) the salary review table (a proposal edited by hand may exceed the matrix); (2) when the
+    Two sources: (1) the salary review table (a proposal edited by hand may exceed the matrix; people moved by
+    pay steps are left out: their raise is the step rule's); (2) when the
     history table carries last cycle's ``base_monthly`` (an extra column), the actual change of base salary
     since then, against the matrix entry of last cycle's rating (people whose grade changed are left out:
     a promotion raise follows other rules). value = the excess (fraction).
     """
     review = outcomes.salary_review
     excess = review["raise_pct"].to_numpy(dtype="float64") - review["merit_pct"].to_numpy(dtype="float64")
-    flag = excess > tolerance
+    # people moved by pay steps (salary_review.method steps, 调档) get the new step's pay, not the matrix's
+    by_step = review["new_step"].notna().to_numpy() if "new_step" in review else np.zeros(len(review), bool)
+    flag = (excess > tolerance) & ~by_step
     parts = [_frame("pay change above the merit matrix", "employee", review["employee_id"].astype(str)[flag],
                     [f"proposed raise {r:.2%} above the matrix {m:.2%}" for r, m in
                      zip(review["raise_pct"][flag], review["merit_pct"][flag])], excess[flag])]

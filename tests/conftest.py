@@ -11,8 +11,12 @@ import pytest
 from compkit.policy import Policy, load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
-POLICY_2025 = ROOT / "data" / "policies" / "2025.yaml"
-POLICY_2026 = ROOT / "data" / "policies" / "2026.yaml"
+# the policy of the hand-worked examples (tiny_tables): the simple one-scorecard policy
+POLICY_2025 = ROOT / "data" / "policies" / "examples" / "simple-2025.yaml"
+POLICY_2026 = ROOT / "data" / "policies" / "examples" / "simple-2026.yaml"
+# the bundled bank's policies: the ones the bundled sample (data/sample) is evaluated with
+BANK_2025 = ROOT / "data" / "policies" / "2025.yaml"
+BANK_2026 = ROOT / "data" / "policies" / "2026.yaml"
 SAMPLE = ROOT / "data" / "sample"
 
 MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]
@@ -112,12 +116,19 @@ def sample_available() -> bool:
 
 
 @pytest.fixture(scope="session")
-def sample(policy: Policy):
+def bank_policy() -> Policy:
+    """The bundled bank's 2025 policy (scorecards by business line, pay steps, the bank's products)."""
+    return load_policy(BANK_2025)
+
+
+@pytest.fixture(scope="session")
+def sample(bank_policy: Policy):
+    """The bundled sample, loaded with the bundled bank's policy (``bank_policy``)."""
     from compkit.data import load_dataset
 
     if not sample_available():
         pytest.skip("data/sample has not been generated")
-    return load_dataset(SAMPLE, policy=policy)
+    return load_dataset(SAMPLE, policy=bank_policy)
 
 
 def approx_cents(a: float, b: float) -> bool:

@@ -336,10 +336,17 @@ def test_appeal_refused_under_reports(tmp_path: Path, appeal_dir: Path) -> None:
         run_appeals(POLICY_2025, appeal_dir, None, tmp_path / "reports" / "x")
 
 
-def test_sample_appeals(policy, sample) -> None:
-    review = review_appeals(policy, sample)
+def test_sample_appeals(bank_policy, sample) -> None:
+    """The upheld appellants change; everyone else who changes is a knock-on: the team leaders of the branch
+    whose fee income was corrected (their team indicators), or people re-ranked by the guided rating quotas."""
+    review = review_appeals(bank_policy, sample)
     upheld = set(sample.appeals.loc[sample.appeals["status"] == "upheld", "employee_id"].astype(str))
-    assert set(review.changed_employees) == upheld
+    assert upheld <= set(review.changed_employees)
+    others = review.diff[~review.diff["employee_id"].isin(upheld)]
+    assert len(others) and others["cause"].str.startswith("knock-on").all()
+    leaders = set(sample.employees.loc[sample.employees["grade"].astype(str) == "RM", "employee_id"].astype(str))
+    data_knock_on = set(others.loc[others["cause"] == "knock-on of the corrected data", "employee_id"])
+    assert data_knock_on and data_knock_on <= leaders
     assert review.info["open"] == 2 and review.info["corrections"] == len(upheld)
 
 

@@ -107,8 +107,9 @@ def test_bad_awards_are_policy_errors(policy, award, message) -> None:
         _with_awards(policy, [award])
 
 
-def test_awards_on_the_sample(policy, sample) -> None:
+def test_awards_on_the_sample(bank_policy, sample) -> None:
     """One deposit-growth winner per region of the sample, each with the largest growth of the region."""
+    policy = bank_policy  # the sample's policy
     p = _with_awards(policy, [AWARDS[1]])
     out = evaluate(p, sample)
     lines = out.awards

@@ -36,7 +36,7 @@ def test_statement_in_the_browser(tmp_path: Path, tiny_dir: Path, shots: Path) -
     from compkit.feedback import write_statements
 
     out = tmp_path / "private" / "statements"
-    written = write_statements(ROOT / "data/policies/2025.yaml", tiny_dir, out, pdf=True)
+    written = write_statements(ROOT / "data/policies/examples/simple-2025.yaml", tiny_dir, out, pdf=True)
     (check,) = browser.check_pages([out / "E2.html"], shots)
     _looks_right(check, ["2025年度绩效与薪酬反馈单", "您的考核结果", "各指标得分", "您的薪酬（元）", "调薪与晋升"])
     assert "现金合计" in check.text
@@ -82,7 +82,7 @@ def test_missing_chromium_is_a_clear_message(monkeypatch, tmp_path: Path, tiny_d
     monkeypatch.setenv("COMPKIT_CHROMIUM", str(tmp_path / "no-such-chromium"))
     assert browser.chromium_path() is None
     with pytest.raises(browser.BrowserMissing, match="--pdf: headless Chromium not found.*apt-get install chromium"):
-        write_statements(ROOT / "data/policies/2025.yaml", tiny_dir, tmp_path / "private" / "s", pdf=True)
+        write_statements(ROOT / "data/policies/examples/simple-2025.yaml", tiny_dir, tmp_path / "private" / "s", pdf=True)
     assert not (tmp_path / "private" / "s").exists()  # nothing written
 
 
@@ -90,6 +90,6 @@ def test_missing_chromium_is_a_clear_message(monkeypatch, tmp_path: Path, tiny_d
 def test_rules_document_in_the_browser(tmp_path: Path, shots: Path) -> None:
     from compkit.rules import write_rules
 
-    page = write_rules(ROOT / "data/policies/2025.yaml", tmp_path)
+    page = write_rules(ROOT / "data/policies/examples/simple-2025.yaml", tmp_path)
     (check,) = browser.check_pages([page], shots)
     _looks_right(check, ["客户经理考核与薪酬办法", "一、考核指标", "三、计件提成", "七、申诉"])

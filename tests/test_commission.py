@@ -25,7 +25,7 @@ from compkit.commission import (
 from compkit.money import round_cents
 from compkit.policy import Commission, Tier, load_policy
 
-POLICY_FILE = Path(__file__).resolve().parents[1] / "data" / "policies" / "2025.yaml"
+POLICY_FILE = Path(__file__).resolve().parents[1] / "data" / "policies" / "examples" / "simple-2025.yaml"
 PERIODS = [f"2025-{m:02d}" for m in range(1, 13)]
 
 # the insurance tiers of the 2025 policy: 1% to 1M, 1.5% to 5M, 2% above

@@ -93,31 +93,42 @@ def test_leaver_rules_need_an_exit_in_the_cycle(policy: Policy) -> None:
     assert r["deferred_rule"].tolist() == ["forfeit", "keep", "pay_early", "keep"]
 
 
-def test_resignation_forfeits_deferred_pay_on_the_sample(sample, policy: Policy) -> None:
-    """The issue's example: E00005 (SCM) resigned on 21 July 2025 and got 13,901.68 paid plus 9,267.79
-    deferred. Under a rule that forfeits a resigner's deferred pay, the deferred part is forfeited."""
-    before = row(evaluate(policy, sample), "E00005")
-    assert (before["bonus_paid"], before["bonus_deferred"]) == (13_901.68, 9_267.79)
-    data = _with_exit(sample, {"E00005": "resignation"})
+def test_resignation_forfeits_deferred_pay_on_the_sample(sample, bank_policy: Policy) -> None:
+    """E00028 (SCM, 对公, a key role: 40% of bonus and commission deferred) resigned on 2 July 2025. Without an
+    exit reason the rule is to keep the deferral: 64,692.80 bonus paid + 43,128.53 deferred (40% of 107,821.33),
+    114,451.70 commission paid + 76,301.13 deferred (40% of 190,752.83). Under a rule that forfeits a resigner's
+    deferred pay (the bundled policy's, and the sample says resignation), the deferred parts are forfeited."""
+    policy = bank_policy
+    before = row(evaluate(policy, _with_exit(sample, {})), "E00028")
+    assert (before["bonus_paid"], before["bonus_deferred"]) == (64_692.80, 43_128.53)
+    assert (before["commission_paid"], before["commission_deferred"]) == (114_451.70, 76_301.13)
+    data = _with_exit(sample, {"E00028": "resignation"})
     forfeit = policy.updated({"leavers": {"resignation": {"deferred": "forfeit", "bonus": "prorate"}}})
     out = evaluate(forfeit, data)
-    e5 = row(out, "E00005")
-    # paid now unchanged; the deferred 9,267.79 is forfeited, nothing is scheduled for later years
-    assert (e5["bonus_paid"], e5["bonus_deferred"], e5["bonus_forfeited"]) == (13_901.68, 0.0, 9_267.79)
-    assert out.deferrals.loc[out.deferrals["employee_id"] == "E00005", "scheduled"].sum() == 0.0
-    lv = out.leavers.set_index("employee_id").loc["E00005"]
-    assert (lv["exit_reason"], lv["deferred_rule"], lv["deferred_forfeited"]) == ("resignation", "forfeit", 9_267.79)
-    # the employer's cost falls by the forfeited amount
-    assert round(before["employer_cost"] - e5["employer_cost"], 2) == 9_267.79
-    # a rule that forfeits the bonus as well: no bonus at all; the prorated bonus 23,169.47 is not awarded
+    e = row(out, "E00028")
+    # paid now unchanged; 43,128.53 + 76,301.13 = 119,429.66 forfeited, nothing scheduled for later years
+    assert (e["bonus_paid"], e["bonus_deferred"], e["bonus_forfeited"]) == (64_692.80, 0.0, 43_128.53)
+    assert (e["commission_deferred"], e["commission_forfeited"]) == (0.0, 76_301.13)
+    assert out.deferrals.loc[out.deferrals["employee_id"] == "E00028", "scheduled"].sum() == 0.0
+    lv = out.leavers.set_index("employee_id").loc["E00028"]
+    assert (lv["exit_reason"], lv["deferred_rule"], lv["deferred_forfeited"]) == ("resignation", "forfeit",
+                                                                                   119_429.66)
+    # the employer's cost falls by the forfeited amount: 457,143.97 - 119,429.66 = 337,714.31
+    assert (before["employer_cost"], e["employer_cost"]) == (457_143.97, 337_714.31)
+    # the sample as given carries exit_reason resignation and the bundled policy forfeits: the same figures
+    assert row(evaluate(policy, sample), "E00028")["employer_cost"] == 337_714.31
+    # a rule that forfeits the bonus as well: no bonus at all; 107,821.33 (64,692.80 + 43,128.53) is not
+    # awarded, the deferred commission 76,301.13 is forfeited
     both = evaluate(policy.updated({"leavers": {"resignation": {"deferred": "forfeit", "bonus": "forfeit"}}}), data)
-    e5b = row(both, "E00005")
-    assert (e5b["bonus"], e5b["bonus_paid"], e5b["bonus_deferred"]) == (0.0, 0.0, 0.0)
-    assert both.leavers.set_index("employee_id").loc["E00005", "bonus_not_awarded"] == 23_169.47  # 13,901.68 + 9,267.79
-    # death: paid early, nothing deferred: 23,169.47 paid now
+    eb = row(both, "E00028")
+    assert (eb["bonus"], eb["bonus_paid"], eb["bonus_deferred"]) == (0.0, 0.0, 0.0)
+    lb = both.leavers.set_index("employee_id").loc["E00028"]
+    assert (lb["bonus_not_awarded"], lb["deferred_forfeited"]) == (107_821.33, 76_301.13)
+    # death: paid early, nothing deferred: 107,821.33 bonus and 190,752.83 commission paid now
     early = evaluate(policy.updated({"leavers": {"death": {"deferred": "pay_early"}}}),
-                     _with_exit(sample, {"E00005": "death"}))
-    assert (row(early, "E00005")["bonus_paid"], row(early, "E00005")["bonus_deferred"]) == (23_169.47, 0.0)
+                     _with_exit(sample, {"E00028": "death"}))
+    ee = row(early, "E00028")
+    assert (ee["bonus_paid"], ee["bonus_deferred"], ee["commission_paid"]) == (107_821.33, 0.0, 190_752.83)
     assert out.reconcile() == [] and both.reconcile() == [] and early.reconcile() == []
 
 

@@ -135,7 +135,7 @@ def test_statements_command_takes_lang(tmp_path: Path, tiny_dir: Path) -> None:
     from compkit.cli import main
 
     out = tmp_path / "private" / "st"
-    assert main(["statements", "--lang", "en", "--policy", str(ROOT / "data/policies/2025.yaml"),
+    assert main(["statements", "--lang", "en", "--policy", str(ROOT / "data/policies/examples/simple-2025.yaml"),
                  "--data", str(tiny_dir), "--out", str(out)]) == 0
     assert "Performance and pay statement 2025" in (out / "E2.html").read_text(encoding="utf-8")
 

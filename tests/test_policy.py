@@ -13,8 +13,11 @@ from compkit.errors import PolicyError
 from compkit.policy import Policy, load_policy, policy_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
-P2025 = ROOT / "data" / "policies" / "2025.yaml"
-P2026 = ROOT / "data" / "policies" / "2026.yaml"
+# the simple one-scorecard policy the examples below edit, and the bundled bank's policies
+P2025 = ROOT / "data" / "policies" / "examples" / "simple-2025.yaml"
+P2026 = ROOT / "data" / "policies" / "examples" / "simple-2026.yaml"
+BANK_2025 = ROOT / "data" / "policies" / "2025.yaml"
+BANK_2026 = ROOT / "data" / "policies" / "2026.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -240,3 +243,20 @@ def test_inputs_options_default_to_refuse() -> None:
     assert p.updated({"inputs.zero_target": "missing"}).inputs.zero_target == "missing"
     with pytest.raises(PolicyError, match="inputs.zero_target"):
         p.updated({"inputs.zero_target": "ignore"})
+
+
+def test_the_bundled_bank_policies_use_the_scheme_keys() -> None:
+    """data/policies/2025.yaml and 2026.yaml: five scorecards by line and grade (team leaders on their branch's
+    results), pay steps moved by the salary review, the bank's products, new-hire protection; 2026 moves weight to
+    fee income and FTP profit, raises the first insurance tier and steepens the bonus curve."""
+    a, b = load_policy(BANK_2025), load_policy(BANK_2026)
+    assert [s.id for s in a.scorecards] == ["corporate", "retail", "wealth", "small_business", "team_leaders"]
+    team = [i for i in a.scorecard.indicators if i.source == "team"]
+    assert {i.of for i in team} == {"deposits_adb", "fee_income", "ftp_profit"} and {i.team for i in team} == {"branch"}
+    assert all(g.steps for g in a.grades) and a.salary_review.method == "steps"
+    assert a.product_ids == ["deposits", "fee_income", "holdings", "funds", "insurance", "loans", "sme_loans"]
+    assert a.new_hire_protection is not None and a.new_hire_protection.months == 6
+    assert a.bonus.deferral.components == ["bonus", "commission"]
+    changes = {c.path for c in a.diff(b)}
+    assert {"scorecards[corporate].weights.fee_income", "commission.products[insurance].tiers[0].upto",
+            "bonus.curve[3][1]", "budget"} <= changes

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from compkit import raters
 from compkit.engine import evaluate
 from compkit.raters import ADJUSTMENT_COLUMNS, adjust_ratings, rater_effects
-from compkit.sample import make_sample
+from compkit.sample import LENIENT_REGION, make_sample
 from compkit.scoring import combine_raters
 
 # Shrout & Fleiss (1979), Table 2: 6 targets rated by 4 judges
@@ -104,12 +104,13 @@ def test_calibration_reaches_pay_on_the_tiny_dataset(tiny, policy) -> None:
     assert on.reconcile() == []
 
 
-def test_lenient_supervisors_of_the_sample_move_toward_the_others(sample, policy) -> None:
-    """The sample's supervisors in region East rate +0.7 points above the truth (compkit.sample). With the
+def test_lenient_supervisors_of_the_sample_move_toward_the_others(sample, bank_policy) -> None:
+    """The sample's supervisors in region East (上海分行, LENIENT_REGION) rate +0.7 points above the truth (compkit.sample). With the
     option on, the 360 scores of their people move toward everyone else's: the East - others gap of the
     combined 360 score narrows, the East supervisors get negative adjustments, and pay follows the scores."""
     from compkit.sample import LENIENT_REGION
 
+    policy = bank_policy  # the sample's policy
     on_policy = policy.updated({"scorecard.raters.calibrate": "rater_effects"})
     off, on = evaluate(policy, sample), evaluate(on_policy, sample)
     region = sample.employees.set_index("employee_id")["region"].astype(str)
@@ -291,8 +292,8 @@ def test_planted_lenient_supervisors_are_found_in_the_sample() -> None:
     sup = sup.assign(sid=sup["rater"].str.removeprefix("supervisor:"))
     planted = sample.truth["supervisor_leniency"].set_index("supervisor_id")
     sup = sup.join(planted, on="sid")
-    east = sup[(sup["region"] == "East") & sup["estimable"]]
-    others = sup[(sup["region"] != "East") & sup["estimable"]]
+    east = sup[(sup["region"] == LENIENT_REGION) & sup["estimable"]]  # 上海分行
+    others = sup[(sup["region"] != LENIENT_REGION) & sup["estimable"]]
     assert east["effect"].mean() - others["effect"].mean() > 0.5  # planted +0.7
     assert (east["effect"] > others["effect"].quantile(0.9)).mean() > 0.8
     # calibrated supervisor scores are closer to the planted true levels than raw ones

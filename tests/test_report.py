@@ -8,7 +8,9 @@ from pathlib import Path
 import pandas as pd
 import papermill as pm
 import pytest
-from conftest import POLICY_2025, POLICY_2026, ROOT
+from conftest import BANK_2025 as POLICY_2025  # the sample's policies: the reviews run on a generated sample
+from conftest import BANK_2026 as POLICY_2026
+from conftest import ROOT
 
 from compkit import report
 from compkit.cli import main

@@ -8,7 +8,8 @@ from compkit.cli import main
 from compkit.policy import RatioCurve, ScaleCurve
 
 ROOT = Path(__file__).resolve().parent.parent
-POLICY = ROOT / "data/policies/2025.yaml"
+POLICY = ROOT / "data/policies/examples/simple-2025.yaml"
+BANK = ROOT / "data/policies/2025.yaml"
 
 
 def test_curves_in_words_with_the_policys_figures() -> None:
@@ -37,3 +38,12 @@ def test_rules_in_english(tmp_path: Path) -> None:
     path = rules.write_rules(POLICY, tmp_path, lang="en")
     page = path.read_text(encoding="utf-8")
     assert "Appraisal and pay rules for customer managers, 2025" in page and "7. Appeals" in page
+
+
+def test_rules_of_the_bundled_bank(tmp_path: Path) -> None:
+    """The bank's policy: its products (deposits per 10k, fee income 5%, small-business loans 30 per 10k) and the
+    satisfaction curve (4.4 = 100 points) are in the document."""
+    page = rules.write_rules(BANK, tmp_path).read_text(encoding="utf-8")
+    for shown in ("日均存款", "每万元销售额12.00 元", "中间业务收入", "销售额的5.00%", "普惠小微贷款投放",
+                  "每万元销售额30.00 元", "4.40：100分"):
+        assert shown in page, shown

@@ -35,10 +35,10 @@ def test_the_bundled_sample_is_what_the_generator_makes(tmp_path: Path) -> None:
     assert changed == []
 
 
-def test_sample_passes_the_data_contract(tmp_path: Path, policy) -> None:
+def test_sample_passes_the_data_contract(tmp_path: Path, bank_policy) -> None:
     folder = tmp_path / "s"
     make_sample(200, 2024, seed=3).write(folder)
-    data = load_dataset(folder, policy=policy)
+    data = load_dataset(folder, policy=bank_policy)
     assert data.cycle == "2024" and len(data.employees) == 200
     for table, keys in KEYS.items():
         df = data.table(table)
@@ -91,3 +91,53 @@ def test_scores_on_the_scale_and_periods_in_employment(sample) -> None:
                                        on="employee_id")
     month_end = (m["period"].astype("datetime64[ns]") + np.timedelta64(31, "D"))
     assert (m["hire_date"] <= month_end).all()
+
+
+def test_a_simple_policy_gets_a_sample_of_its_own_products(tmp_path: Path, policy) -> None:
+    """make_sample follows the policy it is given: the simple policy's products (wealth subscriptions among
+    them) and metrics, bands without steps (no step column, pay within the band)."""
+    folder = tmp_path / "simple"
+    make_sample(80, 2025, seed=4, policy=policy).write(folder)
+    data = load_dataset(folder, policy=policy)
+    assert set(data.sales["product"].astype(str)) <= set(policy.product_ids)
+    assert "wealth" in set(data.sales["product"].astype(str)) and data.employees["step"].isna().all()
+
+
+def test_the_bank_lines_steps_and_scorecards(sample, bank_policy) -> None:
+    """Every line has people; every person is on a pay step whose pay is the base; each matches one scorecard."""
+    from compkit.populations import assignment_problems
+
+    emp = sample.tables["employees"]
+    assert set(emp["line"]) == {"对公", "零售", "理财", "私行", "小微"}
+    assert set(emp.loc[emp["line"] == "私行", "grade"]) <= {"SCM", "RM"}
+    steps = {g.id: g.steps for g in bank_policy.grades}
+    pay = [steps[g][int(k) - 1] for g, k in zip(emp["grade"], emp["step"])]
+    assert (emp["base_monthly"].to_numpy() == np.array(pay)).all()
+    assert assignment_problems(emp, bank_policy) == []
+    assert emp["name"].str.fullmatch(r"[\u4e00-\u9fff]{2,3}").all()
+    assert emp["branch"].str.endswith("支行").all() and emp["region"].str.endswith("分行").all()
+
+
+def test_the_bank_products_and_shared_deals(sample) -> None:
+    """Deposits by type with last year's balance, deposits_adb = the month's deposits, insurance by payment term,
+    loans with ids (some non-performing), reversals only of insurance and funds, credits adding up to 1."""
+    s, m = sample.tables["sales"], sample.tables["metrics"]
+    dep = s[s["product"] == "deposits"]
+    assert set(dep["deposit_type"]) == {"活期", "定期", "协定"} and dep["baseline"].notna().mean() > 0.9
+    total = dep.groupby(["employee_id", "period"])["amount"].sum()
+    adb = m[m["indicator"] == "deposits_adb"].set_index(["employee_id", "period"])["actual"]
+    assert np.allclose(adb.reindex(total.index).to_numpy(), total.to_numpy())
+    assert set(s.loc[s["product"] == "insurance", "payment_term"]) == {"趸交", "期交3", "期交5", "期交10"}
+    loans = s[s["product"].isin(["loans", "sme_loans"])]
+    assert loans["loan_id"].notna().all() and loans["npl_date"].notna().any()
+    assert set(s.loc[s["deal_id"].str.endswith("-R"), "product"]) <= {"insurance", "funds"}
+    c = sample.tables["credits"]
+    assert np.allclose(c.groupby("deal_id")["share"].sum(), 1.0) and c["deal_id"].isin(s["deal_id"]).all()
+    booked = s.set_index("deal_id")["employee_id"]
+    assert (c.groupby("deal_id")["employee_id"].apply(set).index.map(booked).notna()).all()
+
+
+def test_satisfaction_is_about_on_target(sample) -> None:
+    """Surveys are generated so that a typical manager's customers average about 4.4 (the policy's target)."""
+    per_person = sample.tables["surveys"].groupby("employee_id")["score"].mean()
+    assert 4.3 < per_person.median() < 4.5
