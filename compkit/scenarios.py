@@ -100,6 +100,11 @@ class ScenarioInputs:
     sales: np.ndarray            # n x q (cycle_to_date: cycle totals) or n x t x q (month: monthly bases)
     terms: np.ndarray            # q x 4 x K tier terms
     products: list[str]
+    #: products on a balance or with quota-relative tiers (compkit.commission's special products): their
+    #: commission per person for the cycle as the engine's lines give it (n x q, whole cents; 0 elsewhere),
+    #: scaled by the scenario's factor of the product (see :func:`commission`)
+    special: np.ndarray | None = None
+    special_cols: np.ndarray | None = None  # q, which products those are
     wage_bill: WageBillInputs | None = None  # with a wage bill (工资总额): its units and unit indicators
     awards: list[AwardInputs] = field(default_factory=list)  # the special awards (单项奖)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -208,6 +213,14 @@ def prepare(policy: Policy, data: Dataset, base: Outcomes, rows: np.ndarray | No
                 column = products.index(award.product) if award.product in products else -1
             award_inputs.append(AwardInputs(award, value, column, group, active, people["hire_date"], cycle_end))
 
+    special = None
+    special_ids = [pr.id for pr in policy.commission.products if pr.basis == "balance" or pr.quota is not None]
+    if special_ids:
+        line_c = np.rint(lines["commission"].to_numpy(dtype="float64").reshape(n_all, t, q) * 100.0)
+        special = np.zeros((len(rows), q))
+        for pid in special_ids:
+            j = products.index(pid)
+            special[:, j] = line_c[rows, :, j].sum(axis=1)
     return ScenarioInputs(
         policy=policy, employee_ids=emp["employee_id"].astype(str).to_numpy()[rows], score=score,
         effective_weight=eff, has_weight=has_weight, metric_cols=metric_cols, metric_actual=actual,
@@ -217,7 +230,9 @@ def prepare(policy: Policy, data: Dataset, base: Outcomes, rows: np.ndarray | No
         bonus_factor=leavers["bonus_factor"].to_numpy(dtype="float64"), bonus_defer=bonus_defer,
         commission_defer=commission_defer, forfeit=rule == "forfeit", protected=protected,
         cap_base=np.asarray(cap_base, dtype="float64"), sales=sales, terms=cm._product_terms(rates),
-        products=products, wage_bill=wb_inputs, awards=award_inputs)
+        products=products, special=special,
+        special_cols=np.isin(products, special_ids) if special_ids else None, wage_bill=wb_inputs,
+        awards=award_inputs)
 
 
 def metric_score(inp: ScenarioInputs, jj: int, metric_factor: np.ndarray, growth: float = 0.0) -> np.ndarray:
@@ -349,10 +364,15 @@ def commission(inp: ScenarioInputs, comp: np.ndarray, sales_factor: np.ndarray) 
     policy = inp.policy
     if policy.commission.accumulate == "cycle_to_date":
         c = cm._cents(cm._apply(inp.sales[None] * sales_factor, inp.terms))  # b x n x q
-        gross_c = c.sum(axis=-1)
     else:
-        c = cm._cents(cm._apply(inp.sales[None] * sales_factor[:, :, None, :], inp.terms))  # b x n x t x q
-        gross_c = c.sum(axis=(-1, -2))
+        c = cm._cents(cm._apply(inp.sales[None] * sales_factor[:, :, None, :], inp.terms)).sum(axis=-2)  # b x n x q
+    if inp.special is not None:
+        # balance products (monthly pay on the month's balance, the increase over last year) and quota tiers:
+        # the engine's commission of the cycle scaled by the product's factor (exact with factor 1; linear in
+        # the factor, an approximation where their tiers or the increase bite)
+        on = inp.special_cols
+        c[:, :, on] = np.rint(inp.special[None, :, on] * sales_factor[:, :, on])
+    gross_c = c.sum(axis=-1)
     final_c = cm.gate_and_cap_cents(gross_c, comp, inp.cap_base[None], policy.commission)[-1]
     total = final_c / 100.0
     # deferred as the engine defers it: a positive total by the person's share; a net clawback is paid back in
