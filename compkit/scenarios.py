@@ -131,7 +131,9 @@ def prepare(policy: Policy, data: Dataset, base: Outcomes, rows: np.ndarray | No
     months = len(data.periods)
     if annual_base_full is None or cap_base is None or bonus_share is None:
         days_share = base.summary["days_share"].to_numpy(dtype="float64")
-        this_year = pay.base_salary(emp, policy, days_share, months)
+        # the base the evaluation used (a pay step's pay where the person is on one: summary base_monthly)
+        used = emp.assign(base_monthly=base.summary["base_monthly"].to_numpy(dtype="float64"))
+        this_year = pay.base_salary(used, policy, days_share, months)
         annual_base_full = this_year["annual_base_full"].to_numpy()[rows] if annual_base_full is None \
             else annual_base_full
         cap_base = np.nan_to_num(this_year["base_pay"].to_numpy()[rows], nan=0.0) if cap_base is None else cap_base

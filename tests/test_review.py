@@ -277,8 +277,9 @@ def test_next_year_takes_the_pay_on_the_new_grade_from_the_evaluation(out, tiny,
 
 @pytest.mark.parametrize("accumulate", ["cycle_to_date", "month"])
 def test_simulation_pays_balance_and_quota_products_as_evaluate(tmp_path, accumulate) -> None:
-    # the example bank scheme: deposits and holdings on monthly balances (with the increase over last year) and
-    # funds on quota-relative tiers; with growth 0 and no shock each scenario's commission is evaluate's
+    # the example bank scheme: deposits and holdings on monthly balances (with the increase over last year),
+    # funds on quota-relative tiers, scorecards by line and pay steps; with growth 0 and no shock each
+    # scenario's commission, bonus and total are evaluate's
     from pathlib import Path
 
     from conftest import MONTHS, tiny_tables, write_tables
@@ -307,5 +308,7 @@ def test_simulation_pays_balance_and_quota_products_as_evaluate(tmp_path, accumu
     out = evaluate(bank, data)
     sim = review.simulate(bank, data, n=2, seed=1, growth=0.0, market_sd=0.0, individual=False, base=out,
                           next_year_cost=False)
-    for component in ("commission_paid", "commission_deferred"):
+    # and the bonus on people paid by their pay step (E1 step 4, E2 step 2, E3 step 3), so the total too
+    for component in ("commission_paid", "commission_deferred", "bonus_paid", "bonus_deferred"):
         assert (sim.costs[component] == round(out.summary[component].sum(), 2)).all(), component
+    assert (sim.costs["total"] == round(out.summary["employer_cost"].sum(), 2)).all()
