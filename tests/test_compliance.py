@@ -439,3 +439,20 @@ def test_rule_and_population_names_in_chinese_and_english() -> None:
     en = cp.in_words(checks, "en", grade_names={"CM1": "Junior customer manager"})
     assert en["rule"].iloc[0] == "Fixed pay as a share of total pay"
     assert en["population"].tolist()[:3] == ["All people", "Grade Junior customer manager", "Key roles (RM, SCM)"]
+
+
+def test_deferral_share_at_the_limit_is_not_failed_by_cent_rounding(policy: Policy) -> None:
+    """Two SCM (key role) people defer exactly 40% before rounding: A's bonus 100.00 defers 40.00, B's bonus 0.01
+    defers 0.4 cent, rounded to 0.00. Together 40.00 / 100.01 = 0.39996 < 0.40 by rounding alone (half a cent a
+    person: 0.40 - 0.01 / 100.01 = 0.39990 is the floor): pass, nobody affected. A real shortfall still fails."""
+    s = pd.DataFrame({"employee_id": ["A", "B"], "grade": ["SCM", "SCM"], "base_pay": [1_000.0, 1_000.0],
+                      "allowances": [0.0, 0.0], "bonus_paid": [60.00, 0.01], "bonus_deferred": [40.00, 0.0],
+                      "commission_paid": [0.0, 0.0], "commission_deferred": [0.0, 0.0], "days_share": [1.0, 1.0],
+                      "leaver": [False, False]})
+    checks, _ = cp.compliance_checks(s, pd.DataFrame(), policy)
+    k = checks.set_index(["rule", "population"]).loc[("deferral_share", "key roles (RM, SCM)")]
+    assert (k["value"], k["status"], k["people_affected"]) == (pytest.approx(40.00 / 100.01), "pass", 0)
+    short = s.assign(bonus_paid=[61.00, 0.01], bonus_deferred=[39.00, 0.0])  # 39.00 / 100.01: 1 point short
+    checks, _ = cp.compliance_checks(short, pd.DataFrame(), policy)
+    k = checks.set_index(["rule", "population"]).loc[("deferral_share", "key roles (RM, SCM)")]
+    assert (k["status"], k["people_affected"]) == ("fail", 1)
