@@ -324,7 +324,10 @@ def scope_words(check: str, scope: Any, lang: str | None) -> str:
     if s.startswith("region "):
         return _("Region {region}").format(region=i18n.term(s.removeprefix("region "), lang))
     if check == "branch_adjusted_gap":
-        return _("Branch {branch}").format(branch=i18n.term(s, lang))
+        name = i18n.term(s, lang)
+        if name.endswith(("支行", "分行", "Branch", "branch")):  # the unit's name already says it is a branch
+            return name
+        return _("Branch {branch}").format(branch=name)
     return i18n.term(s, lang)
 
 

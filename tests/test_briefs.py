@@ -124,6 +124,7 @@ def test_group_and_scope_words() -> None:
     assert briefs.group_word("F", "gender", "zh-CN") == "女性" and briefs.group_word("M", "gender", "en") == "Men"
     assert briefs.group_word("CM1", "grade", "zh-CN") == "CM1"
     assert briefs.scope_words("branch_adjusted_gap", "B2", "zh-CN") == "B2支行"
+    assert briefs.scope_words("branch_adjusted_gap", "朝阳支行", "zh-CN") == "朝阳支行"  # not 朝阳支行支行
     assert briefs.scope_words("rater_bias", "region North", "zh-CN") == "北区"
     assert briefs.scope_words("rater_bias", "all regions", "zh-CN") == "全行"
     assert briefs.scope_words("four_fifths", None, "en") == "Whole bank"
