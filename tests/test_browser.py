@@ -82,7 +82,8 @@ def test_missing_chromium_is_a_clear_message(monkeypatch, tmp_path: Path, tiny_d
     monkeypatch.setenv("COMPKIT_CHROMIUM", str(tmp_path / "no-such-chromium"))
     assert browser.chromium_path() is None
     with pytest.raises(browser.BrowserMissing, match="--pdf: headless Chromium not found.*apt-get install chromium"):
-        write_statements(ROOT / "data/policies/examples/simple-2025.yaml", tiny_dir, tmp_path / "private" / "s", pdf=True)
+        write_statements(ROOT / "data/policies/examples/simple-2025.yaml", tiny_dir, tmp_path / "private" / "s",
+                         pdf=True)
     assert not (tmp_path / "private" / "s").exists()  # nothing written
 
 

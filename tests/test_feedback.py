@@ -548,7 +548,8 @@ def test_a_second_half_year_statement_says_why_the_bonus_is_taxed_with_wages(pol
     page = render_statements(st, half)["E3"]
     text = visible_text(page)
     assert "本考核期到手收入（2025年7月至2025年12月" in text
-    assert f"全年一次性奖金单独计税每年只能使用一次，已用于今年早些时候发放的{h1.loc['E3', 'bonus_paid']:,.2f} 元奖金" in text
+    earlier = f"{h1.loc['E3', 'bonus_paid']:,.2f}"
+    assert f"全年一次性奖金单独计税每年只能使用一次，已用于今年早些时候发放的{earlier} 元奖金" in text
     # July's cumulative taxable income carries on from June's (H1's tax table)
     e3 = st.net[st.net["employee_id"] == "E3"]
     assert _net_rows(page)[1][-3] == f"{e3['taxable_income_cumulative'].iloc[0]:,.2f}"

@@ -105,9 +105,10 @@ def test_calibration_reaches_pay_on_the_tiny_dataset(tiny, policy) -> None:
 
 
 def test_lenient_supervisors_of_the_sample_move_toward_the_others(sample, bank_policy) -> None:
-    """The sample's supervisors in region East (上海分行, LENIENT_REGION) rate +0.7 points above the truth (compkit.sample). With the
-    option on, the 360 scores of their people move toward everyone else's: the East - others gap of the
-    combined 360 score narrows, the East supervisors get negative adjustments, and pay follows the scores."""
+    """The sample's supervisors in region East (上海分行, LENIENT_REGION) rate +0.7 points above the truth
+    (compkit.sample). With the option on, the 360 scores of their people move toward everyone else's: the
+    East - others gap of the combined 360 score narrows, the East supervisors get negative adjustments, and pay
+    follows the scores."""
     from compkit.sample import LENIENT_REGION
 
     policy = bank_policy  # the sample's policy
