@@ -61,7 +61,7 @@ sample: $(STAMP)
 locale: $(STAMP)
 	@$(VENV)/bin/pybabel extract -F compkit/locale/babel.cfg -k N_ -k _ --no-location --sort-output \
 		--project compkit -o compkit/locale/compkit.pot .
-	@$(VENV)/bin/pybabel update -i compkit/locale/compkit.pot -d compkit/locale -D compkit --no-location \
+	@$(VENV)/bin/pybabel update -i compkit/locale/compkit.pot -d compkit/locale -D compkit \
 		--no-fuzzy-matching --ignore-obsolete
 
 # the performance figures of issue 20 in one table (about 15 minutes at 100,000 managers; data kept in .bench/)
