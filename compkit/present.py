@@ -287,7 +287,9 @@ REVIEW_SECTIONS = (
     ("uncertainty", N_("9. Next year's cost under uncertainty"),
      N_("Next year's people are those employed at the cycle's end, in the grade this year's promotions and "
         "demotions give them, at this year's salary review result (on a new grade, the pay evaluate places them "
-        "at), for a full year; allowances and employer contributions follow those bases. Each scenario moves "
+        "at), for a full year; allowances follow those bases; employer contributions follow the law's bases "
+        "(January-June on the average monthly wage of this year's year before, July-December on this year's "
+        "average monthly wage). Each scenario moves "
         "sales and metrics by a market shock common to everyone and by individual changes drawn from this "
         "year's, then recomputes scores, bonus (with the pool or the wage bill), commission and special awards "
         "with the engine's own rules. The percentiles say how much next year's cost could move; the probability "

@@ -300,6 +300,28 @@ class NextYear:
     settings: dict[str, float]
 
 
+def _next_year_contributions(policy: Policy, data: Dataset, base: Outcomes, rows: np.ndarray,
+                             base_monthly: np.ndarray, fte: np.ndarray, months: int) -> np.ndarray:
+    """Employer 五险一金 for next year's full year per person (CNY), on the bases the law sets: the contribution
+    year starts in July, on the previous calendar year's average monthly wage. Next year Y+1: January-June on
+    the average of Y-1 (this cycle's ``wage_h2``), July-December on the average of Y, this cycle's pay
+    (``total_cash / (days_share x months)``; where the person was paid for no month, the January-June wage).
+    A half-year cycle has no whole year of wages: the reviewed base x fte stands in."""
+    if months != 12:
+        return pay.cycle_contributions(base_monthly, fte, np.ones(len(rows)), months,
+                                       policy.benefits)["employer_contributions"].to_numpy()
+    s = base.summary
+    wage_h1 = base.benefits["wage_h2"].to_numpy(dtype="float64")[rows]
+    worked = s["days_share"].to_numpy(dtype="float64")[rows] * months
+    wage_h2 = np.divide(s["total_cash"].to_numpy(dtype="float64")[rows], worked, out=wage_h1.copy(),
+                        where=worked > 0)
+    year = int(data.cycle[:4]) + 1
+    periods = [f"{year}-{m:02d}" for m in range(1, 13)]
+    monthly = pay.benefits(wage_h1, wage_h2, np.ones((len(rows), 12)), periods, policy.benefits)
+    employer = [k for k in monthly if k.startswith("employer_") and k != "employer_hf_taxable"]
+    return round_cents(sum(monthly[k].sum(axis=1) for k in employer))
+
+
 def next_year(policy: Policy, data: Dataset, base: Outcomes, attrition: float = 0.0,
               hiring: float = 0.0) -> NextYear:
     """Next year's fixed cost model (CNY), with the engine's own calculators.
@@ -313,7 +335,11 @@ def next_year(policy: Policy, data: Dataset, base: Outcomes, attrition: float = 
     For a full year (months of the cycle, x fte):
       base_pay       = sum over people of base x months x fte x (1 - a/2) + entry x months x fte x a/2
       allowances     = sum of the policy's monthly allowances x months x fte (``pay.allowances``, full year)
-      contributions  = employer 五险一金 on next year's bases (``pay.benefits``, full year), weighted the same way
+      contributions  = employer 五险一金 on next year's bases (``pay.benefits``, full year), weighted the same way:
+                       as the law sets them (:func:`compkit.pay.contribution_wage`), January-June on the average
+                       monthly wage of this cycle's year before (this cycle's July-December contribution wage),
+                       July-December on this cycle's own average monthly wage (total cash / months employed);
+                       for a half-year cycle, the reviewed base x fte stands in
     where a = ``attrition`` (share of people leaving during the year, evenly over it, so on average half a
     year is lost) and each leaver is replaced from the day of leaving at the grade's entry pay (``entry`` =
     the band minimum). ``hiring`` (h) adds h x headcount new people, spread over the grades like the
@@ -347,8 +373,7 @@ def next_year(policy: Policy, data: Dataset, base: Outcomes, attrition: float = 
     full = np.ones(len(rows))
     people = emp.iloc[rows].reset_index(drop=True)
     allowances = pay.allowances(people, policy.allowances, full, fte, months)["allowances_total"].to_numpy()
-    contrib = pay.cycle_contributions(base_monthly, fte, full, months,
-                                      policy.benefits)["employer_contributions"].to_numpy()
+    contrib = _next_year_contributions(policy, data, base, rows, base_monthly, fte, months)
     entry_contrib = pay.cycle_contributions(lo, fte, full, months,
                                             policy.benefits)["employer_contributions"].to_numpy()
     base_pay = float((annual * stay + lo * months * fte * replaced).sum())

@@ -183,6 +183,25 @@ def test_next_year_cost_applies_the_salary_review_and_promotions(out, tiny, poli
     assert hired.fixed["base_pay"] - ny.fixed["base_pay"] == pytest.approx(0.1 * mins.sum() * 12 * 0.5, abs=0.01)
 
 
+def test_next_year_contributions_on_the_bases_the_law_sets(out, tiny, policy) -> None:
+    """Next year's employer 五险一金 on last year's average wage, reset in July (issue 13). E1, employed all year:
+    January-June on this cycle's July-December contribution wage 9,500 (within floor 7,384 / cap 36,921);
+    July-December on this cycle's average monthly wage 172,419.64 / 12 = 14,368.30. Employer rates: pension
+    16%, medical 9%, unemployment 0.5%, injury 0.16%, housing fund 7%, each month rounded to the cent:
+    9,500 -> 1,520.00 + 855.00 + 47.50 + 15.20 + 665.00 = 3,102.70 a month;
+    14,368.30 -> 2,298.93 + 1,293.15 + 71.84 + 22.99 + 1,005.78 = 4,692.69 a month;
+    6 x 3,102.70 + 6 x 4,692.69 = 46,772.34 (the base salary alone, 9,500 x 1.0x raise, would say far less)."""
+    s = out.summary.set_index("employee_id")
+    assert s.loc["E1", "total_cash"] == pytest.approx(172_419.64)
+    assert out.benefits.set_index("employee_id").loc["E1", "wage_h2"] == 9_500.0
+    ny = review.next_year(policy, tiny, out)
+    rows = list(tiny.employees["employee_id"].iloc[ny.rows])
+    per_person = review._next_year_contributions(policy, tiny, out, ny.rows, ny.base_monthly,
+                                                 np.ones(len(rows)), 12)
+    assert per_person[rows.index("E1")] == pytest.approx(46_772.34, abs=0.005)
+    assert ny.fixed["employer_contributions"] == pytest.approx(float(per_person.sum()), abs=0.005)
+
+
 def test_next_year_cost_is_above_this_years_with_the_raises(out, tiny, policy) -> None:
     sim = review.simulate(policy, tiny, n=4, seed=1, growth=0.0, market_sd=0.0, individual=False, base=out)
     ny = review.next_year(policy, tiny, out)
