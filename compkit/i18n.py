@@ -147,6 +147,8 @@ ENGINE_PATTERNS: list[tuple[str, str]] = [
      N_("rating {rating}, compa-ratio {lo} and above: merit {merit}")),
     (r"rating (?P<rating>\S+), compa-ratio below (?P<hi>[\d.]+): merit (?P<merit>[\d.]+%)",
      N_("rating {rating}, compa-ratio below {hi}: merit {merit}")),
+    (r"rating (?P<rating>\S+): step (?P<step>\d+) -> (?P<new_step>\d+) \((?P<moved>[+-]\d+) 档\)",
+     N_("rating {rating}: step {step} -> {new_step} ({moved} steps)")),
     (r"no promotion rule from grade (?P<grade>\S+)", N_("no promotion rule from grade {grade}")),
     (r"not promoted to (?P<grade>\S+) \(not met: (?P<unmet>[^)]*)\): (?P<detail>.*)",
      N_("not promoted to {grade} (not met: {unmet}): {detail}")),

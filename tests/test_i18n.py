@@ -160,3 +160,5 @@ def test_engine_reasons_show_rating_labels() -> None:
     assert i18n.engine_text(promote, "zh-CN", names) == (
         "晋升为客户经理：任初级客户经理5.2年（要求≥ 2）；评级良好、优秀（要求至少良好、良好）")
     assert i18n.engine_text(merit, "en", names) == merit  # English keeps the engine's text
+    step = "rating C: step 3 -> 4 (+1 档)"  # the salary review by steps (调档)
+    assert i18n.engine_text(step, "zh-CN", names) == "评级称职：由第3档调至第4档（+1档）"
