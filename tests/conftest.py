@@ -92,6 +92,28 @@ def tiny_tables() -> dict[str, pd.DataFrame]:
             "complaints": complaints, "history": history, "appeals": appeals}
 
 
+def bank_tiny_tables() -> dict[str, pd.DataFrame]:
+    """The tiny tables carrying what the example bank scheme (data/policies/examples/bank-scheme.yaml) reads:
+    a business line and a pay step each (E4 none), wealth sales as holdings, insurance by payment term (期交10),
+    loans with an id that turn NPL in September, E1's deposits by type on a 10,000,000 baseline (12,000,000 in
+    January 活期 and February 定期) and a monthly funds quota of 100,000 for E1."""
+    t = tiny_tables()
+    t["employees"]["line"] = ["对公", "零售", "私行", "小微"]
+    t["employees"]["step"] = [4, 2, 3, None]
+    s = t["sales"]
+    s.loc[s["product"] == "wealth", "product"] = "holdings"
+    s["payment_term"] = np.where(s["product"] == "insurance", "期交10", None)
+    s["loan_id"] = np.where(s["product"] == "loans", "L1", None)
+    s["npl_date"] = np.where(s["product"] == "loans", "2025-09-15", None)  # D4 (May) turns NPL in September
+    deposits = pd.DataFrame({"employee_id": "E1", "period": MONTHS[:2], "product": "deposits",
+                             "amount": [12_000_000.0, 12_000_000.0], "deal_id": ["DP1", "DP2"],
+                             "customer_id": "C1", "deposit_type": ["活期", "定期"], "baseline": 10_000_000.0})
+    t["sales"] = pd.concat([s, deposits], ignore_index=True)
+    t["metrics"] = pd.concat([t["metrics"], pd.DataFrame(
+        [("E1", m, "funds_sales", 0.0, 100_000.0) for m in MONTHS], columns=t["metrics"].columns)], ignore_index=True)
+    return t
+
+
 def write_tables(tables: dict[str, pd.DataFrame], folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, df in tables.items():

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import MONTHS, POLICY_2025, approx_cents, tiny_tables, write_tables
+from conftest import POLICY_2025, approx_cents, bank_tiny_tables, tiny_tables, write_tables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -321,20 +321,7 @@ def test_example_bank_policy_uses_every_scheme_key(tmp_path: Path) -> None:
     from compkit.policy import load_policy
 
     bank = load_policy(Path(__file__).resolve().parents[1] / "data" / "policies" / "examples" / "bank-scheme.yaml")
-    t = tiny_tables()
-    t["employees"]["line"] = ["对公", "零售", "私行", "小微"]
-    t["employees"]["step"] = [4, 2, 3, None]
-    s = t["sales"]
-    s.loc[s["product"] == "wealth", "product"] = "holdings"
-    s["payment_term"] = np.where(s["product"] == "insurance", "期交10", None)
-    s["loan_id"] = np.where(s["product"] == "loans", "L1", None)
-    s["npl_date"] = np.where(s["product"] == "loans", "2025-09-15", None)  # D4 (May) turns NPL in September
-    deposits = pd.DataFrame({"employee_id": "E1", "period": MONTHS[:2], "product": "deposits",
-                             "amount": [12_000_000.0, 12_000_000.0], "deal_id": ["DP1", "DP2"],
-                             "customer_id": "C1", "deposit_type": ["活期", "定期"], "baseline": 10_000_000.0})
-    t["sales"] = pd.concat([s, deposits], ignore_index=True)
-    t["metrics"] = pd.concat([t["metrics"], pd.DataFrame(
-        [("E1", m, "funds_sales", 0.0, 100_000.0) for m in MONTHS], columns=t["metrics"].columns)], ignore_index=True)
+    t = bank_tiny_tables()
     t["credits"] = pd.DataFrame({"deal_id": ["D3", "D3"], "employee_id": ["E1", "E3"], "share": [0.5, 0.5]})
     data = load_dataset(write_tables(t, tmp_path / "bank"), policy=bank)
     out = evaluate(bank, data)

@@ -301,28 +301,14 @@ def test_simulation_pays_balance_and_quota_products_as_evaluate(tmp_path, accumu
     # scenario's commission, bonus and total are evaluate's
     from pathlib import Path
 
-    from conftest import MONTHS, tiny_tables, write_tables
+    from conftest import bank_tiny_tables, write_tables
 
     from compkit.data import load_dataset
     from compkit.policy import load_policy
 
     bank = load_policy(Path(__file__).resolve().parents[1] / "data" / "policies" / "examples" / "bank-scheme.yaml")
     bank = bank.updated({"commission.accumulate": accumulate})
-    t = tiny_tables()
-    t["employees"]["line"] = ["对公", "零售", "私行", "小微"]
-    t["employees"]["step"] = [4, 2, 3, None]
-    s = t["sales"]
-    s.loc[s["product"] == "wealth", "product"] = "holdings"
-    s["payment_term"] = np.where(s["product"] == "insurance", "期交10", None)
-    s["loan_id"] = np.where(s["product"] == "loans", "L1", None)
-    s["npl_date"] = np.where(s["product"] == "loans", "2025-09-15", None)
-    deposits = pd.DataFrame({"employee_id": "E1", "period": MONTHS[:2], "product": "deposits",
-                             "amount": [12_000_000.0, 12_000_000.0], "deal_id": ["DP1", "DP2"],
-                             "customer_id": "C1", "deposit_type": ["活期", "定期"], "baseline": 10_000_000.0})
-    t["sales"] = pd.concat([s, deposits], ignore_index=True)
-    t["metrics"] = pd.concat([t["metrics"], pd.DataFrame(
-        [("E1", m, "funds_sales", 0.0, 100_000.0) for m in MONTHS], columns=t["metrics"].columns)],
-        ignore_index=True)
+    t = bank_tiny_tables()
     data = load_dataset(write_tables(t, tmp_path / "bank"), policy=bank)
     out = evaluate(bank, data)
     sim = review.simulate(bank, data, n=2, seed=1, growth=0.0, market_sd=0.0, individual=False, base=out,
