@@ -257,24 +257,6 @@ def remove_quietly(path: Path | None) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def write_tables_folder(tables: Mapping[str, object], directory: str | Path, command: str,
-                        float_format: str = "%.10g") -> list[Path]:
-    """One CSV per table (name -> DataFrame) in ``directory``, replaced as a whole: written to a staging folder
-    through :func:`compkit.excel.write_csv` (no live formulas), marked, then swapped into place. ``directory``
-    must be new, empty or a folder the same ``command`` wrote."""
-    from compkit.excel import write_csv
-
-    target = check_output(directory, command)
-    tmp = staging_folder(target, command)
-    try:
-        for name, table in tables.items():
-            write_csv(table, tmp / f"{name}.csv", float_format=float_format)
-        replace_folder(tmp, target, command)
-    finally:
-        remove_quietly(tmp if tmp.exists() else None)
-    return [target / f"{name}.csv" for name in tables]
-
-
 @contextmanager
 def staged_folder(target: str | Path, keep_others: bool = False) -> Iterator[Path]:
     """Write a folder all or nothing: yields a temporary folder beside ``target`` to write into; when the block

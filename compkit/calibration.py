@@ -5,7 +5,8 @@ Sections (each starts with a ``# ====`` banner):
   rater effects    rater_effects -> RaterEffects (defined in compkit.raters, which the scorecard uses when the
                    policy calibrates 360 ratings; re-exported here)
   budget solving   solve_budget: the value of one policy knob at which the cost of evaluate meets a budget
-  target setting   propose_targets (challenging yet achievable, adjusted for the branch environment) and
+  target setting   propose_targets (challenging yet achievable, adjusted for the branch environment; defined in
+                   compkit.targets, which breaks unit targets down with it; re-exported here) and
                    calibrate_payout_curve (threshold / target / maximum reached by chosen shares)
 See REFERENCES.md "Rater reliability and calibration". The reliability and rater-effect functions take long
 tables (one row per rating) and raise ValueError naming the column or the condition when the input cannot be used.
@@ -22,12 +23,13 @@ from numpy.typing import ArrayLike
 from scipy import sparse, stats
 
 from compkit import knobs as kn
-from compkit.data import Dataset, half_year_log_changes
+from compkit.data import Dataset
 from compkit.engine import evaluate
 from compkit.errors import CompkitError
 from compkit.knobs import Knob
-from compkit.policy import InverseCurve, Policy
+from compkit.policy import Policy
 from compkit.raters import DENSE_MAX_RATERS, RaterEffects, _no_duplicates, _numeric, _require, rater_effects
+from compkit.targets import individual_changes, propose_targets  # target setting lives in compkit.targets
 
 __all__ = ["CalibrationError", "icc", "krippendorff_alpha", "rater_effects", "RaterEffects", "DENSE_MAX_RATERS",
            "BudgetSolution", "knob_setter", "solve_budget", "individual_changes", "propose_targets",
@@ -348,61 +350,6 @@ def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "comm
 
 
 # ===================================================================================== target setting
-
-
-def individual_changes(data: Dataset, indicator: str) -> np.ndarray:
-    """This year's per-person change of a metric, second half against the first, divided by the median change
-    (so market-wide movement is taken out): exp(d0) with d0 from compkit.data.half_year_log_changes."""
-    m = data.metrics[data.metrics["indicator"] == indicator]
-    changes = half_year_log_changes(m, data.periods, "indicator", "actual")
-    d = changes[indicator].dropna() if indicator in changes else pd.Series(dtype="float64")
-    return np.exp(d).to_numpy() if len(d) else np.array([1.0])
-
-
-def propose_targets(policy: Policy, data: Dataset, share_reaching: float = 0.5, growth: float = 0.0,
-                    environment: str = "branch") -> pd.DataFrame:
-    """Next cycle's targets per person and metric indicator, so that about ``share_reaching`` of managers reach
-    100% (challenging yet achievable), adjusted for the market and branch environment.
-
-    For person i and indicator k (higher is better):
-      base_ik    = this cycle's actual, aggregated as the indicator says (sum / mean / last)
-      env_ik     = median achievement of the person's ``environment`` group (branch) / median achievement of all:
-                   below 1 in a tough market. The proposal starts from actuals, so a branch whose targets were too
-                   high relative to its market gets targets that follow what its market gave;
-                   ``env`` is reported so the analyst can see where the old targets were out of line.
-      q_k        = the (1 - share_reaching) quantile of this year's individual changes (see individual_changes):
-                   next year's actual is modelled as base x (1 + growth) x change, so P(actual >= target) = share
-      target_ik  = base_ik x (1 + growth) x q_k.
-    Lower-is-better indicators (inverse curves) use the share-th quantile and divide: target = base / ... so that the
-    same share stays at or below it. Columns: employee_id, branch, indicator, actual, target_now, achievement_now,
-    environment_factor, target_next, expected_share.
-    """
-    emp = data.employees.set_index("employee_id")
-    rows = []
-    for ind in policy.scorecard.indicators:
-        if ind.source != "metrics":
-            continue
-        m = data.metrics[data.metrics["indicator"] == ind.id]
-        agg = {"sum": "sum", "mean": "mean", "last": "last"}[ind.aggregate]
-        per = m.sort_values("period").groupby("employee_id")[["actual", "target"]].agg(agg)
-        per["achievement"] = per["actual"] / per["target"]
-        per[environment] = emp.loc[per.index, environment].to_numpy()
-        overall = per["achievement"].median()
-        env = per.groupby(environment)["achievement"].transform("median") / overall
-        changes = individual_changes(data, ind.id)
-        inverse = isinstance(policy.indicator_curve(ind), InverseCurve)
-        if inverse:
-            q = float(np.quantile(1.0 / changes, share_reaching))
-            target = per["actual"] / (1 + growth) * q
-        else:
-            q = float(np.quantile(changes, 1.0 - share_reaching))
-            target = per["actual"] * (1 + growth) * q
-        rows.append(pd.DataFrame({
-            "employee_id": per.index, environment: per[environment].to_numpy(), "indicator": ind.id,
-            "actual": per["actual"].to_numpy(), "target_now": per["target"].to_numpy(),
-            "achievement_now": per["achievement"].to_numpy(), "environment_factor": env.to_numpy(),
-            "target_next": target.to_numpy(), "expected_share": share_reaching}))
-    return pd.concat(rows, ignore_index=True)
 
 
 #: the steepest a calibrated payout curve may rise by default: 0.05 of the target bonus per composite point (the

@@ -134,9 +134,9 @@ class Outcomes:
 
     def to_csv(self, directory: str | Path, extra: dict[str, pd.DataFrame] | None = None) -> list[Path]:
         """One CSV per table in ``directory`` (plus one per ``extra`` table, e.g. the supervision checks),
-        written atomically (all files or none) and safely (:func:`compkit.atomic.write_tables_folder`: no live
+        written atomically (all files or none) and safely (:func:`compkit.excel.write_tables_folder`: no live
         formulas; only a folder compkit wrote is replaced)."""
-        from compkit.atomic import write_tables_folder
+        from compkit.excel import write_tables_folder
 
         tables = {name: getattr(self, name) for name in self.TABLES} | dict(extra or {})
         return write_tables_folder(tables, directory, "evaluate")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,15 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+from compkit.atomic import (
+    WORKBOOK_CREATOR,
+    check_output,
+    remove_quietly,
+    replace_folder,
+    staging_folder,
+    temporary_file,
+)
 
 MONEY_WORDS = ("pay", "allowance", "commission", "bonus", "cash", "cost", "contribution", "amount", "basis",
                "base", "scheduled", "cancelled", "payable", "settlement", "gross", "final", "cap_amount",
@@ -114,8 +124,6 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: Path, lang: str | None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook(write_only=True)
-    from compkit.atomic import WORKBOOK_CREATOR, temporary_file
-
     wb.properties.creator = WORKBOOK_CREATOR
     bold = Font(bold=True, color="FFFFFF")
     fill = PatternFill("solid", fgColor="305496")
@@ -158,3 +166,19 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: Path, lang: str | None
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_tables_folder(tables: Mapping[str, object], directory: str | Path, command: str,
+                        float_format: str = "%.10g") -> list[Path]:
+    """One CSV per table (name -> DataFrame) in ``directory``, replaced as a whole: written to a staging folder
+    through :func:`write_csv` (no live formulas), marked, then swapped into place. ``directory``
+    must be new, empty or a folder the same ``command`` wrote."""
+    target = check_output(directory, command)
+    tmp = staging_folder(target, command)
+    try:
+        for name, table in tables.items():
+            write_csv(table, tmp / f"{name}.csv", float_format=float_format)
+        replace_folder(tmp, target, command)
+    finally:
+        remove_quietly(tmp if tmp.exists() else None)
+    return [target / f"{name}.csv" for name in tables]

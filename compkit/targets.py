@@ -4,7 +4,7 @@ A unit (a branch, by default) is given its target for the next cycle per indicat
 follows their own results (their portfolio: this cycle's actual, aggregated as the indicator says) and the
 unit's market, and the targets are set so that a chosen share of managers can reach 100%:
 
-1. :func:`compkit.calibration.propose_targets` proposes, per person and metric indicator,
+1. :func:`propose_targets` proposes, per person and metric indicator,
    ``proposal_i = actual_i x q``, where q is the (1 - share) quantile of this cycle's individual changes
    (second half against first, market movement taken out): next cycle's actual modelled as
    ``actual_i x change``, so P(actual >= proposal) = share for everyone.
@@ -31,8 +31,7 @@ import numpy as np
 import pandas as pd
 
 from compkit.atomic import check_output, write_file
-from compkit.calibration import individual_changes, propose_targets
-from compkit.data import Dataset, cycle_periods
+from compkit.data import Dataset, cycle_periods, half_year_log_changes
 from compkit.errors import CompkitError
 from compkit.excel import write_csv
 from compkit.money import round_cents
@@ -42,6 +41,61 @@ from compkit.privacy import refuse_reports_folder
 
 class TargetError(CompkitError):
     """Unit targets that cannot be broken down (unknown unit or indicator, a negative target)."""
+
+
+def individual_changes(data: Dataset, indicator: str) -> np.ndarray:
+    """This year's per-person change of a metric, second half against the first, divided by the median change
+    (so market-wide movement is taken out): exp(d0) with d0 from compkit.data.half_year_log_changes."""
+    m = data.metrics[data.metrics["indicator"] == indicator]
+    changes = half_year_log_changes(m, data.periods, "indicator", "actual")
+    d = changes[indicator].dropna() if indicator in changes else pd.Series(dtype="float64")
+    return np.exp(d).to_numpy() if len(d) else np.array([1.0])
+
+
+def propose_targets(policy: Policy, data: Dataset, share_reaching: float = 0.5, growth: float = 0.0,
+                    environment: str = "branch") -> pd.DataFrame:
+    """Next cycle's targets per person and metric indicator, so that about ``share_reaching`` of managers reach
+    100% (challenging yet achievable), adjusted for the market and branch environment.
+
+    For person i and indicator k (higher is better):
+      base_ik    = this cycle's actual, aggregated as the indicator says (sum / mean / last)
+      env_ik     = median achievement of the person's ``environment`` group (branch) / median achievement of all:
+                   below 1 in a tough market. The proposal starts from actuals, so a branch whose targets were too
+                   high relative to its market gets targets that follow what its market gave;
+                   ``env`` is reported so the analyst can see where the old targets were out of line.
+      q_k        = the (1 - share_reaching) quantile of this year's individual changes (see individual_changes):
+                   next year's actual is modelled as base x (1 + growth) x change, so P(actual >= target) = share
+      target_ik  = base_ik x (1 + growth) x q_k.
+    Lower-is-better indicators (inverse curves) use the share-th quantile and divide: target = base / ... so that the
+    same share stays at or below it. Columns: employee_id, branch, indicator, actual, target_now, achievement_now,
+    environment_factor, target_next, expected_share.
+    """
+    emp = data.employees.set_index("employee_id")
+    rows = []
+    for ind in policy.scorecard.indicators:
+        if ind.source != "metrics":
+            continue
+        m = data.metrics[data.metrics["indicator"] == ind.id]
+        agg = {"sum": "sum", "mean": "mean", "last": "last"}[ind.aggregate]
+        per = m.sort_values("period").groupby("employee_id")[["actual", "target"]].agg(agg)
+        per["achievement"] = per["actual"] / per["target"]
+        per[environment] = emp.loc[per.index, environment].to_numpy()
+        overall = per["achievement"].median()
+        env = per.groupby(environment)["achievement"].transform("median") / overall
+        changes = individual_changes(data, ind.id)
+        inverse = isinstance(policy.indicator_curve(ind), InverseCurve)
+        if inverse:
+            q = float(np.quantile(1.0 / changes, share_reaching))
+            target = per["actual"] / (1 + growth) * q
+        else:
+            q = float(np.quantile(changes, 1.0 - share_reaching))
+            target = per["actual"] * (1 + growth) * q
+        rows.append(pd.DataFrame({
+            "employee_id": per.index, environment: per[environment].to_numpy(), "indicator": ind.id,
+            "actual": per["actual"].to_numpy(), "target_now": per["target"].to_numpy(),
+            "achievement_now": per["achievement"].to_numpy(), "environment_factor": env.to_numpy(),
+            "target_next": target.to_numpy(), "expected_share": share_reaching}))
+    return pd.concat(rows, ignore_index=True)
 
 
 def next_cycle(cycle: str) -> str:
