@@ -20,14 +20,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from compkit.atomic import (
-    WORKBOOK_CREATOR,
-    check_output,
-    remove_quietly,
-    replace_folder,
-    staging_folder,
-    temporary_file,
-)
+from compkit import atomic
+from compkit.atomic import WORKBOOK_CREATOR
 
 MONEY_WORDS = ("pay", "allowance", "commission", "bonus", "cash", "cost", "contribution", "amount", "basis",
                "base", "scheduled", "cancelled", "payable", "settlement", "gross", "final", "cap_amount",
@@ -158,7 +152,7 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: Path, lang: str | None
                     cell.number_format = formats[j]
                     row[j] = cell
             ws.append(row)
-    tmp = temporary_file(path, suffix=".xlsx")
+    tmp = atomic.temporary_file(path, suffix=".xlsx")
     try:
         wb.save(tmp)
         os.replace(tmp, path)
@@ -173,12 +167,12 @@ def write_tables_folder(tables: Mapping[str, object], directory: str | Path, com
     """One CSV per table (name -> DataFrame) in ``directory``, replaced as a whole: written to a staging folder
     through :func:`write_csv` (no live formulas), marked, then swapped into place. ``directory``
     must be new, empty or a folder the same ``command`` wrote."""
-    target = check_output(directory, command)
-    tmp = staging_folder(target, command)
+    target = atomic.check_output(directory, command)
+    tmp = atomic.staging_folder(target, command)
     try:
         for name, table in tables.items():
             write_csv(table, tmp / f"{name}.csv", float_format=float_format)
-        replace_folder(tmp, target, command)
+        atomic.replace_folder(tmp, target, command)
     finally:
-        remove_quietly(tmp if tmp.exists() else None)
+        atomic.remove_quietly(tmp if tmp.exists() else None)
     return [target / f"{name}.csv" for name in tables]
