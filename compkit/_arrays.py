@@ -77,6 +77,35 @@ def any_codes(values: pd.Series) -> tuple[np.ndarray, int]:
     return codes, len(uniques)
 
 
+def dictionary_coded(values: pd.Series) -> pd.Series:
+    """A text column with many distinct values (millions of customer ids) as dictionary codes: a categorical
+    whose categories are the distinct texts in order of first appearance, held as Arrow text (one Arrow dictionary
+    encoding of the whole column; no Python string per value). Missing stays missing (code -1); the values read
+    back as before (``astype("string")`` gives the same texts). :func:`any_codes` then hands out its codes
+    without hashing a row. A column already categorical is returned as it is."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values
+    if isinstance(values.array, ArrowStringArray):
+        arrow = values.array.__arrow_array__()
+        if isinstance(arrow, pyarrow.ChunkedArray):  # one dictionary for the whole column (see any_codes)
+            try:
+                arrow = arrow.combine_chunks()
+            except pyarrow.ArrowInvalid:
+                arrow = arrow.cast(pyarrow.large_string()).combine_chunks()
+        encoded = pc.dictionary_encode(arrow)
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        categories = pd.Index(ArrowStringArray(pyarrow.chunked_array([encoded.dictionary.cast(pyarrow.string())])))
+    else:
+        codes, uniques = pd.factorize(values.astype("string"))
+        categories = pd.Index(uniques.astype("string") if len(uniques) else pd.array([], dtype="string"))
+    try:  # the categories are distinct by construction: skip pandas' check of it (a hash of every category)
+        dtype = pd.CategoricalDtype._from_fastpath(categories, False)
+    except (AttributeError, TypeError):
+        dtype = pd.CategoricalDtype(categories)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False), index=values.index,
+                     name=values.name)
+
+
 def isin(values: pd.Series, allowed: set | list | tuple | pd.Index | pyarrow.Array) -> pd.Series:
     """``values.isin(allowed)``; for a categorical column, each category is looked up once and the answer taken
     by code (a table of millions of rows has a few thousand distinct ids); an Arrow text column is looked up with

@@ -487,7 +487,7 @@ _add(TableSpec(
         "product": Col(_S, required=True, categorical=True,
                        checks=_of_policy(lambda p: p.product_ids, "a product of the policy")),
         "amount": Col(_F, required=True, money=True), "deal_id": Col(_S),
-        "customer_id": Col(_S),  # millions of distinct customers: a dictionary would cost more than it saves
+        "customer_id": Col(_S),  # millions of distinct customers: coded once loaded (compkit.data.CODED), unsorted
         # optional, read by products that say so (compkit.commission): loan, payment term (趸交, 期交5 ...), deposit
         # type (活期, 定期, 协定), last year's average balance, annual FTP spread, date the loan turned non-performing
         "loan_id": Col(_S), "payment_term": Col(_S), "deposit_type": Col(_S), "baseline": Col(_F, money=True),

@@ -29,7 +29,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet
 from pandas.arrays import ArrowStringArray
 
-from compkit._arrays import any_codes, positions, sorted_codes  # noqa: F401 - re-exported
+from compkit._arrays import any_codes, dictionary_coded, positions, sorted_codes  # noqa: F401 - re-exported
 from compkit._arrays import any_true as _any
 from compkit._memory import release_freed_memory
 from compkit.aggregate import (  # noqa: F401 - re-exported
@@ -59,6 +59,11 @@ from compkit.contract import (  # noqa: F401 - re-exported
 )
 from compkit.errors import DataError, Problem
 from compkit.policy import Policy
+
+#: table -> text columns with millions of distinct values held as dictionary codes once validated
+#: (:func:`compkit._arrays.dictionary_coded`: categories in order of first appearance, as Arrow text): the
+#: aggregations (loyalty, repeat purchases) then count on integer codes instead of hashing every text
+CODED: dict[str, tuple[str, ...]] = {"sales": ("customer_id",)}
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -761,6 +766,8 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
             if not problems:  # held as categoricals from now on (see CATEGORICAL): less memory, faster checks
                 for col in CONTRACT[name].categorical:
                     checked[col] = _categorical(checked[col])
+                for col in CODED.get(name, ()):  # customer ids: coded once here, read as codes by loyalty
+                    checked[col] = dictionary_coded(checked[col])
             typed[name] = checked
     if policy is not None:
         check_coverage(present, policy, files, problems)
