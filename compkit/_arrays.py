@@ -106,6 +106,26 @@ def dictionary_coded(values: pd.Series) -> pd.Series:
                      name=values.name)
 
 
+def row_codes(values: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, pd.Index]:
+    """(codes, labels) of ``values`` at the positions ``rows``: ``labels[codes[i]]`` is the value of row
+    ``rows[i]`` as text (code -1: missing). A categorical column gives its own codes and categories; an Arrow
+    text column is taken at the rows and dictionary-encoded by Arrow (no Python string per row); anything else is
+    factorized as text. For looking up a few distinct labels (coefficients, loan ids) on a subset of a table."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return np.asarray(values.cat.codes)[rows], values.cat.categories
+    if isinstance(values.array, ArrowStringArray):
+        arrow = values.array.__arrow_array__()
+        taken = arrow.take(pyarrow.array(rows))
+        if isinstance(taken, pyarrow.ChunkedArray):
+            taken = taken.combine_chunks()
+        encoded = pc.dictionary_encode(taken)
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        return codes, pd.Index(encoded.dictionary.to_pylist(), dtype=object)
+    codes, uniques = pd.factorize(values.iloc[rows].astype("string"))
+    return codes, pd.Index(np.asarray(uniques, dtype=object), dtype=object)
+
+
 def isin(values: pd.Series, allowed: set | list | tuple | pd.Index | pyarrow.Array) -> pd.Series:
     """``values.isin(allowed)``; for a categorical column, each category is looked up once and the answer taken
     by code (a table of millions of rows has a few thousand distinct ids); an Arrow text column is looked up with

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from compkit._arrays import positions
+from compkit._arrays import positions, row_codes
 from compkit.money import round_cents
 from compkit.policy import Commission, Product, Quota, Tier
 
@@ -211,17 +211,27 @@ def row_basis(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> np.nda
 
 
 def _row_factor(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> np.ndarray:
+    """The factor on the amount of the rows ``rows``: coefficient x FTP spread (each 1 when the product has
+    none). The coefficient is looked up once per distinct value of its column among the rows."""
     factor = np.ones(len(rows))
     co = product.coefficients
     if co is not None:
-        values = sales[co.column].astype("string").to_numpy(dtype=object, na_value=None)[rows]
-        table = pd.Series(co.values, dtype="float64")
-        f = pd.Series(values, dtype=object).map(table).to_numpy(dtype="float64", na_value=np.nan)
-        factor *= np.where(np.isnan(f), co.default if co.default is not None else 0.0, f)
+        codes, labels = row_codes(sales[co.column], rows)
+        fallback = co.default if co.default is not None else 0.0
+        per_label = np.array([co.values.get(label, np.nan) for label in labels] + [np.nan], dtype="float64")
+        f = per_label[codes]  # code -1 (missing) takes the trailing NaN
+        factor *= np.where(np.isnan(f), fallback, f)
     if product.on_ftp_spread:
-        spread = pd.to_numeric(sales["ftp_spread"], errors="coerce").to_numpy(dtype="float64")[rows]
+        spread = _numbers_at(sales["ftp_spread"], rows)
         factor *= np.where(np.isnan(spread), 0.0, spread)
     return factor
+
+
+def _numbers_at(values: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """A column's values at the positions ``rows`` as float64 (text that is not a number: NaN)."""
+    if values.dtype == np.float64:
+        return values.to_numpy()[rows]
+    return pd.to_numeric(values.iloc[rows], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
 def npl_reversals(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -231,17 +241,33 @@ def npl_reversals(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> tu
     rows are linked by loan id). Each disbursement row of month m whose loan turned non-performing on a date d
     with first-of-m <= d < first-of-m + N months (N = ``npl_clawback.months``) is reversed in d's month.
     Returns (positions of the reversed rows, their NPL month ``YYYY-MM``)."""
-    loan = sales["loan_id"].astype("string").to_numpy(dtype=object, na_value=None)[rows]
-    npl = pd.to_datetime(sales["npl_date"], errors="coerce").to_numpy()[rows]
-    frame = pd.DataFrame({"loan": loan, "npl": npl})
-    first = frame.groupby("loan", dropna=True)["npl"].min()
-    d = pd.to_datetime(pd.Series(loan, dtype=object).map(first))
-    start = pd.to_datetime(sales["period"].astype(str).to_numpy()[rows] + "-01", errors="coerce")
-    limit = start + pd.DateOffset(months=product.npl_clawback.months)
-    d_values = d.to_numpy()
-    hit = (pd.notna(d_values) & (d_values >= start.to_numpy()) & (d_values < np.asarray(limit)))
-    hit = np.asarray(hit, dtype=bool)
-    return rows[hit], pd.DatetimeIndex(d_values[hit]).strftime("%Y-%m").to_numpy(dtype=object)
+    loan, _ = row_codes(sales["loan_id"], rows)  # loan codes (-1: no loan id)
+    npl = _dates_at(sales["npl_date"], rows).astype("datetime64[ns]").view(np.int64)
+    missing = np.iinfo(np.int64).min  # NaT
+    # the earliest NPL date of each loan (over its rows with a date), then on every row of the loan
+    dated = (loan >= 0) & (npl != missing)
+    n_loans = int(loan.max()) + 1 if len(loan) else 0
+    first = np.full(n_loans + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first, loan[dated], npl[dated])
+    first[-1] = np.iinfo(np.int64).max  # no loan id (code -1): no date
+    d = first[loan]
+    has_date = d != np.iinfo(np.int64).max
+    # the window of each row's month: [first of the month, first of the month + N months), per distinct month
+    month_codes, months = row_codes(sales["period"], rows)
+    start_m = pd.to_datetime(pd.Series(np.asarray(months, dtype=object), dtype=object) + "-01", errors="coerce")
+    limit_m = start_m + pd.DateOffset(months=product.npl_clawback.months)
+    start = np.append(start_m.to_numpy(dtype="datetime64[ns]").view(np.int64), missing)[month_codes]
+    limit = np.append(limit_m.to_numpy(dtype="datetime64[ns]").view(np.int64), missing)[month_codes]
+    valid = (start != missing) & (limit != missing)
+    hit = has_date & valid & (d >= start) & (d < limit)
+    return rows[hit], pd.DatetimeIndex(d[hit].view("datetime64[ns]")).strftime("%Y-%m").to_numpy(dtype=object)
+
+
+def _dates_at(values: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """A column's values at the positions ``rows`` as datetime64[ns] (not a date: NaT)."""
+    if values.dtype.kind == "M":
+        return values.to_numpy()[rows].astype("datetime64[ns]")
+    return pd.to_datetime(values.iloc[rows], errors="coerce").to_numpy(dtype="datetime64[ns]")
 
 
 def monthly_targets(metrics: pd.DataFrame | None, indicator: str, employees: pd.Index,
@@ -251,7 +277,7 @@ def monthly_targets(metrics: pd.DataFrame | None, indicator: str, employees: pd.
     out = np.full((len(employees), len(periods)), np.nan)
     if metrics is None or len(metrics) == 0:
         return out
-    rows = np.flatnonzero((metrics["indicator"].astype(str) == indicator).to_numpy())
+    rows = np.flatnonzero(positions(metrics["indicator"], pd.Index([indicator])) == 0)
     e = positions(metrics["employee_id"].iloc[rows], employees)
     p = positions(metrics["period"].iloc[rows], periods)
     t = metrics["target"].to_numpy(dtype="float64")[rows]
@@ -422,7 +448,7 @@ def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Seque
         if pr.increase_rate_per_10k is not None:
             rows = np.flatnonzero(q == i)
             rows = rows[e[rows] >= 0]
-            base_rows = pd.to_numeric(sales["baseline"], errors="coerce").to_numpy(dtype="float64")[rows]
+            base_rows = _numbers_at(sales["baseline"], rows)
             base_rows = np.where(np.isnan(base_rows), 0.0, base_rows) * _row_factor(sales, pr, rows)
             baseline = np.bincount(e[rows].astype(np.int64) * n_p + p[rows], weights=base_rows,
                                    minlength=n_e * n_p).reshape(n_e, n_p)

@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from compkit._arrays import positions
+
 #: columns of the credits table
 CREDIT_COLUMNS = ("deal_id", "employee_id", "share")
 #: how far a deal's shares may be from 1 (shares are typed fractions such as 0.3333333333)
@@ -58,35 +60,73 @@ def credited_sales(sales: pd.DataFrame, credits: pd.DataFrame | None) -> pd.Data
     """The sales table with each credited deal's rows replaced by one row per credit holder: ``employee_id``
     the holder, ``amount`` (and ``baseline``, if present) the holder's part (:func:`split_cents`), the other
     columns copied, plus ``credit_share`` (1 for rows without credits). Rows of deals without credits are kept
-    as they are, in their order, before the split rows. ``sales`` is not modified."""
+    as they are, in their order, before the split rows (each credited row's holders in the credits table's order,
+    credited rows in their order). ``employee_id`` is a categorical (the sales table's ids, then holders without
+    sales of their own). ``sales`` is not modified.
+
+    Built in one pass: the result's rows are positions in ``sales`` (:func:`credit_rows`), every column taken
+    once at those positions; no per-row Python and no merge on text keys."""
     if credits is None or len(credits) == 0:
         return sales
-    deal_ids = sales["deal_id"].astype("string")
-    credited = deal_ids.isin(pd.Index(credits["deal_id"].astype("string"))).to_numpy(dtype=bool, na_value=False)
-    if not credited.any():
+    source, holder, deal = credit_rows(sales["deal_id"], credits["deal_id"])
+    n_split = len(holder)
+    if n_split == 0:
         return sales
-    keep = sales[~credited]
-    rows = sales[credited].copy()
-    rows["_deal"] = deal_ids[credited].to_numpy()
-    rows = rows.drop(columns="employee_id")
-    c = pd.DataFrame({"_deal": credits["deal_id"].astype("string").to_numpy(),
-                      "employee_id": credits["employee_id"].astype(str).to_numpy(),
-                      "credit_share": credits["share"].to_numpy(dtype="float64")})
-    split = rows.merge(c, on="_deal", how="inner", sort=False)
-    codes = pd.factorize(split["_deal"])[0]
+    share = credits["share"].to_numpy(dtype="float64")[holder]
+    out = sales.take(source)
+    out.index = pd.RangeIndex(len(out))
+    keep = len(source) - n_split
     for col in SPLIT_COLUMNS:
-        if col in split.columns:
-            value = pd.to_numeric(split[col], errors="coerce").to_numpy(dtype="float64")
-            parts = split_cents(np.where(np.isnan(value), 0.0, value), split["credit_share"].to_numpy(), codes)
-            split[col] = np.where(np.isnan(value), np.nan, parts)
-    split = split.drop(columns="_deal")
-    out_keep = keep.assign(credit_share=1.0)
-    out_keep["employee_id"] = out_keep["employee_id"].astype(str)
-    out = pd.concat([out_keep, split[out_keep.columns]], ignore_index=True)
-    for col in ("period", "product"):
-        if isinstance(sales[col].dtype, pd.CategoricalDtype):
-            out[col] = pd.Categorical(out[col].astype(str), dtype=sales[col].dtype)
+        if col in out.columns and n_split:
+            value = pd.to_numeric(out[col].iloc[keep:], errors="coerce").to_numpy(dtype="float64")
+            parts = split_cents(np.where(np.isnan(value), 0.0, value), share, deal)
+            column = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype="float64", copy=True)
+            column[keep:] = np.where(np.isnan(value), np.nan, parts)
+            out[col] = column
+    codes, labels = _employee_codes(sales["employee_id"], credits["employee_id"])
+    out["employee_id"] = pd.Categorical.from_codes(
+        np.concatenate([codes[0][source[:keep]], codes[1][holder]]), categories=labels)
+    out["credit_share"] = np.concatenate([np.ones(keep), share])
     return out
+
+
+def credit_rows(deal_ids: pd.Series, credit_deals: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each row of the credited sales table comes from: (positions in the sales table, the credit row of
+    each split row, the split row's deal code). Rows of deals without credits first, in order; then, for each
+    credited sales row in order, one row per credit row of its deal, in the credits table's order (as an inner
+    merge of the credited rows with the credits keeps them)."""
+    deal_codes, uniques = pd.factorize(credit_deals.astype("string"))  # credits' deals, order of first appearance
+    found = positions(deal_ids.astype("string"), pd.Index(uniques))  # the sales row's deal among them, or -1
+    credited = found >= 0
+    rows = np.flatnonzero(credited)
+    # the credit rows of each deal, in table order: stably sorted by deal code, a start and a count per deal
+    by_deal = np.argsort(deal_codes, kind="stable")
+    count = np.bincount(deal_codes[deal_codes >= 0], minlength=len(uniques))
+    start = np.concatenate([[0], np.cumsum(count)[:-1]]) if len(count) else count
+    k = found[rows]
+    n_each = count[k]
+    holder_start = np.repeat(start[k], n_each)
+    within = np.arange(n_each.sum()) - np.repeat(np.cumsum(n_each) - n_each, n_each)
+    holder = by_deal[holder_start + within]
+    source = np.concatenate([np.flatnonzero(~credited), np.repeat(rows, n_each)])
+    return source, holder, np.repeat(k, n_each)
+
+
+def _employee_codes(sales_ids: pd.Series, holders: pd.Series) -> tuple[tuple[np.ndarray, np.ndarray], pd.Index]:
+    """Codes of the sales table's employee ids and of the credit holders' ids in one set of labels (the sales
+    table's categories, or its distinct ids, then holders not among them); missing -> -1."""
+    if isinstance(sales_ids.dtype, pd.CategoricalDtype):
+        sales_codes, labels = np.asarray(sales_ids.cat.codes), pd.Index(sales_ids.cat.categories.astype(object))
+    else:
+        sales_codes, labels = pd.factorize(sales_ids.astype(object))
+        labels = pd.Index(np.asarray(labels, dtype=object))
+    holder_text = holders.astype("string").astype(object).where(holders.notna(), None)
+    holder_codes = positions(holder_text, labels)
+    new = pd.unique(holder_text.to_numpy(dtype=object)[(holder_codes < 0) & holders.notna().to_numpy()])
+    if len(new):
+        labels = labels.append(pd.Index(np.asarray(new, dtype=object)))
+        holder_codes = positions(holder_text, labels)
+    return (np.asarray(sales_codes), np.asarray(holder_codes)), labels
 
 
 def share_problems(credits: pd.DataFrame, deal_ids: pd.Series) -> list[tuple[int, str, object, str]]:

@@ -203,7 +203,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     interim = through is not None
 
     ratings, rater_adjustments = ratings_used(policy, data)  # 360 ratings, rater-effect adjusted if asked
-    indicators, summary = scorecard(policy, data, through=through, ratings=ratings)
+    all_sales = credited_sales(data.sales, data.credits)  # shared deals split between their holders, once
+    indicators, summary = scorecard(policy, data, through=through, ratings=ratings, sales=all_sales)
 
     days_share = pay.proration(emp["hire_date"], emp["exit_date"], data.cycle_start, data.cycle_end)
     bonus_share = days_share  # the bonus is for the days employed in the cycle (also when indicative)
@@ -253,7 +254,6 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     bonus_forfeited = np.where(forfeit, bonus_deferred, 0.0)
     bonus_deferred = np.where(forfeit, 0.0, bonus_deferred)
 
-    all_sales = credited_sales(data.sales, data.credits)  # shared deals split between their holders
     if interim:
         periods = data.periods[:data.periods.index(through) + 1]
         sales = all_sales[(all_sales["period"] <= through).to_numpy(dtype=bool, na_value=False)]

@@ -236,12 +236,13 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
 
 
 def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
-                     rater_scores: pd.DataFrame | None = None) -> pd.DataFrame:
+                     rater_scores: pd.DataFrame | None = None, sales: pd.DataFrame | None = None) -> pd.DataFrame:
     """Actual and target per employee and indicator for the cycle (or cycle-to-date ``through`` YYYY-MM).
 
     metrics: months combined by the indicator's ``aggregate`` (sum, mean or last month), targets likewise;
     surveys: satisfaction index of the dimension; complaints: the measure; sales: repeat-purchase rate;
     ratings: the 360 combined score on the rating scale (``rater_scores`` from :func:`combine_raters`, computed
+    here when not given); ``sales``: the credited sales (:func:`compkit.credits.credited_sales` of the data, made
     here when not given). Sources without a target column take the indicator's ``target``.
     Every employee x indicator appears (NaN where there is no value). Columns: employee_id, indicator, actual,
     target, source_note.
@@ -315,7 +316,8 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
         if name not in sources:
             table = {"surveys": lambda: satisfaction_index(data.surveys, through),
                      "complaints": lambda: complaint_stats(data.complaints, through),
-                     "sales": lambda: loyalty(credited_sales(data.sales, data.credits), through),
+                     "sales": lambda: loyalty(credited_sales(data.sales, data.credits) if sales is None
+                                              else sales, through),
                      "ratings": lambda: rater_scores}[name]()
             sources[name] = table, positions(table["employee_id"], employees)
         return sources[name]
@@ -634,7 +636,8 @@ def ratings_used(policy: Policy, data: Dataset) -> tuple[pd.DataFrame, pd.DataFr
 
 
 def scorecard(policy: Policy, data: Dataset, through: str | None = None,
-              ratings: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+              ratings: pd.DataFrame | None = None, sales: pd.DataFrame | None = None
+              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score the whole dataset: (indicators, summary).
 
     indicators: one row per employee and indicator (actual, target, achievement, score, weight, category
@@ -642,13 +645,15 @@ def scorecard(policy: Policy, data: Dataset, through: str | None = None,
     order): category scores, composite before deductions, deductions, composite, group, rank in group,
     rating_absolute, rating_guided, rating (the policy's method), and the 360 rule notes.
     ``through`` (YYYY-MM) gives cycle-to-date scores for interim feedback. ``ratings``: the 360 ratings to
-    combine when already adjusted (:func:`ratings_used`, which is applied otherwise).
+    combine when already adjusted (:func:`ratings_used`, which is applied otherwise). ``sales``: the credited
+    sales when already split (:func:`compkit.credits.credited_sales`; the engine splits them once for loyalty and
+    commission).
     """
     # ratings are collected once per cycle: cycle-to-date scoring uses whatever ratings exist
     if ratings is None:
         ratings = ratings_used(policy, data)[0]
     rater_scores = combine_raters(ratings, policy.scorecard.raters)
-    values = indicator_values(policy, data, through, rater_scores)
+    values = indicator_values(policy, data, through, rater_scores, sales)
     code = scorecard_codes(data.employees, policy)[0]  # scorecards by population (-1: the one scorecard)
     scored = score_indicators(policy, values, code)
     ids = pd.Index(data.employees["employee_id"].astype(str))
