@@ -299,6 +299,12 @@ def _special_commission(product: Product, rates: ProductRates, basis: np.ndarray
       rate, tiers or quota tiers against the month's target; cumulative = running sum.
     amount with a quota, cycle_to_date: C_t = quota_tiered(B_t, T) with T the target through month t
       (``to_date``) or the cycle's (``cycle``); month: month_t = quota_tiered(b_t, T_t) (the month's target).
+
+    The months are the last axis; the arrays may carry leading axes (scenarios x employees x months, as
+    :func:`special_cents` passes them), ``baseline``, ``target`` (employees x months) and ``cycle_target``
+    (employees) broadcasting against them. An amount product with a quota under cycle_to_date may be given
+    only the last L months of ``basis`` and ``cum_basis`` (L < the months of ``target``): C_t is then returned
+    for those months alone (each depends only on its own B_t and T).
     """
     q = product.quota
     if product.basis == "balance":
@@ -309,19 +315,68 @@ def _special_commission(product: Product, rates: ProductRates, basis: np.ndarray
         if product.increase_rate_per_10k is not None and baseline is not None:
             f = f + product.increase_rate_per_10k / 10000.0 * np.maximum(basis - baseline, 0.0)
         month = f / 12.0
-        return month, np.cumsum(month, axis=1)
+        return month, np.cumsum(month, axis=-1)
     # an amount product with quota tiers
     t = np.where(np.isnan(target), 0.0, target)
-    total = t.sum(axis=1) if cycle_target is None else cycle_target  # the whole cycle's target (cycle to date too)
-    whole_cycle = np.repeat(total[:, None], t.shape[1], axis=1)
+    total = t.sum(axis=-1) if cycle_target is None else cycle_target  # the whole cycle's target (to date too)
+    whole_cycle = np.broadcast_to(np.asarray(total)[..., None], t.shape)
     if accumulate == "cycle_to_date":
-        whole = np.cumsum(t, axis=1) if q.target == "to_date" else whole_cycle
+        whole = np.cumsum(t, axis=-1) if q.target == "to_date" else whole_cycle
+        given = cum_basis.shape[-1]
+        if given < whole.shape[-1]:  # only the last months' cumulative bases
+            whole = whole[..., whole.shape[-1] - given:]
         cum = quota_tiered(cum_basis, whole, q, rates.base_rate)
-        month = np.diff(cum, axis=1, prepend=0.0)
+        month = np.diff(cum, axis=-1, prepend=0.0)
         return month, cum
     per = t if q.target == "to_date" else whole_cycle
     month = quota_tiered(basis, per, q, rates.base_rate)
-    return month, np.cumsum(month, axis=1)
+    return month, np.cumsum(month, axis=-1)
+
+
+def special_cents(product: Product, rates: ProductRates, basis: np.ndarray, cum_basis: np.ndarray,
+                  baseline: np.ndarray | None, target: np.ndarray | None, accumulate: str) -> np.ndarray:
+    """The cycle's commission of a balance product or a product with quota tiers in whole cents (float64),
+    per person: the sum of the lines :func:`commission_lines` gives (months on the last axis, any leading axes,
+    e.g. scenarios x people x months; see :func:`_special_commission`):
+
+      cycle_to_date  round_cents(C_T)               (the true-ups round_cents(C_t) - round_cents(C_{t-1}) add
+                                                     up to the last cumulative)
+      month          sum_t round_cents(month_t)
+
+    An amount product with a quota under cycle_to_date needs only the last month's cumulative basis B_T
+    (``cum_basis[..., -1:]`` is enough; ``basis`` is then unused)."""
+    month, cum = _special_commission(product, rates, basis, cum_basis, baseline, target, accumulate)
+    if accumulate == "cycle_to_date":
+        return _cents(cum[..., -1])
+    return _cents(month).sum(axis=-1)
+
+
+def _baseline_grid(sales: pd.DataFrame, product: Product, rows: np.ndarray, e: np.ndarray, p: np.ndarray,
+                   n_e: int, n_p: int) -> np.ndarray:
+    """Last year's balance (``baseline`` column) per employee x month of a balance product, CNY: summed over the
+    product's sales rows ``rows`` (positions, each with a known employee: ``e[rows] >= 0``), each row's
+    baseline x its coefficient and FTP factor (as its balance); a missing baseline counts 0."""
+    base_rows = _numbers_at(sales["baseline"], rows)
+    base_rows = np.where(np.isnan(base_rows), 0.0, base_rows) * _row_factor(sales, product, rows)
+    return np.bincount(e[rows].astype(np.int64) * n_p + p[rows], weights=base_rows,
+                       minlength=n_e * n_p).reshape(n_e, n_p)
+
+
+def baselines(sales: pd.DataFrame, commission: Commission, periods: Sequence[str],
+              employees: Sequence[str]) -> dict[str, np.ndarray]:
+    """Per balance product with an ``increase_rate_per_10k``: last year's balance per employee x month
+    (CNY, employees x periods in the given orders), as :func:`commission_lines` computes the increase on."""
+    employees_ix, periods_ix = pd.Index(list(employees)), pd.Index(list(periods))
+    e = positions(sales["employee_id"], employees_ix)
+    p = positions(sales["period"], periods_ix)
+    product = sales["product"].astype(str).to_numpy()
+    out = {}
+    for pr in commission.products:
+        if pr.basis == "balance" and pr.increase_rate_per_10k is not None:
+            rows = np.flatnonzero(product == pr.id)
+            rows = rows[(e[rows] >= 0) & (p[rows] >= 0)]
+            out[pr.id] = _baseline_grid(sales, pr, rows, e, p, len(employees_ix), len(periods_ix))
+    return out
 
 
 def _product_terms(rates: dict[str, ProductRates]) -> np.ndarray:
@@ -447,11 +502,8 @@ def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Seque
         baseline = None
         if pr.increase_rate_per_10k is not None:
             rows = np.flatnonzero(q == i)
-            rows = rows[e[rows] >= 0]
-            base_rows = _numbers_at(sales["baseline"], rows)
-            base_rows = np.where(np.isnan(base_rows), 0.0, base_rows) * _row_factor(sales, pr, rows)
-            baseline = np.bincount(e[rows].astype(np.int64) * n_p + p[rows], weights=base_rows,
-                                   minlength=n_e * n_p).reshape(n_e, n_p)
+            rows = rows[(e[rows] >= 0) & (p[rows] >= 0)]
+            baseline = _baseline_grid(sales, pr, rows, e, p, n_e, n_p)
         target = cycle_target = None
         if pr.quota is not None:
             target = monthly_targets(metrics, pr.quota.indicator, employees_ix, periods_ix)

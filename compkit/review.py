@@ -448,7 +448,8 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
     Each scenario runs through the engine's own calculators (:mod:`compkit.scenarios`): metric scores and the
     composite, ratings (absolute, or guided with quotas within groups), the bonus (composite curve or by
     rating, pool or the wage bill's top-down allocation on the scenario's unit results, deferral), commission
-    (month or cycle-to-date accumulation, marginal or retroactive tiers, gate, cap and settlement) and the
+    (month or cycle-to-date accumulation, marginal or retroactive tiers, balance products and quota tiers with
+    the engine's rule for them on the scenario's volumes, gate, cap and settlement) and the
     special awards on the scenario's measures (column ``awards`` when the policy has any), in batches of
     ``batch`` scenarios (arrays scenarios x people).
 
