@@ -403,21 +403,26 @@ def _draws(exp_changes: np.ndarray, seed: int, first: int, last: int, growth: fl
 
     m_sk ~ Normal(0, market_sd), one per scenario and column; exp(d) is drawn with replacement from
     ``exp_changes`` (people x columns, this year's individual changes). Scenario s draws from its own stream
-    ``default_rng([seed, s])``, so a scenario is the same in any batch and on any worker."""
+    ``default_rng([seed, s])``, so a scenario is the same in any batch and on any worker.
+
+    The array is held column by column (each column's scenarios x people contiguous, a view with the columns
+    last): the calculators read one indicator's or product's factors at a time."""
     n, k = exp_changes.shape
     b = last - first
     market = np.empty((b, k))
-    kind = np.int32 if n * k < 2 ** 31 else np.int64
-    picks = np.empty((b, n, k), dtype=kind)
+    kind = np.int32 if n < 2 ** 31 else np.int64
+    columns = np.ascontiguousarray(exp_changes.T)  # k x n
+    out = np.empty((k, b, n))
     for i in range(b):
         rng = np.random.default_rng([seed, first + i])
         market[i] = rng.normal(0.0, market_sd, size=k)
-        picks[i] = rng.integers(0, n, size=(n, k), dtype=kind)
-    picks *= k
-    picks += np.arange(k, dtype=kind)
-    out = np.take(exp_changes.ravel(), picks)
-    out *= ((1.0 + growth) * np.exp(market))[:, None, :]
-    return out
+        picks = np.ascontiguousarray(rng.integers(0, n, size=(n, k), dtype=kind).T)  # k x n
+        for j in range(k):
+            np.take(columns[j], picks[j], out=out[j, i])
+    shock = (1.0 + growth) * np.exp(market)  # b x k
+    for j in range(k):
+        out[j] *= shock[:, j, None]
+    return np.moveaxis(out, 0, -1)
 
 
 def simulate_batch(inputs: scenarios.ScenarioInputs, exp_changes: np.ndarray, seed: int, first: int, last: int,

@@ -83,12 +83,13 @@ class AwardInputs:
 @dataclass
 class SpecialProduct:
     """A product on a balance or with quota tiers (:func:`compkit.commission.special_cents`): its position among
-    the products and, per person (n people, t months), what its commission is computed on, as the engine's lines
-    hold it: ``basis`` the monthly basis (n x t; a balance is paid month by month, and so is an amount under
-    ``accumulate: month``) or, for an amount product with a quota under cycle_to_date, the cycle's cumulative
-    basis B_T (n x 1: C_T depends on it alone); last year's balance (n x t, a balance product with an increase
-    rate; else None) and the monthly targets (n x t, quota tiers; else None). The scenario's factor of the
-    product multiplies the basis; the growth multiplies the targets, as it does the metrics' targets."""
+    the products and, per month and person (t months, n people: held month by month, each month's people
+    contiguous), what its commission is computed on, as the engine's lines hold it: ``basis`` the monthly basis
+    (t x n; a balance is paid month by month, and so is an amount under ``accumulate: month``) or, for an
+    amount product with a quota under cycle_to_date, the cycle's cumulative basis B_T (1 x n: C_T depends on it
+    alone); last year's balance (t x n, a balance product with an increase rate; else None) and the monthly
+    targets (t x n, quota tiers; else None). The scenario's factor of the product multiplies the basis; the
+    growth multiplies the targets, as it does the metrics' targets."""
 
     column: int
     product: Product
@@ -252,17 +253,17 @@ def prepare(policy: Policy, data: Dataset, base: Outcomes, rows: np.ndarray | No
                                      ids.tolist())
         for j, pr in special_products:
             if pr.basis != "balance" and policy.commission.accumulate == "cycle_to_date":
-                basis_j = np.ascontiguousarray(cum_all[rows, -1:, j])  # C_T depends on B_T alone
+                basis_j = np.ascontiguousarray(cum_all[rows, -1:, j].T)  # C_T depends on B_T alone
             else:
-                basis_j = np.ascontiguousarray(basis_all[rows, :, j])
+                basis_j = np.ascontiguousarray(basis_all[rows, :, j].T)
             baseline = None
             if pr.basis == "balance" and pr.increase_rate_per_10k is not None:
                 # next year's increase is over this year's balance; this year's over the data's baseline
-                baseline = basis_j.copy() if next_year else last_year[pr.id][rows]
+                baseline = basis_j.copy() if next_year else np.ascontiguousarray(last_year[pr.id][rows].T)
             quota_target = None
             if pr.quota is not None:
-                quota_target = cm.monthly_targets(data.metrics, pr.quota.indicator, pd.Index(ids),
-                                                  pd.Index(data.periods))[rows]
+                quota_target = np.ascontiguousarray(cm.monthly_targets(data.metrics, pr.quota.indicator,
+                                                                       pd.Index(ids), pd.Index(data.periods))[rows].T)
             special.append(SpecialProduct(j, pr, rates[pr.id], basis_j, baseline, quota_target))
     return ScenarioInputs(
         policy=policy, employee_ids=emp["employee_id"].astype(str).to_numpy()[rows], score=score,
@@ -277,13 +278,19 @@ def prepare(policy: Policy, data: Dataset, base: Outcomes, rows: np.ndarray | No
         awards=award_inputs)
 
 
-def metric_score(inp: ScenarioInputs, jj: int, metric_factor: np.ndarray, growth: float = 0.0) -> np.ndarray:
-    """The score of the jj-th metric indicator per scenario and person (b x n): ``curve_score`` on actual x
-    factor against target x (1 + growth), ``if_missing`` filled (NaN = left out)."""
+def _metric_score(inp: ScenarioInputs, jj: int, metric_factor: np.ndarray,
+                  growth: float = 0.0) -> tuple[np.ndarray, float]:
+    """(score before the ``if_missing`` fill, the fill) of the jj-th metric indicator (see :func:`metric_score`)."""
     ind = inp.policy.scorecard.indicators[inp.metric_cols[jj]]
     _, s = curve_score(inp.metric_actual[None, :, jj] * metric_factor[:, :, jj],
                        inp.metric_target[None, :, jj] * (1 + growth), inp.policy.indicator_curve(ind))
-    fill = {"zero": 0.0, "target": 100.0}.get(ind.if_missing, np.nan)
+    return s, {"zero": 0.0, "target": 100.0}.get(ind.if_missing, np.nan)
+
+
+def metric_score(inp: ScenarioInputs, jj: int, metric_factor: np.ndarray, growth: float = 0.0) -> np.ndarray:
+    """The score of the jj-th metric indicator per scenario and person (b x n): ``curve_score`` on actual x
+    factor against target x (1 + growth), ``if_missing`` filled (NaN = left out)."""
+    s, fill = _metric_score(inp, jj, metric_factor, growth)
     return np.where(np.isnan(s), fill, s)
 
 
@@ -299,8 +306,13 @@ def composite(inp: ScenarioInputs, metric_factor: np.ndarray, growth: float = 0.
     weighted = np.empty((b,) + inp.score.shape)
     weighted[:] = np.where(np.isnan(inp.score), 0.0, inp.score * eff)
     for jj, j in enumerate(inp.metric_cols):
-        s = metric_score(inp, jj, metric_factor, growth)
-        weighted[:, :, j] = np.where(np.isnan(s), 0.0, s * eff[None, :, j])
+        # score x weight, where the score is missing the if_missing fill x weight (0 where it leaves it out):
+        # the filled score x weight, written in place
+        s, fill = _metric_score(inp, jj, metric_factor, growth)
+        missing = np.isnan(s)
+        column = weighted[:, :, j]
+        np.multiply(s, eff[None, :, j], out=column)
+        np.copyto(column, 0.0 if np.isnan(fill) else fill * eff[None, :, j], where=missing)
     before = weighted.sum(axis=-1)  # the engine's order of summation, so the same composite bit for bit
     before = np.where(inp.has_weight[None], before, np.nan)
     return np.round(np.clip(before - inp.deductions[None], sc.score_range.min, sc.score_range.max), 9)
@@ -403,14 +415,20 @@ def bonus(inp: ScenarioInputs, comp: np.ndarray, codes: np.ndarray, metric_facto
 def special_cents(inp: ScenarioInputs, sales_factor: np.ndarray, growth: float = 0.0) -> np.ndarray:
     """The cycle's commission of the balance and quota products per scenario, person and product (b x n x s,
     whole cents): :func:`compkit.commission.special_cents` (the engine's rule) on the bases x the scenario's
-    factor of the product (every month alike), targets x (1 + growth), last year's balance unchanged."""
+    factor of the product (every month alike), targets x (1 + growth), last year's balance unchanged.
+
+    The scenario's months are held month by month (b x t x n in memory, each month's people contiguous) and
+    handed to the rule as a view with the months last."""
     out = np.empty(sales_factor.shape[:2] + (len(inp.special),))
     accumulate = inp.policy.commission.accumulate
     for i, sp in enumerate(inp.special):
-        f = sales_factor[:, :, sp.column, None]
+        f = sales_factor[:, None, :, sp.column]  # b x 1 x n
         target = sp.target * (1.0 + growth) if sp.target is not None and growth else sp.target
-        basis = sp.basis[None] * f  # the rule reads the monthly or the cumulative basis, never both
-        out[:, :, i] = cm.special_cents(sp.product, sp.rates, basis, basis, sp.baseline, target, accumulate)
+        by_month = sp.basis[None] * f  # b x t x n; the rule reads the monthly or the cumulative basis
+        basis = by_month.transpose(0, 2, 1)
+        out[:, :, i] = cm.special_cents(sp.product, sp.rates, basis, basis,
+                                        None if sp.baseline is None else sp.baseline.T,
+                                        None if target is None else target.T, accumulate)
     return out
 
 
@@ -418,15 +436,20 @@ def commission(inp: ScenarioInputs, comp: np.ndarray, sales_factor: np.ndarray,
                growth: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Commission (paid now, deferred) per scenario and person (b x n, CNY): tiers per product on the scaled
     sales (balance and quota products: :func:`special_cents`), the gate and the cap on the whole-cent gross,
-    the deferral split."""
+    the deferral split. Products one at a time (whole cents add up exactly in any order)."""
     policy = inp.policy
-    if policy.commission.accumulate == "cycle_to_date":
-        c = cm._cents(cm._apply(inp.sales[None] * sales_factor, inp.terms))  # b x n x q
-    else:
-        c = cm._cents(cm._apply(inp.sales[None] * sales_factor[:, :, None, :], inp.terms)).sum(axis=-2)  # b x n x q
+    gross_c = np.zeros(comp.shape)
+    special = {sp.column for sp in inp.special}
+    for j in range(len(inp.products)):
+        if j in special:
+            continue
+        if policy.commission.accumulate == "cycle_to_date":
+            gross_c += cm._cents(cm._apply(inp.sales[None, :, j] * sales_factor[:, :, j], inp.terms[j:j + 1]))
+        else:  # b x n x t, each month rounded
+            month = inp.sales[None, :, :, j] * sales_factor[:, :, j, None]
+            gross_c += cm._cents(cm._apply(month, inp.terms[j:j + 1])).sum(axis=-1)
     if inp.special:
-        c[:, :, [sp.column for sp in inp.special]] = special_cents(inp, sales_factor, growth)
-    gross_c = c.sum(axis=-1)
+        gross_c += special_cents(inp, sales_factor, growth).sum(axis=-1)
     final_c = cm.gate_and_cap_cents(gross_c, comp, inp.cap_base[None], policy.commission)[-1]
     total = final_c / 100.0
     # deferred as the engine defers it: a positive total by the person's share; a net clawback is paid back in
