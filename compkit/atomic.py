@@ -20,7 +20,6 @@ killed run (its process is gone) is swept by the next run that writes next to it
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -32,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from compkit.errors import CompkitError
+from compkit.fingerprint import file_sha256
 
 #: the marker file in every folder compkit writes
 MARKER = ".compkit-output"
@@ -75,7 +75,7 @@ def write_marker(folder: Path, command: str, manifest: bool = True) -> Path:
     if manifest:
         files = {}
         for f in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MARKER):
-            files[str(f.relative_to(folder))] = hashlib.sha256(f.read_bytes()).hexdigest()
+            files[str(f.relative_to(folder))] = file_sha256(f)
         record["files"] = files
     path = folder / MARKER
     path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -18,7 +18,6 @@ and sent again only when asked by name (``--resend``). No one is ever sent the s
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -38,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from compkit.contract import EMAIL_PATTERN
 from compkit.errors import CompkitError
+from compkit.fingerprint import bytes_sha256
 from compkit.privacy import _inside_git_tree, refuse_reports_folder
 
 SETTINGS_ENV = "COMPKIT_SMTP_SETTINGS"
@@ -201,10 +201,7 @@ def statement_file(folder: Path, employee_id: str) -> Path:
 
 def content_hash(html: bytes, attachment: bytes | None = None) -> str:
     """sha256 of what is sent: the HTML body, then the attachment's bytes (if any)."""
-    h = hashlib.sha256(html)
-    if attachment is not None:
-        h.update(attachment)
-    return h.hexdigest()
+    return bytes_sha256(html if attachment is None else html + attachment)
 
 
 def plan_delivery(employees: pd.DataFrame, folder: str | Path, period: str, log: pd.DataFrame | None = None,

@@ -15,7 +15,6 @@ cent), so a statement's total cash is the sum of its lines, to the cent.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from compkit import i18n
 from compkit.data import Dataset, cycle_periods
 from compkit.engine import Outcomes, evaluate
 from compkit.errors import CompkitError
+from compkit.fingerprint import bytes_sha256
 from compkit.money import round_cents
 from compkit.policy import Policy
 from compkit.privacy import MIN_GROUP, k_anonymise, pseudonyms, refuse_reports_folder, suppress, suppress_small_cells
@@ -817,7 +817,7 @@ def statement_file_name(employee_id: str, hashed: bool = False) -> str:
     safe = re.sub(r"[^\w-]", "_", eid)[:MAX_NAME]
     if not hashed and safe == eid and eid and not eid.startswith("-"):
         return f"{eid}.html"
-    digest = hashlib.sha256(eid.encode("utf-8")).hexdigest()[:10]
+    digest = bytes_sha256(eid.encode("utf-8"))[:10]
     return f"{safe or 'id'}-{digest}.html"
 
 

@@ -200,20 +200,11 @@ def rules_context(policy: Policy, lang: str) -> dict[str, Any]:
 
 def write_rules(policy_path: str | Path, out: str | Path, lang: str | None = None) -> Path:
     """Write ``OUT/rules.html`` (the appraisal rules document) from the policy file; returns its path. Written to
-    a temporary file first and moved into place."""
-    import os
-    import tempfile
-
+    a temporary file first and moved into place (:func:`compkit.atomic.write_file`)."""
+    from compkit.atomic import write_file
     from compkit.policy import load_policy
 
     policy = load_policy(policy_path)
     lang = i18n.resolve(lang, policy)
     page = i18n.render("rules.html.j2", lang, **rules_context(policy, lang))
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".rules-", suffix=".html", dir=out)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(page)
-    target = out / "rules.html"
-    os.replace(tmp, target)
-    return target
+    return write_file(Path(out) / "rules.html", lambda tmp: tmp.write_text(page, encoding="utf-8"))
