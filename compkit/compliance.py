@@ -588,6 +588,34 @@ def _share(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / den, np.nan)
 
 
+def schedule_ahead(deferrals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """How far each row of a deferral schedule has paid ahead of even payment, in cents, and a code of its
+    person (equal codes, same employee_id), row for row with ``deferrals``.
+
+    For the schedule of a person and component with parts k = 1..K (K = its largest part) and total T (cents):
+    ahead_k = (scheduled parts 1..k, cents) - T x k / K. Computed on integer codes (one sort by schedule and
+    part; sums of whole cents are exact in any order)."""
+    person, _ = pd.factorize(deferrals["employee_id"])
+    component, components = pd.factorize(deferrals["component"])
+    group = person.astype(np.int64) * max(len(components), 1) + component
+    part = deferrals["part"].to_numpy()
+    cents = _cents(deferrals["scheduled"].to_numpy())
+    order = np.lexsort((part, group))  # by schedule, then part (stable: table order on ties)
+    g, c = group[order], cents[order]
+    first = np.r_[True, g[1:] != g[:-1]] if len(g) else np.zeros(0, dtype=bool)
+    start = np.flatnonzero(first)
+    running = np.cumsum(c)
+    before = np.repeat(np.r_[0.0, running[start[1:] - 1]] if len(start) else start, np.diff(np.r_[start, len(g)]))
+    cum = np.empty(len(g))
+    cum[order] = running - before
+    _, which = np.unique(group, return_inverse=True)
+    total_c = np.bincount(which, weights=cents)[which]
+    years = np.zeros(which.max() + 1 if len(which) else 0, dtype=part.dtype)
+    np.maximum.at(years, which, part)
+    ahead = cum - total_c * part / years[which]
+    return ahead, person
+
+
 def compliance_checks(summary: pd.DataFrame, deferrals: pd.DataFrame, policy: Policy
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The sound-pay checks as a table, and the per-person figures behind them.
@@ -674,16 +702,10 @@ def compliance_checks(summary: pd.DataFrame, deferrals: pd.DataFrame, policy: Po
         int(defers.sum()), "延期支付期限一般不少于3年")
     ahead_value, ahead_people, parts = 0.0, 0, max(d.years, 1)
     if len(deferrals):
-        df = deferrals.sort_values(["employee_id", "component", "part"], kind="stable")
-        cents = _cents(df["scheduled"].to_numpy())
-        key_ = df["employee_id"].astype(str) + "\x1f" + df["component"].astype(str)
-        cum = pd.Series(cents).groupby(key_.to_numpy()).cumsum().to_numpy()
-        total_c = pd.Series(cents).groupby(key_.to_numpy()).transform("sum").to_numpy()
-        years = pd.Series(df["part"].to_numpy()).groupby(key_.to_numpy()).transform("max").to_numpy()
-        ahead = cum - total_c * df["part"].to_numpy() / years  # cents ahead of even payment after part k
+        ahead, person = schedule_ahead(deferrals)
         ahead_value = float(max(ahead.max(), 0.0)) / 100.0
-        bad = ahead > df["part"].to_numpy() + 1e-9  # more than a cent per part
-        ahead_people = int(pd.unique(df["employee_id"].to_numpy()[bad]).size)
+        bad = ahead > deferrals["part"].to_numpy() + 1e-9  # more than a cent per part
+        ahead_people = int(np.unique(person[bad]).size)
     add("deferral_pace", "deferral schedules", ahead_value, 0.01 * parts, ahead_people == 0, ahead_people,
         int(defers.sum()), "paid no faster than evenly (等分, 不得前重后轻); one cent per part is rounding")
     if sp.max_performance_multiple is not None:

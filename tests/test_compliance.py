@@ -456,3 +456,25 @@ def test_deferral_share_at_the_limit_is_not_failed_by_cent_rounding(policy: Poli
     checks, _ = cp.compliance_checks(short, pd.DataFrame(), policy)
     k = checks.set_index(["rule", "population"]).loc[("deferral_share", "key roles (RM, SCM)")]
     assert (k["status"], k["people_affected"]) == ("fail", 1)
+
+
+def test_schedule_ahead_by_hand() -> None:
+    """Cents paid ahead of even payment after each part: cumulative scheduled - total x k / K, per person and
+    component, whatever the row order of the table."""
+    sched = pd.DataFrame({
+        "employee_id": ["E2", "E1", "E1", "E1", "E2", "E2", "E1", "E1", "E1"],
+        "component": ["bonus", "bonus", "bonus", "bonus", "bonus", "bonus", "commission", "commission",
+                      "commission"],
+        "part": [3, 1, 2, 3, 1, 2, 2, 1, 3],
+        # E1 bonus 10,000.00 in even parts (3,333.34 / 3,333.33 / 3,333.33); E2 bonus front-loaded 5,000 / 3,000 /
+        # 2,000 (rows out of order); E1 commission 300.00 in 100.00 parts
+        "scheduled": [2000.0, 3333.34, 3333.33, 3333.33, 5000.0, 3000.0, 100.0, 100.0, 100.0],
+    })
+    ahead, person = cp.schedule_ahead(sched)
+    # E1 bonus: 333,334 - 1,000,000 x 1/3 = 0.67 cents; 666,667 - 666,666.67 = 0.33; 1,000,000 - 1,000,000 = 0
+    assert ahead[1:4] == pytest.approx([2 / 3, 1 / 3, 0.0])
+    # E2 bonus (parts 3, 1, 2): 1,000,000 - 1,000,000 = 0; 500,000 - 333,333.33 = 166,666.67; 800,000 - 666,666.67
+    assert ahead[[0, 4, 5]] == pytest.approx([0.0, 500_000 / 3, 400_000 / 3])
+    # E1 commission (parts 2, 1, 3): 20,000 - 20,000 = 0 each
+    assert ahead[6:] == pytest.approx([0.0, 0.0, 0.0])
+    assert person[1] == person[6] != person[0]

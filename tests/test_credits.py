@@ -126,3 +126,18 @@ def test_an_appeal_on_a_share_moves_credit_and_both_appear_in_the_diff(tmp_path:
     assert com.loc["E1", "cause"] == "appeal AP1" and com.loc["E3", "cause"] == "appeal AP1"
     moved = review.corrections.set_index("employee_id")
     assert moved.loc["E1", "value_before"] == "0.6" and moved.loc["E1", "value_after"] == "0.5"
+
+
+def test_credited_sales_rows_in_order_and_holders_without_sales() -> None:
+    """Rows of deals without credits first, in table order; then each credited row's holders in the credits
+    table's order, credited rows in table order. A holder with no sales of their own (E9) is paid their part."""
+    sales = tiny_tables()["sales"]
+    credits = credits_table([("D5", "E9", 0.25), ("D1", "E2", 0.5), ("D5", "E2", 0.75), ("D1", "E1", 0.5)])
+    out = credited_sales(sales, credits)
+    rest = sales[~sales["deal_id"].isin(["D1", "D5"])]
+    assert out["deal_id"].tolist() == rest["deal_id"].tolist() + ["D1", "D1", "D5", "D5"]
+    assert out["employee_id"].astype(str).tolist() == rest["employee_id"].tolist() + ["E2", "E1", "E9", "E2"]
+    # D1: 600,000 in halves; D5: 500,000 -> 125,000 (E9) and 375,000 (E2)
+    assert out["amount"].tolist()[-4:] == [300_000.0, 300_000.0, 125_000.0, 375_000.0]
+    assert out["credit_share"].tolist() == [1.0] * len(rest) + [0.5, 0.5, 0.25, 0.75]
+    assert out["customer_id"].tolist()[-4:] == ["C1", "C1", "C4", "C4"]

@@ -263,6 +263,25 @@ def test_loyalty_from_repeat_purchases() -> None:
     assert out.loc["E1", "repeat_purchase"] == 0.5
 
 
+def test_customer_ids_are_coded_once_loaded(tmp_path: Path, policy: Policy) -> None:
+    """customer_id is held as dictionary codes (categories in order of first appearance, as text); the values read
+    back unchanged, so loyalty on the loaded table equals loyalty on the plain texts."""
+    from compkit._arrays import dictionary_coded, row_codes
+
+    data = load_dataset(write_tables(tiny_tables(), tmp_path / "d"), policy=policy)
+    ids = data.sales["customer_id"]
+    assert isinstance(ids.dtype, pd.CategoricalDtype)
+    # C1 C1 C2 C3 C4 C5 C5 C6 C6 (tiny_tables): six distinct, coded in order of first appearance
+    assert ids.cat.codes.tolist() == [0, 0, 1, 2, 3, 4, 4, 5, 5] and list(ids.cat.categories[:2]) == ["C1", "C2"]
+    assert ids.astype("string").tolist() == tiny_tables()["sales"]["customer_id"].tolist()
+    plain = data.sales.assign(customer_id=ids.astype("string"))
+    pd.testing.assert_frame_equal(loyalty(data.sales), loyalty(plain))
+    coded = dictionary_coded(pd.Series(["b", None, "a", "b"], dtype="string"))
+    assert coded.cat.codes.tolist() == [0, -1, 1, 0] and coded.isna().tolist() == [False, True, False, False]
+    codes, labels = row_codes(pd.Series(["x", "y", None, "x"], dtype="string"), np.array([3, 2, 1]))
+    assert [labels[c] if c >= 0 else None for c in codes] == ["x", None, "y"]
+
+
 def test_half_year_log_changes_worked_example() -> None:
     from compkit.data import cycle_periods, half_year_log_changes
 
