@@ -10,6 +10,9 @@ where total pay is zero, ``pay_note`` says why.
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,6 +162,33 @@ class Outcomes:
 # ---------------------------------------------------------------------------------------- evaluate
 
 
+def in_background(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
+    """Start ``fn(*args, **kwargs)`` on a second thread and return a function that waits for its result (and
+    raises its exception, if any). numpy, pandas and Arrow let go of Python's lock in their long loops, so two
+    steps that do not depend on each other use two cores; the result is the same as calling ``fn`` in place.
+    ``COMPKIT_THREADS=1`` runs it in place (e.g. under a profiler that follows one thread)."""
+    if os.environ.get("COMPKIT_THREADS") == "1":
+        result = fn(*args, **kwargs)
+        return lambda: result
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compkit")
+    future = pool.submit(fn, *args, **kwargs)
+    pool.shutdown(wait=False)
+    return future.result
+
+
+def _commission_lines(policy: Policy, data: Dataset, split_sales: Callable[[], pd.DataFrame], ids: list[str],
+                      through: str | None) -> pd.DataFrame:
+    """The commission lines (:func:`compkit.commission.commission_lines`) of the credited sales (``split_sales()``
+    waits for them), for the whole cycle or, interim, for its months up to ``through``."""
+    sales = split_sales()
+    if through is None:
+        return cm.commission_lines(sales, policy.commission, data.periods, employees=ids, metrics=data.metrics)
+    periods = data.periods[:data.periods.index(through) + 1]
+    sales = sales[(sales["period"] <= through).to_numpy(dtype=bool, na_value=False)]
+    return cm.commission_lines(sales, policy.commission, periods, employees=ids, metrics=data.metrics,
+                               cycle_periods=data.periods)
+
+
 def cycle_to_date(data: Dataset, through: str | None) -> str | None:
     """The month (YYYY-MM) an interim evaluation runs through, or None for the whole cycle (``through`` None or
     the cycle's last month). A month outside the cycle is an error."""
@@ -203,8 +233,11 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     interim = through is not None
 
     ratings, rater_adjustments = ratings_used(policy, data)  # 360 ratings, rater-effect adjusted if asked
-    all_sales = credited_sales(data.sales, data.credits)  # shared deals split between their holders, once
-    indicators, summary = scorecard(policy, data, through=through, ratings=ratings, sales=all_sales)
+    # on a second core meanwhile: the shared deals split between their holders (once: loyalty and commission read
+    # it), then the commission lines, which do not depend on the scores
+    split_sales = in_background(credited_sales, data.sales, data.credits)
+    pending_lines = in_background(_commission_lines, policy, data, split_sales, ids.tolist(), through)
+    indicators, summary = scorecard(policy, data, through=through, ratings=ratings, sales=split_sales)
 
     days_share = pay.proration(emp["hire_date"], emp["exit_date"], data.cycle_start, data.cycle_end)
     bonus_share = days_share  # the bonus is for the days employed in the cycle (also when indicative)
@@ -254,18 +287,13 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     bonus_forfeited = np.where(forfeit, bonus_deferred, 0.0)
     bonus_deferred = np.where(forfeit, 0.0, bonus_deferred)
 
+    lines = pending_lines()
     if interim:
-        periods = data.periods[:data.periods.index(through) + 1]
-        sales = all_sales[(all_sales["period"] <= through).to_numpy(dtype=bool, na_value=False)]
-        lines = cm.commission_lines(sales, policy.commission, periods, employees=ids.tolist(), metrics=data.metrics,
-                                    cycle_periods=data.periods)
         # no settlement before the cycle's end: an interim settlement with no gate and no cap is the gross
         settlement = cm.settle(lines, pd.Series(composite, index=ids), pd.Series(0.0, index=ids),
                                policy.commission.model_copy(update={"gate": None, "cap": None}))
         commission_table = lines.reset_index(drop=True)
     else:
-        lines = cm.commission_lines(all_sales, policy.commission, data.periods, employees=ids.tolist(),
-                                    metrics=data.metrics)
         prorated_base = pd.Series(base["base_pay"].to_numpy(), index=ids)
         settlement = cm.settle(lines, pd.Series(composite, index=ids), prorated_base, policy.commission)
         commission_table = cm.lines_with_settlement(lines, settlement, data.periods[-1])

@@ -9,7 +9,7 @@ summed with ``numpy.bincount``; no loop runs per person or per row.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -236,14 +236,15 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
 
 
 def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
-                     rater_scores: pd.DataFrame | None = None, sales: pd.DataFrame | None = None) -> pd.DataFrame:
+                     rater_scores: pd.DataFrame | None = None,
+                     sales: pd.DataFrame | Callable[[], pd.DataFrame] | None = None) -> pd.DataFrame:
     """Actual and target per employee and indicator for the cycle (or cycle-to-date ``through`` YYYY-MM).
 
     metrics: months combined by the indicator's ``aggregate`` (sum, mean or last month), targets likewise;
     surveys: satisfaction index of the dimension; complaints: the measure; sales: repeat-purchase rate;
     ratings: the 360 combined score on the rating scale (``rater_scores`` from :func:`combine_raters`, computed
     here when not given); ``sales``: the credited sales (:func:`compkit.credits.credited_sales` of the data, made
-    here when not given). Sources without a target column take the indicator's ``target``.
+    here when not given), or a function returning them (called when the first sales indicator needs them). Sources without a target column take the indicator's ``target``.
     Every employee x indicator appears (NaN where there is no value). Columns: employee_id, indicator, actual,
     target, source_note.
     """
@@ -317,7 +318,7 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
             table = {"surveys": lambda: satisfaction_index(data.surveys, through),
                      "complaints": lambda: complaint_stats(data.complaints, through),
                      "sales": lambda: loyalty(credited_sales(data.sales, data.credits) if sales is None
-                                              else sales, through),
+                                              else sales() if callable(sales) else sales, through),
                      "ratings": lambda: rater_scores}[name]()
             sources[name] = table, positions(table["employee_id"], employees)
         return sources[name]
@@ -636,7 +637,7 @@ def ratings_used(policy: Policy, data: Dataset) -> tuple[pd.DataFrame, pd.DataFr
 
 
 def scorecard(policy: Policy, data: Dataset, through: str | None = None,
-              ratings: pd.DataFrame | None = None, sales: pd.DataFrame | None = None
+              ratings: pd.DataFrame | None = None, sales: pd.DataFrame | Callable[[], pd.DataFrame] | None = None
               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score the whole dataset: (indicators, summary).
 
@@ -647,7 +648,7 @@ def scorecard(policy: Policy, data: Dataset, through: str | None = None,
     ``through`` (YYYY-MM) gives cycle-to-date scores for interim feedback. ``ratings``: the 360 ratings to
     combine when already adjusted (:func:`ratings_used`, which is applied otherwise). ``sales``: the credited
     sales when already split (:func:`compkit.credits.credited_sales`; the engine splits them once for loyalty and
-    commission).
+    commission), or a function returning them.
     """
     # ratings are collected once per cycle: cycle-to-date scoring uses whatever ratings exist
     if ratings is None:
