@@ -176,6 +176,44 @@ def in_background(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable
     return future.result
 
 
+def _career(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, base: pd.DataFrame,
+            summary: pd.DataFrame, indicators: pd.DataFrame, composite: np.ndarray, stepped: np.ndarray,
+            interim: bool) -> tuple[pd.DataFrame, dict[str, float], pd.DataFrame]:
+    """The salary review (merit matrix, or steps for people on a step) and the promotions (placed on the new
+    grade), decided at the end of the cycle: empty tables when ``interim``. (review, review info, promotions);
+    compkit.career holds the rules. Independent of commission and bonus, so the engine works it out on a second
+    thread meanwhile."""
+    nhp = policy.new_hire_protection
+    active_at_end = (emp["exit_date"].isna() | (emp["exit_date"] > data.cycle_end)).to_numpy()
+    review_in = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "base_monthly": base["base_monthly_used"],
+                              "rating": summary["rating"], "active_at_end": active_at_end, "fte": emp["fte"]})
+    review, review_info = career.salary_review(review_in, policy)
+    if policy.salary_review.method == "steps" and stepped.any():
+        review = career.step_review(review, emp, policy)
+    if interim:  # decided at the end of the cycle
+        review = review.iloc[0:0].reset_index(drop=True)
+    people = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "grade_since": emp["grade_since"],
+                           "hire_date": emp["hire_date"], "rating": summary["rating"], "composite": composite,
+                           "active_at_end": active_at_end})
+    # the indicator scores the promotion rules ask for, one column each (not the whole indicator table)
+    needed = sorted({ind for rule in policy.promotion for ind in rule.min_indicator_scores})
+    if needed:
+        asked = indicators[indicators["indicator"].isin(needed).to_numpy()]
+        ind_scores = asked.pivot(index="employee_id", columns="indicator", values="score")
+        people = people.join(ind_scores[[c for c in ind_scores.columns if c in needed]], on="employee_id")
+    prerequisites = training.promotion_columns(policy, data.training, ids, data.cycle_start, data.cycle_end)
+    for column in prerequisites.columns:  # certificates and training hours the promotion rules ask for
+        people[column] = prerequisites[column].to_numpy()
+    promotions = career.promotions(people, data.history, policy, data.cycle_end)
+    if nhp is not None:
+        promotions = protection.block_demotions(promotions, emp["hire_date"], data.cycle_end, nhp)
+    if interim:
+        promotions = promotions.iloc[0:0].reset_index(drop=True)
+    else:
+        promotions = career.place_on_new_grade(promotions, review, policy)
+    return review, review_info, promotions
+
+
 def _commission_lines(policy: Policy, data: Dataset, split_sales: Callable[[], pd.DataFrame], ids: list[str],
                       through: str | None) -> pd.DataFrame:
     """The commission lines (:func:`compkit.commission.commission_lines`) of the credited sales (``split_sales()``
@@ -287,6 +325,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     bonus_forfeited = np.where(forfeit, bonus_deferred, 0.0)
     bonus_deferred = np.where(forfeit, 0.0, bonus_deferred)
 
+    pending_career = in_background(_career, policy, data, emp, ids, base, summary, indicators, composite, stepped,
+                                   interim)
     lines = pending_lines()
     if interim:
         # no settlement before the cycle's end: an interim settlement with no gate and no cap is the gross
@@ -321,33 +361,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                                 index=ids)
     deferrals, claim_register = cp.apply_clawbacks(claims, performance_pay, deferrals)
 
-    active_at_end = (emp["exit_date"].isna() | (emp["exit_date"] > data.cycle_end)).to_numpy()
-    review_in = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "base_monthly": base["base_monthly_used"],
-                              "rating": summary["rating"], "active_at_end": active_at_end, "fte": emp["fte"]})
-    review, review_info = career.salary_review(review_in, policy)
-    if policy.salary_review.method == "steps" and stepped.any():
-        review = career.step_review(review, emp, policy)
-    if interim:  # decided at the end of the cycle
-        review = review.iloc[0:0].reset_index(drop=True)
-    people = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "grade_since": emp["grade_since"],
-                           "hire_date": emp["hire_date"], "rating": summary["rating"], "composite": composite,
-                           "active_at_end": active_at_end})
-    # the indicator scores the promotion rules ask for, one column each (not the whole indicator table)
-    needed = sorted({ind for rule in policy.promotion for ind in rule.min_indicator_scores})
-    if needed:
-        asked = indicators[indicators["indicator"].isin(needed).to_numpy()]
-        ind_scores = asked.pivot(index="employee_id", columns="indicator", values="score")
-        people = people.join(ind_scores[[c for c in ind_scores.columns if c in needed]], on="employee_id")
-    prerequisites = training.promotion_columns(policy, data.training, ids, data.cycle_start, data.cycle_end)
-    for column in prerequisites.columns:  # certificates and training hours the promotion rules ask for
-        people[column] = prerequisites[column].to_numpy()
-    promotions = career.promotions(people, data.history, policy, data.cycle_end)
-    if nhp is not None:
-        promotions = protection.block_demotions(promotions, emp["hire_date"], data.cycle_end, nhp)
-    if interim:
-        promotions = promotions.iloc[0:0].reset_index(drop=True)
-    else:
-        promotions = career.place_on_new_grade(promotions, review, policy)
+    review, review_info, promotions = pending_career()
 
     # ---- money: round once, totals are sums of rounded parts --------------------------------------
     out = pd.DataFrame({"employee_id": ids, "name": emp["name"], "branch": emp["branch"], "region": emp["region"],
