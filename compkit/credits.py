@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pandas.arrays import ArrowStringArray
 
 from compkit._arrays import positions
 
@@ -73,9 +75,8 @@ def credited_sales(sales: pd.DataFrame, credits: pd.DataFrame | None) -> pd.Data
     if n_split == 0:
         return sales
     share = credits["share"].to_numpy(dtype="float64")[holder]
-    out = sales.take(source)
-    out.index = pd.RangeIndex(len(out))
     keep = len(source) - n_split
+    out = pd.DataFrame({col: _rows_at(sales[col], source, keep) for col in sales.columns}, copy=False)
     for col in SPLIT_COLUMNS:
         if col in out.columns and n_split:
             value = pd.to_numeric(out[col].iloc[keep:], errors="coerce").to_numpy(dtype="float64")
@@ -88,6 +89,23 @@ def credited_sales(sales: pd.DataFrame, credits: pd.DataFrame | None) -> pd.Data
         np.concatenate([codes[0][source[:keep]], codes[1][holder]]), categories=labels)
     out["credit_share"] = np.concatenate([np.ones(keep), share])
     return out
+
+
+def _rows_at(values: pd.Series, source: np.ndarray, keep: int) -> pd.Series | np.ndarray:
+    """``values`` at the positions ``source`` (a table's rows: the first ``keep`` in increasing order, the rest
+    any), as ``values.take(source)``. Arrow text is filtered for the first part (a pass in order, cheaper than a
+    gather of millions of texts) and gathered for the rest, the two joined as chunks without a copy."""
+    if isinstance(values.array, ArrowStringArray):
+        arrow = values.array.__arrow_array__()
+        first = source[:keep]
+        if keep == 0 or bool((first[1:] > first[:-1]).all()):  # increasing (and so distinct): a filter gives it
+            mask = np.zeros(len(values), dtype=bool)
+            mask[first] = True
+            kept = arrow.filter(pa.array(mask))
+            extra = arrow.take(pa.array(source[keep:]))
+            joined = pa.chunked_array(kept.chunks + extra.chunks, type=arrow.type)
+            return pd.Series(ArrowStringArray(joined, dtype=values.dtype), copy=False)
+    return values.take(source).reset_index(drop=True)
 
 
 def credit_rows(deal_ids: pd.Series, credit_deals: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
