@@ -207,6 +207,19 @@ class Comparison:
     migrations: pd.DataFrame
 
 
+def winners_losers(per_person: pd.DataFrame, keys: str | list[str]) -> pd.DataFrame:
+    """Winners and losers of a comparison by group: :func:`compare`'s ``per_person`` table grouped by ``keys``
+    (a column or a list of columns, e.g. ``["region", "grade"]``), one row per group in key order: the keys,
+    n (people), winners and losers (people whose outcome is winner / loser), median_change (CNY of total cash),
+    median_change_pct (%), total_change (CNY)."""
+    g = per_person.groupby(keys, observed=True)
+    return pd.DataFrame({
+        "n": g.size(), "winners": g["outcome"].apply(lambda o: int((o == "winner").sum())),
+        "losers": g["outcome"].apply(lambda o: int((o == "loser").sum())),
+        "median_change": g["change"].median(), "median_change_pct": g["change_pct"].median(),
+        "total_change": g["change"].sum()}).reset_index()
+
+
 def compare(policy_a: Policy, policy_b: Policy, data: Dataset, before: Outcomes | None = None,
             threshold: float = 0.01) -> Comparison:
     """Evaluate both policies on ``data`` and compare.
@@ -234,14 +247,7 @@ def compare(policy_a: Policy, policy_b: Policy, data: Dataset, before: Outcomes 
     per["change_pct"] = np.where(per["cash_before"] > 0, per["change"] / per["cash_before"] * 100, np.nan)
     per["outcome"] = np.select([per["change_pct"] > threshold * 100, per["change_pct"] < -threshold * 100],
                                ["winner", "loser"], "unchanged")
-    wl = {}
-    for key in ("grade", "region"):
-        g = per.groupby(key, observed=True)
-        wl[key] = pd.DataFrame({
-            "n": g.size(), "winners": g["outcome"].apply(lambda o: int((o == "winner").sum())),
-            "losers": g["outcome"].apply(lambda o: int((o == "loser").sum())),
-            "median_change": g["change"].median(), "median_change_pct": g["change_pct"].median(),
-            "total_change": g["change"].sum()}).reset_index()
+    wl = {key: winners_losers(per, key) for key in ("grade", "region")}
     labels = policy_a.ratings.labels
     mig = pd.crosstab(pd.Categorical(per["rating_before"], categories=labels),
                       pd.Categorical(per["rating_after"], categories=policy_b.ratings.labels), dropna=False)

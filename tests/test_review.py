@@ -317,3 +317,16 @@ def test_simulation_pays_balance_and_quota_products_as_evaluate(tmp_path, accumu
     for component in ("commission_paid", "commission_deferred", "bonus_paid", "bonus_deferred"):
         assert (sim.costs[component] == round(out.summary[component].sum(), 2)).all(), component
     assert (sim.costs["total"] == round(out.summary["employer_cost"].sum(), 2)).all()
+
+
+def test_winners_and_losers_by_group_of_keys() -> None:
+    # East/CM1: +300 (winner) and -100 (loser): n 2, median (300 - 100) / 2 = 100, total 200;
+    # East/CM2: +0 (unchanged); West/CM1: +50 (winner)
+    per = pd.DataFrame({"region": ["East", "East", "East", "West"], "grade": ["CM1", "CM1", "CM2", "CM1"],
+                        "change": [300.0, -100.0, 0.0, 50.0], "change_pct": [3.0, -1.0, 0.0, 0.5],
+                        "outcome": ["winner", "loser", "unchanged", "winner"]})
+    t = review.winners_losers(per, ["region", "grade"])
+    assert t[["region", "grade"]].values.tolist() == [["East", "CM1"], ["East", "CM2"], ["West", "CM1"]]
+    assert t["n"].tolist() == [2, 1, 1] and t["winners"].tolist() == [1, 0, 1] and t["losers"].tolist() == [1, 0, 0]
+    assert t["median_change"].tolist() == [100.0, 0.0, 50.0] and t["total_change"].tolist() == [200.0, 0.0, 50.0]
+    assert t["median_change_pct"].tolist() == [1.0, 0.0, 0.5]
