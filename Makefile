@@ -59,7 +59,7 @@ sample: $(STAMP)
 # re-extract the messages people read (Python and templates) and update the catalogs; then translate the new
 # msgids in compkit/locale/*/LC_MESSAGES/compkit.po (compkit compiles the .po when it is used: no build step)
 locale: $(STAMP)
-	@$(VENV)/bin/pybabel extract -F compkit/locale/babel.cfg -k N_ -k _ --no-location --sort-output \
+	@$(VENV)/bin/pybabel extract -F compkit/locale/babel.cfg -k N_ -k M_ -k _ --no-location --sort-output \
 		--project compkit -o compkit/locale/compkit.pot .
 	@$(VENV)/bin/pybabel update -i compkit/locale/compkit.pot -d compkit/locale -D compkit \
 		--no-fuzzy-matching --ignore-obsolete

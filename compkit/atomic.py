@@ -32,11 +32,24 @@ from pathlib import Path
 
 from compkit.errors import CompkitError
 from compkit.fingerprint import file_sha256
+from compkit.i18n import M_, N_
 
 #: the marker file in every folder compkit writes
 MARKER = ".compkit-output"
 #: prefix of compkit's temporary folders (staging and folders moved aside)
 TMP_PREFIX = ".compkit-tmp-"
+#: what ``check_output``'s ``inputs`` labels read as (translated with the message)
+INPUT_LABELS = (N_("data"), N_("data folder"), N_("policy file"), N_("candidate file"), N_("appeals register"),
+                N_("unit targets file"), N_("--out folder"), N_("--private folder"), N_("--publish folder"))
+#: the relation of an output to an input, as a whole sentence each
+_RELATION = {
+    "is": N_("{flag} {out} is the {label} {path}; choose another place: compkit never writes over its inputs or "
+             "its other outputs"),
+    "contains": N_("{flag} {out} contains the {label} {path}; choose another place: compkit never writes over its "
+                   "inputs or its other outputs"),
+    "lies inside": N_("{flag} {out} lies inside the {label} {path}; choose another place: compkit never writes over "
+                      "its inputs or its other outputs"),
+}
 #: the workbook property compkit sets on every .xlsx it writes (so it may replace it later)
 WORKBOOK_CREATOR = "compkit"
 
@@ -135,35 +148,39 @@ def check_output(out: str | Path, command: str, inputs: Mapping[str, str | Path 
             continue
         rel = _relation(target, resolve(path))
         if rel is not None:
-            raise OutputError(f"{flag} {out} {rel} the {label} {path}; choose another place: compkit never writes over "
-                              "its inputs or its other outputs")
+            raise OutputError(M_(_RELATION[rel], flag=flag, out=str(out), label=M_(label), path=str(path)))
     if kind == "file":
         if target.is_dir():
-            raise OutputError(f"{flag} {out} is a folder; expected a workbook file name ending in .xlsx")
+            raise OutputError(M_("{flag} {out} is a folder; expected a workbook file name ending in .xlsx", flag=flag,
+                                 out=str(out)))
         if target.exists() and not workbook_written_by_compkit(target):
-            raise OutputError(f"{flag} {out}: a file compkit did not write is already there; compkit replaces only "
-                              "its own workbooks (move the file or choose another name)")
+            raise OutputError(M_("{flag} {out}: a file compkit did not write is already there; compkit replaces only "
+                                 "its own workbooks (move the file or choose another name)", flag=flag, out=str(out)))
         return target
     if kind == "table file":
         if target.is_dir():
-            raise OutputError(f"{flag} {out} is a folder; expected a file name ending in .csv")
+            raise OutputError(M_("{flag} {out} is a folder; expected a file name ending in .csv", flag=flag,
+                                 out=str(out)))
         if target.suffix.lower() != ".csv":
-            raise OutputError(f"{flag} {out}: expected a file name ending in .csv")
+            raise OutputError(M_("{flag} {out}: expected a file name ending in .csv", flag=flag, out=str(out)))
         if target.exists() and not table_file_written_by_compkit(target, columns):
-            raise OutputError(f"{flag} {out}: a file that is not a {command} table ({', '.join(columns)}) is already "
-                              "there; compkit replaces only files it wrote (move the file or choose another name)")
+            raise OutputError(M_("{flag} {out}: a file that is not a {command} table ({columns}) is already there; "
+                                 "compkit replaces only files it wrote (move the file or choose another name)",
+                                 flag=flag, out=str(out), command=command, columns=", ".join(columns)))
         return target
     if target.exists() and not target.is_dir():
-        raise OutputError(f"{flag} {out} is an existing file; expected a folder (compkit does not replace files it "
-                          "did not write)")
+        raise OutputError(M_("{flag} {out} is an existing file; expected a folder (compkit does not replace files "
+                             "it did not write)", flag=flag, out=str(out)))
     if target.is_dir() and any(target.iterdir()):
         marker = read_marker(target)
         if marker is None:
-            raise OutputError(f"{flag} {out} is a folder holding files compkit did not write (it has no {MARKER}); "
-                              "compkit replaces only folders it created: choose a new or empty folder")
+            raise OutputError(M_("{flag} {out} is a folder holding files compkit did not write (it has no {marker}); "
+                                 "compkit replaces only folders it created: choose a new or empty folder", flag=flag,
+                                 out=str(out), marker=MARKER))
         if marker.get("command") != command:
-            raise OutputError(f"{flag} {out} holds the output of 'compkit {marker.get('command')}', not of 'compkit "
-                              f"{command}'; choose another folder")
+            raise OutputError(M_("{flag} {out} holds the output of 'compkit {other}', not of 'compkit {command}'; "
+                                 "choose another folder", flag=flag, out=str(out), other=marker.get("command"),
+                                 command=command))
     return target
 
 
@@ -237,7 +254,7 @@ def replace_folder(staging: Path, target: Path, command: str | None = None) -> N
     old = None
     if target.exists():
         if not target.is_dir() or (any(target.iterdir()) and read_marker(target) is None):
-            raise OutputError(f"{target}: not a folder compkit wrote; refusing to replace it")
+            raise OutputError(M_("{target}: not a folder compkit wrote; refusing to replace it", target=str(target)))
         old = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}old-{_short(target.name)}-{os.getpid()}-",
                                     dir=target.parent))
         os.rmdir(old)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from compkit import __version__, i18n
 from compkit.errors import CompkitError
+from compkit.i18n import N_
 
 
 def _add_policy_data(p: argparse.ArgumentParser, candidate: bool = False, encoding: bool = False) -> None:
@@ -56,7 +57,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     joiners = int((emp["hire_date"] >= data.cycle_start).sum())
     leavers = int((emp["exit_date"].notna() & (emp["exit_date"] <= data.cycle_end)).sum())
     months = sorted(data.metrics["period"].unique())
-    _lang_, _ = _lang(args, policy)
+    lang, _ = _lang(args, policy)
     print(_("{data}: valid for policy {policy} {version}, cycle {cycle}").format(
         data=args.data, policy=policy.policy, version=policy.version, cycle=data.cycle))
     if data.set_aside:
@@ -73,7 +74,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if data.notes:
         print(_("accepted as the policy's inputs options say ({n}):").format(n=len(data.notes)))
         for note in data.notes[:50]:
-            print(f"  - {note}")
+            print(f"  - {note.text(lang)}")
         if len(data.notes) > 50:
             more = _("... and {n} more").format(n=len(data.notes) - 50)
             print(f"  {more}")
@@ -362,32 +363,55 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except CompkitError as err:
-        print(f"compkit {args.command}: {err}", file=sys.stderr)
+        print(f"compkit {args.command}: {err.message(_error_lang(args))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(i18n.gettext(getattr(args, "lang", None))("interrupted; nothing was written"), file=sys.stderr)
+        print(i18n.gettext(_error_lang(args))("interrupted; nothing was written"), file=sys.stderr)
         return 130
     except OSError as err:  # permission denied, disk full, name too long...: one line, never a traceback
-        print(f"compkit {args.command}: {os_error_message(err)}", file=sys.stderr)
+        print(f"compkit {args.command}: {os_error_message(err, _error_lang(args))}", file=sys.stderr)
         return 1
 
 
-def os_error_message(err: OSError) -> str:
-    """One line for a file-system error: what failed, on which file, and what to do."""
+def _error_lang(args: argparse.Namespace) -> str:
+    """The language of an error message: --lang, else the ``language`` the policy file names (read leniently:
+    the file may be the very thing that is wrong), else Chinese."""
+    if getattr(args, "lang", None):
+        return i18n.resolve(args.lang)
+    policy = getattr(args, "policy", None)
+    try:
+        import yaml
+
+        with open(policy, encoding="utf-8") as fh:
+            language = (yaml.safe_load(fh) or {}).get("language")
+        return i18n.resolve(language)
+    except Exception:  # noqa: BLE001 - no policy, unreadable, not YAML, no or an unknown language: the default
+        return i18n.DEFAULT
+
+
+def os_error_message(err: OSError, lang: str | None = None) -> str:
+    """One line for a file-system error in ``lang``: what failed, on which file, and what to do."""
     import errno
 
-    where = f" {err.filename}" if err.filename else ""
-    if err.filename2:
-        where += f" -> {err.filename2}"
-    hints = {errno.ENOSPC: "the disk is full; free some space and run again",
-             errno.EDQUOT: "the disk quota is exceeded; free some space and run again",
-             errno.EACCES: "permission denied; choose a folder you may write to",
-             errno.EPERM: "operation not permitted; choose a folder you may write to",
-             errno.ENAMETOOLONG: "a file name is too long (an id of more than 60 characters?); shorten the path",
-             errno.EROFS: "the file system is read-only; choose another folder",
-             errno.ENOENT: "no such file or folder"}
-    text = hints.get(err.errno or -1, err.strerror or str(err))
-    return f"cannot read or write{where}: {text}; earlier outputs were left as they were".replace("\n", " ")
+    _ = i18n.gettext(lang)
+    hints = {errno.ENOSPC: N_("the disk is full; free some space and run again"),
+             errno.EDQUOT: N_("the disk quota is exceeded; free some space and run again"),
+             errno.EACCES: N_("permission denied; choose a folder you may write to"),
+             errno.EPERM: N_("operation not permitted; choose a folder you may write to"),
+             errno.ENAMETOOLONG: N_("a file name is too long (an id of more than 60 characters?); shorten the path"),
+             errno.EROFS: N_("the file system is read-only; choose another folder"),
+             errno.ENOENT: N_("no such file or folder")}
+    hint = hints.get(err.errno or -1)
+    text = _(hint) if hint else (err.strerror or str(err))
+    if err.filename and err.filename2:
+        line = _("cannot read or write {file} -> {other}: {problem}; earlier outputs were left as they were").format(
+            file=err.filename, other=err.filename2, problem=text)
+    elif err.filename:
+        line = _("cannot read or write {file}: {problem}; earlier outputs were left as they were").format(
+            file=err.filename, problem=text)
+    else:
+        line = _("cannot read or write: {problem}; earlier outputs were left as they were").format(problem=text)
+    return line.replace("\n", " ")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,6 +33,7 @@ import pandera.pandas as pa
 from compkit._arrays import as_text, is_arrow_text, isin, positions, text_array
 from compkit.credits import share_problems
 from compkit.errors import Problem
+from compkit.i18n import M_, N_
 from compkit.policy import DEDUCTION_KIND_NAMES, EXIT_REASONS, RATER_ROLES, SPECIAL_DEDUCTIONS_2023, Policy
 from compkit.populations import assignment_problems
 
@@ -182,20 +183,20 @@ def cycle_periods(cycle: str) -> list[str]:
 # ----------------------------------------------------------------------------------- value checks
 
 
-def _of_policy(labels: Callable[[Policy], Sequence[str]], what: str) -> Checks:
+def _of_policy(labels: Callable[[Policy], Sequence[str]], what: str) -> Checks:  # what: an i18n.Message
     """The values must be among the policy's ``labels`` (checked only with a policy)."""
 
     def checks(policy: Policy | None) -> list[pa.Check]:
         if policy is None:
             return []
         allowed = list(labels(policy))
-        return [pa.Check.isin(allowed, error=f"{what}: {', '.join(allowed)}")]
+        return [pa.Check.isin(allowed, error=M_("{what}: {values}", what=what, values=", ".join(allowed)))]
     return checks
 
 
 def _scale(policy: Policy | None) -> list[pa.Check]:
     lo, hi = (1.0, 5.0) if policy is None else (policy.scorecard.rating_scale.min, policy.scorecard.rating_scale.max)
-    return [pa.Check.in_range(lo, hi, error=f"a score on the rating scale {lo:g} to {hi:g}")]
+    return [pa.Check.in_range(lo, hi, error=M_("a score on the rating scale {lo:g} to {hi:g}", lo=lo, hi=hi))]
 
 
 def _metric_indicators(policy: Policy) -> list[str]:
@@ -213,19 +214,20 @@ def _employee_dates(ctx: Context) -> None:
     end = pd.Timestamp(periods[-1] + "-01") + pd.offsets.MonthEnd(0)
     hire, exit_ = emp["hire_date"], emp["exit_date"]
     ctx.report("employees", exit_.notna() & hire.notna() & (exit_ < hire), "exit_date",
-               lambda i: f"an exit date on or after the hire date {shown(hire.iloc[i])}")
+               lambda i: M_("an exit date on or after the hire date {date}", date=shown(hire.iloc[i])))
     ctx.report("employees", hire > end, "hire_date",
-               f"a hire date on or before the end of cycle {ctx.cycle} ({end.date().isoformat()})")
+               M_("a hire date on or before the end of cycle {cycle} ({end})", cycle=ctx.cycle,
+                  end=end.date().isoformat()))
     ctx.report("employees", exit_ < start, "exit_date",
-               f"an exit date inside cycle {ctx.cycle} or later (people who left before "
-               f"{start.date().isoformat()} do not belong in this cycle's data)")
+               M_("an exit date inside cycle {cycle} or later (people who left before {start} do not belong in "
+                  "this cycle's data)", cycle=ctx.cycle, start=start.date().isoformat()))
 
 
 def _exit_reasons(ctx: Context) -> None:
     """An exit reason belongs to someone who left (has an exit date)."""
     emp = ctx.tables["employees"]
     ctx.report("employees", emp["exit_reason"].notna() & emp["exit_date"].isna(), "exit_reason",
-               "an exit_date for a person with an exit reason (or no exit reason)")
+               M_("an exit_date for a person with an exit reason (or no exit reason)"))
 
 
 def _clawback_claims(ctx: Context) -> None:
@@ -233,13 +235,13 @@ def _clawback_claims(ctx: Context) -> None:
     table's ``loan_id`` column says who sold."""
     c = ctx.tables["clawbacks"]
     share, amount = c["share"].notna(), c["amount"].notna()
-    ctx.report("clawbacks", ~share & ~amount, "share", "a share (0 to 1) or an amount", value=lambda i: None)
-    ctx.report("clawbacks", share & amount, "amount", "a share or an amount, not both")
+    ctx.report("clawbacks", ~share & ~amount, "share", M_("a share (0 to 1) or an amount"), value=lambda i: None)
+    ctx.report("clawbacks", share & amount, "amount", M_("a share or an amount, not both"))
     sales = ctx.tables.get("sales")
     loans = set(sales["loan_id"].dropna().astype(str)) if sales is not None and "loan_id" in sales else set()
     no_one = c["employee_id"].isna() & ~c["loan_id"].astype("string").isin(loans).fillna(False)
     ctx.report("clawbacks", no_one, "employee_id",
-               "an employee_id, or a loan_id that the sales table's loan_id column names", value=lambda i: None)
+               M_("an employee_id, or a loan_id that the sales table's loan_id column names"), value=lambda i: None)
 
 
 def _ratings_of_this_cycle(ctx: Context) -> None:
@@ -247,7 +249,7 @@ def _ratings_of_this_cycle(ctx: Context) -> None:
     year = ctx.cycle[:4]
     allowed = [ctx.cycle] if len(ctx.cycle) == 4 else [ctx.cycle, year, year + "H1", year + "H2"]
     ctx.report("ratings", r["cycle"].notna() & ~r["cycle"].isin(allowed), "cycle",
-               f"the cycle being evaluated, {ctx.cycle}")
+               M_("the cycle being evaluated, {cycle}", cycle=ctx.cycle))
 
 
 def _one_scorecard_each(ctx: Context) -> None:
@@ -255,9 +257,9 @@ def _one_scorecard_each(ctx: Context) -> None:
     if ctx.policy is None or not ctx.policy.scorecards:
         return
     for expected, ids in assignment_problems(ctx.tables["employees"], ctx.policy):
-        shown_ids = ", ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
-        ctx.problems.append(Problem(ctx.files["employees"], None, "employee_id",
-                                    f"{len(ids)} employee(s): {shown_ids}", expected))
+        found = (M_("{n} employee(s): {ids} and {more} more", n=len(ids), ids=", ".join(ids[:20]), more=len(ids) - 20)
+                 if len(ids) > 20 else M_("{n} employee(s): {ids}", n=len(ids), ids=", ".join(ids)))
+        ctx.problems.append(Problem(ctx.files["employees"], None, "employee_id", found, expected))
 
 
 def _product_columns(ctx: Context) -> None:
@@ -277,14 +279,16 @@ def _product_columns(ctx: Context) -> None:
         for column in needed:
             if column not in sales.columns or sales[column][mine].isna().all():
                 ctx.problems.append(Problem(ctx.files["sales"], None, column, None,
-                                            f"a '{column}' column: product '{p.id}' of the policy reads it"))
+                                            M_("a '{column}' column: product '{product}' of the policy reads it",
+                                               column=column, product=p.id)))
                 continue
             if column == "ftp_spread":
                 bad = mine & sales[column].isna().to_numpy()
-                expected = f"an annual FTP spread (product '{p.id}' is paid on FTP profit)"
+                expected = M_("an annual FTP spread (product '{product}' is paid on FTP profit)", product=p.id)
             else:
                 bad = mine & ~sales[column].astype(str).isin(list(p.coefficients.values)).to_numpy()
-                expected = f"one of {', '.join(p.coefficients.values)} (commission.products[{p.id}].coefficients)"
+                expected = M_("one of {values} (commission.products[{product}].coefficients)",
+                              values=", ".join(p.coefficients.values), product=p.id)
             ctx.report("sales", bad, column, expected)
 
 
@@ -299,9 +303,9 @@ def _credit_shares(ctx: Context) -> None:
 def _past_cycles(ctx: Context) -> None:
     h = ctx.tables["history"]
     ok = h["cycle"].fillna("").str.match(_CYCLE.pattern)
-    ctx.report("history", h["cycle"].notna() & ~ok, "cycle", "a past cycle YYYY or YYYYH1 / YYYYH2")
+    ctx.report("history", h["cycle"].notna() & ~ok, "cycle", M_("a past cycle YYYY or YYYYH1 / YYYYH2"))
     later = ok & (h["cycle"].str.slice(0, 4) >= ctx.cycle[:4]) & (h["cycle"] >= ctx.cycle)
-    ctx.report("history", later, "cycle", f"a cycle before {ctx.cycle}")
+    ctx.report("history", later, "cycle", M_("a cycle before {cycle}", cycle=ctx.cycle))
 
 
 def _zero_targets(ctx: Context) -> None:
@@ -309,10 +313,14 @@ def _zero_targets(ctx: Context) -> None:
     to do: refuse, take the target as missing, or keep it."""
     m = ctx.tables["metrics"]
     option = ctx.policy.inputs.zero_target if ctx.policy is not None else "refuse"
+    msgid = {"refuse": N_("a target above 0 where the actual ({actual:g}) is positive (policy inputs.zero_target: "
+                          "{option})"),
+             "missing": N_("a target above 0 where the actual ({actual:g}) is positive (policy inputs.zero_target: "
+                           "{option}; taken as missing)"),
+             "keep": N_("a target above 0 where the actual ({actual:g}) is positive (policy inputs.zero_target: "
+                        "{option}; kept)")}[option]
     flagged = ctx.handle(option, "metrics", (m["target"] == 0) & (m["actual"] > 0), "target",
-                         lambda i: f"a target above 0 where the actual ({m['actual'].iloc[i]:g}) is positive "
-                                   f"(policy inputs.zero_target: {option}"
-                                   + {"refuse": ")", "missing": "; taken as missing)", "keep": "; kept)"}[option])
+                         lambda i: M_(msgid, actual=m["actual"].iloc[i], option=option))
     if option == "missing" and flagged.any():
         m["target"] = m["target"].mask(flagged)
 
@@ -339,13 +347,14 @@ def _supervisor_ratings(ctx: Context) -> None:
     mask[rows[own | other]] = True
     why = {}
     for k in np.flatnonzero(own | other):
-        why[int(rows[k])] = ("someone other than the employee themself" if own[k]
-                             else f"the employee's supervisor {expected_rater.iloc[k]} (employees.supervisor_id)")
+        why[int(rows[k])] = (M_("someone other than the employee themself") if own[k]
+                             else M_("the employee's supervisor {supervisor} (employees.supervisor_id)",
+                                     supervisor=expected_rater.iloc[k]))
     option = ctx.policy.inputs.supervisor_rating if ctx.policy is not None else "refuse"
-    tail = {"refuse": ")", "drop": "; rating left out)", "keep": "; kept)"}[option]
-    flagged = ctx.handle(option, "ratings", mask, "rater_id",
-                         lambda i: f"a supervisor rating by {why[i]} (policy inputs.supervisor_rating: {option}"
-                                   + tail)
+    msgid = {"refuse": N_("a supervisor rating by {who} (policy inputs.supervisor_rating: {option})"),
+             "drop": N_("a supervisor rating by {who} (policy inputs.supervisor_rating: {option}; rating left out)"),
+             "keep": N_("a supervisor rating by {who} (policy inputs.supervisor_rating: {option}; kept)")}[option]
+    flagged = ctx.handle(option, "ratings", mask, "rater_id", lambda i: M_(msgid, who=why[i], option=option))
     if option == "drop" and flagged.any():
         ctx.dropped["ratings"] = ctx.dropped.get("ratings", np.zeros(len(r), dtype=bool)) | flagged
 
@@ -353,10 +362,10 @@ def _supervisor_ratings(ctx: Context) -> None:
 def _appeal_decisions(ctx: Context) -> None:
     a = ctx.tables["appeals"]
     decided = a["status"].isin(["upheld", "rejected"]).fillna(False)
-    ctx.report("appeals", decided & a["decided_on"].isna(), "decided_on", "a decision date for a decided appeal",
+    ctx.report("appeals", decided & a["decided_on"].isna(), "decided_on", M_("a decision date for a decided appeal"),
                value=lambda i: None)
     ctx.report("appeals", a["decided_on"].notna() & (a["decided_on"] < a["filed_on"]), "decided_on",
-               "a decision date on or after the filing date")
+               M_("a decision date on or after the filing date"))
 
 
 def _appeal_targets(ctx: Context) -> None:
@@ -378,10 +387,11 @@ def check_appeal_targets(appeals: pd.DataFrame, t: dict[str, pd.DataFrame], file
             pos = appeals.index.get_loc(idx)
             if rec.key not in row_keys:
                 problems.append(Problem(file, int(pos) + offset, "key", rec.key,
-                                        f"the key of a row of table {table_name} ({'|'.join(keys)})"))
+                                        M_("the key of a row of table {table} ({key})", table=table_name,
+                                           key="|".join(keys))))
             if rec.column not in spec.columns:
                 problems.append(Problem(file, int(pos) + offset, "column", rec.column,
-                                        f"a column of table {table_name}"))
+                                        M_("a column of table {table}", table=table_name)))
 
 
 def _existing_keys(target: pd.DataFrame, keys: Iterable[str], wanted: pd.Series) -> set[str]:
@@ -435,35 +445,36 @@ _add(TableSpec(
     columns={
         "employee_id": Col(_S, required=True), "name": Col(_S),
         "branch": Col(_S, required=True), "region": Col(_S, required=True),
-        "grade": Col(_S, required=True, checks=_of_policy(lambda p: p.grade_ids, "a grade of the policy")),
+        "grade": Col(_S, required=True, checks=_of_policy(lambda p: p.grade_ids, M_("a grade of the policy"))),
         "hire_date": Col(_D, required=True), "exit_date": Col(_D),
-        "gender": Col(_S, checks=[pa.Check.isin(["F", "M", "X"], error="F, M or X")]),
+        "gender": Col(_S, checks=[pa.Check.isin(["F", "M", "X"], error=M_("F, M or X"))]),
         "birth_date": Col(_D), "supervisor_id": Col(_S),
         "fte": Col(_F, default=1.0, checks=[pa.Check(lambda s: (s > 0) & (s <= 1), element_wise=False,
-                                        error="an fte above 0 and at most 1")]),
-        "base_monthly": Col(_F, money=True, checks=[pa.Check.ge(0, error="a monthly base salary >= 0")]),
+                                        error=M_("an fte above 0 and at most 1"))]),
+        "base_monthly": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("a monthly base salary >= 0"))]),
         "grade_since": Col(_D),
         # business line (对公, 零售, 私行, 理财, 小微): chooses the scorecard (policy scorecards[].when)
         "line": Col(_S),
         # pay step (薪档) on the grade's step table, 1 = the lowest (policy grades[].steps)
-        "step": Col(_F, checks=[pa.Check.ge(1, error="a pay step 1, 2, ...")]),
-        "email": Col(_S, checks=[pa.Check.str_matches(EMAIL_PATTERN, error="an email address such as "
-                                                                          "name@bank.example.cn")]),
-        "exit_reason": Col(_S, checks=[pa.Check.isin(list(EXIT_REASONS), error=", ".join(EXIT_REASONS[:-1])
-                                                     + " or " + EXIT_REASONS[-1])]),
+        "step": Col(_F, checks=[pa.Check.ge(1, error=M_("a pay step 1, 2, ..."))]),
+        "email": Col(_S, checks=[pa.Check.str_matches(EMAIL_PATTERN, error=M_("an email address such as "
+                                                                             "name@bank.example.cn"))]),
+        "exit_reason": Col(_S, checks=[pa.Check.isin(list(EXIT_REASONS), error=M_("{reasons} or {last}",
+                                                        reasons=", ".join(EXIT_REASONS[:-1]), last=EXIT_REASONS[-1]))]),
         # gross to net (compkit.tax): the declared contribution base (缴费基数), and another employer's income,
         # deductions and tax earlier in the year (for the annual reconciliation)
-        "si_base": Col(_F, money=True, checks=[pa.Check.ge(0, error="a contribution base >= 0 (or empty)")]),
-        "prior_income": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0 (or empty)")]),
-        "prior_deductions": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0 (or empty)")]),
-        "prior_tax_withheld": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0 (or empty)")]),
+        "si_base": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("a contribution base >= 0 (or empty)"))]),
+        "prior_income": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
+        "prior_deductions": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
+        "prior_tax_withheld": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
         # a second half-year (YYYYH2): this employer's January-June figures the withholding carries on from
         # (compkit.tax.YEAR_TO_DATE; without them compkit evaluates the first half-year from the data folder)
-        "ytd_income": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0 (or empty)")]),
-        "ytd_deductions": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0 (or empty)")]),
-        "ytd_months": Col(_F, checks=[pa.Check.in_range(0, 11, error="a number of months from 0 to 11 (or empty)")]),
-        "ytd_tax_withheld": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0 (or empty)")]),
-        "ytd_bonus_separate": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0 (or empty)")]),
+        "ytd_income": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
+        "ytd_deductions": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
+        "ytd_months": Col(_F, checks=[pa.Check.in_range(
+            0, 11, error=M_("a number of months from 0 to 11 (or empty)"))]),
+        "ytd_tax_withheld": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
+        "ytd_bonus_separate": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
     },
     rules=(_employee_dates, _one_scorecard_each, _exit_reasons)))
 
@@ -473,9 +484,9 @@ _add(TableSpec(
     columns={
         "employee_id": Col(_S, required=True, categorical=True), "period": Col(_P, required=True),
         "indicator": Col(_S, required=True, categorical=True, checks=_of_policy(
-            _metric_indicators, "an indicator of the policy sourced from metrics")),
+            _metric_indicators, M_("an indicator of the policy sourced from metrics"))),
         "actual": Col(_F, required=True, money=True),
-        "target": Col(_F, money=True, checks=[pa.Check.ge(0, error="a target >= 0 (or empty)")]),
+        "target": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("a target >= 0 (or empty)"))]),
     },
     rules=(_zero_targets,)))
 
@@ -485,7 +496,7 @@ _add(TableSpec(
     columns={
         "employee_id": Col(_S, required=True, categorical=True), "period": Col(_P, required=True),
         "product": Col(_S, required=True, categorical=True,
-                       checks=_of_policy(lambda p: p.product_ids, "a product of the policy")),
+                       checks=_of_policy(lambda p: p.product_ids, M_("a product of the policy"))),
         "amount": Col(_F, required=True, money=True), "deal_id": Col(_S),
         "customer_id": Col(_S),  # millions of distinct customers: coded once loaded (compkit.data.CODED), unsorted
         # optional, read by products that say so (compkit.commission): loan, payment term (趸交, 期交5 ...), deposit
@@ -502,9 +513,9 @@ _add(TableSpec(
         "employee_id": Col(_S, required=True, categorical=True),
         "rater_id": Col(_S, required=True, categorical=True),
         "rater_role": Col(_S, required=True, categorical=True,
-                          checks=[pa.Check.isin(list(RATER_ROLES), error="self, supervisor or peer")]),
+                          checks=[pa.Check.isin(list(RATER_ROLES), error=M_("self, supervisor or peer"))]),
         "item": Col(_S, required=True, categorical=True,
-                    checks=_of_policy(lambda p: p.rating_items, "a rating item of the policy")),
+                    checks=_of_policy(lambda p: p.rating_items, M_("a rating item of the policy"))),
         "score": Col(_F, required=True, checks=_scale),
         "cycle": Col(_S, required=True),
     },
@@ -516,8 +527,8 @@ _add(TableSpec(
         "employee_id": Col(_S, required=True, categorical=True), "date": Col(_D, required=True),
         "dimension": Col(_S, required=True, categorical=True,
                          checks=[pa.Check.isin(list(SURVEY_DIMENSIONS), error=", ".join(SURVEY_DIMENSIONS))]),
-        "score": Col(_F, required=True, checks=[pa.Check.in_range(1, 5, error="a survey score from 1 to 5")]),
-        "channel": Col(_S, checks=[pa.Check.isin(["survey", "phone"], error="survey or phone")]),
+        "score": Col(_F, required=True, checks=[pa.Check.in_range(1, 5, error=M_("a survey score from 1 to 5"))]),
+        "channel": Col(_S, checks=[pa.Check.isin(["survey", "phone"], error=M_("survey or phone"))]),
     }))
 
 _add(TableSpec(
@@ -525,17 +536,17 @@ _add(TableSpec(
     columns={
         "complaint_id": Col(_S), "employee_id": Col(_S, required=True), "date": Col(_D, required=True),
         "category": Col(_S), "upheld": Col(_B, required=True),
-        "resolved_days": Col(_F, checks=[pa.Check.ge(0, error="a number of days >= 0")]),
+        "resolved_days": Col(_F, checks=[pa.Check.ge(0, error=M_("a number of days >= 0"))]),
     }))
 
 _add(TableSpec(
     "history", one_row_per="employee x past cycle", keys=("employee_id", "cycle"),
     columns={
         "employee_id": Col(_S, required=True), "cycle": Col(_S, required=True),
-        "rating": Col(_S, required=True, checks=_of_policy(lambda p: p.ratings.labels, "a rating of the policy")),
-        "grade": Col(_S, checks=_of_policy(lambda p: p.grade_ids, "a grade of the policy")),
+        "rating": Col(_S, required=True, checks=_of_policy(lambda p: p.ratings.labels, M_("a rating of the policy"))),
+        "grade": Col(_S, checks=_of_policy(lambda p: p.grade_ids, M_("a grade of the policy"))),
         # that year's average monthly wage: the 五险一金 base of the contribution year after it
-        "monthly_wage": Col(_F, money=True, checks=[pa.Check.ge(0, error="a monthly wage >= 0 (or empty)")]),
+        "monthly_wage": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("a monthly wage >= 0 (or empty)"))]),
     },
     rules=(_past_cycles,)))
 
@@ -545,10 +556,10 @@ _add(TableSpec(
         "appeal_id": Col(_S, required=True), "employee_id": Col(_S, required=True),
         "filed_on": Col(_D, required=True),
         "table": Col(_S, required=True, checks=lambda p: [pa.Check.isin(
-            [t for t in CONTRACT if t != "appeals"], error="the name of a data table")]),
+            [t for t in CONTRACT if t != "appeals"], error=M_("the name of a data table"))]),
         "key": Col(_S, required=True), "column": Col(_S, required=True), "claimed_value": Col(_S),
         "status": Col(_S, required=True,
-                      checks=[pa.Check.isin(list(APPEAL_STATUSES), error="open, upheld or rejected")]),
+                      checks=[pa.Check.isin(list(APPEAL_STATUSES), error=M_("open, upheld or rejected"))]),
         "decided_value": Col(_S), "decided_on": Col(_D), "reason": Col(_S),
     },
     rules=(_appeal_decisions, _appeal_targets)))
@@ -563,8 +574,8 @@ _add(TableSpec(
     "clawbacks", one_row_per="claim (追索扣回: a risk event recovering performance pay)",
     columns={
         "employee_id": Col(_S), "date": Col(_D, required=True),
-        "share": Col(_F, checks=[pa.Check.in_range(0, 1, error="a share of performance pay from 0 to 1")]),
-        "amount": Col(_F, money=True, checks=[pa.Check.ge(0, error="an amount >= 0")]),
+        "share": Col(_F, checks=[pa.Check.in_range(0, 1, error=M_("a share of performance pay from 0 to 1"))]),
+        "amount": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("an amount >= 0"))]),
         "reason": Col(_S, required=True), "loan_id": Col(_S), "deal_id": Col(_S),
     },
     rules=(_clawback_claims,)))
@@ -577,10 +588,10 @@ def _not_after(ctx: Context, table: str, column: str) -> None:
     """A cycle column names this cycle or an earlier one."""
     df = ctx.tables[table]
     ok = df[column].fillna("").str.match(_CYCLE.pattern)
-    ctx.report(table, df[column].notna() & ~ok, column, "a cycle YYYY or YYYYH1 / YYYYH2")
+    ctx.report(table, df[column].notna() & ~ok, column, M_("a cycle YYYY or YYYYH1 / YYYYH2"))
     year, this_year = df[column].str.slice(0, 4), ctx.cycle[:4]
     later = ok & ((year > this_year) | ((year == this_year) & (df[column] > ctx.cycle)))
-    ctx.report(table, later, column, f"cycle {ctx.cycle} or an earlier one")
+    ctx.report(table, later, column, M_("cycle {cycle} or an earlier one", cycle=ctx.cycle))
 
 
 def _feedback_meetings(ctx: Context) -> None:
@@ -589,29 +600,30 @@ def _feedback_meetings(ctx: Context) -> None:
     _not_after(ctx, "feedback", "cycle")
     met = f["meeting_date"]
     ctx.report("feedback", f["due_date"].notna() & met.notna() & (f["due_date"] < met), "due_date",
-               lambda i: f"a due date on or after the meeting date {shown(met.iloc[i])}")
+               lambda i: M_("a due date on or after the meeting date {date}", date=shown(met.iloc[i])))
     ctx.report("feedback", f["acknowledged_on"].notna() & met.notna() & (f["acknowledged_on"] < met),
-               "acknowledged_on", lambda i: f"an acknowledgement on or after the meeting date {shown(met.iloc[i])}")
+               "acknowledged_on", lambda i: M_("an acknowledgement on or after the meeting date {date}",
+                                               date=shown(met.iloc[i])))
     planned = f["indicator"].notna()
     ctx.report("feedback", planned & f["action"].isna(), "action",
-               "the improvement action agreed for the indicator", value=lambda i: None)
-    ctx.report("feedback", planned & f["due_date"].isna(), "due_date", "a due date for the agreed action",
+               M_("the improvement action agreed for the indicator"), value=lambda i: None)
+    ctx.report("feedback", planned & f["due_date"].isna(), "due_date", M_("a due date for the agreed action"),
                value=lambda i: None)
 
 
 def _past_scores(ctx: Context) -> None:
     h = ctx.tables["history_scores"]
     ok = h["cycle"].fillna("").str.match(_CYCLE.pattern)
-    ctx.report("history_scores", h["cycle"].notna() & ~ok, "cycle", "a past cycle YYYY or YYYYH1 / YYYYH2")
+    ctx.report("history_scores", h["cycle"].notna() & ~ok, "cycle", M_("a past cycle YYYY or YYYYH1 / YYYYH2"))
     later = ok & (h["cycle"].str.slice(0, 4) >= ctx.cycle[:4]) & (h["cycle"] >= ctx.cycle)
-    ctx.report("history_scores", later, "cycle", f"a cycle before {ctx.cycle}")
+    ctx.report("history_scores", later, "cycle", M_("a cycle before {cycle}", cycle=ctx.cycle))
 
 
 def _training_dates(ctx: Context) -> None:
     t = ctx.tables["training"]
     end = pd.Timestamp(ctx.periods[-1] + "-01") + pd.offsets.MonthEnd(0)
     ctx.report("training", t["date"] > end, "date",
-               f"a date on or before the end of cycle {ctx.cycle} ({end.date().isoformat()})")
+               M_("a date on or before the end of cycle {cycle} ({end})", cycle=ctx.cycle, end=end.date().isoformat()))
 
 
 _add(TableSpec(
@@ -621,7 +633,7 @@ _add(TableSpec(
     columns={
         "employee_id": Col(_S, required=True), "cycle": Col(_S, required=True),
         "meeting_date": Col(_D, required=True), "met_by": Col(_S, required=True),
-        "indicator": Col(_S, checks=_of_policy(lambda p: p.indicator_ids, "an indicator of the policy")),
+        "indicator": Col(_S, checks=_of_policy(lambda p: p.indicator_ids, M_("an indicator of the policy"))),
         "action": Col(_S), "due_date": Col(_D), "acknowledged": Col(_B), "acknowledged_on": Col(_D),
         "comment": Col(_S),
     },
@@ -633,7 +645,7 @@ _add(TableSpec(
     columns={
         "employee_id": Col(_S, required=True), "cycle": Col(_S, required=True),
         "indicator": Col(_S, required=True, checks=_of_policy(lambda p: p.indicator_ids,
-                                                               "an indicator of the policy")),
+                                                               M_("an indicator of the policy"))),
         "score": Col(_F, required=True),
     },
     rules=(_past_scores,)))
@@ -642,7 +654,7 @@ _add(TableSpec(
     "training", one_row_per="course attended or certificate obtained",
     columns={
         "employee_id": Col(_S, required=True), "course": Col(_S, required=True),
-        "hours": Col(_F, checks=[pa.Check.ge(0, error="a number of hours >= 0")]), "certificate": Col(_S),
+        "hours": Col(_F, checks=[pa.Check.ge(0, error=M_("a number of hours >= 0"))]), "certificate": Col(_S),
         "date": Col(_D, required=True),
     },
     rules=(_training_dates,)))
@@ -653,14 +665,14 @@ _add(TableSpec(
     columns={
         "employee_id": Col(_S, required=True), "period": Col(_P, required=True),
         "indicator": Col(_S, required=True, checks=_of_policy(_metric_indicators,
-                                                               "an indicator of the policy sourced from metrics")),
-        "target": Col(_F, required=True, checks=[pa.Check.ge(0, error="a target >= 0")]),
+                                                               M_("an indicator of the policy sourced from metrics"))),
+        "target": Col(_F, required=True, checks=[pa.Check.ge(0, error=M_("a target >= 0"))]),
     }))
 def _deduction_kinds(policy: Policy | None) -> list[pa.Check]:
     kinds = list(SPECIAL_DEDUCTIONS_2023 if policy is None else policy.tax.special_deductions)
     allowed = kinds + [k for k, v in DEDUCTION_KIND_NAMES.items() if v in kinds]
-    return [pa.Check.isin(allowed, error="a kind of special additional deduction: "
-                                         f"{', '.join(kinds)} (or its Chinese name)")]
+    return [pa.Check.isin(allowed, error=M_("a kind of special additional deduction: {kinds} (or its Chinese name)",
+                                            kinds=", ".join(kinds)))]
 
 
 #: kinds whose legal amount is per child (the ``count`` column)
@@ -681,8 +693,9 @@ def _legal_deductions(ctx: Context) -> None:
 
     def too_much(i: int) -> str:
         k = kind.iloc[i]
-        return (f"at most the legal amount for {k}: {limits[k]:,.0f}{' per child' if k in PER_CHILD else ''} "
-                "(2023 amounts)")
+        return (M_("at most the legal amount for {kind}: {amount:,.0f} per child (2023 amounts)", kind=k,
+                   amount=limits[k]) if k in PER_CHILD else
+                M_("at most the legal amount for {kind}: {amount:,.0f} (2023 amounts)", kind=k, amount=limits[k]))
     ctx.report("deductions", df["amount"] > cap, "amount", too_much)
     employee = df["employee_id"].astype(str)
     year = df["period"].astype(str).str[:4]
@@ -690,11 +703,12 @@ def _legal_deductions(ctx: Context) -> None:
         amount = df["amount"].where((kind == k).fillna(False), 0.0)
         total = amount.groupby([employee, year]).transform("sum")
         ctx.report("deductions", (kind == k).fillna(False) & (total > limit), "amount",
-                   f"{k} within {limit:,.0f} a year for this employee (the year's rows add up to more)")
+                   M_("{kind} within {limit:,.0f} a year for this employee (the year's rows add up to more)", kind=k,
+                      limit=limit))
     housing = kind.isin(["housing_loan_interest", "housing_rent"]).fillna(False)
     kinds_in_month = kind.where(housing).groupby([employee, df["period"].astype(str)]).transform("nunique")
     ctx.report("deductions", housing & (kinds_in_month > 1), "kind",
-               "housing-loan interest or housing rent in a month, not both")
+               M_("housing-loan interest or housing rent in a month, not both"))
 
 
 _add(TableSpec(
@@ -703,9 +717,9 @@ _add(TableSpec(
     columns={
         "employee_id": Col(_S, required=True), "period": Col(_P, required=True),
         "kind": Col(_S, required=True, checks=_deduction_kinds),
-        "amount": Col(_F, required=True, money=True, checks=[pa.Check.gt(0, error="an amount above 0")]),
+        "amount": Col(_F, required=True, money=True, checks=[pa.Check.gt(0, error=M_("an amount above 0"))]),
         # children, for the per-child kinds (default 1)
-        "count": Col(_F, checks=[pa.Check.ge(1, error="a number of children >= 1 (or empty)")]),
+        "count": Col(_F, checks=[pa.Check.ge(1, error=M_("a number of children >= 1 (or empty)"))]),
     },
     rules=(_legal_deductions,)))
 
@@ -751,18 +765,20 @@ def cross_checks(typed: dict[str, pd.DataFrame], files: dict[str, str], offsets:
             continue
         if spec.of_employees and known is not None and "employee_id" in df:
             ctx.report(name, df["employee_id"].notna() & ~isin(df["employee_id"], known), "employee_id",
-                       "an employee_id listed in the employees table")
+                       M_("an employee_id listed in the employees table"))
         column = spec.in_cycle
         if column is not None and spec.columns[column].kind == "period":
             ctx.report(name, df[column].notna() & ~df[column].isin(in_cycle), column,
-                       f"a month of cycle {cycle} ({periods[0]} to {periods[-1]})")
+                       M_("a month of cycle {cycle} ({first} to {last})", cycle=cycle, first=periods[0],
+                          last=periods[-1]))
         elif column is not None:
             # the month (YYYY-MM) is one of the cycle's: from the first day of the cycle to before the month after
             first = pd.Timestamp(periods[0] + "-01")
             after = pd.Timestamp(periods[-1] + "-01") + pd.offsets.MonthBegin(1)
             inside = (df[column] >= first) & (df[column] < after)
             ctx.report(name, df[column].notna() & ~inside, column,
-                       f"a date inside cycle {cycle} ({periods[0]} to {periods[-1]})")
+                       M_("a date inside cycle {cycle} ({first} to {last})", cycle=cycle, first=periods[0],
+                          last=periods[-1]))
         for rule in spec.rules:
             rule(ctx)
     for name, drop in ctx.dropped.items():
@@ -780,8 +796,8 @@ def check_coverage(present: Iterable[str], policy: Policy, files: dict[str, str]
         if (source in CONTRACT and CONTRACT[source].mandatory) or source == "team":
             continue  # reported as missing anyway (team: the scorecard's own results of the team)
         if source not in present:
-            problems.append(Problem(f"{source} table", None, None, None,
-                                    f"a {source} table: the policy's scorecard uses source '{source}'"))
+            problems.append(Problem(M_("{table} table", table=source), None, None, None,
+                                    M_("a {table} table: the policy's scorecard uses source '{table}'", table=source)))
 
 
 def row_keys(df: pd.DataFrame, table: str) -> pd.Series:

@@ -24,6 +24,8 @@ from pandas.arrays import ArrowStringArray
 
 from compkit._arrays import positions
 
+from compkit.i18n import M_
+
 #: columns of the credits table
 CREDIT_COLUMNS = ("deal_id", "employee_id", "share")
 #: how far a deal's shares may be from 1 (shares are typed fractions such as 0.3333333333)
@@ -155,16 +157,17 @@ def share_problems(credits: pd.DataFrame, deal_ids: pd.Series) -> list[tuple[int
     out: list[tuple[int, str, object, str]] = []
     share = credits["share"].to_numpy(dtype="float64")
     for i in np.flatnonzero(~((share > 0) & (share <= 1))):
-        out.append((int(i), "share", float(share[i]), "a share above 0 and at most 1"))
+        out.append((int(i), "share", float(share[i]), M_("a share above 0 and at most 1")))
     deals = credits["deal_id"].astype("string")
     known = deals.isin(pd.Index(deal_ids.dropna().astype("string"))).to_numpy(dtype=bool, na_value=False)
     for i in np.flatnonzero(~known):
-        out.append((int(i), "deal_id", str(deals.iloc[i]), "a deal_id of the sales table"))
+        out.append((int(i), "deal_id", str(deals.iloc[i]), M_("a deal_id of the sales table")))
     total = pd.Series(share).groupby(deals.to_numpy()).transform("sum").to_numpy()
     first = ~deals.duplicated().to_numpy()
     for i in np.flatnonzero(first & (np.abs(total - 1.0) > SHARE_TOLERANCE)):
         out.append((int(i), "share", float(share[i]),
-                    f"shares of deal {deals.iloc[i]} adding up to 1 (they add up to {total[i]:.6g})"))
+                    M_("shares of deal {deal} adding up to 1 (they add up to {total:.6g})", deal=deals.iloc[i],
+                       total=total[i])))
     return out
 
 

@@ -58,6 +58,7 @@ from compkit.contract import (  # noqa: F401 - re-exported
     schemas,
 )
 from compkit.errors import DataError, Problem
+from compkit.i18n import M_
 from compkit.policy import Policy
 
 #: table -> text columns with millions of distinct values held as dictionary codes once validated
@@ -220,21 +221,22 @@ def _read_raw(path: Path, encoding: str | None = None
     problems: list[Problem] = []
     if not path.exists():
         return tables, files, offsets, [Problem(str(path), None, None, None,
-                                                "a folder of CSV/Parquet files or an Excel workbook (.xlsx)")]
+                                                M_("a folder of CSV/Parquet files or an Excel workbook (.xlsx)"))]
     if path.is_file():
         if path.suffix.lower() not in (".xlsx", ".xlsm"):
             return tables, files, offsets, [Problem(str(path), None, None, None,
-                                                    "a folder of CSV/Parquet files or an Excel workbook (.xlsx)")]
+                                                    M_("a folder of CSV/Parquet files or an Excel workbook (.xlsx)"))]
         try:
             sheets = pd.read_excel(path, sheet_name=None, dtype=object, engine="openpyxl")
         except Exception as err:  # noqa: BLE001 - any reader failure is reported as unreadable
             return tables, files, offsets, [Problem(str(path), None, None, None,
-                                                    f"a readable Excel workbook ({type(err).__name__}: {err})")]
+                                                    M_("a readable Excel workbook ({error})",
+                                                       error=f"{type(err).__name__}: {err}"))]
         for sheet, df in sheets.items():
             name = str(sheet).strip().lower()
             if name in CONTRACT:
                 tables[name] = df
-                files[name] = f"{path} [sheet {sheet}]"
+                files[name] = M_("{path} [sheet {sheet}]", path=str(path), sheet=sheet)
                 offsets[name] = 2
         return tables, files, offsets, problems
     for name in CONTRACT:
@@ -242,7 +244,8 @@ def _read_raw(path: Path, encoding: str | None = None
         found = [c for c in candidates if c.exists()]
         if len(found) > 1:
             problems.append(Problem(str(path), None, None, None,
-                                    f"one file for table {name}, found both {found[0].name} and {found[1].name}"))
+                                    M_("one file for table {table}, found both {first} and {second}", table=name,
+                                       first=found[0].name, second=found[1].name)))
             continue
         if not found:
             continue
@@ -260,7 +263,8 @@ def _read_raw(path: Path, encoding: str | None = None
             problems.append(err.problem)
             continue
         except Exception as err:  # noqa: BLE001
-            problems.append(Problem(str(f), None, None, None, f"a readable file ({type(err).__name__}: {err})"))
+            problems.append(Problem(str(f), None, None, None, M_("a readable file ({error})",
+                                                                   error=f"{type(err).__name__}: {err}")))
             continue
         semicolons = _semicolon_hint(df, f)
         if semicolons is not None:
@@ -360,13 +364,13 @@ def read_csv_text(file: Path, encoding: str | None = None) -> pd.DataFrame:
             continue
         except LookupError:
             raise _Unreadable(Problem(str(file), None, None, encoding,
-                                      "an encoding Python knows (e.g. utf-8, gb18030, gbk)")) from None
+                                      M_("an encoding Python knows (e.g. utf-8, gb18030, gbk)"))) from None
         return df.replace({"": None})
     what = " or ".join("UTF-8" if e in ("utf-8-sig", "utf-8", "utf8") else e.upper() for e in tried)
     line, found = _first_undecodable(file, tried[0]) if failure is not None else (None, None)
     raise _Unreadable(Problem(str(file), line, None, found,
-                              f"a text file in {what} (these bytes do not decode; name the file's encoding with "
-                              "--encoding, e.g. --encoding gbk)"))
+                              M_("a text file in {encodings} (these bytes do not decode; name the file's encoding "
+                                 "with --encoding, e.g. --encoding gbk)", encodings=what)))
 
 
 def _first_undecodable(file: Path, encoding: str) -> tuple[int | None, bytes | None]:
@@ -387,7 +391,7 @@ def _semicolon_hint(df: pd.DataFrame, file: Path) -> Problem | None:
     if len(df.columns) != 1 or ";" not in str(df.columns[0]):
         return None
     return Problem(str(file), 1, None, str(df.columns[0])[:60],
-                   "columns separated by commas (this file seems to use ';': save it as \"CSV UTF-8 (逗号分隔)\")")
+                   M_("columns separated by commas (this file seems to use ';': save it as \"CSV UTF-8 (逗号分隔)\")"))
 
 
 #: a label column is read as a dictionary when its first row group has at most this many distinct texts per row
@@ -463,11 +467,12 @@ def _coerce(df: pd.DataFrame, table: str, file: str, offset: int, problems: list
                 for idx in np.flatnonzero(comma.to_numpy(dtype=bool)):
                     found = str(raw.iloc[idx])
                     problems.append(Problem(file, int(idx) + offset, col, found,
-                                            "a number with '.' as the decimal point and ',' only between thousands "
-                                            f"(a decimal comma? write {_decimal_point(found)})"))
+                                            M_("a number with '.' as the decimal point and ',' only between "
+                                               "thousands (a decimal comma? write {number})",
+                                               number=_decimal_point(found))))
                 values = values.mask(comma)
             _check_magnitude(values, raw, col, file, offset, problems)
-            expected = "a number"
+            expected = M_("a number")
         elif kind == "date":
             if pd.api.types.is_datetime64_any_dtype(raw):
                 values = raw.astype("datetime64[ns]")
@@ -477,7 +482,7 @@ def _coerce(df: pd.DataFrame, table: str, file: str, offset: int, problems: list
                 head = text.str.slice(0, 10)  # Excel gives '2025-01-05 00:00:00'
                 values = pd.to_datetime(head, format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
                 bad = text.notna() & values.isna()
-            expected = "a date YYYY-MM-DD"
+            expected = M_("a date YYYY-MM-DD")
         elif kind == "period":
             text = _clean_text(raw)
             head = _slice(text, 7)
@@ -487,7 +492,7 @@ def _coerce(df: pd.DataFrame, table: str, file: str, offset: int, problems: list
                 ok = head.fillna("").str.match(_PERIOD.pattern)
                 values = head if ok.all() else head.where(ok)
                 bad = text.notna() & ~ok
-            expected = "a month YYYY-MM"
+            expected = M_("a month YYYY-MM")
         elif kind == "bool":
             text = _clean_text(raw)
             low = text.str.lower()
@@ -495,7 +500,7 @@ def _coerce(df: pd.DataFrame, table: str, file: str, offset: int, problems: list
             values[low.isin(_TRUE).fillna(False)] = True
             values[low.isin(_FALSE).fillna(False)] = False
             bad = text.notna() & values.isna()
-            expected = "true or false"
+            expected = M_("true or false")
         else:  # pragma: no cover - contract typo
             raise AssertionError(kind)
         if bad is not None:
@@ -541,8 +546,8 @@ def _check_magnitude(values: pd.Series, raw: pd.Series, col: str, file: str, off
         return
     for idx in np.flatnonzero(big):
         v = float(a[idx])
-        expected = ("a finite number" if np.isinf(v) else
-                    f"a number below {MAX_MAGNITUDE:.0e} in magnitude (no bank's figure is that large)")
+        expected = (M_("a finite number") if np.isinf(v) else
+                    M_("a number below {limit:.0e} in magnitude (no bank's figure is that large)", limit=MAX_MAGNITUDE))
         found = raw.iloc[idx]
         problems.append(Problem(file, int(idx) + offset, col, found.strip() if isinstance(found, str) else v,
                                 expected))
@@ -608,15 +613,15 @@ def _check_text(text: pd.Series, col: str, file: str, offset: int, problems: lis
         lengths = labels.str.len().to_numpy(dtype="float64", na_value=0)
         if len(lengths) and lengths.max() > MAX_ID_LENGTH:
             long = lengths > MAX_ID_LENGTH
-    for mask, expected in ((control, "text without control characters (NUL, tab, line breaks: U+0000 to U+001F, "
-                                     "U+007F)"),
-                           (long, f"an id of at most {MAX_ID_LENGTH} characters")):
+    for mask, expected in ((control, M_("text without control characters (NUL, tab, line breaks: U+0000 to U+001F, "
+                                        "U+007F)")),
+                           (long, M_("an id of at most {n} characters", n=MAX_ID_LENGTH))):
         if mask is None or not mask.any():
             continue
         rows = np.flatnonzero(mask if codes is None else np.append(mask, False)[codes])
         for idx in rows:
             value = str(text.iloc[idx])
-            shown = value if len(value) <= 40 else f"{value[:40]}... ({len(value)} characters)"
+            shown = value if len(value) <= 40 else M_("{start}... ({n} characters)", start=value[:40], n=len(value))
             problems.append(Problem(file, int(idx) + offset, col, shown, expected))
 
 
@@ -645,10 +650,11 @@ def _schema_problems(df: pd.DataFrame, schema: pa.DataFrameSchema, file: str, of
         schema.validate(df[checked], lazy=True)
     except pa.errors.SchemaErrors as err:
         fc = err.failure_cases
+        messages = {str(c.error): c.error for col in schema.columns.values() for c in col.checks}  # i18n.Message
         out = []
         for rec in fc.itertuples(index=False):
             row = None if pd.isna(rec.index) else int(rec.index) + offset
-            out.append(Problem(file, row, rec.column, rec.failure_case, str(rec.check)))
+            out.append(Problem(file, row, rec.column, rec.failure_case, messages.get(str(rec.check), str(rec.check))))
         return out
     return []
 
@@ -667,18 +673,20 @@ def _check_table(name: str, df: pd.DataFrame, file: str, offset: int, policy: Po
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in CONTRACT[name].required if c not in df.columns]
     for c in missing:
-        problems.append(Problem(file, None, c, None, f"a column named '{c}' (required in table {name})"))
+        problems.append(Problem(file, None, c, None, M_("a column named '{column}' (required in table {table})",
+                                                         column=c, table=name)))
     if missing:
         return None
     if len(df) == 0:
         if CONTRACT[name].mandatory:
-            problems.append(Problem(file, None, None, None, f"at least one row in table {name} (it is empty)"))
+            problems.append(Problem(file, None, None, None, M_("at least one row in table {table} (it is empty)",
+                                                                 table=name)))
             return None
     df = _coerce(df, name, file, offset, problems)
     for c in CONTRACT[name].required:
         for idx in _rows(df[c].isna()):
             raw = None
-            problems.append(Problem(file, int(idx) + offset, c, raw, "a value (this column is required)"))
+            problems.append(Problem(file, int(idx) + offset, c, raw, M_("a value (this column is required)")))
     problems.extend(_schema_problems(df, CONTRACT[name].schema(policy), file, offset))
     key = [k for k in CONTRACT[name].keys if k in df.columns]
     if key and len(key) == len(CONTRACT[name].keys):
@@ -686,7 +694,7 @@ def _check_table(name: str, df: pd.DataFrame, file: str, offset: int, policy: Po
         for idx in _rows(dup) if dup is not None else ():
             value = "|".join(str(df[k].iloc[idx]) for k in key)
             problems.append(Problem(file, int(idx) + offset, "/".join(key), value,
-                                    f"a unique {' + '.join(key)} (this one appears earlier)"))
+                                    M_("a unique {key} (this one appears earlier)", key=" + ".join(key))))
     # fill the contract's optional columns so that the rest of compkit can rely on them
     for c, kind in CONTRACT[name].kinds.items():
         if c not in df.columns:
@@ -755,8 +763,9 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
         raise DataError(problems, str(path))
     for name in (t for t, spec in CONTRACT.items() if spec.mandatory):
         if name not in raw:
-            where = f"{path} (no sheet '{name}')" if path.is_file() else str(path / f"{name}.csv")
-            problems.append(Problem(where, None, None, None, f"a {name} table (required)"))
+            where = M_("{path} (no sheet '{sheet}')", path=str(path), sheet=name) if path.is_file() else \
+                str(path / f"{name}.csv")
+            problems.append(Problem(where, None, None, None, M_("a {table} table (required)", table=name)))
     typed: dict[str, pd.DataFrame] = {}
     present = {name: None for name in raw}
     for name in list(raw):
@@ -774,15 +783,17 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
     if cycle is None:
         periods = typed["metrics"]["period"].dropna() if "metrics" in typed else pd.Series(dtype="string")
         if len(periods) == 0:
-            problems.append(Problem(files.get("metrics", "metrics table"), None, "period", None,
-                                    "at least one valid month, to tell the cycle"))
+            problems.append(Problem(files.get("metrics", M_("metrics table")), None, "period", None,
+                                    M_("at least one valid month, to tell the cycle")))
             raise DataError(problems, str(path))
         cycle = infer_cycle(periods, policy.cycle if policy is not None else "annual")
     elif not _CYCLE.match(cycle):
-        problems.append(Problem("--cycle", None, None, cycle, "YYYY or YYYYH1 / YYYYH2"))
+        problems.append(Problem("--cycle", None, None, cycle, M_("YYYY or YYYYH1 / YYYYH2")))
         raise DataError(problems, str(path))
     elif policy is not None and (policy.cycle == "annual") != (len(cycle) == 4):
-        problems.append(Problem("--cycle", None, None, cycle, f"a {policy.cycle} cycle, as the policy says"))
+        problems.append(Problem("--cycle", None, None, cycle,
+                                M_("an annual cycle, as the policy says") if policy.cycle == "annual" else
+                                M_("a half-year cycle, as the policy says")))
         raise DataError(problems, str(path))
     notes = cross_checks(typed, files, offsets, policy, cycle, problems)
     if problems:
@@ -872,13 +883,14 @@ def load_appeals(path: str | Path, data: Dataset, policy: Policy | None = None) 
     Raises :class:`compkit.DataError` listing every problem."""
     path = Path(path)
     if not path.exists():
-        raise DataError([Problem(str(path), None, None, None, "an appeals file (CSV or .xlsx)")], str(path))
+        raise DataError([Problem(str(path), None, None, None, M_("an appeals file (CSV or .xlsx)"))], str(path))
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         sheets = pd.read_excel(path, sheet_name=None, dtype=object, engine="openpyxl")
         named = {str(k).strip().lower(): v for k, v in sheets.items()}
         if "appeals" not in named:
             raise DataError([Problem(str(path), None, None, None,
-                                     f"a sheet named 'appeals' (found: {', '.join(map(str, sheets))})")], str(path))
+                                     M_("a sheet named 'appeals' (found: {sheets})",
+                                        sheets=", ".join(map(str, sheets))))], str(path))
         raw = named["appeals"]
     else:
         try:

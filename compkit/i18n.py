@@ -86,6 +86,48 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark fo
     return message
 
 
+class Message(str):
+    """A message people read, kept with its msgid and figures so that it can be shown in any language later:
+    the ``str`` value is the English text (what logs, ``str(error)`` and tests see), :func:`translate` gives it in
+    a language. Made with :func:`M_` where the language is not known yet (a validation error raised deep in the
+    loader): ``M_("a column named '{column}' (required in table {table})", column=c, table=name)``. A figure may
+    itself be a Message (translated with it); identifiers (file names, columns, values) are kept verbatim."""
+
+    msgid: str
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, /, **params: Any) -> Message:
+        obj = super().__new__(cls, msgid.format(**params) if params else msgid)
+        obj.msgid = msgid
+        obj.params = params
+        return obj
+
+    def __reduce__(self) -> tuple:
+        return (_message, (self.msgid, self.params))
+
+
+def _message(msgid: str, params: dict[str, Any]) -> Message:
+    return Message(msgid, **params)
+
+
+def M_(msgid: str, /, **params: Any) -> Message:  # noqa: N802 - a gettext-style marker (extracted by Babel)
+    """A :class:`Message`: the msgid with its named figures, translated when it is shown (:func:`translate`)."""
+    return Message(msgid, **params)
+
+
+def translate(text: Any, lang: str | None) -> str:
+    """``text`` in ``lang``: a :class:`Message` as its msgid's translation with its figures (figures that are
+    Messages translated too); any other text as the catalog's translation of the whole text, else as given."""
+    if isinstance(text, Message):
+        _ = gettext(lang)
+        params = {k: translate(v, lang) if isinstance(v, Message) else v for k, v in text.params.items()}
+        return _(text.msgid).format(**params) if params else _(text.msgid)
+    if text is None:
+        return ""
+    t = str(text)
+    return gettext(lang)(t) if t else t
+
+
 def term(text: str, lang: str | None) -> str:
     """A name for people in ``lang``: a code (``mutual_funds``) becomes words (``Mutual funds``); the catalog's
     translation when it has one (policy names, categories, allowances), else the text as given."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from compkit.i18n import M_
 from compkit.policy import Policy
 
 
@@ -48,10 +49,11 @@ def assignment_problems(employees: pd.DataFrame, policy: Policy) -> list[tuple[s
     out = []
     cols = sorted({c for p in policy.scorecards for c in p.when})
     if (matches == 0).any():
-        out.append((f"exactly one scorecard of the policy (by {', '.join(cols)}): matched by none",
+        out.append((M_("exactly one scorecard of the policy (by {columns}): matched by none", columns=", ".join(cols)),
                     ids[matches == 0].tolist()))
     if (matches > 1).any():
-        out.append((f"exactly one scorecard of the policy (by {', '.join(cols)}): matched by two or more",
+        out.append((M_("exactly one scorecard of the policy (by {columns}): matched by two or more",
+                       columns=", ".join(cols)),
                     ids[matches > 1].tolist()))
     return out
 

@@ -31,8 +31,9 @@ def _fail_with(monkeypatch, code: int, after: int = 0) -> None:
     monkeypatch.setattr(Path, "write_text", write_text)
 
 
-@pytest.mark.parametrize("code, words", [(errno.ENOSPC, "the disk is full"), (errno.EACCES, "permission denied"),
-                                         (errno.ENAMETOOLONG, "a file name is too long")])
+@pytest.mark.parametrize("code, words", [(errno.ENOSPC, "磁盘已满，请释放空间后重新运行"),
+                                         (errno.EACCES, "权限不足，请选择有写入权限的文件夹"),
+                                         (errno.ENAMETOOLONG, "文件名过长")])
 def test_file_system_errors_are_one_line(data: Path, tmp_path: Path, capsys, monkeypatch, code: int,
                                          words: str) -> None:
     out = tmp_path / "private" / "st"
@@ -53,8 +54,27 @@ def test_unwritable_folder_for_evaluate(data: Path, tmp_path: Path, capsys, monk
     monkeypatch.setattr("compkit.atomic.staging_folder", denied)
     assert main(["evaluate", "--policy", str(POLICY_2025), "--data", str(data),
                  "--out", str(tmp_path / "locked" / "results")]) == 1
+    err = capsys.readouterr().err  # the policy's language, zh-CN
+    assert err == (f"compkit evaluate: 无法读写 {tmp_path / 'locked'}：权限不足，请选择有写入权限的文件夹；"
+                   "此前的输出保持不变\n")
+    assert main(["evaluate", "--policy", str(POLICY_2025), "--data", str(data),
+                 "--out", str(tmp_path / "locked" / "results"), "--lang", "en"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("compkit evaluate: cannot read or write") and "permission denied" in err
+
+
+def test_os_error_message_in_both_languages() -> None:
+    from compkit.cli import os_error_message
+
+    err = OSError(errno.ENOSPC, "No space left on device", "/srv/out/a.html")
+    assert os_error_message(err, "en") == ("cannot read or write /srv/out/a.html: the disk is full; free some space "
+                                           "and run again; earlier outputs were left as they were")
+    assert os_error_message(err) == "无法读写 /srv/out/a.html：磁盘已满，请释放空间后重新运行；此前的输出保持不变"
+    moved = OSError(errno.ENOENT, "No such file or directory", "a.tmp", None, "b.html")
+    assert os_error_message(moved, "zh-CN") == "无法读写 a.tmp -> b.html：文件或文件夹不存在；此前的输出保持不变"
+    odd = OSError(errno.EIO, "Input/output error")  # no hint, no file: the system's words
+    assert os_error_message(odd, "en") == ("cannot read or write: Input/output error; earlier outputs were left as "
+                                           "they were")
 
 
 def test_weak_keys_are_refused(data: Path, tmp_path: Path, capsys, monkeypatch) -> None:

@@ -136,6 +136,70 @@ CORPUS = [
 ]
 
 
+#: the same corpus in Chinese, the default language: case name -> fragments of ``DataError.message()`` (the file,
+#: row, column and value verbatim in one whole sentence: 文件，第 N 行，“列”列：发现 值；应为……)
+CORPUS_ZH = {
+    "missing column": ["metrics.csv，“actual”列：应为名为“actual”的列（metrics 表的必填列）"],
+    "unknown grade": ["employees.csv，第 2 行，“grade”列：发现 'CM9'；应为政策中的职级：CM1, CM2, SCM, RM"],
+    "duplicate id": ["employees.csv，第", "“employee_id”列：发现", "应为唯一的 employee_id（该值在前面已出现）"],
+    "text in a number": ["metrics.csv，第 2 行，“actual”列：发现 '12,5oo'；应为数字"],
+    "period outside the cycle": ["metrics.csv，第 2 行，“period”列：发现 '2024-12'；",
+                                 "应为考核期 2025 内的月份（2025-01 至 2025-12）"],
+    "unknown product": ["sales.csv，第 2 行，“product”列：发现 'gold'；应为政策中的产品："],
+    "unknown indicator": ["metrics.csv，第 2 行，“indicator”列：发现 'deposit_adb'；应为政策中"],
+    "bad rater role": ["ratings.csv，第 2 行，“rater_role”列：发现 'boss'；应为self、supervisor 或 peer"],
+    "score off the scale": ["ratings.csv，第 2 行，“score”列：发现 7.0；应为评分量表 1 至 5 内的分数"],
+    "negative fte": ["employees.csv，第 2 行，“fte”列：发现 -0.5；应为大于 0 且不超过 1 的 fte（折算全职人数）"],
+    "exit before hire": ["employees.csv，第 2 行，“exit_date”列：发现 '2000-01-01'；应为不早于入职日期 "],
+    "empty table": ["sales.csv：应为sales 表中至少一行数据（现为空）"],
+    "unknown employee": ["sales.csv，第 2 行，“employee_id”列：发现 'X99999'；",
+                         "应为employees 表中列出的 employee_id"],
+    "bad date": ["employees.csv，第 2 行，“hire_date”列：发现 '31/01/2020'；应为日期 YYYY-MM-DD"],
+    "bad survey dimension": ["surveys.csv，第 2 行，“dimension”列：发现 'price'；应为attitude, competence, "
+                             "responsiveness, overall"],
+    "bad boolean": ["complaints.csv，第 2 行，“upheld”列：发现 'maybe'；应为true 或 false"],
+    "missing required value": ["employees.csv，第 2 行，“branch”列：应为一个值（该列必填）"],
+    "infinite amount": ["sales.csv，第 2 行，“amount”列：发现 'inf'；应为有限的数字"],
+    "Infinity spelled out": ["metrics.csv，第 2 行，“actual”列：发现 '-Infinity'；应为有限的数字"],
+    "NaN as text": ["sales.csv，第 2 行，“amount”列：应为一个值（该列必填）"],
+    "magnitude no bank has": ["sales.csv，第 2 行，“amount”列：发现 '1e308'；",
+                              "应为绝对值小于 1e+15 的数字（银行没有这么大的数额）"],
+    "at the bound": ["employees.csv，第 2 行，“base_monthly”列：发现 '-1e15'；应为绝对值小于 1e+15 的数字（"],
+    "decimal comma": ["sales.csv，第 2 行，“amount”列：发现 '7.594,00'；",
+                      "应为以“.”为小数点、仅用“,”分隔千位的数字（是否用了小数逗号？请写成 7594.00）"],
+    "fte with a decimal comma": ["employees.csv，第 2 行，“fte”列：发现 '0,5'；应为以“.”为小数点", "请写成 0.5"],
+    "NUL in a name": ["employees.csv，第 2 行，“name”列：发现 'Li\\x00Na'；应为不含控制字符的文本"],
+    "control character in an id": ["employees.csv，第 2 行，“supervisor_id”列：发现 'S\\x07'；",
+                                   "应为不含控制字符的文本"],
+    "control character in a categorical id": ["metrics.csv，第 2 行，“indicator”列：发现 'fee\\x1bincome'；",
+                                              "应为不含控制字符"],
+    "id of 300 characters": ["sales.csv，第 2 行，“deal_id”列：发现 '" + "D" * 40 + "……（共 300 个字符）'；",
+                             "应为不超过 64 个字符的编号"],
+    "zero target with a positive actual": ["metrics.csv，第 2 行，“target”列：发现 0.0；",
+                                           "应为大于 0 的目标值（实际值 5 为正；政策 inputs.zero_target：refuse）"],
+    "supervisor rating by someone else": ["ratings.csv，第", "“rater_id”列：发现 'Z999'；应为由该员工的上级 ",
+                                          "（employees.supervisor_id）给出的上级评分",
+                                          "（政策 inputs.supervisor_rating：refuse）"],
+    "supervisor rating by the employee": ["“rater_id”列", "应为由员工本人以外的人给出的上级评分"],
+}
+
+
+@pytest.mark.parametrize("name,edit,fragments", CORPUS, ids=[c[0] for c in CORPUS])
+def test_bad_input_is_named_clearly_in_chinese_by_default(base_dir: Path, base_policy: Policy, name: str,
+                                                          edit: tuple, fragments: list[str]) -> None:
+    """The corpus in the default language: ``DataError.message()`` is Chinese; ``message("en")`` is ``str``."""
+    table, change = edit
+    _edit(base_dir, table, change)
+    with pytest.raises(DataError) as info:
+        load_dataset(base_dir, policy=base_policy)
+    message = info.value.message()
+    assert message.startswith(f"数据 {base_dir} 中有 {len(info.value.problems)} 个问题：\n")
+    for fragment in CORPUS_ZH[name]:
+        assert fragment in message, f"{name}: {fragment!r} not in\n{message}"
+    assert info.value.message("en") == str(info.value)
+    assert set(CORPUS_ZH) == {c[0] for c in CORPUS}  # every case has its Chinese message
+
+
 @pytest.mark.parametrize("name,edit,fragments", CORPUS, ids=[c[0] for c in CORPUS])
 def test_bad_input_is_named_clearly(base_dir: Path, base_policy: Policy, name: str, edit: tuple,
                                     fragments: list[str]) -> None:
@@ -579,6 +643,11 @@ def test_cli_validate_names_the_encoding_and_lists_accepted_rows(tiny_dir: Path,
         f.write_bytes(f.read_text(encoding="utf-8").encode("gbk"))
     assert main(["validate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--encoding", "gbk"]) == 0
     assert main(["validate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--encoding", "utf-8"]) == 1
+    err = capsys.readouterr().err  # the policy's language, zh-CN
+    assert "employees.csv，第 2 行：发现 b'E1,\\xc0\\xee\\xc4\\xc8'；" in err and "Traceback" not in err
+    assert "应为UTF-8 编码的文本文件（这些字节无法解码；请用 --encoding 指明文件编码" in err
+    assert main(["validate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--encoding", "utf-8",
+                 "--lang", "en"]) == 1
     err = capsys.readouterr().err
     assert "expected a text file in UTF-8" in err and "Traceback" not in err
     # a policy that takes zero targets as missing: validate lists the row it accepted

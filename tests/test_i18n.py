@@ -65,7 +65,7 @@ def _extracted() -> set[str]:
 
     with (i18n.LOCALE_DIR / "babel.cfg").open(encoding="utf-8") as fh:
         method_map, options_map = parse_mapping_cfg(fh)
-    keywords = {"_": None, "N_": None, "gettext": None}
+    keywords = {"_": None, "N_": None, "M_": None, "gettext": None}
     return {msg for _f, _l, msg, _c, _x in extract_from_dir(str(ROOT), method_map, options_map, keywords=keywords)
             if isinstance(msg, str)}
 

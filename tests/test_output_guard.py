@@ -41,8 +41,10 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def run(capsys, *argv: str) -> tuple[int, str]:
-    code = main(list(argv))
+def run(capsys, *argv: str, lang: str = "en") -> tuple[int, str]:
+    """Run a command in ``lang`` (English here, so that the refusals below read as in the code; the Chinese
+    default is checked in test_refusals_read_in_chinese_by_default)."""
+    code = main([*argv, "--lang", lang] if lang else list(argv))
     err = capsys.readouterr().err
     return code, err
 
@@ -196,3 +198,19 @@ def test_check_output_relations(tmp_path: Path) -> None:
     os.symlink(data, link)
     with pytest.raises(OutputError, match="is the data"):  # a symbolic link to the data is the data
         check_output(link, "x", {"data": data})
+
+
+def test_refusals_read_in_chinese_by_default(work: Path, capsys) -> None:
+    """Without --lang the refusal is in the policy's language (zh-CN): the same whole sentence, paths verbatim."""
+    pol, data = str(work / "policies" / "2025.yaml"), str(work / "data")
+    code, err = run(capsys, "appeal", "--policy", pol, "--data", data, "--out", data, lang="")
+    assert code == 1 and err == (f"compkit appeal: --out {data} 就是数据 {data}；请另选位置：compkit 从不覆盖其输入"
+                                 "或其他输出\n")
+    code, err = run(capsys, "evaluate", "--policy", pol, "--data", data, "--out", str(work / "policies"), lang="")
+    assert code == 1 and f"--out {work / 'policies'} 包含了政策文件 {pol}" in err
+    foreign = work / "notes"
+    foreign.mkdir(exist_ok=True)
+    (foreign / "mine.txt").write_text("keep", encoding="utf-8")
+    code, err = run(capsys, "sample", "--managers", "20", "--out", str(foreign), lang="")
+    assert code == 1 and "文件夹中有非 compkit 写入的文件（其中没有 .compkit-output）" in err, err
+    assert (foreign / "mine.txt").read_text(encoding="utf-8") == "keep"

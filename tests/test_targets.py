@@ -132,7 +132,7 @@ def test_targets_command_replaces_only_its_own_file(tiny_dir: Path, tmp_path: Pa
     before = (tiny_dir / "metrics.csv").read_bytes()
     for path, message in refused.items():
         capsys.readouterr()
-        assert main(args + [path]) == 1, path
+        assert main(args + [path, "--lang", "en"]) == 1, path
         assert message in capsys.readouterr().err, path
     assert notes.read_text(encoding="utf-8") == "who,what\nme,keep this\n"
     assert (tiny_dir / "metrics.csv").read_bytes() == before
