@@ -82,5 +82,6 @@ class PolicyError(CompkitError):
         super().__init__(self.message("en"))
 
     def message(self, lang: str | None = None) -> str:
-        head = i18n.gettext(lang)("policy file {path}: {n} problem(s):").format(path=self.path, n=len(self.messages))
+        _ = i18n.gettext(lang)
+        head = _("policy file {path}: {n} problem(s):").format(path=self.path, n=len(self.messages))
         return head + "\n" + "\n".join(f"  - {i18n.translate(m, lang)}" for m in self.messages)

@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from compkit.errors import PolicyError
+from compkit.i18n import M_, N_, Message
 
 CATEGORIES = ("performance", "ability", "attitude")
 RATER_ROLES = ("self", "supervisor", "peer")
@@ -51,7 +52,8 @@ class SalaryBand(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> SalaryBand:
         if not (self.min <= self.mid <= self.max):
-            raise ValueError(f"expected min <= mid <= max, got {self.min}, {self.mid}, {self.max}")
+            raise ValueError(M_("expected min <= mid <= max, got {min}, {mid}, {max}", min=self.min, mid=self.mid,
+                                max=self.max))
         return self
 
 
@@ -70,7 +72,7 @@ class Grade(_Model):
     def _steps_increasing(cls, steps: list[float] | None) -> list[float] | None:
         if steps is not None:
             if not steps:
-                raise ValueError("steps: give at least one step")
+                raise ValueError(M_("steps: give at least one step"))
             _check_increasing(steps, "steps", strict=True)
         return steps
 
@@ -88,7 +90,7 @@ class RatioCurve(_Model):
     @model_validator(mode="after")
     def _threshold_below_cap(self) -> RatioCurve:
         if self.threshold > self.cap:
-            raise ValueError(f"threshold {self.threshold} is above cap {self.cap}")
+            raise ValueError(M_("threshold {threshold} is above cap {cap}", threshold=self.threshold, cap=self.cap))
         return self
 
 
@@ -102,7 +104,7 @@ class InverseCurve(_Model):
     @model_validator(mode="after")
     def _threshold_below_cap(self) -> InverseCurve:
         if self.threshold > self.cap:
-            raise ValueError(f"threshold {self.threshold} is above cap {self.cap}")
+            raise ValueError(M_("threshold {threshold} is above cap {cap}", threshold=self.threshold, cap=self.cap))
         return self
 
 
@@ -116,7 +118,8 @@ class ScaleCurve(_Model):
     @model_validator(mode="after")
     def _increasing(self) -> ScaleCurve:
         if not self.max > self.min:
-            raise ValueError(f"the curve is not increasing: max {self.max} must be above min {self.min}")
+            raise ValueError(M_("the curve is not increasing: max {max} must be above min {min}", max=self.max,
+                                min=self.min))
         return self
 
 
@@ -168,9 +171,11 @@ def _check_increasing(values: list[float], what: str, strict: bool) -> None:
     for i in range(1, len(values)):
         bad = values[i] <= values[i - 1] if strict else values[i] < values[i - 1]
         if bad:
-            rule = "strictly increasing" if strict else "non-decreasing"
-            raise ValueError(f"the curve is not increasing: {what} must be {rule}, "
-                             f"but item {i} ({values[i]}) follows {values[i - 1]}")
+            msgid = (N_("the curve is not increasing: {what} must be strictly increasing, but item {i} ({value}) "
+                        "follows {previous}") if strict else
+                     N_("the curve is not increasing: {what} must be non-decreasing, but item {i} ({value}) follows "
+                        "{previous}"))
+            raise ValueError(M_(msgid, what=what, i=i, value=values[i], previous=values[i - 1]))
 
 
 # ------------------------------------------------------------------------------------------ scorecard
@@ -215,24 +220,26 @@ class Indicator(_Model):
     @model_validator(mode="after")
     def _source_fields(self) -> Indicator:
         if self.source == "surveys" and self.dimension is None:
-            raise ValueError("a surveys indicator needs 'dimension' (attitude, competence, responsiveness, "
-                             "overall or all)")
+            raise ValueError(M_("a surveys indicator needs 'dimension' (attitude, competence, responsiveness, "
+                                "overall or all)"))
         if self.source == "complaints" and self.measure not in ("count", "upheld_rate", "resolved_days"):
-            raise ValueError("a complaints indicator needs 'measure': count, upheld_rate or resolved_days")
+            raise ValueError(M_("a complaints indicator needs 'measure': count, upheld_rate or resolved_days"))
         if self.source == "team" and self.of is None:
-            raise ValueError(f"indicator '{self.id}' (source team) needs 'of': the indicator the team adds up")
+            raise ValueError(M_("indicator '{id}' (source team) needs 'of': the indicator the team adds up",
+                                id=self.id))
         if self.source == "sales" and self.measure != "repeat_purchase":
-            raise ValueError("a sales indicator needs 'measure: repeat_purchase'")
+            raise ValueError(M_("a sales indicator needs 'measure: repeat_purchase'"))
         if self.source == "training" and self.measure not in ("hours", "certificates"):
-            raise ValueError("a training indicator needs 'measure': hours or certificates")
+            raise ValueError(M_("a training indicator needs 'measure': hours or certificates"))
         if self.source != "ratings" and self.curve is None:
-            raise ValueError(f"indicator '{self.id}' (source {self.source}) needs a 'curve'")
+            raise ValueError(M_("indicator '{id}' (source {source}) needs a 'curve'", id=self.id, source=self.source))
         needs_target = self.source in ("surveys", "complaints", "sales", "training")
         if needs_target and isinstance(self.curve, (RatioCurve, InverseCurve)) and self.target is None:
-            raise ValueError(f"indicator '{self.id}' uses a {self.curve.type} curve on source {self.source}, "
-                             "which has no target column: set 'target'")
+            raise ValueError(M_("indicator '{id}' uses a {type} curve on source {source}, which has no target "
+                                "column: set 'target'", id=self.id,
+                                type=self.curve.type, source=self.source))
         if self.target is not None and self.target <= 0:
-            raise ValueError(f"target must be positive, got {self.target}")
+            raise ValueError(M_("target must be positive, got {target}", target=self.target))
         return self
 
     @property
@@ -260,7 +267,7 @@ class RaterWeights(_Model):
     def _sum_to_one(self) -> RaterWeights:
         total = self.self_ + self.supervisor + self.peer
         if abs(total - 1.0) > WEIGHT_TOLERANCE:
-            raise ValueError(f"rater weights self + supervisor + peer sum to {total:g}, expected 1")
+            raise ValueError(M_("rater weights self + supervisor + peer sum to {total:g}, expected 1", total=total))
         return self
 
     def as_dict(self) -> dict[str, float]:
@@ -274,7 +281,7 @@ class RatingScale(_Model):
     @model_validator(mode="after")
     def _increasing(self) -> RatingScale:
         if not self.max > self.min:
-            raise ValueError(f"max {self.max} must be above min {self.min}")
+            raise ValueError(M_("max {max} must be above min {min}", max=self.max, min=self.min))
         return self
 
 
@@ -324,33 +331,36 @@ class Scorecard(_Model):
         problems = []
         for name in self.categories:
             if name not in CATEGORIES:
-                problems.append(f"scorecard.categories: unknown category '{name}', expected one of "
-                                f"{', '.join(CATEGORIES)}")
+                problems.append(M_("scorecard.categories: unknown category '{name}', expected one of {values}",
+                                   name=name, values=', '.join(CATEGORIES)))
         total = sum(self.categories.values())
         if abs(total - 1.0) > WEIGHT_TOLERANCE:
-            problems.append(f"scorecard.categories: weights sum to {total:g}, expected 1")
+            problems.append(M_("scorecard.categories: weights sum to {total:g}, expected 1", total=total))
         ids = [ind.id for ind in self.indicators]
         for i, ind in enumerate(self.indicators):
             if ind.category not in self.categories:
-                problems.append(f"scorecard.indicators[{i}].category: unknown category '{ind.category}', "
-                                f"expected one of {', '.join(self.categories)}")
+                problems.append(M_("scorecard.indicators[{i}].category: unknown category '{category}', expected "
+                                   "one of {values}", i=i, category=ind.category,
+                                   values=', '.join(self.categories)))
             if ids.count(ind.id) > 1 and ids.index(ind.id) == i:
-                problems.append(f"scorecard.indicators[{i}].id: '{ind.id}' appears {ids.count(ind.id)} times")
+                problems.append(M_("scorecard.indicators[{i}].id: '{id}' appears {ids} times", i=i, id=ind.id,
+                                   ids=ids.count(ind.id)))
         for name in self.categories:
             members = [ind for ind in self.indicators if ind.category == name]
             if not members:
-                problems.append(f"scorecard.categories.{name}: no indicator belongs to this category")
+                problems.append(M_("scorecard.categories.{name}: no indicator belongs to this category", name=name))
                 continue
             s = sum(ind.weight for ind in members)
             if abs(s - 1.0) > WEIGHT_TOLERANCE:
-                problems.append(f"scorecard.indicators: weights in category '{name}' sum to {s:g}, expected 1")
+                problems.append(M_("scorecard.indicators: weights in category '{name}' sum to {s:g}, expected 1",
+                                   name=name, s=s))
         for i, ind in enumerate(self.indicators):
             if ind.source == "team" and ind.of not in ids:
-                problems.append(f"scorecard.indicators[{i}].of: unknown indicator '{ind.of}'")
+                problems.append(M_("scorecard.indicators[{i}].of: unknown indicator '{of}'", i=i, of=ind.of))
             if ind.source == "team" and ind.of in ids and self.indicator(ind.of).source == "team":
-                problems.append(f"scorecard.indicators[{i}].of: '{ind.of}' is itself a team indicator")
+                problems.append(M_("scorecard.indicators[{i}].of: '{of}' is itself a team indicator", i=i, of=ind.of))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError(_joined(problems))
         return self
 
     def indicator(self, indicator_id: str) -> Indicator:
@@ -392,28 +402,30 @@ class Ratings(_Model):
         mins = [b.min for b in self.bands]
         for i in range(1, len(mins)):
             if mins[i] >= mins[i - 1]:
-                raise ValueError(f"ratings.bands must go from best to worst with decreasing 'min': "
-                                 f"bands[{i}].min {mins[i]} is not below {mins[i - 1]}")
+                raise ValueError(M_("ratings.bands must go from best to worst with decreasing 'min': "
+                                    "bands[{i}].min {min} is not below {min2}",
+                                    i=i, min=mins[i], min2=mins[i - 1]))
         labels = [b.label for b in self.bands]
         if len(set(labels)) != len(labels):
-            raise ValueError("ratings.bands: labels must be unique")
+            raise ValueError(M_("ratings.bands: labels must be unique"))
         names = list(self.names.values())
         if len(set(names)) != len(names):
-            raise ValueError(f"ratings.bands: names must be unique, got {names}")
+            raise ValueError(M_("ratings.bands: names must be unique, got {names}", names=names))
         for b in self.bands:
             if b.name is not None and b.name != b.label and b.name in labels:
-                raise ValueError(f"ratings.bands: the name '{b.name}' of rating '{b.label}' is another rating's "
-                                 "label")
+                raise ValueError(M_("ratings.bands: the name '{name}' of rating '{label}' is another rating's label",
+                                    name=b.name, label=b.label))
         if self.method == "guided" and self.guided is None:
-            raise ValueError("ratings.method is 'guided' but ratings.guided (shares, within) is missing")
+            raise ValueError(M_("ratings.method is 'guided' but ratings.guided (shares, within) is missing"))
         if self.guided is not None:
             unknown = set(self.guided.shares) - set(labels)
             if unknown:
-                raise ValueError(f"ratings.guided.shares: unknown rating(s) {sorted(unknown)}, "
-                                 f"expected labels of ratings.bands {labels}")
+                raise ValueError(M_("ratings.guided.shares: unknown rating(s) {unknown}, expected labels of "
+                                    "ratings.bands {labels}",
+                                    unknown=sorted(unknown), labels=labels))
             total = sum(self.guided.shares.values())
             if abs(total - 1.0) > WEIGHT_TOLERANCE:
-                raise ValueError(f"ratings.guided.shares sum to {total:g}, expected 1")
+                raise ValueError(M_("ratings.guided.shares sum to {total:g}, expected 1", total=total))
         return self
 
     @property
@@ -470,13 +482,13 @@ class Bonus(_Model):
     def _basis(self) -> Bonus:
         if self.basis == "composite":
             if not self.curve or len(self.curve) < 2:
-                raise ValueError("bonus.curve needs at least two points [score, payout] when basis is composite")
+                raise ValueError(M_("bonus.curve needs at least two points [score, payout] when basis is composite"))
             _check_increasing([p[0] for p in self.curve], "bonus.curve[].score", strict=True)
             _check_increasing([p[1] for p in self.curve], "bonus.curve[].payout", strict=False)
             if any(p[1] < 0 for p in self.curve):
-                raise ValueError("bonus.curve: payouts must be >= 0")
+                raise ValueError(M_("bonus.curve: payouts must be >= 0"))
         if self.basis == "rating" and not self.by_rating:
-            raise ValueError("bonus.by_rating (rating -> payout multiple) is required when basis is rating")
+            raise ValueError(M_("bonus.by_rating (rating -> payout multiple) is required when basis is rating"))
         return self
 
 
@@ -571,17 +583,18 @@ class Product(_Model):
     def _one_form(self) -> Product:
         given = [k for k in ("rate", "rate_per_10k", "tiers") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"product '{self.id}': give exactly one of rate, rate_per_10k or tiers "
-                             f"(found {given or 'none'})")
+            raise ValueError(M_("product '{id}': give exactly one of rate, rate_per_10k or tiers (found {given})",
+                                id=self.id, given=given or 'none'))
         if self.tiers is not None:
             _check_tiers(self.tiers)
         if self.quota is not None and self.tiers is not None:
-            raise ValueError(f"product '{self.id}': quota tiers multiply a base 'rate' or 'rate_per_10k'; "
-                             "give one of them instead of amount tiers")
+            raise ValueError(M_("product '{id}': quota tiers multiply a base 'rate' or 'rate_per_10k'; give one of "
+                                "them instead of amount tiers", id=self.id))
         if self.increase_rate_per_10k is not None and self.basis != "balance":
-            raise ValueError(f"product '{self.id}': increase_rate_per_10k needs basis: balance")
+            raise ValueError(M_("product '{id}': increase_rate_per_10k needs basis: balance", id=self.id))
         if self.npl_clawback is not None and self.basis != "amount":
-            raise ValueError(f"product '{self.id}': npl_clawback applies to disbursed amounts (basis: amount)")
+            raise ValueError(M_("product '{id}': npl_clawback applies to disbursed amounts (basis: amount)",
+                                id=self.id))
         return self
 
     @property
@@ -611,19 +624,22 @@ def _check_tiers(tiers: list[Tier]) -> None:
     lower = 0.0
     for i, t in enumerate(tiers):
         if t.from_ is not None and t.from_ != lower:
-            kind = "a gap" if t.from_ > lower else "an overlap"
-            raise ValueError(f"tiers[{i}] starts at {t.from_:g} but the previous tier ends at {lower:g}: "
-                             f"{kind} between tiers")
+            msgid = (N_("tiers[{i}] starts at {start:g} but the previous tier ends at {lower:g}: a gap between tiers")
+                     if t.from_ > lower else
+                     N_("tiers[{i}] starts at {start:g} but the previous tier ends at {lower:g}: an overlap between "
+                        "tiers"))
+            raise ValueError(M_(msgid, i=i, start=t.from_, lower=lower))
         last = i == len(tiers) - 1
         if t.upto is None and not last:
-            raise ValueError(f"tiers[{i}] has no 'upto' but is not the last tier")
+            raise ValueError(M_("tiers[{i}] has no 'upto' but is not the last tier", i=i))
         if last and t.upto is not None:
-            raise ValueError(f"the last tier (tiers[{i}]) must be open-ended: remove 'upto' ({t.upto:g}) so "
-                             "that every amount falls in a tier")
+            raise ValueError(M_("the last tier (tiers[{i}]) must be open-ended: remove 'upto' ({upto:g}) so that "
+                                "every amount falls in a tier", i=i, upto=t.upto))
         if t.upto is not None:
             if t.upto <= lower:
-                raise ValueError(f"tiers[{i}].upto {t.upto:g} is not above the tier's start {lower:g}: "
-                                 "an overlap between tiers")
+                raise ValueError(M_("tiers[{i}].upto {upto:g} is not above the tier's start {lower:g}: an overlap "
+                                    "between tiers", i=i, upto=t.upto,
+                                    lower=lower))
             lower = t.upto
 
 
@@ -651,7 +667,7 @@ class Commission(_Model):
         ids = [p.id for p in self.products]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
-            raise ValueError(f"commission.products: duplicate product id(s) {dupes}")
+            raise ValueError(M_("commission.products: duplicate product id(s) {dupes}", dupes=dupes))
         return self
 
     def product(self, product_id: str) -> Product:
@@ -682,8 +698,9 @@ class SalaryReview(_Model):
         width = len(self.compa_ratio_bands) + 1
         for rating, row in self.merit_matrix.items():
             if len(row) != width:
-                raise ValueError(f"salary_review.merit_matrix.{rating} has {len(row)} values, expected {width} "
-                                 f"(one per compa-ratio band)")
+                raise ValueError(M_("salary_review.merit_matrix.{rating} has {n_row} values, expected {width} (one "
+                                    "per compa-ratio band)", rating=rating,
+                                    n_row=len(row), width=width))
         return self
 
 
@@ -714,7 +731,7 @@ class BaseLimits(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> BaseLimits:
         if self.floor > self.cap:
-            raise ValueError(f"floor {self.floor:g} is above cap {self.cap:g}")
+            raise ValueError(M_("floor {floor:g} is above cap {cap:g}", floor=self.floor, cap=self.cap))
         return self
 
 
@@ -760,10 +777,11 @@ class Annuity(_Model):
     @model_validator(mode="after")
     def _limits(self) -> Annuity:
         if self.employer > 0.08 + 1e-12:
-            raise ValueError(f"employer rate {self.employer:g} is above 0.08 (企业年金办法 第十五条)")
+            raise ValueError(M_("employer rate {employer:g} is above 0.08 (企业年金办法 第十五条)",
+                                employer=self.employer))
         if self.employer + self.employee > 0.12 + 1e-12:
-            raise ValueError(f"employer + employee {self.employer + self.employee:g} is above 0.12 "
-                             "(企业年金办法 第十五条)")
+            raise ValueError(M_("employer + employee {total:g} is above 0.12 (企业年金办法 第十五条)",
+                                total=self.employer + self.employee))
         return self
 
 
@@ -845,15 +863,17 @@ class Tax(_Model):
         for i, row in enumerate(rows):
             last = i == len(rows) - 1
             if (row.upto is None) != last:
-                raise ValueError(f"row {i}: only the last row has no 'upto' (and it must have none)")
+                raise ValueError(M_("row {i}: only the last row has no 'upto' (and it must have none)", i=i))
             if i and not last and row.upto <= rows[i - 1].upto:
-                raise ValueError(f"row {i}: upto {row.upto:g} is not above the previous row's")
+                raise ValueError(M_("row {i}: upto {upto:g} is not above the previous row's", i=i, upto=row.upto))
             if i:
                 prev = rows[i - 1]
                 expected = prev.quick_deduction + prev.upto * (row.rate - prev.rate)
                 if abs(row.quick_deduction - expected) > 0.5:
-                    raise ValueError(f"row {i}: quick deduction {row.quick_deduction:g} does not continue the "
-                                     f"table (expected {expected:g})")
+                    raise ValueError(M_("row {i}: quick deduction {quick_deduction:g} does not continue the table "
+                                        "(expected {expected:g})", i=i,
+                                        quick_deduction=row.quick_deduction,
+                                        expected=expected))
         return rows
 
 
@@ -944,10 +964,10 @@ class WageBill(_Model):
     @model_validator(mode="after")
     def _weights(self) -> WageBill:
         if self.scorecard and abs(sum(u.weight for u in self.scorecard) - 1.0) > 1e-9:
-            raise ValueError("wage_bill.scorecard: weights must sum to 1")
+            raise ValueError(M_("wage_bill.scorecard: weights must sum to 1"))
         if not self.scorecard and self.headcount_weight < 1.0:
-            raise ValueError("wage_bill: without a scorecard the split is by head-count only: set "
-                             "headcount_weight to 1 or list unit indicators")
+            raise ValueError(M_("wage_bill: without a scorecard the split is by head-count only: set "
+                                "headcount_weight to 1 or list unit indicators"))
         return self
 
 
@@ -984,17 +1004,18 @@ class Award(_Model):
     def _complete(self) -> Award:
         needs = {"indicator_score": "indicator", "indicator_growth": "indicator", "sales": "product"}
         if self.measure in needs and getattr(self, needs[self.measure]) is None:
-            raise ValueError(f"measure {self.measure} needs '{needs[self.measure]}'")
+            raise ValueError(M_("measure {measure} needs '{need}'", measure=self.measure, need=needs[self.measure]))
         if self.winners is None and self.min_value is None:
-            raise ValueError("say who wins: 'winners' (the top n) and/or 'min_value'")
+            raise ValueError(M_("say who wins: 'winners' (the top n) and/or 'min_value'"))
         if self.amount == 0 and not self.rate:
-            raise ValueError("an award pays something: 'amount' and/or 'rate'")
+            raise ValueError(M_("an award pays something: 'amount' and/or 'rate'"))
         if self.period is not None:
             for month in self.period:
                 if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-                    raise ValueError(f"period: {month!r} is not a month YYYY-MM")
+                    raise ValueError(M_("period: {month} is not a month YYYY-MM", month=repr(month)))
             if self.period[0] > self.period[1]:
-                raise ValueError(f"period: {self.period[0]} is after {self.period[1]}")
+                raise ValueError(M_("period: {period} is after {period2}", period=self.period[0],
+                                    period2=self.period[1]))
         return self
 
 
@@ -1058,91 +1079,107 @@ class Policy(_Model):
                           ("compliance.senior_grades", self.compliance.senior_grades)):
             for g in used:
                 if g not in grade_ids:
-                    problems.append(f"{key}: unknown grade '{g}', expected one of {grade_ids}")
+                    problems.append(M_("{key}: unknown grade '{g}', expected one of {grade_ids}", key=key, g=g,
+                                       grade_ids=grade_ids))
         if self.wage_bill is not None:
             if self.bonus.pool is not None:
-                problems.append("wage_bill and bonus.pool: give one of them (the wage bill sets the bonus pools)")
+                problems.append(M_("wage_bill and bonus.pool: give one of them (the wage bill sets the bonus pools)"))
             metric_ids = [i.id for i in self.scorecard.indicators if i.source == "metrics"]
             for i, u in enumerate(self.wage_bill.scorecard):
                 if u.indicator not in metric_ids:
-                    problems.append(f"wage_bill.scorecard[{i}].indicator: '{u.indicator}' is not an indicator "
-                                    f"sourced from metrics ({', '.join(metric_ids)})")
+                    problems.append(M_("wage_bill.scorecard[{i}].indicator: '{indicator}' is not an indicator "
+                                       "sourced from metrics ({values})", i=i,
+                                       indicator=u.indicator,
+                                       values=', '.join(metric_ids)))
         if len(set(grade_ids)) != len(grade_ids):
-            problems.append(f"grades: duplicate grade ids {grade_ids}")
+            problems.append(M_("grades: duplicate grade ids {grade_ids}", grade_ids=grade_ids))
         labels = self.ratings.labels
         for rating in self.salary_review.merit_matrix:
             if rating not in labels:
-                problems.append(f"salary_review.merit_matrix: unknown rating '{rating}', expected one of {labels}")
+                problems.append(M_("salary_review.merit_matrix: unknown rating '{rating}', expected one of {labels}",
+                                   rating=rating, labels=labels))
         for rating in labels:
             if rating not in self.salary_review.merit_matrix:
-                problems.append(f"salary_review.merit_matrix: rating '{rating}' has no row")
+                problems.append(M_("salary_review.merit_matrix: rating '{rating}' has no row", rating=rating))
         if self.salary_review.method == "steps":
             for rating in self.salary_review.step_moves:
                 if rating not in labels:
-                    problems.append(f"salary_review.step_moves: unknown rating '{rating}', expected one of {labels}")
+                    problems.append(M_("salary_review.step_moves: unknown rating '{rating}', expected one of "
+                                       "{labels}", rating=rating,
+                                       labels=labels))
             if not any(g.steps for g in self.grades):
-                problems.append("salary_review.method is steps but no grade has steps")
+                problems.append(M_("salary_review.method is steps but no grade has steps"))
         if self.bonus.by_rating:
             for rating in self.bonus.by_rating:
                 if rating not in labels:
-                    problems.append(f"bonus.by_rating: unknown rating '{rating}', expected one of {labels}")
+                    problems.append(M_("bonus.by_rating: unknown rating '{rating}', expected one of {labels}",
+                                       rating=rating, labels=labels))
         indicator_ids = {ind.id for ind in self.scorecard.indicators}
         for kind, rules in (("promotion", self.promotion), ("demotion", self.demotion)):
             for i, rule in enumerate(rules):
                 for key in ("from_", "to"):
                     g = getattr(rule, key)
                     if g not in grade_ids:
-                        problems.append(f"{kind}[{i}].{key.rstrip('_')}: unknown grade '{g}', expected one of "
-                                        f"{grade_ids}")
+                        problems.append(M_("{kind}[{i}].{key}: unknown grade '{g}', expected one of {grade_ids}",
+                                           kind=kind, i=i,
+                                           key=key.rstrip('_'), g=g,
+                                           grade_ids=grade_ids))
                 ratings = getattr(rule, "last_ratings_at_least", None) or getattr(rule, "last_ratings_at_most", [])
                 for r in ratings:
                     if r not in labels:
-                        problems.append(f"{kind}[{i}]: unknown rating '{r}', expected one of {labels}")
+                        problems.append(M_("{kind}[{i}]: unknown rating '{r}', expected one of {labels}", kind=kind,
+                                           i=i, r=r, labels=labels))
                 for ind in getattr(rule, "min_indicator_scores", {}) or {}:
                     if ind not in indicator_ids:
-                        problems.append(f"{kind}[{i}].min_indicator_scores: unknown indicator '{ind}'")
+                        problems.append(M_("{kind}[{i}].min_indicator_scores: unknown indicator '{ind}'", kind=kind,
+                                           i=i, ind=ind))
         pop_ids = [p.id for p in self.scorecards]
         if len(set(pop_ids)) != len(pop_ids):
-            problems.append(f"scorecards: duplicate ids {pop_ids}")
+            problems.append(M_("scorecards: duplicate ids {pop_ids}", pop_ids=pop_ids))
         sc = self.scorecard
         for i, pop in enumerate(self.scorecards):
             cats = pop.categories if pop.categories is not None else sc.categories
             for name in cats:
                 if name not in sc.categories:
-                    problems.append(f"scorecards[{i}].categories: unknown category '{name}', expected one of "
-                                    f"{', '.join(sc.categories)}")
+                    problems.append(M_("scorecards[{i}].categories: unknown category '{name}', expected one of "
+                                       "{values}", i=i, name=name,
+                                       values=', '.join(sc.categories)))
             if abs(sum(cats.values()) - 1.0) > WEIGHT_TOLERANCE:
-                problems.append(f"scorecards[{i}].categories: weights sum to {sum(cats.values()):g}, expected 1")
+                problems.append(M_("scorecards[{i}].categories: weights sum to {cats:g}, expected 1", i=i,
+                                   cats=sum(cats.values())))
             weights = pop.weights if pop.weights is not None else {ind.id: ind.weight for ind in sc.indicators}
             for ind_id in weights:
                 if ind_id not in indicator_ids:
-                    problems.append(f"scorecards[{i}].weights: unknown indicator '{ind_id}'")
+                    problems.append(M_("scorecards[{i}].weights: unknown indicator '{ind_id}'", i=i, ind_id=ind_id))
             for name, w in cats.items():
                 if w <= 0:
                     continue
                 total = sum(v for k, v in weights.items() if k in indicator_ids and sc.indicator(k).category == name)
                 if abs(total - 1.0) > WEIGHT_TOLERANCE:
-                    problems.append(f"scorecards[{i}] ({pop.id}): weights in category '{name}' sum to {total:g}, "
-                                    "expected 1")
+                    problems.append(M_("scorecards[{i}] ({id}): weights in category '{name}' sum to {total:g}, "
+                                       "expected 1", i=i, id=pop.id,
+                                       name=name, total=total))
 
         product_ids = [p.id for p in self.commission.products]
         metric_ids = [i.id for i in self.scorecard.indicators if i.source == "metrics"]
         award_ids = [a.id for a in self.awards]
         if len(set(award_ids)) != len(award_ids):
-            problems.append(f"awards: duplicate award ids {award_ids}")
+            problems.append(M_("awards: duplicate award ids {award_ids}", award_ids=award_ids))
         for i, award in enumerate(self.awards):
             allowed = metric_ids if award.measure == "indicator_growth" else sorted(indicator_ids)
             if award.indicator is not None and award.indicator not in allowed:
-                problems.append(f"awards[{i}].indicator: unknown indicator '{award.indicator}', expected one of "
-                                f"{allowed}")
+                problems.append(M_("awards[{i}].indicator: unknown indicator '{indicator}', expected one of "
+                                   "{allowed}", i=i, indicator=award.indicator,
+                                   allowed=allowed))
             if award.product is not None and award.product not in product_ids:
-                problems.append(f"awards[{i}].product: unknown product '{award.product}', expected one of "
-                                f"{product_ids}")
+                problems.append(M_("awards[{i}].product: unknown product '{product}', expected one of {product_ids}",
+                                   i=i, product=award.product,
+                                   product_ids=product_ids))
         for key in self.feedback.suggestions:
             if key not in indicator_ids:
-                problems.append(f"feedback.suggestions: unknown indicator '{key}'")
+                problems.append(M_("feedback.suggestions: unknown indicator '{key}'", key=key))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError(_joined(problems))
         return self
 
     # -- look-ups -------------------------------------------------------------------------------
@@ -1337,30 +1374,77 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
             continue  # the discriminated-union tag pydantic adds to the location
         else:
             out += ("." if out else "") + str(part)
-    return out or "(top level)"
+    return out or M_("(top level)")
+
+
+def _joined(problems: list[Any]) -> Message:
+    """Several problems as one message: 'first; second; ...' (each translated when shown)."""
+    out = problems[-1]
+    for p in reversed(problems[:-1]):
+        out = M_("{first}; {rest}", first=p, rest=out)
+    return out if isinstance(out, Message) else M_("{first}", first=out)
+
+
+#: pydantic's messages people meet in a policy file (its error type -> the msgid of its English text, with the
+#: error's context as the figures); the others are shown in pydantic's words
+PYDANTIC_MESSAGES = {
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "less_than": N_("Input should be less than {lt}"),
+    "greater_than": N_("Input should be greater than {gt}"),
+    "literal_error": N_("Input should be {expected}"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "float_type": N_("Input should be a valid number"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_type": N_("Input should be a valid integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "string_type": N_("Input should be a valid string"),
+    "list_type": N_("Input should be a valid list"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "date_from_datetime_parsing": N_("Input should be a valid date or datetime, {error}"),
+}
+
+
+def _pydantic_message(e: dict) -> Any:
+    """The message of one pydantic error: ours (a ValueError raised with an i18n.Message), or pydantic's as a
+    Message when we know its type (the English text unchanged), else pydantic's English words."""
+    msg = e["msg"].removeprefix("Value error, ")
+    ctx = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in (e.get("ctx") or {}).items()}
+    if e["type"] == "value_error" and isinstance(ctx.get("error"), ValueError) and ctx["error"].args \
+            and isinstance(ctx["error"].args[0], Message):
+        return ctx["error"].args[0]
+    if e["type"] in PYDANTIC_MESSAGES:
+        try:
+            ours = M_(PYDANTIC_MESSAGES[e["type"]], **ctx)
+        except (KeyError, IndexError, ValueError):
+            return msg
+        return ours if str(ours) == msg else msg
+    return msg
 
 
 def _format_errors(err: ValidationError) -> list[str]:
-    messages = []
+    messages: list[str] = []
     for e in err.errors():
         loc = _format_loc(tuple(e["loc"]))
-        msg = e["msg"].removeprefix("Value error, ")
+        msg = _pydantic_message(e)
         if e["type"] == "extra_forbidden":
-            msg = "unknown key (not part of the policy format; check the spelling)"
+            msg = M_("unknown key (not part of the policy format; check the spelling)")
         elif e["type"] == "missing":
-            msg = "required key is missing"
+            msg = M_("required key is missing")
         elif "input" in e and e["type"] not in ("value_error", "assertion_error") and not isinstance(
                 e["input"], (dict, list)):
-            msg = f"{msg} (found {e['input']!r})"
-        messages.append(f"{loc}: {msg}")
+            msg = M_("{message} (found {value})", message=msg, value=repr(e["input"]))
+        messages.append(M_("{path}: {message}", path=loc, message=msg))
     return messages
 
 
 def policy_from_dict(data: Any, source: str = "<policy>") -> Policy:
     """Validate plain data (as read from YAML) into a Policy, or raise PolicyError listing every problem."""
     if not isinstance(data, dict):
-        raise PolicyError(source, [f"expected a mapping of policy keys at the top level, found "
-                                   f"{type(data).__name__}"])
+        raise PolicyError(source, [M_("expected a mapping of policy keys at the top level, found {type}",
+                                      type=type(data).__name__)])
     try:
         return Policy.model_validate(data)
     except ValidationError as err:
@@ -1376,9 +1460,9 @@ def load_policy(path: str | Path) -> Policy:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PolicyError(str(path), ["file not found"]) from None
+        raise PolicyError(str(path), [M_("file not found")]) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise PolicyError(str(path), [f"cannot be read: {err}"]) from None
+        raise PolicyError(str(path), [M_("cannot be read: {error}", error=str(err))]) from None
     data = parse_yaml(text, str(path))
     return policy_from_dict(data, source=str(path))
 
@@ -1403,8 +1487,9 @@ class _StrictLoader(yaml.SafeLoader):
                 continue
             line = key_node.start_mark.line + 1
             if key in seen:
-                self.duplicates.append(f"line {line}: key '{key}' appears twice in the same mapping (first at line "
-                                       f"{seen[key]}); expected each key once (YAML would keep only the last)")
+                self.duplicates.append(M_("line {line}: key '{key}' appears twice in the same mapping (first at line "
+                                          "{first}); expected each key once (YAML would keep only the last)",
+                                          line=line, key=key, first=seen[key]))
             else:
                 seen[key] = line
         return super().construct_mapping(node, deep=deep)
@@ -1419,9 +1504,10 @@ def parse_yaml(text: str, source: str) -> Any:
         data = loader.get_single_data()
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         problem = getattr(err, "problem", None) or str(err)
-        raise PolicyError(source, [f"{where}not valid YAML ({problem})"]) from None
+        raise PolicyError(source, [M_("line {line}, column {column}: not valid YAML ({problem})", line=mark.line + 1,
+                                      column=mark.column + 1, problem=problem) if mark is not None else
+                                   M_("not valid YAML ({problem})", problem=problem)]) from None
     finally:
         loader.dispose()
     if loader.duplicates:

@@ -88,6 +88,47 @@ BAD = [
 ]
 
 
+#: the same corpus in Chinese, the default language (PolicyError.message()): key paths and values verbatim
+BAD_ZH = {
+    "category weights do not sum to 1": "scorecard.categories：权重合计为 0.9，应为 1",
+    "indicator weights do not sum to 1": "scorecard.indicators：类别“performance”内的权重合计为 1.1，应为 1",
+    "unknown category": "scorecard.indicators[16].category：未知类别“attitudes”，应为 performance, ability, attitude "
+                        "之一",
+    "rate above 1": "commission.products[0].rate：应小于或等于 1（现为 1.5）",
+    "negative rate": "commission.products[0].rate：应大于或等于 0（现为 -0.01）",
+    "rater weights": "scorecard.raters：评分人权重 self + supervisor + peer 合计为 1.1，应为 1",
+    "curve not increasing": "曲线不是递增的：bonus.curve[].score 必须严格递增，但第 2 项（65.0）排在 70.0 之后",
+    "guided shares": "ratings：ratings.guided.shares 合计为 1.1，应为 1",
+    "unknown key": "bonus.defferal：未知的键（不属于政策文件格式，请检查拼写）",
+    "cycle": "cycle：应为 'annual' or 'half-year'（现为 'quarterly'）",
+    "merit matrix row width": "salary_review.merit_matrix.A 有 2 个值，应为 3 个（每个比较比率区间一个）",
+    "unknown promotion grade": "（顶层）：promotion[0].to：未知职级“CM9”，应为 ['CM1', 'CM2', 'SCM', 'RM'] 之一",
+    "benefit floor above cap": "benefits.housing_fund.base：下限 50000 高于上限 36921",
+}
+
+
+@pytest.mark.parametrize("what,change,expected", BAD, ids=[b[0] for b in BAD])
+def test_bad_policy_reads_in_chinese_by_default(raw: dict, what: str, change: tuple, expected: str) -> None:
+    path, value = change
+    with pytest.raises(PolicyError) as info:
+        policy_from_dict(_set(raw, path, value), source="test.yaml")
+    message = info.value.message()
+    assert message.startswith(f"政策文件 test.yaml 有 {len(info.value.messages)} 个问题：\n")
+    assert BAD_ZH[what] in message, message
+    assert info.value.message("en") == str(info.value) and expected in str(info.value)
+
+
+def test_unreadable_policy_reads_in_chinese(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError) as info:
+        load_policy(tmp_path / "missing.yaml")
+    assert info.value.message() == f"政策文件 {tmp_path / 'missing.yaml'} 有 1 个问题：\n  - 文件不存在"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("cycle: annual\nbonus: [1, 2\n", encoding="utf-8")
+    with pytest.raises(PolicyError) as info:
+        load_policy(bad)
+    assert "行" in info.value.message() and "不是有效的 YAML" in info.value.message()
+
+
 @pytest.mark.parametrize("what,change,expected", BAD, ids=[b[0] for b in BAD])
 def test_bad_policy_names_key_path_and_rule(raw: dict, what: str, change: tuple, expected: str) -> None:
     path, value = change
