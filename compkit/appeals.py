@@ -28,12 +28,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from compkit import i18n
 from compkit.atomic import read_marker, remove_quietly, staging_folder, write_marker
 from compkit.credits import rebalance_shares
 from compkit.data import Dataset, dataset_from_tables, load_appeals, row_keys
 from compkit.engine import Outcomes, evaluate
 from compkit.errors import CompkitError, DataError, Problem
 from compkit.fingerprint import bytes_sha256, file_sha256
+from compkit.i18n import M_, N_
 from compkit.policy import Policy
 
 AUDIT_LOG = "audit_log.jsonl"
@@ -495,8 +497,34 @@ def verify_run_folders(out: Path, key: bytes) -> int:
 # ------------------------------------------------------------------------------------------- command
 
 
-def _write_run(review: AppealReview, folder: Path) -> dict[str, str]:
-    """The run's files, written to ``folder`` (a fresh temporary folder); returns their sha256."""
+#: the words appeals.xlsx shows for the codes in its cells (statuses, causes of a change); the CSV files keep the
+#: codes
+APPEAL_WORDS = {"open": N_("open"), "upheld": N_("upheld"), "rejected": N_("rejected"),
+                "knock-on: salary review scaled again to the budget":
+                    N_("knock-on: salary review scaled again to the budget"),
+                "knock-on: bonus pool shared out again": N_("knock-on: bonus pool shared out again"),
+                "knock-on of the corrected data": N_("knock-on of the corrected data")}
+
+
+def appeal_words(value: object, lang: str | None) -> object:
+    """A cell of appeals.xlsx in ``lang``: a status or a cause in words ('appeal A1, A2' -> '申诉 A1, A2'); ids,
+    figures and other values as they are."""
+    if not isinstance(value, str):
+        return value
+    _ = i18n.gettext(lang)
+    if value in APPEAL_WORDS:
+        return _(APPEAL_WORDS[value])
+    if value.startswith("appeal "):
+        return _("appeal {ids}").format(ids=value.removeprefix("appeal "))
+    prefix = "knock-on: guided rating quotas re-ranked within "
+    if value.startswith(prefix):
+        return _("knock-on: guided rating quotas re-ranked within {group}").format(group=value.removeprefix(prefix))
+    return value
+
+
+def _write_run(review: AppealReview, folder: Path, lang: str | None = None) -> dict[str, str]:
+    """The run's files, written to ``folder`` (a fresh temporary folder); returns their sha256. The CSV files
+    hold the codes; appeals.xlsx has its sheets, headers, statuses and causes in ``lang`` (compkit.headers)."""
     from compkit.excel import write_csv, write_workbook
 
     review.before.to_csv(folder / "before")
@@ -504,7 +532,9 @@ def _write_run(review: AppealReview, folder: Path) -> dict[str, str]:
     tables = {"register": review.register, "corrections": review.corrections, "diff": review.diff}
     for name, df in tables.items():
         write_csv(df, folder / f"{name}.csv", float_format="%.10g")
-    write_workbook(tables, folder / "appeals.xlsx")
+    shown = {name: df.assign(**{c: df[c].map(lambda v: appeal_words(v, lang)) for c in ("status", "cause")
+                                if c in df.columns}) for name, df in tables.items()}
+    write_workbook(shown, folder / "appeals.xlsx", lang=i18n.resolve(lang))
     hashes = {name: _file_sha256(folder / f"{name}.csv") for name in tables}
     hashes["before_summary"] = _file_sha256(folder / "before" / "summary.csv")
     hashes["after_summary"] = _file_sha256(folder / "after" / "summary.csv")
@@ -513,11 +543,12 @@ def _write_run(review: AppealReview, folder: Path) -> dict[str, str]:
 
 
 def run_appeals(policy_path: str | Path, data_path: str | Path, appeals_path: str | Path | None, out: str | Path,
-                cycle: str | None = None, as_of: str | None = None) -> str:
+                cycle: str | None = None, as_of: str | None = None, lang: str | None = None) -> str:
     """``compkit appeal``: process the register, write ``OUT/<run id>/`` and append to ``OUT/audit_log.jsonl``.
 
     The run id is the first 12 hex digits of sha256(policy file, data, appeals). A run folder that exists is
-    never rewritten; decisions already in the log are not logged again. Returns a short report.
+    never rewritten; decisions already in the log are not logged again. Returns a short report in ``lang``
+    (default: the policy's language, zh-CN), the language of appeals.xlsx too.
     """
     from compkit.atomic import check_output
     from compkit.data import load_dataset
@@ -528,9 +559,10 @@ def run_appeals(policy_path: str | Path, data_path: str | Path, appeals_path: st
     out = check_output(out, "appeal", {"data": data_path, "policy file": policy_path, "appeals register": appeals_path})
     as_of_date = pd.to_datetime(as_of, format="%Y-%m-%d", errors="coerce") if as_of else None
     if as_of and pd.isna(as_of_date):
-        raise CompkitError(f"--as-of {as_of}: expected a date YYYY-MM-DD")
+        raise CompkitError(M_("--as-of {date}: expected a date YYYY-MM-DD", date=as_of))
     key = audit_key()  # before any work: no key, no appeal run
     policy = load_policy(policy_path)
+    lang = i18n.resolve(lang, policy)
     data = load_dataset(data_path, policy=policy, cycle=cycle)
     if appeals_path is None:
         appeals, appeals_file = data.appeals, data.files.get("appeals", "appeals table")
@@ -557,7 +589,7 @@ def run_appeals(policy_path: str | Path, data_path: str | Path, appeals_path: st
         else:
             tmp = staging_folder(run_dir, "appeal-run")
             try:
-                hashes = _write_run(review, tmp)
+                hashes = _write_run(review, tmp, lang)
                 write_run_manifest(tmp, key)
                 os.replace(tmp, run_dir)
             finally:
@@ -587,12 +619,17 @@ def run_appeals(policy_path: str | Path, data_path: str | Path, appeals_path: st
             })
         added = append_audit(out / AUDIT_LOG, records, key, lock=False)
     i = review.info
-    lines = [f"appeals: {i['appeals']} ({i['upheld']} upheld, {i['rejected']} rejected, {i['open']} open); "
-             f"{i['corrections']} correction(s) applied",
-             f"people whose outcome changed: {i['employees_changed']}; total cash changes by "
-             f"{i['total_cash_change']:,.2f} {policy.currency}",
-             f"results: {run_dir}" + ("" if wrote else " (already there: these inputs were processed before; "
-                                                       "nothing rewritten)"),
-             f"audit log: {out / AUDIT_LOG} ({added} new entr{'y' if added == 1 else 'ies'}; the log, its head "
-             f"record and {checked} earlier run folder(s) checked)"]
+    _ = i18n.gettext(lang)
+    lines = [_("appeals: {appeals} ({upheld} upheld, {rejected} rejected, {open} open); {corrections} correction(s) "
+               "applied").format(**{k: i[k] for k in ("appeals", "upheld", "rejected", "open", "corrections")}),
+             _("people whose outcome changed: {people}; total cash changes by {change} {unit}").format(
+                 people=i["employees_changed"], change=i18n.number(i["total_cash_change"], lang, 2),
+                 unit=i18n.currency_label(policy.currency, lang)),
+             _("results: {folder}").format(folder=run_dir) if wrote else
+             _("results: {folder} (already there: these inputs were processed before; nothing rewritten)").format(
+                 folder=run_dir),
+             (_("audit log: {log} ({added} new entry; the log, its head record and {checked} earlier run folder(s) "
+                "checked)") if added == 1 else
+              _("audit log: {log} ({added} new entries; the log, its head record and {checked} earlier run folder(s) "
+                "checked)")).format(log=out / AUDIT_LOG, added=added, checked=checked)]
     return "\n".join(lines)

@@ -212,7 +212,7 @@ def cmd_appeal(args: argparse.Namespace) -> int:
     from compkit.appeals import run_appeals
 
     print(run_appeals(policy_path=args.policy, data_path=args.data, appeals_path=args.appeals, out=args.out,
-                      cycle=args.cycle, as_of=args.as_of))
+                      cycle=args.cycle, as_of=args.as_of, lang=args.lang))
     return 0
 
 
@@ -220,7 +220,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
     from compkit.targets import run_targets
 
     for line in run_targets(args.policy, args.data, args.unit_targets, args.out, share_reaching=args.share,
-                            by=args.by, cycle=args.cycle):
+                            by=args.by, cycle=args.cycle, lang=args.lang):
         print(line)
     return 0
 

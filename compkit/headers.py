@@ -21,6 +21,8 @@ SHEETS: dict[str, str] = {
     "clawbacks": N_("Clawbacks"), "leavers": N_("Leavers"), "allocation": N_("Wage bill allocation"),
     "awards": N_("Awards"), "rater_adjustments": N_("Rater adjustments"), "reconciliation": N_("Reconciliation"),
     "anomalies": N_("Supervision flags"),
+    # appeals.xlsx (compkit appeal)
+    "register": N_("Appeals register"), "corrections": N_("Corrections"), "diff": N_("Changes in outcomes"),
     "info": N_("Run information"),
 }
 
@@ -138,6 +140,13 @@ COLUMNS: dict[str, str] = {
     "estimable": N_("Estimated"), "adjustment": N_("Adjustment to each rating (points)"),
     # run information
     "item": N_("Item"),
+    # appeals (compkit appeal: appeals.xlsx)
+    "appeal_id": N_("Appeal"), "filed_on": N_("Filed on"), "table": N_("Table"), "key": N_("Row key"),
+    "column": N_("Column"), "claimed_value": N_("Value claimed"), "decided_value": N_("Value decided"),
+    "decided_on": N_("Decided on"), "days_to_decision": N_("Days to decision"), "days_open": N_("Days open"),
+    "within_window": N_("Within the appeal window"), "as_of": N_("As of"), "value_before": N_("Value before"),
+    "value_after": N_("Value after"), "applied": N_("Correction applied"), "before": N_("Before"),
+    "after": N_("After"), "change": N_("Change"), "cause": N_("Cause"),
 }
 
 

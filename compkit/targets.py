@@ -30,10 +30,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from compkit import i18n
 from compkit.atomic import check_output, write_file
 from compkit.data import Dataset, cycle_periods, half_year_log_changes
 from compkit.errors import CompkitError
 from compkit.excel import write_csv
+from compkit.i18n import M_
 from compkit.money import round_cents
 from compkit.policy import InverseCurve, Policy
 from compkit.privacy import refuse_reports_folder
@@ -283,33 +285,44 @@ def read_unit_targets(path: str | Path) -> pd.DataFrame:
 
 
 def run_targets(policy_path: str | Path, data_path: str | Path, unit_targets: str | Path, out: str | Path,
-                share_reaching: float = 0.5, by: str = "branch", cycle: str | None = None) -> list[str]:
+                share_reaching: float = 0.5, by: str = "branch", cycle: str | None = None,
+                lang: str | None = None) -> list[str]:
     """``compkit targets``: break the unit targets down, write the monthly targets file, return lines to print
-    (the unit table: no person)."""
+    (the unit table: no person) in ``lang`` (default: the policy's language, zh-CN)."""
     from compkit.data import load_dataset
     from compkit.policy import load_policy
 
     if not 0 < share_reaching < 1:
-        raise TargetError(f"--share {share_reaching}: expected a share between 0 and 1 (e.g. 0.5)")
+        raise TargetError(M_("--share {share}: expected a share between 0 and 1 (e.g. 0.5)", share=share_reaching))
     out = refuse_reports_folder(out, "personal targets")
     out = check_output(out, "targets", inputs={"data folder": data_path, "policy file": policy_path,
                                                "unit targets file": unit_targets},
                        kind="table file", columns=TARGET_COLUMNS)
     policy = load_policy(policy_path)
+    lang = i18n.resolve(lang, policy)
     data = load_dataset(data_path, policy=policy, cycle=cycle)
     unit = read_unit_targets(unit_targets)
     try:
         people, units = break_down_targets(policy, data, unit, share_reaching=share_reaching, by=by)
     except TargetError as err:
-        raise TargetError(f"{unit_targets}: {err}") from None
+        raise TargetError(M_("{file}: {problem}", file=str(unit_targets), problem=err.args[0])) from None
     path = write_targets(monthly_targets(policy, data, people, by=by), out)
-    lines = [f"targets for cycle {next_cycle(data.cycle)}: {people['employee_id'].nunique()} people, "
-             f"{len(units)} unit target(s); wrote {path} (personal: keep it private)",
-             f"chosen share reaching 100%: {share_reaching:.0%}"]
+    _ = i18n.gettext(lang)
+    pct = lambda x: i18n.percent(x, lang)  # noqa: E731
+    lines = [_("targets for cycle {cycle}: {people} people, {units} unit target(s); wrote {path} (personal: keep it "
+               "private)").format(cycle=next_cycle(data.cycle), people=people["employee_id"].nunique(),
+                                  units=len(units), path=path),
+             _("chosen share reaching 100%: {share}").format(share=pct(share_reaching))]
     for r in units.itertuples(index=False):
-        note = "" if not np.isfinite(r.scale) else (
-            f"; the share would be {share_reaching:.0%} at a unit target of {r.sum_of_proposals:,.0f}"
-            if abs(r.expected_share - share_reaching) > 0.05 else "")
-        lines.append(f"  {getattr(r, by)} {r.indicator}: {r.people} people, target {r.unit_target:,.2f}, "
-                     f"expected to reach it {r.expected_share:.0%}{note}")
+        figures = {"unit": getattr(r, by), "indicator": r.indicator,
+                   "people": r.people, "target": i18n.number(r.unit_target, lang, 2),
+                   "expected": pct(r.expected_share), "share": pct(share_reaching),
+                   "proposals": i18n.number(r.sum_of_proposals, lang, 0)}
+        if np.isfinite(r.scale) and abs(r.expected_share - share_reaching) > 0.05:
+            line = _("{unit} {indicator}: {people} people, target {target}, expected to reach it {expected}; the "
+                     "share would be {share} at a unit target of {proposals}").format(**figures)
+        else:
+            line = _("{unit} {indicator}: {people} people, target {target}, expected to reach it {expected}").format(
+                **figures)
+        lines.append(f"  {line}")
     return lines

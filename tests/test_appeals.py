@@ -186,7 +186,7 @@ def test_correction_that_breaks_the_contract_is_refused(policy, tiny) -> None:
 
 def test_run_twice_changes_nothing_more(tmp_path: Path, appeal_dir: Path, publication_key: bytes) -> None:
     out = tmp_path / "private" / "appeals"
-    first = run_appeals(POLICY_2025, appeal_dir, None, out)
+    first = run_appeals(POLICY_2025, appeal_dir, None, out, lang="en")
     assert "3 (1 upheld, 1 rejected, 1 open); 1 correction(s) applied" in first
     assert "people whose outcome changed: 1; total cash changes by 356.25 CNY" in first
     log = read_audit_log(out / "audit_log.jsonl", publication_key)
@@ -201,7 +201,7 @@ def test_run_twice_changes_nothing_more(tmp_path: Path, appeal_dir: Path, public
     assert set(diff["employee_id"]) == {"E1"}
     log_bytes = (out / "audit_log.jsonl").read_bytes()
 
-    second = run_appeals(POLICY_2025, appeal_dir, None, out)
+    second = run_appeals(POLICY_2025, appeal_dir, None, out, lang="en")
     assert "nothing rewritten" in second and "(0 new entries;" in second
     assert (out / "audit_log.jsonl").read_bytes() == log_bytes
     assert {p: p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()} == files
@@ -215,7 +215,7 @@ def test_a_later_decision_is_appended(tmp_path: Path, appeal_dir: Path, publicat
     # A3 is decided (upheld) later: a new run, one new log line; the first run's folder stays as it was
     decided = register(UPHELD, REJECTED, OPEN[:7] + ("upheld", "45000", "2026-02-01", "booked to a colleague"))
     path = _write(decided, tmp_path / "appeals_feb.csv")
-    report = run_appeals(POLICY_2025, appeal_dir, path, out)
+    report = run_appeals(POLICY_2025, appeal_dir, path, out, lang="en")
     assert "(1 new entry" in report
     log = read_audit_log(out / "audit_log.jsonl", publication_key)
     assert [(e["appeal_id"], e["status"]) for e in log] == [("A1", "upheld"), ("A2", "rejected"), ("A3", "open"),
@@ -325,6 +325,10 @@ def test_appeal_command(tmp_path: Path, appeal_dir: Path, capsys) -> None:
     out = tmp_path / "appeals"
     code = main(["appeal", "--policy", str(POLICY_2025), "--data", str(appeal_dir), "--out", str(out)])
     assert code == 0
+    # the policy's language, zh-CN
+    assert "申诉：3 件（支持 1 件，驳回 1 件，待决定 1 件）；已更正 1 处" in capsys.readouterr().out
+    code = main(["appeal", "--policy", str(POLICY_2025), "--data", str(appeal_dir), "--out", str(out), "--lang", "en"])
+    assert code == 0
     assert "1 correction(s) applied" in capsys.readouterr().out
     code = main(["appeal", "--policy", str(POLICY_2025), "--data", str(appeal_dir),
                  "--out", str(tmp_path / "reports" / "appeals")])
@@ -368,6 +372,9 @@ def test_appeals_from_excel_and_missing_files(policy, tiny, tmp_path: Path) -> N
 def test_bad_as_of_date(tmp_path: Path, appeal_dir: Path, capsys) -> None:
     code = main(["appeal", "--policy", str(POLICY_2025), "--data", str(appeal_dir), "--out", str(tmp_path / "a"),
                  "--as-of", "31/01/2026"])
+    assert code == 1 and "--as-of 31/01/2026：应为日期 YYYY-MM-DD" in capsys.readouterr().err  # the policy's zh-CN
+    code = main(["appeal", "--policy", str(POLICY_2025), "--data", str(appeal_dir), "--out", str(tmp_path / "a"),
+                 "--as-of", "31/01/2026", "--lang", "en"])
     assert code == 1 and "--as-of 31/01/2026: expected a date YYYY-MM-DD" in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
     code = main(["appeal", "--policy", str(POLICY_2025), "--data", str(appeal_dir), "--out", str(tmp_path / "b"),
@@ -382,11 +389,11 @@ def test_register_with_only_an_open_appeal(tmp_path: Path) -> None:
     tables = tiny_tables()
     tables["appeals"] = register(OPEN)
     data = write_tables(tables, tmp_path / "data")
-    report = run_appeals(POLICY_2025, data, None, tmp_path / "appeals")
+    report = run_appeals(POLICY_2025, data, None, tmp_path / "appeals", lang="en")
     assert "1 (0 upheld, 0 rejected, 1 open); 0 correction(s) applied" in report
     book = next((tmp_path / "appeals").glob("*/appeals.xlsx"))
-    reg = pd.read_excel(book, sheet_name="register")
-    assert reg["appeal_id"].tolist() == ["A3"] and reg["value_before"].isna().all()
+    reg = pd.read_excel(book, sheet_name="Appeals register")
+    assert reg["Appeal"].tolist() == ["A3"] and reg["Value before"].isna().all() and reg["Result"].tolist() == ["open"]
 
 
 def test_appeals_workbook_has_no_live_formula(tmp_path: Path) -> None:
@@ -403,3 +410,25 @@ def test_appeals_workbook_has_no_live_formula(tmp_path: Path) -> None:
     assert "'" + payload in [c.value for c in cells]
     reg = pd.read_csv(next((tmp_path / "appeals").glob("*/register.csv")))
     assert reg.set_index("appeal_id").loc["A1", "reason"] == "'" + payload
+
+
+def test_appeal_report_and_workbook_in_chinese_by_default(tmp_path: Path, appeal_dir: Path) -> None:
+    """The policy's language (zh-CN): the report's sentences, appeals.xlsx's sheets, headers, statuses and causes;
+    ids and figures verbatim. The CSV files keep the codes."""
+    report = run_appeals(POLICY_2025, appeal_dir, None, tmp_path / "appeals")
+    lines = report.splitlines()
+    assert lines[0] == "申诉：3 件（支持 1 件，驳回 1 件，待决定 1 件）；已更正 1 处"
+    # E1's total cash: 356.25 more (test_run_twice_changes_nothing_more, in English: 'by 356.25 CNY')
+    assert lines[1] == "结果有变化的人数：1；现金收入合计变化 356.25 元"
+    assert lines[2].startswith("结果：") and lines[3].startswith("审计日志：") and "新增 3 条记录" in lines[3]
+    book = next((tmp_path / "appeals").glob("*/appeals.xlsx"))
+    sheets = pd.read_excel(book, sheet_name=None)
+    assert list(sheets) == ["申诉登记", "更正", "结果变化"]
+    reg = sheets["申诉登记"]
+    assert {"申诉编号", "提交日期", "表", "行键", "列", "决定日期", "决定用时（天）", "在申诉处理时限内"} \
+        <= set(reg.columns)
+    assert sorted(reg["结果"]) == sorted(["支持", "驳回", "待决定"])
+    diff = sheets["结果变化"]
+    assert {"更正前", "更正后", "原因"} <= set(diff.columns) and set(diff["原因"]) == {"申诉 A1"}
+    run = book.parent
+    assert set(pd.read_csv(run / "register.csv")["status"]) == {"upheld", "rejected", "open"}

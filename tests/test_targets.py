@@ -96,7 +96,13 @@ def test_targets_command(tiny_dir: Path, tmp_path: Path, capsys) -> None:
     pd.DataFrame({"branch": ["Pudong"], "indicator": ["fee_income"], "target": [1_944_000]}).to_csv(unit, index=False)
     out = tmp_path / "private" / "targets.csv"
     args = ["targets", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--unit-targets", str(unit)]
-    assert main(args + ["--out", str(out)]) == 0
+    assert main(args + ["--out", str(out)]) == 0  # the policy's language, zh-CN
+    printed = capsys.readouterr().out
+    assert f"考核期 2026 的目标：3 人，1 个单位目标；已写入 {out}（涉及个人：请妥善保密）" in printed
+    assert "设定的目标达成（100%）人数比例：50%" in printed
+    assert "Pudong fee_income：3 人，目标 1,944,000.00，预计达成比例 0%；若单位目标为 972,000，达成比例将为 50%" \
+        in printed
+    assert main(args + ["--out", str(out), "--lang", "en"]) == 0
     printed = capsys.readouterr().out
     assert "targets for cycle 2026: 3 people, 1 unit target(s)" in printed
     assert "Pudong fee_income: 3 people, target 1,944,000.00, expected to reach it 0%; the share would be 50% at " \
@@ -105,6 +111,8 @@ def test_targets_command(tiny_dir: Path, tmp_path: Path, capsys) -> None:
     assert main(args + ["--out", str(tmp_path / "reports" / "t.csv")]) == 1
     assert "never under reports/" in capsys.readouterr().err
     assert main(args + ["--out", str(out), "--share", "1.5"]) == 1
+    assert "--share 1.5：应为 0 到 1 之间的比例（例如 0.5）" in capsys.readouterr().err
+    assert main(args + ["--out", str(out), "--share", "1.5", "--lang", "en"]) == 1
     assert "expected a share between 0 and 1" in capsys.readouterr().err
 
 
