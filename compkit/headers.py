@@ -30,6 +30,7 @@ SHEETS: dict[str, str] = {
 COLUMNS: dict[str, str] = {
     "employee_id": N_("Employee ID"), "name": N_("Name"), "branch": N_("Branch"), "region": N_("Region"),
     "grade": N_("Grade"), "gender": N_("Gender"), "fte": N_("Full-time equivalent"), "hire_date": N_("Hire date"),
+    "line": N_("Business line"),
     "exit_date": N_("Exit date"), "days_share": N_("Share of the cycle employed"),
     "performance": N_("Performance"), "ability": N_("Ability"), "attitude": N_("Attitude"),
     "composite_before_deductions": N_("Overall score before deductions"), "deductions": N_("Deductions (points)"),

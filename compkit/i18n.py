@@ -240,7 +240,7 @@ POLICY_TERMS = (
     N_("Referrals of new customers"), N_("Complaint handling time"), N_("Professional knowledge"),
     N_("Communication"), N_("Customer service"), N_("Risk management"), N_("Teamwork and leadership"),
     N_("Innovation"), N_("Work attitude"), N_("Compliance and discipline"), N_("Mutual funds"),
-    N_("Bancassurance"), N_("Wealth management products"), N_("Loan disbursements"),
+    N_("Bancassurance"), N_("Wealth management products"), N_("Loan disbursements"), N_("Funds sales"),
     N_("Junior customer manager"), N_("Customer manager"), N_("Senior customer manager"), N_("Regional manager"),
     N_("Performance"), N_("Ability"), N_("Attitude"), N_("Transport"), N_("Meals"), N_("Housing"),
     N_("Attitude of service"), N_("Competence"), N_("Responsiveness"),

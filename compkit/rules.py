@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from compkit import i18n
+from compkit.i18n import N_
 from compkit.policy import BandedCurve, InverseCurve, PiecewiseCurve, Policy, RatioCurve, ScaleCurve
 
 
@@ -73,6 +74,13 @@ def curve_chart(curve: Any, lang: str) -> str | None:
         x = np.linspace(curve.min, curve.max, 200)
         _a, y = curve_score(x, np.ones_like(x), curve)
         xlabel = _("rating on the scale")
+    elif isinstance(curve, (BandedCurve, PiecewiseCurve)) and curve.input == "actual":
+        # scored on the value itself (a 1-5 rating, a survey score): the x axis spans the curve's own points
+        edges = ([p[0] for p in curve.points] if isinstance(curve, PiecewiseCurve) else [b.min for b in curve.bands])
+        span = max(edges) - min(edges) or 1.0
+        x = np.linspace(min(edges) - 0.1 * span, max(edges) + 0.1 * span, 300)
+        _a, y = curve_score(x, np.ones_like(x), curve)
+        xlabel = _("value scored (rating or survey score)")
     elif isinstance(curve, InverseCurve):
         x = np.linspace(0.3, 2.5, 300)  # actual / target: lower is better
         _a, y = curve_score(x, np.ones_like(x), curve)
@@ -139,6 +147,9 @@ def rules_context(policy: Policy, lang: str) -> dict[str, Any]:
         row = {"name": term(p.name or p.id), "method": None, "tiers": []}
         if p.rate is not None:
             row["rule"] = _("{rate} of sales").format(rate=i18n.percent(p.rate, lang, 2))
+        elif getattr(p, "rate_per_10k", None) is not None and p.basis == "balance":
+            row["rule"] = _("{amount} per 10,000 of average daily balance a year").format(
+                amount=i18n.money(p.rate_per_10k, lang, policy.currency))
         elif getattr(p, "rate_per_10k", None) is not None:
             row["rule"] = _("{amount} per 10,000 of sales").format(amount=i18n.money(p.rate_per_10k, lang,
                                                                                      policy.currency))
@@ -189,13 +200,179 @@ def rules_context(policy: Policy, lang: str) -> dict[str, Any]:
         "bonus_chart": bonus_chart(bonus_points, lang) if bonus_points else None,
         "bonus_by_rating": [{"rating": policy.ratings.names.get(k, k), "multiple": v}
                             for k, v in (b.by_rating or {}).items()],
-        "deferral": {"share": b.deferral.share, "years": b.deferral.years,
-                     "key_roles": [grades[g.id] for g in policy.grades if g.key_role]},
         "grades": [{"title": grades[g.id], "min": g.base_monthly.min, "mid": g.base_monthly.mid,
                     "max": g.base_monthly.max, "target_bonus": g.target_bonus} for g in policy.grades],
         "merit_bands": band_names, "merit": matrix, "merit_budget": merit.budget,
         "promotions": promotions, "demotions": demotions, "appeal_days": policy.appeals.window_days,
+        **population_context(policy, lang), **commission_rules(policy, lang), **pay_rules(policy, lang),
     }
+
+
+def population_context(policy: Policy, lang: str) -> dict[str, Any]:
+    """Scorecards by population: who each applies to (in words) and each indicator's weight in the overall score
+    on each (the category's weight x the indicator's weight within it; None: not on that scorecard)."""
+    from compkit.headers import column_label
+
+    _ = i18n.gettext(lang)
+    sc = policy.scorecard
+    term = lambda t: i18n.term(t, lang)  # noqa: E731
+    grades = {g.id: term(g.title or g.id) for g in policy.grades}
+    pops = []
+    for pop in policy.scorecards:
+        who = [_("{column}: {values}").format(column=column_label(col, lang),
+                                              values=_("{first}, {rest}").format(first="", rest="").join(
+                                                  grades.get(v, v) if col == "grade" else term(v) for v in values))
+               for col, values in pop.when.items()]
+        cats = pop.categories or sc.categories
+        weights = pop.weights if pop.weights is not None else {i.id: i.weight for i in sc.indicators}
+        pops.append({"name": term(pop.name or pop.id), "who": _("; ").join(who),
+                     "categories": [cats.get(c, 0.0) for c in sc.categories],
+                     "weights": {i: w * cats.get(sc.indicator(i).category, 0.0) for i, w in weights.items()}})
+    rows = []
+    for ind in sc.indicators:
+        shares = [p["weights"].get(ind.id) for p in pops]
+        if any(w for w in shares if w):
+            rows.append({"name": term(ind.name or ind.id), "category": term(ind.category),
+                         "weights": [w if w else None for w in shares]})
+    columns = sorted({col for pop in policy.scorecards for col in pop.when})
+    return {"populations": pops, "population_rows": rows,
+            "population_categories": [term(c) for c in sc.categories],
+            "population_by": _("{first}, {rest}").format(first="", rest="").join(column_label(c, lang)
+                                                                                 for c in columns)}
+
+
+def commission_rules(policy: Policy, lang: str) -> dict[str, Any]:
+    """What the commission section adds for the bank's products: balances paid at annual rates, coefficients by
+    deposit type or payment term (折标系数), quotas against each person's own target, and the NPL clawback."""
+    _ = i18n.gettext(lang)
+    term = lambda t: i18n.term(t, lang)  # noqa: E731
+    money = lambda x: i18n.money(x, lang, policy.currency)  # noqa: E731
+    balances, coefficients, quotas, clawbacks = [], [], [], []
+    for p in policy.commission.products:
+        name = term(p.name or p.id)
+        if p.basis == "balance":
+            rate = (money(p.rate_per_10k) if p.rate_per_10k is not None else None)
+            if rate is not None and p.increase_rate_per_10k is not None:
+                balances.append(_("{product}: paid each month on your average daily balance at {rate} per 10,000 a "
+                                  "year (one twelfth a month), plus {increase} per 10,000 a year on the increase "
+                                  "over last year's average daily balance.").format(
+                    product=name, rate=rate, increase=money(p.increase_rate_per_10k)))
+            elif rate is not None:
+                balances.append(_("{product}: paid each month on your average daily balance at {rate} per 10,000 a "
+                                  "year (one twelfth a month).").format(product=name, rate=rate))
+        if p.coefficients is not None:
+            c = p.coefficients
+            coefficients.append({
+                "product": name,
+                "sentence": _("{product}: before the rate, each amount is multiplied by the coefficient of its "
+                              "{column} ({column_code}):").format(product=name, column=_column_words(c.column, lang),
+                                                                 column_code=c.column),
+                "rows": [{"value": term(k), "coefficient": v} for k, v in c.values.items()],
+                "default": c.default})
+        if p.quota is not None:
+            q = p.quota
+            indicator = term(_indicator_name(policy, q.indicator))
+            base = (i18n.percent(p.rate, lang, 2) if p.rate is not None else
+                    _("{amount} per 10,000").format(amount=money(p.rate_per_10k)))
+            how = (_("{product}: the base rate {base} is multiplied by a factor that depends on how much of your "
+                     "own {indicator} target you have reached; each part of your attainment is paid at its band's "
+                     "factor.") if q.method == "marginal" else
+                   _("{product}: the base rate {base} is multiplied by a factor that depends on how much of your "
+                     "own {indicator} target you have reached; all of it is paid at the factor of the band "
+                     "reached.")).format(product=name, base=base, indicator=indicator)
+            when = (_("Attainment is measured against the whole cycle's target, so the factor only rises through "
+                      "the year.") if q.target == "cycle" else
+                    _("Attainment is measured against the target to date, month by month."))
+            bands, lower = [], 0.0
+            for t in q.tiers:
+                bands.append({"from": lower, "upto": t.upto, "multiplier": t.multiplier})
+                lower = t.upto if t.upto is not None else lower
+            quotas.append({"product": name, "sentence": how, "when": when, "bands": bands})
+        if p.npl_clawback is not None:
+            clawbacks.append(_("{product}: if a loan becomes non-performing within {months} months of the month it "
+                               "was disbursed, the commission paid on it is taken back in the month it becomes "
+                               "non-performing (不良贷款追索).").format(product=name,
+                                                                     months=p.npl_clawback.months))
+    return {"balance_rules": balances, "coefficients": coefficients, "quotas": quotas, "clawbacks": clawbacks}
+
+
+def _column_words(column: str, lang: str) -> str:
+    """A data column a coefficient reads, in words (deposit type, payment term)."""
+    _ = i18n.gettext(lang)
+    words = {"deposit_type": N_("deposit type"), "payment_term": N_("payment term")}
+    return _(words[column]) if column in words else i18n.term(column, lang)
+
+
+def _indicator_name(policy: Policy, indicator: str) -> str:
+    try:
+        return policy.scorecard.indicator(indicator).name or indicator
+    except KeyError:
+        return indicator
+
+
+def pay_rules(policy: Policy, lang: str) -> dict[str, Any]:
+    """Pay steps (薪档) by grade and how the salary review moves them, the new-hire protection and the deferral,
+    in sentences and tables built from the policy's values."""
+    _ = i18n.gettext(lang)
+    term = lambda t: i18n.term(t, lang)  # noqa: E731
+    grades = {g.id: term(g.title or g.id) for g in policy.grades}
+    names = policy.ratings.names
+    width = max((len(g.steps) for g in policy.grades if g.steps), default=0)
+    steps = [{"grade": grades[g.id], "steps": list(g.steps) + [None] * (width - len(g.steps))}
+             for g in policy.grades if g.steps]
+    review = policy.salary_review
+    moves = []
+    if review.method == "steps":
+        for label in policy.ratings.labels:
+            n = review.step_moves.get(label, 0)
+            words = (_("up {n} step(s)").format(n=n) if n > 0 else _("down {n} step(s)").format(n=-n) if n < 0
+                     else _("stays on the same step"))
+            moves.append({"rating": f"{names.get(label, label)} ({label})", "moves": words})
+    nh = policy.new_hire_protection
+    new_hire = None
+    if nh is not None:
+        new_hire = (_("For the first {months} months after joining, your performance bonus for those days is at least "
+                      "{multiple} times your target bonus, and you are not demoted.") if nh.no_demotion else
+                    _("For the first {months} months after joining, your performance bonus for those days is at least "
+                      "{multiple} times your target bonus.")).format(months=nh.months,
+                                                                     multiple=i18n.number(nh.min_payout, lang, 1))
+    d = policy.bonus.deferral
+    deferral = []
+    if d.share > 0:
+        if d.grades is not None:
+            who = _("Grades {grades}").format(grades=_("{first}, {rest}").format(first="", rest="").join(
+                grades.get(g, g) for g in d.grades))
+        elif d.applies_to == "all":
+            who = _("Everyone")
+        else:
+            who = _("Key roles ({roles})").format(roles=_("{first}, {rest}").format(first="", rest="").join(
+                grades[g.id] for g in policy.grades if g.key_role))
+        what = (_("{who}: {share} of the performance bonus and of commission is deferred and paid in equal parts "
+                  "over the next {years} years, each part on {due}.") if "commission" in d.components else
+                _("{who}: {share} of the performance bonus is deferred and paid in equal parts over the next {years} "
+                  "years, each part on {due}.")).format(who=who, share=i18n.percent(d.share, lang), years=d.years,
+                                                         due=_month_day(d.due, lang))
+        deferral.append(what)
+        for g, share in d.share_by_grade.items():
+            deferral.append(_("{grade}: {share} is deferred.").format(grade=grades.get(g, g),
+                                                                      share=i18n.percent(share, lang)))
+        if d.min_bonus > 0:
+            deferral.append(_("A bonus below {amount} is paid in full.").format(
+                amount=i18n.money(d.min_bonus, lang, policy.currency)))
+        deferral.append(_("Deferred parts not yet paid can be withheld or recovered under the bank's rules (a "
+                          "clawback), and what happens to them when you leave depends on why you leave."))
+    return {"steps": steps, "step_width": width, "step_moves": moves, "steps_method": review.method == "steps",
+            "new_hire": new_hire, "deferral_rules": deferral}
+
+
+def _month_day(md: str, lang: str) -> str:
+    """'03-31' -> '3月31日' (en: '31 March')."""
+    month, day = (int(x) for x in md.split("-"))
+    import datetime as dt
+
+    from babel.dates import format_skeleton
+
+    return format_skeleton("MMMMd", dt.date(2000, month, day), locale=i18n.locale_name(lang))
 
 
 def write_rules(policy_path: str | Path, out: str | Path, lang: str | None = None) -> Path:

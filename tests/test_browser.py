@@ -94,3 +94,11 @@ def test_rules_document_in_the_browser(tmp_path: Path, shots: Path) -> None:
     page = write_rules(ROOT / "data/policies/examples/simple-2025.yaml", tmp_path)
     (check,) = browser.check_pages([page], shots)
     _looks_right(check, ["客户经理考核与薪酬办法", "一、考核指标", "三、计件提成", "七、申诉"])
+    # the bank's policy: scorecards by population, coefficients, quotas, the NPL clawback, deferral, new hires,
+    # pay steps and how the salary review moves them
+    bank = write_rules(ROOT / "data/policies/2025.yaml", tmp_path / "bank")
+    (check,) = browser.check_pages([bank], shots / "bank")
+    _looks_right(check, ["客户经理考核与薪酬办法", "按人群适用的考核表", "按存款类型和缴费期限的折算系数（折标系数）",
+                         "任务指标：按您本人的目标", "贷款提成追索（不良贷款追索）", "延期支付", "新员工保护期",
+                         "薪档（档）", "调薪如何调整您的薪档", "七、申诉"])
+    assert "业务条线：对公" in check.text and "上调 2 档" in check.text

@@ -227,6 +227,10 @@ def test_cli_writes_nothing_on_bad_input(tiny_dir: Path, tmp_path: Path, capsys)
     folder = tmp_path / "results"
     assert main(["evaluate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--out", str(target)]) == 1
     assert main(["evaluate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--out", str(folder)]) == 1
+    err = capsys.readouterr().err  # the policy's language, zh-CN
+    assert "employees.csv，第 2 行，“grade”列：发现 'CM9'；应为政策中的职级" in err and "Traceback" not in err
+    assert main(["evaluate", "--policy", str(POLICY_2025), "--data", str(tiny_dir), "--out", str(target),
+                 "--lang", "en"]) == 1
     err = capsys.readouterr().err
     assert "employees.csv, row 2, column 'grade': found 'CM9'" in err and "Traceback" not in err
     assert not target.exists() and not folder.exists()
@@ -238,6 +242,9 @@ def test_cli_bad_policy_file(tiny_dir: Path, tmp_path: Path, capsys) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("policy: [unclosed\n", encoding="utf-8")
     assert main(["validate", "--policy", str(bad), "--data", str(tiny_dir)]) == 1
+    err = capsys.readouterr().err  # no language can be read from the file: Chinese, the default
+    assert "政策文件" in err and "bad.yaml" in err and "不是有效的 YAML" in err and "Traceback" not in err
+    assert main(["validate", "--policy", str(bad), "--data", str(tiny_dir), "--lang", "en"]) == 1
     err = capsys.readouterr().err
     assert "bad.yaml" in err and "not valid YAML" in err and "Traceback" not in err
 

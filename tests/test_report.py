@@ -125,7 +125,7 @@ def test_review_refuses_bad_inputs_before_writing(tmp_path: Path, small_2024: Pa
     code = main(["review", "--year", "2024", "--policy", str(bad), "--candidate", str(POLICY_2026),
                  "--data", str(small_2024), "--out", str(out)])
     assert code == 1 and not out.exists()
-    assert "required key is missing" in capsys.readouterr().err
+    assert "缺少必填的键" in capsys.readouterr().err  # the policy names no language: Chinese, the default
 
 
 def test_explorer_runs_with_another_policy_file(small_2024: Path, tmp_path: Path) -> None:
