@@ -58,9 +58,11 @@ sample: $(STAMP)
 
 # re-extract the messages people read (Python and templates) and update the catalogs; then translate the new
 # msgids in compkit/locale/*/LC_MESSAGES/compkit.po (compkit compiles the .po when it is used: no build step)
+# (a template that differs only in its creation date is not replaced: on an unchanged tree nothing changes)
 locale: $(STAMP)
 	@$(VENV)/bin/pybabel extract -F compkit/locale/babel.cfg -k N_ -k M_ -k _ --no-location --sort-output \
-		--project compkit -o compkit/locale/compkit.pot .
+		--project compkit -o compkit/locale/compkit.pot.new .
+	@$(PY) -c "from compkit.i18n import settle_template; settle_template()"
 	@$(VENV)/bin/pybabel update -i compkit/locale/compkit.pot -d compkit/locale -D compkit \
 		--no-fuzzy-matching --ignore-obsolete
 

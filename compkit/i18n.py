@@ -378,6 +378,23 @@ def extract_notebook(fileobj: Any, keywords: Any, comment_tags: Any, options: An
         yield from extract_python(io.BytesIO(lines.encode("utf-8")), keywords, comment_tags, options)
 
 
+def settle_template(template: str | Path = LOCALE_DIR / "compkit.pot", new: str | Path | None = None) -> bool:
+    """``make locale``: move the freshly extracted ``new`` template (default ``<template>.new``) over ``template``
+    unless the two differ only in their POT-Creation-Date, in which case the committed one is kept (so ``make
+    locale`` on an unchanged tree changes nothing). Returns whether the messages changed."""
+    import re
+
+    template = Path(template)
+    new = Path(new) if new is not None else template.with_name(template.name + ".new")
+    undated = lambda p: re.sub(r'"POT-Creation-Date: [^"]*"\n', "", p.read_text(encoding="utf-8"))  # noqa: E731
+    changed = not template.exists() or undated(template) != undated(new)
+    if changed:
+        new.replace(template)
+    else:
+        new.unlink()
+    return changed
+
+
 # ---------------------------------------------------------------------------------------- templates
 
 

@@ -77,6 +77,33 @@ def test_every_message_people_read_has_a_chinese_translation() -> None:
         "; ".join(missing[:10])
 
 
+def test_no_catalog_entry_is_unused() -> None:
+    """The catalog holds exactly the messages of the code and templates (`make locale` drops the others): no
+    entry nobody uses, and the committed template lists the same messages."""
+    from babel.messages.pofile import read_po
+
+    extracted = _extracted()
+    unused = sorted({m.id for m in _catalog() if m.id} - extracted)
+    assert unused == [], "run `make locale`: unused entries " + "; ".join(unused[:10])
+    with (i18n.LOCALE_DIR / "compkit.pot").open("rb") as fh:
+        assert {m.id for m in read_po(fh) if m.id} == extracted
+
+
+def test_message_objects_translate_whole_with_their_figures() -> None:
+    """i18n.M_: the English text is the str; the translation is the msgid's, with the figures (a figure that is a
+    Message translated too), and the object survives pickling (errors cross process boundaries)."""
+    import pickle
+
+    m = i18n.M_("a column named '{column}' (required in table {table})", column="actual", table="metrics")
+    assert m == "a column named 'actual' (required in table metrics)"
+    assert i18n.translate(m, "zh-CN") == "名为“actual”的列（metrics 表的必填列）"
+    assert i18n.translate(m, "en") == str(m)
+    nested = i18n.M_("{path}: {message}", path="bonus.x", message=i18n.M_("required key is missing"))
+    assert i18n.translate(nested, "zh-CN") == "bonus.x：缺少必填的键"
+    assert i18n.translate(pickle.loads(pickle.dumps(nested)), "zh-CN") == "bonus.x：缺少必填的键"
+    assert i18n.translate("not in the catalog", "zh-CN") == "not in the catalog"
+
+
 def test_translations_keep_every_placeholder() -> None:
     for m in _catalog():
         if not m.id:
