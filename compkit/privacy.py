@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from compkit.errors import CompkitError
+from compkit.i18n import M_, N_
 
 #: Smallest group whose figures may be shown (DESIGN.md §7, confidentiality).
 MIN_GROUP = 5
@@ -284,10 +285,15 @@ def scan_for_identifiers(folder: str | Path, employee_ids: Iterable[object], nam
     return hits
 
 
+#: what refuse_reports_folder's callers write (translated with its message)
+PRIVATE_OUTPUTS = (N_("per-person review tables"), N_("appeal results"), N_("personal targets"), N_("statements"),
+                   N_("published results with names"), N_("delivery logs"))
+
+
 def refuse_reports_folder(out: str | Path, what: str) -> Path:
     """Per-employee output must not go under a ``reports`` folder (reports are shared; statements are not)."""
     path = Path(out).expanduser().resolve()
     if any(part.casefold() == "reports" for part in path.parts):  # Reports/, REPORTS/ too (case-insensitive disks)
-        raise PrivacyError(f"{out}: {what} hold personal pay and go to a private folder, never under reports/ "
-                           "(e.g. --out private/statements)")
+        raise PrivacyError(M_("{out}: {what} hold personal pay and go to a private folder, never under reports/ "
+                              "(e.g. --out private/statements)", out=str(out), what=M_(what)))
     return path

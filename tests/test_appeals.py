@@ -332,7 +332,7 @@ def test_appeal_command(tmp_path: Path, appeal_dir: Path, capsys) -> None:
     assert "1 correction(s) applied" in capsys.readouterr().out
     code = main(["appeal", "--policy", str(POLICY_2025), "--data", str(appeal_dir),
                  "--out", str(tmp_path / "reports" / "appeals")])
-    assert code == 1 and "never under reports/" in capsys.readouterr().err
+    assert code == 1 and "绝不能放在 reports/ 下" in capsys.readouterr().err  # the policy's zh-CN
 
 
 def test_appeal_refused_under_reports(tmp_path: Path, appeal_dir: Path) -> None:

@@ -94,5 +94,5 @@ def test_weak_keys_are_refused(data: Path, tmp_path: Path, capsys, monkeypatch) 
 def test_reports_refusal_is_case_insensitive(data: Path, tmp_path: Path, capsys, folder: str) -> None:
     code = main(["statements", "--policy", str(POLICY_2025), "--data", str(data),
                  "--out", str(tmp_path / folder / "x")])
-    assert code == 1 and "never under reports/" in capsys.readouterr().err
+    assert code == 1 and "绝不能放在 reports/ 下" in capsys.readouterr().err  # the policy's zh-CN
     assert not (tmp_path / folder).exists()

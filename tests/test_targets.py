@@ -109,7 +109,7 @@ def test_targets_command(tiny_dir: Path, tmp_path: Path, capsys) -> None:
            "a unit target of 972,000" in printed
     assert pd.read_csv(out)["target"].sum() == pytest.approx(1_944_000)
     assert main(args + ["--out", str(tmp_path / "reports" / "t.csv")]) == 1
-    assert "never under reports/" in capsys.readouterr().err
+    assert "个人目标含有个人薪酬，须写入私密文件夹，绝不能放在 reports/ 下" in capsys.readouterr().err
     assert main(args + ["--out", str(out), "--share", "1.5"]) == 1
     assert "--share 1.5：应为 0 到 1 之间的比例（例如 0.5）" in capsys.readouterr().err
     assert main(args + ["--out", str(out), "--share", "1.5", "--lang", "en"]) == 1
