@@ -42,7 +42,21 @@ from compkit.privacy import refuse_reports_folder
 
 
 class TargetError(CompkitError):
-    """Unit targets that cannot be broken down (unknown unit or indicator, a negative target)."""
+    """Unit targets that cannot be broken down (unknown unit or indicator, a negative target). With
+    ``problems`` (one i18n.Message each), every problem of the unit targets is listed."""
+
+    def __init__(self, text: str, problems: list[str] | None = None, source: str = "") -> None:
+        self.problems = list(problems or [])
+        self.source = source
+        super().__init__(text)
+
+    def message(self, lang: str | None = None) -> str:
+        if not self.problems:
+            return super().message(lang)
+        _ = i18n.gettext(lang)
+        head = (_("{file}: {n} problem(s) in the unit targets:") if self.source else
+                _("unit targets: {n} problem(s):")).format(file=self.source, n=len(self.problems))
+        return head + "\n" + "\n".join(f"  - {i18n.translate(p, lang)}" for p in self.problems)
 
 
 def individual_changes(data: Dataset, indicator: str) -> np.ndarray:
@@ -110,32 +124,37 @@ def next_cycle(cycle: str) -> str:
 def check_unit_targets(policy: Policy, data: Dataset, unit_targets: pd.DataFrame, by: str = "branch") -> None:
     """Every row names a unit of the employees table, a metric indicator of the policy and a target >= 0."""
     if by not in data.employees:
-        raise TargetError(f"--by {by}: not a column of the employees table (e.g. branch, region)")
+        raise TargetError(M_("--by {by}: not a column of the employees table (e.g. branch, region)", by=by))
     problems = []
     for col in (by, "indicator", "target"):
         if col not in unit_targets:
-            problems.append(f"unit targets: a column named '{col}'")
+            problems.append(M_("a column named '{column}'", column=col))
     if problems:
-        raise TargetError("; ".join(problems))
+        raise TargetError("unit targets: " + "; ".join(f"a column named '{c}'" for c in (by, "indicator", "target")
+                                                      if c not in unit_targets), problems)
     units = set(data.employees[by].astype(str))
     metric = {i.id for i in policy.scorecard.indicators if i.source == "metrics"}
     target = pd.to_numeric(unit_targets["target"], errors="coerce")
     for n, (u, k, t, raw) in enumerate(zip(unit_targets[by].astype(str), unit_targets["indicator"].astype(str),
                                            target, unit_targets["target"]), start=2):
         if u not in units:
-            problems.append(f"row {n}, column '{by}': found {u!r}; expected a {by} of the employees table")
+            problems.append(M_("row {row}, column '{column}': found {value}; expected a {column} of the employees "
+                               "table", row=n, column=by, value=repr(u)))
         if k not in metric:
-            problems.append(f"row {n}, column 'indicator': found {k!r}; expected an indicator of the policy sourced "
-                            f"from metrics: {', '.join(sorted(metric))}")
+            problems.append(M_("row {row}, column 'indicator': found {value}; expected an indicator of the policy "
+                               "sourced from metrics: {indicators}", row=n, value=repr(k),
+                               indicators=", ".join(sorted(metric))))
         if not (t >= 0):
-            problems.append(f"row {n}, column 'target': found {raw!r}; expected a number >= 0")
+            problems.append(M_("row {row}, column 'target': found {value}; expected a number >= 0", row=n,
+                               value=repr(raw)))
     dup = unit_targets.duplicated([by, "indicator"])
     for n in np.flatnonzero(dup.to_numpy()):
-        problems.append(f"row {n + 2}: {by} {unit_targets[by].iloc[n]!r} and indicator "
-                        f"{unit_targets['indicator'].iloc[n]!r} appear twice; expected one target each")
+        problems.append(M_("row {row}: {column} {unit} and indicator {indicator} appear twice; expected one target "
+                           "each", row=n + 2, column=by, unit=repr(unit_targets[by].iloc[n]),
+                           indicator=repr(unit_targets["indicator"].iloc[n])))
     if problems:
         raise TargetError("unit targets: " + str(len(problems)) + " problem(s):\n"
-                          + "\n".join(f"  - {p}" for p in problems))
+                          + "\n".join(f"  - {p}" for p in problems), problems)
 
 
 def unit_totals(policy: Policy, data: Dataset, growth: float = 0.0, by: str = "branch") -> pd.DataFrame:
@@ -273,7 +292,8 @@ def read_unit_targets(path: str | Path) -> pd.DataFrame:
     """A unit targets file: CSV (UTF-8 or GB18030) or Excel, columns branch (or the unit), indicator, target."""
     path = Path(path)
     if not path.is_file():
-        raise TargetError(f"{path}: no such file; expected a CSV or .xlsx of unit targets (branch, indicator, target)")
+        raise TargetError(M_("{path}: no such file; expected a CSV or .xlsx of unit targets (branch, indicator, "
+                             "target)", path=str(path)))
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return pd.read_excel(path, dtype=object)
     for encoding in ("utf-8-sig", "gb18030"):
@@ -281,7 +301,7 @@ def read_unit_targets(path: str | Path) -> pd.DataFrame:
             return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
         except UnicodeDecodeError:
             continue
-    raise TargetError(f"{path}: not readable as UTF-8 or GB18030 text")
+    raise TargetError(M_("{path}: not readable as UTF-8 or GB18030 text", path=str(path)))
 
 
 def run_targets(policy_path: str | Path, data_path: str | Path, unit_targets: str | Path, out: str | Path,
@@ -305,7 +325,8 @@ def run_targets(policy_path: str | Path, data_path: str | Path, unit_targets: st
     try:
         people, units = break_down_targets(policy, data, unit, share_reaching=share_reaching, by=by)
     except TargetError as err:
-        raise TargetError(M_("{file}: {problem}", file=str(unit_targets), problem=err.args[0])) from None
+        raise TargetError(M_("{file}: {problem}", file=str(unit_targets), problem=err.args[0]), err.problems,
+                          str(unit_targets)) from None
     path = write_targets(monthly_targets(policy, data, people, by=by), out)
     _ = i18n.gettext(lang)
     pct = lambda x: i18n.percent(x, lang)  # noqa: E731

@@ -88,6 +88,19 @@ def test_bad_unit_targets(policy, tiny, rows, message) -> None:
         break_down_targets(policy, tiny, pd.DataFrame(rows))
 
 
+def test_bad_unit_targets_read_in_chinese_by_default(policy, tiny) -> None:
+    rows = {"branch": ["Nowhere", "Pudong"], "indicator": ["fee_income", "fees"], "target": [1.0, "-5"]}
+    with pytest.raises(TargetError) as info:
+        break_down_targets(policy, tiny, pd.DataFrame(rows))
+    assert info.value.message().splitlines() == [
+        "单位目标中有 3 个问题：",
+        "  - 第 2 行，“branch”列：发现 'Nowhere'；应为 employees 表中的 branch",
+        "  - 第 3 行，“indicator”列：发现 'fees'；应为政策中来源为 metrics 的指标：" + ", ".join(
+            sorted(i.id for i in policy.scorecard.indicators if i.source == "metrics")),
+        "  - 第 3 行，“target”列：发现 '-5'；应为不小于 0 的数字"]
+    assert info.value.message("en") == str(info.value)
+
+
 def test_targets_command(tiny_dir: Path, tmp_path: Path, capsys) -> None:
     from compkit.cli import main
     from tests.conftest import POLICY_2025
