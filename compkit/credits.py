@@ -23,7 +23,6 @@ import pyarrow as pa
 from pandas.arrays import ArrowStringArray
 
 from compkit._arrays import positions
-
 from compkit.i18n import M_
 
 #: columns of the credits table
