@@ -431,9 +431,10 @@ def step_review(review: pd.DataFrame, emp: pd.DataFrame, policy: Policy) -> pd.D
     out.loc[on, "raise_annual"] = (new_pay[on] - base[on]) * 12.0
     moved = (new_step[on] - out["step"].to_numpy()[on]).astype(int)
     out.loc[on, "reason"] = ("rating " + out.loc[on, "rating"].astype(str) + ": step "
-                             + pd.Series(out["step"].to_numpy()[on]).astype(int).astype(str).to_numpy() + " -> "
+                             + pd.Series(out["step"].to_numpy()[on]).astype(int).astype(str).to_numpy() + " -> step "
                              + pd.Series(new_step[on]).astype(int).astype(str).to_numpy()
-                             + " (" + pd.Series(moved).map("{:+d}".format).to_numpy() + " 档)")
+                             + " (" + pd.Series(moved).map("{:+d}".format).to_numpy()
+                             + np.where(np.abs(moved) == 1, " step)", " steps)"))
     return out
 
 

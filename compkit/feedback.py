@@ -183,6 +183,10 @@ def _fmt_number(x: np.ndarray, decimals: int = 1) -> np.ndarray:
 def _indicator_table(policy: Policy, indicators: pd.DataFrame, employees: pd.DataFrame,
                      lang: str = "en") -> pd.DataFrame:
     ind_names, _, _ = _names(policy, lang)
+    # an indicator whose scorecard weight for the person is 0 does not apply to them (a team leader's indicator on
+    # a customer manager's statement, a corporate one on a retail manager's): it is left out of their statement,
+    # of the workbook and of everyone's peer comparison
+    indicators = indicators[indicators["weight"].to_numpy(dtype="float64") != 0]
     t = indicators[["employee_id", "indicator", "category", "source", "actual", "target", "achievement", "score",
                     "weight", "effective_weight", "weighted_score", "note"]].copy()
     t["employee_id"] = t["employee_id"].astype(str)
@@ -191,6 +195,7 @@ def _indicator_table(policy: Policy, indicators: pd.DataFrame, employees: pd.Dat
     t["category"] = t["category"].astype(str)
     t["points_vs_target"] = t["effective_weight"] * (t["score"] - ON_TARGET)
     grade = pd.Series(employees["grade"].astype(str).to_numpy(), index=employees["employee_id"].astype(str))
+    t = t.reset_index(drop=True)
     t = pd.concat([t, peer_standing(t, grade)], axis=1)
     t["standing"] = strengths_and_weaknesses(t)
     return t
@@ -784,7 +789,7 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
         sheets = {name: getattr(st, name) for name in Statements.TABLES}
         if len(st.plans):
             sheets["plans"] = st.plans
-        write_workbook(sheets, tmp / "statements.xlsx")
+        write_workbook(sheets, tmp / "statements.xlsx", lang=st.info["lang"])  # headers in the reader's language
         if pdf:
             from compkit.browser import print_pdfs
 

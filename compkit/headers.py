@@ -151,6 +151,25 @@ COLUMNS: dict[str, str] = {
 }
 
 
+#: the statements workbook (``compkit statements``: statements.xlsx), its own sheets and columns
+SHEETS.update({"people": N_("Results and pay"), "feedback": N_("Feedback"), "plans": N_("Improvement plans")})
+COLUMNS.update({
+    "grade_title": N_("Position"), "days_employed": N_("Days employed"), "days_in_period": N_("Days in the period"),
+    "bonus_indicative": N_("Indicative bonus (CNY)"), "bonus_indicative_paid": N_("Indicative bonus paid now (CNY)"),
+    "bonus_indicative_deferred": N_("Indicative bonus deferred (CNY)"), "salary_review": N_("Salary review"),
+    "award_names": N_("Awards won"), "pseudonym": N_("Code in the published results"),
+    "indicator_name": N_("Indicator name"), "points_vs_target": N_("Points against target"),
+    "peers": N_("Peers compared"), "share_below": N_("Share of peers scoring lower"),
+    "standing": N_("Strength or weakness"), "kind": N_("Kind"), "order": N_("Order"), "text": N_("Text"),
+    "month": N_("Month (in words)"), "product_name": N_("Product name"), "sales": N_("Sales (CNY)"),
+    "line": N_("Payment or clawback"), "remark": N_("Remark"), "contributions": N_("Employee contributions (CNY)"),
+    "cycle": N_("Cycle"), "meeting_date": N_("Meeting date"), "met_by": N_("Met by"), "action": N_("Agreed action"),
+    "due_date": N_("Due date"), "acknowledged": N_("Acknowledged"), "acknowledged_on": N_("Acknowledged on"),
+    "comment": N_("Comment"), "score_before": N_("Score then"), "score_now": N_("Score now"),
+    "change": N_("Change (points)"), "moved": N_("Moved"),
+})
+
+
 def column_label(code: object, lang: str | None) -> str:
     """A column's header for people: its entry in :data:`COLUMNS` in ``lang``; ``allowance_<id>`` as 'Allowance:
     <name>'; any other code as its words through the catalog (i18n.term)."""

@@ -229,8 +229,11 @@ def test_write_statements(tmp_path: Path, tiny_dir: Path) -> None:
     written = write_statements(POLICY_2025, tiny_dir, out)
     assert sorted(p.name for p in written) == ["E1.html", "E2.html", "E3.html", "E4.html", "statements.xlsx"]
     sheets = pd.read_excel(out / "statements.xlsx", sheet_name=None)
-    assert set(sheets) == {"people", "indicators", "feedback", "commission", "deferrals", "net"}
-    assert len(sheets["people"]) == 4
+    # sheets and headers in the policy's language (Chinese), as the evaluate workbook's (compkit.headers)
+    assert set(sheets) == {"考核结果与薪酬", "指标明细", "反馈意见", "提成明细", "递延计划", "每月实发工资"}
+    assert len(sheets["考核结果与薪酬"]) == 4
+    assert list(sheets["反馈意见"].columns) == ["员工编号", "类型", "序号", "指标", "内容"]
+    assert not [c for t in sheets.values() for c in t.columns if re.fullmatch(r"[a-z_]+", str(c))]
     # a failed run (bad period) leaves the previous statements as they were
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     with pytest.raises(FeedbackError):
@@ -566,3 +569,50 @@ def test_the_deferred_pay_shows_its_estimated_tax(policy, tiny) -> None:
     text = visible_text(render_statements(st, policy)["E3"])
     assert "递延薪酬在实际发放的年度计缴个人所得税" in text and "合计约799.44 元" in text
     assert "递延薪酬在实际发放的年度" not in visible_text(render_statements(st, policy)["E1"])  # nothing deferred
+
+
+def test_statements_workbook_headers_in_english(tmp_path: Path, tiny_dir: Path) -> None:
+    from compkit import headers
+    from compkit.data import load_dataset
+    from compkit.policy import load_policy
+
+    out = tmp_path / "private" / "statements"
+    write_statements(POLICY_2025, tiny_dir, out, lang="en")
+    sheets = pd.read_excel(out / "statements.xlsx", sheet_name=None)
+    assert set(sheets) == {"Results and pay", "Indicators", "Feedback", "Commission lines", "Deferral schedule",
+                           "Net pay by month"}
+    assert list(sheets["Feedback"].columns) == ["Employee ID", "Kind", "Order", "Indicator", "Text"]
+    assert "Share of peers scoring lower" in sheets["Indicators"].columns
+    # every column of every section has its own header (none falls back to the code's words)
+    st = statement_contents(load_policy(POLICY_2025), load_dataset(tiny_dir, policy=load_policy(POLICY_2025)))
+    codes = {c for name in st.TABLES for c in getattr(st, name).columns} | set(st.plans.columns) | {"pseudonym"}
+    assert sorted(c for c in codes if c not in headers.COLUMNS and not c.startswith("allowance_")) == []
+
+
+def test_indicators_that_do_not_apply_are_left_out(bank_policy, sample) -> None:
+    """A retail manager is not scored on loans, FTP profit or the team leaders' indicators (weight 0 on the retail
+    scorecard): none of them is on the statement, in the workbook or among the peers compared."""
+    st = statement_contents(bank_policy, sample, lang="zh-CN")
+    assert (st.indicators["weight"] > 0).all()
+    retail = sample.employees.loc[sample.employees["line"].astype(str) == "零售", "employee_id"].astype(str)
+    eid = retail.iloc[0]
+    mine = st.indicators[st.indicators["employee_id"] == eid]
+    assert not {"loans_balance", "ftp_profit", "team_deposits", "team_fee_income"} & set(mine["indicator"])
+    assert {"deposits_adb", "fee_income", "loyalty"} <= set(mine["indicator"])
+    pages = render_statements(st, bank_policy)
+    html = pages[eid]
+    assert "贷款余额" not in html and "FTP利润" not in html and "团队日均存款" not in html
+    weights = re.findall(r'<td class="n">([^<]*%)</td></tr>', html)  # the last cell of a row: a weight
+    assert weights and not [w for w in weights if float(w.rstrip("%")) == 0]
+    # no retail manager's statement shows an indicator at 0%
+    assert not [e for e in retail if re.search(r'<td class="n">0(\.0)?%</td></tr>', pages[e])]
+
+
+def test_english_salary_review_by_steps_is_all_english(bank_policy, sample) -> None:
+    st = statement_contents(bank_policy, sample, lang="en")
+    steps = st.people.loc[st.people["salary_review"].str.contains(" -> step "), "salary_review"]
+    assert len(steps) > 0
+    assert not steps.str.contains(r"[\u4e00-\u9fff]", regex=True).any(), steps.iloc[0]  # no 档 or other Chinese
+    assert steps.str.contains(r"step \d+ -> step \d+ \([+-]\d+ steps?\)", regex=True).all()
+    zh = statement_contents(bank_policy, sample, lang="zh-CN").people["salary_review"]
+    assert zh.str.contains(r"由第\d+档调至第\d+档", regex=True).any()

@@ -187,5 +187,8 @@ def test_engine_reasons_show_rating_labels() -> None:
     assert i18n.engine_text(promote, "zh-CN", names) == (
         "晋升为客户经理：任初级客户经理5.2年（要求≥ 2）；评级良好、优秀（要求至少良好、良好）")
     assert i18n.engine_text(merit, "en", names) == merit  # English keeps the engine's text
-    step = "rating C: step 3 -> 4 (+1 档)"  # the salary review by steps (调档)
+    step = "rating C: step 3 -> step 4 (+1 step)"  # the salary review by steps (调档), as the engine writes it
     assert i18n.engine_text(step, "zh-CN", names) == "评级称职：由第3档调至第4档（+1档）"
+    assert i18n.engine_text("rating A: step 2 -> step 4 (+2 steps)", "zh-CN", names) == \
+        "评级优秀：由第2档调至第4档（+2档）"
+    assert i18n.engine_text(step, "en", names) == step  # English: the engine's own words, no Chinese in them

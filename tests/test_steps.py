@@ -85,6 +85,10 @@ def test_engine_pays_the_step_and_reviews_by_steps(tmp_path, policy: Policy) -> 
     assert r.loc["E1", "new_step"] == 4 + moves
     assert r.loc["E1", "new_base_monthly"] == CM2[4 + moves - 1]
     assert r.loc["E1", "raise_pct"] == pytest.approx(CM2[4 + moves - 1] / 9_500 - 1)
+    # the reason in the engine's English words, singular or plural (no Chinese: an English statement shows it)
+    plural = "" if abs(moves) == 1 else "s"
+    assert r.loc["E1", "reason"] == \
+        f"rating {s.loc['E1', 'rating']}: step 4 -> step {4 + moves} ({moves:+d} step{plural})"
     # E3 (SCM, no steps) keeps the merit matrix
     assert np.isnan(r.loc["E3", "new_step"])
     assert out.reconcile() == []

@@ -1,0 +1,151 @@
+"""Benchmark: ``compkit statements`` (one HTML statement per person and statements.xlsx) end to end.
+
+    python benchmarks/bench_statements.py --data /work/bench100k/csv-100000 [--policy data/policies/2025.yaml]
+        [--workers N] [--lang en] [--repeat 1] [--keep OUT] [--digest]
+
+Each run is a fresh process (``python -m compkit.cli statements ...``) writing to a temporary folder. Printed per
+run: wall time, CPU time (user + system of the command and every worker it started, from
+``resource.getrusage(RUSAGE_CHILDREN)``), peak memory (the largest sum of the resident memory of the command and
+its workers, sampled every 50 ms from /proc) and the load average before and after (the machine is shared: quote
+the CPU time beside every wall time). ``--digest`` also prints a sha256 of the output folder (every statement page
+byte for byte, and the workbook's cell values sheet by sheet; the workbook's zip and time stamps are left out), to
+check that a speed change leaves the output unchanged. Speed is shown here, never asserted in tests.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "bench-statements-pseudonym-key-not-a-secret-0123456789"
+
+
+def _tree_rss_bytes(root: int) -> int:
+    """Resident memory of ``root`` and all its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read().decode("latin-1")
+            fields = stat[stat.rfind(")") + 2:].split()
+            ppid, pages = int(fields[1]), int(fields[21])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+        rss[int(entry)] = pages * page
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def run_once(args: argparse.Namespace, out: Path) -> dict[str, float]:
+    cmd = [sys.executable, "-m", "compkit.cli", "statements", "--policy", str(args.policy), "--data",
+           str(args.data), "--out", str(out)]
+    if args.lang:
+        cmd += ["--lang", args.lang]
+    if args.period:
+        cmd += ["--period", args.period]
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "COMPKIT_PSEUDONYM_KEY": os.environ.get("COMPKIT_PSEUDONYM_KEY", KEY)}
+    if args.workers is not None:
+        env["COMPKIT_WORKERS"] = str(args.workers)
+    load_before = os.getloadavg()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss_bytes(proc.pid))
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output, _ = proc.communicate()
+    wall = time.perf_counter() - t0
+    done.set()
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode:
+        sys.stdout.write(output.decode("utf-8", "replace"))
+        raise SystemExit(f"compkit statements failed (exit {proc.returncode})")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": wall, "cpu": cpu, "peak_gb": peak[0] / 1e9, "load_before": load_before[0],
+            "load_after": os.getloadavg()[0]}
+
+
+def folder_digest(folder: Path) -> str:
+    """sha256 over the statement pages (name and bytes, sorted by name) and the workbook's cell values (every
+    sheet, every row, as text); the marker file (it holds a time) and the workbook's zip container are left out."""
+    from openpyxl import load_workbook
+
+    h = hashlib.sha256()
+    for page in sorted(folder.glob("*.html")):
+        h.update(page.name.encode() + b"\0" + page.read_bytes() + b"\0")
+    book = folder / "statements.xlsx"
+    if book.exists():
+        wb = load_workbook(book, read_only=True)
+        for ws in wb.worksheets:
+            h.update(b"sheet\0" + ws.title.encode() + b"\0")
+            for row in ws.iter_rows(values_only=True):
+                h.update(repr(row).encode() + b"\n")
+    return h.hexdigest()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, required=True, help="a data folder (CSV or Parquet)")
+    p.add_argument("--policy", type=Path, default=ROOT / "data" / "policies" / "2025.yaml")
+    p.add_argument("--workers", type=int, default=None, help="COMPKIT_WORKERS for the run (default: compkit's)")
+    p.add_argument("--lang", default=None)
+    p.add_argument("--period", default=None)
+    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--keep", type=Path, default=None, help="keep the last run's output in this folder")
+    p.add_argument("--digest", action="store_true", help="print the sha256 of the output (see folder_digest)")
+    args = p.parse_args()
+    runs = []
+    for i in range(args.repeat):
+        work = Path(tempfile.mkdtemp(prefix="bench-statements-"))
+        out = work / "statements"
+        try:
+            r = run_once(args, out)
+            runs.append(r)
+            print(f"run {i + 1}: wall {r['wall']:.1f} s, CPU {r['cpu']:.1f} s, peak memory {r['peak_gb']:.2f} GB, "
+                  f"load average {r['load_before']:.2f} -> {r['load_after']:.2f}", flush=True)
+            if args.digest and i == args.repeat - 1:
+                print(f"sha256 of the output: {folder_digest(out)}", flush=True)
+            if args.keep is not None and i == args.repeat - 1:
+                if args.keep.exists():
+                    shutil.rmtree(args.keep)
+                shutil.move(str(out), str(args.keep))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    if len(runs) > 1:
+        med = {k: statistics.median(r[k] for r in runs) for k in ("wall", "cpu", "peak_gb")}
+        print(f"median of {len(runs)}: wall {med['wall']:.1f} s, CPU {med['cpu']:.1f} s, "
+              f"peak memory {med['peak_gb']:.2f} GB")
+    print(f"data {args.data}, policy {args.policy}, workers {args.workers or 'default'}, "
+          f"{os.cpu_count()} CPU(s) on this machine")
+
+
+if __name__ == "__main__":
+    main()
