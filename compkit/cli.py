@@ -173,7 +173,8 @@ def cmd_statements(args: argparse.Namespace) -> int:
         settings = load_settings(args.smtp)
         settings.password()
     written = write_statements(policy_path=args.policy, data_path=args.data, out=args.out, period=args.period,
-                               cycle=args.cycle, publish=args.publish, lang=args.lang, pdf=args.pdf)
+                               cycle=args.cycle, publish=args.publish, lang=args.lang, pdf=args.pdf,
+                               workers=args.workers)
     pages = sum(1 for p in written if p.suffix == ".html")
     _ = i18n.gettext(_statement_lang(args))
     print(_("wrote {n} statement(s) and statements.xlsx to {out} (private: do not share the folder)").format(
@@ -308,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the delivery log (default: OUT-delivery.jsonl beside the statement folder)")
     p.add_argument("--pdf", action="store_true",
                    help="also print each statement to a PDF (A4) with headless Chromium (apt-get install chromium)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes that write the statement pages (default: $COMPKIT_WORKERS, else the number of "
+                        "CPUs); the files are the same whatever the number")
     p.set_defaults(func=cmd_statements)
 
     p = sub.add_parser("rules", help="the appraisal rules document (考核办法) employees read before the cycle",

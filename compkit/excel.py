@@ -176,3 +176,273 @@ def write_tables_folder(tables: Mapping[str, object], directory: str | Path, com
     finally:
         atomic.remove_quietly(tmp if tmp.exists() else None)
     return [target / f"{name}.csv" for name in tables]
+
+
+# ------------------------------------------------------------------------------ a streamed workbook writer
+
+#: data rows on one sheet (Excel's limit is 1,048,576 rows, the header included): a longer table continues on
+#: sheets named ``<name> (2)``, ``<name> (3)`` ...
+MAX_SHEET_ROWS = 1_048_575
+#: rows turned into XML at a time
+_CHUNK_ROWS = 20_000
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NS = ('xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+       'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"')
+_EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "ns")
+
+
+def _xml_escape(t: str) -> str:
+    t = t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return _XML_BAD.sub("", t) if _XML_BAD.search(t) else t
+
+
+def _xml_text(values: np.ndarray) -> np.ndarray:
+    """Text for an XML element: & < > escaped, carriage returns as a character reference, characters XML cannot
+    hold (control characters) dropped."""
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        t = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+        out[i] = _XML_BAD.sub("", t) if _XML_BAD.search(t) else t
+    return out
+
+
+def _tails(values: list, style: str, datetime_style: int) -> list[str | None]:
+    """The end of a cell element after its reference (``" s="3"><v>12.5</v></c>``) for each distinct value; None
+    for a missing one. Numbers as openpyxl writes them (16 significant digits); text neutralised (no formulas),
+    escaped and inline; a date (among other values) as Excel serial days."""
+    out: list[str | None] = []
+    for v in values:
+        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, str) and v == ""):
+            out.append(None)
+        elif isinstance(v, str):
+            t = _xml_escape(neutralise(v))
+            space = ' xml:space="preserve"' if t[:1].isspace() or t[-1:].isspace() else ""
+            out.append(f'" t="inlineStr"><is><t{space}>{t}</t></is></c>')
+        elif isinstance(v, (bool, np.bool_)):
+            out.append(f'" t="b"><v>{int(v)}</v></c>')
+        elif isinstance(v, (int, float, np.integer, np.floating)):
+            out.append(f'"{style}><v>{v:.16g}</v></c>' if np.isfinite(v) else None)
+        elif isinstance(v, (pd.Timestamp, np.datetime64)):
+            d = (pd.Timestamp(v).tz_localize(None).to_datetime64() - _EXCEL_EPOCH) / np.timedelta64(1, "D")
+            out.append(f'" s="{datetime_style}"><v>{float(d):.16g}</v></c>')
+        else:
+            t = _xml_text(np.array([str(neutralise(str(v)))], dtype=object))[0]
+            out.append(f'" t="inlineStr"><is><t xml:space="preserve">{t}</t></is></c>')
+    return out
+
+
+def _column_cells(s: pd.Series, ref: np.ndarray, style: int, datetime_style: int = 0) -> np.ndarray:
+    """The ``<c>`` elements of one column (``ref``: the cells' references, 'B2', 'B3' ...); '' for a missing
+    value. Each distinct value is written once (:func:`_tails`) and repeated by its code."""
+    st = f' s="{style}"' if style else ""
+    dtype = s.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        t = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+        raw = t.to_numpy(dtype="datetime64[ns]")
+        missing = np.isnat(raw)
+        days = (raw - _EXCEL_EPOCH) / np.timedelta64(1, "D")
+        v = np.array([f"{x:.16g}" for x in np.where(missing, 0.0, days).tolist()], dtype=object)
+        return np.where(missing, "", '<c r="' + ref + '"' + st + "><v>" + v + "</v></c>")
+    if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
+        values = s.to_numpy(dtype=object)
+    elif pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
+        values = s.to_numpy(dtype="float64", na_value=np.nan) if pd.api.types.is_extension_array_dtype(dtype) \
+            else s.to_numpy()
+    else:
+        values = s.astype(object).to_numpy()
+        if not all(isinstance(v, str) or v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+                   for v in pd.unique(values)):  # mixed: 1, 1.0 and True must not share a code
+            tails = np.array(_tails(list(values), st, datetime_style), dtype=object)
+            ok = tails != None  # noqa: E711 - elementwise
+            return np.where(ok, '<c r="' + ref + np.where(ok, tails, ""), "")
+    codes, uniques = pd.factorize(values)
+    if isinstance(uniques, np.ndarray) and uniques.dtype.kind in "iuf":  # numbers: no test per value
+        fin = np.isfinite(uniques) if uniques.dtype.kind == "f" else np.ones(len(uniques), dtype=bool)
+        tails = np.array([f'"{st}><v>{x:.16g}</v></c>' for x in uniques.tolist()] + [None], dtype=object)
+        tails[:-1][~fin] = None
+        picked = tails[codes]
+        ok = picked != None  # noqa: E711 - elementwise
+        return np.where(ok, '<c r="' + ref + np.where(ok, picked, ""), "")
+    tails = np.array(_tails(list(np.asarray(uniques, dtype=object)), st, datetime_style) + [None], dtype=object)
+    picked = tails[codes]  # code -1 (missing) takes the last: None
+    ok = picked != None  # noqa: E711 - elementwise
+    return np.where(ok, '<c r="' + ref + np.where(ok, picked, ""), "")
+
+
+def write_workbook_streamed(sheets: dict[str, pd.DataFrame], path: Path, lang: str | None = None) -> Path:
+    """:func:`write_workbook` for tables of millions of rows (the statements of 100,000 people): the same sheets,
+    headers (bold, white on blue, frozen, auto filter), column widths, number formats and neutralised text, but
+    the sheet XML is built a column at a time with numpy and streamed into the zip file (deflate level 1), never
+    holding a cell object per value; text is stored inline. A table longer than Excel's 1,048,576 rows continues
+    on further sheets (``name (2)`` ...). Written to a temporary file and renamed, like write_workbook."""
+    import zipfile
+    from xml.sax.saxutils import escape, quoteattr
+
+    from compkit.atomic import WORKBOOK_CREATOR, temporary_file
+
+    if lang is not None:
+        from compkit.headers import column_label, sheet_label
+
+        label, title = (lambda c: column_label(c, lang)), (lambda n: sheet_label(str(n), lang))
+    else:
+        label, title = str, str
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    formats: list[str] = []  # number formats in order of first use; style k + 2 has format formats[k]
+    parts: list[tuple[str, pd.DataFrame]] = []
+    used: set[str] = set()
+    for name, df in sheets.items():
+        base = re.sub(r"[\\/*?:\[\]]", "_", title(name))[:31]
+        pieces = max(1, -(-len(df) // MAX_SHEET_ROWS))
+        for k in range(pieces):
+            sheet = base if k == 0 else f"{base[:31 - len(f' ({k + 1})')]} ({k + 1})"
+            while sheet.lower() in used:
+                sheet = sheet[:-1] + "_"
+            used.add(sheet.lower())
+            parts.append((sheet, df.iloc[k * MAX_SHEET_ROWS:(k + 1) * MAX_SHEET_ROWS]))
+    tmp = temporary_file(path, suffix=".xlsx")
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            for n, (_sheet, df) in enumerate(parts, start=1):
+                with zf.open(f"xl/worksheets/sheet{n}.xml", "w", force_zip64=True) as fh:
+                    _write_sheet(fh, df, label, lang, formats, quoteattr)
+            _write_package(zf, [s for s, _ in parts], [len(d) for _, d in parts], [len(d.columns) for _, d in parts],
+                           formats, WORKBOOK_CREATOR, escape, quoteattr)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _write_sheet(fh, df: pd.DataFrame, label, lang: str | None, formats: list[str], quoteattr) -> None:
+    cols = list(df.columns)
+    letters = [get_column_letter(j) for j in range(1, len(cols) + 1)]
+    styles = []
+    if any(df[c].dtype == object for c in cols):  # a date among other values: as openpyxl shows one
+        if "yyyy-mm-dd h:mm:ss" not in formats:
+            formats.append("yyyy-mm-dd h:mm:ss")
+    datetime_style = formats.index("yyyy-mm-dd h:mm:ss") + 2 if "yyyy-mm-dd h:mm:ss" in formats else 0
+    for c in cols:
+        f = _number_format(str(c), df[c].dtype)
+        if f is None:
+            styles.append(0)
+            continue
+        if f not in formats:
+            formats.append(f)
+        styles.append(formats.index(f) + 2)
+    last = f"{letters[-1]}{len(df) + 1}" if cols else "A1"
+    head = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_NS}><dimension ref="A1:{last}"/>',
+            '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
+            'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>',
+            '<sheetFormatPr defaultRowHeight="15"/>']
+    if cols:
+        head.append("<cols>")
+        for j, c in enumerate(cols, start=1):
+            width = max(10, min(45, len(label(c)) * (2 if lang == "zh-CN" else 1) + 2))
+            if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype):
+                longest = df[c].head(200).astype(str).str.len().fillna(0).max() if len(df) else 0
+                width = max(width, min(60, int(0 if pd.isna(longest) else longest) + 2))
+            head.append(f'<col min="{j}" max="{j}" width="{width}" customWidth="1"/>')
+        head.append("</cols>")
+    head.append('<sheetData><row r="1">')
+    for letter, c in zip(letters, cols):
+        text = _xml_text(np.array([str(neutralise(label(c)))], dtype=object))[0]
+        head.append(f'<c r="{letter}1" s="1" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
+    head.append("</row>")
+    fh.write("".join(head).encode("utf-8"))
+    for a in range(0, len(df), _CHUNK_ROWS):
+        chunk = df.iloc[a:a + _CHUNK_ROWS]
+        rownum = np.arange(a + 2, a + 2 + len(chunk)).astype(str).astype(object)
+        pieces = np.empty((len(chunk), len(cols) + 2), dtype=object)  # row by row: <row>, its cells, </row>
+        pieces[:, 0] = '<row r="' + rownum + '">'
+        for j, (letter, c, style) in enumerate(zip(letters, cols, styles), start=1):
+            pieces[:, j] = _column_cells(chunk[c].reset_index(drop=True), letter + rownum, style, datetime_style)
+        pieces[:, -1] = "</row>"
+        fh.write("".join(pieces.ravel().tolist()).encode("utf-8"))
+    tail = "</sheetData>"
+    if cols:
+        tail += f'<autoFilter ref="A1:{letters[-1]}{max(1, len(df) + 1)}"/>'
+    fh.write((tail + "</worksheet>").encode("utf-8"))
+
+
+def _write_package(zf, names: list[str], rows: list[int], ncols: list[int], formats: list[str], creator: str,
+                   escape, quoteattr) -> None:
+    """The parts around the sheets: content types, relationships, workbook (with each sheet's filter range),
+    styles (header and number formats) and document properties (creator: compkit)."""
+    n = len(names)
+    sheets_ct = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
+                        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(1, n + 1))
+    zf.writestr("[Content_Types].xml", (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/styles.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+        '<Override PartName="/docProps/core.xml" '
+        'ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
+        '<Override PartName="/docProps/app.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>'
+        + sheets_ct + "</Types>"))
+    zf.writestr("_rels/.rels", (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'officeDocument" Target="xl/workbook.xml"/>'
+        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/'
+        'core-properties" Target="docProps/core.xml"/>'
+        '<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'extended-properties" Target="docProps/app.xml"/></Relationships>'))
+    zf.writestr("docProps/core.xml", (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        f"<dc:creator>{escape(creator)}</dc:creator></cp:coreProperties>"))
+    zf.writestr("docProps/app.xml", (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
+        "<Application>compkit</Application></Properties>"))
+    sheets = "".join(f"<sheet name={quoteattr(s)} sheetId=\"{i}\" r:id=\"rId{i}\"/>"
+                     for i, s in enumerate(names, start=1))
+    filters = "".join(
+        f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
+        f"{escape(_quoted_sheet(s))}!$A$1:${get_column_letter(c)}${max(1, r + 1)}</definedName>"
+        for i, (s, r, c) in enumerate(zip(names, rows, ncols)) if c)
+    zf.writestr("xl/workbook.xml", (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook {_NS}>'
+        f"<bookViews><workbookView/></bookViews><sheets>{sheets}</sheets>"
+        + (f"<definedNames>{filters}</definedNames>" if filters else "") + "</workbook>"))
+    rels = "".join(f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                   f'relationships/worksheet" Target="worksheets/sheet{i}.xml"/>' for i in range(1, n + 1))
+    zf.writestr("xl/_rels/workbook.xml.rels", (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' + rels
+        + f'<Relationship Id="rId{n + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/styles" Target="styles.xml"/></Relationships>'))
+    numfmts = "".join(f'<numFmt numFmtId="{164 + k}" formatCode={quoteattr(f)}/>' for k, f in enumerate(formats))
+    xfs = ('<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+           '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1" '
+           'applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf>'
+           + "".join(f'<xf numFmtId="{164 + k}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+                     for k in range(len(formats))))
+    zf.writestr("xl/styles.xml", (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + (f'<numFmts count="{len(formats)}">{numfmts}</numFmts>' if formats else "")
+        + '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+        '<font><b/><sz val="11"/><color rgb="FFFFFFFF"/><name val="Calibri"/><family val="2"/></font></fonts>'
+        '<fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/>'
+        '</fill><fill><patternFill patternType="solid"><fgColor rgb="00305496"/><bgColor indexed="64"/>'
+        "</patternFill></fill></fills>"
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        f'<cellXfs count="{2 + len(formats)}">{xfs}</cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'))
+
+
+def _quoted_sheet(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"

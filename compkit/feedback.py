@@ -15,6 +15,9 @@ cent), so a statement's total cash is the sum of its lines, to the cent.
 """
 from __future__ import annotations
 
+import functools
+import multiprocessing
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -278,7 +281,7 @@ def _commission_lines(policy: Policy, outcomes: Outcomes, through: str | None, l
                       remark)
     return pd.DataFrame({"employee_id": c["employee_id"].astype(str).to_numpy(),
                          "period": c["period"].astype(str).to_numpy(),
-                         "month": [month_label(p, lang) for p in c["period"].astype(str)],
+                         "month": [_month(p, lang) for p in c["period"].astype(str)],
                          "product": product.to_numpy(), "product_name": label.to_numpy(),
                          "sales": c["basis"].to_numpy(dtype="float64"),
                          "commission": c["commission"].to_numpy(dtype="float64"), "line": kind,
@@ -469,8 +472,17 @@ def _date(x: Any, lang: str | None = None) -> str:
     return i18n.date(x, lang or "en")
 
 
-def _group(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    return {str(k): g for k, g in df.groupby("employee_id", sort=False)} if len(df) else {}
+def _column_sum(rows: list[dict[str, Any]], column: str) -> float:
+    """Σ of a column over a person's rows, as pandas sums a float column (numpy's sum, missing values as 0), so
+    that a total is the same to the last bit as ``df[column].sum()``."""
+    a = np.asarray([r[column] for r in rows], dtype="float64")
+    return float(np.where(np.isnan(a), 0.0, a).sum())
+
+
+@functools.lru_cache(maxsize=4096)
+def _month(period: str, lang: str) -> str:
+    """A month's name in ``lang`` (i18n.month), computed once per month and language."""
+    return i18n.month(period, lang)
 
 
 def _num(x: Any) -> float | None:
@@ -479,10 +491,12 @@ def _num(x: Any) -> float | None:
 
 def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts: dict[str, Any]) -> dict[str, Any]:
     """The data ``templates/statement.html.j2`` receives for one person (everything it reads, explicitly):
-    texts in ``lang``, amounts as numbers (the template formats them)."""
+    texts in ``lang``, amounts as numbers (the template formats them). ``parts``: the person's row of
+    ``st.people`` (``parts['people'][eid]``, a dict) and their rows of each section (``parts[section][eid]``, a list
+    of dicts, as :func:`_person_parts` cuts them)."""
     _ = i18n.gettext(lang)
     rec = parts["people"][eid]
-    empty = pd.DataFrame(columns=["employee_id"])
+    empty: list[dict[str, Any]] = []
     interim = st.info["interim"]
     currency = st.info["currency"]
     p = dict(rec)
@@ -495,7 +509,7 @@ def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts
                   for c, w in policy.scorecard.categories.items()]
     ind = parts["indicators"].get(eid, empty)
     rows, notes = [], []
-    for r in ind.to_dict("records"):
+    for r in ind:
         decimals = 2 if r["source"] in ("ratings", "surveys") or abs(r["actual"] or 0) < 100 else 0
         rows.append({"name": r["indicator_name"], "actual": i18n.number(r["actual"], lang, decimals),
                      "target": i18n.number(r["target"], lang, decimals), "achievement": _num(r["achievement"]),
@@ -503,12 +517,11 @@ def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts
         if isinstance(r["note"], str) and r["note"]:
             notes.append(_("{indicator}: {note}.").format(indicator=r["indicator_name"],
                                                           note=i18n.engine_text(r["note"], lang, policy.ratings.names)))
-    if len(ind) and (ind["source"] == "ratings").any():
+    if any(r["source"] == "ratings" for r in ind):
         notes.append(_("Ratings are the weighted average of your self, supervisor and peer ratings on a 1 to 5 "
                        "scale; 4 scores 100."))
     fb = parts["feedback"].get(eid, empty)
-    texts = {k: fb.loc[fb["kind"] == k, "text"].tolist() if len(fb) else [] for k in
-             ("strength", "weakness", "suggestion")}
+    texts = {k: [r["text"] for r in fb if r["kind"] == k] for k in ("strength", "weakness", "suggestion")}
     pay_lines = [{"label": _("Base salary to date") if interim else _("Base salary"),
                   "amount": rec["base_pay"], "total": False}]
     pay_lines += [{"label": _("{allowance} allowance").format(
@@ -544,15 +557,15 @@ def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts
     cm_lines = parts["commission"].get(eid, empty)
     commission = [{"month": c["month"], "product": c["product_name"], "sales": c["sales"],
                    "commission": c["commission"], "clawback": c["line"] == "clawback", "remark": c["remark"]}
-                  for c in cm_lines.to_dict("records")]
+                  for c in cm_lines]
     dfr = parts["deferrals"].get(eid, empty)
-    deferrals = [{"year": int(d["year"]), "amount": d["payable"]} for d in dfr.to_dict("records")]
+    deferrals = [{"year": int(d["year"]), "amount": d["payable"]} for d in dfr]
     sat = parts["satisfaction"].get(eid, empty)
     dims = {"attitude": _("Attitude of service"), "competence": _("Competence"),
             "responsiveness": _("Responsiveness")}
-    satisfaction = [{"name": dims.get(str(d), str(d)), "score": float(x)}
-                    for d, x in zip(sat.get("dimension", []), sat.get("score", []))]
-    plans = _plan_rows(parts["plans"].get(eid, empty), lang)
+    satisfaction = [{"name": dims.get(str(r["dimension"]), str(r["dimension"])), "score": float(r["score"])}
+                    for r in sat]
+    plans = _plan_rows(pd.DataFrame(parts["plans"].get(eid, empty)), lang)
     net = _net_context(parts["net"].get(eid, empty), rec, interim, lang)
     title = (_("Interim performance and pay statement") if interim
              else _("Performance and pay statement {cycle}").format(cycle=st.info["cycle"]))
@@ -565,7 +578,8 @@ def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts
                 **plans)
 
 
-def _net_context(months: pd.DataFrame, rec: dict[str, Any], interim: bool, lang: str) -> dict[str, Any]:
+def _net_context(months: pd.DataFrame | list[dict[str, Any]], rec: dict[str, Any], interim: bool,
+                 lang: str) -> dict[str, Any]:
     """Net pay for the statement, from the person's rows of ``Statements.net`` (the engine's figures, never
     recomputed): the headline (net pay for the period = Σ net_pay; of it the bonus after tax = net_bonus and
     the wages after contributions and tax = the rest; the latest month's net pay), a row per month (gross,
@@ -577,17 +591,19 @@ def _net_context(months: pd.DataFrame, rec: dict[str, Any], interim: bool, lang:
               "employee_unemployment": _("Unemployment insurance"), "employee_housing_fund": _("Housing fund"),
               "employee_supplementary_housing_fund": _("Supplementary housing fund"),
               "employee_annuity": _("Enterprise annuity")}
-    if not len(months):
+    if isinstance(months, pd.DataFrame):
+        months = months.to_dict("records")
+    if not months:
         return {}
-    shown = [c for c in labels if c in months and (months[c] != 0).any()]
-    rows = [{"month": i18n.month(r["period"], lang), "gross": r["gross"], "bonus": r["bonus_paid"],
+    shown = [c for c in labels if c in months[0] and any(r[c] != 0 for r in months)]
+    rows = [{"month": _month(r["period"], lang), "gross": r["gross"], "bonus": r["bonus_paid"],
              "contributions": [r[c] for c in shown], "taxable": r["taxable_income_cumulative"],
-             "tax": r["tax_withheld"], "net": r["net_pay"]} for r in months.to_dict("records")]
-    total = {k: float(round_cents(months[c].sum())) for k, c in
+             "tax": r["tax_withheld"], "net": r["net_pay"]} for r in months]
+    total = {k: float(round_cents(_column_sum(months, c))) for k, c in
              (("gross", "gross"), ("bonus", "bonus_paid"), ("tax", "tax_withheld"), ("net", "net_pay"))}
-    total["contributions"] = [float(round_cents(months[c].sum())) for c in shown]
+    total["contributions"] = [float(round_cents(_column_sum(months, c))) for c in shown]
     out: dict[str, Any] = {"columns": [labels[c] for c in shown], "months": rows, "total": total,
-                           "has_bonus": bool((months["bonus_paid"] != 0).any()),
+                           "has_bonus": any(r["bonus_paid"] != 0 for r in months),
                            "latest_month": rows[-1]["month"], "latest": rows[-1]["net"],
                            "first_month": rows[0]["month"], "bonus": None}
     bonus = _num(rec.get("bonus_paid")) or 0.0
@@ -631,15 +647,59 @@ def _net_context(months: pd.DataFrame, rec: dict[str, Any], interim: bool, lang:
 
 def render_statements(st: Statements, policy: Policy, lang: str | None = None) -> dict[str, str]:
     """HTML statement per employee id, from ``compkit/templates/statement.html.j2`` in ``lang`` (default: the
-    language the contents were written in, ``st.info['lang']``, else the policy's ``language``)."""
-    lang = i18n.resolve(lang or st.info.get("lang"), policy)
-    parts = {"people": {str(r["employee_id"]): r for r in st.people.to_dict("records")},
-             "indicators": _group(st.indicators), "feedback": _group(st.feedback),
-             "commission": _group(st.commission), "deferrals": _group(st.deferrals),
-             "satisfaction": _group(st.satisfaction), "plans": _group(st.plans), "net": _group(st.net),
-             "allowance_cols": [c for c in st.people.columns if c.startswith("allowance_")]}
-    return {eid: i18n.render("statement.html.j2", lang, **statement_context(st, policy, eid, lang, parts))
-            for eid in parts["people"]}
+    language the contents were written in, ``st.info['lang']``, else the policy's ``language``). Holds every
+    page in memory: :func:`write_statements` writes them one by one (:func:`iter_statement_pages`)."""
+    pages = StatementPages(st, policy, lang)
+    return dict(pages.render(0, len(pages.ids)))
+
+
+#: the sections of a statement cut per person (Statements tables with an ``employee_id`` column)
+SECTIONS = ("indicators", "feedback", "commission", "deferrals", "satisfaction", "plans", "net")
+
+
+class StatementPages:
+    """Everyone's statement pages, rendered a range of people at a time (for the workers of
+    :func:`write_statements`): each section table is put in the order of ``st.people`` once (stable, so a person's
+    rows keep their order) with the offsets of each person's rows, so that a range of people is a slice of each
+    table, turned into records in one call; the template is compiled once per process (Jinja2's cache). A page
+    depends only on its person's rows: the same bytes whatever the ranges."""
+
+    def __init__(self, st: Statements, policy: Policy, lang: str | None = None) -> None:
+        self.st, self.policy = st, policy
+        self.lang = i18n.resolve(lang or st.info.get("lang"), policy)
+        self.ids = st.people["employee_id"].astype(str).tolist()
+        position = pd.Series(np.arange(len(self.ids)), index=pd.Index(self.ids))
+        if not position.index.is_unique:
+            raise FeedbackError("an employee id appears twice in the statements' people table")
+        self.tables: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+        for name in SECTIONS:
+            df = getattr(st, name)
+            if not len(df) or "employee_id" not in df:
+                self.tables[name] = (df.iloc[0:0], np.zeros(len(self.ids) + 1, dtype="int64"))
+                continue
+            pos = position.reindex(df["employee_id"].astype(str).to_numpy()).to_numpy()
+            keep = ~np.isnan(pos)
+            order = np.argsort(np.where(keep, pos, np.inf), kind="stable")[: int(keep.sum())]
+            ordered = df.take(order)
+            offsets = np.searchsorted(pos[order], np.arange(len(self.ids) + 1), side="left").astype("int64")
+            self.tables[name] = (ordered, offsets)
+        self.allowance_cols = [c for c in st.people.columns if c.startswith("allowance_")]
+
+    def render(self, start: int, stop: int):
+        """(employee id, page) for the people ``start`` to ``stop - 1`` in ``st.people``'s order."""
+        people = self.st.people.iloc[start:stop].to_dict("records")
+        cut: dict[str, list[list[dict[str, Any]]]] = {}
+        for name, (df, off) in self.tables.items():
+            rows = df.iloc[off[start]:off[stop]].to_dict("records") if off[stop] > off[start] else []
+            base = off[start]
+            cut[name] = [rows[off[i] - base:off[i + 1] - base] for i in range(start, stop)]
+        template = i18n.environment(self.lang).get_template("statement.html.j2")
+        for k, rec in enumerate(people):
+            eid = self.ids[start + k]
+            parts: dict[str, Any] = {name: {eid: cut[name][k]} for name in SECTIONS}
+            parts["people"] = {eid: rec}
+            parts["allowance_cols"] = self.allowance_cols
+            yield eid, template.render(**statement_context(self.st, self.policy, eid, self.lang, parts))
 
 
 def _plan_rows(plans: pd.DataFrame, lang: str = "en") -> dict[str, list]:
@@ -736,18 +796,19 @@ def published_results(st: Statements, policy: Policy, key: bytes | None = None) 
 
 def write_statements(policy_path: str | Path, data_path: str | Path, out: str | Path, period: str | None = None,
                      cycle: str | None = None, publish: str | Path | None = None,
-                     lang: str | None = None, pdf: bool = False) -> list[Path]:
+                     lang: str | None = None, pdf: bool = False, workers: int | None = None) -> list[Path]:
     """Evaluate, then write a statement per employee (``OUT/<employee id>.html``) and ``OUT/statements.xlsx``
     (a sheet per section, everyone). ``publish``: also write the published tables (CSV) to that folder.
     ``pdf``: also print each statement to ``OUT/<employee id>.pdf`` (A4) with headless Chromium
-    (:mod:`compkit.browser`; BrowserMissing, before any work, where it is not installed).
+    (:mod:`compkit.browser`; BrowserMissing, before any work, where it is not installed). ``workers``: processes
+    that write the pages (default :func:`default_workers`); the files are the same, byte for byte, whatever it is.
 
     ``out`` must not be under a ``reports`` folder. Everything is written to a temporary folder first and moved
     into place, so a failed run leaves the previous statements as they were. Returns the files written.
     """
     from compkit.atomic import check_output, remove_quietly, replace_folder, staging_folder
     from compkit.data import load_dataset
-    from compkit.excel import write_csv, write_workbook
+    from compkit.excel import write_csv, write_workbook_streamed
     from compkit.policy import load_policy
     from compkit.privacy import pseudonym_key
 
@@ -773,27 +834,27 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
     if key is not None:  # each reader finds themself in the published list (结果公示) by their own pseudonym
         code = publication_pseudonyms(st.people["employee_id"], key, st.info["cycle"])
         st.people["pseudonym"] = np.where(st.people["composite"].notna().to_numpy(), code, "")
-    pages = render_statements(st, policy)
-    names = statement_file_names(list(pages))
+    pages = StatementPages(st, policy)
+    names = statement_file_names(pages.ids)
     if len(names) != len(st.people) or len(set(names.values())) != len(names):
         raise FeedbackError(f"{len(names)} statement file(s) for {len(st.people)} people; expected one per person")
     tmp = staging_folder(out, "statements")
     pub_tmp = None
     try:
-        for eid, html in pages.items():
-            (tmp / names[eid]).write_text(html, encoding="utf-8")
+        sheets = {name: getattr(st, name) for name in Statements.TABLES}
+        if len(st.plans):
+            sheets["plans"] = st.plans
+        # the workbook (headers in the reader's language) is written while the workers write the pages
+        write_pages(pages, names, tmp, workers,
+                    meanwhile=lambda: write_workbook_streamed(sheets, tmp / "statements.xlsx", lang=st.info["lang"]))
         written = len(list(tmp.glob("*.html")))
         if written != len(st.people):
             raise FeedbackError(f"wrote {written} statement file(s) for {len(st.people)} people; expected one per "
                                 "person (nothing was replaced)")
-        sheets = {name: getattr(st, name) for name in Statements.TABLES}
-        if len(st.plans):
-            sheets["plans"] = st.plans
-        write_workbook(sheets, tmp / "statements.xlsx", lang=st.info["lang"])  # headers in the reader's language
         if pdf:
             from compkit.browser import print_pdfs
 
-            print_pdfs({tmp / names[eid]: tmp / (names[eid][: -len(".html")] + ".pdf") for eid in pages})
+            print_pdfs({tmp / names[eid]: tmp / (names[eid][: -len(".html")] + ".pdf") for eid in pages.ids})
         if publish is not None:
             pub_tmp = staging_folder(publish, "published")
             for name, table in published_results(st, policy, key).items():
@@ -808,6 +869,71 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
     if publish is not None:
         written_files += sorted(Path(publish).glob("*.csv"))
     return written_files
+
+
+#: environment variable: how many processes write statement pages (default: the CPUs this process may use)
+WORKERS_ENV = "COMPKIT_WORKERS"
+#: fewer people than this a process: the pages are written without starting workers
+MIN_PER_WORKER = 200
+
+
+def default_workers() -> int:
+    """``$COMPKIT_WORKERS``, else the number of CPUs this process may run on."""
+    env = os.environ.get(WORKERS_ENV, "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise FeedbackError(f"{WORKERS_ENV}={env!r}: expected a whole number of processes") from None
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+#: the job the worker processes read (set in the parent before they are forked, never pickled)
+_JOB: tuple[StatementPages, dict[str, str], Path] | None = None
+
+
+def _write_range(bounds: tuple[int, int]) -> int:
+    pages, names, folder = _JOB  # type: ignore[misc]
+    n = 0
+    for eid, html in pages.render(*bounds):
+        (folder / names[eid]).write_text(html, encoding="utf-8")
+        n += 1
+    return n
+
+
+def write_pages(pages: StatementPages, names: dict[str, str], folder: Path, workers: int | None = None,
+                meanwhile: Any = None) -> int:
+    """Write every page of ``pages`` to ``folder / names[id]``, in ranges of people spread over ``workers``
+    processes (forked, so the contents are shared, not copied; one process where fork is not available or there
+    are few people). Each page depends only on its person: the files are the same whatever the workers.
+    ``meanwhile``: a function the parent runs while the workers write (the workbook), else after the pages.
+    Returns the number of pages written; an error in any worker is raised here (the caller discards the
+    folder)."""
+    global _JOB
+    n = len(pages.ids)
+    workers = default_workers() if workers is None else max(1, int(workers))
+    workers = min(workers, max(1, n // MIN_PER_WORKER))
+    if workers > 1 and "fork" not in multiprocessing.get_all_start_methods():
+        workers = 1
+    size = max(50, min(2000, -(-n // (workers * 8)))) if workers > 1 else max(n, 1)
+    ranges = [(a, min(a + size, n)) for a in range(0, n, size)]
+    _JOB = (pages, names, folder)
+    try:
+        if workers == 1:
+            n_written = sum(_write_range(r) for r in ranges)
+            if meanwhile is not None:
+                meanwhile()
+            return n_written
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            done = pool.map_async(_write_range, ranges, chunksize=1)
+            if meanwhile is not None:
+                meanwhile()
+            return sum(done.get())
+    finally:
+        _JOB = None
 
 
 #: longest file name part kept from an employee id (file systems allow 255 bytes; CJK takes 3 bytes a character)

@@ -18,6 +18,7 @@ Formats (Babel, CLDR data): money ``1,234.56 元`` (en ``CNY 1,234.56``), large 
 from __future__ import annotations
 
 import datetime as _dt
+import decimal as _decimal
 import functools
 import gettext as _gettext
 import io
@@ -296,14 +297,30 @@ def _missing(x: Any) -> bool:
         return False
 
 
+#: the locales whose decimal pattern ``#,##0.0…`` Babel renders with ',' grouping by threes, '.' and '-' (CLDR):
+#: :func:`number` formats them directly, in the same way (a statement formats hundreds of numbers)
+_PLAIN_LOCALES = ("zh_CN", "en")
+_QUANTUM = [_decimal.Decimal(1).scaleb(-d) for d in range(10)]
+
+
 def number(x: Any, lang: str | None = None, decimals: int = 0) -> str:
-    """A number with the locale's grouping: 1234567.8 -> '1,234,568' (decimals 0); '' when missing."""
+    """A number with the locale's grouping: 1234567.8 -> '1,234,568' (decimals 0); '' when missing.
+
+    As Babel's ``format_decimal(x, '#,##0.00', locale)``, character for character: the float's shortest decimal
+    form (``str``) rounded half to even at ``decimals`` places, '-' for a negative number (-0.001 -> '-0.00').
+    zh-CN and en are formatted here directly (tests/test_i18n.py checks the two agree); other locales by Babel."""
     if _missing(x):
         return ""
+    locale = locale_name(lang or DEFAULT)
+    if locale in _PLAIN_LOCALES and 0 <= decimals < len(_QUANTUM):
+        d = _decimal.Decimal(str(float(x)))
+        if d.is_finite():
+            text = format(abs(d).quantize(_QUANTUM[decimals]), ",f")
+            return "-" + text if d.is_signed() else text
     from babel.numbers import format_decimal
 
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-    return format_decimal(float(x), format=pattern, locale=locale_name(lang or DEFAULT))
+    return format_decimal(float(x), format=pattern, locale=locale)
 
 
 def money(x: Any, lang: str | None = None, currency: str = "CNY", decimals: int = 2) -> str:

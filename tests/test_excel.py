@@ -20,3 +20,30 @@ def test_workbook_formats_money_shares_and_dates(tmp_path: Path) -> None:
     assert ws["C2"].number_format == "0.0%"
     assert ws["D2"].number_format == "yyyy-mm-dd" and ws["D3"].value is None
     assert [p.name for p in tmp_path.iterdir()] == ["out.xlsx"]  # no temporary file left behind
+
+
+def test_streamed_workbook_reads_as_write_workbook_writes(tmp_path, monkeypatch) -> None:
+    """write_workbook_streamed (the statements of 100,000 people): the same sheets, headers, values, number formats,
+    frozen header and filter as write_workbook; formulas neutralised; a long table continues on a second sheet."""
+    import numpy as np
+    import pandas as pd
+    from openpyxl import load_workbook
+
+    from compkit import excel
+
+    df = pd.DataFrame({"employee_id": ["E1", "E2", "E3"], "base_pay": [114000.0, np.nan, 1 / 3],
+                       "text": ["=1+2", "a<b&c", ""], "n": [1, 2, 3], "flag": [True, False, True],
+                       "hire_date": pd.to_datetime(["2025-01-02", None, "2024-02-29"])})
+    a = excel.write_workbook({"summary": df}, tmp_path / "a.xlsx", lang="zh-CN")
+    b = excel.write_workbook_streamed({"summary": df}, tmp_path / "b.xlsx", lang="zh-CN")
+    wa, wb = load_workbook(a), load_workbook(b)
+    assert wa.sheetnames == wb.sheetnames == ["汇总"] and wb.properties.creator == "compkit"
+    sa, sb = wa["汇总"], wb["汇总"]
+    assert [[c.value for c in r] for r in sa.iter_rows()] == [[c.value for c in r] for r in sb.iter_rows()]
+    assert [c.number_format for c in sa[2]] == [c.number_format for c in sb[2]]
+    assert sb["C2"].value == "'=1+2" and sb["B3"].value is None and sb["A1"].font.b
+    assert sb.freeze_panes == "A2" and sb.auto_filter.ref == sa.auto_filter.ref == "A1:F4"
+    monkeypatch.setattr(excel, "MAX_SHEET_ROWS", 2)
+    c = load_workbook(excel.write_workbook_streamed({"summary": df}, tmp_path / "c.xlsx", lang="en"))
+    assert c.sheetnames == ["Summary", "Summary (2)"]
+    assert [r[0] for r in c["Summary (2)"].iter_rows(values_only=True)] == ["Employee ID", "E3"]

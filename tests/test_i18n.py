@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from compkit import i18n
 
@@ -192,3 +194,17 @@ def test_engine_reasons_show_rating_labels() -> None:
     assert i18n.engine_text("rating A: step 2 -> step 4 (+2 steps)", "zh-CN", names) == \
         "评级优秀：由第2档调至第4档（+2档）"
     assert i18n.engine_text(step, "en", names) == step  # English: the engine's own words, no Chinese in them
+
+
+@settings(max_examples=400, deadline=None)
+@given(hst.one_of(hst.floats(allow_nan=False, allow_infinity=False, min_value=-1e15, max_value=1e15),
+                 hst.integers(-10**9, 10**9).map(lambda n: n / 200),  # halves of cents: the rounding ties
+                 hst.sampled_from([0.0, -0.0, 0.005, 0.015, 2.675, -2.675, -0.001, 0.5, 1.5, 2.5, 99_999.995])),
+       hst.sampled_from(["zh-CN", "en"]), hst.integers(0, 4))
+def test_numbers_are_formatted_as_babel_formats_them(x: float, lang: str, decimals: int) -> None:
+    """i18n.number formats zh-CN and en itself (fast); character for character what Babel's format_decimal gives
+    for the pattern '#,##0.00…' (half to even on the float's shortest decimal form; '-0.00' for -0.001)."""
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    assert i18n.number(x, lang, decimals) == format_decimal(x, format=pattern, locale=i18n.locale_name(lang))
