@@ -5,8 +5,8 @@
 
 Each run is a fresh process (``python -m compkit.cli statements ...``) writing to a temporary folder. Printed per
 run: wall time, CPU time (user + system of the command and every worker it started, from
-``resource.getrusage(RUSAGE_CHILDREN)``), peak memory (the largest sum of the resident memory of the command and
-its workers, sampled every 50 ms from /proc) and the load average before and after (the machine is shared: quote
+``resource.getrusage(RUSAGE_CHILDREN)``), peak memory (the largest sum of the proportional set size of the
+command and its workers, sampled every 50 ms from /proc: pages the forked workers share with it count once) and the load average before and after (the machine is shared: quote
 the CPU time beside every wall time). ``--digest`` also prints a sha256 of the output folder (every statement page
 byte for byte, and the workbook's cell values sheet by sheet; the workbook's zip and time stamps are left out), to
 check that a speed change leaves the output unchanged. Speed is shown here, never asserted in tests.
@@ -50,9 +50,22 @@ def _tree_rss_bytes(root: int) -> int:
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        total += _pss(pid, rss.get(pid, 0))
         todo.extend(children.get(pid, []))
     return total
+
+
+def _pss(pid: int, rss: int) -> int:
+    """Proportional set size (a page shared by n processes counts 1/n: forked workers share the parent's
+    tables), from /proc/<pid>/smaps_rollup; the resident size where that is not available."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return rss
 
 
 def run_once(args: argparse.Namespace, out: Path) -> dict[str, float]:
