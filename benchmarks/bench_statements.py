@@ -6,8 +6,9 @@
 Each run is a fresh process (``python -m compkit.cli statements ...``) writing to a temporary folder. Printed per
 run: wall time, CPU time (user + system of the command and every worker it started, from
 ``resource.getrusage(RUSAGE_CHILDREN)``), peak memory (the largest sum of the proportional set size of the
-command and its workers, sampled every 50 ms from /proc: pages the forked workers share with it count once) and the load average before and after (the machine is shared: quote
-the CPU time beside every wall time). ``--digest`` also prints a sha256 of the output folder (every statement page
+command and its workers, sampled every 50 ms from /proc: pages the forked workers share with it count once) and
+the load average before and after (the machine is shared: quote the CPU time beside every wall time).
+``--digest`` also prints a sha256 of the output folder (every statement page
 byte for byte, and the workbook's cell values sheet by sheet; the workbook's zip and time stamps are left out), to
 check that a speed change leaves the output unchanged. Speed is shown here, never asserted in tests.
 """
