@@ -841,7 +841,8 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
     tmp = staging_folder(out, "statements")
     pub_tmp = None
     try:
-        sheets = {name: getattr(st, name) for name in Statements.TABLES}
+        sheets = {name: getattr(st, name).rename(columns=WORKBOOK_COLUMNS.get(name, {}))
+                  for name in Statements.TABLES}
         if len(st.plans):
             sheets["plans"] = st.plans
         # the workbook (headers in the reader's language) is written while the workers write the pages
@@ -871,6 +872,9 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
     return written_files
 
 
+#: columns renamed in statements.xlsx, where their code means something else elsewhere (``line`` is the business
+#: line in the employees table; on a commission line it says payment or clawback)
+WORKBOOK_COLUMNS = {"commission": {"line": "line_kind"}}
 #: environment variable: how many processes write statement pages (default: the CPUs this process may use)
 WORKERS_ENV = "COMPKIT_WORKERS"
 #: fewer people than this a process: the pages are written without starting workers

@@ -162,7 +162,7 @@ COLUMNS.update({
     "peers": N_("Peers compared"), "share_below": N_("Share of peers scoring lower"),
     "standing": N_("Strength or weakness"), "kind": N_("Kind"), "order": N_("Order"), "text": N_("Text"),
     "month": N_("Month (in words)"), "product_name": N_("Product name"), "sales": N_("Sales (CNY)"),
-    "line": N_("Payment or clawback"), "remark": N_("Remark"), "contributions": N_("Employee contributions (CNY)"),
+    "line_kind": N_("Payment or clawback"), "remark": N_("Remark"), "contributions": N_("Employee contributions (CNY)"),
     "cycle": N_("Cycle"), "meeting_date": N_("Meeting date"), "met_by": N_("Met by"), "action": N_("Agreed action"),
     "due_date": N_("Due date"), "acknowledged": N_("Acknowledged"), "acknowledged_on": N_("Acknowledged on"),
     "comment": N_("Comment"), "score_before": N_("Score then"), "score_now": N_("Score now"),

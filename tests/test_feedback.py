@@ -585,7 +585,11 @@ def test_statements_workbook_headers_in_english(tmp_path: Path, tiny_dir: Path) 
     assert "Share of peers scoring lower" in sheets["Indicators"].columns
     # every column of every section has its own header (none falls back to the code's words)
     st = statement_contents(load_policy(POLICY_2025), load_dataset(tiny_dir, policy=load_policy(POLICY_2025)))
-    codes = {c for name in st.TABLES for c in getattr(st, name).columns} | set(st.plans.columns) | {"pseudonym"}
+    from compkit.feedback import WORKBOOK_COLUMNS
+
+    codes = {WORKBOOK_COLUMNS.get(name, {}).get(c, c) for name in st.TABLES for c in getattr(st, name).columns} \
+        | set(st.plans.columns) | {"pseudonym"}
+    assert headers.column_label("line", "zh-CN") == "业务条线"  # the employees' business line, as before
     assert sorted(c for c in codes if c not in headers.COLUMNS and not c.startswith("allowance_")) == []
 
 
