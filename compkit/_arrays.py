@@ -150,7 +150,7 @@ def isin(values: pd.Series, allowed: set | list | tuple | pd.Index | pyarrow.Arr
 def text_array(values: set | list | tuple | pd.Index | pyarrow.Array) -> pyarrow.Array | None:
     """``values`` as an Arrow string array (None when they are not all texts)."""
     if isinstance(values, (pyarrow.Array, pyarrow.ChunkedArray)):
-        return values if pyarrow.types.is_string(values.type) else None
+        return values if pyarrow.types.is_string(values.type) or pyarrow.types.is_large_string(values.type) else None
     try:
         return pyarrow.array(list(values) if isinstance(values, (set, frozenset)) else values, type=pyarrow.string())
     except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError, TypeError):
