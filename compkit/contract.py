@@ -269,9 +269,9 @@ def _product_columns(ctx: Context) -> None:
     if ctx.policy is None:
         return
     sales = ctx.tables["sales"]
-    product = sales["product"].astype(str)
+    product = sales["product"]  # looked up by category (or with Arrow), never as a Python text per row
     for p in ctx.policy.commission.products:
-        mine = (product == p.id).to_numpy()
+        mine = isin(product, [p.id]).to_numpy(dtype=bool)
         if not mine.any():
             continue
         needed = ([p.coefficients.column] if p.coefficients is not None and p.coefficients.default is None
@@ -286,7 +286,7 @@ def _product_columns(ctx: Context) -> None:
                 bad = mine & sales[column].isna().to_numpy()
                 expected = M_("an annual FTP spread (product '{product}' is paid on FTP profit)", product=p.id)
             else:
-                bad = mine & ~sales[column].astype(str).isin(list(p.coefficients.values)).to_numpy()
+                bad = mine & ~isin(sales[column], list(p.coefficients.values)).to_numpy(dtype=bool)
                 expected = M_("one of {values} (commission.products[{product}].coefficients)",
                               values=", ".join(p.coefficients.values), product=p.id)
             ctx.report("sales", bad, column, expected)

@@ -431,10 +431,46 @@ def _clean_text(s: pd.Series) -> pd.Series:
     out = s.astype("string")
     if isinstance(out.array, ArrowStringArray):
         arrow = out.array.__arrow_array__()
+        if not _may_need_cleaning(arrow):
+            return out
         if not _any(pc.not_equal(pc.utf8_trim_whitespace(arrow), arrow)) and not _any(pc.equal(arrow, "")):
             return out
     out = out.str.strip()
     return out.mask(out == "")
+
+
+def _may_need_cleaning(arrow: pyarrow.ChunkedArray) -> bool:
+    """Whether some value of an Arrow text column may be empty or begin or end with a blank: False when every
+    value present is non-empty and its first and last bytes are printable ASCII other than the space (a blank of
+    any kind, ASCII or Unicode, is a byte below 0x21 or starts or ends with a byte of 0x80 or more). One pass over
+    the offsets and two gathers, instead of a trimmed copy of the column (ids: millions of ASCII codes)."""
+    for chunk in arrow.chunks:
+        n = len(chunk)
+        if n == 0:
+            continue
+        if not (pyarrow.types.is_string(chunk.type) or pyarrow.types.is_large_string(chunk.type)):
+            return True
+        validity, offsets_buffer, data = chunk.buffers()
+        width = np.int64 if pyarrow.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(offsets_buffer, dtype=width)[chunk.offset:chunk.offset + n + 1]
+        lengths = np.diff(offsets)
+        present = lengths > 0
+        if chunk.null_count:
+            valid = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+            valid = valid[chunk.offset:chunk.offset + n].astype(bool)
+            if (valid & ~present).any():
+                return True  # an empty text
+            present &= valid
+        elif not present.all():
+            return True
+        if not present.any():
+            continue
+        b = np.frombuffer(data, dtype=np.uint8)
+        starts = offsets[:-1][present]
+        for edge in (b[starts], b[starts + lengths[present] - 1]):
+            if ((edge < 0x21) | (edge >= 0x7F)).any():
+                return True
+    return False
 
 
 def _coerce(df: pd.DataFrame, table: str, file: str, offset: int, problems: list[Problem]) -> pd.DataFrame:
@@ -711,7 +747,9 @@ def _may_repeat(df: pd.DataFrame, key: list[str]) -> bool:
         values = df[key[0]].array.__arrow_array__()
         if values.null_count == 0 and pc.all(pc.less(values[:-1], values[1:])).as_py():
             return False  # strictly increasing (ids written in order, the usual case): distinct, no hashing
-        return len(pc.unique(values)) < len(values)
+        # one hash table for the whole column (chunk by chunk, Arrow grows and merges one per chunk: 1.75 s
+        # instead of 1.36 s of CPU for 7.5 million deal ids)
+        return len(pc.unique(_one_chunk(values))) < len(values)
     combined = np.zeros(len(df), dtype=np.int64)
     size = 1
     for k in key:
@@ -728,6 +766,16 @@ def _may_repeat(df: pd.DataFrame, key: list[str]) -> bool:
         return False
     combined.sort(kind="stable")  # fast on rows nearly in order; equal keys end up side by side
     return bool((combined[1:] == combined[:-1]).any())
+
+
+def _one_chunk(values: pyarrow.ChunkedArray | pyarrow.Array) -> pyarrow.Array:
+    """An Arrow column as one array (its chunks joined; text beyond 2 GB as large_string)."""
+    if not isinstance(values, pyarrow.ChunkedArray):
+        return values
+    try:
+        return values.combine_chunks()
+    except pyarrow.ArrowInvalid:  # more than 2 GB of text in 32-bit offsets
+        return values.cast(pyarrow.large_string()).combine_chunks()
 
 
 def _empty(kind: str, n: int) -> pd.Series:

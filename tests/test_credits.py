@@ -141,3 +141,20 @@ def test_credited_sales_rows_in_order_and_holders_without_sales() -> None:
     assert out["amount"].tolist()[-4:] == [300_000.0, 300_000.0, 125_000.0, 375_000.0]
     assert out["credit_share"].tolist() == [1.0] * len(rest) + [0.5, 0.5, 0.25, 0.75]
     assert out["customer_id"].tolist()[-4:] == ["C1", "C1", "C4", "C4"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["D1", "D2", "D3", "D10", "D22", "X", None]), max_size=12),
+       st.lists(st.sampled_from(["D1", "D2", "D3", "D10", "D22", "X", "Y"]), min_size=1, max_size=8))
+def test_unknown_deals_are_those_absent_from_sales(sales_deals: list, credit_deals: list) -> None:
+    """The deal_id rule flags exactly the credit rows whose deal no sales row has (as a set look-up would),
+    whichever table is the larger and with missing sales deal ids."""
+    from compkit.credits import share_problems
+
+    credits = pd.DataFrame({"deal_id": pd.Series(credit_deals, dtype="string"),
+                            "employee_id": pd.Series(["E1"] * len(credit_deals), dtype="string"),
+                            "share": np.ones(len(credit_deals))})
+    found = [i for i, column, _, _ in share_problems(credits, pd.Series(sales_deals, dtype="string"))
+             if column == "deal_id"]
+    known = {d for d in sales_deals if d is not None}
+    assert found == [i for i, d in enumerate(credit_deals) if d not in known]

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import SAMPLE, sample_available, tiny_tables, write_tables
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compkit.data import (
     complaint_stats,
@@ -732,3 +734,25 @@ def test_may_repeat_on_several_key_columns() -> None:
     assert not _may_repeat(df.iloc[[3, 0, 2, 1]], key)  # out of order, distinct
     assert _may_repeat(df.iloc[[3, 0, 2, 0]], key)  # out of order, row 0 twice
     assert _may_repeat(df.iloc[[0, 0, 1]], key)  # in order, one repeated
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from(
+    ["a", "Z", "7", "-", " ", "\t", "\u3000", "\xa0", "理", "\n", "~", "\x7f"]), max_size=4)), max_size=8),
+       st.integers(min_value=0, max_value=3))
+def test_text_needing_no_cleaning_is_told_without_a_trimmed_copy(values: list, skip: int) -> None:
+    """The quick test of a text column (first and last bytes, empty values) never misses a value that trimming
+    would change or an empty one; on plain ASCII ids it says there is nothing to clean."""
+    import pyarrow
+    import pyarrow.compute as pc
+
+    from compkit.data import _may_need_cleaning
+
+    for kind in (pyarrow.string(), pyarrow.large_string()):
+        arrow = pyarrow.chunked_array([pyarrow.array(["pad"] * skip + values, type=kind).slice(skip)], type=kind)
+        changes = bool(pc.any(pc.not_equal(pc.utf8_trim_whitespace(arrow), arrow)).as_py()) or bool(
+            pc.any(pc.equal(arrow, "")).as_py())
+        if changes:
+            assert _may_need_cleaning(arrow), values
+    plain = pyarrow.chunked_array([pyarrow.array(["E00001", None, "CE0001-24", "x"])])
+    assert not _may_need_cleaning(plain)
