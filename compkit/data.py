@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
@@ -169,11 +170,16 @@ class Dataset:
             h.update(pd.util.hash_pandas_object(df.astype("string"), index=False).values.tobytes())
         return h.hexdigest()
 
-    def to_parquet(self, folder: str | Path) -> list[Path]:
+    def to_parquet(self, folder: str | Path, policy: Policy | None = None) -> list[Path]:
         """Write every table with rows as ``<table>.parquet`` into ``folder`` (created): the validated, typed
         columns (categoricals as dictionaries), which :func:`load_dataset` reads back fast and to the same
         fingerprint. For handing a validated copy to the review's notebooks; it holds personal data, so write it
-        to a private or temporary folder, never under ``reports/``."""
+        to a private or temporary folder, never under ``reports/``.
+
+        With ``policy`` (the one these data were validated against), a manifest (:data:`VALIDATED`: the policy's
+        fingerprint, the cycle, the rows set aside, the notes and the sha256 of each file) is written last, and
+        ``load_dataset(folder, policy)`` then reads the copy back as it was, without validating it again, as long
+        as the files are those written and the policy is the same (else it validates them in full)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         written = []
@@ -184,6 +190,8 @@ class Dataset:
             target = folder / f"{name}.parquet"
             df.to_parquet(target, index=False)
             written.append(target)
+        if policy is not None:
+            _write_validated(self, folder, written, policy)
         return written
 
     def summary(self) -> pd.DataFrame:
@@ -199,6 +207,82 @@ class Dataset:
 
 #: the tables held as fields of :class:`Dataset`; later tables are in ``Dataset.more``
 _FIELD_TABLES = ("employees", "metrics", "sales", "ratings", "surveys", "complaints", "history", "appeals")
+
+
+# ------------------------------------------------------------------------------- a validated copy
+
+#: the manifest of a validated Parquet copy (:meth:`Dataset.to_parquet` with a policy)
+VALIDATED = ".compkit-validated.json"
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_validated(data: Dataset, folder: Path, written: list[Path], policy: Policy) -> None:
+    """The manifest of a validated copy; none when a note holds a value JSON cannot give back as it was (the
+    copy is then validated again when read)."""
+    plain = (str, int, float, bool, type(None))
+    if not all(isinstance(v, plain) for n in data.notes for v in (n.file, n.row, n.column, n.value, n.expected)):
+        return
+    manifest = {
+        "format": 1, "policy": policy.fingerprint(), "cycle": data.cycle, "source": data.source,
+        "files": data.files, "set_aside": data.set_aside,
+        "notes": [[n.file, n.row, n.column, n.value, n.expected] for n in data.notes],
+        "tables": {f.stem: _file_digest(f) for f in written},
+        # the dtype of each categorical column's categories (Parquet gives Python strings back as Arrow text)
+        "categories": {f.stem: {c: str(t.categories.dtype) for c, t in data.table(f.stem).dtypes.items()
+                                if isinstance(t, pd.CategoricalDtype)} for f in written},
+    }
+    (folder / VALIDATED).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+
+
+def _read_validated(path: Path, policy: Policy | None, cycle: str | None) -> Dataset | None:
+    """The dataset of a validated copy (see :meth:`Dataset.to_parquet`) read back without validating it again:
+    None unless ``path`` holds a manifest, the same policy (and cycle, if one is asked for), and exactly the
+    files it lists with the contents it lists (sha256)."""
+    manifest_file = path / VALIDATED
+    if policy is None or not manifest_file.is_file():
+        return None
+    try:
+        m = json.loads(manifest_file.read_text(encoding="utf-8"))
+        if m.get("format") != 1 or m["policy"] != policy.fingerprint() or cycle not in (None, m["cycle"]):
+            return None
+        found = {f.name for f in path.iterdir() if f.suffix in (".csv", ".parquet")}
+        if found != {f"{name}.parquet" for name in m["tables"]}:
+            return None
+        if any(_file_digest(path / f"{name}.parquet") != digest for name, digest in m["tables"].items()):
+            return None
+        tables = {}
+        for name in CONTRACT:
+            if name not in m["tables"]:
+                tables[name] = _empty_table(name)
+                continue
+            df = pd.read_parquet(path / f"{name}.parquet")
+            for col, dtype in m["categories"][name].items():
+                cats = df[col].cat.categories
+                if str(cats.dtype) != dtype:
+                    cats = pd.Index(np.asarray(cats, dtype=object), dtype=object) if dtype == "object" else \
+                        cats.astype(dtype)
+                    df[col] = pd.Series(pd.Categorical.from_codes(df[col].cat.codes, categories=cats),
+                                        index=df.index)
+            tables[name] = df
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, pyarrow.ArrowException):
+        return None  # not a copy this compkit wrote: validated in full
+    for name, spec in CONTRACT.items():  # the absent tables as load_dataset makes them
+        if name not in m["tables"]:
+            for col, column in spec.columns.items():
+                if column.default is not None:
+                    tables[name][col] = tables[name][col].fillna(column.default)
+                if column.categorical:
+                    tables[name][col] = _categorical(tables[name][col])
+    more = {name: tables.pop(name) for name in list(tables) if name not in _FIELD_TABLES}
+    return Dataset(**tables, cycle=m["cycle"], source=m["source"], files=m["files"], more=more,
+                   set_aside=m["set_aside"], notes=tuple(Problem(*n) for n in m["notes"]))
 
 
 # ----------------------------------------------------------------------------------------- reading
@@ -806,6 +890,9 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
     problem; on success every table of the contract is present (absent optional tables are empty).
     """
     path = Path(path)
+    copy = _read_validated(path, policy, cycle) if path.is_dir() else None
+    if copy is not None:  # a copy this compkit validated under the same policy (Dataset.to_parquet)
+        return copy
     raw, files, offsets, problems = _read_raw(path, encoding)
     if problems:
         raise DataError(problems, str(path))

@@ -155,7 +155,7 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     # validated once: the notebooks read a typed Parquet copy of it (fast to load), kept in a private temporary
     # folder (never in the report) and removed when they have run
     validated = tempfile.TemporaryDirectory(prefix="compkit-review-data-")
-    dataset.to_parquet(validated.name)
+    dataset.to_parquet(validated.name, policy=base_policy)  # read back without validating again (same policy)
     emp = dataset.employees  # for the scan before publishing (ids, names, supervisor ids, head-count)
     del dataset
 

@@ -756,3 +756,57 @@ def test_text_needing_no_cleaning_is_told_without_a_trimmed_copy(values: list, s
             assert _may_need_cleaning(arrow), values
     plain = pyarrow.chunked_array([pyarrow.array(["E00001", None, "CE0001-24", "x"])])
     assert not _may_need_cleaning(plain)
+
+
+def test_a_validated_copy_is_read_back_as_it_was_without_validating_again(tiny, policy: Policy, tmp_path: Path,
+                                                                          monkeypatch) -> None:
+    import compkit.data as data
+
+    copy = tmp_path / "validated"
+    sales = tiny.sales.assign(customer_id=pd.Categorical(  # categories as Arrow text, in order of appearance
+        tiny.sales["customer_id"], categories=pd.Index(pd.unique(tiny.sales["customer_id"].dropna()),
+                                                       dtype="string")))
+    tiny = tiny.replace(sales=sales)
+    tiny.to_parquet(copy, policy=policy)
+    assert (copy / data.VALIDATED).is_file()
+    checked: list[str] = []
+    real_check = data._check_table
+    monkeypatch.setattr(data, "_check_table", lambda name, *a: checked.append(name) or real_check(name, *a))
+    again = load_dataset(copy, policy=policy)
+    assert checked == []  # not validated again
+    for name in data.CONTRACT:  # every table as it was: values, dtypes, categories (Python strings) and order
+        pd.testing.assert_frame_equal(again.table(name), tiny.table(name), check_categorical=True, obj=name)
+        for col, dtype in tiny.table(name).dtypes.items():
+            if isinstance(dtype, pd.CategoricalDtype):
+                assert again.table(name)[col].cat.categories.dtype == dtype.categories.dtype, (name, col)
+    assert (again.cycle, again.set_aside, again.notes, again.files) == (tiny.cycle, tiny.set_aside, tiny.notes,
+                                                                         tiny.files)
+    assert load_dataset(copy, policy=policy, cycle=tiny.cycle).fingerprint() == tiny.fingerprint()
+    assert checked == []
+
+
+def test_a_changed_copy_or_another_policy_is_validated_in_full(tiny, policy: Policy, tmp_path: Path,
+                                                               monkeypatch) -> None:
+    import compkit.data as data
+
+    copy = tmp_path / "validated"
+    tiny.to_parquet(copy, policy=policy)
+    checked: list[str] = []
+    real_check = data._check_table
+    monkeypatch.setattr(data, "_check_table", lambda name, *a: checked.append(name) or real_check(name, *a))
+    other = policy.updated({"version": "another"})
+    assert load_dataset(copy, policy=other).fingerprint() == tiny.fingerprint()
+    assert "employees" in checked  # another policy: validated in full
+    checked.clear()
+    load_dataset(copy, policy=None)
+    assert "employees" in checked  # no policy: validated in full
+    metrics = pd.read_parquet(copy / "metrics.parquet")
+    metrics.loc[0, "target"] = -5.0  # a file changed after it was written: its bad value is found
+    metrics.to_parquet(copy / "metrics.parquet", index=False)
+    with pytest.raises(DataError) as info:
+        load_dataset(copy, policy=policy)
+    assert [(Path(p.file).name, p.row, p.column, p.value) for p in info.value.problems] == [
+        ("metrics.parquet", 2, "target", -5.0)]
+    plain = tmp_path / "plain"
+    tiny.to_parquet(plain)  # without the policy: no manifest, validated when read
+    assert not (plain / data.VALIDATED).exists()
