@@ -1,7 +1,7 @@
 """Benchmark: the Monte Carlo on a Dask cluster (a LocalCluster here, or a real one by its scheduler address).
 
     python benchmarks/bench_dask.py [--managers 100000] [--scenarios 1000] [--batch 50] [--workers 2]
-                                    [--scheduler tcp://host:8786] [--single] [--check 20]
+                                    [--scheduler tcp://host:8786] [--single] [--check 20] [--data DIR]
 
 Makes the sample (``compkit sample``, 2026 policy, seed 1), evaluates it once, then runs
 ``simulate(..., client=...)`` with the scenarios in batches of ``--batch`` spread over the workers. Prints the
@@ -9,6 +9,8 @@ wall time, the scaling model (seconds per person-scenario, scenarios per second,
 and the size of one batch's arrays), and checks on the first ``--check`` scenarios that the cluster's result
 equals the single-process run bit for bit. ``--single`` also times the single-process run of all scenarios.
 ``--scheduler``: use that cluster instead of starting a LocalCluster (the workers must have compkit installed).
+``--data``: a dataset already made (e.g. bench_load.py's 100,000 managers) instead of a new sample. CPU seconds
+(the client's and each worker's, user + system) are printed beside the wall times: the machine may be shared.
 Speed is shown here, never asserted in tests.
 """
 from __future__ import annotations
@@ -37,6 +39,11 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _cpu() -> float:
+    """CPU seconds of this process so far (user + system, every thread)."""
+    return sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--managers", type=int, default=100_000)
@@ -46,22 +53,30 @@ def main() -> None:
     ap.add_argument("--scheduler", default=None)
     ap.add_argument("--single", action="store_true")
     ap.add_argument("--check", type=int, default=20)
+    ap.add_argument("--data", type=Path, default=None, help="a dataset to load instead of making a sample")
     args = ap.parse_args()
     from dask.distributed import Client, LocalCluster
 
     policy = load_policy(ROOT / "data" / "policies" / "2026.yaml")
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        make_sample(args.managers, 2025, seed=1, policy=policy).write(Path(tmp) / "d")
-        data = load_dataset(Path(tmp) / "d", policy=policy)
+    if args.data is not None:
+        data = load_dataset(args.data, policy=policy)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            make_sample(args.managers, 2025, seed=1, policy=policy).write(Path(tmp) / "d")
+            data = load_dataset(Path(tmp) / "d", policy=policy)
     base = evaluate(policy, data)
-    print(f"{args.managers:,} managers made, loaded and evaluated in {time.perf_counter() - t0:.1f} s; "
+    print(f"{len(data.employees):,} managers made or read, loaded and evaluated in {time.perf_counter() - t0:.1f} s; "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
     def run(n: int, client=None):
         t = time.perf_counter()
         sim = simulate(policy, data, n=n, seed=0, base=base, batch=args.batch, client=client)
         return sim, time.perf_counter() - t
+
+    def worker_cpu(client) -> float:
+        return sum(client.run(lambda: sum(__import__("resource").getrusage(
+            __import__("resource").RUSAGE_SELF)[:2])).values())
 
     cluster = None if args.scheduler else LocalCluster(n_workers=args.workers, threads_per_worker=1,
                                                        processes=True, dashboard_address=None)
@@ -75,7 +90,9 @@ def main() -> None:
         print(f"first {check} scenarios: cluster result identical bit for bit to the single process: {same}",
               flush=True)
         client.run(lambda: __import__("gc").collect())
+        cpu_before, workers_before = _cpu(), worker_cpu(client)
         sim, seconds = run(args.scenarios, client)
+        cpu_client, cpu_workers = _cpu() - cpu_before, worker_cpu(client) - workers_before
         peaks = client.run(lambda: __import__("resource").getrusage(
             __import__("resource").RUSAGE_SELF).ru_maxrss / 1024.0)
     if cluster is not None:
@@ -85,7 +102,9 @@ def main() -> None:
     k = len(policy.commission.products) + sum(i.source == "metrics" for i in policy.scorecard.indicators)
     batch_mb = args.batch * people * k * 8 / 2 ** 20
     print(f"\n{args.scenarios:,} scenarios x {people:,} people on {workers} worker(s), batches of {args.batch}: "
-          f"{seconds:.1f} s; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+          f"{seconds:.1f} s (CPU: workers {cpu_workers:.1f} s, client {cpu_client:.1f} s); load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"  {cpu_workers / person_scenarios * 1e9:,.1f} ns of workers' CPU per person-scenario")
     print(f"  {seconds / person_scenarios * 1e9:,.1f} ns per person-scenario "
           f"({seconds / person_scenarios * workers * 1e9:,.1f} ns of one worker's time); "
           f"{args.scenarios / seconds:,.1f} scenarios/s")
@@ -94,9 +113,12 @@ def main() -> None:
     p = sim.percentiles.set_index("component").loc["total"]
     print(f"  total cost P5 / P50 / P95: {p['P5'] / 1e6:,.1f}M / {p['P50'] / 1e6:,.1f}M / {p['P95'] / 1e6:,.1f}M")
     if args.single:
+        cpu_before = _cpu()
         _, single = run(args.scenarios)
-        print(f"  the same in one process: {single:.1f} s ({single / person_scenarios * 1e9:,.1f} ns per "
-              f"person-scenario)")
+        cpu_single = _cpu() - cpu_before
+        print(f"  the same in one process: {single:.1f} s, CPU {cpu_single:.1f} s "
+              f"({single / person_scenarios * 1e9:,.1f} ns wall, {cpu_single / person_scenarios * 1e9:,.1f} ns CPU "
+              "per person-scenario)")
 
 
 if __name__ == "__main__":
