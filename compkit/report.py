@@ -134,6 +134,7 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
 
     Returns the path of ``index.html``. Raises CompkitError (PolicyError, DataError, ReportError).
     """
+    from compkit._memory import release_freed_memory
     from compkit.atomic import check_output
     from compkit.data import load_dataset
     from compkit.policy import load_policy
@@ -158,6 +159,7 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     dataset.to_parquet(validated.name, policy=base_policy)  # read back without validating again (same policy)
     emp = dataset.employees  # for the scan before publishing (ids, names, supervisor ids, head-count)
     del dataset
+    release_freed_memory()  # the freed tables' pages back to the system while the notebooks run (compkit._memory)
 
     parameters = {"year": str(year), "policy": str(policy.resolve()), "candidate": str(candidate.resolve()),
                   "data": str(data.resolve()), "budget": budget, "scenarios": int(scenarios), "seed": int(seed),

@@ -442,6 +442,11 @@ def simulate_batch(inputs: scenarios.ScenarioInputs, exp_changes: np.ndarray, se
     return out
 
 
+#: the most person-scenarios in one batch of :func:`simulate`: its arrays are batch x people (x months, x indicators
+#: for the draws), so at 100,000 people a batch is 10 scenarios, not 50 (each array 8 MB a month, not 40 MB)
+MAX_BATCH_CELLS = 1_000_000
+
+
 def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget: float | None = None,
              growth: float = 0.05, market_sd: float = 0.05, individual: bool = True, batch: int = 50,
              progress: bool = False, base: Outcomes | None = None, next_year_cost: bool = True,
@@ -462,7 +467,8 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
     (month or cycle-to-date accumulation, marginal or retroactive tiers, balance products and quota tiers with
     the engine's rule for them on the scenario's volumes, gate, cap and settlement) and the
     special awards on the scenario's measures (column ``awards`` when the policy has any), in batches of
-    ``batch`` scenarios (arrays scenarios x people).
+    ``batch`` scenarios (arrays scenarios x people; fewer when batch x people exceeds :data:`MAX_BATCH_CELLS`,
+    which bounds the memory of a batch and leaves the result unchanged).
 
     ``next_year_cost`` (default): the people, bases and fixed costs are next year's (:func:`next_year`: the
     salary review and promotions applied, a full year, optional ``attrition`` and ``hiring`` rates); the
@@ -496,6 +502,8 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
     exp_changes = np.exp(np.hstack([changes_m, changes_q])) if individual else \
         np.ones((len(rows), changes_m.shape[1] + changes_q.shape[1]))
 
+    # at most MAX_BATCH_CELLS person-scenarios a batch (the same result: each scenario has its own seed)
+    batch = max(1, min(batch, MAX_BATCH_CELLS // max(len(rows), 1)))
     spans = [(b0, min(n, b0 + batch)) for b0 in range(0, n, batch)]
     if client is not None:
         parts = _on_dask(client, inputs, exp_changes, seed, spans, growth, market_sd)

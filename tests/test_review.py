@@ -158,6 +158,17 @@ def test_scenarios_have_their_own_seeds(out, tiny, policy) -> None:
     assert a.costs.equals(b.costs)
 
 
+def test_a_batch_holds_at_most_max_batch_cells_person_scenarios(out, tiny, policy, monkeypatch) -> None:
+    # at most 2 x people + 1 person-scenarios a batch: batches of 2 scenarios, whatever is asked;
+    # the result is the one of any other batch size
+    free = review.simulate(policy, tiny, n=7, seed=5, base=out, batch=3)
+    assert free.settings["batch"] == 3
+    monkeypatch.setattr(review, "MAX_BATCH_CELLS", 2 * free.settings["people"] + 1)
+    capped = review.simulate(policy, tiny, n=7, seed=5, base=out, batch=50)
+    assert capped.settings["batch"] == 2
+    assert capped.costs.equals(free.costs)
+
+
 def test_next_year_cost_applies_the_salary_review_and_promotions(out, tiny, policy) -> None:
     # the people employed at the cycle's end (E1, E2, E3; E4 left in March), for a full year, at next year's
     # bases: this year's salary review result, moved into the new grade's band on a promotion
