@@ -103,18 +103,23 @@ def _cell_values(df: pd.DataFrame) -> list[list[object]]:
     return [list(row) for row in zip(*cols)] if cols else []
 
 
+def _labellers(lang: str | None):
+    """(column label, sheet title) functions for ``lang``: the headers people read (compkit.headers), or the
+    tables' own names when ``lang`` is None."""
+    if lang is None:
+        return str, str
+    from compkit.headers import column_label, sheet_label
+
+    return (lambda c: column_label(c, lang)), (lambda n: sheet_label(str(n), lang))
+
+
 def write_workbook(sheets: dict[str, pd.DataFrame], path: Path, lang: str | None = None) -> Path:
     """Write ``sheets`` (name -> table) to ``path`` (.xlsx). Returns the path.
 
     ``lang`` (zh-CN or en): sheet names and column headers as people read them (compkit.headers: 基本工资（元）,
     'Base pay (CNY)'); None keeps the tables' own column names (codes). Number formats follow the codes either
     way."""
-    if lang is not None:
-        from compkit.headers import column_label, sheet_label
-
-        label, title = (lambda c: column_label(c, lang)), (lambda n: sheet_label(str(n), lang))
-    else:
-        label, title = str, str
+    label, title = _labellers(lang)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook(write_only=True)
@@ -280,12 +285,7 @@ def write_workbook_streamed(sheets: dict[str, pd.DataFrame], path: Path, lang: s
 
     from compkit.atomic import WORKBOOK_CREATOR, temporary_file
 
-    if lang is not None:
-        from compkit.headers import column_label, sheet_label
-
-        label, title = (lambda c: column_label(c, lang)), (lambda n: sheet_label(str(n), lang))
-    else:
-        label, title = str, str
+    label, title = _labellers(lang)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     formats: list[str] = []  # number formats in order of first use; style k + 2 has format formats[k]
