@@ -332,11 +332,14 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         # no settlement before the cycle's end: an interim settlement with no gate and no cap is the gross
         settlement = cm.settle(lines, pd.Series(composite, index=ids), pd.Series(0.0, index=ids),
                                policy.commission.model_copy(update={"gate": None, "cap": None}))
-        commission_table = lines.reset_index(drop=True)
+        interim_table = lines.reset_index(drop=True)
+        pending_table = lambda: interim_table  # noqa: E731
     else:
         prorated_base = pd.Series(base["base_pay"].to_numpy(), index=ids)
         settlement = cm.settle(lines, pd.Series(composite, index=ids), prorated_base, policy.commission)
-        commission_table = cm.lines_with_settlement(lines, settlement, data.periods[-1])
+        # the commission table (millions of lines, a settlement line inserted after each person's) on the second
+        # thread while the deferrals, clawbacks and summary are worked out
+        pending_table = in_background(cm.lines_with_settlement, lines, settlement, data.periods[-1])
     commission_total = settlement["final"].reindex(ids).fillna(0.0).to_numpy()
     commission_share = np.where(deferred_rule == "pay_early", 0.0,
                                 cp.deferral_shares(emp["grade"], key_role, deferral, "commission"))
@@ -407,6 +410,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                                     + out["awards"])
     # gross to net, month by month: the cycle's months (to date when interim)
     paid_periods = data.periods[:data.periods.index(through) + 1] if interim else data.periods
+    commission_table = pending_table()
     gross = _monthly_gross(out, commission_table, ids, paid_periods, emp)
     monthly, benefits_table = _benefits(policy, data, emp, ids, base, out, gross["share"], gross["days"],
                                         paid_periods)
