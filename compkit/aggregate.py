@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from compkit._arrays import any_codes, before_or_in, sorted_codes
+from compkit.credits import CreditSplit
 
 
 def _through(df: pd.DataFrame, column: str, through: str | None) -> pd.DataFrame:
@@ -53,19 +54,33 @@ def complaint_stats(complaints: pd.DataFrame, through: str | None = None) -> pd.
     return out.reset_index()[["employee_id", "count", "upheld", "upheld_rate", "resolved_days"]]
 
 
-def loyalty(sales: pd.DataFrame, through: str | None = None) -> pd.DataFrame:
+def loyalty(sales: pd.DataFrame | CreditSplit, through: str | None = None) -> pd.DataFrame:
     """Customer loyalty per employee from repeat purchases.
 
     repeat_purchase = customers who bought (amount > 0) in two or more distinct months / customers who bought.
     Rows without a customer_id are ignored. Columns: employee_id, customers, repeat_customers, repeat_purchase.
+    ``sales`` may be a :class:`compkit.credits.CreditSplit`: the credited sales, read at its positions (the
+    same table, without a copy of the sales table).
     """
+    split = sales if isinstance(sales, CreditSplit) else None
+    if split is not None and split.trivial:
+        sales, split = split.sales, None
+    table = sales if split is None else split.sales
+    in_rows = (lambda v: v) if split is None else split.rows
     # integer codes of the whole columns, then only the rows that count: no copy of the sales table
-    keep = (sales["amount"].to_numpy(dtype="float64") > 0) & sales["customer_id"].notna().to_numpy(dtype=bool)
+    amount = table["amount"].to_numpy(dtype="float64") if split is None else split.column("amount")
+    keep = amount > 0
+    del amount
+    keep &= in_rows(table["customer_id"].notna().to_numpy(dtype=bool))
     if through is not None:
-        keep &= before_or_in(sales["period"], through)
-    e, e_labels = sorted_codes(sales["employee_id"])
-    c, n_c = any_codes(sales["customer_id"])
-    m, n_m = any_codes(sales["period"])
+        keep &= in_rows(before_or_in(table["period"], through))
+    if split is None:
+        e, e_labels = sorted_codes(sales["employee_id"])
+    else:  # the credited sales' employee categorical (as credited_sales makes it), in its categories' order
+        e, e_labels = split.employee_codes()
+    c, n_c = any_codes(table["customer_id"])
+    m, n_m = any_codes(table["period"])
+    c, m = in_rows(c), in_rows(m)
     keep &= (e >= 0) & (m >= 0)
     n_c, n_m = max(n_c, 1), max(n_m, 1)
     every = bool(keep.all())  # usually only reversals are left out

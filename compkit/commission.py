@@ -45,6 +45,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from compkit._arrays import positions, row_codes
+from compkit.credits import CreditSplit
 from compkit.money import round_cents
 from compkit.policy import Commission, Product, Quota, Tier
 
@@ -248,6 +249,13 @@ def npl_reversals(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> tu
     rows are linked by loan id). Each disbursement row of month m whose loan turned non-performing on a date d
     with first-of-m <= d < first-of-m + N months (N = ``npl_clawback.months``) is reversed in d's month.
     Returns (positions of the reversed rows, their NPL month ``YYYY-MM``)."""
+    hit, month = _npl_hits(sales, product, rows)
+    return rows[hit], month
+
+
+def _npl_hits(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`npl_reversals` as (a boolean per row of ``rows``: reversed, the NPL month of each reversed row).
+    ``rows`` may repeat a row (the credited sales' split rows, :class:`compkit.credits.CreditSplit`)."""
     loan, _ = row_codes(sales["loan_id"], rows)  # loan codes (-1: no loan id)
     npl = _dates_at(sales["npl_date"], rows).astype("datetime64[ns]").view(np.int64)
     missing = np.iinfo(np.int64).min  # NaT
@@ -267,7 +275,7 @@ def npl_reversals(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> tu
     limit = np.append(limit_m.to_numpy(dtype="datetime64[ns]").view(np.int64), missing)[month_codes]
     valid = (start != missing) & (limit != missing)
     hit = has_date & valid & (d >= start) & (d < limit)
-    return rows[hit], pd.DatetimeIndex(d[hit].view("datetime64[ns]")).strftime("%Y-%m").to_numpy(dtype=object)
+    return hit, pd.DatetimeIndex(d[hit].view("datetime64[ns]")).strftime("%Y-%m").to_numpy(dtype=object)
 
 
 def _dates_at(values: pd.Series, rows: np.ndarray) -> np.ndarray:
@@ -386,8 +394,14 @@ def _baseline_grid(sales: pd.DataFrame, product: Product, rows: np.ndarray, e: n
     """Last year's balance (``baseline`` column) per employee x month of a balance product, CNY: summed over the
     product's sales rows ``rows`` (positions, each with a known employee: ``e[rows] >= 0``), each row's
     baseline x its coefficient and FTP factor (as its balance); a missing baseline counts 0."""
-    base_rows = _numbers_at(sales["baseline"], rows)
-    base_rows = np.where(np.isnan(base_rows), 0.0, base_rows) * _row_factor(sales, product, rows)
+    return _baseline_cells(_numbers_at(sales["baseline"], rows), _row_factor(sales, product, rows), rows, e, p,
+                           n_e, n_p)
+
+
+def _baseline_cells(base_rows: np.ndarray, factor: np.ndarray, rows: np.ndarray, e: np.ndarray, p: np.ndarray,
+                    n_e: int, n_p: int) -> np.ndarray:
+    """:func:`_baseline_grid` from the rows' baselines and factors (a missing baseline counts 0)."""
+    base_rows = np.where(np.isnan(base_rows), 0.0, base_rows) * factor
     return np.bincount(e[rows].astype(np.int64) * n_p + p[rows], weights=base_rows,
                        minlength=n_e * n_p).reshape(n_e, n_p)
 
@@ -441,7 +455,7 @@ def _cents(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Sequence[str],
+def commission_lines(sales: pd.DataFrame | CreditSplit, commission: Commission, periods: Sequence[str],
                      employees: Sequence[str] | None = None, metrics: pd.DataFrame | None = None,
                      cycle_periods: Sequence[str] | None = None) -> pd.DataFrame:
     """The commission table: one row per employee x month x product over the full grid (CNY).
@@ -464,6 +478,9 @@ def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Seque
     Sums are exact in cents for amounts given to the cent, so the result does not depend on the row order of
     ``sales``; the lines of an employee and product add up to round_cents(C_final) exactly.
 
+    ``sales`` may be a :class:`compkit.credits.CreditSplit` (the engine's): the lines of the credited sales,
+    read from the sales table at the split's positions instead of a copy of it (the same lines, bit for bit).
+
     Products priced as banks pay them (see :class:`compkit.policy.Product`): a row's basis is its amount x its
     coefficient (折标系数) x its FTP spread where the product says so (:func:`row_basis`); a loan turning
     non-performing within N months is reversed in its NPL month (:func:`npl_reversals`); balance products pay
@@ -473,6 +490,11 @@ def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Seque
     ``periods`` are only those to date, so that a quota against the whole cycle's target pays what the full
     evaluation pays for the same months).
     """
+    split = sales if isinstance(sales, CreditSplit) else None
+    if split is not None and (split.trivial or employees is None):
+        sales, split = split.table(), None  # nothing split (the sales table itself), or no employees given
+    elif split is not None:
+        sales = split.sales
     rates = product_rates(commission)
     products = pd.Index(list(rates))
     periods_ix = pd.Index(list(periods))
@@ -481,32 +503,37 @@ def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Seque
         employees_ix = pd.Index(uniques)
     else:
         employees_ix = pd.Index(list(employees))
-        e = positions(sales["employee_id"], employees_ix)
+        e = positions(sales["employee_id"], employees_ix) if split is None else split.employee_positions(employees_ix)
+    # per row of the credited sales: with a split, each sales row's value (a split row: its sales row's) and
+    # the positions in sales of a subset of rows; without, the sales table's own
+    in_rows = (lambda v: v) if split is None else split.rows
+    source_of = (lambda r: r) if split is None else split.source_of
     n_e, n_p, n_q = len(employees_ix), len(periods_ix), len(products)
     shape = (n_e, n_p, n_q)
 
     # sum the amounts into an (employee, period, product) grid: whole cents, plus any fractions of a cent.
     # Arrays of the size of the sales table or of the grid are few and reused in place (millions of rows).
-    p = positions(sales["period"], periods_ix)
-    q = positions(sales["product"], products)
+    p = in_rows(positions(sales["period"], periods_ix))
+    q = in_rows(positions(sales["product"], products))
     keep = (e >= 0) & (p >= 0) & (q >= 0)
     flat = e.astype(np.int64)
     flat *= n_p
     flat += p
     flat *= n_q
     flat += q
-    amount = sales["amount"].to_numpy(dtype="float64")
+    amount = sales["amount"].to_numpy(dtype="float64") if split is None else split.column("amount")
     modified = [(i, pr) for i, pr in enumerate(commission.products)
                 if pr.coefficients is not None or pr.on_ftp_spread or pr.npl_clawback is not None]
     extra_flat, extra_amount = [], []
-    if modified:
+    if modified and split is None:
         amount = amount.copy()  # never write into the sales table
     for i, pr in modified:
         rows = np.flatnonzero(q == i)
         if pr.coefficients is not None or pr.on_ftp_spread:
-            amount[rows] = row_basis(sales, pr, rows)
+            amount[rows] = amount[rows] * _row_factor(sales, pr, source_of(rows))  # row_basis of the rows
         if pr.npl_clawback is not None and len(rows):
-            hit, month = npl_reversals(sales, pr, rows)
+            hit_rows, month = _npl_hits(sales, pr, source_of(rows))
+            hit = rows[hit_rows]
             p_npl = positions(pd.Series(month, dtype=object), periods_ix)
             ok = (p_npl >= 0) & (e[hit] >= 0)
             extra_flat.append((e[hit][ok].astype(np.int64) * n_p + p_npl[ok]) * n_q + i)
@@ -541,7 +568,11 @@ def commission_lines(sales: pd.DataFrame, commission: Commission, periods: Seque
         if pr.increase_rate_per_10k is not None:
             rows = np.flatnonzero(q == i)
             rows = rows[(e[rows] >= 0) & (p[rows] >= 0)]
-            baseline = _baseline_grid(sales, pr, rows, e, p, n_e, n_p)
+            if split is None:
+                baseline = _baseline_grid(sales, pr, rows, e, p, n_e, n_p)
+            else:
+                baseline = _baseline_cells(split.column_at("baseline", rows), _row_factor(sales, pr, source_of(rows)),
+                                           rows, e, p, n_e, n_p)
         target = cycle_target = None
         if pr.quota is not None:
             target = monthly_targets(metrics, pr.quota.indicator, employees_ix, periods_ix)

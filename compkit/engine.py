@@ -24,7 +24,7 @@ from compkit import awards, career, pay, protection, steps, training
 from compkit import commission as cm
 from compkit import compliance as cp
 from compkit import tax as tx
-from compkit.credits import credited_sales
+from compkit.credits import CreditSplit, split_credits
 from compkit.data import Dataset, positions
 from compkit.errors import CompkitError
 from compkit.money import allocate_cents, round_cents, to_cents
@@ -214,14 +214,15 @@ def _career(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, ba
     return review, review_info, promotions
 
 
-def _commission_lines(policy: Policy, data: Dataset, split_sales: Callable[[], pd.DataFrame], ids: list[str],
+def _commission_lines(policy: Policy, data: Dataset, split_sales: Callable[[], CreditSplit], ids: list[str],
                       through: str | None) -> pd.DataFrame:
     """The commission lines (:func:`compkit.commission.commission_lines`) of the credited sales (``split_sales()``
-    waits for them), for the whole cycle or, interim, for its months up to ``through``."""
+    waits for their split), for the whole cycle or, interim, for its months up to ``through``."""
     sales = split_sales()
     if through is None:
         return cm.commission_lines(sales, policy.commission, data.periods, employees=ids, metrics=data.metrics)
     periods = data.periods[:data.periods.index(through) + 1]
+    sales = sales.table()  # the credited sales of the months to date (a loan's later rows set no NPL date)
     sales = sales[(sales["period"] <= through).to_numpy(dtype=bool, na_value=False)]
     return cm.commission_lines(sales, policy.commission, periods, employees=ids, metrics=data.metrics,
                                cycle_periods=data.periods)
@@ -273,7 +274,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     ratings, rater_adjustments = ratings_used(policy, data)  # 360 ratings, rater-effect adjusted if asked
     # on a second core meanwhile: the shared deals split between their holders (once: loyalty and commission read
     # it), then the commission lines, which do not depend on the scores
-    split_sales = in_background(credited_sales, data.sales, data.credits)
+    split_sales = in_background(split_credits, data.sales, data.credits)
     pending_lines = in_background(_commission_lines, policy, data, split_sales, ids.tolist(), through)
     indicators, summary = scorecard(policy, data, through=through, ratings=ratings, sales=split_sales)
 

@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 from compkit import training
 from compkit._arrays import positions, sorted_codes
 from compkit.aggregate import complaint_stats, loyalty, satisfaction_index
-from compkit.credits import credited_sales
+from compkit.credits import CreditSplit, split_credits
 from compkit.data import Dataset
 from compkit.policy import (
     BandedCurve,
@@ -237,14 +237,16 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
 
 def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
                      rater_scores: pd.DataFrame | None = None,
-                     sales: pd.DataFrame | Callable[[], pd.DataFrame] | None = None) -> pd.DataFrame:
+                     sales: pd.DataFrame | CreditSplit | Callable[[], pd.DataFrame | CreditSplit] | None = None
+                     ) -> pd.DataFrame:
     """Actual and target per employee and indicator for the cycle (or cycle-to-date ``through`` YYYY-MM).
 
     metrics: months combined by the indicator's ``aggregate`` (sum, mean or last month), targets likewise;
     surveys: satisfaction index of the dimension; complaints: the measure; sales: repeat-purchase rate;
     ratings: the 360 combined score on the rating scale (``rater_scores`` from :func:`combine_raters`, computed
-    here when not given); ``sales``: the credited sales (:func:`compkit.credits.credited_sales` of the data, made
-    here when not given), or a function returning them (called when the first sales indicator needs them).
+    here when not given); ``sales``: the credited sales (:func:`compkit.credits.credited_sales` of the data, or
+    their :class:`compkit.credits.CreditSplit`, made here when not given), or a function returning them (called
+    when the first sales indicator needs them).
     Sources without a target column take the indicator's ``target``.
     Every employee x indicator appears (NaN where there is no value). Columns: employee_id, indicator, actual,
     target, source_note.
@@ -318,7 +320,7 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
         if name not in sources:
             table = {"surveys": lambda: satisfaction_index(data.surveys, through),
                      "complaints": lambda: complaint_stats(data.complaints, through),
-                     "sales": lambda: loyalty(credited_sales(data.sales, data.credits) if sales is None
+                     "sales": lambda: loyalty(split_credits(data.sales, data.credits) if sales is None
                                               else sales() if callable(sales) else sales, through),
                      "ratings": lambda: rater_scores}[name]()
             sources[name] = table, positions(table["employee_id"], employees)
@@ -638,7 +640,8 @@ def ratings_used(policy: Policy, data: Dataset) -> tuple[pd.DataFrame, pd.DataFr
 
 
 def scorecard(policy: Policy, data: Dataset, through: str | None = None,
-              ratings: pd.DataFrame | None = None, sales: pd.DataFrame | Callable[[], pd.DataFrame] | None = None
+              ratings: pd.DataFrame | None = None,
+              sales: pd.DataFrame | CreditSplit | Callable[[], pd.DataFrame | CreditSplit] | None = None
               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score the whole dataset: (indicators, summary).
 
@@ -648,8 +651,9 @@ def scorecard(policy: Policy, data: Dataset, through: str | None = None,
     rating_absolute, rating_guided, rating (the policy's method), and the 360 rule notes.
     ``through`` (YYYY-MM) gives cycle-to-date scores for interim feedback. ``ratings``: the 360 ratings to
     combine when already adjusted (:func:`ratings_used`, which is applied otherwise). ``sales``: the credited
-    sales when already split (:func:`compkit.credits.credited_sales`; the engine splits them once for loyalty and
-    commission), or a function returning them.
+    sales when already split (:func:`compkit.credits.credited_sales`, or their
+    :class:`compkit.credits.CreditSplit`: the engine splits them once for loyalty and commission), or a function
+    returning them.
     """
     # ratings are collected once per cycle: cycle-to-date scoring uses whatever ratings exist
     if ratings is None:
