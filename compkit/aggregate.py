@@ -138,3 +138,27 @@ def half_year_log_changes(table: pd.DataFrame, periods: Sequence[str], key_colum
     out = pd.DataFrame(changes)
     out.index = out.index.astype(str)
     return out
+
+
+def individual_log_changes(table: pd.DataFrame, periods: Sequence[str], key_column: str,
+                           value_column: str) -> pd.DataFrame:
+    """Each person's individual change of a key for next year, on the log scale (the one definition: next year's
+    Monte Carlo and the target proposals both use it).
+
+    From d0 (:func:`half_year_log_changes`), for person i and key k:
+      d_ik = d0_ik / sqrt(2) - log(mean over people of exp(d0_ik / sqrt(2)))                [log scale, unitless]
+    The division by sqrt(2) puts a half-year-on-half-year change on the scale of a year-on-year change (the log
+    of a ratio of two independent half-year totals has twice the variance of that of annual totals); the last
+    term makes the mean of exp(d) equal 1, so individual changes spread next year's results without moving their
+    level (growth and the market move the level). NaN where d0 is NaN. Same index and columns as
+    :func:`half_year_log_changes`.
+    """
+    d0 = half_year_log_changes(table, periods, key_column, value_column)
+    out = d0.copy()
+    for key in d0.columns:  # a handful of keys; the mean over the people who have both halves
+        have = d0[key].notna().to_numpy()
+        if not have.any():
+            continue
+        scaled = d0[key].to_numpy()[have] / np.sqrt(2.0)
+        out.loc[have, key] = scaled - np.log(np.mean(np.exp(scaled)))
+    return out

@@ -22,7 +22,8 @@ import pandas as pd
 from compkit import commission as cm
 from compkit import knobs as kn
 from compkit import pay, scenarios
-from compkit.data import Dataset, half_year_log_changes
+from compkit.aggregate import individual_log_changes
+from compkit.data import Dataset
 from compkit.engine import COST_COMPONENTS, Outcomes, evaluate
 from compkit.knobs import Knob
 from compkit.money import round_cents
@@ -272,22 +273,15 @@ class Simulation:
 
 def _individual_changes(data: Dataset, keys: list[str], column: str, key_column: str,
                         table: pd.DataFrame) -> np.ndarray:
-    """Per person and key, the individual change on the log scale, from this cycle's halves:
-
-    d0 = log(H2 / H1) - median over people of log(H2 / H1)   (compkit.data.half_year_log_changes)
-    d  = d0 / sqrt(2) - log(mean(exp(d0 / sqrt(2))))
-    The division by sqrt(2) puts a half-year-on-half-year change on the scale of a year-on-year change (the log
-    of a ratio of two independent half-year totals has twice the variance of that of annual totals); the last
-    term makes the mean of exp(d) equal 1, so individual changes spread results without moving their level.
-    People without both halves: 0."""
+    """Per person (rows of the employees table) and key, the individual change on the log scale
+    (compkit.aggregate.individual_log_changes, the one definition); 0 for people without both halves."""
     ids = pd.Index(data.employees["employee_id"].astype(str))
-    changes = half_year_log_changes(table, data.periods, key_column, column)
+    changes = individual_log_changes(table, data.periods, key_column, column)
     out = np.zeros((len(ids), len(keys)))
     for j, key in enumerate(keys):
         if key not in changes:
             continue
-        log_change = changes[key].dropna() / np.sqrt(2.0)
-        log_change = log_change - np.log(np.mean(np.exp(log_change)))
+        log_change = changes[key].dropna()
         rows = ids.get_indexer(log_change.index)
         keep = rows >= 0
         out[rows[keep], j] = log_change.to_numpy()[keep]

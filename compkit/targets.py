@@ -31,8 +31,9 @@ import numpy as np
 import pandas as pd
 
 from compkit import i18n
+from compkit.aggregate import individual_log_changes
 from compkit.atomic import check_output, write_file
-from compkit.data import Dataset, cycle_periods, half_year_log_changes
+from compkit.data import Dataset, cycle_periods
 from compkit.errors import CompkitError
 from compkit.excel import write_csv
 from compkit.i18n import M_
@@ -60,10 +61,11 @@ class TargetError(CompkitError):
 
 
 def individual_changes(data: Dataset, indicator: str) -> np.ndarray:
-    """This year's per-person change of a metric, second half against the first, divided by the median change
-    (so market-wide movement is taken out): exp(d0) with d0 from compkit.data.half_year_log_changes."""
+    """This year's individual changes of a metric indicator, as factors on next year's actual: exp(d) with d from
+    compkit.aggregate.individual_log_changes (year-on-year scale, mean 1; the same changes next year's Monte Carlo
+    draws), one per person with both halves of the cycle; [1.0] when nobody has both."""
     m = data.metrics[data.metrics["indicator"] == indicator]
-    changes = half_year_log_changes(m, data.periods, "indicator", "actual")
+    changes = individual_log_changes(m, data.periods, "indicator", "actual")
     d = changes[indicator].dropna() if indicator in changes else pd.Series(dtype="float64")
     return np.exp(d).to_numpy() if len(d) else np.array([1.0])
 

@@ -1,0 +1,59 @@
+"""compkit.aggregate: the raw-data aggregations (half-year changes, the one definition of an individual change)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from compkit.aggregate import half_year_log_changes, individual_log_changes
+from compkit.data import cycle_periods
+
+
+def _three_people() -> pd.DataFrame:
+    # A doubles from the first half to the second, B stays level, C halves; D has no first half.
+    return pd.DataFrame({
+        "employee_id": ["A", "A", "B", "B", "C", "C", "D"],
+        "period": ["2025-03", "2025-09", "2025-01", "2025-12", "2025-06", "2025-07", "2025-10"],
+        "indicator": "deposits", "actual": [100.0, 200.0, 100.0, 100.0, 100.0, 50.0, 80.0]})
+
+
+def test_individual_log_changes_worked_example() -> None:
+    # d0 = log(H2/H1) - median: log 2 = 0.693147, 0, -0.693147; the median is 0.
+    # d0 / sqrt(2) = 0.490129, 0, -0.490129
+    # mean of exp: (1.632527 + 1 + 0.612547) / 3 = 1.081691; its log 0.078526
+    # d = 0.490129 - 0.078526 = 0.411603, -0.078526, -0.568655; exp(d) = 1.509235, 0.924478, 0.566287 (mean 1)
+    out = individual_log_changes(_three_people(), cycle_periods("2025"), "indicator", "actual")
+    d = out["deposits"]
+    assert d["A"] == pytest.approx(0.411603, abs=1e-6)
+    assert d["B"] == pytest.approx(-0.078526, abs=1e-6)
+    assert d["C"] == pytest.approx(-0.568655, abs=1e-6)
+    assert np.exp(d[["A", "B", "C"]]).mean() == pytest.approx(1.0, abs=1e-12)
+    assert "D" not in d.index or np.isnan(d["D"])
+
+
+def test_individual_log_changes_keep_d0_order_and_nan() -> None:
+    table = _three_people()
+    d0 = half_year_log_changes(table, cycle_periods("2025"), "indicator", "actual")
+    d = individual_log_changes(table, cycle_periods("2025"), "indicator", "actual")
+    assert list(d.index) == list(d0.index) and list(d.columns) == list(d0.columns)
+    assert (d0["deposits"].isna() == d["deposits"].isna()).all()
+    # a key nobody has both halves of stays NaN, without a warning
+    lone = table[table["employee_id"] == "D"]
+    out = individual_log_changes(lone, cycle_periods("2025"), "indicator", "actual")
+    assert out.empty or out.isna().all().all()
+
+
+def test_targets_and_the_monte_carlo_draw_the_same_changes(policy, tiny) -> None:
+    from compkit.review import _individual_changes
+    from compkit.targets import individual_changes
+
+    metric = tiny.metrics["indicator"].astype(str).iloc[0]
+    for_targets = np.sort(individual_changes(tiny, metric))
+    matrix = _individual_changes(tiny, [metric], "actual", "indicator", tiny.metrics)[:, 0]
+    log_changes = individual_log_changes(tiny.metrics[tiny.metrics["indicator"] == metric], tiny.periods,
+                                         "indicator", "actual")[metric].dropna()
+    assert len(for_targets) == len(log_changes) > 0
+    np.testing.assert_array_equal(for_targets, np.sort(np.exp(log_changes.to_numpy())))
+    ids = tiny.employees["employee_id"].astype(str)
+    np.testing.assert_array_equal(matrix[ids.isin(log_changes.index).to_numpy()],
+                                  log_changes.reindex(ids[ids.isin(log_changes.index)]).to_numpy())
