@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from compkit import i18n
-from compkit.atomic import read_marker, remove_quietly, staging_folder, write_marker
+from compkit.atomic import read_marker, staged_folder, write_file, write_marker
 from compkit.credits import rebalance_shares
 from compkit.data import Dataset, dataset_from_tables, load_appeals, row_keys
 from compkit.engine import Outcomes, evaluate
@@ -411,18 +410,8 @@ def _locked(folder: Path):
 
 
 def _replace_text(path: Path, text: str) -> None:
-    from compkit.atomic import temporary_file
-
-    tmp = temporary_file(path)
-    try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Replace a text file all or nothing, its bytes on the disk before the rename (compkit.atomic.write_file)."""
+    write_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), durable=True)
 
 
 def append_audit(path: str | Path, records: list[dict[str, Any]], key: bytes, lock: bool = True) -> int:
@@ -587,13 +576,9 @@ def run_appeals(policy_path: str | Path, data_path: str | Path, appeals_path: st
             hashes = json.loads((run_dir / "hashes.json").read_text(encoding="utf-8"))
             wrote = False
         else:
-            tmp = staging_folder(run_dir, "appeal-run")
-            try:
+            with staged_folder(run_dir, what="appeal-run") as tmp:  # a run folder appears whole or not at all
                 hashes = _write_run(review, tmp, lang)
                 write_run_manifest(tmp, key)
-                os.replace(tmp, run_dir)
-            finally:
-                remove_quietly(tmp if tmp.exists() else None)
             wrote = True
         cause = review.diff.groupby("employee_id")["cause"].first()
         knock_on = int((~cause.str.startswith("appeal ")).sum())

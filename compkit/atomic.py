@@ -274,47 +274,63 @@ def remove_quietly(path: Path | None) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def carry_over(target: Path, staging: Path) -> None:
+    """Put the files of an existing folder ``target`` that ``staging`` does not have into ``staging`` (hard links,
+    or copies where links are impossible), so swapping ``staging`` in replaces only what was written."""
+    if not target.is_dir():
+        return
+    for f in target.iterdir():
+        dest = staging / f.name
+        if dest.exists() or dest.is_symlink():
+            continue
+        if f.is_dir() and not f.is_symlink():
+            shutil.copytree(f, dest, symlinks=True)
+        else:
+            try:
+                os.link(f, dest, follow_symlinks=False)
+            except OSError:
+                shutil.copy2(f, dest, follow_symlinks=False)
+
+
 @contextmanager
-def staged_folder(target: str | Path, keep_others: bool = False) -> Iterator[Path]:
-    """Write a folder all or nothing: yields a temporary folder beside ``target`` to write into; when the block
-    ends without error it replaces ``target`` (:func:`replace_folder`); on an error it is removed and ``target``
-    is untouched. ``keep_others``: files of an existing ``target`` that the block did not write are carried
-    over (hard links, or copies), so the swap replaces only what was written and deletes nothing else."""
+def staged_folder(target: str | Path, keep_others: bool = False, what: str | None = None) -> Iterator[Path]:
+    """Write a folder all or nothing: yields a temporary folder beside ``target`` (:func:`staging_folder`, named
+    for ``what``, by default the target's name) to write into; when the block ends without error it replaces
+    ``target`` (the old folder is renamed aside first and removed once the new one is in place); on an error the
+    temporary folder is removed and ``target`` is untouched. ``keep_others``: files of an existing ``target`` that
+    the block did not write are carried over (:func:`carry_over`), so the swap replaces only what was written and
+    deletes nothing else. The caller has checked ``target`` (:func:`check_output`)."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    staging = staging_folder(target, what or target.name)
     try:
         yield staging
-        if keep_others and target.is_dir():
-            for f in target.iterdir():
-                dest = staging / f.name
-                if dest.exists() or dest.is_symlink():
-                    continue
-                if f.is_dir() and not f.is_symlink():
-                    shutil.copytree(f, dest, symlinks=True)
-                else:
-                    try:
-                        os.link(f, dest, follow_symlinks=False)
-                    except OSError:
-                        shutil.copy2(f, dest, follow_symlinks=False)
+        if keep_others:
+            carry_over(target, staging)
         _swap(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
-def write_file(path: str | Path, write: Callable[[Path], object], suffix: str = "") -> Path:
+def write_file(path: str | Path, write: Callable[[Path], object], suffix: str = "", durable: bool = False) -> Path:
     """Write one file all or nothing: ``write(temporary path)`` beside ``path``, then an atomic rename onto it;
-    on an error the temporary file is removed and ``path`` is untouched."""
+    on an error the temporary file is removed and ``path`` is untouched. ``durable``: the file's bytes are forced
+    to the disk (fsync) before the rename, so a crash leaves the old or the new file, never an empty one (the
+    appeals' audit log)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=suffix or path.suffix, dir=path.parent)
-    os.close(fd)
+    tmp = temporary_file(path, suffix=suffix or path.suffix)  # named so a killed run's file is swept later
     try:
-        write(Path(tmp))
+        write(tmp)
+        if durable:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 

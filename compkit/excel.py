@@ -8,7 +8,6 @@ WPS or LibreOffice show it as text and never evaluate it. Numbers (and text that
 ``-300000.0``) are untouched."""
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -157,14 +156,7 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: Path, lang: str | None
                     cell.number_format = formats[j]
                     row[j] = cell
             ws.append(row)
-    tmp = atomic.temporary_file(path, suffix=".xlsx")
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic.write_file(path, wb.save, suffix=".xlsx")
 
 
 def write_tables_folder(tables: Mapping[str, object], directory: str | Path, command: str,
@@ -283,7 +275,7 @@ def write_workbook_streamed(sheets: dict[str, pd.DataFrame], path: Path, lang: s
     import zipfile
     from xml.sax.saxutils import escape, quoteattr
 
-    from compkit.atomic import WORKBOOK_CREATOR, temporary_file
+    from compkit.atomic import WORKBOOK_CREATOR, write_file
 
     label, title = _labellers(lang)
     path = Path(path)
@@ -300,19 +292,15 @@ def write_workbook_streamed(sheets: dict[str, pd.DataFrame], path: Path, lang: s
                 sheet = sheet[:-1] + "_"
             used.add(sheet.lower())
             parts.append((sheet, df.iloc[k * MAX_SHEET_ROWS:(k + 1) * MAX_SHEET_ROWS]))
-    tmp = temporary_file(path, suffix=".xlsx")
-    try:
+    def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
             for n, (_sheet, df) in enumerate(parts, start=1):
                 with zf.open(f"xl/worksheets/sheet{n}.xml", "w", force_zip64=True) as fh:
                     _write_sheet(fh, df, label, lang, formats, quoteattr)
             _write_package(zf, [s for s, _ in parts], [len(d) for _, d in parts], [len(d.columns) for _, d in parts],
                            formats, WORKBOOK_CREATOR, escape, quoteattr)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+
+    return write_file(path, write, suffix=".xlsx")
 
 
 def _write_sheet(fh, df: pd.DataFrame, label, lang: str | None, formats: list[str], quoteattr) -> None:

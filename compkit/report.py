@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from compkit import __version__
-from compkit.atomic import read_marker, remove_quietly, replace_folder, staging_folder, write_marker
+from compkit.atomic import read_marker, remove_quietly, replace_folder, staging_folder
 from compkit.errors import CompkitError
 from compkit.fingerprint import file_sha256, path_sha256
 from compkit.i18n import N_
@@ -195,11 +195,10 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
         failed = out.with_name(out.name + ".failed")
         manifest["status"] = "failed"
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        if failed.exists() and read_marker(failed) is not None:  # only a failed review compkit kept before
+        if not failed.exists() or read_marker(failed) is not None:  # replaces only a failed review compkit kept
             replace_folder(staging, failed, "review-failed")
-        elif not failed.exists():
-            write_marker(staging, "review-failed")
-            os.replace(staging, failed)
+        else:  # a folder of that name compkit did not write: left alone, and nothing of this run is kept
+            shutil.rmtree(staging, ignore_errors=True)
         raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -23,7 +23,6 @@ Planted effects, for the analyses to find (sizes in ``Sample.truth["effects"]``)
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,28 +108,18 @@ class Sample:
     truth: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def write(self, directory: str | Path) -> list[Path]:
-        """Write one CSV per table into ``directory`` atomically (a temporary folder next to it, then renamed
-        into place file by file). Same seed, same bytes. ``directory`` must be new, empty or a folder compkit
-        wrote (it carries the marker ``.compkit-output``): a sample never overwrites real data. Files other than
-        the tables (a README) are kept."""
-        from compkit.atomic import check_output, remove_quietly, staging_folder, write_marker
+        """Write one CSV per table into ``directory`` all or nothing (a temporary folder next to it, swapped into
+        place whole: compkit.atomic.staged_folder). Same seed, same bytes. ``directory`` must be new, empty or a
+        folder compkit wrote (it carries the marker ``.compkit-output``): a sample never overwrites real data.
+        Files other than the tables (a README) are kept."""
+        from compkit.atomic import check_output, staged_folder, write_marker
 
         directory = check_output(directory, "sample")
-        tmp = staging_folder(directory, "sample")
-        try:
-            names = []
+        with staged_folder(directory, keep_others=True, what="sample") as tmp:
             for name, df in self.tables.items():
                 _to_csv(df, tmp / f"{name}.csv")
-                names.append(name)
-            directory.mkdir(exist_ok=True)
-            written = []
-            for name in names:
-                os.replace(tmp / f"{name}.csv", directory / f"{name}.csv")
-                written.append(directory / f"{name}.csv")
-            write_marker(directory, "sample", manifest=False)
-            return written
-        finally:
-            remove_quietly(tmp)
+            write_marker(tmp, "sample", manifest=False)
+        return [directory / f"{name}.csv" for name in self.tables]
 
 
 def _to_csv(df: pd.DataFrame, path: Path) -> None:
