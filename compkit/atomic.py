@@ -251,22 +251,9 @@ def replace_folder(staging: Path, target: Path, command: str | None = None) -> N
     staging, target = Path(staging), Path(target)
     if command is not None:
         write_marker(staging, command)
-    old = None
-    if target.exists():
-        if not target.is_dir() or (any(target.iterdir()) and read_marker(target) is None):
-            raise OutputError(M_("{target}: not a folder compkit wrote; refusing to replace it", target=str(target)))
-        old = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}old-{_short(target.name)}-{os.getpid()}-",
-                                    dir=target.parent))
-        os.rmdir(old)
-        os.replace(target, old)
-    try:
-        os.replace(staging, target)
-    except BaseException:
-        if old is not None:
-            os.replace(old, target)  # put the previous output back
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and read_marker(target) is None)):
+        raise OutputError(M_("{target}: not a folder compkit wrote; refusing to replace it", target=str(target)))
+    _swap(staging, target)
 
 
 def remove_quietly(path: Path | None) -> None:
@@ -336,14 +323,20 @@ def write_file(path: str | Path, write: Callable[[Path], object], suffix: str = 
 
 
 def _swap(staging: Path, target: Path) -> None:
-    """Rename ``target`` aside, ``staging`` into place, then remove the old one (no marker check: for
-    :func:`staged_folder`, whose caller carries the existing files over with ``keep_others``)."""
+    """Rename ``target`` aside, ``staging`` into place, then remove the old one; if the second rename fails the
+    old folder is put back, so at every moment either the old or the new folder is complete (no marker check:
+    callers check first)."""
     old = None
     if target.exists():
         old = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}old-{_short(target.name)}-{os.getpid()}-",
                                     dir=target.parent))
         os.rmdir(old)
         os.replace(target, old)
-    os.replace(staging, target)
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        if old is not None:
+            os.replace(old, target)  # put the previous output back
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

@@ -209,6 +209,25 @@ def test_run_twice_changes_nothing_more(tmp_path: Path, appeal_dir: Path, public
                                               "audit_log.head", a1["run_id"]}
 
 
+def test_a_failed_run_leaves_no_run_folder_and_no_log_line(tmp_path: Path, appeal_dir: Path, monkeypatch) -> None:
+    from compkit import appeals as appeals_module
+
+    out = tmp_path / "appeals"
+    real = appeals_module._write_run
+
+    def half_written(review, folder, lang=None):
+        real(review, folder, lang)
+        raise OSError("disk full")  # after the run's files, before its manifest
+
+    monkeypatch.setattr(appeals_module, "_write_run", half_written)
+    with pytest.raises(OSError, match="disk full"):
+        run_appeals(POLICY_2025, appeal_dir, None, out)
+    # no run folder (staged beside it and removed), no temporary left, no audit line
+    assert {p.name for p in out.iterdir()} <= {".compkit-output", ".audit_log.lock"}
+    monkeypatch.setattr(appeals_module, "_write_run", real)
+    assert "(3 new entries;" in run_appeals(POLICY_2025, appeal_dir, None, out, lang="en")
+
+
 def test_a_later_decision_is_appended(tmp_path: Path, appeal_dir: Path, publication_key: bytes) -> None:
     out = tmp_path / "appeals"
     run_appeals(POLICY_2025, appeal_dir, None, out)

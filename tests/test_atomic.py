@@ -34,6 +34,28 @@ def test_staged_folder_keeps_files_it_did_not_write(tmp_path: Path) -> None:
     assert (target / "notes.txt").read_text() == "mine" and (target / "a.csv").read_text() == "new"
 
 
+def test_a_failed_swap_puts_the_previous_folder_back(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    target = tmp_path / "out"
+    with staged_folder(target) as tmp:
+        (tmp / "a.csv").write_text("old")
+        (tmp / "b.csv").write_text("old")
+    real = os.replace
+
+    def failing(src, dst):  # moving the finished folder into place fails (after the old one was moved aside)
+        if Path(dst) == target and ".compkit-tmp-old-" not in str(src):
+            raise OSError("rename failed")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(OSError, match="rename failed"), staged_folder(target) as tmp:
+        (tmp / "a.csv").write_text("new")
+    monkeypatch.setattr(os, "replace", real)
+    assert {p.name: p.read_text() for p in target.iterdir()} == {"a.csv": "old", "b.csv": "old"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
 def test_outcomes_to_csv_is_all_or_none(tmp_path: Path, policy, tiny, monkeypatch) -> None:
     from compkit.engine import evaluate
 
@@ -63,6 +85,22 @@ def test_write_file_is_atomic(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         write_file(path, lambda tmp: (tmp.write_bytes(b"half"), (_ for _ in ()).throw(ValueError("bad"))))
     assert path.read_bytes() == b"v1" and [p.name for p in tmp_path.iterdir()] == ["book.xlsx"]
+
+
+def test_write_file_durable_and_swept_names(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd)))
+    path = tmp_path / "audit_log.jsonl"
+    write_file(path, lambda tmp: tmp.write_text("a\n"), durable=True)
+    assert path.read_text() == "a\n" and len(synced) == 1
+    write_file(path, lambda tmp: tmp.write_text("b\n"))
+    assert path.read_text() == "b\n" and len(synced) == 1  # not durable: no fsync
+    seen = []
+    write_file(path, lambda tmp: seen.append(tmp.name) or tmp.write_text("c\n"))
+    assert seen[0].startswith(".compkit-tmp-file-")  # a killed run's leftover is swept by the next run
 
 
 def test_fingerprints(tmp_path: Path) -> None:

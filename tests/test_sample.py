@@ -141,3 +141,30 @@ def test_satisfaction_is_about_on_target(sample) -> None:
     """Surveys are generated so that a typical manager's customers average about 4.4 (the policy's target)."""
     per_person = sample.tables["surveys"].groupby("employee_id")["score"].mean()
     assert 4.3 < per_person.median() < 4.5
+
+
+def test_a_failed_write_leaves_the_previous_sample_whole(tmp_path: Path, monkeypatch) -> None:
+    from compkit import sample as sample_module
+
+    folder = tmp_path / "data"
+    make_sample(managers=20, seed=1).write(folder)
+    (folder / "README.txt").write_text("ours")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    real, calls = sample_module._to_csv, {"n": 0}
+
+    def failing(df, path):  # the third table fails: the first two must not replace the old ones
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full")
+        real(df, path)
+
+    monkeypatch.setattr(sample_module, "_to_csv", failing)
+    with pytest.raises(OSError, match="disk full"):
+        make_sample(managers=20, seed=2).write(folder)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+    # a successful write replaces the tables and keeps the README
+    monkeypatch.setattr(sample_module, "_to_csv", real)
+    make_sample(managers=20, seed=2).write(folder)
+    assert (folder / "README.txt").read_text() == "ours"
+    assert (folder / "employees.csv").read_bytes() != before["employees.csv"]
