@@ -255,11 +255,15 @@ def _plain_reason(text: pd.Series, policy: Policy, lang: str = "en") -> pd.Serie
     """Engine reasons in the employee's words: grade titles and indicator names instead of codes (in ``lang``
     where the catalog knows the reason's wording)."""
     ind_names, _, grades = _names(policy, lang)
-    out = text.astype(str)
+    text = text.astype(str)
+    # the reasons repeat (a few dozen texts for 100,000 people): each distinct one is worded once
+    out = pd.Series(pd.unique(text.to_numpy(dtype=object)), dtype=object)
     for code, title in {**grades, **ind_names}.items():
         out = out.str.replace(rf"\b{re.escape(code)}\b", title, regex=True)
-    return out.str.replace("composite", "overall score", regex=False).map(
+    plain = out.str.replace("composite", "overall score", regex=False).map(
         lambda t: i18n.engine_text(t, lang, policy.ratings.names))
+    worded = dict(zip(pd.unique(text.to_numpy(dtype=object)), plain.to_numpy(dtype=object)))
+    return pd.Series([worded[t] for t in text.to_numpy(dtype=object)], index=text.index, dtype=object)
 
 
 def _commission_lines(policy: Policy, outcomes: Outcomes, through: str | None, lang: str = "en") -> pd.DataFrame:
@@ -565,7 +569,8 @@ def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts
             "responsiveness": _("Responsiveness")}
     satisfaction = [{"name": dims.get(str(r["dimension"]), str(r["dimension"])), "score": float(r["score"])}
                     for r in sat]
-    plans = _plan_rows(pd.DataFrame(parts["plans"].get(eid, empty)), lang)
+    plan_rows = parts["plans"].get(eid, empty)
+    plans = _plan_rows(pd.DataFrame(plan_rows) if plan_rows else pd.DataFrame(), lang)
     net = _net_context(parts["net"].get(eid, empty), rec, interim, lang)
     title = (_("Interim performance and pay statement") if interim
              else _("Performance and pay statement {cycle}").format(cycle=st.info["cycle"]))
@@ -705,6 +710,8 @@ class StatementPages:
 def _plan_rows(plans: pd.DataFrame, lang: str = "en") -> dict[str, list]:
     """Last cycle's improvement plan on a statement (compkit.meetings.plan_progress): a row per planned
     indicator, and a line per meeting (when, with whom, acknowledged or the employee's comment)."""
+    if not len(plans):
+        return {"plans": [], "plan_meetings": []}
     _ = i18n.gettext(lang)
     moved = {"improved": _("improved"), "declined": _("declined"), "unchanged": _("unchanged"), "": ""}
     rows = [{"name": r["indicator_name"], "action": r["action"], "due": _date(r["due_date"], lang),

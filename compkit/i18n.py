@@ -301,6 +301,14 @@ def _missing(x: Any) -> bool:
 #: :func:`number` formats them directly, in the same way (a statement formats hundreds of numbers)
 _PLAIN_LOCALES = ("zh_CN", "en")
 _QUANTUM = [_decimal.Decimal(1).scaleb(-d) for d in range(10)]
+_FORMATS = [f",.{d}f" for d in range(10)]
+_FAST_BOUND = [10.0 ** (15 - d) for d in range(10)]
+
+
+@functools.lru_cache(maxsize=64)
+def _plain_locale(lang: str | None) -> bool:
+    """Whether :func:`number` formats ``lang`` directly (zh-CN, en), computed once per spelling of the language."""
+    return locale_name(lang or DEFAULT) in _PLAIN_LOCALES
 
 
 def number(x: Any, lang: str | None = None, decimals: int = 0) -> str:
@@ -309,6 +317,18 @@ def number(x: Any, lang: str | None = None, decimals: int = 0) -> str:
     As Babel's ``format_decimal(x, '#,##0.00', locale)``, character for character: the float's shortest decimal
     form (``str``) rounded half to even at ``decimals`` places, '-' for a negative number (-0.001 -> '-0.00').
     zh-CN and en are formatted here directly (tests/test_i18n.py checks the two agree); other locales by Babel."""
+    if isinstance(x, float) and 0 <= decimals < len(_QUANTUM) and _plain_locale(lang):
+        # fast path (a statement formats hundreds of numbers): where a float's spacing is under 10**-decimals
+        # (|x| < 10**(15 - decimals)), its shortest decimal form r rounds at ``decimals`` places as the float
+        # itself does (printf's correct rounding) unless r lies exactly on a half (r has decimals + 1 places
+        # ending in 5: then the Decimal path below rounds it half to even)
+        if x != x:
+            return ""
+        r = float.__repr__(x)  # numpy's float64 repr is np.float64(…)
+        dot = r.find(".")
+        if (dot >= 0 and "e" not in r and -_FAST_BOUND[decimals] < x < _FAST_BOUND[decimals]
+                and not (len(r) - dot - 2 == decimals and r[-1] == "5")):
+            return format(x, _FORMATS[decimals])
     if _missing(x):
         return ""
     locale = locale_name(lang or DEFAULT)
