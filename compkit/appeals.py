@@ -316,7 +316,8 @@ def audit_key(environ: dict[str, str] | None = None) -> bytes:
     try:
         key = pseudonym_key(environ)
     except PrivacyError as err:
-        raise AuditError(f"the appeals audit log is signed with the publication key, and {err}") from None
+        raise AuditError(M_("the appeals audit log is signed with the publication key, and {problem}",
+                              problem=err.args[0])) from None
     return hmac.new(key, b"compkit audit log v1", hashlib.sha256).digest()
 
 
@@ -342,7 +343,8 @@ def _read_head(path: Path, key: bytes) -> dict[str, Any] | None:
     except (ValueError, KeyError, TypeError):
         ok = False
     if not ok:
-        raise AuditError(f"{path}: the head record of the audit log was edited (or written under another key)")
+        raise AuditError(M_("{path}: the head record of the audit log was edited (or written under another key)",
+                            path=str(path)))
     return head
 
 
@@ -356,32 +358,34 @@ def read_audit_log(path: str | Path, key: bytes) -> list[dict[str, Any]]:
     head = _read_head(path.with_name(AUDIT_HEAD), key)
     if not path.exists():
         if head is not None and int(head["entries"]) > 0:
-            raise AuditError(f"{path}: the audit log is missing but its head record says it held {head['entries']} "
-                             "entries: the log was deleted")
+            raise AuditError(M_("{path}: the audit log is missing but its head record says it held {n} entries: the "
+                                "log was deleted", path=str(path), n=head["entries"]))
         return []
     entries, prev = [], _GENESIS
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         try:
             entry = json.loads(line)
         except json.JSONDecodeError as err:
-            raise AuditError(f"{path}, line {n}: not a JSON record ({err})") from None
+            raise AuditError(M_("{path}, line {n}: not a JSON record ({error})", path=str(path), n=n,
+                                error=str(err))) from None
         if not isinstance(entry, dict) or entry.get("mac") != _entry_mac(key, entry):
-            raise AuditError(f"{path}, line {n}: the entry does not match its signature: it was edited (or the log "
-                             "was written under another key)")
+            raise AuditError(M_("{path}, line {n}: the entry does not match its signature: it was edited (or the "
+                                "log was written under another key)", path=str(path), n=n))
         if entry.get("prev") != prev:
-            raise AuditError(f"{path}, line {n}: the chain is broken (expected prev {prev[:12]}..., found "
-                             f"{str(entry.get('prev'))[:12]}...): lines were reordered, inserted or removed")
+            raise AuditError(M_("{path}, line {n}: the chain is broken (expected prev {expected}..., found "
+                                "{found}...): lines were reordered, inserted or removed", path=str(path), n=n,
+                                expected=prev[:12], found=str(entry.get("prev"))[:12]))
         prev = entry["mac"]
         entries.append(entry)
     if head is None:
         if entries:
-            raise AuditError(f"{path}: the head record {AUDIT_HEAD} is missing: it was deleted (it is needed to "
-                             "show that no line was removed at the end)")
+            raise AuditError(M_("{path}: the head record {head} is missing: it was deleted (it is needed to show "
+                                "that no line was removed at the end)", path=str(path), head=AUDIT_HEAD))
         return entries
     count = int(head["entries"])
     if len(entries) < count or (count and entries[count - 1]["mac"] != head["last"]):
-        raise AuditError(f"{path}: the log has {len(entries)} entries but its head record says {count}: the last "
-                         "line(s) were deleted or the log replaced")
+        raise AuditError(M_("{path}: the log has {n} entries but its head record says {count}: the last line(s) "
+                            "were deleted or the log replaced", path=str(path), n=len(entries), count=count))
     # more valid entries than the head says: a run stopped between writing the log and its head (lines cannot be
     # forged without the key); the next append brings the head up to date
     return entries
@@ -467,18 +471,21 @@ def verify_run_folders(out: Path, key: bytes) -> int:
             files = manifest["files"]
             ok = manifest["mac"] == _mac(key, json.dumps(files, sort_keys=True))
         except (OSError, ValueError, KeyError, TypeError):
-            raise AuditError(f"{where}: the run folder has no readable {RUN_MANIFEST}; it was not written by this "
-                             "compkit or was altered") from None
+            raise AuditError(M_("{folder}: the run folder has no readable {manifest}; it was not written by this "
+                                "compkit or was altered", folder=where, manifest=RUN_MANIFEST)) from None
         if not ok:
-            raise AuditError(f"{where}/{RUN_MANIFEST}: the manifest was edited (or written under another key)")
+            raise AuditError(M_("{folder}/{manifest}: the manifest was edited (or written under another key)",
+                                folder=where, manifest=RUN_MANIFEST))
         present = {str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file() and f.name != RUN_MANIFEST}
         for name in sorted(set(files) | present):
             if name not in present:
-                raise AuditError(f"{where}/{name}: a file of the appeal run was deleted")
+                raise AuditError(M_("{folder}/{name}: a file of the appeal run was deleted", folder=where, name=name))
             if name not in files:
-                raise AuditError(f"{where}/{name}: a file was added to the appeal run after it was written")
+                raise AuditError(M_("{folder}/{name}: a file was added to the appeal run after it was written",
+                                    folder=where, name=name))
             if _file_sha256(folder / name) != files[name]:
-                raise AuditError(f"{where}/{name}: the file was changed after the appeal run wrote it")
+                raise AuditError(M_("{folder}/{name}: the file was changed after the appeal run wrote it",
+                                    folder=where, name=name))
         checked += 1
     return checked
 
@@ -570,8 +577,8 @@ def run_appeals(policy_path: str | Path, data_path: str | Path, appeals_path: st
         logged = read_audit_log(out / AUDIT_LOG, key)  # the log and its head as they were written
         checked = verify_run_folders(out, key)  # every earlier run folder as it was written
         if checked and not logged and not (out / AUDIT_HEAD).exists():
-            raise AuditError(f"{out}: {checked} appeal run folder(s) but no audit log and no head record: the log "
-                             "was deleted")
+            raise AuditError(M_("{out}: {n} appeal run folder(s) but no audit log and no head record: the log was "
+                                "deleted", out=str(out), n=checked))
         if run_dir.exists():
             hashes = json.loads((run_dir / "hashes.json").read_text(encoding="utf-8"))
             wrote = False

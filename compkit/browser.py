@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from compkit.errors import CompkitError
+from compkit.i18n import M_
 
 CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -44,12 +45,12 @@ def chromium_path() -> str | None:
 def missing_reason() -> str | None:
     """Why pages cannot be rendered here (None when they can)."""
     if chromium_path() is None:
-        return ("headless Chromium not found (looked for " + ", ".join(CANDIDATES) + " and $COMPKIT_CHROMIUM); "
-                "install it with 'apt-get install chromium fonts-noto-cjk'")
+        return M_("headless Chromium not found (looked for {paths} and $COMPKIT_CHROMIUM); install it with "
+                  "'apt-get install chromium fonts-noto-cjk'", paths=", ".join(CANDIDATES))
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "the playwright package is not installed (pip install playwright)"
+        return M_("the playwright package is not installed (pip install playwright)")
     return None
 
 

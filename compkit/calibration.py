@@ -26,6 +26,7 @@ from compkit import knobs as kn
 from compkit.data import Dataset
 from compkit.engine import evaluate
 from compkit.errors import CompkitError
+from compkit.i18n import M_
 from compkit.knobs import Knob
 from compkit.policy import Policy
 from compkit.raters import DENSE_MAX_RATERS, RaterEffects, _no_duplicates, _numeric, _require, rater_effects
@@ -282,7 +283,8 @@ def knob_setter(policy: Policy, knob: str | Knob) -> tuple[Callable[[float], Pol
             pid, i = m.group(1), int(m.group(2))
             product = policy.commission.product(pid)
             if product.tiers is None or i >= len(product.tiers) - 1:
-                raise CalibrationError(f"knob {knob!r}: product {pid} has no tier {i} with an upper bound")
+                raise CalibrationError(M_("knob {knob}: product {product} has no tier {i} with an upper bound",
+                                          knob=repr(knob), product=pid, i=i))
             lower = product.tiers[i - 1].upto if i > 0 else 0.0
             upper = product.tiers[i + 1].upto if i + 1 < len(product.tiers) - 1 else 100 * product.tiers[i].upto
             knob = kn.knob(knob, low=lower + 1.0, high=upper - 1.0, name=f"upper bound of {pid} tier {i + 1} (CNY)")
@@ -322,16 +324,17 @@ def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "comm
         pool = round(budget - fixed, 2)
         calls["n"] += 1
         if pool <= 0:
-            raise CalibrationError(f"no bonus pool can meet the budget {budget:,.2f}: the cost without any bonus is "
-                                   f"already {fixed:,.2f}")
+            raise CalibrationError(M_("no bonus pool can meet the budget {budget}: the cost without any bonus is "
+                                      "already {fixed}", budget=f"{budget:,.2f}", fixed=f"{fixed:,.2f}"))
         achieved = cost(pool)
         return BudgetSolution(setter(pool), knob, pool, achieved, budget, achieved - budget, calls["n"],
                               f"{what} set to {pool:,.2f}")
     f_lo, f_hi = cost(lo) - budget, cost(hi) - budget
     if f_lo > 0 or f_hi < 0:
-        raise CalibrationError(
-            f"no value of {what} between {lo:,.6g} and {hi:,.6g} meets the budget {budget:,.2f}: the cost ranges "
-            f"from {f_lo + budget:,.2f} to {f_hi + budget:,.2f}. Choose another knob or change the budget.")
+        raise CalibrationError(M_(
+            "no value of {what} between {lo} and {hi} meets the budget {budget}: the cost ranges from {low_cost} to "
+            "{high_cost}. Choose another knob or change the budget.", what=what, lo=f"{lo:,.6g}", hi=f"{hi:,.6g}",
+            budget=f"{budget:,.2f}", low_cost=f"{f_lo + budget:,.2f}", high_cost=f"{f_hi + budget:,.2f}"))
     x = brentq(lambda v: cost(v) - budget, lo, hi, xtol=1e-12, rtol=1e-15, maxiter=200)
     achieved = cost(x)
     if abs(achieved - budget) >= 0.005:
@@ -394,23 +397,25 @@ def fit_payout_curve(composite: ArrayLike, shares: tuple[float, float, float] = 
     c = np.asarray(composite, dtype="float64")
     c = c[~np.isnan(c)]
     if len(c) == 0:
-        raise CalibrationError("no composite scores to calibrate the payout curve on")
+        raise CalibrationError(M_("no composite scores to calibrate the payout curve on"))
     q = np.array([float(np.quantile(c, 1.0 - s)) for s in shares])
     if not q[0] < q[1] < q[2]:
-        raise CalibrationError(f"the composite scores do not spread enough to place threshold, target and maximum "
-                               f"apart (found {', '.join(f'{v:.2f}' for v in q)})")
+        raise CalibrationError(M_("the composite scores do not spread enough to place threshold, target and "
+                                  "maximum apart (found {found})", found=", ".join(f"{v:.2f}" for v in q)))
     if max_slope is not None and max_slope <= 0:
-        raise CalibrationError(f"max_slope must be positive, not {max_slope}")
+        raise CalibrationError(M_("max_slope must be positive, not {max_slope}", max_slope=max_slope))
     if min_slope is not None and max_slope is not None and min_slope > max_slope:
-        raise CalibrationError(f"min_slope {min_slope} is above max_slope {max_slope}: no curve can meet both")
+        raise CalibrationError(M_("min_slope {min_slope} is above max_slope {max_slope}: no curve can meet both",
+                                  min_slope=min_slope, max_slope=max_slope))
     p = np.concatenate([[0.0], np.asarray(payouts, dtype="float64")])
     dp = np.diff(p)
     if (dp <= 0).any():
-        raise CalibrationError(f"payouts must rise from 0: {list(p)}")
+        raise CalibrationError(M_("payouts must rise from 0: {payouts}", payouts=list(p)))
     lo_gap = np.maximum(dp / max_slope if max_slope is not None else np.zeros(3), step)
     hi_gap = dp / min_slope if min_slope else np.full(3, np.inf)
     if (hi_gap < lo_gap).any():
-        raise CalibrationError(f"min_slope {min_slope} leaves no room between the points (payout steps {list(dp)})")
+        raise CalibrationError(M_("min_slope {min_slope} leaves no room between the points (payout steps {steps})",
+                                  min_slope=min_slope, steps=list(dp)))
     goal = np.concatenate([[q[0] - step], q])
     weight = np.array([1e-6, 1.0, 1.0, 1.0])
     # unknowns x = (s1, g0, g1, g2) with the gaps g_k = s_{k+1} - s_k boxed in [lo_gap, hi_gap]: the constraints
@@ -421,7 +426,8 @@ def fit_payout_curve(composite: ArrayLike, shares: tuple[float, float, float] = 
     upper = np.concatenate([[np.inf], hi_gap])
     res = lsq_linear(design * w, goal * w.ravel(), bounds=(lower, upper), method="bvls", tol=1e-12)
     if not res.success:
-        raise CalibrationError(f"the payout curve could not be fitted within the slope limits: {res.message}")
+        raise CalibrationError(M_("the payout curve could not be fitted within the slope limits: {reason}",
+                                  reason=res.message))
     s = design @ res.x
     # round to the step: the threshold, target and maximum to nearest, each gap kept within its limits
     need_lo = np.ceil(lo_gap / step - 1e-9) * step
@@ -435,7 +441,8 @@ def fit_payout_curve(composite: ArrayLike, shares: tuple[float, float, float] = 
     r = np.round(r, 10)
     slopes = list(dp / np.diff(r))
     if min_slope and min(slopes) < min_slope - 1e-9:
-        raise CalibrationError(f"rounding the payout curve to {step} broke the minimum slope {min_slope}")
+        raise CalibrationError(M_("rounding the payout curve to {step} broke the minimum slope {min_slope}",
+                                  step=step, min_slope=min_slope))
     points = [(round(float(x), 2), float(y)) for x, y in zip(r, p)]
     return PayoutCurveFit(points, tuple(float(v) for v in q), [float(v) for v in slopes], max_slope, min_slope)
 

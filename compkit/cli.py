@@ -364,17 +364,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     func: Callable[[argparse.Namespace], int] = args.func
+    lang = _error_lang(args)
+    before = i18n.use(lang)  # str(error) in the run's language too (an error's text inside another message)
     try:
         return func(args)
     except CompkitError as err:
-        print(f"compkit {args.command}: {err.message(_error_lang(args))}", file=sys.stderr)
+        print(f"compkit {args.command}: {err.message(lang)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(i18n.gettext(_error_lang(args))("interrupted; nothing was written"), file=sys.stderr)
+        print(i18n.gettext(lang)("interrupted; nothing was written"), file=sys.stderr)
         return 130
     except OSError as err:  # permission denied, disk full, name too long...: one line, never a traceback
-        print(f"compkit {args.command}: {os_error_message(err, _error_lang(args))}", file=sys.stderr)
+        print(f"compkit {args.command}: {os_error_message(err, lang)}", file=sys.stderr)
         return 1
+    finally:
+        i18n.use(before)
 
 
 def _error_lang(args: argparse.Namespace) -> str:

@@ -36,8 +36,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from compkit.contract import EMAIL_PATTERN
-from compkit.errors import CompkitError
+from compkit.errors import CompkitError, listed, pydantic_message
 from compkit.fingerprint import bytes_sha256
+from compkit.i18n import M_, N_
 from compkit.privacy import _inside_git_tree, refuse_reports_folder
 
 SETTINGS_ENV = "COMPKIT_SMTP_SETTINGS"
@@ -98,7 +99,7 @@ class SmtpSettings(BaseModel):
             return v
         addr = v[v.find("<") + 1:v.rfind(">")] if "<" in v else v
         if not _EMAIL.match(addr.strip()):
-            raise ValueError(f"{v!r} is not an email address")
+            raise ValueError(M_("{value} is not an email address", value=repr(v)))
         return v
 
     def password(self, environ: dict[str, str] | None = None) -> str | None:
@@ -112,14 +113,15 @@ class SmtpSettings(BaseModel):
         if self.password_file:
             path = Path(self.password_file).expanduser().resolve()
             if not path.is_file():
-                raise DeliveryError(f"password_file {self.password_file}: no such file")
+                raise DeliveryError(M_("password_file {path}: no such file", path=str(self.password_file)))
             repo = _inside_git_tree(path.parent)
             if repo is not None:
-                raise DeliveryError(f"password_file {path} is inside the git working tree {repo}; keep it outside "
-                                    "any repository so that it is never committed")
+                raise DeliveryError(M_("password_file {path} is inside the git working tree {repo}; keep it outside "
+                                       "any repository so that it is never committed", path=str(path), repo=str(repo)))
             return path.read_text(encoding="utf-8").strip()
-        raise DeliveryError(f"no SMTP password for {self.user}: set the environment variable {self.password_env} "
-                            "or password_file in the settings file (a file outside the repository)")
+        raise DeliveryError(M_("no SMTP password for {user}: set the environment variable {name} or password_file "
+                               "in the settings file (a file outside the repository)", user=self.user,
+                               name=self.password_env))
 
 
 def settings_path(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Path:
@@ -134,25 +136,32 @@ def load_settings(path: str | Path | None = None, environ: dict[str, str] | None
     a ``password`` written into it, unknown keys, a missing host or sender."""
     file = settings_path(path, environ)
     if not file.is_file():
-        raise DeliveryError(f"no SMTP settings file at {file}: write one (see compkit.delivery.SmtpSettings) "
-                            f"outside the repository, and name it with --smtp or {SETTINGS_ENV}")
+        raise DeliveryError(M_("no SMTP settings file at {file}: write one (see compkit.delivery.SmtpSettings) "
+                               "outside the repository, and name it with --smtp or {name}", file=str(file),
+                               name=SETTINGS_ENV))
     repo = _inside_git_tree(file.parent)
     if repo is not None:
-        raise DeliveryError(f"SMTP settings {file}: the file is inside the git working tree {repo}; keep it "
-                            "outside any repository (e.g. ~/.config/compkit/smtp.toml)")
+        raise DeliveryError(M_("SMTP settings {file}: the file is inside the git working tree {repo}; keep it "
+                               "outside any repository (e.g. ~/.config/compkit/smtp.toml)", file=str(file),
+                               repo=str(repo)))
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise DeliveryError(f"SMTP settings {file}: not a readable TOML file ({err})") from None
+        raise DeliveryError(M_("SMTP settings {file}: not a readable TOML file ({error})", file=str(file),
+                               error=str(err))) from None
     table = raw.get("smtp", raw)
     if "password" in table:
-        raise DeliveryError(f"SMTP settings {file}: a password is written in the file; remove it and set the "
-                            f"environment variable {PASSWORD_ENV} (or password_file) instead")
+        raise DeliveryError(M_("SMTP settings {file}: a password is written in the file; remove it and set the "
+                               "environment variable {name} (or password_file) instead", file=str(file),
+                               name=PASSWORD_ENV))
     try:
         return SmtpSettings.model_validate(table)
     except ValidationError as err:
-        lines = [f"smtp.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()]
-        raise DeliveryError(f"SMTP settings {file}:\n" + "\n".join(f"  - {m}" for m in lines)) from None
+        lines = [M_("{path}: {message}", path="smtp." + ".".join(map(str, e["loc"])),
+                    message=pydantic_message(e, N_("unknown key (not a setting of the SMTP settings file; check the "
+                                                   "spelling)"))) for e in err.errors()]
+        raise DeliveryError(M_("SMTP settings {file}:\n  - {problems}", file=str(file),
+                               problems=listed(lines))) from None
 
 
 # ------------------------------------------------------------------------------------------ the log
@@ -317,20 +326,22 @@ def _connect(settings: SmtpSettings, password: str | None) -> smtplib.SMTP:
         if settings.starttls and not settings.ssl:
             if not smtp.has_extn("starttls"):
                 smtp.quit()
-                raise DeliveryError(f"{settings.host}:{settings.port} does not offer STARTTLS; statements are not "
-                                    "sent over an unencrypted connection (set starttls = false only for a relay "
-                                    "inside the bank's own network)")
+                raise DeliveryError(M_("{host}:{port} does not offer STARTTLS; statements are not sent over an "
+                                       "unencrypted connection (set starttls = false only for a relay inside the "
+                                       "bank's own network)", host=settings.host, port=settings.port))
             smtp.starttls(context=context)
             smtp.ehlo()
         if settings.user is not None:
             smtp.login(settings.user, password or "")
     except smtplib.SMTPAuthenticationError as err:
-        raise DeliveryError(f"{settings.host}:{settings.port} refused the login of {settings.user}: "
-                            f"{err.smtp_code} {err.smtp_error!r}") from None
+        raise DeliveryError(M_("{host}:{port} refused the login of {user}: {code} {reply}", host=settings.host,
+                               port=settings.port, user=settings.user, code=err.smtp_code,
+                               reply=repr(err.smtp_error))) from None
     except (OSError, smtplib.SMTPException) as err:
         if isinstance(err, DeliveryError):
             raise
-        raise DeliveryError(f"cannot connect to the SMTP server {settings.host}:{settings.port}: {err}") from None
+        raise DeliveryError(M_("cannot connect to the SMTP server {host}:{port}: {error}", host=settings.host,
+                               port=settings.port, error=str(err))) from None
     return smtp
 
 
@@ -424,12 +435,12 @@ def deliver_statements(employees: pd.DataFrame, folder: str | Path, period: str,
     log = read_log(log_path)
     unknown = sorted(set(map(str, resend)) - set(employees["employee_id"].astype(str)))
     if unknown:
-        raise DeliveryError(f"--resend {', '.join(unknown)}: not an employee_id of the employees table")
+        raise DeliveryError(M_("--resend {ids}: not an employee_id of the employees table", ids=", ".join(unknown)))
     plan = plan_delivery(employees, folder, period, log, resend)
     if not confirm:
         return DeliveryReport(plan, log_path, dry_run=True)
     if settings is None:
-        raise DeliveryError("sending needs the SMTP settings (--smtp FILE or COMPKIT_SMTP_SETTINGS)")
+        raise DeliveryError(M_("sending needs the SMTP settings (--smtp FILE or {name})", name=SETTINGS_ENV))
     password = settings.password(environ)
     sent = send_plan(plan, folder, settings, log_path, password=password, sleep=sleep, limit=limit)
     return DeliveryReport(sent, log_path, dry_run=False)

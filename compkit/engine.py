@@ -27,6 +27,7 @@ from compkit import tax as tx
 from compkit.credits import CreditSplit, split_credits
 from compkit.data import Dataset, positions
 from compkit.errors import CompkitError
+from compkit.i18n import M_
 from compkit.money import allocate_cents, round_cents, to_cents
 from compkit.policy import Policy
 from compkit.scoring import ratings_used, scorecard
@@ -235,8 +236,8 @@ def cycle_to_date(data: Dataset, through: str | None) -> str | None:
         return None
     through = str(through)
     if through not in data.periods:
-        raise CompkitError(f"through {through}: not a month of the cycle {data.cycle} "
-                           f"({data.periods[0]} to {data.periods[-1]})")
+        raise CompkitError(M_("through {month}: not a month of the cycle {cycle} ({first} to {last})", month=through,
+                              cycle=data.cycle, first=data.periods[0], last=data.periods[-1]))
     return None if through == data.periods[-1] else through
 
 

@@ -17,7 +17,8 @@ import pandas as pd
 from compkit.data import Dataset
 from compkit.engine import Outcomes
 from compkit.errors import CompkitError
-from compkit.knobs import Knob
+from compkit.i18n import M_
+from compkit.knobs import Knob, KnobError
 from compkit.policy import Policy, PolicyChange
 from compkit.review import compare, concentration
 
@@ -83,7 +84,8 @@ def design(policy: Policy, values: dict[str, float]) -> Policy:
     for key, value in values.items():
         knob = by_name.get(key)
         if knob is None:
-            raise KeyError(f"unknown knob {key!r}; knobs: {sorted(k.name for k in knobs(policy))}")
+            raise KnobError(M_("unknown knob {knob}; expected the name of a knob ({names}) or its key path",
+                               knob=repr(key), names=", ".join(sorted(k.name for k in knobs(policy)))))
         if knob.kind == "category_weight":
             cat_w[knob.path.rsplit(".", 1)[1]] = float(value)
         elif knob.kind == "indicator_weight":
@@ -103,7 +105,8 @@ def _renormalise(weights: dict[str, float]) -> dict[str, float]:
     """Scale weights to sum to 1, rounded to 6 decimals with the rounding remainder on the largest."""
     total = sum(weights.values())
     if total <= 0:
-        raise ValueError("weights must not all be zero")
+        raise KnobError(M_("the weights {names} are all zero; expected at least one above zero",
+                           names=", ".join(weights)))
     out = {k: round(v / total, 6) for k, v in weights.items()}
     largest = max(out, key=out.get)
     out[largest] = round(out[largest] + 1.0 - sum(out.values()), 6)

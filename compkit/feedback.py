@@ -32,6 +32,7 @@ from compkit.data import Dataset, cycle_periods
 from compkit.engine import Outcomes, evaluate
 from compkit.errors import CompkitError
 from compkit.fingerprint import bytes_sha256
+from compkit.i18n import M_
 from compkit.money import round_cents
 from compkit.policy import Policy
 from compkit.privacy import MIN_GROUP, k_anonymise, pseudonyms, refuse_reports_folder, suppress, suppress_small_cells
@@ -108,9 +109,11 @@ def through_month(period: str, cycle: str) -> str:
     elif re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", p):
         last = p
     else:
-        raise FeedbackError(f"--period {period}: expected a month YYYY-MM, a quarter YYYYQn or a half-year YYYYHn")
+        raise FeedbackError(M_("--period {period}: expected a month YYYY-MM, a quarter YYYYQn or a half-year YYYYHn",
+                               period=period))
     if last not in months:
-        raise FeedbackError(f"--period {period}: outside the cycle {cycle} ({months[0]} to {months[-1]})")
+        raise FeedbackError(M_("--period {period}: outside the cycle {cycle} ({first} to {last})", period=period,
+                               cycle=cycle, first=months[0], last=months[-1]))
     return last
 
 
@@ -675,7 +678,7 @@ class StatementPages:
         self.ids = st.people["employee_id"].astype(str).tolist()
         position = pd.Series(np.arange(len(self.ids)), index=pd.Index(self.ids))
         if not position.index.is_unique:
-            raise FeedbackError("an employee id appears twice in the statements' people table")
+            raise FeedbackError(M_("an employee id appears twice in the statements' people table"))
         self.tables: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
         for name in SECTIONS:
             df = getattr(st, name)
@@ -770,11 +773,11 @@ def published_results(st: Statements, policy: Policy, key: bytes | None = None) 
         person = scored["name"].astype(str).to_numpy()
     else:
         if key is None:
-            raise FeedbackError("published results with pseudonyms need the pseudonym key "
-                                "(see compkit.privacy.pseudonym_key)")
+            raise FeedbackError(M_("published results with pseudonyms need the pseudonym key (see "
+                                   "compkit.privacy.pseudonym_key)"))
         person = publication_pseudonyms(scored["employee_id"], key, st.info["cycle"])
         if len(set(person)) != len(person):
-            raise FeedbackError("two people got the same pseudonym; use a longer pseudonym")
+            raise FeedbackError(M_("two people got the same pseudonym; use a longer pseudonym"))
     k = policy.publication.min_group
     quasi = pd.DataFrame({"branch": scored["branch"].astype(str).to_numpy(),
                           "region": scored["region"].astype(str).to_numpy(),
@@ -848,7 +851,8 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
     pages = StatementPages(st, policy)
     names = statement_file_names(pages.ids)
     if len(names) != len(st.people) or len(set(names.values())) != len(names):
-        raise FeedbackError(f"{len(names)} statement file(s) for {len(st.people)} people; expected one per person")
+        raise FeedbackError(M_("{files} statement file(s) for {people} people; expected one per person",
+                               files=len(names), people=len(st.people)))
     tmp = staging_folder(out, "statements")
     pub_tmp = None
     try:
@@ -861,8 +865,8 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
                     meanwhile=lambda: write_workbook_streamed(sheets, tmp / "statements.xlsx", lang=st.info["lang"]))
         written = len(list(tmp.glob("*.html")))
         if written != len(st.people):
-            raise FeedbackError(f"wrote {written} statement file(s) for {len(st.people)} people; expected one per "
-                                "person (nothing was replaced)")
+            raise FeedbackError(M_("wrote {files} statement file(s) for {people} people; expected one per person "
+                                   "(nothing was replaced)", files=written, people=len(st.people)))
         if pdf:
             from compkit.browser import print_pdfs
 
@@ -899,7 +903,8 @@ def default_workers() -> int:
         try:
             return max(1, int(env))
         except ValueError:
-            raise FeedbackError(f"{WORKERS_ENV}={env!r}: expected a whole number of processes") from None
+            raise FeedbackError(M_("{name}={value}: expected a whole number of processes", name=WORKERS_ENV,
+                                   value=repr(env))) from None
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
@@ -978,8 +983,8 @@ def statement_file_names(employee_ids: list[str]) -> dict[str, str]:
     seen: dict[str, str] = {}
     for eid, name in names.items():
         if name.lower() in seen:
-            raise FeedbackError(f"employee ids {seen[name.lower()]!r} and {eid!r} would share the statement file "
-                                f"{name}")
+            raise FeedbackError(M_("employee ids {first} and {second} would share the statement file {name}",
+                                   first=repr(seen[name.lower()]), second=repr(eid), name=name))
         seen[name.lower()] = eid
     return names
 

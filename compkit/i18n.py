@@ -53,6 +53,25 @@ def resolve(lang: str | None, policy: Any = None) -> str:
     raise LanguageError(f"language {value!r}: expected one of {', '.join(LANGUAGES)}")
 
 
+#: the language of messages shown without one being asked for (``str(error)``: a traceback in a notebook, a log)
+_shown = [DEFAULT]
+
+
+def use(lang: str | None) -> str:
+    """Show messages in ``lang`` where no language is asked for (``str(error)`` of a
+    :class:`~compkit.errors.CompkitError`): Chinese unless changed. The command line sets it from ``--lang`` (else
+    the policy's ``language``) for the run; a notebook may call ``i18n.use(lang)``. Returns the previous language,
+    so that it can be put back: ``before = i18n.use("en"); ...; i18n.use(before)``."""
+    before = _shown[0]
+    _shown[0] = resolve(lang)
+    return before
+
+
+def shown() -> str:
+    """The language of messages shown without one being asked for (see :func:`use`)."""
+    return _shown[0]
+
+
 def locale_name(lang: str) -> str:
     """Babel locale identifier of a language ('zh-CN' -> 'zh_CN')."""
     return _LOCALE[resolve(lang)]
@@ -89,7 +108,7 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark fo
 
 class Message(str):
     """A message people read, kept with its msgid and figures so that it can be shown in any language later:
-    the ``str`` value is the English text (what logs, ``str(error)`` and tests see), :func:`translate` gives it in
+    the ``str`` value is the English text (``error.args[0]``, what tests compare), :func:`translate` gives it in
     a language. Made with :func:`M_` where the language is not known yet (a validation error raised deep in the
     loader): ``M_("a column named '{column}' (required in table {table})", column=c, table=name)``. A figure may
     itself be a Message (translated with it); identifiers (file names, columns, values) are kept verbatim."""
@@ -111,6 +130,23 @@ def _message(msgid: str, params: dict[str, Any]) -> Message:
     return Message(msgid, **params)
 
 
+class Joined(Message):
+    """Messages (or verbatim texts) one after another with a separator that is layout, not words (a list of
+    problems, one per line: ``Joined(lines, "\\n  - ")``); :func:`translate` translates each item."""
+
+    items: tuple[Any, ...]
+    sep: str
+
+    def __new__(cls, items: Any, sep: str = ", ") -> Joined:  # type: ignore[misc]
+        items = tuple(items)
+        obj = str.__new__(cls, sep.join(str(i) for i in items))
+        obj.msgid, obj.params, obj.items, obj.sep = "", {}, items, sep
+        return obj
+
+    def __reduce__(self) -> tuple:
+        return (Joined, (self.items, self.sep))
+
+
 def M_(msgid: str, /, **params: Any) -> Message:  # noqa: N802 - a gettext-style marker (extracted by Babel)
     """A :class:`Message`: the msgid with its named figures, translated when it is shown (:func:`translate`)."""
     return Message(msgid, **params)
@@ -119,6 +155,8 @@ def M_(msgid: str, /, **params: Any) -> Message:  # noqa: N802 - a gettext-style
 def translate(text: Any, lang: str | None) -> str:
     """``text`` in ``lang``: a :class:`Message` as its msgid's translation with its figures (figures that are
     Messages translated too); any other text as the catalog's translation of the whole text, else as given."""
+    if isinstance(text, Joined):
+        return text.sep.join(translate(i, lang) for i in text.items)
     if isinstance(text, Message):
         _ = gettext(lang)
         params = {k: translate(v, lang) if isinstance(v, Message) else v for k, v in text.params.items()}

@@ -17,9 +17,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from compkit.errors import CompkitError
 from compkit.policy import Policy
 
 _ITEM = re.compile(r"\[([^\]]*)\]")
+
+
+class KnobError(CompkitError, KeyError):
+    """A what-if that names no knob of the policy, or a design no policy can have (all weights zero). A KeyError
+    too, so that ``except KeyError`` around a lookup of a knob by name still catches it."""
+
+    def __str__(self) -> str:
+        return CompkitError.__str__(self)
 
 
 def expand(policy: Policy, path: str) -> list[str]:

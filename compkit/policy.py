@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from compkit.errors import PolicyError
+from compkit.errors import PolicyError, pydantic_message
 from compkit.i18n import M_, N_, Message
 
 CATEGORIES = ("performance", "ability", "attitude")
@@ -1264,7 +1264,7 @@ class Policy(_Model):
         for path, value in changes.items():
             parent, last = _resolve(data, path)
             parent[last] = value
-        return policy_from_dict(data, source="<updated policy>")
+        return policy_from_dict(data, source=UPDATED)
 
     def get(self, path: str) -> Any:
         """The value at a key path (same syntax as :meth:`updated`)."""
@@ -1327,6 +1327,8 @@ def _keyed(items: list[Any]) -> bool:
     return bool(items) and all(isinstance(x, dict) and "id" in x for x in items)
 
 
+#: the name of a policy made from another by key-path changes (what-ifs, the explorer, calibration)
+UPDATED = N_("<updated policy>")
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[([^\]]+)\]")
 
 
@@ -1336,25 +1338,32 @@ def _resolve(data: Any, path: str) -> tuple[Any, Any]:
     for name, index in _PATH_TOKEN.findall(path):
         tokens.append(("key", name) if name else ("index", index))
     if not tokens:
-        raise PolicyError("<updated policy>", [f"empty key path {path!r}"])
+        raise PolicyError(UPDATED, [M_("empty key path {path}", path=repr(path))])
     node = data
     for n, (kind, tok) in enumerate(tokens):
         last = n == len(tokens) - 1
         if kind == "key":
-            if not isinstance(node, dict) or (tok not in node and not last):
-                raise PolicyError("<updated policy>", [f"key path {path!r}: no key '{tok}'"])
+            if not isinstance(node, dict):
+                raise PolicyError(UPDATED, [M_("key path {path}: '{key}' applied to a value that has no keys",
+                                               path=repr(path), key=tok)])
+            if tok not in node and not last:
+                raise PolicyError(UPDATED, [M_("key path {path}: no key '{key}'; expected one of {keys}",
+                                               path=repr(path), key=tok, keys=", ".join(map(str, node)))])
             key: Any = tok
         else:
             if not isinstance(node, list):
-                raise PolicyError("<updated policy>", [f"key path {path!r}: [{tok}] applied to a non-list"])
+                raise PolicyError(UPDATED, [M_("key path {path}: [{index}] applied to a non-list", path=repr(path),
+                                               index=tok)])
             if tok.lstrip("-").isdigit():
                 key = int(tok)
                 if not -len(node) <= key < len(node):
-                    raise PolicyError("<updated policy>", [f"key path {path!r}: index {key} out of range"])
+                    raise PolicyError(UPDATED, [M_("key path {path}: index {index} out of range (the list has {n} "
+                                                   "items)", path=repr(path), index=key, n=len(node))])
             else:
                 ids = [x.get("id") if isinstance(x, dict) else None for x in node]
                 if tok not in ids:
-                    raise PolicyError("<updated policy>", [f"key path {path!r}: no item with id '{tok}'"])
+                    raise PolicyError(UPDATED, [M_("key path {path}: no item with id '{id}'; expected one of {ids}",
+                                                   path=repr(path), id=tok, ids=", ".join(map(str, ids)))])
                 key = ids.index(tok)
         if last:
             return node, key
@@ -1385,56 +1394,13 @@ def _joined(problems: list[Any]) -> Message:
     return out if isinstance(out, Message) else M_("{first}", first=out)
 
 
-#: pydantic's messages people meet in a policy file (its error type -> the msgid of its English text, with the
-#: error's context as the figures); the others are shown in pydantic's words
-PYDANTIC_MESSAGES = {
-    "less_than_equal": N_("Input should be less than or equal to {le}"),
-    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
-    "less_than": N_("Input should be less than {lt}"),
-    "greater_than": N_("Input should be greater than {gt}"),
-    "literal_error": N_("Input should be {expected}"),
-    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
-    "float_type": N_("Input should be a valid number"),
-    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
-    "int_type": N_("Input should be a valid integer"),
-    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
-    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
-    "bool_type": N_("Input should be a valid boolean"),
-    "string_type": N_("Input should be a valid string"),
-    "list_type": N_("Input should be a valid list"),
-    "dict_type": N_("Input should be a valid dictionary"),
-    "date_from_datetime_parsing": N_("Input should be a valid date or datetime, {error}"),
-}
-
-
-def _pydantic_message(e: dict) -> Any:
-    """The message of one pydantic error: ours (a ValueError raised with an i18n.Message), or pydantic's as a
-    Message when we know its type (the English text unchanged), else pydantic's English words."""
-    msg = e["msg"].removeprefix("Value error, ")
-    ctx = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in (e.get("ctx") or {}).items()}
-    if e["type"] == "value_error" and isinstance(ctx.get("error"), ValueError) and ctx["error"].args \
-            and isinstance(ctx["error"].args[0], Message):
-        return ctx["error"].args[0]
-    if e["type"] in PYDANTIC_MESSAGES:
-        try:
-            ours = M_(PYDANTIC_MESSAGES[e["type"]], **ctx)
-        except (KeyError, IndexError, ValueError):
-            return msg
-        return ours if str(ours) == msg else msg
-    return msg
-
-
 def _format_errors(err: ValidationError) -> list[str]:
     messages: list[str] = []
     for e in err.errors():
         loc = _format_loc(tuple(e["loc"]))
-        msg = _pydantic_message(e)
-        if e["type"] == "extra_forbidden":
-            msg = M_("unknown key (not part of the policy format; check the spelling)")
-        elif e["type"] == "missing":
-            msg = M_("required key is missing")
-        elif "input" in e and e["type"] not in ("value_error", "assertion_error") and not isinstance(
-                e["input"], (dict, list)):
+        msg = pydantic_message(e)
+        if "input" in e and e["type"] not in ("value_error", "assertion_error", "missing", "extra_forbidden") \
+                and not isinstance(e["input"], (dict, list)):
             msg = M_("{message} (found {value})", message=msg, value=repr(e["input"]))
         messages.append(M_("{path}: {message}", path=loc, message=msg))
     return messages

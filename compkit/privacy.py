@@ -31,6 +31,8 @@ KEY_ENV = "COMPKIT_PSEUDONYM_KEY"
 KEY_FILE_ENV = "COMPKIT_PSEUDONYM_KEY_FILE"
 #: shortest key accepted: 16 bytes, so pseudonyms cannot be recomputed by guessing a short key
 MIN_KEY_BYTES = 16
+#: the command that makes a good key (shown in the messages)
+_NEW_KEY = "python -c \"import secrets; print(secrets.token_hex(32))\""
 
 
 class PrivacyError(CompkitError):
@@ -54,32 +56,35 @@ def pseudonym_key(environ: dict[str, str] | None = None) -> bytes:
     env = os.environ if environ is None else environ
     if env.get(KEY_ENV):
         key = env[KEY_ENV].encode()
-        where = f"the environment variable {KEY_ENV}"
+        where = M_("the environment variable {name}", name=KEY_ENV)
     elif env.get(KEY_FILE_ENV):
         path = Path(env[KEY_FILE_ENV]).expanduser().resolve()
         if not path.is_file():
-            raise PrivacyError(f"{KEY_FILE_ENV}={env[KEY_FILE_ENV]}: no such file; expected a file holding the "
-                               "pseudonym key")
+            raise PrivacyError(M_("{name}={path}: no such file; expected a file holding the pseudonym key",
+                                  name=KEY_FILE_ENV, path=env[KEY_FILE_ENV]))
         repo = _inside_git_tree(path.parent)
         if repo is not None:
-            raise PrivacyError(f"{KEY_FILE_ENV}={path}: the key file is inside the git working tree {repo}; "
-                               "keep it outside any repository so that it is never committed")
+            raise PrivacyError(M_("{name}={path}: the key file is inside the git working tree {repo}; keep it "
+                                  "outside any repository so that it is never committed", name=KEY_FILE_ENV,
+                                  path=str(path), repo=str(repo)))
         if os.name == "posix" and path.stat().st_mode & 0o077:
-            raise PrivacyError(f"{KEY_FILE_ENV}={path}: the key file can be read by other users (mode "
-                               f"{path.stat().st_mode & 0o777:o}); make it private: chmod 600 {path}")
+            raise PrivacyError(M_("{name}={path}: the key file can be read by other users (mode {mode}); make it "
+                                  "private: chmod 600 {path}", name=KEY_FILE_ENV, path=str(path),
+                                  mode=f"{path.stat().st_mode & 0o777:o}"))
         key = path.read_bytes().strip()
         where = str(path)
     else:
-        raise PrivacyError(f"no pseudonym key: set {KEY_ENV} to a secret of at least {MIN_KEY_BYTES} characters, "
-                           f"or {KEY_FILE_ENV} to a file outside the repository that holds it "
-                           "(e.g. python -c \"import secrets; print(secrets.token_hex(32))\" > ~/.compkit.key)")
+        raise PrivacyError(M_("no pseudonym key: set {name} to a secret of at least {min} characters, or "
+                              "{file_name} to a file outside the repository that holds it (e.g. {command} > "
+                              "~/.compkit.key)", name=KEY_ENV, min=MIN_KEY_BYTES, file_name=KEY_FILE_ENV,
+                              command=_NEW_KEY))
     if len(key) < MIN_KEY_BYTES:
-        raise PrivacyError(f"the pseudonym key from {where} has {len(key)} bytes; expected at least "
-                           f"{MIN_KEY_BYTES}")
+        raise PrivacyError(M_("the pseudonym key from {where} has {n} bytes; expected at least {min}", where=where,
+                              n=len(key), min=MIN_KEY_BYTES))
     weak = weak_key_reason(key)
     if weak:
-        raise PrivacyError(f"the pseudonym key from {where} is too weak ({weak}); use a random secret, e.g. "
-                           "python -c \"import secrets; print(secrets.token_hex(32))\"")
+        raise PrivacyError(M_("the pseudonym key from {where} is too weak ({reason}); use a random secret, e.g. "
+                              "{command}", where=where, reason=weak, command=_NEW_KEY))
     return key
 
 
@@ -93,13 +98,13 @@ def weak_key_reason(key: bytes) -> str | None:
     characters (``0123456789abcdef…``, ``abcdefghijklmnop``)."""
     distinct = len(set(key))
     if distinct < MIN_DISTINCT:
-        return f"only {distinct} distinct character(s); expected at least {MIN_DISTINCT}"
+        return M_("only {n} distinct character(s); expected at least {min}", n=distinct, min=MIN_DISTINCT)
     top = max(key.count(bytes([b])) for b in set(key))
     if top * 2 > len(key):
-        return "one character makes up more than half of it"
+        return M_("one character makes up more than half of it")
     steps = {key[i + 1] - key[i] for i in range(len(key) - 1)}
     if steps <= {0, 1} or steps <= {0, -1}:
-        return "a run of consecutive characters"
+        return M_("a run of consecutive characters")
     return None
 
 

@@ -22,7 +22,7 @@ from compkit import __version__
 from compkit.atomic import read_marker, remove_quietly, replace_folder, staging_folder
 from compkit.errors import CompkitError
 from compkit.fingerprint import file_sha256, path_sha256
-from compkit.i18n import N_
+from compkit.i18n import M_, N_
 from compkit.privacy import scan_for_identifiers
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -99,8 +99,9 @@ def execute(name: str, parameters: dict[str, Any], folder: Path, progress: bool 
                             progress_bar=progress, cwd=str(folder), log_output=False)
     except pm.PapermillExecutionError as err:
         to_html(executed, page, lang)
-        raise ReportError(f"notebook {name}.ipynb failed at cell {err.cell_index} "
-                          f"(execution count {err.exec_count}): {err.ename}: {err.evalue}") from None
+        raise ReportError(M_("notebook {name}.ipynb failed at cell {cell} (execution count {count}): {error}: "
+                             "{detail}", name=name, cell=err.cell_index, count=err.exec_count, error=err.ename,
+                             detail=err.evalue)) from None
     to_html(executed, page, lang)
     return NotebookRun(name, time.perf_counter() - start, executed, page)
 
@@ -212,8 +213,11 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     if hits:  # nothing personal is published: the report is not moved into place
         shutil.rmtree(staging, ignore_errors=True)
         remove_quietly(private_staging)
-        shown = "; ".join(str(h) for h in hits[:5]) + (f"; and {len(hits) - 5} more" if len(hits) > 5 else "")
-        raise ReportError(f"the report would publish personal data, so nothing was written to {out}: {shown}")
+        shown = "; ".join(str(h) for h in hits[:5])
+        raise ReportError(M_("the report would publish personal data, so nothing was written to {out}: {found}; "
+                             "and {more} more", out=str(out), found=shown, more=len(hits) - 5) if len(hits) > 5 else
+                          M_("the report would publish personal data, so nothing was written to {out}: {found}",
+                             out=str(out), found=shown))
     manifest["status"] = "ok"
     manifest["seconds"] = round(time.perf_counter() - started, 1)
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")

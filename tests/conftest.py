@@ -25,6 +25,18 @@ ON_TARGET = {"deposits_adb": 20_000_000.0, "loans_balance": 15_000_000.0, "fee_i
              "ftp_profit": 60_000.0, "new_customers": 4.0, "npl_ratio": 1.5, "referrals": 2.0}
 
 
+@pytest.fixture(autouse=True)
+def english_str_of_errors():
+    """``str(error)`` in English during the tests, so that ``pytest.raises(..., match=...)`` compares the English
+    text; the Chinese default (``str(error)`` outside the tests) and ``error.message(lang)`` are tested in
+    tests/test_errors.py. The command line still prints in --lang or the policy's language (Chinese)."""
+    from compkit import i18n
+
+    before = i18n.use("en")
+    yield
+    i18n.use(before)
+
+
 @pytest.fixture(scope="session")
 def policy() -> Policy:
     return load_policy(POLICY_2025)

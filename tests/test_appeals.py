@@ -309,7 +309,7 @@ def test_run_folders_are_verified_on_each_run(tmp_path: Path, appeal_dir: Path, 
     diff.write_bytes(original.replace(b"356.25", b"3562.5"))
     code = main(["appeal", "--policy", str(POLICY_2025), "--data", str(appeal_dir), "--out", str(out)])
     err = capsys.readouterr().err
-    assert code == 1 and "diff.csv: the file was changed after the appeal run wrote it" in err
+    assert code == 1 and "diff.csv：该文件在申诉处理写出后被修改过" in err  # Chinese by default
     diff.write_bytes(original)
     (run_dir / "after" / "summary.csv").unlink()
     with pytest.raises(AuditError, match="summary.csv: a file of the appeal run was deleted"):
@@ -320,7 +320,7 @@ def test_appeal_without_a_key_is_refused(tmp_path: Path, appeal_dir: Path, capsy
     monkeypatch.delenv("COMPKIT_PSEUDONYM_KEY")
     code = main(["appeal", "--policy", str(POLICY_2025), "--data", str(appeal_dir), "--out", str(tmp_path / "a")])
     err = capsys.readouterr().err
-    assert code == 1 and "signed with the publication key" in err and "COMPKIT_PSEUDONYM_KEY" in err
+    assert code == 1 and "申诉审计日志用公布结果的密钥签名" in err and "COMPKIT_PSEUDONYM_KEY" in err
     assert not (tmp_path / "a").exists()
 
 

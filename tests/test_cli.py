@@ -87,7 +87,7 @@ def test_weak_keys_are_refused(data: Path, tmp_path: Path, capsys, monkeypatch) 
     monkeypatch.setenv("COMPKIT_PSEUDONYM_KEY", "a" * 16)
     code = main(["statements", "--policy", str(POLICY_2025), "--data", str(data), "--out", str(tmp_path / "st"),
                  "--publish", str(tmp_path / "pub")])
-    assert code == 1 and "too weak" in capsys.readouterr().err and not (tmp_path / "st").exists()
+    assert code == 1 and "化名密钥太弱" in capsys.readouterr().err and not (tmp_path / "st").exists()
 
 
 @pytest.mark.parametrize("folder", ["Reports", "REPORTS", "reports"])

@@ -274,9 +274,9 @@ def test_settings_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text, message", [
     ('[smtp]\nhost = "h"\nsender = "hr@bank.example.cn"\npassword = "x"\n', "a password is written in the file"),
-    ('[smtp]\nsender = "hr@bank.example.cn"\n', "smtp.host: Field required"),
-    ('[smtp]\nhost = "h"\nsender = "not an address"\n', "smtp.sender: Value error, 'not an address' is not an"),
-    ('[smtp]\nhost = "h"\nsender = "hr@bank.example.cn"\nprot = 25\n', "smtp.prot: Extra inputs"),
+    ('[smtp]\nsender = "hr@bank.example.cn"\n', "smtp.host: required key is missing"),
+    ('[smtp]\nhost = "h"\nsender = "not an address"\n', "smtp.sender: 'not an address' is not an"),
+    ('[smtp]\nhost = "h"\nsender = "hr@bank.example.cn"\nprot = 25\n', "smtp.prot: unknown key (not a setting"),
     ('[smtp\nhost = "h"\n', "not a readable TOML file"),
 ])
 def test_bad_settings(tmp_path: Path, text: str, message: str) -> None:
@@ -330,7 +330,7 @@ def test_statements_command_send(written, server, tmp_path: Path, capsys, monkey
     monkeypatch.setenv("COMPKIT_SMTP_SETTINGS", str(tmp_path / "absent.toml"))
     out2 = tmp_path / "private" / "other"
     assert main(args[:-3] + ["--out", str(out2), "--send", "--confirm"]) == 1
-    assert "no SMTP settings file" in capsys.readouterr().err and not out2.exists()
+    assert "处没有 SMTP 设置文件" in capsys.readouterr().err and not out2.exists()
     settings = tmp_path / "smtp.toml"
     settings.write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nstarttls = false\n'
                         'sender = "hr@bank.example.cn"\nthrottle_seconds = 0\n', encoding="utf-8")

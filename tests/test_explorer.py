@@ -96,4 +96,5 @@ def test_controls_redraw_the_readout_and_report_a_broken_design(tiny, policy, tm
     # every weight at zero cannot be renormalised: said in words, no exception
     for name in [k.name for k in explorer.knobs(policy) if k.name.startswith("weight of") and "within" not in k.name]:
         ui.sliders[name].value = 0.0
-    assert "This design is not a valid policy: weights must not all be zero" in capsys.readouterr().out
+    assert "This design is not a valid policy: the weights performance, ability, attitude are all zero" in \
+        capsys.readouterr().out

@@ -312,7 +312,7 @@ def test_statements_command(tmp_path: Path, tiny_dir: Path, capsys, monkeypatch)
     monkeypatch.delenv("COMPKIT_PSEUDONYM_KEY")
     code = main(["statements", "--policy", str(POLICY_2025), "--data", str(tiny_dir),
                  "--out", str(tmp_path / "private" / "st2"), "--publish", str(tmp_path / "pub2")])
-    assert code == 1 and "no pseudonym key" in capsys.readouterr().err
+    assert code == 1 and "没有化名密钥" in capsys.readouterr().err
     assert not (tmp_path / "private" / "st2").exists() and not (tmp_path / "pub2").exists()
 
 

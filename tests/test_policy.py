@@ -100,7 +100,7 @@ BAD_ZH = {
     "curve not increasing": "曲线不是递增的：bonus.curve[].score 必须严格递增，但第 2 项（65.0）排在 70.0 之后",
     "guided shares": "ratings：ratings.guided.shares 合计为 1.1，应为 1",
     "unknown key": "bonus.defferal：未知的键（不属于政策文件格式，请检查拼写）",
-    "cycle": "cycle：应为 'annual' or 'half-year'（现为 'quarterly'）",
+    "cycle": "cycle：应为 'annual' 或 'half-year'（现为 'quarterly'）",
     "merit matrix row width": "salary_review.merit_matrix.A 有 2 个值，应为 3 个（每个比较比率区间一个）",
     "unknown promotion grade": "（顶层）：promotion[0].to：未知职级“CM9”，应为 ['CM1', 'CM2', 'SCM', 'RM'] 之一",
     "benefit floor above cap": "benefits.housing_fund.base：下限 50000 高于上限 36921",
