@@ -19,6 +19,37 @@ from compkit import i18n
 from compkit.i18n import N_
 from compkit.policy import BandedCurve, InverseCurve, PiecewiseCurve, Policy, RatioCurve, ScaleCurve
 
+#: the document's sections in order: (anchor, heading level, title, the context key that must be non-empty for the
+#: section to be there, or None). The contents list and every heading are made from this one list
+#: (:func:`sections`, the template's ``heading`` macro), so the contents cannot miss a section or list one the
+#: document does not have.
+SECTIONS: tuple[tuple[str, int, str, str | None], ...] = (
+    ("scorecard", 2, N_("1. The scorecard"), None),
+    ("populations", 3, N_("Scorecards by population"), "populations"),
+    ("ratings", 2, N_("2. Ratings"), None),
+    ("commission", 2, N_("3. Commission"), None),
+    ("balances", 3, N_("Deposits and holdings: paid on balances"), "balance_rules"),
+    ("coefficients", 3, N_("Coefficients by deposit type and payment term (折标系数)"), "coefficients"),
+    ("quotas", 3, N_("Quotas: your own target"), "quotas"),
+    ("clawback", 3, N_("Clawback of loan commission (不良贷款追索)"), "clawbacks"),
+    ("bonus", 2, N_("4. Performance bonus"), None),
+    ("deferral", 3, N_("Deferral"), "deferral_rules"),
+    ("new-hires", 3, N_("New-hire protection"), "new_hire"),
+    ("salary", 2, N_("5. Salary bands and the salary review"), None),
+    ("steps", 3, N_("Pay steps (档)"), "steps"),
+    ("step-review", 3, N_("How the salary review moves your step"), "step_moves"),
+    ("career", 2, N_("6. Promotion and demotion"), None),
+    ("appeals", 2, N_("7. Appeals"), None),
+)
+
+
+def sections(context: dict[str, Any], lang: str) -> list[dict[str, Any]]:
+    """The sections the document has for this policy (those of :data:`SECTIONS` whose context key is not empty),
+    each with its anchor ``id``, ``level`` (2 a chapter, 3 a part of one) and ``title`` in ``lang``."""
+    _ = i18n.gettext(lang)
+    return [{"id": sid, "level": level, "title": _(title)} for sid, level, title, key in SECTIONS
+            if key is None or context.get(key)]
+
 
 def _png(fig: Any) -> str:
     import matplotlib.pyplot as plt
@@ -189,7 +220,7 @@ def rules_context(policy: Policy, lang: str) -> dict[str, Any]:
         for d in policy.demotion]
     deductions = [_("{points} points off the overall score per upheld complaint, at most {max} points.").format(
         points=i18n.number(d.points, lang, 0), max=i18n.number(d.max, lang, 0)) for d in sc.deductions]
-    return {
+    context = {
         "policy": policy.policy, "version": policy.version, "currency": i18n.currency_label(policy.currency, lang),
         "categories": categories, "indicators": indicators, "deductions": deductions,
         "rating_method": r.method, "guided_within": term(r.guided.within) if r.guided is not None else "",
@@ -206,6 +237,9 @@ def rules_context(policy: Policy, lang: str) -> dict[str, Any]:
         "promotions": promotions, "demotions": demotions, "appeal_days": policy.appeals.window_days,
         **population_context(policy, lang), **commission_rules(policy, lang), **pay_rules(policy, lang),
     }
+    context["sections"] = sections(context, lang)
+    context["section"] = {s["id"]: s for s in context["sections"]}  # the template's headings: section[id]
+    return context
 
 
 def population_context(policy: Policy, lang: str) -> dict[str, Any]:

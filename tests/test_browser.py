@@ -102,3 +102,10 @@ def test_rules_document_in_the_browser(tmp_path: Path, shots: Path) -> None:
                          "任务指标：按您本人的目标", "贷款提成追索（不良贷款追索）", "延期支付", "新员工保护期",
                          "薪档（档）", "调薪如何调整您的薪档", "七、申诉"])
     assert "业务条线：对公" in check.text and "上调 2 档" in check.text
+    # the contents list every section the reader sees, in order (16 for the bank: 7 chapters, 9 parts)
+    import re
+
+    html = bank.read_text(encoding="utf-8")
+    listed = re.findall(r'<li class="toc\d"><a href="#[\w-]+">([^<]*)</a>', html[:html.index("</nav>")])
+    seen = check.headings[check.headings.index("目录") + 1:]
+    assert listed == seen and len(listed) == 16, (listed, seen)

@@ -107,3 +107,43 @@ def test_new_rules_follow_the_policy_values(tmp_path: Path) -> None:
     assert "For the first 3 months after joining, your performance bonus for those days is at least 0.5 times" \
         in english
     assert "Scorecards by population" in english and "Pay steps" in english
+
+
+def _contents_and_headings(page: str) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    import re
+
+    nav = page[page.index("<nav>"):page.index("</nav>")]
+    body = page[page.index("</nav>"):]
+    listed = re.findall(r'<li class="toc(\d)"><a href="#([\w-]+)">([^<]*)</a></li>', nav)
+    headings = re.findall(r'<h([23]) id="([\w-]+)">([^<]*)</h\1>', body)
+    return listed, headings
+
+
+def test_the_contents_list_every_section_the_document_has(tmp_path: Path) -> None:
+    """The contents are made from the same list as the headings (rules.SECTIONS): the bank's policy has all 16
+    sections (7 chapters and 9 parts of them) and the contents list each, in order, with the same words; the simple
+    policy has 8 (no populations, balances, coefficients, quotas, clawback, new hires, steps)."""
+    for policy, n in ((BANK, 16), (POLICY, 8)):
+        for lang in ("zh-CN", "en"):
+            page = rules.write_rules(policy, tmp_path / f"{policy.stem}-{lang}", lang=lang).read_text("utf-8")
+            listed, headings = _contents_and_headings(page)
+            assert listed == headings and len(listed) == n, (policy.name, lang, listed, headings)
+    listed, _h = _contents_and_headings(rules.write_rules(BANK, tmp_path / "b").read_text("utf-8"))
+    assert [x[1] for x in listed] == [s[0] for s in rules.SECTIONS]
+    assert ("3", "coefficients", "按存款类型和缴费期限的折算系数（折标系数）") in listed
+    assert ("2", "appeals", "七、申诉") == listed[-1]
+
+
+def test_a_heading_outside_the_list_of_sections_cannot_be_rendered() -> None:
+    """Every heading of the template goes through rules.SECTIONS (the context's ``section``): a heading the list
+    lacks stops the rendering, so the contents can never miss a section the document has."""
+    import jinja2
+    import pytest
+
+    from compkit import i18n
+    from compkit.policy import load_policy
+
+    context = rules.rules_context(load_policy(POLICY), "en")
+    del context["section"]["appeals"]
+    with pytest.raises(jinja2.UndefinedError):
+        i18n.render("rules.html.j2", "en", **context)
