@@ -46,7 +46,7 @@ from numpy.typing import ArrayLike
 
 from compkit._arrays import positions, row_codes
 from compkit.credits import CreditSplit
-from compkit.money import round_cents
+from compkit.money import whole_cents
 from compkit.policy import Commission, Product, Quota, Tier
 
 #: the ``product`` of the year-end settlement line that :func:`lines_with_settlement` appends
@@ -382,11 +382,11 @@ def special_cents(product: Product, rates: ProductRates, basis: np.ndarray, cum_
     (``cum_basis[..., -1:]`` is enough; ``basis`` is then unused)."""
     if product.basis == "balance":  # C_T = the running sum of the months' pay
         month = _balance_month(product, rates, basis, baseline, target)
-        return _cents(_running_last(month)) if accumulate == "cycle_to_date" else _cents(month).sum(axis=-1)
+        return whole_cents(_running_last(month)) if accumulate == "cycle_to_date" else whole_cents(month).sum(axis=-1)
     month, cum = _special_commission(product, rates, basis, cum_basis, baseline, target, accumulate)
     if accumulate == "cycle_to_date":
-        return _cents(cum[..., -1])
-    return _cents(month).sum(axis=-1)
+        return whole_cents(cum[..., -1])
+    return whole_cents(month).sum(axis=-1)
 
 
 def _baseline_grid(sales: pd.DataFrame, product: Product, rows: np.ndarray, e: np.ndarray, p: np.ndarray,
@@ -436,23 +436,6 @@ def _product_terms(rates: dict[str, ProductRates]) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------- lines
-
-
-def _cents(x: np.ndarray) -> np.ndarray:
-    """round_cents(x) (CNY, half-up) as whole cents, held in float64 (exact below 2**53 cents).
-
-    The whole cents round_cents computes before it divides by 100: sign(x) x floor(round(|x| x 100, 6) + 0.5),
-    the same number as rint(round_cents(x) x 100) in fewer passes over the array."""
-    a = np.asarray(x, dtype="float64")
-    if a.ndim == 0:
-        return np.rint(round_cents(a) * 100.0)
-    out = np.abs(a)
-    out *= 100.0
-    np.round(out, 6, out=out)
-    out += 0.5
-    np.floor(out, out=out)
-    out *= np.sign(a)
-    return out
 
 
 def commission_lines(sales: pd.DataFrame | CreditSplit, commission: Commission, periods: Sequence[str],
@@ -585,7 +568,7 @@ def commission_lines(sales: pd.DataFrame | CreditSplit, commission: Commission, 
         cum_comm = _apply(cum_basis, terms)
         for i, (_, cum_i) in special_out.items():
             cum_comm[:, :, i] = cum_i
-        rounded = _cents(cum_comm)
+        rounded = whole_cents(cum_comm)
         line_c = rounded.copy()  # the month's true-up: rounded C_t - rounded C_{t-1} (C_0 = 0)
         line_c[:, 1:] -= rounded[:, :-1]
         paid_c = rounded
@@ -595,7 +578,7 @@ def commission_lines(sales: pd.DataFrame | CreditSplit, commission: Commission, 
         for i, (month_i, _) in special_out.items():
             month[:, :, i] = month_i
         cum_comm = np.cumsum(month, axis=1)
-        line_c = _cents(month)
+        line_c = whole_cents(month)
         paid_c = np.cumsum(line_c, axis=1) - line_c
     line = line_c.reshape(-1)
     line /= 100.0
@@ -672,9 +655,9 @@ def gate_and_cap_cents(gross_c: np.ndarray, composite: np.ndarray, annual_base: 
     if gate is not None:
         gated = positive & ~(composite >= gate.min_composite)
         factor = np.where(gated, gate.factor_below, 1.0)
-    after_c = _cents(gross_c * factor / 100.0)
+    after_c = whole_cents(gross_c * factor / 100.0)
     if cap is not None:
-        cap_c = np.broadcast_to(_cents(cap.times_annual_base * np.asarray(annual_base, dtype="float64")),
+        cap_c = np.broadcast_to(whole_cents(cap.times_annual_base * np.asarray(annual_base, dtype="float64")),
                                 np.shape(gross_c))
     else:
         cap_c = np.full(np.shape(gross_c), np.inf)

@@ -74,9 +74,6 @@ HEAD_OFFICE = "head office"
 _DEFERRED_RULES = ("keep", "forfeit", "pay_early")
 
 
-_cents = to_cents  # amount (currency) -> whole cents (int64), rounded half-up; NaN -> 0
-
-
 # -------------------------------------------------------------------------------------------- leavers
 
 
@@ -144,9 +141,9 @@ def split_deferred(amount: ArrayLike, share: ArrayLike, min_amount: float = 0.0)
     amount_rounded >= min_amount, else 0; paid_now = amount_rounded - deferred (integer cents).
     Example: share 0.4 of 12,345.67 -> deferred 4,938.27 (4,938.268), paid now 7,407.40.
     """
-    cents = _cents(amount)
+    cents = to_cents(amount)
     s = np.asarray(share, dtype="float64") * np.ones(len(cents))
-    deferred = np.where(cents >= round(min_amount * 100), _cents(s * cents / 100.0), 0)
+    deferred = np.where(cents >= round(min_amount * 100), to_cents(s * cents / 100.0), 0)
     return (cents - deferred) / 100.0, deferred / 100.0
 
 
@@ -168,7 +165,7 @@ def deferral_schedule(employee_ids: ArrayLike, deferred: dict[str, ArrayLike], c
     pay_year = cycle_year + 1 + part
     due_dates = pd.to_datetime([f"{y}-{due}" for y in pay_year])
     for component, amount in deferred.items():
-        cents = _cents(amount).reshape(-1)
+        cents = to_cents(amount).reshape(-1)
         base, rem = np.divmod(cents, years)
         sched = base[:, None] + (part[None, :] < rem[:, None]).astype("int64")
         frames.append(pd.DataFrame({
@@ -216,7 +213,7 @@ def claims_by_loan(claims: pd.DataFrame, sales: pd.DataFrame | None) -> pd.DataF
     if "amount" in found and len(found):
         k = found.groupby("_claim")["employee_id"].transform("size").to_numpy()
         nth = found.groupby("_claim").cumcount().to_numpy()
-        total = _cents(found["amount"].to_numpy(dtype="float64"))
+        total = to_cents(found["amount"].to_numpy(dtype="float64"))
         each = total // np.maximum(k, 1) + (nth < total % np.maximum(k, 1))
         amount = found["amount"].to_numpy(dtype="float64")
         found["amount"] = np.where(np.isnan(amount), np.nan, each / 100.0)
@@ -260,10 +257,10 @@ def apply_clawbacks(claims: pd.DataFrame | None, performance_pay: pd.Series, sch
     c["date"] = pd.to_datetime(c["date"])
     c["_row"] = np.arange(len(c))
     c = c.sort_values(["employee_id", "date", "_row"], kind="stable").reset_index(drop=True)
-    perf = _cents(c["employee_id"].map(performance_pay).fillna(0.0).to_numpy())
+    perf = to_cents(c["employee_id"].map(performance_pay).fillna(0.0).to_numpy())
     amount = c["amount"].to_numpy(dtype="float64")
     share = c["share"].to_numpy(dtype="float64")
-    asked = np.where(~np.isnan(amount), _cents(amount), _cents(np.nan_to_num(share) * perf / 100.0))
+    asked = np.where(~np.isnan(amount), to_cents(amount), to_cents(np.nan_to_num(share) * perf / 100.0))
     person = pd.factorize(c["employee_id"])[0]
     first = np.r_[True, person[1:] != person[:-1]] if len(c) else np.zeros(0, bool)
     start = np.maximum.accumulate(np.where(first, np.arange(len(c)), 0))
@@ -274,7 +271,7 @@ def apply_clawbacks(claims: pd.DataFrame | None, performance_pay: pd.Series, sch
     # unpaid deferred at each claim's date; cancel cumulatively, claim by claim within each person
     s_emp = schedule["employee_id"].astype(str).to_numpy()
     s_due = schedule["due"].to_numpy(dtype="datetime64[ns]")
-    s_cents = _cents(schedule["scheduled"].to_numpy())
+    s_cents = to_cents(schedule["scheduled"].to_numpy())
     emp_index = pd.Index(pd.unique(c["employee_id"]))
     s_person = emp_index.get_indexer(s_emp)
     in_claims = s_person >= 0
@@ -599,7 +596,7 @@ def schedule_ahead(deferrals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     component, components = pd.factorize(deferrals["component"])
     group = person.astype(np.int64) * max(len(components), 1) + component
     part = deferrals["part"].to_numpy()
-    cents = _cents(deferrals["scheduled"].to_numpy())
+    cents = to_cents(deferrals["scheduled"].to_numpy())
     order = np.lexsort((part, group))  # by schedule, then part (stable: table order on ties)
     g, c = group[order], cents[order]
     first = np.r_[True, g[1:] != g[:-1]] if len(g) else np.zeros(0, dtype=bool)

@@ -8,17 +8,18 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 
-def round_cents(x: ArrayLike) -> np.ndarray:
-    """Round to the cent, half away from zero (四舍五入): 1.005 -> 1.01, -2.675 -> -2.68, 0.004999 -> 0.0.
+def whole_cents(x: ArrayLike) -> np.ndarray:
+    """Amounts (currency) -> whole cents rounded half away from zero (四舍五入), held in float64 (exact below
+    2**53 cents): sign(x) x floor(round(|x| x 100, 6) + 0.5). The one rounding rule of compkit; round_cents is
+    this divided by 100, to_cents this as int64.
 
     Binary floats cannot hold 1.005 exactly (it is 1.00499999999999989...); the value in cents is first
     rounded to 6 decimals so that amounts a person typed or computed as exact half-cents round up, as they
-    would on paper. Unit: the input's currency. NaN stays NaN.
+    would on paper. NaN stays NaN.
     """
     a = np.asarray(x, dtype="float64")
     if a.ndim == 0:
-        cents = np.round(np.abs(a) * 100.0, 6)
-        return np.sign(a) * np.floor(cents + 0.5) / 100.0
+        return np.sign(a) * np.floor(np.round(np.abs(a) * 100.0, 6) + 0.5)
     # the same operations, in one buffer (plus the signs): arrays here can have millions of amounts
     out = np.abs(a)
     out *= 100.0
@@ -26,6 +27,15 @@ def round_cents(x: ArrayLike) -> np.ndarray:
     out += 0.5
     np.floor(out, out=out)
     out *= np.sign(a)
+    return out
+
+
+def round_cents(x: ArrayLike) -> np.ndarray:
+    """Round to the cent, half away from zero (四舍五入): 1.005 -> 1.01, -2.675 -> -2.68, 0.004999 -> 0.0.
+    whole_cents(x) / 100. Unit: the input's currency. NaN stays NaN."""
+    out = whole_cents(x)
+    if out.ndim == 0:
+        return out / 100.0
     out /= 100.0
     return out
 

@@ -46,7 +46,7 @@ from compkit._arrays import grade_lookup
 from compkit.credits import credited_sales
 from compkit.data import Dataset
 from compkit.engine import Outcomes
-from compkit.money import allocate_cents, round_cents
+from compkit.money import allocate_cents, round_cents, whole_cents
 from compkit.policy import Award, Policy, Product
 from compkit.scoring import absolute_ratings, curve_score, guided_codes, guided_quotas
 
@@ -444,10 +444,10 @@ def commission(inp: ScenarioInputs, comp: np.ndarray, sales_factor: np.ndarray,
         if j in special:
             continue
         if policy.commission.accumulate == "cycle_to_date":
-            gross_c += cm._cents(cm._apply(inp.sales[None, :, j] * sales_factor[:, :, j], inp.terms[j:j + 1]))
+            gross_c += whole_cents(cm._apply(inp.sales[None, :, j] * sales_factor[:, :, j], inp.terms[j:j + 1]))
         else:  # b x n x t, each month rounded
             month = inp.sales[None, :, :, j] * sales_factor[:, :, j, None]
-            gross_c += cm._cents(cm._apply(month, inp.terms[j:j + 1])).sum(axis=-1)
+            gross_c += whole_cents(cm._apply(month, inp.terms[j:j + 1])).sum(axis=-1)
     if inp.special:
         gross_c += special_cents(inp, sales_factor, growth).sum(axis=-1)
     final_c = cm.gate_and_cap_cents(gross_c, comp, inp.cap_base[None], policy.commission)[-1]

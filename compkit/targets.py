@@ -37,7 +37,7 @@ from compkit.data import Dataset, cycle_periods
 from compkit.errors import CompkitError
 from compkit.excel import write_csv
 from compkit.i18n import M_
-from compkit.money import round_cents
+from compkit.money import round_cents, whole_cents
 from compkit.policy import InverseCurve, Policy
 from compkit.privacy import refuse_reports_folder
 
@@ -263,7 +263,7 @@ def monthly_targets(policy: Policy, data: Dataset, people: pd.DataFrame, by: str
     total_w = grid.groupby(key)["w"].transform("sum")
     grid["w"] = grid["w"].where(total_w > 0, 1.0)  # no pattern: equal months
     # largest remainder per person and indicator: the cents add up to the annual target exactly
-    cents = np.round(round_cents(grid["target_next"].to_numpy(dtype="float64")) * 100)
+    cents = whole_cents(grid["target_next"].to_numpy(dtype="float64"))
     share = cents * grid["w"] / grid.groupby(key)["w"].transform("sum")
     floor = np.floor(share)
     left = (cents - floor.groupby([grid[k] for k in key]).transform("sum")).to_numpy()

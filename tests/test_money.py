@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compkit.money import allocate_cents, round_cents, to_cents
+from compkit.money import allocate_cents, round_cents, to_cents, whole_cents
 
 
 def test_round_cents_half_up() -> None:
@@ -38,3 +38,21 @@ def test_allocated_parts_add_up_to_the_total(total, weights) -> None:
     assert to_cents(parts).sum() == to_cents(total)
     # the same split row by row in 2-D
     assert (allocate_cents(total, [weights, weights]) == parts).all()
+
+
+def test_whole_cents_worked_example() -> None:
+    # 1.005 CNY: |x| x 100 = 100.49999999999999, rounded to 6 decimals 100.5, + 0.5 = 101, floor 101 cents
+    # -2.675: 267.49999999999997 -> 267.5 -> 268, sign -: -268 cents; 0.004999 -> 0.4999 -> 0.9999 -> 0
+    np.testing.assert_array_equal(whole_cents([1.005, -2.675, 0.004999, 12345.675]), [101.0, -268.0, 0.0, 1234568.0])
+    assert float(whole_cents(1.005)) == 101.0 and np.isnan(whole_cents([np.nan])[0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), min_size=1, max_size=50))
+def test_whole_cents_is_round_cents_in_cents(amounts) -> None:
+    # the one rule: round_cents = whole_cents / 100, to_cents = whole_cents as int64 (arrays and scalars alike)
+    a = np.array(amounts)
+    np.testing.assert_array_equal(round_cents(a), whole_cents(a) / 100.0)
+    np.testing.assert_array_equal(to_cents(a), whole_cents(a).astype("int64"))
+    assert round_cents(a[0]) == whole_cents(a[0]) / 100.0
+    np.testing.assert_array_equal(np.rint(round_cents(a) * 100.0), whole_cents(a))
