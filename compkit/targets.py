@@ -179,6 +179,31 @@ def unit_totals(policy: Policy, data: Dataset, growth: float = 0.0, by: str = "b
                          "target": target})
 
 
+def _shares_at_or_below(base: np.ndarray, changes: np.ndarray, t: float) -> np.ndarray:
+    """For each b of ``base``: mean(b / changes <= t), the share of the changes that bring b at or below ``t``.
+
+    The same comparisons as ``np.mean(b / changes <= t)`` person by person, without the people x changes array:
+    for b >= 0, b / c (rounded) never rises as c grows, so the changes meeting it are the top of the sorted
+    changes, found by a binary search with the very comparison (the result is identical); other b (negative,
+    NaN) are compared with every change."""
+    base = np.asarray(base, dtype="float64")
+    c = np.sort(np.asarray(changes, dtype="float64"))
+    n = len(c)
+    out = np.empty(len(base))
+    ok = base >= 0
+    b = base[ok]
+    lo, hi = np.zeros(len(b), dtype=np.intp), np.full(len(b), n, dtype=np.intp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        while (open_ := lo < hi).any():  # first position where b / c <= t (n: none)
+            mid = np.minimum((lo + hi) // 2, n - 1)
+            meets = b / c[mid] <= t
+            hi = np.where(open_ & meets, mid, hi)
+            lo = np.where(open_ & ~meets, mid + 1, lo)
+        out[ok] = (n - lo) / n
+        out[~ok] = [np.mean(x / c <= t) for x in base[~ok]]
+    return out
+
+
 def break_down_targets(policy: Policy, data: Dataset, unit_targets: pd.DataFrame, share_reaching: float = 0.5,
                        by: str = "branch") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each person's next-cycle target per indicator from the unit's target (see the module docstring).
@@ -201,17 +226,24 @@ def break_down_targets(policy: Policy, data: Dataset, unit_targets: pd.DataFrame
     ut = unit_targets.assign(**{by: unit_targets[by].astype(str), "indicator": unit_targets["indicator"].astype(str),
                                 "target": pd.to_numeric(unit_targets["target"])})
     people_rows, unit_rows = [], []
+    # each unit's rows by position (in the table's order), and each indicator's changes computed once (a pass over
+    # the whole metrics table each): not once per unit and indicator
+    rows_of = proposals.groupby([by, "indicator"], sort=False).indices
+    no_rows = np.array([], dtype=np.intp)
+    changes_of: dict[str, np.ndarray] = {}
     for (unit, ind), t in ut.set_index([by, "indicator"])["target"].items():
-        mine = proposals[(proposals[by] == unit) & (proposals["indicator"] == ind)]
+        mine = proposals.iloc[rows_of.get((unit, ind), no_rows)]
         mine = mine[np.isfinite(mine["target_next"].to_numpy(dtype="float64"))]
         proposal = mine["target_next"].to_numpy(dtype="float64")
-        changes = individual_changes(data, ind)
+        if ind not in changes_of:
+            changes_of[ind] = individual_changes(data, ind)
+        changes = changes_of[ind]
         if ind in inverse:
             target = np.full(len(mine), float(t))
             q = float(np.quantile(1.0 / changes, share_reaching))
             # a ratio at or below the target: P(actual / change <= t) with actual / change ~ base / change
             base = mine["actual"].to_numpy(dtype="float64")
-            expected = (float(np.mean([np.mean(b / changes <= t) for b in base])) if len(base) else np.nan)
+            expected = float(np.mean(_shares_at_or_below(base, changes, float(t)))) if len(base) else np.nan
             scale, total = np.nan, np.nan
         else:
             total = float(proposal.sum())

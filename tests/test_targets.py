@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compkit.privacy import PrivacyError
 from compkit.targets import TargetError, break_down_targets, monthly_targets, next_cycle, unit_totals, write_targets
@@ -201,3 +203,29 @@ def test_next_cycle_loads_the_targets_file(policy, tiny, tmp_path: Path) -> None
     t["targets"] = monthly.assign(indicator="fees")
     with pytest.raises(DataError, match="targets.csv, row 2, column 'indicator': found 'fees'"):
         load_dataset(write_tables(t, tmp_path / "bad"), policy=policy)
+
+
+def test_shares_at_or_below_worked_example() -> None:
+    """Changes 0.5, 1, 2, 4 and a target of 0.02: a ratio of 0.02 meets it for every change (0.04, 0.02, 0.01,
+    0.005 -> 3 of 4 at or below? 0.04 is not: 3/4); 0.04 for changes 2 and 4 (0.02, 0.01: 2/4); 0.2 for none (0);
+    0 for all (1); a negative ratio and NaN are compared one by one (-0.1 / c <= 0.02 always: 1; NaN never: 0)."""
+    from compkit.targets import _shares_at_or_below
+
+    got = _shares_at_or_below(np.array([0.02, 0.04, 0.2, 0.0, -0.1, np.nan]), np.array([2.0, 0.5, 4.0, 1.0]), 0.02)
+    assert got.tolist() == [0.75, 0.5, 0.0, 1.0, 1.0, 0.0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(base=st.lists(st.one_of(st.floats(-1, 10), st.sampled_from([0.0, 0.1, 0.3, float("nan")])), max_size=20),
+       changes=st.lists(st.one_of(st.floats(1e-6, 1e3), st.sampled_from([0.5, 1.0, 3.0, 1 / 3])), min_size=1,
+                        max_size=30),
+       t=st.one_of(st.floats(0, 5), st.sampled_from([0.1, 0.3, 1.0])))
+def test_shares_at_or_below_is_the_direct_comparison(base, changes, t) -> None:
+    """The binary search gives exactly np.mean(b / changes <= t) for each b (the comparison made person by
+    person before), ties included."""
+    from compkit.targets import _shares_at_or_below
+
+    b, c = np.array(base, dtype="float64"), np.array(changes, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = [np.mean(x / c <= t) for x in b]
+    assert _shares_at_or_below(b, c, t).tolist() == expected
