@@ -159,6 +159,10 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     validated = tempfile.TemporaryDirectory(prefix="compkit-review-data-")
     dataset.to_parquet(validated.name, policy=base_policy)  # read back without validating again (same policy)
     emp = dataset.employees  # for the scan before publishing (ids, names, supervisor ids, head-count)
+    # each policy evaluated once: the notebooks read these outcomes (compkit.outcome_store) instead of evaluating
+    # the same policy on the same data again; private and temporary like the data copy
+    kept = tempfile.TemporaryDirectory(prefix="compkit-review-outcomes-")
+    _keep_outcomes(kept.name, dataset, validated.name, (base_policy, load_policy(candidate)))
     del dataset
     release_freed_memory()  # the freed tables' pages back to the system while the notebooks run (compkit._memory)
 
@@ -181,14 +185,15 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     started = time.perf_counter()
     try:
         for name, _ in REVIEW_NOTEBOOKS:
-            nb_params = _parameters_for(name, {**parameters, "data": validated.name})
+            nb_params = _parameters_for(name, {**parameters, "data": validated.name, "outcomes": kept.name})
             if progress:
                 print(f"running {name}.ipynb ...", flush=True)
             run = execute(name, nb_params, staging, progress=progress, lang=lang)
             runs.append(run)
             manifest["notebooks"].append({"name": name, "seconds": round(run.seconds, 1),
                                           "html": run.html.name,
-                                          "parameters": _public({**nb_params, "data_path": parameters["data"],
+                                          "parameters": _public({**_without(nb_params, "outcomes_dir"),
+                                                                 "data_path": parameters["data"],
                                                                  **({"private_dir": str(private)}
                                                                     if "private_dir" in nb_params else {})})})
     except ReportError:
@@ -207,6 +212,7 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
         raise
     finally:
         validated.cleanup()
+        kept.cleanup()
     hits = scan_for_identifiers(staging, emp["employee_id"], emp["name"],
                                 supervisor_ids=emp["supervisor_id"].dropna() if "supervisor_id" in emp else (),
                                 head_count=len(emp))
@@ -231,9 +237,34 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     return out / "index.html"
 
 
+def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[Any, ...]) -> None:
+    """Evaluate each policy once on the validated ``dataset`` and keep the outcomes in ``folder`` for the notebooks
+    (:func:`compkit.outcome_store.keep`, keyed by the copy at ``data_path``). A policy that does not evaluate is
+    not kept: its notebook then evaluates it and reports the failure as before (naming the cell)."""
+    from compkit import outcome_store
+    from compkit._memory import release_freed_memory
+    from compkit.engine import evaluate
+
+    key = outcome_store.data_key(data_path)
+    for policy in policies:
+        try:
+            outcomes = evaluate(policy, dataset)
+        except Exception:  # noqa: BLE001 - the notebook evaluates again and fails there with its cell named
+            continue
+        outcome_store.keep(outcomes, folder, policy, key)
+        del outcomes
+        release_freed_memory()
+
+
+def _without(params: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k != key}
+
+
 def _parameters_for(name: str, p: dict[str, Any]) -> dict[str, Any]:
     """Each notebook takes the parameters of its ``parameters`` cell that the review knows."""
     common = {"policy_path": p["policy"], "data_path": p["data"], "out_dir": ".", "lang": p.get("lang")}
+    if p.get("outcomes"):
+        common["outcomes_dir"] = p["outcomes"]
     private = {"private_dir": p["private"]} if p.get("private") else {}
     if name == "calibration":
         return {**common, **private, "budget": p["budget"]}

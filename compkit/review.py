@@ -222,15 +222,16 @@ def winners_losers(per_person: pd.DataFrame, keys: str | list[str]) -> pd.DataFr
 
 
 def compare(policy_a: Policy, policy_b: Policy, data: Dataset, before: Outcomes | None = None,
-            threshold: float = 0.01) -> Comparison:
-    """Evaluate both policies on ``data`` and compare.
+            threshold: float = 0.01, after: Outcomes | None = None) -> Comparison:
+    """Evaluate both policies on ``data`` and compare (``before``, ``after``: their outcomes when already
+    evaluated, e.g. kept by the review).
 
     per_person: total cash and employer cost under each, change and % change. Winners gain more than
     ``threshold`` (1%) of total cash, losers lose more than that; the rest are unchanged. migrations: counts of
     people by rating under A (rows) and B (columns).
     """
     before = before if before is not None else evaluate(policy_a, data)
-    after = evaluate(policy_b, data)
+    after = after if after is not None else evaluate(policy_b, data)
     a, b = before.summary, after.summary
     parts = _components(a, b)
     cost = pd.DataFrame({"component": parts + ["total"]})

@@ -1,0 +1,122 @@
+"""Outcomes kept for the notebooks of one review: each policy evaluated once, read back by every notebook.
+
+``compkit review`` evaluates the policy under review and the candidate once, in its own process, on the data it has
+just validated, and writes each :class:`compkit.engine.Outcomes` into a private temporary folder (never under
+``reports/``: the tables are per person) that it removes when the notebooks have run. A notebook given that folder
+(its ``outcomes_dir`` parameter) calls :func:`evaluated` instead of ``evaluate``: it gets the kept outcomes when
+they are those of the same policy (fingerprint) on the same validated data (the sha256 of the data copy's
+manifest, which lists the sha256 of every table), and evaluates as before otherwise, or when no folder is given
+(a notebook run on its own).
+
+Format: per policy a folder ``<policy fingerprint>/`` with one pickle per table (an exact round trip of every
+column's dtype and value, which Parquet is not for object columns) and ``kept.json`` written last (the policy's
+fingerprint, the data key, and the sha256 of every file). Tables are read when first used (and their sha256
+checked then), so a notebook holds in memory only the tables it reads. Pickles are read only from the folder the
+review created for them (a private temporary folder, mode 0700) and only when the manifest matches.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from pathlib import Path
+from typing import Any
+
+from compkit.data import VALIDATED, Dataset
+from compkit.engine import Outcomes, evaluate
+from compkit.errors import CompkitError
+from compkit.fingerprint import file_sha256
+from compkit.policy import Policy
+
+#: the manifest of one policy's kept outcomes, written last
+MANIFEST = "kept.json"
+
+
+def data_key(data_path: str | Path) -> str | None:
+    """The key of a validated data copy (:meth:`compkit.data.Dataset.to_parquet` with a policy): the sha256 of its
+    manifest, which holds the sha256 of every table; None for any other folder (nothing is kept for it)."""
+    manifest = Path(data_path) / VALIDATED
+    return file_sha256(manifest) if manifest.is_file() else None
+
+
+class KeptOutcomes(Outcomes):
+    """Outcomes whose tables are read from the kept folder when first used (then held like any other)."""
+
+    def __init__(self, folder: Path, tables: dict[str, dict[str, str]], info: dict[str, Any]) -> None:
+        self.__dict__["_folder"] = folder
+        self.__dict__["_files"] = tables
+        self.info = info
+
+    def __getattr__(self, name: str) -> Any:
+        files = self.__dict__.get("_files", {})
+        if name not in files:
+            raise AttributeError(name)
+        path = self.__dict__["_folder"] / files[name]["file"]
+        raw = path.read_bytes()
+        if hashlib.sha256(raw).hexdigest() != files[name]["sha256"]:
+            raise CompkitError(f"{path}: the kept outcomes changed after the review wrote them; run the review "
+                               "again")
+        table = pickle.loads(raw)
+        del raw
+        self.__dict__[name] = table
+        return table
+
+
+def _folder(root: Path, policy: Policy) -> Path:
+    return root / policy.fingerprint()[:32]
+
+
+def keep(outcomes: Outcomes, root: str | Path, policy: Policy, key: str) -> Path:
+    """Write ``outcomes`` (of ``policy`` on the data whose :func:`data_key` is ``key``) under ``root``; returns
+    the policy's folder. The manifest is written last: a folder without it is never read."""
+    folder = _folder(Path(root), policy)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MANIFEST).unlink(missing_ok=True)
+    files = {}
+    for name in Outcomes.TABLES:
+        target = folder / f"{name}.pickle"
+        with open(target, "wb") as fh:
+            pickle.dump(getattr(outcomes, name), fh, protocol=5)
+        files[name] = {"file": target.name, "sha256": file_sha256(target)}
+    info = pickle.dumps(outcomes.info, protocol=5)
+    (folder / "info.pickle").write_bytes(info)
+    manifest = {"format": 1, "policy": policy.fingerprint(), "data": key, "tables": files,
+                "info": file_sha256(folder / "info.pickle")}
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
+def kept(root: str | Path, policy: Policy, key: str | None) -> KeptOutcomes | None:
+    """The outcomes kept under ``root`` for ``policy`` on the data of ``key``; None unless the manifest names the
+    same policy and data and every file is the one written (sha256)."""
+    if key is None:
+        return None
+    folder = _folder(Path(root), policy)
+    try:
+        m = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if m.get("format") != 1 or m.get("policy") != policy.fingerprint() or m.get("data") != key:
+        return None
+    if set(m.get("tables", {})) != set(Outcomes.TABLES):
+        return None
+    try:
+        raw = (folder / "info.pickle").read_bytes()
+        if hashlib.sha256(raw).hexdigest() != m["info"] or not all(
+                (folder / t["file"]).is_file() for t in m["tables"].values()):
+            return None
+    except OSError:
+        return None
+    return KeptOutcomes(folder, m["tables"], pickle.loads(raw))
+
+
+def evaluated(policy: Policy, data: Dataset, outcomes_dir: str | Path | None = None,
+              data_path: str | Path | None = None) -> Outcomes:
+    """``evaluate(policy, data)``, or the outcomes the review kept for it in ``outcomes_dir`` when they are of the
+    same policy on the same validated data (``data_path``, the folder ``data`` was loaded from): see the module
+    docstring. Without ``outcomes_dir`` (a notebook run on its own) it is ``evaluate``."""
+    if outcomes_dir is not None and data_path is not None:
+        found = kept(outcomes_dir, policy, data_key(data_path))
+        if found is not None:
+            return found
+    return evaluate(policy, data)

@@ -1,0 +1,67 @@
+"""compkit.outcome_store: the review's outcomes kept once and read back by its notebooks, exactly as evaluated."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from compkit import outcome_store
+from compkit.calibration import knob_setter
+from compkit.data import load_dataset
+from compkit.engine import Outcomes, evaluate
+from compkit.errors import CompkitError
+
+
+@pytest.fixture()
+def copy(tiny, policy, tmp_path: Path) -> Path:
+    """A validated copy of the tiny dataset, as the review writes it."""
+    folder = tmp_path / "validated"
+    tiny.to_parquet(folder, policy=policy)
+    return folder
+
+
+def assert_same(a: Outcomes, b: Outcomes) -> None:
+    for name in Outcomes.TABLES:
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+        assert getattr(a, name).dtypes.equals(getattr(b, name).dtypes), name
+    assert a.info == b.info
+
+
+def test_kept_outcomes_are_the_evaluation(policy, copy: Path, tmp_path: Path) -> None:
+    data = load_dataset(copy, policy=policy)
+    fresh = evaluate(policy, data)
+    outcome_store.keep(fresh, tmp_path / "kept", policy, outcome_store.data_key(copy))
+    got = outcome_store.evaluated(policy, data, tmp_path / "kept", copy)
+    assert isinstance(got, outcome_store.KeptOutcomes)
+    assert "net" not in got.__dict__  # read when first used
+    assert_same(got, fresh)
+    assert "net" in got.__dict__
+
+
+def test_no_folder_or_another_policy_or_data_is_evaluated(policy, copy: Path, tmp_path: Path) -> None:
+    data = load_dataset(copy, policy=policy)
+    outcome_store.keep(evaluate(policy, data), tmp_path / "kept", policy, outcome_store.data_key(copy))
+    # a notebook on its own
+    assert not isinstance(outcome_store.evaluated(policy, data), outcome_store.KeptOutcomes)
+    # another policy (every payout of the bonus curve x 1.1): its own evaluation
+    other = knob_setter(policy, "bonus_curve")[0](1.1)
+    got = outcome_store.evaluated(other, data, tmp_path / "kept", copy)
+    assert not isinstance(got, outcome_store.KeptOutcomes)
+    assert_same(got, evaluate(other, data))
+    # other data: a folder that is not a validated copy has no key, so nothing kept is used
+    assert outcome_store.data_key(tmp_path) is None
+    assert not isinstance(outcome_store.evaluated(policy, data, tmp_path / "kept", tmp_path),
+                          outcome_store.KeptOutcomes)
+    assert outcome_store.kept(tmp_path / "kept", policy, "0" * 64) is None
+
+
+def test_a_changed_table_is_refused(policy, copy: Path, tmp_path: Path) -> None:
+    data = load_dataset(copy, policy=policy)
+    folder = outcome_store.keep(evaluate(policy, data), tmp_path / "kept", policy, outcome_store.data_key(copy))
+    (folder / "summary.pickle").write_bytes(b"changed")
+    got = outcome_store.kept(tmp_path / "kept", policy, outcome_store.data_key(copy))
+    with pytest.raises(CompkitError, match="changed after the review wrote them"):
+        got.summary  # noqa: B018
+    (folder / outcome_store.MANIFEST).unlink()  # no manifest (e.g. a write that stopped half-way): not read
+    assert outcome_store.kept(tmp_path / "kept", policy, outcome_store.data_key(copy)) is None
