@@ -239,21 +239,26 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
 
 def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[Any, ...]) -> None:
     """Evaluate each policy once on the validated ``dataset`` and keep the outcomes in ``folder`` for the notebooks
-    (:func:`compkit.outcome_store.keep`, keyed by the copy at ``data_path``). A policy that does not evaluate is
-    not kept: its notebook then evaluates it and reports the failure as before (naming the cell)."""
-    from compkit import outcome_store
+    (:func:`compkit.outcome_store.keep`, keyed by the copy at ``data_path``), the policies at the same time in
+    forked processes (:func:`compkit.parallel.fork_map`: each writes its own outcomes, nothing is sent back). A
+    policy that does not evaluate is not kept: its notebook then evaluates it and reports the failure as before
+    (naming the cell)."""
+    from compkit import outcome_store, parallel
     from compkit._memory import release_freed_memory
     from compkit.engine import evaluate
 
     key = outcome_store.data_key(data_path)
-    for policy in policies:
+
+    def keep(policy: Any) -> bool:
         try:
             outcomes = evaluate(policy, dataset)
         except Exception:  # noqa: BLE001 - the notebook evaluates again and fails there with its cell named
-            continue
+            return False
         outcome_store.keep(outcomes, folder, policy, key)
-        del outcomes
-        release_freed_memory()
+        return True
+
+    parallel.fork_map(keep, policies, None)
+    release_freed_memory()  # in one process (COMPKIT_PROCESSES=1) the evaluations' memory was this process's
 
 
 def _without(params: dict[str, Any], key: str) -> dict[str, Any]:

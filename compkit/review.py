@@ -21,7 +21,7 @@ import pandas as pd
 
 from compkit import commission as cm
 from compkit import knobs as kn
-from compkit import pay, scenarios
+from compkit import parallel, pay, scenarios
 from compkit.aggregate import individual_log_changes
 from compkit.data import Dataset
 from compkit.engine import COST_COMPONENTS, Outcomes, evaluate
@@ -445,7 +445,8 @@ MAX_BATCH_CELLS = 1_000_000
 def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget: float | None = None,
              growth: float = 0.05, market_sd: float = 0.05, individual: bool = True, batch: int = 50,
              progress: bool = False, base: Outcomes | None = None, next_year_cost: bool = True,
-             attrition: float = 0.0, hiring: float = 0.0, client: Any = None) -> Simulation:
+             attrition: float = 0.0, hiring: float = 0.0, client: Any = None,
+             processes: int | None = 1) -> Simulation:
     """Monte Carlo of next year's cost under uncertainty of sales and metrics.
 
     Model (documented, seeded): next year's value of person i on metric indicator or product k in scenario s is
@@ -472,7 +473,9 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
     ``evaluate`` to the cent — a property test checks it for generated policy variants).
     ``individual=False`` leaves out the per-person changes (market shocks only). ``client``: a Dask
     distributed Client or a scheduler address; the batches then run on its workers and, each scenario having
-    its own seed, the result is identical bit for bit to the single-process run.
+    its own seed, the result is identical bit for bit to the single-process run. ``processes`` (without a client):
+    the batches spread over that many forked processes on this machine (None: every core, or
+    ``COMPKIT_PROCESSES``; :func:`compkit.parallel.fork_map`), again identical bit for bit.
     """
     import time
 
@@ -502,6 +505,9 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
     spans = [(b0, min(n, b0 + batch)) for b0 in range(0, n, batch)]
     if client is not None:
         parts = _on_dask(client, inputs, exp_changes, seed, spans, growth, market_sd)
+    elif parallel.processes(processes) > 1 and len(spans) > 1:
+        parts = parallel.fork_map(lambda span: simulate_batch(inputs, exp_changes, seed, span[0], span[1], growth,
+                                                              market_sd), spans, processes)
     else:
         iterator = spans
         if progress:
@@ -555,21 +561,25 @@ def _on_dask(client: Any, inputs: scenarios.ScenarioInputs, exp_changes: np.ndar
 
 
 def sensitivity(policy: Policy, data: Dataset, knobs: list[Knob] | None = None,
-                base: Outcomes | None = None) -> pd.DataFrame:
+                base: Outcomes | None = None, processes: int | None = 1) -> pd.DataFrame:
     """Cost at a low and a high setting of each knob, one knob at a time (for a tornado chart).
 
     ``knobs``: :class:`compkit.knobs.Knob` with ``low`` and ``high``; the default moves each product's
     commission rates and the bonus curve's payouts by -/+10% (scale 0.9 / 1.1), the cap by -/+0.5 x base and
-    the gate threshold by -/+5 points. Each setting is a full ``evaluate`` of ``knob.apply(policy, x)``.
+    the gate threshold by -/+5 points. Each setting is a full ``evaluate`` of ``knob.apply(policy, x)``; with
+    ``processes`` (None: every core) the settings are evaluated in that many forked processes at once
+    (:func:`compkit.parallel.fork_map`; the same costs).
     """
     base = base if base is not None else evaluate(policy, data)
     base_cost = float(base.summary["employer_cost"].sum())
     knobs = knobs if knobs is not None else default_knobs(policy)
+    settings = [(k, x) for k in knobs for x in (k.low, k.high)]
+    costs = parallel.fork_map(lambda kx: float(evaluate(kx[0].apply(policy, kx[1]), data).summary["employer_cost"]
+                                               .sum()), settings, processes)
     rows = []
-    for k in knobs:
-        costs = [float(evaluate(k.apply(policy, x), data).summary["employer_cost"].sum()) for x in (k.low, k.high)]
-        rows.append({"knob": k.name, "path": k.path, "low": k.low, "high": k.high, "cost_low": costs[0],
-                     "cost_high": costs[1], "base_cost": base_cost})
+    for i, k in enumerate(knobs):
+        rows.append({"knob": k.name, "path": k.path, "low": k.low, "high": k.high, "cost_low": costs[2 * i],
+                     "cost_high": costs[2 * i + 1], "base_cost": base_cost})
     return pd.DataFrame(rows)
 
 

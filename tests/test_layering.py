@@ -32,7 +32,7 @@ LAYERS: dict[str, tuple[bool, frozenset[str]]] = {
     # know no rule of pay or appraisal
     "helpers": (True, frozenset({
         "compkit", "errors", "money", "fingerprint", "atomic", "excel", "headers", "i18n", "privacy", "browser",
-        "_memory", "_text"})),
+        "_memory", "_text", "parallel"})),
     # the policy file, the data contract, loading and the raw-data aggregations
     "policy/data": (True, frozenset({
         "policy", "knobs", "data", "contract", "aggregate", "populations", "credits", "sample", "_arrays"})),
@@ -41,7 +41,7 @@ LAYERS: dict[str, tuple[bool, frozenset[str]]] = {
         "scoring", "raters", "commission", "pay", "career", "steps", "tax", "compliance", "awards", "protection",
         "training", "voice", "meetings", "targets"})),
     # evaluate -> Outcomes, and the engine's calculators over stacked scenarios
-    "engine": (True, frozenset({"engine", "scenarios"})),
+    "engine": (True, frozenset({"engine", "scenarios", "outcome_store"})),
     # what reads Outcomes: never sideways into another analysis
     "analyses": (False, frozenset({
         "calibration", "fairness", "review", "feedback", "appeals", "supervision"})),

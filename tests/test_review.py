@@ -262,6 +262,15 @@ def test_simulation_on_a_dask_cluster_is_identical_to_one_process(out, tiny, pol
     pd.testing.assert_frame_equal(here.costs, by_address.costs, check_exact=True)
 
 
+def test_simulation_and_sensitivity_in_processes_are_identical_to_one_process(out, tiny, policy) -> None:
+    """Batches of 2 scenarios over 2 forked processes, and the sensitivity's settings over 2: the same numbers."""
+    here = review.simulate(policy, tiny, n=9, seed=4, base=out, batch=2)
+    forked = review.simulate(policy, tiny, n=9, seed=4, base=out, batch=2, processes=2)
+    pd.testing.assert_frame_equal(here.costs, forked.costs, check_exact=True)
+    pd.testing.assert_frame_equal(review.sensitivity(policy, tiny, base=out),
+                                  review.sensitivity(policy, tiny, base=out, processes=2), check_exact=True)
+
+
 def test_headline_figures_come_from_the_review_tables(policy) -> None:
     # hand-made review tables: the figures are read from them, never recomputed in the notebook
     cost = pd.DataFrame({"component": ["base_pay", "total"], "amount": [400_000.0, 612_345.67]})
