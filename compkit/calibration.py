@@ -14,7 +14,7 @@ tables (one row per rating) and raise ValueError naming the column or the condit
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike
 from scipy import sparse, stats
 
 from compkit import knobs as kn
+from compkit import parallel
 from compkit.data import Dataset
 from compkit.engine import evaluate
 from compkit.errors import CompkitError
@@ -295,8 +296,18 @@ def knob_setter(policy: Policy, knob: str | Knob) -> tuple[Callable[[float], Pol
     return (lambda x: k.apply(policy, x)), k.current(policy), (k.low, k.high), k.name
 
 
+def knob_costs(policy: Policy, data: Dataset, knob: str | Knob, values: Sequence[float],
+               processes: int | None = 1) -> list[float]:
+    """The total employer cost of ``evaluate`` with the knob at each of ``values`` (CNY, in their order): one
+    full evaluation each, ``processes`` at a time in forked processes (:func:`compkit.parallel.fork_map`; None:
+    every core)."""
+    setter = knob_setter(policy, knob)[0]
+    return parallel.fork_map(lambda x: float(evaluate(setter(x), data).summary["employer_cost"].sum()),
+                             list(values), processes)
+
+
 def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "commission_rate",
-                 bracket: tuple[float, float] | None = None) -> BudgetSolution:
+                 bracket: tuple[float, float] | None = None, processes: int | None = 1) -> BudgetSolution:
     """Find the value of one policy knob at which the total employer cost of ``evaluate`` meets ``budget``.
 
     f(x) = cost(evaluate(policy with knob = x)) - budget is solved with scipy.optimize.brentq on the bracket
@@ -305,7 +316,8 @@ def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "comm
     just below and just above the step that crosses it), reported with its residual (cost - budget, CNY). A
     bonus pool meets a budget to the cent (it is shared out in whole cents). Raises CalibrationError naming the
     attainable range when no value of the knob can meet the budget.
-    Returns the new Policy in ``BudgetSolution.policy``.
+    Returns the new Policy in ``BudgetSolution.policy``. ``processes``: the two ends of the bracket are
+    evaluated at the same time in forked processes (:func:`knob_costs`; the same costs).
     """
     from scipy.optimize import brentq
 
@@ -329,7 +341,9 @@ def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "comm
         achieved = cost(pool)
         return BudgetSolution(setter(pool), knob, pool, achieved, budget, achieved - budget, calls["n"],
                               f"{what} set to {pool:,.2f}")
-    f_lo, f_hi = cost(lo) - budget, cost(hi) - budget
+    c_lo, c_hi = knob_costs(policy, data, knob, [lo, hi], processes)
+    calls["n"] += 2
+    f_lo, f_hi = c_lo - budget, c_hi - budget
     if f_lo > 0 or f_hi < 0:
         raise CalibrationError(M_(
             "no value of {what} between {lo} and {hi} meets the budget {budget}: the cost ranges from {low_cost} to "

@@ -62,6 +62,17 @@ class KeptOutcomes(Outcomes):
         return table
 
 
+class _HashingWriter:
+    """A file's ``write`` that also feeds sha256 (the digest of the bytes written, without reading them back)."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh, self.sha = fh, hashlib.sha256()
+
+    def write(self, data: Any) -> int:
+        self.sha.update(data)
+        return self.fh.write(data)
+
+
 def _folder(root: Path, policy: Policy) -> Path:
     return root / policy.fingerprint()[:32]
 
@@ -76,8 +87,9 @@ def keep(outcomes: Outcomes, root: str | Path, policy: Policy, key: str) -> Path
     for name in Outcomes.TABLES:
         target = folder / f"{name}.pickle"
         with open(target, "wb") as fh:
-            pickle.dump(getattr(outcomes, name), fh, protocol=5)
-        files[name] = {"file": target.name, "sha256": file_sha256(target)}
+            hashed = _HashingWriter(fh)
+            pickle.dump(getattr(outcomes, name), hashed, protocol=5)
+        files[name] = {"file": target.name, "sha256": hashed.sha.hexdigest()}
     info = pickle.dumps(outcomes.info, protocol=5)
     (folder / "info.pickle").write_bytes(info)
     manifest = {"format": 1, "policy": policy.fingerprint(), "data": key, "tables": files,

@@ -237,6 +237,18 @@ def test_solve_budget_between_two_cents_takes_the_nearer(tiny, policy) -> None:
     assert above.residual == pytest.approx(0.004, abs=1e-6) or above.residual == pytest.approx(-0.006, abs=1e-6)
 
 
+def test_knob_costs_and_the_solve_in_processes_are_as_in_one_process(tiny, policy) -> None:
+    # each value's cost is one full evaluate, wherever it runs: multiplier 0 pays no commission, 1 is the policy
+    setter = calibration.knob_setter(policy, "commission_rate")[0]
+    one = [float(evaluate(setter(x), tiny).summary["employer_cost"].sum()) for x in (0.0, 0.9, 1.0)]
+    assert calibration.knob_costs(policy, tiny, "commission_rate", [0.0, 0.9, 1.0], processes=2) == one
+    assert one[2] == float(evaluate(policy, tiny).summary["employer_cost"].sum())
+    budget = round(one[1], 2)
+    a = calibration.solve_budget(policy, tiny, budget=budget, knob="commission_rate")
+    b = calibration.solve_budget(policy, tiny, budget=budget, knob="commission_rate", processes=2)
+    assert (a.value, a.cost, a.evaluations) == (b.value, b.cost, b.evaluations)
+
+
 def test_solve_budget_says_when_no_value_can_meet_it(tiny, policy) -> None:
     with pytest.raises(CalibrationError, match="no value of multiplier of every commission rate"):
         calibration.solve_budget(policy, tiny, budget=1.0, knob="commission_rate")
