@@ -412,14 +412,17 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                                     + out["awards"])
     # gross to net, month by month: the cycle's months (to date when interim)
     paid_periods = data.periods[:data.periods.index(through) + 1] if interim else data.periods
-    commission_table = pending_table()
-    gross = _monthly_gross(out, commission_table, ids, paid_periods, emp)
+    # the commission table's cents per person and month, from the lines' grid and the settlements (the table
+    # itself is still being put together on the second thread)
+    by_month = _commission_cents(lines, None if interim else settlement, ids, paid_periods)
+    gross = _monthly_gross(out, by_month if by_month is not None else pending_table(), ids, paid_periods, emp)
     monthly, benefits_table = _benefits(policy, data, emp, ids, base, out, gross["share"], gross["days"],
                                         paid_periods)
     out["employee_contributions"] = benefits_table["employee_contributions"].to_numpy()
     out["employer_contributions"] = benefits_table["employer_contributions"].to_numpy()
     out["employer_cost"] = round_cents(out["total_cash"] + out["bonus_deferred"] + out["commission_deferred"]
                                        + out["employer_contributions"])
+    commission_table = pending_table()
     net_table, tax_table = _net_pay(policy, data, ids, out, gross, monthly, None if interim else deferrals,
                                     paid_periods, interim)
     if interim:
@@ -486,22 +489,52 @@ def _split_by_share(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return round_cents(np.diff(round_cents(total[:, None] * share), axis=1, prepend=0.0))
 
 
-def _monthly_gross(out: pd.DataFrame, commission: pd.DataFrame, ids: pd.Series, periods: list[str],
+def _commission_cents(lines: pd.DataFrame, settlement: pd.DataFrame | None, ids: pd.Series,
+                      periods: list[str]) -> np.ndarray | None:
+    """The commission table's lines summed per person and month, in whole cents (people x months, float64):
+    the lines of :func:`compkit.commission.commission_lines` (the full employee x month x product grid, in the
+    order of ``ids`` and ``periods``) summed over products, plus each person's settlement line (``settlement``
+    of :func:`compkit.commission.settle`, None when interim) in the last month. Sums of whole cents are exact,
+    so this is the same number, to the bit, as summing the table's lines one by one. None when ``lines`` are
+    not that grid."""
+    n, m = len(ids), len(periods)
+    employees = lines["employee_id"]
+    if (n == 0 or len(lines) % (n * m) or not isinstance(employees.dtype, pd.CategoricalDtype)
+            or not isinstance(lines["period"].dtype, pd.CategoricalDtype)
+            or list(lines["period"].cat.categories) != list(periods)
+            or not employees.cat.categories.equals(pd.Index(ids.to_numpy(dtype=object)))):
+        return None
+    cents = np.rint(lines["commission"].to_numpy(dtype="float64") * 100)
+    out = cents.reshape(n, m, -1).sum(axis=2)
+    if settlement is not None and len(settlement):
+        at = positions(pd.Series(settlement.index.to_numpy(dtype=object)), pd.Index(ids.to_numpy(dtype=object)))
+        amount = settlement["settlement"].to_numpy(dtype="float64")
+        ok = (at >= 0) & (amount != 0.0)
+        np.add.at(out[:, -1], at[ok], np.rint(amount[ok] * 100))
+    return out
+
+
+def _monthly_gross(out: pd.DataFrame, commission: pd.DataFrame | np.ndarray, ids: pd.Series, periods: list[str],
                    emp: pd.DataFrame) -> dict[str, np.ndarray]:
     """Monthly wages (people x months): base and allowances spread by the share of each month employed (a
     full month weighs 1), commission lines by the month they are paid in (the settlement line in its month),
     less the commission deferred (or forfeited) in the last month, special awards in the last month; each adds
-    up to the summary to the cent (commission to ``commission_paid``)."""
+    up to the summary to the cent (commission to ``commission_paid``). ``commission``: the commission table, or
+    its cents per person and month (:func:`_commission_cents`)."""
     days, month_len = pay.month_days(emp["hire_date"], emp["exit_date"], periods)
     share = days / month_len[None, :]
     base_m = _split_by_share(out["base_pay"].to_numpy(dtype="float64"), share)
     allow_m = _split_by_share(out["allowances"].to_numpy(dtype="float64"), share)
     n, m = days.shape
-    row = positions(commission["employee_id"], pd.Index(ids))
-    col = positions(commission["period"], pd.Index(periods))
-    ok = (row >= 0) & (col >= 0)
-    cents = np.rint(commission["commission"].to_numpy(dtype="float64")[ok] * 100)
-    comm_m = np.bincount(row[ok].astype("int64") * m + col[ok], weights=cents, minlength=n * m).reshape(n, m) / 100
+    if isinstance(commission, np.ndarray):
+        comm_m = commission / 100
+    else:
+        row = positions(commission["employee_id"], pd.Index(ids))
+        col = positions(commission["period"], pd.Index(periods))
+        ok = (row >= 0) & (col >= 0)
+        cents = np.rint(commission["commission"].to_numpy(dtype="float64")[ok] * 100)
+        comm_m = np.bincount(row[ok].astype("int64") * m + col[ok], weights=cents,
+                             minlength=n * m).reshape(n, m) / 100
     held = [c for c in ("commission_deferred", "commission_forfeited") if c in out]
     if held:
         comm_m[:, -1] = round_cents(comm_m[:, -1] - sum(out[c].to_numpy(dtype="float64") for c in held))
