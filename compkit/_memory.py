@@ -12,6 +12,12 @@ a fresh 2 MB huge page cost about 20 ms there, twenty times as much as the same 
 * tells glibc's ``malloc`` to serve large blocks from its heap too (``M_MMAP_MAX`` = 0) and to keep freed memory
   for the next array instead of handing it back (``M_TRIM_THRESHOLD`` 2 GB): a freed temporary's pages are reused
   without the kernel zeroing them again;
+* tells glibc to serve every thread from that one heap (``M_ARENA_MAX`` = 1): the engine works on a second
+  thread (compkit.engine.in_background), and a second thread's own arena is made of heaps of at most 64 MB that
+  glibc unmaps as soon as they are free, so its temporaries took fresh pages every time (measured at 100,000
+  managers: an evaluation's page faults 0.81M -> 0.52M, peak resident 3.68 -> 3.24 GB; a second evaluation in
+  the same process 0.36M -> 0.015M faults, system time 0.73 -> 0.05 s). An ``MALLOC_ARENA_MAX`` you set yourself
+  is kept;
 * tells numpy not to ask for transparent huge pages, and Arrow to allocate through ``malloc`` as well (its own
   pool asks for huge pages too).
 
@@ -27,6 +33,7 @@ import sys
 
 _M_TRIM_THRESHOLD = -1  # mallopt parameters (malloc.h)
 _M_MMAP_MAX = -4
+_M_ARENA_MAX = -8
 _TRIM_THRESHOLD = 2 ** 31 - 1  # the largest an int holds: about 2 GB
 
 _applied: dict[str, bool] = {}
@@ -34,16 +41,18 @@ _applied: dict[str, bool] = {}
 
 def reuse_freed_memory() -> dict[str, bool]:
     """Apply the settings above once per process (no-op with ``COMPKIT_MEMORY=default``); returns what was
-    applied: ``{"malloc": bool, "arrow_system_pool": bool, "numpy_hugepages_off": bool}``."""
+    applied: ``{"malloc": bool, "one_arena": bool, "arrow_system_pool": bool, "numpy_hugepages_off": bool}``."""
     if _applied or os.environ.get("COMPKIT_MEMORY", "").lower() == "default":
         return _applied
-    _applied["malloc"] = False
+    _applied["malloc"] = _applied["one_arena"] = False
     try:
         mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
         mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
         ok_mmap = mallopt(_M_MMAP_MAX, 0) == 1
         ok_trim = mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD) == 1
         _applied["malloc"] = ok_mmap and ok_trim
+        # one heap for every thread (glibc reads MALLOC_ARENA_MAX itself when the user set it)
+        _applied["one_arena"] = "MALLOC_ARENA_MAX" not in os.environ and mallopt(_M_ARENA_MAX, 1) == 1
     except (OSError, AttributeError, TypeError):  # not glibc (musl, macOS, Windows): nothing to tune
         pass
     _applied["arrow_system_pool"] = _arrow_system_pool()

@@ -32,6 +32,7 @@ def test_importing_compkit_reuses_freed_memory() -> None:
     got = _probe()
     if sys.platform.startswith("linux"):
         assert got["applied"]["malloc"] is True  # glibc's mallopt accepted both settings
+        assert got["applied"]["one_arena"] is True  # every thread served from the one heap
     assert got["applied"]["numpy_hugepages_off"] is True and got["numpy_hugepages"] is False
     assert got["applied"]["arrow_system_pool"] is True and got["arrow_pool"] == "system"
 
@@ -46,6 +47,11 @@ def test_a_users_own_choice_is_kept() -> None:
     got = _probe(NUMPY_MADVISE_HUGEPAGE="1", ARROW_DEFAULT_MEMORY_POOL="jemalloc")
     assert got["applied"]["numpy_hugepages_off"] is False and got["numpy_hugepages"] is True
     assert got["applied"]["arrow_system_pool"] is False
+
+
+def test_a_users_own_arena_count_is_kept() -> None:
+    got = _probe(MALLOC_ARENA_MAX="4")
+    assert got["applied"]["one_arena"] is False
 
 
 def test_numpy_imported_first_is_switched_at_run_time() -> None:
