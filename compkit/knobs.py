@@ -50,7 +50,8 @@ class Knob:
     scale, a range (``low``, ``high``) and ``step`` for controls and solvers, ``name`` for people and
     ``group`` for grouping controls, ``value`` the setting when the knob was made for a policy. ``kind``
     ``category_weight`` / ``indicator_weight``: a weight whose siblings the explorer renormalises to add up
-    to 1."""
+    to 1. ``label``: the knob in words in a reader's language (the explorer's controls; ``name`` is the key a
+    design uses and stays the same in every language)."""
 
     paths: tuple[str, ...]
     mode: Literal["set", "scale"] = "set"
@@ -61,6 +62,7 @@ class Knob:
     group: str = ""
     kind: str = "value"
     value: float = float("nan")
+    label: str = ""
 
     @property
     def path(self) -> str:

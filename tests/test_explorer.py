@@ -44,7 +44,26 @@ def test_readout_matches_the_engine(tiny, policy) -> None:
     total = r.cost.set_index("component").loc["total"]
     # E1's 1.2M of insurance is now all in the first tier: 12,000 instead of 13,000 -> -1,000
     assert total["change"] == pytest.approx(after - before) == pytest.approx(-1_000.0)
-    assert "1 setting(s) changed" in r.text
+    assert "改动了 1 项设置。" in r.text  # the policy's language, Chinese
+    # the same readout in English: E1's -1,000 of the 4 managers' cost, median change 0 (three unchanged)
+    english = explorer.readout(policy, d, tiny, lang="en").text
+    assert english.startswith("1 setting(s) changed. Total employer cost ")
+    assert "the median change is +0 CNY." in english
+
+
+def test_knob_labels_in_the_readers_language(policy) -> None:
+    """A knob's name is the design's key in every language; its label says it in words (Chinese by default)."""
+    zh = {k.name: k.label for k in explorer.knobs(policy)}
+    assert zh["insurance: tier 1 up to"] == "代理保险：第1档上限"
+    assert zh["weight of performance"] == "业绩的权重"
+    assert zh["bonus curve: payout at composite 120"] == "奖金曲线：综合得分 120 时的奖金倍数"
+    en = {k.name: k.label for k in explorer.knobs(policy, "en")}
+    assert en["insurance: tier 1 up to"] == "Bancassurance: tier 1 up to" and set(en) == set(zh)
+    # a design may name a knob by its label too
+    assert explorer.design(policy, {"代理保险：第1档上限": 1_500_000}) == \
+        explorer.design(policy, {"insurance: tier 1 up to": 1_500_000})
+    table = explorer.values_table(policy)
+    assert {"group", "knob", "name", "value"} <= set(table.columns) and "门槛与封顶" in set(table["group"])
 
 
 def test_save_design_writes_a_loadable_policy(policy, tmp_path: Path) -> None:
@@ -85,6 +104,12 @@ def test_controls_redraw_the_readout_and_report_a_broken_design(tiny, policy, tm
     ui = explorer.controls(policy, tiny, start={"insurance: tier 1 up to": 1_500_000}, figure=figure,
                            save_to=str(tmp_path / "x.yaml"))
     assert set(ui.sliders) == {k.name for k in explorer.knobs(policy)}
+    # labels, group titles and the button in the policy's language (Chinese); English with lang="en"
+    labels = [row.children[0].value for group in ui.children[0].children for row in group.children]
+    assert "代理保险：第1档上限" in labels and ui.children[1].children[1].description == "另存为政策文件"
+    assert ui.children[0].get_title(0) == "考核指标"
+    en = explorer.controls(policy, tiny, lang="en")
+    assert en.children[1].children[1].description == "Save as policy" and en.children[0].get_title(0) == "scorecard"
     assert ui.sliders["insurance: tier 1 up to"].value == 1_500_000
     ui.redraw()
     assert drawn == [(4, 4)]
@@ -92,9 +117,9 @@ def test_controls_redraw_the_readout_and_report_a_broken_design(tiny, policy, tm
     ui.sliders["bonus curve: payout at composite 120"].value = 1.6
     assert len(drawn) == 2
     assert ui.current().bonus.curve[3][1] == 1.6  # the design follows the sliders
-    assert "2 setting(s) changed" in capsys.readouterr().out  # (outside a kernel the readout goes to stdout)
+    assert "改动了 2 项设置。" in capsys.readouterr().out  # (outside a kernel the readout goes to stdout)
     # every weight at zero cannot be renormalised: said in words, no exception
     for name in [k.name for k in explorer.knobs(policy) if k.name.startswith("weight of") and "within" not in k.name]:
         ui.sliders[name].value = 0.0
-    assert "This design is not a valid policy: the weights performance, ability, attitude are all zero" in \
+    assert "该方案不是有效的政策：权重 performance, ability, attitude 都为零；应至少有一个大于零" in \
         capsys.readouterr().out
