@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from compkit.errors import CompkitError
-from compkit.i18n import M_, N_
+from compkit.i18n import M_, N_, Message
 
 #: Smallest group whose figures may be shown (DESIGN.md §7, confidentiality).
 MIN_GROUP = 5
@@ -220,6 +220,17 @@ class IdentifierHit:
     def __str__(self) -> str:
         return f"{self.file}: {self.kind} {self.value}"
 
+    @property
+    def message(self) -> Message:
+        """The hit as a message in the reader's language (English: ``str(hit)``)."""
+        return M_(_HIT_WORDS.get(self.kind, "{file}: {kind} {value}"), file=self.file, kind=self.kind,
+                  value=self.value)
+
+
+#: a hit in words, by its kind (the English text is the hit's ``str``)
+_HIT_WORDS = {"employee id": N_("{file}: employee id {value}"), "supervisor id": N_("{file}: supervisor id {value}"),
+              "name": N_("{file}: name {value}"), "per-person table": N_("{file}: per-person table {value}")}
+
 
 _TEXT_SUFFIXES = {".html", ".htm", ".csv", ".json", ".md", ".txt", ".ipynb", ".yaml", ".yml", ".jsonl"}
 #: a table is per person when its rows, or the distinct values of one of its columns, number between these
@@ -237,14 +248,15 @@ def _per_person(path: Path, head_count: int) -> str | None:
     except (ValueError, OSError, UnicodeDecodeError):
         return None
     if lo <= len(table) <= hi:
-        return f"{len(table)} rows for {head_count} people"
+        return M_("{rows} rows for {people} people", rows=len(table), people=head_count)
     for col in table.columns:
         values = table[col]
         if values.str.contains(r"\d\.\d", regex=True).any():  # measurements, not identifiers
             continue
         distinct = values.nunique()
         if lo <= distinct <= hi:
-            return f"column {col!r} has {distinct} distinct values for {head_count} people"
+            return M_("column {column} has {n} distinct values for {people} people", column=repr(col), n=distinct,
+                      people=head_count)
     return None
 
 

@@ -22,7 +22,7 @@ from compkit import __version__
 from compkit.atomic import read_marker, remove_quietly, replace_folder, staging_folder
 from compkit.errors import CompkitError
 from compkit.fingerprint import file_sha256, path_sha256
-from compkit.i18n import M_, N_
+from compkit.i18n import M_, N_, Joined
 from compkit.privacy import scan_for_identifiers
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -219,7 +219,7 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     if hits:  # nothing personal is published: the report is not moved into place
         shutil.rmtree(staging, ignore_errors=True)
         remove_quietly(private_staging)
-        shown = "; ".join(str(h) for h in hits[:5])
+        shown = Joined([h.message for h in hits[:5]], "; ")
         raise ReportError(M_("the report would publish personal data, so nothing was written to {out}: {found}; "
                              "and {more} more", out=str(out), found=shown, more=len(hits) - 5) if len(hits) > 5 else
                           M_("the report would publish personal data, so nothing was written to {out}: {found}",

@@ -158,3 +158,18 @@ def test_k_anonymise_worked_example() -> None:
     out, level = k_anonymise(t, [["branch"], ["region"], []], "rating", k=5, max_withheld=0.1)
     # k = 5: Y/B (4) and X/A (1) are small: 50% > 10%, so region: R/B 9, R/A 1 -> 10%, region kept
     assert level == ["region"] and out["rating"].tolist() == ["B"] * 5 + [WITHHELD] + ["B"] * 4
+
+
+def test_identifier_hits_read_in_both_languages(tmp_path: Path) -> None:
+    """What the review's refusal to publish names, in words: 30 rows for 30 people is a per-person table."""
+    from compkit import i18n
+    from compkit.privacy import IdentifierHit
+
+    pd.DataFrame({"a": range(30)}).to_csv(tmp_path / "x.csv", index=False)
+    (tmp_path / "p.html").write_text("<p>E00012</p>", encoding="utf-8")
+    hits = scan_for_identifiers(tmp_path, ["E00012"], head_count=30)
+    assert [str(h) for h in hits] == ["p.html: employee id E00012", "x.csv: per-person table 30 rows for 30 people"]
+    assert [i18n.translate(h.message, "zh-CN") for h in hits] == ["p.html：员工编号 E00012",
+                                                                   "x.csv：逐人明细表（30 人共 30 行）"]
+    assert [i18n.translate(h.message, "en") for h in hits] == [str(h) for h in hits]
+    assert isinstance(hits[0], IdentifierHit)
