@@ -155,8 +155,8 @@ _CHOICE = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|Tru
 
 def choices(expected: str) -> Any:
     """pydantic's list of allowed values (``'month', 'cycle_to_date' or 'b'``) as a Message: the values verbatim,
-    joined in the reader's language ('month'、'cycle_to_date' 或 'b'); the text unchanged if it is not such a
-    list."""
+    joined in the reader's language (``'month'、'cycle_to_date' 或 'b'``); the text unchanged if it is not such
+    a list."""
     items = _CHOICE.findall(expected)
     if not items:
         return expected
@@ -165,7 +165,10 @@ def choices(expected: str) -> Any:
     rebuilt = ", ".join(items[:-1]) + " or " + items[-1]
     if rebuilt != expected:
         return expected
-    return M_("{choices} or {last}", choices=i18n.Joined(items[:-1], ", "), last=items[-1])
+    listed = items[-2]
+    for item in reversed(items[:-2]):
+        listed = M_("{first}, {rest}", first=item, rest=listed)
+    return M_("{choices} or {last}", choices=listed, last=items[-1])
 
 
 def pydantic_message(e: dict, unknown_key: str = PYDANTIC_MESSAGES["extra_forbidden"]) -> Any:

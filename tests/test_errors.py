@@ -327,7 +327,7 @@ def test_pydantic_errors_read_as_whole_chinese_sentences() -> None:
     got = _problems({"frequency": "weekly", "count": 0, "rate": 1.5, "points": [1.0], "flag": "maybe",
                      "colour": "red"})
     assert got["frequency"] == ("Input should be 'month', 'quarter' or 'cycle_to_date'",
-                                "应为 'month', 'quarter' 或 'cycle_to_date'")
+                                "应为 'month'、'quarter' 或 'cycle_to_date'")
     assert got["count"] == ("Input should be greater than 0", "应大于 0")
     assert got["rate"] == ("Input should be less than or equal to 1", "应小于或等于 1")
     assert got["points"] == ("List should have at least 2 items after validation, not 1",
