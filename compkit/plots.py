@@ -317,8 +317,10 @@ def histogram(values: Sequence[float], title: str, xlabel: str, marks: dict[str,
 
 
 def tornado(table: pd.DataFrame, low: str = "cost_low", high: str = "cost_high", base: float | None = None,
-            label: str = "knob") -> Figure:
-    """Sensitivity of cost to each knob: bars from the low to the high setting around the base cost."""
+            label: str | None = None) -> Figure:
+    """Sensitivity of cost to each knob: bars from the low to the high setting around the base cost, named by
+    the column ``label`` (default: ``label``, the knob in words, where the table has it, else ``knob``)."""
+    label = label or ("label" if "label" in table else "knob")
     t = table.assign(_span=(table[high] - table[low]).abs()).sort_values("_span")
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(t) + 1.5))
     y = np.arange(len(t))

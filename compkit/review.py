@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from compkit import commission as cm
+from compkit import i18n, parallel, pay, scenarios
 from compkit import knobs as kn
-from compkit import parallel, pay, scenarios
 from compkit.aggregate import individual_log_changes
 from compkit.data import Dataset
 from compkit.engine import COST_COMPONENTS, Outcomes, evaluate
@@ -561,39 +561,49 @@ def _on_dask(client: Any, inputs: scenarios.ScenarioInputs, exp_changes: np.ndar
 
 
 def sensitivity(policy: Policy, data: Dataset, knobs: list[Knob] | None = None,
-                base: Outcomes | None = None, processes: int | None = 1) -> pd.DataFrame:
+                base: Outcomes | None = None, processes: int | None = 1,
+                lang: str | None = None) -> pd.DataFrame:
     """Cost at a low and a high setting of each knob, one knob at a time (for a tornado chart).
 
     ``knobs``: :class:`compkit.knobs.Knob` with ``low`` and ``high``; the default moves each product's
     commission rates and the bonus curve's payouts by -/+10% (scale 0.9 / 1.1), the cap by -/+0.5 x base and
     the gate threshold by -/+5 points. Each setting is a full ``evaluate`` of ``knob.apply(policy, x)``; with
     ``processes`` (None: every core) the settings are evaluated in that many forked processes at once
-    (:func:`compkit.parallel.fork_map`; the same costs).
+    (:func:`compkit.parallel.fork_map`; the same costs). Columns: ``knob`` (its name), ``label`` (the knob in
+    words in ``lang``, default the policy's language: what the tornado chart shows), ``path``, ``low``,
+    ``high``, ``cost_low``, ``cost_high``, ``base_cost``.
     """
     base = base if base is not None else evaluate(policy, data)
     base_cost = float(base.summary["employer_cost"].sum())
-    knobs = knobs if knobs is not None else default_knobs(policy)
+    knobs = knobs if knobs is not None else default_knobs(policy, lang)
     settings = [(k, x) for k in knobs for x in (k.low, k.high)]
     costs = parallel.fork_map(lambda kx: float(evaluate(kx[0].apply(policy, kx[1]), data).summary["employer_cost"]
                                                .sum()), settings, processes)
     rows = []
     for i, k in enumerate(knobs):
-        rows.append({"knob": k.name, "path": k.path, "low": k.low, "high": k.high, "cost_low": costs[2 * i],
-                     "cost_high": costs[2 * i + 1], "base_cost": base_cost})
+        rows.append({"knob": k.name, "label": k.label or k.name, "path": k.path, "low": k.low, "high": k.high,
+                     "cost_low": costs[2 * i], "cost_high": costs[2 * i + 1], "base_cost": base_cost})
     return pd.DataFrame(rows)
 
 
-def default_knobs(policy: Policy) -> list[Knob]:
-    """The review's default knobs (see :func:`sensitivity`)."""
-    out = [kn.commission_rates(policy, p.id, name=f"{p.id} commission rate ±10%", low=0.9, high=1.1)
+def default_knobs(policy: Policy, lang: str | None = None) -> list[Knob]:
+    """The review's default knobs (see :func:`sensitivity`), each with its label in ``lang`` (default the
+    policy's language)."""
+    lang = i18n.resolve(lang, policy)
+    _ = i18n.gettext(lang)
+    out = [kn.commission_rates(policy, p.id, name=f"{p.id} commission rate ±10%", low=0.9, high=1.1,
+                               label=_("{product} commission rate ±10%").format(
+                                   product=i18n.term(p.name or p.id, lang)))
            for p in policy.commission.products]
     if policy.bonus.basis == "composite":
-        out.append(kn.bonus_curve(policy, name="bonus curve payouts ±10%", low=0.9, high=1.1))
+        out.append(kn.bonus_curve(policy, name="bonus curve payouts ±10%", low=0.9, high=1.1,
+                                  label=_("bonus curve payouts ±10%")))
     if policy.commission.cap is not None:
         c = policy.commission.cap.times_annual_base
         out.append(kn.knob("commission.cap.times_annual_base", name="commission cap ±0.5 × base",
-                           low=max(0.1, c - 0.5), high=c + 0.5))
+                           low=max(0.1, c - 0.5), high=c + 0.5, label=_("commission cap ±0.5 × annual base salary")))
     if policy.commission.gate is not None:
         g = policy.commission.gate.min_composite
-        out.append(kn.knob("commission.gate.min_composite", name="commission gate ±5 points", low=g - 5, high=g + 5))
+        out.append(kn.knob("commission.gate.min_composite", name="commission gate ±5 points", low=g - 5, high=g + 5,
+                           label=_("commission gate ±5 points of the overall score")))
     return out

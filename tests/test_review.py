@@ -350,3 +350,17 @@ def test_winners_and_losers_by_group_of_keys() -> None:
     assert t["n"].tolist() == [2, 1, 1] and t["winners"].tolist() == [1, 0, 1] and t["losers"].tolist() == [1, 0, 0]
     assert t["median_change"].tolist() == [100.0, 0.0, 50.0] and t["total_change"].tolist() == [200.0, 0.0, 50.0]
     assert t["median_change_pct"].tolist() == [1.0, 0.0, 0.5]
+
+
+def test_sensitivity_names_each_knob_in_the_readers_language(tiny, policy) -> None:
+    """The tornado chart's labels: the knob in words in the policy's language (Chinese), English with lang='en';
+    the knob's name stays the key."""
+    from compkit import knobs
+
+    one = [knobs.knob("commission.cap.times_annual_base", name="cap", low=2.0, high=3.0, label="封顶")]
+    assert review.sensitivity(policy, tiny, knobs=one)["label"].tolist() == ["封顶"]
+    labels = {k.name: k.label for k in review.default_knobs(policy)}
+    assert labels["insurance commission rate ±10%"] == "代理保险提成费率 ±10%"
+    assert labels["commission gate ±5 points"] == "提成门槛 ±5 个综合得分"
+    english = {k.name: k.label for k in review.default_knobs(policy, "en")}
+    assert english["insurance commission rate ±10%"] == "Bancassurance commission rate ±10%"
