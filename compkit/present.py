@@ -345,3 +345,90 @@ def review_headlines(R: Presenter, *, total: float, budget: float, candidate_ver
                   _("Managers rated {top} earn {spread} times the total cash of those rated {mid} on average.")
                   .format(top=top, mid=mid, spread=i18n.number(spread, lang, 2)))
     return [h1, h2, h3, h4, h5]
+
+
+# ================================================================================ policy changes in words
+
+#: a policy key path in words: (pattern of the path, the words as a whole sentence with named parts, how its
+#: values read). The first pattern that matches the whole path wins; a path none matches reads as itself.
+CHANGE_WORDS: tuple[tuple[str, str, str], ...] = (
+    (r"version", N_("Policy version"), "text"),
+    (r"budget", N_("Budget for the year"), "wan"),
+    (r"scorecard\.indicators\[(?P<indicator>[^\]]+)\]\.weight", N_("Weight of the indicator {indicator}"), "pct"),
+    (r"scorecards\[(?P<scorecard>[^\]]+)\]\.weights\.(?P<indicator>\w+)",
+     N_("Weight of the indicator {indicator} in the scorecard {scorecard}"), "pct"),
+    (r"scorecards\[(?P<scorecard>[^\]]+)\]\.categories\.(?P<category>\w+)",
+     N_("Weight of the category {category} in the scorecard {scorecard}"), "pct"),
+    (r"scorecard\.categories\.(?P<category>\w+)", N_("Weight of the category {category}"), "pct"),
+    (r"bonus\.curve\[(?P<point>\d+)\]\[0\]", N_("Bonus curve, point {point}: overall score"), "num1"),
+    (r"bonus\.curve\[(?P<point>\d+)\]\[1\]", N_("Bonus curve, point {point}: multiple of the target bonus"), "num2"),
+    (r"commission\.products\[(?P<product>[^\]]+)\]\.tiers\[(?P<tier>\d+)\]\.upto",
+     N_("Commission on {product}, tier {tier}: upper bound"), "money"),
+    (r"commission\.products\[(?P<product>[^\]]+)\]\.tiers\[(?P<tier>\d+)\]\.rate",
+     N_("Commission on {product}, tier {tier}: rate"), "rate"),
+    (r"commission\.products\[(?P<product>[^\]]+)\]\.rate", N_("Commission rate on {product}"), "rate"),
+    (r"commission\.products\[(?P<product>[^\]]+)\]\.rate_per_10k",
+     N_("Commission on {product}: CNY per 10,000"), "num2"),
+)
+
+
+def _rate(value: float, lang: str) -> str:
+    """A rate as a percentage with the decimals it needs (up to 4): 0.042 -> '4.2%', 0.0005 -> '0.05%'."""
+    for decimals in range(5):
+        if abs(round(value * 100, decimals) - value * 100) < 1e-9:
+            return i18n.percent(value, lang, decimals)
+    return i18n.percent(value, lang, 4)
+
+
+def change_in_words(path: str, policy: Any, lang: str | None = None) -> tuple[str, str]:
+    """A policy key path (``scorecards[corporate].weights.fee_income``) as words in ``lang`` ('评分卡“对公客户经理”中
+    指标“中间业务收入”的权重') and how its values read (a kind of :data:`KINDS`, or ``rate``). Indicators,
+    scorecards and products go by their names in the policy, in the reader's language."""
+    _ = i18n.gettext(lang)
+    names = {
+        "indicator": {i.id: i.name or i.id for i in policy.scorecard.indicators},
+        "scorecard": {s.id: s.name or s.id for s in policy.scorecards},
+        "product": {p.id: p.name or p.id for p in policy.commission.products},
+    }
+    for pattern, msgid, kind in CHANGE_WORDS:
+        m = re.fullmatch(pattern, path)
+        if m is None:
+            continue
+        parts = {}
+        for key, value in m.groupdict().items():
+            if key in ("point", "tier"):
+                parts[key] = str(int(value) + 1)  # people count from 1
+            else:
+                parts[key] = i18n.term(names.get(key, {}).get(value, value), lang)
+        return _(msgid).format(**parts), kind
+    return path, "text"
+
+
+def policy_changes(changes: Sequence[Any], policy: Any, lang: str | None = None,
+                   currency: str = "CNY") -> pd.DataFrame:
+    """What a candidate changes, one row per key path: ``item`` (the path in words, :func:`change_in_words`),
+    ``before`` and ``after`` as the reader reads them (weights and rates as percentages, amounts with their unit),
+    and ``key`` (the path itself, for the analyst who edits the file)."""
+    lang = i18n.resolve(lang)
+    R = Presenter(lang, currency)
+    rows = []
+    for change in changes:
+        item, kind = change_in_words(change.path, policy, lang)
+
+        def shown(value: Any, kind: str = kind) -> str:
+            if value is None or isinstance(value, (dict, list, bool)) or kind == "text":
+                return "" if value is None else str(value)
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                return str(value)
+            if kind == "rate":
+                return _rate(number, lang)
+            if kind == "money":
+                return i18n.money(number, lang, currency)
+            if kind == "wan":
+                return i18n.wan(number, lang, currency)
+            return R.fmt(number, kind)
+
+        rows.append({"item": item, "before": shown(change.before), "after": shown(change.after), "key": change.path})
+    return pd.DataFrame(rows, columns=["item", "before", "after", "key"])

@@ -48,14 +48,15 @@ class NotebookRun:
 data_sha256 = path_sha256  # sha256 over the files of a dataset (a folder: every file, by name order; or a file)
 
 
-def to_html(notebook: Path, target: Path, lang: str | None = None) -> Path:
-    """Convert an executed notebook to standalone HTML with the code cells hidden."""
+def to_html(notebook: Path, target: Path, lang: str | None = None, title: str | None = None) -> Path:
+    """Convert an executed notebook to standalone HTML with the code cells hidden; ``title`` is the page's title
+    (the browser's tab, a printed page's header), by default the notebook's file name."""
     import nbformat
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     nb = nbformat.read(str(notebook), as_version=4)
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title or Path(notebook).stem}})
     target.write_text(offline_page(body, lang), encoding="utf-8")
     return target
 
@@ -90,7 +91,10 @@ def execute(name: str, parameters: dict[str, Any], folder: Path, progress: bool 
     """
     import papermill as pm
 
+    from compkit import i18n
+
     source = NOTEBOOK_DIR / f"{name}.ipynb"
+    title = i18n.gettext(lang)(dict(REVIEW_NOTEBOOKS)[name]) if name in dict(REVIEW_NOTEBOOKS) else name
     executed = folder / f"{name}.ipynb"
     page = folder / f"{name}.html"
     start = time.perf_counter()
@@ -98,11 +102,11 @@ def execute(name: str, parameters: dict[str, Any], folder: Path, progress: bool 
         pm.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name="python3",
                             progress_bar=progress, cwd=str(folder), log_output=False)
     except pm.PapermillExecutionError as err:
-        to_html(executed, page, lang)
+        to_html(executed, page, lang, title)
         raise ReportError(M_("notebook {name}.ipynb failed at cell {cell} (execution count {count}): {error}: "
                              "{detail}", name=name, cell=err.cell_index, count=err.exec_count, error=err.ename,
                              detail=err.evalue)) from None
-    to_html(executed, page, lang)
+    to_html(executed, page, lang, title)
     return NotebookRun(name, time.perf_counter() - start, executed, page)
 
 

@@ -168,13 +168,16 @@ def concentration(outcomes: Outcomes, column: str = "commission") -> dict[str, f
 
 def trends(outcomes: Outcomes, data: Dataset) -> dict[str, pd.DataFrame]:
     """Monthly and quarterly trends: commission lines paid (incl. clawbacks) and sales basis by month; actual
-    against target for the summed metrics by quarter."""
+    against target by quarter (sum of actuals / sum of targets) for the metrics the scorecard scores (a metric
+    kept only as a quota's input, such as funds_sales, is not an appraisal result and is left out)."""
     c = outcomes.commission
     c = c[c["product"].astype(str) != cm.SETTLEMENT]
     monthly = c.assign(period=c["period"].astype(str)).groupby("period").agg(
         commission=("commission", "sum"), clawbacks=("commission", lambda v: float(v[v < 0].sum())),
         sales=("basis", "sum")).reset_index()
-    m = data.metrics.assign(quarter=lambda d: d["period"].str.slice(0, 4) + "Q"
+    scored = outcomes.indicators["indicator"].astype(str).unique()
+    m = data.metrics[data.metrics["indicator"].astype(str).isin(scored)]
+    m = m.assign(quarter=lambda d: d["period"].str.slice(0, 4) + "Q"
                             + ((d["period"].str.slice(5, 7).astype(int) - 1) // 3 + 1).astype(str))
     quarterly = m.groupby(["indicator", "quarter"]).agg(actual=("actual", "sum"), target=("target", "sum"))
     quarterly["achievement"] = quarterly["actual"] / quarterly["target"]

@@ -70,3 +70,37 @@ def test_tables_drawn_in_a_loop_get_their_own_ids() -> None:
     first = R.table(df, {"n": ("People", "int")}, name="loop").to_html()
     second = R.table(df, {"n": ("People", "int")}, name="loop").to_html()
     assert 'id="T_loop"' in first and 'id="T_loop_2"' in second
+
+
+def test_policy_changes_read_as_words_with_their_values() -> None:
+    from pathlib import Path
+
+    from compkit.policy import load_policy
+
+    root = Path(__file__).resolve().parents[1] / "data" / "policies"
+    before, after = load_policy(root / "2025.yaml"), load_policy(root / "2026.yaml")
+    zh = present.policy_changes(before.diff(after), after, "zh-CN").set_index("key")
+    # budget 485,000,000 CNY = 48,500.0万元; weights as percentages; a tier's upper bound with its unit;
+    # a rate with the decimals it needs (0.042 -> 4.2%); tiers and curve points counted from 1
+    assert zh.loc["budget", ["item", "before", "after"]].tolist() == ["年度预算", "48,500.0万元", "49,500.0万元"]
+    assert zh.loc["scorecards[corporate].weights.loans_balance", ["item", "before", "after"]].tolist() == [
+        "“对公客户经理”评分卡中指标“贷款余额”的权重", "25%", "20%"]
+    assert zh.loc["commission.products[insurance].tiers[1].rate", ["item", "before", "after"]].tolist() == [
+        "代理保险提成第2档：费率", "4%", "4.2%"]
+    assert zh.loc["commission.products[insurance].tiers[0].upto", "after"] == "500,000.00 元"
+    assert zh.loc["bonus.curve[1][1]", ["item", "before", "after"]].tolist() == ["奖金曲线第2点：目标奖金的倍数",
+                                                                               "0.50", "0.40"]
+    en = present.policy_changes(before.diff(after), after, "en").set_index("key")
+    assert en.loc["scorecard.indicators[fee_income].weight", "item"] == "Weight of the indicator Fee income"
+    # every change of the bundled candidate has words (none falls back to its key path)
+    assert (zh["item"] != zh.index).all() and len(zh) == len(before.diff(after))
+
+
+def test_an_unknown_policy_path_reads_as_itself() -> None:
+    from pathlib import Path
+
+    from compkit.policy import load_policy
+
+    policy = load_policy(Path(__file__).resolve().parents[1] / "data" / "policies" / "2026.yaml")
+    assert present.change_in_words("appeals.window_days", policy, "zh-CN") == ("appeals.window_days", "text")
+    assert present._rate(0.0005, "en") == "0.05%" and present._rate(0.006, "en") == "0.6%"
