@@ -77,6 +77,26 @@ def any_codes(values: pd.Series) -> tuple[np.ndarray, int]:
     return codes, len(uniques)
 
 
+def labelled_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """(codes, labels): ``labels[codes[i]]`` is row i's value (code -1: missing), as :func:`any_codes` gives the
+    codes (a categorical's own, Arrow text by one dictionary encoding of the whole column, else
+    ``pd.factorize``), with the distinct values they stand for."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return np.asarray(values.cat.codes), values.cat.categories
+    if isinstance(values.array, ArrowStringArray):
+        arrow = values.array.__arrow_array__()
+        if isinstance(arrow, pyarrow.ChunkedArray):  # one dictionary for the whole column (see any_codes)
+            try:
+                arrow = arrow.combine_chunks()
+            except pyarrow.ArrowInvalid:
+                arrow = arrow.cast(pyarrow.large_string()).combine_chunks()
+        encoded = pc.dictionary_encode(arrow)
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        return codes, pd.Index(encoded.dictionary.to_pylist(), dtype=object)
+    codes, uniques = pd.factorize(values)
+    return codes, pd.Index(uniques)
+
+
 def dictionary_coded(values: pd.Series) -> pd.Series:
     """A text column with many distinct values (millions of customer ids) as dictionary codes: a categorical
     whose categories are the distinct texts in order of first appearance, held as Arrow text (one Arrow dictionary

@@ -63,10 +63,8 @@ def loyalty(sales: pd.DataFrame | CreditSplit, through: str | None = None) -> pd
     same table, without a copy of the sales table).
     """
     split = sales if isinstance(sales, CreditSplit) else None
-    if split is not None and split.trivial:
-        sales, split = split.sales, None
     table = sales if split is None else split.sales
-    in_rows = (lambda v: v) if split is None else split.rows
+    in_rows = (lambda v: v) if split is None else split.rows  # (the values themselves when nothing is split)
     # integer codes of the whole columns, then only the rows that count: no copy of the sales table
     amount = table["amount"].to_numpy(dtype="float64") if split is None else split.column("amount")
     keep = amount > 0
@@ -74,12 +72,16 @@ def loyalty(sales: pd.DataFrame | CreditSplit, through: str | None = None) -> pd
     keep &= in_rows(table["customer_id"].notna().to_numpy(dtype=bool))
     if through is not None:
         keep &= in_rows(before_or_in(table["period"], through))
-    if split is None:
-        e, e_labels = sorted_codes(sales["employee_id"])
+    if split is None or split.trivial:
+        e, e_labels = sorted_codes(table["employee_id"])
     else:  # the credited sales' employee categorical (as credited_sales makes it), in its categories' order
         e, e_labels = split.employee_codes()
     c, n_c = any_codes(table["customer_id"])
-    m, n_m = any_codes(table["period"])
+    if split is None:
+        m, n_m = any_codes(table["period"])
+    else:  # the months' codes the split worked out once (the commission lines read them too)
+        m, labels = split.codes("period")
+        n_m = len(labels)
     c, m = in_rows(c), in_rows(m)
     keep &= (e >= 0) & (m >= 0)
     n_c, n_m = max(n_c, 1), max(n_m, 1)

@@ -473,8 +473,10 @@ def commission_lines(sales: pd.DataFrame | CreditSplit, commission: Commission, 
     ``periods`` are only those to date, so that a quota against the whole cycle's target pays what the full
     evaluation pays for the same months).
     """
-    split = sales if isinstance(sales, CreditSplit) else None
+    split = coded = sales if isinstance(sales, CreditSplit) else None
     if split is not None and (split.trivial or employees is None):
+        if not split.trivial:  # the credited table's rows are not the sales table's: its own months
+            coded = None
         sales, split = split.table(), None  # nothing split (the sales table itself), or no employees given
     elif split is not None:
         sales = split.sales
@@ -496,7 +498,11 @@ def commission_lines(sales: pd.DataFrame | CreditSplit, commission: Commission, 
 
     # sum the amounts into an (employee, period, product) grid: whole cents, plus any fractions of a cent.
     # Arrays of the size of the sales table or of the grid are few and reused in place (millions of rows).
-    p = in_rows(positions(sales["period"], periods_ix))
+    if coded is None:
+        p = in_rows(positions(sales["period"], periods_ix))
+    else:  # from the months' codes the split worked out once (loyalty reads them too)
+        codes, labels = coded.codes("period")
+        p = in_rows(np.append(positions(pd.Series(np.asarray(labels, dtype=object)), periods_ix), -1)[codes])
     q = in_rows(positions(sales["product"], products))
     keep = (e >= 0) & (p >= 0) & (q >= 0)
     flat = e.astype(np.int64)

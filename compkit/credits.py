@@ -17,13 +17,15 @@ the appeal's diff beside the appellant.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.arrays import ArrowStringArray
 
-from compkit._arrays import as_text, isin, positions
+from compkit._arrays import as_text, isin, labelled_codes, positions
 from compkit.i18n import M_
 
 #: columns of the credits table
@@ -79,6 +81,8 @@ class CreditSplit:
         self.kept_positions: np.ndarray | None = None
         self.share = np.zeros(0)
         self.parts: dict[str, np.ndarray] = {}
+        self._codes: dict[str, tuple[np.ndarray, pd.Index]] = {}
+        self._lock = threading.Lock()
         if credits is None or len(credits) == 0:
             return
         source, holder, deal, credited = _credit_rows(sales["deal_id"], credits["deal_id"])
@@ -100,6 +104,15 @@ class CreditSplit:
 
     def __len__(self) -> int:
         return len(self.sales) if self.kept is None else int(self.kept.sum()) + len(self.source)
+
+    def codes(self, name: str) -> tuple[np.ndarray, pd.Index]:
+        """(codes, labels) of the sales table's column ``name``, one per sales row (-1: missing), worked out once
+        per split and shared by whoever asks (loyalty and the commission lines both read the months): a
+        categorical's own codes, Arrow text dictionary-encoded in one pass (:func:`compkit._arrays.labelled_codes`)."""
+        with self._lock:
+            if name not in self._codes:
+                self._codes[name] = labelled_codes(self.sales[name])
+            return self._codes[name]
 
     def positions_kept(self) -> np.ndarray:
         """Positions in sales of the rows kept as they are (increasing)."""

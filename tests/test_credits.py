@@ -158,3 +158,30 @@ def test_unknown_deals_are_those_absent_from_sales(sales_deals: list, credit_dea
              if column == "deal_id"]
     known = {d for d in sales_deals if d is not None}
     assert found == [i for i, d in enumerate(credit_deals) if d not in known]
+
+
+def test_the_split_reads_the_same_credited_sales_as_the_table(bank_policy: Policy, sample) -> None:
+    """CreditSplit (the engine's: no copy of the sales table) gives the commission lines and the loyalty of the
+    credited sales table exactly, bit for bit; with no credits it is the sales table itself."""
+    from compkit.aggregate import loyalty
+    from compkit.commission import commission_lines
+    from compkit.credits import split_credits
+
+    data, policy = sample, bank_policy
+    assert data.credits is not None and len(data.credits)
+    split = split_credits(data.sales, data.credits)
+    table = credited_sales(data.sales, data.credits)
+    assert len(split) == len(table) and not split.trivial
+    ids = data.employees["employee_id"].astype(str).tolist()
+    for employees in (ids, None):
+        pd.testing.assert_frame_equal(
+            commission_lines(split, policy.commission, data.periods, employees=employees, metrics=data.metrics),
+            commission_lines(table, policy.commission, data.periods, employees=employees, metrics=data.metrics))
+    pd.testing.assert_frame_equal(loyalty(split), loyalty(table))
+    pd.testing.assert_frame_equal(loyalty(split, "2025-06"), loyalty(table, "2025-06"))
+    nothing = split_credits(data.sales, data.credits.iloc[0:0])
+    assert nothing.trivial and nothing.table() is data.sales
+    pd.testing.assert_frame_equal(loyalty(nothing), loyalty(data.sales))
+    assert np.array_equal(split.column("amount"), table["amount"].to_numpy())
+    rows = np.array([0, len(table) - 1, len(table) - 2, 5])
+    assert np.array_equal(split.column_at("amount", rows), table["amount"].to_numpy()[rows])
