@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup, escape
 
 from compkit import commission as cm
 from compkit import i18n
@@ -479,11 +480,15 @@ def _date(x: Any, lang: str | None = None) -> str:
     return i18n.date(x, lang or "en")
 
 
-def _column_sum(rows: list[dict[str, Any]], column: str) -> float:
-    """Σ of a column over a person's rows, as pandas sums a float column (numpy's sum, missing values as 0), so
-    that a total is the same to the last bit as ``df[column].sum()``."""
-    a = np.asarray([r[column] for r in rows], dtype="float64")
+def _array_sum(a: np.ndarray) -> float:
+    """Σ of a person's column (missing values as 0), as pandas sums a float column (numpy's sum), so that a total
+    is the same to the last bit as ``df[column].sum()``."""
+    a = np.asarray(a, dtype="float64")
     return float(np.where(np.isnan(a), 0.0, a).sum())
+
+
+#: the amounts of a month of net pay besides the contributions (Statements.net)
+_NET_AMOUNTS = ("gross", "bonus_paid", "taxable_income_cumulative", "tax_withheld", "net_pay")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -498,12 +503,14 @@ def _num(x: Any) -> float | None:
 
 def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts: dict[str, Any]) -> dict[str, Any]:
     """The data ``templates/statement.html.j2`` receives for one person (everything it reads, explicitly):
-    texts in ``lang``, amounts as numbers (the template formats them). ``parts``: the person's row of
-    ``st.people`` (``parts['people'][eid]``, a dict) and their rows of each section (``parts[section][eid]``, a list
-    of dicts, as :func:`_person_parts` cuts them)."""
+    texts in ``lang``, amounts as numbers (the template formats them), and the long tables' rows (indicators,
+    commission, net pay by month) as ready HTML, formatted for a range of people at once. ``parts``: the person's
+    share of a :class:`_Chunk` (:meth:`_Chunk.parts`): ``rec`` (their row of ``st.people``, a dict),
+    ``indicator_rows``, ``notes``, ``has_ratings``, ``feedback`` (kind -> texts), ``commission_rows``,
+    ``deferrals``, ``satisfaction``, ``plans`` (lists of dicts), ``net`` and ``net_cells`` (:func:`_net_context`),
+    ``allowance_cols``."""
     _ = i18n.gettext(lang)
-    rec = parts["people"][eid]
-    empty: list[dict[str, Any]] = []
+    rec = parts["rec"]
     interim = st.info["interim"]
     currency = st.info["currency"]
     p = dict(rec)
@@ -514,21 +521,11 @@ def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts
     has_score = pd.notna(rec.get("composite"))
     categories = [{"title": i18n.term(c, lang), "score": _num(rec.get(c)), "weight": w}
                   for c, w in policy.scorecard.categories.items()]
-    ind = parts["indicators"].get(eid, empty)
-    rows, notes = [], []
-    for r in ind:
-        decimals = 2 if r["source"] in ("ratings", "surveys") or abs(r["actual"] or 0) < 100 else 0
-        rows.append({"name": r["indicator_name"], "actual": i18n.number(r["actual"], lang, decimals),
-                     "target": i18n.number(r["target"], lang, decimals), "achievement": _num(r["achievement"]),
-                     "score": _num(r["score"]), "weight": _num(r["effective_weight"])})
-        if isinstance(r["note"], str) and r["note"]:
-            notes.append(_("{indicator}: {note}.").format(indicator=r["indicator_name"],
-                                                          note=i18n.engine_text(r["note"], lang, policy.ratings.names)))
-    if any(r["source"] == "ratings" for r in ind):
+    notes = list(parts["notes"])
+    if parts["has_ratings"]:
         notes.append(_("Ratings are the weighted average of your self, supervisor and peer ratings on a 1 to 5 "
                        "scale; 4 scores 100."))
-    fb = parts["feedback"].get(eid, empty)
-    texts = {k: [r["text"] for r in fb if r["kind"] == k] for k in ("strength", "weakness", "suggestion")}
+    texts = parts["feedback"]
     pay_lines = [{"label": _("Base salary to date") if interim else _("Base salary"),
                   "amount": rec["base_pay"], "total": False}]
     pay_lines += [{"label": _("{allowance} allowance").format(
@@ -561,59 +558,68 @@ def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts
             if isinstance(rec.get(key), str) and rec[key]:
                 pay_notes.append(i18n.sentence(i18n.engine_text(_plain(rec[key]), lang, policy.ratings.names),
                                                lang))
-    cm_lines = parts["commission"].get(eid, empty)
-    commission = [{"month": c["month"], "product": c["product_name"], "sales": c["sales"],
-                   "commission": c["commission"], "clawback": c["line"] == "clawback", "remark": c["remark"]}
-                  for c in cm_lines]
-    dfr = parts["deferrals"].get(eid, empty)
-    deferrals = [{"year": int(d["year"]), "amount": d["payable"]} for d in dfr]
-    sat = parts["satisfaction"].get(eid, empty)
-    dims = {"attitude": _("Attitude of service"), "competence": _("Competence"),
-            "responsiveness": _("Responsiveness")}
-    satisfaction = [{"name": dims.get(str(r["dimension"]), str(r["dimension"])), "score": float(r["score"])}
-                    for r in sat]
-    plan_rows = parts["plans"].get(eid, empty)
-    plans = _plan_rows(pd.DataFrame(plan_rows) if plan_rows else pd.DataFrame(), lang)
-    net = _net_context(parts["net"].get(eid, empty), rec, interim, lang)
+    deferrals = parts["deferrals"]
+    plan_rows = parts["plans"]
+    plans = _plan_rows(pd.DataFrame(plan_rows), lang) if plan_rows else {"plans": [], "plan_meetings": []}
+    net = _net_context(parts["net"], rec, interim, lang, parts["net_cells"], parts["net_totals"])
     title = (_("Interim performance and pay statement") if interim
              else _("Performance and pay statement {cycle}").format(cycle=st.info["cycle"]))
     return dict(title=title, p=p, info=st.info, interim=interim, has_score=has_score, categories=categories,
-                indicators=rows, notes=notes, strengths=texts["strength"], weaknesses=texts["weakness"],
-                suggestions=texts["suggestion"], satisfaction=satisfaction, pay=pay_lines, pay_notes=pay_notes,
-                deferrals=deferrals, commission=commission, commission_total=rec["commission"],
-                currency=currency, currency_label=i18n.currency_label(currency, lang), net=net,
+                indicator_rows=parts["indicator_rows"], notes=notes, strengths=texts["strength"],
+                weaknesses=texts["weakness"], suggestions=texts["suggestion"], satisfaction=parts["satisfaction"],
+                pay=pay_lines, pay_notes=pay_notes, deferrals=deferrals, commission_rows=parts["commission_rows"],
+                commission_total=rec["commission"], currency=currency,
+                currency_label=i18n.currency_label(currency, lang), net=net,
                 deferred_tax=(_num(rec.get("deferred_bonus_tax")) or 0.0) if deferrals and not interim else 0.0,
                 **plans)
 
 
-def _net_context(months: pd.DataFrame | list[dict[str, Any]], rec: dict[str, Any], interim: bool,
-                 lang: str) -> dict[str, Any]:
+def _net_context(months: pd.DataFrame | list[dict[str, Any]] | dict[str, Any], rec: dict[str, Any], interim: bool,
+                 lang: str, cells: dict[str, list[str]] | None = None,
+                 totals: dict[str, tuple[float, bool]] | None = None) -> dict[str, Any]:
     """Net pay for the statement, from the person's rows of ``Statements.net`` (the engine's figures, never
     recomputed): the headline (net pay for the period = Σ net_pay; of it the bonus after tax = net_bonus and
     the wages after contributions and tax = the rest; the latest month's net pay), a row per month (gross,
-    bonus, each employee contribution the person pays, cumulative taxable income, tax withheld, net pay) with
-    the totals (sums of the rounded months), and on final statements the bonus with its tax and the treatment
-    chosen: |tax_separate − tax_combined| is what the other treatment would have cost more (or less)."""
+    bonus, each employee contribution the person pays, cumulative taxable income, tax withheld, net pay; as HTML
+    table rows in ``rows``) with the totals (sums of the rounded months), and on final statements the bonus with
+    its tax and the treatment chosen: |tax_separate − tax_combined| is what the other treatment would have cost
+    more (or less). ``months``: the rows (a table, records, or columns as arrays); ``cells``: the amounts already
+    formatted, column by column, and the months' names escaped (``month``), as :class:`_Chunk` formats them for
+    a range of people (else formatted here); ``totals``: column -> (the person's total rounded to the cent,
+    whether any month is not 0), as :class:`_Chunk` adds them up for a range of people (else added up here)."""
     _ = i18n.gettext(lang)
     labels = {"employee_pension": _("Pension insurance"), "employee_medical": _("Medical insurance"),
               "employee_unemployment": _("Unemployment insurance"), "employee_housing_fund": _("Housing fund"),
               "employee_supplementary_housing_fund": _("Supplementary housing fund"),
               "employee_annuity": _("Enterprise annuity")}
+    if isinstance(months, list):
+        months = pd.DataFrame(months)
     if isinstance(months, pd.DataFrame):
-        months = months.to_dict("records")
-    if not months:
+        months = {c: months[c].to_numpy(dtype=object if c == "period" else "float64")
+                  for c in months.columns if c == "period" or c in _NET_AMOUNTS or c in labels}
+    if not len(months.get("period", ())):
         return {}
-    shown = [c for c in labels if c in months[0] and any(r[c] != 0 for r in months)]
-    rows = [{"month": _month(r["period"], lang), "gross": r["gross"], "bonus": r["bonus_paid"],
-             "contributions": [r[c] for c in shown], "taxable": r["taxable_income_cumulative"],
-             "tax": r["tax_withheld"], "net": r["net_pay"]} for r in months]
-    total = {k: float(round_cents(_column_sum(months, c))) for k, c in
+    if cells is None:
+        cells = {c: i18n.numbers(v, lang, 2) for c, v in months.items() if c != "period"}
+        cells["month"] = [str(escape(_month(m, lang))) for m in months["period"]]
+    if totals is None:
+        totals = {c: (float(round_cents(_array_sum(v))), bool(np.any(v != 0))) for c, v in months.items()
+                  if c != "period"}
+    shown = [c for c in labels if c in months and totals[c][1]]
+    has_bonus = totals["bonus_paid"][1]
+    cols = [cells["gross"]] + ([cells["bonus_paid"]] if has_bonus else []) + [cells[c] for c in shown] \
+        + [cells["taxable_income_cumulative"], cells["tax_withheld"]]
+    rows = "".join(
+        f"<tr><td>{m}</td>" + "".join(f'<td class="n">{v}</td>' for v in r) + f'<td class="n"><b>{n}</b></td></tr>\n'
+        for m, n, r in zip(cells["month"], cells["net_pay"], zip(*cols)))
+    total = {k: totals[c][0] for k, c in
              (("gross", "gross"), ("bonus", "bonus_paid"), ("tax", "tax_withheld"), ("net", "net_pay"))}
-    total["contributions"] = [float(round_cents(_column_sum(months, c))) for c in shown]
-    out: dict[str, Any] = {"columns": [labels[c] for c in shown], "months": rows, "total": total,
-                           "has_bonus": any(r["bonus_paid"] != 0 for r in months),
-                           "latest_month": rows[-1]["month"], "latest": rows[-1]["net"],
-                           "first_month": rows[0]["month"], "bonus": None}
+    total["contributions"] = [totals[c][0] for c in shown]
+    first, last = months["period"][0], months["period"][-1]
+    out: dict[str, Any] = {"columns": [labels[c] for c in shown], "rows": Markup(rows), "total": total,
+                           "has_bonus": has_bonus, "latest_month": _month(last, lang),
+                           "latest": float(months["net_pay"][-1]), "first_month": _month(first, lang),
+                           "bonus": None}
     bonus = _num(rec.get("bonus_paid")) or 0.0
     if interim or not bonus or pd.isna(rec.get("bonus_tax")):
         return out
@@ -695,19 +701,179 @@ class StatementPages:
 
     def render(self, start: int, stop: int):
         """(employee id, page) for the people ``start`` to ``stop - 1`` in ``st.people``'s order."""
-        people = self.st.people.iloc[start:stop].to_dict("records")
-        cut: dict[str, list[list[dict[str, Any]]]] = {}
-        for name, (df, off) in self.tables.items():
-            rows = df.iloc[off[start]:off[stop]].to_dict("records") if off[stop] > off[start] else []
-            base = off[start]
-            cut[name] = [rows[off[i] - base:off[i + 1] - base] for i in range(start, stop)]
-        template = i18n.environment(self.lang).get_template("statement.html.j2")
-        for k, rec in enumerate(people):
+        chunk = _Chunk(self, start, stop)
+        template, css, gettext = _statement_template(self.lang)
+        for k in range(stop - start):
             eid = self.ids[start + k]
-            parts: dict[str, Any] = {name: {eid: cut[name][k]} for name in SECTIONS}
-            parts["people"] = {eid: rec}
-            parts["allowance_cols"] = self.allowance_cols
-            yield eid, template.render(**statement_context(self.st, self.policy, eid, self.lang, parts))
+            context = statement_context(self.st, self.policy, eid, self.lang, chunk.parts(k))
+            yield eid, template.render(base_css=css, _=gettext, **context)
+
+
+def _escaped(values: np.ndarray) -> list[str]:
+    """HTML-escaped text of each value (as Jinja2 prints ``{{ value }}``), worked out once per distinct value."""
+    seen: dict[Any, str] = {}
+    out = []
+    for v in values.tolist():
+        t = seen.get(v)
+        if t is None:
+            t = seen[v] = str(escape(v))
+        out.append(t)
+    return out
+
+
+def _strings(s: pd.Series) -> np.ndarray:
+    return s.to_numpy(dtype=object)
+
+
+class _Chunk:
+    """The statement parts of people ``start`` to ``stop - 1`` of :class:`StatementPages`, cut from the section
+    tables and formatted for the whole range at once (column by column, numbers by :func:`compkit.i18n.numbers`):
+    the long tables' rows (indicators, commission, net pay by month) as the HTML the template prints, the short
+    sections as lists; :meth:`parts` hands out one person's share."""
+
+    def __init__(self, pages: StatementPages, start: int, stop: int) -> None:
+        lang, policy = pages.lang, pages.policy
+        _ = i18n.gettext(lang)
+        self.n = n = stop - start
+        self.allowance_cols = pages.allowance_cols
+        people = pages.st.people.iloc[start:stop]
+        columns = list(people.columns)
+        values = [people[c].to_numpy(dtype=object) for c in columns]
+        self.people = [dict(zip(columns, row)) for row in zip(*values)] if n else []
+
+        def cut(name: str) -> tuple[pd.DataFrame, list[int]]:
+            df, off = pages.tables[name]
+            return df.iloc[int(off[start]):int(off[stop])], (off[start:stop + 1] - off[start]).tolist()
+
+        # indicators: name, result and target (2 decimals for ratings and surveys and results under 100),
+        # achievement, score, weight in the overall score (or "not counted")
+        ind, self.ind_off = cut("indicators")
+        names = _strings(ind["indicator_name"])
+        source = _strings(ind["source"])
+        actual = ind["actual"].to_numpy(dtype="float64")
+        target = ind["target"].to_numpy(dtype="float64")
+        two = np.isin(source, ["ratings", "surveys"]) | (np.abs(actual) < 100)
+        a2, a0 = i18n.numbers(actual, lang, 2), i18n.numbers(actual, lang, 0)
+        t2, t0 = i18n.numbers(target, lang, 2), i18n.numbers(target, lang, 0)
+        ach = [t + "%" if t else "" for t in i18n.numbers(ind["achievement"].to_numpy(dtype="float64") * 100, lang)]
+        score = i18n.numbers(ind["score"].to_numpy(dtype="float64"), lang, 1)
+        weight = ind["effective_weight"].to_numpy(dtype="float64")
+        shown_weight = [t + "%" if t else "" for t in i18n.numbers(weight * 100, lang, 1)]
+        not_counted = str(Markup(_("not counted")) % {})
+        counted = ~np.isnan(weight) & (weight != 0)
+        self.ind_rows = [
+            f'<tr><td>{nm}</td><td class="n">{a}</td><td class="n">{t}</td><td class="n">{h}</td>'
+            f'<td class="n">{sc}</td><td class="n">{w if c else not_counted}</td></tr>\n'
+            for nm, a, t, h, sc, w, c in zip(_escaped(names), np.where(two, a2, a0).tolist(),
+                                             np.where(two, t2, t0).tolist(), ach, score, shown_weight,
+                                             counted.tolist())]
+        note_form = _("{indicator}: {note}.")
+        worded: dict[str, str] = {}
+        self.notes: list[str | None] = []
+        for nm, note in zip(names.tolist(), _strings(ind["note"]).tolist()):
+            if isinstance(note, str) and note:
+                if note not in worded:
+                    worded[note] = i18n.engine_text(note, lang, policy.ratings.names)
+                self.notes.append(note_form.format(indicator=nm, note=worded[note]))
+            else:
+                self.notes.append(None)
+        self.ratings = np.concatenate([[0], np.cumsum(source == "ratings")]).tolist()
+
+        fb, self.fb_off = cut("feedback")
+        self.fb_kind, self.fb_text = _strings(fb["kind"]).tolist(), _strings(fb["text"]).tolist()
+
+        # commission lines: month, product, sales, commission, remark; clawbacks marked
+        c, self.cm_off = cut("commission")
+        claw = (_strings(c["line"]) == "clawback").tolist()
+        self.cm_rows = [
+            f'<tr{cls}><td>{m}</td><td>{pr}</td><td class="n">{sa}</td><td class="n">{co}</td><td>{re_}</td></tr>\n'
+            for cls, m, pr, sa, co, re_ in zip([' class="claw"' if x else "" for x in claw],
+                                              _escaped(_strings(c["month"])), _escaped(_strings(c["product_name"])),
+                                              i18n.numbers(c["sales"].to_numpy(dtype="float64"), lang, 2),
+                                              i18n.numbers(c["commission"].to_numpy(dtype="float64"), lang, 2),
+                                              _escaped(_strings(c["remark"])))]
+
+        d, self.df_off = cut("deferrals")
+        self.deferrals = [{"year": int(y), "amount": a} for y, a in
+                          zip(d["year"].tolist(), d["payable"].tolist())] if len(d) else []
+
+        sat, self.sat_off = cut("satisfaction")
+        dims = {"attitude": _("Attitude of service"), "competence": _("Competence"),
+                "responsiveness": _("Responsiveness")}
+        self.satisfaction = [{"name": dims.get(str(k), str(k)), "score": float(v)} for k, v in
+                             zip(_strings(sat["dimension"]).tolist(), sat["score"].tolist())] if len(sat) else []
+
+        pl, self.pl_off = cut("plans")
+        self.plans = pl.to_dict("records") if len(pl) else []
+
+        net, self.net_off = cut("net")
+        self.net: dict[str, np.ndarray] = {}
+        self.net_cells: dict[str, list[str]] = {}
+        self.net_totals: dict[str, tuple[list[float], list[bool]]] = {}
+        if len(net):
+            self.net["period"] = _strings(net["period"])
+            off = np.asarray(self.net_off)
+            rows = off[1:] > off[:-1]
+            for col in net.columns:
+                if col in _NET_AMOUNTS or (col.startswith("employee_") and col != "employee_id"):
+                    a = self.net[col] = net[col].to_numpy(dtype="float64")
+                    self.net_cells[col] = i18n.numbers(a, lang, 2)
+                    # each person's total (missing as 0; sums of amounts rounded to the cent, rounded to the cent)
+                    # and whether any of their months is not 0
+                    total, nonzero = np.zeros(n), np.zeros(n, dtype=bool)
+                    if rows.any():
+                        total[rows] = np.add.reduceat(np.where(np.isnan(a), 0.0, a), off[:-1][rows])
+                        nonzero[rows] = np.logical_or.reduceat(a != 0, off[:-1][rows])
+                    self.net_totals[col] = (round_cents(total).tolist(), nonzero.tolist())
+            self.net_cells["month"] = _escaped(np.array([_month(str(m), lang) for m in self.net["period"]],
+                                                        dtype=object))
+
+    def parts(self, k: int) -> dict[str, Any]:
+        """The ``k``-th person's parts (see :func:`statement_context`)."""
+        i0, i1 = self.ind_off[k], self.ind_off[k + 1]
+        f0, f1 = self.fb_off[k], self.fb_off[k + 1]
+        texts: dict[str, list[str]] = {"strength": [], "weakness": [], "suggestion": []}
+        for kind, text in zip(self.fb_kind[f0:f1], self.fb_text[f0:f1]):
+            if kind in texts:
+                texts[kind].append(text)
+        n0, n1 = self.net_off[k], self.net_off[k + 1]
+        return {"rec": self.people[k],
+                "indicator_rows": Markup("".join(self.ind_rows[i0:i1])),
+                "notes": [t for t in self.notes[i0:i1] if t is not None],
+                "has_ratings": self.ratings[i1] > self.ratings[i0],
+                "feedback": texts,
+                "commission_rows": Markup("".join(self.cm_rows[self.cm_off[k]:self.cm_off[k + 1]])),
+                "deferrals": self.deferrals[self.df_off[k]:self.df_off[k + 1]],
+                "satisfaction": self.satisfaction[self.sat_off[k]:self.sat_off[k + 1]],
+                "plans": self.plans[self.pl_off[k]:self.pl_off[k + 1]],
+                "net": {c: v[n0:n1] for c, v in self.net.items()},
+                "net_cells": {c: v[n0:n1] for c, v in self.net_cells.items()},
+                "net_totals": {c: (t[k], nz[k]) for c, (t, nz) in self.net_totals.items()},
+                "allowance_cols": self.allowance_cols}
+
+
+@functools.lru_cache(maxsize=8)
+def _statement_template(lang: str) -> tuple[Any, Markup, Any]:
+    """The statement template of ``lang`` (compiled once per process), its style sheet (rendered once) and the
+    template's ``_``: Jinja2's new-style gettext (the translation as markup, ``%`` with the named values, so
+    ``%%`` prints ``%``) with each message looked up once."""
+    env = i18n.environment(lang)
+    translate = i18n.translations(lang).gettext
+    marked: dict[str, Markup] = {}
+    plain: dict[str, Markup] = {}
+
+    def gettext(message: str, **variables: Any) -> Markup:
+        if variables:
+            m = marked.get(message)
+            if m is None:
+                m = marked[message] = Markup(translate(message))
+            return m % variables
+        m = plain.get(message)
+        if m is None:
+            m = plain[message] = Markup(translate(message)) % {}
+        return m
+
+    return env.get_template("statement.html.j2"), Markup(env.get_template("_base.css").render()), gettext
 
 
 def _plan_rows(plans: pd.DataFrame, lang: str = "en") -> dict[str, list]:
