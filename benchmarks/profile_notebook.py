@@ -41,8 +41,8 @@ def main() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import nbformat
     import IPython.display
+    import nbformat
 
     import compkit
     import compkit.engine
@@ -104,9 +104,9 @@ def main() -> None:
         print(f"cell {i:2d}: {time.perf_counter() - t:7.2f} s wall, {cpu() - c:7.2f} s CPU, rss {rss_gb():5.2f} GB; "
               f"evaluate x{len(ev)} ({sum(e[2] for e in ev):.1f} s CPU) | {src.splitlines()[0][:70] if src else ''}",
               flush=True)
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     print(f"total {time.perf_counter() - total_t:.1f} s wall, {cpu() - total_c:.1f} s CPU, evaluate x{len(calls)} "
-          f"({sum(e[2] for e in calls):.1f} s CPU), peak rss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB, "
-          f"load {os.getloadavg()[0]:.2f}")
+          f"({sum(e[2] for e in calls):.1f} s CPU), peak rss {peak_gb:.2f} GB, load {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
