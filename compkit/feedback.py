@@ -226,10 +226,11 @@ def _feedback_lines(policy: Policy, ind: pd.DataFrame, grade_titles: pd.Series, 
                               "{title} peers"),
              (True, False): _("{name}: score {score} (on target = 100)"),
              (True, True): _("{name}: score {score} (on target = 100); better than {share}% of the {title} peers")}
-    detail = np.array([forms[(bool(np.isnan(a)), not bool(np.isnan(sh)))].format(
-        name=n, achievement=i18n.number(a * 100, lang, 0), score=i18n.number(sc, lang, 0),
-        share=i18n.number(sh * 100, lang, 0), title=t)
-        for n, a, sc, sh, t in zip(chosen["indicator_name"], ach, score, share, titles)], dtype=object)
+    detail = np.array([forms[(a == "", sh != "")].format(name=n, achievement=a, score=sc, share=sh, title=t)
+                       for n, a, sc, sh, t in zip(chosen["indicator_name"].to_numpy(dtype=object).tolist(),
+                                                  i18n.numbers(ach * 100, lang, 0), i18n.numbers(score, lang, 0),
+                                                  i18n.numbers(share * 100, lang, 0), titles.tolist())],
+                      dtype=object)
     strengths_text = chosen["indicator"].map(policy.feedback.strengths).to_numpy(dtype=object)
     is_strength = (chosen["standing"] == "strength").to_numpy()
     with_text = _("{detail}. {advice}")
@@ -289,7 +290,7 @@ def _commission_lines(policy: Policy, outcomes: Outcomes, through: str | None, l
                       remark)
     return pd.DataFrame({"employee_id": c["employee_id"].astype(str).to_numpy(),
                          "period": c["period"].astype(str).to_numpy(),
-                         "month": [_month(p, lang) for p in c["period"].astype(str)],
+                         "month": _months(c["period"], lang),
                          "product": product.to_numpy(), "product_name": label.to_numpy(),
                          "sales": c["basis"].to_numpy(dtype="float64"),
                          "commission": c["commission"].to_numpy(dtype="float64"), "line": kind,
@@ -495,6 +496,13 @@ _NET_AMOUNTS = ("gross", "bonus_paid", "taxable_income_cumulative", "tax_withhel
 def _month(period: str, lang: str) -> str:
     """A month's name in ``lang`` (i18n.month), computed once per month and language."""
     return i18n.month(period, lang)
+
+
+def _months(periods: pd.Series, lang: str) -> np.ndarray:
+    """The name of each row's month (:func:`_month`), worked out once per distinct month."""
+    p = periods.astype(str).to_numpy(dtype=object)
+    names = {m: _month(m, lang) for m in pd.unique(p).tolist()}
+    return np.array([names[m] for m in p.tolist()], dtype=object)
 
 
 def _num(x: Any) -> float | None:

@@ -187,8 +187,14 @@ def engine_text(text: str, lang: str | None, rating_names: Mapping[str, str] | N
     ``lang``: the catalog's translation of the whole text, else of its known pattern with the figures carried
     over (:data:`ENGINE_PATTERNS`), else the text unchanged. ``rating_names`` (the policy's ``ratings.names``,
     code -> label): rating codes in the pattern's rating placeholders are shown as the labels people read
-    ('rating B' -> '评级良好')."""
-    t = str(text)
+    ('rating B' -> '评级良好'). Each text (and each part of one) is worded once per language and names
+    (statements word the reasons of 100,000 people, made of a few thousand parts)."""
+    return _engine_text(str(text), lang, tuple(rating_names.items()) if rating_names else ())
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _engine_text(t: str, lang: str | None, names: tuple[tuple[str, str], ...]) -> str:
+    rating_names = dict(names)
     if resolve(lang) == "en" or not t:
         return t
     _ = gettext(lang)
