@@ -27,46 +27,10 @@ import threading
 import time
 from pathlib import Path
 
+from proctree import tree_pss_bytes
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-statements-pseudonym-key-not-a-secret-0123456789"
-
-
-def _tree_rss_bytes(root: int) -> int:
-    """Resident memory of ``root`` and all its descendants (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                stat = fh.read().decode("latin-1")
-            fields = stat[stat.rfind(")") + 2:].split()
-            ppid, pages = int(fields[1]), int(fields[21])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-        rss[int(entry)] = pages * page
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += _pss(pid, rss.get(pid, 0))
-        todo.extend(children.get(pid, []))
-    return total
-
-
-def _pss(pid: int, rss: int) -> int:
-    """Proportional set size (a page shared by n processes counts 1/n: forked workers share the parent's
-    tables), from /proc/<pid>/smaps_rollup; the resident size where that is not available."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
-            for line in fh:
-                if line.startswith(b"Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return rss
 
 
 def run_once(args: argparse.Namespace, out: Path) -> dict[str, float]:
@@ -89,7 +53,7 @@ def run_once(args: argparse.Namespace, out: Path) -> dict[str, float]:
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], _tree_rss_bytes(proc.pid))
+            peak[0] = max(peak[0], tree_pss_bytes(proc.pid))
             done.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)

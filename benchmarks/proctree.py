@@ -1,0 +1,65 @@
+"""Memory of a process and all its descendants (Linux /proc), for the benchmarks that run a command with workers
+(bench_review.py, bench_statements.py)."""
+from __future__ import annotations
+
+import os
+
+
+def _processes() -> tuple[dict[int, list[int]], dict[int, int]]:
+    """One pass over /proc: parent pid -> child pids, and pid -> resident bytes."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read().decode("latin-1")
+            fields = stat[stat.rfind(")") + 2:].split()
+            ppid, pages = int(fields[1]), int(fields[21])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+        rss[int(entry)] = pages * page
+    return children, rss
+
+
+def _tree(root: int, children: dict[int, list[int]]) -> list[int]:
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def tree_pids(root: int) -> list[int]:
+    """``root`` and all its descendants."""
+    return _tree(root, _processes()[0])
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Resident memory of ``root`` and all its descendants (pages shared by forked workers counted in each)."""
+    children, rss = _processes()
+    return sum(rss.get(pid, 0) for pid in _tree(root, children))
+
+
+def _pss(pid: int, rss: int) -> int:
+    """Proportional set size (a page shared by n processes counts 1/n), from /proc/<pid>/smaps_rollup; the
+    resident size where that is not available."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return rss
+
+
+def tree_pss_bytes(root: int) -> int:
+    """Proportional set size of ``root`` and its descendants: pages shared between them (a forked worker's
+    copy-on-write view of its parent's data) counted once in all, unlike the sum of resident sizes."""
+    children, rss = _processes()
+    return sum(_pss(pid, rss.get(pid, 0)) for pid in _tree(root, children))
