@@ -1,7 +1,7 @@
 """`make bench`: the performance figures of issue 20 in one table.
 
     python benchmarks/bench.py [--managers 100000] [--repeat 3] [--cache DIR] [--simulate-managers 10000]
-                               [--scenarios 1000] [--only evaluate,parquet,csv,simulate,review,statements]
+                               [--scenarios 1000] [--only evaluate,parquet,csv,simulate,dask,review,statements]
                                [--review-repeat 1] [--statements-timeout 600]
 
 Every figure is the median of ``--repeat`` runs, each in a fresh Python process (runs of different kinds
@@ -13,7 +13,9 @@ the same scoring and commission, timed on a few hundred managers and scaled up l
 The data are written once with ``compkit sample`` (CSV) and as Parquet into ``--cache`` (kept) or a temporary
 folder. ``compkit review`` (benchmarks/bench_review.py) and ``compkit statements`` (benchmarks/bench_statements.py,
 when present) are timed on the CSV data, once each by default (each takes minutes): wall, CPU of every process
-they start, peak memory of the whole process tree. Parts: ``--only`` (e.g. ``--only review``). Speed is shown
+they start, peak memory of the whole process tree. The Monte Carlo on a Dask LocalCluster of 2 workers
+(benchmarks/bench_dask.py: ``--scenarios`` scenarios of next year's people of the Parquet data) is timed once, when
+Dask is installed (``pip install "compkit[dask]"``). Parts: ``--only`` (e.g. ``--only review``). Speed is shown
 here, never asserted in tests.
 """
 from __future__ import annotations
@@ -198,6 +200,30 @@ def statements_row(csv: Path, n: str, timeout: float) -> tuple[str, str, float |
     return (name, "<= 120 s", wall, "s", None, f"CPU {cpu:.1f} s; peak {peak:.2f} GB (goal <= 3 GB)")
 
 
+def dask_row(parquet: Path, n: str, scenarios: int) -> tuple[str, str, float | None, str, float | None, str]:
+    """The Monte Carlo on a Dask LocalCluster of 2 workers (benchmarks/bench_dask.py on the Parquet data), once:
+    its wall time, the workers' CPU per person-scenario (the scaling model's figure) and each worker's peak."""
+    name = f"Monte Carlo on Dask (2 workers), {scenarios:,} x {n} managers"
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return (name, "a benchmark", None, "s", None,
+                'not measured: Dask is not installed (pip install "compkit[dask]")')
+    r = measured([sys.executable, str(ROOT / "benchmarks" / "bench_dask.py"), "--data", str(parquet),
+                  "--scenarios", str(scenarios), "--check", "2"], _env(), timeout=3600)
+    text = str(r["output"])
+    print("  dask: " + " | ".join(line.strip() for line in text.strip().splitlines()[-6:]), flush=True)
+    wall = re.search(r"batches of \d+: ([\d.]+) s", text)
+    per = re.search(r"([\d.,]+) ns of workers' CPU per person-scenario", text)
+    same = re.search(r"identical bit for bit to the single process: (\w+)", text)
+    peaks = re.search(r"peak memory per worker: ([^;]+);", text)
+    if r["returncode"] or wall is None or per is None:
+        return (name, "a benchmark", None, "s", None, f"not measured: bench_dask.py failed (exit {r['returncode']})")
+    return (name, "a benchmark", float(wall.group(1)), "s", None,
+            f"{per.group(1)} ns of workers' CPU per person-scenario; peak per worker {peaks.group(1) if peaks else '?'}"
+            f"; identical to one process on 2 scenarios: {same.group(1) if same else '?'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--managers", type=int, default=100_000)
@@ -206,7 +232,7 @@ def main() -> None:
     ap.add_argument("--simulate-managers", type=int, default=10_000)
     ap.add_argument("--scenarios", type=int, default=1_000)
     ap.add_argument("--naive-sample", type=int, default=100)
-    ap.add_argument("--only", default="evaluate,parquet,csv,simulate,review,statements")
+    ap.add_argument("--only", default="evaluate,parquet,csv,simulate,dask,review,statements")
     ap.add_argument("--review-repeat", type=int, default=1, help="runs of compkit review (minutes each)")
     ap.add_argument("--statements-timeout", type=float, default=600.0,
                     help="seconds after which the statements run is stopped and reported as not finished")
@@ -219,7 +245,7 @@ def main() -> None:
         folder = args.cache or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         csv = parquet = Path()
-        if only & {"evaluate", "parquet", "csv", "review", "statements"}:
+        if only & {"evaluate", "parquet", "csv", "dask", "review", "statements"}:
             csv, parquet = make_data(args.managers, folder)
         runs: dict[str, list[dict[str, float]]] = {"parquet": [], "csv": []}
         kinds = [k for k in ("parquet", "csv") if k in only or ("evaluate" in only and k == "parquet")]
@@ -263,6 +289,8 @@ def main() -> None:
             rows.append((f"Monte Carlo {args.scenarios:,} scenarios x {args.simulate_managers:,} managers",
                          "<= 10 s", statistics.median(r["simulate"] for r in sims), "s", floor,
                          f"peak {statistics.median(r['peak_mb'] for r in sims):,.0f} MB"))
+        if "dask" in only:
+            rows.append(dask_row(parquet, n, args.scenarios))
         if "review" in only:
             reviews = [review_once(csv, POLICY, ROOT / "data" / "policies" / "2026.yaml", args.scenarios)
                        for _ in range(args.review_repeat)]
@@ -280,7 +308,8 @@ def main() -> None:
             rows.append(statements_row(csv, n, args.statements_timeout))
     loads.append(load_average())
     print(f"\nbench.py took {time.perf_counter() - started:,.0f} s in all")
-    goals = {"<= 1.5 s": 1.5, "<= 5 s": 5.0, "<= 10 s": 10.0, "<= 3,000 MB (aim 2,000)": 3000.0, "<= 90 s": 90.0,
+    goals = {"a benchmark": float("inf"),
+             "<= 1.5 s": 1.5, "<= 5 s": 5.0, "<= 10 s": 10.0, "<= 3,000 MB (aim 2,000)": 3000.0, "<= 90 s": 90.0,
              "<= 120 s": 120.0}
     # the goals are set for 100,000 managers (1,000 x 10,000 for the Monte Carlo): other sizes show no verdict
     at_goal_size = {"simulate": (args.simulate_managers, args.scenarios) == (10_000, 1_000),
@@ -297,6 +326,8 @@ def main() -> None:
             met = "no"
         if not at_goal_size["simulate" if name.startswith("Monte Carlo") else "other"]:
             met = "n/a"
+        if goal == "a benchmark":  # no figure to meet: the scaling model is the point
+            met = "-"
         if value is None:
             met, shown = "-", "not measured"
         else:
