@@ -229,6 +229,49 @@ def _commission_lines(policy: Policy, data: Dataset, split_sales: Callable[[], C
                                cycle_periods=data.periods)
 
 
+#: the policy's sections a :class:`Kept` evaluation may differ in: they move only the commission's settlement
+#: and lines, the bonus and what follows them (not the scorecard, the credited sales' split, the salary review
+#: or the promotions)
+KEPT_SECTIONS = ("commission", "bonus")
+
+
+@dataclass
+class Kept:
+    """The stages of an evaluation that a change of the commission or the bonus leaves as they were, kept to
+    evaluate such a change again without working them out (the review's sensitivity, a solver's bracket):
+    ``kept = Kept(); evaluate(policy, data, kept=kept)`` fills it; a later ``evaluate(other, data, kept=kept)``
+    (the same ``data`` object and ``through``) takes from it
+
+      the scorecard (360 ratings, indicators, composite, ratings), the credited sales' split, the salary review
+                  and the promotions    when ``other`` differs from the kept policy only under
+                                        :data:`KEPT_SECTIONS` (``Policy.diff``)
+      the commission lines              when moreover its commission differs at most in the gate and the cap
+
+    and works everything else out again, so the Outcomes are the same, bit for bit, as a full evaluation."""
+
+    policy: Policy | None = None
+    data: Dataset | None = None
+    through: str | None = None
+    stages: dict[str, Any] = field(default_factory=dict)
+
+    def fits(self, policy: Policy, data: Dataset, through: str | None) -> bool:
+        """Whether ``policy`` on ``data`` (``through``) may take the kept scorecard, split and career."""
+        if self.policy is None or data is not self.data or through != self.through:
+            return False
+        return all(c.path.split(".")[0].split("[")[0] in KEPT_SECTIONS for c in self.policy.diff(policy))
+
+    def lines_fit(self, policy: Policy) -> bool:
+        """Whether ``policy``'s commission lines are the kept ones (:func:`same_commission_lines`)."""
+        return self.policy is not None and same_commission_lines(self.policy, policy)
+
+
+def same_commission_lines(a: Policy, b: Policy) -> bool:
+    """Whether two policies' commissions give the same lines: they differ at most in the gate and the cap
+    (which only the settlement applies)."""
+    no_settlement = {"gate": None, "cap": None}
+    return a.commission.model_copy(update=no_settlement) == b.commission.model_copy(update=no_settlement)
+
+
 def cycle_to_date(data: Dataset, through: str | None) -> str | None:
     """The month (YYYY-MM) an interim evaluation runs through, or None for the whole cycle (``through`` None or
     the cycle's last month). A month outside the cycle is an error."""
@@ -242,7 +285,7 @@ def cycle_to_date(data: Dataset, through: str | None) -> str | None:
 
 
 def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = None,
-             through: str | None = None) -> Outcomes:
+             through: str | None = None, kept: Kept | None = None) -> Outcomes:
     """Score, rate and pay every employee of ``data`` under ``policy`` for the dataset's cycle.
 
     ``clawbacks`` (optional) replaces the dataset's ``clawbacks`` table (追索扣回; columns employee_id, date,
@@ -265,6 +308,9 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
       salary review, promotions
                       decided at the end of the cycle: empty tables; raise_pct and new_base_monthly NaN
     The cycle's last month (or None) is the full evaluation.
+
+    ``kept`` (optional, :class:`Kept`): an empty one is filled with the stages a change of commission or bonus
+    leaves alone; a filled one gives them back when they fit ``policy`` (the same Outcomes, bit for bit).
     """
     emp = data.employees.reset_index(drop=True)
     ids = emp["employee_id"].astype(str)
@@ -272,12 +318,20 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     through = cycle_to_date(data, through)
     interim = through is not None
 
-    ratings, rater_adjustments = ratings_used(policy, data)  # 360 ratings, rater-effect adjusted if asked
-    # on a second core meanwhile: the shared deals split between their holders (once: loyalty and commission read
-    # it), then the commission lines, which do not depend on the scores
-    split_sales = in_background(split_credits, data.sales, data.credits)
-    pending_lines = in_background(_commission_lines, policy, data, split_sales, ids.tolist(), through)
-    indicators, summary = scorecard(policy, data, through=through, ratings=ratings, sales=split_sales)
+    reuse = kept is not None and kept.fits(policy, data, through)
+    if reuse:  # the scorecard, the split (and the lines when the commission is the same) as kept
+        assert kept is not None
+        ratings, rater_adjustments, indicators, summary = kept.stages["scorecard"]
+        split_sales = (lambda split: lambda: split)(kept.stages["split"])
+        pending_lines = ((lambda kept_lines: lambda: kept_lines)(kept.stages["lines"]) if kept.lines_fit(policy)
+                         else in_background(_commission_lines, policy, data, split_sales, ids.tolist(), through))
+    else:
+        ratings, rater_adjustments = ratings_used(policy, data)  # 360 ratings, rater-effect adjusted if asked
+        # on a second core meanwhile: the shared deals split between their holders (once: loyalty and commission
+        # read it), then the commission lines, which do not depend on the scores
+        split_sales = in_background(split_credits, data.sales, data.credits)
+        pending_lines = in_background(_commission_lines, policy, data, split_sales, ids.tolist(), through)
+        indicators, summary = scorecard(policy, data, through=through, ratings=ratings, sales=split_sales)
 
     days_share = pay.proration(emp["hire_date"], emp["exit_date"], data.cycle_start, data.cycle_end)
     bonus_share = days_share  # the bonus is for the days employed in the cycle (also when indicative)
@@ -327,8 +381,12 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     bonus_forfeited = np.where(forfeit, bonus_deferred, 0.0)
     bonus_deferred = np.where(forfeit, 0.0, bonus_deferred)
 
-    pending_career = in_background(_career, policy, data, emp, ids, base, summary, indicators, composite, stepped,
-                                   interim)
+    if reuse:
+        assert kept is not None
+        pending_career = (lambda career: lambda: career)(kept.stages["career"])
+    else:
+        pending_career = in_background(_career, policy, data, emp, ids, base, summary, indicators, composite,
+                                       stepped, interim)
     lines = pending_lines()
     if interim:
         # no settlement before the cycle's end: an interim settlement with no gate and no cap is the gross
@@ -367,6 +425,10 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     deferrals, claim_register = cp.apply_clawbacks(claims, performance_pay, deferrals)
 
     review, review_info, promotions = pending_career()
+    if kept is not None and kept.policy is None:  # an empty Kept: fill it
+        kept.policy, kept.data, kept.through = policy, data, through
+        kept.stages = {"scorecard": (ratings, rater_adjustments, indicators, summary), "split": split_sales(),
+                       "lines": lines, "career": (review, review_info, promotions)}
 
     # ---- money: round once, totals are sums of rounded parts --------------------------------------
     out = pd.DataFrame({"employee_id": ids, "name": emp["name"], "branch": emp["branch"], "region": emp["region"],

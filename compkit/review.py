@@ -24,7 +24,7 @@ from compkit import i18n, parallel, pay, scenarios
 from compkit import knobs as kn
 from compkit.aggregate import individual_log_changes
 from compkit.data import Dataset
-from compkit.engine import COST_COMPONENTS, Outcomes, evaluate
+from compkit.engine import COST_COMPONENTS, Kept, Outcomes, evaluate, same_commission_lines
 from compkit.knobs import Knob
 from compkit.money import round_cents
 from compkit.policy import Policy, PolicyChange
@@ -570,18 +570,32 @@ def sensitivity(policy: Policy, data: Dataset, knobs: list[Knob] | None = None,
 
     ``knobs``: :class:`compkit.knobs.Knob` with ``low`` and ``high``; the default moves each product's
     commission rates and the bonus curve's payouts by -/+10% (scale 0.9 / 1.1), the cap by -/+0.5 x base and
-    the gate threshold by -/+5 points. Each setting is a full ``evaluate`` of ``knob.apply(policy, x)``; with
-    ``processes`` (None: every core) the settings are evaluated in that many forked processes at once
-    (:func:`compkit.parallel.fork_map`; the same costs). Columns: ``knob`` (its name), ``label`` (the knob in
-    words in ``lang``, default the policy's language: what the tornado chart shows), ``path``, ``low``,
-    ``high``, ``cost_low``, ``cost_high``, ``base_cost``.
+    the gate threshold by -/+5 points. Each setting is ``evaluate(knob.apply(policy, x), data)``: the first one
+    in full, keeping its scorecard, credited sales' split, salary review and promotions (and its commission lines)
+    in a :class:`compkit.engine.Kept`; the others take them from it where their policy differs only in the
+    commission and the bonus (the default knobs), so each works out only the stages after the scorecard (the
+    same Outcomes, bit for bit). With ``processes`` (None: every core) the other settings are evaluated in that
+    many forked processes at once (:func:`compkit.parallel.fork_map`; the same costs). Columns: ``knob`` (its
+    name), ``label`` (the knob in words in ``lang``, default the policy's language: what the tornado chart shows),
+    ``path``, ``low``, ``high``, ``cost_low``, ``cost_high``, ``base_cost``.
     """
     base = base if base is not None else evaluate(policy, data)
     base_cost = float(base.summary["employer_cost"].sum())
     knobs = knobs if knobs is not None else default_knobs(policy, lang)
-    settings = [(k, x) for k in knobs for x in (k.low, k.high)]
-    costs = parallel.fork_map(lambda kx: float(evaluate(kx[0].apply(policy, kx[1]), data).summary["employer_cost"]
-                                               .sum()), settings, processes)
+    settings = [kx[0].apply(policy, kx[1]) for kx in ((k, x) for k in knobs for x in (k.low, k.high))]
+    # the first setting evaluated in full keeps its stages; one with this policy's commission lines (a knob of
+    # the bonus, the gate or the cap) if any, so that the other such settings take the lines too
+    first = next((i for i, p in enumerate(settings) if same_commission_lines(policy, p)), 0)
+    kept = Kept()
+    costs: list[float] = [0.0] * len(settings)
+
+    def cost(i: int) -> float:
+        return float(evaluate(settings[i], data, kept=kept).summary["employer_cost"].sum())
+
+    costs[first] = cost(first)
+    rest = [i for i in range(len(settings)) if i != first]
+    for i, c in zip(rest, parallel.fork_map(cost, rest, processes), strict=True):
+        costs[i] = c
     rows = []
     for i, k in enumerate(knobs):
         rows.append({"knob": k.name, "label": k.label or k.name, "path": k.path, "low": k.low, "high": k.high,

@@ -356,3 +356,49 @@ def test_example_bank_policy_uses_every_scheme_key(tmp_path: Path) -> None:
     # March: 500,000 of 300,000 (167%): 60,000 x 0.3% + 150,000 x 0.45% + 50,000 x 0.6% = 180 + 675 + 300 = 1,155;
     # by December 500,000 of 1.2M (41.7%) is below 80%: the later lines give it all back, 0 for the year
     assert paid("funds", "2025-03") == 1_155.0 and paid("funds") == 0.0
+
+
+def _same_outcomes(a, b) -> None:
+    for name in a.TABLES:
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True, obj=name)
+    assert a.info == b.info
+
+
+def test_kept_stages_give_the_full_evaluation_for_every_knob(sample, bank_policy: Policy) -> None:
+    """Every default knob of the review's sensitivity at its low and high setting, evaluated from the kept
+    scorecard, split, career (and lines where the commission is the same but for gate and cap): the same Outcomes,
+    bit for bit, as a full evaluation; the kept stages are not changed by using them (a knob evaluated twice)."""
+    from compkit.engine import Kept
+    from compkit.review import default_knobs
+
+    kept = Kept()
+    base = evaluate(bank_policy, sample, kept=kept)
+    _same_outcomes(base, evaluate(bank_policy, sample))
+    knobs = default_knobs(bank_policy)
+    assert {k.name.split(" ")[-1] for k in knobs} >= {"±10%", "base", "points"}  # rates, curve, cap and gate
+    lines_kept = 0
+    for k in knobs + knobs[:1]:
+        for x in (k.low, k.high):
+            changed = k.apply(bank_policy, x)
+            assert kept.fits(changed, sample, None)
+            lines_kept += kept.lines_fit(changed)
+            _same_outcomes(evaluate(changed, sample, kept=kept), evaluate(changed, sample))
+    assert lines_kept == 3 * 2  # the bonus curve, the cap and the gate knobs take the kept lines
+
+
+def test_kept_stages_are_not_used_where_they_do_not_fit(sample, bank_policy: Policy) -> None:
+    """A change of the scorecard, another cycle to date, or other data: the kept stages are left alone and the
+    evaluation is the full one."""
+    from compkit.engine import Kept
+
+    kept = Kept()
+    evaluate(bank_policy, sample, kept=kept)
+    other = bank_policy.updated({"scorecard.indicators[deposits_adb].curve.threshold": 0.7})
+    assert not kept.fits(other, sample, None)
+    _same_outcomes(evaluate(other, sample, kept=kept), evaluate(other, sample))
+    assert not kept.fits(bank_policy, sample, "2025-06")
+    _same_outcomes(evaluate(bank_policy, sample, through="2025-06", kept=kept),
+                   evaluate(bank_policy, sample, through="2025-06"))
+    copy = sample.replace(sales=sample.sales)
+    assert not kept.fits(bank_policy, copy, None)
+    assert kept.fits(bank_policy, sample, None)

@@ -240,6 +240,17 @@ def test_sensitivity_moves_cost_the_right_way(out, tiny, policy) -> None:
     assert ins["cost_high"] - ins["base_cost"] == pytest.approx(1_300.0, abs=0.01)
 
 
+def test_sensitivity_costs_are_those_of_full_evaluations(out, tiny, policy) -> None:
+    """The settings after the first take the kept scorecard (engine.Kept): each cost is, to the bit, the sum of
+    the employer cost of a full evaluation of the knob's policy."""
+    table = review.sensitivity(policy, tiny, base=out)
+    knobs = review.default_knobs(policy)
+    assert len(table) == len(knobs) >= 3
+    for k, row in zip(knobs, table.itertuples(), strict=True):
+        for x, got in ((k.low, row.cost_low), (k.high, row.cost_high)):
+            assert got == float(evaluate(k.apply(policy, x), tiny).summary["employer_cost"].sum()), (k.name, x)
+
+
 def test_attainment_and_pay_for_performance(out) -> None:
     att = review.attainment(out).set_index("indicator")
     # E1, E2 on target, E3 above, E4 at half: 3 of 4 reach 100% of the deposits target
