@@ -3,7 +3,11 @@ them so a result can be traced back to exactly the inputs it came from). Hex dig
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
+import pickle
 from pathlib import Path
+from typing import Any
 
 
 def bytes_sha256(data: bytes) -> str:
@@ -31,3 +35,43 @@ def path_sha256(path: str | Path) -> str:
         h.update(str(f.relative_to(path)).encode())
         h.update(f.read_bytes())
     return h.hexdigest()
+
+
+class HashingWriter:
+    """A file's ``write`` that also feeds sha256: the digest of the bytes written, without reading them back."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh, self.sha = fh, hashlib.sha256()
+
+    def write(self, data: Any) -> int:
+        self.sha.update(data)
+        return self.fh.write(data)
+
+
+def dump_pickle(obj: Any, path: str | Path) -> str:
+    """Pickle ``obj`` (protocol 5) into ``path``; returns the sha256 of the bytes written. Pickles are for
+    compkit's own private temporary folders only (see :func:`load_pickle`)."""
+    with open(path, "wb") as fh:
+        hashed = HashingWriter(fh)
+        pickle.dump(obj, hashed, protocol=5)
+    return hashed.sha.hexdigest()
+
+
+def load_pickle(path: str | Path, sha256: str) -> Any | None:
+    """The object pickled in ``path`` when its bytes have the sha256 ``sha256`` (checked before anything is
+    unpickled); None otherwise."""
+    raw = Path(path).read_bytes()
+    if not hmac.compare_digest(hashlib.sha256(raw).hexdigest(), sha256):
+        return None
+    return pickle.loads(raw)
+
+
+def seal(manifest: dict[str, Any], key: bytes) -> str:
+    """HMAC-SHA256 of a manifest (its JSON with sorted keys) under ``key``: only a holder of the key can write a
+    manifest that :func:`sealed` accepts, so a folder made elsewhere is never unpickled."""
+    return hmac.new(key, json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode(), "sha256").hexdigest()
+
+
+def sealed(manifest: dict[str, Any], tag: str, key: bytes) -> bool:
+    """Whether ``tag`` is :func:`seal` of ``manifest`` under ``key`` (compared in constant time)."""
+    return hmac.compare_digest(seal(manifest, key), str(tag))

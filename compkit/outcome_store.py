@@ -25,7 +25,7 @@ from typing import Any
 from compkit.data import VALIDATED, Dataset
 from compkit.engine import Outcomes, evaluate
 from compkit.errors import CompkitError
-from compkit.fingerprint import file_sha256
+from compkit.fingerprint import dump_pickle, file_sha256
 from compkit.policy import Policy
 
 #: the manifest of one policy's kept outcomes, written last
@@ -33,8 +33,9 @@ MANIFEST = "kept.json"
 
 
 def data_key(data_path: str | Path) -> str | None:
-    """The key of a validated data copy (:meth:`compkit.data.Dataset.to_parquet` with a policy): the sha256 of its
-    manifest, which holds the sha256 of every table; None for any other folder (nothing is kept for it)."""
+    """The key of a validated data copy (:meth:`compkit.data.Dataset.to_private_copy`, or
+    :meth:`~compkit.data.Dataset.to_parquet` with a policy): the sha256 of its manifest, which holds the sha256 of
+    every table; None for any other folder (nothing is kept for it)."""
     manifest = Path(data_path) / VALIDATED
     return file_sha256(manifest) if manifest.is_file() else None
 
@@ -62,17 +63,6 @@ class KeptOutcomes(Outcomes):
         return table
 
 
-class _HashingWriter:
-    """A file's ``write`` that also feeds sha256 (the digest of the bytes written, without reading them back)."""
-
-    def __init__(self, fh: Any) -> None:
-        self.fh, self.sha = fh, hashlib.sha256()
-
-    def write(self, data: Any) -> int:
-        self.sha.update(data)
-        return self.fh.write(data)
-
-
 def _folder(root: Path, policy: Policy) -> Path:
     return root / policy.fingerprint()[:32]
 
@@ -86,10 +76,7 @@ def keep(outcomes: Outcomes, root: str | Path, policy: Policy, key: str) -> Path
     files = {}
     for name in Outcomes.TABLES:
         target = folder / f"{name}.pickle"
-        with open(target, "wb") as fh:
-            hashed = _HashingWriter(fh)
-            pickle.dump(getattr(outcomes, name), hashed, protocol=5)
-        files[name] = {"file": target.name, "sha256": hashed.sha.hexdigest()}
+        files[name] = {"file": target.name, "sha256": dump_pickle(getattr(outcomes, name), target)}
     info = pickle.dumps(outcomes.info, protocol=5)
     (folder / "info.pickle").write_bytes(info)
     manifest = {"format": 1, "policy": policy.fingerprint(), "data": key, "tables": files,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -158,10 +159,16 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     from compkit import i18n
 
     lang = i18n.resolve(lang, base_policy)
-    # validated once: the notebooks read a typed Parquet copy of it (fast to load), kept in a private temporary
-    # folder (never in the report) and removed when they have run
+    # validated once: the notebooks read a private copy of it (pickles: fast to load, as validated), kept in a
+    # private temporary folder (never in the report) and removed when they have run; sealed with a key only this
+    # review and its notebooks' kernels (which inherit the environment) know
+    from compkit.data import COPY_KEY
+
     validated = tempfile.TemporaryDirectory(prefix="compkit-review-data-")
-    dataset.to_parquet(validated.name, policy=base_policy)  # read back without validating again (same policy)
+    copy_key = secrets.token_bytes(32)
+    dataset.to_private_copy(validated.name, base_policy, copy_key)
+    key_before = os.environ.get(COPY_KEY)
+    os.environ[COPY_KEY] = copy_key.hex()
     emp = dataset.employees  # for the scan before publishing (ids, names, supervisor ids, head-count)
     # each policy evaluated once: the notebooks read these outcomes (compkit.outcome_store) instead of evaluating
     # the same policy on the same data again; private and temporary like the data copy
@@ -217,6 +224,10 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     finally:
         validated.cleanup()
         kept.cleanup()
+        if key_before is None:
+            os.environ.pop(COPY_KEY, None)
+        else:
+            os.environ[COPY_KEY] = key_before
     hits = scan_for_identifiers(staging, emp["employee_id"], emp["name"],
                                 supervisor_ids=emp["supervisor_id"].dropna() if "supervisor_id" in emp else (),
                                 head_count=len(emp))

@@ -785,6 +785,55 @@ def test_a_validated_copy_is_read_back_as_it_was_without_validating_again(tiny, 
     assert checked == []
 
 
+def test_a_private_copy_is_read_back_as_it_was_only_with_its_key(tiny, policy: Policy, tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    """The review's private copy (pickles sealed with a key the review puts in COMPKIT_COPY_KEY for its
+    notebooks): read back exactly, without validating again, and only with that key."""
+    import compkit.data as data
+
+    key = bytes(range(32))
+    copy = tmp_path / "private"
+    written = tiny.to_private_copy(copy, policy, key)
+    assert written[-1].name == data.VALIDATED and all(f.is_file() for f in written)
+    checked: list[str] = []
+    real_check = data._check_table
+    monkeypatch.setattr(data, "_check_table", lambda name, *a: checked.append(name) or real_check(name, *a))
+    monkeypatch.setenv(data.COPY_KEY, key.hex())
+    again = load_dataset(copy, policy=policy)
+    assert checked == []  # not validated again
+    for name in data.CONTRACT:  # every table as it was: values, dtypes, categories and their order
+        pd.testing.assert_frame_equal(again.table(name), tiny.table(name), check_categorical=True, obj=name)
+        assert again.table(name).dtypes.equals(tiny.table(name).dtypes), name
+    assert (again.cycle, again.set_aside, again.notes, again.files, again.source, sorted(again.more)) == (
+        tiny.cycle, tiny.set_aside, tiny.notes, tiny.files, tiny.source, sorted(tiny.more))
+    assert again.fingerprint() == tiny.fingerprint()
+
+    def refused(**kw) -> str:
+        with pytest.raises(DataError) as info:
+            load_dataset(copy, policy=kw.pop("policy", policy), **kw)
+        assert [Path(p.file).name for p in info.value.problems] == [data.VALIDATED]
+        return info.value.message("en")
+
+    assert "policy and cycle this private copy" in refused(policy=policy.updated({"version": "another"}))
+    assert "policy and cycle this private copy" in refused(cycle="2019")
+    monkeypatch.setenv(data.COPY_KEY, bytes(32).hex())  # another key: nothing is unpickled
+    unpickled: list[str] = []
+    monkeypatch.setattr("compkit.fingerprint.pickle.loads", lambda raw: unpickled.append("x"))
+    assert "only the compkit review which wrote it" in refused()
+    monkeypatch.delenv(data.COPY_KEY)
+    assert "only the compkit review which wrote it" in refused()
+    assert unpickled == []
+    monkeypatch.undo()
+    monkeypatch.setenv(data.COPY_KEY, key.hex())
+    raw = bytearray((copy / "metrics.pickle").read_bytes())
+    raw[-20] ^= 1  # a file changed after it was written
+    (copy / "metrics.pickle").write_bytes(bytes(raw))
+    with pytest.raises(DataError) as info:
+        load_dataset(copy, policy=policy)
+    assert "changed after it was written" in info.value.message("en")
+    assert "私有副本中有文件在写入后被改动" in info.value.message("zh")
+
+
 def test_a_changed_copy_or_another_policy_is_validated_in_full(tiny, policy: Policy, tmp_path: Path,
                                                                monkeypatch) -> None:
     import compkit.data as data
