@@ -2,8 +2,9 @@
 
 An upheld appeal names one cell of the data: ``table``, ``key`` (the row's key columns joined with ``|``, e.g.
 ``E00408|2025-03|fee_income`` for metrics) and ``column``; its ``decided_value`` (or, when blank, the
-``claimed_value``) replaces the value in a *copy* of the data. The corrected data is validated like any
-dataset and evaluated with the same engine (``evaluate(policy, corrected)``); the diff lists, for every
+``claimed_value``) replaces the value in a *copy* of the data (sharing every column no appeal changes). The
+corrected rows are checked against the data contract (see :func:`apply_appeals`) and the corrected data is
+evaluated with the same engine (``evaluate(policy, corrected)``); the diff lists, for every
 person whose outcome changed, each component before and after, and why it changed: the person's own appeal,
 or a knock-on (guided rating quotas re-ranked within the group, salary-review budget scaling, a bonus pool).
 
@@ -19,7 +20,7 @@ import hashlib
 import hmac
 import json
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,11 @@ import numpy as np
 import pandas as pd
 
 from compkit import i18n
+from compkit._arrays import isin
 from compkit.atomic import read_marker, staged_folder, write_file, write_marker
+from compkit.contract import CONTRACT, cross_checks, key_positions
 from compkit.credits import rebalance_shares
-from compkit.data import Dataset, dataset_from_tables, load_appeals, row_keys
+from compkit.data import _FIELD_TABLES, Dataset, _check_table, dataset_from_tables, load_appeals, row_keys
 from compkit.engine import Outcomes, evaluate
 from compkit.errors import CompkitError, DataError, Problem
 from compkit.fingerprint import bytes_sha256, file_sha256
@@ -125,14 +128,23 @@ def _typed_values(values: pd.Series, column: str, table: str, target: pd.Series,
     return out
 
 
-def apply_appeals(data: Dataset, appeals: pd.DataFrame, file: str = "appeals") -> tuple[Dataset, pd.DataFrame]:
+def apply_appeals(data: Dataset, appeals: pd.DataFrame, file: str = "appeals",
+                  check: str = "changed") -> tuple[Dataset, pd.DataFrame]:
     """A corrected copy of ``data``: each upheld appeal's decided value (or claimed value when no decided value
     is given) in the row and column it names. ``data`` itself is not modified.
 
     Returns (corrected dataset, corrections: appeal_id, employee_id, table, key, column, value_before,
-    value_after). The corrected tables are validated as a dataset; a correction that breaks the data contract
-    (a score outside the scale, say) raises :class:`compkit.DataError` naming the table, row and column.
-    """
+    value_after). The corrected rows are validated against the data contract (without a policy); a correction
+    that breaks it (a score outside the scale, say) raises :class:`compkit.DataError` naming the table, row and
+    column.
+
+    ``check="changed"`` (the default) copies only the columns the appeals change and checks only the rows they
+    change, with the rows and tables the contract's rules read beside them (all the holders of a deal whose credit
+    moved, the employees), when every correction is of a column that no other row's check reads (see
+    :func:`_checked_alone`); otherwise, and with ``check="all"``, every table is copied and validated again
+    as a dataset. Both give the same corrected dataset and the same problems (tests/test_appeals.py)."""
+    if check not in ("changed", "all"):
+        raise ValueError(f"check={check!r}: expected 'changed' or 'all'")
     upheld = appeals[appeals["status"].astype(str) == "upheld"].copy()
     file_rows = upheld.index.to_numpy() + 2  # the row as the user sees it in the appeals file
     value = upheld["decided_value"].where(upheld["decided_value"].notna(), upheld["claimed_value"])
@@ -140,15 +152,26 @@ def apply_appeals(data: Dataset, appeals: pd.DataFrame, file: str = "appeals") -
     for i in np.flatnonzero(value.isna().to_numpy()):
         problems.append(Problem(file, int(file_rows[i]), "decided_value", None,
                                 "the corrected value of an upheld appeal (decided_value or claimed_value)"))
-    tables = {name: data.table(name).copy() for name in ("employees", "metrics", "sales", "ratings", "surveys",
-                                                          "complaints", "history", "appeals", "credits")}
+    pairs = upheld[["table", "column"]].astype(str).drop_duplicates().itertuples(index=False)
+    alone = check == "changed" and all(_checked_alone(data, t, c) for t, c in pairs)
+    # the changed tables only (a shallow copy: each corrected column is a new array, the others are shared)
+    tables: dict[str, pd.DataFrame] = {} if alone else {name: data.table(name).copy() for name in _tables_of(data)}
+    changed: dict[str, list[np.ndarray]] = {}
     pieces = []
     for (table, column), group in upheld.groupby(["table", "column"], sort=True, observed=True):
         table, column = str(table), str(column)
+        if table not in tables:
+            tables[table] = data.table(table).copy(deep=False)
         df = tables[table]
-        pos = pd.Index(row_keys(df, table)).get_indexer(group["key"].astype(str))
         rows = file_rows[upheld.index.get_indexer(group.index)]
-        owner = df["employee_id"].astype(str).to_numpy()[pos] if "employee_id" in df else None
+        pos = key_positions(df, CONTRACT[table].keys, group["key"].astype(str))
+        for i in np.flatnonzero(pos < 0):
+            problems.append(Problem(file, int(rows[i]), "key", group["key"].iloc[i],
+                                    M_("the key of a row of table {table} ({key})", table=table,
+                                       key="|".join(CONTRACT[table].keys))))
+        found = pos >= 0
+        group, rows, pos = group[found], rows[found], pos[found]
+        owner = df["employee_id"].iloc[pos].astype(str).to_numpy() if "employee_id" in df else None
         if owner is not None:
             for i in np.flatnonzero(owner != group["employee_id"].astype(str).to_numpy()):
                 problems.append(Problem(file, int(rows[i]), "key", group["key"].iloc[i],
@@ -158,8 +181,10 @@ def apply_appeals(data: Dataset, appeals: pd.DataFrame, file: str = "appeals") -
         before = df[column].iloc[pos]
         column_values = df[column].astype(object) if isinstance(df[column].dtype, pd.CategoricalDtype) \
             else df[column].copy()
-        column_values.iloc[pos] = new.to_numpy()
+        cells = new.mask(new == "") if alone and CONTRACT[table].kinds[column] == "str" else new  # as loading would
+        column_values.iloc[pos] = cells.to_numpy()
         df[column] = column_values
+        changed.setdefault(table, []).append(pos)
         pieces.append(pd.DataFrame({"appeal_id": group["appeal_id"].astype(str).to_numpy(),
                                     "employee_id": group["employee_id"].astype(str).to_numpy(),
                                     "table": table, "key": group["key"].astype(str).to_numpy(), "column": column,
@@ -172,10 +197,103 @@ def apply_appeals(data: Dataset, appeals: pd.DataFrame, file: str = "appeals") -
         columns=["appeal_id", "employee_id", "table", "key", "column", "value_before", "value_after"])
     if corrections.empty:
         return data, corrections
-    plain = {name: df.apply(lambda s: s.astype(str).where(s.notna(), None)
-                            if isinstance(s.dtype, pd.CategoricalDtype) else s) for name, df in tables.items()}
-    corrected = dataset_from_tables(plain, policy=None, cycle=data.cycle, source=f"{data.source} + upheld appeals")
+    source = f"{data.source} + upheld appeals"
+    if alone:
+        corrected = _corrected_rows_checked(data, tables, changed, source)
+    else:
+        corrected = _validated_again(data, tables, source)
     return corrected, corrections.sort_values("appeal_id", kind="stable").reset_index(drop=True)
+
+
+def _tables_of(data: Dataset) -> list[str]:
+    """The tables a corrected copy holds: the eight of every dataset and each later one with rows."""
+    return [name for name in CONTRACT if name in _FIELD_TABLES or len(data.table(name))]
+
+
+def _checked_alone(data: Dataset, table: str, column: str) -> bool:
+    """Whether a correction of ``column`` of ``table`` can be checked on the rows it changes (with the rows the
+    contract's rules read beside them): a column of the contract that is no part of a row's key nor its employee
+    (the key check and other tables read those), not held as a categorical (its categories would change), of an
+    annual cycle (a half-year's rows are set aside by their dates), not read by another table's rules (an
+    employee's supervisor, a sale's loan), and not of a table whose rules read other rows than the one changed
+    (deductions add up a person's year; appeals name rows of other tables; clawbacks and training have no key)."""
+    spec = CONTRACT.get(table)
+    if spec is None or column not in spec.columns or column in spec.keys or column == "employee_id":
+        return False
+    if len(data.cycle) != 4 or table in ("appeals", "deductions", "clawbacks", "training"):
+        return False
+    if (table, column) in (("employees", "supervisor_id"), ("sales", "loan_id")):
+        return False
+    current = data.table(table)
+    return (not spec.columns[column].categorical and column in current
+            and not isinstance(current[column].dtype, pd.CategoricalDtype))
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """A table as it is written for validating again: categoricals as texts (missing as None)."""
+    return df.apply(lambda s: s.astype(str).where(s.notna(), None) if isinstance(s.dtype, pd.CategoricalDtype)
+                    else s)
+
+
+def _validated_again(data: Dataset, tables: dict[str, pd.DataFrame], source: str) -> Dataset:
+    """Every table of the corrected copy validated again as a dataset (without a policy); a problem names the
+    table as ``<source>:<table>`` (not the temporary file it was checked in)."""
+    plain = {name: _plain(df) for name, df in tables.items()}
+    try:
+        return dataset_from_tables(plain, policy=None, cycle=data.cycle, source=source)
+    except DataError as err:
+        named = [replace(p, file=f"{source}:{Path(p.file).stem}") if str(p.file).endswith(".parquet") else p
+                 for p in err.problems]
+        raise DataError(named, source) from None
+
+
+def _corrected_rows_checked(data: Dataset, tables: dict[str, pd.DataFrame], changed: dict[str, list[np.ndarray]],
+                            source: str) -> Dataset:
+    """The corrected copy, its changed rows checked as loading checks a table (types, required values, the
+    contract's value checks without a policy) and by the rules across tables (employees listed, months of the
+    cycle, each table's own rules) with what those rules read: every employee, and for a moved credit share all
+    the holders of the deal and the deal's sales rows. Problems name the row of the whole table (offset 2, as the
+    full check names it)."""
+    files = {name: f"{source}:{name}" for name in _tables_of(data)}
+    problems: list[Problem] = []
+    at: dict[str, np.ndarray] = {}  # table -> positions of the rows checked (their order in the table)
+    typed: dict[str, pd.DataFrame] = {}
+    for name in CONTRACT:
+        if name not in changed:
+            continue
+        df = tables[name]
+        pos = np.unique(np.concatenate(changed[name]))
+        if name == "credits":  # the deal's shares add up to 1: all its holders' rows
+            pos = np.flatnonzero(isin(df["deal_id"], set(df["deal_id"].iloc[pos].astype(str))).to_numpy(bool))
+        at[name] = pos
+        found: list[Problem] = []
+        checked = _check_table(name, _plain(df.iloc[pos].reset_index(drop=True)), files[name], 0, None, found)
+        problems += [_row_of(p, pos) for p in found]
+        if checked is not None and name != "employees":
+            typed[name] = checked
+    employees = tables.get("employees", data.employees)  # every employee: the ids the other tables must name
+    context = {**typed, "employees": employees}
+    if "credits" in typed:  # the deals' sales rows (the credits' deals must be sales)
+        deals = set(typed["credits"]["deal_id"].dropna().astype(str))
+        at["sales"] = np.flatnonzero(isin(data.sales["deal_id"], deals).to_numpy(bool))
+        context.setdefault("sales", data.sales.iloc[at["sales"]].reset_index(drop=True))
+    offsets = {name: 0 if name in at and name != "employees" else 2 for name in files}
+    found = []
+    cross_checks(context, files, offsets, None, data.cycle, found)
+    labels = {files[name]: pos for name, pos in at.items() if name != "employees"}
+    problems += [_row_of(p, labels[p.file]) if p.file in labels else p for p in found]
+    if problems:
+        raise DataError(problems, source)
+    fields_ = {name: df for name, df in tables.items() if name in _FIELD_TABLES}
+    more = {name: tables.get(name, data.table(name)) for name in CONTRACT if name not in _FIELD_TABLES}
+    return replace(data, **fields_, more=more, source=source, files=files, notes=(), set_aside={})
+
+
+def _row_of(problem: Problem, positions: np.ndarray) -> Problem:
+    """A problem found in a table of some rows (row = position among them) named at the row of the whole table."""
+    if problem.row is None:
+        return problem
+    return replace(problem, row=int(positions[problem.row]) + 2)
 
 
 def _moved_credit(tables: dict[str, pd.DataFrame], pieces: list[pd.DataFrame]) -> list[pd.DataFrame]:

@@ -395,15 +395,23 @@ def check_appeal_targets(appeals: pd.DataFrame, t: dict[str, pd.DataFrame], file
 
 
 def _existing_keys(target: pd.DataFrame, keys: Iterable[str], wanted: pd.Series) -> set[str]:
-    """Those of the ``wanted`` keys (key columns joined with '|') that name a row of ``target``.
+    """Those of the ``wanted`` keys (key columns joined with '|') that name a row of ``target``."""
+    wanted = wanted.dropna().astype(str)
+    return set(wanted[key_positions(target, keys, wanted) >= 0])
+
+
+def key_positions(target: pd.DataFrame, keys: Iterable[str], wanted: pd.Series) -> np.ndarray:
+    """The row position in ``target`` of each of the ``wanted`` keys (key columns joined with '|', as an appeal
+    names a row); -1 for a key that names no row (or is missing). With repeated keys, the first row.
 
     Only the rows that can match are joined: a row's key equals a wanted key K only if its first key column
     (as text) equals K itself (one key column) or the part of K before one of its '|'s, so the rows are first
     filtered on that column against those few prefixes (a metrics table has millions of rows; appeals a few)."""
     keys = list(keys)
-    want = {k for k in wanted.dropna().astype(str)}
+    wanted = wanted.astype("string")
+    want = {k for k in wanted.dropna()}
     if not want or len(target) == 0:
-        return set()
+        return np.full(len(wanted), -1, dtype=np.int64)
     if len(keys) == 1:
         prefixes = want
     else:
@@ -415,9 +423,13 @@ def _existing_keys(target: pd.DataFrame, keys: Iterable[str], wanted: pd.Series)
             near |= column.isna().to_numpy(dtype=bool)
     else:
         near = column.astype("string").fillna("").isin(prefixes).to_numpy(dtype=bool)
-    candidates = target[near]
-    joined = join_keys(candidates, keys)
-    return set(joined[joined.isin(want).to_numpy(dtype=bool)])
+    rows = np.flatnonzero(near)
+    joined = join_keys(target.iloc[rows], keys).to_numpy(dtype=object)
+    first = pd.Series(rows, index=joined)
+    first = first[~first.index.duplicated(keep="first")]
+    found = first.reindex(wanted.fillna("").to_numpy(dtype=object)).fillna(-1).to_numpy(dtype=np.int64, copy=True)
+    found[wanted.isna().to_numpy(dtype=bool)] = -1
+    return found
 
 
 def join_keys(df: pd.DataFrame, keys: Iterable[str]) -> pd.Series:

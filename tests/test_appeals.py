@@ -451,3 +451,104 @@ def test_appeal_report_and_workbook_in_chinese_by_default(tmp_path: Path, appeal
     assert {"更正前", "更正后", "原因"} <= set(diff.columns) and set(diff["原因"]) == {"申诉 A1"}
     run = book.parent
     assert set(pd.read_csv(run / "register.csv")["status"]) == {"upheld", "rejected", "open"}
+
+
+# ------------------------------------------------------------- the changed rows alone vs. the whole dataset
+
+
+def _same_dataset(a, b) -> None:
+    from compkit.contract import CONTRACT
+
+    for name in CONTRACT:
+        pd.testing.assert_frame_equal(a.table(name), b.table(name), check_exact=True, obj=name)
+    assert (a.cycle, a.source, a.files, a.notes, a.set_aside) == (b.cycle, b.source, b.files, b.notes, b.set_aside)
+
+
+def _both(data, appeals: pd.DataFrame):
+    """apply_appeals checking the changed rows only (the default) and validating every table again."""
+    fast, corr_fast = apply_appeals(data, appeals)
+    full, corr_full = apply_appeals(data, appeals, check="all")
+    pd.testing.assert_frame_equal(corr_fast, corr_full)
+    return fast, full
+
+
+CELLS = [  # (table, key, column, value, employee): a cell of each kind of column the changed rows' check handles
+    ("metrics", "E1|2025-03|fee_income", "actual", "60000", "E1"),
+    ("metrics", "E3|2025-04|fee_income", "target", "1,000", "E3"),
+    ("ratings", "E4|S1|risk_management|2025", "score", "5", "E4"),
+    ("employees", "E2", "base_monthly", "7000", "E2"),
+    ("employees", "E1", "hire_date", "2019-03-01", "E1"),
+    ("employees", "E3", "branch", " Huangpu ", "E3"),
+    ("sales", "D5", "amount", "600000", "E2"),
+    ("complaints", "K1", "upheld", "false", "E4"),
+    ("history", "E3|2023", "rating", "A", "E3"),
+]
+
+
+@pytest.mark.parametrize("table,key,column,value,employee", CELLS)
+def test_changed_rows_alone_give_the_whole_checks_result(policy, tiny, table, key, column, value, employee) -> None:
+    appeals = load_appeals_frame(register(("A1", employee, "2026-01-05", table, key, column, value, "upheld", value,
+                                           "2026-01-10", "")))
+    fast, full = _both(tiny, appeals)
+    _same_dataset(fast, full)
+    assert not fast.table(table).equals(tiny.table(table))  # the cell did change
+    # only the corrected column is a new array; the other tables are the data's own, and so are the other
+    # numeric columns of the corrected table
+    for name in ("employees", "metrics", "sales", "ratings", "complaints", "history"):
+        if name != table:
+            assert fast.table(name) is tiny.table(name)
+    for col in fast.table(table).select_dtypes("number").columns.drop(column, errors="ignore"):
+        assert np.shares_memory(fast.table(table)[col].to_numpy(), tiny.table(table)[col].to_numpy())
+
+
+def test_changed_rows_alone_on_the_sample(bank_policy, sample) -> None:
+    """The sample's own register, and a credit share moved between a deal's holders (the other holder's share
+    follows): identical corrected data, corrections and outcomes."""
+    credits = sample.credits
+    deal = credits["deal_id"].astype(str)
+    two = deal[deal.map(deal.value_counts()) == 2].iloc[0]
+    row = credits[deal == two].iloc[0]
+    moved = register(("C1", str(row["employee_id"]), "2026-01-05", "credits", f"{two}|{row['employee_id']}",
+                      "share", "0.8", "upheld", "0.8", "2026-01-10", ""))
+    appeals = pd.concat([sample.appeals, load_appeals_frame(moved)], ignore_index=True)
+    fast, full = _both(sample, appeals)
+    _same_dataset(fast, full)
+    after = fast.credits[fast.credits["deal_id"].astype(str) == two]["share"].sort_values().tolist()
+    assert after == pytest.approx([0.2, 0.8])
+    before = evaluate_quietly(bank_policy, sample)
+    a, b = review_appeals(bank_policy, sample, appeals, before=before), evaluate_quietly(bank_policy, full)
+    pd.testing.assert_frame_equal(a.after.summary, b.summary, check_exact=True)
+
+
+def evaluate_quietly(policy, data):
+    from compkit.engine import evaluate
+
+    return evaluate(policy, data)
+
+
+BAD = [  # corrections that break the contract: the same problems, named at the same row, either way
+    ("ratings", "E1|S1|risk_management|2025", "score", "7"),
+    ("metrics", "E1|2025-03|target", "target", "-5"),
+    ("metrics", "E1|2025-03|fee_income", "target", "0"),  # a zero target where the actual is positive
+    ("employees", "E1", "base_monthly", "-1"),
+    ("employees", "E1", "exit_date", "2019-01-01"),  # before the hire date, and before the cycle
+    ("employees", "E1", "gender", "Q"),
+    ("complaints", "K1", "resolved_days", "-3"),
+    ("history", "E1|2024", "monthly_wage", "-100"),
+]
+
+
+@pytest.mark.parametrize("table,key,column,value", BAD)
+def test_a_bad_correction_gives_the_same_problems(tiny, table, key, column, value) -> None:
+    if key == "E1|2025-03|target":
+        key = "E1|2025-03|fee_income"
+    appeals = load_appeals_frame(register(("A1", "E1" if table != "complaints" else "E4", "2026-01-05", table,
+                                           key, column, value, "upheld", value, "2026-01-10", "")))
+    with pytest.raises(DataError) as fast:
+        apply_appeals(tiny, appeals)
+    with pytest.raises(DataError) as full:
+        apply_appeals(tiny, appeals, check="all")
+    assert fast.value.problems and fast.value.problems == full.value.problems
+    assert str(fast.value) == str(full.value)
+    assert all(p.file == f"{tiny.source} + upheld appeals:{table}" for p in fast.value.problems
+               if p.file.endswith(table))
