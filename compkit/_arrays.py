@@ -32,17 +32,43 @@ def positions(values: ArrayLike, index: ArrayLike) -> np.ndarray:
         codes, uniques = np.asarray(values.cat.codes), values.cat.categories
     elif isinstance(values.array, ArrowStringArray) and index.inferred_type in ("string", "empty"):
         arrow = pyarrow.array(values)
-        found = pc.index_in(arrow, value_set=pyarrow.array(index.to_numpy(dtype=object), type=arrow.type))
+        found = pc.index_in(arrow, value_set=_text_labels(index, arrow.type))
         return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     else:
         codes, uniques = pd.factorize(values)
     uniques = pd.Index(uniques)
-    try:
-        uniques = uniques.astype(index.dtype)
-    except (TypeError, ValueError):
-        pass  # labels of another type: get_indexer finds none of them
-    table = np.append(index.get_indexer(uniques), -1).astype(np.int32)
+    found = _text_positions(uniques, index)
+    if found is None:
+        try:
+            uniques = uniques.astype(index.dtype)
+        except (TypeError, ValueError):
+            pass  # labels of another type: get_indexer finds none of them
+        found = index.get_indexer(uniques)
+    table = np.append(found, -1).astype(np.int32)
     return table[codes]  # code -1 (missing) takes the trailing -1
+
+
+def _text_labels(index: pd.Index, kind: pyarrow.DataType) -> pyarrow.Array:
+    """The labels of a text index as one Arrow array of type ``kind`` (an Arrow-backed index: its own array)."""
+    if isinstance(index.array, ArrowStringArray):
+        labels = index.array.__arrow_array__()
+        labels = labels.combine_chunks() if isinstance(labels, pyarrow.ChunkedArray) else labels
+        return labels if labels.type == kind else labels.cast(kind)
+    return pyarrow.array(index.to_numpy(dtype=object), type=kind)
+
+
+def _text_positions(labels: pd.Index, index: pd.Index) -> np.ndarray | None:
+    """``index.get_indexer(labels)`` for distinct text labels (a categorical's categories) in a text index, by
+    Arrow's ``index_in`` (one C++ hash of the index; pandas hashes a Python string per label): for the 100,000
+    employee ids the engine looks up several times per evaluation. None when either is not all text."""
+    if len(labels) < 1000 or index.inferred_type != "string" or labels.inferred_type != "string":
+        return None
+    try:
+        text = pyarrow.array(np.asarray(labels, dtype=object), type=pyarrow.large_string())
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):
+        return None
+    found = pc.index_in(text, value_set=_text_labels(index, pyarrow.large_string()))
+    return found.fill_null(-1).to_numpy(zero_copy_only=False)
 
 
 def sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:

@@ -42,7 +42,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import ArrayLike
+from pandas.arrays import ArrowStringArray
 
 from compkit._arrays import positions, row_codes
 from compkit.credits import CreditSplit
@@ -256,9 +259,9 @@ def npl_reversals(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> tu
 def _npl_hits(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`npl_reversals` as (a boolean per row of ``rows``: reversed, the NPL month of each reversed row).
     ``rows`` may repeat a row (the credited sales' split rows, :class:`compkit.credits.CreditSplit`)."""
-    loan, _ = row_codes(sales["loan_id"], rows)  # loan codes (-1: no loan id)
     npl = _dates_at(sales["npl_date"], rows).astype("datetime64[ns]").view(np.int64)
     missing = np.iinfo(np.int64).min  # NaT
+    loan = _dated_loan_codes(sales["loan_id"], rows, npl != missing)  # -1: no loan id, or never dated
     # the earliest NPL date of each loan (over its rows with a date), then on every row of the loan
     dated = (loan >= 0) & (npl != missing)
     n_loans = int(loan.max()) + 1 if len(loan) else 0
@@ -276,6 +279,21 @@ def _npl_hits(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> tuple[
     valid = (start != missing) & (limit != missing)
     hit = has_date & valid & (d >= start) & (d < limit)
     return hit, pd.DatetimeIndex(d[hit].view("datetime64[ns]")).strftime("%Y-%m").to_numpy(dtype=object)
+
+
+def _dated_loan_codes(loan_ids: pd.Series, rows: np.ndarray, dated: np.ndarray) -> np.ndarray:
+    """A code per row of ``rows`` for its loan (``loan_ids`` at the rows), equal codes for equal loan ids; -1 for
+    a row without a loan id. Arrow text: only loans with an NPL date on one of the rows (``dated``, per row) get a
+    code, every other row -1 (its loan has no date, so nothing is reversed): the loan ids of the few dated rows
+    are looked up among the rows, instead of dictionary-encoding every row's id."""
+    if not isinstance(loan_ids.array, ArrowStringArray) or not len(rows):
+        return row_codes(loan_ids, rows)[0]
+    taken = loan_ids.array.__arrow_array__().take(pa.array(np.asarray(rows, dtype=np.int64)))
+    if isinstance(taken, pa.ChunkedArray):
+        taken = taken.combine_chunks()
+    wanted = pc.unique(pc.drop_null(taken.filter(pa.array(np.asarray(dated, dtype=bool)))))
+    found = pc.index_in(taken, value_set=wanted)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
 
 
 def _dates_at(values: pd.Series, rows: np.ndarray) -> np.ndarray:
@@ -514,12 +532,14 @@ def commission_lines(sales: pd.DataFrame | CreditSplit, commission: Commission, 
     modified = [(i, pr) for i, pr in enumerate(commission.products)
                 if pr.coefficients is not None or pr.on_ftp_spread or pr.npl_clawback is not None]
     extra_flat, extra_amount = [], []
+    factors = {}  # per product with a coefficient or FTP factor: (its rows, each row's factor)
     if modified and split is None:
         amount = amount.copy()  # never write into the sales table
     for i, pr in modified:
         rows = np.flatnonzero(q == i)
         if pr.coefficients is not None or pr.on_ftp_spread:
-            amount[rows] = amount[rows] * _row_factor(sales, pr, source_of(rows))  # row_basis of the rows
+            factors[i] = rows, _row_factor(sales, pr, source_of(rows))
+            amount[rows] = amount[rows] * factors[i][1]  # row_basis of the rows
         if pr.npl_clawback is not None and len(rows):
             hit_rows, month = _npl_hits(sales, pr, source_of(rows))
             hit = rows[hit_rows]
@@ -555,13 +575,13 @@ def commission_lines(sales: pd.DataFrame | CreditSplit, commission: Commission, 
     for i, pr in special:
         baseline = None
         if pr.increase_rate_per_10k is not None:
-            rows = np.flatnonzero(q == i)
-            rows = rows[(e[rows] >= 0) & (p[rows] >= 0)]
-            if split is None:
-                baseline = _baseline_grid(sales, pr, rows, e, p, n_e, n_p)
-            else:
-                baseline = _baseline_cells(split.column_at("baseline", rows), _row_factor(sales, pr, source_of(rows)),
-                                           rows, e, p, n_e, n_p)
+            rows, factor = factors[i] if i in factors else (np.flatnonzero(q == i), None)
+            inside = (e[rows] >= 0) & (p[rows] >= 0)
+            rows = rows[inside]
+            # the rows' factors as the amounts took them (the same per row: no second look-up of the labels)
+            factor = _row_factor(sales, pr, source_of(rows)) if factor is None else factor[inside]
+            values = _numbers_at(sales["baseline"], rows) if split is None else split.column_at("baseline", rows)
+            baseline = _baseline_cells(values, factor, rows, e, p, n_e, n_p)
         target = cycle_target = None
         if pr.quota is not None:
             target = monthly_targets(metrics, pr.quota.indicator, employees_ix, periods_ix)

@@ -458,6 +458,20 @@ def test_positions_values_first_then_the_index() -> None:
     assert positions(pd.Series(["b"]), pd.Series(["b", "a"])).tolist() == [0]
 
 
+def test_positions_of_many_categories_in_a_text_index() -> None:
+    # 2,000 categories (Arrow's look-up from 1,000 on) in an index of 1,500 ids, in another order, as object and
+    # as Arrow text: the same positions as pandas' get_indexer; an unknown id and a missing value -> -1
+    from compkit._arrays import positions
+
+    ids = [f"E{i:05d}" for i in range(2000)]
+    index_ids = ids[1500:0:-1]
+    values = pd.Series(pd.Categorical(["E00007", "E01999", None, "E01500", "E00001"], categories=ids))
+    expected = pd.Index(index_ids).get_indexer(["E00007", "E01999", "x", "E01500", "E00001"]).tolist()
+    assert expected == [1493, -1, -1, 0, 1499]
+    for index in (pd.Index(index_ids, dtype=object), pd.Index(index_ids, dtype="string"), pd.Index(index_ids)):
+        assert positions(values, index).tolist() == expected
+
+
 def test_sorted_codes_and_any_codes() -> None:
     from compkit._arrays import any_codes, sorted_codes
 
