@@ -735,6 +735,50 @@ def test_may_repeat_on_text_ids_sorted_or_not() -> None:
     assert _may_repeat(ids(None, "D1", None), ["deal_id"])
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(
+    ["", "a", "b", "ab", "ba", "abcdefgh", "abcdefghi", "abcdefgh\x00", "é", "理财", "x" * 16, "x" * 17, "y" * 32,
+     "y" * 33, "12345678abcdefgh", "12345678abcdefgi"])), max_size=12),
+       st.integers(min_value=0, max_value=2), st.booleans())
+def test_texts_distinct_says_whether_any_text_repeats(values: list, skip: int, large: bool) -> None:
+    """Exact, whatever the texts' lengths (one word, several, past the 32 bytes hashed), nulls left out, over
+    sliced arrays and several chunks: the same answer as counting the distinct texts in Python."""
+    import pyarrow
+
+    from compkit._arrays import texts_distinct
+
+    kind = pyarrow.large_string() if large else pyarrow.string()
+    present = [v for v in values if v is not None]
+    expected = len(set(present)) == len(present)
+    one = pyarrow.array(["pad"] * skip + values, type=kind).slice(skip)
+    assert texts_distinct(one) == expected, values
+    half = len(values) // 2
+    chunked = pyarrow.chunked_array([pyarrow.array(values[:half], type=kind), pyarrow.array(values[half:], type=kind)],
+                                    type=kind)
+    assert texts_distinct(chunked) == expected, values
+
+
+def test_periods_are_held_as_the_cycles_months_in_order(tiny) -> None:
+    """metrics' and sales' months: an ordered categorical of the cycle's 12 months, reading back as the texts and
+    comparing with a month as the texts did."""
+    from compkit.data import coded_periods
+
+    for name in ("metrics", "sales"):
+        period = tiny.table(name)["period"]
+        assert isinstance(period.dtype, pd.CategoricalDtype) and period.cat.ordered
+        assert list(period.cat.categories) == tiny.periods
+        text = period.astype(str)
+        assert ((period <= "2025-06") == (text <= "2025-06")).all()
+        assert ((period == "2025-03") == (text == "2025-03")).all()
+    months = [f"2025-{m:02d}" for m in range(1, 13)]
+    text = pd.Series(["2025-03", None, "2025-01", "2025-03"], dtype="string")
+    coded = coded_periods(text, months)
+    assert coded.tolist()[0] == "2025-03" and pd.isna(coded.iloc[1])
+    assert np.asarray(coded.cat.codes).tolist() == [2, -1, 0, 2]
+    outside = pd.Series(["2025-03", "2024-12"], dtype="string")
+    assert coded_periods(outside, months) is outside  # a month not of the cycle: left as text, nothing lost
+
+
 def test_may_repeat_on_several_key_columns() -> None:
     from compkit.data import _may_repeat
 
