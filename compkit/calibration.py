@@ -25,7 +25,7 @@ from scipy import sparse, stats
 from compkit import knobs as kn
 from compkit import parallel
 from compkit.data import Dataset
-from compkit.engine import evaluate
+from compkit.engine import Kept, evaluate
 from compkit.errors import CompkitError
 from compkit.i18n import M_
 from compkit.knobs import Knob
@@ -297,12 +297,15 @@ def knob_setter(policy: Policy, knob: str | Knob) -> tuple[Callable[[float], Pol
 
 
 def knob_costs(policy: Policy, data: Dataset, knob: str | Knob, values: Sequence[float],
-               processes: int | None = 1) -> list[float]:
+               processes: int | None = 1, kept: Kept | None = None) -> list[float]:
     """The total employer cost of ``evaluate`` with the knob at each of ``values`` (CNY, in their order): one
-    full evaluation each, ``processes`` at a time in forked processes (:func:`compkit.parallel.fork_map`; None:
-    every core)."""
+    evaluation each, ``processes`` at a time in forked processes (:func:`compkit.parallel.fork_map`; None:
+    every core). ``kept`` (:class:`compkit.engine.Kept`, default a new one): the stages a knob of the commission
+    or the bonus leaves alone (the scorecard, the split of shared deals, the salary review) are worked out by the
+    first evaluation and taken back by the others in the same process (the same costs, bit for bit)."""
     setter = knob_setter(policy, knob)[0]
-    return parallel.fork_map(lambda x: float(evaluate(setter(x), data).summary["employer_cost"].sum()),
+    kept = Kept() if kept is None else kept
+    return parallel.fork_map(lambda x: float(evaluate(setter(x), data, kept=kept).summary["employer_cost"].sum()),
                              list(values), processes)
 
 
@@ -324,14 +327,15 @@ def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "comm
     setter, current, default_bracket, what = knob_setter(policy, knob)
     lo, hi = bracket if bracket is not None else default_bracket
     calls = {"n": 0}
+    kept = Kept()  # the scorecard and what else a knob of the commission or the bonus leaves alone, worked out once
 
     def cost(x: float) -> float:
         calls["n"] += 1
-        return float(evaluate(setter(x), data).summary["employer_cost"].sum())
+        return float(evaluate(setter(x), data, kept=kept).summary["employer_cost"].sum())
 
     if knob == "bonus_pool":
         # cost is linear in the pool with slope 1: the fixed part is the cost less the bonus
-        out = evaluate(setter(1.0e6), data)
+        out = evaluate(setter(1.0e6), data, kept=kept)
         fixed = float(out.summary["employer_cost"].sum() - out.summary["bonus"].sum())
         pool = round(budget - fixed, 2)
         calls["n"] += 1
@@ -341,7 +345,7 @@ def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "comm
         achieved = cost(pool)
         return BudgetSolution(setter(pool), knob, pool, achieved, budget, achieved - budget, calls["n"],
                               f"{what} set to {pool:,.2f}")
-    c_lo, c_hi = knob_costs(policy, data, knob, [lo, hi], processes)
+    c_lo, c_hi = knob_costs(policy, data, knob, [lo, hi], processes, kept)
     calls["n"] += 2
     f_lo, f_hi = c_lo - budget, c_hi - budget
     if f_lo > 0 or f_hi < 0:

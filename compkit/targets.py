@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from compkit import i18n
+from compkit._arrays import isin, labelled_codes
 from compkit.aggregate import individual_log_changes
 from compkit.atomic import check_output, write_file
 from compkit.data import Dataset, cycle_periods
@@ -60,18 +61,19 @@ class TargetError(CompkitError):
         return head + "\n" + "\n".join(f"  - {i18n.translate(p, lang)}" for p in self.problems)
 
 
-def individual_changes(data: Dataset, indicator: str) -> np.ndarray:
+def individual_changes(data: Dataset, indicator: str, rows: pd.DataFrame | None = None) -> np.ndarray:
     """This year's individual changes of a metric indicator, as factors on next year's actual: exp(d) with d from
     compkit.aggregate.individual_log_changes (year-on-year scale, mean 1; the same changes next year's Monte Carlo
-    draws), one per person with both halves of the cycle; [1.0] when nobody has both."""
-    m = data.metrics[data.metrics["indicator"] == indicator]
+    draws), one per person with both halves of the cycle; [1.0] when nobody has both. ``rows``: the metrics rows
+    of the indicator in the table's order, when the caller has them."""
+    m = data.metrics[data.metrics["indicator"] == indicator] if rows is None else rows
     changes = individual_log_changes(m, data.periods, "indicator", "actual")
     d = changes[indicator].dropna() if indicator in changes else pd.Series(dtype="float64")
     return np.exp(d).to_numpy() if len(d) else np.array([1.0])
 
 
 def propose_targets(policy: Policy, data: Dataset, share_reaching: float = 0.5, growth: float = 0.0,
-                    environment: str = "branch") -> pd.DataFrame:
+                    environment: str = "branch", changes: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Next cycle's targets per person and metric indicator, so that about ``share_reaching`` of managers reach
     100% (challenging yet achievable), adjusted for the market and branch environment.
 
@@ -87,33 +89,81 @@ def propose_targets(policy: Policy, data: Dataset, share_reaching: float = 0.5, 
     Lower-is-better indicators (inverse curves) use the share-th quantile and divide: target = base / ... so that the
     same share stays at or below it. Columns: employee_id, branch, indicator, actual, target_now, achievement_now,
     environment_factor, target_next, expected_share.
+
+    ``changes``: a dict of each indicator's individual changes (:func:`individual_changes`), read when an indicator
+    is in it and filled with those worked out here, so that :func:`break_down_targets` given the same dict does not
+    work them out again. The table's ``attrs["proposed"]`` records share_reaching, growth and environment (checked
+    by :func:`unit_totals` and :func:`break_down_targets` when handed the table).
     """
     emp = data.employees.set_index("employee_id")
+    metrics = data.metrics
+    month = _month_ranks(metrics["period"])
     rows = []
     for ind in policy.scorecard.indicators:
         if ind.source != "metrics":
             continue
-        m = data.metrics[data.metrics["indicator"] == ind.id]
+        at = np.flatnonzero(isin(metrics["indicator"], [ind.id]).to_numpy(dtype=bool))  # in the table's order
         agg = {"sum": "sum", "mean": "mean", "last": "last"}[ind.aggregate]
-        per = m.sort_values("period").groupby("employee_id")[["actual", "target"]].agg(agg)
+        # each person's rows in month order (a stable sort on the month's rank, as sorting on the text would give)
+        by_month = metrics[["employee_id", "actual", "target"]].take(at[np.argsort(month[at], kind="stable")])
+        per = by_month.groupby("employee_id")[["actual", "target"]].agg(agg)
         per["achievement"] = per["actual"] / per["target"]
         per[environment] = emp.loc[per.index, environment].to_numpy()
         overall = per["achievement"].median()
         env = per.groupby(environment)["achievement"].transform("median") / overall
-        changes = individual_changes(data, ind.id)
+        ind_changes = _changes_of(data, ind.id, changes, at)
         inverse = isinstance(policy.indicator_curve(ind), InverseCurve)
         if inverse:
-            q = float(np.quantile(1.0 / changes, share_reaching))
+            q = float(np.quantile(1.0 / ind_changes, share_reaching))
             target = per["actual"] / (1 + growth) * q
         else:
-            q = float(np.quantile(changes, 1.0 - share_reaching))
+            q = float(np.quantile(ind_changes, 1.0 - share_reaching))
             target = per["actual"] * (1 + growth) * q
         rows.append(pd.DataFrame({
             "employee_id": per.index, environment: per[environment].to_numpy(), "indicator": ind.id,
             "actual": per["actual"].to_numpy(), "target_now": per["target"].to_numpy(),
             "achievement_now": per["achievement"].to_numpy(), "environment_factor": env.to_numpy(),
             "target_next": target.to_numpy(), "expected_share": share_reaching}))
-    return pd.concat(rows, ignore_index=True)
+    out = pd.concat(rows, ignore_index=True)
+    out.attrs["proposed"] = {"share_reaching": share_reaching, "growth": growth, "environment": environment}
+    return out
+
+
+def _month_ranks(periods: pd.Series) -> np.ndarray:
+    """Each row's month as its rank among the distinct months in text order (missing last): sorting on it is
+    sorting on the text, on integers (one dictionary encoding of the column instead of sorting millions of
+    texts)."""
+    codes, labels = labelled_codes(periods)
+    rank = np.empty(len(labels) + 1, dtype=np.int64)
+    rank[np.argsort(np.asarray(labels, dtype=object), kind="stable")] = np.arange(len(labels))
+    rank[-1] = len(labels)  # code -1 (missing)
+    return rank[codes]
+
+
+def _changes_of(data: Dataset, indicator: str, changes: dict[str, np.ndarray] | None,
+                at: np.ndarray | None = None) -> np.ndarray:
+    """:func:`individual_changes` of ``indicator`` (``at``: its rows' positions in the metrics table, when known),
+    taken from ``changes`` when there, else worked out (and kept in ``changes`` when given)."""
+    if changes is not None and indicator in changes:
+        return changes[indicator]
+    found = individual_changes(data, indicator, None if at is None else data.metrics.take(at))
+    if changes is not None:
+        changes[indicator] = found
+    return found
+
+
+def _proposals(policy: Policy, data: Dataset, proposals: pd.DataFrame | None, changes: dict[str, np.ndarray] | None,
+               **settings: float | str) -> pd.DataFrame:
+    """propose_targets(policy, data, **settings), or ``proposals`` when the caller worked it out with the same
+    settings (``attrs["proposed"]``; a table proposed otherwise raises ValueError)."""
+    if proposals is None:
+        return propose_targets(policy, data, changes=changes, **settings)
+    made = proposals.attrs.get("proposed", {})
+    differ = {k: (made.get(k), v) for k, v in settings.items() if made.get(k) != v}
+    if differ:
+        raise ValueError("proposals made with other settings than needed here: "
+                         + ", ".join(f"{k} {a!r} instead of {b!r}" for k, (a, b) in differ.items()))
+    return proposals
 
 
 def next_cycle(cycle: str) -> str:
@@ -159,16 +209,22 @@ def check_unit_targets(policy: Policy, data: Dataset, unit_targets: pd.DataFrame
                           + "\n".join(f"  - {p}" for p in problems), problems)
 
 
-def unit_totals(policy: Policy, data: Dataset, growth: float = 0.0, by: str = "branch") -> pd.DataFrame:
+def unit_totals(policy: Policy, data: Dataset, growth: float = 0.0, by: str = "branch",
+                proposals: pd.DataFrame | None = None) -> pd.DataFrame:
     """This cycle's unit figures grown by ``growth``, as unit targets for :func:`break_down_targets` (a starting
     point for the analyst): per unit and metric indicator, the sum over its people of their actuals (aggregated as
     the indicator says) x (1 + growth); for lower-is-better ratios the unit's median ratio / (1 + growth). Only
     people still employed at the end of the cycle count (as in :func:`break_down_targets`).
-    Columns: ``by``, indicator, target."""
+    Columns: ``by``, indicator, target. ``proposals``: :func:`propose_targets`' table for these policy and data with
+    ``environment=by`` (any share reaching and growth: only the actuals are read), used instead of proposing
+    again."""
     inverse = {i.id for i in policy.scorecard.indicators if isinstance(policy.indicator_curve(i), InverseCurve)}
     emp = data.employees
     active = set(emp.loc[emp["exit_date"].isna() | (emp["exit_date"] > data.cycle_end), "employee_id"].astype(str))
-    proposals = propose_targets(policy, data, share_reaching=0.5, environment=by)
+    if proposals is None:
+        proposals = propose_targets(policy, data, share_reaching=0.5, environment=by)
+    else:
+        proposals = _proposals(policy, data, proposals, None, environment=by)
     proposals = proposals[proposals["employee_id"].astype(str).isin(active)].copy()
     proposals[by] = proposals[by].astype(str)
     grouped = proposals.groupby([by, "indicator"], sort=True)["actual"]
@@ -205,7 +261,8 @@ def _shares_at_or_below(base: np.ndarray, changes: np.ndarray, t: float) -> np.n
 
 
 def break_down_targets(policy: Policy, data: Dataset, unit_targets: pd.DataFrame, share_reaching: float = 0.5,
-                       by: str = "branch") -> tuple[pd.DataFrame, pd.DataFrame]:
+                       by: str = "branch", proposals: pd.DataFrame | None = None,
+                       changes: dict[str, np.ndarray] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each person's next-cycle target per indicator from the unit's target (see the module docstring).
 
     ``unit_targets``: columns ``by`` (e.g. branch), indicator, target (the unit's total for the cycle, in the
@@ -214,12 +271,18 @@ def break_down_targets(policy: Policy, data: Dataset, unit_targets: pd.DataFrame
     (people, units): people has employee_id, ``by``, indicator, actual, proposal, target_next, scale,
     expected_share; units has ``by``, indicator, people, unit_target, sum_of_proposals (= the consistent
     target), scale, expected_share.
+
+    ``proposals``: :func:`propose_targets`' table for these policy and data with ``share_reaching`` and
+    ``environment=by`` (no growth), used instead of proposing again; ``changes``: the individual changes by
+    indicator, as :func:`propose_targets` takes them (the same results either way).
     """
     check_unit_targets(policy, data, unit_targets, by)
     emp = data.employees
     active = emp[emp["exit_date"].isna() | (emp["exit_date"] > data.cycle_end)]
     active_ids = set(active["employee_id"].astype(str))
-    proposals = propose_targets(policy, data, share_reaching=share_reaching, environment=by)
+    changes_of: dict[str, np.ndarray] = {} if changes is None else changes
+    proposals = _proposals(policy, data, proposals, changes_of, share_reaching=share_reaching, growth=0.0,
+                           environment=by)
     proposals = proposals[proposals["employee_id"].astype(str).isin(active_ids)].copy()
     proposals[by] = proposals[by].astype(str)
     inverse = {i.id for i in policy.scorecard.indicators if isinstance(policy.indicator_curve(i), InverseCurve)}
@@ -230,14 +293,11 @@ def break_down_targets(policy: Policy, data: Dataset, unit_targets: pd.DataFrame
     # the whole metrics table each): not once per unit and indicator
     rows_of = proposals.groupby([by, "indicator"], sort=False).indices
     no_rows = np.array([], dtype=np.intp)
-    changes_of: dict[str, np.ndarray] = {}
     for (unit, ind), t in ut.set_index([by, "indicator"])["target"].items():
         mine = proposals.iloc[rows_of.get((unit, ind), no_rows)]
         mine = mine[np.isfinite(mine["target_next"].to_numpy(dtype="float64"))]
         proposal = mine["target_next"].to_numpy(dtype="float64")
-        if ind not in changes_of:
-            changes_of[ind] = individual_changes(data, ind)
-        changes = changes_of[ind]
+        changes = _changes_of(data, ind, changes_of)
         if ind in inverse:
             target = np.full(len(mine), float(t))
             q = float(np.quantile(1.0 / changes, share_reaching))

@@ -249,6 +249,19 @@ def test_knob_costs_and_the_solve_in_processes_are_as_in_one_process(tiny, polic
     assert (a.value, a.cost, a.evaluations) == (b.value, b.cost, b.evaluations)
 
 
+def test_knob_costs_take_the_kept_scorecard_with_the_same_costs(tiny, policy) -> None:
+    """The first evaluation keeps the scorecard (and what else a commission knob leaves alone); the others take
+    it back: the costs are those of full evaluations, bit for bit."""
+    from compkit.engine import Kept
+
+    setter = calibration.knob_setter(policy, "commission_rate")[0]
+    values = [0.0, 0.9, 1.0]
+    full = [float(evaluate(setter(x), tiny).summary["employer_cost"].sum()) for x in values]
+    kept = Kept()
+    assert calibration.knob_costs(policy, tiny, "commission_rate", values, kept=kept) == full
+    assert kept.stages and kept.fits(setter(0.5), tiny, None)
+
+
 def test_solve_budget_says_when_no_value_can_meet_it(tiny, policy) -> None:
     with pytest.raises(CalibrationError, match="no value of multiplier of every commission rate"):
         calibration.solve_budget(policy, tiny, budget=1.0, knob="commission_rate")

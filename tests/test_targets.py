@@ -229,3 +229,27 @@ def test_shares_at_or_below_is_the_direct_comparison(base, changes, t) -> None:
     with np.errstate(divide="ignore", invalid="ignore"):
         expected = [np.mean(x / c <= t) for x in b]
     assert _shares_at_or_below(b, c, t).tolist() == expected
+
+
+def test_proposals_and_changes_handed_over_give_the_same_targets(policy, tiny) -> None:
+    """The calibration notebook proposes once and hands the proposals (and each indicator's individual changes) to
+    unit_totals and break_down_targets: the same tables as when each proposes on its own; proposals made with
+    other settings are refused."""
+    from compkit.targets import propose_targets
+
+    unit = pd.DataFrame({"branch": ["Pudong", "Pudong"], "indicator": ["fee_income", "npl_ratio"],
+                         "target": [1_944_000.0, 1.4]})
+    changes: dict = {}
+    proposals = propose_targets(policy, tiny, share_reaching=0.4, changes=changes)
+    assert set(changes) == {i.id for i in policy.scorecard.indicators if i.source == "metrics"}
+    pd.testing.assert_frame_equal(proposals, propose_targets(policy, tiny, share_reaching=0.4), check_exact=True)
+    pd.testing.assert_frame_equal(unit_totals(policy, tiny, growth=0.05, proposals=proposals),
+                                  unit_totals(policy, tiny, growth=0.05), check_exact=True)
+    handed = break_down_targets(policy, tiny, unit, share_reaching=0.4, proposals=proposals, changes=changes)
+    own = break_down_targets(policy, tiny, unit, share_reaching=0.4)
+    for a, b in zip(handed, own):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    with pytest.raises(ValueError, match="share_reaching 0.4 instead of 0.5"):
+        break_down_targets(policy, tiny, unit, share_reaching=0.5, proposals=proposals)
+    with pytest.raises(ValueError, match="environment 'branch' instead of 'region'"):
+        unit_totals(policy, tiny, by="region", proposals=proposals)
