@@ -33,8 +33,8 @@ from compkit.policy import Policy
 from compkit.raters import DENSE_MAX_RATERS, RaterEffects, _no_duplicates, _numeric, _require, rater_effects
 from compkit.targets import individual_changes, propose_targets  # target setting lives in compkit.targets
 
-__all__ = ["CalibrationError", "icc", "krippendorff_alpha", "rater_effects", "RaterEffects", "DENSE_MAX_RATERS",
-           "BudgetSolution", "knob_setter", "solve_budget", "individual_changes", "propose_targets",
+__all__ = ["CalibrationError", "icc", "krippendorff_alpha", "krippendorff_alphas", "rater_effects", "RaterEffects",
+           "DENSE_MAX_RATERS", "BudgetSolution", "knob_setter", "solve_budget", "individual_changes", "propose_targets",
            "calibrate_payout_curve"]
 
 
@@ -194,8 +194,16 @@ def krippendorff_alpha(df: pd.DataFrame, unit: str, rater: str, value: str, leve
     Raises ValueError for an unknown level, fewer than 2 raters, no pairable unit, or no variation among the
     pairable values (alpha is then undefined).
     """
-    if level not in KRIPPENDORFF_LEVELS:
-        raise ValueError(f"level must be one of {KRIPPENDORFF_LEVELS}, not {level!r}")
+    return krippendorff_alphas(df, unit, rater, value, (level,))[level]
+
+
+def krippendorff_alphas(df: pd.DataFrame, unit: str, rater: str, value: str,
+                        levels: Sequence[str] = ("ordinal", "interval")) -> dict[str, float]:
+    """:func:`krippendorff_alpha` at each of ``levels`` ({level: alpha}), the checks and the pairable units of the
+    table worked out once for all of them (the same figures as one call per level)."""
+    for level in levels:
+        if level not in KRIPPENDORFF_LEVELS:
+            raise ValueError(f"level must be one of {KRIPPENDORFF_LEVELS}, not {level!r}")
     _require(df, [unit, rater, value])
     d = df[[unit, rater, value]]
     d = d[d[value].notna()]
@@ -208,10 +216,16 @@ def krippendorff_alpha(df: pd.DataFrame, unit: str, rater: str, value: str, leve
     keep = m_u[u_codes] >= 2
     if not keep.any():
         raise ValueError("krippendorff_alpha found no pairable unit (a unit with values from at least 2 raters)")
-    v = d[value].to_numpy()[keep] if level == "nominal" else _numeric(d[value], value)[keep]
+    u_codes = pd.factorize(u_codes[keep])[0]
+    numeric = _numeric(d[value], value)[keep] if any(lv != "nominal" for lv in levels) else None
+    return {level: _alpha(u_codes, d[value].to_numpy()[keep] if level == "nominal" else numeric, level, value)
+            for level in levels}
+
+
+def _alpha(u_codes: np.ndarray, v: np.ndarray, level: str, value: str) -> float:
+    """Krippendorff's alpha of the pairable values ``v`` with their units' codes ``u_codes`` (0..units-1)."""
     if level == "ratio" and (v < 0).any():
         raise ValueError(f"ratio alpha needs values >= 0; column {value!r} has negative values")
-    u_codes = pd.factorize(u_codes[keep])[0]
     v_codes, values = pd.factorize(v, sort=True)
     values = np.asarray(values)
     n_values = len(values)

@@ -132,6 +132,20 @@ def test_krippendorff_alpha_matches_the_published_example() -> None:
         assert got == pytest.approx(package[level], rel=1e-12), level
 
 
+def test_krippendorff_alphas_at_once_are_those_of_each_level() -> None:
+    """The checks and pairable units worked out once for several levels: the very figures of one call per level;
+    integer unit codes give the figures of the text units they stand for."""
+    from compkit.calibration import krippendorff_alphas
+
+    df = _reliability_data(KRIPPENDORFF_2011)
+    levels = ("nominal", "ordinal", "interval", "ratio")
+    assert krippendorff_alphas(df, "unit", "observer", "value", levels) == {
+        level: krippendorff_alpha(df, "unit", "observer", "value", level) for level in levels}
+    coded = df.assign(unit=pd.factorize(df["unit"].astype(str) + "|x")[0])
+    assert krippendorff_alphas(coded, "unit", "observer", "value", levels) == \
+        krippendorff_alphas(df, "unit", "observer", "value", levels)
+
+
 def test_krippendorff_alpha_by_hand() -> None:
     # 2 raters, 3 units: (1, 1), (1, 2), (2, 2), plus a unit only one rater rated (not pairable, left out).
     # coincidences: o_11 = 2, o_12 = o_21 = 1, o_22 = 2; n_1 = n_2 = 3, n = 6.
