@@ -228,19 +228,20 @@ def _tails(values: list, style: str, datetime_style: int) -> list[str | None]:
     return out
 
 
-def _column_cells(s: pd.Series, ref: np.ndarray, style: int, datetime_style: int = 0) -> np.ndarray:
-    """The ``<c>`` elements of one column (``ref``: the cells' references, 'B2', 'B3' ...); '' for a missing
-    value. Each distinct value is written once (:func:`_tails`) and repeated by its code."""
+def _column_tails(s: pd.Series, style: int, datetime_style: int = 0):
+    """The end of each ``<c>`` element of one column after its reference (``" s="3"><v>12.5</v></c>``), as an
+    Arrow string array; null for a missing value (no cell). Each distinct value is written once (:func:`_tails`)
+    and repeated by its code (Arrow's take); a date as Excel serial days."""
+    import pyarrow as pa
+
     st = f' s="{style}"' if style else ""
     dtype = s.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype):
         t = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
         raw = t.to_numpy(dtype="datetime64[ns]")
-        missing = np.isnat(raw)
         days = (raw - _EXCEL_EPOCH) / np.timedelta64(1, "D")
-        v = np.array([f"{x:.16g}" for x in np.where(missing, 0.0, days).tolist()], dtype=object)
-        return np.where(missing, "", '<c r="' + ref + '"' + st + "><v>" + v + "</v></c>")
-    if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
+        values = np.where(np.isnat(raw), np.nan, days)  # missing: NaN, no cell (below)
+    elif pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
         values = s.to_numpy(dtype=object)
     elif pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
         values = s.to_numpy(dtype="float64", na_value=np.nan) if pd.api.types.is_extension_array_dtype(dtype) \
@@ -249,27 +250,22 @@ def _column_cells(s: pd.Series, ref: np.ndarray, style: int, datetime_style: int
         values = s.astype(object).to_numpy()
         if not all(isinstance(v, str) or v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
                    for v in pd.unique(values)):  # mixed: 1, 1.0 and True must not share a code
-            tails = np.array(_tails(list(values), st, datetime_style), dtype=object)
-            ok = tails != None  # noqa: E711 - elementwise
-            return np.where(ok, '<c r="' + ref + np.where(ok, tails, ""), "")
+            return pa.array(_tails(list(values), st, datetime_style), type=pa.string())
     codes, uniques = pd.factorize(values)
     if isinstance(uniques, np.ndarray) and uniques.dtype.kind in "iuf":  # numbers: no test per value
         fin = np.isfinite(uniques) if uniques.dtype.kind == "f" else np.ones(len(uniques), dtype=bool)
-        tails = np.array([f'"{st}><v>{x:.16g}</v></c>' for x in uniques.tolist()] + [None], dtype=object)
-        tails[:-1][~fin] = None
-        picked = tails[codes]
-        ok = picked != None  # noqa: E711 - elementwise
-        return np.where(ok, '<c r="' + ref + np.where(ok, picked, ""), "")
-    tails = np.array(_tails(list(np.asarray(uniques, dtype=object)), st, datetime_style) + [None], dtype=object)
-    picked = tails[codes]  # code -1 (missing) takes the last: None
-    ok = picked != None  # noqa: E711 - elementwise
-    return np.where(ok, '<c r="' + ref + np.where(ok, picked, ""), "")
+        tails = [f'"{st}><v>{x:.16g}</v></c>' if ok else None for x, ok in zip(uniques.tolist(), fin.tolist())]
+    else:
+        tails = _tails(list(np.asarray(uniques, dtype=object)), st, datetime_style)
+    codes = np.where(codes < 0, len(tails), codes)  # code -1 (missing) takes the last: null
+    return pa.array(tails + [None], type=pa.string()).take(pa.array(codes))
 
 
 def write_workbook_streamed(sheets: dict[str, pd.DataFrame], path: Path, lang: str | None = None) -> Path:
     """:func:`write_workbook` for tables of millions of rows (the statements of 100,000 people): the same sheets,
     headers (bold, white on blue, frozen, auto filter), column widths, number formats and neutralised text, but
-    the sheet XML is built a column at a time with numpy and streamed into the zip file (deflate level 1), never
+    the sheet XML is built a chunk of rows at a time (each distinct value of a column formatted once, the cells and
+    rows joined by Arrow) and streamed into the zip file (ISA-L's deflate, level 1: :func:`_fast_deflate`), never
     holding a cell object per value; text is stored inline. A table longer than Excel's 1,048,576 rows continues
     on further sheets (``name (2)`` ...). Written to a temporary file and renamed, like write_workbook."""
     import zipfile
@@ -296,6 +292,7 @@ def write_workbook_streamed(sheets: dict[str, pd.DataFrame], path: Path, lang: s
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
             for n, (_sheet, df) in enumerate(parts, start=1):
                 with zf.open(f"xl/worksheets/sheet{n}.xml", "w", force_zip64=True) as fh:
+                    _fast_deflate(fh)
                     _write_sheet(fh, df, label, lang, formats, quoteattr)
             _write_package(zf, [s for s, _ in parts], [len(d) for _, d in parts], [len(d.columns) for _, d in parts],
                            formats, WORKBOOK_CREATOR, escape, quoteattr)
@@ -303,7 +300,26 @@ def write_workbook_streamed(sheets: dict[str, pd.DataFrame], path: Path, lang: s
     return write_file(path, write, suffix=".xlsx")
 
 
+def _fast_deflate(fh) -> bool:
+    """Compress a zip member being written with ISA-L's deflate (the ``isal`` package, level 1) instead of zlib's:
+    the same deflate format (any zip reader opens it), about 4 times faster and a little smaller than zlib's level
+    1 (measured on the statements' commission sheet: 198 MB of XML, 0.84 -> 0.20 s CPU, 22.7 -> 21.4 MB). The
+    member's compressor is swapped before anything is written; zlib is kept where isal or that attribute of the
+    standard library's zip writer is missing. Returns whether ISA-L is used."""
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return False
+    if getattr(fh, "_compressor", None) is None:
+        return False
+    fh._compressor = isal_zlib.compressobj(1, isal_zlib.DEFLATED, -15)
+    return True
+
+
 def _write_sheet(fh, df: pd.DataFrame, label, lang: str | None, formats: list[str], quoteattr) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     cols = list(df.columns)
     letters = [get_column_letter(j) for j in range(1, len(cols) + 1)]
     styles = []
@@ -328,7 +344,8 @@ def _write_sheet(fh, df: pd.DataFrame, label, lang: str | None, formats: list[st
         head.append("<cols>")
         for j, c in enumerate(cols, start=1):
             width = max(10, min(45, len(label(c)) * (2 if lang == "zh-CN" else 1) + 2))
-            if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype):
+            if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype) or (
+                    isinstance(df[c].dtype, pd.CategoricalDtype) and df[c].cat.categories.dtype.kind in "OT"):
                 longest = df[c].head(200).astype(str).str.len().fillna(0).max() if len(df) else 0
                 width = max(width, min(60, int(0 if pd.isna(longest) else longest) + 2))
             head.append(f'<col min="{j}" max="{j}" width="{width}" customWidth="1"/>')
@@ -339,15 +356,18 @@ def _write_sheet(fh, df: pd.DataFrame, label, lang: str | None, formats: list[st
         head.append(f'<c r="{letter}1" s="1" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
     head.append("</row>")
     fh.write("".join(head).encode("utf-8"))
-    for a in range(0, len(df), _CHUNK_ROWS):
+    for a in range(0, len(df), _CHUNK_ROWS):  # row by row: <row>, its cells, </row>, joined by Arrow
         chunk = df.iloc[a:a + _CHUNK_ROWS]
-        rownum = np.arange(a + 2, a + 2 + len(chunk)).astype(str).astype(object)
-        pieces = np.empty((len(chunk), len(cols) + 2), dtype=object)  # row by row: <row>, its cells, </row>
-        pieces[:, 0] = '<row r="' + rownum + '">'
-        for j, (letter, c, style) in enumerate(zip(letters, cols, styles), start=1):
-            pieces[:, j] = _column_cells(chunk[c].reset_index(drop=True), letter + rownum, style, datetime_style)
-        pieces[:, -1] = "</row>"
-        fh.write("".join(pieces.ravel().tolist()).encode("utf-8"))
+        rownum = pc.cast(pa.array(np.arange(a + 2, a + 2 + len(chunk), dtype="int64")), pa.string())
+        cells = [pc.binary_join_element_wise(f'<c r="{letter}', rownum,
+                                             _column_tails(chunk[c].reset_index(drop=True), style, datetime_style),
+                                             "")  # null where the value is missing
+                 for letter, c, style in zip(letters, cols, styles)]
+        rows = pc.binary_join_element_wise('<row r="', rownum, '">', *cells, "</row>", "",
+                                           null_handling="replace", null_replacement="")
+        offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1, offset=4 * rows.offset)
+        start, stop = int(offsets[0]), int(offsets[-1])
+        fh.write(memoryview(rows.buffers()[2])[start:stop])  # the rows' UTF-8 text, one after the other
     tail = "</sheetData>"
     if cols:
         tail += f'<autoFilter ref="A1:{letters[-1]}{max(1, len(df) + 1)}"/>'

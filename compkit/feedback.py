@@ -263,38 +263,76 @@ def _plain_reason(text: pd.Series, policy: Policy, lang: str = "en") -> pd.Serie
     text = text.astype(str)
     # the reasons repeat (a few dozen texts for 100,000 people): each distinct one is worded once
     out = pd.Series(pd.unique(text.to_numpy(dtype=object)), dtype=object)
-    for code, title in {**grades, **ind_names}.items():
-        out = out.str.replace(rf"\b{re.escape(code)}\b", title, regex=True)
+    titles = {**grades, **ind_names}
+    codes = list(titles)
+    # every code replaced in one pass over each text, where that is the same as replacing one code after the other
+    # in this order: codes are whole words (two cannot match overlapping text), no title holds a later code as a
+    # word (which the later replacement would change) and no backslash (which re.sub would read)
+    one_pass = codes and all(re.fullmatch(r"\w+", c) for c in codes) and not any(
+        "\\" in titles[c] or any(re.search(rf"\b{re.escape(later)}\b", titles[c]) for later in codes[k + 1:])
+        for k, c in enumerate(codes))
+    if one_pass:
+        words = re.compile(r"\b(" + "|".join(map(re.escape, codes)) + r")\b")
+        out = pd.Series([words.sub(lambda m: titles[m.group(1)], t) for t in out.tolist()], dtype=object)
+    else:
+        for code, title in titles.items():
+            out = out.str.replace(rf"\b{re.escape(code)}\b", title, regex=True)
     plain = out.str.replace("composite", "overall score", regex=False).map(
         lambda t: i18n.engine_text(t, lang, policy.ratings.names))
     worded = dict(zip(pd.unique(text.to_numpy(dtype=object)), plain.to_numpy(dtype=object)))
     return pd.Series([worded[t] for t in text.to_numpy(dtype=object)], index=text.index, dtype=object)
 
 
+def _coded(s: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """(codes, categories as text) of a column: its own codes when it is categorical without missing values, else
+    those of its text (``astype(str)``, as the statements showed it)."""
+    if not isinstance(s.dtype, pd.CategoricalDtype) or bool((s.cat.codes.to_numpy() < 0).any()):
+        s = s.astype(str).astype("category")
+    return s.cat.codes.to_numpy(), [str(v) for v in s.cat.categories.tolist()]
+
+
+def _text_category(codes: np.ndarray, texts: list[str]) -> pd.Categorical:
+    """A categorical column whose row ``i`` reads ``texts[codes[i]]`` (texts may repeat: merged into one category)."""
+    values, inverse = np.unique(np.asarray(texts, dtype=object).astype(str), return_inverse=True)
+    return pd.Categorical.from_codes(inverse.reshape(-1)[codes].astype(np.int32) if len(texts) else codes,
+                                     categories=pd.Index(values.tolist(), dtype="str"))
+
+
 def _commission_lines(policy: Policy, outcomes: Outcomes, through: str | None, lang: str = "en") -> pd.DataFrame:
+    """The commission lines of the statements (non-zero lines; interim: paid to date, no settlement line). The text
+    columns (employee, month, product, line kind, remark) are categorical: a few distinct texts repeated over
+    millions of lines at 100,000 people, worked out once per category."""
     _ = i18n.gettext(lang)
     _n, products, _g = _names(policy, lang)
     c = outcomes.commission
-    c = c[c["commission"] != 0]
+    c = c[c["commission"].to_numpy() != 0]
+    period, periods = _coded(c["period"])
+    product, ids = _coded(c["product"])
     if through is not None:  # interim: lines paid to date; the gate and cap settle at the end of the cycle
-        c = c[(c["period"].astype(str) <= through) & (c["product"].astype(str) != "settlement")]
-    product = c["product"].astype(str)
-    label = product.map(products).fillna(product.str.replace("_", " ").str.capitalize())
-    label = label.where(product != "settlement", _("End-of-cycle adjustment (gate or cap)"))
-    kind = np.where(c["clawback"].to_numpy(dtype=bool), "clawback", "payment")
-    remark = np.where(kind == "clawback", _("clawback: sales reversed"), "")
-    remark = np.where(_tier_reached(policy, c) & (kind != "clawback"),
-                      np.where(product.map({p.id: p.method for p in policy.commission.products}) == "retroactive",
-                               _("a higher tier reached: the year's sales so far re-rated"),
-                               _("partly at a higher tier")),
-                      remark)
-    return pd.DataFrame({"employee_id": c["employee_id"].astype(str).to_numpy(),
-                         "period": c["period"].astype(str).to_numpy(),
-                         "month": _months(c["period"], lang),
-                         "product": product.to_numpy(), "product_name": label.to_numpy(),
+        keep = (np.array([p <= through for p in periods], dtype=bool)[period]
+                & np.array([p != "settlement" for p in ids], dtype=bool)[product])
+        c, period, product = c[keep], period[keep], product[keep]
+    labels = [_("End-of-cycle adjustment (gate or cap)") if p == "settlement"
+              else products.get(p, p.replace("_", " ").capitalize()) for p in ids]
+    claw = c["clawback"].to_numpy(dtype=bool)
+    retro = np.array([m == "retroactive" for m in map({p.id: p.method for p in policy.commission.products}.get, ids)],
+                     dtype=bool)
+    # remark: 0 none, 1 clawback, 2 a higher tier (partly), 3 a higher tier (re-rated)
+    remark = np.where(claw, 1, 0).astype(np.int8)
+    tier = _tier_reached(policy, c) & ~claw
+    remark[tier] = np.where(retro[product[tier]] if len(ids) else False, 3, 2)
+    remarks = ["", _("clawback: sales reversed"), _("partly at a higher tier"),
+               _("a higher tier reached: the year's sales so far re-rated")]
+    employee, employees = _coded(c["employee_id"])
+    return pd.DataFrame({"employee_id": _text_category(employee, employees),
+                         "period": _text_category(period, periods),
+                         "month": _text_category(period, [_month(p, lang) for p in periods]),
+                         "product": _text_category(product, ids), "product_name": _text_category(product, labels),
                          "sales": c["basis"].to_numpy(dtype="float64"),
-                         "commission": c["commission"].to_numpy(dtype="float64"), "line": kind,
-                         "remark": remark})
+                         "commission": c["commission"].to_numpy(dtype="float64"),
+                         "line": pd.Categorical.from_codes(claw.astype(np.int8),
+                                                           categories=pd.Index(["payment", "clawback"], dtype="str")),
+                         "remark": _text_category(remark, remarks)})
 
 
 def _tier_reached(policy: Policy, lines: pd.DataFrame) -> np.ndarray:
@@ -303,17 +341,46 @@ def _tier_reached(policy: Policy, lines: pd.DataFrame) -> np.ndarray:
     reached = np.zeros(len(lines), dtype=bool)
     if policy.commission.accumulate != "cycle_to_date" or "cumulative_basis" not in lines:
         return reached
-    product = lines["product"].astype(str).to_numpy()
+    product, ids = _coded(lines["product"])
     after = lines["cumulative_basis"].to_numpy(dtype="float64")
     before = after - lines["basis"].to_numpy(dtype="float64")
     for p in policy.commission.products:
         if p.tiers is None:
             continue
         bounds, _ = cm.tier_arrays(p.tiers)
-        mine = product == p.id
+        if p.id not in ids:
+            continue
+        mine = product == ids.index(p.id)
         reached[mine] = (np.searchsorted(bounds, after[mine], side="left")
                          > np.searchsorted(bounds, before[mine], side="left"))
     return reached
+
+
+def statement_month(policy: Policy, data: Dataset, period: str | None) -> str | None:
+    """The last month (YYYY-MM) an interim statement for ``period`` covers, or None for the final statement
+    (``period`` None or ending with the cycle's last month). ``latest``: as often as the policy's
+    ``feedback.frequency`` says, the latest month or complete quarter with data (:func:`latest_period`)."""
+    if period == "latest":
+        period = latest_period(policy.feedback.frequency, sorted(data.metrics["period"].astype(str).unique()))
+    through = None if period is None else through_month(period, data.cycle)
+    return None if through == data.periods[-1] else through
+
+
+#: the tables of a dataset a statement reads once the evaluation is done (statement_contents and what it calls:
+#: the people, their customers' surveys, last cycle's plans and scores)
+STATEMENT_TABLES = ("employees", "surveys", "history", "feedback", "history_scores")
+
+
+def statement_inputs(data: Dataset) -> Dataset:
+    """``data`` with only the tables the statements read after the evaluation (:data:`STATEMENT_TABLES`); the
+    others (sales, metrics, ratings ...: most of the memory at 100,000 people) empty. For
+    :func:`write_statements`, which evaluates first and then drops the rest before working out the contents."""
+    import dataclasses
+
+    emptied = {f.name: getattr(data, f.name).iloc[0:0] for f in dataclasses.fields(data)
+               if isinstance(getattr(data, f.name), pd.DataFrame) and f.name not in STATEMENT_TABLES}
+    more = {k: v for k, v in data.more.items() if k in STATEMENT_TABLES}
+    return dataclasses.replace(data, **emptied, more=more)
 
 
 def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None = None,
@@ -331,11 +398,7 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
     """
     lang = i18n.resolve(lang, policy)
     _ = i18n.gettext(lang)
-    if period == "latest":  # as often as the policy says: the latest month or complete quarter with data
-        period = latest_period(policy.feedback.frequency, sorted(data.metrics["period"].astype(str).unique()))
-    through = None if period is None else through_month(period, data.cycle)
-    if through == data.periods[-1]:
-        through = None  # the last month of the cycle: the final statement
+    through = statement_month(policy, data, period)
     interim = through is not None
     if not interim:
         outcomes = evaluate(policy, data) if outcomes is None else outcomes
@@ -701,9 +764,12 @@ class StatementPages:
                 continue
             pos = position.reindex(df["employee_id"].astype(str).to_numpy()).to_numpy()
             keep = ~np.isnan(pos)
-            order = np.argsort(np.where(keep, pos, np.inf), kind="stable")[: int(keep.sum())]
-            ordered = df.take(order)
-            offsets = np.searchsorted(pos[order], np.arange(len(self.ids) + 1), side="left").astype("int64")
+            if keep.all() and bool((pos[1:] >= pos[:-1]).all()):  # already in people's order: no copy
+                ordered, sorted_pos = df, pos
+            else:
+                order = np.argsort(np.where(keep, pos, np.inf), kind="stable")[: int(keep.sum())]
+                ordered, sorted_pos = df.take(order), pos[order]
+            offsets = np.searchsorted(sorted_pos, np.arange(len(self.ids) + 1), side="left").astype("int64")
             self.tables[name] = (ordered, offsets)
         self.allowance_cols = [c for c in st.people.columns if c.startswith("allowance_")]
 
@@ -881,7 +947,114 @@ def _statement_template(lang: str) -> tuple[Any, Markup, Any]:
             m = plain[message] = Markup(translate(message)) % {}
         return m
 
-    return env.get_template("statement.html.j2"), Markup(env.get_template("_base.css").render()), gettext
+    source, _file, _uptodate = env.loader.get_source(env, "statement.html.j2")
+    template = env.from_string(translated_source(source, translate))
+    return template, Markup(env.get_template("_base.css").render()), gettext
+
+
+_GETTEXT_CALL = re.compile(r"\{\{-?\s*_\(")
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%|%")
+_JINJA_SYNTAX = ("{{", "{%", "{#", "}}", "%}", "#}")
+
+
+def _split_arguments(text: str) -> list[str] | None:
+    """The arguments of a call's source (``'"a", x=f(1, 2)'`` -> ``['"a"', 'x=f(1, 2)']``): split at the commas
+    outside brackets and string literals; None where a bracket or quote is left open."""
+    parts, depth, quote, start, i = [], 0, "", 0, 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    if quote or depth:
+        return None
+    parts.append(text[start:].strip())
+    return parts
+
+
+def translated_source(source: str, translate: Any) -> str:
+    """A template's source with its messages translated in place (done once per language, so that rendering a
+    page calls no ``_`` for them): ``{{ _("Name") }}`` becomes the translation, ``{{ _("for %(name)s only",
+    name=p.name) }}`` the translation with ``{{ p.name }}`` where ``%(name)s`` stood. The page is the same: the
+    template's ``_`` marks the translation as safe HTML and formats it with ``%``, escaping each value as
+    ``{{ value }}`` does, and ``%%`` prints ``%``. A message is left to ``_`` where its translation has any other
+    ``%`` form, a line break or template syntax, or its arguments are not a string literal and ``name=value``
+    pairs."""
+    import ast
+
+    out, pos = [], 0
+    for m in _GETTEXT_CALL.finditer(source):
+        if m.start() < pos:
+            continue
+        depth, quote, i = 1, "", m.end()
+        while i < len(source) and depth:
+            ch = source[i]
+            if quote:
+                if ch == "\\":
+                    i += 1
+                elif ch == quote:
+                    quote = ""
+            elif ch in "\"'":
+                quote = ch
+            elif ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            i += 1
+        end = re.compile(r"\s*-?\}\}").match(source, i)
+        if depth or end is None or m.group(0).startswith("{{-") or end.group(0).startswith(("-", " -")) \
+                or "-}}" in end.group(0):
+            continue
+        args = _split_arguments(source[m.end():i - 1])
+        if not args:
+            continue
+        try:
+            message = ast.literal_eval(args[0])
+        except (ValueError, SyntaxError):
+            continue
+        values = {}
+        for a in args[1:]:
+            name, eq, expr = a.partition("=")
+            if not eq or not name.strip().isidentifier() or expr.startswith("="):
+                values = None
+                break
+            values[name.strip()] = expr.strip()
+        if values is None or not isinstance(message, str):
+            continue
+        text = translate(message)
+        if "\n" in text or "\r" in text or any(t in text for t in _JINJA_SYNTAX):
+            continue
+        pieces, ok, last = [], True, 0
+        for p in _PLACEHOLDER.finditer(text):
+            pieces.append(text[last:p.start()])
+            if p.group(0) == "%%":
+                pieces.append("%")
+            elif p.group(1) in values:
+                pieces.append("{{ " + values[p.group(1)] + " }}")
+            else:
+                ok = False
+                break
+            last = p.end()
+        if not ok:
+            continue
+        pieces.append(text[last:])
+        out.append(source[pos:m.start()])
+        out.append("".join(pieces))
+        pos = end.end()
+    out.append(source[pos:])
+    return "".join(out)
 
 
 def _plan_rows(plans: pd.DataFrame, lang: str = "en") -> dict[str, list]:
@@ -1013,12 +1186,16 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
         key = pseudonym_key()  # fail early, before any work, when the key is missing
     if publish is not None and policy.publication.names == "name":
         refuse_reports_folder(publish, "published results with names")
-    data = load_dataset(data_path, policy=policy, cycle=cycle)
-    st = statement_contents(policy, data, period=period, lang=lang)
-    del data  # the loaded tables are not needed for writing: freed, and the pages handed back, before the workers
-    from compkit._memory import release_freed_memory  # fork (at 100,000 people the process held 5.6 GB)
+    from compkit._memory import release_freed_memory
 
-    release_freed_memory()
+    data = load_dataset(data_path, policy=policy, cycle=cycle)
+    outcomes = None
+    if statement_month(policy, data, period) is None:  # final: evaluated here, then the tables the contents do not
+        outcomes = evaluate(policy, data)              # read are dropped (sales, metrics, ratings ...), so that
+        data, period = statement_inputs(data), None    # their memory serves the contents
+    st = statement_contents(policy, data, outcomes=outcomes, period=period, lang=lang)
+    del data, outcomes  # the loaded tables and the evaluation are not needed for writing: freed, and the pages
+    release_freed_memory()  # handed back, before the workers fork
     if key is not None:  # each reader finds themself in the published list (结果公示) by their own pseudonym
         code = publication_pseudonyms(st.people["employee_id"], key, st.info["cycle"])
         st.people["pseudonym"] = np.where(st.people["composite"].notna().to_numpy(), code, "")

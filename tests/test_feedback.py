@@ -642,3 +642,56 @@ def test_pages_are_the_same_whatever_the_workers(bank_policy, sample, tmp_path: 
     whole = render_statements(st, bank_policy)
     assert dict(pages.render(400, 410)) == {e: whole[e] for e in pages.ids[400:410]}
     assert (one / names[pages.ids[7]]).read_text(encoding="utf-8") == whole[pages.ids[7]]
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_template_with_its_messages_translated_in_place_writes_the_same_pages(bank_policy, sample, lang) -> None:
+    """The statement template is compiled with its messages already translated (feedback.translated_source: no
+    ``_`` call per message and page); the pages are the same, byte for byte, as the template as written gives with
+    its ``_`` (the translation as markup, values escaped, %% as %)."""
+    from compkit import feedback, i18n
+
+    st = statement_contents(bank_policy, sample, lang=lang)
+    pages = feedback.StatementPages(st, bank_policy)
+    template, css, gettext = feedback._statement_template(lang)
+    assert "_(" in i18n.environment(lang).loader.get_source(i18n.environment(lang), "statement.html.j2")[0]
+    as_written = i18n.environment(lang).get_template("statement.html.j2")
+    chunk = feedback._Chunk(pages, 0, 60)
+    for k, eid in enumerate(pages.ids[:60]):
+        context = feedback.statement_context(st, bank_policy, eid, lang, chunk.parts(k))
+        assert template.render(base_css=css, _=gettext, **context) == \
+            as_written.render(base_css=css, _=gettext, **context)
+
+
+def test_translated_source_worked_examples() -> None:
+    """Each message becomes its translation; %(name)s the value's expression; %% a %; a message with another %
+    form, a line break or template syntax in its translation, or arguments that are not name=value, stays a call."""
+    from compkit.feedback import translated_source
+
+    words = {"Name": "姓名", "for %(name)s only": "仅限%(name)s", "%(pct)s%% done": "完成%(pct)s%%",
+             "odd %(n)d": "奇%(n)d", "two\nlines": "两\n行", "brace": "{{ x }}"}
+    source = ('<th>{{ _("Name") }}</th>{{ _("for %(name)s only", name=p.name|upper) }}'
+              '{{ _("%(pct)s%% done", pct=f(1, 2)) }}{{ _("odd %(n)d", n=3) }}{{ _("two\\nlines") }}'
+              '{{ _("brace") }}{{ _(title) }}{{ _("Name", 5) }}')
+    assert translated_source(source, lambda m: words.get(m, m)) == (
+        '<th>姓名</th>仅限{{ p.name|upper }}完成{{ f(1, 2) }}%{{ _("odd %(n)d", n=3) }}{{ _("two\\nlines") }}'
+        '{{ _("brace") }}{{ _(title) }}{{ _("Name", 5) }}')
+
+
+def test_final_contents_from_the_tables_the_statements_read(bank_policy, sample) -> None:
+    """write_statements evaluates, then keeps only the tables the statements read (feedback.statement_inputs:
+    sales, metrics, ratings ... emptied) before working out the contents: the same contents as from the whole
+    dataset. The commission lines' text columns are categorical (a few texts over many lines), the same texts."""
+    from compkit.engine import evaluate
+    from compkit.feedback import Statements, statement_inputs
+
+    whole = statement_contents(bank_policy, sample)
+    slim = statement_inputs(sample)
+    assert len(slim.sales) == len(slim.metrics) == len(slim.ratings) == 0 and len(slim.employees) == 1000
+    part = statement_contents(bank_policy, slim, outcomes=evaluate(bank_policy, sample))
+    for name in (*Statements.TABLES, "plans", "satisfaction"):
+        pd.testing.assert_frame_equal(getattr(whole, name), getattr(part, name))
+    lines = whole.commission
+    assert isinstance(lines["remark"].dtype, pd.CategoricalDtype) and lines["employee_id"].nunique() > 900
+    assert set(lines["line"].astype(str)) <= {"payment", "clawback"}
+    assert (lines["month"].astype(str).str.fullmatch(r"2025年\d{1,2}月")).all()
