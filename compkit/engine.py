@@ -30,7 +30,7 @@ from compkit.errors import CompkitError
 from compkit.i18n import M_
 from compkit.money import allocate_cents, round_cents, to_cents
 from compkit.policy import Policy
-from compkit.scoring import ratings_used, scorecard
+from compkit.scoring import combine_raters, ratings_used, scorecard
 
 #: components of total cash and employer cost, in the order statements and reports show them
 CASH_COMPONENTS = ("base_pay", "allowances", "bonus_paid", "commission_paid", "awards")
@@ -163,18 +163,29 @@ class Outcomes:
 # ---------------------------------------------------------------------------------------- evaluate
 
 
-def in_background(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
-    """Start ``fn(*args, **kwargs)`` on a second thread and return a function that waits for its result (and
-    raises its exception, if any). numpy, pandas and Arrow let go of Python's lock in their long loops, so two
-    steps that do not depend on each other use two cores; the result is the same as calling ``fn`` in place.
-    ``COMPKIT_THREADS=1`` runs it in place (e.g. under a profiler that follows one thread)."""
+def background() -> Callable[..., Callable[[], Any]]:
+    """A second thread for one evaluation: ``submit = background()``, then ``wait = submit(fn, *args)`` queues
+    ``fn(*args)`` and returns a function that waits for its result (and raises its exception, if any). Queued
+    steps run one after another, in the order submitted, so a step may wait for an earlier one (never a
+    later). numpy, pandas and Arrow let go of Python's lock in their long loops, so steps that do not depend on
+    each other use two cores; the results are the same as calling each ``fn`` in place. ``COMPKIT_THREADS=1``
+    runs each step in place when submitted (e.g. under a profiler that follows one thread)."""
     if os.environ.get("COMPKIT_THREADS") == "1":
-        result = fn(*args, **kwargs)
-        return lambda: result
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compkit")
-    future = pool.submit(fn, *args, **kwargs)
-    pool.shutdown(wait=False)
-    return future.result
+        def in_place(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
+            result = fn(*args, **kwargs)
+            return lambda: result
+        return in_place
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compkit")  # its thread ends with the pool
+
+    def submit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
+        return pool.submit(fn, *args, **kwargs).result
+    return submit
+
+
+def in_background(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
+    """Start ``fn(*args, **kwargs)`` on a second thread of its own and return a function that waits for its
+    result (:func:`background` with one step)."""
+    return background()(fn, *args, **kwargs)
 
 
 def _career(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, base: pd.DataFrame,
@@ -319,19 +330,23 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     interim = through is not None
 
     reuse = kept is not None and kept.fits(policy, data, through)
+    submit = background()  # the second thread's steps, in order
     if reuse:  # the scorecard, the split (and the lines when the commission is the same) as kept
         assert kept is not None
         ratings, rater_adjustments, indicators, summary = kept.stages["scorecard"]
         split_sales = (lambda split: lambda: split)(kept.stages["split"])
         pending_lines = ((lambda kept_lines: lambda: kept_lines)(kept.stages["lines"]) if kept.lines_fit(policy)
-                         else in_background(_commission_lines, policy, data, split_sales, ids.tolist(), through))
+                         else submit(_commission_lines, policy, data, split_sales, ids.tolist(), through))
     else:
         ratings, rater_adjustments = ratings_used(policy, data)  # 360 ratings, rater-effect adjusted if asked
-        # on a second core meanwhile: the shared deals split between their holders (once: loyalty and commission
-        # read it), then the commission lines, which do not depend on the scores
-        split_sales = in_background(split_credits, data.sales, data.credits)
-        pending_lines = in_background(_commission_lines, policy, data, split_sales, ids.tolist(), through)
-        indicators, summary = scorecard(policy, data, through=through, ratings=ratings, sales=split_sales)
+        # on a second core meanwhile, one after another: the 360 ratings combined (the scorecard reads them
+        # last), the shared deals split between their holders (once: loyalty and commission read it), then the
+        # commission lines, which do not depend on the scores
+        rater_scores = submit(combine_raters, ratings, policy.scorecard.raters)
+        split_sales = submit(split_credits, data.sales, data.credits)
+        pending_lines = submit(_commission_lines, policy, data, split_sales, ids.tolist(), through)
+        indicators, summary = scorecard(policy, data, through=through, ratings=ratings, sales=split_sales,
+                                        rater_scores=rater_scores)
 
     days_share = pay.proration(emp["hire_date"], emp["exit_date"], data.cycle_start, data.cycle_end)
     bonus_share = days_share  # the bonus is for the days employed in the cycle (also when indicative)
@@ -385,8 +400,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         assert kept is not None
         pending_career = (lambda career: lambda: career)(kept.stages["career"])
     else:
-        pending_career = in_background(_career, policy, data, emp, ids, base, summary, indicators, composite,
-                                       stepped, interim)
+        pending_career = submit(_career, policy, data, emp, ids, base, summary, indicators, composite, stepped,
+                                interim)
     lines = pending_lines()
     if interim:
         # no settlement before the cycle's end: an interim settlement with no gate and no cap is the gross
@@ -399,7 +414,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         settlement = cm.settle(lines, pd.Series(composite, index=ids), prorated_base, policy.commission)
         # the commission table (millions of lines, a settlement line inserted after each person's) on the second
         # thread while the deferrals, clawbacks and summary are worked out
-        pending_table = in_background(cm.lines_with_settlement, lines, settlement, data.periods[-1])
+        pending_table = submit(cm.lines_with_settlement, lines, settlement, data.periods[-1])
     commission_total = settlement["final"].reindex(ids).fillna(0.0).to_numpy()
     commission_share = np.where(deferred_rule == "pay_early", 0.0,
                                 cp.deferral_shares(emp["grade"], key_role, deferral, "commission"))

@@ -236,15 +236,15 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
 
 
 def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
-                     rater_scores: pd.DataFrame | None = None,
+                     rater_scores: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
                      sales: pd.DataFrame | CreditSplit | Callable[[], pd.DataFrame | CreditSplit] | None = None
                      ) -> pd.DataFrame:
     """Actual and target per employee and indicator for the cycle (or cycle-to-date ``through`` YYYY-MM).
 
     metrics: months combined by the indicator's ``aggregate`` (sum, mean or last month), targets likewise;
     surveys: satisfaction index of the dimension; complaints: the measure; sales: repeat-purchase rate;
-    ratings: the 360 combined score on the rating scale (``rater_scores`` from :func:`combine_raters`, computed
-    here when not given); ``sales``: the credited sales (:func:`compkit.credits.credited_sales` of the data, or
+    ratings: the 360 combined score on the rating scale (``rater_scores`` from :func:`combine_raters`, or a
+    function returning it, called when the first ratings indicator needs it; computed here when not given); ``sales``: the credited sales (:func:`compkit.credits.credited_sales` of the data, or
     their :class:`compkit.credits.CreditSplit`, made here when not given), or a function returning them (called
     when the first sales indicator needs them).
     Sources without a target column take the indicator's ``target``.
@@ -343,6 +343,8 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
         elif ind.source == "ratings":
             if rater_scores is None:
                 rater_scores = combine_raters(data.ratings, policy.scorecard.raters)
+            elif callable(rater_scores):
+                rater_scores = rater_scores()
             table, rows = source("ratings")
             mine = (table["item"] == ind.rating_item).to_numpy(dtype=bool)
             put(ind, rows[mine], table["score"].to_numpy(dtype="float64")[mine])
@@ -641,7 +643,8 @@ def ratings_used(policy: Policy, data: Dataset) -> tuple[pd.DataFrame, pd.DataFr
 
 def scorecard(policy: Policy, data: Dataset, through: str | None = None,
               ratings: pd.DataFrame | None = None,
-              sales: pd.DataFrame | CreditSplit | Callable[[], pd.DataFrame | CreditSplit] | None = None
+              sales: pd.DataFrame | CreditSplit | Callable[[], pd.DataFrame | CreditSplit] | None = None,
+              rater_scores: pd.DataFrame | Callable[[], pd.DataFrame] | None = None
               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score the whole dataset: (indicators, summary).
 
@@ -653,13 +656,17 @@ def scorecard(policy: Policy, data: Dataset, through: str | None = None,
     combine when already adjusted (:func:`ratings_used`, which is applied otherwise). ``sales``: the credited
     sales when already split (:func:`compkit.credits.credited_sales`, or their
     :class:`compkit.credits.CreditSplit`: the engine splits them once for loyalty and commission), or a function
-    returning them.
+    returning them. ``rater_scores``: :func:`combine_raters` of those ratings when already combined, or a function
+    returning it (the engine combines them on its second thread meanwhile); combined here when not given.
     """
     # ratings are collected once per cycle: cycle-to-date scoring uses whatever ratings exist
-    if ratings is None:
-        ratings = ratings_used(policy, data)[0]
-    rater_scores = combine_raters(ratings, policy.scorecard.raters)
+    if rater_scores is None:
+        if ratings is None:
+            ratings = ratings_used(policy, data)[0]
+        rater_scores = combine_raters(ratings, policy.scorecard.raters)
     values = indicator_values(policy, data, through, rater_scores, sales)
+    if callable(rater_scores):
+        rater_scores = rater_scores()
     code = scorecard_codes(data.employees, policy)[0]  # scorecards by population (-1: the one scorecard)
     scored = score_indicators(policy, values, code)
     ids = pd.Index(data.employees["employee_id"].astype(str))
