@@ -32,15 +32,49 @@ def satisfaction_index(surveys: pd.DataFrame, through: str | None = None) -> pd.
     response. Columns: employee_id, dimension, score, responses.
     """
     s = _through(surveys, "date", through)
-    by_dim = (s.groupby(["employee_id", "dimension"], observed=True)["score"].agg(["mean", "size"])
-              .reset_index())
-    overall = s.groupby("employee_id")["score"].agg(["mean", "size"]).reset_index()
+    counted = _counted_means(s)
+    if counted is not None:
+        by_dim, overall = counted
+    else:
+        by_dim = (s.groupby(["employee_id", "dimension"], observed=True)["score"].agg(["mean", "size"])
+                  .reset_index())
+        overall = s.groupby("employee_id")["score"].agg(["mean", "size"]).reset_index()
     overall["dimension"] = "all"
     out = pd.concat([by_dim, overall], ignore_index=True)
     out = out.rename(columns={"mean": "score", "size": "responses"})
     out["dimension"] = out["dimension"].astype("string")
     return out[["employee_id", "dimension", "score", "responses"]].sort_values(
         ["employee_id", "dimension"]).reset_index(drop=True)
+
+
+def _counted_means(s: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The two grouped tables of :func:`satisfaction_index` (mean and size of ``score`` per employee and
+    dimension, and per employee; the groups that have rows, in the categories' order, as pandas 3's
+    ``groupby(..., observed=True).agg(["mean", "size"]).reset_index()`` gives them), from one ``np.bincount`` per
+    table instead of pandas' grouping. Only when the scores are whole numbers (survey answers: 1-5), whose sums
+    are exact in any order, so each mean = sum / count is the same number, to the bit, as pandas' (compensated)
+    mean; None otherwise (and for keys that are not categorical, or pandas before 3), and pandas groups them."""
+    emp, dim, score = s["employee_id"], s["dimension"], s["score"].to_numpy(dtype="float64")
+    if (int(pd.__version__.split(".")[0]) < 3 or not isinstance(emp.dtype, pd.CategoricalDtype)
+            or not isinstance(dim.dtype, pd.CategoricalDtype) or len(score) >= 2 ** 31
+            or not bool(np.all(np.abs(score) <= 2.0 ** 20)) or not bool(np.all(score == np.floor(score)))):
+        return None  # (NaN fails both checks)
+    e, d = np.asarray(emp.cat.codes), np.asarray(dim.cat.codes)
+    if (e < 0).any() or (d < 0).any():
+        return None  # missing keys: pandas drops those rows
+    n_e, n_d = len(emp.cat.categories), len(dim.cat.categories)
+    tables = []
+    for cell, size in ((e.astype(np.int64) * n_d + d, n_e * n_d), (e, n_e)):
+        count = np.bincount(cell, minlength=size)
+        total = np.bincount(cell, weights=score, minlength=size)
+        seen = np.flatnonzero(count)
+        table = {"employee_id": pd.Categorical.from_codes((seen // n_d if size > n_e else seen).astype(e.dtype),
+                                                          dtype=emp.dtype)}
+        if size > n_e:
+            table["dimension"] = pd.Categorical.from_codes((seen % n_d).astype(d.dtype), dtype=dim.dtype)
+        table.update({"mean": total[seen] / count[seen], "size": count[seen].astype(np.int64)})
+        tables.append(pd.DataFrame(table))
+    return tables[0], tables[1]
 
 
 def complaint_stats(complaints: pd.DataFrame, through: str | None = None) -> pd.DataFrame:

@@ -279,10 +279,11 @@ def _employee_codes(sales_ids: pd.Series, holders: pd.Series) -> tuple[tuple[np.
     else:
         sales_codes, labels = pd.factorize(sales_ids.astype(object))
         labels = pd.Index(np.asarray(labels, dtype=object))
-    holder_text = holders.astype("string").astype(object).where(holders.notna(), None)
+    holder_text = holders.astype("string")  # Arrow text: looked up by Arrow, no Python string per holder
     holder_codes = positions(holder_text, labels)
-    new = pd.unique(holder_text.to_numpy(dtype=object)[(holder_codes < 0) & holders.notna().to_numpy()])
-    if len(new):
+    unknown = (holder_codes < 0) & holders.notna().to_numpy()
+    if unknown.any():  # holders without sales of their own: new labels, in order of first appearance
+        new = pd.unique(holder_text.to_numpy(dtype=object)[unknown])
         labels = labels.append(pd.Index(np.asarray(new, dtype=object)))
         holder_codes = positions(holder_text, labels)
     return (np.asarray(sales_codes), np.asarray(holder_codes)), labels

@@ -57,3 +57,25 @@ def test_targets_and_the_monte_carlo_draw_the_same_changes(policy, tiny) -> None
     ids = tiny.employees["employee_id"].astype(str)
     np.testing.assert_array_equal(matrix[ids.isin(log_changes.index).to_numpy()],
                                   log_changes.reindex(ids[ids.isin(log_changes.index)]).to_numpy())
+
+
+def test_satisfaction_counts_equal_pandas_grouping() -> None:
+    # whole-number scores: the bincount tables are pandas' own grouped tables (values, dtypes, order), the mean
+    # of E2's "speed" answers 4, 5, 5 = 14 / 3 = 4.666... to the bit; a half point (4.5) leaves it to pandas
+    from compkit.aggregate import _counted_means, satisfaction_index
+
+    rng = np.random.default_rng(3)
+    emp = pd.Categorical(rng.choice(["E1", "E2", "E3", "E5"], 400), categories=["E1", "E2", "E3", "E4", "E5"])
+    dim = pd.Categorical(rng.choice(["speed", "overall", "care"], 400), categories=["care", "overall", "speed"])
+    s = pd.DataFrame({"employee_id": emp, "dimension": dim, "score": rng.integers(1, 6, 400).astype(float),
+                      "date": pd.Timestamp("2025-03-01")})
+    by_dim, overall = _counted_means(s)
+    pd.testing.assert_frame_equal(by_dim, s.groupby(["employee_id", "dimension"], observed=True)["score"]
+                                  .agg(["mean", "size"]).reset_index(), check_exact=True)
+    pd.testing.assert_frame_equal(overall, s.groupby("employee_id")["score"].agg(["mean", "size"]).reset_index(),
+                                  check_exact=True)
+    small = pd.DataFrame({"employee_id": pd.Categorical(["E2"] * 3), "dimension": pd.Categorical(["speed"] * 3),
+                          "score": [4.0, 5.0, 5.0], "date": pd.Timestamp("2025-03-01")})
+    assert _counted_means(small)[0]["mean"].tolist() == [14 / 3]
+    assert satisfaction_index(small)["score"].tolist() == [14 / 3, 14 / 3]  # speed, and "all"
+    assert _counted_means(small.assign(score=[4.5, 5.0, 5.0])) is None
