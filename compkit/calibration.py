@@ -25,7 +25,7 @@ from scipy import sparse, stats
 from compkit import knobs as kn
 from compkit import parallel
 from compkit.data import Dataset
-from compkit.engine import Kept, evaluate
+from compkit.engine import Kept, evaluate, same_commission_lines
 from compkit.errors import CompkitError
 from compkit.i18n import M_
 from compkit.knobs import Knob
@@ -314,13 +314,38 @@ def knob_costs(policy: Policy, data: Dataset, knob: str | Knob, values: Sequence
                processes: int | None = 1, kept: Kept | None = None) -> list[float]:
     """The total employer cost of ``evaluate`` with the knob at each of ``values`` (CNY, in their order): one
     evaluation each, ``processes`` at a time in forked processes (:func:`compkit.parallel.fork_map`; None:
-    every core). ``kept`` (:class:`compkit.engine.Kept`, default a new one): the stages a knob of the commission
-    or the bonus leaves alone (the scorecard, the split of shared deals, the salary review) are worked out by the
-    first evaluation and taken back by the others in the same process (the same costs, bit for bit)."""
+    every core). ``kept`` (:class:`compkit.engine.Kept`; default a new one, which lets the commission lines go when
+    the knob changes them): the stages a knob of the commission or the bonus leaves alone (the scorecard, the
+    split of shared deals, the salary review) are worked out by the first evaluation and taken back by the others
+    in the same process (the same costs, bit for bit)."""
     setter = knob_setter(policy, knob)[0]
-    kept = Kept() if kept is None else kept
-    return parallel.fork_map(lambda x: float(evaluate(setter(x), data, kept=kept).summary["employer_cost"].sum()),
-                             list(values), processes)
+    values = list(values)
+    kept = _kept_for(setter, values) if kept is None else kept
+    return parallel.fork_map(lambda x: _cost(setter(x), data, kept), values, processes)
+
+
+class _KeptWithoutLines(Kept):
+    """A :class:`compkit.engine.Kept` that lets the commission lines go: a knob that changes the commission's rates
+    or tiers changes every line, so keeping the first evaluation's lines would only hold memory."""
+
+    def lines_fit(self, policy: Policy) -> bool:
+        return False
+
+
+def _kept_for(setter: Callable[[float], Policy], values: Sequence[float]) -> Kept:
+    """The Kept for evaluating a knob at ``values``: one that keeps the commission lines when the knob leaves them
+    as they are (the bonus knobs, the cap and the gate), else one without them."""
+    if len(values) >= 2 and not same_commission_lines(setter(values[0]), setter(values[-1])):
+        return _KeptWithoutLines()
+    return Kept()
+
+
+def _cost(policy: Policy, data: Dataset, kept: Kept) -> float:
+    """The total employer cost of ``evaluate(policy, data, kept=kept)`` (CNY)."""
+    cost = float(evaluate(policy, data, kept=kept).summary["employer_cost"].sum())
+    if isinstance(kept, _KeptWithoutLines):
+        kept.stages.pop("lines", None)
+    return cost
 
 
 def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "commission_rate",
@@ -341,11 +366,12 @@ def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "comm
     setter, current, default_bracket, what = knob_setter(policy, knob)
     lo, hi = bracket if bracket is not None else default_bracket
     calls = {"n": 0}
-    kept = Kept()  # the scorecard and what else a knob of the commission or the bonus leaves alone, worked out once
+    # the scorecard and what else a knob of the commission or the bonus leaves alone, worked out once
+    kept = _kept_for(setter, [lo, hi])
 
     def cost(x: float) -> float:
         calls["n"] += 1
-        return float(evaluate(setter(x), data, kept=kept).summary["employer_cost"].sum())
+        return _cost(setter(x), data, kept)
 
     if knob == "bonus_pool":
         # cost is linear in the pool with slope 1: the fixed part is the cost less the bonus

@@ -274,6 +274,13 @@ def test_knob_costs_take_the_kept_scorecard_with_the_same_costs(tiny, policy) ->
     kept = Kept()
     assert calibration.knob_costs(policy, tiny, "commission_rate", values, kept=kept) == full
     assert kept.stages and kept.fits(setter(0.5), tiny, None)
+    # by default the rates' knob lets the commission lines go (every line changes with the rates): same costs
+    without_lines = calibration._kept_for(setter, values)
+    assert calibration.knob_costs(policy, tiny, "commission_rate", values, kept=without_lines) == full
+    assert "lines" not in without_lines.stages and "scorecard" in without_lines.stages
+    assert calibration.knob_costs(policy, tiny, "commission_rate", values) == full
+    bonus = calibration.knob_setter(policy, "bonus_curve")[0]
+    assert type(calibration._kept_for(bonus, [0.0, 10.0])) is Kept  # the bonus leaves the lines as they are
 
 
 def test_solve_budget_says_when_no_value_can_meet_it(tiny, policy) -> None:
