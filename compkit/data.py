@@ -31,10 +31,19 @@ import pyarrow.parquet
 from pandas.arrays import ArrowStringArray
 
 from compkit import i18n
-from compkit._arrays import any_codes, dictionary_coded, labelled_codes, positions, sorted_codes  # noqa: F401
+from compkit._arrays import (  # noqa: F401
+    any_codes,
+    as_text,
+    dictionary_coded,
+    isin,
+    labelled_codes,
+    positions,
+    sorted_codes,
+    texts_distinct,
+)
 from compkit._arrays import any_true as _any
-from compkit._arrays import texts_distinct
 from compkit._memory import release_freed_memory
+from compkit._threads import in_background as _in_background
 from compkit.aggregate import (  # noqa: F401 - re-exported
     complaint_stats,
     half_year_log_changes,
@@ -463,14 +472,21 @@ def _read_csv_typed(file: Path, table: str, encoding: str | None) -> pd.DataFram
         return None
     spec = CONTRACT[table]
     types = {}
+    dictionary = pyarrow.dictionary(pyarrow.int32(), pyarrow.string())
     for name in names:
         column = spec.columns.get(name.strip())
         if column is not None and column.kind in _ARROW_TYPES:
             types[name] = _ARROW_TYPES[column.kind]
-        elif column is not None and column.categorical:
-            types[name] = pyarrow.dictionary(pyarrow.int32(), pyarrow.string())
+        elif column is not None and (column.categorical or column.kind == "period"):
+            types[name] = dictionary  # ids, labels and months: a code per row, each distinct text once
         else:
             types[name] = pyarrow.string()
+    # the contract's other text columns with few distinct texts in the first rows (deposit types, payment terms,
+    # cycles, channels) are read as dictionaries too, checked on their distinct texts and decoded once checked
+    others = [name for name in names if types[name] == pyarrow.string() and name.strip() in spec.columns
+              and spec.columns[name.strip()].kind == "str" and name.strip() not in CODED.get(table, ())]
+    for name in _few_distinct(file, names, others, enc):
+        types[name] = dictionary
     read = pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=enc, block_size=1 << 24)
     convert = pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True,
                                    quoted_strings_can_be_null=True, true_values=[], false_values=[])
@@ -484,6 +500,28 @@ def _read_csv_typed(file: Path, table: str, encoding: str | None) -> pd.DataFram
             if _any(pc.is_nan(values)) or _any(pc.greater_equal(pc.abs(values), MAX_MAGNITUDE)):
                 return None  # 'nan', 'inf' or a huge number written out: read as text so that the message shows it
     return arrow.to_pandas(split_blocks=True, self_destruct=True, date_as_object=False)
+
+
+def _few_distinct(file: Path, names: list[str], columns: list[str], encoding: str) -> list[str]:
+    """Those of ``columns`` whose values in the first rows of a CSV file (about 1 MB) have at most
+    :data:`_DICTIONARY_SHARE` distinct texts per row (judged as text; none when that part does not parse)."""
+    if not columns:
+        return []
+    with open(file, "rb") as fh:
+        fh.readline(1 << 20)  # the header
+        head = fh.read(1 << 20)
+    head = head[:head.rfind(b"\n") + 1]
+    if not head:
+        return []
+    try:
+        sample = pacsv.read_csv(pyarrow.py_buffer(head), read_options=pacsv.ReadOptions(
+            column_names=names, encoding=encoding, use_threads=False), convert_options=pacsv.ConvertOptions(
+            column_types={name: pyarrow.string() for name in names}, include_columns=columns,
+            null_values=[""], strings_can_be_null=True))
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowNotImplementedError, UnicodeDecodeError, LookupError):
+        return []
+    return [name for name in columns
+            if pc.count_distinct(sample.column(name)).as_py() <= _DICTIONARY_SHARE * max(sample.num_rows, 1)]
 
 
 def _csv_header(file: Path, encoding: str | None) -> tuple[list[str], str] | None:
@@ -556,16 +594,21 @@ def _semicolon_hint(df: pd.DataFrame, file: Path) -> Problem | None:
                    M_("columns separated by commas (this file seems to use ';': save it as \"CSV UTF-8 (逗号分隔)\")"))
 
 
-#: a label column is read as a dictionary when its first row group has at most this many distinct texts per row
+#: a text column is read as a dictionary when its first rows (at most :data:`_SAMPLE_ROWS`) have at most this many
+#: distinct texts per row
 _DICTIONARY_SHARE = 0.1
+_SAMPLE_ROWS = 65_536
 
 
 def _parquet_options(file: Path, table: str) -> dict[str, list[str]]:
-    """Read the id and label columns that become categoricals (:data:`CATEGORICAL`) as Arrow dictionaries: a
-    code per row and each distinct text once, rather than millions of strings (see :func:`_clean_categorical`).
-    Only columns with few distinct texts (employees, indicators, products, roles, items; judged on the first row
-    group) are read so: a dictionary of millions of customer ids would cost more than it saves."""
-    wanted = CONTRACT[table].categorical
+    """Read the text columns with few distinct values as Arrow dictionaries: a code per row and each distinct
+    text once, rather than millions of strings (cleaned and checked on the distinct texts: see
+    :func:`_clean_categorical`): the id and label columns that become categoricals (:data:`CATEGORICAL`), the
+    months, and the contract's other text columns (deposit types, payment terms, cycles, channels), which are
+    decoded back to Arrow text once checked. The latter only when they have few distinct texts (judged on the
+    first rows): a dictionary of millions of deal ids would cost more than it saves."""
+    spec = CONTRACT[table]
+    wanted = {c for c, column in spec.columns.items() if column.kind in ("str", "period")} - set(CODED.get(table, ()))
     if not wanted:
         return {}
     schema = pyarrow.parquet.read_schema(file)
@@ -573,13 +616,18 @@ def _parquet_options(file: Path, table: str) -> dict[str, list[str]]:
                   and (pyarrow.types.is_string(kind) or pyarrow.types.is_large_string(kind))]
     if not candidates:
         return {}
-    parquet = pyarrow.parquet.ParquetFile(file, read_dictionary=candidates)
-    if parquet.metadata.num_row_groups == 0:
-        return {}
-    sample = parquet.read_row_group(0, columns=candidates)
-    columns = []
-    for name, column in zip(candidates, sample.columns):
-        distinct = sum(len(chunk.dictionary) for chunk in column.chunks)
+    # ids and labels held as categoricals, and months: always (their texts repeat over millions of rows)
+    columns = [name for name in candidates if str(name).strip() in spec.categorical
+               or spec.columns[str(name).strip()].kind == "period"]
+    others = [name for name in candidates if name not in columns]
+    parquet = pyarrow.parquet.ParquetFile(file, read_dictionary=others)
+    if not others or parquet.metadata.num_row_groups == 0 or parquet.metadata.num_rows == 0:
+        return {"read_dictionary": columns} if columns else {}
+    # the first rows only (decoding a whole row group of deal ids as a dictionary costs more than it tells)
+    sample = next(parquet.iter_batches(batch_size=_SAMPLE_ROWS, columns=others, row_groups=[0]), None)
+    for name, column in zip(others, sample.columns if sample is not None else []):
+        distinct = len(pc.unique(column.indices)) if pyarrow.types.is_dictionary(column.type) else \
+            len(pc.unique(column))
         if distinct <= _DICTIONARY_SHARE * len(column):
             columns.append(name)
     return {"read_dictionary": columns} if columns else {}
@@ -647,12 +695,12 @@ def _coerce(df: pd.DataFrame, table: str, file: str, offset: int, problems: list
             if raw.dtype.kind in "fi":
                 text = raw.map(lambda v: None if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
                 text = text.astype("string")
-            elif isinstance(raw.dtype, pd.CategoricalDtype) and col in CONTRACT[table].categorical:
+            elif isinstance(raw.dtype, pd.CategoricalDtype) and _text_categories(raw):
                 text = _clean_categorical(raw)  # read as a dictionary: clean the distinct texts only
             else:
                 text = _clean_text(raw)
             _check_text(text, col, file, offset, problems)
-            out[col] = text
+            out[col] = text  # (a column read as a dictionary but held as text is decoded by _check_table)
             continue
         if kind == "float":
             if raw.dtype.kind in "fi":  # already numbers (Parquet, Excel): no text to parse
@@ -681,6 +729,10 @@ def _coerce(df: pd.DataFrame, table: str, file: str, offset: int, problems: list
                 values = pd.to_datetime(head, format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
                 bad = text.notna() & values.isna()
             expected = M_("a date YYYY-MM-DD")
+        elif kind == "period" and isinstance(raw.dtype, pd.CategoricalDtype) and _text_categories(raw):
+            # read as a dictionary: the few distinct months are cleaned and checked, the rows keep their codes
+            values, bad = _months_of_categories(_clean_categorical(raw))
+            expected = M_("a month YYYY-MM")
         elif kind == "period":
             text = _clean_text(raw)
             head = _slice(text, 7)
@@ -823,6 +875,29 @@ def _check_text(text: pd.Series, col: str, file: str, offset: int, problems: lis
             problems.append(Problem(file, int(idx) + offset, col, shown, expected))
 
 
+def _text_categories(values: pd.Series) -> bool:
+    """Whether a categorical column's categories are texts (a column read as a dictionary)."""
+    return pd.api.types.infer_dtype(values.cat.categories, skipna=True) in ("string", "empty")
+
+
+def _months_of_categories(text: pd.Series) -> tuple[pd.Series, pd.Series | None]:
+    """(months, rows that are not a month) of a cleaned categorical text column, worked out on its categories as
+    the text path does on every row: the first 7 characters of each text, kept when they are a month YYYY-MM
+    (else missing and the row flagged). The months are an ordered categorical of the sorted distinct months."""
+    categories = pd.Series(np.asarray(text.cat.categories, dtype=object), dtype="string")
+    head = categories.str.slice(0, 7)
+    ok = head.str.match(_PERIOD.pattern).to_numpy(dtype=bool, na_value=False)
+    new_code, months = pd.factorize(head.where(ok), sort=True)  # per category; not a month -> -1
+    codes = np.asarray(text.cat.codes, dtype=np.int64)
+    row_code = np.append(new_code, -1)[codes]  # a missing row (-1) stays missing
+    dtype = pd.CategoricalDtype(pd.Index(np.asarray(months, dtype=object), dtype=object), ordered=True)
+    values = pd.Series(pd.Categorical.from_codes(row_code, dtype=dtype, validate=False), index=text.index)
+    bad = None
+    if not ok.all():
+        bad = pd.Series((codes >= 0) & ~np.append(ok, True)[codes], index=text.index)
+    return values, bad
+
+
 def _all_periods(text: pd.Series) -> bool:
     """Whether every value of an Arrow text column is a month YYYY-MM or missing, judged on its distinct values."""
     if not isinstance(text.array, ArrowStringArray):
@@ -893,6 +968,11 @@ def _check_table(name: str, df: pd.DataFrame, file: str, offset: int, policy: Po
             value = "|".join(str(df[k].iloc[idx]) for k in key)
             problems.append(Problem(file, int(idx) + offset, "/".join(key), value,
                                     M_("a unique {key} (this one appears earlier)", key=" + ".join(key))))
+    # text columns read as dictionaries (few distinct texts) but held as text: decoded by Arrow, once checked
+    for c, column in CONTRACT[name].columns.items():
+        if column.kind == "str" and not column.categorical and c in df.columns \
+                and isinstance(df[c].dtype, pd.CategoricalDtype):
+            df[c] = as_text(df[c])
     # fill the contract's optional columns so that the rest of compkit can rely on them
     for c, kind in CONTRACT[name].kinds.items():
         if c not in df.columns:
@@ -978,15 +1058,27 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
             problems.append(Problem(where, None, None, None, M_("a {table} table (required)", table=name)))
     typed: dict[str, pd.DataFrame] = {}
     present = {name: None for name in raw}
-    for name in list(raw):
-        # each raw table is let go once typed, so that raw and typed copies of every table are not all held
-        checked = _check_table(name, raw.pop(name), files[name], offsets[name], policy, problems)
+    names = list(raw)
+    # the largest table (sales) is checked on a second thread while this one checks the others: numpy, pandas and
+    # Arrow let go of Python's lock in their long loops (as compkit.engine.in_background); each table's problems
+    # are listed in the tables' order as before
+    results: dict[str, tuple[pd.DataFrame | None, list[Problem], bool]] = {}
+    aside = _ASIDE if _ASIDE in raw and len(raw) > 1 else None
+    if aside is not None:
+        _ready_for_threads()
+        pending = _in_background(_checked, aside, raw.pop(aside), files[aside], offsets[aside], policy)
+    for name in names:
+        if name != aside:
+            # each raw table is let go once typed, so that raw and typed copies of every table are not all held
+            results[name] = _checked(name, raw.pop(name), files[name], offsets[name], policy)
+    if aside is not None:
+        results[aside] = pending()
+    for name in names:
+        checked, own, coded = results.pop(name)
+        problems.extend(own)
         if checked is not None:
-            if not problems:  # held as categoricals from now on (see CATEGORICAL): less memory, faster checks
-                for col in CONTRACT[name].categorical:
-                    checked[col] = _categorical(checked[col])
-                for col in CODED.get(name, ()):  # customer ids: coded once here, read as codes by loyalty
-                    checked[col] = dictionary_coded(checked[col])
+            if coded and problems:  # a problem in an earlier table: kept as checked, as text (see _checked)
+                checked = _uncoded(name, checked)
             typed[name] = checked
     if policy is not None:
         check_coverage(present, policy, files, problems)
@@ -1028,6 +1120,44 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
     return dataset
 
 
+#: the table checked on a second thread while the others are checked (see load_dataset)
+_ASIDE = "sales"
+
+
+def _checked(name: str, df: pd.DataFrame, file: str, offset: int, policy: Policy | None
+             ) -> tuple[pd.DataFrame | None, list[Problem], bool]:
+    """(typed table or None, its problems, whether its ids were coded): :func:`_check_table`, then, when the table
+    has no problem, its categorical columns (:data:`CATEGORICAL`) and customer ids (:data:`CODED`) coded, as
+    they are held from then on (less memory, faster checks). :func:`load_dataset` leaves them as text
+    (:func:`_uncoded`) when an earlier table had a problem, as it did when checking the tables one by one."""
+    problems: list[Problem] = []
+    checked = _check_table(name, df, file, offset, policy, problems)
+    del df
+    if checked is None or problems:
+        return checked, problems, False
+    for col in CONTRACT[name].categorical:
+        checked[col] = _categorical(checked[col])
+    for col in CODED.get(name, ()):  # customer ids: coded once here, read as codes by loyalty
+        checked[col] = dictionary_coded(checked[col])
+    return checked, problems, True
+
+
+def _uncoded(name: str, checked: pd.DataFrame) -> pd.DataFrame:
+    """A table :func:`_checked` coded with its customer ids as text again (its categorical columns stay as they
+    are: the same values)."""
+    for col in CODED.get(name, ()):
+        if col in checked and isinstance(checked[col].dtype, pd.CategoricalDtype):
+            checked[col] = as_text(checked[col])
+    return checked
+
+
+def _ready_for_threads() -> None:
+    """pandera sets up its backends on the first validation: done here, on this thread, before two threads
+    validate at once."""
+    pa.DataFrameSchema({"x": pa.Column(checks=[pa.Check.ge(0)], nullable=True, required=False)}).validate(
+        pd.DataFrame({"x": [1.0]}), lazy=True)
+
+
 def set_aside_outside(tables: dict[str, pd.DataFrame], cycle: str) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
     """A half-year cycle on a dataset holding its whole year: the rows outside the half-year are set aside.
 
@@ -1055,7 +1185,7 @@ def set_aside_outside(tables: dict[str, pd.DataFrame], cycle: str) -> tuple[dict
         keep("employees", ~gone.to_numpy(dtype=bool, na_value=False))
     for name in ("metrics", "sales"):
         if name in out and len(out[name]):
-            keep(name, out[name]["period"].astype(str).isin(periods).to_numpy())
+            keep(name, isin(out[name]["period"], periods).to_numpy(dtype=bool))  # months as codes or text
     for name in ("surveys", "complaints"):
         if name in out and len(out[name]):
             d = out[name]["date"]
@@ -1160,16 +1290,27 @@ def _is_final_categorical(s: pd.Series) -> bool:
 def _clean_categorical(raw: pd.Series) -> pd.Series:
     """``_categorical(_clean_text(raw))`` for a categorical ``raw`` (a column read as a dictionary), working on its
     few distinct texts rather than on every row: the categories are cleaned (stripped; empty -> missing), texts
-    that become equal are merged, and the codes are mapped to the sorted distinct cleaned texts in use."""
+    that become equal are merged, and the codes are mapped to the sorted distinct cleaned texts in use.
+
+    One count of the codes (the categories in use) and one look-up of each row's code in a table of the few
+    categories (none when the categories are already clean, sorted and all in use)."""
+    raw_codes = np.asarray(raw.cat.codes)
+    n = len(raw.cat.categories)
+    used_raw = np.bincount(raw_codes.astype(np.intp) + 1, minlength=n + 1)[1:] > 0  # (a missing row: -1 -> 0)
     cleaned = _clean_text(pd.Series(np.asarray(raw.cat.categories, dtype=object), dtype="string"))
-    new_code, uniques = pd.factorize(cleaned, sort=True)  # per category; missing -> -1
-    codes = np.append(new_code, -1)[np.asarray(raw.cat.codes, dtype=np.int64)]  # a missing row (-1) stays -1
-    used = np.bincount(codes + 1, minlength=len(uniques) + 1)[1:] > 0
-    if not used.all():  # categories no row uses are left out, as a factorize of the rows would
-        codes = np.append(np.where(used, np.cumsum(used) - 1, -1), -1)[codes]
-        uniques = uniques[used]
+    cleaned = cleaned.mask(~used_raw)  # categories no row uses are left out, as a factorize of the rows would
+    new_code, uniques = pd.factorize(cleaned, sort=True)  # per category; missing or unused -> -1
     categories = pd.Index(np.asarray(uniques, dtype=object), dtype=object)
-    return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=raw.index)
+    width = np.int8 if len(categories) < 127 else np.int16 if len(categories) < 32767 else np.int32  # as pandas
+    if len(new_code) == len(categories) and bool((new_code == np.arange(n)).all()):
+        codes = raw_codes.astype(width, copy=False)  # already clean, sorted and all in use: the codes as they are
+    else:
+        codes = np.append(new_code, -1).astype(width)[raw_codes]  # a missing row (-1) takes the trailing -1
+    try:  # the categories are distinct and sorted by construction: no check of them again
+        dtype = pd.CategoricalDtype._from_fastpath(categories, False)
+    except (AttributeError, TypeError):
+        dtype = pd.CategoricalDtype(categories)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False), index=raw.index)
 
 
 def dataset_from_tables(tables: dict[str, pd.DataFrame], policy: Policy | None = None, cycle: str | None = None,

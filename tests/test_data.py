@@ -779,6 +779,26 @@ def test_periods_are_held_as_the_cycles_months_in_order(tiny) -> None:
     assert coded_periods(outside, months) is outside  # a month not of the cycle: left as text, nothing lost
 
 
+def test_sales_checked_on_a_second_thread_gives_the_same_problems_in_the_same_order(
+        base_dir: Path, base_policy: Policy, monkeypatch) -> None:
+    """load_dataset checks the sales table on a second thread while it checks the others: the problems (tables
+    before and after sales, and sales itself) are the same and in the same order as one table after the other."""
+    _edit(base_dir, "employees", _set("employees", "grade", "CM9")[1])
+    _edit(base_dir, "sales", _set("sales", "product", "gold")[1])
+    _edit(base_dir, "ratings", _set("ratings", "score", "9")[1])
+
+    def problems() -> list:
+        with pytest.raises(DataError) as info:
+            load_dataset(base_dir, policy=base_policy)
+        return [(p.file, p.row, p.column, p.value, str(p.expected)) for p in info.value.problems]
+
+    threaded = problems()
+    monkeypatch.setenv("COMPKIT_THREADS", "1")
+    assert problems() == threaded
+    files = [Path(f).name for f, *_ in threaded]
+    assert files.index("employees.csv") < files.index("sales.csv") < files.index("ratings.csv")
+
+
 def test_may_repeat_on_several_key_columns() -> None:
     from compkit.data import _may_repeat
 
