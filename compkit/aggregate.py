@@ -148,6 +148,17 @@ def loyalty(sales: pd.DataFrame | CreditSplit, through: str | None = None) -> pd
     return out
 
 
+def _in_first_half(period: pd.Series, last: str) -> np.ndarray:
+    """Per row, whether its month (text YYYY-MM) is at most ``last``, the first half's last month (a missing month:
+    no). A categorical compares each month once; text is compared as it is, without a copy as text."""
+    if isinstance(period.dtype, pd.CategoricalDtype):
+        early = np.asarray(period.cat.categories.astype(str) <= last, dtype=bool)
+        return np.append(early, False)[period.cat.codes.to_numpy()]  # code -1 (missing): the last, False
+    if not isinstance(period.dtype, pd.StringDtype):
+        period = period.astype(str)
+    return (period <= last).to_numpy(dtype=bool, na_value=False)
+
+
 def half_year_log_changes(table: pd.DataFrame, periods: Sequence[str], key_column: str,
                           value_column: str) -> pd.DataFrame:
     """Each person's change from the first half of the cycle to the second, market movement taken out.
@@ -159,8 +170,9 @@ def half_year_log_changes(table: pd.DataFrame, periods: Sequence[str], key_colum
     per key present in the table. Used by target proposals (calibration) and by the simulation's individual
     shocks (review).
     """
-    half = np.where(table["period"].astype(str) <= periods[len(periods) // 2 - 1], "h1", "h2")
-    sums = (table.assign(_half=half)
+    first = _in_first_half(table["period"], periods[len(periods) // 2 - 1])
+    half = pd.Categorical.from_codes((~first).astype(np.int8), ["h1", "h2"])  # no text per row
+    sums = (table[["employee_id", key_column, value_column]].assign(_half=half)
             .groupby(["employee_id", key_column, "_half"], observed=True)[value_column].sum().unstack("_half"))
     keys = sums.index.get_level_values(key_column).unique() if len(sums) else []
     changes = {}

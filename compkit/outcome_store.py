@@ -63,6 +63,16 @@ class KeptOutcomes(Outcomes):
         return table
 
 
+def forget(outcomes: Outcomes, *names: str) -> None:
+    """Let go of tables of kept outcomes (:class:`KeptOutcomes`) that were read and are not needed any more (their
+    memory goes back to the process for what follows); a table used again is read again from the kept folder
+    (and checked again). Outcomes evaluated here (not kept) keep their tables: nothing could read them again."""
+    if isinstance(outcomes, KeptOutcomes):
+        for name in names:
+            if name in outcomes.__dict__["_files"]:
+                outcomes.__dict__.pop(name, None)
+
+
 def _folder(root: Path, policy: Policy) -> Path:
     return root / policy.fingerprint()[:32]
 

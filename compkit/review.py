@@ -22,6 +22,7 @@ import pandas as pd
 from compkit import commission as cm
 from compkit import i18n, parallel, pay, scenarios
 from compkit import knobs as kn
+from compkit._arrays import as_text, isin
 from compkit.aggregate import individual_log_changes
 from compkit.data import Dataset
 from compkit.engine import COST_COMPONENTS, Kept, Outcomes, evaluate, same_commission_lines
@@ -170,15 +171,21 @@ def trends(outcomes: Outcomes, data: Dataset) -> dict[str, pd.DataFrame]:
     """Monthly and quarterly trends: commission lines paid (incl. clawbacks) and sales basis by month; actual
     against target by quarter (sum of actuals / sum of targets) for the metrics the scorecard scores (a metric
     kept only as a quota's input, such as funds_sales, is not an appraisal result and is left out)."""
-    c = outcomes.commission
-    c = c[c["product"].astype(str) != cm.SETTLEMENT]
-    monthly = c.assign(period=c["period"].astype(str)).groupby("period").agg(
+    # millions of lines and metrics rows: categorical columns compared by category and months worked out once
+    # per distinct month (compkit._arrays), not a text per row
+    lines = outcomes.commission
+    c = lines[["period", "commission", "basis"]][~isin(lines["product"], [cm.SETTLEMENT]).to_numpy()]
+    monthly = c.assign(period=as_text(c["period"]).astype(str)).groupby("period").agg(
         commission=("commission", "sum"), clawbacks=("commission", lambda v: float(v[v < 0].sum())),
         sales=("basis", "sum")).reset_index()
-    scored = outcomes.indicators["indicator"].astype(str).unique()
-    m = data.metrics[data.metrics["indicator"].astype(str).isin(scored)]
-    m = m.assign(quarter=lambda d: d["period"].str.slice(0, 4) + "Q"
-                            + ((d["period"].str.slice(5, 7).astype(int) - 1) // 3 + 1).astype(str))
+    del c
+    scored = [str(i) for i in outcomes.indicators["indicator"].unique()]
+    metrics = data.metrics
+    m = metrics[["indicator", "period", "actual", "target"]][isin(metrics["indicator"], scored).to_numpy()]
+    codes, months = pd.factorize(m["period"])
+    months = pd.Series(months)
+    of_month = months.str.slice(0, 4) + "Q" + ((months.str.slice(5, 7).astype(int) - 1) // 3 + 1).astype(str)
+    m = m.assign(quarter=of_month.array.take(codes, allow_fill=True))
     quarterly = m.groupby(["indicator", "quarter"]).agg(actual=("actual", "sum"), target=("target", "sum"))
     quarterly["achievement"] = quarterly["actual"] / quarterly["target"]
     return {"monthly": monthly, "quarterly": quarterly.reset_index()}
@@ -498,8 +505,10 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
         rows = np.arange(len(s))
     metric_ids = [policy.scorecard.indicators[j].id for j in inputs.metric_cols]
     changes_m = _individual_changes(data, metric_ids, "actual", "indicator", data.metrics)[rows]
+    sales = data.sales[["employee_id", "period", "product", "amount"]]  # the columns it reads, not a copy of all
     changes_q = _individual_changes(data, inputs.products, "amount", "product",
-                                    data.sales[data.sales["amount"] > 0])[rows]
+                                    sales[(sales["amount"] > 0).to_numpy()])[rows]
+    del sales
     exp_changes = np.exp(np.hstack([changes_m, changes_q])) if individual else \
         np.ones((len(rows), changes_m.shape[1] + changes_q.shape[1]))
 

@@ -42,7 +42,7 @@ import pandas as pd
 from compkit import awards, pay
 from compkit import commission as cm
 from compkit import compliance as cp
-from compkit._arrays import grade_lookup
+from compkit._arrays import grade_lookup, isin
 from compkit.credits import credited_sales
 from compkit.data import Dataset
 from compkit.engine import Outcomes
@@ -201,7 +201,8 @@ def prepare(policy: Policy, data: Dataset, base: Outcomes, rows: np.ndarray | No
     rates = cm.product_rates(policy.commission)
     products = list(rates)
     lines = base.commission
-    lines = lines[(lines["product"].astype(str) != cm.SETTLEMENT).to_numpy()]
+    # the two columns read, without the settlement lines (a categorical compared by category, not row by row)
+    lines = lines[["basis", "cumulative_basis"]][~isin(lines["product"], [cm.SETTLEMENT]).to_numpy()]
     t, q = months, len(products)
     if policy.commission.accumulate == "cycle_to_date":
         cum = lines["cumulative_basis"].to_numpy(dtype="float64").reshape(n_all, t, q)

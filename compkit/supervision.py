@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from compkit import career
+from compkit._arrays import isin
 from compkit.data import Dataset
 from compkit.engine import CASH_COMPONENTS, COST_COMPONENTS, Outcomes
 from compkit.money import to_cents
@@ -54,12 +55,13 @@ def reconciliation(data: Dataset, outcomes: Outcomes, policy: Policy | None = No
     out_ids = pd.Index(s["employee_id"].astype(str))
     same_people = in_ids.sort_values().equals(out_ids.sort_values()) and out_ids.is_unique
     periods = set(data.periods)
-    sales = data.sales[data.sales["period"].astype(str).isin(periods)]
-    product_lines = lines[lines["product"].astype(str) != "settlement"]
+    # millions of rows: only the columns summed, categorical and text columns matched by compkit._arrays.isin
+    sales = data.sales[["product", "amount"]][isin(data.sales["period"], list(periods)).to_numpy()]
+    product_lines = lines[["product", "basis"]][~isin(lines["product"], ["settlement"]).to_numpy()]
     if policy is not None:
         plain = amount_priced_products(policy)
-        sales = sales[sales["product"].astype(str).isin(plain)]
-        product_lines = product_lines[product_lines["product"].astype(str).isin(plain)]
+        sales = sales[isin(sales["product"], list(plain)).to_numpy()]
+        product_lines = product_lines[isin(product_lines["product"], list(plain)).to_numpy()]
     benefit_cols = [c for c in outcomes.benefits.columns
                     if c.startswith("employer_") and c != "employer_contributions"]
     rows = [

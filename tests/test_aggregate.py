@@ -43,6 +43,21 @@ def test_individual_log_changes_keep_d0_order_and_nan() -> None:
     assert out.empty or out.isna().all().all()
 
 
+@pytest.mark.parametrize("dtype", ["string", "category", "object"])
+def test_half_year_changes_whatever_the_type_of_the_months(dtype: str) -> None:
+    """The months as text, as a categorical or as Python strings, a missing month counted in no first half: the
+    same changes. A (June in the first half, September and a month left blank in the second): H1 100, H2 200 +
+    50 = 250; log(250/100) = 0.916291; B: log(100/100) = 0; the median of the two 0.458145 is taken out."""
+    table = pd.DataFrame({"employee_id": ["A", "A", "A", "B", "B"],
+                          "period": ["2025-06", "2025-09", None, "2025-01", "2025-12"],
+                          "indicator": "deposits", "actual": [100.0, 200.0, 50.0, 100.0, 100.0]})
+    table["period"] = table["period"].astype(dtype)
+    d0 = half_year_log_changes(table, cycle_periods("2025"), "indicator", "actual")["deposits"]
+    assert d0["A"] == pytest.approx(np.log(2.5) - np.log(2.5) / 2, abs=1e-12)
+    assert d0["B"] == pytest.approx(-np.log(2.5) / 2, abs=1e-12)
+    assert d0["A"] == pytest.approx(0.458145, abs=1e-6)
+
+
 def test_targets_and_the_monte_carlo_draw_the_same_changes(policy, tiny) -> None:
     from compkit.review import _individual_changes
     from compkit.targets import individual_changes

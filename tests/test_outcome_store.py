@@ -39,6 +39,23 @@ def test_kept_outcomes_are_the_evaluation(policy, copy: Path, tmp_path: Path) ->
     assert "net" in got.__dict__
 
 
+def test_forgotten_tables_are_read_again(policy, copy: Path, tmp_path: Path) -> None:
+    """forget lets go of tables read; used again, they are read again (the same table); evaluated outcomes (not
+    kept) keep theirs."""
+    data = load_dataset(copy, policy=policy)
+    fresh = evaluate(policy, data)
+    outcome_store.keep(fresh, tmp_path / "kept", policy, outcome_store.data_key(copy))
+    got = outcome_store.evaluated(policy, data, tmp_path / "kept", copy)
+    first = got.commission
+    outcome_store.forget(got, "commission", "indicators", "no_such_table")
+    assert "commission" not in got.__dict__ and "indicators" not in got.__dict__
+    again = got.commission
+    assert again is not first
+    pd.testing.assert_frame_equal(again, fresh.commission, check_exact=True)
+    outcome_store.forget(fresh, "commission")
+    assert fresh.commission is not None and len(fresh.commission)
+
+
 def test_no_folder_or_another_policy_or_data_is_evaluated(policy, copy: Path, tmp_path: Path) -> None:
     data = load_dataset(copy, policy=policy)
     outcome_store.keep(evaluate(policy, data), tmp_path / "kept", policy, outcome_store.data_key(copy))

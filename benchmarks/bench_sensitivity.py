@@ -1,0 +1,67 @@
+"""Benchmark: the review's sensitivity (20 knob settings) from the kept scorecard, against full evaluations.
+
+    python benchmarks/bench_sensitivity.py --data /work/bench100k/csv-10000 [--policy data/policies/2026.yaml]
+        [--load-policy data/policies/2025.yaml] [--full]
+
+``review.sensitivity`` evaluates its first setting in full and the others from the stages it kept
+(``engine.Kept``: scorecard, split, salary review and promotions, and the commission lines where only the gate,
+the cap or the bonus move). Printed: its CPU (user + system of this process) and wall seconds with the load
+average beside them, and each setting's cost; with ``--full`` also the 20 settings as full evaluations and
+whether the costs are identical bit for bit. Speed is shown here, never asserted in tests.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from compkit.data import load_dataset  # noqa: E402
+from compkit.engine import evaluate  # noqa: E402
+from compkit.policy import load_policy  # noqa: E402
+from compkit.review import default_knobs, sensitivity  # noqa: E402
+
+
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="a dataset folder (e.g. the shared 10,000-manager bank)")
+    parser.add_argument("--policy", default=str(ROOT / "data" / "policies" / "2026.yaml"),
+                        help="the policy whose knobs move (the review's candidate)")
+    parser.add_argument("--load-policy", default=str(ROOT / "data" / "policies" / "2025.yaml"),
+                        help="the policy the data are loaded with (the review's policy)")
+    parser.add_argument("--full", action="store_true", help="also evaluate every setting in full and compare")
+    args = parser.parse_args()
+    policy = load_policy(args.policy)
+    data = load_dataset(Path(args.data), policy=load_policy(args.load_policy))
+    base = evaluate(policy, data)
+    load = os.getloadavg()[0]
+    c0, t0 = cpu_seconds(), time.perf_counter()
+    table = sensitivity(policy, data, base=base, processes=1)
+    cpu, wall = cpu_seconds() - c0, time.perf_counter() - t0
+    print(f"sensitivity, {2 * len(table)} settings x {len(base.summary):,} managers: CPU {cpu:.1f} s, "
+          f"wall {wall:.1f} s (load average {load:.1f} -> {os.getloadavg()[0]:.1f})")
+    print(table[["knob", "cost_low", "cost_high"]].to_string(index=False))
+    if args.full:
+        knobs = default_knobs(policy)
+        c0, t0 = cpu_seconds(), time.perf_counter()
+        full = [float(evaluate(k.apply(policy, x), data).summary["employer_cost"].sum())
+                for k in knobs for x in (k.low, k.high)]
+        cpu, wall = cpu_seconds() - c0, time.perf_counter() - t0
+        got = [v for row in table.itertuples() for v in (row.cost_low, row.cost_high)]
+        print(f"{len(full)} full evaluations: CPU {cpu:.1f} s, wall {wall:.1f} s (load average "
+              f"{os.getloadavg()[0]:.1f}); costs identical: {got == full}")
+    print(f"peak memory (RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
