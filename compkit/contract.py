@@ -746,7 +746,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {t: spec.required for t, spec in CONTRACT
 #: table -> the columns that identify a row (unique); appeals name a row by these values joined with "|"
 KEYS: dict[str, tuple[str, ...]] = {t: spec.keys for t, spec in CONTRACT.items() if spec.keys}
 #: table -> id and label columns held as categoricals once validated: every later group-by and look-up then works
-#: on integer codes (a year of 100,000 managers has 8 million metric rows). Periods stay text (compared as text).
+#: on integer codes (a year of 100,000 managers has 8 million metric rows). Months are coded apart, on the cycle's
+#: months in order (compkit.data.PERIOD_CODED).
 CATEGORICAL: dict[str, tuple[str, ...]] = {t: spec.categorical for t, spec in CONTRACT.items() if spec.categorical}
 #: every table, in order
 TABLES: tuple[str, ...] = tuple(CONTRACT)
@@ -759,11 +760,32 @@ def schemas(policy: Policy | None) -> dict[str, pa.DataFrameSchema]:
     return {t: spec.schema(policy) for t, spec in CONTRACT.items()}
 
 
+#: table rules that read only their own table and the policy and only report problems: they may run as soon as
+#: the table is checked (:func:`rules_alone`, e.g. on the loader's second thread), their problems listed in place
+ALONE: tuple[Rule, ...] = (_product_columns,)
+
+
+def rules_alone(name: str, df: pd.DataFrame, file: str, offset: int, policy: Policy | None
+                ) -> dict[Rule, list[Problem]]:
+    """The rules of table ``name`` in :data:`ALONE`, run now on the checked table: their problems by rule, which
+    :func:`cross_checks` (``ahead=``) lists where the rule would have listed them."""
+    out = {}
+    for rule in CONTRACT[name].rules:
+        if rule in ALONE:
+            ctx = Context({name: df}, {name: file}, {name: offset}, policy, "", [])
+            rule(ctx)
+            out[rule] = ctx.problems
+    return out
+
+
 def cross_checks(typed: dict[str, pd.DataFrame], files: dict[str, str], offsets: dict[str, int],
-                 policy: Policy | None, cycle: str, problems: list[Problem]) -> list[Problem]:
+                 policy: Policy | None, cycle: str, problems: list[Problem],
+                 ahead: dict[Rule, list[Problem]] | None = None) -> list[Problem]:
     """Rules between tables and against the cycle, for every table present and not empty: employee ids listed
-    in employees, the cycle column inside the cycle, then each table's own rules. Rows a rule drops (as a policy
-    option allows) are left out of ``typed`` at the end; returns the notes on rows accepted that way."""
+    in employees, the cycle column inside the cycle, then each table's own rules (those already run by
+    :func:`rules_alone` are given in ``ahead``: their problems are listed in their place). Rows a rule drops (as a
+    policy option allows) are left out of ``typed`` at the end; returns the notes on rows accepted that way."""
+    ahead = ahead or {}
     ctx = Context(typed, files, offsets, policy, cycle, problems)
     periods = cycle_periods(cycle[:4])  # a half-year's data may hold its whole year (set aside after the checks)
     in_cycle = set(periods)
@@ -792,7 +814,10 @@ def cross_checks(typed: dict[str, pd.DataFrame], files: dict[str, str], offsets:
                        M_("a date inside cycle {cycle} ({first} to {last})", cycle=cycle, first=periods[0],
                           last=periods[-1]))
         for rule in spec.rules:
-            rule(ctx)
+            if rule in ahead:
+                ctx.problems.extend(ahead[rule])
+            else:
+                rule(ctx)
     for name, drop in ctx.dropped.items():
         typed[name] = typed[name][~drop]
     return ctx.notes

@@ -67,6 +67,7 @@ from compkit.contract import (  # noqa: F401 - re-exported
     cross_checks,
     cycle_periods,
     row_keys,
+    rules_alone,
     schemas,
 )
 from compkit.errors import DataError, Problem
@@ -411,40 +412,45 @@ def _read_raw(path: Path, encoding: str | None = None
                 offsets[name] = 2
         return tables, files, offsets, problems
     for name in CONTRACT:
-        candidates = [path / f"{name}.csv", path / f"{name}.parquet"]
-        found = [c for c in candidates if c.exists()]
-        if len(found) > 1:
-            problems.append(Problem(str(path), None, None, None,
-                                    M_("one file for table {table}, found both {first} and {second}", table=name,
-                                       first=found[0].name, second=found[1].name)))
-            continue
-        if not found:
-            continue
-        f = found[0]
-        try:
-            if f.suffix == ".csv":
-                df = _read_csv_typed(f, name, encoding)
-                if df is None:  # not a clean file: read as text, so that every problem is found and named
-                    df = read_csv_text(f, encoding)
-            else:
-                df = pd.read_parquet(f, **_parquet_options(f, name))
-        except pd.errors.EmptyDataError:
-            df = pd.DataFrame()
-        except _Unreadable as err:
-            problems.append(err.problem)
-            continue
-        except Exception as err:  # noqa: BLE001
-            problems.append(Problem(str(f), None, None, None, M_("a readable file ({error})",
-                                                                   error=f"{type(err).__name__}: {err}")))
-            continue
-        semicolons = _semicolon_hint(df, f)
-        if semicolons is not None:
-            problems.append(semicolons)
-            continue
-        tables[name] = df
-        files[name] = _file_label(f)
-        offsets[name] = 2
+        df, label, found_problems = _read_one(path, name, encoding)
+        problems.extend(found_problems)
+        if df is not None:
+            tables[name] = df
+            files[name] = label
+            offsets[name] = 2
     return tables, files, offsets, problems
+
+
+def _read_one(folder: Path, name: str, encoding: str | None) -> tuple[pd.DataFrame | None, str, list[Problem]]:
+    """(table or None, file label, problems) of table ``name`` in a folder: its CSV or Parquet file (None and no
+    problem when it has neither)."""
+    candidates = [folder / f"{name}.csv", folder / f"{name}.parquet"]
+    found = [c for c in candidates if c.exists()]
+    if len(found) > 1:
+        return None, "", [Problem(str(folder), None, None, None,
+                                  M_("one file for table {table}, found both {first} and {second}", table=name,
+                                     first=found[0].name, second=found[1].name))]
+    if not found:
+        return None, "", []
+    f = found[0]
+    try:
+        if f.suffix == ".csv":
+            df = _read_csv_typed(f, name, encoding)
+            if df is None:  # not a clean file: read as text, so that every problem is found and named
+                df = read_csv_text(f, encoding)
+        else:
+            df = pd.read_parquet(f, **_parquet_options(f, name))
+    except pd.errors.EmptyDataError:
+        df = pd.DataFrame()
+    except _Unreadable as err:
+        return None, "", [err.problem]
+    except Exception as err:  # noqa: BLE001
+        return None, "", [Problem(str(f), None, None, None, M_("a readable file ({error})",
+                                                                 error=f"{type(err).__name__}: {err}"))]
+    semicolons = _semicolon_hint(df, f)
+    if semicolons is not None:
+        return None, "", [semicolons]
+    return df, _file_label(f), []
 
 
 #: encodings tried in turn when none is given: UTF-8 (a BOM is skipped), then GB18030 (a superset of GBK and
@@ -1048,38 +1054,57 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
     copy = _read_validated(path, policy, cycle) if path.is_dir() else None
     if copy is not None:  # a copy this compkit validated under the same policy (Dataset.to_parquet)
         return copy
-    raw, files, offsets, problems = _read_raw(path, encoding)
+    # the largest table (sales) is read and checked on a second thread while this one reads and checks the
+    # others: numpy, pandas and Arrow let go of Python's lock in their long loops (as the engine's in_background);
+    # problems are listed in the tables' order as when reading, then checking, one table after the other
+    aside = _ASIDE if path.is_dir() and sum((path / f"{_ASIDE}{ext}").exists() for ext in (".csv", ".parquet")) == 1 \
+        else None
+    if aside is not None:
+        _ready_for_threads()
+        pending = _in_background(_read_and_check, path, aside, encoding, policy)
+    if aside is None:
+        raw, files, offsets, problems = _read_raw(path, encoding)
+    else:  # as _read_raw, but for the table read on the second thread
+        raw, files, offsets, read = {}, {}, {}, {}
+        for name in CONTRACT:
+            if name != aside:
+                df, label, read[name] = _read_one(path, name, encoding)
+                if df is not None:
+                    raw[name], files[name], offsets[name] = df, label, 2
+        if any(read.values()):  # with the second thread's, in the tables' order
+            read[aside] = pending()[0]
+        problems = [p for name in CONTRACT for p in read.get(name, ())]
     if problems:
         raise DataError(problems, str(path))
+    names = [name for name in CONTRACT if name in raw or name == aside]
     for name in (t for t, spec in CONTRACT.items() if spec.mandatory):
-        if name not in raw:
+        if name not in raw and name != aside:
             where = M_("{path} (no sheet '{sheet}')", path=str(path), sheet=name) if path.is_file() else \
                 str(path / f"{name}.csv")
             problems.append(Problem(where, None, None, None, M_("a {table} table (required)", table=name)))
     typed: dict[str, pd.DataFrame] = {}
-    present = {name: None for name in raw}
-    names = list(raw)
-    # the largest table (sales) is checked on a second thread while this one checks the others: numpy, pandas and
-    # Arrow let go of Python's lock in their long loops (as compkit.engine.in_background); each table's problems
-    # are listed in the tables' order as before
-    results: dict[str, tuple[pd.DataFrame | None, list[Problem], bool]] = {}
-    aside = _ASIDE if _ASIDE in raw and len(raw) > 1 else None
-    if aside is not None:
-        _ready_for_threads()
-        pending = _in_background(_checked, aside, raw.pop(aside), files[aside], offsets[aside], policy)
+    results: dict[str, tuple[pd.DataFrame | None, list[Problem], dict | None]] = {}
     for name in names:
         if name != aside:
             # each raw table is let go once typed, so that raw and typed copies of every table are not all held
             results[name] = _checked(name, raw.pop(name), files[name], offsets[name], policy)
     if aside is not None:
-        results[aside] = pending()
+        aside_read, label, result = pending()
+        if aside_read:
+            raise DataError(aside_read, str(path))  # a reading problem: reported alone, as before any check
+        files[aside], offsets[aside] = label, 2
+        results[aside] = result
+    present = {name: None for name in names}
+    ahead: dict = {}  # the problems of the rules run with the sales table's check (contract.rules_alone)
+    files = {name: files[name] for name in CONTRACT if name in files}  # in the tables' order, as read
     for name in names:
-        checked, own, coded = results.pop(name)
+        checked, own, done = results.pop(name)
         problems.extend(own)
         if checked is not None:
-            if coded and problems:  # a problem in an earlier table: kept as checked, as text (see _checked)
+            if done is not None and problems:  # a problem in an earlier table: kept as text (see _checked)
                 checked = _uncoded(name, checked)
             typed[name] = checked
+        ahead.update(done or {})
     if policy is not None:
         check_coverage(present, policy, files, problems)
     if cycle is None:
@@ -1097,7 +1122,7 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
                                 M_("an annual cycle, as the policy says") if policy.cycle == "annual" else
                                 M_("a half-year cycle, as the policy says")))
         raise DataError(problems, str(path))
-    notes = cross_checks(typed, files, offsets, policy, cycle, problems)
+    notes = cross_checks(typed, files, offsets, policy, cycle, problems, ahead=ahead)
     if problems:
         raise DataError(problems, str(path))
     typed, set_aside = set_aside_outside(typed, cycle)
@@ -1125,21 +1150,23 @@ _ASIDE = "sales"
 
 
 def _checked(name: str, df: pd.DataFrame, file: str, offset: int, policy: Policy | None
-             ) -> tuple[pd.DataFrame | None, list[Problem], bool]:
-    """(typed table or None, its problems, whether its ids were coded): :func:`_check_table`, then, when the table
+             ) -> tuple[pd.DataFrame | None, list[Problem], dict | None]:
+    """(typed table or None, its problems, its rules run already): :func:`_check_table`, then, when the table
     has no problem, its categorical columns (:data:`CATEGORICAL`) and customer ids (:data:`CODED`) coded, as
-    they are held from then on (less memory, faster checks). :func:`load_dataset` leaves them as text
-    (:func:`_uncoded`) when an earlier table had a problem, as it did when checking the tables one by one."""
+    they are held from then on (less memory, faster checks), and its rules that read only the table and the
+    policy run (:func:`compkit.contract.rules_alone`: their problems by rule; None when the table was not coded).
+    :func:`load_dataset` leaves the ids as text (:func:`_uncoded`) when an earlier table had a problem, as it did
+    when checking the tables one by one."""
     problems: list[Problem] = []
     checked = _check_table(name, df, file, offset, policy, problems)
     del df
     if checked is None or problems:
-        return checked, problems, False
+        return checked, problems, None
     for col in CONTRACT[name].categorical:
         checked[col] = _categorical(checked[col])
     for col in CODED.get(name, ()):  # customer ids: coded once here, read as codes by loyalty
         checked[col] = dictionary_coded(checked[col])
-    return checked, problems, True
+    return checked, problems, rules_alone(name, checked, file, offset, policy)
 
 
 def _uncoded(name: str, checked: pd.DataFrame) -> pd.DataFrame:
@@ -1149,6 +1176,16 @@ def _uncoded(name: str, checked: pd.DataFrame) -> pd.DataFrame:
         if col in checked and isinstance(checked[col].dtype, pd.CategoricalDtype):
             checked[col] = as_text(checked[col])
     return checked
+
+
+def _read_and_check(folder: Path, name: str, encoding: str | None, policy: Policy | None
+                    ) -> tuple[list[Problem], str, tuple[pd.DataFrame | None, list[Problem], dict | None] | None]:
+    """(reading problems, file label, :func:`_checked`'s result or None) of one table of a folder: read, then
+    checked when it was read without a problem."""
+    df, label, problems = _read_one(folder, name, encoding)
+    if problems or df is None:
+        return problems, label, None
+    return [], label, _checked(name, df, label, 2, policy)
 
 
 def _ready_for_threads() -> None:

@@ -514,6 +514,33 @@ def test_product_columns_are_checked(tmp_path: Path, policy: Policy) -> None:
     assert load_dataset(tmp_path / "c", policy=priced).sales["payment_term"].notna().any()
 
 
+def test_a_sales_rule_run_with_the_sales_check_is_listed_in_its_place(tmp_path: Path, policy: Policy,
+                                                                      monkeypatch) -> None:
+    """The products' columns rule runs on the loader's second thread right after the sales table is checked
+    (contract.rules_alone): its problem is listed where cross_checks lists it one table after the other, between
+    the employees' and the credits' cross-table problems."""
+    priced = policy.updated({"commission.products[insurance].coefficients": {
+        "column": "payment_term", "values": {"趸交": 0.1, "期交5": 0.5, "期交10": 1.0}}})
+    tables = tiny_tables()
+    sales = tables["sales"].copy()
+    sales["payment_term"] = np.where(sales["product"] == "insurance", "期交7", "")
+    employees = tables["employees"].copy()
+    employees.loc[0, "exit_date"] = "2024-01-01"  # before the hire and the cycle: employees' cross-table rules
+    write_tables({**tables, "sales": sales, "employees": employees}, tmp_path / "d")
+
+    def problems() -> list:
+        with pytest.raises(DataError) as info:
+            load_dataset(tmp_path / "d", policy=priced)
+        return [(Path(p.file).name, p.row, p.column, p.value, str(p.expected)) for p in info.value.problems]
+
+    threaded = problems()
+    assert [p[:3] for p in threaded if p[2] == "payment_term"]
+    assert threaded.index(next(p for p in threaded if p[0] == "employees.csv")) < \
+        threaded.index(next(p for p in threaded if p[2] == "payment_term"))
+    monkeypatch.setenv("COMPKIT_THREADS", "1")
+    assert problems() == threaded
+
+
 def test_a_half_year_from_a_years_data_sets_the_rest_aside(tmp_path: Path, policy: Policy, capsys) -> None:
     from compkit.cli import main
 
@@ -631,6 +658,28 @@ def test_semicolon_separated_file_gets_a_hint(tiny_dir: Path, policy: Policy) ->
     message = _problems(tiny_dir, policy)
     assert f"{tiny_dir / 'sales.csv'}, row 1: found 'employee_id;period;" in message
     assert "columns separated by commas (this file seems to use ';'" in message
+
+
+def test_reading_problems_of_the_table_read_on_the_second_thread_keep_their_place(tiny_dir: Path, policy: Policy,
+                                                                                   monkeypatch) -> None:
+    """The sales file is read on a second thread: its reading problem is listed between those of the tables
+    before and after it, and alone when it is the only one, as reading one file after the other did."""
+    for name in ("employees", "sales", "ratings"):
+        df = pd.read_csv(tiny_dir / f"{name}.csv", dtype=str, keep_default_na=False)
+        df.to_csv(tiny_dir / f"{name}.csv", index=False, sep=";")
+
+    def files() -> list[str]:
+        with pytest.raises(DataError) as info:
+            load_dataset(tiny_dir, policy=policy)
+        return [Path(p.file).name for p in info.value.problems]
+
+    assert files() == ["employees.csv", "sales.csv", "ratings.csv"]
+    for name in ("employees", "ratings"):
+        df = pd.read_csv(tiny_dir / f"{name}.csv", dtype=str, keep_default_na=False, sep=";")
+        df.to_csv(tiny_dir / f"{name}.csv", index=False)
+    assert files() == ["sales.csv"]
+    monkeypatch.setenv("COMPKIT_THREADS", "1")
+    assert files() == ["sales.csv"]
 
 
 def test_parquet_infinities_and_control_characters_are_refused(tiny_dir: Path, policy: Policy,
