@@ -242,10 +242,12 @@ def _feedback_lines(policy: Policy, ind: pd.DataFrame, grade_titles: pd.Series, 
                           "indicator": chosen["indicator"].to_numpy()})
     weak = lines[lines["kind"] == "weakness"]
     tip = weak["indicator"].map(policy.feedback.suggestions)
-    names = dict(zip(ind["indicator"], ind["indicator_name"]))
+    pairs = ind[["indicator", "indicator_name"]].drop_duplicates(keep="last")  # each indicator's name, once
+    names = dict(zip(pairs["indicator"].to_numpy(dtype=object).tolist(),
+                     pairs["indicator_name"].to_numpy(dtype=object).tolist()))
     generic = _("Agree with your supervisor on a plan to improve {indicator}.")
     text = [generic.format(indicator=names.get(i, i)) if pd.isna(t) else i18n.term(str(t), lang)
-            for i, t in zip(weak["indicator"], tip)]
+            for i, t in zip(weak["indicator"].to_numpy(dtype=object).tolist(), tip.to_numpy(dtype=object).tolist())]
     suggestions = pd.DataFrame({"employee_id": weak["employee_id"].to_numpy(), "kind": "suggestion",
                                 "text": np.array(text, dtype=object),
                                 "indicator": weak["indicator"].to_numpy()})
