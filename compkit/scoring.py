@@ -290,14 +290,14 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
             cell = row if all_rows else row[usable]
             cell = cell * np.int32(k) if n * k < 2 ** 31 else cell.astype(np.int64) * k
             cell += col_of[which if all_rows else which[usable]]
-            key = pd.Categorical.from_codes(cell, categories=pd.RangeIndex(n * k))
-            del cell
+            # grouped by the integer cells themselves (sorted, only those with rows): the same groups, in the
+            # same order, as a categorical of the n x k cells would give, without pandas recoding its categories
             a, t = m["actual"].to_numpy(dtype="float64"), m["target"].to_numpy(dtype="float64")
             values = pd.DataFrame({"actual": a, "target": t} if all_rows
                                   else {"actual": a[usable], "target": t[usable]},
                                   copy=False)
-            grouped = values.groupby(key, observed=True, sort=True)
-            cells = np.asarray(grouped.size().index.codes, dtype=np.int64)
+            grouped = values.groupby(cell, sort=True)
+            cells = grouped.size().index.to_numpy(dtype=np.int64)
             summed = np.append(np.array([how == "sum" for how in how_of]), False)  # per metric indicator
             is_sum = np.zeros(k, dtype=bool)
             is_sum[col_of] = summed[:-1]
