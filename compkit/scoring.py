@@ -244,8 +244,9 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
     metrics: months combined by the indicator's ``aggregate`` (sum, mean or last month), targets likewise;
     surveys: satisfaction index of the dimension; complaints: the measure; sales: repeat-purchase rate;
     ratings: the 360 combined score on the rating scale (``rater_scores`` from :func:`combine_raters`, or a
-    function returning it, called when the first ratings indicator needs it; computed here when not given); ``sales``: the credited sales (:func:`compkit.credits.credited_sales` of the data, or
-    their :class:`compkit.credits.CreditSplit`, made here when not given), or a function returning them (called
+    function returning it, called when the first ratings indicator needs it; computed here when not given);
+    ``sales``: the credited sales (:func:`compkit.credits.credited_sales` of the data, or their
+    :class:`compkit.credits.CreditSplit`, made here when not given), or a function returning them (called
     when the first sales indicator needs them).
     Sources without a target column take the indicator's ``target``.
     Every employee x indicator appears (NaN where there is no value). Columns: employee_id, indicator, actual,
