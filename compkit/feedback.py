@@ -959,10 +959,11 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%|%")
 _JINJA_SYNTAX = ("{{", "{%", "{#", "}}", "%}", "#}")
 
 
-def _split_arguments(text: str) -> list[str] | None:
-    """The arguments of a call's source (``'"a", x=f(1, 2)'`` -> ``['"a"', 'x=f(1, 2)']``): split at the commas
-    outside brackets and string literals; None where a bracket or quote is left open."""
-    parts, depth, quote, start, i = [], 0, "", 0, 0
+def _call_arguments(text: str, start: int) -> tuple[int, list[str]] | None:
+    """A call's arguments in ``text`` from ``start`` (just after its opening bracket): the index just after its
+    closing bracket, and its source split at the commas outside brackets and string literals
+    (``'"a", x=f(1, 2))'`` -> ``['"a"', 'x=f(1, 2)']``); None where a bracket or quote is left open."""
+    parts, depth, quote, begin, i = [], 1, "", start, start
     while i < len(text):
         ch = text[i]
         if quote:
@@ -976,14 +977,14 @@ def _split_arguments(text: str) -> list[str] | None:
             depth += 1
         elif ch in ")]}":
             depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
+            if depth == 0:
+                parts.append(text[begin:i].strip())
+                return i + 1, parts
+        elif ch == "," and depth == 1:
+            parts.append(text[begin:i].strip())
+            begin = i + 1
         i += 1
-    if quote or depth:
-        return None
-    parts.append(text[start:].strip())
-    return parts
+    return None
 
 
 def translated_source(source: str, translate: Any) -> str:
@@ -1000,27 +1001,13 @@ def translated_source(source: str, translate: Any) -> str:
     for m in _GETTEXT_CALL.finditer(source):
         if m.start() < pos:
             continue
-        depth, quote, i = 1, "", m.end()
-        while i < len(source) and depth:
-            ch = source[i]
-            if quote:
-                if ch == "\\":
-                    i += 1
-                elif ch == quote:
-                    quote = ""
-            elif ch in "\"'":
-                quote = ch
-            elif ch == "(":
-                depth += 1
-            elif ch == ")":
-                depth -= 1
-            i += 1
-        end = re.compile(r"\s*-?\}\}").match(source, i)
-        if depth or end is None or m.group(0).startswith("{{-") or end.group(0).startswith(("-", " -")) \
-                or "-}}" in end.group(0):
+        call = _call_arguments(source, m.end())
+        if call is None:
             continue
-        args = _split_arguments(source[m.end():i - 1])
-        if not args:
+        i, args = call
+        end = re.compile(r"\s*-?\}\}").match(source, i)
+        if end is None or m.group(0).startswith("{{-") or end.group(0).startswith(("-", " -")) \
+                or "-}}" in end.group(0):
             continue
         try:
             message = ast.literal_eval(args[0])
