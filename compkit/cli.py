@@ -7,8 +7,9 @@ leaves nothing half-done.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from compkit import __version__, i18n
@@ -16,16 +17,18 @@ from compkit.errors import CompkitError
 from compkit.i18n import N_
 
 
-def _add_policy_data(p: argparse.ArgumentParser, candidate: bool = False, encoding: bool = False) -> None:
-    p.add_argument("--policy", required=True, type=Path, help="policy YAML file (e.g. data/policies/2025.yaml)")
+def _add_policy_data(p: argparse.ArgumentParser, _: Callable[[str], str], candidate: bool = False,
+                     encoding: bool = False) -> None:
+    """--policy, --data, --cycle (and --encoding) with their help in the parser's language (``_``)."""
+    p.add_argument("--policy", required=True, type=Path, help=_("policy YAML file (e.g. data/policies/2025.yaml)"))
     p.add_argument("--data", required=True, type=Path,
-                   help="dataset: a folder of CSV/Parquet files or an Excel workbook (e.g. data/sample)")
+                   help=_("dataset: a folder of CSV/Parquet files or an Excel workbook (e.g. data/sample)"))
     p.add_argument("--cycle", default=None,
-                   help="cycle to evaluate: YYYY or YYYYH1/YYYYH2 (default: the one holding the latest month)")
+                   help=_("cycle to evaluate: YYYY or YYYYH1/YYYYH2 (default: the one holding the latest month)"))
     if encoding:
         p.add_argument("--encoding", default=None,
-                       help="encoding of the CSV files, e.g. gbk or gb18030 (default: UTF-8 with or without BOM, "
-                            "else GB18030)")
+                       help=_("encoding of the CSV files, e.g. gbk or gb18030 (default: UTF-8 with or without BOM, "
+                            "else GB18030)"))
 
 
 def _lang(args: argparse.Namespace, policy: object = None) -> tuple[str, Callable[[str], str]]:
@@ -226,143 +229,193 @@ def cmd_targets(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
+    """The command line, its help in ``lang`` (default Chinese). argparse's own words (usage, errors) follow
+    the same language inside :func:`main` (see :func:`_argparse_language`)."""
+    _ = i18n.gettext(lang)
     parser = argparse.ArgumentParser(
         prog="compkit",
-        description="Policy modelling for the pay and performance appraisal of customer managers (客户经理).",
-        epilog="Run 'compkit COMMAND --help' for the options of a command.")
-    parser.add_argument("--version", action="version", version=f"compkit {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+        description=_("Policy modelling for the pay and performance appraisal of customer managers (客户经理)."),
+        epilog=_("Run 'compkit COMMAND --help' for the options of a command."))
+    parser.add_argument("--version", action="version", version=f"compkit {__version__}",
+                        help=_("show program's version number and exit"))
+    sub = parser.add_subparsers(dest="command", metavar=_("COMMAND"), title=_("commands"))
     _add = sub.add_parser
 
     def add_parser(*a, **k):  # every command takes --lang
         p = _add(*a, **k)
         p.add_argument("--lang", default=None, choices=["zh-CN", "en"],
-                       help="language of what people read (statements, reports, workbook headers, messages); "
-                            "default: the policy's language (zh-CN)")
+                       help=_("language of what people read (statements, reports, workbook headers, messages); "
+                            "default: the policy's language (zh-CN)"))
         return p
 
     sub.add_parser = add_parser  # type: ignore[method-assign]
 
-    p = sub.add_parser("sample", help="write a synthetic, reproducible dataset of customer managers",
-                       description="Write a realistic synthetic dataset (same seed -> identical files).")
-    p.add_argument("--managers", type=int, default=1000, help="number of customer managers (default 1000)")
-    p.add_argument("--year", type=int, default=2025, help="cycle year (default 2025)")
-    p.add_argument("--seed", type=int, default=2025, help="random seed (default 2025)")
-    p.add_argument("--out", type=Path, required=True, help="folder to write the CSV files into")
+    p = sub.add_parser("sample", help=_("write a synthetic, reproducible dataset of customer managers"),
+                       description=_("Write a realistic synthetic dataset (same seed -> identical files)."))
+    p.add_argument("--managers", type=int, default=1000, help=_("number of customer managers (default 1000)"))
+    p.add_argument("--year", type=int, default=2025, help=_("cycle year (default 2025)"))
+    p.add_argument("--seed", type=int, default=2025, help=_("random seed (default 2025)"))
+    p.add_argument("--out", type=Path, required=True, help=_("folder to write the CSV files into"))
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("validate", help="check a dataset against the data contract and a policy",
-                       description="Validate a policy file and a dataset; print every problem found, or a summary.")
-    _add_policy_data(p, encoding=True)
+    p = sub.add_parser("validate", help=_("check a dataset against the data contract and a policy"),
+                       description=_("Validate a policy file and a dataset; print every problem found, or a summary."))
+    _add_policy_data(p, _, encoding=True)
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("evaluate", help="score, rate and pay everyone under a policy",
-                       description="Evaluate a policy on a dataset and write the outcome tables.")
-    _add_policy_data(p, encoding=True)
+    p = sub.add_parser("evaluate", help=_("score, rate and pay everyone under a policy"),
+                       description=_("Evaluate a policy on a dataset and write the outcome tables."))
+    _add_policy_data(p, _, encoding=True)
     p.add_argument("--out", type=Path, required=True,
-                   help="results.xlsx (a workbook, a sheet per table) or a folder (one CSV per table)")
+                   help=_("results.xlsx (a workbook, a sheet per table) or a folder (one CSV per table)"))
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("review", help="the yearly policy review: calibration, fairness and policy review reports",
-                       description="Run the review notebooks with papermill and write HTML reports, index.html "
-                                   "and manifest.json.")
-    p.add_argument("--year", required=True, help="the year under review (e.g. 2025)")
-    p.add_argument("--policy", required=True, type=Path, help="this year's policy YAML")
-    p.add_argument("--candidate", required=True, type=Path, help="next year's candidate policy YAML")
-    p.add_argument("--data", required=True, type=Path, help="this year's dataset")
-    p.add_argument("--out", required=True, type=Path, help="report folder (e.g. reports/2025)")
-    p.add_argument("--budget", type=float, default=None, help="cost budget (default: the policy's budget)")
-    p.add_argument("--scenarios", type=int, default=1000, help="Monte Carlo scenarios (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the simulation (default 0)")
+    p = sub.add_parser("review", help=_("the yearly policy review: calibration, fairness and policy review reports"),
+                       description=_("Run the review notebooks with papermill and write HTML reports, index.html "
+                                   "and manifest.json."))
+    p.add_argument("--year", required=True, help=_("the year under review (e.g. 2025)"))
+    p.add_argument("--policy", required=True, type=Path, help=_("this year's policy YAML"))
+    p.add_argument("--candidate", required=True, type=Path, help=_("next year's candidate policy YAML"))
+    p.add_argument("--data", required=True, type=Path, help=_("this year's dataset"))
+    p.add_argument("--out", required=True, type=Path, help=_("report folder (e.g. reports/2025)"))
+    p.add_argument("--budget", type=float, default=None, help=_("cost budget (default: the policy's budget)"))
+    p.add_argument("--scenarios", type=int, default=1000, help=_("Monte Carlo scenarios (default 1000)"))
+    p.add_argument("--seed", type=int, default=0, help=_("random seed of the simulation (default 0)"))
     p.add_argument("--private", type=Path, default=None,
-                   help="private folder (refused under reports/) for the per-person tables of the review "
-                        "(calibrated scores, changes under the candidate); default: not written")
+                   help=_("private folder (refused under reports/) for the per-person tables of the review "
+                        "(calibrated scores, changes under the candidate); default: not written"))
     p.set_defaults(func=cmd_review)
 
-    p = sub.add_parser("statements", help="per-employee feedback statements (confidential)",
-                       description="Write one statement per employee (HTML) and a workbook of all, to a private "
-                                   "folder outside reports/.")
-    _add_policy_data(p)
+    p = sub.add_parser("statements", help=_("per-employee feedback statements (confidential)"),
+                       description=_("Write one statement per employee (HTML) and a workbook of all, to a private "
+                                   "folder outside reports/."))
+    _add_policy_data(p, _)
     p.add_argument("--out", type=Path, required=True,
-                   help="private folder for the statements (refused under reports/), e.g. private/statements")
+                   help=_("private folder for the statements (refused under reports/), e.g. private/statements"))
     p.add_argument("--period", default=None,
-                   help="interim statement, cycle to date through a month (2025-06) or quarter (2025Q2), or "
+                   help=_("interim statement, cycle to date through a month (2025-06) or quarter (2025Q2), or "
                         "'latest': the latest month or complete quarter as the policy's feedback.frequency says; "
-                        "default: the final statement for the whole cycle")
+                        "default: the final statement for the whole cycle"))
     p.add_argument("--publish", type=Path, default=None,
-                   help="also write the published tables (results with pseudonyms, ratings by branch) to this "
-                        "folder; needs COMPKIT_PSEUDONYM_KEY or COMPKIT_PSEUDONYM_KEY_FILE")
+                   help=_("also write the published tables (results with pseudonyms, ratings by branch) to this "
+                        "folder; needs COMPKIT_PSEUDONYM_KEY or COMPKIT_PSEUDONYM_KEY_FILE"))
     p.add_argument("--send", action="store_true",
-                   help="email each person their own statement (the employees' email column); a dry run that "
-                        "lists what would be sent unless --confirm is given")
-    p.add_argument("--confirm", action="store_true", help="with --send: really send (default: dry run)")
+                   help=_("email each person their own statement (the employees' email column); a dry run that "
+                        "lists what would be sent unless --confirm is given"))
+    p.add_argument("--confirm", action="store_true", help=_("with --send: really send (default: dry run)"))
     p.add_argument("--smtp", type=Path, default=None,
-                   help="SMTP settings file outside the repository (default: $COMPKIT_SMTP_SETTINGS or "
-                        "~/.config/compkit/smtp.toml); the password from $COMPKIT_SMTP_PASSWORD or a file")
+                   help=_("SMTP settings file outside the repository (default: $COMPKIT_SMTP_SETTINGS or "
+                        "~/.config/compkit/smtp.toml); the password from $COMPKIT_SMTP_PASSWORD or a file"))
     p.add_argument("--resend", action="append", default=[], metavar="EMPLOYEE_ID",
-                   help="with --send: send this person's statement again although the delivery log shows it sent "
-                        "or interrupted (repeatable)")
+                   help=_("with --send: send this person's statement again although the delivery log shows it sent "
+                        "or interrupted (repeatable)"))
     p.add_argument("--send-limit", dest="send_limit", type=int, default=None,
-                   help="with --send --confirm: send at most this many messages now (the rest on a later run)")
+                   help=_("with --send --confirm: send at most this many messages now (the rest on a later run)"))
     p.add_argument("--delivery-log", dest="delivery_log", type=Path, default=None,
-                   help="the delivery log (default: OUT-delivery.jsonl beside the statement folder)")
+                   help=_("the delivery log (default: OUT-delivery.jsonl beside the statement folder)"))
     p.add_argument("--pdf", action="store_true",
-                   help="also print each statement to a PDF (A4) with headless Chromium (apt-get install chromium)")
+                   help=_("also print each statement to a PDF (A4) with headless Chromium (apt-get install chromium)"))
     p.add_argument("--workers", type=int, default=None,
-                   help="processes that write the statement pages (default: $COMPKIT_WORKERS, else the number of "
-                        "CPUs); the files are the same whatever the number")
+                   help=_("processes that write the statement pages (default: $COMPKIT_WORKERS, else the number of "
+                        "CPUs); the files are the same whatever the number"))
     p.set_defaults(func=cmd_statements)
 
-    p = sub.add_parser("rules", help="the appraisal rules document (考核办法) employees read before the cycle",
-                       description="Write OUT/rules.html from the policy file: each indicator with its weight and "
+    p = sub.add_parser("rules", help=_("the appraisal rules document (考核办法) employees read before the cycle"),
+                       description=_("Write OUT/rules.html from the policy file: each indicator with its weight and "
                                    "curve in words and a chart, rating bands and guided shares, commission tiers, "
                                    "the bonus curve, the salary review matrix, promotion and demotion rules, the "
-                                   "appeal window.")
-    p.add_argument("--policy", required=True, type=Path, help="policy YAML file (e.g. data/policies/2025.yaml)")
-    p.add_argument("--out", required=True, type=Path, help="folder to write rules.html into")
+                                   "appeal window."))
+    p.add_argument("--policy", required=True, type=Path, help=_("policy YAML file (e.g. data/policies/2025.yaml)"))
+    p.add_argument("--out", required=True, type=Path, help=_("folder to write rules.html into"))
     p.set_defaults(func=cmd_rules)
 
-    p = sub.add_parser("appeal", help="apply upheld appeals, re-evaluate, and log the audit trail",
-                       description="Correct a copy of the data for upheld appeals, re-evaluate with the same "
+    p = sub.add_parser("appeal", help=_("apply upheld appeals, re-evaluate, and log the audit trail"),
+                       description=_("Correct a copy of the data for upheld appeals, re-evaluate with the same "
                                    "engine, write the before/after diff and the register (with days to decision) "
                                    "to OUT/<run id>/, and append each decision to OUT/audit_log.jsonl. The "
                                    "original data and earlier results are never changed; the same inputs twice "
-                                   "change nothing.")
-    _add_policy_data(p)
+                                   "change nothing."))
+    _add_policy_data(p, _)
     p.add_argument("--appeals", type=Path, default=None,
-                   help="appeals CSV or .xlsx (the appeals table of the contract); default: the dataset's own "
-                        "appeals table")
+                   help=_("appeals CSV or .xlsx (the appeals table of the contract); default: the dataset's own "
+                        "appeals table"))
     p.add_argument("--out", type=Path, required=True,
-                   help="private folder for the results and the audit log (refused under reports/)")
+                   help=_("private folder for the results and the audit log (refused under reports/)"))
     p.add_argument("--as-of", dest="as_of", default=None,
-                   help="date (YYYY-MM-DD) to count open appeals' days from (default: the latest date in the "
-                        "register)")
+                   help=_("date (YYYY-MM-DD) to count open appeals' days from (default: the latest date in the "
+                        "register)"))
     p.set_defaults(func=cmd_appeal)
 
-    p = sub.add_parser("targets", help="next cycle's targets for each person, broken down from the unit targets",
-                       description="Break each unit's next-cycle target down to its customer managers from their "
+    p = sub.add_parser("targets", help=_("next cycle's targets for each person, broken down from the unit targets"),
+                       description=_("Break each unit's next-cycle target down to its customer managers from their "
                                    "own results and the unit's market, so that a chosen share can reach 100%%; "
                                    "write the monthly targets (employee_id, period, indicator, target) as a "
-                                   "targets table the next cycle's dataset loads.")
-    _add_policy_data(p)
+                                   "targets table the next cycle's dataset loads."))
+    _add_policy_data(p, _)
     p.add_argument("--unit-targets", dest="unit_targets", type=Path, required=True,
-                   help="CSV or .xlsx: branch (or --by), indicator, target (the unit's total for the next cycle)")
+                   help=_("CSV or .xlsx: branch (or --by), indicator, target (the unit's total for the next cycle)"))
     p.add_argument("--share", type=float, default=0.5,
-                   help="share of managers who should reach 100%% of their target (default 0.5)")
-    p.add_argument("--by", default="branch", help="the unit column of the employees table (default branch)")
+                   help=_("share of managers who should reach 100%% of their target (default 0.5)"))
+    p.add_argument("--by", default="branch", help=_("the unit column of the employees table (default branch)"))
     p.add_argument("--out", type=Path, required=True,
-                   help="the targets file to write, e.g. private/targets.csv (refused under reports/)")
+                   help=_("the targets file to write, e.g. private/targets.csv (refused under reports/)"))
     p.set_defaults(func=cmd_targets)
     return parser
 
 
+# argparse's own messages that a user of compkit meets (Python 3.11's wording), marked for the catalog so that
+# usage lines and command-line errors read in the user's language like every other message.
+ARGPARSE_MESSAGES = (
+    N_("usage: "), N_("positional arguments"), N_("options"), N_("show this help message and exit"),
+    N_("show program's version number and exit"), N_("%(prog)s: error: %(message)s\n"),
+    N_("argument %(argument_name)s: %(message)s"), N_("the following arguments are required: %s"),
+    N_("unrecognized arguments: %s"), N_("expected one argument"), N_("expected at most one argument"),
+    N_("expected at least one argument"), N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("invalid %(type)s value: %(value)r"), N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("not allowed with argument %s"), N_("ignored explicit argument %r"), N_("one of the arguments %s is required"),
+)
+
+
+@contextlib.contextmanager
+def _argparse_language(lang: str) -> Iterator[None]:
+    """argparse's own words (``usage:``, ``the following arguments are required``...) in ``lang`` while parsing.
+
+    argparse looks its messages up through the module's ``_`` (gettext), the hook its documentation names for
+    translating them; compkit points it at its own catalog for the parse and puts the original back after."""
+    original = argparse._  # type: ignore[attr-defined]
+    argparse._ = i18n.gettext(lang)  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        argparse._ = original  # type: ignore[attr-defined]
+
+
+def _argv_lang(argv: Sequence[str]) -> str:
+    """The language of the command line's help and errors, read before parsing: ``--lang`` if given, else the
+    language the ``--policy`` file names (as :func:`_error_lang` reads it), else Chinese."""
+    found: dict[str, str] = {}
+    for i, word in enumerate(argv):
+        for option in ("--lang", "--policy"):
+            if word == option and i + 1 < len(argv):
+                found[option] = argv[i + 1]
+            elif word.startswith(option + "="):
+                found[option] = word.split("=", 1)[1]
+    lang = found.get("--lang")
+    if lang not in (None, "zh-CN", "en"):
+        lang = None  # an unknown --lang is itself an error; say it in the default language
+    return _error_lang(argparse.Namespace(lang=lang, policy=found.get("--policy")))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
-        parser.print_help()
-        return 2
+    argv = list(sys.argv[1:] if argv is None else argv)
+    lang = _argv_lang(argv)
+    with _argparse_language(lang):  # argparse words its -h and group titles when the parser is built
+        parser = build_parser(lang)
+        args = parser.parse_args(argv)
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return 2
     func: Callable[[argparse.Namespace], int] = args.func
     lang = _error_lang(args)
     before = i18n.use(lang)  # str(error) in the run's language too (an error's text inside another message)

@@ -96,3 +96,54 @@ def test_reports_refusal_is_case_insensitive(data: Path, tmp_path: Path, capsys,
                  "--out", str(tmp_path / folder / "x")])
     assert code == 1 and "绝不能放在 reports/ 下" in capsys.readouterr().err  # the policy's zh-CN
     assert not (tmp_path / folder).exists()
+
+
+# The command line's own words: argparse's usage and errors and compkit's help, in the run's language.
+
+def test_command_line_errors_are_in_chinese_by_default(capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["evaluate"])
+    assert stop.value.code == 2  # argparse's convention for a wrong command line
+    err = capsys.readouterr().err
+    assert err.startswith("用法：compkit evaluate")
+    assert "compkit evaluate：错误：缺少必需的参数：--policy, --data, --out" in err
+
+
+def test_command_line_errors_follow_lang_and_the_policy_language(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["sample", "--managers", "x", "--out", str(tmp_path), "--lang", "en"])
+    assert "compkit sample: error: argument --managers: invalid int value: 'x'" in capsys.readouterr().err
+    english = tmp_path / "policy.yaml"
+    english.write_text("language: en\n", encoding="utf-8")  # read leniently: only its language matters here
+    with pytest.raises(SystemExit):
+        main(["evaluate", f"--policy={english}", "--data", str(tmp_path)])
+    assert "the following arguments are required: --out" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["sample", "--managers", "x", "--out", str(tmp_path)])
+    assert "compkit sample：错误：参数 --managers：无效的 int 值：'x'" in capsys.readouterr().err
+
+
+def test_help_is_in_chinese_and_argparse_is_left_as_found(capsys) -> None:
+    import argparse
+
+    before = argparse._  # type: ignore[attr-defined]
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    assert "客户经理薪酬与绩效考核的政策建模工具" in out
+    assert "evaluate  按政策为每个人计分、评级和计算薪酬" in out
+    assert "显示本帮助信息并退出" in out and "显示程序版本号并退出" in out
+    assert argparse._ is before  # type: ignore[attr-defined]
+    assert argparse.ArgumentParser(prog="x").format_usage() == "usage: x [-h]\n"
+
+
+def test_every_argparse_message_compkit_marks_is_argparse_s_own() -> None:
+    """The marked messages must be argparse's wording in this Python, or they would never be looked up."""
+    import argparse
+    import inspect
+
+    from compkit.cli import ARGPARSE_MESSAGES
+    source = inspect.getsource(argparse)
+    for message in ARGPARSE_MESSAGES:
+        assert repr(message)[1:-1] in source or message.replace("\n", "\\n") in source, message
