@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -28,20 +27,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _measure import cpu_seconds, peak_mb  # noqa: E402
+
 from compkit.data import load_dataset  # noqa: E402
 from compkit.engine import evaluate  # noqa: E402
 from compkit.policy import load_policy  # noqa: E402
 from compkit.review import simulate  # noqa: E402
 from compkit.sample import make_sample  # noqa: E402
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def _cpu() -> float:
-    """CPU seconds of this process so far (user + system, every thread)."""
-    return sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 
 
 def main() -> None:
@@ -90,9 +82,9 @@ def main() -> None:
         print(f"first {check} scenarios: cluster result identical bit for bit to the single process: {same}",
               flush=True)
         client.run(lambda: __import__("gc").collect())
-        cpu_before, workers_before = _cpu(), worker_cpu(client)
+        cpu_before, workers_before = cpu_seconds(), worker_cpu(client)
         sim, seconds = run(args.scenarios, client)
-        cpu_client, cpu_workers = _cpu() - cpu_before, worker_cpu(client) - workers_before
+        cpu_client, cpu_workers = cpu_seconds() - cpu_before, worker_cpu(client) - workers_before
         peaks = client.run(lambda: __import__("resource").getrusage(
             __import__("resource").RUSAGE_SELF).ru_maxrss / 1024.0)
     if cluster is not None:
@@ -108,14 +100,14 @@ def main() -> None:
     print(f"  {seconds / person_scenarios * 1e9:,.1f} ns per person-scenario "
           f"({seconds / person_scenarios * workers * 1e9:,.1f} ns of one worker's time); "
           f"{args.scenarios / seconds:,.1f} scenarios/s")
-    print(f"  peak memory per worker: {', '.join(f'{v:,.0f} MB' for v in peaks.values())}; client {_peak_mb():,.0f} MB;"
+    print(f"  peak memory per worker: {', '.join(f'{v:,.0f} MB' for v in peaks.values())}; client {peak_mb():,.0f} MB;"
           f" one batch's array of draws (batch x people x {k} indicators and products, float64): {batch_mb:,.0f} MB")
     p = sim.percentiles.set_index("component").loc["total"]
     print(f"  total cost P5 / P50 / P95: {p['P5'] / 1e6:,.1f}M / {p['P50'] / 1e6:,.1f}M / {p['P95'] / 1e6:,.1f}M")
     if args.single:
-        cpu_before = _cpu()
+        cpu_before = cpu_seconds()
         _, single = run(args.scenarios)
-        cpu_single = _cpu() - cpu_before
+        cpu_single = cpu_seconds() - cpu_before
         print(f"  the same in one process: {single:.1f} s, CPU {cpu_single:.1f} s "
               f"({single / person_scenarios * 1e9:,.1f} ns wall, {cpu_single / person_scenarios * 1e9:,.1f} ns CPU "
               "per person-scenario)")

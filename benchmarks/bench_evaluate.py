@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import resource
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _measure import peak_mb  # noqa: E402
 
 from compkit.commission import product_rates  # noqa: E402
 from compkit.data import load_dataset  # noqa: E402
@@ -36,10 +37,6 @@ n, seed, folder = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
 for name, df in make_sample(managers=n, year=2025, seed=seed).tables.items():
     df.to_parquet(folder / f"{name}.parquet", index=False)
 """
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def timed(fn, repeat: int) -> tuple[float, list[float], object]:
@@ -110,7 +107,7 @@ def main() -> None:
     print(f"evaluate:                   {eval_med:7.2f} s median of {args.repeat} "
           f"({', '.join(f'{t:.2f}' for t in eval_all)})  [bar: 3 s]")
     assert out.reconcile() == [], out.reconcile()
-    print(f"peak memory (RSS):          {peak_rss_mb():7.0f} MB  [bar: 4,096 MB]")
+    print(f"peak memory (RSS):          {peak_mb():7.0f} MB  [bar: 4,096 MB]")
 
     ids = data.employees["employee_id"].iloc[:args.naive_sample].tolist()
     t0 = time.perf_counter()

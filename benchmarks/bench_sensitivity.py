@@ -12,8 +12,6 @@ whether the costs are identical bit for bit. Speed is shown here, never asserted
 from __future__ import annotations
 
 import argparse
-import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -21,15 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _measure import cpu_seconds, load_average, peak_mb  # noqa: E402
+
 from compkit.data import load_dataset  # noqa: E402
 from compkit.engine import evaluate  # noqa: E402
 from compkit.policy import load_policy  # noqa: E402
 from compkit.review import default_knobs, sensitivity  # noqa: E402
-
-
-def cpu_seconds() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def main() -> None:
@@ -44,12 +39,12 @@ def main() -> None:
     policy = load_policy(args.policy)
     data = load_dataset(Path(args.data), policy=load_policy(args.load_policy))
     base = evaluate(policy, data)
-    load = os.getloadavg()[0]
+    load = load_average()
     c0, t0 = cpu_seconds(), time.perf_counter()
     table = sensitivity(policy, data, base=base, processes=1)
     cpu, wall = cpu_seconds() - c0, time.perf_counter() - t0
     print(f"sensitivity, {2 * len(table)} settings x {len(base.summary):,} managers: CPU {cpu:.1f} s, "
-          f"wall {wall:.1f} s (load average {load:.1f} -> {os.getloadavg()[0]:.1f})")
+          f"wall {wall:.1f} s (load average {load:.1f} -> {load_average():.1f})")
     print(table[["knob", "cost_low", "cost_high"]].to_string(index=False))
     if args.full:
         knobs = default_knobs(policy)
@@ -59,8 +54,8 @@ def main() -> None:
         cpu, wall = cpu_seconds() - c0, time.perf_counter() - t0
         got = [v for row in table.itertuples() for v in (row.cost_low, row.cost_high)]
         print(f"{len(full)} full evaluations: CPU {cpu:.1f} s, wall {wall:.1f} s (load average "
-              f"{os.getloadavg()[0]:.1f}); costs identical: {got == full}")
-    print(f"peak memory (RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
+              f"{load_average():.1f}); costs identical: {got == full}")
+    print(f"peak memory (RSS): {peak_mb():,.0f} MB")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
-import resource
 import statistics
 import sys
 import tempfile
@@ -24,16 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _measure import cpu_seconds, load_average, peak_mb  # noqa: E402
+
 from compkit.data import load_dataset  # noqa: E402
 from compkit.engine import evaluate  # noqa: E402
 from compkit.policy import load_policy  # noqa: E402
 from compkit.review import simulate  # noqa: E402
 from compkit.sample import make_sample  # noqa: E402
-
-
-def cpu_seconds() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def main() -> None:
@@ -54,7 +49,7 @@ def main() -> None:
     base = evaluate(policy, data)
     times, cpus, loads = [], [], []
     for _ in range(args.repeat):
-        load = os.getloadavg()[0]
+        load = load_average()
         c0, t0 = cpu_seconds(), time.perf_counter()
         sim = simulate(policy, data, n=args.scenarios, seed=0, base=base)
         times.append(time.perf_counter() - t0)
@@ -70,7 +65,7 @@ def main() -> None:
           f"{args.scenarios / med:,.0f} scenarios/s  [bar: 60 s, aim 10 s]")
     print(f"total cost P5 / P50 / P95: {p['P5'] / 1e6:,.1f}M / {p['P50'] / 1e6:,.1f}M / {p['P95'] / 1e6:,.1f}M; "
           f"costs sha256 {digest}")
-    print(f"peak memory (RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
+    print(f"peak memory (RSS): {peak_mb():,.0f} MB")
 
 
 if __name__ == "__main__":
