@@ -33,7 +33,9 @@ def path_sha256(path: str | Path) -> str:
     h = hashlib.sha256()
     for f in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
         h.update(str(f.relative_to(path)).encode())
-        h.update(f.read_bytes())
+        with open(f, "rb") as fh:  # in blocks: a large file is never held whole (the same digest)
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                h.update(block)
     return h.hexdigest()
 
 

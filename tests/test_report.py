@@ -14,6 +14,7 @@ from conftest import ROOT
 
 from compkit import report
 from compkit.cli import main
+from compkit.fingerprint import path_sha256
 from compkit.privacy import scan_for_identifiers
 from compkit.report import ReportError, run_review
 
@@ -38,7 +39,8 @@ def test_review_for_another_year_and_population(small_2024: Path, tmp_path: Path
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["status"] == "ok" and manifest["year"] == "2024"
     assert manifest["parameters"]["scenarios"] == 50
-    assert len(manifest["inputs"]["data_sha256"]) == 64
+    # the data's sha256, worked out on a second thread while the review wrote its copy and evaluated
+    assert manifest["inputs"]["data_sha256"] == path_sha256(small_2024)
     assert [n["name"] for n in manifest["notebooks"]] == ["calibration", "fairness", "policy_review"]
     # in the policy's language (zh-CN): the index, the headings and the executive summary
     assert "2024年度考核与薪酬政策评审" in index.read_text(encoding="utf-8")
@@ -161,3 +163,31 @@ def test_explorer_controls_drive_the_design(small_2024: Path, tmp_path: Path) ->
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     assert "2.5 0.004" in text
     assert "项设置" in text  # the readout in the policy's language (Chinese): 改动了 2 项设置。
+
+
+def test_each_policy_is_kept_once_as_evaluated(small_2024: Path, tmp_path: Path) -> None:
+    """report._keep_outcomes evaluates the policies one after the other in the review's process and keeps each
+    policy's outcomes, table for table equal to an evaluation; a policy that cannot be evaluated is not kept (its
+    notebook evaluates it and names the failing cell)."""
+    import secrets
+
+    from compkit import outcome_store
+    from compkit.data import load_dataset
+    from compkit.engine import evaluate
+    from compkit.policy import load_policy
+
+    base, candidate = load_policy(POLICY_2025), load_policy(POLICY_2026)
+    data = load_dataset(small_2024, policy=base)
+    copy = tmp_path / "copy"
+    data.to_private_copy(copy, base, secrets.token_bytes(32))
+    broken = base.updated({"version": "broken"})
+    object.__setattr__(broken, "bonus", None)  # evaluate fails on it
+    report._keep_outcomes(str(tmp_path / "kept"), data, str(copy), (base, broken, candidate))
+    key = outcome_store.data_key(copy)
+    for policy in (base, candidate):
+        kept = outcome_store.kept(tmp_path / "kept", policy, key)
+        assert kept is not None
+        fresh = evaluate(policy, data)
+        for name in ("summary", "commission", "indicators", "net"):
+            pd.testing.assert_frame_equal(getattr(kept, name), getattr(fresh, name))
+    assert outcome_store.kept(tmp_path / "kept", broken, key) is None
