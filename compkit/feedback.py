@@ -187,6 +187,20 @@ def _fmt_number(x: np.ndarray, decimals: int = 1) -> np.ndarray:
     return np.array(["" if np.isnan(v) else f"{v:,.{decimals}f}" for v in x], dtype=object)
 
 
+def count_indicators(policy: Policy) -> set[str]:
+    """The scorecard's indicators whose results and targets are numbers of things, shown as whole numbers on
+    statements: ``unit: count`` in the policy (new customers, referrals), complaints counted (``measure:
+    count``), certificates held (``measure: certificates``), and a team indicator adding up one of these."""
+    by_id = {i.id: i for i in policy.scorecard.indicators}
+
+    def is_count(ind: Any, seen: frozenset[str]) -> bool:
+        if ind.unit == "count" or ind.measure in ("count", "certificates"):
+            return True
+        return (ind.source == "team" and ind.of in by_id and ind.of not in seen
+                and is_count(by_id[ind.of], seen | {ind.id}))
+    return {i.id for i in policy.scorecard.indicators if is_count(i, frozenset({i.id}))}
+
+
 def _indicator_table(policy: Policy, indicators: pd.DataFrame, employees: pd.DataFrame,
                      lang: str = "en") -> pd.DataFrame:
     ind_names, _, _ = _names(policy, lang)
@@ -774,6 +788,7 @@ class StatementPages:
             offsets = np.searchsorted(sorted_pos, np.arange(len(self.ids) + 1), side="left").astype("int64")
             self.tables[name] = (ordered, offsets)
         self.allowance_cols = [c for c in st.people.columns if c.startswith("allowance_")]
+        self.counts = count_indicators(policy)  # their results and targets printed as whole numbers
 
     def render(self, start: int, stop: int):
         """(employee id, page) for the people ``start`` to ``stop - 1`` in ``st.people``'s order."""
@@ -821,14 +836,15 @@ class _Chunk:
             df, off = pages.tables[name]
             return df.iloc[int(off[start]):int(off[stop])], (off[start:stop + 1] - off[start]).tolist()
 
-        # indicators: name, result and target (2 decimals for ratings and surveys and results under 100),
-        # achievement, score, weight in the overall score (or "not counted")
+        # indicators: name, result and target (whole numbers for counts, else 2 decimals for ratings and surveys
+        # and results under 100), achievement, score, weight in the overall score (or "not counted")
         ind, self.ind_off = cut("indicators")
         names = _strings(ind["indicator_name"])
         source = _strings(ind["source"])
         actual = ind["actual"].to_numpy(dtype="float64")
         target = ind["target"].to_numpy(dtype="float64")
-        two = np.isin(source, ["ratings", "surveys"]) | (np.abs(actual) < 100)
+        two = (np.isin(source, ["ratings", "surveys"]) | (np.abs(actual) < 100)) & ~np.isin(
+            _strings(ind["indicator"]), sorted(pages.counts))
         a2, a0 = i18n.numbers(actual, lang, 2), i18n.numbers(actual, lang, 0)
         t2, t0 = i18n.numbers(target, lang, 2), i18n.numbers(target, lang, 0)
         ach = [t + "%" if t else "" for t in i18n.numbers(ind["achievement"].to_numpy(dtype="float64") * 100, lang)]

@@ -216,6 +216,10 @@ class Indicator(_Model):
     if_missing: Literal["zero", "target", "exclude"] = Field(
         "zero", description="no value, or no or zero target: score 0, score 100 (as if on target), or leave "
                             "the indicator out and share its weight over the category's other indicators")
+    unit: Literal["count"] | None = Field(
+        None, description="count: the results and targets are numbers of things (customers, referrals), shown "
+                          "as whole numbers on statements; complaints counted and certificates are counts "
+                          "without it, a team indicator is one when the indicator it adds up is")
 
     @model_validator(mode="after")
     def _source_fields(self) -> Indicator:

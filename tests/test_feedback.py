@@ -12,6 +12,7 @@ from conftest import POLICY_2025, approx_cents, tiny_tables
 
 from compkit.feedback import (
     FeedbackError,
+    count_indicators,
     peer_standing,
     published_results,
     render_statements,
@@ -314,6 +315,35 @@ def test_statements_command(tmp_path: Path, tiny_dir: Path, capsys, monkeypatch)
                  "--out", str(tmp_path / "private" / "st2"), "--publish", str(tmp_path / "pub2")])
     assert code == 1 and "没有化名密钥" in capsys.readouterr().err
     assert not (tmp_path / "private" / "st2").exists() and not (tmp_path / "pub2").exists()
+
+
+def test_counts_print_as_whole_numbers(final) -> None:
+    """New customers and referrals are counts (``unit: count`` in the policy): their result and target print as
+    whole numbers, although under 100; a ratio under 100 (the NPL ratio) keeps two decimals. E1 is on target every
+    month: new customers 4 x 12 = 48 of 48, referrals 2 x 12 = 24 of 24, NPL ratio mean 1.5 of 1.5."""
+    st, pages = final
+    rows = {cells[0]: cells[1:3] for cells in
+            (re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in re.findall(r"<tr>.*?</tr>", pages["E1"]))
+            if cells}
+    assert rows["New customers"] == ["48", "48"]
+    assert rows["Referrals of new customers"] == ["24", "24"]
+    assert rows["Non-performing loan ratio"] == ["1.50", "1.50"]
+
+
+def test_count_indicators_from_the_policy(policy) -> None:
+    """Counts: ``unit: count``, complaints counted, certificates held, and a team indicator adding up a count;
+    not a complaints indicator measured in days nor a metrics indicator without a unit."""
+    assert count_indicators(policy) == {"new_customers", "referrals"}
+    extra = [{"id": "complaints_n", "category": "performance", "weight": 0.0, "source": "complaints",
+              "measure": "count", "target": 2, "curve": {"type": "inverse", "threshold": 0.0, "cap": 1.2}},
+             {"id": "team_new", "category": "performance", "weight": 0.0, "source": "team", "of": "new_customers",
+              "curve": {"type": "ratio", "threshold": 0.5, "cap": 1.2}},
+             {"id": "team_fee", "category": "performance", "weight": 0.0, "source": "team", "of": "fee_income",
+              "curve": {"type": "ratio", "threshold": 0.5, "cap": 1.2}}]
+    data = policy.model_dump(by_alias=True, exclude_none=True)
+    data["scorecard"]["indicators"] += extra
+    changed = type(policy).model_validate(data)
+    assert count_indicators(changed) == {"new_customers", "referrals", "complaints_n", "team_new"}
 
 
 def test_tier_crossings_are_explained(final) -> None:
