@@ -347,6 +347,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         pending_lines = submit(_commission_lines, policy, data, split_sales, ids.tolist(), through)
         indicators, summary = scorecard(policy, data, through=through, ratings=ratings, sales=split_sales,
                                         rater_scores=rater_scores)
+        del rater_scores  # memory: each intermediate is let go after its last reader (the 360 ratings combined)
 
     days_share = pay.proration(emp["hire_date"], emp["exit_date"], data.cycle_start, data.cycle_end)
     bonus_share = days_share  # the bonus is for the days employed in the cycle (also when indicative)
@@ -403,6 +404,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         pending_career = submit(_career, policy, data, emp, ids, base, summary, indicators, composite, stepped,
                                 interim)
     lines = pending_lines()
+    del pending_lines
     if interim:
         # no settlement before the cycle's end: an interim settlement with no gate and no cap is the gross
         settlement = cm.settle(lines, pd.Series(composite, index=ids), pd.Series(0.0, index=ids),
@@ -444,6 +446,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         kept.policy, kept.data, kept.through = policy, data, through
         kept.stages = {"scorecard": (ratings, rater_adjustments, indicators, summary), "split": split_sales(),
                        "lines": lines, "career": (review, review_info, promotions)}
+    del split_sales  # read by the scorecard and the lines, both done
 
     # ---- money: round once, totals are sums of rounded parts --------------------------------------
     out = pd.DataFrame({"employee_id": ids, "name": emp["name"], "branch": emp["branch"], "region": emp["region"],
@@ -500,8 +503,10 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["employer_cost"] = round_cents(out["total_cash"] + out["bonus_deferred"] + out["commission_deferred"]
                                        + out["employer_contributions"])
     commission_table = pending_table()
+    del lines, by_month, pending_table  # in the commission table (or the gross pay) now
     net_table, tax_table = _net_pay(policy, data, ids, out, gross, monthly, None if interim else deferrals,
                                     paid_periods, interim)
+    del gross, monthly  # the net table holds the columns it reads
     if interim:
         out["raise_pct"] = np.nan
         out["new_base_monthly"] = np.nan
