@@ -955,10 +955,62 @@ def test_a_private_copy_is_read_back_as_it_was_only_with_its_key(tiny, policy: P
     raw = bytearray((copy / "metrics.pickle").read_bytes())
     raw[-20] ^= 1  # a file changed after it was written
     (copy / "metrics.pickle").write_bytes(bytes(raw))
+    changed = load_dataset(copy, policy=policy)  # a table is read (and checked) when first used
+    with pytest.raises(DataError) as info:
+        changed.table("metrics")
+    assert "changed after it was written" in info.value.message("en")
+    assert "私有副本中有文件在写入后被改动" in info.value.message("zh")
+    assert [Path(p.file).name for p in info.value.problems] == [data.VALIDATED]
+    (copy / "metrics.pickle").unlink()  # a file gone: refused when the copy is read
     with pytest.raises(DataError) as info:
         load_dataset(copy, policy=policy)
     assert "changed after it was written" in info.value.message("en")
-    assert "私有副本中有文件在写入后被改动" in info.value.message("zh")
+
+
+def test_a_private_copy_reads_a_table_when_first_used(tiny, policy: Policy, tmp_path: Path, monkeypatch) -> None:
+    """A notebook holds only the tables it uses: each large table of a private copy is unpickled when first used,
+    once (also when two threads ask for it at once), and every table not read yet is read before the process
+    forks, so forked workers share the parent's tables; pickled or copied, the copy is a whole Dataset."""
+    import copy as copying
+    import pickle
+    import threading
+
+    import compkit.data as data
+    from compkit import fingerprint, parallel
+
+    key = bytes(range(32))
+    folder = tmp_path / "private"
+    tiny.to_private_copy(folder, policy, key)
+    monkeypatch.setenv(data.COPY_KEY, key.hex())
+    read: list[str] = []
+    real = fingerprint.load_pickle
+
+    def counted(path, digest):
+        read.append(Path(path).stem)
+        return real(path, digest)
+
+    monkeypatch.setattr("compkit.fingerprint.load_pickle", counted)
+    again = load_dataset(folder, policy=policy)
+    assert "sales" not in read and "employees" not in read  # nothing large read yet
+    read.clear()
+    threads = [threading.Thread(target=lambda: again.employees) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    pd.testing.assert_frame_equal(again.ratings, tiny.ratings)
+    pd.testing.assert_frame_equal(again.employees, tiny.employees)
+    assert sorted(read) == ["employees", "ratings"]  # once each, and only these
+    assert again.sales is again.sales and read.count("sales") == 1
+    lazy = load_dataset(folder, policy=policy)
+    read.clear()
+    rows = parallel.fork_map(lambda name: len(lazy.table(name)), ["metrics", "sales"], 2)
+    assert rows == [len(tiny.metrics), len(tiny.sales)]
+    assert {"metrics", "sales", "surveys"} <= set(read)  # read in this process before forking
+    for whole in (pickle.loads(pickle.dumps(load_dataset(folder, policy=policy))),
+                  copying.deepcopy(load_dataset(folder, policy=policy))):
+        assert whole.fingerprint() == tiny.fingerprint()
+        assert "_pending" not in whole.__dict__
 
 
 def test_a_changed_copy_or_another_policy_is_validated_in_full(tiny, policy: Policy, tmp_path: Path,
