@@ -2,7 +2,7 @@
 and every ``evaluate`` call (count and seconds) made in it.
 
     python benchmarks/profile_notebook.py notebooks/policy_review.ipynb --param data_path=DIR [--param scenarios=20]
-        [--cprofile CELL]
+        [--cprofile CELL ...]
 
 Parameters are Python literals (``--param scenarios=20``) or plain text (``--param data_path=/tmp/x``). The cells run
 in a plain namespace (no kernel, matplotlib's Agg backend, ``display`` prints nothing), from a temporary folder, so
@@ -28,15 +28,18 @@ def rss_gb() -> float:
 
 
 def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    """User + system seconds of this process and of its finished children (the forked workers of
+    compkit.parallel.fork_map)."""
+    r, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime + c.ru_utime + c.ru_stime
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("notebook", type=Path)
     p.add_argument("--param", action="append", default=[])
-    p.add_argument("--cprofile", type=int, default=None, help="profile this cell (index among the code cells)")
+    p.add_argument("--cprofile", type=int, action="append", default=[],
+                   help="profile this cell (index among the code cells); may be given more than once")
     args = p.parse_args()
     import matplotlib
 
@@ -88,13 +91,13 @@ def main() -> None:
         src = "\n".join(line for line in src.splitlines() if not line.lstrip().startswith(("%", "!")))
         before = len(calls)
         t, c = time.perf_counter(), cpu()
-        if args.cprofile == i:
+        if i in args.cprofile:
             import cProfile
             import pstats
 
             prof = cProfile.Profile(time.process_time)
             prof.runctx(compile(src, f"cell{i}", "exec"), ns, ns)
-            pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
         else:
             exec(compile(src, f"cell{i}", "exec"), ns)
         import matplotlib.pyplot as plt

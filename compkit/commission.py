@@ -456,6 +456,35 @@ def _product_terms(rates: dict[str, ProductRates]) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------- lines
 
 
+@dataclass(frozen=True)
+class CommissionBases:
+    """What a commission's lines are worked out on, whatever its rates (:func:`commission_bases`): the grid's
+    ``employees``, ``periods`` and ``products``; ``basis`` b_t and ``cumulative_basis`` B_t (employees x periods x
+    products, CNY); per balance or quota product (by its position among the products) last year's balance
+    (employees x periods, or None), the monthly targets (employees x periods, or None) and the whole cycle's
+    targets (employees, interim only, or None); ``key`` the products' structure they hold for
+    (:func:`bases_key`). :func:`lines_from_bases` applies a commission's rates to them."""
+
+    employees: pd.Index
+    periods: pd.Index
+    products: pd.Index
+    basis: np.ndarray
+    cumulative_basis: np.ndarray
+    special: dict[int, tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]]
+    key: tuple
+
+
+def bases_key(commission: Commission) -> tuple:
+    """What of a commission its :class:`CommissionBases` depend on: per product (in order) its id, basis (amount or
+    balance), coefficients, FTP spread, NPL clawback, whether it pays on the increase over last year's balance and
+    its quota's indicator. Rates, tiers, methods, quota bands and the accumulation are applied to the bases
+    (:func:`lines_from_bases`), so two commissions with the same key have the same bases."""
+    return tuple((p.id, p.basis, None if p.coefficients is None else p.coefficients.model_dump_json(),
+                  p.on_ftp_spread, None if p.npl_clawback is None else p.npl_clawback.model_dump_json(),
+                  p.increase_rate_per_10k is not None, None if p.quota is None else p.quota.indicator)
+                 for p in commission.products)
+
+
 def commission_lines(sales: pd.DataFrame | CreditSplit, commission: Commission, periods: Sequence[str],
                      employees: Sequence[str] | None = None, metrics: pd.DataFrame | None = None,
                      cycle_periods: Sequence[str] | None = None) -> pd.DataFrame:
@@ -490,7 +519,22 @@ def commission_lines(sales: pd.DataFrame | CreditSplit, commission: Commission, 
     targets from ``metrics``: the quota indicator's ``target`` column; ``cycle_periods``: the cycle's months when
     ``periods`` are only those to date, so that a quota against the whole cycle's target pays what the full
     evaluation pays for the same months).
+
+    Worked out in two steps: :func:`commission_bases` (the grid's bases, whatever the rates), then
+    :func:`lines_from_bases` (the rates applied).
     """
+    return lines_from_bases(commission_bases(sales, commission, periods, employees, metrics, cycle_periods),
+                            commission)
+
+
+def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, periods: Sequence[str],
+                     employees: Sequence[str] | None = None, metrics: pd.DataFrame | None = None,
+                     cycle_periods: Sequence[str] | None = None) -> CommissionBases:
+    """The bases of :func:`commission_lines` (same arguments): the sales summed into the employee x month x
+    product grid (each row's amount x its coefficient and FTP factor, NPL reversals in their month), the
+    cumulative bases, and last year's balances and the quota targets of the products that read them. They do
+    not depend on the rates: a commission that differs only in rates, tiers, methods or quota bands
+    (:func:`bases_key`) has the same bases."""
     split = coded = sales if isinstance(sales, CreditSplit) else None
     if split is not None and (split.trivial or employees is None):
         if not split.trivial:  # the credited table's rows are not the sales table's: its own months
@@ -569,9 +613,8 @@ def commission_lines(sales: pd.DataFrame | CreditSplit, commission: Commission, 
         cum_basis += np.cumsum(rest_sum, axis=1)
     del flat, rest, cents, basis_c
 
-    terms = _product_terms(rates)
     special = [(i, pr) for i, pr in enumerate(commission.products) if pr.basis == "balance" or pr.quota is not None]
-    special_out = {}
+    special_bases = {}
     for i, pr in special:
         baseline = None
         if pr.increase_rate_per_10k is not None:
@@ -588,6 +631,25 @@ def commission_lines(sales: pd.DataFrame | CreditSplit, commission: Commission, 
             if cycle_periods is not None:  # lines to date (interim): quota ``cycle`` is still the whole cycle's
                 cycle_target = np.nansum(monthly_targets(metrics, pr.quota.indicator, employees_ix,
                                                          pd.Index(list(cycle_periods))), axis=1)
+        special_bases[i] = (baseline, target, cycle_target)
+    return CommissionBases(employees_ix, periods_ix, products, basis, cum_basis, special_bases,
+                           bases_key(commission))
+
+
+def lines_from_bases(bases: CommissionBases, commission: Commission) -> pd.DataFrame:
+    """The commission table of :func:`commission_lines` from its :func:`commission_bases`, with ``commission``'s
+    rates, tiers and methods (its :func:`bases_key` must be the bases' own: ValueError otherwise). The bases are
+    read, never written: the table's ``basis`` and ``cumulative_basis`` columns are views of them."""
+    if bases_key(commission) != bases.key:
+        raise ValueError("these commission bases were worked out for other products")
+    rates = product_rates(commission)
+    basis, cum_basis = bases.basis, bases.cumulative_basis
+    employees_ix, periods_ix, products = bases.employees, bases.periods, bases.products
+    n_e, n_p, n_q = len(employees_ix), len(periods_ix), len(products)
+    terms = _product_terms(rates)
+    special_out = {}
+    for i, (baseline, target, cycle_target) in bases.special.items():
+        pr = commission.products[i]
         special_out[i] = _special_commission(pr, rates[pr.id], basis[:, :, i], cum_basis[:, :, i], baseline,
                                              target, commission.accumulate, cycle_target)
     if commission.accumulate == "cycle_to_date":

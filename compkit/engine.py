@@ -226,18 +226,24 @@ def _career(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, ba
     return review, review_info, promotions
 
 
-def _commission_lines(policy: Policy, data: Dataset, split_sales: Callable[[], CreditSplit], ids: list[str],
-                      through: str | None) -> pd.DataFrame:
-    """The commission lines (:func:`compkit.commission.commission_lines`) of the credited sales (``split_sales()``
-    waits for their split), for the whole cycle or, interim, for its months up to ``through``."""
+def _commission_bases(policy: Policy, data: Dataset, split_sales: Callable[[], CreditSplit], ids: list[str],
+                      through: str | None) -> cm.CommissionBases:
+    """The bases of the commission lines (:func:`compkit.commission.commission_bases`) of the credited sales
+    (``split_sales()`` waits for their split), for the whole cycle or, interim, for its months up to ``through``."""
     sales = split_sales()
     if through is None:
-        return cm.commission_lines(sales, policy.commission, data.periods, employees=ids, metrics=data.metrics)
+        return cm.commission_bases(sales, policy.commission, data.periods, employees=ids, metrics=data.metrics)
     periods = data.periods[:data.periods.index(through) + 1]
     sales = sales.table()  # the credited sales of the months to date (a loan's later rows set no NPL date)
     sales = sales[(sales["period"] <= through).to_numpy(dtype=bool, na_value=False)]
-    return cm.commission_lines(sales, policy.commission, periods, employees=ids, metrics=data.metrics,
+    return cm.commission_bases(sales, policy.commission, periods, employees=ids, metrics=data.metrics,
                                cycle_periods=data.periods)
+
+
+def _lines_from(bases: Callable[[], cm.CommissionBases], commission: cm.Commission) -> pd.DataFrame:
+    """The commission lines with ``commission``'s rates on the bases ``bases()`` waits for
+    (:func:`compkit.commission.lines_from_bases`)."""
+    return cm.lines_from_bases(bases(), commission)
 
 
 #: the policy's sections a :class:`Kept` evaluation may differ in: they move only the commission's settlement
@@ -257,6 +263,9 @@ class Kept:
                   and the promotions    when ``other`` differs from the kept policy only under
                                         :data:`KEPT_SECTIONS` (``Policy.diff``)
       the commission lines              when moreover its commission differs at most in the gate and the cap
+      the commission lines' bases       when its commission differs in rates, tiers or methods but has the
+                                        same products (:func:`compkit.commission.bases_key`): only the rates
+                                        are applied again
 
     and works everything else out again, so the Outcomes are the same, bit for bit, as a full evaluation."""
 
@@ -274,6 +283,12 @@ class Kept:
     def lines_fit(self, policy: Policy) -> bool:
         """Whether ``policy``'s commission lines are the kept ones (:func:`same_commission_lines`)."""
         return self.policy is not None and same_commission_lines(self.policy, policy)
+
+    def bases_fit(self, policy: Policy) -> bool:
+        """Whether ``policy``'s commission lines are worked out on the kept bases (the same products: only rates,
+        tiers or methods differ; :func:`compkit.commission.bases_key`)."""
+        bases = self.stages.get("bases")
+        return bases is not None and cm.bases_key(policy.commission) == bases.key
 
 
 def same_commission_lines(a: Policy, b: Policy) -> bool:
@@ -335,8 +350,15 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         assert kept is not None
         ratings, rater_adjustments, indicators, summary = kept.stages["scorecard"]
         split_sales = (lambda split: lambda: split)(kept.stages["split"])
-        pending_lines = ((lambda kept_lines: lambda: kept_lines)(kept.stages["lines"]) if kept.lines_fit(policy)
-                         else submit(_commission_lines, policy, data, split_sales, ids.tolist(), through))
+        if kept.lines_fit(policy):
+            pending_lines = (lambda kept_lines: lambda: kept_lines)(kept.stages["lines"])
+        elif kept.bases_fit(policy):  # the same bases: only the rates applied again
+            pending_lines = submit(_lines_from, (lambda bases: lambda: bases)(kept.stages["bases"]),
+                                   policy.commission)
+        else:
+            pending_lines = submit(_lines_from, submit(_commission_bases, policy, data, split_sales, ids.tolist(),
+                                                       through), policy.commission)
+        pending_bases = None
     else:
         ratings, rater_adjustments = ratings_used(policy, data)  # 360 ratings, rater-effect adjusted if asked
         # on a second core meanwhile, one after another: the 360 ratings combined (the scorecard reads them
@@ -344,7 +366,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         # commission lines, which do not depend on the scores
         rater_scores = submit(combine_raters, ratings, policy.scorecard.raters)
         split_sales = submit(split_credits, data.sales, data.credits)
-        pending_lines = submit(_commission_lines, policy, data, split_sales, ids.tolist(), through)
+        pending_bases = submit(_commission_bases, policy, data, split_sales, ids.tolist(), through)
+        pending_lines = submit(_lines_from, pending_bases, policy.commission)
         indicators, summary = scorecard(policy, data, through=through, ratings=ratings, sales=split_sales,
                                         rater_scores=rater_scores)
         del rater_scores  # memory: each intermediate is let go after its last reader (the 360 ratings combined)
@@ -446,7 +469,9 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         kept.policy, kept.data, kept.through = policy, data, through
         kept.stages = {"scorecard": (ratings, rater_adjustments, indicators, summary), "split": split_sales(),
                        "lines": lines, "career": (review, review_info, promotions)}
-    del split_sales  # read by the scorecard and the lines, both done
+        if pending_bases is not None:
+            kept.stages["bases"] = pending_bases()
+    del split_sales, pending_bases  # read by the scorecard and the lines, both done
 
     # ---- money: round once, totals are sums of rounded parts --------------------------------------
     out = pd.DataFrame({"employee_id": ids, "name": emp["name"], "branch": emp["branch"], "region": emp["region"],

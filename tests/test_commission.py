@@ -630,3 +630,64 @@ def test_quota_lines_to_date_match_the_full_cycle() -> None:
     short = commission_lines(sales[sales["period"] <= "2025-02"], quota_policy(target="cycle"), months[:2],
                              metrics=metrics)
     assert short["commission"].tolist() == [100.0, 0.0]
+
+
+def test_lines_from_kept_bases_with_other_rates_are_the_lines_of_those_rates() -> None:
+    """commission_bases once, lines_from_bases with other rates and tiers: the same table, bit for bit, as
+    commission_lines of those rates; bases of other products are refused."""
+    from compkit.commission import bases_key, commission_bases, lines_from_bases
+
+    sales = sales_frame([("E1", "2025-01", "insurance", 800_000.0), ("E1", "2025-03", "insurance", 700_000.0),
+                         ("E2", "2025-02", "wealth", 12_000_000.0), ("E2", "2025-02", "funds", 50_000.0),
+                         ("E1", "2025-05", "loans", 100_000.0)])
+    base = make_commission()
+    bases = commission_bases(sales, base, PERIODS, employees=["E1", "E2"])
+    pd.testing.assert_frame_equal(lines_from_bases(bases, base),
+                                  commission_lines(sales, base, PERIODS, employees=["E1", "E2"]), check_exact=True)
+    products = [{"id": "funds", "rate": 0.004},
+                {"id": "insurance", "method": "retroactive",
+                 "tiers": [{"upto": 1_000_000, "rate": 0.011}, {"upto": 5_000_000, "rate": 0.016}, {"rate": 0.02}]},
+                {"id": "wealth", "method": "retroactive",
+                 "tiers": [{"upto": 10_000_000, "rate": 0.0005}, {"upto": 30_000_000, "rate": 0.0008},
+                           {"rate": 0.0010}]},
+                {"id": "loans", "rate_per_10k": 7}]
+    for other in (make_commission(products=products), make_commission("month", products=products)):
+        assert bases_key(other) == bases.key
+        got = lines_from_bases(bases, other)
+        pd.testing.assert_frame_equal(got, commission_lines(sales, other, PERIODS, employees=["E1", "E2"]),
+                                      check_exact=True)
+    # E1's insurance under the retroactive 1.1% / 1.6%: 800,000 x 1.1% = 8,800 in January; in March the
+    # cumulative 1,500,000 is in the second tier: 1,500,000 x 1.6% = 24,000, a true-up of 15,200
+    retro = lines_from_bases(bases, make_commission(products=products))
+    assert line(retro, "E1", "2025-03", "insurance")["commission"] == 15_200.0
+    assert line(retro, "E1", "2025-01", "insurance")["commission"] == 8_800.0
+    fewer = make_commission(products=products[:3])
+    assert bases_key(fewer) != bases.key
+    with pytest.raises(ValueError, match="other products"):
+        lines_from_bases(bases, fewer)
+
+
+def test_balance_and_quota_products_from_kept_bases() -> None:
+    """A balance product paid on the increase over last year and a quota product: their baselines and targets
+    are kept with the bases, and other rates on them give commission_lines' table of those rates."""
+    from compkit.commission import commission_bases, lines_from_bases
+
+    sales = sales_frame([("A", "2025-01", "insurance", 120_000.0), ("A", "2025-03", "insurance", 180_000.0),
+                         ("A", "2025-01", "deposits", 2_000_000.0), ("A", "2025-02", "deposits", 3_000_000.0)])
+    sales["baseline"] = [np.nan, np.nan, 1_000_000.0, 1_000_000.0]
+    months = ["2025-01", "2025-02", "2025-03"]
+    metrics = targets([("A", m, 100_000.0) for m in months])
+
+    def policy(rate: float, increase: float) -> Commission:
+        return make_commission(products=[
+            {"id": "insurance", "rate": rate, "quota": {**QUOTA, "method": "marginal", "target": "to_date"}},
+            {"id": "deposits", "basis": "balance", "rate_per_10k": 12, "increase_rate_per_10k": increase}])
+
+    bases = commission_bases(sales, policy(0.01, 30), months, metrics=metrics)
+    other = policy(0.02, 40)
+    got = lines_from_bases(bases, other)
+    pd.testing.assert_frame_equal(got, commission_lines(sales, other, months, metrics=metrics), check_exact=True)
+    # deposits, January: (2,000,000 x 12 / 10,000 + 1,000,000 x 40 / 10,000) / 12 = (2,400 + 4,000) / 12
+    assert line(got, "A", "2025-01", "deposits")["commission"] == round_cents(6_400 / 12)
+    # insurance at twice the base rate: January 20,000 x 2% + 20,000 x 3% = 1,000
+    assert line(got, "A", "2025-01", "insurance")["commission"] == 1_000.0

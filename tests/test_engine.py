@@ -382,8 +382,11 @@ def test_kept_stages_give_the_full_evaluation_for_every_knob(sample, bank_policy
             changed = k.apply(bank_policy, x)
             assert kept.fits(changed, sample, None)
             lines_kept += kept.lines_fit(changed)
+            assert kept.bases_fit(changed)  # a rate knob: the lines' bases kept, only the rates applied again
             _same_outcomes(evaluate(changed, sample, kept=kept), evaluate(changed, sample))
     assert lines_kept == 3 * 2  # the bonus curve, the cap and the gate knobs take the kept lines
+    other_products = bank_policy.updated({"commission.products[loans].npl_clawback": None})
+    assert not kept.bases_fit(other_products)
 
 
 def test_kept_stages_are_not_used_where_they_do_not_fit(sample, bank_policy: Policy) -> None:
