@@ -377,17 +377,9 @@ def _balance_month(product: Product, rates: ProductRates, basis: np.ndarray, bas
     return f
 
 
-def _running_last(month: np.ndarray) -> np.ndarray:
-    """The last value of ``np.cumsum(month, axis=-1)``, added month by month in the same order (so the same
-    number to the last bit) without keeping the running sums."""
-    out = month[..., 0].copy()
-    for t in range(1, month.shape[-1]):
-        out += month[..., t]
-    return out
-
-
 def special_cents(product: Product, rates: ProductRates, basis: np.ndarray, cum_basis: np.ndarray,
-                  baseline: np.ndarray | None, target: np.ndarray | None, accumulate: str) -> np.ndarray:
+                  baseline: np.ndarray | None, target: np.ndarray | None, accumulate: str,
+                  factor: np.ndarray | None = None) -> np.ndarray:
     """The cycle's commission of a balance product or a product with quota tiers in whole cents (float64),
     per person: the sum of the lines :func:`commission_lines` gives (months on the last axis, any leading axes,
     e.g. scenarios x people x months; see :func:`_special_commission`):
@@ -397,10 +389,27 @@ def special_cents(product: Product, rates: ProductRates, basis: np.ndarray, cum_
       month          sum_t round_cents(month_t)
 
     An amount product with a quota under cycle_to_date needs only the last month's cumulative basis B_T
-    (``cum_basis[..., -1:]`` is enough; ``basis`` is then unused)."""
-    if product.basis == "balance":  # C_T = the running sum of the months' pay
-        month = _balance_month(product, rates, basis, baseline, target)
-        return whole_cents(_running_last(month)) if accumulate == "cycle_to_date" else whole_cents(month).sum(axis=-1)
+    (``cum_basis[..., -1:]`` is enough; ``basis`` is then unused).
+
+    ``factor`` (optional): the bases are ``basis x factor`` and ``cum_basis x factor`` (``factor`` broadcasting
+    against one month's basis ``basis[..., t]``, e.g. a Monte Carlo's scenarios x people factors of the product
+    on people x months bases), multiplied a month at a time where the rule goes month by month."""
+    def month_of(t: int) -> np.ndarray:
+        return basis[..., t] if factor is None else basis[..., t] * factor
+
+    if product.basis == "balance" and accumulate == "cycle_to_date":
+        # C_T = the running sum of the months' pay, added month by month in order (as np.cumsum adds them), each
+        # month's pay worked out on its own (arrays of one month, not of all: the Monte Carlo's are large)
+        total = None
+        for t in range(basis.shape[-1]):
+            month = _balance_month(product, rates, month_of(t), None if baseline is None else baseline[..., t],
+                                   None if target is None else target[..., t])
+            total = month if total is None else np.add(total, month, out=total)
+        return whole_cents(total)
+    if factor is not None:
+        basis, cum_basis = basis * factor[..., None], cum_basis * factor[..., None]
+    if product.basis == "balance":
+        return whole_cents(_balance_month(product, rates, basis, baseline, target)).sum(axis=-1)
     month, cum = _special_commission(product, rates, basis, cum_basis, baseline, target, accumulate)
     if accumulate == "cycle_to_date":
         return whole_cents(cum[..., -1])

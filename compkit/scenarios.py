@@ -295,27 +295,61 @@ def metric_score(inp: ScenarioInputs, jj: int, metric_factor: np.ndarray, growth
     return np.where(np.isnan(s), fill, s)
 
 
+def _pairwise(columns: list[np.ndarray]) -> np.ndarray:
+    """The sum of ``columns`` (arrays that broadcast together) added in the order numpy's ``sum`` adds the
+    elements of a row along its last, contiguous axis (pairwise summation: below 8 elements one after the other;
+    up to 128, eight running sums over every eighth element, combined as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) +
+    (r6 + r7)), then the rest one after the other; beyond, the two halves, the first a multiple of 8 long).
+    Sums of columns that are the same in every scenario (people only, 1-D) stay 1-D: they are added once."""
+    n = len(columns)
+    if n < 8:
+        out = columns[0]
+        for c in columns[1:]:
+            out = out + c
+        return out
+    if n <= 128:
+        r = list(columns[:8])
+        i = 8
+        while i < n - n % 8:
+            r = [r[j] + columns[i + j] for j in range(8)]
+            i += 8
+        out = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for c in columns[i:]:
+            out = out + c
+        return out
+    half = n // 2
+    half -= half % 8
+    return _pairwise(columns[:half]) + _pairwise(columns[half:])
+
+
+def row_sums(columns: list[np.ndarray]) -> np.ndarray:
+    """``np.stack(columns, axis=-1).sum(axis=-1)`` to the bit (numpy's pairwise order, its sum starting from
+    0.0, so that a sum of -0.0 is 0.0), without the stacked array: each column is a scenarios x people array, or
+    a people array when it is the same in every scenario (added to the other such columns once)."""
+    return _pairwise(columns) + 0.0
+
+
 def composite(inp: ScenarioInputs, metric_factor: np.ndarray, growth: float = 0.0) -> np.ndarray:
     """Composite per scenario and person (b x n): metric indicators rescored on actual x ``metric_factor``
     (b x n x m) against target x (1 + growth); the other scores kept."""
     policy = inp.policy
     sc = policy.scorecard
-    b = metric_factor.shape[0]
     eff = inp.effective_weight
     # weighted = score x effective weight, 0 where the indicator is left out (scores are finite or NaN); the
-    # indicators that do not come from metrics are the same in every scenario
-    weighted = np.empty((b,) + inp.score.shape)
-    weighted[:] = np.where(np.isnan(inp.score), 0.0, inp.score * eff)
+    # indicators that do not come from metrics are the same in every scenario (a column per person)
+    fixed = np.where(np.isnan(inp.score), 0.0, inp.score * eff)
+    weighted = [np.ascontiguousarray(fixed[:, j]) for j in range(fixed.shape[1])]
     for jj, j in enumerate(inp.metric_cols):
         # score x weight, where the score is missing the if_missing fill x weight (0 where it leaves it out):
         # the filled score x weight, written in place
         s, fill = _metric_score(inp, jj, metric_factor, growth)
         missing = np.isnan(s)
-        column = weighted[:, :, j]
-        np.multiply(s, eff[None, :, j], out=column)
+        column = np.multiply(s, eff[None, :, j])
         np.copyto(column, 0.0 if np.isnan(fill) else fill * eff[None, :, j], where=missing)
-    before = weighted.sum(axis=-1)  # the engine's order of summation, so the same composite bit for bit
-    before = np.where(inp.has_weight[None], before, np.nan)
+        weighted[j] = column
+    # the engine's order of summation (numpy's sum over a person's indicators), so the same composite bit for bit
+    before = np.where(inp.has_weight[None], row_sums(weighted), np.nan)
+    before = np.broadcast_to(before, (metric_factor.shape[0], before.shape[-1]))  # without metrics: the same
     return np.round(np.clip(before - inp.deductions[None], sc.score_range.min, sc.score_range.max), 9)
 
 
@@ -418,18 +452,18 @@ def special_cents(inp: ScenarioInputs, sales_factor: np.ndarray, growth: float =
     whole cents): :func:`compkit.commission.special_cents` (the engine's rule) on the bases x the scenario's
     factor of the product (every month alike), targets x (1 + growth), last year's balance unchanged.
 
-    The scenario's months are held month by month (b x t x n in memory, each month's people contiguous) and
-    handed to the rule as a view with the months last."""
+    The bases (t x n, each month's people contiguous) are handed to the rule as a view with the months last, and
+    the scenario's factors (b x n) with them: the rule multiplies a month at a time where it goes month by month
+    (the rule reads the monthly or the cumulative basis)."""
     out = np.empty(sales_factor.shape[:2] + (len(inp.special),))
     accumulate = inp.policy.commission.accumulate
     for i, sp in enumerate(inp.special):
-        f = sales_factor[:, None, :, sp.column]  # b x 1 x n
         target = sp.target * (1.0 + growth) if sp.target is not None and growth else sp.target
-        by_month = sp.basis[None] * f  # b x t x n; the rule reads the monthly or the cumulative basis
-        basis = by_month.transpose(0, 2, 1)
+        basis = sp.basis.T[None]  # 1 x n x t
         out[:, :, i] = cm.special_cents(sp.product, sp.rates, basis, basis,
                                         None if sp.baseline is None else sp.baseline.T,
-                                        None if target is None else target.T, accumulate)
+                                        None if target is None else target.T, accumulate,
+                                        factor=sales_factor[:, :, sp.column])
     return out
 
 

@@ -150,3 +150,23 @@ def test_next_years_increase_is_over_this_years_balance(bank, bank_data) -> None
     # a 10% rise pays 30 元 per 万元 on it: 2,000 x 1.1 + 0.003 x (1,800,000 + 600,000) / 12 = 2,200 + 600
     f[0, 0, inp.products.index("deposits")] = 1.1
     assert scenarios.special_cents(inp, f)[0, 0, at["deposits"]] == 280_000
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=st.integers(1, 140), fixed=st.lists(st.booleans(), min_size=140, max_size=140), seed=st.integers(0, 2**16))
+def test_row_sums_add_in_numpys_order(k: int, fixed: list[bool], seed: int) -> None:
+    """scenarios.row_sums of columns (scenarios x people, or people where a column is the same in every scenario)
+    is, to the bit, numpy's sum over the stacked last axis (the engine's composite: weighted scores summed per
+    person), whatever the number of columns (pairwise: below 8, up to 128, beyond) and the magnitudes; a row of
+    -0.0 sums to 0.0 as numpy's does."""
+    rng = np.random.default_rng(seed)
+    b, n = 3, 17
+    columns = [rng.standard_normal(n if fixed[j] else (b, n)) * 10.0 ** rng.uniform(-8, 8, n if fixed[j] else (b, n))
+               for j in range(k)]
+    columns[0] = np.where(rng.random(columns[0].shape) < 0.3, -0.0, columns[0])
+    stacked = np.stack([np.broadcast_to(c, (b, n)) for c in columns], axis=-1)
+    expected = stacked.sum(axis=-1)
+    got = np.broadcast_to(scenarios.row_sums(columns), (b, n))
+    assert np.array_equal(got, expected) and np.array_equal(np.signbit(got), np.signbit(expected))
+    zeros = [np.full((b, n), -0.0) for _ in range(k)]
+    assert not np.signbit(scenarios.row_sums(zeros)).any()
