@@ -11,9 +11,10 @@ where total pay is zero, ``pay_note`` says why.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -311,7 +312,8 @@ def cycle_to_date(data: Dataset, through: str | None) -> str | None:
 
 
 def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = None,
-             through: str | None = None, kept: Kept | None = None) -> Outcomes:
+             through: str | None = None, kept: Kept | None = None,
+             tables: Collection[str] | None = None) -> Outcomes:
     """Score, rate and pay every employee of ``data`` under ``policy`` for the dataset's cycle.
 
     ``clawbacks`` (optional) replaces the dataset's ``clawbacks`` table (追索扣回; columns employee_id, date,
@@ -337,7 +339,13 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
 
     ``kept`` (optional, :class:`Kept`): an empty one is filled with the stages a change of commission or bonus
     leaves alone; a filled one gives them back when they fit ``policy`` (the same Outcomes, bit for bit).
+
+    ``tables`` (optional): the names of the Outcomes tables wanted (:attr:`Outcomes.TABLES`; default all). The
+    summary and the tables it is worked out from are always those of the full evaluation, bit for bit; the
+    commission table, net pay and tax, the compliance checks and the leavers, when not asked for, are left empty
+    (e.g. the review's sensitivity reads only the summary's employer cost).
     """
+    wanted = set(Outcomes.TABLES if tables is None else tables)
     emp = data.employees.reset_index(drop=True)
     ids = emp["employee_id"].astype(str)
     months = len(data.periods)
@@ -439,7 +447,9 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         settlement = cm.settle(lines, pd.Series(composite, index=ids), prorated_base, policy.commission)
         # the commission table (millions of lines, a settlement line inserted after each person's) on the second
         # thread while the deferrals, clawbacks and summary are worked out
-        pending_table = submit(cm.lines_with_settlement, lines, settlement, data.periods[-1])
+        pending_table = (submit(cm.lines_with_settlement, lines, settlement, data.periods[-1])
+                         if "commission" in wanted else  # not asked for: built only if the gross pay needs it
+                         partial(cm.lines_with_settlement, lines, settlement, data.periods[-1]))
     commission_total = settlement["final"].reindex(ids).fillna(0.0).to_numpy()
     commission_share = np.where(deferred_rule == "pay_early", 0.0,
                                 cp.deferral_shares(emp["grade"], key_role, deferral, "commission"))
@@ -527,10 +537,11 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["employer_contributions"] = benefits_table["employer_contributions"].to_numpy()
     out["employer_cost"] = round_cents(out["total_cash"] + out["bonus_deferred"] + out["commission_deferred"]
                                        + out["employer_contributions"])
-    commission_table = pending_table()
+    commission_table = pending_table() if "commission" in wanted else lines.iloc[0:0]
     del lines, by_month, pending_table  # in the commission table (or the gross pay) now
-    net_table, tax_table = _net_pay(policy, data, ids, out, gross, monthly, None if interim else deferrals,
-                                    paid_periods, interim)
+    net_table, tax_table = (_net_pay(policy, data, ids, out, gross, monthly, None if interim else deferrals,
+                                     paid_periods, interim) if wanted & {"net", "tax"} else
+                            (pd.DataFrame(), pd.DataFrame()))
     del gross, monthly  # the net table holds the columns it reads
     if interim:
         out["raise_pct"] = np.nan
@@ -554,8 +565,9 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     warnings = pay.deferral_compliance(policy.bonus.deferral, policy.grades)
     info["warnings"] = "; ".join(warnings)
 
-    checks, check_people = cp.compliance_checks(out, deferrals, policy)
-    leaver_table = _leaver_table(out, leavers, bonus, days_share)
+    checks, check_people = (cp.compliance_checks(out, deferrals, policy)
+                            if wanted & {"compliance", "compliance_people"} else (pd.DataFrame(), pd.DataFrame()))
+    leaver_table = _leaver_table(out, leavers, bonus, days_share) if "leavers" in wanted else pd.DataFrame()
     return Outcomes(summary=out, indicators=indicators.reset_index(drop=True), commission=commission_table,
                     deferrals=deferrals, salary_review=review, promotions=promotions, benefits=benefits_table,
                     net=net_table, tax=tax_table, info=info, compliance=checks, compliance_people=check_people,

@@ -599,7 +599,7 @@ def sensitivity(policy: Policy, data: Dataset, knobs: list[Knob] | None = None,
     costs: list[float] = [0.0] * len(settings)
 
     def cost(i: int) -> float:
-        return float(evaluate(settings[i], data, kept=kept).summary["employer_cost"].sum())
+        return float(evaluate(settings[i], data, kept=kept, tables=("summary",)).summary["employer_cost"].sum())
 
     costs[first] = cost(first)
     rest = [i for i in range(len(settings)) if i != first]

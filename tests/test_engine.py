@@ -405,3 +405,27 @@ def test_kept_stages_are_not_used_where_they_do_not_fit(sample, bank_policy: Pol
     copy = sample.replace(sales=sample.sales)
     assert not kept.fits(bank_policy, copy, None)
     assert kept.fits(bank_policy, sample, None)
+
+
+def test_only_the_tables_asked_for(sample, bank_policy: Policy) -> None:
+    """evaluate(tables=("summary",)): the summary (and every table it is worked out from) is the full
+    evaluation's, bit for bit; the commission table, net pay, tax, the compliance checks and the leavers are left
+    empty. The same with the kept stages (the review's sensitivity reads only the summary)."""
+    from compkit.engine import Kept
+
+    steeper = bank_policy.updated({"bonus.curve[2][1]": 1.1})
+    full, full_steeper = evaluate(bank_policy, sample), evaluate(steeper, sample)
+    kept = Kept()
+    for got, expected in ((evaluate(bank_policy, sample, tables=("summary",)), full),
+                          (evaluate(bank_policy, sample, tables=("summary",), kept=kept), full),
+                          (evaluate(steeper, sample, tables=["summary"], kept=kept), full_steeper)):
+        pd.testing.assert_frame_equal(got.summary, expected.summary, check_exact=True)
+        for name in ("indicators", "deferrals", "salary_review", "promotions", "benefits", "clawbacks", "awards"):
+            pd.testing.assert_frame_equal(getattr(got, name), getattr(expected, name), check_exact=True, obj=name)
+        assert got.info == expected.info
+        for name in ("commission", "net", "tax", "compliance", "compliance_people", "leavers"):
+            assert len(getattr(got, name)) == 0 < len(getattr(expected, name)), name
+    interim = evaluate(bank_policy, sample, through="2025-06", tables=("summary", "tax"))
+    pd.testing.assert_frame_equal(interim.summary, evaluate(bank_policy, sample, through="2025-06").summary,
+                                  check_exact=True)
+    assert len(interim.tax) and not len(interim.commission)
