@@ -778,25 +778,35 @@ def rules_alone(name: str, df: pd.DataFrame, file: str, offset: int, policy: Pol
     return out
 
 
-def cross_checks(typed: dict[str, pd.DataFrame], files: dict[str, str], offsets: dict[str, int],
-                 policy: Policy | None, cycle: str, problems: list[Problem],
-                 ahead: dict[Rule, list[Problem]] | None = None) -> list[Problem]:
-    """Rules between tables and against the cycle, for every table present and not empty: employee ids listed
-    in employees, the cycle column inside the cycle, then each table's own rules (those already run by
-    :func:`rules_alone` are given in ``ahead``: their problems are listed in their place). Rows a rule drops (as a
-    policy option allows) are left out of ``typed`` at the end; returns the notes on rows accepted that way."""
-    ahead = ahead or {}
-    ctx = Context(typed, files, offsets, policy, cycle, problems)
+#: rules of a table other than sales that read the sales table too: the loader runs them once sales is checked
+#: (the other tables' rules may run while the sales table is still being checked: :func:`cross_check_tables`)
+READS_SALES: tuple[Rule, ...] = (_clawback_claims, _credit_shares, _appeal_targets)
+
+#: what :func:`cross_check_tables` gives per table: (its problems in order, a rule of ``later`` standing where that
+#: rule's problems go; its notes; rows to leave out per table)
+TableChecks = tuple[list, list[Problem], dict[str, np.ndarray]]
+
+
+def cross_check_tables(typed: dict[str, pd.DataFrame], files: dict[str, str], offsets: dict[str, int],
+                       policy: Policy | None, cycle: str, names: Iterable[str], later: Iterable[Rule] = ()
+                       ) -> dict[str, TableChecks]:
+    """:func:`cross_checks`' work for the tables ``names`` only (each table's rules read ``typed``), each table
+    with a context of its own, so that tables may be checked in two goes (the loader checks the others while its
+    second thread still checks the sales table) and their problems still be listed in the tables' order. A rule
+    in ``later`` is not run: it stands in the table's problems where its problems will go."""
+    later = set(later)
+    out: dict[str, TableChecks] = {}
     periods = cycle_periods(cycle[:4])  # a half-year's data may hold its whole year (set aside after the checks)
     in_cycle = set(periods)
     employees = typed.get("employees")
+    names = [name for name in names if typed.get(name) is not None and (len(typed[name]) or name == "employees")]
     # the employee ids once, as an Arrow array (looked up by every table's employee_id column)
     known = (text_array(pd.unique(employees["employee_id"].dropna().astype(str)))
-             if employees is not None else None)
-    for name, spec in CONTRACT.items():
-        df = typed.get(name)
-        if df is None or (len(df) == 0 and name != "employees"):
-            continue
+             if employees is not None and names else None)
+    for name in names:
+        spec, df = CONTRACT[name], typed[name]
+        found: list = []
+        ctx = Context(typed, files, offsets, policy, cycle, found)
         if spec.of_employees and known is not None and "employee_id" in df:
             ctx.report(name, df["employee_id"].notna() & ~isin(df["employee_id"], known), "employee_id",
                        M_("an employee_id listed in the employees table"))
@@ -814,13 +824,46 @@ def cross_checks(typed: dict[str, pd.DataFrame], files: dict[str, str], offsets:
                        M_("a date inside cycle {cycle} ({first} to {last})", cycle=cycle, first=periods[0],
                           last=periods[-1]))
         for rule in spec.rules:
-            if rule in ahead:
-                ctx.problems.extend(ahead[rule])
+            if rule in later:
+                ctx.problems.append(rule)
             else:
                 rule(ctx)
-    for name, drop in ctx.dropped.items():
+        out[name] = (ctx.problems, ctx.notes, ctx.dropped)
+    return out
+
+
+def cross_checks(typed: dict[str, pd.DataFrame], files: dict[str, str], offsets: dict[str, int],
+                 policy: Policy | None, cycle: str, problems: list[Problem],
+                 ahead: dict[Rule, list[Problem] | Callable[[], list[Problem]]] | None = None,
+                 done: dict[str, TableChecks] | None = None) -> list[Problem]:
+    """Rules between tables and against the cycle, for every table present and not empty: employee ids listed
+    in employees, the cycle column inside the cycle, then each table's own rules (those already run by
+    :func:`rules_alone` are given in ``ahead``, their problems or a function that waits for them: listed in their
+    place). ``done``: the tables already checked by :func:`cross_check_tables` (with these ``typed`` tables and
+    this cycle). Rows a rule drops (as a policy option allows) are left out of ``typed`` at the end; returns the
+    notes on rows accepted that way."""
+    ahead = ahead or {}
+    checked = dict(done or {})
+    checked.update(cross_check_tables(typed, files, offsets, policy, cycle,
+                                      [name for name in CONTRACT if name not in checked], later=ahead))
+    notes: list[Problem] = []
+    dropped: dict[str, np.ndarray] = {}
+    for name in CONTRACT:
+        if name not in checked:
+            continue
+        found, noted, drops = checked[name]
+        for p in found:
+            if isinstance(p, Problem):
+                problems.append(p)
+            else:  # a rule run ahead: its problems here
+                got = ahead[p]
+                problems.extend(got() if callable(got) else got)
+        notes.extend(noted)
+        for table, drop in drops.items():
+            dropped[table] = dropped[table] | drop if table in dropped else drop
+    for name, drop in dropped.items():
         typed[name] = typed[name][~drop]
-    return ctx.notes
+    return notes
 
 
 def check_coverage(present: Iterable[str], policy: Policy, files: dict[str, str],

@@ -19,7 +19,7 @@ import json
 import os
 import re
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -54,18 +54,21 @@ from compkit.aggregate import (  # noqa: F401 - re-exported
 )
 from compkit.contract import (  # noqa: F401 - re-exported
     _CYCLE,
+    ALONE,
     APPEAL_STATUSES,
     CATEGORICAL,
     COLUMNS,
     CONTRACT,
     KEYS,
     MANDATORY_TABLES,
+    READS_SALES,
     REQUIRED,
     SURVEY_DIMENSIONS,
     TABLES,
     TableSpec,
     check_appeal_targets,
     check_coverage,
+    cross_check_tables,
     cross_checks,
     cycle_periods,
     row_keys,
@@ -1157,7 +1160,11 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
         if name != aside:
             # each raw table is let go once typed, so that raw and typed copies of every table are not all held
             results[name] = _checked(name, raw.pop(name), files[name], offsets[name], policy)
+    early: tuple[str, dict, dict] | None = None
     if aside is not None:
+        # while the second thread still checks the sales table: the rules across the other tables that do not
+        # read it (their problems are listed in the tables' order all the same: contract.cross_check_tables)
+        early = _early_cross_checks(results, files, offsets, policy, cycle)
         aside_read, label, result = pending()
         if aside_read:
             raise DataError(aside_read, str(path))  # a reading problem: reported alone, as before any check
@@ -1166,6 +1173,7 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
     present = {name: None for name in names}
     ahead: dict = {}  # the problems of the rules run with the sales table's check (contract.rules_alone)
     files = {name: files[name] for name in CONTRACT if name in files}  # in the tables' order, as read
+    tail = None
     for name in names:
         checked, own, done = results.pop(name)
         problems.extend(own)
@@ -1173,6 +1181,12 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
             if done is not None and problems:  # a problem in an earlier table: kept as text (see _checked)
                 checked = _uncoded(name, checked)
             typed[name] = checked
+        if name == aside and checked is not None and not own:
+            # the sales table's customer ids coded and its own rules run on a second thread, while this one runs
+            # the rules across tables (which read neither the customer ids nor change the table)
+            tail = _in_background(_coded_and_alone, name, checked, files[name], offsets[name], policy,
+                                  code=not problems)
+            ahead.update({rule: (lambda rule=rule, wait=tail: wait()[1][rule]) for rule in _rules_alone_of(name)})
         ahead.update(done or {})
     if policy is not None:
         check_coverage(present, policy, files, problems)
@@ -1181,17 +1195,25 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
         if len(periods) == 0:
             problems.append(Problem(files.get("metrics", M_("metrics table")), None, "period", None,
                                     M_("at least one valid month, to tell the cycle")))
+            _wait(tail)
             raise DataError(problems, str(path))
         cycle = infer_cycle(periods, policy.cycle if policy is not None else "annual")
     elif not _CYCLE.match(cycle):
         problems.append(Problem("--cycle", None, None, cycle, M_("YYYY or YYYYH1 / YYYYH2")))
+        _wait(tail)
         raise DataError(problems, str(path))
     elif policy is not None and (policy.cycle == "annual") != (len(cycle) == 4):
         problems.append(Problem("--cycle", None, None, cycle,
                                 M_("an annual cycle, as the policy says") if policy.cycle == "annual" else
                                 M_("a half-year cycle, as the policy says")))
+        _wait(tail)
         raise DataError(problems, str(path))
-    notes = cross_checks(typed, files, offsets, policy, cycle, problems, ahead=ahead)
+    done_early = early[1] if early is not None and early[0] == cycle and all(
+        typed.get(name) is early[2][name] for name in early[2]) else None
+    notes = cross_checks(typed, files, offsets, policy, cycle, problems, ahead=ahead, done=done_early)
+    if tail is not None:
+        for col, coded in tail()[0].items():
+            typed[aside][col] = coded
     if problems:
         raise DataError(problems, str(path))
     typed, set_aside = set_aside_outside(typed, cycle)
@@ -1218,7 +1240,7 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
 _ASIDE = "sales"
 
 
-def _checked(name: str, df: pd.DataFrame, file: str, offset: int, policy: Policy | None
+def _checked(name: str, df: pd.DataFrame, file: str, offset: int, policy: Policy | None, alone: bool = True
              ) -> tuple[pd.DataFrame | None, list[Problem], dict | None]:
     """(typed table or None, its problems, its rules run already): :func:`_check_table`, then, when the table
     has no problem, its categorical columns (:data:`CATEGORICAL`) and customer ids (:data:`CODED`) coded, as
@@ -1233,9 +1255,53 @@ def _checked(name: str, df: pd.DataFrame, file: str, offset: int, policy: Policy
         return checked, problems, None
     for col in CONTRACT[name].categorical:
         checked[col] = _categorical(checked[col])
+    if not alone:  # (load_dataset codes the customer ids and runs the rules later: _coded_and_alone)
+        return checked, problems, None
     for col in CODED.get(name, ()):  # customer ids: coded once here, read as codes by loyalty
         checked[col] = dictionary_coded(checked[col])
     return checked, problems, rules_alone(name, checked, file, offset, policy)
+
+
+def _coded_and_alone(name: str, checked: pd.DataFrame, file: str, offset: int, policy: Policy | None, code: bool
+                     ) -> tuple[dict[str, pd.Series], dict]:
+    """The rest of :func:`_checked` for a table checked with ``alone=False`` (the sales table, on the loader's
+    second thread while the rules across tables run): (its customer ids coded when ``code``, by column, for the
+    caller to put in the table; its rules that read only the table and the policy, as :func:`_checked` gives
+    them). The table itself is only read."""
+    coded = {col: dictionary_coded(checked[col]) for col in CODED.get(name, ()) if code and col in checked}
+    return coded, rules_alone(name, checked, file, offset, policy)
+
+
+def _rules_alone_of(name: str) -> list:
+    """The rules of table ``name`` that :func:`compkit.contract.rules_alone` runs."""
+    return [rule for rule in CONTRACT[name].rules if rule in ALONE]
+
+
+def _wait(pending: Callable[[], object] | None) -> None:
+    """Wait for a step on the second thread (and raise its exception) before raising a DataError."""
+    if pending is not None:
+        pending()
+
+
+def _early_cross_checks(results: dict, files: dict[str, str], offsets: dict[str, int], policy: Policy | None,
+                        cycle: str | None) -> tuple[str, dict, dict] | None:
+    """(cycle, :func:`compkit.contract.cross_check_tables` of the tables checked so far whose rules do not read
+    the sales table, the tables they read) or None when the cycle cannot be told yet. Run on this thread while
+    the second one still checks the sales table; :func:`load_dataset` uses them only when the cycle and tables
+    turn out the same, and otherwise (or when this raises) runs them in their place as before."""
+    typed = {name: r[0] for name, r in results.items() if r[0] is not None}
+    try:
+        if cycle is None:
+            periods = typed["metrics"]["period"].dropna() if "metrics" in typed else ()
+            if len(periods) == 0:
+                return None
+            cycle = infer_cycle(periods, policy.cycle if policy is not None else "annual")
+        elif not _CYCLE.match(cycle) or (policy is not None and (policy.cycle == "annual") != (len(cycle) == 4)):
+            return None
+        names = [name for name in typed if name != _ASIDE and not set(CONTRACT[name].rules) & set(READS_SALES)]
+        return cycle, cross_check_tables(typed, files, offsets, policy, cycle, names), typed
+    except Exception:  # noqa: BLE001 - run again in its place, where it raises as it always did
+        return None
 
 
 def _uncoded(name: str, checked: pd.DataFrame) -> pd.DataFrame:
@@ -1254,7 +1320,7 @@ def _read_and_check(folder: Path, name: str, encoding: str | None, policy: Polic
     df, label, problems = _read_one(folder, name, encoding)
     if problems or df is None:
         return problems, label, None
-    return [], label, _checked(name, df, label, 2, policy)
+    return [], label, _checked(name, df, label, 2, policy, alone=False)
 
 
 def _ready_for_threads() -> None:
