@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
 
 from compkit._arrays import as_text, is_arrow_text, isin, positions, text_array
 from compkit.credits import share_problems
@@ -787,6 +788,19 @@ READS_SALES: tuple[Rule, ...] = (_clawback_claims, _credit_shares, _appeal_targe
 TableChecks = tuple[list, list[Problem], dict[str, np.ndarray]]
 
 
+def _outside(values: pd.Series, allowed: list | pyarrow.Array) -> pd.Series | None:
+    """The rows of ``values`` that hold a value not among ``allowed`` (missing values are not flagged); None when
+    there is none to be found: a categorical column whose categories are all allowed (the loader keeps only the
+    categories in use) is judged on its few categories, not on its millions of rows."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = pd.Series(values.cat.categories)
+        if categories.dtype == object and pd.api.types.infer_dtype(categories, skipna=True) == "string":
+            categories = categories.astype("string")
+        if bool(isin(categories, allowed).to_numpy(dtype=bool).all()):
+            return None
+    return values.notna() & ~isin(values, allowed)
+
+
 def cross_check_tables(typed: dict[str, pd.DataFrame], files: dict[str, str], offsets: dict[str, int],
                        policy: Policy | None, cycle: str, names: Iterable[str], later: Iterable[Rule] = ()
                        ) -> dict[str, TableChecks]:
@@ -808,13 +822,15 @@ def cross_check_tables(typed: dict[str, pd.DataFrame], files: dict[str, str], of
         found: list = []
         ctx = Context(typed, files, offsets, policy, cycle, found)
         if spec.of_employees and known is not None and "employee_id" in df:
-            ctx.report(name, df["employee_id"].notna() & ~isin(df["employee_id"], known), "employee_id",
-                       M_("an employee_id listed in the employees table"))
+            outside = _outside(df["employee_id"], known)
+            if outside is not None:
+                ctx.report(name, outside, "employee_id", M_("an employee_id listed in the employees table"))
         column = spec.in_cycle
         if column is not None and spec.columns[column].kind == "period":
-            ctx.report(name, df[column].notna() & ~df[column].isin(in_cycle), column,
-                       M_("a month of cycle {cycle} ({first} to {last})", cycle=cycle, first=periods[0],
-                          last=periods[-1]))
+            outside = _outside(df[column], list(in_cycle))
+            if outside is not None:
+                ctx.report(name, outside, column, M_("a month of cycle {cycle} ({first} to {last})", cycle=cycle,
+                                                     first=periods[0], last=periods[-1]))
         elif column is not None:
             # the month (YYYY-MM) is one of the cycle's: from the first day of the cycle to before the month after
             first = pd.Timestamp(periods[0] + "-01")
