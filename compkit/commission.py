@@ -586,8 +586,8 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
                 if pr.coefficients is not None or pr.on_ftp_spread or pr.npl_clawback is not None]
     extra_flat, extra_amount = [], []
     factors = {}  # per product with a coefficient or FTP factor: (its rows, each row's factor)
-    if modified and split is None:
-        amount = amount.copy()  # never write into the sales table
+    if modified:
+        amount = amount.copy()  # never write into the sales table (nor the split's shared column)
     for i, pr in modified:
         rows = np.flatnonzero(q == i)
         if pr.coefficients is not None or pr.on_ftp_spread:

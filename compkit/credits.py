@@ -82,6 +82,7 @@ class CreditSplit:
         self.share = np.zeros(0)
         self.parts: dict[str, np.ndarray] = {}
         self._codes: dict[str, tuple[np.ndarray, pd.Index]] = {}
+        self._columns: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         if credits is None or len(credits) == 0:
             return
@@ -130,12 +131,19 @@ class CreditSplit:
         return np.concatenate([values[self.kept], values[self.source]])
 
     def column(self, name: str) -> np.ndarray:
-        """The credited sales' column ``name`` as float64 (money columns split: each split row its part)."""
-        values = pd.to_numeric(self.sales[name], errors="coerce").to_numpy(dtype="float64")
-        if self.kept is None:
-            return values
-        split = self.parts[name] if name in self.parts else values[self.source]
-        return np.concatenate([values[self.kept], split])
+        """The credited sales' column ``name`` as float64 (money columns split: each split row its part), worked
+        out once per split and shared (loyalty and the commission lines both read ``amount``): read-only, copy
+        it to change it."""
+        with self._lock:
+            if name not in self._columns:
+                values = pd.to_numeric(self.sales[name], errors="coerce").to_numpy(dtype="float64")
+                if self.kept is not None:
+                    split = self.parts[name] if name in self.parts else values[self.source]
+                    values = np.concatenate([values[self.kept], split])
+                values = values.view()
+                values.flags.writeable = False
+                self._columns[name] = values
+            return self._columns[name]
 
     def source_of(self, rows: np.ndarray) -> np.ndarray:
         """Positions in sales of the credited sales' rows ``rows`` (a split row: the row it was split from)."""

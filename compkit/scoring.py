@@ -316,6 +316,7 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
 
     # each source table is aggregated once (several indicators may read it) and its employees looked up once
     sources: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+    item_codes: dict[str, tuple[np.ndarray, pd.Index]] = {}
 
     def source(name: str) -> tuple[pd.DataFrame, np.ndarray]:
         if name not in sources:
@@ -347,7 +348,10 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
             elif callable(rater_scores):
                 rater_scores = rater_scores()
             table, rows = source("ratings")
-            mine = (table["item"] == ind.rating_item).to_numpy(dtype=bool)
+            if "ratings_items" not in item_codes:  # the items' codes, once for every ratings indicator
+                item_codes["ratings_items"] = pd.factorize(table["item"])
+            codes, items = item_codes["ratings_items"]
+            mine = codes == (items.get_loc(ind.rating_item) if ind.rating_item in items else -2)
             put(ind, rows[mine], table["score"].to_numpy(dtype="float64")[mine])
         elif ind.source == "training":  # compkit.training: hours in the period, or certificates held by its end
             end = data.cycle_end if through is None else pd.Timestamp(through + "-01") + pd.offsets.MonthEnd(0)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from compkit._arrays import positions
 from compkit.policy import Policy
 
 
@@ -33,7 +34,12 @@ def _table(policy: Policy) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
 
 
 def _grade_rows(grades: ArrayLike, row: dict[str, int]) -> np.ndarray:
-    return pd.Series(np.asarray(grades, dtype=object)).map(row).fillna(-1).to_numpy(dtype=np.int64)
+    """The row of each person's grade in :func:`_table` (-1: a grade the policy does not list, or missing), as
+    ``grades.map(row)``; the grades are looked up by :func:`compkit._arrays.positions` (each distinct grade
+    hashed once, no Python string per person)."""
+    values = grades if isinstance(grades, (pd.Series, pd.Index)) else pd.Series(np.asarray(grades, dtype=object))
+    found = positions(values, pd.Index(list(row), dtype=object))
+    return np.append(np.fromiter(row.values(), dtype=np.int64, count=len(row)), -1)[found]
 
 
 def step_pay(grades: ArrayLike, steps: ArrayLike, policy: Policy) -> np.ndarray:
