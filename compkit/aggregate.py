@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from compkit._arrays import any_codes, before_or_in, sorted_codes
 from compkit.credits import CreditSplit
@@ -35,6 +36,8 @@ def satisfaction_index(surveys: pd.DataFrame, through: str | None = None) -> pd.
     counted = _counted_means(s)
     if counted is not None:
         by_dim, overall = counted
+        if "dimension" in by_dim and "all" not in set(by_dim["dimension"].cat.categories):
+            return _stacked_dimensions(by_dim, overall)
     else:
         by_dim = (s.groupby(["employee_id", "dimension"], observed=True)["score"].agg(["mean", "size"])
                   .reset_index())
@@ -45,6 +48,29 @@ def satisfaction_index(surveys: pd.DataFrame, through: str | None = None) -> pd.
     out["dimension"] = out["dimension"].astype("string")
     return out[["employee_id", "dimension", "score", "responses"]].sort_values(
         ["employee_id", "dimension"]).reset_index(drop=True)
+
+
+def _stacked_dimensions(by_dim: pd.DataFrame, overall: pd.DataFrame) -> pd.DataFrame:
+    """:func:`satisfaction_index`'s table from :func:`_counted_means`' two tables (categorical keys; no dimension
+    named ``all``): the rows of both in the order ``sort_values(["employee_id", "dimension"])`` gives them (by the
+    employee's category, then the dimension's text, ``all`` among them), from the codes, without a concat and a
+    sort of text."""
+    emp_dtype = by_dim["employee_id"].dtype
+    dims = [str(d) for d in by_dim["dimension"].cat.categories] + ["all"]
+    rank = np.empty(len(dims), dtype=np.int64)
+    rank[sorted(range(len(dims)), key=dims.__getitem__)] = np.arange(len(dims))
+    emp = np.concatenate([np.asarray(by_dim["employee_id"].cat.codes, dtype=np.int64),
+                          np.asarray(overall["employee_id"].cat.codes, dtype=np.int64)])
+    dim = np.concatenate([np.asarray(by_dim["dimension"].cat.codes, dtype=np.int64),
+                          np.full(len(overall), len(dims) - 1, dtype=np.int64)])
+    order = np.argsort(emp * len(dims) + rank[dim], kind="stable")
+    labels = pa.array(dims, type=pa.large_string()).take(pa.array(dim[order]))
+    return pd.DataFrame({
+        "employee_id": pd.Categorical.from_codes(emp[order], dtype=emp_dtype),
+        "dimension": pd.array(labels, dtype="string"),
+        "score": np.concatenate([by_dim["mean"].to_numpy(), overall["mean"].to_numpy()])[order],
+        "responses": np.concatenate([by_dim["size"].to_numpy(), overall["size"].to_numpy()])[order],
+    })
 
 
 def _counted_means(s: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame] | None:

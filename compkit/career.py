@@ -429,13 +429,23 @@ def step_review(review: pd.DataFrame, emp: pd.DataFrame, policy: Policy) -> pd.D
     with np.errstate(divide="ignore", invalid="ignore"):
         out.loc[on, "raise_pct"] = new_pay[on] / base[on] - 1.0
     out.loc[on, "raise_annual"] = (new_pay[on] - base[on]) * 12.0
-    moved = (new_step[on] - out["step"].to_numpy()[on]).astype(int)
-    out.loc[on, "reason"] = ("rating " + out.loc[on, "rating"].astype(str) + ": step "
-                             + pd.Series(out["step"].to_numpy()[on]).astype(int).astype(str).to_numpy() + " -> step "
-                             + pd.Series(new_step[on]).astype(int).astype(str).to_numpy()
-                             + " (" + pd.Series(moved).map("{:+d}".format).to_numpy()
-                             + np.where(np.abs(moved) == 1, " step)", " steps)"))
+    out.loc[on, "reason"] = pd.Series(_step_reasons(out.loc[on, "rating"], out["step"].to_numpy()[on], new_step[on]),
+                                      index=out.index[on], dtype="str")
     return out
+
+
+def _step_reasons(rating: pd.Series, step: np.ndarray, new_step: np.ndarray) -> np.ndarray:
+    """Why a person's step moved, e.g. ``rating A: step 3 -> step 5 (+2 steps)`` (``(+1 step)`` for one; the
+    rating as text; none without a rating): one text per distinct (rating, step, new step), formatted once and
+    gathered (object array)."""
+    rating_code, ratings = pd.factorize(rating, use_na_sentinel=False)
+    keys = np.stack([rating_code, step.astype(int), new_step.astype(int), (new_step - step).astype(int)], axis=1)
+    distinct, which = np.unique(keys, axis=0, return_inverse=True)
+    names = [n if isinstance(n, str) else None for n in pd.Series(ratings, dtype=object).astype(str).tolist()]
+    texts = [None if names[r] is None else
+             f"rating {names[r]}: step {s} -> step {t} ({m:+d} {'step' if abs(m) == 1 else 'steps'})"
+             for r, s, t, m in distinct.tolist()]
+    return np.array(texts, dtype=object)[which.reshape(-1)] if len(texts) else np.array([], dtype=object)
 
 
 def place_on_new_grade(promotions: pd.DataFrame, review: pd.DataFrame, policy: Policy) -> pd.DataFrame:

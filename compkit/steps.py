@@ -42,12 +42,28 @@ def _grade_rows(grades: ArrayLike, row: dict[str, int]) -> np.ndarray:
     return np.append(np.fromiter(row.values(), dtype=np.int64, count=len(row)), -1)[found]
 
 
+def _numbers(values: ArrayLike) -> np.ndarray:
+    """The steps as float64 (text that is not a number, and missing: NaN); a numeric column as it is."""
+    a = np.asarray(values)
+    if a.dtype.kind in "fiub":
+        return a.astype("float64")
+    return np.asarray(pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="coerce"), dtype="float64")
+
+
+def _moves(ratings: ArrayLike, step_moves: dict[str, int]) -> np.ndarray:
+    """The steps each rating moves (``step_moves[rating]``; a rating not listed, or none: 0), as float64; the
+    ratings looked up by :func:`compkit._arrays.positions`."""
+    values = ratings if isinstance(ratings, (pd.Series, pd.Index)) else pd.Series(np.asarray(ratings, dtype=object))
+    found = positions(values, pd.Index(list(step_moves), dtype=object))
+    return np.append(np.array(list(step_moves.values()), dtype="float64"), 0.0)[found]
+
+
 def step_pay(grades: ArrayLike, steps: ArrayLike, policy: Policy) -> np.ndarray:
     """Monthly base of each person's step (CNY / month); NaN without a step, for a grade without steps, or a
     step outside the grade's table (the data check reports it)."""
     row, table, count = _table(policy)
     g = _grade_rows(grades, row)
-    s = np.asarray(pd.to_numeric(pd.Series(np.asarray(steps, dtype=object)), errors="coerce"), dtype="float64")
+    s = _numbers(steps)
     ok = (g >= 0) & ~np.isnan(s)
     ok &= (s >= 1) & (s <= np.where(g >= 0, count[np.maximum(g, 0)], 0))
     out = np.full(len(g), np.nan)
@@ -62,12 +78,12 @@ def review_steps(grades: ArrayLike, steps: ArrayLike, ratings: ArrayLike, eligib
     moves 2 -> step 5 is past the top: step 4, 7,200."""
     row, table, count = _table(policy)
     g = _grade_rows(grades, row)
-    s = np.asarray(pd.to_numeric(pd.Series(np.asarray(steps, dtype=object)), errors="coerce"), dtype="float64")
-    moves = pd.Series(np.asarray(ratings, dtype=object)).map(policy.salary_review.step_moves).fillna(0)
+    s = _numbers(steps)
+    moves = _moves(ratings, policy.salary_review.step_moves)
     n_steps = np.where(g >= 0, count[np.maximum(g, 0)], 0)
     ok = np.asarray(eligible, dtype=bool) & (g >= 0) & ~np.isnan(s) & (n_steps > 0)
     new = np.full(len(g), np.nan)
-    new[ok] = np.clip(s[ok] + moves.to_numpy(dtype="float64")[ok], 1, n_steps[ok])
+    new[ok] = np.clip(s[ok] + moves[ok], 1, n_steps[ok])
     pay = np.full(len(g), np.nan)
     pay[ok] = table[g[ok], new[ok].astype(np.int64) - 1]
     return new, pay

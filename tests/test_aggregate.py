@@ -94,3 +94,20 @@ def test_satisfaction_counts_equal_pandas_grouping() -> None:
     assert _counted_means(small)[0]["mean"].tolist() == [14 / 3]
     assert satisfaction_index(small)["score"].tolist() == [14 / 3, 14 / 3]  # speed, and "all"
     assert _counted_means(small.assign(score=[4.5, 5.0, 5.0])) is None
+    # the table stacked from the codes is the one concat + sort_values gave: "all" sorts between "after" and
+    # "care", "zeal" after it; every employee's rows together, in the categories' order
+    rows = pd.DataFrame({"employee_id": pd.Categorical(["E3", "E1", "E3", "E1", "E1"], categories=["E3", "E1"]),
+                         "dimension": pd.Categorical(["zeal", "after", "care", "zeal", "zeal"]),
+                         "score": [5.0, 3.0, 4.0, 2.0, 4.0], "date": pd.Timestamp("2025-03-01")})
+    got = satisfaction_index(rows)
+    assert got["employee_id"].tolist() == ["E3", "E3", "E3", "E1", "E1", "E1"]
+    assert got["dimension"].tolist() == ["all", "care", "zeal", "after", "all", "zeal"]
+    # E3: all = (5 + 4) / 2, care 4, zeal 5; E1: after 3, all = (3 + 2 + 4) / 3, zeal = (2 + 4) / 2
+    assert got["score"].tolist() == [4.5, 4.0, 5.0, 3.0, 3.0, 3.0]
+    assert got["responses"].tolist() == [2, 1, 1, 1, 3, 2]
+    by_dim, overall = _counted_means(rows)
+    overall["dimension"] = "all"
+    stacked = pd.concat([by_dim, overall], ignore_index=True).rename(columns={"mean": "score", "size": "responses"})
+    stacked["dimension"] = stacked["dimension"].astype("string")
+    pd.testing.assert_frame_equal(got, stacked[["employee_id", "dimension", "score", "responses"]].sort_values(
+        ["employee_id", "dimension"]).reset_index(drop=True), check_exact=True)
