@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from compkit._arrays import positions
 from compkit.i18n import N_
 from compkit.money import round_cents, to_cents
 from compkit.policy import Deferral, Policy, WageBill
@@ -96,7 +97,7 @@ def leaver_rules(employees: pd.DataFrame, cycle_end: object, policy: Policy) -> 
         pd.Series(pd.NaT, index=employees.index)
     left = (exit_date.notna() & (exit_date <= pd.Timestamp(cycle_end))).to_numpy() & reason.notna().to_numpy()
     reasons = list(policy.leavers)
-    code = np.where(left, reason.map({r: i for i, r in enumerate(reasons)}).fillna(-1).to_numpy(dtype="int64"), -1)
+    code = np.where(left, positions(reason, pd.Index(reasons, dtype=object)), -1)
     bonus_tab = np.array([0.0 if policy.leavers[r].bonus == "forfeit" else 1.0 for r in reasons] + [1.0])
     deferred_tab = np.array([_DEFERRED_RULES.index(policy.leavers[r].deferred) for r in reasons] + [0])
     return pd.DataFrame({
@@ -147,6 +148,14 @@ def split_deferred(amount: ArrayLike, share: ArrayLike, min_amount: float = 0.0)
     return (cents - deferred) / 100.0, deferred / 100.0
 
 
+def _labels(values: ArrayLike) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """Labels (employee ids, component names) as the array a table column of them would hold (text: pandas'
+    ``str``), to be gathered with ``take`` rather than as a Python object per row: a text column as it is."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype) and values.dtype.na_value is not pd.NA:
+        return values.array
+    return pd.Series(np.asarray(values, dtype=object)).array
+
+
 def deferral_schedule(employee_ids: ArrayLike, deferred: dict[str, ArrayLike], cycle_year: int, years: int,
                       due: str = "03-31") -> pd.DataFrame:
     """Payment schedule of deferred pay: one row per employee x component x part, in whole cents.
@@ -158,30 +167,28 @@ def deferral_schedule(employee_ids: ArrayLike, deferred: dict[str, ArrayLike], c
     ``payable`` = scheduled - cancelled. Every employee gets ``years`` rows per component (zeros when nothing
     is deferred), employees in the order given, components in the order of ``deferred``.
     """
-    ids = pd.Series(np.asarray(employee_ids, dtype=object))
-    n = len(ids)
-    frames = []
+    if not deferred:
+        out = pd.DataFrame(columns=["employee_id", "component", "part", "year", "due", "scheduled"])
+        out["cancelled"] = 0.0
+        out["payable"] = out["scheduled"]
+        return out
+    ids = _labels(employee_ids)
+    n, n_c = len(ids), len(deferred)
     part = np.arange(years)
     pay_year = cycle_year + 1 + part
     due_dates = pd.to_datetime([f"{y}-{due}" for y in pay_year])
-    for component, amount in deferred.items():
-        cents = to_cents(amount).reshape(-1)
-        base, rem = np.divmod(cents, years)
-        sched = base[:, None] + (part[None, :] < rem[:, None]).astype("int64")
-        frames.append(pd.DataFrame({
-            "employee_id": np.repeat(ids.to_numpy(), years),
-            "component": component,
-            "part": np.tile(part + 1, n),
-            "year": np.tile(pay_year, n),
-            "due": np.tile(due_dates.to_numpy(), n),
-            "scheduled": sched.reshape(-1) / 100.0,
-        }))
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["employee_id", "component", "part", "year", "due", "scheduled"])
-    if len(frames) > 1:  # by person, then component, then part
-        order = np.lexsort((out["part"].to_numpy(), np.repeat(np.arange(len(frames)), n * years),
-                            np.tile(np.repeat(np.arange(n), years), len(frames))))
-        out = out.iloc[order].reset_index(drop=True)
+    sched = np.empty((n, n_c, years), dtype="int64")  # cents: by person, then component, then part
+    for j, amount in enumerate(deferred.values()):
+        base, rem = np.divmod(to_cents(amount).reshape(-1), years)
+        sched[:, j, :] = base[:, None] + (part[None, :] < rem[:, None]).astype("int64")
+    out = pd.DataFrame({
+        "employee_id": ids.take(np.repeat(np.arange(n), n_c * years)),
+        "component": _labels(list(deferred)).take(np.tile(np.repeat(np.arange(n_c), years), n)),
+        "part": np.tile(part + 1, n * n_c),
+        "year": np.tile(pay_year, n * n_c),
+        "due": np.tile(due_dates.to_numpy(), n * n_c),
+        "scheduled": sched.reshape(-1) / 100.0,
+    })
     out["cancelled"] = 0.0
     out["payable"] = out["scheduled"]
     return out
