@@ -440,7 +440,14 @@ def _step_reasons(rating: pd.Series, step: np.ndarray, new_step: np.ndarray) -> 
     gathered (object array)."""
     rating_code, ratings = pd.factorize(rating, use_na_sentinel=False)
     keys = np.stack([rating_code, step.astype(int), new_step.astype(int), (new_step - step).astype(int)], axis=1)
-    distinct, which = np.unique(keys, axis=0, return_inverse=True)
+    # one integer per (rating, step, new step, move): the digits of each key column in its own range
+    low = keys.min(axis=0) if len(keys) else np.zeros(4, dtype=np.int64)
+    span = (keys.max(axis=0) - low + 1) if len(keys) else np.ones(4, dtype=np.int64)
+    key = np.zeros(len(keys), dtype=np.int64)
+    for j in range(4):
+        key = key * int(span[j]) + (keys[:, j] - low[j])
+    _, first, which = np.unique(key, return_index=True, return_inverse=True)
+    distinct = keys[first]
     names = [n if isinstance(n, str) else None for n in pd.Series(ratings, dtype=object).astype(str).tolist()]
     texts = [None if names[r] is None else
              f"rating {names[r]}: step {s} -> step {t} ({m:+d} {'step' if abs(m) == 1 else 'steps'})"

@@ -211,9 +211,16 @@ def _career(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, ba
     # the indicator scores the promotion rules ask for, one column each (not the whole indicator table)
     needed = sorted({ind for rule in policy.promotion for ind in rule.min_indicator_scores})
     if needed:
-        asked = indicators[indicators["indicator"].isin(needed).to_numpy()]
-        ind_scores = asked.pivot(index="employee_id", columns="indicator", values="score")
-        people = people.join(ind_scores[[c for c in ind_scores.columns if c in needed]], on="employee_id")
+        grid = _grid_scores(indicators, ids, needed)
+        if grid is not None:
+            for column, values in grid.items():
+                people[column] = values
+            # as the join below leaves it (the promotions table's ids are Python strings)
+            people["employee_id"] = people["employee_id"].astype(object)
+        else:
+            asked = indicators[indicators["indicator"].isin(needed).to_numpy()]
+            ind_scores = asked.pivot(index="employee_id", columns="indicator", values="score")
+            people = people.join(ind_scores[[c for c in ind_scores.columns if c in needed]], on="employee_id")
     prerequisites = training.promotion_columns(policy, data.training, ids, data.cycle_start, data.cycle_end)
     for column in prerequisites.columns:  # certificates and training hours the promotion rules ask for
         people[column] = prerequisites[column].to_numpy()
@@ -225,6 +232,24 @@ def _career(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, ba
     else:
         promotions = career.place_on_new_grade(promotions, review, policy)
     return review, review_info, promotions
+
+
+def _grid_scores(indicators: pd.DataFrame, ids: pd.Series, needed: list[str]) -> dict[str, np.ndarray] | None:
+    """The ``score`` (points) of each indicator of ``needed`` per person of ``ids``, one array each, in the
+    indicators' category order, read straight off the scorecard's indicator table when it is the full grid
+    (every person of ``ids`` in order x every indicator, categorical keys; as :func:`compkit.scoring.scorecard`
+    makes it): the columns a pivot joined on ``employee_id`` gives. None when the table is not that grid."""
+    emp, ind = indicators["employee_id"], indicators["indicator"]
+    if not (isinstance(emp.dtype, pd.CategoricalDtype) and isinstance(ind.dtype, pd.CategoricalDtype)):
+        return None
+    n, k = len(ids), len(ind.cat.categories)
+    if (n == 0 or len(indicators) != n * k or len(emp.cat.categories) != n
+            or not (np.asarray(emp.cat.codes).reshape(n, k) == np.arange(n)[:, None]).all()
+            or not (np.asarray(ind.cat.codes).reshape(n, k) == np.arange(k)[None, :]).all()
+            or not (np.asarray(emp.cat.categories, dtype=object) == ids.to_numpy(dtype=object)).all()):
+        return None
+    scores = indicators["score"].to_numpy(dtype="float64").reshape(n, k)
+    return {c: scores[:, j].copy() for j, c in enumerate(ind.cat.categories) if c in needed}
 
 
 def _commission_bases(policy: Policy, data: Dataset, split_sales: Callable[[], CreditSplit], ids: list[str],
