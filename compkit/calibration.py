@@ -14,7 +14,7 @@ tables (one row per rating) and raise ValueError naming the column or the condit
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,8 +34,8 @@ from compkit.raters import DENSE_MAX_RATERS, RaterEffects, _no_duplicates, _nume
 from compkit.targets import individual_changes, propose_targets  # target setting lives in compkit.targets
 
 __all__ = ["CalibrationError", "icc", "krippendorff_alpha", "krippendorff_alphas", "rater_effects", "RaterEffects",
-           "DENSE_MAX_RATERS", "BudgetSolution", "knob_setter", "solve_budget", "individual_changes", "propose_targets",
-           "calibrate_payout_curve"]
+           "DENSE_MAX_RATERS", "BudgetSolution", "knob_setter", "solve_budget", "employer_cost", "bracket_policies",
+           "individual_changes", "propose_targets", "calibrate_payout_curve"]
 
 
 class CalibrationError(CompkitError):
@@ -311,17 +311,23 @@ def knob_setter(policy: Policy, knob: str | Knob) -> tuple[Callable[[float], Pol
 
 
 def knob_costs(policy: Policy, data: Dataset, knob: str | Knob, values: Sequence[float],
-               processes: int | None = 1, kept: Kept | None = None) -> list[float]:
+               processes: int | None = 1, kept: Kept | None = None,
+               known: Mapping[str, float] | None = None) -> list[float]:
     """The total employer cost of ``evaluate`` with the knob at each of ``values`` (CNY, in their order): one
     evaluation each, ``processes`` at a time in forked processes (:func:`compkit.parallel.fork_map`; None:
     every core). ``kept`` (:class:`compkit.engine.Kept`; default a new one, which lets the commission lines go when
     the knob changes them): the stages a knob of the commission or the bonus leaves alone (the scorecard, the
     split of shared deals, the salary review) are worked out by the first evaluation and taken back by the others
-    in the same process (the same costs, bit for bit)."""
+    in the same process (the same costs, bit for bit). ``known``: costs already worked out, by the policy's
+    fingerprint (:func:`compkit.outcome_store.kept_costs`: those ``compkit review`` works out before the
+    notebooks); a value whose policy is among them is not evaluated again."""
     setter = knob_setter(policy, knob)[0]
     values = list(values)
-    kept = _kept_for(setter, values) if kept is None else kept
-    return parallel.fork_map(lambda x: _cost(setter(x), data, kept), values, processes)
+    known = known or {}
+    todo = [x for x in values if setter(x).fingerprint() not in known]
+    kept = _kept_for(setter, todo) if kept is None else kept
+    costs = dict(zip(todo, parallel.fork_map(lambda x: _cost(setter(x), data, kept), todo, processes)))
+    return [costs[x] if x in costs else known[setter(x).fingerprint()] for x in values]
 
 
 class _KeptWithoutLines(Kept):
@@ -340,16 +346,29 @@ def _kept_for(setter: Callable[[float], Policy], values: Sequence[float]) -> Kep
     return Kept()
 
 
-def _cost(policy: Policy, data: Dataset, kept: Kept) -> float:
-    """The total employer cost of ``evaluate(policy, data, kept=kept)`` (CNY)."""
+def employer_cost(policy: Policy, data: Dataset, kept: Kept | None = None) -> float:
+    """The total employer cost of ``evaluate(policy, data, kept=kept)`` (CNY): what the budget solve compares
+    with the budget."""
     cost = float(evaluate(policy, data, kept=kept).summary["employer_cost"].sum())
     if isinstance(kept, _KeptWithoutLines):
         kept.stages.pop("lines", None)
     return cost
 
 
+_cost = employer_cost
+
+
+def bracket_policies(policy: Policy, knob: str | Knob = "commission_rate") -> list[Policy]:
+    """The policies at the two ends of ``knob``'s search bracket (:func:`knob_setter`), which
+    :func:`solve_budget` evaluates first whatever the budget: ``compkit review`` works their costs out before the
+    notebooks, on the data it has in memory (see :func:`knob_costs`' ``known``)."""
+    setter, _, (lo, hi), _ = knob_setter(policy, knob)
+    return [setter(lo), setter(hi)]
+
+
 def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "commission_rate",
-                 bracket: tuple[float, float] | None = None, processes: int | None = 1) -> BudgetSolution:
+                 bracket: tuple[float, float] | None = None, processes: int | None = 1,
+                 known: Mapping[str, float] | None = None) -> BudgetSolution:
     """Find the value of one policy knob at which the total employer cost of ``evaluate`` meets ``budget``.
 
     f(x) = cost(evaluate(policy with knob = x)) - budget is solved with scipy.optimize.brentq on the bracket
@@ -359,7 +378,8 @@ def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "comm
     bonus pool meets a budget to the cent (it is shared out in whole cents). Raises CalibrationError naming the
     attainable range when no value of the knob can meet the budget.
     Returns the new Policy in ``BudgetSolution.policy``. ``processes``: the two ends of the bracket are
-    evaluated at the same time in forked processes (:func:`knob_costs`; the same costs).
+    evaluated at the same time in forked processes (:func:`knob_costs`; the same costs). ``known``: costs
+    already worked out, by the policy's fingerprint (:func:`knob_costs`); the same solution.
     """
     from scipy.optimize import brentq
 
@@ -369,9 +389,14 @@ def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "comm
     # the scorecard and what else a knob of the commission or the bonus leaves alone, worked out once
     kept = _kept_for(setter, [lo, hi])
 
+    worked_out: dict[float, float] = {}  # the bracket's ends, which brentq asks for again: not evaluated twice
+
     def cost(x: float) -> float:
-        calls["n"] += 1
-        return _cost(setter(x), data, kept)
+        calls["n"] += 1  # every cost the solve asks for, as before (the solution's ``evaluations``)
+        if x not in worked_out:
+            p = setter(x)
+            worked_out[x] = known[p.fingerprint()] if known and p.fingerprint() in known else _cost(p, data, kept)
+        return worked_out[x]
 
     if knob == "bonus_pool":
         # cost is linear in the pool with slope 1: the fixed part is the cost less the bonus
@@ -385,7 +410,8 @@ def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "comm
         achieved = cost(pool)
         return BudgetSolution(setter(pool), knob, pool, achieved, budget, achieved - budget, calls["n"],
                               f"{what} set to {pool:,.2f}")
-    c_lo, c_hi = knob_costs(policy, data, knob, [lo, hi], processes, kept)
+    c_lo, c_hi = knob_costs(policy, data, knob, [lo, hi], processes, kept, known)
+    worked_out.update({lo: c_lo, hi: c_hi})
     calls["n"] += 2
     f_lo, f_hi = c_lo - budget, c_hi - budget
     if f_lo > 0 or f_hi < 0:

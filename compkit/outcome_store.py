@@ -31,6 +31,9 @@ from compkit.policy import Policy
 #: the manifest of one policy's kept outcomes, written last
 MANIFEST = "kept.json"
 
+#: costs of further policies the review worked out (:func:`keep_costs`)
+COSTS = "costs.json"
+
 
 def data_key(data_path: str | Path) -> str | None:
     """The key of a validated data copy (:meth:`compkit.data.Dataset.to_private_copy`, or
@@ -129,3 +132,36 @@ def evaluated(policy: Policy, data: Dataset, outcomes_dir: str | Path | None = N
         if found is not None:
             return found
     return evaluate(policy, data)
+
+
+def keep_costs(root: str | Path, costs: dict[str, float], key: str | None) -> None:
+    """Keep the total employer costs of further policies (``{policy fingerprint: cost}``, CNY) worked out by the
+    review on the data whose :func:`data_key` is ``key`` (the ends of the calibration notebook's budget bracket,
+    :func:`compkit.calibration.bracket_policies`), with those already kept. Plain JSON (a float's repr reads back
+    as the same float), written whole under a temporary name and then renamed."""
+    if key is None:
+        return
+    root = Path(root)
+    merged = {**_costs(root, key), **{str(k): float(v) for k, v in costs.items()}}
+    tmp = root / (COSTS + ".tmp")
+    tmp.write_text(json.dumps({"format": 1, "data": key, "costs": merged}), encoding="utf-8")
+    tmp.replace(root / COSTS)
+
+
+def kept_costs(root: str | Path | None, data_path: str | Path | None) -> dict[str, float]:
+    """The costs :func:`keep_costs` kept under ``root`` for the validated copy at ``data_path`` (the folder the
+    notebook's data were loaded from); empty without a folder, for other data, or when none were kept (a notebook
+    run on its own then evaluates them)."""
+    if root is None or data_path is None:
+        return {}
+    return _costs(Path(root), data_key(data_path))
+
+
+def _costs(root: Path, key: str | None) -> dict[str, float]:
+    try:
+        m = json.loads((root / COSTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if key is None or not isinstance(m, dict) or m.get("format") != 1 or m.get("data") != key:
+        return {}
+    return {str(k): float(v) for k, v in m.get("costs", {}).items()}

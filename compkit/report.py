@@ -259,11 +259,12 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
 def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[Any, ...]) -> None:
     """Evaluate each policy once on the validated ``dataset`` and keep the outcomes in ``folder`` for the notebooks
     (:func:`compkit.outcome_store.keep`, keyed by the copy at ``data_path``), one policy after the other in this
-    process, each policy's outcomes let go once written: the review then holds the data and one evaluation at a
-    time (at 100,000 managers about 3.7 GB), not two evaluations in forked processes side by side (about 6.1 GB
-    as proportional sets; an evaluation already works on both cores of the project machine, so the two at once
-    saved little time). A policy that does not evaluate is not kept: its notebook then evaluates it and reports
-    the failure as before (naming the cell)."""
+    process, each policy's outcomes let go once written; then the costs of the first policy at the two ends of the
+    calibration notebook's budget bracket (:func:`compkit.outcome_store.keep_costs`). The review holds the data and
+    one evaluation at a time (at 100,000 managers about 3.7 GB), not two evaluations in forked processes side by
+    side (about 6.1 GB as proportional sets; an evaluation already works on both cores of the project machine, so
+    the two at once saved little time). A policy that does not evaluate is not kept: its notebook then evaluates
+    it and reports the failure as before (naming the cell)."""
     from compkit import outcome_store
     from compkit._memory import release_freed_memory
     from compkit.engine import evaluate
@@ -276,6 +277,18 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
             continue
         outcome_store.keep(outcomes, folder, policy, key)
         del outcomes
+    # the calibration notebook's budget solve starts with the costs at the two ends of its knob's bracket
+    # (its default knob: the review passes none); worked out here on the data in memory, one at a time, the
+    # notebook reads them (outcome_store.kept_costs) instead of holding the data and two evaluations itself
+    from compkit.calibration import bracket_policies, employer_cost
+
+    costs = {}
+    for policy in bracket_policies(policies[0]) if policies else ():
+        try:
+            costs[policy.fingerprint()] = employer_cost(policy, dataset)
+        except Exception:  # noqa: BLE001 - the notebook evaluates it and reports the failure itself
+            continue
+    outcome_store.keep_costs(folder, costs, key)
     release_freed_memory()  # the evaluations' memory was this process's
 
 

@@ -283,6 +283,37 @@ def test_knob_costs_take_the_kept_scorecard_with_the_same_costs(tiny, policy) ->
     assert type(calibration._kept_for(bonus, [0.0, 10.0])) is Kept  # the bonus leaves the lines as they are
 
 
+def test_known_costs_are_not_evaluated_again_and_solve_the_same(tiny, policy, monkeypatch) -> None:
+    """Costs already worked out (by the policy's fingerprint, as compkit review keeps them for the bracket's two
+    ends) are taken as they are: the same costs and the same solution, with fewer evaluations."""
+    import compkit.calibration as cal
+
+    ends = calibration.bracket_policies(policy)
+    lo, hi = calibration.knob_setter(policy, "commission_rate")[2]
+    assert [p.fingerprint() for p in ends] == [calibration.knob_setter(policy, "commission_rate")[0](x).fingerprint()
+                                               for x in (lo, hi)]
+    known = {p.fingerprint(): calibration.employer_cost(p, tiny) for p in ends}
+    budget = round(calibration.employer_cost(calibration.knob_setter(policy, "commission_rate")[0](0.9), tiny), 2)
+    plain = calibration.solve_budget(policy, tiny, budget=budget, knob="commission_rate")
+    middle = calibration.knob_costs(policy, tiny, "commission_rate", [0.9])[0]
+    evaluated: list[str] = []
+    real = cal.evaluate
+    monkeypatch.setattr(cal, "evaluate", lambda p, *a, **k: evaluated.append(p.fingerprint()) or real(p, *a, **k))
+    assert calibration.knob_costs(policy, tiny, "commission_rate", [lo, 0.9, hi], known=known) == [
+        known[ends[0].fingerprint()], middle, known[ends[1].fingerprint()]]
+    assert len(evaluated) == 1 and not set(evaluated) & set(known)
+    evaluated.clear()
+    again = calibration.solve_budget(policy, tiny, budget=budget, knob="commission_rate", known=known)
+    assert (again.value, again.cost, again.residual, again.evaluations, again.note) == (
+        plain.value, plain.cost, plain.residual, plain.evaluations, plain.note)
+    assert again.policy.fingerprint() == plain.policy.fingerprint()
+    # brentq asks for the ends' costs again, and the solve for its root's: no policy is evaluated twice, and
+    # the known ends not at all
+    assert len(evaluated) == len(set(evaluated)) <= plain.evaluations - 4 and not set(evaluated) & set(known)
+    with pytest.raises(CalibrationError, match="no value of multiplier of every commission rate"):
+        calibration.solve_budget(policy, tiny, budget=1.0, knob="commission_rate", known=known)
+
+
 def test_solve_budget_says_when_no_value_can_meet_it(tiny, policy) -> None:
     with pytest.raises(CalibrationError, match="no value of multiplier of every commission rate"):
         calibration.solve_budget(policy, tiny, budget=1.0, knob="commission_rate")

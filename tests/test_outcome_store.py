@@ -82,3 +82,20 @@ def test_a_changed_table_is_refused(policy, copy: Path, tmp_path: Path) -> None:
         got.summary  # noqa: B018
     (folder / outcome_store.MANIFEST).unlink()  # no manifest (e.g. a write that stopped half-way): not read
     assert outcome_store.kept(tmp_path / "kept", policy, outcome_store.data_key(copy)) is None
+
+
+def test_kept_costs_are_read_back_only_for_the_same_data(tiny, policy, copy: Path, tmp_path: Path) -> None:
+    """keep_costs: the review's costs of further policies (the budget bracket's ends) read back as the same floats,
+    merged with those kept before; for another copy, no folder or nothing kept: none (evaluated instead)."""
+    key = outcome_store.data_key(copy)
+    costs = {"a" * 64: 1234567.891234567, "b" * 64: 0.1 + 0.2}
+    (tmp_path / "kept").mkdir()
+    outcome_store.keep_costs(tmp_path / "kept", costs, key)
+    assert outcome_store.kept_costs(tmp_path / "kept", copy) == costs  # bit for bit: 0.30000000000000004 too
+    outcome_store.keep_costs(tmp_path / "kept", {"c" * 64: 5.0}, key)
+    assert outcome_store.kept_costs(tmp_path / "kept", copy) == {**costs, "c" * 64: 5.0}
+    other = tmp_path / "other"
+    tiny.to_parquet(other, policy=policy.updated({"version": "another"}))
+    assert outcome_store.kept_costs(tmp_path / "kept", other) == {}
+    assert outcome_store.kept_costs(None, copy) == {} and outcome_store.kept_costs(tmp_path / "none", copy) == {}
+    assert outcome_store.kept_costs(tmp_path / "kept", tmp_path) == {}  # not a validated copy

@@ -191,3 +191,8 @@ def test_each_policy_is_kept_once_as_evaluated(small_2024: Path, tmp_path: Path)
         for name in ("summary", "commission", "indicators", "net"):
             pd.testing.assert_frame_equal(getattr(kept, name), getattr(fresh, name))
     assert outcome_store.kept(tmp_path / "kept", broken, key) is None
+    # and the first policy's costs at its budget bracket's ends, for the calibration notebook's solve
+    from compkit.calibration import bracket_policies, employer_cost
+
+    assert outcome_store.kept_costs(tmp_path / "kept", copy) == {
+        p.fingerprint(): employer_cost(p, data) for p in bracket_policies(base)}
