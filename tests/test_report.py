@@ -3,6 +3,7 @@ failing cell named with its notebook, and the explorer with another policy file.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -117,7 +118,9 @@ def test_failing_cell_is_named_and_kept(small_2024: Path, tmp_path: Path, monkey
     assert not out.exists()  # nothing half-done where the report goes
     failed = tmp_path / "r.failed"
     assert (failed / "fairness.ipynb").exists() and (failed / "fairness.html").exists()
-    assert json.loads((failed / "manifest.json").read_text())["status"] == "failed"
+    manifest = json.loads((failed / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert [n["name"] for n in manifest["notebooks"]] == ["calibration"]  # the one before it (run beside it)
 
 
 def test_review_refuses_bad_inputs_before_writing(tmp_path: Path, small_2024: Path, capsys) -> None:
@@ -196,3 +199,45 @@ def test_each_policy_is_kept_once_as_evaluated(small_2024: Path, tmp_path: Path)
 
     assert outcome_store.kept_costs(tmp_path / "kept", copy) == {
         p.fingerprint(): employer_cost(p, data) for p in bracket_policies(base)}
+
+
+def test_calibration_and_fairness_run_side_by_side_and_report_in_order(tmp_path: Path, monkeypatch) -> None:
+    """report._run_notebooks: calibration and fairness at the same time (each in its kernel) on two cores, the
+    policy review after them; runs yielded in the notebooks' order; a failure raised after the runs before it,
+    with the notebooks after it not run; one process (COMPKIT_PROCESSES=1): one after the other."""
+    import threading
+
+    both = threading.Barrier(2, timeout=30)  # passed only when calibration and fairness run at once
+    ran: list[str] = []
+    fail: set[str] = set()
+
+    def fake(name, params, folder, progress=True, lang=None):
+        if name in report.TOGETHER and len(report.TOGETHER) == 2 and os.environ.get("COMPKIT_PROCESSES") != "1":
+            both.wait()
+        ran.append(name)
+        if name in fail:
+            raise ReportError(f"notebook {name}.ipynb failed")
+        return report.NotebookRun(name, 0.0, folder / f"{name}.ipynb", folder / f"{name}.html")
+
+    monkeypatch.setattr(report, "execute", fake)
+    wanted = {name: {} for name, _ in report.REVIEW_NOTEBOOKS}
+    monkeypatch.setenv("COMPKIT_PROCESSES", "2")
+    got = [name for name, run in report._run_notebooks(wanted, tmp_path, False, None)]
+    assert got == ["calibration", "fairness", "policy_review"] and ran[-1] == "policy_review"
+    ran.clear()
+    fail.add("fairness")
+    yielded = []
+    with pytest.raises(ReportError, match="fairness"):
+        for name, _ in report._run_notebooks(wanted, tmp_path, False, None):
+            yielded.append(name)
+    assert yielded == ["calibration"] and sorted(ran) == ["calibration", "fairness"]  # no policy review
+    ran.clear()
+    fail.add("calibration")  # both fail: the first in order is raised, after both have run
+    with pytest.raises(ReportError, match="calibration"):
+        list(report._run_notebooks(wanted, tmp_path, False, None))
+    assert sorted(ran) == ["calibration", "fairness"]
+    ran.clear()
+    fail.clear()
+    monkeypatch.setenv("COMPKIT_PROCESSES", "1")
+    assert [n for n, _ in report._run_notebooks(wanted, tmp_path, False, None)] == ran == [
+        "calibration", "fairness", "policy_review"]
