@@ -323,11 +323,11 @@ def knob_costs(policy: Policy, data: Dataset, knob: str | Knob, values: Sequence
     notebooks); a value whose policy is among them is not evaluated again."""
     setter = knob_setter(policy, knob)[0]
     values = list(values)
-    known = known or {}
-    todo = [x for x in values if setter(x).fingerprint() not in known]
+    prints = {x: setter(x).fingerprint() for x in values} if known else {}  # a fingerprint costs 0.2 s: once
+    todo = [x for x in values if prints.get(x) not in (known or {})]
     kept = _kept_for(setter, todo) if kept is None else kept
     costs = dict(zip(todo, parallel.fork_map(lambda x: _cost(setter(x), data, kept), todo, processes)))
-    return [costs[x] if x in costs else known[setter(x).fingerprint()] for x in values]
+    return [costs[x] if x in costs else known[prints[x]] for x in values]
 
 
 class _KeptWithoutLines(Kept):
@@ -395,7 +395,8 @@ def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "comm
         calls["n"] += 1  # every cost the solve asks for, as before (the solution's ``evaluations``)
         if x not in worked_out:
             p = setter(x)
-            worked_out[x] = known[p.fingerprint()] if known and p.fingerprint() in known else _cost(p, data, kept)
+            found = known.get(p.fingerprint()) if known else None
+            worked_out[x] = found if found is not None else _cost(p, data, kept)
         return worked_out[x]
 
     if knob == "bonus_pool":
