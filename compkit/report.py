@@ -101,8 +101,11 @@ def execute(name: str, parameters: dict[str, Any], folder: Path, progress: bool 
     page = folder / f"{name}.html"
     start = time.perf_counter()
     try:
+        # the kernel starts in ``folder`` (nbclient's resources path) without papermill's cwd=, which changes
+        # this whole process's working directory while the notebook runs: two notebooks run side by side
+        # (_run_notebooks) would leave it in the other's folder
         pm.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name="python3",
-                            progress_bar=progress, cwd=str(folder), log_output=False)
+                            progress_bar=progress, log_output=False, resources={"metadata": {"path": str(folder)}})
     except pm.PapermillExecutionError as err:
         to_html(executed, page, lang, title)
         raise ReportError(M_("notebook {name}.ipynb failed at cell {cell} (execution count {count}): {error}: "

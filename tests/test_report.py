@@ -29,9 +29,11 @@ def small_2024(tmp_path_factory) -> Path:
 
 def test_review_for_another_year_and_population(small_2024: Path, tmp_path: Path) -> None:
     out = tmp_path / "reports" / "2024"
+    here = os.getcwd()
     index = run_review(year=2024, policy=POLICY_2025, candidate=POLICY_2026, data=small_2024, out=out,
                        scenarios=50, seed=3, progress=False)
     assert index == out / "index.html"
+    assert os.getcwd() == here  # the notebooks run side by side in their folder; this process stays where it was
     for name in ("calibration", "fairness", "policy_review"):
         page = (out / f"{name}.html").read_text(encoding="utf-8")
         assert "Traceback" not in page
