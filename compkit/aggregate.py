@@ -90,13 +90,15 @@ def _counted_means(s: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame] | None:
         return None  # missing keys: pandas drops those rows
     n_e, n_d = len(emp.cat.categories), len(dim.cat.categories)
     tables = []
-    for cell, size in ((e.astype(np.int64) * n_d + d, n_e * n_d), (e, n_e)):
+    # the first table's cells are employee x dimension, the second's employees alone (told apart by a flag: with
+    # one dimension both have n_e cells)
+    for cell, size, by_dimension in ((e.astype(np.int64) * n_d + d, n_e * n_d, True), (e, n_e, False)):
         count = np.bincount(cell, minlength=size)
         total = np.bincount(cell, weights=score, minlength=size)
         seen = np.flatnonzero(count)
-        table = {"employee_id": pd.Categorical.from_codes((seen // n_d if size > n_e else seen).astype(e.dtype),
+        table = {"employee_id": pd.Categorical.from_codes((seen // n_d if by_dimension else seen).astype(e.dtype),
                                                           dtype=emp.dtype)}
-        if size > n_e:
+        if by_dimension:
             table["dimension"] = pd.Categorical.from_codes((seen % n_d).astype(d.dtype), dtype=dim.dtype)
         table.update({"mean": total[seen] / count[seen], "size": count[seen].astype(np.int64)})
         tables.append(pd.DataFrame(table))

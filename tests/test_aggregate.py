@@ -111,3 +111,19 @@ def test_satisfaction_counts_equal_pandas_grouping() -> None:
     stacked["dimension"] = stacked["dimension"].astype("string")
     pd.testing.assert_frame_equal(got, stacked[["employee_id", "dimension", "score", "responses"]].sort_values(
         ["employee_id", "dimension"]).reset_index(drop=True), check_exact=True)
+
+
+def test_satisfaction_with_one_dimension_keeps_its_name() -> None:
+    # surveys with a single dimension: each employee has a "speed" row and an "all" row, both named (the
+    # employee x dimension cells are as many as the employees then, which once dropped the dimension's name)
+    from compkit.aggregate import satisfaction_index
+
+    rows = pd.DataFrame({"employee_id": pd.Categorical(["E1", "E2", "E1", "E2", "E2"]),
+                         "dimension": pd.Categorical(["speed"] * 5), "score": [4.0, 5.0, 2.0, 3.0, 4.0],
+                         "date": pd.Timestamp("2025-03-01")})
+    got = satisfaction_index(rows)
+    assert got["employee_id"].tolist() == ["E1", "E1", "E2", "E2"]
+    assert got["dimension"].tolist() == ["all", "speed", "all", "speed"]
+    # E1: (4 + 2) / 2 = 3; E2: (5 + 3 + 4) / 3 = 4
+    assert got["score"].tolist() == [3.0, 3.0, 4.0, 4.0]
+    assert got["responses"].tolist() == [2, 2, 3, 3]
