@@ -400,7 +400,7 @@ def statement_inputs(data: Dataset) -> Dataset:
 
 
 def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None = None,
-                       period: str | None = None, lang: str | None = None) -> Statements:
+                       period: str | None = None, lang: str | None = None, release: bool = False) -> Statements:
     """The contents of every employee's statement for the cycle (``period`` None) or cycle to date.
 
     Final: all figures from ``evaluate(policy, data)``. Interim (``period`` before the cycle's last month):
@@ -411,12 +411,17 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
 
     Texts (feedback lines, salary review, promotion, remarks) are written in ``lang`` (default: the policy's
     ``language``); ``info['lang']`` records it.
+
+    ``release``: the given ``outcomes`` serve nothing after this (:func:`write_statements`): each of its tables is
+    emptied once its section is made, so that its memory serves the next section (at 100,000 people the
+    commission table alone is 8.4 million lines). An evaluation made here is always let go of that way.
     """
     lang = i18n.resolve(lang, policy)
     _ = i18n.gettext(lang)
     through = statement_month(policy, data, period)
     interim = through is not None
     if not interim:
+        release = release or outcomes is None  # an evaluation made here serves nothing else
         outcomes = evaluate(policy, data) if outcomes is None else outcomes
     _n, _p, grade_titles = _names(policy, lang)
     emp = data.employees.reset_index(drop=True)
@@ -434,6 +439,7 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
         people = t[[c for c in keep if c in t.columns]].copy()
         people["employee_id"] = people["employee_id"].astype(str)
         lines = _commission_lines(policy, to_date, through, lang)
+        _release(to_date, "commission")
         # the bonus is decided after the cycle: what the rule would pay, now and deferred, if it ended today
         people["bonus_indicative"] = t["bonus"].to_numpy()
         people["bonus_indicative_paid"] = t["bonus_paid"].to_numpy()
@@ -495,6 +501,9 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
         won = outcomes.awards.groupby(outcomes.awards["employee_id"].astype(str))["award_name"].agg("、".join)
         people["award_names"] = people["employee_id"].map(won).astype(object).fillna("")  # compkit.awards
         lines = _commission_lines(policy, outcomes, None, lang)
+        if release:
+            _release(outcomes, "commission", "salary_review", "promotions", "awards")
+        del s, review
         deferrals = outcomes.deferrals[outcomes.deferrals["scheduled"] != 0].copy()
         deferrals["employee_id"] = deferrals["employee_id"].astype(str)
         days_total = (end - start).days + 1
@@ -508,6 +517,15 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
     people = info_cols.merge(people, on="employee_id", how="left", validate="one_to_one")
     people["rating_name"] = people["rating"].map(policy.ratings.names).astype(object)  # what people read
     ind = _indicator_table(policy, indicators, emp, lang)
+    from compkit.meetings import plan_progress
+    from compkit.voice import satisfaction_by_person
+
+    source = to_date if interim else outcomes
+    plans = plan_progress(policy, data, indicators)
+    net = _net_lines(source)
+    del indicators  # the engine's tables read: their memory serves the feedback lines
+    if interim or release:
+        _release(source, "indicators", "net", "summary", "deferrals", "commission")
     feedback = _feedback_lines(policy, ind, pd.Series(people["grade_title"].to_numpy(), index=ids), lang)
     info = {"cycle": data.cycle, "interim": interim, "through": through or data.periods[-1],
             "period_start": start, "period_end": end, "currency": policy.currency,
@@ -515,10 +533,6 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
                 start=month_label(data.periods[0], lang), end=month_label(through or data.periods[-1], lang)),
             "lang": lang,
             "appeal_days": policy.appeals.window_days, "policy_version": policy.version}
-    from compkit.meetings import plan_progress
-    from compkit.voice import satisfaction_by_person
-
-    source = to_date if interim else outcomes
     if not interim:  # the bonus with its tax
         tax = source.tax[["employee_id", "bonus_tax", "net_bonus", "bonus_treatment", "tax_separate",
                           "tax_combined", "bonus_in_avoid_range", "bonus_cliff", "bonus_avoid_to"]
@@ -526,9 +540,14 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
         tax["employee_id"] = tax["employee_id"].astype(str)
         people = people.merge(tax, on="employee_id", how="left", validate="one_to_one")
     return Statements(people=people, indicators=ind, feedback=feedback, commission=lines,
-                      deferrals=deferrals.reset_index(drop=True), net=_net_lines(source), info=info,
-                      plans=plan_progress(policy, data, indicators),
+                      deferrals=deferrals.reset_index(drop=True), net=net, info=info, plans=plans,
                       satisfaction=satisfaction_by_person(data.surveys, end))
+
+
+def _release(outcomes: Outcomes, *tables: str) -> None:
+    """Empty the Outcomes' ``tables`` (read, and serving nothing after the statements): their memory is freed."""
+    for name in tables:
+        setattr(outcomes, name, pd.DataFrame())
 
 
 def _net_lines(outcomes: Outcomes) -> pd.DataFrame:
@@ -1198,7 +1217,7 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
     if statement_month(policy, data, period) is None:  # final: evaluated here, then the tables the contents do not
         outcomes = evaluate(policy, data)              # read are dropped (sales, metrics, ratings ...), so that
         data, period = statement_inputs(data), None    # their memory serves the contents
-    st = statement_contents(policy, data, outcomes=outcomes, period=period, lang=lang)
+    st = statement_contents(policy, data, outcomes=outcomes, period=period, lang=lang, release=True)
     del data, outcomes  # the loaded tables and the evaluation are not needed for writing: freed, and the pages
     release_freed_memory()  # handed back, before the workers fork
     if key is not None:  # each reader finds themself in the published list (结果公示) by their own pseudonym
