@@ -555,6 +555,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     # the commission table's cents per person and month, from the lines' grid and the settlements (the table
     # itself is still being put together on the second thread)
     by_month = _commission_cents(lines, None if interim else settlement, ids, paid_periods)
+    no_lines = None if "commission" in wanted else lines.iloc[0:0]  # the commission table not asked for
+    del lines  # memory: read; the second thread lets go of it when the commission table is built
     gross = _monthly_gross(out, by_month if by_month is not None else pending_table(), ids, paid_periods, emp)
     monthly, benefits_table = _benefits(policy, data, emp, ids, base, out, gross["share"], gross["days"],
                                         paid_periods)
@@ -562,8 +564,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["employer_contributions"] = benefits_table["employer_contributions"].to_numpy()
     out["employer_cost"] = round_cents(out["total_cash"] + out["bonus_deferred"] + out["commission_deferred"]
                                        + out["employer_contributions"])
-    commission_table = pending_table() if "commission" in wanted else lines.iloc[0:0]
-    del lines, by_month, pending_table  # in the commission table (or the gross pay) now
+    commission_table = pending_table() if "commission" in wanted else no_lines
+    del by_month, pending_table, no_lines  # in the gross pay and the commission table now
     net_table, tax_table = (_net_pay(policy, data, ids, out, gross, monthly, None if interim else deferrals,
                                      paid_periods, interim) if wanted & {"net", "tax"} else
                             (pd.DataFrame(), pd.DataFrame()))

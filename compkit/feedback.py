@@ -1216,7 +1216,8 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
     outcomes = None
     if statement_month(policy, data, period) is None:  # final: evaluated here, then the tables the contents do not
         outcomes = evaluate(policy, data)              # read are dropped (sales, metrics, ratings ...), so that
-        data, period = statement_inputs(data), None    # their memory serves the contents
+        data, period = statement_inputs(data), None    # their memory serves the contents, and the freed pages
+        release_freed_memory()                         # are handed back (the heap is fragmented after evaluate)
     st = statement_contents(policy, data, outcomes=outcomes, period=period, lang=lang, release=True)
     del data, outcomes  # the loaded tables and the evaluation are not needed for writing: freed, and the pages
     release_freed_memory()  # handed back, before the workers fork
