@@ -76,7 +76,9 @@ class Timeline:
                                 if (v := self.running.get(k))) or "-"
 
     def step(self, module: object, name: str) -> None:
-        fn = getattr(module, name)
+        fn = getattr(module, name, None)
+        if fn is None:  # a step of another version of the engine
+            return
 
         def wrapped(*args, **kwargs):
             thread = "main" if threading.current_thread() is threading.main_thread() else "second"
@@ -118,7 +120,8 @@ def main() -> None:
     from compkit.policy import load_policy
 
     tl = Timeline(args.interval)
-    for name in ("scorecard", "_commission_lines", "_career", "_benefits", "_net_pay"):
+    for name in ("scorecard", "_commission_lines", "_commission_bases", "_lines_from", "_career", "_benefits",
+                 "_net_pay"):
         tl.step(engine, name)
     for name in ("_plain_reason", "_commission_lines", "_indicator_table", "_net_lines", "_feedback_lines"):
         tl.step(feedback, name)
