@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Collection
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -383,13 +384,14 @@ def outcome_diff(before: Outcomes, after: Outcomes, corrections: pd.DataFrame, p
 
 def review_appeals(policy: Policy, data: Dataset, appeals: pd.DataFrame | None = None,
                    as_of: pd.Timestamp | None = None, before: Outcomes | None = None,
-                   file: str = "appeals") -> AppealReview:
+                   file: str = "appeals", tables: Collection[str] | None = None) -> AppealReview:
     """Apply the upheld appeals of ``appeals`` (default: the dataset's own appeals table) to a copy of the data,
-    re-evaluate, and diff. Pure: nothing is written."""
+    re-evaluate, and diff. Pure: nothing is written. ``tables``: the tables of the re-evaluation (``after``) to
+    build (:func:`compkit.engine.evaluate`; default all; the diff reads only the summary)."""
     appeals = data.appeals if appeals is None else appeals
     before = evaluate(policy, data) if before is None else before
     corrected, corrections = apply_appeals(data, appeals, file)
-    after = evaluate(policy, corrected) if len(corrections) else before
+    after = evaluate(policy, corrected, tables=tables) if len(corrections) else before
     diff = outcome_diff(before, after, corrections, policy)
     register = appeal_register(appeals, policy.appeals.window_days, as_of)
     # the appealed value (a moved credit share adds the other holders' changes after it, same appeal)

@@ -66,6 +66,12 @@ def appeal_data(appeal_dir: Path, policy):
 
 def test_upheld_appeal_changes_exactly_the_appellant(policy, appeal_data) -> None:
     review = review_appeals(policy, appeal_data)
+    # the re-evaluation with only its summary built (the policy review reads the register and the counts): the
+    # same diff, register and counts
+    lean = review_appeals(policy, appeal_data, tables=("summary",))
+    pd.testing.assert_frame_equal(lean.diff, review.diff, check_exact=True)
+    pd.testing.assert_frame_equal(lean.register, review.register, check_exact=True)
+    assert lean.info == review.info and len(lean.after.net) == 0 < len(review.after.net)
     # E1's March fee income 30,000 -> 60,000: the year's fee income 360,000 -> 390,000 against a target of
     # 360,000: achievement 1.0833, score 108.33 (ratio curve, cap 1.3). Fee income weighs 0.15 of the
     # performance category (0.60): 0.09 of the composite, so the composite rises by 0.09 x 8.333 = 0.75.
