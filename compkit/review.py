@@ -511,6 +511,8 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
     del sales
     exp_changes = np.exp(np.hstack([changes_m, changes_q])) if individual else \
         np.ones((len(rows), changes_m.shape[1] + changes_q.shape[1]))
+    # held column by column (a people x columns view of a columns x people array): the draws read a column at a time
+    exp_changes = np.ascontiguousarray(exp_changes.T).T
 
     # at most MAX_BATCH_CELLS person-scenarios a batch (the same result: each scenario has its own seed)
     batch = max(1, min(batch, MAX_BATCH_CELLS // max(len(rows), 1)))

@@ -337,8 +337,12 @@ def composite(inp: ScenarioInputs, metric_factor: np.ndarray, growth: float = 0.
     eff = inp.effective_weight
     # weighted = score x effective weight, 0 where the indicator is left out (scores are finite or NaN); the
     # indicators that do not come from metrics are the same in every scenario (a column per person)
-    fixed = np.where(np.isnan(inp.score), 0.0, inp.score * eff)
-    weighted = [np.ascontiguousarray(fixed[:, j]) for j in range(fixed.shape[1])]
+    cached = inp.extra.get("weighted_columns")  # worked out once per process, read by every batch
+    if cached is None or cached[0] is not inp.score or cached[1] is not eff:  # (of these very scores and weights)
+        fixed = np.where(np.isnan(inp.score), 0.0, inp.score * eff)
+        cached = inp.extra["weighted_columns"] = (inp.score, eff, [np.ascontiguousarray(fixed[:, j])
+                                                                   for j in range(fixed.shape[1])])
+    weighted = list(cached[2])
     for jj, j in enumerate(inp.metric_cols):
         # score x weight, where the score is missing the if_missing fill x weight (0 where it leaves it out):
         # the filled score x weight, written in place
