@@ -585,10 +585,12 @@ def sensitivity(policy: Policy, data: Dataset, knobs: list[Knob] | None = None,
     in full, keeping its scorecard, credited sales' split, salary review and promotions (and its commission lines)
     in a :class:`compkit.engine.Kept`; the others take them from it where their policy differs only in the
     commission and the bonus (the default knobs), so each works out only the stages after the scorecard (the
-    same Outcomes, bit for bit). With ``processes`` (None: every core) the other settings are evaluated in that
-    many forked processes at once (:func:`compkit.parallel.fork_map`; the same costs). Columns: ``knob`` (its
-    name), ``label`` (the knob in words in ``lang``, default the policy's language: what the tornado chart shows),
-    ``path``, ``low``, ``high``, ``cost_low``, ``cost_high``, ``base_cost``.
+    same Outcomes, bit for bit): first the settings that take the kept lines, then (the lines let go) those that
+    apply their rates to the kept lines' bases. Each evaluation builds only its summary (``tables``). With
+    ``processes`` (None: every core) the other settings are evaluated in that many forked processes at once
+    (:func:`compkit.parallel.fork_map`; the same costs). Columns: ``knob`` (its name), ``label`` (the knob in
+    words in ``lang``, default the policy's language: what the tornado chart shows), ``path``, ``low``, ``high``,
+    ``cost_low``, ``cost_high``, ``base_cost``.
     """
     base = base if base is not None else evaluate(policy, data)
     base_cost = float(base.summary["employer_cost"].sum())
@@ -604,9 +606,14 @@ def sensitivity(policy: Policy, data: Dataset, knobs: list[Knob] | None = None,
         return float(evaluate(settings[i], data, kept=kept, tables=("summary",)).summary["employer_cost"].sum())
 
     costs[first] = cost(first)
+    # the settings that take the kept commission lines first; then the lines are let go (memory), the others
+    # applying their rates to the kept lines' bases
     rest = [i for i in range(len(settings)) if i != first]
-    for i, c in zip(rest, parallel.fork_map(cost, rest, processes), strict=True):
-        costs[i] = c
+    with_lines = [i for i in rest if kept.lines_fit(settings[i])]
+    for part in (with_lines, [i for i in rest if i not in with_lines]):
+        for i, c in zip(part, parallel.fork_map(cost, part, processes), strict=True):
+            costs[i] = c
+        kept.stages.pop("lines", None)
     rows = []
     for i, k in enumerate(knobs):
         rows.append({"knob": k.name, "label": k.label or k.name, "path": k.path, "low": k.low, "high": k.high,
