@@ -151,7 +151,8 @@ def split_deferred(amount: ArrayLike, share: ArrayLike, min_amount: float = 0.0)
 def _labels(values: ArrayLike) -> pd.api.extensions.ExtensionArray | np.ndarray:
     """Labels (employee ids, component names) as the array a table column of them would hold (text: pandas'
     ``str``), to be gathered with ``take`` rather than as a Python object per row: a text column as it is."""
-    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype) and values.dtype.na_value is not pd.NA:
+    if (isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype)
+            and values.dtype.na_value is not pd.NA):
         return values.array
     return pd.Series(np.asarray(values, dtype=object)).array
 
