@@ -92,10 +92,12 @@ def _numpy_hugepages_off() -> bool:
 
 
 def release_freed_memory() -> bool:
-    """Hand the pages of freed memory back to the kernel (glibc's ``malloc_trim``): called when a large step
-    ends (loading a dataset, an evaluation), so that its temporaries do not stay resident beside what the next
-    step allocates. Measured at 100,000 managers: the peak memory of load + evaluate 3.02-3.10 GB -> 2.82 GB.
-    False where there is nothing to trim (not glibc, or ``COMPKIT_MEMORY=default``)."""
+    """Hand the pages of freed memory back to the kernel (glibc's ``malloc_trim``): called where a command keeps
+    its data while it waits or forks (the review before its notebooks, the statements before their workers), so
+    that freed temporaries do not stay resident beside what comes next. Not at the end of loading: the evaluation
+    that follows reuses those pages, and on this machine a page handed back comes back as a costly fresh one
+    (README, "Loading and validating at 100,000 managers"). False where there is nothing to trim (not glibc, or
+    ``COMPKIT_MEMORY=default``)."""
     if not _applied.get("malloc"):
         return False
     try:
