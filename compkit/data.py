@@ -1145,6 +1145,7 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
                     raw[name], files[name], offsets[name] = df, label, 2
         if any(read.values()):  # with the second thread's, in the tables' order
             read[aside] = pending()[0]
+            _wait(pending()[3])
         problems = [p for name in CONTRACT for p in read.get(name, ())]
     if problems:
         raise DataError(problems, str(path))
@@ -1164,8 +1165,11 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
     if aside is not None:
         # while the second thread still checks the sales table: the rules across the other tables that do not
         # read it (their problems are listed in the tables' order all the same: contract.cross_check_tables)
-        early = _early_cross_checks(results, files, offsets, policy, cycle)
-        aside_read, label, result = pending()
+        # (only when the second thread is still at it: once the sales table is checked, its own rules run there
+        # already and every rule across tables is run below in one go)
+        if not pending.done():
+            early = _early_cross_checks(results, files, offsets, policy, cycle)
+        aside_read, label, result, aside_tail = pending()
         if aside_read:
             raise DataError(aside_read, str(path))  # a reading problem: reported alone, as before any check
         files[aside], offsets[aside] = label, 2
@@ -1182,10 +1186,10 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
                 checked = _uncoded(name, checked)
             typed[name] = checked
         if name == aside and checked is not None and not own:
-            # the sales table's customer ids coded and its own rules run on a second thread, while this one runs
-            # the rules across tables (which read neither the customer ids nor change the table)
-            tail = _in_background(_coded_and_alone, name, checked, files[name], offsets[name], policy,
-                                  code=not problems)
+            # the sales table's customer ids coded and its own rules run on a second thread (started there as soon
+            # as the table was checked: _read_and_check), while this one runs the rules across tables (which read
+            # neither the customer ids nor change the table)
+            tail = aside_tail
             ahead.update({rule: (lambda rule=rule, wait=tail: wait()[1][rule]) for rule in _rules_alone_of(name)})
         ahead.update(done or {})
     if policy is not None:
@@ -1319,14 +1323,23 @@ def _uncoded(name: str, checked: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read_and_check(folder: Path, name: str, encoding: str | None, policy: Policy | None
-                    ) -> tuple[list[Problem], str, tuple[pd.DataFrame | None, list[Problem], dict | None] | None]:
-    """(reading problems, file label, :func:`_checked`'s result or None) of one table of a folder: read, then
-    checked when it was read without a problem."""
+                    ) -> tuple[list[Problem], str, tuple[pd.DataFrame | None, list[Problem], dict | None] | None,
+                               Callable[[], tuple[dict[str, pd.Series], dict]] | None]:
+    """(reading problems, file label, :func:`_checked`'s result or None, the rest of its check or None) of one
+    table of a folder: read, then checked when it was read without a problem; when the check found no problem,
+    the rest (:func:`_coded_and_alone`) is started at once on another thread (it reads only this table: it need
+    not wait for the others' checks, which may still be running when a CSV sales table is done)."""
     df, label, problems = _read_one(folder, name, encoding)
     if problems or df is None:
-        return problems, label, None
+        return problems, label, None, None
     _ready_for_threads()
-    return [], label, _checked(name, df, label, 2, policy, alone=False)
+    result = _checked(name, df, label, 2, policy, alone=False)
+    del df
+    checked, own, _ = result
+    # its customer ids coded even when another table has a problem (then nothing is kept: load_dataset raises)
+    tail = _in_background(_coded_and_alone, name, checked, label, 2, policy, code=True) \
+        if checked is not None and not own else None
+    return [], label, result, tail
 
 
 def _ready_for_threads() -> None:
