@@ -206,7 +206,7 @@ def dictionary_coded(values: pd.Series) -> pd.Series:
         return values
     if isinstance(values.array, ArrowStringArray):
         codes, dictionary = _arrow_dictionary(values)
-        categories = pd.Index(ArrowStringArray(pyarrow.chunked_array([dictionary.cast(pyarrow.string())])))
+        categories = pd.Index(ArrowStringArray(pyarrow.chunked_array([dictionary.cast(pyarrow.large_string())])))
     else:
         codes, uniques = pd.factorize(values.astype("string"))
         categories = pd.Index(uniques.astype("string") if len(uniques) else pd.array([], dtype="string"))
@@ -289,7 +289,8 @@ def as_text(values: pd.Series) -> pd.Series:
     categories (pandas' own ``astype`` goes through a Python object per row)."""
     if isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.infer_dtype(values.cat.categories) == "string":
         codes = pyarrow.array(np.asarray(values.cat.codes), mask=np.asarray(values.cat.codes) < 0)
-        dictionary = pyarrow.array(np.asarray(values.cat.categories, dtype=object), type=pyarrow.string())
+        # decoded straight to large strings, which pandas' Arrow text holds (from ``string`` it would cast: a copy)
+        dictionary = pyarrow.array(np.asarray(values.cat.categories, dtype=object), type=pyarrow.large_string())
         decoded = pyarrow.DictionaryArray.from_arrays(codes, dictionary).dictionary_decode()
         return pd.Series(ArrowStringArray(pyarrow.chunked_array([decoded])), index=values.index)
     return values.astype("string")

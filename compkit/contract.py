@@ -271,14 +271,21 @@ def _product_columns(ctx: Context) -> None:
         return
     sales = ctx.tables["sales"]
     product = sales["product"]  # looked up by category (or with Arrow), never as a Python text per row
+    by_code = isinstance(product.dtype, pd.CategoricalDtype)
+    codes = np.asarray(product.cat.codes) if by_code else None
     for p in ctx.policy.commission.products:
-        mine = isin(product, [p.id]).to_numpy(dtype=bool)
+        if by_code:  # the product's code compared on every row (one pass over small integers)
+            at = product.cat.categories.get_loc(p.id) if p.id in product.cat.categories else -1
+            mine = codes == at if at >= 0 else np.zeros(len(codes), dtype=bool)
+        else:
+            mine = isin(product, [p.id]).to_numpy(dtype=bool)
         if not mine.any():
             continue
         needed = ([p.coefficients.column] if p.coefficients is not None and p.coefficients.default is None
                   else []) + (["ftp_spread"] if p.on_ftp_spread else [])
         for column in needed:
-            if column not in sales.columns or sales[column][mine].isna().all():
+            # (the product's rows all missing: told on masks, without a copy of the product's rows)
+            if column not in sales.columns or not (mine & sales[column].notna().to_numpy(dtype=bool)).any():
                 ctx.problems.append(Problem(ctx.files["sales"], None, column, None,
                                             M_("a '{column}' column: product '{product}' of the policy reads it",
                                                column=column, product=p.id)))

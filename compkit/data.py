@@ -761,8 +761,11 @@ def _may_need_cleaning(arrow: pyarrow.ChunkedArray) -> bool:
     return False
 
 
-def _coerce(df: pd.DataFrame, table: str, file: str, offset: int, problems: list[Problem]) -> pd.DataFrame:
-    """Convert each contract column to its type, reporting every value that does not convert."""
+def _coerce(df: pd.DataFrame, table: str, file: str, offset: int, problems: list[Problem],
+            final: set[str] | None = None) -> pd.DataFrame:
+    """Convert each contract column to its type, reporting every value that does not convert. ``final`` (when
+    given) receives the text columns made categoricals as :func:`_categorical` makes them (read as dictionaries:
+    :func:`_clean_categorical`), which need no second look."""
     out = df.copy(deep=False)  # columns are replaced, never written to: no need to copy the data
     for col, kind in CONTRACT[table].kinds.items():
         if col not in out.columns:
@@ -775,6 +778,8 @@ def _coerce(df: pd.DataFrame, table: str, file: str, offset: int, problems: list
                 text = text.astype("string")
             elif isinstance(raw.dtype, pd.CategoricalDtype) and _text_categories(raw):
                 text = _clean_categorical(raw)  # read as a dictionary: clean the distinct texts only
+                if final is not None:
+                    final.add(col)
             else:
                 text = _clean_text(raw)
             _check_text(text, col, file, offset, problems)
@@ -1018,8 +1023,9 @@ def _rows(mask: pd.Series) -> np.ndarray:
 
 
 def _check_table(name: str, df: pd.DataFrame, file: str, offset: int, policy: Policy | None,
-                 problems: list[Problem]) -> pd.DataFrame | None:
-    """Structure, types and single-table rules; returns the typed table or None when unusable."""
+                 problems: list[Problem], final: set[str] | None = None) -> pd.DataFrame | None:
+    """Structure, types and single-table rules; returns the typed table or None when unusable. ``final``: see
+    :func:`_coerce` (those columns are not changed after it)."""
     df = df.copy(deep=False)  # the caller's table is left as it is; columns are replaced, never written to
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in CONTRACT[name].required if c not in df.columns]
@@ -1033,7 +1039,7 @@ def _check_table(name: str, df: pd.DataFrame, file: str, offset: int, policy: Po
             problems.append(Problem(file, None, None, None, M_("at least one row in table {table} (it is empty)",
                                                                  table=name)))
             return None
-    df = _coerce(df, name, file, offset, problems)
+    df = _coerce(df, name, file, offset, problems, final)
     for c in CONTRACT[name].required:
         for idx in _rows(df[c].isna()):
             raw = None
@@ -1258,12 +1264,14 @@ def _checked(name: str, df: pd.DataFrame, file: str, offset: int, policy: Policy
     :func:`load_dataset` leaves the ids as text (:func:`_uncoded`) when an earlier table had a problem, as it did
     when checking the tables one by one."""
     problems: list[Problem] = []
-    checked = _check_table(name, df, file, offset, policy, problems)
+    final: set[str] = set()
+    checked = _check_table(name, df, file, offset, policy, problems, final)
     del df
     if checked is None or problems:
         return checked, problems, None
     for col in CONTRACT[name].categorical:
-        checked[col] = _categorical(checked[col])
+        if col not in final:  # (a column read as a dictionary is made so when cleaned: no second pass over it)
+            checked[col] = _categorical(checked[col])
     if not alone:  # (load_dataset codes the customer ids and runs the rules later: _coded_and_alone)
         return checked, problems, None
     for col in CODED.get(name, ()):  # customer ids: coded once here, read as codes by loyalty
