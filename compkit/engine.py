@@ -31,7 +31,7 @@ from compkit.errors import CompkitError
 from compkit.i18n import M_
 from compkit.money import allocate_cents, round_cents, to_cents
 from compkit.policy import Policy
-from compkit.scoring import combine_raters, ratings_used, scorecard
+from compkit.scoring import ratings_used, scorecard
 
 #: components of total cash and employer cost, in the order statements and reports show them
 CASH_COMPONENTS = ("base_pay", "allowances", "bonus_paid", "commission_paid", "awards")
@@ -394,16 +394,13 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         pending_bases = None
     else:
         ratings, rater_adjustments = ratings_used(policy, data)  # 360 ratings, rater-effect adjusted if asked
-        # on a second core meanwhile, one after another: the 360 ratings combined (the scorecard reads them
-        # last), the shared deals split between their holders (once: loyalty and commission read it), then the
-        # commission lines, which do not depend on the scores
-        rater_scores = submit(combine_raters, ratings, policy.scorecard.raters)
+        # on a second core meanwhile, one after another: the shared deals split between their holders (once:
+        # loyalty and commission read it), then the commission lines, which do not depend on the scores. The 360
+        # ratings are combined here, with the scorecard (the second thread's steps are the longer ones)
         split_sales = submit(split_credits, data.sales, data.credits)
         pending_bases = submit(_commission_bases, policy, data, split_sales, ids.tolist(), through)
         pending_lines = submit(_lines_from, pending_bases, policy.commission)
-        indicators, summary = scorecard(policy, data, through=through, ratings=ratings, sales=split_sales,
-                                        rater_scores=rater_scores)
-        del rater_scores  # memory: each intermediate is let go after its last reader (the 360 ratings combined)
+        indicators, summary = scorecard(policy, data, through=through, ratings=ratings, sales=split_sales)
 
     days_share = pay.proration(emp["hire_date"], emp["exit_date"], data.cycle_start, data.cycle_end)
     bonus_share = days_share  # the bonus is for the days employed in the cycle (also when indicative)
@@ -470,6 +467,12 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     else:
         prorated_base = pd.Series(base["base_pay"].to_numpy(), index=ids)
         settlement = cm.settle(lines, pd.Series(composite, index=ids), prorated_base, policy.commission)
+    # gross to net, month by month: the cycle's months (to date when interim). The commission table's cents per
+    # person and month, from the lines' grid and the settlements, on the second thread (the table itself is put
+    # together there next)
+    paid_periods = data.periods[:data.periods.index(through) + 1] if interim else data.periods
+    pending_cents = submit(_commission_cents, lines, None if interim else settlement, ids, paid_periods)
+    if not interim:
         # the commission table (millions of lines, a settlement line inserted after each person's) on the second
         # thread while the deferrals, clawbacks and summary are worked out
         pending_table = (submit(cm.lines_with_settlement, lines, settlement, data.periods[-1])
@@ -545,16 +548,20 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["clawback_cancelled"] = round_cents(ids.map(claim_sums["cancelled"]).fillna(0.0).to_numpy(dtype="float64"))
     out["clawback_to_recover"] = round_cents(ids.map(claim_sums["to_recover"]).fillna(0.0).to_numpy(
         dtype="float64"))
+    # the sound-pay checks and the leavers read only the pay worked out so far: on the second thread, from a
+    # shallow copy of the summary as it is now (the columns added below are not theirs)
+    pay_so_far = out.copy(deep=False)
+    pending_checks = (submit(cp.compliance_checks, pay_so_far, deferrals, policy)
+                      if wanted & {"compliance", "compliance_people"} else lambda: (pd.DataFrame(), pd.DataFrame()))
+    pending_leavers = (submit(_leaver_table, pay_so_far, leavers, bonus, days_share) if "leavers" in wanted
+                       else pd.DataFrame)
+    del pay_so_far
     # special awards (单项奖, compkit.awards) are decided at the end of the cycle: none to date
     award_table = awards.empty_lines() if interim else awards.award_lines(policy, data, out, indicators)
     out["awards"] = awards.awards_by_person(award_table, out["employee_id"])
     out["total_cash"] = round_cents(out["base_pay"] + out["allowances"] + out["bonus_paid"] + out["commission_paid"]
                                     + out["awards"])
-    # gross to net, month by month: the cycle's months (to date when interim)
-    paid_periods = data.periods[:data.periods.index(through) + 1] if interim else data.periods
-    # the commission table's cents per person and month, from the lines' grid and the settlements (the table
-    # itself is still being put together on the second thread)
-    by_month = _commission_cents(lines, None if interim else settlement, ids, paid_periods)
+    by_month = pending_cents()
     no_lines = None if "commission" in wanted else lines.iloc[0:0]  # the commission table not asked for
     del lines  # memory: read; the second thread lets go of it when the commission table is built
     gross = _monthly_gross(out, by_month if by_month is not None else pending_table(), ids, paid_periods, emp)
@@ -565,7 +572,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["employer_cost"] = round_cents(out["total_cash"] + out["bonus_deferred"] + out["commission_deferred"]
                                        + out["employer_contributions"])
     commission_table = pending_table() if "commission" in wanted else no_lines
-    del by_month, pending_table, no_lines  # in the gross pay and the commission table now
+    del by_month, pending_cents, pending_table, no_lines  # in the gross pay and the commission table now
     net_table, tax_table = (_net_pay(policy, data, ids, out, gross, monthly, None if interim else deferrals,
                                      paid_periods, interim) if wanted & {"net", "tax"} else
                             (pd.DataFrame(), pd.DataFrame()))
@@ -592,9 +599,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     warnings = pay.deferral_compliance(policy.bonus.deferral, policy.grades)
     info["warnings"] = "; ".join(warnings)
 
-    checks, check_people = (cp.compliance_checks(out, deferrals, policy)
-                            if wanted & {"compliance", "compliance_people"} else (pd.DataFrame(), pd.DataFrame()))
-    leaver_table = _leaver_table(out, leavers, bonus, days_share) if "leavers" in wanted else pd.DataFrame()
+    checks, check_people = pending_checks()
+    leaver_table = pending_leavers()
     return Outcomes(summary=out, indicators=indicators.reset_index(drop=True), commission=commission_table,
                     deferrals=deferrals, salary_review=review, promotions=promotions, benefits=benefits_table,
                     net=net_table, tax=tax_table, info=info, compliance=checks, compliance_people=check_people,
