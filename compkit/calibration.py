@@ -349,10 +349,18 @@ def _kept_for(setter: Callable[[float], Policy], values: Sequence[float]) -> Kep
 def employer_cost(policy: Policy, data: Dataset, kept: Kept | None = None) -> float:
     """The total employer cost of ``evaluate(policy, data, kept=kept)`` (CNY): what the budget solve compares
     with the budget."""
-    cost = float(evaluate(policy, data, kept=kept).summary["employer_cost"].sum())
+    # the summary alone (the commission table, net pay and tax, compliance and leavers left out): its employer
+    # cost is that of the full evaluation, bit for bit (engine.evaluate's ``tables``)
+    cost = float(evaluate(policy, data, kept=kept, tables=("summary",)).summary["employer_cost"].sum())
+    without_unused_lines(kept)
+    return cost
+
+
+def without_unused_lines(kept: Kept | None) -> None:
+    """Let go of the commission lines a :class:`compkit.engine.Kept` of :func:`bracket_and_kept` (or of a knob
+    that changes the lines) was filled with: no other setting of the knob takes them back."""
     if isinstance(kept, _KeptWithoutLines):
         kept.stages.pop("lines", None)
-    return cost
 
 
 _cost = employer_cost
@@ -362,8 +370,17 @@ def bracket_policies(policy: Policy, knob: str | Knob = "commission_rate") -> li
     """The policies at the two ends of ``knob``'s search bracket (:func:`knob_setter`), which
     :func:`solve_budget` evaluates first whatever the budget: ``compkit review`` works their costs out before the
     notebooks, on the data it has in memory (see :func:`knob_costs`' ``known``)."""
+    return bracket_and_kept(policy, knob)[0]
+
+
+def bracket_and_kept(policy: Policy, knob: str | Knob = "commission_rate") -> tuple[list[Policy], Kept]:
+    """The policies at the two ends of ``knob``'s search bracket (:func:`bracket_policies`) and an empty
+    :class:`compkit.engine.Kept` for them, as :func:`solve_budget` uses: ``evaluate(policy, data, kept=kept)``
+    fills it with the stages the knob leaves alone, then :func:`without_unused_lines`, then
+    ``employer_cost(end, data, kept)`` of each end takes them back (the same costs, bit for bit, as evaluations
+    of their own)."""
     setter, _, (lo, hi), _ = knob_setter(policy, knob)
-    return [setter(lo), setter(hi)]
+    return [setter(lo), setter(hi)], _kept_for(setter, [lo, hi])
 
 
 def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "commission_rate",

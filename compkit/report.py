@@ -304,35 +304,44 @@ def _run_notebooks(wanted: dict[str, dict[str, Any]], folder: Path, progress: bo
 def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[Any, ...]) -> None:
     """Evaluate each policy once on the validated ``dataset`` and keep the outcomes in ``folder`` for the notebooks
     (:func:`compkit.outcome_store.keep`, keyed by the copy at ``data_path``), one policy after the other in this
-    process, each policy's outcomes let go once written; then the costs of the first policy at the two ends of the
-    calibration notebook's budget bracket (:func:`compkit.outcome_store.keep_costs`). The review holds the data and
-    one evaluation at a time (at 100,000 managers about 3.7 GB), not two evaluations in forked processes side by
-    side (about 6.1 GB as proportional sets; an evaluation already works on both cores of the project machine, so
-    the two at once saved little time). A policy that does not evaluate is not kept: its notebook then evaluates
-    it and reports the failure as before (naming the cell)."""
+    process, each policy's outcomes let go once written; right after the first policy's, the costs of the first
+    policy at the two ends of the calibration notebook's budget bracket (:func:`compkit.outcome_store.keep_costs`).
+    The review holds the data and one evaluation at a time (at 100,000 managers about 3.7 GB), not two evaluations
+    in forked processes side by side (about 6.1 GB as proportional sets; an evaluation already works on both cores
+    of the project machine, so the two at once saved little time). A policy that does not evaluate is not kept:
+    its notebook then evaluates it and reports the failure as before (naming the cell).
+
+    The bracket's ends differ from the first policy only in the knob (the commission's rates): the first
+    policy's evaluation keeps the stages they leave alone (:class:`compkit.engine.Kept`: the scorecard, the split
+    of shared deals, the salary review, the commission lines' bases) and their costs take them back, with the
+    summary alone (:func:`compkit.calibration.employer_cost`): the same costs, bit for bit, as full evaluations.
+    The kept stages are let go before the next policy's evaluation."""
     from compkit import outcome_store
     from compkit._memory import release_freed_memory
+    from compkit.calibration import bracket_and_kept, employer_cost, without_unused_lines
     from compkit.engine import evaluate
 
     key = outcome_store.data_key(data_path)
-    for policy in policies:
+    costs: dict[str, float] = {}
+    for i, policy in enumerate(policies):
+        # the calibration notebook's budget solve starts with the costs at the two ends of its knob's bracket
+        # (its default knob: the review passes none); worked out here on the data in memory, one at a time, the
+        # notebook reads them (outcome_store.kept_costs) instead of holding the data and two evaluations itself
+        ends, stages = bracket_and_kept(policy) if i == 0 else ([], None)
         try:
-            outcomes = evaluate(policy, dataset)
+            outcomes = evaluate(policy, dataset, kept=stages)
         except Exception:  # noqa: BLE001 - the notebook evaluates again and fails there with its cell named
-            continue
-        outcome_store.keep(outcomes, folder, policy, key)
-        del outcomes
-    # the calibration notebook's budget solve starts with the costs at the two ends of its knob's bracket
-    # (its default knob: the review passes none); worked out here on the data in memory, one at a time, the
-    # notebook reads them (outcome_store.kept_costs) instead of holding the data and two evaluations itself
-    from compkit.calibration import bracket_policies, employer_cost
-
-    costs = {}
-    for policy in bracket_policies(policies[0]) if policies else ():
-        try:
-            costs[policy.fingerprint()] = employer_cost(policy, dataset)
-        except Exception:  # noqa: BLE001 - the notebook evaluates it and reports the failure itself
-            continue
+            outcomes, stages = None, None  # the bracket's ends evaluated on their own below
+        if outcomes is not None:
+            without_unused_lines(stages)  # not held while the outcomes are written
+            outcome_store.keep(outcomes, folder, policy, key)
+            del outcomes
+        for end in ends:
+            try:
+                costs[end.fingerprint()] = employer_cost(end, dataset, stages)
+            except Exception:  # noqa: BLE001 - the notebook evaluates it and reports the failure itself
+                continue
+        del stages
     outcome_store.keep_costs(folder, costs, key)
     release_freed_memory()  # the evaluations' memory was this process's
 
