@@ -1244,8 +1244,21 @@ class Policy(_Model):
         return text
 
     def fingerprint(self) -> str:
-        """sha256 of the canonical YAML: two policies with equal content have equal fingerprints."""
-        return hashlib.sha256(yaml.safe_dump(self.to_dict(), sort_keys=True).encode()).hexdigest()
+        """sha256 of the canonical YAML: two policies with equal content have equal fingerprints.
+
+        Writing the YAML takes about 0.1-0.2 s (PyYAML's emitter in Python), so the fingerprints worked out in this
+        process are remembered by the policy's plain data (:meth:`to_dict`, looked up by its ``repr``, which tells
+        apart every value the YAML does): asking again for a policy of the same content costs under a
+        millisecond, and the value is the same."""
+        data = self.to_dict()
+        key = repr(data)
+        found = _FINGERPRINTS.get(key)
+        if found is None:
+            found = hashlib.sha256(yaml.safe_dump(data, sort_keys=True).encode()).hexdigest()
+            while len(_FINGERPRINTS) >= _FINGERPRINTS_KEPT:  # the oldest let go (a policy's data: ~20 KB)
+                _FINGERPRINTS.pop(next(iter(_FINGERPRINTS), None), None)
+            _FINGERPRINTS[key] = found
+        return found
 
     def diff(self, other: Policy) -> list[PolicyChange]:
         """What changed from ``self`` to ``other``, one entry per key path.
@@ -1275,6 +1288,11 @@ class Policy(_Model):
         data = self.to_dict()
         parent, last = _resolve(data, path)
         return parent[last]
+
+
+#: Policy.fingerprint's memory: the repr of a policy's plain data -> its fingerprint, at most _FINGERPRINTS_KEPT
+_FINGERPRINTS: dict[str, str] = {}
+_FINGERPRINTS_KEPT = 64
 
 
 class PolicyChange(BaseModel):

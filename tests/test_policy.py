@@ -209,6 +209,33 @@ def test_yaml_round_trip_is_lossless(tmp_path: Path) -> None:
     assert q == p and q.fingerprint() == p.fingerprint()
 
 
+def test_fingerprint_is_the_sha256_of_the_canonical_yaml_whether_remembered_or_not(monkeypatch) -> None:
+    """Policy.fingerprint remembers the fingerprints it worked out (by the repr of the policy's plain data): a
+    policy asked again, or another of the same content, gets the value worked out in full (sha256 of the YAML
+    with sorted keys); a policy that differs in one value gets its own; at most _FINGERPRINTS_KEPT are held."""
+    import hashlib
+
+    from compkit import policy as policy_module
+
+    def in_full(p: Policy) -> str:
+        return hashlib.sha256(yaml.safe_dump(p.to_dict(), sort_keys=True).encode()).hexdigest()
+
+    monkeypatch.setattr(policy_module, "_FINGERPRINTS", {})
+    monkeypatch.setattr(policy_module, "_FINGERPRINTS_KEPT", 3)
+    p, same = load_policy(BANK_2025), load_policy(BANK_2025)
+    assert p.fingerprint() == in_full(p)
+    assert same.fingerprint() == p.fingerprint() and len(policy_module._FINGERPRINTS) == 1  # remembered
+    # 0.004 -> 0.0040000001: one rate, a different fingerprint (and then that one remembered too)
+    rate = p.get("commission.products[funds].rate")
+    other = p.updated({"commission.products[funds].rate": rate + 1e-10})
+    assert other.fingerprint() == in_full(other) != p.fingerprint()
+    # more policies than are kept: the oldest let go, every value still the one worked out in full
+    many = [p.updated({"version": f"v{i}"}) for i in range(5)]
+    assert [q.fingerprint() for q in many] == [in_full(q) for q in many]
+    assert len(policy_module._FINGERPRINTS) == 3
+    assert p.fingerprint() == in_full(p)
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.floats(min_value=0.01, max_value=1.0), min_size=3, max_size=3))
 def test_category_weights_valid_iff_they_sum_to_one(weights: list[float]) -> None:
