@@ -225,7 +225,7 @@ def unit_totals(policy: Policy, data: Dataset, growth: float = 0.0, by: str = "b
         proposals = propose_targets(policy, data, share_reaching=0.5, environment=by)
     else:
         proposals = _proposals(policy, data, proposals, None, environment=by)
-    proposals = proposals[proposals["employee_id"].astype(str).isin(active)].copy()
+    proposals = proposals[isin(proposals["employee_id"].astype(str), active).to_numpy()].copy()  # Arrow's is_in
     proposals[by] = proposals[by].astype(str)
     grouped = proposals.groupby([by, "indicator"], sort=True)["actual"]
     total, median = grouped.sum(), grouped.median()
@@ -283,7 +283,7 @@ def break_down_targets(policy: Policy, data: Dataset, unit_targets: pd.DataFrame
     changes_of: dict[str, np.ndarray] = {} if changes is None else changes
     proposals = _proposals(policy, data, proposals, changes_of, share_reaching=share_reaching, growth=0.0,
                            environment=by)
-    proposals = proposals[proposals["employee_id"].astype(str).isin(active_ids)].copy()
+    proposals = proposals[isin(proposals["employee_id"].astype(str), active_ids).to_numpy()].copy()  # Arrow's is_in
     proposals[by] = proposals[by].astype(str)
     inverse = {i.id for i in policy.scorecard.indicators if isinstance(policy.indicator_curve(i), InverseCurve)}
     ut = unit_targets.assign(**{by: unit_targets[by].astype(str), "indicator": unit_targets["indicator"].astype(str),
