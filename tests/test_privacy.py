@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compkit.privacy import (
     WITHHELD,
@@ -129,6 +131,27 @@ def test_scan_finds_ids_and_names(tmp_path: Path) -> None:
     (tmp_path / "a.html").write_text("<td>E00012</td><td>E000123</td><p>Wang Wei</p>")
     hits = scan_for_identifiers(tmp_path, ["E00012", "E00099"], ["Wang Wei", "Li"])
     assert [(h.kind, h.value) for h in hits] == [("employee id", "E00012"), ("name", "Wang Wei")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="E0129-_x中 ", min_size=1, max_size=6), min_size=1, max_size=6),
+       st.text(alphabet="E0129-_x中 <>/+", max_size=60))
+def test_scan_finds_ids_as_whole_words_as_the_expression_of_all_ids(ids: list[str], text: str) -> None:
+    """The ids found in a text are those found by the regular expression of all of them as whole words (not
+    preceded or followed by A-Z, a-z, 0-9), longest first, or more where ids of other characters overlap others
+    (then each is found wherever it stands): for ids of letters and digits alone, exactly the same."""
+    import re
+
+    from compkit.privacy import _whole_words
+
+    values = sorted({i for i in ids if i}, key=len, reverse=True)
+    expression = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(map(re.escape, values)) + r")(?![A-Za-z0-9])")
+    found, expected = _whole_words(values)(text), set(expression.findall(text))
+    assert expected <= found
+    if all(re.fullmatch(r"[A-Za-z0-9]+", v) for v in values):
+        assert found == expected
+    # a worked example: E00012 stands alone twice; not inside E000123 nor xE00012
+    assert _whole_words(["E00012", "S1"])("<td>E00012</td> E000123 xE00012 +E00012/ S1") == {"E00012", "S1"}
 
 
 def test_scan_finds_supervisors_and_per_person_tables(tmp_path: Path) -> None:
