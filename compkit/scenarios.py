@@ -46,7 +46,7 @@ from compkit._arrays import grade_lookup, isin
 from compkit.credits import credited_sales
 from compkit.data import Dataset
 from compkit.engine import Outcomes
-from compkit.money import allocate_cents, round_cents, whole_cents
+from compkit.money import allocate_cents, round_cents, to_cents, whole_cents
 from compkit.policy import Award, Policy, Product
 from compkit.scoring import absolute_ratings, curve_score, guided_codes, guided_quotas
 
@@ -279,12 +279,50 @@ def prepare(policy: Policy, data: Dataset, base: Outcomes, rows: np.ndarray | No
         awards=award_inputs)
 
 
-def _metric_score(inp: ScenarioInputs, jj: int, metric_factor: np.ndarray,
-                  growth: float = 0.0) -> tuple[np.ndarray, float]:
-    """(score before the ``if_missing`` fill, the fill) of the jj-th metric indicator (see :func:`metric_score`)."""
+#: a part of a batch (a metric's score, a product's commission, a deferral) is worked out only for the people it
+#: can be other than zero for when they are at most this share of everyone: the others' part is zero whatever the
+#: scenario (each element is computed as in the whole array, so the totals are the same bit for bit); above it
+#: the gathering costs more than it saves
+SPARSE_SHARE = 0.85
+
+
+def _people(inp: ScenarioInputs, key: tuple, of: np.ndarray, active: Any) -> np.ndarray | None:
+    """Positions of the people for whom a part of the batch is worked out: ``active()`` (a mask over people) when
+    it holds for at most :data:`SPARSE_SHARE` of them, else None (everyone). Worked out once per process for the
+    array ``of`` it is derived from (kept in ``inp.extra``, checked to be that very array)."""
+    cache = inp.extra.setdefault("people", {})
+    hit = cache.get(key)
+    if hit is None or hit[0] is not of:
+        mask = np.asarray(active(), dtype=bool)
+        who = np.flatnonzero(mask) if mask.sum() <= SPARSE_SHARE * len(mask) else None
+        hit = cache[key] = (of, who)
+    return hit[1]
+
+
+def _finite_scores(curve: Any) -> bool:
+    """Whether every score the curve gives is finite or NaN (never infinite), so that score x 0 is a zero: a
+    ratio or inverse curve with a finite cap, a banded curve with finite scores, a piecewise curve with finite
+    values, a scale (clipped)."""
+    for name in ("cap",):
+        if hasattr(curve, name) and not np.isfinite(float(getattr(curve, name))):
+            return False
+    if hasattr(curve, "bands") and not all(np.isfinite(float(b.score)) for b in curve.bands):
+        return False
+    if hasattr(curve, "points") and not all(np.isfinite(float(y)) for _, y in curve.points):
+        return False
+    return True
+
+
+def _metric_score(inp: ScenarioInputs, jj: int, metric_factor: np.ndarray, growth: float = 0.0,
+                  who: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """(score before the ``if_missing`` fill, the fill) of the jj-th metric indicator (see :func:`metric_score`);
+    ``who``: only these people (positions), b x len(who)."""
     ind = inp.policy.scorecard.indicators[inp.metric_cols[jj]]
-    _, s = curve_score(inp.metric_actual[None, :, jj] * metric_factor[:, :, jj],
-                       inp.metric_target[None, :, jj] * (1 + growth), inp.policy.indicator_curve(ind))
+    if who is None:
+        actual, factor, target = inp.metric_actual[:, jj], metric_factor[:, :, jj], inp.metric_target[:, jj]
+    else:
+        actual, factor, target = inp.metric_actual[who, jj], metric_factor[:, who, jj], inp.metric_target[who, jj]
+    _, s = curve_score(actual[None] * factor, target[None] * (1 + growth), inp.policy.indicator_curve(ind))
     return s, {"zero": 0.0, "target": 100.0}.get(ind.if_missing, np.nan)
 
 
@@ -343,14 +381,24 @@ def composite(inp: ScenarioInputs, metric_factor: np.ndarray, growth: float = 0.
         cached = inp.extra["weighted_columns"] = (inp.score, eff, [np.ascontiguousarray(fixed[:, j])
                                                                    for j in range(fixed.shape[1])])
     weighted = list(cached[2])
+    b, n = metric_factor.shape[:2]
     for jj, j in enumerate(inp.metric_cols):
         # score x weight, where the score is missing the if_missing fill x weight (0 where it leaves it out):
-        # the filled score x weight, written in place
-        s, fill = _metric_score(inp, jj, metric_factor, growth)
+        # the filled score x weight, written in place. Where the indicator carries no weight for a person, that
+        # is a zero (the score is finite or missing: _finite_scores), which adds nothing to the row's sum (a
+        # -0.0 neither: row_sums), so the score is worked out only for the people it weighs on
+        curve = policy.indicator_curve(sc.indicators[j])
+        who = _people(inp, ("weighted", j), eff, lambda j=j: eff[:, j] != 0) if _finite_scores(curve) else None
+        s, fill = _metric_score(inp, jj, metric_factor, growth, who)
+        w = eff[None, :, j] if who is None else eff[who, j][None]
         missing = np.isnan(s)
-        column = np.multiply(s, eff[None, :, j])
-        np.copyto(column, 0.0 if np.isnan(fill) else fill * eff[None, :, j], where=missing)
-        weighted[j] = column
+        part = np.multiply(s, w)
+        np.copyto(part, 0.0 if np.isnan(fill) else fill * w, where=missing)
+        if who is None:
+            weighted[j] = part
+        else:
+            weighted[j] = np.zeros((b, n))
+            weighted[j][:, who] = part
     # the engine's order of summation (numpy's sum over a person's indicators), so the same composite bit for bit
     before = np.where(inp.has_weight[None], row_sums(weighted), np.nan)
     before = np.broadcast_to(before, (metric_factor.shape[0], before.shape[-1]))  # without metrics: the same
@@ -370,13 +418,27 @@ def rating_codes(inp: ScenarioInputs, comp: np.ndarray) -> np.ndarray:
 
 
 def _split(amount: np.ndarray, share: np.ndarray, forfeit: np.ndarray,
-           min_amount: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+           min_amount: float = 0.0, who: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(paid now, deferred) of b x n amounts with the engine's split (``compliance.split_deferred``); a
-    forfeited deferred part is no cost."""
+    forfeited deferred part is no cost. ``who`` (optional): the people whose share is not zero, split alone; the
+    others defer nothing (split_deferred defers round_cents(0 x amount) = 0) and are paid their amount in whole
+    cents (``to_cents``), as split_deferred pays them."""
     b, n = amount.shape
-    paid, deferred = cp.split_deferred(amount.ravel(), np.tile(share, b), min_amount)
-    deferred = np.where(np.tile(forfeit, b), 0.0, deferred)
-    return paid.reshape(b, n), deferred.reshape(b, n)
+    if who is None:
+        paid, deferred = cp.split_deferred(amount.ravel(), np.tile(share, b), min_amount)
+        deferred = np.where(np.tile(forfeit, b), 0.0, deferred)
+        return paid.reshape(b, n), deferred.reshape(b, n)
+    paid = to_cents(amount) / 100.0
+    deferred = np.zeros((b, n))
+    p, d = cp.split_deferred(amount[:, who].ravel(), np.tile(share[who], b), min_amount)
+    paid[:, who] = p.reshape(b, len(who))
+    deferred[:, who] = np.where(np.tile(forfeit[who], b), 0.0, d).reshape(b, len(who))
+    return paid, deferred
+
+
+def _deferring(inp: ScenarioInputs, share: np.ndarray) -> np.ndarray | None:
+    """The people with a share of their pay deferred (``share`` not zero; None: too many to split apart)."""
+    return _people(inp, ("deferring", id(share)), share, lambda: share != 0)
 
 
 def wage_bill(inp: ScenarioInputs, comp: np.ndarray, amount: np.ndarray, metric_factor: np.ndarray,
@@ -448,7 +510,7 @@ def bonus(inp: ScenarioInputs, comp: np.ndarray, codes: np.ndarray, metric_facto
         positive = amount.sum(axis=-1) > 0
         if positive.any():
             amount[positive] = allocate_cents(b.pool.amount, amount[positive])
-    return _split(amount, inp.bonus_defer, inp.forfeit, b.deferral.min_bonus)
+    return _split(amount, inp.bonus_defer, inp.forfeit, b.deferral.min_bonus, _deferring(inp, inp.bonus_defer))
 
 
 def special_cents(inp: ScenarioInputs, sales_factor: np.ndarray, growth: float = 0.0) -> np.ndarray:
@@ -463,12 +525,80 @@ def special_cents(inp: ScenarioInputs, sales_factor: np.ndarray, growth: float =
     accumulate = inp.policy.commission.accumulate
     for i, sp in enumerate(inp.special):
         target = sp.target * (1.0 + growth) if sp.target is not None and growth else sp.target
-        basis = sp.basis.T[None]  # 1 x n x t
-        out[:, :, i] = cm.special_cents(sp.product, sp.rates, basis, basis,
-                                        None if sp.baseline is None else sp.baseline.T,
-                                        None if target is None else target.T, accumulate,
-                                        factor=sales_factor[:, :, sp.column])
+        who = _selling(inp, sp)
+        if who is None:
+            basis, baseline, factor = sp.basis, sp.baseline, sales_factor[:, :, sp.column]
+        else:  # people without a basis (nor last year's balance) are paid nothing in any scenario: the others only
+            basis, baseline, factor = _selling_bases(inp, sp, who), None, sales_factor[:, who, sp.column]
+            if sp.baseline is not None:
+                baseline = sp.baseline[:, who]
+            target = None if target is None else target[:, who]
+            out[:, :, i] = 0.0
+        value = cm.special_cents(sp.product, sp.rates, basis.T[None], basis.T[None],  # 1 x n x t
+                                 None if baseline is None else baseline.T, None if target is None else target.T,
+                                 accumulate, factor=factor)
+        if who is None:
+            out[:, :, i] = value
+        else:
+            out[:, who, i] = value
     return out
+
+
+def _zero_where_idle(pay: Any, idle: np.ndarray) -> bool:
+    """Whether a product pays nothing (a zero, whatever its sign) to the people ``idle`` (positions) on their
+    bases x 1 and x -1: their bases are zeros, so on any finite factor the calculator reads the same +0.0 or
+    -0.0 bases as on one of these, and a zero whatever its sign adds nothing to the whole-cent gross
+    (which starts at +0.0)."""
+    if len(idle) == 0:
+        return True
+    with np.errstate(all="ignore"):
+        return bool(all((np.asarray(pay(idle, f)) == 0).all() for f in (1.0, -1.0)))
+
+
+def _selling(inp: ScenarioInputs, sp: SpecialProduct) -> np.ndarray | None:
+    """The people a special product's commission is worked out for: those with a basis in some month or, on a
+    balance with an increase rate, a balance last year (None: everyone). Checked: the product pays the others
+    nothing (:func:`_zero_where_idle`), else everyone."""
+    def active() -> np.ndarray:
+        mask = (sp.basis != 0).any(axis=0)
+        if sp.baseline is not None:
+            mask |= (sp.baseline != 0).any(axis=0)
+        accumulate = inp.policy.commission.accumulate
+        idle = np.flatnonzero(~mask)
+
+        def pay(rows: np.ndarray, f: float) -> np.ndarray:
+            basis = sp.basis[:, rows].T[None]
+            return cm.special_cents(sp.product, sp.rates, basis, basis,
+                                    None if sp.baseline is None else sp.baseline[:, rows].T,
+                                    None if sp.target is None else sp.target[:, rows].T, accumulate,
+                                    factor=np.full((1, len(rows)), f))
+        return mask if _zero_where_idle(pay, idle) else np.ones_like(mask)
+    return _people(inp, ("selling", sp.column), sp.basis, active)
+
+
+def _selling_bases(inp: ScenarioInputs, sp: SpecialProduct, who: np.ndarray) -> np.ndarray:
+    """A special product's bases (t x len(who)) of the people ``who``, gathered once per process."""
+    cache = inp.extra.setdefault("selling_bases", {})
+    hit = cache.get(sp.column)
+    if hit is None or hit[0] is not who:
+        hit = cache[sp.column] = (who, np.ascontiguousarray(sp.basis[:, who]))
+    return hit[1]
+
+
+def _product_people(inp: ScenarioInputs, j: int) -> np.ndarray | None:
+    """The people product j's tiers are applied for: those with sales of it (None: everyone). Checked: the tiers
+    pay the others nothing (:func:`_zero_where_idle`), else everyone."""
+    month = inp.policy.commission.accumulate != "cycle_to_date"
+
+    def active() -> np.ndarray:
+        sales = inp.sales[:, :, j] if month else inp.sales[:, j]
+        mask = (sales != 0).any(axis=1) if month else sales != 0
+        idle = np.flatnonzero(~mask)
+
+        def pay(rows: np.ndarray, f: float) -> np.ndarray:
+            return whole_cents(cm._apply(sales[rows] * f, inp.terms[j:j + 1]))
+        return mask if _zero_where_idle(pay, idle) else np.ones_like(mask)
+    return _people(inp, ("product", j), inp.sales, active)
 
 
 def commission(inp: ScenarioInputs, comp: np.ndarray, sales_factor: np.ndarray,
@@ -482,20 +612,34 @@ def commission(inp: ScenarioInputs, comp: np.ndarray, sales_factor: np.ndarray,
     for j in range(len(inp.products)):
         if j in special:
             continue
+        # the people with sales of the product (the others' whole-cent commission is a zero: adds nothing)
+        who = _product_people(inp, j)
+        sales = inp.sales if who is None else inp.sales[who]
+        factor = sales_factor[:, :, j] if who is None else sales_factor[:, who, j]
         if policy.commission.accumulate == "cycle_to_date":
-            gross_c += whole_cents(cm._apply(inp.sales[None, :, j] * sales_factor[:, :, j], inp.terms[j:j + 1]))
+            cents = whole_cents(cm._apply(sales[None, :, j] * factor, inp.terms[j:j + 1]))
         else:  # b x n x t, each month rounded
-            month = inp.sales[None, :, :, j] * sales_factor[:, :, j, None]
-            gross_c += whole_cents(cm._apply(month, inp.terms[j:j + 1])).sum(axis=-1)
+            month = sales[None, :, :, j] * factor[:, :, None]
+            cents = whole_cents(cm._apply(month, inp.terms[j:j + 1])).sum(axis=-1)
+        if who is None:
+            gross_c += cents
+        else:
+            gross_c[:, who] += cents
     if inp.special:
         gross_c += special_cents(inp, sales_factor, growth).sum(axis=-1)
     final_c = cm.gate_and_cap_cents(gross_c, comp, inp.cap_base[None], policy.commission)[-1]
     total = final_c / 100.0
     # deferred as the engine defers it: a positive total by the person's share; a net clawback is paid back in
-    # full; a forfeited deferred part is no cost
+    # full; a forfeited deferred part is no cost (people with no share defer nothing: split apart from the others)
     b, n = total.shape
-    _, deferred = cp.split_deferred(np.maximum(total, 0.0).ravel(), np.tile(inp.commission_defer, b))
-    deferred = deferred.reshape(b, n)
+    who = _deferring(inp, inp.commission_defer)
+    if who is None:
+        deferred = cp.split_deferred(np.maximum(total, 0.0).ravel(), np.tile(inp.commission_defer, b))[1]
+        deferred = deferred.reshape(b, n)
+    else:
+        deferred = np.zeros((b, n))
+        deferred[:, who] = cp.split_deferred(np.maximum(total[:, who], 0.0).ravel(),
+                                             np.tile(inp.commission_defer[who], b))[1].reshape(b, len(who))
     paid = round_cents(round_cents(total) - deferred)
     return paid, np.where(inp.forfeit[None], 0.0, deferred)
 

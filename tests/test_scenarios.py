@@ -170,3 +170,38 @@ def test_row_sums_add_in_numpys_order(k: int, fixed: list[bool], seed: int) -> N
     assert np.array_equal(got, expected) and np.array_equal(np.signbit(got), np.signbit(expected))
     zeros = [np.full((b, n), -0.0) for _ in range(k)]
     assert not np.signbit(scenarios.row_sums(zeros)).any()
+
+
+def _batch_arrays(inp, metric_factor: np.ndarray, sales_factor: np.ndarray, growth: float) -> list[np.ndarray]:
+    comp = scenarios.composite(inp, metric_factor, growth)
+    codes = scenarios.rating_codes(inp, comp)
+    return [comp, codes, *scenarios.bonus(inp, comp, codes, metric_factor, growth),
+            *scenarios.commission(inp, comp, sales_factor, growth),
+            *scenarios.run_batch(inp, metric_factor, sales_factor, growth).values()]
+
+
+@pytest.mark.parametrize("accumulate", ["cycle_to_date", "month"])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**16), growth=st.sampled_from([0.0, 0.05, -0.3]), sign=st.sampled_from([1.0, -1.0]))
+def test_parts_worked_out_for_some_people_are_those_worked_out_for_everyone(accumulate, seed, growth, sign, sample,
+                                                                              bank_policy, monkeypatch) -> None:
+    """A metric's score only where it weighs, a product's commission only for people with sales of it (or last
+    year's balance), a deferral only where a share is deferred: every per-person amount and every total is the
+    same, bit for bit, as when everything is worked out for everyone (SPARSE_SHARE decides which way a part
+    goes: 1 takes every part apart where anyone is left out, -1 none). Factors of either sign, and zeros."""
+    policy = load_policy(ROOT / "data" / "policies" / "2026.yaml").updated({"commission.accumulate": accumulate})
+    base = evaluate(policy, sample)
+    inp = scenarios.prepare(policy, sample, base)
+    rng = np.random.default_rng(seed)
+    n, m, q = inp.people, len(inp.metric_cols), len(inp.products)
+    metric_factor = rng.lognormal(0.0, 0.4, size=(3, n, m))
+    sales_factor = sign * rng.lognormal(0.0, 0.4, size=(3, n, q))
+    sales_factor[:, ::7] = 0.0
+    got = {}
+    for share in (-1.0, 1.0):
+        monkeypatch.setattr(scenarios, "SPARSE_SHARE", share)
+        inp.extra.clear()
+        got[share] = _batch_arrays(inp, metric_factor, sales_factor, growth)
+    assert any(v[1] is not None for v in inp.extra["people"].values())  # some parts were taken apart
+    for dense, sparse in zip(got[-1.0], got[1.0], strict=True):
+        assert dense.dtype == sparse.dtype and dense.tobytes() == sparse.tobytes()
