@@ -1038,3 +1038,55 @@ def test_a_changed_copy_or_another_policy_is_validated_in_full(tiny, policy: Pol
     plain = tmp_path / "plain"
     tiny.to_parquet(plain)  # without the policy: no manifest, validated when read
     assert not (plain / data.VALIDATED).exists()
+
+
+def test_dictionary_batches_sharing_a_dictionary_become_one_chunk_and_the_same_categorical() -> None:
+    """Arrow reads a Parquet row group in batches that carry the same dictionary: they are put end to end (one
+    chunk per dictionary run), and pandas makes the same categorical of it (categories in the same order, codes)."""
+    import pyarrow
+
+    from compkit.data import _one_chunk_per_dictionary
+
+    a = pyarrow.array(["x", "y", "z"])
+    b = pyarrow.array(["z", "w"])
+    chunks = [pyarrow.DictionaryArray.from_arrays(pyarrow.array(codes, type=pyarrow.int32()), d)
+              for codes, d in (([0, 1], a), ([2, None, 0], a), ([1, 0], b), ([0], b), ([2], a))]
+    col = pyarrow.chunked_array(chunks)
+    table = pyarrow.table({"c": col, "n": pyarrow.chunked_array([[1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0],
+                                                                   [8.0], [9.0]])})
+    merged = _one_chunk_per_dictionary(table)
+    # runs of one dictionary: (a, a), (b, b), (a): three chunks; other columns as they were
+    assert merged.column("c").num_chunks == 3 and merged.column("n").num_chunks == 5
+    before, after = table.to_pandas(), merged.to_pandas()
+    values = after["c"].astype(object).tolist()
+    assert values[:3] + values[4:] == ["x", "y", "z", "x", "w", "z", "z", "z"] and pd.isna(values[3])
+    assert list(after["c"].cat.categories) == list(before["c"].cat.categories) == ["x", "y", "z", "w"]
+    assert after["c"].cat.codes.tolist() == before["c"].cat.codes.tolist() == [0, 1, 2, -1, 0, 3, 2, 2, 2]
+    pd.testing.assert_frame_equal(before, after)
+    plain = pyarrow.table({"n": pyarrow.chunked_array([[1.0], [2.0]])})
+    assert _one_chunk_per_dictionary(plain) is plain  # nothing to put together: the table itself
+
+
+def test_parquet_is_read_as_pandas_reads_it(tmp_path: Path) -> None:
+    """compkit's Parquet reading gives pd.read_parquet's frame (dtypes, categories, codes) for a file of several
+    row groups read with dictionaries."""
+    import pyarrow
+    import pyarrow.parquet
+
+    from compkit.data import _read_parquet
+
+    n = 3_000
+    df = pd.DataFrame({"employee_id": [f"E{i % 37:03d}" for i in range(n)], "score": np.arange(n) / 7.0,
+                       "step": pd.array([None if i % 5 == 0 else i % 4 for i in range(n)], dtype="Int64"),
+                       "cycle": ["2025" if i % 3 else None for i in range(n)]})
+    path = tmp_path / "t.parquet"
+    pyarrow.parquet.write_table(pyarrow.Table.from_pandas(df, preserve_index=False), path, row_group_size=700)
+    for options in ({}, {"read_dictionary": ["employee_id", "cycle"]}):
+        expected = pd.read_parquet(path, **options)
+        got = _read_parquet(path, **options)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        for col in expected.columns:
+            assert got[col].dtype == expected[col].dtype
+            if isinstance(expected[col].dtype, pd.CategoricalDtype):
+                assert got[col].cat.codes.tolist() == expected[col].cat.codes.tolist()
+                assert list(got[col].cat.categories) == list(expected[col].cat.categories)
