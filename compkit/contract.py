@@ -858,17 +858,22 @@ def cross_check_tables(typed: dict[str, pd.DataFrame], files: dict[str, str], of
 def cross_checks(typed: dict[str, pd.DataFrame], files: dict[str, str], offsets: dict[str, int],
                  policy: Policy | None, cycle: str, problems: list[Problem],
                  ahead: dict[Rule, list[Problem] | Callable[[], list[Problem]]] | None = None,
-                 done: dict[str, TableChecks] | None = None) -> list[Problem]:
+                 done: dict[str, TableChecks] | None = None,
+                 elsewhere: dict[str, Callable[[], TableChecks]] | None = None) -> list[Problem]:
     """Rules between tables and against the cycle, for every table present and not empty: employee ids listed
     in employees, the cycle column inside the cycle, then each table's own rules (those already run by
     :func:`rules_alone` are given in ``ahead``, their problems or a function that waits for them: listed in their
     place). ``done``: the tables already checked by :func:`cross_check_tables` (with these ``typed`` tables and
-    this cycle). Rows a rule drops (as a policy option allows) are left out of ``typed`` at the end; returns the
-    notes on rows accepted that way."""
+    this cycle). ``elsewhere``: tables being checked so meanwhile (e.g. on another thread), each with a function
+    that waits for its checks. Rows a rule drops (as a policy option allows) are left out of ``typed`` at the end;
+    returns the notes on rows accepted that way."""
     ahead = ahead or {}
+    elsewhere = elsewhere or {}
     checked = dict(done or {})
     checked.update(cross_check_tables(typed, files, offsets, policy, cycle,
-                                      [name for name in CONTRACT if name not in checked], later=ahead))
+                                      [name for name in CONTRACT if name not in checked and name not in elsewhere],
+                                      later=ahead))
+    checked.update({name: wait() for name, wait in elsewhere.items()})
     notes: list[Problem] = []
     dropped: dict[str, np.ndarray] = {}
     for name in CONTRACT:

@@ -1263,7 +1263,17 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
         raise DataError(problems, str(path))
     done_early = early[1] if early is not None and early[0] == cycle and all(
         typed.get(name) is early[2][name] for name in early[2]) else None
-    notes = cross_checks(typed, files, offsets, policy, cycle, problems, ahead=ahead, done=done_early)
+    # the rules of the tables that read the sales table (each sales deal id looked up among the credits' deals:
+    # the most costly rule across tables) run on another thread while this one runs the others' rules
+    elsewhere = {}
+    if aside is not None and aside in typed:
+        later = [name for name in CONTRACT if name in typed and len(typed[name]) and name != aside
+                 and name not in (done_early or {}) and set(CONTRACT[name].rules) & set(READS_SALES)]
+        if later:
+            pending_checks = _in_background(cross_check_tables, typed, files, offsets, policy, cycle, later, ahead)
+            elsewhere = {name: (lambda name=name: pending_checks()[name]) for name in later}
+    notes = cross_checks(typed, files, offsets, policy, cycle, problems, ahead=ahead, done=done_early,
+                         elsewhere=elsewhere)
     if tail is not None:
         for col, coded in tail()[0].items():
             typed[aside][col] = coded

@@ -1090,3 +1090,30 @@ def test_parquet_is_read_as_pandas_reads_it(tmp_path: Path) -> None:
             if isinstance(expected[col].dtype, pd.CategoricalDtype):
                 assert got[col].cat.codes.tolist() == expected[col].cat.codes.tolist()
                 assert list(got[col].cat.categories) == list(expected[col].cat.categories)
+
+
+def test_rules_reading_the_sales_table_run_beside_the_others_and_keep_their_place(tmp_path: Path, policy: Policy,
+                                                                                   monkeypatch) -> None:
+    """The credits' rules (deal ids of the sales table, shares adding up to 1) run on another thread while the
+    other tables' rules run: their problems are listed after the sales table's and the employees', as one table
+    after the other lists them, and are the same with one thread."""
+    tables = tiny_tables()
+    tables["credits"] = pd.DataFrame({"deal_id": ["D3", "D3", "D9"], "employee_id": ["E1", "E3", "E1"],
+                                      "share": [0.6, 0.3, 1.0]})
+    employees = tables["employees"].copy()
+    employees.loc[0, "exit_date"] = "2024-01-01"  # before the hire and the cycle: employees' cross-table rules
+    write_tables({**tables, "employees": employees}, tmp_path / "d")
+
+    def problems() -> list:
+        with pytest.raises(DataError) as info:
+            load_dataset(tmp_path / "d", policy=policy)
+        return [(Path(p.file).name, p.row, p.column, p.value, str(p.expected)) for p in info.value.problems]
+
+    threaded = problems()
+    files = [p[0] for p in threaded]
+    assert "employees.csv" in files and files[-1] == "credits.csv"
+    assert files.index("employees.csv") < files.index("credits.csv")
+    # D9 is no deal of the sales table (row 4); D3's shares add up to 0.9 (reported on its first row, 2)
+    assert [(p[1], p[2]) for p in threaded if p[0] == "credits.csv"] == [(4, "deal_id"), (2, "share")]
+    monkeypatch.setenv("COMPKIT_THREADS", "1")
+    assert problems() == threaded
