@@ -407,12 +407,13 @@ def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "comm
     kept = _kept_for(setter, [lo, hi])
 
     worked_out: dict[float, float] = {}  # the bracket's ends, which brentq asks for again: not evaluated twice
+    others: dict[str, float] = dict(known or {})  # known costs not yet taken (the ends' taken below)
 
     def cost(x: float) -> float:
         calls["n"] += 1  # every cost the solve asks for, as before (the solution's ``evaluations``)
         if x not in worked_out:
             p = setter(x)
-            found = known.get(p.fingerprint()) if known else None
+            found = others.get(p.fingerprint()) if others else None
             worked_out[x] = found if found is not None else _cost(p, data, kept)
         return worked_out[x]
 
@@ -430,6 +431,10 @@ def solve_budget(policy: Policy, data: Dataset, budget: float, knob: str = "comm
                               f"{what} set to {pool:,.2f}")
     c_lo, c_hi = knob_costs(policy, data, knob, [lo, hi], processes, kept, known)
     worked_out.update({lo: c_lo, hi: c_hi})
+    # the known costs other than the ends' (compkit review keeps the ends' alone): brentq's other policies are
+    # looked up among them only when there are any (a fingerprint of a new policy costs 0.1-0.2 s)
+    ends = {setter(lo).fingerprint(), setter(hi).fingerprint()} if known else set()
+    others = {k: v for k, v in (known or {}).items() if k not in ends}
     calls["n"] += 2
     f_lo, f_hi = c_lo - budget, c_hi - budget
     if f_lo > 0 or f_hi < 0:

@@ -314,6 +314,24 @@ def test_known_costs_are_not_evaluated_again_and_solve_the_same(tiny, policy, mo
         calibration.solve_budget(policy, tiny, budget=1.0, knob="commission_rate", known=known)
 
 
+def test_known_ends_spare_the_fingerprints_of_the_other_policies(tiny, policy, monkeypatch) -> None:
+    """With only the bracket's ends known (as compkit review keeps them), the policies brentq tries in between
+    are not fingerprinted to be looked up: 4 fingerprints (the ends', twice), however many costs the solve asks
+    for; the same solution as without known costs."""
+    from compkit.policy import Policy
+
+    ends = calibration.bracket_policies(policy)
+    known = {p.fingerprint(): calibration.employer_cost(p, tiny) for p in ends}
+    budget = round(calibration.employer_cost(calibration.knob_setter(policy, "commission_rate")[0](0.9), tiny), 2)
+    plain = calibration.solve_budget(policy, tiny, budget=budget, knob="commission_rate")
+    prints: list[str] = []
+    real = Policy.fingerprint
+    monkeypatch.setattr(Policy, "fingerprint", lambda self: prints.append("x") or real(self))
+    again = calibration.solve_budget(policy, tiny, budget=budget, knob="commission_rate", known=known)
+    assert len(prints) == 4 < again.evaluations
+    assert (again.value, again.cost, again.evaluations) == (plain.value, plain.cost, plain.evaluations)
+
+
 def test_solve_budget_says_when_no_value_can_meet_it(tiny, policy) -> None:
     with pytest.raises(CalibrationError, match="no value of multiplier of every commission rate"):
         calibration.solve_budget(policy, tiny, budget=1.0, knob="commission_rate")
