@@ -81,7 +81,12 @@ def run_once(data: Path, policy: Path, candidate: Path, scenarios: int, code: Pa
         r = measured(cmd, env, timeout)
         manifest = out / "manifest.json"
         if manifest.exists():
-            r["notebooks"] = {n["name"]: n["seconds"] for n in json.loads(manifest.read_text())["notebooks"]}
+            m = json.loads(manifest.read_text())
+            r["notebooks"] = {n["name"]: n["seconds"] for n in m["notebooks"]}
+            # the review's own steps outside the notebooks' run (load, private copy, the evaluations and costs kept
+            # before them; the scan, index and move after): the wall time less the notebooks' (manifest "seconds")
+            if "seconds" in m:
+                r["outside_notebooks"] = r["wall"] - m["seconds"]
         return r
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -106,7 +111,8 @@ def main() -> None:
         print(f"run {i + 1}: wall {r['wall']:.1f} s, CPU {r['cpu']:.1f} s, peak memory {r['peak_gb']:.2f} GB "
               f"(sum of resident sizes; {r['peak_pss_gb']:.2f} GB as proportional set sizes), "
               f"load average {r['load_before']:.2f} -> {r['load_after']:.2f}; notebooks (s): "
-              f"{r.get('notebooks', {})}", flush=True)
+              f"{r.get('notebooks', {})}; outside the notebooks (load, copy, evaluations before; scan after) "
+              f"{r.get('outside_notebooks', float('nan')):.1f} s", flush=True)
     if len(runs) > 1:
         med = {k: statistics.median(r[k] for r in runs) for k in ("wall", "cpu", "peak_gb")}
         print(f"median of {len(runs)}: wall {med['wall']:.1f} s, CPU {med['cpu']:.1f} s, "
