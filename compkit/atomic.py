@@ -77,9 +77,11 @@ def read_marker(folder: Path) -> dict | None:
     return marker if isinstance(marker, dict) and "command" in marker else None
 
 
-def write_marker(folder: Path, command: str, manifest: bool = True) -> Path:
+def write_marker(folder: Path, command: str, manifest: bool = True, known: Mapping[str, str] | None = None) -> Path:
     """Write ``folder/.compkit-output``: command, UTC time, compkit version and (``manifest``) every file under the
-    folder with its sha256."""
+    folder with its sha256. ``known``: the sha256 of files the caller wrote and hashed from the bytes it wrote
+    (path relative to the folder -> hex digest; the statements' workers hash each page as they write it), so that
+    they are not read back; every other file is read and hashed here."""
     from compkit import __version__
 
     folder = Path(folder)
@@ -88,7 +90,8 @@ def write_marker(folder: Path, command: str, manifest: bool = True) -> Path:
     if manifest:
         files = {}
         for f in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MARKER):
-            files[str(f.relative_to(folder))] = file_sha256(f)
+            name = str(f.relative_to(folder))
+            files[name] = known[name] if known and name in known else file_sha256(f)
         record["files"] = files
     path = folder / MARKER
     path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -242,15 +245,17 @@ def temporary_file(target: Path, suffix: str = "") -> Path:
     return Path(tmp)
 
 
-def replace_folder(staging: Path, target: Path, command: str | None = None) -> None:
+def replace_folder(staging: Path, target: Path, command: str | None = None,
+                   known: Mapping[str, str] | None = None) -> None:
     """Move the fully written folder ``staging`` to ``target`` (same file system). With ``command``, the marker
-    (with the manifest of files) is written into ``staging`` first. A previous ``target`` is renamed aside first
+    (with the manifest of files; ``known``: hashes the caller already has, :func:`write_marker`) is written into
+    ``staging`` first. A previous ``target`` is renamed aside first
     and removed only after the new one is in place, so at every moment either the old or the new folder is
     complete. A previous ``target`` that is not empty must carry compkit's marker (checked again here, so no
     caller can replace a folder compkit did not write)."""
     staging, target = Path(staging), Path(target)
     if command is not None:
-        write_marker(staging, command)
+        write_marker(staging, command, known=known)
     if target.exists() and (not target.is_dir() or (any(target.iterdir()) and read_marker(target) is None)):
         raise OutputError(M_("{target}: not a folder compkit wrote; refusing to replace it", target=str(target)))
     _swap(staging, target)

@@ -32,7 +32,7 @@ from compkit import i18n
 from compkit.data import Dataset, cycle_periods
 from compkit.engine import Outcomes, evaluate
 from compkit.errors import CompkitError
-from compkit.fingerprint import bytes_sha256
+from compkit.fingerprint import bytes_sha256, file_sha256
 from compkit.i18n import M_
 from compkit.money import round_cents
 from compkit.policy import Policy
@@ -272,13 +272,29 @@ def _feedback_lines(policy: Policy, ind: pd.DataFrame, grade_titles: pd.Series, 
     return out[["employee_id", "kind", "order", "indicator", "text"]].reset_index(drop=True)
 
 
+#: a figure in an engine reason (a whole number or a decimal, not part of a word such as a grade code ``CM1``)
+_FIGURE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+#: what stands for the k-th figure of a reason while it is worded (digits, as a figure is, a decimal point where
+#: the figure has one): :func:`_plain_reason`
+_STAND_IN = "4242424{:05d}"
+_STAND_INS = re.compile(r"4242424(\d{5})(?:\.5)?")
+
+
 def _plain_reason(text: pd.Series, policy: Policy, lang: str = "en") -> pd.Series:
     """Engine reasons in the employee's words: grade titles and indicator names instead of codes (in ``lang``
-    where the catalog knows the reason's wording)."""
+    where the catalog knows the reason's wording).
+
+    The reasons of 100,000 people are tens of thousands of distinct texts but a few hundred forms once their
+    figures are set aside (``not promoted to SCM (not met: ratings): 3.7 years in CM2 (≥ 3); ...``): each form is
+    worded once, with a stand-in for each figure (digits, as the figure is, with a decimal point where it has one,
+    so that the engine's patterns match it as they match the figure), and each text gets its own figures back.
+    The same words as wording each text, where the wording cannot depend on a figure's value: no code and no
+    rating code is a figure, and no message of the catalog with a figure in it could be (part of) the form's
+    text (such a form is worded text by text)."""
     ind_names, _, grades = _names(policy, lang)
     text = text.astype(str)
     # the reasons repeat (a few dozen texts for 100,000 people): each distinct one is worded once
-    out = pd.Series(pd.unique(text.to_numpy(dtype=object)), dtype=object)
+    distinct = pd.unique(text.to_numpy(dtype=object)).tolist()
     titles = {**grades, **ind_names}
     codes = list(titles)
     # every code replaced in one pass over each text, where that is the same as replacing one code after the other
@@ -287,16 +303,56 @@ def _plain_reason(text: pd.Series, policy: Policy, lang: str = "en") -> pd.Serie
     one_pass = codes and all(re.fullmatch(r"\w+", c) for c in codes) and not any(
         "\\" in titles[c] or any(re.search(rf"\b{re.escape(later)}\b", titles[c]) for later in codes[k + 1:])
         for k, c in enumerate(codes))
-    if one_pass:
-        words = re.compile(r"\b(" + "|".join(map(re.escape, codes)) + r")\b")
-        out = pd.Series([words.sub(lambda m: titles[m.group(1)], t) for t in out.tolist()], dtype=object)
+
+    def prepared(texts: list[str]) -> list[str]:
+        """Codes replaced by titles, composite by overall score."""
+        out = pd.Series(texts, dtype=object)
+        if one_pass:
+            words = re.compile(r"\b(" + "|".join(map(re.escape, codes)) + r")\b")
+            out = pd.Series([words.sub(lambda m: titles[m.group(1)], t) for t in out.tolist()], dtype=object)
+        else:
+            for code, title in titles.items():
+                out = out.str.replace(rf"\b{re.escape(code)}\b", title, regex=True)
+        return out.str.replace("composite", "overall score", regex=False).tolist() if len(out) else []
+
+    def worded(texts: list[str]) -> list[str]:
+        return [i18n.engine_text(t, lang, policy.ratings.names) for t in texts]
+
+    catalog = getattr(i18n.translations(lang), "_catalog", None)
+    forms_ok = (isinstance(catalog, dict)
+                and not any(_FIGURE.fullmatch(str(c)) for c in [*codes, *policy.ratings.names])
+                and not any(_STAND_INS.search(str(t)) for t in [*titles.values(), *policy.ratings.names.values()]))
+    if not forms_ok:
+        plain = worded(prepared(distinct))
     else:
-        for code, title in titles.items():
-            out = out.str.replace(rf"\b{re.escape(code)}\b", title, regex=True)
-    plain = out.str.replace("composite", "overall score", regex=False).map(
-        lambda t: i18n.engine_text(t, lang, policy.ratings.names))
-    worded = dict(zip(pd.unique(text.to_numpy(dtype=object)), plain.to_numpy(dtype=object)))
-    return pd.Series([worded[t] for t in text.to_numpy(dtype=object)], index=text.index, dtype=object)
+        # each message of the catalog with a figure in it, as a pattern that matches it with any figures
+        catalog_figures = [re.compile(re.escape(_FIGURE.sub("\x00", m)).replace("\x00", r"[\d.]+"))
+                           for m in catalog if isinstance(m, str) and _FIGURE.search(m)]
+        figures: list[list[str]] = []
+        forms: dict[str, int] = {}
+        form_of: list[int] = []
+        for t in distinct:
+            found: list[str] = []
+
+            def stand_in(m: re.Match, found: list[str] = found) -> str:
+                found.append(m.group(0))
+                return _STAND_IN.format(len(found) - 1) + (".5" if "." in m.group(0) else "")
+            form = _FIGURE.sub(stand_in, t)
+            if len(found) >= 100_000:  # more figures than stand-ins: the text is its own form
+                form, found[:] = t, []
+            figures.append(found)
+            form_of.append(forms.setdefault(form, len(forms)))
+        ready = prepared(list(forms))
+        form_words = worded(ready)
+        # a form whose text a message of the catalog with a figure could meet is worded text by text
+        unsure = {k for k, r in enumerate(ready) if any(c.search(r) for c in catalog_figures)}
+        direct = iter(worded(prepared([t for t, k in zip(distinct, form_of) if k in unsure])) if unsure else [])
+        plain = [next(direct) if k in unsure
+                 else _STAND_INS.sub(lambda m, found=found: found[int(m.group(1))], form_words[k]) if found
+                 else form_words[k]
+                 for k, found in zip(form_of, figures)]
+    by_text = dict(zip(distinct, plain))
+    return pd.Series([by_text[t] for t in text.to_numpy(dtype=object)], index=text.index, dtype=object)
 
 
 def _coded(s: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -1236,9 +1292,14 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
                   for name in Statements.TABLES}
         if len(st.plans):
             sheets["plans"] = st.plans
-        # the workbook (headers in the reader's language) is written while the workers write the pages
-        write_pages(pages, names, tmp, workers,
-                    meanwhile=lambda: write_workbook_streamed(sheets, tmp / "statements.xlsx", lang=st.info["lang"]))
+        # the workbook (headers in the reader's language) is written while the workers write the pages; the
+        # pages' hashes for the folder's manifest come from the workers (not read back from the disk)
+        hashes: dict[str, str] = {}
+        def workbook() -> None:
+            book = write_workbook_streamed(sheets, tmp / "statements.xlsx", lang=st.info["lang"])
+            hashes[book.name] = file_sha256(book)
+
+        write_pages(pages, names, tmp, workers, hashes=hashes, meanwhile=workbook)
         written = len(list(tmp.glob("*.html")))
         if written != len(st.people):
             raise FeedbackError(M_("wrote {files} statement file(s) for {people} people; expected one per person "
@@ -1251,7 +1312,7 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
             pub_tmp = staging_folder(publish, "published")
             for name, table in published_results(st, policy, key).items():
                 write_csv(table, pub_tmp / f"{name}.csv", float_format="%.4g")
-        replace_folder(tmp, out, "statements")
+        replace_folder(tmp, out, "statements", known=hashes)
         if pub_tmp is not None:
             replace_folder(pub_tmp, publish, "publish")
     finally:
@@ -1291,23 +1352,27 @@ def default_workers() -> int:
 _JOB: tuple[StatementPages, dict[str, str], Path] | None = None
 
 
-def _write_range(bounds: tuple[int, int]) -> int:
+def _write_range(bounds: tuple[int, int]) -> dict[str, str]:
+    """Write the pages of people ``bounds[0]`` to ``bounds[1] - 1``; returns file name -> sha256 of the bytes
+    written (for the folder's manifest, which then need not read them back)."""
     pages, names, folder = _JOB  # type: ignore[misc]
-    n = 0
+    hashes = {}
     for eid, html in pages.render(*bounds):
-        (folder / names[eid]).write_text(html, encoding="utf-8")
-        n += 1
-    return n
+        data = (html if os.linesep == "\n" else html.replace("\n", os.linesep)).encode("utf-8")  # as write_text
+        (folder / names[eid]).write_bytes(data)
+        hashes[names[eid]] = bytes_sha256(data)
+    return hashes
 
 
 def write_pages(pages: StatementPages, names: dict[str, str], folder: Path, workers: int | None = None,
-                meanwhile: Any = None) -> int:
+                meanwhile: Any = None, hashes: dict[str, str] | None = None) -> int:
     """Write every page of ``pages`` to ``folder / names[id]``, in ranges of people spread over ``workers``
     processes (forked, so the contents are shared, not copied; one process where fork is not available or there
     are few people). Each page depends only on its person: the files are the same whatever the workers.
     ``meanwhile``: a function the parent runs while the workers write (the workbook), else after the pages.
-    Returns the number of pages written; an error in any worker is raised here (the caller discards the
-    folder)."""
+    ``hashes``: filled with file name -> sha256 of each page, worked out by the workers from the bytes they wrote
+    (the folder's manifest, :func:`compkit.atomic.write_marker`). Returns the number of pages written; an error
+    in any worker is raised here (the caller discards the folder)."""
     global _JOB
     n = len(pages.ids)
     workers = default_workers() if workers is None else max(1, int(workers))
@@ -1319,15 +1384,19 @@ def write_pages(pages: StatementPages, names: dict[str, str], folder: Path, work
     _JOB = (pages, names, folder)
     try:
         if workers == 1:
-            n_written = sum(_write_range(r) for r in ranges)
+            written = [_write_range(r) for r in ranges]
             if meanwhile is not None:
                 meanwhile()
-            return n_written
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            done = pool.map_async(_write_range, ranges, chunksize=1)
-            if meanwhile is not None:
-                meanwhile()
-            return sum(done.get())
+        else:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                done = pool.map_async(_write_range, ranges, chunksize=1)
+                if meanwhile is not None:
+                    meanwhile()
+                written = done.get()
+        if hashes is not None:
+            for h in written:
+                hashes.update(h)
+        return sum(len(h) for h in written)
     finally:
         _JOB = None
 

@@ -18,17 +18,20 @@ def data(tmp_path: Path) -> Path:
 
 
 def _fail_with(monkeypatch, code: int, after: int = 0) -> None:
-    """Make the n-th file write (after ``after`` successful ones) fail with ``code``, as a full disk would."""
-    real = Path.write_text
+    """Make the n-th file write (after ``after`` successful ones) fail with ``code``, as a full disk would (text
+    or bytes: the statement pages are written as bytes)."""
     calls = {"n": 0}
 
-    def write_text(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
-        calls["n"] += 1
-        if calls["n"] > after:
-            raise OSError(code, os.strerror(code), str(self))
-        return real(self, *args, **kwargs)
+    def failing(real):  # noqa: ANN001, ANN202
+        def write(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+            calls["n"] += 1
+            if calls["n"] > after:
+                raise OSError(code, os.strerror(code), str(self))
+            return real(self, *args, **kwargs)
+        return write
 
-    monkeypatch.setattr(Path, "write_text", write_text)
+    monkeypatch.setattr(Path, "write_text", failing(Path.write_text))
+    monkeypatch.setattr(Path, "write_bytes", failing(Path.write_bytes))
 
 
 @pytest.mark.parametrize("code, words", [(errno.ENOSPC, "磁盘已满，请释放空间后重新运行"),

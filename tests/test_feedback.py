@@ -663,11 +663,18 @@ def test_pages_are_the_same_whatever_the_workers(bank_policy, sample, tmp_path: 
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir()
     two.mkdir()
-    assert write_pages(pages, names, one, workers=1) == len(st.people) == 1000
-    assert write_pages(pages, names, two, workers=2) == 1000
+    hashes_one: dict[str, str] = {}
+    hashes_two: dict[str, str] = {}
+    assert write_pages(pages, names, one, workers=1, hashes=hashes_one) == len(st.people) == 1000
+    assert write_pages(pages, names, two, workers=2, hashes=hashes_two) == 1000
     files = sorted(p.name for p in one.iterdir())
     assert files == sorted(p.name for p in two.iterdir()) and len(files) == 1000
     assert all((one / f).read_bytes() == (two / f).read_bytes() for f in files)
+    # the workers' hashes (for the folder's manifest) are those of the files on the disk
+    from compkit.fingerprint import file_sha256
+
+    assert sorted(hashes_one) == sorted(hashes_two) == files
+    assert hashes_one == hashes_two == {f: file_sha256(one / f) for f in files}
     # a range of people renders as the whole does (pages cut from the sorted section tables)
     whole = render_statements(st, bank_policy)
     assert dict(pages.render(400, 410)) == {e: whole[e] for e in pages.ids[400:410]}
@@ -725,3 +732,34 @@ def test_final_contents_from_the_tables_the_statements_read(bank_policy, sample)
     assert isinstance(lines["remark"].dtype, pd.CategoricalDtype) and lines["employee_id"].nunique() > 900
     assert set(lines["line"].astype(str)) <= {"payment", "clawback"}
     assert (lines["month"].astype(str).str.fullmatch(r"2025年\d{1,2}月")).all()
+
+
+def test_reasons_worded_once_per_form_read_as_worded_one_by_one(bank_policy, sample) -> None:
+    """feedback._plain_reason words each form of the reasons once (figures set aside) and gives each text its own
+    figures back: the same words as wording every text by itself (codes -> titles, composite -> overall score,
+    i18n.engine_text), here for the sample's promotion and salary-review reasons in both languages. Worked example:
+    two salary reviews of one form keep their own steps (第2档 -> 第3档, 第4档 -> 第5档); a reason that is, figure
+    and all, a message of the catalog ('Gain more than 1%' -> 增加超过1%) is still found there, while the same
+    words with another figure are not in the catalog and stay as written."""
+    from compkit import i18n
+    from compkit.engine import evaluate
+    from compkit.feedback import _names, _plain_reason
+
+    out = evaluate(bank_policy, sample)
+    for lang in ("zh-CN", "en"):
+        ind, _p, grades = _names(bank_policy, lang)
+        titles = {**grades, **ind}
+        for reasons in (out.promotions["reason"], out.salary_review["reason"]):
+            texts = reasons.astype(str).tolist()
+            expected = []
+            for t in texts:
+                for code, title in titles.items():
+                    t = re.sub(rf"\b{re.escape(code)}\b", lambda m, title=title: title, t)
+                expected.append(i18n.engine_text(t.replace("composite", "overall score"), lang,
+                                                 bank_policy.ratings.names))
+            got = _plain_reason(reasons, bank_policy, lang)
+            assert got.tolist() == expected and got.index.equals(reasons.index)
+    got = _plain_reason(pd.Series(["rating C: step 2 -> step 3 (+1 step)", "rating C: step 4 -> step 5 (+1 step)",
+                                   "Gain more than 1%", "Gain more than 2%"]), bank_policy, "zh-CN").tolist()
+    assert got == ["评级称职：由第2档调至第3档（+1档）", "评级称职：由第4档调至第5档（+1档）", "增加超过1%",
+                   "Gain more than 2%"]

@@ -214,3 +214,16 @@ def test_refusals_read_in_chinese_by_default(work: Path, capsys) -> None:
     code, err = run(capsys, "sample", "--managers", "20", "--out", str(foreign), lang="")
     assert code == 1 and "文件夹中有非 compkit 写入的文件（其中没有 .compkit-output）" in err, err
     assert (foreign / "mine.txt").read_text(encoding="utf-8") == "keep"
+
+
+def test_marker_takes_known_hashes_and_hashes_the_other_files(tmp_path: Path) -> None:
+    """write_marker(known=): a file whose hash the caller gives is not read back (the given hash is written);
+    every other file is hashed from its bytes (sha256 of b"b" is 3e23e816...)."""
+    from compkit.atomic import write_marker
+
+    (tmp_path / "a.html").write_text("a")
+    (tmp_path / "b.html").write_text("b")
+    write_marker(tmp_path, "statements", known={"a.html": "given"})
+    files = read_marker(tmp_path)["files"]
+    assert files == {"a.html": "given",
+                     "b.html": "3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d"}
