@@ -420,19 +420,17 @@ def _draws(exp_changes: np.ndarray, seed: int, first: int, last: int, growth: fl
     last): the calculators read one indicator's or product's factors at a time."""
     n, k = exp_changes.shape
     b = last - first
-    market = np.empty((b, k))
     kind = np.int32 if n < 2 ** 31 else np.int64
     columns = np.ascontiguousarray(exp_changes.T)  # k x n
     out = np.empty((k, b, n))
     for i in range(b):
         rng = np.random.default_rng([seed, first + i])
-        market[i] = rng.normal(0.0, market_sd, size=k)
-        picks = np.ascontiguousarray(rng.integers(0, n, size=(n, k), dtype=kind).T)  # k x n
+        shock = (1.0 + growth) * np.exp(rng.normal(0.0, market_sd, size=k))  # this scenario's, per column
+        picks = rng.integers(0, n, size=(n, k), dtype=kind)  # n x k: column j read where it lies (a strided view)
         for j in range(k):
-            np.take(columns[j], picks[j], out=out[j, i])
-    shock = (1.0 + growth) * np.exp(market)  # b x k
-    for j in range(k):
-        out[j] *= shock[:, j, None]
+            # the picks are positions 0 .. n-1: "clip" takes them as they are, without checking each one
+            row = np.take(columns[j], picks[:, j], out=out[j, i], mode="clip")
+            row *= shock[j]  # while the scenario's column is in the cache
     return np.moveaxis(out, 0, -1)
 
 

@@ -566,8 +566,10 @@ def competition_ranks(scores: ArrayLike, groups: ArrayLike) -> np.ndarray:
     s = np.asarray(scores, dtype="float64")
     g = np.asarray(groups, dtype="int64")
     n = s.shape[-1]
-    # best score first (no score last), then a stable sort by group (a radix sort on small integer codes)
     key = np.where(np.isnan(s), np.inf, -s)
+    if s.ndim > 1 and n:
+        return _ranks_by_group(key, g)
+    # best score first (no score last), then a stable sort by group (a radix sort on small integer codes)
     by_score = np.argsort(key, axis=-1)
     small = g.astype(np.int16) if n and g.max() < 2 ** 15 else g
     order = np.take_along_axis(by_score, np.argsort(small[by_score], axis=-1, kind="stable"), axis=-1)
@@ -585,6 +587,30 @@ def competition_ranks(scores: ArrayLike, groups: ArrayLike) -> np.ndarray:
     return rank
 
 
+def _ranks_by_group(key: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """:func:`competition_ranks` of many rows at once (e.g. scenarios x people) from the sort keys (-score, +inf
+    for no score): the people of each group sorted on their own (one group's people gathered, then sorted
+    along the rows), a person's rank the position in the group of the first person with the same key. The
+    same ranks as one sort of everyone (a rank does not depend on the order of equal keys)."""
+    n = key.shape[-1]
+    people = np.argsort(g, kind="stable")
+    codes = g[people]
+    cut = (np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist()
+    rank = np.empty(key.shape, dtype="int64")
+    for a, b in zip([0] + cut, cut + [n], strict=True):
+        who = people[a:b]
+        part = key[..., who]
+        order = np.argsort(part, axis=-1)
+        ks = np.take_along_axis(part, order, axis=-1)
+        new_value = np.ones(ks.shape, dtype=bool)
+        new_value[..., 1:] = ks[..., 1:] != ks[..., :-1]
+        first_equal = np.maximum.accumulate(np.where(new_value, np.arange(b - a), 0), axis=-1)
+        within = np.empty(part.shape, dtype="int64")
+        np.put_along_axis(within, order, first_equal, axis=-1)
+        rank[..., who] = within
+    return rank
+
+
 def guided_codes(scores: ArrayLike, groups: ArrayLike, quotas: np.ndarray,
                  ranks: np.ndarray | None = None) -> np.ndarray:
     """Guided rating per person as a position in the bands (0 = best; -1 = no score), for scores of shape
@@ -594,7 +620,11 @@ def guided_codes(scores: ArrayLike, groups: ArrayLike, quotas: np.ndarray,
     g = np.asarray(groups, dtype="int64")
     rank0 = competition_ranks(s, g) if ranks is None else ranks
     cum = np.cumsum(quotas, axis=1)  # groups x ratings
-    idx = (cum[g] <= rank0[..., None]).sum(axis=-1)
+    # the number of ratings whose cumulative quota the rank reaches, counted a rating at a time (each person's
+    # cumulative quotas of the rating, contiguous)
+    idx = np.zeros(rank0.shape, dtype=np.int64)
+    for reached in np.ascontiguousarray(cum[g].T):
+        idx += reached <= rank0
     idx = np.minimum(idx, quotas.shape[1] - 1)
     return np.where(np.isnan(s), -1, idx)
 

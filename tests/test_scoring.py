@@ -224,3 +224,5 @@ def test_competition_ranks_match_pandas_within_groups(scores, seed) -> None:
     # one ranking per row of a 2-D array
     both = competition_ranks(np.stack([s, s[::-1]]), groups)
     assert (both[0] == expected).all()
+    # each row ranked on its own, as the one-row ranking (many rows are ranked group by group)
+    assert both.dtype == np.int64 and (both[1] == competition_ranks(s[::-1], groups)).all()
