@@ -33,7 +33,7 @@ products' amounts x f (tests/test_scenarios.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -367,7 +367,70 @@ def row_sums(columns: list[np.ndarray]) -> np.ndarray:
     return _pairwise(columns) + 0.0
 
 
+#: the Monte Carlo's person-by-person parts (the composite, the commission) go through a batch a piece of people at
+#: a time, each piece's arrays (scenarios x people of the piece) about this many cells: a calculator's passes over
+#: them then stay in the core's cache instead of going out to memory and back (the same results: each person's
+#: amounts are computed alone)
+PIECE_CELLS = 32_768
+#: and at least this many people a piece (fewer pieces: each costs a round of calls)
+PIECE_MIN_PEOPLE = 1024
+
+
+def _pieces(inp: ScenarioInputs, scenarios: int) -> list[tuple[int, int, ScenarioInputs]]:
+    """(first, last, the inputs of people first .. last - 1) for a batch of ``scenarios``: pieces of about
+    :data:`PIECE_CELLS` / scenarios people (at least :data:`PIECE_MIN_PEOPLE`), made once per process and piece
+    size. A piece holds what the person-by-person parts read (scores, weights, metrics, deductions, sales and the
+    special products' bases, the cap's base, the deferral); no quotas, wage bill or awards (read over everyone)."""
+    size = max(PIECE_MIN_PEOPLE, PIECE_CELLS // max(scenarios, 1))
+    cache = inp.extra.setdefault("pieces", {})
+    if size not in cache:
+        n = inp.people
+        cache[size] = [(a, min(n, a + size), _piece(inp, slice(a, min(n, a + size)))) for a in range(0, n, size)]
+    return cache[size]
+
+
+def _piece(inp: ScenarioInputs, cut: slice) -> ScenarioInputs:
+    """The inputs of the people ``cut`` for the person-by-person parts (see :func:`_pieces`)."""
+    def of(a: np.ndarray | None) -> np.ndarray | None:  # a special product's months x people
+        return None if a is None else np.ascontiguousarray(a[:, cut])
+
+    special = [replace(sp, basis=of(sp.basis), baseline=of(sp.baseline), target=of(sp.target))
+               for sp in inp.special]
+    return replace(inp, employee_ids=inp.employee_ids[cut], score=inp.score[cut],
+                   effective_weight=inp.effective_weight[cut], has_weight=inp.has_weight[cut],
+                   metric_actual=inp.metric_actual[cut], metric_target=inp.metric_target[cut],
+                   deductions=inp.deductions[cut], groups=inp.groups[cut], quotas=None,
+                   target_bonus=inp.target_bonus[cut], bonus_share=inp.bonus_share[cut],
+                   key_role=inp.key_role[cut], bonus_factor=inp.bonus_factor[cut], bonus_defer=inp.bonus_defer[cut],
+                   commission_defer=inp.commission_defer[cut], forfeit=inp.forfeit[cut],
+                   protected=None if inp.protected is None else inp.protected[cut], cap_base=inp.cap_base[cut],
+                   sales=inp.sales[cut], special=special, wage_bill=None, awards=[], extra={})
+
+
+def _by_pieces(inp: ScenarioInputs, part: Any, outputs: int, *arrays: np.ndarray, **kw: Any) -> Any:
+    """``part(inp, *arrays, **kw)`` (b x n arrays out, ``outputs`` of them) worked out a piece of people at a time
+    (:func:`_pieces`): ``arrays`` have the scenarios first and the people second; when a batch is no bigger than
+    a piece, at once."""
+    b, n = arrays[0].shape[:2]
+    pieces = _pieces(inp, b)
+    if len(pieces) <= 1:
+        return part(inp, *arrays, **kw)
+    out = [np.empty((b, n)) for _ in range(outputs)]
+    for a, z, piece in pieces:
+        got = part(piece, *(x[:, a:z] for x in arrays), **kw)
+        for o, g in zip(out, got if outputs > 1 else (got,), strict=True):
+            o[:, a:z] = g
+    return out[0] if outputs == 1 else tuple(out)
+
+
 def composite(inp: ScenarioInputs, metric_factor: np.ndarray, growth: float = 0.0) -> np.ndarray:
+    """Composite per scenario and person (b x n): metric indicators rescored on actual x ``metric_factor``
+    (b x n x m) against target x (1 + growth); the other scores kept. A piece of people at a time
+    (:func:`_by_pieces`; each person's composite is their own)."""
+    return _by_pieces(inp, _composite, 1, metric_factor, growth=growth)
+
+
+def _composite(inp: ScenarioInputs, metric_factor: np.ndarray, growth: float = 0.0) -> np.ndarray:
     """Composite per scenario and person (b x n): metric indicators rescored on actual x ``metric_factor``
     (b x n x m) against target x (1 + growth); the other scores kept."""
     policy = inp.policy
@@ -603,6 +666,13 @@ def _product_people(inp: ScenarioInputs, j: int) -> np.ndarray | None:
 
 def commission(inp: ScenarioInputs, comp: np.ndarray, sales_factor: np.ndarray,
                growth: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Commission (paid now, deferred) per scenario and person (b x n, CNY): :func:`_commission` a piece of people
+    at a time (:func:`_by_pieces`; each person's commission, gate, cap and deferral are their own)."""
+    return _by_pieces(inp, _commission, 2, comp, sales_factor, growth=growth)
+
+
+def _commission(inp: ScenarioInputs, comp: np.ndarray, sales_factor: np.ndarray,
+                growth: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Commission (paid now, deferred) per scenario and person (b x n, CNY): tiers per product on the scaled
     sales (balance and quota products: :func:`special_cents`), the gate and the cap on the whole-cent gross,
     the deferral split. Products one at a time (whole cents add up exactly in any order)."""

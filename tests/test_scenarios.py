@@ -186,9 +186,11 @@ def _batch_arrays(inp, metric_factor: np.ndarray, sales_factor: np.ndarray, grow
 def test_parts_worked_out_for_some_people_are_those_worked_out_for_everyone(accumulate, seed, growth, sign, sample,
                                                                               bank_policy, monkeypatch) -> None:
     """A metric's score only where it weighs, a product's commission only for people with sales of it (or last
-    year's balance), a deferral only where a share is deferred: every per-person amount and every total is the
-    same, bit for bit, as when everything is worked out for everyone (SPARSE_SHARE decides which way a part
-    goes: 1 takes every part apart where anyone is left out, -1 none). Factors of either sign, and zeros."""
+    year's balance), a deferral only where a share is deferred, the composite and the commission a piece of
+    people at a time: every per-person amount and every total is the same, bit for bit, as when everything is
+    worked out for everyone at once (SPARSE_SHARE decides which way a part goes: 1 takes every part apart where
+    anyone is left out, -1 none; PIECE_CELLS 7 makes pieces of a third of everyone). Factors of either
+    sign, and zeros."""
     policy = load_policy(ROOT / "data" / "policies" / "2026.yaml").updated({"commission.accumulate": accumulate})
     base = evaluate(policy, sample)
     inp = scenarios.prepare(policy, sample, base)
@@ -198,10 +200,16 @@ def test_parts_worked_out_for_some_people_are_those_worked_out_for_everyone(accu
     sales_factor = sign * rng.lognormal(0.0, 0.4, size=(3, n, q))
     sales_factor[:, ::7] = 0.0
     got = {}
-    for share in (-1.0, 1.0):
+    for share, piece in ((-1.0, 10**9), (1.0, 10**9), (1.0, 7), (-1.0, 7)):
         monkeypatch.setattr(scenarios, "SPARSE_SHARE", share)
+        monkeypatch.setattr(scenarios, "PIECE_CELLS", piece)  # 7: pieces of the fewest people allowed,
+        monkeypatch.setattr(scenarios, "PIECE_MIN_PEOPLE", n // 3 + 1)  # a third of everyone
         inp.extra.clear()
-        got[share] = _batch_arrays(inp, metric_factor, sales_factor, growth)
-    assert any(v[1] is not None for v in inp.extra["people"].values())  # some parts were taken apart
-    for dense, sparse in zip(got[-1.0], got[1.0], strict=True):
-        assert dense.dtype == sparse.dtype and dense.tobytes() == sparse.tobytes()
+        got[share, piece] = _batch_arrays(inp, metric_factor, sales_factor, growth)
+        if share > 0 and piece > 10:
+            assert any(v[1] is not None for v in inp.extra["people"].values())  # some parts were taken apart
+        if piece < 10:
+            assert len(inp.extra["pieces"][n // 3 + 1]) == 3  # the person-by-person parts went in 3 pieces
+    for way in list(got)[1:]:
+        for everyone, other in zip(got[-1.0, 10**9], got[way], strict=True):
+            assert everyone.dtype == other.dtype and everyone.tobytes() == other.tobytes(), way
