@@ -472,13 +472,26 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     # together there next)
     paid_periods = data.periods[:data.periods.index(through) + 1] if interim else data.periods
     pending_cents = submit(_commission_cents, lines, None if interim else settlement, ids, paid_periods)
+    commission_total = settlement["final"].reindex(ids).fillna(0.0).to_numpy()
+    # the summary's rounded pay the contributions are worked out on, and the days employed in each month: the
+    # contributions (五险一金) on the second thread too, while the deferrals, clawbacks and summary are worked out
+    allowance_cols = [c for c in allowances.columns if c != "allowances_total"]
+    rounded_allowances = {c: round_cents(allowances[c].to_numpy()) for c in allowance_cols}
+    pay_now = pd.DataFrame({
+        "base_pay": round_cents(base["base_pay"].to_numpy()),
+        "allowances": (round_cents(sum(rounded_allowances.values())) if rounded_allowances
+                       else np.zeros(len(emp))),
+        "commission": round_cents(commission_total),
+        "target_bonus": round_cents(bonus["target_bonus"].to_numpy() * bonus_share)})
+    days, month_len = pay.month_days(emp["hire_date"], emp["exit_date"], paid_periods)
+    employed = days, days / month_len[None, :]
+    pending_benefits = submit(_benefits, policy, data, emp, ids, base, pay_now, employed[1], days, paid_periods)
     if not interim:
         # the commission table (millions of lines, a settlement line inserted after each person's) on the second
-        # thread while the deferrals, clawbacks and summary are worked out
+        # thread
         pending_table = (submit(cm.lines_with_settlement, lines, settlement, data.periods[-1])
                          if "commission" in wanted else  # not asked for: built only if the gross pay needs it
                          partial(cm.lines_with_settlement, lines, settlement, data.periods[-1]))
-    commission_total = settlement["final"].reindex(ids).fillna(0.0).to_numpy()
     commission_share = np.where(deferred_rule == "pay_early", 0.0,
                                 cp.deferral_shares(emp["grade"], key_role, deferral, "commission"))
     commission_paid, commission_deferred = cp.split_deferred(np.maximum(commission_total, 0.0), commission_share)
@@ -521,20 +534,18 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                summary["rating"].map(policy.ratings.names).astype(object).to_numpy())
     out["base_monthly"] = base["base_monthly_used"].to_numpy()
     out["base_source"] = base["base_source"].to_numpy()
-    out["base_pay"] = round_cents(base["base_pay"].to_numpy())
-    allowance_cols = [c for c in allowances.columns if c != "allowances_total"]
-    rounded_allowances = {c: round_cents(allowances[c].to_numpy()) for c in allowance_cols}
+    out["base_pay"] = pay_now["base_pay"].to_numpy()
     for c, v in rounded_allowances.items():
         out[f"allowance_{c}"] = v
-    out["allowances"] = round_cents(sum(rounded_allowances.values())) if rounded_allowances else 0.0
+    out["allowances"] = pay_now["allowances"].to_numpy() if rounded_allowances else 0.0
     out["commission_gross"] = settlement["gross"].reindex(ids).fillna(0.0).to_numpy()
     out["commission_settlement"] = settlement["settlement"].reindex(ids).fillna(0.0).to_numpy()
-    out["commission"] = round_cents(commission_total)
+    out["commission"] = pay_now["commission"].to_numpy()
     out["commission_paid"] = commission_paid
     out["commission_deferred"] = commission_deferred
     out["commission_forfeited"] = commission_forfeited
     out["commission_note"] = settlement["reason"].reindex(ids).fillna("").to_numpy()
-    out["target_bonus"] = round_cents(bonus["target_bonus"].to_numpy() * bonus_share)
+    out["target_bonus"] = pay_now["target_bonus"].to_numpy()
     out["payout_multiple"] = bonus["payout_multiple"].to_numpy()
     if protected is not None:
         out["new_hire_protected_share"] = protected  # share of the cycle's days under new-hire protection
@@ -564,15 +575,16 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     by_month = pending_cents()
     no_lines = None if "commission" in wanted else lines.iloc[0:0]  # the commission table not asked for
     del lines  # memory: read; the second thread lets go of it when the commission table is built
-    gross = _monthly_gross(out, by_month if by_month is not None else pending_table(), ids, paid_periods, emp)
-    monthly, benefits_table = _benefits(policy, data, emp, ids, base, out, gross["share"], gross["days"],
-                                        paid_periods)
+    gross = _monthly_gross(out, by_month if by_month is not None else pending_table(), ids, paid_periods, emp,
+                           employed)
+    monthly, benefits_table = pending_benefits()
     out["employee_contributions"] = benefits_table["employee_contributions"].to_numpy()
     out["employer_contributions"] = benefits_table["employer_contributions"].to_numpy()
     out["employer_cost"] = round_cents(out["total_cash"] + out["bonus_deferred"] + out["commission_deferred"]
                                        + out["employer_contributions"])
     commission_table = pending_table() if "commission" in wanted else no_lines
-    del by_month, pending_cents, pending_table, no_lines  # in the gross pay and the commission table now
+    # in the gross pay, the contributions and the commission table now
+    del by_month, pending_cents, pending_benefits, pending_table, no_lines, pay_now, employed
     net_table, tax_table = (_net_pay(policy, data, ids, out, gross, monthly, None if interim else deferrals,
                                      paid_periods, interim) if wanted & {"net", "tax"} else
                             (pd.DataFrame(), pd.DataFrame()))
@@ -667,14 +679,18 @@ def _commission_cents(lines: pd.DataFrame, settlement: pd.DataFrame | None, ids:
 
 
 def _monthly_gross(out: pd.DataFrame, commission: pd.DataFrame | np.ndarray, ids: pd.Series, periods: list[str],
-                   emp: pd.DataFrame) -> dict[str, np.ndarray]:
+                   emp: pd.DataFrame, employed: tuple[np.ndarray, np.ndarray] | None = None
+                   ) -> dict[str, np.ndarray]:
     """Monthly wages (people x months): base and allowances spread by the share of each month employed (a
     full month weighs 1), commission lines by the month they are paid in (the settlement line in its month),
     less the commission deferred (or forfeited) in the last month, special awards in the last month; each adds
     up to the summary to the cent (commission to ``commission_paid``). ``commission``: the commission table, or
-    its cents per person and month (:func:`_commission_cents`)."""
-    days, month_len = pay.month_days(emp["hire_date"], emp["exit_date"], periods)
-    share = days / month_len[None, :]
+    its cents per person and month (:func:`_commission_cents`). ``employed``: (days employed in each month,
+    their share of the month), as :func:`compkit.pay.month_days` gives them, when already worked out."""
+    if employed is None:
+        days, month_len = pay.month_days(emp["hire_date"], emp["exit_date"], periods)
+        employed = days, days / month_len[None, :]
+    days, share = employed
     base_m = _split_by_share(out["base_pay"].to_numpy(dtype="float64"), share)
     allow_m = _split_by_share(out["allowances"].to_numpy(dtype="float64"), share)
     n, m = days.shape
@@ -703,7 +719,10 @@ def _benefits(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, 
     """五险一金 and annuity, monthly, on the contribution wage of :func:`compkit.pay.contribution_wage`; the
     stand-in is this cycle's average monthly pay with the bonus at target:
     (base pay + allowances + commission + target bonus) / months employed. (Not the bonus actually paid: the
-    law's base is last year's wage, which this year's bonus cannot change, so neither may the stand-in.)"""
+    law's base is last year's wage, which this year's bonus cannot change, so neither may the stand-in.)
+    ``out``: the summary's rounded base_pay, allowances, commission and target_bonus (CNY per person); ``share``
+    and ``days``: the share of each month employed and the days (people x months); all read, never written (the
+    engine works this out on its second thread while it reads them too)."""
     fte = np.nan_to_num(emp["fte"].to_numpy(dtype="float64"), nan=1.0)
     first_month = (base["base_monthly_used"].to_numpy() + sum(policy.allowances.values())) * fte
     months_employed = share.sum(axis=1)
