@@ -163,6 +163,19 @@ class Outcomes:
 
 # ---------------------------------------------------------------------------------------- evaluate
 
+#: the dtype pandas gives a column of Python strings (``str``, Arrow-backed, in pandas 3)
+_TEXT = pd.Series(np.array(["x"], dtype=object)).dtype
+
+
+def _as_column(values: pd.Series) -> Any:
+    """``values`` to put into another table as the column ``values.to_numpy()`` would make there (the same values
+    and dtype): text that pandas would store as it is stored here goes in as its own array, without a Python
+    string per value made and then converted back (100,000 of them per column)."""
+    if values.dtype == _TEXT and values.notna().any():  # (all missing: pandas would make the column ``object``)
+        return values.array
+    return values.to_numpy()
+
+
 
 def background() -> Callable[..., Callable[[], Any]]:
     """A second thread for one evaluation: ``submit = background()``, then ``wait = submit(fn, *args)`` queues
@@ -529,11 +542,11 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                         "grade": emp["grade"], "gender": emp["gender"], "fte": emp["fte"],
                         "hire_date": emp["hire_date"], "exit_date": emp["exit_date"], "days_share": days_share})
     for col in summary.columns.drop("employee_id"):
-        out[col] = summary[col].to_numpy()
+        out[col] = _as_column(summary[col])
     out.insert(out.columns.get_loc("rating") + 1, "rating_name",
                summary["rating"].map(policy.ratings.names).astype(object).to_numpy())
     out["base_monthly"] = base["base_monthly_used"].to_numpy()
-    out["base_source"] = base["base_source"].to_numpy()
+    out["base_source"] = _as_column(base["base_source"])
     out["base_pay"] = pay_now["base_pay"].to_numpy()
     for c, v in rounded_allowances.items():
         out[f"allowance_{c}"] = v
@@ -544,7 +557,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["commission_paid"] = commission_paid
     out["commission_deferred"] = commission_deferred
     out["commission_forfeited"] = commission_forfeited
-    out["commission_note"] = settlement["reason"].reindex(ids).fillna("").to_numpy()
+    out["commission_note"] = _as_column(settlement["reason"].reindex(ids).fillna(""))
     out["target_bonus"] = pay_now["target_bonus"].to_numpy()
     out["payout_multiple"] = bonus["payout_multiple"].to_numpy()
     if protected is not None:
@@ -553,7 +566,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["bonus_paid"] = bonus_paid
     out["bonus_deferred"] = bonus_deferred
     out["bonus_forfeited"] = bonus_forfeited
-    out["exit_reason"] = leavers["exit_reason"].to_numpy()
+    out["exit_reason"] = _as_column(leavers["exit_reason"])
     out["leaver"] = leavers["leaver"].to_numpy()
     claim_sums = claim_register.groupby("employee_id")[["cancelled", "to_recover"]].sum()
     out["clawback_cancelled"] = round_cents(ids.map(claim_sums["cancelled"]).fillna(0.0).to_numpy(dtype="float64"))
@@ -597,8 +610,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     else:
         out["raise_pct"] = review["raise_pct"].to_numpy()
         out["new_base_monthly"] = round_cents(review["new_base_monthly"].to_numpy())
-        out["promotion"] = promotions["recommendation"].to_numpy()
-        out["promotion_to"] = promotions["to_grade"].to_numpy()
+        out["promotion"] = _as_column(promotions["recommendation"])
+        out["promotion_to"] = _as_column(promotions["to_grade"])
         out["promotion_base_monthly"] = promotions["new_base_monthly"].to_numpy()  # pay on the new grade
     out["pay_note"] = _pay_notes(out)
 
@@ -735,10 +748,10 @@ def _benefits(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, 
     july = np.array([int(p[5:7]) >= 7 for p in periods])
     first_h1 = int(np.argmin(july)) if (~july).any() else 0
     first_h2 = int(np.argmax(july)) if july.any() else len(july) - 1
-    table: dict[str, Any] = {"employee_id": ids.to_numpy(), "wage_h1": round_cents(wage["wage_h1"].to_numpy()),
-                             "wage_source_h1": wage["wage_source_h1"].to_numpy(),
+    table: dict[str, Any] = {"employee_id": _as_column(ids), "wage_h1": round_cents(wage["wage_h1"].to_numpy()),
+                             "wage_source_h1": _as_column(wage["wage_source_h1"]),
                              "wage_h2": round_cents(wage["wage_h2"].to_numpy()),
-                             "wage_source_h2": wage["wage_source_h2"].to_numpy()}
+                             "wage_source_h2": _as_column(wage["wage_source_h2"])}
     for key in ("si_base", "hf_base"):
         table[f"{key}_h1"] = round_cents(monthly[key][:, first_h1])
         table[f"{key}_h2"] = round_cents(monthly[key][:, first_h2])
