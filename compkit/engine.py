@@ -431,8 +431,15 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     base = pay.base_salary(emp_base, policy, days_share, months)
     if stepped.any():
         base["base_source"] = np.where(stepped, "step", base["base_source"].astype(object))
-    allowances = pay.allowances(emp, policy.allowances, days_share, emp["fte"].to_numpy(), months)
     composite = summary["composite"].to_numpy()
+    # the salary review and the promotions on the second thread (after the commission lines) meanwhile
+    if reuse:
+        assert kept is not None
+        pending_career = (lambda career: lambda: career)(kept.stages["career"])
+    else:
+        pending_career = submit(_career, policy, data, emp, ids, base, summary, indicators, composite, stepped,
+                                interim)
+    allowances = pay.allowances(emp, policy.allowances, days_share, emp["fte"].to_numpy(), months)
     nhp = policy.new_hire_protection  # 新人保护期: a minimum bonus for the protected days, no demotion
     protected = (protection.protected_share(emp["hire_date"], emp["exit_date"], data.cycle_start, data.cycle_end,
                                             nhp.months) if nhp is not None else None)
@@ -463,12 +470,6 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     bonus_forfeited = np.where(forfeit, bonus_deferred, 0.0)
     bonus_deferred = np.where(forfeit, 0.0, bonus_deferred)
 
-    if reuse:
-        assert kept is not None
-        pending_career = (lambda career: lambda: career)(kept.stages["career"])
-    else:
-        pending_career = submit(_career, policy, data, emp, ids, base, summary, indicators, composite, stepped,
-                                interim)
     lines = pending_lines()
     del pending_lines
     if interim:
@@ -595,12 +596,13 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["employer_contributions"] = benefits_table["employer_contributions"].to_numpy()
     out["employer_cost"] = round_cents(out["total_cash"] + out["bonus_deferred"] + out["commission_deferred"]
                                        + out["employer_contributions"])
-    commission_table = pending_table() if "commission" in wanted else no_lines
-    # in the gross pay, the contributions and the commission table now
-    del by_month, pending_cents, pending_benefits, pending_table, no_lines, pay_now, employed
+    del by_month, pending_cents, pending_benefits, pay_now, employed  # in the gross pay and the contributions now
     net_table, tax_table = (_net_pay(policy, data, ids, out, gross, monthly, None if interim else deferrals,
                                      paid_periods, interim) if wanted & {"net", "tax"} else
                             (pd.DataFrame(), pd.DataFrame()))
+    # the commission table, put together on the second thread meanwhile (nothing above reads it)
+    commission_table = pending_table() if "commission" in wanted else no_lines
+    del pending_table, no_lines
     del gross, monthly  # the net table holds the columns it reads
     if interim:
         out["raise_pct"] = np.nan
