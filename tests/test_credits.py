@@ -160,6 +160,34 @@ def test_unknown_deals_are_those_absent_from_sales(sales_deals: list, credit_dea
     assert found == [i for i, d in enumerate(credit_deals) if d not in known]
 
 
+def test_deal_positions_worked_example() -> None:
+    """The sales' deal ids among the credited deals: D22 is credit deal 0, D1 deal 1; DP000001 (another length),
+    D33 (same length, not credited), X and a missing id are -1. The ids of other lengths are not looked up, the
+    answer is the same as looking every id up."""
+    from compkit._arrays import positions
+    from compkit.credits import _deal_positions
+
+    sales = pd.Series(["D22", "DP000001", "D1", None, "D33", "X", "D22"] * 3, dtype="string")
+    deals = pd.Index(pd.Series(["D22", "D1"], dtype="string"))
+    expected = [0, -1, 1, -1, -1, -1, 0] * 3
+    assert _deal_positions(sales, deals).tolist() == expected
+    assert positions(sales, deals).tolist() == expected
+    assert _deal_positions(sales, deals).dtype == np.int32
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["D1", "D2", "D3", "D10", "D22", "DP0001", "X", None]), max_size=40),
+       st.lists(st.sampled_from(["D1", "D2", "D3", "D10", "D22", "X", "Y"]), min_size=1, max_size=8))
+def test_deal_positions_as_every_id_looked_up(sales_deals: list, credit_deals: list) -> None:
+    """Looking up only the ids as long as some credited deal's gives the positions a look-up of every id gives."""
+    from compkit._arrays import positions
+    from compkit.credits import _deal_positions
+
+    sales = pd.Series(sales_deals, dtype="string")
+    deals = pd.Index(pd.unique(pd.Series(credit_deals, dtype="string")))
+    assert _deal_positions(sales, deals).tolist() == positions(sales, deals).tolist()
+
+
 def test_the_split_reads_the_same_credited_sales_as_the_table(bank_policy: Policy, sample) -> None:
     """CreditSplit (the engine's: no copy of the sales table) gives the commission lines and the loyalty of the
     credited sales table exactly, bit for bit; with no credits it is the sales table itself."""
