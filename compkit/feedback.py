@@ -601,9 +601,14 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
 
 
 def _release(outcomes: Outcomes, *tables: str) -> None:
-    """Empty the Outcomes' ``tables`` (read, and serving nothing after the statements): their memory is freed."""
+    """Empty the Outcomes' ``tables`` (read, and serving nothing after the statements): their memory is freed, and
+    its pages handed back (:func:`compkit._memory.release_freed_memory`), so that the resident size follows what
+    the contents hold as they are made instead of staying at the evaluation's."""
+    from compkit._memory import release_freed_memory
+
     for name in tables:
         setattr(outcomes, name, pd.DataFrame())
+    release_freed_memory()
 
 
 def _net_lines(outcomes: Outcomes) -> pd.DataFrame:
@@ -920,8 +925,12 @@ class _Chunk:
         target = ind["target"].to_numpy(dtype="float64")
         two = (np.isin(source, ["ratings", "surveys"]) | (np.abs(actual) < 100)) & ~np.isin(
             _strings(ind["indicator"]), sorted(pages.counts))
-        a2, a0 = i18n.numbers(actual, lang, 2), i18n.numbers(actual, lang, 0)
-        t2, t0 = i18n.numbers(target, lang, 2), i18n.numbers(target, lang, 0)
+
+        def shown(x: np.ndarray) -> list[str]:  # 2 decimals where ``two``, else whole numbers
+            cells = np.empty(len(x), dtype=object)
+            cells[two] = i18n.numbers(x[two], lang, 2)
+            cells[~two] = i18n.numbers(x[~two], lang, 0)
+            return cells.tolist()
         ach = [t + "%" if t else "" for t in i18n.numbers(ind["achievement"].to_numpy(dtype="float64") * 100, lang)]
         score = i18n.numbers(ind["score"].to_numpy(dtype="float64"), lang, 1)
         weight = ind["effective_weight"].to_numpy(dtype="float64")
@@ -931,9 +940,8 @@ class _Chunk:
         self.ind_rows = [
             f'<tr><td>{nm}</td><td class="n">{a}</td><td class="n">{t}</td><td class="n">{h}</td>'
             f'<td class="n">{sc}</td><td class="n">{w if c else not_counted}</td></tr>\n'
-            for nm, a, t, h, sc, w, c in zip(_escaped(names), np.where(two, a2, a0).tolist(),
-                                             np.where(two, t2, t0).tolist(), ach, score, shown_weight,
-                                             counted.tolist())]
+            for nm, a, t, h, sc, w, c in zip(_escaped(names), shown(actual), shown(target), ach, score,
+                                             shown_weight, counted.tolist())]
         note_form = _("{indicator}: {note}.")
         worded: dict[str, str] = {}
         self.notes: list[str | None] = []
@@ -1266,14 +1274,15 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
         key = pseudonym_key()  # fail early, before any work, when the key is missing
     if publish is not None and policy.publication.names == "name":
         refuse_reports_folder(publish, "published results with names")
-    from compkit._memory import release_freed_memory
+    from compkit._memory import large_blocks_from_kernel, release_freed_memory
 
-    data = load_dataset(data_path, policy=policy, cycle=cycle)
-    outcomes = None
-    if statement_month(policy, data, period) is None:  # final: evaluated here, then the tables the contents do not
-        outcomes = evaluate(policy, data)              # read are dropped (sales, metrics, ratings ...), so that
-        data, period = statement_inputs(data), None    # their memory serves the contents, and the freed pages
-        release_freed_memory()                         # are handed back (the heap is fragmented after evaluate)
+    with large_blocks_from_kernel():  # the run's peak memory is load + evaluate's: large arrays not kept in the heap
+        data = load_dataset(data_path, policy=policy, cycle=cycle)
+        outcomes = None
+        if statement_month(policy, data, period) is None:  # final: evaluated here, then the tables the contents
+            outcomes = evaluate(policy, data)              # do not read are dropped (sales, metrics, ratings ...),
+            data, period = statement_inputs(data), None    # so that their memory serves the contents, and the
+            release_freed_memory()                         # freed pages are handed back
     st = statement_contents(policy, data, outcomes=outcomes, period=period, lang=lang, release=True)
     del data, outcomes  # the loaded tables and the evaluation are not needed for writing: freed, and the pages
     release_freed_memory()  # handed back, before the workers fork

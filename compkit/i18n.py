@@ -401,7 +401,10 @@ def numbers(values: Any, lang: str | None = None, decimals: int = 0) -> list[str
     out = [format(v, spec) for v in x.tolist()]
     with np.errstate(invalid="ignore"):
         y = np.abs(x) * (10.0 ** decimals)
-        odd = ~(np.abs(x) < _FAST_BOUND[decimals]) | (np.abs(y - np.floor(y) - 0.5) < 1e-6)
+        missing = np.isnan(x)
+        odd = (~(np.abs(x) < _FAST_BOUND[decimals]) | (np.abs(y - np.floor(y) - 0.5) < 1e-6)) & ~missing
+    for i in np.flatnonzero(missing).tolist():
+        out[i] = ""  # as number() gives a missing value
     for i in np.flatnonzero(odd).tolist():
         out[i] = number(float(x[i]), lang, decimals)
     return out

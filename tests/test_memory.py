@@ -76,3 +76,39 @@ def test_release_freed_memory_trims_only_when_compkit_tunes_malloc() -> None:
     environ["COMPKIT_MEMORY"] = "default"
     out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_large_blocks_from_kernel_only_within_the_block() -> None:
+    """Within large_blocks_from_kernel a 32 MB array is mapped from the kernel (glibc's mallinfo2: hblkhd, the bytes
+    in mapped blocks, grows by it) and handed back when freed; after the block a 32 MB array comes from the heap
+    again (hblkhd unchanged). With COMPKIT_MEMORY=default the block changes nothing (yields False)."""
+    code = """
+import ctypes, json, compkit, numpy as np
+from compkit import _memory
+class M(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                "fsmblks", "uordblks", "fordblks", "keepcost")]
+f = ctypes.CDLL(None).mallinfo2
+f.restype = M
+mapped = lambda: f().hblkhd
+before = mapped()
+with _memory.large_blocks_from_kernel() as ok:
+    a = np.ones(4 * 2 ** 20)  # 32 MB
+    inside = mapped()
+b = np.ones(4 * 2 ** 20)
+after = mapped()
+del a
+freed = mapped()
+print(json.dumps({"ok": ok, "inside": inside - before, "after": after - inside, "freed": inside - freed}))
+"""
+    environ = {k: v for k, v in os.environ.items() if k != "COMPKIT_MEMORY"}
+    environ["PYTHONPATH"] = str(ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
+    if not sys.platform.startswith("linux"):
+        return
+    out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["ok"] is True
+    assert got["inside"] >= 32 * 2 ** 20 and got["after"] == 0 and got["freed"] >= 32 * 2 ** 20
+    environ["COMPKIT_MEMORY"] = "default"
+    out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1])["ok"] is False
