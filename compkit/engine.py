@@ -11,6 +11,7 @@ where total pay is zero, ``pay_note`` says why.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from compkit import awards, career, pay, protection, steps, training
 from compkit import commission as cm
 from compkit import compliance as cp
 from compkit import tax as tx
+from compkit._threads import Pending
 from compkit.credits import CreditSplit, split_credits
 from compkit.data import Dataset, positions
 from compkit.errors import CompkitError
@@ -177,26 +179,62 @@ def _as_column(values: pd.Series) -> Any:
 
 
 
-def background() -> Callable[..., Callable[[], Any]]:
+def background() -> Callable[..., Pending]:
     """A second thread for one evaluation: ``submit = background()``, then ``wait = submit(fn, *args)`` queues
-    ``fn(*args)`` and returns a function that waits for its result (and raises its exception, if any). Queued
+    ``fn(*args)`` and returns a :class:`compkit._threads.Pending`: call it to wait for its result (it raises
+    the step's exception, if any); ``done()`` tells whether it has finished. Queued
     steps run one after another, in the order submitted, so a step may wait for an earlier one (never a
     later). numpy, pandas and Arrow let go of Python's lock in their long loops, so steps that do not depend on
     each other use two cores; the results are the same as calling each ``fn`` in place. ``COMPKIT_THREADS=1``
     runs each step in place when submitted (e.g. under a profiler that follows one thread)."""
     if os.environ.get("COMPKIT_THREADS") == "1":
-        def in_place(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
-            result = fn(*args, **kwargs)
-            return lambda: result
+        def in_place(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Pending:
+            return Pending(result=fn(*args, **kwargs))
         return in_place
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compkit")  # its thread ends with the pool
 
-    def submit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
-        return pool.submit(fn, *args, **kwargs).result
+    def submit(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Pending:
+        return Pending(pool.submit(fn, *args, **kwargs))
     return submit
 
 
-def in_background(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
+class _FirstFree:
+    """A step of an evaluation that either thread may work out, whichever is free first: the second thread when it
+    reaches it in its queue (``submit(step.run_here)``), the main thread where it would otherwise wait
+    (:meth:`run_here`). Calling it returns the result (working it out here if nobody has started it, else waiting
+    for it) and raises its exception, if any. The result is the same whichever thread works it out."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._fn, self._args = fn, args
+        self._lock = threading.Lock()
+        self._claimed = False
+        self._done = threading.Event()
+        self._result: Any = None
+        self._error: BaseException | None = None
+
+    def run_here(self) -> None:
+        """Work the step out on this thread, unless a thread has started it already."""
+        with self._lock:
+            if self._claimed:
+                return
+            self._claimed = True
+        try:
+            self._result = self._fn(*self._args)
+        except BaseException as error:  # raised to whoever asks for the result
+            self._error = error
+        finally:
+            self._fn, self._args = None, ()  # (let go of the inputs)
+            self._done.set()
+
+    def __call__(self) -> Any:
+        self.run_here()
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+def in_background(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Pending:
     """Start ``fn(*args, **kwargs)`` on a second thread of its own and return a function that waits for its
     result (:func:`background` with one step)."""
     return background()(fn, *args, **kwargs)
@@ -573,14 +611,11 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["clawback_cancelled"] = round_cents(ids.map(claim_sums["cancelled"]).fillna(0.0).to_numpy(dtype="float64"))
     out["clawback_to_recover"] = round_cents(ids.map(claim_sums["to_recover"]).fillna(0.0).to_numpy(
         dtype="float64"))
-    # the sound-pay checks and the leavers read only the pay worked out so far: on the second thread, from a
-    # shallow copy of the summary as it is now (the columns added below are not theirs)
-    pay_so_far = out.copy(deep=False)
-    pending_checks = (submit(cp.compliance_checks, pay_so_far, deferrals, policy)
-                      if wanted & {"compliance", "compliance_people"} else lambda: (pd.DataFrame(), pd.DataFrame()))
-    pending_leavers = (submit(_leaver_table, pay_so_far, leavers, bonus, days_share) if "leavers" in wanted
-                       else pd.DataFrame)
-    del pay_so_far
+    # the sound-pay checks and the leavers read only the pay worked out so far (from a shallow copy of the summary
+    # as it is now: the columns added below are not theirs): worked out by whichever thread is free first
+    checks_and_leavers = _FirstFree(_checks_and_leavers, out.copy(deep=False), deferrals, policy, leavers, bonus,
+                                    days_share, wanted)
+    submit(checks_and_leavers.run_here)
     # special awards (单项奖, compkit.awards) are decided at the end of the cycle: none to date
     award_table = awards.empty_lines() if interim else awards.award_lines(policy, data, out, indicators)
     out["awards"] = awards.awards_by_person(award_table, out["employee_id"])
@@ -591,6 +626,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     del lines  # memory: read; the second thread lets go of it when the commission table is built
     gross = _monthly_gross(out, by_month if by_month is not None else pending_table(), ids, paid_periods, emp,
                            employed)
+    if not pending_benefits.done():  # the second thread is still at the contributions: the checks here meanwhile
+        checks_and_leavers.run_here()
     monthly, benefits_table = pending_benefits()
     out["employee_contributions"] = benefits_table["employee_contributions"].to_numpy()
     out["employer_contributions"] = benefits_table["employer_contributions"].to_numpy()
@@ -626,14 +663,25 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     warnings = pay.deferral_compliance(policy.bonus.deferral, policy.grades)
     info["warnings"] = "; ".join(warnings)
 
-    checks, check_people = pending_checks()
-    leaver_table = pending_leavers()
+    checks, check_people, leaver_table = checks_and_leavers()
     return Outcomes(summary=out, indicators=indicators.reset_index(drop=True), commission=commission_table,
                     deferrals=deferrals, salary_review=review, promotions=promotions, benefits=benefits_table,
                     net=net_table, tax=tax_table, info=info, compliance=checks, compliance_people=check_people,
                     clawbacks=claim_register,
                     leavers=leaver_table, allocation=allocation, awards=award_table,
                     rater_adjustments=rater_adjustments)
+
+
+def _checks_and_leavers(pay_so_far: pd.DataFrame, deferrals: pd.DataFrame, policy: Policy, leavers: pd.DataFrame,
+                        bonus: pd.DataFrame, days_share: np.ndarray, wanted: Collection[str]
+                        ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The sound-pay checks (:func:`compkit.compliance.compliance_checks`: table and per person) and the leavers
+    table, each empty when not ``wanted``."""
+    checks, check_people = (cp.compliance_checks(pay_so_far, deferrals, policy)
+                            if set(wanted) & {"compliance", "compliance_people"} else (pd.DataFrame(), pd.DataFrame()))
+    leaver_table = (_leaver_table(pay_so_far, leavers, bonus, days_share) if "leavers" in wanted
+                    else pd.DataFrame())
+    return checks, check_people, leaver_table
 
 
 def _leaver_table(out: pd.DataFrame, leavers: pd.DataFrame, bonus: pd.DataFrame, days_share: np.ndarray

@@ -237,8 +237,8 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
 
 def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
                      rater_scores: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
-                     sales: pd.DataFrame | CreditSplit | Callable[[], pd.DataFrame | CreditSplit] | None = None
-                     ) -> pd.DataFrame:
+                     sales: pd.DataFrame | CreditSplit | Callable[[], pd.DataFrame | CreditSplit] | None = None,
+                     rows_of: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Actual and target per employee and indicator for the cycle (or cycle-to-date ``through`` YYYY-MM).
 
     metrics: months combined by the indicator's ``aggregate`` (sum, mean or last month), targets likewise;
@@ -251,6 +251,9 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
     Sources without a target column take the indicator's ``target``.
     Every employee x indicator appears (NaN where there is no value). Columns: employee_id, indicator, actual,
     target, source_note.
+    ``rows_of`` (optional): a dict filled with each source table read (``ratings``: ``rater_scores``) and the
+    position of each of its rows' employee in the employees table (-1: not there), for a caller that reads the
+    same table again (the scorecard's 360 rule notes).
     """
     employees = pd.Index(data.employees["employee_id"].astype(str))
     inds = policy.scorecard.indicators
@@ -326,6 +329,8 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
                                               else sales() if callable(sales) else sales, through),
                      "ratings": lambda: rater_scores}[name]()
             sources[name] = table, positions(table["employee_id"], employees)
+            if rows_of is not None:
+                rows_of[name] = sources[name][1]
         return sources[name]
 
     for ind in inds:
@@ -389,9 +394,9 @@ def team_totals(employees: pd.DataFrame, team: str, actual: np.ndarray,
     team ``branch`` / ``region``: everyone of the employee's branch or region, the employee included;
     ``supervisor``: the employees whose ``supervisor_id`` is the employee's id."""
     n = len(employees)
-    ids = employees["employee_id"].astype(str).to_numpy()
-    if team == "supervisor":
-        member_group = positions(employees["supervisor_id"].astype("string").fillna(""), pd.Index(ids))
+    if team == "supervisor":  # (the ids as their own text column: no Python string per id)
+        member_group = positions(employees["supervisor_id"].astype("string").fillna(""),
+                                 pd.Index(employees["employee_id"].astype(str)))
         own_group = np.arange(n)
         n_groups = n
     else:
@@ -507,7 +512,7 @@ def composite_scores(policy: Policy, scored: pd.DataFrame, deduction_points: np.
     eff = scored["effective_weight"].to_numpy(dtype="float64").reshape(n, k)
     w_ind = weight_matrices(policy, np.full(n, -1) if code is None else code)[0]  # n x k
     cat_of = np.array([categories.index(ind.category) for ind in sc.indicators])
-    out = pd.DataFrame({"employee_id": scored["employee_id"].to_numpy()[::k]})
+    out = pd.DataFrame({"employee_id": scored["employee_id"].iloc[::k].to_numpy()})
     present = ~np.isnan(score)
     for c, name in enumerate(categories):
         cols = cat_of == c
@@ -699,7 +704,8 @@ def scorecard(policy: Policy, data: Dataset, through: str | None = None,
         if ratings is None:
             ratings = ratings_used(policy, data)[0]
         rater_scores = combine_raters(ratings, policy.scorecard.raters)
-    values = indicator_values(policy, data, through, rater_scores, sales)
+    rows_of: dict[str, np.ndarray] = {}  # the 360 ratings' employees, looked up once for both readers
+    values = indicator_values(policy, data, through, rater_scores, sales, rows_of)
     if callable(rater_scores):
         rater_scores = rater_scores()
     code = scorecard_codes(data.employees, policy)[0]  # scorecards by population (-1: the one scorecard)
@@ -718,11 +724,12 @@ def scorecard(policy: Policy, data: Dataset, through: str | None = None,
     summary["rating_group"] = group
     summary = pd.concat([summary, ratings.reset_index(drop=True)], axis=1)
     summary["rating"] = summary["rating_guided"] if rp.method == "guided" else summary["rating_absolute"]
-    summary["rater_rules"] = rater_rule_notes(rater_scores, ids)
+    summary["rater_rules"] = rater_rule_notes(rater_scores, ids, rows_of.get("ratings"))
     return scored, summary
 
 
-def rater_rule_notes(rater_scores: pd.DataFrame, employee_ids: pd.Index) -> np.ndarray:
+def rater_rule_notes(rater_scores: pd.DataFrame, employee_ids: pd.Index, rows: np.ndarray | None = None
+                     ) -> np.ndarray:
     """Per employee, the distinct 360 rules that applied to any item, in alphabetical order and joined with
     '; ' ("" when all roles were present for every item).
 
@@ -731,7 +738,8 @@ def rater_rule_notes(rater_scores: pd.DataFrame, employee_ids: pd.Index) -> np.n
     rule_codes, rule_texts = pd.factorize(rater_scores["rule"])
     notes_of = [[] if t == "all roles" else str(t).split("; ") for t in rule_texts]
     distinct = sorted({note for notes in notes_of for note in notes})
-    rows = positions(rater_scores["employee_id"], employee_ids)
+    if rows is None:  # (``rows``: these positions, when already looked up)
+        rows = positions(rater_scores["employee_id"], employee_ids)
     ok = (rows >= 0) & (rule_codes >= 0)
     masks = []
     for note in distinct:

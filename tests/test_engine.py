@@ -161,6 +161,47 @@ def test_same_inputs_give_identical_outcomes(tiny, policy: Policy) -> None:
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
 
 
+def test_one_thread_gives_the_same_outcomes(tiny, policy: Policy, monkeypatch) -> None:
+    """Every step worked out in place (COMPKIT_THREADS=1) gives the Outcomes of the two threads, dtypes included,
+    for the whole cycle and to date."""
+    for through in (None, "2025-06"):
+        two = evaluate(policy, tiny, through=through)
+        monkeypatch.setenv("COMPKIT_THREADS", "1")
+        one = evaluate(policy, tiny, through=through)
+        monkeypatch.delenv("COMPKIT_THREADS")
+        for name in two.TABLES:
+            pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name))
+
+
+def test_a_step_for_the_first_free_thread_runs_once() -> None:
+    """_FirstFree: worked out by the first thread that asks (here the caller: 2 x 21 = 42), once; the second thread
+    reaching it later does nothing; an exception reaches whoever asks for the result."""
+    import threading
+
+    from compkit.engine import _FirstFree, background
+
+    calls = []
+
+    def double(x: int) -> int:
+        calls.append(threading.current_thread().name)
+        return 2 * x
+
+    step = _FirstFree(double, 21)
+    step.run_here()
+    submit = background()
+    submit(step.run_here)()  # the second thread finds it done
+    assert step() == 42 and len(calls) == 1
+    other = _FirstFree(double, 5)
+    submit(other.run_here)()  # worked out on the second thread
+    assert other() == 10 and len(calls) == 2
+
+    def fails() -> None:
+        raise ValueError("no")
+
+    with pytest.raises(ValueError, match="no"):
+        _FirstFree(fails)()
+
+
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.floats(0.0, 40.0), min_size=9, max_size=9))
 def test_totals_reconcile_whatever_the_sales(tiny, policy: Policy, factors: list[float]) -> None:
