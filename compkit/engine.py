@@ -607,10 +607,15 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["bonus_forfeited"] = bonus_forfeited
     out["exit_reason"] = _as_column(leavers["exit_reason"])
     out["leaver"] = leavers["leaver"].to_numpy()
-    claim_sums = claim_register.groupby("employee_id")[["cancelled", "to_recover"]].sum()
-    out["clawback_cancelled"] = round_cents(ids.map(claim_sums["cancelled"]).fillna(0.0).to_numpy(dtype="float64"))
-    out["clawback_to_recover"] = round_cents(ids.map(claim_sums["to_recover"]).fillna(0.0).to_numpy(
-        dtype="float64"))
+    if len(claim_register):
+        claim_sums = claim_register.groupby("employee_id")[["cancelled", "to_recover"]].sum()
+        out["clawback_cancelled"] = round_cents(ids.map(claim_sums["cancelled"]).fillna(0.0).to_numpy(
+            dtype="float64"))
+        out["clawback_to_recover"] = round_cents(ids.map(claim_sums["to_recover"]).fillna(0.0).to_numpy(
+            dtype="float64"))
+    else:  # no claims: nothing cancelled, nothing to recover
+        out["clawback_cancelled"] = np.zeros(len(out))
+        out["clawback_to_recover"] = np.zeros(len(out))
     # the sound-pay checks and the leavers read only the pay worked out so far (from a shallow copy of the summary
     # as it is now: the columns added below are not theirs): worked out by whichever thread is free first
     checks_and_leavers = _FirstFree(_checks_and_leavers, out.copy(deep=False), deferrals, policy, leavers, bonus,
@@ -729,12 +734,12 @@ def _commission_cents(lines: pd.DataFrame, settlement: pd.DataFrame | None, ids:
     if (n == 0 or len(lines) % (n * m) or not isinstance(employees.dtype, pd.CategoricalDtype)
             or not isinstance(lines["period"].dtype, pd.CategoricalDtype)
             or list(lines["period"].cat.categories) != list(periods)
-            or not employees.cat.categories.equals(pd.Index(ids.to_numpy(dtype=object)))):
+            or not employees.cat.categories.equals(pd.Index(ids))):
         return None
     cents = np.rint(lines["commission"].to_numpy(dtype="float64") * 100)
     out = cents.reshape(n, m, -1).sum(axis=2)
     if settlement is not None and len(settlement):
-        at = positions(pd.Series(settlement.index.to_numpy(dtype=object)), pd.Index(ids.to_numpy(dtype=object)))
+        at = positions(pd.Series(settlement.index.to_numpy(dtype=object)), pd.Index(ids))
         amount = settlement["settlement"].to_numpy(dtype="float64")
         ok = (at >= 0) & (amount != 0.0)
         np.add.at(out[:, -1], at[ok], np.rint(amount[ok] * 100))
