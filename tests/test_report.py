@@ -141,7 +141,8 @@ def test_explorer_runs_with_another_policy_file(small_2024: Path, tmp_path: Path
                         parameters={"policy_path": str(POLICY_2026), "data_path": str(small_2024),
                                     "changes": {"funds: rate": 0.004, "cap: times annual base": 2.0},
                                     "save_as": str(saved)},
-                        kernel_name="python3", progress_bar=False, cwd=str(tmp_path))
+                        kernel_name="python3", progress_bar=False, cwd=str(tmp_path),
+                        execution_timeout=600)  # a cell whose reply never comes fails the test instead of hanging it
     from compkit.policy import load_policy
 
     design = load_policy(saved)
