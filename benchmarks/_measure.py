@@ -23,3 +23,15 @@ def peak_mb() -> float:
 def load_average() -> float:
     """The 1-minute load average of the machine (runnable processes; 2 means both cores busy)."""
     return os.getloadavg()[0]
+
+
+def rss_anon_mb() -> float:
+    """This process's resident anonymous memory now (RssAnon of /proc/self/status), MB; 0 where /proc is missing."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0

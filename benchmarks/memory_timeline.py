@@ -28,6 +28,9 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import rss_anon_mb  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -47,14 +50,6 @@ def _heap() -> tuple[float, float]:
     return (m.uordblks + m.hblkhd) / 2 ** 20, (m.arena + m.hblkhd) / 2 ** 20
 
 
-def _rss_anon() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 class Timeline:
     """Samples (live, heap, rss) on a thread, labelled with the steps running (``step`` wraps a function)."""
 
@@ -66,7 +61,7 @@ class Timeline:
     def _run(self) -> None:
         while not self._stop:
             live, heap = _heap()
-            rss = _rss_anon()
+            rss = rss_anon_mb()
             p = self.peaks.setdefault(self.label, [live, heap, rss])
             p[0], p[1], p[2] = max(p[0], live), max(p[1], heap), max(p[2], rss)
             time.sleep(self.interval)

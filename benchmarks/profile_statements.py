@@ -25,16 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import rss_anon_mb  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-statements-pseudonym-key-not-a-secret-0123456789"
-
-
-def _rss_anon_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def main() -> None:
@@ -70,9 +65,9 @@ def main() -> None:
             prof.disable()
         r1, t1 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
         cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-        rows.append((name, t1 - t0, cpu, r1.ru_maxrss / 1024, _rss_anon_mb()))
+        rows.append((name, t1 - t0, cpu, r1.ru_maxrss / 1024, rss_anon_mb()))
         print(f"{name:9s} wall {t1 - t0:7.2f} s  CPU {cpu:7.2f} s  ru_maxrss {r1.ru_maxrss / 1024:6.0f} MB  "
-              f"anon now {_rss_anon_mb():6.0f} MB  load {os.getloadavg()[0]:.2f}", flush=True)
+              f"anon now {rss_anon_mb():6.0f} MB  load {os.getloadavg()[0]:.2f}", flush=True)
         if prof:
             for key in ("tottime", "cumulative"):
                 s = io.StringIO()
