@@ -226,3 +226,96 @@ def test_competition_ranks_match_pandas_within_groups(scores, seed) -> None:
     assert (both[0] == expected).all()
     # each row ranked on its own, as the one-row ranking (many rows are ranked group by group)
     assert both.dtype == np.int64 and (both[1] == competition_ranks(s[::-1], groups)).all()
+
+
+# ------------------------------------------------------------------ metric months summed on a dense grid
+
+def _grouped_by_pandas(row: np.ndarray, which: np.ndarray, values: np.ndarray, n: int, k: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The reference: pandas' grouped sum (min_count=1) and mean per (employee, indicator) cell, n x k (NaN for
+    cells without rows), as indicator_values grouped the metrics before the dense grid."""
+    cell = row.astype(np.int64) * k + which
+    grouped = pd.DataFrame({"v": values}).groupby(cell, sort=True)
+    sums, means = np.full(n * k, np.nan), np.full(n * k, np.nan)
+    at = grouped.size().index.to_numpy(dtype=np.int64)
+    with np.errstate(invalid="ignore", over="ignore"):  # (infinite values of both signs: NaN, as it should)
+        sums[at] = grouped.sum(min_count=1)["v"].to_numpy()
+        means[at] = grouped.mean()["v"].to_numpy()
+    return sums.reshape(n, k), means.reshape(n, k)
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal values, NaN where NaN, and the same sign of zero."""
+    return bool(np.array_equal(a, b, equal_nan=True)
+                and np.array_equal(np.signbit(a) & ~np.isnan(a), np.signbit(b) & ~np.isnan(b)))
+
+
+def test_monthly_grid_sums_worked_example() -> None:
+    from compkit.scoring import _monthly_grid_sums
+    # 2 employees x 2 months x 2 indicators, rows by (employee, month, indicator); employee 1 has no month 0 of
+    # indicator 1 and a missing value in month 1 of indicator 0
+    row = np.array([0, 0, 0, 0, 1, 1, 1])
+    which = np.array([0, 1, 0, 1, 0, 0, 1])
+    month = np.array([0, 0, 1, 1, 0, 1, 1])
+    v = np.array([1.0, 10.0, 2.0, 30.0, 5.0, np.nan, 7.0])
+    (sums, counts), = _monthly_grid_sums(row, which, month, np.ones(7, dtype=bool), [v], 2, 2, 2)
+    # employee 0: 1 + 2 = 3 (2 months), 10 + 30 = 40 (2); employee 1: 5 (1 month: NaN left out), 7 (1)
+    assert sums.tolist() == [[3.0, 40.0], [5.0, 7.0]]
+    assert counts.tolist() == [[2, 2], [1, 1]]
+    # rows out of (employee, month, indicator) order, or a month twice: None (the caller groups them itself)
+    assert _monthly_grid_sums(row[::-1], which[::-1], month[::-1], np.ones(7, dtype=bool), [v], 2, 2, 2) is None
+    assert _monthly_grid_sums(np.zeros(2, int), np.zeros(2, int), np.zeros(2, int), np.ones(2, dtype=bool),
+                              [np.array([1.0, np.nan])], 1, 1, 1) is None
+    # the table's indicators in another order than the grid's: found by the order given
+    swap = 1 - which
+    (sums2, _), = _monthly_grid_sums(row, swap, month, np.ones(7, dtype=bool), [v], 2, 2, 2,
+                                     [np.array([1, 0])])
+    assert sums2.tolist() == [[40.0, 3.0], [7.0, 5.0]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 13), st.integers(1, 4), st.integers(0, 2 ** 31 - 1),
+       st.sampled_from(["none", "nan", "inf", "zeros", "gaps"]))
+def test_monthly_grid_sums_are_pandas_grouped_sums_bit_for_bit(n: int, n_months: int, k: int, seed: int,
+                                                                kind: str) -> None:
+    from compkit.scoring import _monthly_grid_sums
+    rng = np.random.default_rng(seed)
+    row, month, which = (a.ravel() for a in np.meshgrid(np.arange(n), np.arange(n_months), np.arange(k),
+                                                        indexing="ij"))
+    if seed % 3 == 0:  # the employees in another order than the grid's (each one's rows still together)
+        row = rng.permutation(n)[row]
+    v = rng.standard_normal(len(row)) * 10.0 ** rng.integers(-3, 12, size=len(row))
+    v = np.round(v, 2) if seed % 2 else v
+    if kind == "nan":
+        v[rng.random(len(v)) < 0.25] = np.nan
+    elif kind == "inf":
+        v[rng.random(len(v)) < 0.1] = np.inf
+        v[rng.random(len(v)) < 0.1] = -np.inf
+        v[rng.random(len(v)) < 0.1] = np.nan
+    elif kind == "zeros":
+        v[rng.random(len(v)) < 0.5] = -0.0
+    usable = rng.random(len(v)) < 0.7 if kind == "gaps" else np.ones(len(v), dtype=bool)
+    got = _monthly_grid_sums(row, which, month, usable, [v], n, k, n_months)
+    want_sums, want_means = _grouped_by_pandas(row[usable], which[usable], v[usable], n, k)
+    if got is None:  # only where pandas would add contiguous groups without its compensation (no NaN)
+        cell = row[usable] * k + which[usable]
+        assert not np.isnan(v[usable]).any() and (np.diff(cell) >= 0).all()
+        return
+    (sums, counts), = got
+    with np.errstate(invalid="ignore", divide="ignore"):
+        assert _same_bits(np.where(counts > 0, sums, np.nan), want_sums)
+        assert _same_bits(np.where(counts > 0, sums / counts, np.nan), want_means)
+
+
+def test_monthly_grid_sums_with_employees_in_another_order() -> None:
+    from compkit.scoring import _monthly_grid_sums
+    # the table sorts the ids as text (E100000 before E10001): employee 2's rows come first, each one's rows
+    # together; employee 1's rows split in two blocks: None
+    row = np.array([2, 2, 0, 0, 1])
+    month = np.array([0, 1, 0, 1, 1])
+    v = np.array([0.1, 0.2, 1.0, np.nan, 4.0])
+    (sums, counts), = _monthly_grid_sums(row, np.zeros(5, int), month, np.ones(5, dtype=bool), [v], 3, 1, 2)
+    assert sums[:, 0].tolist() == [1.0, 4.0, 0.1 + 0.2] and counts[:, 0].tolist() == [1, 1, 2]
+    split = np.array([1, 0, 1])
+    assert _monthly_grid_sums(split, np.zeros(3, int), np.array([0, 0, 1]), np.ones(3, dtype=bool),
+                              [np.array([1.0, np.nan, 2.0])], 2, 1, 2) is None
