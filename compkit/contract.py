@@ -25,18 +25,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow
 
 from compkit._arrays import as_text, is_arrow_text, isin, positions, text_array
+from compkit._checks import Check
 from compkit.credits import share_problems
 from compkit.errors import Problem
 from compkit.i18n import M_, N_
 from compkit.policy import DEDUCTION_KIND_NAMES, EXIT_REASONS, RATER_ROLES, SPECIAL_DEDUCTIONS_2023, Policy
 from compkit.populations import assignment_problems
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 _CYCLE = re.compile(r"^(\d{4})(H[12])?$")
 SURVEY_DIMENSIONS = ("attitude", "competence", "responsiveness", "overall")
@@ -46,25 +50,26 @@ EMAIL_PATTERN = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$"
 
 #: value checks of a column given the policy (None when validating without one); each check's ``error`` is the
 #: "expected ..." of the message
-Checks = Callable[[Policy | None], Sequence[pa.Check]]
+Checks = Callable[[Policy | None], Sequence[Check]]
 
 
 @dataclass(frozen=True)
 class Col:
     """One column of a table: its type, whether a value is required, whether it is held as a categorical once
     validated (ids and labels that repeat over millions of rows), whether it is an amount of money, and its value
-    checks (static ``pa.Check``s or a function of the policy returning them), and the value a missing cell
+    checks (static :class:`compkit._checks.Check`s, written as pandera's ``pa.Check``, or a function of the policy
+    returning them), and the value a missing cell
     takes once validated."""
 
     kind: str
     required: bool = False
     categorical: bool = False
     money: bool = False
-    checks: Sequence[pa.Check] | Checks = ()
+    checks: Sequence[Check] | Checks = ()
     #: the value a missing cell takes once validated (e.g. an fte of 1)
     default: float | None = None
 
-    def checks_for(self, policy: Policy | None) -> list[pa.Check]:
+    def checks_for(self, policy: Policy | None) -> list[Check]:
         return list(self.checks(policy) if callable(self.checks) else self.checks)
 
 
@@ -153,10 +158,18 @@ class TableSpec:
     def categorical(self) -> tuple[str, ...]:
         return tuple(c for c, spec in self.columns.items() if spec.categorical)
 
-    def schema(self, policy: Policy | None) -> pa.DataFrameSchema:
-        """pandera schema of the value rules inside the table (types are converted before)."""
-        cols = {c: pa.Column(checks=checks, nullable=True, required=False, coerce=False)
-                for c, spec in self.columns.items() if (checks := spec.checks_for(policy))}
+    def value_checks(self, policy: Policy | None) -> dict[str, list[Check]]:
+        """column -> its value checks (the columns that have any)."""
+        return {c: checks for c, spec in self.columns.items() if (checks := spec.checks_for(policy))}
+
+    def schema(self, policy: Policy | None, checks: dict[str, list[Check]] | None = None) -> pa.DataFrameSchema:
+        """pandera schema of the value rules inside the table (types are converted before); ``checks``: those of
+        :meth:`value_checks` already made for this policy. pandera is imported here, when a schema is first made."""
+        import pandera.pandas as pa
+
+        checks = self.value_checks(policy) if checks is None else checks
+        cols = {c: pa.Column(checks=[check.to_pandera() for check in column], nullable=True, required=False,
+                             coerce=False) for c, column in checks.items()}
         return pa.DataFrameSchema(cols, strict=False, coerce=False)
 
 
@@ -187,17 +200,17 @@ def cycle_periods(cycle: str) -> list[str]:
 def _of_policy(labels: Callable[[Policy], Sequence[str]], what: str) -> Checks:  # what: an i18n.Message
     """The values must be among the policy's ``labels`` (checked only with a policy)."""
 
-    def checks(policy: Policy | None) -> list[pa.Check]:
+    def checks(policy: Policy | None) -> list[Check]:
         if policy is None:
             return []
         allowed = list(labels(policy))
-        return [pa.Check.isin(allowed, error=M_("{what}: {values}", what=what, values=", ".join(allowed)))]
+        return [Check.isin(allowed, error=M_("{what}: {values}", what=what, values=", ".join(allowed)))]
     return checks
 
 
-def _scale(policy: Policy | None) -> list[pa.Check]:
+def _scale(policy: Policy | None) -> list[Check]:
     lo, hi = (1.0, 5.0) if policy is None else (policy.scorecard.rating_scale.min, policy.scorecard.rating_scale.max)
-    return [pa.Check.in_range(lo, hi, error=M_("a score on the rating scale {lo:g} to {hi:g}", lo=lo, hi=hi))]
+    return [Check.in_range(lo, hi, error=M_("a score on the rating scale {lo:g} to {hi:g}", lo=lo, hi=hi))]
 
 
 def _metric_indicators(policy: Policy) -> list[str]:
@@ -467,34 +480,34 @@ _add(TableSpec(
         "branch": Col(_S, required=True), "region": Col(_S, required=True),
         "grade": Col(_S, required=True, checks=_of_policy(lambda p: p.grade_ids, M_("a grade of the policy"))),
         "hire_date": Col(_D, required=True), "exit_date": Col(_D),
-        "gender": Col(_S, checks=[pa.Check.isin(["F", "M", "X"], error=M_("F, M or X"))]),
+        "gender": Col(_S, checks=[Check.isin(["F", "M", "X"], error=M_("F, M or X"))]),
         "birth_date": Col(_D), "supervisor_id": Col(_S),
-        "fte": Col(_F, default=1.0, checks=[pa.Check(lambda s: (s > 0) & (s <= 1), element_wise=False,
+        "fte": Col(_F, default=1.0, checks=[Check(lambda s: (s > 0) & (s <= 1), element_wise=False,
                                         error=M_("an fte above 0 and at most 1"))]),
-        "base_monthly": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("a monthly base salary >= 0"))]),
+        "base_monthly": Col(_F, money=True, checks=[Check.ge(0, error=M_("a monthly base salary >= 0"))]),
         "grade_since": Col(_D),
         # business line (对公, 零售, 私行, 理财, 小微): chooses the scorecard (policy scorecards[].when)
         "line": Col(_S),
         # pay step (薪档) on the grade's step table, 1 = the lowest (policy grades[].steps)
-        "step": Col(_F, checks=[pa.Check.ge(1, error=M_("a pay step 1, 2, ..."))]),
-        "email": Col(_S, checks=[pa.Check.str_matches(EMAIL_PATTERN, error=M_("an email address such as "
+        "step": Col(_F, checks=[Check.ge(1, error=M_("a pay step 1, 2, ..."))]),
+        "email": Col(_S, checks=[Check.str_matches(EMAIL_PATTERN, error=M_("an email address such as "
                                                                              "name@bank.example.cn"))]),
-        "exit_reason": Col(_S, checks=[pa.Check.isin(list(EXIT_REASONS), error=M_("{reasons} or {last}",
+        "exit_reason": Col(_S, checks=[Check.isin(list(EXIT_REASONS), error=M_("{reasons} or {last}",
                                                         reasons=", ".join(EXIT_REASONS[:-1]), last=EXIT_REASONS[-1]))]),
         # gross to net (compkit.tax): the declared contribution base (缴费基数), and another employer's income,
         # deductions and tax earlier in the year (for the annual reconciliation)
-        "si_base": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("a contribution base >= 0 (or empty)"))]),
-        "prior_income": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
-        "prior_deductions": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
-        "prior_tax_withheld": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
+        "si_base": Col(_F, money=True, checks=[Check.ge(0, error=M_("a contribution base >= 0 (or empty)"))]),
+        "prior_income": Col(_F, money=True, checks=[Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
+        "prior_deductions": Col(_F, money=True, checks=[Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
+        "prior_tax_withheld": Col(_F, money=True, checks=[Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
         # a second half-year (YYYYH2): this employer's January-June figures the withholding carries on from
         # (compkit.tax.YEAR_TO_DATE; without them compkit evaluates the first half-year from the data folder)
-        "ytd_income": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
-        "ytd_deductions": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
-        "ytd_months": Col(_F, checks=[pa.Check.in_range(
+        "ytd_income": Col(_F, money=True, checks=[Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
+        "ytd_deductions": Col(_F, money=True, checks=[Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
+        "ytd_months": Col(_F, checks=[Check.in_range(
             0, 11, error=M_("a number of months from 0 to 11 (or empty)"))]),
-        "ytd_tax_withheld": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
-        "ytd_bonus_separate": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
+        "ytd_tax_withheld": Col(_F, money=True, checks=[Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
+        "ytd_bonus_separate": Col(_F, money=True, checks=[Check.ge(0, error=M_("an amount >= 0 (or empty)"))]),
     },
     rules=(_employee_dates, _one_scorecard_each, _exit_reasons)))
 
@@ -506,7 +519,7 @@ _add(TableSpec(
         "indicator": Col(_S, required=True, categorical=True, checks=_of_policy(
             _metric_indicators, M_("an indicator of the policy sourced from metrics"))),
         "actual": Col(_F, required=True, money=True),
-        "target": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("a target >= 0 (or empty)"))]),
+        "target": Col(_F, money=True, checks=[Check.ge(0, error=M_("a target >= 0 (or empty)"))]),
     },
     rules=(_zero_targets,)))
 
@@ -533,7 +546,7 @@ _add(TableSpec(
         "employee_id": Col(_S, required=True, categorical=True),
         "rater_id": Col(_S, required=True, categorical=True),
         "rater_role": Col(_S, required=True, categorical=True,
-                          checks=[pa.Check.isin(list(RATER_ROLES), error=M_("self, supervisor or peer"))]),
+                          checks=[Check.isin(list(RATER_ROLES), error=M_("self, supervisor or peer"))]),
         "item": Col(_S, required=True, categorical=True,
                     checks=_of_policy(lambda p: p.rating_items, M_("a rating item of the policy"))),
         "score": Col(_F, required=True, checks=_scale),
@@ -546,9 +559,9 @@ _add(TableSpec(
     columns={
         "employee_id": Col(_S, required=True, categorical=True), "date": Col(_D, required=True),
         "dimension": Col(_S, required=True, categorical=True,
-                         checks=[pa.Check.isin(list(SURVEY_DIMENSIONS), error=", ".join(SURVEY_DIMENSIONS))]),
-        "score": Col(_F, required=True, checks=[pa.Check.in_range(1, 5, error=M_("a survey score from 1 to 5"))]),
-        "channel": Col(_S, checks=[pa.Check.isin(["survey", "phone"], error=M_("survey or phone"))]),
+                         checks=[Check.isin(list(SURVEY_DIMENSIONS), error=", ".join(SURVEY_DIMENSIONS))]),
+        "score": Col(_F, required=True, checks=[Check.in_range(1, 5, error=M_("a survey score from 1 to 5"))]),
+        "channel": Col(_S, checks=[Check.isin(["survey", "phone"], error=M_("survey or phone"))]),
     }))
 
 _add(TableSpec(
@@ -556,7 +569,7 @@ _add(TableSpec(
     columns={
         "complaint_id": Col(_S), "employee_id": Col(_S, required=True), "date": Col(_D, required=True),
         "category": Col(_S), "upheld": Col(_B, required=True),
-        "resolved_days": Col(_F, checks=[pa.Check.ge(0, error=M_("a number of days >= 0"))]),
+        "resolved_days": Col(_F, checks=[Check.ge(0, error=M_("a number of days >= 0"))]),
     }))
 
 _add(TableSpec(
@@ -566,7 +579,7 @@ _add(TableSpec(
         "rating": Col(_S, required=True, checks=_of_policy(lambda p: p.ratings.labels, M_("a rating of the policy"))),
         "grade": Col(_S, checks=_of_policy(lambda p: p.grade_ids, M_("a grade of the policy"))),
         # that year's average monthly wage: the 五险一金 base of the contribution year after it
-        "monthly_wage": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("a monthly wage >= 0 (or empty)"))]),
+        "monthly_wage": Col(_F, money=True, checks=[Check.ge(0, error=M_("a monthly wage >= 0 (or empty)"))]),
     },
     rules=(_past_cycles,)))
 
@@ -575,11 +588,11 @@ _add(TableSpec(
     columns={
         "appeal_id": Col(_S, required=True), "employee_id": Col(_S, required=True),
         "filed_on": Col(_D, required=True),
-        "table": Col(_S, required=True, checks=lambda p: [pa.Check.isin(
+        "table": Col(_S, required=True, checks=lambda p: [Check.isin(
             [t for t in CONTRACT if t != "appeals"], error=M_("the name of a data table"))]),
         "key": Col(_S, required=True), "column": Col(_S, required=True), "claimed_value": Col(_S),
         "status": Col(_S, required=True,
-                      checks=[pa.Check.isin(list(APPEAL_STATUSES), error=M_("open, upheld or rejected"))]),
+                      checks=[Check.isin(list(APPEAL_STATUSES), error=M_("open, upheld or rejected"))]),
         "decided_value": Col(_S), "decided_on": Col(_D), "reason": Col(_S),
     },
     rules=(_appeal_decisions, _appeal_targets)))
@@ -594,8 +607,8 @@ _add(TableSpec(
     "clawbacks", one_row_per="claim (追索扣回: a risk event recovering performance pay)",
     columns={
         "employee_id": Col(_S), "date": Col(_D, required=True),
-        "share": Col(_F, checks=[pa.Check.in_range(0, 1, error=M_("a share of performance pay from 0 to 1"))]),
-        "amount": Col(_F, money=True, checks=[pa.Check.ge(0, error=M_("an amount >= 0"))]),
+        "share": Col(_F, checks=[Check.in_range(0, 1, error=M_("a share of performance pay from 0 to 1"))]),
+        "amount": Col(_F, money=True, checks=[Check.ge(0, error=M_("an amount >= 0"))]),
         "reason": Col(_S, required=True), "loan_id": Col(_S), "deal_id": Col(_S),
     },
     rules=(_clawback_claims,)))
@@ -674,7 +687,7 @@ _add(TableSpec(
     "training", one_row_per="course attended or certificate obtained",
     columns={
         "employee_id": Col(_S, required=True), "course": Col(_S, required=True),
-        "hours": Col(_F, checks=[pa.Check.ge(0, error=M_("a number of hours >= 0"))]), "certificate": Col(_S),
+        "hours": Col(_F, checks=[Check.ge(0, error=M_("a number of hours >= 0"))]), "certificate": Col(_S),
         "date": Col(_D, required=True),
     },
     rules=(_training_dates,)))
@@ -686,12 +699,12 @@ _add(TableSpec(
         "employee_id": Col(_S, required=True), "period": Col(_P, required=True),
         "indicator": Col(_S, required=True, checks=_of_policy(_metric_indicators,
                                                                M_("an indicator of the policy sourced from metrics"))),
-        "target": Col(_F, required=True, checks=[pa.Check.ge(0, error=M_("a target >= 0"))]),
+        "target": Col(_F, required=True, checks=[Check.ge(0, error=M_("a target >= 0"))]),
     }))
-def _deduction_kinds(policy: Policy | None) -> list[pa.Check]:
+def _deduction_kinds(policy: Policy | None) -> list[Check]:
     kinds = list(SPECIAL_DEDUCTIONS_2023 if policy is None else policy.tax.special_deductions)
     allowed = kinds + [k for k, v in DEDUCTION_KIND_NAMES.items() if v in kinds]
-    return [pa.Check.isin(allowed, error=M_("a kind of special additional deduction: {kinds} (or its Chinese name)",
+    return [Check.isin(allowed, error=M_("a kind of special additional deduction: {kinds} (or its Chinese name)",
                                             kinds=", ".join(kinds)))]
 
 
@@ -737,9 +750,9 @@ _add(TableSpec(
     columns={
         "employee_id": Col(_S, required=True), "period": Col(_P, required=True),
         "kind": Col(_S, required=True, checks=_deduction_kinds),
-        "amount": Col(_F, required=True, money=True, checks=[pa.Check.gt(0, error=M_("an amount above 0"))]),
+        "amount": Col(_F, required=True, money=True, checks=[Check.gt(0, error=M_("an amount above 0"))]),
         # children, for the per-child kinds (default 1)
-        "count": Col(_F, checks=[pa.Check.ge(1, error=M_("a number of children >= 1 (or empty)"))]),
+        "count": Col(_F, checks=[Check.ge(1, error=M_("a number of children >= 1 (or empty)"))]),
     },
     rules=(_legal_deductions,)))
 

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -1041,7 +1040,19 @@ def _slice(text: pd.Series, n: int) -> pd.Series:
     return text.str.slice(0, n)
 
 
-def _schema_problems(df: pd.DataFrame, schema: pa.DataFrameSchema, file: str, offset: int) -> list[Problem]:
+def _schema_problems(df: pd.DataFrame, table: str, policy: Policy | None, file: str, offset: int) -> list[Problem]:
+    """The value checks of table ``table``'s columns (:meth:`compkit.contract.TableSpec.value_checks`): first
+    each on whole arrays (:meth:`compkit._checks.Check.passes`); only when one of them does not pass is the table
+    validated with pandera, whose failure cases name every row, column and value (the messages as they always
+    were). Clean data are thus checked without importing or running pandera."""
+    spec = CONTRACT[table]
+    checks = {c: column for c, column in spec.value_checks(policy).items() if c in df.columns}
+    if all(check.passes(df[c]) for c, column in checks.items() for check in column):
+        return []
+    import pandera.pandas as pa
+
+    _ready_for_threads()
+    schema = spec.schema(policy, checks)
     # only the columns the schema checks (every rule is a column rule): pandera then neither copies nor
     # consolidates the rest of a table of millions of rows
     checked = [c for c in df.columns if c in schema.columns]
@@ -1087,7 +1098,7 @@ def _check_table(name: str, df: pd.DataFrame, file: str, offset: int, policy: Po
         for idx in _rows(df[c].isna()):
             raw = None
             problems.append(Problem(file, int(idx) + offset, c, raw, M_("a value (this column is required)")))
-    problems.extend(_schema_problems(df, CONTRACT[name].schema(policy), file, offset))
+    problems.extend(_schema_problems(df, name, policy, file, offset))
     key = [k for k in CONTRACT[name].keys if k in df.columns]
     if key and len(key) == len(CONTRACT[name].keys):
         dup = df.duplicated(key, keep="first") & df[key].notna().all(axis=1) if _may_repeat(df, key) else None
@@ -1182,7 +1193,6 @@ def load_dataset(path: str | Path, policy: Policy | None = None, cycle: str | No
         else None
     if aside is not None:
         pending = _in_background(_read_and_check, path, aside, encoding, policy)
-        _ready_for_threads()  # (while the second thread reads its file; it waits for this before checking)
     if aside is None:
         raw, files, offsets, problems = _read_raw(path, encoding)
     else:  # as _read_raw, but for the table read on the second thread
@@ -1393,7 +1403,6 @@ def _read_and_check(folder: Path, name: str, encoding: str | None, policy: Polic
     df, label, problems = _read_one(folder, name, encoding)
     if problems or df is None:
         return problems, label, None, None
-    _ready_for_threads()
     result = _checked(name, df, label, 2, policy, alone=False)
     del df
     checked, own, _ = result
@@ -1405,10 +1414,13 @@ def _read_and_check(folder: Path, name: str, encoding: str | None, policy: Polic
 
 def _ready_for_threads() -> None:
     """pandera sets up its backends on the first validation: done once per process, by the first of the two
-    loading threads to get here (the other waits), before either validates."""
+    loading threads to get here (the other waits), before either validates (only data that do not pass the value
+    checks on whole arrays are validated with pandera: :func:`_schema_problems`)."""
     global _ready
     with _READY:
         if not _ready:
+            import pandera.pandas as pa
+
             pa.DataFrameSchema({"x": pa.Column(checks=[pa.Check.ge(0)], nullable=True, required=False)}).validate(
                 pd.DataFrame({"x": [1.0]}), lazy=True)
             _ready = True

@@ -35,7 +35,7 @@ LAYERS: dict[str, tuple[bool, frozenset[str]]] = {
         "_memory", "_text", "parallel", "_threads"})),
     # the policy file, the data contract, loading and the raw-data aggregations
     "policy/data": (True, frozenset({
-        "policy", "knobs", "data", "contract", "aggregate", "populations", "credits", "sample", "_arrays"})),
+        "policy", "knobs", "data", "contract", "aggregate", "populations", "credits", "sample", "_arrays", "_checks"})),
     # rules computed from the policy and the data alone (below the engine)
     "calculators": (True, frozenset({
         "scoring", "raters", "commission", "pay", "career", "steps", "tax", "compliance", "awards", "protection",
