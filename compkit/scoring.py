@@ -285,20 +285,7 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
             cols = np.array([ind_pos[i] for i in agg["indicator"]], dtype=int)
             actual[rows, cols] = agg["actual"].to_numpy(dtype="float64")
             target[rows, cols] = agg["target"].to_numpy(dtype="float64")
-        dense = None
-        if usable.any():  # months in a dense (employee, month, indicator) grid, when the table is laid out so
-            dense = _monthly_grid_sums(row, which, positions(m["period"], pd.Index(list(data.periods))), usable,
-                                       (m["actual"].to_numpy(dtype="float64"),
-                                        m["target"].to_numpy(dtype="float64")), n, len(metric_ids),
-                                       len(data.periods), [np.argsort(np.argsort(metric_ids, kind="stable"))])
-        if dense is not None:
-            for w, (ind_id, how) in enumerate(zip(metric_ids, how_of)):
-                if how in ("sum", "mean"):
-                    for out, (sums, counts) in ((actual, dense[0]), (target, dense[1])):
-                        with np.errstate(invalid="ignore", divide="ignore"):
-                            out[:, ind_pos[ind_id]] = np.where(counts[:, w] > 0, sums[:, w] if how == "sum"
-                                                               else sums[:, w] / counts[:, w], np.nan)
-        elif usable.any():
+        if usable.any():
             # one group per (employee, indicator) cell of the n x k result, rows in table order within a group:
             # pandas' grouped sum and mean (compensated summation), as on the labels, but on integer codes. Each
             # cell belongs to one indicator, summed or averaged: both are computed, each cell takes its own.
@@ -394,97 +381,6 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
         "actual": actual.ravel(),
         "target": target.ravel(),
     })
-
-
-def _compensated_sums(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sums, counts) along axis 1 of ``grid`` (cells x months x ...), NaN left out: each sum added month by month
-    with Kahan's compensation, as pandas' grouped sum and mean add a group's rows in table order
-    (``y = x - c; t = s + y; c = (t - s) - y``, a compensation that becomes NaN (infinite values) set to 0).
-    The mean is sums / counts."""
-    shape = grid.shape[:1] + grid.shape[2:]
-    n_months = grid.shape[1]
-    sums, comp = np.zeros(shape), np.zeros(shape)
-    y, t = np.empty(shape), np.empty(shape)
-    with np.errstate(invalid="ignore", over="ignore"):
-        if not np.isnan(grid).any():  # every cell has every month: no value to leave out
-            for month in range(n_months):
-                np.subtract(grid[:, month], comp, out=y)
-                np.add(sums, y, out=t)
-                np.subtract(t, sums, out=comp)
-                comp -= y
-                sums, t = t, sums
-            if np.isfinite(sums).all():  # no infinite value on the way (it would have stayed): no NaN compensation
-                return sums, np.full(shape, n_months, dtype=np.int64)
-            sums[:], comp[:] = 0.0, 0.0
-        counts = np.zeros(shape, dtype=np.int64)
-        c = np.empty(shape)
-        for month in range(n_months):
-            x = grid[:, month]
-            ok = ~np.isnan(x)
-            np.subtract(x, comp, out=y)
-            np.add(sums, y, out=t)
-            np.subtract(t, sums, out=c)
-            c -= y
-            c[np.isnan(c)] = 0.0
-            np.copyto(sums, t, where=ok)
-            np.copyto(comp, c, where=ok)
-            counts += ok
-    return sums, counts
-
-
-def _monthly_grid_sums(row: np.ndarray, which: np.ndarray, month: np.ndarray, usable: np.ndarray,
-                       columns: Sequence[np.ndarray], n: int, k: int, n_months: int,
-                       orders: Sequence[np.ndarray] = ()) -> list[tuple[np.ndarray, np.ndarray]] | None:
-    """Per column of ``columns`` (one value per row of a long table), the (sums, counts) per employee (``row``, of
-    ``n``) and indicator (``which``, of ``k``) over the ``usable`` rows (NaN left out; each an n x k array), as
-    pandas' grouped sum and mean of the rows grouped by (employee, indicator) in table order give them, bit for
-    bit: the rows are placed in a dense (employee, month, indicator) grid and each cell added month by month
-    (:func:`_compensated_sums`), a few passes over arrays instead of a sort and a group-by of millions of rows.
-
-    Only when that order is the table's: each employee's usable rows one after another (the employees in any
-    order), in strictly increasing (month, indicator) order, the indicators in their own order or in one of
-    ``orders`` (each the position of each indicator on that axis), so that no cell has a month twice and each
-    cell's months come in table order; every ``month`` (position) one of the ``n_months``; and pandas would add
-    them with its compensated kernel (a table whose cells come in increasing order and that holds no NaN it adds
-    with ``ufunc.reduceat`` instead). None otherwise: the caller groups the rows itself."""
-    all_rows = bool(usable.all())
-    r, w, mo = (row, which, month) if all_rows else (row[usable], which[usable], month[usable])
-    size = n * n_months * k
-    if len(r) == 0 or (mo < 0).any() or size >= 2 ** 62:
-        return None
-    kind = np.int32 if size < 2 ** 31 else np.int64
-    same = r[1:] == r[:-1]  # each employee's rows one after another, in whatever order the employees come
-    if len(r) - int(same.sum()) != int(np.count_nonzero(np.bincount(r, minlength=n))):
-        return None
-    # within an employee, the rows in (month, indicator) order: the indicators in their own order, else in one of
-    # ``orders`` (``order``: the position on the grid's indicator axis of each indicator)
-    for order in [np.arange(k), *(np.asarray(o) for o in orders)]:
-        key = mo.astype(kind)
-        key *= kind(k)
-        key += order.astype(kind)[w]
-        if (~same | (key[1:] > key[:-1])).all():
-            break
-    else:
-        return None
-    slot = r.astype(kind)
-    slot *= kind(n_months * k)
-    slot += key
-    del key
-    values = [c if all_rows else c[usable] for c in columns]
-    if not any(np.isnan(v).any() for v in values) and (  # pandas adds sorted groups with reduceat
-            (r[1:] > r[:-1]) | (same & (w[1:] >= w[:-1]))).all():
-        return None
-    del same
-    out = []
-    for v in values:
-        if len(slot) == size and (slot[1:] > slot[:-1]).all():  # every cell of the grid, in order (0, 1, 2, ...)
-            grid = v
-        else:
-            grid = np.full(size, np.nan)
-            grid[slot] = v
-        sums, counts = _compensated_sums(grid.reshape(n, n_months, k))
-        out.append((sums[:, order], counts[:, order]))  # back in the indicators' order
-    return out
 
 
 # ------------------------------------------------------------------------------ scores and composite
