@@ -289,13 +289,13 @@ def _individual_changes(data: Dataset, keys: list[str], column: str, key_column:
     ids = pd.Index(data.employees["employee_id"].astype(str))
     changes = individual_log_changes(table, data.periods, key_column, column)
     out = np.zeros((len(ids), len(keys)))
+    rows = ids.get_indexer(changes.index)  # the people of every key's column: looked up once
     for j, key in enumerate(keys):
         if key not in changes:
             continue
-        log_change = changes[key].dropna()
-        rows = ids.get_indexer(log_change.index)
-        keep = rows >= 0
-        out[rows[keep], j] = log_change.to_numpy()[keep]
+        log_change = changes[key].to_numpy(dtype="float64")
+        keep = (rows >= 0) & ~np.isnan(log_change)
+        out[rows[keep], j] = log_change[keep]
     return out
 
 

@@ -127,3 +127,53 @@ def test_satisfaction_with_one_dimension_keeps_its_name() -> None:
     # E1: (4 + 2) / 2 = 3; E2: (5 + 3 + 4) / 3 = 4
     assert got["score"].tolist() == [3.0, 3.0, 4.0, 4.0]
     assert got["responses"].tolist() == [2, 2, 3, 3]
+
+
+def _changes_table(rows: list[tuple[int, int, int, float | None]]) -> pd.DataFrame:
+    """People P0.., keys k0.., month index 0-11 of 2025, value (None: missing)."""
+    return pd.DataFrame({"employee_id": [f"P{p}" for p, _, _, _ in rows],
+                         "indicator": [f"k{k}" for _, k, _, _ in rows],
+                         "period": [f"2025-{m + 1:02d}" for _, _, m, _ in rows],
+                         "actual": [np.nan if v is None else v for _, _, _, v in rows]})
+
+
+def _as_codes(table: pd.DataFrame) -> pd.DataFrame:
+    """The same table with the person and the key as categoricals with sorted categories (the codes path)."""
+    return table.assign(employee_id=pd.Categorical(table["employee_id"]),
+                        indicator=pd.Categorical(table["indicator"]))
+
+
+def _same_bits(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    assert list(a.index) == list(b.index) and list(a.columns) == list(b.columns)
+    assert np.array_equal(a.to_numpy(dtype="float64").view(np.int64), b.to_numpy(dtype="float64").view(np.int64))
+
+
+def test_half_year_changes_on_codes_worked_example() -> None:
+    # on the categorical codes (one grouped sum over person x key x half): the worked example's numbers
+    # A: log(200/100) = 0.693147, B: 0, C: log(50/100) = -0.693147; median 0; D has no first half (left out)
+    from compkit.aggregate import _half_year_log_changes_on_codes, _in_first_half
+
+    table = _as_codes(_three_people())
+    assert _half_year_log_changes_on_codes(table, _in_first_half(table["period"], "2025-06"), "indicator",
+                                           "actual") is not None  # this path, not the grouped one
+    d0 = half_year_log_changes(table, cycle_periods("2025"), "indicator", "actual")
+    assert list(d0.index) == ["A", "B", "C"] and list(d0.columns) == ["deposits"]
+    assert d0["deposits"].tolist() == pytest.approx([np.log(2.0), 0.0, -np.log(2.0)], abs=1e-12)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 3), st.integers(0, 11),
+                          st.one_of(st.none(), st.sampled_from([0.0, -5.0]),
+                                    st.floats(0.01, 1e7, allow_nan=False))), min_size=1, max_size=60))
+def test_half_year_changes_on_codes_are_the_grouped_ones_bit_for_bit(rows: list) -> None:
+    """Whatever the rows (shuffled, repeated cells, missing values, zeros and negatives, a half without rows), the
+    categorical-codes path and the grouped path on text give the same table bit for bit: the same people, keys
+    and order, the same d0 and d."""
+    table = _changes_table(rows)
+    periods = cycle_periods("2025")
+    for fn in (half_year_log_changes, individual_log_changes):
+        _same_bits(fn(_as_codes(table), periods, "indicator", "actual"), fn(table, periods, "indicator", "actual"))
