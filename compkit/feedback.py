@@ -649,6 +649,9 @@ def _array_sum(a: np.ndarray) -> float:
 
 #: the amounts of a month of net pay besides the contributions (Statements.net)
 _NET_AMOUNTS = ("gross", "bonus_paid", "taxable_income_cumulative", "tax_withheld", "net_pay")
+#: the employee contributions a statement's net pay by month shows, in the order of its columns (_net_context)
+_NET_LABELS = ("employee_pension", "employee_medical", "employee_unemployment", "employee_housing_fund",
+               "employee_supplementary_housing_fund", "employee_annuity")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -674,7 +677,7 @@ def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts
     commission, net pay by month) as ready HTML, formatted for a range of people at once. ``parts``: the person's
     share of a :class:`_Chunk` (:meth:`_Chunk.parts`): ``rec`` (their row of ``st.people``, a dict),
     ``indicator_rows``, ``notes``, ``has_ratings``, ``feedback`` (kind -> texts), ``commission_rows``,
-    ``deferrals``, ``satisfaction``, ``plans`` (lists of dicts), ``net`` and ``net_cells`` (:func:`_net_context`),
+    ``deferrals``, ``satisfaction``, ``plans`` (lists of dicts), ``net`` and ``net_rows`` (:func:`_net_context`),
     ``allowance_cols``."""
     _ = i18n.gettext(lang)
     rec = parts["rec"]
@@ -728,7 +731,7 @@ def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts
     deferrals = parts["deferrals"]
     plan_rows = parts["plans"]
     plans = _plan_rows(pd.DataFrame(plan_rows), lang) if plan_rows else {"plans": [], "plan_meetings": []}
-    net = _net_context(parts["net"], rec, interim, lang, parts["net_cells"], parts["net_totals"])
+    net = _net_context(parts["net"], rec, interim, lang, totals=parts["net_totals"], rows=parts["net_rows"])
     title = (_("Interim performance and pay statement") if interim
              else _("Performance and pay statement {cycle}").format(cycle=st.info["cycle"]))
     return dict(title=title, p=p, info=st.info, interim=interim, has_score=has_score, categories=categories,
@@ -743,7 +746,7 @@ def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts
 
 def _net_context(months: pd.DataFrame | list[dict[str, Any]] | dict[str, Any], rec: dict[str, Any], interim: bool,
                  lang: str, cells: dict[str, list[str]] | None = None,
-                 totals: dict[str, tuple[float, bool]] | None = None) -> dict[str, Any]:
+                 totals: dict[str, tuple[float, bool]] | None = None, rows: str | None = None) -> dict[str, Any]:
     """Net pay for the statement, from the person's rows of ``Statements.net`` (the engine's figures, never
     recomputed): the headline (net pay for the period = Σ net_pay; of it the bonus after tax = net_bonus and
     the wages after contributions and tax = the rest; the latest month's net pay), a row per month (gross,
@@ -753,7 +756,8 @@ def _net_context(months: pd.DataFrame | list[dict[str, Any]] | dict[str, Any], r
     more (or less). ``months``: the rows (a table, records, or columns as arrays); ``cells``: the amounts already
     formatted, column by column, and the months' names escaped (``month``), as :class:`_Chunk` formats them for
     a range of people (else formatted here); ``totals``: column -> (the person's total rounded to the cent,
-    whether any month is not 0), as :class:`_Chunk` adds them up for a range of people (else added up here)."""
+    whether any month is not 0), as :class:`_Chunk` adds them up for a range of people (else added up here);
+    ``rows``: the rows as HTML, as :class:`_Chunk` builds them for a range of people (else built here)."""
     _ = i18n.gettext(lang)
     labels = {"employee_pension": _("Pension insurance"), "employee_medical": _("Medical insurance"),
               "employee_unemployment": _("Unemployment insurance"), "employee_housing_fund": _("Housing fund"),
@@ -766,7 +770,7 @@ def _net_context(months: pd.DataFrame | list[dict[str, Any]] | dict[str, Any], r
                   for c in months.columns if c == "period" or c in _NET_AMOUNTS or c in labels}
     if not len(months.get("period", ())):
         return {}
-    if cells is None:
+    if cells is None and rows is None:
         cells = {c: i18n.numbers(v, lang, 2) for c, v in months.items() if c != "period"}
         cells["month"] = [str(escape(_month(m, lang))) for m in months["period"]]
     if totals is None:
@@ -774,11 +778,12 @@ def _net_context(months: pd.DataFrame | list[dict[str, Any]] | dict[str, Any], r
                   if c != "period"}
     shown = [c for c in labels if c in months and totals[c][1]]
     has_bonus = totals["bonus_paid"][1]
-    cols = [cells["gross"]] + ([cells["bonus_paid"]] if has_bonus else []) + [cells[c] for c in shown] \
-        + [cells["taxable_income_cumulative"], cells["tax_withheld"]]
-    rows = "".join(
-        f"<tr><td>{m}</td>" + "".join(f'<td class="n">{v}</td>' for v in r) + f'<td class="n"><b>{n}</b></td></tr>\n'
-        for m, n, r in zip(cells["month"], cells["net_pay"], zip(*cols)))
+    if rows is None:
+        cols = [cells["gross"]] + ([cells["bonus_paid"]] if has_bonus else []) + [cells[c] for c in shown] \
+            + [cells["taxable_income_cumulative"], cells["tax_withheld"]]
+        rows = "".join(f"<tr><td>{m}</td>" + "".join(f'<td class="n">{v}</td>' for v in r)
+                       + f'<td class="n"><b>{n}</b></td></tr>\n'
+                       for m, n, r in zip(cells["month"], cells["net_pay"], zip(*cols)))
     total = {k: totals[c][0] for k, c in
              (("gross", "gross"), ("bonus", "bonus_paid"), ("tax", "tax_withheld"), ("net", "net_pay"))}
     total["contributions"] = [totals[c][0] for c in shown]
@@ -880,29 +885,31 @@ class StatementPages:
             yield eid, template.render(base_css=css, _=gettext, **context)
 
 
-def _escaped(values: np.ndarray) -> list[str]:
-    """HTML-escaped text of each value (as Jinja2 prints ``{{ value }}``), worked out once per distinct value."""
-    seen: dict[Any, str] = {}
-    out = []
-    for v in values.tolist():
-        t = seen.get(v)
-        if t is None:
-            t = seen[v] = str(escape(v))
-        out.append(t)
-    return out
-
-
 def _strings(s: pd.Series) -> np.ndarray:
     return s.to_numpy(dtype=object)
 
 
+def _with_unit(text: Any, unit: str) -> Any:
+    """``t + unit`` where the text ``t`` is not empty, else '' (a missing figure stays blank)."""
+    import pyarrow.compute as pc
+
+    return pc.if_else(pc.equal(text, ""), "", pc.binary_join_element_wise(text, unit, ""))
+
+
 class _Chunk:
     """The statement parts of people ``start`` to ``stop - 1`` of :class:`StatementPages`, cut from the section
-    tables and formatted for the whole range at once (column by column, numbers by :func:`compkit.i18n.numbers`):
-    the long tables' rows (indicators, commission, net pay by month) as the HTML the template prints, the short
-    sections as lists; :meth:`parts` hands out one person's share."""
+    tables and formatted for the whole range at once: the long tables' rows (indicators, commission, net pay by
+    month) as the HTML the template prints, built column by column with Arrow (numbers by
+    :func:`compkit._numtext.grouped`, the same text as :func:`compkit.i18n.numbers`; texts escaped once per
+    distinct value) and cut per person from one buffer (:func:`compkit._numtext.row_slices`); the short sections as
+    lists; :meth:`parts` hands out one person's share."""
 
     def __init__(self, pages: StatementPages, start: int, stop: int) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from compkit._numtext import escaped, grouped, row_slices
+
         lang, policy = pages.lang, pages.policy
         _ = i18n.gettext(lang)
         self.n = n = stop - start
@@ -916,6 +923,9 @@ class _Chunk:
             df, off = pages.tables[name]
             return df.iloc[int(off[start]):int(off[stop])], (off[start:stop + 1] - off[start]).tolist()
 
+        def join(*pieces: Any) -> Any:
+            return pc.binary_join_element_wise(*pieces, "")
+
         # indicators: name, result and target (whole numbers for counts, else 2 decimals for ratings and surveys
         # and results under 100), achievement, score, weight in the overall score (or "not counted")
         ind, self.ind_off = cut("indicators")
@@ -926,22 +936,22 @@ class _Chunk:
         two = (np.isin(source, ["ratings", "surveys"]) | (np.abs(actual) < 100)) & ~np.isin(
             _strings(ind["indicator"]), sorted(pages.counts))
 
-        def shown(x: np.ndarray) -> list[str]:  # 2 decimals where ``two``, else whole numbers
-            cells = np.empty(len(x), dtype=object)
-            cells[two] = i18n.numbers(x[two], lang, 2)
-            cells[~two] = i18n.numbers(x[~two], lang, 0)
-            return cells.tolist()
-        ach = [t + "%" if t else "" for t in i18n.numbers(ind["achievement"].to_numpy(dtype="float64") * 100, lang)]
-        score = i18n.numbers(ind["score"].to_numpy(dtype="float64"), lang, 1)
+        def shown(x: np.ndarray) -> Any:  # 2 decimals where ``two``, else whole numbers
+            cells = grouped(np.where(two, 0.0, x), lang, 0)
+            return pc.replace_with_mask(cells, pa.array(two), grouped(x[two], lang, 2)) if two.any() else cells
         weight = ind["effective_weight"].to_numpy(dtype="float64")
-        shown_weight = [t + "%" if t else "" for t in i18n.numbers(weight * 100, lang, 1)]
         not_counted = str(Markup(_("not counted")) % {})
         counted = ~np.isnan(weight) & (weight != 0)
-        self.ind_rows = [
-            f'<tr><td>{nm}</td><td class="n">{a}</td><td class="n">{t}</td><td class="n">{h}</td>'
-            f'<td class="n">{sc}</td><td class="n">{w if c else not_counted}</td></tr>\n'
-            for nm, a, t, h, sc, w, c in zip(_escaped(names), shown(actual), shown(target), ach, score,
-                                             shown_weight, counted.tolist())]
+        if len(ind):
+            td = '</td><td class="n">'
+            rows = join("<tr><td>", escaped(ind["indicator_name"]), td, shown(actual), td, shown(target), td,
+                        _with_unit(grouped(ind["achievement"].to_numpy(dtype="float64") * 100, lang), "%"), td,
+                        grouped(ind["score"].to_numpy(dtype="float64"), lang, 1), td,
+                        pc.if_else(pa.array(counted), _with_unit(grouped(weight * 100, lang, 1), "%"), not_counted),
+                        "</td></tr>\n")
+            self.ind_html = row_slices(rows, self.ind_off)
+        else:
+            self.ind_html = [""] * n
         note_form = _("{indicator}: {note}.")
         worded: dict[str, str] = {}
         self.notes: list[str | None] = []
@@ -959,14 +969,17 @@ class _Chunk:
 
         # commission lines: month, product, sales, commission, remark; clawbacks marked
         c, self.cm_off = cut("commission")
-        claw = (_strings(c["line"]) == "clawback").tolist()
-        self.cm_rows = [
-            f'<tr{cls}><td>{m}</td><td>{pr}</td><td class="n">{sa}</td><td class="n">{co}</td><td>{re_}</td></tr>\n'
-            for cls, m, pr, sa, co, re_ in zip([' class="claw"' if x else "" for x in claw],
-                                              _escaped(_strings(c["month"])), _escaped(_strings(c["product_name"])),
-                                              i18n.numbers(c["sales"].to_numpy(dtype="float64"), lang, 2),
-                                              i18n.numbers(c["commission"].to_numpy(dtype="float64"), lang, 2),
-                                              _escaped(_strings(c["remark"])))]
+        if len(c):
+            claw = pc.equal(pa.array(_strings(c["line"]) if not isinstance(c["line"].dtype, pd.CategoricalDtype)
+                                     else c["line"].astype(object).to_numpy(), type=pa.string()), "clawback")
+            rows = join(pc.if_else(pc.fill_null(claw, False), '<tr class="claw"><td>', "<tr><td>"),
+                        escaped(c["month"]), "</td><td>", escaped(c["product_name"]),
+                        '</td><td class="n">', grouped(c["sales"].to_numpy(dtype="float64"), lang, 2),
+                        '</td><td class="n">', grouped(c["commission"].to_numpy(dtype="float64"), lang, 2),
+                        "</td><td>", escaped(c["remark"]), "</td></tr>\n")
+            self.cm_html = row_slices(rows, self.cm_off)
+        else:
+            self.cm_html = [""] * n
 
         d, self.df_off = cut("deferrals")
         self.deferrals = [{"year": int(y), "amount": a} for y, a in
@@ -983,25 +996,39 @@ class _Chunk:
 
         net, self.net_off = cut("net")
         self.net: dict[str, np.ndarray] = {}
-        self.net_cells: dict[str, list[str]] = {}
         self.net_totals: dict[str, tuple[list[float], list[bool]]] = {}
+        self.net_html: list[str] | None = None
         if len(net):
             self.net["period"] = _strings(net["period"])
             off = np.asarray(self.net_off)
-            rows = off[1:] > off[:-1]
+            rows_of = off[1:] > off[:-1]
+            cells: dict[str, Any] = {}
             for col in net.columns:
                 if col in _NET_AMOUNTS or (col.startswith("employee_") and col != "employee_id"):
                     a = self.net[col] = net[col].to_numpy(dtype="float64")
-                    self.net_cells[col] = i18n.numbers(a, lang, 2)
+                    cells[col] = grouped(a, lang, 2)
                     # each person's total (missing as 0; sums of amounts rounded to the cent, rounded to the cent)
                     # and whether any of their months is not 0
                     total, nonzero = np.zeros(n), np.zeros(n, dtype=bool)
-                    if rows.any():
-                        total[rows] = np.add.reduceat(np.where(np.isnan(a), 0.0, a), off[:-1][rows])
-                        nonzero[rows] = np.logical_or.reduceat(a != 0, off[:-1][rows])
+                    if rows_of.any():
+                        total[rows_of] = np.add.reduceat(np.where(np.isnan(a), 0.0, a), off[:-1][rows_of])
+                        nonzero[rows_of] = np.logical_or.reduceat(a != 0, off[:-1][rows_of])
                     self.net_totals[col] = (round_cents(total).tolist(), nonzero.tolist())
-            self.net_cells["month"] = _escaped(np.array([_month(str(m), lang) for m in self.net["period"]],
-                                                        dtype=object))
+            # a row per month: month, gross, the bonus (where the person has one), each contribution the person
+            # pays (any month not 0), cumulative taxable income, tax withheld, net pay (_net_context's columns)
+            per_row = np.repeat(np.arange(n), np.diff(off))
+            month = escaped(pd.Series(_months(pd.Series(self.net["period"]), lang)))
+            pieces: list[Any] = ["<tr><td>", month, "</td>"]
+            shown_cols = ["gross", "bonus_paid", *[k for k in _NET_LABELS if k in cells],
+                          "taxable_income_cumulative", "tax_withheld"]
+            for col in shown_cols:
+                td = join('<td class="n">', cells[col], "</td>")
+                if col in ("bonus_paid", *_NET_LABELS):
+                    flag = np.asarray(self.net_totals[col][1], dtype=bool)[per_row]
+                    td = td if flag.all() else pc.if_else(pa.array(flag), td, "")
+                pieces.append(td)
+            pieces += ['<td class="n"><b>', cells["net_pay"], "</b></td></tr>\n"]
+            self.net_html = row_slices(join(*pieces), self.net_off)
 
     def parts(self, k: int) -> dict[str, Any]:
         """The ``k``-th person's parts (see :func:`statement_context`)."""
@@ -1013,16 +1040,16 @@ class _Chunk:
                 texts[kind].append(text)
         n0, n1 = self.net_off[k], self.net_off[k + 1]
         return {"rec": self.people[k],
-                "indicator_rows": Markup("".join(self.ind_rows[i0:i1])),
+                "indicator_rows": Markup(self.ind_html[k]),
                 "notes": [t for t in self.notes[i0:i1] if t is not None],
                 "has_ratings": self.ratings[i1] > self.ratings[i0],
                 "feedback": texts,
-                "commission_rows": Markup("".join(self.cm_rows[self.cm_off[k]:self.cm_off[k + 1]])),
+                "commission_rows": Markup(self.cm_html[k]),
                 "deferrals": self.deferrals[self.df_off[k]:self.df_off[k + 1]],
                 "satisfaction": self.satisfaction[self.sat_off[k]:self.sat_off[k + 1]],
                 "plans": self.plans[self.pl_off[k]:self.pl_off[k + 1]],
                 "net": {c: v[n0:n1] for c, v in self.net.items()},
-                "net_cells": {c: v[n0:n1] for c, v in self.net_cells.items()},
+                "net_rows": None if self.net_html is None else self.net_html[k],
                 "net_totals": {c: (t[k], nz[k]) for c, (t, nz) in self.net_totals.items()},
                 "allowance_cols": self.allowance_cols}
 

@@ -1,0 +1,66 @@
+"""compkit._numtext: numbers as text for millions of values at once, the same text as compkit.i18n.numbers."""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as hst
+
+from compkit import _numtext, i18n
+
+
+def test_grouped_worked_examples() -> None:
+    """Groups of three digits, the decimals rounded as i18n.number rounds them: printf's rounding of the float
+    (1.005 is 1.00499999… as a float: 1.00), half to even where the float's shortest form is a half (2.675 -> 2.68,
+    0.125 -> 0.12, 2.5 -> 2, 3.5 -> 4), '-' kept for a negative number that rounds to 0, '' for a missing value."""
+    x = np.array([1234567.891, 0.0, -0.001, -0.0, 2.675, 0.125, 1.005, 1e9 + 0.5, float("nan"), -1234.5])
+    assert _numtext.grouped(x, "zh-CN", 2).to_pylist() == [
+        "1,234,567.89", "0.00", "-0.00", "-0.00", "2.68", "0.12", "1.00", "1,000,000,000.50", "", "-1,234.50"]
+    assert _numtext.grouped(np.array([2.5, 3.5, -2.5, 1e6, 999.0]), "en", 0).to_pylist() == [
+        "2", "4", "-2", "1,000,000", "999"]
+    assert _numtext.grouped(np.array([12.25, 0.05]), "en", 1).to_pylist() == ["12.2", "0.0"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(hst.lists(hst.one_of(hst.floats(allow_infinity=False, min_value=-1e17, max_value=1e17),
+                            hst.integers(-10**12, 10**12).map(lambda n: n / 200),  # halves of cents: ties
+                            hst.integers(-10**9, 10**9).map(lambda n: n / 20000),  # halves at 4 places
+                            hst.integers(2**40, 2**52).map(lambda n: n + 0.125),  # wider spacing than 10**-3
+                            hst.sampled_from([float("nan"), 0.0, -0.0, -0.001, 2.675, 0.5, 2.5, 99_999.995, 5e-05,
+                                              1e9, 1e9 - 0.5, 2.0 ** 52, float("inf"), float("-inf")])),
+                 max_size=40),
+       hst.sampled_from(["zh-CN", "en"]), hst.integers(0, 5))
+def test_grouped_is_numbers_value_for_value(xs: list[float], lang: str, decimals: int) -> None:
+    """grouped (Arrow) gives exactly what i18n.numbers gives, value for value, for any floats and decimals."""
+    x = np.array(xs, dtype="float64")
+    assert _numtext.grouped(x, lang, decimals).to_pylist() == i18n.numbers(x, lang, decimals)
+
+
+def test_grouped_on_a_million_values_near_halves() -> None:
+    """Exhaustively near the ties: every multiple of 1/2000 up to 10, whole thousandths and halves of ten
+    thousandths, each as it is and one float either side, both signs, at 0 to 4 places."""
+    rng = np.random.default_rng(7)
+    base = np.concatenate([np.arange(0, 20000) / 2000.0, rng.integers(0, 10**9, 20000) / 1000.0,
+                           rng.integers(0, 10**6, 20000) * 0.0005, rng.normal(0, 1e6, 20000)])
+    x = np.concatenate([base, -base, np.nextafter(base, 0), np.nextafter(base, 1e20)])
+    for decimals in range(5):
+        assert _numtext.grouped(x, "zh-CN", decimals).to_pylist() == i18n.numbers(x, "zh-CN", decimals)
+
+
+def test_row_slices_join_the_rows_of_each_range() -> None:
+    rows = pa.array(["<a>", "中文", "", "x&y", "z"])
+    assert _numtext.row_slices(rows, [0, 2, 2, 5]) == ["<a>中文", "", "x&yz"]
+    assert _numtext.row_slices(rows.slice(1), [0, 1, 4]) == ["中文", "x&yz"]
+    assert _numtext.row_slices(pa.array([], type=pa.string()), [0, 0, 0]) == ["", ""]
+
+
+def test_escaped_as_jinja_prints_a_value() -> None:
+    import pandas as pd
+    from markupsafe import escape
+
+    values = np.array(["a<b", "R&D", "a<b", "“引号”", None, float("nan")], dtype=object)
+    assert _numtext.escaped(values).to_pylist() == [str(escape(v)) for v in values]
+    text = pd.Series(["a<b", None, "a<b"], dtype="str")
+    assert _numtext.escaped(text).to_pylist() == ["a&lt;b", "nan", "a&lt;b"]
+    cat = pd.Series(["x>y", None, "x>y"], dtype="category")
+    assert _numtext.escaped(cat).to_pylist() == ["x&gt;y", "nan", "x&gt;y"]
