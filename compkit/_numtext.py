@@ -85,7 +85,7 @@ def _exact_product(x: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:
 _HALF_BOUND = 1e9
 
 
-def grouped(values: Any, lang: str | None = None, decimals: int = 0) -> pa.Array:
+def grouped(values: Any, lang: str | None = None, decimals: int = 0, each: bool = False) -> pa.Array:
     """:func:`compkit.i18n.numbers` of a float array as an Arrow string array, the same text value for value.
 
     For zh-CN and en, |x| under 1e9 and up to 4 decimals, as i18n.number words it: the grouped digits of |x|
@@ -93,13 +93,17 @@ def grouped(values: Any, lang: str | None = None, decimals: int = 0) -> pa.Array
     float (its exact value: the product x * 10**decimals as a float and its rounding error, Dekker's exact
     product, rounded in whole numbers), except where the float's shortest decimal form lies on a half (2.5,
     0.125 at 2 places): that decimal rounded half to even. The rest (missing values, larger numbers, other
-    locales, more decimals) by i18n.numbers itself."""
+    locales, more decimals) by i18n.numbers itself, or with ``each`` by i18n.number value by value (the two
+    differ for a few numbers of 10**12 and more that lie within 1e-3 of a half)."""
     from compkit import i18n
 
     x = np.asarray(values, dtype="float64")
     n = len(x)
+    def by_i18n(v: np.ndarray) -> pa.Array:
+        text = [i18n.number(e, lang, decimals) for e in v.tolist()] if each else i18n.numbers(v, lang, decimals)
+        return pa.array(text, type=pa.string())
     if not (0 <= decimals <= 4 and i18n._plain_locale(lang)) or n == 0:
-        return pa.array(i18n.numbers(x, lang, decimals), type=pa.string())
+        return by_i18n(x)
     scale = 10.0 ** decimals
     with np.errstate(invalid="ignore"):
         a = np.abs(x)
@@ -117,8 +121,7 @@ def grouped(values: Any, lang: str | None = None, decimals: int = 0) -> pa.Array
     text = _digits(k, np.signbit(x), decimals)
     if not fast.all():
         where = np.flatnonzero(~fast)
-        text = pc.replace_with_mask(text, pa.array(~fast),
-                                    pa.array(i18n.numbers(x[where], lang, decimals), type=pa.string()))
+        text = pc.replace_with_mask(text, pa.array(~fast), by_i18n(x[where]))
     return text
 
 
@@ -163,3 +166,26 @@ def escaped(values: Any) -> pa.Array:
         shown = [str(escape(v)) for v in s.to_numpy(dtype=object)[missing].tolist()]
         text = pc.replace_with_mask(text, pa.array(missing), pa.array(shown, type=pa.string()))
     return text
+
+
+def money(values: Any, lang: str | None = None, currency: str = "CNY") -> list[str]:
+    """:func:`compkit.i18n.money` of each value ('1,234.56 元', en 'CNY 1,234.56'; '' for a missing one)."""
+    from compkit import i18n
+
+    if i18n.resolve(lang) == "zh-CN" and currency in i18n._CURRENCY_SIGN:
+        return _affixed(values, lang, 2, "", f" {i18n._CURRENCY_SIGN[currency]}")
+    return _affixed(values, lang, 2, f"{currency} ", "")
+
+
+def percent(values: Any, lang: str | None = None, decimals: int = 0) -> list[str]:
+    """:func:`compkit.i18n.percent` of each value (0.123 -> '12%'; '' for a missing one)."""
+    return _affixed(np.asarray(values, dtype="float64") * 100, lang, decimals, "", "%")
+
+
+def _affixed(values: Any, lang: str | None, decimals: int, before: str, after: str) -> list[str]:
+    x = np.asarray(values, dtype="float64")
+    text = pc.binary_join_element_wise(before, grouped(x, lang, decimals, each=True), after, "")
+    missing = np.isnan(x)
+    if missing.any():
+        text = pc.if_else(pa.array(missing), "", text)
+    return text.to_pylist()

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup, escape
 
+from compkit import _numtext, i18n
 from compkit import commission as cm
-from compkit import i18n
 from compkit.data import Dataset, cycle_periods
 from compkit.engine import Outcomes, evaluate
 from compkit.errors import CompkitError
@@ -242,26 +242,34 @@ def _feedback_lines(policy: Policy, ind: pd.DataFrame, grade_titles: pd.Series, 
              (True, True): _("{name}: score {score} (on target = 100); better than {share}% of the {title} peers")}
     detail = np.array([forms[(a == "", sh != "")].format(name=n, achievement=a, score=sc, share=sh, title=t)
                        for n, a, sc, sh, t in zip(chosen["indicator_name"].to_numpy(dtype=object).tolist(),
-                                                  i18n.numbers(ach * 100, lang, 0), i18n.numbers(score, lang, 0),
-                                                  i18n.numbers(share * 100, lang, 0), titles.tolist())],
+                                                  _numtext.grouped(ach * 100, lang, 0).to_pylist(),
+                                                  _numtext.grouped(score, lang, 0).to_pylist(),
+                                                  _numtext.grouped(share * 100, lang, 0).to_pylist(), titles.tolist())],
                       dtype=object)
-    strengths_text = chosen["indicator"].map(policy.feedback.strengths).to_numpy(dtype=object)
+    indicator = chosen["indicator"].to_numpy(dtype=object)
+    # the policy's advice for each indicator (a strength's, a weakness's suggestion), worded once per indicator
+    indicators = pd.unique(indicator).tolist()
+
+    def worded(texts: dict[str, Any]) -> dict[Any, str | None]:
+        advice = pd.Series(indicators, dtype=object).map(texts).tolist()
+        return {i: None if pd.isna(t) else i18n.term(str(t), lang) for i, t in zip(indicators, advice)}
+    strengths_text = worded(policy.feedback.strengths)
     is_strength = (chosen["standing"] == "strength").to_numpy()
     with_text = _("{detail}. {advice}")
-    strength_line = np.array([d if pd.isna(t) else with_text.format(detail=d, advice=i18n.term(str(t), lang))
-                              for d, t in zip(detail, strengths_text)], dtype=object)
+    strength_line = np.array([d if strengths_text[i] is None else with_text.format(detail=d, advice=strengths_text[i])
+                              for d, i in zip(detail.tolist(), indicator.tolist())], dtype=object)
     lines = pd.DataFrame({"employee_id": chosen["employee_id"].to_numpy(),
                           "kind": np.where(is_strength, "strength", "weakness"),
                           "text": np.where(is_strength, strength_line, detail),
                           "indicator": chosen["indicator"].to_numpy()})
     weak = lines[lines["kind"] == "weakness"]
-    tip = weak["indicator"].map(policy.feedback.suggestions)
+    tips = worded(policy.feedback.suggestions)
     pairs = ind[["indicator", "indicator_name"]].drop_duplicates(keep="last")  # each indicator's name, once
     names = dict(zip(pairs["indicator"].to_numpy(dtype=object).tolist(),
                      pairs["indicator_name"].to_numpy(dtype=object).tolist()))
     generic = _("Agree with your supervisor on a plan to improve {indicator}.")
-    text = [generic.format(indicator=names.get(i, i)) if pd.isna(t) else i18n.term(str(t), lang)
-            for i, t in zip(weak["indicator"].to_numpy(dtype=object).tolist(), tip.to_numpy(dtype=object).tolist())]
+    suggestion = {i: generic.format(indicator=names.get(i, i)) if t is None else t for i, t in tips.items()}
+    text = [suggestion[i] for i in weak["indicator"].to_numpy(dtype=object).tolist()]
     suggestions = pd.DataFrame({"employee_id": weak["employee_id"].to_numpy(), "kind": "suggestion",
                                 "text": np.array(text, dtype=object),
                                 "indicator": weak["indicator"].to_numpy()})
@@ -533,8 +541,9 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
         pct = review["raise_pct"].to_numpy(dtype="float64")
         new_base = round_cents(review["new_base_monthly"].to_numpy())
         people["salary_review"] = [
-            rises.format(pct=i18n.percent(r, lang, 2), amount=i18n.money(b, lang, policy.currency), reason=why)
-            if ok else same.format(reason=why) for ok, r, b, why in zip(eligible, pct, new_base, reason)]
+            rises.format(pct=r, amount=b, reason=why) if ok else same.format(reason=why)
+            for ok, r, b, why in zip(eligible.tolist(), _numtext.percent(pct, lang, 2),
+                                     _numtext.money(new_base, lang, policy.currency), reason.tolist())]
         rec = outcomes.promotions["recommendation"].astype(str).to_numpy()
         to = outcomes.promotions["to_grade"].astype(str).map(grade_titles).fillna("").to_numpy(dtype=object)
         why = _plain_reason(outcomes.promotions["reason"], policy, lang).to_numpy(dtype=object)
@@ -546,13 +555,17 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
             pr = outcomes.promotions
             with_step = _("{sentence} Base salary {before} → {after} a month, step {step} ({change}).")
             no_step = _("{sentence} Base salary {before} → {after} a month ({change}).")
+            after_pay = pr["new_base_monthly"].to_numpy(dtype="float64")
+            change = pr["pay_change"].to_numpy(dtype="float64")
+            changes = [("+" if c > 0 else "") + t for c, t in zip(change.tolist(),
+                                                                  _numtext.grouped(change, lang, 2, each=True).to_pylist())]
             people["promotion"] = [
-                s_ if pd.isna(after) else (no_step if pd.isna(step) else with_step).format(
-                    sentence=s_, before=i18n.money(before, lang, policy.currency),
-                    after=i18n.money(after, lang, policy.currency), step="" if pd.isna(step) else int(step),
-                    change=("+" if change > 0 else "") + i18n.amount(change, lang))
-                for s_, before, after, step, change in zip(people["promotion"], pr["base_monthly_before"],
-                                                           pr["new_base_monthly"], pr["new_step"], pr["pay_change"])]
+                s_ if no_pay else (no_step if pd.isna(step) else with_step).format(
+                    sentence=s_, before=before, after=after, step="" if pd.isna(step) else int(step), change=c)
+                for s_, no_pay, before, after, step, c in zip(
+                    people["promotion"], np.isnan(after_pay).tolist(),
+                    _numtext.money(pr["base_monthly_before"].to_numpy(dtype="float64"), lang, policy.currency),
+                    _numtext.money(after_pay, lang, policy.currency), pr["new_step"], changes)]
 
         won = outcomes.awards.groupby(outcomes.awards["employee_id"].astype(str))["award_name"].agg("、".join)
         people["award_names"] = people["employee_id"].map(won).astype(object).fillna("")  # compkit.awards
