@@ -64,3 +64,18 @@ def test_escaped_as_jinja_prints_a_value() -> None:
     assert _numtext.escaped(text).to_pylist() == ["a&lt;b", "nan", "a&lt;b"]
     cat = pd.Series(["x>y", None, "x>y"], dtype="category")
     assert _numtext.escaped(cat).to_pylist() == ["x&gt;y", "nan", "x&gt;y"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(hst.lists(hst.one_of(hst.floats(allow_infinity=False, min_value=-1e13, max_value=1e13),
+                            hst.integers(-10**9, 10**9).map(lambda n: n / 200),
+                            hst.sampled_from([float("nan"), 0.0, -0.0, 0.035, 0.125, 12_345.675])), max_size=30),
+       hst.sampled_from(["zh-CN", "en"]), hst.sampled_from(["CNY", "USD"]), hst.integers(0, 3))
+def test_money_and_percent_as_i18n_words_each_value(xs: list[float], lang: str, currency: str, decimals: int) -> None:
+    """_numtext.money and percent (the statements' salary reviews and promotions, a column at a time) give
+    exactly i18n.money and i18n.percent of each value: '1,234.56 元', 'CNY 1,234.56', '3.50%', '' if missing."""
+    x = np.array(xs, dtype="float64")
+    assert _numtext.money(x, lang, currency) == [i18n.money(v, lang, currency) for v in xs]
+    assert _numtext.percent(x, lang, decimals) == [i18n.percent(v, lang, decimals) for v in xs]
+    assert _numtext.money(np.array([1234.5, np.nan]), "zh-CN") == ["1,234.50 元", ""]
+    assert _numtext.percent(np.array([0.035]), "en", 2) == ["3.50%"]
