@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -246,6 +247,18 @@ def _column_tails(s: pd.Series, style: int, datetime_style: int = 0):
     elif pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
         values = s.to_numpy(dtype="float64", na_value=np.nan) if pd.api.types.is_extension_array_dtype(dtype) \
             else s.to_numpy()
+    elif isinstance(dtype, pd.CategoricalDtype) and dtype.categories.inferred_type == "string":
+        # text categories: each category the rows use written once, repeated by the codes (-1, missing: no cell)
+        codes = s.cat.codes.to_numpy().astype("int64")
+        used = np.unique(codes[codes >= 0])
+        position = np.full(len(dtype.categories) + 1, len(used), dtype="int64")  # code -1: the null at the end
+        position[used] = np.arange(len(used))
+        return _text_tails(dtype.categories[used].tolist()).take(pa.array(position[codes]))
+    elif (pd.api.types.is_string_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
+          and not pd.api.types.is_object_dtype(dtype)):
+        codes, uniques = pd.factorize(s)  # a text column: its distinct texts; missing: code -1, no cell
+        tails = _text_tails(list(np.asarray(uniques, dtype=object)))
+        return tails.take(pa.array(np.where(codes < 0, len(uniques), codes)))
     else:
         values = s.astype(object).to_numpy()
         if not all(isinstance(v, str) or v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
@@ -259,6 +272,14 @@ def _column_tails(s: pd.Series, style: int, datetime_style: int = 0):
         tails = _tails(list(np.asarray(uniques, dtype=object)), st, datetime_style)
     codes = np.where(codes < 0, len(tails), codes)  # code -1 (missing) takes the last: null
     return pa.array(tails + [None], type=pa.string()).take(pa.array(codes))
+
+
+def _text_tails(texts: list) -> Any:
+    """:func:`_tails` of distinct texts (str), plus a null at the end (for the missing values' code), as an Arrow
+    string array."""
+    import pyarrow as pa
+
+    return pa.array(_tails(texts, "", 0) + [None], type=pa.string())
 
 
 def write_workbook_streamed(sheets: dict[str, pd.DataFrame], path: Path, lang: str | None = None) -> Path:
