@@ -119,10 +119,19 @@ def grouped(values: Any, lang: str | None = None, decimals: int = 0, each: bool 
     if half.any():
         k = np.where(half, m + (m % 2), k)
     text = _digits(k, np.signbit(x), decimals)
-    if not fast.all():
-        where = np.flatnonzero(~fast)
-        text = pc.replace_with_mask(text, pa.array(~fast), by_i18n(x[where]))
+    missing = np.isnan(x)  # '' as i18n.number gives it
+    other = ~fast & ~missing
+    if missing.any():
+        text = pc.replace_with_mask(text, pa.array(missing), pa.array([""] * int(missing.sum()), type=pa.string()))
+    if other.any():
+        text = pc.replace_with_mask(text, pa.array(other), by_i18n(x[np.flatnonzero(other)]))
     return text
+
+
+def prepare(decimals: tuple[int, ...] = (0, 1, 2)) -> None:
+    """Build the look-up tables of :func:`grouped` now (a process that forks workers builds them once for all)."""
+    for d in decimals:
+        _tables(d)
 
 
 def row_slices(rows: pa.Array, offsets: Any) -> list[str]:

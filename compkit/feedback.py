@@ -887,6 +887,7 @@ class StatementPages:
             self.tables[name] = (ordered, offsets)
         self.allowance_cols = [c for c in st.people.columns if c.startswith("allowance_")]
         self.counts = count_indicators(policy)  # their results and targets printed as whole numbers
+        _numtext.prepare()  # the number tables built once, before the workers fork
 
     def render(self, start: int, stop: int):
         """(employee id, page) for the people ``start`` to ``stop - 1`` in ``st.people``'s order."""
