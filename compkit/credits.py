@@ -18,6 +18,7 @@ the appeal's diff beside the appellant.
 from __future__ import annotations
 
 import threading
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.arrays import ArrowStringArray
 
-from compkit._arrays import _text_labels, as_text, isin, labelled_codes, positions
+from compkit._arrays import _text_labels, as_text, labelled_codes, positions
 from compkit.i18n import M_
 
 #: columns of the credits table
@@ -263,8 +264,7 @@ def _credit_rows(deal_ids: pd.Series, credit_deals: pd.Series
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """As :func:`credit_rows`, the split rows only: (their positions in the sales table, their credit rows,
     their deal codes, a boolean per sales row: its deal has credits)."""
-    deal_codes, uniques = pd.factorize(credit_deals.astype("string"))  # credits' deals, order of first appearance
-    found = _deal_positions(deal_ids.astype("string"), pd.Index(uniques))  # the sales row's deal among them, or -1
+    deal_codes, uniques, found = _deal_look_up(deal_ids, credit_deals)
     credited = found >= 0
     rows = np.flatnonzero(credited)
     # the credit rows of each deal, in table order: stably sorted by deal code, a start and a count per deal
@@ -277,6 +277,43 @@ def _credit_rows(deal_ids: pd.Series, credit_deals: pd.Series
     within = np.arange(n_each.sum()) - np.repeat(np.cumsum(n_each) - n_each, n_each)
     holder = by_deal[holder_start + within]
     return np.repeat(rows, n_each), holder, np.repeat(k, n_each), credited
+
+
+#: the last look-up of the sales' deal ids among the credits' deals (the loader's check makes it): weak references
+#: to the two Arrow text columns it was made on (immutable: the same objects, the same texts) and its result. The
+#: credits' split of the same columns takes it instead of looking millions of ids up again; the entry goes when
+#: either column is freed
+_LAST_LOOK_UP: dict[str, tuple] = {}
+
+
+def _arrow_text(values: pd.Series) -> pa.ChunkedArray | None:
+    """The Arrow array holding a text column (``string`` dtype), or None."""
+    return values.array.__arrow_array__() if isinstance(values.array, ArrowStringArray) else None
+
+
+def _deal_look_up(deal_ids: pd.Series, credit_deals: pd.Series) -> tuple[np.ndarray, pd.Index, np.ndarray]:
+    """(the credits' deal codes, their distinct deals in order of first appearance, the position among them of
+    each sales row's deal (int32, -1: not credited or missing)). The positions are those the last look-up on the
+    same two Arrow columns found (the loader's :func:`share_problems`), else looked up now and kept."""
+    deal_ids, credit_deals = as_text(deal_ids), as_text(credit_deals)
+    deal_codes, uniques = pd.factorize(credit_deals)
+    uniques = pd.Index(uniques)
+    sales_text, credit_text = _arrow_text(deal_ids), _arrow_text(credit_deals)
+    last = _LAST_LOOK_UP.get("last")  # (read once: another thread may replace it meanwhile)
+    if (sales_text is not None and credit_text is not None and last is not None
+            and last[0]() is sales_text and last[1]() is credit_text):
+        return deal_codes, uniques, last[2]
+    found = _deal_positions(deal_ids, uniques)
+    if sales_text is not None and credit_text is not None:
+        def forget(_: object) -> None:
+            _LAST_LOOK_UP.clear()
+        try:
+            entry = (weakref.ref(sales_text, forget), weakref.ref(credit_text, forget), found)
+        except TypeError:  # pragma: no cover - Arrow arrays take weak references
+            return deal_codes, uniques, found
+        found.flags.writeable = False  # shared by whoever looks the same columns up
+        _LAST_LOOK_UP["last"] = entry
+    return deal_codes, uniques, found
 
 
 def _deal_positions(deal_ids: pd.Series, deals: pd.Index) -> np.ndarray:
@@ -334,7 +371,12 @@ def share_problems(credits: pd.DataFrame, deal_ids: pd.Series) -> list[tuple[int
     for i in np.flatnonzero(~((share > 0) & (share <= 1))):
         out.append((int(i), "share", float(share[i]), M_("a share above 0 and at most 1")))
     deals = credits["deal_id"].astype("string")
-    known = isin(deals, _credited_deals(deals, deal_ids)).to_numpy(dtype=bool)
+    # each credit row's deal among the sales' deal ids: the sales' ids looked up among the credits' few distinct
+    # deals, as the split looks them up (and kept for it: :func:`_deal_look_up`)
+    deal_codes, uniques, found = _deal_look_up(deal_ids, deals)
+    in_sales = np.zeros(len(uniques) + 1, dtype=bool)
+    in_sales[found[found >= 0]] = True
+    known = in_sales[deal_codes]  # code -1 (missing) takes the trailing False
     for i in np.flatnonzero(~known):
         out.append((int(i), "deal_id", str(deals.iloc[i]), M_("a deal_id of the sales table")))
     total = pd.Series(share).groupby(deals.to_numpy()).transform("sum").to_numpy()
@@ -344,16 +386,6 @@ def share_problems(credits: pd.DataFrame, deal_ids: pd.Series) -> list[tuple[int
                     M_("shares of deal {deal} adding up to 1 (they add up to {total:.6g})", deal=deals.iloc[i],
                        total=total[i])))
     return out
-
-
-def _credited_deals(deals: pd.Series, deal_ids: pd.Series) -> pa.ChunkedArray:
-    """The sales' deal ids (``deal_ids``) that the credits' ``deals`` name, as Arrow text. Each of the millions of
-    sales deal ids is looked up among the credits' few distinct deals (a small hash table), rather than the
-    credits' deals in a hash table of every sales deal id (at 100,000 managers: 0.4 s instead of 1.8 s of CPU;
-    pandas' own isin on Arrow text, which makes a Python object of every id, took minutes)."""
-    sales = as_text(deal_ids.dropna()).array.__arrow_array__()
-    wanted = pc.unique(as_text(deals).array.__arrow_array__())
-    return pc.filter(sales, pc.is_in(sales, value_set=wanted))
 
 
 def rebalance_shares(credits: pd.DataFrame, changed: np.ndarray) -> pd.DataFrame:

@@ -213,3 +213,26 @@ def test_the_split_reads_the_same_credited_sales_as_the_table(bank_policy: Polic
     assert np.array_equal(split.column("amount"), table["amount"].to_numpy())
     rows = np.array([0, len(table) - 1, len(table) - 2, 5])
     assert np.array_equal(split.column_at("amount", rows), table["amount"].to_numpy()[rows])
+
+
+def test_the_loaders_deal_look_up_is_kept_for_the_split_of_the_same_columns(monkeypatch) -> None:
+    """share_problems (the loader's check) looks the sales' deal ids up among the credits' deals; the split of
+    the same two columns takes that look-up instead of making it again, and makes its own for other columns (a
+    changed column is another Arrow array). The split is the same either way: D1's row is split between E1 and
+    E2, D2 has no credits."""
+    import compkit.credits as credits_module
+
+    sales = pd.DataFrame({"employee_id": pd.Series(["E1", "E3"], dtype="string"),
+                          "deal_id": pd.Series(["D1", "D2"], dtype="string"), "amount": [100.0, 50.0]})
+    credits = pd.DataFrame({"deal_id": pd.Series(["D1", "D1"], dtype="string"),
+                            "employee_id": pd.Series(["E1", "E2"], dtype="string"), "share": [0.5, 0.5]})
+    looked_up = []
+    real = credits_module._deal_positions
+    monkeypatch.setattr(credits_module, "_deal_positions", lambda ids, deals: looked_up.append(1) or real(ids, deals))
+    assert credits_module.share_problems(credits, sales["deal_id"]) == []
+    split = credits_module.split_credits(sales, credits)
+    assert len(looked_up) == 1  # once, by the check
+    assert split.source.tolist() == [0, 0] and split.holder.tolist() == [0, 1]
+    other = sales.assign(deal_id=pd.Series(["D2", "D1"], dtype="string"))  # another column: looked up again
+    assert credits_module.split_credits(other, credits).source.tolist() == [1, 1]
+    assert len(looked_up) == 2
