@@ -1132,11 +1132,12 @@ def _may_repeat(df: pd.DataFrame, key: list[str]) -> bool:
         # each id hashed from its bytes, the hashes sorted (compkit._arrays.texts_distinct: 0.4 s instead of
         # Arrow's hash table of the texts, 1.4 s of CPU for 7.5 million deal ids)
         return not texts_distinct(values)
+    coded = [any_codes(df[k]) for k in key]  # categorical codes; Arrow text (months) by one dictionary encoding
+    if _rows_in_order([codes for codes, _ in coded]):
+        return False  # rows in key order (the usual case: files written sorted): distinct, nothing counted
     combined = np.zeros(len(df), dtype=np.int64)
     size = 1
-    for k in key:
-        column = df[k]
-        codes, n = any_codes(column)  # categorical codes; Arrow text (months) by one dictionary encoding
+    for codes, n in coded:
         if size * (n + 1) >= 2 ** 62:
             return True
         combined *= n + 1
@@ -1148,6 +1149,28 @@ def _may_repeat(df: pd.DataFrame, key: list[str]) -> bool:
         return False
     combined.sort(kind="stable")  # fast on rows nearly in order; equal keys end up side by side
     return bool((combined[1:] == combined[:-1]).any())
+
+
+def _rows_in_order(columns: list[np.ndarray]) -> bool:
+    """Whether the rows' tuples of codes (one array per key column, the same length) are in strictly increasing
+    order, compared column by column as tuples are: then no two rows are equal. Comparisons of neighbours on the
+    codes as they are (a byte or four per row), no combined 64-bit key; the rows still tied after a column are the
+    only ones the next column decides."""
+    if len(columns[0]) < 2:
+        return True
+    tied = None  # rows equal to their predecessor on the columns so far (None: every row, before the first)
+    for codes in columns:
+        before, after = codes[:-1], codes[1:]
+        lower = after < before
+        if tied is not None:
+            lower &= tied
+        if lower.any():
+            return False
+        equal = after == before
+        tied = equal if tied is None else (tied & equal)
+        if not tied.any():
+            return True
+    return False
 
 
 def _increasing(values: pyarrow.ChunkedArray | pyarrow.Array) -> bool:
@@ -1568,11 +1591,16 @@ def _clean_categorical(raw: pd.Series) -> pd.Series:
     categories (none when the categories are already clean, sorted and all in use)."""
     raw_codes = np.asarray(raw.cat.codes)
     n = len(raw.cat.categories)
-    used_raw = np.bincount(raw_codes.astype(np.intp) + 1, minlength=n + 1)[1:] > 0  # (a missing row: -1 -> 0)
+    used_raw = _codes_used(raw_codes, n)
     cleaned = _clean_text(pd.Series(np.asarray(raw.cat.categories, dtype=object), dtype="string"))
-    cleaned = cleaned.mask(~used_raw)  # categories no row uses are left out, as a factorize of the rows would
-    new_code, uniques = pd.factorize(cleaned, sort=True)  # per category; missing or unused -> -1
-    categories = pd.Index(np.asarray(uniques, dtype=object), dtype=object)
+    if used_raw.all() and _increasing_texts(cleaned):
+        # every category used, clean and already sorted (ids and months as files list them): its own codes, no
+        # factorize of the categories (a hash and a sort of 100,000 employee ids per table)
+        new_code, categories = np.arange(n), pd.Index(np.asarray(cleaned, dtype=object), dtype=object)
+    else:
+        cleaned = cleaned.mask(~used_raw)  # categories no row uses are left out, as a factorize of the rows would
+        new_code, uniques = pd.factorize(cleaned, sort=True)  # per category; missing or unused -> -1
+        categories = pd.Index(np.asarray(uniques, dtype=object), dtype=object)
     width = np.int8 if len(categories) < 127 else np.int16 if len(categories) < 32767 else np.int32  # as pandas
     if len(new_code) == len(categories) and bool((new_code == np.arange(n)).all()):
         codes = raw_codes.astype(width, copy=False)  # already clean, sorted and all in use: the codes as they are
@@ -1583,6 +1611,24 @@ def _clean_categorical(raw: pd.Series) -> pd.Series:
     except (AttributeError, TypeError):
         dtype = pd.CategoricalDtype(categories)
     return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False), index=raw.index)
+
+
+def _codes_used(codes: np.ndarray, n: int) -> np.ndarray:
+    """Whether each of the ``n`` categories is some row's code (``codes``: -1 for a missing row): one scatter of
+    the codes into n + 1 flags, the last one taking the missing rows (no widened copy of the codes)."""
+    used = np.zeros(n + 1, dtype=bool)
+    used[codes] = True
+    return used[:n]
+
+
+def _increasing_texts(texts: pd.Series) -> bool:
+    """Whether an Arrow text column holds no missing value and its texts are strictly increasing (then
+    ``pd.factorize(texts, sort=True)`` gives ``arange(len(texts))`` and the texts themselves: UTF-8 sorts as the
+    code points do, as Python's strings compare)."""
+    if not isinstance(texts.array, ArrowStringArray):
+        return False
+    arrow = texts.array.__arrow_array__()
+    return arrow.null_count == 0 and _increasing(arrow)
 
 
 def dataset_from_tables(tables: dict[str, pd.DataFrame], policy: Policy | None = None, cycle: str | None = None,

@@ -1117,3 +1117,44 @@ def test_rules_reading_the_sales_table_run_beside_the_others_and_keep_their_plac
     assert [(p[1], p[2]) for p in threaded if p[0] == "credits.csv"] == [(4, "deal_id"), (2, "share")]
     monkeypatch.setenv("COMPKIT_THREADS", "1")
     assert problems() == threaded
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["E1", "E2", "E3", None]), st.sampled_from(["2025-01", "2025-02"]),
+                          st.sampled_from(["a", "b", "c"])), max_size=10), st.booleans())
+def test_may_repeat_on_a_key_of_several_columns(rows: list, in_order: bool) -> None:
+    """Rows in key order are told distinct by comparing neighbours (data._rows_in_order); in any order, the
+    answer is False exactly when pandas finds no repeated key (missing counting as a value)."""
+    from compkit.data import _categorical, _may_repeat, _rows_in_order
+
+    if in_order:
+        rows = sorted(set(rows), key=lambda r: ("" if r[0] is None else "~" + r[0], r[1], r[2]))
+    df = pd.DataFrame(rows, columns=["employee_id", "period", "indicator"]).astype("string")
+    for col in df.columns:
+        df[col] = _categorical(df[col])
+    repeated = bool(df.duplicated(keep=False).any())
+    assert _may_repeat(df, list(df.columns)) == repeated
+    codes = [np.asarray(df[c].cat.codes) for c in df.columns]
+    tuples = list(zip(*[c.tolist() for c in codes]))
+    assert _rows_in_order(codes) == all(a < b for a, b in zip(tuples, tuples[1:]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["E1", "E2", " E2", "E10", "", " ", "理财", "é"])),
+                max_size=10), st.booleans())
+def test_cleaning_a_dictionary_column_is_cleaning_its_rows(values: list, unused: bool) -> None:
+    """_clean_categorical of a column read as a dictionary (categories in order of appearance, possibly one no
+    row uses) gives what cleaning every row as text and making it categorical gives: the same categories in the
+    same order, the same codes and code width."""
+    from compkit.data import _categorical, _clean_categorical, _clean_text
+
+    text = pd.Series(values, dtype="string")
+    codes, uniques = pd.factorize(text)
+    categories = list(uniques) + (["zz-unused"] if unused else [])
+    raw = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object)))
+    got = _clean_categorical(raw)
+    expected = _categorical(_clean_text(text))
+    assert list(got.cat.categories) == list(expected.cat.categories)
+    assert got.cat.categories.dtype == expected.cat.categories.dtype
+    assert np.asarray(got.cat.codes).tolist() == np.asarray(expected.cat.codes).tolist()
+    assert got.cat.codes.dtype == expected.cat.codes.dtype
