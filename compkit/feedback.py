@@ -446,6 +446,10 @@ def statement_month(policy: Policy, data: Dataset, period: str | None) -> str | 
     return None if through == data.periods[-1] else through
 
 
+#: the Outcomes tables the statements read (evaluate(tables=): the compliance checks and the leavers, which no
+#: statement shows, are not worked out)
+STATEMENT_OUTCOMES = ("summary", "indicators", "commission", "deferrals", "salary_review", "promotions", "awards",
+                      "net", "tax")
 #: the tables of a dataset a statement reads once the evaluation is done (statement_contents and what it calls:
 #: the people, their customers' surveys, last cycle's plans and scores)
 STATEMENT_TABLES = ("employees", "surveys", "history", "feedback", "history_scores")
@@ -486,13 +490,13 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
     interim = through is not None
     if not interim:
         release = release or outcomes is None  # an evaluation made here serves nothing else
-        outcomes = evaluate(policy, data) if outcomes is None else outcomes
+        outcomes = evaluate(policy, data, tables=STATEMENT_OUTCOMES) if outcomes is None else outcomes
     _n, _p, grade_titles = _names(policy, lang)
     emp = data.employees.reset_index(drop=True)
     ids = emp["employee_id"].astype(str)
     start = data.cycle_start
     if interim:
-        to_date = evaluate(policy, data, through=through)
+        to_date = evaluate(policy, data, through=through, tables=STATEMENT_OUTCOMES)
         end = pd.Timestamp(through + "-01") + pd.offsets.MonthEnd(0)
         indicators = to_date.indicators
         t = to_date.summary
@@ -1320,10 +1324,13 @@ def write_statements(policy_path: str | Path, data_path: str | Path, out: str | 
     with large_blocks_from_kernel():  # the run's peak memory is load + evaluate's: large arrays not kept in the heap
         data = load_dataset(data_path, policy=policy, cycle=cycle)
         outcomes = None
-        if statement_month(policy, data, period) is None:  # final: evaluated here, then the tables the contents
-            outcomes = evaluate(policy, data)              # do not read are dropped (sales, metrics, ratings ...),
-            data, period = statement_inputs(data), None    # so that their memory serves the contents, and the
-            release_freed_memory()                         # freed pages are handed back
+        if statement_month(policy, data, period) is None:
+            # final: evaluated here (the Outcomes tables the statements read), then the tables the contents do not
+            # read are dropped (sales, metrics, ratings ...), so that their memory serves the contents, and the
+            # freed pages are handed back
+            outcomes = evaluate(policy, data, tables=STATEMENT_OUTCOMES)
+            data, period = statement_inputs(data), None
+            release_freed_memory()
     st = statement_contents(policy, data, outcomes=outcomes, period=period, lang=lang, release=True)
     del data, outcomes  # the loaded tables and the evaluation are not needed for writing: freed, and the pages
     release_freed_memory()  # handed back, before the workers fork

@@ -726,6 +726,12 @@ def test_final_contents_from_the_tables_the_statements_read(bank_policy, sample)
     slim = statement_inputs(sample)
     assert len(slim.sales) == len(slim.metrics) == len(slim.ratings) == 0 and len(slim.employees) == 1000
     part = statement_contents(bank_policy, slim, outcomes=evaluate(bank_policy, sample))
+    # the statements ask the engine for the Outcomes tables they read only (no compliance checks, no leavers)
+    from compkit.feedback import STATEMENT_OUTCOMES
+
+    some = statement_contents(bank_policy, slim, outcomes=evaluate(bank_policy, sample, tables=STATEMENT_OUTCOMES))
+    for name in (*Statements.TABLES, "plans", "satisfaction"):
+        pd.testing.assert_frame_equal(getattr(part, name), getattr(some, name))
     for name in (*Statements.TABLES, "plans", "satisfaction"):
         pd.testing.assert_frame_equal(getattr(whole, name), getattr(part, name))
     lines = whole.commission
