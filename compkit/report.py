@@ -85,10 +85,12 @@ def offline_page(body: str, lang: str | None = None) -> str:
 
 
 def execute(name: str, parameters: dict[str, Any], folder: Path, progress: bool = True,
-            lang: str | None = None) -> NotebookRun:
+            lang: str | None = None, km: Any = None) -> NotebookRun:
     """Execute ``notebooks/<name>.ipynb`` with papermill into ``folder`` and convert it to HTML.
 
     The working directory of the kernel is ``folder``, so files a notebook writes land next to its report.
+    ``km``: the manager of a kernel already started in ``folder`` (:class:`compkit.kernels.WarmKernel`), which
+    runs the notebook instead of a new one (called on the thread that started it).
     Raises ReportError naming the notebook and the failing cell (the executed notebook and HTML are kept).
     """
     import papermill as pm
@@ -108,7 +110,7 @@ def execute(name: str, parameters: dict[str, Any], folder: Path, progress: bool 
         # start and end of every cell (a whole notebook's JSON each time: ~1.8 s of this process's CPU a notebook)
         pm.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name="python3",
                             progress_bar=progress, log_output=False, resources={"metadata": {"path": str(folder)}},
-                            request_save_on_cell_execute=False)
+                            request_save_on_cell_execute=False, **({"km": km} if km is not None else {}))
     except pm.PapermillExecutionError as err:
         to_html(executed, page, lang, title)
         raise ReportError(M_("notebook {name}.ipynb failed at cell {cell} (execution count {count}): {error}: "
@@ -172,43 +174,51 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     # review and its notebooks' kernels (which inherit the environment) know
     from compkit.data import COPY_KEY
 
-    # the sha256 of the data for the manifest, on a second thread while this one writes the copy and evaluates
-    # (hashlib and file reads let go of Python's lock: at 100,000 managers about 1 GB of CSV, 1.4 s of CPU)
-    data_digest = in_background(data_sha256, data)
-    validated = tempfile.TemporaryDirectory(prefix="compkit-review-data-")
     copy_key = secrets.token_bytes(32)
-    dataset.to_private_copy(validated.name, base_policy, copy_key)
     key_before = os.environ.get(COPY_KEY)
-    os.environ[COPY_KEY] = copy_key.hex()
-    emp = dataset.employees  # for the scan before publishing (ids, names, supervisor ids, head-count)
-    # each policy evaluated once: the notebooks read these outcomes (compkit.outcome_store) instead of evaluating
-    # the same policy on the same data again; private and temporary like the data copy
-    kept = tempfile.TemporaryDirectory(prefix="compkit-review-outcomes-")
-    _keep_outcomes(kept.name, dataset, validated.name, (base_policy, load_policy(candidate)))
-    del dataset
-    release_freed_memory()  # the freed tables' pages back to the system while the notebooks run (compkit._memory)
-
-    parameters = {"year": str(year), "policy": str(policy.resolve()), "candidate": str(candidate.resolve()),
-                  "data": str(data.resolve()), "budget": budget, "scenarios": int(scenarios), "seed": int(seed),
-                  "lang": lang}
-    manifest: dict[str, Any] = {
-        "compkit_version": __version__,
-        "year": str(year),
-        "parameters": {"policy": str(policy), "candidate": str(candidate), "data": str(data), "budget": budget,
-                       "scenarios": int(scenarios), "seed": int(seed)},
-        "inputs": {"policy_sha256": file_sha256(policy), "candidate_sha256": file_sha256(candidate),
-                   "data_sha256": data_digest()},
-        "notebooks": [],
-    }
+    os.environ[COPY_KEY] = copy_key.hex()  # before any kernel starts
     staging = staging_folder(out, "review")
-    private_staging = staging_folder(private, "review-private") if private is not None else None
-    parameters["private"] = str(private_staging) if private_staging is not None else None
-    runs: list[NotebookRun] = []
-    started = time.perf_counter()
+    # the first notebooks' kernels start now (in the staging folder, where the notebooks write) and import what
+    # their notebooks import while this process copies and evaluates the data (compkit.kernels)
+    kernels = _Kernels(staging) if _warm_kernels() else None
+    if kernels is not None:
+        kernels.start(_batches(list(dict(REVIEW_NOTEBOOKS)))[0])
+    validated = kept = private_staging = None
+    manifest: dict[str, Any] = {"notebooks": []}
     try:
+        # the sha256 of the data for the manifest, on a second thread while this one writes the copy and
+        # evaluates (hashlib and file reads let go of Python's lock: at 100,000 managers about 1 GB of CSV, 1.4 s
+        # of CPU)
+        data_digest = in_background(data_sha256, data)
+        validated = tempfile.TemporaryDirectory(prefix="compkit-review-data-")
+        dataset.to_private_copy(validated.name, base_policy, copy_key)
+        emp = dataset.employees  # for the scan before publishing (ids, names, supervisor ids, head-count)
+        # each policy evaluated once: the notebooks read these outcomes (compkit.outcome_store) instead of
+        # evaluating the same policy on the same data again; private and temporary like the data copy
+        kept = tempfile.TemporaryDirectory(prefix="compkit-review-outcomes-")
+        _keep_outcomes(kept.name, dataset, validated.name, (base_policy, load_policy(candidate)))
+        del dataset
+        release_freed_memory()  # the freed tables' pages back to the system while the notebooks run
+
+        parameters = {"year": str(year), "policy": str(policy.resolve()), "candidate": str(candidate.resolve()),
+                      "data": str(data.resolve()), "budget": budget, "scenarios": int(scenarios),
+                      "seed": int(seed), "lang": lang}
+        manifest = {
+            "compkit_version": __version__,
+            "year": str(year),
+            "parameters": {"policy": str(policy), "candidate": str(candidate), "data": str(data),
+                           "budget": budget, "scenarios": int(scenarios), "seed": int(seed)},
+            "inputs": {"policy_sha256": file_sha256(policy), "candidate_sha256": file_sha256(candidate),
+                       "data_sha256": data_digest()},
+            "notebooks": [],
+        }
+        private_staging = staging_folder(private, "review-private") if private is not None else None
+        parameters["private"] = str(private_staging) if private_staging is not None else None
+        runs: list[NotebookRun] = []
+        started = time.perf_counter()
         wanted = {name: _parameters_for(name, {**parameters, "data": validated.name, "outcomes": kept.name})
                   for name, _ in REVIEW_NOTEBOOKS}
-        for name, run in _run_notebooks(wanted, staging, progress, lang):
+        for name, run in _run_notebooks(wanted, staging, progress, lang, kernels):
             nb_params = wanted[name]
             runs.append(run)
             manifest["notebooks"].append({"name": name, "seconds": round(run.seconds, 1),
@@ -232,8 +242,11 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
         remove_quietly(private_staging)
         raise
     finally:
-        validated.cleanup()
-        kept.cleanup()
+        if kernels is not None:
+            kernels.close()
+        for folder in (validated, kept):
+            if folder is not None:
+                folder.cleanup()
         if key_before is None:
             os.environ.pop(COPY_KEY, None)
         else:
@@ -269,39 +282,103 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
 TOGETHER = ("calibration", "fairness")
 
 
-def _run_notebooks(wanted: dict[str, dict[str, Any]], folder: Path, progress: bool, lang: str | None
-                   ) -> Iterator[tuple[str, NotebookRun]]:
-    """Run the review's notebooks (``{name: parameters}``, in order) into ``folder`` (:func:`execute`): those of
-    :data:`TOGETHER` side by side on two threads (each notebook runs in its own kernel process) when
-    :func:`compkit.parallel.processes` gives two or more (``COMPKIT_PROCESSES=1``: one after the other), the
-    others one after the other. Yields (name, run) in the order given, each when it has run. When a notebook
-    fails, the ones started with it are let finish, those before it in the order are yielded, then its failure is
-    raised (ReportError) and the notebooks after it do not run: the same report, or the same failure, as one
-    after the other."""
-    from concurrent.futures import ThreadPoolExecutor
-
+def _batches(names: list[str]) -> list[list[str]]:
+    """The review's notebooks in the order they run: those of :data:`TOGETHER` as one batch (side by side) when
+    :func:`compkit.parallel.processes` gives two or more, every other notebook a batch of its own."""
     from compkit.parallel import processes
 
-    names = list(wanted)
     together = [n for n in names if n in TOGETHER] if processes() >= 2 else []
-    done: dict[str, NotebookRun | BaseException] = {}
+    batches: list[list[str]] = []
     for name in names:
-        if name not in done:
-            batch = together if name in together and len(together) > 1 else [name]
-            if progress:
-                for n in batch:
-                    print(f"running {n}.ipynb ...", flush=True)
-            if len(batch) == 1:
-                done[name] = execute(name, wanted[name], folder, progress=progress, lang=lang)
-            else:
-                with ThreadPoolExecutor(len(batch), thread_name_prefix="compkit-notebook") as pool:
-                    futures = [pool.submit(execute, n, wanted[n], folder, False, lang) for n in batch]
-                for n, future in zip(batch, futures):  # every one has finished
-                    done[n] = future.exception() or future.result()
-        run = done[name]
-        if isinstance(run, BaseException):
-            raise run
-        yield name, run
+        if not any(name in b for b in batches):
+            batches.append(together if name in together and len(together) > 1 else [name])
+    return batches
+
+
+def _warm_kernels() -> bool:
+    """Whether the review starts its notebooks' kernels ahead (:class:`_Kernels`): on a machine of two or more
+    cores (:func:`compkit.parallel.processes`), where a kernel's start and imports overlap other work;
+    ``COMPKIT_PROCESSES=1`` starts each when its notebook runs, as papermill does."""
+    from compkit.parallel import processes
+
+    return processes() >= 2
+
+
+class _Kernels:
+    """The review notebooks' kernels started ahead of their turn (:class:`compkit.kernels.WarmKernel`), in
+    ``folder``, by notebook name: :meth:`start` a batch's while the work before it runs; :meth:`run` a notebook
+    on its own (:func:`execute` with its kernel, which is then shut down); :meth:`close` shuts down any left."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.kernels: dict[str, Any] = {}
+
+    def start(self, names: list[str]) -> None:
+        from compkit.kernels import WarmKernel
+
+        for name in names:
+            if name not in self.kernels:
+                self.kernels[name] = WarmKernel(NOTEBOOK_DIR / f"{name}.ipynb", self.folder)
+
+    def run(self, name: str, parameters: dict[str, Any], progress: bool, lang: str | None) -> Any:
+        """A Future of ``execute(name, ...)`` on the notebook's started kernel; None when none was started."""
+        kernel = self.kernels.get(name)
+        if kernel is None:
+            return None
+
+        def on_kernel(km: Any = None) -> NotebookRun:
+            try:
+                return execute(name, parameters, self.folder, progress, lang, **({"km": km} if km else {}))
+            finally:
+                kernel.shut_down()
+
+        return kernel.submit(on_kernel)
+
+    def close(self) -> None:
+        for kernel in self.kernels.values():
+            kernel.close()
+
+
+def _run_notebooks(wanted: dict[str, dict[str, Any]], folder: Path, progress: bool, lang: str | None,
+                   kernels: _Kernels | None = None) -> Iterator[tuple[str, NotebookRun]]:
+    """Run the review's notebooks (``{name: parameters}``, in order) into ``folder`` (:func:`execute`) in the
+    batches of :func:`_batches`: those of :data:`TOGETHER` side by side on two threads (each notebook runs in
+    its own kernel process) when :func:`compkit.parallel.processes` gives two or more (``COMPKIT_PROCESSES=1``:
+    one after the other), the others one after the other. With ``kernels`` (:class:`_Kernels`), a notebook whose
+    kernel was started ahead runs on it, and the next batch's kernels start while a batch runs. Yields
+    (name, run) in the order given, each when it has run. When a notebook fails, the ones started with it are let
+    finish, those before it in the order are yielded, then its failure is raised (ReportError) and the notebooks
+    after it do not run: the same report, or the same failure, as one after the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = _batches(list(wanted))
+    for i, batch in enumerate(batches):
+        if kernels is not None and i + 1 < len(batches):
+            kernels.start(batches[i + 1])  # warm while this batch runs (its kernels' memory is small)
+        if progress:
+            for n in batch:
+                print(f"running {n}.ipynb ...", flush=True)
+        shown = progress and len(batch) == 1  # a progress bar for a notebook that runs alone
+        done: dict[str, NotebookRun | BaseException] = {}
+        on_kernels = {n: kernels.run(n, wanted[n], shown, lang) for n in batch} if kernels is not None else {}
+        others = [n for n in batch if on_kernels.get(n) is None]
+        if len(others) == 1 and len(batch) == 1:
+            try:
+                done[others[0]] = execute(others[0], wanted[others[0]], folder, progress=shown, lang=lang)
+            except ReportError as err:
+                done[others[0]] = err
+        elif others:
+            with ThreadPoolExecutor(len(others), thread_name_prefix="compkit-notebook") as pool:
+                futures = {n: pool.submit(execute, n, wanted[n], folder, shown, lang) for n in others}
+            done.update({n: f.exception() or f.result() for n, f in futures.items()})  # every one has finished
+        for n, future in on_kernels.items():
+            if future is not None:
+                done[n] = future.exception() or future.result()
+        for name in batch:
+            run = done[name]
+            if isinstance(run, BaseException):
+                raise run
+            yield name, run
 
 
 def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[Any, ...]) -> None:

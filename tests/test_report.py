@@ -89,8 +89,8 @@ def test_review_refuses_to_publish_personal_data(small_2024: Path, tmp_path: Pat
     """If a notebook writes a per-person table next to the report, the review publishes nothing."""
     original = report.execute
 
-    def leaky(name, parameters, folder, progress=True, lang=None):  # noqa: ANN001
-        run = original(name, parameters, folder, progress, lang=lang)
+    def leaky(name, parameters, folder, progress=True, lang=None, **kw):  # noqa: ANN001 - km= of a started kernel
+        run = original(name, parameters, folder, progress, lang=lang, **kw)
         if name == "policy_review":
             pd.read_csv(small_2024 / "employees.csv")[["branch", "grade"]].to_csv(folder / "leak.csv", index=False)
         return run

@@ -1,0 +1,115 @@
+"""Where ``compkit review`` spends its time outside the notebooks: run the review in this process and print each
+of its own steps (load, private copy, each evaluation, the bracket's costs, the kept outcomes, each notebook's
+papermill run and HTML conversion, the privacy scan) with its start, wall seconds and this process's CPU seconds.
+
+    python benchmarks/trace_review.py --data /work/bench100k/csv-100000 [--scenarios 1000] [--cprofile FILE]
+
+At 100,000 managers run it under the shared lock (``flock /work/heavy.lock ...``). The notebooks' kernels are
+other processes: their CPU shows in the last line (children), not in the steps. ``--cprofile FILE`` also writes a
+cProfile of this process's main thread (the notebooks' threads are not in it). Speed is shown here, never asserted
+in tests.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import resource
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _measure import cpu_seconds, load_average, peak_mb  # noqa: E402
+
+T0 = time.perf_counter()
+LOCK = threading.Lock()
+#: (module, function) pairs whose calls are timed; a name missing in this checkout is skipped
+STEPS = [
+    ("compkit.policy", "load_policy"),
+    ("compkit.data", "load_dataset"),
+    ("compkit.data", "Dataset.to_private_copy"),
+    ("compkit.report", "_keep_outcomes"),
+    ("compkit.engine", "evaluate"),
+    ("compkit.calibration", "bracket_and_kept"),
+    ("compkit.calibration", "employer_cost"),
+    ("compkit.outcome_store", "keep"),
+    ("compkit.kernels", "WarmKernel._start"),
+    ("compkit.report", "execute"),
+    ("compkit.report", "to_html"),
+    ("compkit.report", "scan_for_identifiers"),
+    ("compkit.report", "data_sha256"),
+    ("compkit._memory", "release_freed_memory"),
+    ("compkit.report", "replace_folder"),
+]
+
+
+def _wrap(owner: object, attr: str, label: str) -> None:
+    real = getattr(owner, attr)
+
+    @functools.wraps(real)
+    def timed(*a, **k):
+        t, c = time.perf_counter(), cpu_seconds()
+        try:
+            return real(*a, **k)
+        finally:
+            with LOCK:
+                print(f"  {label:<34} start {t - T0:7.1f} s  wall {time.perf_counter() - t:7.2f} s  "
+                      f"process CPU {cpu_seconds() - c:7.2f} s  [{threading.current_thread().name}]", flush=True)
+
+    setattr(owner, attr, timed)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--policy", type=Path, default=ROOT / "data" / "policies" / "2025.yaml")
+    p.add_argument("--candidate", type=Path, default=ROOT / "data" / "policies" / "2026.yaml")
+    p.add_argument("--scenarios", type=int, default=1000)
+    p.add_argument("--cprofile", type=Path, default=None)
+    args = p.parse_args()
+    load = load_average()
+    import compkit.report
+
+    for module, name in STEPS:
+        mod = importlib.import_module(module)
+        owner, attr = mod, name
+        if "." in name:
+            cls, attr = name.split(".")
+            owner = getattr(mod, cls, None)
+        if owner is None or not hasattr(owner, attr):
+            continue
+        label = f"{module.split('.')[-1]}.{name}"
+        _wrap(owner, attr, label)
+    print(f"imports done at {time.perf_counter() - T0:.1f} s, CPU {cpu_seconds():.2f} s", flush=True)
+    with tempfile.TemporaryDirectory(prefix="trace-review-") as work:
+        out = Path(work) / "reports" / "review"
+        prof = None
+        if args.cprofile:
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
+        t, c = time.perf_counter(), cpu_seconds()
+        compkit.report.run_review(year="2025", policy=args.policy, candidate=args.candidate, data=args.data,
+                                  out=out, scenarios=args.scenarios, progress=False)
+        wall, own = time.perf_counter() - t, cpu_seconds() - c
+        if prof is not None:
+            prof.disable()
+            prof.dump_stats(str(args.cprofile))
+        import json
+
+        m = json.loads((out / "manifest.json").read_text())
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    nb = {n["name"]: n["seconds"] for n in m["notebooks"]}
+    print(f"run_review: wall {wall:.1f} s, this process CPU {own:.1f} s, children CPU {ch.ru_utime + ch.ru_stime:.1f}"
+          f" s, this process peak {peak_mb() / 1024:.2f} GB RSS; notebooks (s) {nb}, their span {m['seconds']} s, "
+          f"outside {wall - m['seconds']:.1f} s; load average {load:.2f} -> {load_average():.2f}")
+
+
+if __name__ == "__main__":
+    main()
