@@ -15,12 +15,13 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from compkit import __version__
+from compkit._threads import Pending
 from compkit.atomic import read_marker, remove_quietly, replace_folder, staging_folder
 from compkit.errors import CompkitError
 from compkit.fingerprint import file_sha256, path_sha256
@@ -183,7 +184,7 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     kernels = _Kernels(staging) if _warm_kernels() else None
     if kernels is not None:
         kernels.start(_batches(list(dict(REVIEW_NOTEBOOKS)))[0])
-    validated = kept = private_staging = None
+    validated = kept = private_staging = copying = candidate_kept = None
     manifest: dict[str, Any] = {"notebooks": []}
     try:
         # the sha256 of the data for the manifest, on a second thread while this one writes the copy and
@@ -191,12 +192,18 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
         # of CPU)
         data_digest = in_background(data_sha256, data)
         validated = tempfile.TemporaryDirectory(prefix="compkit-review-data-")
-        dataset.to_private_copy(validated.name, base_policy, copy_key)
+        # written on another thread while the first policy is evaluated (evaluate does not change the data;
+        # pickling the tables' arrays lets go of Python's lock); waited for before the outcomes are keyed by it
+        copying = in_background(dataset.to_private_copy, validated.name, base_policy, copy_key)
         emp = dataset.employees  # for the scan before publishing (ids, names, supervisor ids, head-count)
         # each policy evaluated once: the notebooks read these outcomes (compkit.outcome_store) instead of
         # evaluating the same policy on the same data again; private and temporary like the data copy
         kept = tempfile.TemporaryDirectory(prefix="compkit-review-outcomes-")
-        _keep_outcomes(kept.name, dataset, validated.name, (base_policy, load_policy(candidate)))
+        # the candidate's outcomes are still being written when calibration and fairness start (neither reads
+        # them): waited for before the policy review
+        candidate_kept = _keep_outcomes(kept.name, dataset, validated.name, (base_policy, load_policy(candidate)),
+                                        copied=copying, last_later=True)
+        copying()
         del dataset
         release_freed_memory()  # the freed tables' pages back to the system while the notebooks run
 
@@ -218,7 +225,8 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
         started = time.perf_counter()
         wanted = {name: _parameters_for(name, {**parameters, "data": validated.name, "outcomes": kept.name})
                   for name, _ in REVIEW_NOTEBOOKS}
-        for name, run in _run_notebooks(wanted, staging, progress, lang, kernels):
+        waits = {"policy_review": candidate_kept} if candidate_kept is not None else {}
+        for name, run in _run_notebooks(wanted, staging, progress, lang, kernels, waits):
             nb_params = wanted[name]
             runs.append(run)
             manifest["notebooks"].append({"name": name, "seconds": round(run.seconds, 1),
@@ -242,6 +250,8 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
         remove_quietly(private_staging)
         raise
     finally:
+        for pending in (copying, candidate_kept):  # not writing into the folders removed below
+            _finished(pending)
         if kernels is not None:
             kernels.close()
         for folder in (validated, kept):
@@ -280,6 +290,15 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
 #: tables it uses, and the budget bracket's costs are kept by the review), against about 4 GB for the policy
 #: review's, which runs alone
 TOGETHER = ("calibration", "fairness")
+
+
+def _finished(pending: Pending | None) -> None:
+    """Wait for ``pending`` (work on another thread) to end, whatever its outcome (raised elsewhere if at all)."""
+    if pending is not None:
+        try:
+            pending()
+        except BaseException:  # noqa: BLE001 - its caller has raised, or will raise, its own error
+            pass
 
 
 def _batches(names: list[str]) -> list[list[str]]:
@@ -340,12 +359,15 @@ class _Kernels:
 
 
 def _run_notebooks(wanted: dict[str, dict[str, Any]], folder: Path, progress: bool, lang: str | None,
-                   kernels: _Kernels | None = None) -> Iterator[tuple[str, NotebookRun]]:
+                   kernels: _Kernels | None = None, waits: dict[str, Pending] | None = None
+                   ) -> Iterator[tuple[str, NotebookRun]]:
     """Run the review's notebooks (``{name: parameters}``, in order) into ``folder`` (:func:`execute`) in the
     batches of :func:`_batches`: those of :data:`TOGETHER` side by side on two threads (each notebook runs in
     its own kernel process) when :func:`compkit.parallel.processes` gives two or more (``COMPKIT_PROCESSES=1``:
     one after the other), the others one after the other. With ``kernels`` (:class:`_Kernels`), a notebook whose
-    kernel was started ahead runs on it, and the next batch's kernels start while a batch runs. Yields
+    kernel was started ahead runs on it, and the next batch's kernels start while a batch runs. ``waits``: work a
+    notebook needs done (a Pending by notebook name: the outcomes it reads being written), waited for (and its
+    memory given back) before the notebook's batch starts. Yields
     (name, run) in the order given, each when it has run. When a notebook fails, the ones started with it are let
     finish, those before it in the order are yielded, then its failure is raised (ReportError) and the notebooks
     after it do not run: the same report, or the same failure, as one after the other."""
@@ -353,6 +375,12 @@ def _run_notebooks(wanted: dict[str, dict[str, Any]], folder: Path, progress: bo
 
     batches = _batches(list(wanted))
     for i, batch in enumerate(batches):
+        for n in batch:
+            if (waits or {}).get(n) is not None:
+                waits[n]()
+                from compkit._memory import release_freed_memory
+
+                release_freed_memory()
         if kernels is not None and i + 1 < len(batches):
             kernels.start(batches[i + 1])  # warm while this batch runs (its kernels' memory is small)
         if progress:
@@ -381,7 +409,8 @@ def _run_notebooks(wanted: dict[str, dict[str, Any]], folder: Path, progress: bo
             yield name, run
 
 
-def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[Any, ...]) -> None:
+def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[Any, ...],
+                   copied: Callable[[], Any] | None = None, last_later: bool = False) -> Pending | None:
     """Evaluate each policy once on the validated ``dataset`` and keep the outcomes in ``folder`` for the notebooks
     (:func:`compkit.outcome_store.keep`, keyed by the copy at ``data_path``), one policy after the other in this
     process, each policy's outcomes let go once written; right after the first policy's, the costs of the first
@@ -395,14 +424,23 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
     policy's evaluation keeps the stages they leave alone (:class:`compkit.engine.Kept`: the scorecard, the split
     of shared deals, the salary review, the commission lines' bases) and their costs take them back, with the
     summary alone (:func:`compkit.calibration.employer_cost`): the same costs, bit for bit, as full evaluations.
-    The kept stages are let go before the next policy's evaluation."""
+    The kept stages are let go before the next policy's evaluation.
+
+    Each policy's outcomes are written on a second thread (:func:`compkit._threads.in_background`; pickling
+    and hashing large arrays let go of Python's lock) while this one goes on: the first policy's while the
+    bracket's costs are worked out, waited for before the next evaluation (one policy's outcomes held at a time);
+    with ``last_later`` the last policy's writing is returned (a Pending: call it before a notebook reads them;
+    until then they are not there, and a notebook would evaluate them itself) instead of waited for.
+    ``copied``: called before the outcomes are first keyed by the copy (it waits for the copy to be written)."""
     from compkit import outcome_store
     from compkit._memory import release_freed_memory
+    from compkit._threads import in_background
     from compkit.calibration import bracket_and_kept, employer_cost, without_unused_lines
     from compkit.engine import evaluate
 
-    key = outcome_store.data_key(data_path)
+    key: str | None = None
     costs: dict[str, float] = {}
+    writing: Pending | None = None
     for i, policy in enumerate(policies):
         # the calibration notebook's budget solve starts with the costs at the two ends of its knob's bracket
         # (its default knob: the review passes none); worked out here on the data in memory, one at a time, the
@@ -412,9 +450,13 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
             outcomes = evaluate(policy, dataset, kept=stages)
         except Exception:  # noqa: BLE001 - the notebook evaluates again and fails there with its cell named
             outcomes, stages = None, None  # the bracket's ends evaluated on their own below
+        if i == 0:
+            if copied is not None:
+                copied()
+            key = outcome_store.data_key(data_path)
         if outcomes is not None:
             without_unused_lines(stages)  # not held while the outcomes are written
-            outcome_store.keep(outcomes, folder, policy, key)
+            writing = in_background(outcome_store.keep, outcomes, folder, policy, key)
             del outcomes
         for end in ends:
             try:
@@ -422,8 +464,12 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
             except Exception:  # noqa: BLE001 - the notebook evaluates it and reports the failure itself
                 continue
         del stages
+        if writing is not None and (i + 1 < len(policies) or not last_later):
+            writing()
+            writing = None
     outcome_store.keep_costs(folder, costs, key)
     release_freed_memory()  # the evaluations' memory was this process's
+    return writing
 
 
 def _without(params: dict[str, Any], key: str) -> dict[str, Any]:

@@ -188,7 +188,12 @@ def test_each_policy_is_kept_once_as_evaluated(small_2024: Path, tmp_path: Path)
     data.to_private_copy(copy, base, secrets.token_bytes(32))
     broken = base.updated({"version": "broken"})
     object.__setattr__(broken, "bonus", None)  # evaluate fails on it
-    report._keep_outcomes(str(tmp_path / "kept"), data, str(copy), (base, broken, candidate))
+    # the copy waited for before the outcomes are keyed by it; the last policy's outcomes written later
+    waited: list[str] = []
+    writing = report._keep_outcomes(str(tmp_path / "kept"), data, str(copy), (base, broken, candidate),
+                                    copied=lambda: waited.append("copy"), last_later=True)
+    assert waited == ["copy"] and writing is not None
+    writing()
     key = outcome_store.data_key(copy)
     for policy in (base, candidate):
         kept = outcome_store.kept(tmp_path / "kept", policy, key)
@@ -225,8 +230,10 @@ def test_calibration_and_fairness_run_side_by_side_and_report_in_order(tmp_path:
     monkeypatch.setattr(report, "execute", fake)
     wanted = {name: {} for name, _ in report.REVIEW_NOTEBOOKS}
     monkeypatch.setenv("COMPKIT_PROCESSES", "2")
-    got = [name for name, run in report._run_notebooks(wanted, tmp_path, False, None)]
-    assert got == ["calibration", "fairness", "policy_review"] and ran[-1] == "policy_review"
+    # a wait for the policy review (its outcomes being written): after the batch before it, before it starts
+    waits = {"policy_review": lambda: ran.append("waited")}
+    got = [name for name, run in report._run_notebooks(wanted, tmp_path, False, None, waits=waits)]
+    assert got == ["calibration", "fairness", "policy_review"] and ran[-2:] == ["waited", "policy_review"]
     ran.clear()
     fail.add("fairness")
     yielded = []
