@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _measure import cpu_seconds, load_average, peak_mb  # noqa: E402
+from proctree import tree_pss_bytes  # noqa: E402
 
 T0 = time.perf_counter()
 LOCK = threading.Lock()
@@ -48,12 +49,27 @@ STEPS = [
 ]
 
 
+#: (seconds since the start, proportional set size of this process and its kernels in bytes), every 0.2 s
+PSS: list[tuple[float, int]] = []
+NOTEBOOKS_START: list[float] = []
+
+
+def _sample(stop: threading.Event) -> None:
+    import os
+
+    while not stop.is_set():
+        PSS.append((time.perf_counter() - T0, tree_pss_bytes(os.getpid())))
+        stop.wait(0.2)
+
+
 def _wrap(owner: object, attr: str, label: str) -> None:
     real = getattr(owner, attr)
 
     @functools.wraps(real)
     def timed(*a, **k):
         t, c = time.perf_counter(), cpu_seconds()
+        if label == "report.execute" and not NOTEBOOKS_START:
+            NOTEBOOKS_START.append(t - T0)
         try:
             return real(*a, **k)
         finally:
@@ -94,10 +110,15 @@ def main() -> None:
 
             prof = cProfile.Profile()
             prof.enable()
+        stop = threading.Event()
+        sampler = threading.Thread(target=_sample, args=(stop,), daemon=True)
+        sampler.start()
         t, c = time.perf_counter(), cpu_seconds()
         compkit.report.run_review(year="2025", policy=args.policy, candidate=args.candidate, data=args.data,
                                   out=out, scenarios=args.scenarios, progress=False)
         wall, own = time.perf_counter() - t, cpu_seconds() - c
+        stop.set()
+        sampler.join()
         if prof is not None:
             prof.disable()
             prof.dump_stats(str(args.cprofile))
@@ -109,6 +130,10 @@ def main() -> None:
     print(f"run_review: wall {wall:.1f} s, this process CPU {own:.1f} s, children CPU {ch.ru_utime + ch.ru_stime:.1f}"
           f" s, this process peak {peak_mb() / 1024:.2f} GB RSS; notebooks (s) {nb}, their span {m['seconds']} s, "
           f"outside {wall - m['seconds']:.1f} s; load average {load:.2f} -> {load_average():.2f}")
+    first = NOTEBOOKS_START[0] if NOTEBOOKS_START else float("inf")
+    before = max((b for s, b in PSS if s < first), default=0)
+    print(f"peak PSS of the review and its kernels: {before / 1e9:.2f} GB before the first notebook runs (at "
+          f"{first:.1f} s), {max((b for _, b in PSS), default=0) / 1e9:.2f} GB in all")
 
 
 if __name__ == "__main__":

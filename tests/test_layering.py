@@ -32,7 +32,7 @@ LAYERS: dict[str, tuple[bool, frozenset[str]]] = {
     # know no rule of pay or appraisal
     "helpers": (True, frozenset({
         "compkit", "errors", "money", "fingerprint", "atomic", "excel", "headers", "i18n", "privacy", "browser",
-        "_memory", "_text", "_numtext", "parallel", "_threads"})),
+        "_memory", "_text", "_numtext", "parallel", "_threads", "kernels"})),
     # the policy file, the data contract, loading and the raw-data aggregations
     "policy/data": (True, frozenset({
         "policy", "knobs", "data", "contract", "aggregate", "populations", "credits", "sample", "_arrays", "_checks"})),
