@@ -164,7 +164,7 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
         private = refuse_reports_folder(private, "per-person review tables")
         private = check_output(private, "review-private", {**inputs, "--out folder": out}, flag="--private")
     base_policy = load_policy(policy)  # fail early, before anything is written
-    load_policy(candidate)
+    candidate_policy = load_policy(candidate)
     dataset = load_dataset(data, policy=base_policy)
     budget = budget if budget is not None else base_policy.budget
     from compkit import i18n
@@ -201,7 +201,7 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
         kept = tempfile.TemporaryDirectory(prefix="compkit-review-outcomes-")
         # the candidate's outcomes are still being written when calibration and fairness start (neither reads
         # them): waited for before the policy review
-        candidate_kept = _keep_outcomes(kept.name, dataset, validated.name, (base_policy, load_policy(candidate)),
+        candidate_kept = _keep_outcomes(kept.name, dataset, validated.name, (base_policy, candidate_policy),
                                         copied=copying, last_later=True)
         copying()
         del dataset
