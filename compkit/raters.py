@@ -41,6 +41,29 @@ def _no_duplicates(df: pd.DataFrame, by: list[str], what: str) -> None:
                          f"e.g. {examples}. Average or pick them before calling.")
 
 
+def rater_keys(ratings: pd.DataFrame, role: str = "rater_role", rater: str = "rater_id") -> pd.Series:
+    """Each rating's rater as ``<role>:<rater id>`` (a supervisor who also rates as a peer is two raters), as a
+    categorical whose categories are the keys in sorted order: the values of
+    ``ratings[role].astype(str) + ":" + ratings[rater].astype(str)``, with the key text made once per distinct
+    (role, rater) pair instead of once per rating (at 100,000 managers 4.3 million ratings, about 0.1 million
+    raters). Sorting, grouping and looking up the raters then work on integer codes."""
+    r, j = ratings[role], ratings[rater]
+    if not (isinstance(r.dtype, pd.CategoricalDtype) and isinstance(j.dtype, pd.CategoricalDtype)) or \
+            r.isna().any() or j.isna().any():
+        return pd.Series(pd.Categorical(r.astype(str) + ":" + j.astype(str)), index=ratings.index, name=None)
+    width = len(j.cat.categories)
+    pair = r.cat.codes.to_numpy().astype(np.int64) * width + j.cat.codes.to_numpy().astype(np.int64)
+    codes, pairs = pd.factorize(pair)
+    roles = np.asarray(r.cat.categories.astype(str), dtype=object)[pairs // width]
+    ids = np.asarray(j.cat.categories.astype(str), dtype=object)[pairs % width]
+    labels = np.array([f"{a}:{b}" for a, b in zip(roles, ids)], dtype=object)
+    order = np.argsort(labels.astype(str), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return pd.Series(pd.Categorical.from_codes(rank[codes], categories=pd.Index(labels[order], dtype=object)),
+                     index=ratings.index, name=None)
+
+
 # ======================================================================================== rater effects
 
 

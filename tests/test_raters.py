@@ -305,3 +305,33 @@ def test_planted_lenient_supervisors_are_found_in_the_sample() -> None:
     t = truth.reindex(raw.index)
     rmse = lambda est: float(np.sqrt((((est - est.mean()) - (t - t.mean())) ** 2).mean()))  # noqa: E731
     assert rmse(cal) < 0.75 * rmse(raw)
+
+
+def test_rater_keys_worked_example() -> None:
+    """role:id per rating, categories sorted: peer:S1 < supervisor:S1 < supervisor:S2; a supervisor rating as a
+    peer is another rater."""
+    cat = pd.CategoricalDtype
+    t = pd.DataFrame({"rater_role": pd.Series(["supervisor", "peer", "supervisor", "supervisor"],
+                                              dtype=cat(["self", "supervisor", "peer"])),
+                      "rater_id": pd.Series(["S2", "S1", "S1", "S2"], dtype=cat(["S2", "S1", "S9"]))})
+    keys = raters.rater_keys(t)
+    assert list(keys.cat.categories) == ["peer:S1", "supervisor:S1", "supervisor:S2"]
+    assert list(keys.astype(str)) == ["supervisor:S2", "peer:S1", "supervisor:S1", "supervisor:S2"]
+    assert list(keys.cat.codes) == [2, 0, 1, 2]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["supervisor", "peer", "self", "Peer", "p:x"]),
+                          st.text(alphabet="AbS0:é中 ", min_size=0, max_size=3)), min_size=1, max_size=40),
+       st.booleans())
+def test_rater_keys_are_the_text_concatenation(rows, categorical) -> None:
+    """The same values as ``role.astype(str) + ":" + id.astype(str)``, categories in sorted order, whether the
+    columns are categorical (the fast path) or text."""
+    t = pd.DataFrame(rows, columns=["rater_role", "rater_id"])
+    if categorical:
+        t = t.astype({"rater_role": "category", "rater_id": "category"})
+    keys = raters.rater_keys(t)
+    expected = (t["rater_role"].astype(str) + ":" + t["rater_id"].astype(str)).tolist()
+    assert keys.astype(str).tolist() == expected
+    assert list(keys.cat.categories) == sorted(set(expected))
+    assert keys.index.equals(t.index)
