@@ -40,6 +40,7 @@ STEPS = [
     ("compkit.calibration", "employer_cost"),
     ("compkit.outcome_store", "keep"),
     ("compkit.kernels", "WarmKernel._start"),
+    ("compkit.kernels", "WarmKernel._warm_up"),
     ("compkit.report", "execute"),
     ("compkit.report", "to_html"),
     ("compkit.report", "scan_for_identifiers"),
@@ -132,8 +133,11 @@ def main() -> None:
           f"outside {wall - m['seconds']:.1f} s; load average {load:.2f} -> {load_average():.2f}")
     first = NOTEBOOKS_START[0] if NOTEBOOKS_START else float("inf")
     before = max((b for s, b in PSS if s < first), default=0)
+    at = max(((b, s) for s, b in PSS if s < first), default=(0, 0.0))[1]
     print(f"peak PSS of the review and its kernels: {before / 1e9:.2f} GB before the first notebook runs (at "
-          f"{first:.1f} s), {max((b for _, b in PSS), default=0) / 1e9:.2f} GB in all")
+          f"{first:.1f} s; the peak at {at:.1f} s), {max((b for _, b in PSS), default=0) / 1e9:.2f} GB in all")
+    step = max(1, len(PSS) // 60)
+    print("PSS timeline (s: GB): " + ", ".join(f"{s:.0f}: {b / 1e9:.2f}" for s, b in PSS[::step]))
 
 
 if __name__ == "__main__":

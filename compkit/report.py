@@ -179,11 +179,13 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     key_before = os.environ.get(COPY_KEY)
     os.environ[COPY_KEY] = copy_key.hex()  # before any kernel starts
     staging = staging_folder(out, "review")
-    # the first notebooks' kernels start now (in the staging folder, where the notebooks write) and import what
-    # their notebooks import while this process copies and evaluates the data (compkit.kernels)
+    # the first notebooks' kernels start now (in the staging folder, where the notebooks write) while this process
+    # copies and evaluates the data, and import what their notebooks import once the evaluations are done (a bare
+    # kernel holds ~40 MB, one with the imports ~190 MB: not added to the evaluations' peak) (compkit.kernels)
     kernels = _Kernels(staging) if _warm_kernels() else None
+    first = _batches(list(dict(REVIEW_NOTEBOOKS)))[0]
     if kernels is not None:
-        kernels.start(_batches(list(dict(REVIEW_NOTEBOOKS)))[0])
+        kernels.start(first, warm=False)
     validated = kept = private_staging = copying = candidate_kept = None
     manifest: dict[str, Any] = {"notebooks": []}
     try:
@@ -201,8 +203,11 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
         kept = tempfile.TemporaryDirectory(prefix="compkit-review-outcomes-")
         # the candidate's outcomes are still being written when calibration and fairness start (neither reads
         # them): waited for before the policy review
+        warm = (lambda: kernels.warm(first)) if kernels is not None else None
         candidate_kept = _keep_outcomes(kept.name, dataset, validated.name, (base_policy, candidate_policy),
-                                        copied=copying, last_later=True)
+                                        copied=copying, last_later=True, evaluated=warm)
+        if warm is not None:
+            warm()
         copying()
         del dataset
         release_freed_memory()  # the freed tables' pages back to the system while the notebooks run
@@ -332,12 +337,19 @@ class _Kernels:
         self.folder = folder
         self.kernels: dict[str, Any] = {}
 
-    def start(self, names: list[str]) -> None:
+    def start(self, names: list[str], warm: bool = True) -> None:
+        """Start the kernels of ``names`` (not started yet), warmed at once or (``warm=False``) by :meth:`warm`."""
         from compkit.kernels import WarmKernel
 
         for name in names:
             if name not in self.kernels:
-                self.kernels[name] = WarmKernel(NOTEBOOK_DIR / f"{name}.ipynb", self.folder)
+                self.kernels[name] = WarmKernel(NOTEBOOK_DIR / f"{name}.ipynb", self.folder, warm=warm)
+
+    def warm(self, names: list[str]) -> None:
+        """Import their notebooks' modules in the started kernels of ``names``."""
+        for name in names:
+            if name in self.kernels:
+                self.kernels[name].warm()
 
     def run(self, name: str, parameters: dict[str, Any], progress: bool, lang: str | None) -> Any:
         """A Future of ``execute(name, ...)`` on the notebook's started kernel; None when none was started."""
@@ -410,7 +422,8 @@ def _run_notebooks(wanted: dict[str, dict[str, Any]], folder: Path, progress: bo
 
 
 def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[Any, ...],
-                   copied: Callable[[], Any] | None = None, last_later: bool = False) -> Pending | None:
+                   copied: Callable[[], Any] | None = None, last_later: bool = False,
+                   evaluated: Callable[[], Any] | None = None) -> Pending | None:
     """Evaluate each policy once on the validated ``dataset`` and keep the outcomes in ``folder`` for the notebooks
     (:func:`compkit.outcome_store.keep`, keyed by the copy at ``data_path``), one policy after the other in this
     process, each policy's outcomes let go once written; right after the first policy's, the costs of the first
@@ -431,7 +444,9 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
     bracket's costs are worked out, waited for before the next evaluation (one policy's outcomes held at a time);
     with ``last_later`` the last policy's writing is returned (a Pending: call it before a notebook reads them;
     until then they are not there, and a notebook would evaluate them itself) instead of waited for.
-    ``copied``: called before the outcomes are first keyed by the copy (it waits for the copy to be written)."""
+    ``copied``: called before the outcomes are first keyed by the copy (it waits for the copy to be written);
+    ``evaluated``: called when the last policy has been evaluated (the memory of the evaluations is past its peak:
+    the review then warms the notebooks' kernels)."""
     from compkit import outcome_store
     from compkit._memory import release_freed_memory
     from compkit._threads import in_background
@@ -450,6 +465,8 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
             outcomes = evaluate(policy, dataset, kept=stages)
         except Exception:  # noqa: BLE001 - the notebook evaluates again and fails there with its cell named
             outcomes, stages = None, None  # the bracket's ends evaluated on their own below
+        if i + 1 == len(policies) and evaluated is not None:
+            evaluated()
         if i == 0:
             if copied is not None:
                 copied()

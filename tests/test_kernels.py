@@ -48,7 +48,8 @@ def test_a_notebook_on_a_warm_kernel_has_its_imports_done_and_the_outputs_of_a_f
                    "import colorsys\nprint(colorsys.rgb_to_hsv(0.2, 0.4, 0.4))")
     folder = tmp_path / "work"
     folder.mkdir()
-    kernel = WarmKernel(nb, folder)
+    kernel = WarmKernel(nb, folder, warm=False)  # started now, warmed when asked (as the review does)
+    kernel.warm()
 
     def run(target: Path, km=None) -> dict:  # noqa: ANN001
         pm.execute_notebook(str(nb), str(target), kernel_name="python3", progress_bar=False,
