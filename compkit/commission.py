@@ -93,6 +93,26 @@ def _terms(bounds: np.ndarray, rates: np.ndarray, method: str) -> np.ndarray:
     return np.stack([bounds, lower, below, rates])
 
 
+#: tier terms worked out per (bounds, rates, method), read-only (:func:`_terms_of`): a Monte Carlo applies the
+#: same few tables tens of thousands of times, each on a small piece of its arrays
+_TERMS_SEEN: dict[tuple[bytes, bytes, str], np.ndarray] = {}
+_TERMS_KEPT = 256
+
+
+def _terms_of(bounds: np.ndarray, rates: np.ndarray, method: str) -> np.ndarray:
+    """:func:`_terms` of a tier table, remembered by its bounds, rates and method (the same array values:
+    read-only, shared by the callers)."""
+    key = (np.asarray(bounds, dtype="float64").tobytes(), np.asarray(rates, dtype="float64").tobytes(), method)
+    terms = _TERMS_SEEN.get(key)
+    if terms is None:
+        terms = _terms(bounds, rates, method)
+        terms.flags.writeable = False
+        if len(_TERMS_SEEN) >= _TERMS_KEPT:
+            _TERMS_SEEN.clear()
+        _TERMS_SEEN[key] = terms
+    return terms
+
+
 def _apply(a: np.ndarray, terms: np.ndarray) -> np.ndarray:
     """C(a) = S_k + r_k * (a - l_k) with k = number of upper bounds strictly below a (so an amount equal to
     u_k stays in tier k; a <= 0 and NaN: k = 0). ``terms``: shape (Q, 4, K), one table per product, padded
@@ -136,7 +156,7 @@ def tiered(amount: ArrayLike, tiers: TierTable, method: str = "marginal") -> np.
     retroactive 6,000,000 x 2% = 120,000. Raises ValueError for an unknown method.
     """
     a = np.asarray(amount, dtype="float64")
-    terms = _terms(*tier_arrays(tiers), method)
+    terms = _terms_of(*tier_arrays(tiers), method)
     # one table (Q = 1) applies to every element, whatever the shape (no copy of a strided view)
     return _apply(a.reshape(1) if a.ndim == 0 else a, terms[None]).reshape(a.shape)
 
@@ -645,10 +665,27 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
                            bases_key(commission))
 
 
-def lines_from_bases(bases: CommissionBases, commission: Commission) -> pd.DataFrame:
+def _lines_alike(commission: Commission, other: Commission, n_lines: int, n_grid: int) -> list[int]:
+    """Positions of the products whose lines are the same under ``commission`` and ``other`` on the same bases:
+    the same product (rates, tiers, method, quota bands: its :class:`ProductRates`) and the same accumulation
+    (:func:`lines_from_bases` reads nothing else of a product). None alike when ``other``'s table (``n_lines``
+    lines) is not the full grid of the bases (``n_grid`` lines) or the products differ in order."""
+    if (n_lines != n_grid or commission.accumulate != other.accumulate
+            or [p.id for p in commission.products] != [p.id for p in other.products]):
+        return []
+    return [i for i, (a, b) in enumerate(zip(commission.products, other.products, strict=True)) if a == b]
+
+
+def lines_from_bases(bases: CommissionBases, commission: Commission,
+                     like: tuple[Commission, pd.DataFrame] | None = None) -> pd.DataFrame:
     """The commission table of :func:`commission_lines` from its :func:`commission_bases`, with ``commission``'s
     rates, tiers and methods (its :func:`bases_key` must be the bases' own: ValueError otherwise). The bases are
-    read, never written: the table's ``basis`` and ``cumulative_basis`` columns are views of them."""
+    read, never written: the table's ``basis`` and ``cumulative_basis`` columns are views of them.
+
+    ``like`` (optional): another commission on the same bases and its table (``(other, lines_from_bases(bases,
+    other))``, read, never written): the lines of the products alike under both (:func:`_lines_alike`) are
+    copied from it and only the other products' worked out (a product's lines are its own, element by element:
+    the same table, bit for bit; e.g. a sensitivity setting that moves one product's rates)."""
     if bases_key(commission) != bases.key:
         raise ValueError("these commission bases were worked out for other products")
     rates = product_rates(commission)
@@ -656,10 +693,18 @@ def lines_from_bases(bases: CommissionBases, commission: Commission) -> pd.DataF
     employees_ix, periods_ix, products = bases.employees, bases.periods, bases.products
     n_e, n_p, n_q = len(employees_ix), len(periods_ix), len(products)
     terms = _product_terms(rates)
+    alike = [] if like is None else _lines_alike(commission, like[0], len(like[1]), n_e * n_p * n_q)
+    todo = [i for i in range(n_q) if i not in alike]
+    if alike:  # only the other products: their tier terms (padded as before) and bases, a product each
+        terms = terms[todo]
+        basis, cum_basis = basis[:, :, todo], cum_basis[:, :, todo]
     special_out = {}
     for i, (baseline, target, cycle_target) in bases.special.items():
+        if i not in todo:
+            continue
         pr = commission.products[i]
-        special_out[i] = _special_commission(pr, rates[pr.id], basis[:, :, i], cum_basis[:, :, i], baseline,
+        j = todo.index(i)
+        special_out[j] = _special_commission(pr, rates[pr.id], basis[:, :, j], cum_basis[:, :, j], baseline,
                                              target, commission.accumulate, cycle_target)
     if commission.accumulate == "cycle_to_date":
         cum_comm = _apply(cum_basis, terms)
@@ -683,6 +728,16 @@ def lines_from_bases(bases: CommissionBases, commission: Commission) -> pd.DataF
     paid = paid_c.reshape(-1)
     paid /= 100.0
     paid += 0.0
+    if alike:  # the alike products' lines as the other table has them, the others' as worked out here
+        assert like is not None
+        shape, rest = (n_e, n_p, n_q), (n_e, n_p, len(todo))
+        full = []
+        for column, part in (("cumulative_commission", cum_comm), ("paid_to_date", paid), ("commission", line)):
+            values = like[1][column].to_numpy(dtype="float64", copy=True).reshape(shape)
+            values[:, :, todo] = part.reshape(rest)
+            full.append(values)
+        cum_comm, paid, line = full[0], full[1].reshape(-1), full[2].reshape(-1)
+        basis, cum_basis = bases.basis, bases.cumulative_basis
 
     return pd.DataFrame({
         "employee_id": pd.Categorical.from_codes(np.repeat(np.arange(n_e, dtype=np.int32), n_p * n_q),

@@ -317,10 +317,12 @@ def _commission_bases(policy: Policy, data: Dataset, split_sales: Callable[[], C
                                cycle_periods=data.periods)
 
 
-def _lines_from(bases: Callable[[], cm.CommissionBases], commission: cm.Commission) -> pd.DataFrame:
+def _lines_from(bases: Callable[[], cm.CommissionBases], commission: cm.Commission,
+                like: tuple[cm.Commission, pd.DataFrame] | None = None) -> pd.DataFrame:
     """The commission lines with ``commission``'s rates on the bases ``bases()`` waits for
-    (:func:`compkit.commission.lines_from_bases`)."""
-    return cm.lines_from_bases(bases(), commission)
+    (:func:`compkit.commission.lines_from_bases`; ``like``: another commission's lines on them, the products
+    alike copied)."""
+    return cm.lines_from_bases(bases(), commission, like)
 
 
 #: the policy's sections a :class:`Kept` evaluation may differ in: they move only the commission's settlement
@@ -342,7 +344,8 @@ class Kept:
       the commission lines              when moreover its commission differs at most in the gate and the cap
       the commission lines' bases       when its commission differs in rates, tiers or methods but has the
                                         same products (:func:`compkit.commission.bases_key`): only the rates
-                                        are applied again
+                                        are applied again, while the kept lines are held only to the products
+                                        whose rates differ (the others' lines copied from the kept ones)
 
     and works everything else out again, so the Outcomes are the same, bit for bit, as a full evaluation."""
 
@@ -436,9 +439,11 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         split_sales = (lambda split: lambda: split)(kept.stages["split"])
         if kept.lines_fit(policy):
             pending_lines = (lambda kept_lines: lambda: kept_lines)(kept.stages["lines"])
-        elif kept.bases_fit(policy):  # the same bases: only the rates applied again
+        elif kept.bases_fit(policy):  # the same bases: only the rates applied again (while the kept lines are
+            # held, only to the products whose rates differ from theirs)
+            like = (kept.policy.commission, kept.stages["lines"]) if "lines" in kept.stages else None
             pending_lines = submit(_lines_from, (lambda bases: lambda: bases)(kept.stages["bases"]),
-                                   policy.commission)
+                                   policy.commission, like)
         else:
             pending_lines = submit(_lines_from, submit(_commission_bases, policy, data, split_sales, ids.tolist(),
                                                        through), policy.commission)

@@ -583,8 +583,8 @@ def sensitivity(policy: Policy, data: Dataset, knobs: list[Knob] | None = None,
     in full, keeping its scorecard, credited sales' split, salary review and promotions (and its commission lines)
     in a :class:`compkit.engine.Kept`; the others take them from it where their policy differs only in the
     commission and the bonus (the default knobs), so each works out only the stages after the scorecard (the
-    same Outcomes, bit for bit): first the settings that take the kept lines, then (the lines let go) those that
-    apply their rates to the kept lines' bases. Each evaluation builds only its summary (``tables``). With
+    same Outcomes, bit for bit): first the settings that take the kept lines, then those that apply their rates to
+    the kept lines' bases, only for the products whose rates they move (the other products' lines as kept). Each evaluation builds only its summary (``tables``). With
     ``processes`` (None: every core) the other settings are evaluated in that many forked processes at once
     (:func:`compkit.parallel.fork_map`; the same costs). Columns: ``knob`` (its name), ``label`` (the knob in
     words in ``lang``, default the policy's language: what the tornado chart shows), ``path``, ``low``, ``high``,
@@ -604,14 +604,13 @@ def sensitivity(policy: Policy, data: Dataset, knobs: list[Knob] | None = None,
         return float(evaluate(settings[i], data, kept=kept, tables=("summary",)).summary["employer_cost"].sum())
 
     costs[first] = cost(first)
-    # the settings that take the kept commission lines first; then the lines are let go (memory), the others
-    # applying their rates to the kept lines' bases
+    # the settings that take the kept commission lines first; then the others, applying their rates to the kept
+    # lines' bases for the products whose rates differ (the kept lines give the others' lines)
     rest = [i for i in range(len(settings)) if i != first]
     with_lines = [i for i in rest if kept.lines_fit(settings[i])]
     for part in (with_lines, [i for i in rest if i not in with_lines]):
         for i, c in zip(part, parallel.fork_map(cost, part, processes), strict=True):
             costs[i] = c
-        kept.stages.pop("lines", None)
     rows = []
     for i, k in enumerate(knobs):
         rows.append({"knob": k.name, "label": k.label or k.name, "path": k.path, "low": k.low, "high": k.high,

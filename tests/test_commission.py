@@ -691,3 +691,57 @@ def test_balance_and_quota_products_from_kept_bases() -> None:
     assert line(got, "A", "2025-01", "deposits")["commission"] == round_cents(6_400 / 12)
     # insurance at twice the base rate: January 20,000 x 2% + 20,000 x 3% = 1,000
     assert line(got, "A", "2025-01", "insurance")["commission"] == 1_000.0
+
+
+@pytest.mark.parametrize("accumulate", ["cycle_to_date", "month"])
+def test_lines_like_another_commission_work_out_only_the_products_that_differ(accumulate: str) -> None:
+    """lines_from_bases(bases, other, like=(base, its lines)): the products alike under both are copied from the
+    given lines, the others worked out: the same table, bit for bit, as without ``like``; the given lines are not
+    written. Balance and quota products too."""
+    from compkit.commission import _lines_alike, commission_bases, lines_from_bases
+
+    sales = sales_frame([("A", "2025-01", "insurance", 120_000.0), ("A", "2025-03", "insurance", 180_000.0),
+                         ("A", "2025-01", "deposits", 2_000_000.0), ("A", "2025-02", "deposits", 3_000_000.0),
+                         ("B", "2025-02", "funds", 1_250_000.0), ("B", "2025-03", "funds", -250_000.0)])
+    sales["baseline"] = [np.nan, np.nan, 1_000_000.0, 1_000_000.0, np.nan, np.nan]
+    months = ["2025-01", "2025-02", "2025-03"]
+    metrics = targets([(e, m, 100_000.0) for e in ("A", "B") for m in months])
+
+    def policy(insurance: float = 0.01, increase: float = 30, funds: float = 0.004) -> Commission:
+        return make_commission(accumulate, products=[
+            {"id": "insurance", "rate": insurance, "quota": {**QUOTA, "method": "marginal", "target": "to_date"}},
+            {"id": "deposits", "basis": "balance", "rate_per_10k": 12, "increase_rate_per_10k": increase},
+            {"id": "funds", "method": "marginal",
+             "tiers": [{"upto": 1_000_000, "rate": funds}, {"rate": 2 * funds}]}])
+
+    base = policy()
+    bases = commission_bases(sales, base, months, employees=["A", "B"], metrics=metrics)
+    kept = lines_from_bases(bases, base)
+    before = kept.copy(deep=True)
+    for other, alike in ((policy(insurance=0.02), [1, 2]), (policy(increase=40), [0, 2]),
+                         (policy(funds=0.005), [0, 1]), (policy(0.02, 40, 0.005), []), (base, [0, 1, 2])):
+        assert _lines_alike(other, base, len(kept), 2 * 3 * 3) == alike
+        got = lines_from_bases(bases, other, like=(base, kept))
+        pd.testing.assert_frame_equal(got, lines_from_bases(bases, other), check_exact=True)
+        pd.testing.assert_frame_equal(kept, before, check_exact=True)
+    # funds at 0.5% to 1M, 1% above (cycle to date: 1,250,000 in February): 5,000 + 2,500 = 7,500
+    if accumulate == "cycle_to_date":
+        assert line(lines_from_bases(bases, policy(funds=0.005), like=(base, kept)), "B", "2025-02",
+                    "funds")["commission"] == 7_500.0
+    # lines of another length than the bases' grid (not that grid): nothing taken from them
+    assert _lines_alike(policy(funds=0.005), base, len(kept) - 1, 2 * 3 * 3) == []
+
+
+def test_tier_terms_are_remembered_read_only_and_the_same() -> None:
+    """_terms_of gives _terms' table (one array per bounds, rates and method, read-only: shared by its callers);
+    tiered on it pays as before: 1% to 1M, 1.5% to 5M, 2% above on 6M: 10,000 + 60,000 + 20,000 = 90,000."""
+    from compkit.commission import _terms, _terms_of
+
+    bounds, rates = np.array([1e6, 5e6, np.inf]), np.array([0.01, 0.015, 0.02])
+    got = _terms_of(bounds, rates, "marginal")
+    assert np.array_equal(got, _terms(bounds, rates, "marginal")) and not got.flags.writeable
+    assert _terms_of(bounds.copy(), rates.copy(), "marginal") is got
+    assert not np.array_equal(_terms_of(bounds, rates, "retroactive"), got)
+    assert tiered(6_000_000.0, (bounds, rates)) == pytest.approx(90_000.0)
+    with pytest.raises(ValueError, match="unknown tier method"):
+        _terms_of(bounds, rates, "progressive")
