@@ -223,8 +223,9 @@ def _half_year_log_changes_on_codes(table: pd.DataFrame, first: np.ndarray, key_
                                     value_column: str) -> pd.DataFrame | None:
     """:func:`half_year_log_changes` on the categorical codes of ``employee_id`` and the key: the half-year sums
     of every (person, key, half) from one grouped sum over a single integer code (person x key x half) instead
-    of three grouping columns (categorical codes, not hashed), then a person x key grid. The same table bit for bit: each group's sum adds the
-    same rows in the same order with pandas' own grouped sum; the medians are of the same values; people and
+    of three grouping columns (categorical codes, not hashed), then a person x key grid. The same table bit for
+    bit: each group's sum adds the same rows in the same order with pandas' own grouped sum; the medians are of
+    the same values; people and
     keys come in the grouped table's order (the categories' order, which is the labels' sorted order: only
     categories in sorted order take this path; a key in the order it first appears going through the people).
     None (the grouped path then) unless both columns are categoricals with sorted categories, the values are

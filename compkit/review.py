@@ -584,7 +584,8 @@ def sensitivity(policy: Policy, data: Dataset, knobs: list[Knob] | None = None,
     in a :class:`compkit.engine.Kept`; the others take them from it where their policy differs only in the
     commission and the bonus (the default knobs), so each works out only the stages after the scorecard (the
     same Outcomes, bit for bit): first the settings that take the kept lines, then those that apply their rates to
-    the kept lines' bases, only for the products whose rates they move (the other products' lines as kept). Each evaluation builds only its summary (``tables``). With
+    the kept lines' bases, only for the products whose rates they move (the other products' lines as kept).
+    Each evaluation builds only its summary (``tables``). With
     ``processes`` (None: every core) the other settings are evaluated in that many forked processes at once
     (:func:`compkit.parallel.fork_map`; the same costs). Columns: ``knob`` (its name), ``label`` (the knob in
     words in ``lang``, default the policy's language: what the tornado chart shows), ``path``, ``low``, ``high``,
