@@ -81,6 +81,15 @@ def sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(uniques)
 
 
+def codes_used(codes: np.ndarray, n: int) -> np.ndarray:
+    """Whether each of ``n`` categories is some row's code (``codes``: categorical codes, -1 for a missing row):
+    a boolean per category, from one scatter of the codes into n + 1 flags (the last one takes the missing rows;
+    no widened copy of the codes)."""
+    used = np.zeros(n + 1, dtype=bool)
+    used[codes] = True
+    return used[:n]
+
+
 def any_codes(values: pd.Series) -> tuple[np.ndarray, int]:
     """(codes, number of distinct values): the codes of a categorical column, else those of ``pd.factorize``;
     missing -> -1. Equal values, equal codes; nothing else is promised about them."""

@@ -107,8 +107,10 @@ def _texts_present(values: pd.Series) -> pd.Series | None:
     """The distinct texts of a text column that some row holds (a categorical's categories in use, checked once
     each); None when the column is not text."""
     if isinstance(values.dtype, pd.CategoricalDtype):
+        from compkit._arrays import codes_used
+
         codes = np.asarray(values.cat.codes)
-        used = np.bincount(codes.astype(np.intp) + 1, minlength=len(values.cat.categories) + 1)[1:] > 0
+        used = codes_used(codes, len(values.cat.categories))
         labels = values.cat.categories[used]
         if pd.api.types.infer_dtype(labels, skipna=True) not in ("string", "empty"):
             return None

@@ -36,6 +36,7 @@ from compkit import i18n
 from compkit._arrays import (  # noqa: F401
     any_codes,
     as_text,
+    codes_used,
     dictionary_coded,
     isin,
     labelled_codes,
@@ -1579,7 +1580,7 @@ def _is_final_categorical(s: pd.Series) -> bool:
     cats = s.cat.categories
     if cats.dtype != object or not (cats.is_monotonic_increasing and cats.is_unique):
         return False
-    return bool(np.bincount(np.asarray(s.cat.codes, dtype=np.int64) + 1, minlength=len(cats) + 1)[1:].all())
+    return bool(codes_used(np.asarray(s.cat.codes), len(cats)).all())
 
 
 def _clean_categorical(raw: pd.Series) -> pd.Series:
@@ -1591,7 +1592,7 @@ def _clean_categorical(raw: pd.Series) -> pd.Series:
     categories (none when the categories are already clean, sorted and all in use)."""
     raw_codes = np.asarray(raw.cat.codes)
     n = len(raw.cat.categories)
-    used_raw = _codes_used(raw_codes, n)
+    used_raw = codes_used(raw_codes, n)
     cleaned = _clean_text(pd.Series(np.asarray(raw.cat.categories, dtype=object), dtype="string"))
     if used_raw.all() and _increasing_texts(cleaned):
         # every category used, clean and already sorted (ids and months as files list them): its own codes, no
@@ -1611,14 +1612,6 @@ def _clean_categorical(raw: pd.Series) -> pd.Series:
     except (AttributeError, TypeError):
         dtype = pd.CategoricalDtype(categories)
     return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False), index=raw.index)
-
-
-def _codes_used(codes: np.ndarray, n: int) -> np.ndarray:
-    """Whether each of the ``n`` categories is some row's code (``codes``: -1 for a missing row): one scatter of
-    the codes into n + 1 flags, the last one taking the missing rows (no widened copy of the codes)."""
-    used = np.zeros(n + 1, dtype=bool)
-    used[codes] = True
-    return used[:n]
 
 
 def _increasing_texts(texts: pd.Series) -> bool:

@@ -1158,3 +1158,12 @@ def test_cleaning_a_dictionary_column_is_cleaning_its_rows(values: list, unused:
     assert got.cat.categories.dtype == expected.cat.categories.dtype
     assert np.asarray(got.cat.codes).tolist() == np.asarray(expected.cat.codes).tolist()
     assert got.cat.codes.dtype == expected.cat.codes.dtype
+
+
+def test_codes_used_flags_the_categories_some_row_holds() -> None:
+    """codes [2, -1, 0, 2] of 4 categories: categories 0 and 2 are used, 1 and 3 not; the missing row (-1) marks
+    none of them."""
+    from compkit._arrays import codes_used
+
+    assert codes_used(np.array([2, -1, 0, 2], dtype=np.int8), 4).tolist() == [True, False, True, False]
+    assert codes_used(np.array([-1, -1], dtype=np.int16), 2).tolist() == [False, False]
