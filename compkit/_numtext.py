@@ -1,7 +1,7 @@
 """Numbers as text for millions of values at once (private): :func:`grouped` writes what
-:func:`compkit.i18n.numbers` writes (``1,234.56``), character for character, as an Arrow string array built by
-Arrow's compute kernels (integer casts, look-up tables gathered with ``take``, element-wise joins) instead of one
-Python ``format`` per value; :func:`row_slices` cuts an Arrow array of rows into the text of consecutive ranges.
+:func:`compkit.i18n.number` writes of each value (``1,234.56``), character for character, as an Arrow string array
+built by Arrow's compute kernels (integer casts, look-up tables gathered with ``take``, element-wise joins) instead
+of one Python ``format`` per value; :func:`row_slices` cuts an Arrow array of rows into the text of consecutive ranges.
 Used by the statements (compkit.feedback), whose tables hold tens of millions of figures at 100,000 people.
 """
 from __future__ import annotations
@@ -85,23 +85,22 @@ def _exact_product(x: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:
 _HALF_BOUND = 1e9
 
 
-def grouped(values: Any, lang: str | None = None, decimals: int = 0, each: bool = False) -> pa.Array:
-    """:func:`compkit.i18n.numbers` of a float array as an Arrow string array, the same text value for value.
+def grouped(values: Any, lang: str | None = None, decimals: int = 0) -> pa.Array:
+    """:func:`compkit.i18n.number` of each value of a float array, as an Arrow string array: the one path that
+    words a column of numbers (the statements' tables, a column at a time), the same text value for value.
 
     For zh-CN and en, |x| under 1e9 and up to 4 decimals, as i18n.number words it: the grouped digits of |x|
     rounded at ``decimals`` places, '-' for a negative number (-0.001 -> '-0.00'); rounded as printf rounds the
     float (its exact value: the product x * 10**decimals as a float and its rounding error, Dekker's exact
     product, rounded in whole numbers), except where the float's shortest decimal form lies on a half (2.5,
-    0.125 at 2 places): that decimal rounded half to even. The rest (missing values, larger numbers, other
-    locales, more decimals) by i18n.numbers itself, or with ``each`` by i18n.number value by value (the two
-    differ for a few numbers of 10**12 and more that lie within 1e-3 of a half)."""
+    0.125 at 2 places): that decimal rounded half to even. Missing values give ''; the rest (larger numbers,
+    other locales, more decimals) is worded by i18n.number value by value."""
     from compkit import i18n
 
     x = np.asarray(values, dtype="float64")
     n = len(x)
     def by_i18n(v: np.ndarray) -> pa.Array:
-        text = [i18n.number(e, lang, decimals) for e in v.tolist()] if each else i18n.numbers(v, lang, decimals)
-        return pa.array(text, type=pa.string())
+        return pa.array([i18n.number(e, lang, decimals) for e in v.tolist()], type=pa.string())
     if not (0 <= decimals <= 4 and i18n._plain_locale(lang)) or n == 0:
         return by_i18n(x)
     scale = 10.0 ** decimals
@@ -193,7 +192,7 @@ def percent(values: Any, lang: str | None = None, decimals: int = 0) -> list[str
 
 def _affixed(values: Any, lang: str | None, decimals: int, before: str, after: str) -> list[str]:
     x = np.asarray(values, dtype="float64")
-    text = pc.binary_join_element_wise(before, grouped(x, lang, decimals, each=True), after, "")
+    text = pc.binary_join_element_wise(before, grouped(x, lang, decimals), after, "")
     missing = np.isnan(x)
     if missing.any():
         text = pc.if_else(pa.array(missing), "", text)

@@ -562,7 +562,7 @@ def statement_contents(policy: Policy, data: Dataset, outcomes: Outcomes | None 
             after_pay = pr["new_base_monthly"].to_numpy(dtype="float64")
             change = pr["pay_change"].to_numpy(dtype="float64")
             changes = [("+" if c > 0 else "") + t for c, t in zip(change.tolist(),
-                                                                  _numtext.grouped(change, lang, 2, each=True).to_pylist())]
+                                                                  _numtext.grouped(change, lang, 2).to_pylist())]
             people["promotion"] = [
                 s_ if no_pay else (no_step if pd.isna(step) else with_step).format(
                     sentence=s_, before=before, after=after, step="" if pd.isna(step) else int(step), change=c)
@@ -788,7 +788,7 @@ def _net_context(months: pd.DataFrame | list[dict[str, Any]] | dict[str, Any], r
     if not len(months.get("period", ())):
         return {}
     if cells is None and rows is None:
-        cells = {c: i18n.numbers(v, lang, 2) for c, v in months.items() if c != "period"}
+        cells = {c: _numtext.grouped(v, lang, 2).to_pylist() for c, v in months.items() if c != "period"}
         cells["month"] = [str(escape(_month(m, lang))) for m in months["period"]]
     if totals is None:
         totals = {c: (float(round_cents(_array_sum(v))), bool(np.any(v != 0))) for c, v in months.items()
@@ -918,7 +918,7 @@ class _Chunk:
     """The statement parts of people ``start`` to ``stop - 1`` of :class:`StatementPages`, cut from the section
     tables and formatted for the whole range at once: the long tables' rows (indicators, commission, net pay by
     month) as the HTML the template prints, built column by column with Arrow (numbers by
-    :func:`compkit._numtext.grouped`, the same text as :func:`compkit.i18n.numbers`; texts escaped once per
+    :func:`compkit._numtext.grouped`, the same text as :func:`compkit.i18n.number` of each value; texts escaped once per
     distinct value) and cut per person from one buffer (:func:`compkit._numtext.row_slices`); the short sections as
     lists; :meth:`parts` hands out one person's share."""
 

@@ -387,29 +387,6 @@ def number(x: Any, lang: str | None = None, decimals: int = 0) -> str:
     return format_decimal(float(x), format=pattern, locale=locale)
 
 
-def numbers(values: Any, lang: str | None = None, decimals: int = 0) -> list[str]:
-    """:func:`number` of each value of a float array, character for character (a statement's tables format
-    thousands of numbers): printf's rounding where it agrees with :func:`number`'s (well inside the float's
-    precision and not within 1e-6 of a half at ``decimals`` places), :func:`number` itself for the rest
-    (missing values, halves, huge numbers, other locales)."""
-    import numpy as np
-
-    x = np.asarray(values, dtype="float64")
-    if not (0 <= decimals < len(_QUANTUM) and _plain_locale(lang)):
-        return [number(v, lang, decimals) for v in x.tolist()]
-    spec = _FORMATS[decimals]
-    out = [format(v, spec) for v in x.tolist()]
-    with np.errstate(invalid="ignore"):
-        y = np.abs(x) * (10.0 ** decimals)
-        missing = np.isnan(x)
-        odd = (~(np.abs(x) < _FAST_BOUND[decimals]) | (np.abs(y - np.floor(y) - 0.5) < 1e-6)) & ~missing
-    for i in np.flatnonzero(missing).tolist():
-        out[i] = ""  # as number() gives a missing value
-    for i in np.flatnonzero(odd).tolist():
-        out[i] = number(float(x[i]), lang, decimals)
-    return out
-
-
 def money(x: Any, lang: str | None = None, currency: str = "CNY", decimals: int = 2) -> str:
     """An amount with thousands separators and two decimals: '1,234.56 元' (en: 'CNY 1,234.56')."""
     if _missing(x):

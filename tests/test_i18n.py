@@ -208,19 +208,3 @@ def test_numbers_are_formatted_as_babel_formats_them(x: float, lang: str, decima
 
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
     assert i18n.number(x, lang, decimals) == format_decimal(x, format=pattern, locale=i18n.locale_name(lang))
-
-
-@settings(max_examples=200, deadline=None)
-@given(hst.lists(hst.one_of(hst.floats(allow_infinity=False, min_value=-1e17, max_value=1e17),
-                            hst.integers(-10**9, 10**9).map(lambda n: n / 200),  # halves of cents: ties
-                            hst.integers(2**40, 2**52).map(lambda n: n + 0.125),  # wider spacing than 10**-3
-                            hst.sampled_from([float("nan"), 0.0, -0.0, -0.001, 2.675, 0.5, 2.5, 99_999.995])),
-                 max_size=30),
-       hst.sampled_from(["zh-CN", "en"]), hst.integers(0, 4))
-def test_a_column_of_numbers_is_formatted_as_number_formats_each(xs: list[float], lang: str, decimals: int) -> None:
-    """i18n.numbers (the statements' tables, a column at a time) gives exactly i18n.number of each value: missing
-    values '', halves rounded half to even on the shortest decimal form, huge numbers as Babel gives them."""
-    import numpy as np
-
-    assert i18n.numbers(np.array(xs, dtype="float64"), lang, decimals) == [i18n.number(x, lang, decimals) for x in xs]
-    assert i18n.numbers(np.array([2.675, 0.125, float("nan")]), "zh-CN", 2) == ["2.68", "0.12", ""]

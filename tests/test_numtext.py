@@ -1,4 +1,5 @@
-"""compkit._numtext: numbers as text for millions of values at once, the same text as compkit.i18n.numbers."""
+"""compkit._numtext: numbers as text for millions of values at once, the same text as compkit.i18n.number of each
+value."""
 from __future__ import annotations
 
 import numpy as np
@@ -30,10 +31,11 @@ def test_grouped_worked_examples() -> None:
                                               1e9, 1e9 - 0.5, 2.0 ** 52, float("inf"), float("-inf")])),
                  max_size=40),
        hst.sampled_from(["zh-CN", "en"]), hst.integers(0, 5))
-def test_grouped_is_numbers_value_for_value(xs: list[float], lang: str, decimals: int) -> None:
-    """grouped (Arrow) gives exactly what i18n.numbers gives, value for value, for any floats and decimals."""
+def test_grouped_is_number_value_for_value(xs: list[float], lang: str, decimals: int) -> None:
+    """grouped (Arrow) gives exactly what i18n.number gives of each value, for any floats and decimals: missing
+    values '', halves rounded half to even on the shortest decimal form, huge numbers as Babel gives them."""
     x = np.array(xs, dtype="float64")
-    assert _numtext.grouped(x, lang, decimals).to_pylist() == i18n.numbers(x, lang, decimals)
+    assert _numtext.grouped(x, lang, decimals).to_pylist() == [i18n.number(v, lang, decimals) for v in xs]
 
 
 def test_grouped_on_a_million_values_near_halves() -> None:
@@ -44,7 +46,18 @@ def test_grouped_on_a_million_values_near_halves() -> None:
                            rng.integers(0, 10**6, 20000) * 0.0005, rng.normal(0, 1e6, 20000)])
     x = np.concatenate([base, -base, np.nextafter(base, 0), np.nextafter(base, 1e20)])
     for decimals in range(5):
-        assert _numtext.grouped(x, "zh-CN", decimals).to_pylist() == i18n.numbers(x, "zh-CN", decimals)
+        assert _numtext.grouped(x, "zh-CN", decimals).to_pylist() == [i18n.number(v, "zh-CN", decimals)
+                                                                      for v in x.tolist()]
+
+
+def test_grouped_above_the_fast_bound_as_number_words_each() -> None:
+    """Numbers of 10**12 and more that lie near a half at 2 places (where printf's rounding of the float and the
+    half to even of its shortest decimal form can part): each as i18n.number words it; a whole table of them."""
+    base = np.array([1_234_567_890_123.145, 2_000_000_000_000.005, 9_999_999_999_999.125, 5e12 + 0.015, 1e13 + 0.5])
+    x = np.concatenate([base, -base, np.nextafter(base, 0), np.nextafter(base, 1e20)])
+    for decimals in range(4):
+        assert _numtext.grouped(x, "en", decimals).to_pylist() == [i18n.number(v, "en", decimals) for v in x.tolist()]
+    assert _numtext.grouped(np.array([2.675, 0.125, float("nan")]), "zh-CN", 2).to_pylist() == ["2.68", "0.12", ""]
 
 
 def test_row_slices_join_the_rows_of_each_range() -> None:
