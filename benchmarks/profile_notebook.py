@@ -34,13 +34,54 @@ def cpu() -> float:
     return r.ru_utime + r.ru_stime + c.ru_utime + c.ru_stime
 
 
+def _live_bytes() -> int:
+    """The bytes glibc's malloc has handed out and not got back (mallinfo2; 0 elsewhere)."""
+    import ctypes
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                    "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+    try:
+        f = ctypes.CDLL(None).mallinfo2
+    except (OSError, AttributeError):
+        return 0
+    f.restype = MallInfo2
+    m = f()
+    return m.uordblks + m.hblkhd
+
+
+class _Peaks:
+    """The largest resident size and live heap since :meth:`reset`, sampled every 50 ms on a thread."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.rss = self.live = 0
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def reset(self) -> None:
+        self.rss = self.live = 0
+
+    def _run(self) -> None:
+        while True:
+            self.rss = max(self.rss, int(rss_gb() * 1e9))
+            self.live = max(self.live, _live_bytes())
+            time.sleep(0.05)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("notebook", type=Path)
     p.add_argument("--param", action="append", default=[])
     p.add_argument("--cprofile", type=int, action="append", default=[],
                    help="profile this cell (index among the code cells); may be given more than once")
+    p.add_argument("--peaks", action="store_true",
+                   help="also print each cell's peak resident size and peak live heap (glibc's mallinfo2: what "
+                        "the program holds, without the freed memory malloc keeps), sampled every 50 ms, and "
+                        "the live heap after it")
     args = p.parse_args()
+    sampler = _Peaks() if args.peaks else None
     import matplotlib
 
     matplotlib.use("Agg")
@@ -90,6 +131,8 @@ def main() -> None:
             continue
         src = "\n".join(line for line in src.splitlines() if not line.lstrip().startswith(("%", "!")))
         before = len(calls)
+        if sampler is not None:
+            sampler.reset()
         t, c = time.perf_counter(), cpu()
         if i in args.cprofile:
             import cProfile
@@ -104,7 +147,10 @@ def main() -> None:
 
         plt.close("all")
         ev = calls[before:]
+        peaks = "" if sampler is None else (f"peak rss {sampler.rss / 1e9:5.2f} GB, peak live {sampler.live / 1e9:5.2f}"
+                                            f" GB, live {_live_bytes() / 1e9:5.2f} GB; ")
         print(f"cell {i:2d}: {time.perf_counter() - t:7.2f} s wall, {cpu() - c:7.2f} s CPU, rss {rss_gb():5.2f} GB; "
+              f"{peaks}"
               f"evaluate x{len(ev)} ({sum(e[2] for e in ev):.1f} s CPU) | {src.splitlines()[0][:70] if src else ''}",
               flush=True)
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6

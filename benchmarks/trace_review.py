@@ -81,6 +81,24 @@ def _wrap(owner: object, attr: str, label: str) -> None:
     setattr(owner, attr, timed)
 
 
+def _cell_times(folder: Path, epoch0: float) -> list[str]:
+    """``cell NOTEBOOK INDEX START END`` (seconds on the samples' clock; papermill's cell metadata) for every
+    code cell of the executed notebooks in ``folder``."""
+    import json
+    from datetime import datetime
+
+    out = []
+    for nb_path in sorted(folder.glob("*.ipynb")):
+        nb = json.loads(nb_path.read_text(encoding="utf-8"))
+        for i, cell in enumerate(nb["cells"]):
+            pm = cell.get("metadata", {}).get("papermill", {})
+            if cell["cell_type"] == "code" and pm.get("start_time") and pm.get("end_time"):
+                t = [datetime.fromisoformat(pm[k].replace("Z", "+00:00")).timestamp() - epoch0
+                     for k in ("start_time", "end_time")]
+                out.append(f"cell {nb_path.stem} {i} {t[0]:.1f} {t[1]:.1f}")
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, required=True)
@@ -88,6 +106,11 @@ def main() -> None:
     p.add_argument("--candidate", type=Path, default=ROOT / "data" / "policies" / "2026.yaml")
     p.add_argument("--scenarios", type=int, default=1000)
     p.add_argument("--cprofile", type=Path, default=None)
+    p.add_argument("--keep", type=Path, default=None,
+                   help="copy the report (its executed notebooks hold each cell's start and end) to this folder")
+    p.add_argument("--timeline", type=Path, default=None,
+                   help="write every PSS sample (seconds since the start, GB) to this file, and each notebook "
+                        "cell's start and end on the same clock when --keep is given")
     args = p.parse_args()
     load = load_average()
     import compkit.report
@@ -129,6 +152,15 @@ def main() -> None:
         import json
 
         m = json.loads((out / "manifest.json").read_text())
+        if args.keep is not None:
+            import shutil
+
+            shutil.copytree(out, args.keep, dirs_exist_ok=True)
+    if args.timeline is not None:
+        lines = [f"{s:.1f} {b / 1e9:.3f}" for s, b in PSS]
+        if args.keep is not None:
+            lines += _cell_times(args.keep, time.time() - (time.perf_counter() - T0))
+        args.timeline.write_text("\n".join(lines) + "\n")
     ch = resource.getrusage(resource.RUSAGE_CHILDREN)
     nb = {n["name"]: n["seconds"] for n in m["notebooks"]}
     print(f"run_review: wall {wall:.1f} s, this process CPU {own:.1f} s, children CPU {ch.ru_utime + ch.ru_stime:.1f}"
