@@ -326,15 +326,17 @@ def _lines_from(bases: Callable[[], cm.CommissionBases], commission: cm.Commissi
 
 
 #: the policy's sections a :class:`Kept` evaluation may differ in: they move only the commission's settlement
-#: and lines, the bonus and what follows them (not the scorecard, the credited sales' split, the salary review
-#: or the promotions)
-KEPT_SECTIONS = ("commission", "bonus")
+#: and lines, the bonus and what follows them (the wage bill shares out the bonus: it reads the scorecard's
+#: indicators, never changes them), not the scorecard, the credited sales' split, the salary review or the
+#: promotions
+KEPT_SECTIONS = ("commission", "bonus", "wage_bill")
 
 
 @dataclass
 class Kept:
-    """The stages of an evaluation that a change of the commission or the bonus leaves as they were, kept to
-    evaluate such a change again without working them out (the review's sensitivity, a solver's bracket):
+    """The stages of an evaluation that a change of the commission, the bonus or the wage bill leaves as they were,
+    kept to evaluate such a change again without working them out (the review's sensitivity, a solver's bracket,
+    the policy review's illustration of a wage bill):
     ``kept = Kept(); evaluate(policy, data, kept=kept)`` fills it; a later ``evaluate(other, data, kept=kept)``
     (the same ``data`` object and ``through``) takes from it
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -80,14 +81,21 @@ def _folder(root: Path, policy: Policy) -> Path:
     return root / policy.fingerprint()[:32]
 
 
-def keep(outcomes: Outcomes, root: str | Path, policy: Policy, key: str) -> Path:
+def _tables(tables: Collection[str] | None) -> list[str]:
+    """The names of :attr:`compkit.engine.Outcomes.TABLES` in ``tables`` (all of them for None), in that order."""
+    return list(Outcomes.TABLES) if tables is None else [name for name in Outcomes.TABLES if name in set(tables)]
+
+
+def keep(outcomes: Outcomes, root: str | Path, policy: Policy, key: str,
+         tables: Collection[str] | None = None) -> Path:
     """Write ``outcomes`` (of ``policy`` on the data whose :func:`data_key` is ``key``) under ``root``; returns
-    the policy's folder. The manifest is written last: a folder without it is never read."""
+    the policy's folder. ``tables``: only these tables (``outcomes`` of ``evaluate(..., tables=tables)``); default
+    all. The manifest is written last: a folder without it is never read."""
     folder = _folder(Path(root), policy)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MANIFEST).unlink(missing_ok=True)
     files = {}
-    for name in Outcomes.TABLES:
+    for name in _tables(tables):
         target = folder / f"{name}.pickle"
         files[name] = {"file": target.name, "sha256": dump_pickle(getattr(outcomes, name), target)}
     info = pickle.dumps(outcomes.info, protocol=5)
@@ -98,9 +106,11 @@ def keep(outcomes: Outcomes, root: str | Path, policy: Policy, key: str) -> Path
     return folder
 
 
-def kept(root: str | Path, policy: Policy, key: str | None) -> KeptOutcomes | None:
+def kept(root: str | Path, policy: Policy, key: str | None,
+         tables: Collection[str] | None = None) -> KeptOutcomes | None:
     """The outcomes kept under ``root`` for ``policy`` on the data of ``key``; None unless the manifest names the
-    same policy and data and every file is the one written (sha256)."""
+    same policy and data, holds every table of ``tables`` (default: all the tables of an evaluation) and every file
+    is the one written (sha256). Kept outcomes of some tables only have no others (AttributeError)."""
     if key is None:
         return None
     folder = _folder(Path(root), policy)
@@ -110,7 +120,8 @@ def kept(root: str | Path, policy: Policy, key: str | None) -> KeptOutcomes | No
         return None
     if m.get("format") != 1 or m.get("policy") != policy.fingerprint() or m.get("data") != key:
         return None
-    if set(m.get("tables", {})) != set(Outcomes.TABLES):
+    held = set(m.get("tables", {}))
+    if not held <= set(Outcomes.TABLES) or not set(_tables(tables)) <= held:
         return None
     try:
         raw = (folder / "info.pickle").read_bytes()
@@ -123,15 +134,16 @@ def kept(root: str | Path, policy: Policy, key: str | None) -> KeptOutcomes | No
 
 
 def evaluated(policy: Policy, data: Dataset, outcomes_dir: str | Path | None = None,
-              data_path: str | Path | None = None) -> Outcomes:
-    """``evaluate(policy, data)``, or the outcomes the review kept for it in ``outcomes_dir`` when they are of the
-    same policy on the same validated data (``data_path``, the folder ``data`` was loaded from): see the module
-    docstring. Without ``outcomes_dir`` (a notebook run on its own) it is ``evaluate``."""
+              data_path: str | Path | None = None, tables: Collection[str] | None = None) -> Outcomes:
+    """``evaluate(policy, data, tables=tables)``, or the outcomes the review kept for it in ``outcomes_dir`` when
+    they are of the same policy on the same validated data (``data_path``, the folder ``data`` was loaded from)
+    and hold the ``tables`` asked for (default all): see the module docstring. Without ``outcomes_dir`` (a
+    notebook run on its own) it is ``evaluate``."""
     if outcomes_dir is not None and data_path is not None:
-        found = kept(outcomes_dir, policy, data_key(data_path))
+        found = kept(outcomes_dir, policy, data_key(data_path), tables)
         if found is not None:
             return found
-    return evaluate(policy, data)
+    return evaluate(policy, data, tables=tables)
 
 
 def keep_costs(root: str | Path, costs: dict[str, float], key: str | None) -> None:

@@ -437,7 +437,11 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
     policy's evaluation keeps the stages they leave alone (:class:`compkit.engine.Kept`: the scorecard, the split
     of shared deals, the salary review, the commission lines' bases) and their costs take them back, with the
     summary alone (:func:`compkit.calibration.employer_cost`): the same costs, bit for bit, as full evaluations.
-    The kept stages are let go before the next policy's evaluation.
+    So does the policy review's illustration of a wage bill for a first policy without one
+    (:func:`compkit.review.wage_bill_illustration`), whose summary and allocation are kept
+    (:data:`compkit.review.WAGE_BILL_TABLES`): the notebook reads them instead of evaluating it beside its data (at
+    100,000 managers a full evaluation there, its memory on top of the kernel's). The kept stages are let go
+    before the next policy's evaluation.
 
     Each policy's outcomes are written on a second thread (:func:`compkit._threads.in_background`; pickling
     and hashing large arrays let go of Python's lock): all but the last waited for before the bracket's costs and
@@ -452,6 +456,7 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
     from compkit._threads import in_background
     from compkit.calibration import bracket_and_kept, employer_cost, without_unused_lines
     from compkit.engine import evaluate
+    from compkit.review import WAGE_BILL_TABLES, wage_bill_illustration
 
     key: str | None = None
     costs: dict[str, float] = {}
@@ -467,6 +472,14 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
             outcomes, stages = None, None  # the bracket's ends evaluated on their own below
         if i + 1 == len(policies) and evaluated is not None:
             evaluated()
+        # the policy review's illustration of a wage bill (the first policy with one sharing out its bonus): worked
+        # out below from the kept stages, which a wage bill leaves alone
+        illustration = None
+        if i == 0 and outcomes is not None:
+            try:
+                illustration = wage_bill_illustration(policy, outcomes)
+            except Exception:  # noqa: BLE001 - not a valid policy: the notebook fails on it and names its cell
+                pass
         if i == 0:
             if copied is not None:
                 copied()
@@ -485,6 +498,12 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
                 costs[end.fingerprint()] = employer_cost(end, dataset, stages)
             except Exception:  # noqa: BLE001 - the notebook evaluates it and reports the failure itself
                 continue
+        if illustration is not None and key is not None:
+            try:
+                outcome_store.keep(evaluate(illustration, dataset, kept=stages, tables=WAGE_BILL_TABLES), folder,
+                                   illustration, key, tables=WAGE_BILL_TABLES)
+            except Exception:  # noqa: BLE001 - the notebook evaluates it and reports the failure itself
+                pass
         del stages
     outcome_store.keep_costs(folder, costs, key)
     release_freed_memory()  # the evaluations' memory was this process's

@@ -202,6 +202,33 @@ def appeals_summary(data: Dataset) -> dict[str, Any]:
             "median_days_to_decision": float(days.median()) if len(days) else float("nan")}
 
 
+#: the wage bill :func:`wage_bill_illustration` sets on a policy without one: half by head-count, half by the units'
+#: results on three indicators, shared out over regions and their branches
+ILLUSTRATIVE_WAGE_BILL: dict[str, Any] = {
+    "levels": ["region", "branch"], "headcount_weight": 0.5,
+    "scorecard": [{"indicator": "ftp_profit", "weight": 0.5}, {"indicator": "deposits_adb", "weight": 0.3},
+                  {"indicator": "npl_ratio", "weight": 0.2}]}
+
+
+#: the tables of :func:`wage_bill_illustration`'s evaluation the review shows (the rest is not kept)
+WAGE_BILL_TABLES = ("summary", "allocation")
+
+
+def wage_bill_illustration(policy: Policy, outcomes: Outcomes) -> Policy | None:
+    """The policy whose evaluation illustrates a top-down wage bill (工资总额) in the review, for a ``policy``
+    without one: ``policy`` with :data:`ILLUSTRATIVE_WAGE_BILL` sharing out this year's bonus (``outcomes``'
+    bonus paid + deferred, CNY) and without a bonus pool (the wage bill sets the pools). None when ``policy`` has a
+    wage bill of its own (its ``outcomes`` show it)."""
+    if policy.wage_bill is not None:
+        return None
+    totals = outcomes.totals()
+    changes: dict[str, Any] = {"wage_bill": {"amount": totals["bonus_paid"] + totals["bonus_deferred"],
+                                             **ILLUSTRATIVE_WAGE_BILL}}
+    if policy.bonus.pool is not None:
+        changes["bonus.pool"] = None
+    return policy.updated(changes)
+
+
 # ---------------------------------------------------------------------------------------------- compare
 
 

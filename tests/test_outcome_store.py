@@ -99,3 +99,22 @@ def test_kept_costs_are_read_back_only_for_the_same_data(tiny, policy, copy: Pat
     assert outcome_store.kept_costs(tmp_path / "kept", other) == {}
     assert outcome_store.kept_costs(None, copy) == {} and outcome_store.kept_costs(tmp_path / "none", copy) == {}
     assert outcome_store.kept_costs(tmp_path / "kept", tmp_path) == {}  # not a validated copy
+
+
+def test_outcomes_of_some_tables_are_kept_for_those_tables(policy, copy: Path, tmp_path: Path) -> None:
+    """keep(tables=...): the outcomes of ``evaluate(..., tables=...)`` kept with those tables only; evaluated()
+    takes them when it asks for those tables (or fewer), and evaluates when it asks for all of them."""
+    data = load_dataset(copy, policy=policy)
+    some = ("summary", "allocation")
+    outcome_store.keep(evaluate(policy, data, tables=some), tmp_path / "kept", policy, outcome_store.data_key(copy),
+                       tables=some)
+    got = outcome_store.evaluated(policy, data, tmp_path / "kept", copy, tables=some)
+    assert isinstance(got, outcome_store.KeptOutcomes)
+    for name in some:
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(evaluate(policy, data), name), check_exact=True)
+    with pytest.raises(AttributeError):
+        got.commission  # noqa: B018 - not kept
+    assert isinstance(outcome_store.evaluated(policy, data, tmp_path / "kept", copy, tables=("summary",)),
+                      outcome_store.KeptOutcomes)
+    assert outcome_store.kept(tmp_path / "kept", policy, outcome_store.data_key(copy)) is None
+    assert_same(outcome_store.evaluated(policy, data, tmp_path / "kept", copy), evaluate(policy, data))

@@ -202,6 +202,15 @@ def test_each_policy_is_kept_once_as_evaluated(small_2024: Path, tmp_path: Path)
         for name in ("summary", "commission", "indicators", "net"):
             pd.testing.assert_frame_equal(getattr(kept, name), getattr(fresh, name))
     assert outcome_store.kept(tmp_path / "kept", broken, key) is None
+    # the first policy's illustration of a wage bill (the policy review's), its summary and allocation only
+    from compkit.review import WAGE_BILL_TABLES, wage_bill_illustration
+
+    shown = wage_bill_illustration(base, evaluate(base, data))
+    kept = outcome_store.kept(tmp_path / "kept", shown, key, WAGE_BILL_TABLES)
+    assert kept is not None and outcome_store.kept(tmp_path / "kept", shown, key) is None
+    fresh = evaluate(shown, data)
+    for name in WAGE_BILL_TABLES:
+        pd.testing.assert_frame_equal(getattr(kept, name), getattr(fresh, name), check_exact=True)
     # and the first policy's costs at its budget bracket's ends, for the calibration notebook's solve
     from compkit.calibration import bracket_policies, employer_cost
 

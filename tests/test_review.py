@@ -375,3 +375,27 @@ def test_sensitivity_names_each_knob_in_the_readers_language(tiny, policy) -> No
     assert labels["commission gate ±5 points"] == "提成门槛 ±5 个综合得分"
     english = {k.name: k.label for k in review.default_knobs(policy, "en")}
     assert english["insurance commission rate ±10%"] == "Bancassurance commission rate ±10%"
+
+
+def test_wage_bill_illustration_shares_out_this_years_bonus(sample, bank_policy) -> None:
+    """wage_bill_illustration: a policy without a wage bill gets the illustrative one, whose amount is this year's
+    bonus paid + deferred (worked example: the totals' sum) and no bonus pool; one with a wage bill gets none.
+    Evaluated from the policy's kept stages (a wage bill leaves the scorecard, the split, the lines and the career
+    alone: compkit.engine.KEPT_SECTIONS) it is the full evaluation, bit for bit, as the review works it out."""
+    from compkit.engine import Kept
+
+    kept = Kept()
+    base = evaluate(bank_policy, sample, kept=kept)
+    shown = review.wage_bill_illustration(bank_policy, base)
+    totals = base.totals()
+    assert shown is not None and shown.bonus.pool is None
+    assert shown.wage_bill.amount == totals["bonus_paid"] + totals["bonus_deferred"]
+    assert [u.indicator for u in shown.wage_bill.scorecard] == ["ftp_profit", "deposits_adb", "npl_ratio"]
+    assert [c.path.split(".")[0] for c in bank_policy.diff(shown)] == ["wage_bill"] * len(bank_policy.diff(shown))
+    assert review.wage_bill_illustration(shown, base) is None
+    assert kept.fits(shown, sample, None)
+    got = evaluate(shown, sample, kept=kept, tables=review.WAGE_BILL_TABLES)
+    full = evaluate(shown, sample)
+    for name in review.WAGE_BILL_TABLES:
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(full, name), check_exact=True, obj=name)
+    assert len(got.allocation) and bool((got.allocation["paid"] == got.allocation["pool"]).all())
