@@ -616,21 +616,40 @@ def _ranks_by_group(key: np.ndarray, g: np.ndarray) -> np.ndarray:
     return rank
 
 
-def guided_codes(scores: ArrayLike, groups: ArrayLike, quotas: np.ndarray,
-                 ranks: np.ndarray | None = None) -> np.ndarray:
+def guided_codes(scores: ArrayLike, groups: ArrayLike, quotas: np.ndarray) -> np.ndarray:
     """Guided rating per person as a position in the bands (0 = best; -1 = no score), for scores of shape
     (..., n) (one distribution per row, e.g. per scenario): the rating whose cumulative quota of the person's
-    group (``quotas``: groups x ratings from :func:`guided_quotas`) covers the person's competition rank."""
+    group (``quotas``: groups x ratings from :func:`guided_quotas`) covers the person's competition rank
+    (:func:`competition_ranks`), i.e. the number of cumulative quotas c_r the rank reaches (at most the last band).
+
+    The rank of a person is the number of people of the group with a strictly better score (sort key -score, no
+    score +inf), so it reaches c_r > 0 exactly when the c_r-th smallest key of the group is smaller than the
+    person's key: the group's keys sorted (values, not positions) give every person's rating without each
+    person's rank (c_r = 0 is reached by everyone, c_r above the group's size by nobody). Example: scores 90,
+    80, 90, 70 in one group, quotas [1, 2, 1]: cumulative 1, 3, 4; sorted keys -90, -90, -80, -70; the 90s
+    reach nothing (-90 < -90 is false): 0; the 80 reaches 1 (-90 < -80) but not 3: 1; the 70 reaches 1 and 3
+    (-80 < -70) but not 4: 2."""
     s = np.asarray(scores, dtype="float64")
     g = np.asarray(groups, dtype="int64")
-    rank0 = competition_ranks(s, g) if ranks is None else ranks
+    n = s.shape[-1]
+    n_r = quotas.shape[1]
+    key = np.where(np.isnan(s), np.inf, -s)
     cum = np.cumsum(quotas, axis=1)  # groups x ratings
-    # the number of ratings whose cumulative quota the rank reaches, counted a rating at a time (each person's
-    # cumulative quotas of the rating, contiguous)
-    idx = np.zeros(rank0.shape, dtype=np.int64)
-    for reached in np.ascontiguousarray(cum[g].T):
-        idx += reached <= rank0
-    idx = np.minimum(idx, quotas.shape[1] - 1)
+    reached = np.zeros(s.shape, dtype=np.int16 if n_r < 2 ** 15 else np.int64)
+    if n:
+        people = np.argsort(g, kind="stable")  # each group's people together
+        codes = g[people]
+        cut = (np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist()
+        for a, z in zip([0] + cut, cut + [n], strict=True):
+            who = people[a:z]
+            part = key[..., who]
+            c = cum[codes[a]]
+            ordered = np.sort(part, axis=-1)  # the group's keys, smallest (best score) first, along the rows
+            count = np.full(part.shape, int((c == 0).sum()), dtype=reached.dtype)
+            for x in c[(c > 0) & (c <= z - a)]:
+                count += ordered[..., x - 1:x] < part
+            reached[..., who] = count
+    idx = np.minimum(reached, n_r - 1).astype(np.int64)
     return np.where(np.isnan(s), -1, idx)
 
 
@@ -662,7 +681,7 @@ def assign_ratings(scores: ArrayLike, bands: Sequence[RatingBand], shares: Mappi
         out["rating_guided"] = None
         return out
     share_vec = [float(shares.get(lab, 0.0)) for lab in labels]
-    idx = guided_codes(s, groups, guided_quotas(sizes, share_vec), rank0)
+    idx = guided_codes(s, groups, guided_quotas(sizes, share_vec))
     out["rating_guided"] = np.where(scored, np.array(labels, dtype=object)[idx], None)
     return out
 

@@ -226,3 +226,39 @@ def test_competition_ranks_match_pandas_within_groups(scores, seed) -> None:
     assert (both[0] == expected).all()
     # each row ranked on its own, as the one-row ranking (many rows are ranked group by group)
     assert both.dtype == np.int64 and (both[1] == competition_ranks(s[::-1], groups)).all()
+
+
+def test_guided_codes_worked_example() -> None:
+    from compkit.scoring import guided_codes
+
+    # one group, quotas [1, 2, 1]: cumulative 1, 3, 4; ranks 0, 2, 0, 3 -> bands 0, 1, 0, 2; no score -> -1
+    codes = guided_codes(np.array([90.0, 80.0, 90.0, 70.0, np.nan]), np.zeros(5, dtype="int64"),
+                         np.array([[1, 2, 1]]))
+    assert codes.tolist() == [0, 1, 0, 2, -1]
+
+
+@given(scores=st.lists(st.one_of(st.sampled_from([50.0, 80.0, 95.0, 105.0, 0.0, -0.0]), st.floats(0, 120),
+                                 st.just(np.nan)), min_size=1, max_size=40),
+       seed=st.integers(0, 50), rows=st.integers(1, 3))
+@settings(max_examples=150, deadline=None)
+def test_guided_codes_from_the_competition_ranks(scores, seed, rows) -> None:
+    """The guided rating is the number of cumulative quotas the person's competition rank reaches (at most the last
+    band): the same codes from the group's sorted scores, one distribution per row, groups of any sizes (quotas of
+    the scored people, or of other sizes: a cumulative quota of 0 or beyond the group's people)."""
+    from compkit.scoring import competition_ranks, guided_codes
+
+    rng = np.random.default_rng(seed)
+    s = np.array(scores)
+    s = np.stack([s] + [rng.permutation(s) for _ in range(rows - 1)])
+    groups = rng.integers(0, 3, s.shape[1])
+    sizes = np.bincount(groups[~np.isnan(s[0])], minlength=3)
+    if seed % 3 == 0:  # sizes other than the scored people's
+        sizes = rng.integers(0, 12, 3)
+    quotas = guided_quotas(sizes, list(SHARES.values()))
+    cum = np.cumsum(quotas, axis=1)
+    ranks = competition_ranks(s, groups)
+    expected = np.minimum((cum[groups][None] <= ranks[..., None]).sum(axis=-1), quotas.shape[1] - 1)
+    expected = np.where(np.isnan(s), -1, expected)
+    got = guided_codes(s, groups, quotas)
+    assert got.dtype == np.int64 and (got == expected).all()
+    assert (guided_codes(s[0], groups, quotas) == expected[0]).all()  # one row
