@@ -45,6 +45,7 @@ from compkit._arrays import (  # noqa: F401
     texts_distinct,
 )
 from compkit._arrays import any_true as _any
+from compkit._memory import reading_pool
 from compkit._threads import in_background as _in_background
 from compkit.aggregate import (  # noqa: F401 - re-exported
     complaint_stats,
@@ -569,7 +570,8 @@ def _read_csv_typed(file: Path, table: str, encoding: str | None) -> pd.DataFram
     convert = pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True,
                                    quoted_strings_can_be_null=True, true_values=[], false_values=[])
     try:
-        arrow = pacsv.read_csv(file, read_options=read, convert_options=convert)
+        # (Arrow's buffers from a pool of their own: compkit._memory.reading_pool)
+        arrow = pacsv.read_csv(file, read_options=read, convert_options=convert, memory_pool=reading_pool())
     except (pyarrow.ArrowInvalid, pyarrow.ArrowNotImplementedError, UnicodeDecodeError, LookupError):
         return None
     for name in names:

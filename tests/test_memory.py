@@ -112,3 +112,17 @@ print(json.dumps({"ok": ok, "inside": inside - before, "after": after - inside, 
     environ["COMPKIT_MEMORY"] = "default"
     out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1])["ok"] is False
+
+
+def test_csv_files_are_read_in_a_pool_of_their_own_only_when_compkit_chose_arrows_pool() -> None:
+    code = ("import compkit, pyarrow\nfrom compkit import _memory\npool = _memory.reading_pool()\n"
+            "print(pool.backend_name if pool is not None else None, pyarrow.default_memory_pool().backend_name)")
+    environ = {k: v for k, v in os.environ.items() if k not in ("COMPKIT_MEMORY", "ARROW_DEFAULT_MEMORY_POOL")}
+    environ["PYTHONPATH"] = str(ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
+    out = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True)
+    pool, default = out.stdout.split()
+    assert default == "system" and pool in ("jemalloc", "None")  # None: an Arrow built without jemalloc
+    for env in ({"COMPKIT_MEMORY": "default"}, {"ARROW_DEFAULT_MEMORY_POOL": "mimalloc"}):
+        out = subprocess.run([sys.executable, "-c", code], env={**environ, **env}, capture_output=True, text=True,
+                             check=True)
+        assert out.stdout.split()[0] == "None"  # the user's (or Arrow's) own pool for everything
