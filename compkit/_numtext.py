@@ -127,6 +127,75 @@ def grouped(values: Any, lang: str | None = None, decimals: int = 0) -> pa.Array
     return text
 
 
+#: powers of ten as floats (exact up to 10**22), as int64 and as uint64 (for a zero-padded group of up to 19 digits)
+_POW10 = 10.0 ** np.arange(23)
+_IPOW10 = np.array([10 ** i for i in range(19)], dtype=np.int64)
+_UPOW10 = np.array([10 ** i for i in range(20)], dtype=np.uint64)
+
+
+def general(values: Any) -> pa.Array:
+    """``format(x, ".16g")`` of each value of a float array, character for character, as an Arrow string array
+    (the workbook's numbers, as openpyxl writes them: 16 significant digits, trailing zeros dropped).
+
+    For 1e-4 <= |x| < 1e16 (fixed notation): the exponent e (10**e <= |x| < 10**(e + 1)) and the 16 significant
+    digits k = round(|x| * 10**(15 - e)) are worked out exactly, as printf rounds the float's exact value (half to
+    even): 10**(15 - e) is an exact float, the product is split into a float and its rounding error (Dekker's
+    exact product) and compared with the halves without rounding; e is corrected where the product falls outside
+    [10**15, 10**16) and where k rounds up to 10**16. The text is k's digits with the point after e + 1 of them
+    (``0.`` and zeros before for e < 0), trailing zeros (and a bare point) dropped, '-' for a negative number
+    (-0.0 -> '-0'). Zero and the rest (smaller or larger numbers: exponent notation; NaN, inf) by ``format``."""
+    x = np.asarray(values, dtype="float64")
+    n = len(x)
+    a = np.abs(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = np.floor(np.log10(a))  # at most one off; corrected below
+    todo = np.isfinite(e) & (e >= -5) & (e <= 16)
+    e = np.where(todo, e, 0).astype("int64")
+    k = np.zeros(n, dtype="int64")
+    fast = np.zeros(n, dtype=bool)
+    for _ in range(3):  # settle e: 10**15 <= |x| * 10**(15 - e) < 10**16, exactly
+        if not todo.any():
+            break
+        idx = np.flatnonzero(todo)
+        ei = np.clip(e[idx], -4, 15)
+        p, err = _exact_product(a[idx], _POW10[15 - ei])  # |x| * 10**(15 - e) = p + err exactly
+        low = (p < 1e15) | ((p == 1e15) & (err < 0))
+        high = (p > 1e16) | ((p == 1e16) & (err >= 0))
+        ok = ~low & ~high & (e[idx] == ei)
+        whole = np.floor(p[ok])
+        frac, er = p[ok] - whole, err[ok]  # frac exact; p + err - whole = frac + er, compared with +-1/2 exactly
+        w = whole.astype("int64")
+        odd = (w & 1) == 1
+        up = (er > 0.5 - frac) | ((er == 0.5 - frac) & odd)
+        down = (er < -0.5 - frac) | ((er == -0.5 - frac) & odd)
+        kk = w + up - down
+        carry = kk == 10 ** 16  # rounded up to the next power of ten: 10**15 at the next exponent
+        j = idx[ok]
+        k[j] = np.where(carry, 10 ** 15, kk)
+        e[j] += carry
+        fast[j] = True
+        todo[j] = False
+        e[idx[~ok]] += high[~ok].astype("int64") - low[~ok].astype("int64")
+        todo &= (e >= -4) & (e <= 15)
+    fast &= (e >= -4) & (e <= 15)
+    e = np.where(fast, e, 0)
+    places = 15 - e  # digits after the point before trailing zeros are dropped (0 to 19)
+    unit = _IPOW10[np.minimum(places, 15)]
+    whole_part = np.where(e >= 0, k // unit, 0)
+    # the digits after the point, zero-padded to ``places``: 10**places + those digits, its leading 1 cut off
+    padded = np.where(e >= 0, k % unit, k).astype("uint64") + _UPOW10[places]
+    after = pc.utf8_rtrim(pc.utf8_slice_codeunits(pc.cast(pa.array(padded), pa.string()), 1), "0")
+    before = pc.cast(pa.array(whole_part), pa.string())
+    body = pc.if_else(pc.equal(pc.binary_length(after), 0), before,
+                      pc.binary_join_element_wise(before, ".", after, ""))
+    text = pc.if_else(pa.array(np.signbit(x)), pc.binary_join_element_wise("-", body, ""), body)
+    other = ~fast
+    if other.any():
+        text = pc.replace_with_mask(text, pa.array(other),
+                                    pa.array([format(v, ".16g") for v in x[other].tolist()], type=pa.string()))
+    return text
+
+
 def prepare(decimals: tuple[int, ...] = (0, 1, 2)) -> None:
     """Build the look-up tables of :func:`grouped` now (a process that forks workers builds them once for all)."""
     for d in decimals:

@@ -265,13 +265,22 @@ def _column_tails(s: pd.Series, style: int, datetime_style: int = 0):
                    for v in pd.unique(values)):  # mixed: 1, 1.0 and True must not share a code
             return pa.array(_tails(list(values), st, datetime_style), type=pa.string())
     codes, uniques = pd.factorize(values)
-    if isinstance(uniques, np.ndarray) and uniques.dtype.kind in "iuf":  # numbers: no test per value
-        fin = np.isfinite(uniques) if uniques.dtype.kind == "f" else np.ones(len(uniques), dtype=bool)
-        tails = [f'"{st}><v>{x:.16g}</v></c>' if ok else None for x, ok in zip(uniques.tolist(), fin.tolist())]
+    if isinstance(uniques, np.ndarray) and uniques.dtype.kind in "iuf":  # numbers: 16 significant digits
+        import pyarrow.compute as pc
+
+        from compkit._numtext import general
+
+        number = uniques.astype("float64")  # as f"{x:.16g}" formats an integer too (through its float)
+        cells = pc.binary_join_element_wise(f'"{st}><v>', general(number), "</v></c>", "")
+        missing = ~np.isfinite(number)
+        if missing.any():  # inf (NaN is missing already): no cell
+            cells = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), cells)
+        tails = pa.concat_arrays([cells, pa.array([None], type=pa.string())])
     else:
-        tails = _tails(list(np.asarray(uniques, dtype=object)), st, datetime_style)
-    codes = np.where(codes < 0, len(tails), codes)  # code -1 (missing) takes the last: null
-    return pa.array(tails + [None], type=pa.string()).take(pa.array(codes))
+        tails = pa.array(_tails(list(np.asarray(uniques, dtype=object)), st, datetime_style) + [None],
+                          type=pa.string())
+    codes = np.where(codes < 0, len(tails) - 1, codes)  # code -1 (missing) takes the last: null
+    return tails.take(pa.array(codes))
 
 
 def _text_tails(texts: list) -> Any:
@@ -380,12 +389,14 @@ def _write_sheet(fh, df: pd.DataFrame, label, lang: str | None, formats: list[st
     for a in range(0, len(df), _CHUNK_ROWS):  # row by row: <row>, its cells, </row>, joined by Arrow
         chunk = df.iloc[a:a + _CHUNK_ROWS]
         rownum = pc.cast(pa.array(np.arange(a + 2, a + 2 + len(chunk), dtype="int64")), pa.string())
-        cells = [pc.binary_join_element_wise(f'<c r="{letter}', rownum,
-                                             _column_tails(chunk[c].reset_index(drop=True), style, datetime_style),
-                                             "")  # null where the value is missing
-                 for letter, c, style in zip(letters, cols, styles)]
-        rows = pc.binary_join_element_wise('<row r="', rownum, '">', *cells, "</row>", "",
-                                           null_handling="replace", null_replacement="")
+        pieces: list[Any] = ['<row r="', rownum, '">']
+        for letter, c, style in zip(letters, cols, styles):
+            tails = _column_tails(chunk[c].reset_index(drop=True), style, datetime_style)
+            if tails.null_count:  # a cell only where the value is not missing: null (no cell) where it is
+                pieces.append(pc.binary_join_element_wise(f'<c r="{letter}', rownum, tails, ""))
+            else:  # a cell in every row: its pieces joined with the row's (the cell's text made once)
+                pieces += [f'<c r="{letter}', rownum, tails]
+        rows = pc.binary_join_element_wise(*pieces, "</row>", "", null_handling="replace", null_replacement="")
         offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1, offset=4 * rows.offset)
         start, stop = int(offsets[0]), int(offsets[-1])
         fh.write(memoryview(rows.buffers()[2])[start:stop])  # the rows' UTF-8 text, one after the other

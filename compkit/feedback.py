@@ -871,16 +871,18 @@ class StatementPages:
         self.st, self.policy = st, policy
         self.lang = i18n.resolve(lang or st.info.get("lang"), policy)
         self.ids = st.people["employee_id"].astype(str).tolist()
-        position = pd.Series(np.arange(len(self.ids)), index=pd.Index(self.ids))
-        if not position.index.is_unique:
+        import pyarrow as pa
+
+        if not pd.Index(self.ids).is_unique:
             raise FeedbackError(M_("an employee id appears twice in the statements' people table"))
         self.tables: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+        ids = pa.array(self.ids, type=pa.string())
         for name in SECTIONS:
             df = getattr(st, name)
             if not len(df) or "employee_id" not in df:
                 self.tables[name] = (df.iloc[0:0], np.zeros(len(self.ids) + 1, dtype="int64"))
                 continue
-            pos = position.reindex(df["employee_id"].astype(str).to_numpy()).to_numpy()
+            pos = _positions(df["employee_id"], ids)
             keep = ~np.isnan(pos)
             if keep.all() and bool((pos[1:] >= pos[:-1]).all()):  # already in people's order: no copy
                 ordered, sorted_pos = df, pos
@@ -901,6 +903,23 @@ class StatementPages:
             eid = self.ids[start + k]
             context = statement_context(self.st, self.policy, eid, self.lang, chunk.parts(k))
             yield eid, template.render(base_css=css, _=gettext, **context)
+
+
+def _positions(employee_id: pd.Series, ids: Any) -> np.ndarray:
+    """The position in ``ids`` (an Arrow string array of distinct ids) of each value of ``employee_id`` read as
+    text (``astype(str)``), NaN where it is not there or missing: Arrow's hash look-up (``index_in``), on the
+    categories of a categorical column and gathered by its codes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def look_up(texts: Any) -> np.ndarray:
+        found = pc.index_in(pa.array(texts, type=pa.string()), value_set=ids)
+        return found.to_numpy(zero_copy_only=False).astype("float64")  # null (not found): NaN
+
+    if isinstance(employee_id.dtype, pd.CategoricalDtype):
+        at = np.append(look_up(employee_id.cat.categories.astype(str)), np.nan)
+        return at[employee_id.cat.codes.to_numpy()]  # code -1 (missing): the last, NaN
+    return look_up(employee_id.astype(str))
 
 
 def _strings(s: pd.Series) -> np.ndarray:

@@ -769,3 +769,21 @@ def test_reasons_worded_once_per_form_read_as_worded_one_by_one(bank_policy, sam
                                    "Gain more than 1%", "Gain more than 2%"]), bank_policy, "zh-CN").tolist()
     assert got == ["评级称职：由第2档调至第3档（+1档）", "评级称职：由第4档调至第5档（+1档）", "增加超过1%",
                    "Gain more than 2%"]
+
+
+def test_positions_of_employee_ids_in_the_people_table() -> None:
+    """StatementPages finds each section row's person with Arrow's look-up: the position in the people's ids,
+    NaN for an id not there or missing, the same for text, object and categorical columns (as the index
+    look-up of ``astype(str)`` it replaces)."""
+    import pyarrow as pa
+
+    from compkit.feedback import _positions
+
+    ids = ["E1", "E2", "E3", "10"]
+    values = ["E3", "E9", None, "E1", "E3", "10"]
+    expected = pd.Series(np.arange(4), index=ids).reindex(pd.Series(values, dtype=object).astype(str)).to_numpy()
+    np.testing.assert_array_equal(expected, [2, np.nan, np.nan, 0, 2, 3])
+    for dtype in ("str", object, "category"):
+        got = _positions(pd.Series(values, dtype=dtype), pa.array(ids))
+        np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(_positions(pd.Series([10, 3]), pa.array(ids)), [3, np.nan])  # numbers as text

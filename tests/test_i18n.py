@@ -208,3 +208,20 @@ def test_numbers_are_formatted_as_babel_formats_them(x: float, lang: str, decima
 
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
     assert i18n.number(x, lang, decimals) == format_decimal(x, format=pattern, locale=i18n.locale_name(lang))
+
+
+def test_templates_read_a_dicts_keys_as_plain_jinja_does() -> None:
+    """The environment's attribute look-up reads a plain dict's key directly, with the same result as Jinja2's
+    own (attribute first): keys, keys named like dict methods (the method), missing keys (undefined), objects."""
+    import jinja2
+
+    source = ("{{ d.name }}|{{ d.items is defined }}|{{ d.get('x') }}|{{ d.missing is defined }}|"
+              "{{ o.real }}|{{ d.nested.v }}|{% for r in rows %}{{ r.a }}{% endfor %}")
+    context = {"d": {"name": "<b>", "x": 1, "items": "shadowed", "nested": {"v": 2.5}}, "o": 3,
+               "rows": [{"a": 1}, {"a": None}]}
+    ours = i18n.environment("en").from_string(source).render(**context)
+    plain = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(source).render(
+        **context)
+    assert ours == plain == "&lt;b&gt;|True|1|False|3|2.5|1None"
+    with pytest.raises(jinja2.UndefinedError):
+        i18n.environment("en").from_string("{{ d.missing }}").render(d={})

@@ -92,3 +92,36 @@ def test_money_and_percent_as_i18n_words_each_value(xs: list[float], lang: str, 
     assert _numtext.percent(x, lang, decimals) == [i18n.percent(v, lang, decimals) for v in xs]
     assert _numtext.money(np.array([1234.5, np.nan]), "zh-CN") == ["1,234.50 元", ""]
     assert _numtext.percent(np.array([0.035]), "en", 2) == ["3.50%"]
+
+
+def test_general_worked_examples() -> None:
+    """16 significant digits as format(x, '.16g') writes them (the workbook's numbers): 0.07 is
+    0.07000000000000000666… as a float (0.07000000000000001), trailing zeros dropped, exponent notation below
+    1e-4 and from 1e16, '-0' for -0.0."""
+    x = np.array([0.07, 1234567.89, 123.0, -0.0, 0.0, 1e16, 9999999999999999.0, 99.99999999999999, 1e-4, 5e-05,
+                  0.1 + 0.2, -2.5, float("nan"), float("inf")])
+    assert _numtext.general(x).to_pylist() == [
+        "0.07000000000000001", "1234567.89", "123", "-0", "0", "1e+16", "1e+16", "99.99999999999999", "0.0001",
+        "5e-05", "0.3", "-2.5", "nan", "inf"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(hst.lists(hst.one_of(hst.floats(), hst.floats(min_value=-1e17, max_value=1e17),
+                            hst.integers(-10**13, 10**13).map(lambda n: n / 100),  # cents
+                            hst.integers(1, 10**16).map(float),  # whole numbers, up to 10**16
+                            hst.integers(-17, 17).map(lambda e: 10.0 ** e),  # powers of ten: the exponent's edges
+                            hst.integers(-17, 17).map(lambda e: np.nextafter(10.0 ** e, 0.0))),
+                 max_size=40))
+def test_general_is_format_16g(xs: list[float]) -> None:
+    """general gives exactly format(x, '.16g') of each value, for any floats."""
+    x = np.array(xs, dtype="float64")
+    assert _numtext.general(x).to_pylist() == [format(v, ".16g") for v in x.tolist()]
+
+
+def test_general_on_a_million_values() -> None:
+    """Cents up to 10**6, random amounts and a wide spread of magnitudes, each with the floats either side."""
+    rng = np.random.default_rng(11)
+    base = np.concatenate([np.arange(0, 200_000) / 100, rng.integers(0, 10**13, 100_000) / 100,
+                           np.exp(rng.uniform(-25, 40, 100_000))])
+    x = np.concatenate([base, -base, np.nextafter(base, 0), np.nextafter(base, np.inf)])
+    assert _numtext.general(x).to_pylist() == [format(v, ".16g") for v in x.tolist()]
