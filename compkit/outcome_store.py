@@ -35,6 +35,9 @@ MANIFEST = "kept.json"
 #: costs of further policies the review worked out (:func:`keep_costs`)
 COSTS = "costs.json"
 
+#: the format of a result's manifest (:func:`keep_result`)
+RESULT_FORMAT = 1
+
 
 def data_key(data_path: str | Path) -> str | None:
     """The key of a validated data copy (:meth:`compkit.data.Dataset.to_private_copy`, or
@@ -177,3 +180,43 @@ def _costs(root: Path, key: str | None) -> dict[str, float]:
     if key is None or not isinstance(m, dict) or m.get("format") != 1 or m.get("data") != key:
         return {}
     return {str(k): float(v) for k, v in m.get("costs", {}).items()}
+
+
+def _result_paths(root: Path, name: str, policy: Policy) -> tuple[Path, Path]:
+    stem = f"{name}-{policy.fingerprint()[:32]}"
+    return root / f"{stem}.pickle", root / f"{stem}.json"
+
+
+def keep_result(root: str | Path, name: str, policy: Policy, key: str | None, value: Any) -> None:
+    """Keep ``value``, the result named ``name`` of an analysis of ``policy`` on the data whose :func:`data_key`
+    is ``key`` that the review worked out for a notebook (e.g. ``"appeals"``: the policy review's appeals, without
+    their corrected data and evaluations), pickled beside the outcomes; its manifest (the policy's fingerprint, the
+    data key, the pickle's sha256) is written last."""
+    if key is None:
+        return
+    pickle_path, manifest = _result_paths(Path(root), name, policy)
+    manifest.unlink(missing_ok=True)
+    digest = dump_pickle(value, pickle_path)
+    manifest.write_text(json.dumps({"format": RESULT_FORMAT, "policy": policy.fingerprint(), "data": key,
+                                    "sha256": digest}), encoding="utf-8")
+
+
+def kept_result(root: str | Path | None, name: str, policy: Policy, data_path: str | Path | None) -> Any | None:
+    """The result :func:`keep_result` kept under ``root`` as ``name`` for ``policy`` on the validated copy at
+    ``data_path``; None without a folder, for another policy or other data, or when none was kept (the notebook
+    then works it out itself)."""
+    if root is None or data_path is None:
+        return None
+    key = data_key(data_path)
+    pickle_path, manifest = _result_paths(Path(root), name, policy)
+    try:
+        m = json.loads(manifest.read_text(encoding="utf-8"))
+        raw = pickle_path.read_bytes()
+    except (OSError, ValueError):
+        return None
+    if key is None or not isinstance(m, dict) or m.get("format") != RESULT_FORMAT or \
+            m.get("policy") != policy.fingerprint() or m.get("data") != key:
+        return None
+    if hashlib.sha256(raw).hexdigest() != m.get("sha256"):
+        raise CompkitError(f"{pickle_path}: the kept result changed after the review wrote it; run the review again")
+    return pickle.loads(raw)

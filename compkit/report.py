@@ -505,9 +505,38 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
             except Exception:  # noqa: BLE001 - the notebook evaluates it and reports the failure itself
                 pass
         del stages
+        if i == 0 and key is not None and writing is None:  # its outcomes written: the appeals read their summary
+            _keep_appeals(folder, dataset, policy, key)
     outcome_store.keep_costs(folder, costs, key)
     release_freed_memory()  # the evaluations' memory was this process's
     return writing
+
+
+#: the name the policy review's appeals are kept under (:func:`compkit.outcome_store.keep_result`)
+APPEALS = "appeals"
+
+
+def _keep_appeals(folder: str, dataset: Any, policy: Any, key: str) -> None:
+    """Work out the policy review's appeals (``appeals.review_appeals(policy, data, before=outcomes,
+    tables=("summary",))``, ``outcomes`` the policy's kept ones) on the validated ``dataset`` and keep them without
+    the corrected data and the two evaluations (the notebook reads the register and the info) for the notebook
+    (:data:`APPEALS`, :func:`compkit.outcome_store.kept_result`): the re-evaluation on the corrected data is made
+    here, beside nothing but the data, instead of in the notebook's kernel beside everything it holds (at 100,000
+    managers its largest peak after the Monte Carlo). Appeals that fail (a correction the data contract refuses)
+    are not kept: the notebook works them out and reports the failure, naming its cell."""
+    from dataclasses import replace
+
+    from compkit import appeals, outcome_store
+
+    before = outcome_store.kept(folder, policy, key)
+    if before is None:
+        return
+    try:
+        reviewed = appeals.review_appeals(policy, dataset, before=before, tables=("summary",))
+    except Exception:  # noqa: BLE001 - the notebook works them out again and names its cell
+        return
+    outcome_store.keep_result(folder, APPEALS, policy, key, replace(reviewed, before=None, after=None,
+                                                                      corrected=None))
 
 
 def _without(params: dict[str, Any], key: str) -> dict[str, Any]:

@@ -118,3 +118,23 @@ def test_outcomes_of_some_tables_are_kept_for_those_tables(policy, copy: Path, t
                       outcome_store.KeptOutcomes)
     assert outcome_store.kept(tmp_path / "kept", policy, outcome_store.data_key(copy)) is None
     assert_same(outcome_store.evaluated(policy, data, tmp_path / "kept", copy), evaluate(policy, data))
+
+
+def test_a_kept_result_is_read_back_only_for_its_policy_and_data(tiny, policy, copy: Path, tmp_path: Path) -> None:
+    """keep_result / kept_result: a result the review worked out for a notebook, read back equal, for the same
+    policy on the same validated copy only; a changed pickle is refused."""
+    key = outcome_store.data_key(copy)
+    (tmp_path / "kept").mkdir()
+    value = {"register": pd.DataFrame({"appeal_id": ["A1"], "days": [0.1 + 0.2]}), "info": {"upheld": 1}}
+    outcome_store.keep_result(tmp_path / "kept", "appeals", policy, key, value)
+    got = outcome_store.kept_result(tmp_path / "kept", "appeals", policy, copy)
+    pd.testing.assert_frame_equal(got["register"], value["register"], check_exact=True)
+    assert got["info"] == value["info"]
+    other = knob_setter(policy, "bonus_curve")[0](1.1)
+    assert outcome_store.kept_result(tmp_path / "kept", "appeals", other, copy) is None
+    assert outcome_store.kept_result(tmp_path / "kept", "other", policy, copy) is None
+    assert outcome_store.kept_result(None, "appeals", policy, copy) is None
+    assert outcome_store.kept_result(tmp_path / "kept", "appeals", policy, tmp_path) is None  # not a copy
+    next(p for p in (tmp_path / "kept").glob("appeals-*.pickle")).write_bytes(b"changed")
+    with pytest.raises(CompkitError, match="changed after the review wrote it"):
+        outcome_store.kept_result(tmp_path / "kept", "appeals", policy, copy)

@@ -211,6 +211,15 @@ def test_each_policy_is_kept_once_as_evaluated(small_2024: Path, tmp_path: Path)
     fresh = evaluate(shown, data)
     for name in WAGE_BILL_TABLES:
         pd.testing.assert_frame_equal(getattr(kept, name), getattr(fresh, name), check_exact=True)
+    # and its appeals (the policy review's), without the corrected data and evaluations
+    from compkit.appeals import review_appeals
+
+    got = outcome_store.kept_result(tmp_path / "kept", report.APPEALS, base, copy)
+    expected = review_appeals(base, data)
+    assert got.before is None and got.after is None and got.corrected is None and len(expected.corrections)
+    assert got.info == expected.info
+    for name in ("register", "corrections", "diff"):
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(expected, name), check_exact=True)
     # and the first policy's costs at its budget bracket's ends, for the calibration notebook's solve
     from compkit.calibration import bracket_policies, employer_cost
 
