@@ -112,3 +112,31 @@ def test_fingerprints(tmp_path: Path) -> None:
     # a folder: relative name then bytes of each file in name order; hidden files left out
     assert path_sha256(tmp_path) == hashlib.sha256(b"a.csv1b.csv2").hexdigest()
     assert path_sha256(tmp_path / "a.csv") == file_sha256(tmp_path / "a.csv")
+
+
+def test_marker_manifest_lists_every_file_in_path_order(tmp_path: Path) -> None:
+    """The marker's manifest: every file but the marker with its sha256 (a hash the caller knows is taken as
+    given), in the order of the sorted paths; a flat folder of plain files (the statements) and a folder with a
+    subfolder and a link (listed the general way) list the same files the same way."""
+    import json
+    import os
+
+    from compkit.atomic import MARKER, write_marker
+
+    flat, nested = tmp_path / "flat", tmp_path / "nested"
+    for folder in (flat, nested):
+        folder.mkdir()
+        for name in ("b.html", "a-1.html", "a.html", "A.html", "a_b.html"):
+            (folder / name).write_text(name, encoding="utf-8")
+    (nested / "sub").mkdir()
+    (nested / "sub" / "c.html").write_text("c", encoding="utf-8")
+    os.symlink(nested / "a.html", nested / "z-link.html")
+    write_marker(flat, "statements", known={"b.html": "given"})
+    write_marker(nested, "statements")
+    listed = {f: json.loads((f / MARKER).read_text(encoding="utf-8"))["files"] for f in (flat, nested)}
+    assert list(listed[flat]) == ["A.html", "a-1.html", "a.html", "a_b.html", "b.html"]
+    assert listed[flat]["b.html"] == "given" and listed[flat]["a.html"] == file_sha256(flat / "a.html")
+    assert list(listed[nested]) == ["A.html", "a-1.html", "a.html", "a_b.html", "b.html", "sub/c.html",
+                                    "z-link.html"]
+    assert list(listed[nested]) == [str(p.relative_to(nested)) for p in sorted(
+        p for p in nested.rglob("*") if p.is_file() and p.name != MARKER)]
