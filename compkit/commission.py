@@ -776,15 +776,39 @@ def _stacked_by_employee(lines: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFra
     # each extra row goes right after its employee's last line; an employee without lines goes at the end
     known = pd.Index(uniques).get_indexer(pd.Index(extra["employee_id"]))
     at = np.where(known >= 0, np.searchsorted(line_codes, known, side="right"), len(line_codes))
+    placed, old_rows = _insert_positions(at, len(lines))
     columns = {}
     for col in lines.columns:
         a, b = lines[col], extra[col]
         if isinstance(a.dtype, pd.CategoricalDtype):
-            codes = np.insert(np.asarray(a.cat.codes), at, np.asarray(b.cat.codes))
+            codes = _inserted(np.asarray(a.cat.codes), np.asarray(b.cat.codes), placed, old_rows)
             columns[col] = pd.Categorical.from_codes(codes, dtype=a.dtype)
         else:
-            columns[col] = np.insert(a.to_numpy(), at, b.to_numpy())
+            columns[col] = _inserted(a.to_numpy(), b.to_numpy(), placed, old_rows)
     return pd.DataFrame(columns, copy=False)
+
+
+def _insert_positions(at: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where ``np.insert(a, at, b)`` puts things, for an ``a`` of ``n`` values: (the position in the result of
+    each value of ``b``, a boolean per position of the result: it holds a value of ``a``), worked out once for
+    every column inserted into the same places. Values inserted before the same position keep their order.
+
+    Example: n = 3, at = [1, 3, 1] -> b at [1, 5, 2], a at [0, 3, 4]: flags [T, F, F, T, T, F]."""
+    at = np.asarray(at, dtype=np.intp)
+    order = np.argsort(at, kind="stable")
+    placed = np.empty(len(at), dtype=np.intp)
+    placed[order] = at[order] + np.arange(len(at), dtype=np.intp)
+    old_rows = np.ones(n + len(at), dtype=bool)
+    old_rows[placed] = False
+    return placed, old_rows
+
+
+def _inserted(a: np.ndarray, b: np.ndarray, placed: np.ndarray, old_rows: np.ndarray) -> np.ndarray:
+    """``np.insert(a, at, b)`` from :func:`_insert_positions` of ``at`` (a's dtype; each value written once)."""
+    out = np.empty(len(old_rows), dtype=a.dtype)
+    out[placed] = b
+    out[old_rows] = a
+    return out
 
 
 def _fmt(x: float) -> str:

@@ -16,6 +16,8 @@ from compkit.commission import (
     LINE_COLUMNS,
     SETTLE_COLUMNS,
     SETTLEMENT,
+    _insert_positions,
+    _inserted,
     commission_lines,
     lines_with_settlement,
     product_rates,
@@ -745,3 +747,22 @@ def test_tier_terms_are_remembered_read_only_and_the_same() -> None:
     assert tiered(6_000_000.0, (bounds, rates)) == pytest.approx(90_000.0)
     with pytest.raises(ValueError, match="unknown tier method"):
         _terms_of(bounds, rates, "progressive")
+
+
+def test_insert_positions_worked_example():
+    placed, old_rows = _insert_positions(np.array([1, 3, 1]), 3)
+    assert placed.tolist() == [1, 5, 2]
+    assert old_rows.tolist() == [True, False, False, True, True, False]
+    out = _inserted(np.array([10.0, 20.0, 30.0]), np.array([-1.0, -2.0, -3.0]), placed, old_rows)
+    assert out.tolist() == [10.0, -1.0, -3.0, 20.0, 30.0, -2.0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-3, 3), max_size=20), st.data())
+def test_inserted_is_np_insert(a, data):
+    at = data.draw(st.lists(st.integers(0, len(a)), max_size=8))
+    b = data.draw(st.lists(st.integers(-3, 3), min_size=len(at), max_size=len(at)))
+    values, extra = np.array(a, dtype=np.int8), np.array(b, dtype=np.int8)
+    expected = np.insert(values, np.array(at, dtype=np.intp), extra)
+    got = _inserted(values, extra, *_insert_positions(np.array(at, dtype=np.intp), len(values)))
+    assert got.dtype == expected.dtype and got.tolist() == expected.tolist()
