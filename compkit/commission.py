@@ -436,6 +436,21 @@ def special_cents(product: Product, rates: ProductRates, basis: np.ndarray, cum_
     return whole_cents(month).sum(axis=-1)
 
 
+def _small(table: np.ndarray, n: int) -> np.ndarray:
+    """Positions (-1: none) among ``n`` labels as the smallest signed integers that hold them (int8 below 128)."""
+    return table.astype(np.int8 if n < 2 ** 7 else np.int16 if n < 2 ** 15 else np.int32, copy=False)
+
+
+def _small_positions(values: pd.Series, index: pd.Index) -> np.ndarray:
+    """:func:`compkit._arrays.positions` of ``values`` in a short ``index`` (months, products) as small integers
+    (:func:`_small`): a categorical column's categories are looked up once and their positions taken per row
+    (a byte per row instead of four)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        table = positions(pd.Series(np.asarray(values.cat.categories, dtype=object)), index)
+        return _small(np.append(table, -1), len(index))[np.asarray(values.cat.codes)]  # code -1: the trailing -1
+    return _small(positions(values, index), len(index))
+
+
 def _baseline_grid(sales: pd.DataFrame, product: Product, rows: np.ndarray, e: np.ndarray, p: np.ndarray,
                    n_e: int, n_p: int) -> np.ndarray:
     """Last year's balance (``baseline`` column) per employee x month of a balance product, CNY: summed over the
@@ -589,50 +604,75 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
 
     # sum the amounts into an (employee, period, product) grid: whole cents, plus any fractions of a cent.
     # Arrays of the size of the sales table or of the grid are few and reused in place (millions of rows).
+    # the months' and products' positions as small integers (int8 for fewer than 128: a byte per row)
     if coded is None:
-        p = in_rows(positions(sales["period"], periods_ix))
+        p = in_rows(_small_positions(sales["period"], periods_ix))
     else:  # from the months' codes the split worked out once (loyalty reads them too)
         codes, labels = coded.codes("period")
-        p = in_rows(np.append(positions(pd.Series(np.asarray(labels, dtype=object)), periods_ix), -1)[codes])
-    q = in_rows(positions(sales["product"], products))
+        p = in_rows(_small(np.append(positions(pd.Series(np.asarray(labels, dtype=object)), periods_ix), -1),
+                           len(periods_ix))[codes])
+    q = in_rows(_small_positions(sales["product"], products))
     keep = (e >= 0) & (p >= 0) & (q >= 0)
-    flat = e.astype(np.int64)
-    flat *= n_p
-    flat += p
-    flat *= n_q
-    flat += q
+    every = bool(keep.all())
     amount = sales["amount"].to_numpy(dtype="float64") if split is None else split.column("amount")
     modified = [(i, pr) for i, pr in enumerate(commission.products)
                 if pr.coefficients is not None or pr.on_ftp_spread or pr.npl_clawback is not None]
-    extra_flat, extra_amount = [], []
     factors = {}  # per product with a coefficient or FTP factor: (its rows, each row's factor)
-    if modified:
-        amount = amount.copy()  # never write into the sales table (nor the split's shared column)
+    reversals = []  # per product with NPL reversals: (its position, the reversed rows, their NPL months' positions)
     for i, pr in modified:
         rows = np.flatnonzero(q == i)
         if pr.coefficients is not None or pr.on_ftp_spread:
             factors[i] = rows, _row_factor(sales, pr, source_of(rows))
-            amount[rows] = amount[rows] * factors[i][1]  # row_basis of the rows
         if pr.npl_clawback is not None and len(rows):
             hit_rows, month = _npl_hits(sales, pr, source_of(rows))
             hit = rows[hit_rows]
             p_npl = positions(pd.Series(month, dtype=object), periods_ix)
             ok = (p_npl >= 0) & (e[hit] >= 0)
-            extra_flat.append((e[hit][ok].astype(np.int64) * n_p + p_npl[ok]) * n_q + i)
-            extra_amount.append(-amount[hit][ok])
-    if not keep.all():
-        flat, amount = flat[keep], amount[keep]
-    if extra_flat:
-        flat = np.concatenate([flat, *extra_flat])
-        amount = np.concatenate([amount, *extra_amount])
+            reversals.append((i, hit[ok], p_npl[ok]))
+    # the rows summed into the grid, each as its cell (flat) and its amount: the rows kept, in order, then the NPL
+    # reversals (each reversed row's amount negated, in its NPL month), written once into their places
+    n_main = len(keep) if every else int(np.count_nonzero(keep))
+    n_rows = n_main + sum(len(hit) for _, hit, _ in reversals)
+    flat = np.empty(n_rows, dtype=np.int64)
+
+    def kept(values: np.ndarray) -> np.ndarray:
+        return values if every else values[keep]
+
+    head = flat[:n_main]
+    head[...] = kept(e)
+    head *= n_p
+    head += kept(p)
+    head *= n_q
+    head += kept(q)
+    del head
+    if not (every and not factors and n_rows == n_main):  # else the amounts as they are
+        # each row's amount x its coefficient and FTP factor (row_basis), never written into the sales table
+        # (nor the split's shared column)
+        amount_all = np.empty(n_rows)
+        full = amount_all[:n_main] if every else amount.copy() if factors else amount
+        if every:
+            full[...] = amount
+        for rows, factor in factors.values():
+            full[rows] = full[rows] * factor
+        if not every:
+            amount_all[:n_main] = full[keep]
+        at = n_main
+        for i, hit, month_at in reversals:
+            flat[at:at + len(hit)] = (e[hit].astype(np.int64) * n_p + month_at) * n_q + i
+            amount_all[at:at + len(hit)] = -full[hit]
+            at += len(hit)
+        amount = amount_all
+        del full, amount_all
+    del reversals
     cents = amount * 100.0
     np.rint(cents, out=cents)
     size = n_e * n_p * n_q
     # (with no rows, bincount gives integers: float, as the sums of amounts are)
     basis_c = np.bincount(flat, weights=cents, minlength=size).astype("float64", copy=False).reshape(shape)
-    basis = basis_c / 100.0
     cum_basis = np.cumsum(basis_c, axis=1)
     cum_basis /= 100.0
+    basis = basis_c  # the cents divided in place: basis_c / 100.0, without a second grid
+    basis /= 100.0
     rest = cents
     rest /= 100.0
     np.subtract(amount, rest, out=rest)  # amount - cents / 100: the fractions of a cent, if any
@@ -640,7 +680,7 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
         rest_sum = np.bincount(flat, weights=rest, minlength=size).reshape(shape)
         basis += rest_sum
         cum_basis += np.cumsum(rest_sum, axis=1)
-    del flat, rest, cents, basis_c
+    del flat, rest, cents
 
     special = [(i, pr) for i, pr in enumerate(commission.products) if pr.basis == "balance" or pr.quota is not None]
     special_bases = {}
