@@ -18,6 +18,7 @@ from compkit.commission import (
     SETTLEMENT,
     _insert_positions,
     _inserted,
+    _small_positions,
     commission_lines,
     lines_with_settlement,
     product_rates,
@@ -766,3 +767,13 @@ def test_inserted_is_np_insert(a, data):
     expected = np.insert(values, np.array(at, dtype=np.intp), extra)
     got = _inserted(values, extra, *_insert_positions(np.array(at, dtype=np.intp), len(values)))
     assert got.dtype == expected.dtype and got.tolist() == expected.tolist()
+
+
+def test_small_positions_worked_example():
+    index = pd.Index(["2025-01", "2025-02", "2025-03"])
+    text = pd.Series(["2025-03", None, "2025-01", "2024-12"], dtype="string")
+    coded = text.astype(pd.CategoricalDtype(["2024-12", "2025-01", "2025-03"]))
+    for values in (text, coded):
+        got = _small_positions(values, index)
+        assert got.dtype == np.int8 and got.tolist() == [2, -1, 0, -1]
+        assert got.tolist() == index.get_indexer(values.astype(object)).tolist()
