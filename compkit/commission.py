@@ -113,16 +113,31 @@ def _terms_of(bounds: np.ndarray, rates: np.ndarray, method: str) -> np.ndarray:
     return terms
 
 
+def _first_tier(a: np.ndarray, terms: np.ndarray) -> np.ndarray:
+    """:func:`_apply` where every amount is in its product's first tier (k = 0): S_0 + r_0 * (a - l_0), the
+    products on the last axis of ``a``."""
+    lower, below, rates = terms[:, 1, 0], terms[:, 2, 0], terms[:, 3, 0]
+    # a - 0.0 is a itself (to the bit), so the first tier's lower bound 0 needs no pass of its own
+    out = np.multiply(rates, a) if not lower.any() else np.multiply(rates, np.subtract(a, lower))
+    np.add(below, out, out=out)
+    return out
+
+
 def _apply(a: np.ndarray, terms: np.ndarray) -> np.ndarray:
     """C(a) = S_k + r_k * (a - l_k) with k = number of upper bounds strictly below a (so an amount equal to
     u_k stays in tier k; a <= 0 and NaN: k = 0). ``terms``: shape (Q, 4, K), one table per product, padded
     with +inf bounds; the last axis of ``a`` runs over the Q products."""
     n_q, _, n_k = terms.shape
     if n_k == 1:  # one open tier per product: k = 0 everywhere, the same arithmetic without the look-ups
-        lower, below, rates = terms[:, 1, 0], terms[:, 2, 0], terms[:, 3, 0]
-        # a - 0.0 is a itself (to the bit), so the first tier's lower bound 0 needs no pass of its own
-        out = np.multiply(rates, a) if not lower.any() else np.multiply(rates, np.subtract(a, lower))
-        np.add(below, out, out=out)
+        return _first_tier(a, terms)
+    # products whose bounds below the last are all +inf (one open tier, padded): k = 0 for them
+    multi = np.flatnonzero((terms[:, 0, :-1] != np.inf).any(axis=1))
+    if n_q > 1 and len(multi) < n_q:
+        # most products with one open tier: tier 0's arithmetic on the whole grid, then each product with tiers
+        # worked out on its own (the same arithmetic as below) and written over its column
+        out = _first_tier(a, terms)
+        for i in multi.tolist():
+            out[..., i] = _apply(a[..., i:i + 1], terms[i:i + 1])[..., 0]
         return out
     k = np.zeros(a.shape, dtype=np.intp)
     for j in range(n_k - 1):  # the last bound is +inf: never below a

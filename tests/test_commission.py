@@ -16,8 +16,11 @@ from compkit.commission import (
     LINE_COLUMNS,
     SETTLE_COLUMNS,
     SETTLEMENT,
+    ProductRates,
+    _apply,
     _insert_positions,
     _inserted,
+    _product_terms,
     _small_positions,
     commission_lines,
     lines_with_settlement,
@@ -777,3 +780,24 @@ def test_small_positions_worked_example():
         got = _small_positions(values, index)
         assert got.dtype == np.int8 and got.tolist() == [2, -1, 0, -1]
         assert got.tolist() == index.get_indexer(values.astype(object)).tolist()
+
+
+_TABLES = [([math.inf], [0.05]), ([math.inf], [0.0006]), ([300000.0, 1000000.0, math.inf], [0.03, 0.04, 0.05]),
+           ([1e6, math.inf], [0.01, 0.02])]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(range(len(_TABLES))), st.sampled_from(["marginal", "retroactive"])),
+                min_size=1, max_size=5),
+       st.lists(st.one_of(st.floats(-2e7, 2e7), st.sampled_from([0.0, -0.0, 300000.0, 1e6, math.nan])),
+                min_size=1, max_size=12))
+def test_apply_is_each_products_tiers(products, amounts):
+    """Every product's column of the grid is its own tier table applied alone, to the bit (one open tier or
+    several, mixed on one grid)."""
+    rates = {str(i): ProductRates(str(i), np.array(_TABLES[t][0]), np.array(_TABLES[t][1]), method)
+             for i, (t, method) in enumerate(products)}
+    grid = np.array(amounts)[:, None] * np.linspace(0.5, 1.5, len(products))[None, :]
+    got = _apply(grid, _product_terms(rates))
+    for i, r in enumerate(rates.values()):
+        alone = tiered(grid[:, i], (r.bounds, r.rates), r.method)
+        assert np.array_equal(got[:, i].view(np.uint64), alone.view(np.uint64))
