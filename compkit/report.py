@@ -205,7 +205,7 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
         # them): waited for before the policy review
         warm = (lambda: kernels.warm(first)) if kernels is not None else None
         candidate_kept = _keep_outcomes(kept.name, dataset, validated.name, (base_policy, candidate_policy),
-                                        copied=copying, last_later=True, evaluated=warm)
+                                        copied=copying, last_later=True, evaluated=warm, sensitivity_lang=lang)
         if warm is not None:
             warm()
         copying()
@@ -423,7 +423,8 @@ def _run_notebooks(wanted: dict[str, dict[str, Any]], folder: Path, progress: bo
 
 def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[Any, ...],
                    copied: Callable[[], Any] | None = None, last_later: bool = False,
-                   evaluated: Callable[[], Any] | None = None) -> Pending | None:
+                   evaluated: Callable[[], Any] | None = None,
+                   sensitivity_lang: str | None = None) -> Pending | None:
     """Evaluate each policy once on the validated ``dataset`` and keep the outcomes in ``folder`` for the notebooks
     (:func:`compkit.outcome_store.keep`, keyed by the copy at ``data_path``), one policy after the other in this
     process, each policy's outcomes let go once written; right after the first policy's, the costs of the first
@@ -450,12 +451,17 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
     until then they are not there, and a notebook would evaluate them itself) instead of waited for.
     ``copied``: called before the outcomes are first keyed by the copy (it waits for the copy to be written);
     ``evaluated``: called when the last policy has been evaluated (the memory of the evaluations is past its peak:
-    the review then warms the notebooks' kernels)."""
+    the review then warms the notebooks' kernels).
+
+    ``sensitivity_lang``: the last policy (the policy review's candidate) is evaluated keeping its stages, and once
+    its outcomes are written (then not returned for later) its sensitivity in that language
+    (:func:`compkit.review.sensitivity`, the notebook's call) is worked out from them (:func:`_keep_sensitivity`):
+    every knob setting takes the candidate's own stages, none is evaluated in full."""
     from compkit import outcome_store
     from compkit._memory import release_freed_memory
     from compkit._threads import in_background
     from compkit.calibration import bracket_and_kept, employer_cost, without_unused_lines
-    from compkit.engine import evaluate
+    from compkit.engine import Kept, evaluate
     from compkit.review import WAGE_BILL_TABLES, wage_bill_illustration
 
     key: str | None = None
@@ -466,6 +472,9 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
         # (its default knob: the review passes none); worked out here on the data in memory, one at a time, the
         # notebook reads them (outcome_store.kept_costs) instead of holding the data and two evaluations itself
         ends, stages = bracket_and_kept(policy) if i == 0 else ([], None)
+        tornado = sensitivity_lang is not None and 0 < i == len(policies) - 1
+        if tornado:
+            stages = Kept()  # filled by the evaluation: the sensitivity's settings take its stages
         try:
             outcomes = evaluate(policy, dataset, kept=stages)
         except Exception:  # noqa: BLE001 - the notebook evaluates again and fails there with its cell named
@@ -504,6 +513,11 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
                                    illustration, key, tables=WAGE_BILL_TABLES)
             except Exception:  # noqa: BLE001 - the notebook evaluates it and reports the failure itself
                 pass
+        if tornado and stages is not None and stages.policy is not None and key is not None:
+            if writing is not None:  # written first: the outcomes are not held beside the settings' evaluations
+                writing()
+                writing = None
+            _keep_sensitivity(folder, dataset, policy, key, stages, sensitivity_lang)
         del stages
         if i == 0 and key is not None and writing is None:  # its outcomes written: the appeals read their summary
             _keep_appeals(folder, dataset, policy, key)
@@ -537,6 +551,32 @@ def _keep_appeals(folder: str, dataset: Any, policy: Any, key: str) -> None:
         return
     outcome_store.keep_result(folder, APPEALS, policy, key, replace(reviewed, before=None, after=None,
                                                                       corrected=None))
+
+
+def sensitivity_result(lang: str) -> str:
+    """The name the policy review's sensitivity in ``lang`` is kept under
+    (:func:`compkit.outcome_store.keep_result`): its labels are in that language."""
+    return f"sensitivity.{lang}"
+
+
+def _keep_sensitivity(folder: str, dataset: Any, policy: Any, key: str, stages: Any, lang: str | None) -> None:
+    """Work out the policy review's sensitivity of ``policy`` (its candidate; ``review.sensitivity(candidate, data,
+    base=outcomes, lang=lang)``, ``outcomes`` the candidate's kept ones) on the validated ``dataset`` from the
+    stages the candidate's evaluation kept (``stages``: no setting evaluated in full, the same costs) and keep the
+    table for the notebook (:func:`sensitivity_result`): its twenty evaluations are made here, beside nothing but
+    the data, instead of in the notebook's kernel beside everything it holds (at 100,000 managers its largest
+    peak). A sensitivity that fails is not kept: the notebook works it out and reports the failure, naming its
+    cell."""
+    from compkit import outcome_store, review
+
+    base = outcome_store.kept(folder, policy, key)
+    if base is None or lang is None:
+        return
+    try:
+        table = review.sensitivity(policy, dataset, base=base, processes=1, lang=lang, kept=stages)
+    except Exception:  # noqa: BLE001 - the notebook works it out again and names its cell
+        return
+    outcome_store.keep_result(folder, sensitivity_result(lang), policy, key, table)
 
 
 def _without(params: dict[str, Any], key: str) -> dict[str, Any]:

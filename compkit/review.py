@@ -601,7 +601,7 @@ def _on_dask(client: Any, inputs: scenarios.ScenarioInputs, exp_changes: np.ndar
 
 def sensitivity(policy: Policy, data: Dataset, knobs: list[Knob] | None = None,
                 base: Outcomes | None = None, processes: int | None = 1,
-                lang: str | None = None) -> pd.DataFrame:
+                lang: str | None = None, kept: Kept | None = None) -> pd.DataFrame:
     """Cost at a low and a high setting of each knob, one knob at a time (for a tornado chart).
 
     ``knobs``: :class:`compkit.knobs.Knob` with ``low`` and ``high``; the default moves each product's
@@ -614,9 +614,11 @@ def sensitivity(policy: Policy, data: Dataset, knobs: list[Knob] | None = None,
     the kept lines' bases, only for the products whose rates they move (the other products' lines as kept).
     Each evaluation builds only its summary (``tables``). With
     ``processes`` (None: every core) the other settings are evaluated in that many forked processes at once
-    (:func:`compkit.parallel.fork_map`; the same costs). Columns: ``knob`` (its name), ``label`` (the knob in
-    words in ``lang``, default the policy's language: what the tornado chart shows), ``path``, ``low``, ``high``,
-    ``cost_low``, ``cost_high``, ``base_cost``.
+    (:func:`compkit.parallel.fork_map`; the same costs). ``kept``: a :class:`compkit.engine.Kept` already filled
+    by ``evaluate(policy, data, kept=kept)`` (the evaluation of ``base``, as ``compkit review`` keeps it): every
+    setting takes its stages and none is evaluated in full (the same costs). Columns: ``knob`` (its name),
+    ``label`` (the knob in words in ``lang``, default the policy's language: what the tornado chart shows),
+    ``path``, ``low``, ``high``, ``cost_low``, ``cost_high``, ``base_cost``.
     """
     base = base if base is not None else evaluate(policy, data)
     base_cost = float(base.summary["employer_cost"].sum())
@@ -625,16 +627,18 @@ def sensitivity(policy: Policy, data: Dataset, knobs: list[Knob] | None = None,
     # the first setting evaluated in full keeps its stages; one with this policy's commission lines (a knob of
     # the bonus, the gate or the cap) if any, so that the other such settings take the lines too
     first = next((i for i, p in enumerate(settings) if same_commission_lines(policy, p)), 0)
-    kept = Kept()
+    filled = kept is not None and kept.policy is not None  # by the evaluation of ``policy``: none evaluated in full
+    kept = kept if filled else Kept()
     costs: list[float] = [0.0] * len(settings)
 
     def cost(i: int) -> float:
         return float(evaluate(settings[i], data, kept=kept, tables=("summary",)).summary["employer_cost"].sum())
 
-    costs[first] = cost(first)
+    if not filled:
+        costs[first] = cost(first)
     # the settings that take the kept commission lines first; then the others, applying their rates to the kept
     # lines' bases for the products whose rates differ (the kept lines give the others' lines)
-    rest = [i for i in range(len(settings)) if i != first]
+    rest = [i for i in range(len(settings)) if filled or i != first]
     with_lines = [i for i in rest if kept.lines_fit(settings[i])]
     for part in (with_lines, [i for i in rest if i not in with_lines]):
         for i, c in zip(part, parallel.fork_map(cost, part, processes), strict=True):

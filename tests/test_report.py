@@ -227,6 +227,32 @@ def test_each_policy_is_kept_once_as_evaluated(small_2024: Path, tmp_path: Path)
         p.fingerprint(): employer_cost(p, data) for p in bracket_policies(base)}
 
 
+def test_the_candidates_sensitivity_is_kept_from_its_own_stages(small_2024: Path, tmp_path: Path) -> None:
+    """report._keep_outcomes(sensitivity_lang=...): the last policy (the policy review's candidate) evaluated keeping
+    its stages, its outcomes written (not left for later), then its sensitivity worked out from those stages and
+    kept under report.sensitivity_result(lang): the notebook's table, cost for cost, as review.sensitivity works
+    it out on its own (every setting then evaluated apart from the first's kept stages)."""
+    import secrets
+
+    from compkit import outcome_store, review
+    from compkit.data import load_dataset
+    from compkit.policy import load_policy
+
+    base, candidate = load_policy(POLICY_2025), load_policy(POLICY_2026)
+    data = load_dataset(small_2024, policy=base)
+    copy = tmp_path / "copy"
+    data.to_private_copy(copy, base, secrets.token_bytes(32))
+    writing = report._keep_outcomes(str(tmp_path / "kept"), data, str(copy), (base, candidate), last_later=True,
+                                    sensitivity_lang="en")
+    assert writing is None  # written before the sensitivity
+    got = outcome_store.kept_result(tmp_path / "kept", report.sensitivity_result("en"), candidate, copy)
+    pd.testing.assert_frame_equal(got, review.sensitivity(candidate, data, lang="en"), check_exact=True)
+    assert outcome_store.kept_result(tmp_path / "kept", report.sensitivity_result("zh-CN"), candidate, copy) is None
+    notebook = "".join("".join(c["source"]) for c in json.loads(
+        (ROOT / "notebooks" / "policy_review.ipynb").read_text(encoding="utf-8"))["cells"])
+    assert report.sensitivity_result("{lang}") in notebook and f'"{report.APPEALS}"' in notebook  # its names
+
+
 def test_calibration_and_fairness_run_side_by_side_and_report_in_order(tmp_path: Path, monkeypatch) -> None:
     """report._run_notebooks: calibration and fairness at the same time (each in its kernel) on two cores, the
     policy review after them; runs yielded in the notebooks' order; a failure raised after the runs before it,

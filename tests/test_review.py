@@ -399,3 +399,27 @@ def test_wage_bill_illustration_shares_out_this_years_bonus(sample, bank_policy)
     for name in review.WAGE_BILL_TABLES:
         pd.testing.assert_frame_equal(getattr(got, name), getattr(full, name), check_exact=True, obj=name)
     assert len(got.allocation) and bool((got.allocation["paid"] == got.allocation["pool"]).all())
+
+
+def test_sensitivity_from_the_stages_of_the_base_evaluation(tiny, policy) -> None:
+    """sensitivity(kept=...): a Kept filled by the policy's own evaluation (the review's, kept) gives every setting
+    its stages, none evaluated in full: the same costs, bit for bit, as the sensitivity on its own."""
+    from unittest import mock
+
+    from compkit import engine
+    from compkit.engine import Kept
+
+    kept = Kept()
+    base = evaluate(policy, tiny, kept=kept)
+    full_evaluations = []
+    real = engine.evaluate
+
+    def counting(p, data, *args, kept=None, **kwargs):
+        if kept is None or not kept.fits(p, data, None):
+            full_evaluations.append(p.version)
+        return real(p, data, *args, kept=kept, **kwargs)
+
+    with mock.patch.object(review, "evaluate", counting):
+        got = review.sensitivity(policy, tiny, base=base, kept=kept)
+    assert full_evaluations == []
+    pd.testing.assert_frame_equal(got, review.sensitivity(policy, tiny, base=base), check_exact=True)
