@@ -146,7 +146,9 @@ def _changes_of(data: Dataset, indicator: str, changes: dict[str, np.ndarray] | 
     taken from ``changes`` when there, else worked out (and kept in ``changes`` when given)."""
     if changes is not None and indicator in changes:
         return changes[indicator]
-    found = individual_changes(data, indicator, None if at is None else data.metrics.take(at))
+    # the rows' columns that the changes read (not every column of the metrics table)
+    found = individual_changes(data, indicator, None if at is None else
+                               data.metrics[["employee_id", "period", "indicator", "actual"]].take(at))
     if changes is not None:
         changes[indicator] = found
     return found
@@ -290,19 +292,24 @@ def break_down_targets(policy: Policy, data: Dataset, unit_targets: pd.DataFrame
                                 "target": pd.to_numeric(unit_targets["target"])})
     people_rows, unit_rows = [], []
     # each unit's rows by position (in the table's order), and each indicator's changes computed once (a pass over
-    # the whole metrics table each): not once per unit and indicator
+    # the whole metrics table each): not once per unit and indicator; the columns read as arrays once, each unit
+    # taking its positions of them (not a copy of the table per unit and indicator)
     rows_of = proposals.groupby([by, "indicator"], sort=False).indices
     no_rows = np.array([], dtype=np.intp)
+    ids = proposals["employee_id"].astype(str).to_numpy()
+    actuals = proposals["actual"].to_numpy(dtype="float64")
+    proposed = proposals["target_next"].to_numpy(dtype="float64")
+    finite = np.isfinite(proposed)
     for (unit, ind), t in ut.set_index([by, "indicator"])["target"].items():
-        mine = proposals.iloc[rows_of.get((unit, ind), no_rows)]
-        mine = mine[np.isfinite(mine["target_next"].to_numpy(dtype="float64"))]
-        proposal = mine["target_next"].to_numpy(dtype="float64")
+        mine = rows_of.get((unit, ind), no_rows)
+        mine = mine[finite[mine]]
+        proposal = proposed[mine]
         changes = _changes_of(data, ind, changes_of)
         if ind in inverse:
             target = np.full(len(mine), float(t))
             q = float(np.quantile(1.0 / changes, share_reaching))
             # a ratio at or below the target: P(actual / change <= t) with actual / change ~ base / change
-            base = mine["actual"].to_numpy(dtype="float64")
+            base = actuals[mine]
             expected = float(np.mean(_shares_at_or_below(base, changes, float(t)))) if len(base) else np.nan
             scale, total = np.nan, np.nan
         else:
@@ -312,8 +319,8 @@ def break_down_targets(policy: Policy, data: Dataset, unit_targets: pd.DataFrame
             q = float(np.quantile(changes, 1.0 - share_reaching))
             expected = float(np.mean(changes >= q * scale)) if np.isfinite(scale) else np.nan
         people_rows.append(pd.DataFrame({
-            "employee_id": mine["employee_id"].astype(str).to_numpy(), by: unit, "indicator": ind,
-            "actual": mine["actual"].to_numpy(dtype="float64"), "proposal": proposal, "target_next": target,
+            "employee_id": ids[mine], by: unit, "indicator": ind,
+            "actual": actuals[mine], "proposal": proposal, "target_next": target,
             "scale": scale, "expected_share": expected}))
         unit_rows.append({by: unit, "indicator": ind, "people": len(mine), "unit_target": float(t),
                           "sum_of_proposals": total, "scale": scale, "expected_share": expected})
