@@ -15,7 +15,7 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,6 +156,7 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     from compkit.data import load_dataset
     from compkit.policy import load_policy
     from compkit.privacy import refuse_reports_folder
+    from compkit.review import CANDIDATE_TABLES
 
     policy, candidate, data = Path(policy), Path(candidate), Path(data)
     inputs = {"data": data, "policy file": policy, "candidate file": candidate}
@@ -205,7 +206,8 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
         # them): waited for before the policy review
         warm = (lambda: kernels.warm(first)) if kernels is not None else None
         candidate_kept = _keep_outcomes(kept.name, dataset, validated.name, (base_policy, candidate_policy),
-                                        copied=copying, last_later=True, evaluated=warm, sensitivity_lang=lang)
+                                        copied=copying, last_later=True, evaluated=warm, sensitivity_lang=lang,
+                                        tables=(None, CANDIDATE_TABLES))
         if warm is not None:
             warm()
         copying()
@@ -424,7 +426,8 @@ def _run_notebooks(wanted: dict[str, dict[str, Any]], folder: Path, progress: bo
 def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[Any, ...],
                    copied: Callable[[], Any] | None = None, last_later: bool = False,
                    evaluated: Callable[[], Any] | None = None,
-                   sensitivity_lang: str | None = None) -> Pending | None:
+                   sensitivity_lang: str | None = None,
+                   tables: tuple[Collection[str] | None, ...] | None = None) -> Pending | None:
     """Evaluate each policy once on the validated ``dataset`` and keep the outcomes in ``folder`` for the notebooks
     (:func:`compkit.outcome_store.keep`, keyed by the copy at ``data_path``), one policy after the other in this
     process, each policy's outcomes let go once written; right after the first policy's, the costs of the first
@@ -453,6 +456,9 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
     ``evaluated``: called when the last policy has been evaluated (the memory of the evaluations is past its peak:
     the review then warms the notebooks' kernels).
 
+    ``tables``: per policy, the tables of its evaluation kept (:func:`compkit.engine.evaluate`'s ``tables``; None:
+    all), e.g. only those the policy review reads of its candidate (:data:`compkit.review.CANDIDATE_TABLES`).
+
     ``sensitivity_lang``: the last policy (the policy review's candidate) is evaluated keeping its stages, and once
     its outcomes are written (then not returned for later) its sensitivity in that language
     (:func:`compkit.review.sensitivity`, the notebook's call) is worked out from them (:func:`_keep_sensitivity`):
@@ -464,6 +470,7 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
     from compkit.engine import Kept, evaluate
     from compkit.review import WAGE_BILL_TABLES, wage_bill_illustration
 
+    wanted = tables if tables is not None else (None,) * len(policies)
     key: str | None = None
     costs: dict[str, float] = {}
     writing: Pending | None = None
@@ -476,7 +483,7 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
         if tornado:
             stages = Kept()  # filled by the evaluation: the sensitivity's settings take its stages
         try:
-            outcomes = evaluate(policy, dataset, kept=stages)
+            outcomes = evaluate(policy, dataset, kept=stages, tables=wanted[i])
         except Exception:  # noqa: BLE001 - the notebook evaluates again and fails there with its cell named
             outcomes, stages = None, None  # the bracket's ends evaluated on their own below
         if i + 1 == len(policies) and evaluated is not None:
@@ -495,7 +502,7 @@ def _keep_outcomes(folder: str, dataset: Any, data_path: str, policies: tuple[An
             key = outcome_store.data_key(data_path)
         if outcomes is not None:
             without_unused_lines(stages)  # not held while the outcomes are written
-            writing = in_background(outcome_store.keep, outcomes, folder, policy, key)
+            writing = in_background(outcome_store.keep, outcomes, folder, policy, key, wanted[i])
             del outcomes
         if writing is not None and (i + 1 < len(policies) or not last_later):
             # written before the costs: held beside their evaluations they raised the review's peak (at 100,000
@@ -542,7 +549,7 @@ def _keep_appeals(folder: str, dataset: Any, policy: Any, key: str) -> None:
 
     from compkit import appeals, outcome_store
 
-    before = outcome_store.kept(folder, policy, key)
+    before = outcome_store.kept(folder, policy, key, ("summary",))  # read: the summary
     if before is None:
         return
     try:
@@ -569,7 +576,7 @@ def _keep_sensitivity(folder: str, dataset: Any, policy: Any, key: str, stages: 
     cell."""
     from compkit import outcome_store, review
 
-    base = outcome_store.kept(folder, policy, key)
+    base = outcome_store.kept(folder, policy, key, ("summary",))  # its base cost
     if base is None or lang is None:
         return
     try:

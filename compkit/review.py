@@ -231,6 +231,12 @@ def wage_bill_illustration(policy: Policy, outcomes: Outcomes) -> Policy | None:
 
 # ---------------------------------------------------------------------------------------------- compare
 
+#: the tables of the candidate's outcomes the policy review reads (:func:`compare`'s summary, the compliance
+#: checks, and :func:`simulate`'s summary, indicators, commission lines and contributions): the review keeps only
+#: these of its evaluation (``evaluate(..., tables=...)``: the same tables, bit for bit; its net pay and tax
+#: month by month, deferrals, leavers and the rest not worked out or written)
+CANDIDATE_TABLES = ("summary", "indicators", "commission", "benefits", "compliance")
+
 
 @dataclass
 class Comparison:

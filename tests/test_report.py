@@ -236,6 +236,7 @@ def test_the_candidates_sensitivity_is_kept_from_its_own_stages(small_2024: Path
 
     from compkit import outcome_store, review
     from compkit.data import load_dataset
+    from compkit.engine import evaluate
     from compkit.policy import load_policy
 
     base, candidate = load_policy(POLICY_2025), load_policy(POLICY_2026)
@@ -243,8 +244,16 @@ def test_the_candidates_sensitivity_is_kept_from_its_own_stages(small_2024: Path
     copy = tmp_path / "copy"
     data.to_private_copy(copy, base, secrets.token_bytes(32))
     writing = report._keep_outcomes(str(tmp_path / "kept"), data, str(copy), (base, candidate), last_later=True,
-                                    sensitivity_lang="en")
+                                    sensitivity_lang="en", tables=(None, review.CANDIDATE_TABLES))
     assert writing is None  # written before the sensitivity
+    # the candidate's tables the policy review reads, and only those, as evaluated
+    key = outcome_store.data_key(copy)
+    assert outcome_store.kept(tmp_path / "kept", candidate, key) is None
+    after = outcome_store.kept(tmp_path / "kept", candidate, key, review.CANDIDATE_TABLES)
+    fresh = evaluate(candidate, data)
+    for name in review.CANDIDATE_TABLES:
+        pd.testing.assert_frame_equal(getattr(after, name), getattr(fresh, name), check_exact=True)
+    assert outcome_store.kept(tmp_path / "kept", base, key) is not None  # the first policy's: every table
     got = outcome_store.kept_result(tmp_path / "kept", report.sensitivity_result("en"), candidate, copy)
     pd.testing.assert_frame_equal(got, review.sensitivity(candidate, data, lang="en"), check_exact=True)
     assert outcome_store.kept_result(tmp_path / "kept", report.sensitivity_result("zh-CN"), candidate, copy) is None
