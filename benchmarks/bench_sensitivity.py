@@ -1,18 +1,25 @@
 """Benchmark: the review's sensitivity (20 knob settings) from the kept scorecard, against full evaluations.
 
     python benchmarks/bench_sensitivity.py --data /work/bench100k/csv-10000 [--policy data/policies/2026.yaml]
-        [--load-policy data/policies/2025.yaml] [--full]
+        [--load-policy data/policies/2025.yaml] [--full] [--processes 1]
 
 ``review.sensitivity`` evaluates its first setting in full and the others from the stages it kept
 (``engine.Kept``: scorecard, split, salary review and promotions, and the commission lines where only the gate,
 the cap or the bonus move). Printed: its CPU (user + system of this process) and wall seconds with the load
 average beside them, and each setting's cost; with ``--full`` also the 20 settings as full evaluations and
-whether the costs are identical bit for bit. Speed is shown here, never asserted in tests.
+whether the costs are identical bit for bit. ``--processes``: the settings after the first over that many forked
+processes (the notebook's ``evaluation_processes``); the CPU printed then includes the workers', and the peak
+proportional set size of this process and its workers while the sensitivity runs (sampled every 0.2 s; pages the
+workers share with this process counted once) is printed beside this process's peak. Speed is shown here, never
+asserted in tests.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from _measure import cpu_seconds, load_average, peak_mb  # noqa: E402
+from proctree import tree_pss_bytes  # noqa: E402
 
 from compkit.data import load_dataset  # noqa: E402
 from compkit.engine import evaluate  # noqa: E402
@@ -35,14 +43,25 @@ def main() -> None:
     parser.add_argument("--load-policy", default=str(ROOT / "data" / "policies" / "2025.yaml"),
                         help="the policy the data are loaded with (the review's policy)")
     parser.add_argument("--full", action="store_true", help="also evaluate every setting in full and compare")
+    parser.add_argument("--processes", type=int, default=1, help="forked processes for the settings")
     args = parser.parse_args()
     policy = load_policy(args.policy)
     data = load_dataset(Path(args.data), policy=load_policy(args.load_policy))
     base = evaluate(policy, data)
     load = load_average()
-    c0, t0 = cpu_seconds(), time.perf_counter()
-    table = sensitivity(policy, data, base=base, processes=1)
-    cpu, wall = cpu_seconds() - c0, time.perf_counter() - t0
+    c0, t0 = cpu_with_workers(), time.perf_counter()
+    peak, done = [0], threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.2):
+            peak[0] = max(peak[0], tree_pss_bytes(os.getpid()))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    table = sensitivity(policy, data, base=base, processes=args.processes)
+    done.set()
+    sampler.join()
+    cpu, wall = cpu_with_workers() - c0, time.perf_counter() - t0
     print(f"sensitivity, {2 * len(table)} settings x {len(base.summary):,} managers: CPU {cpu:.1f} s, "
           f"wall {wall:.1f} s (load average {load:.1f} -> {load_average():.1f})")
     print(table[["knob", "cost_low", "cost_high"]].to_string(index=False))
@@ -55,7 +74,14 @@ def main() -> None:
         got = [v for row in table.itertuples() for v in (row.cost_low, row.cost_high)]
         print(f"{len(full)} full evaluations: CPU {cpu:.1f} s, wall {wall:.1f} s (load average "
               f"{load_average():.1f}); costs identical: {got == full}")
-    print(f"peak memory (RSS): {peak_mb():,.0f} MB")
+    print(f"peak memory (RSS): {peak_mb():,.0f} MB; during the sensitivity, with its workers (PSS): "
+          f"{peak[0] / 2 ** 20:,.0f} MB")
+
+
+def cpu_with_workers() -> float:
+    """CPU seconds (user + system) of this process and of its finished children (the forked workers)."""
+    return cpu_seconds() + sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f) for f in ("ru_utime",
+                                                                                                 "ru_stime"))
 
 
 if __name__ == "__main__":

@@ -450,8 +450,10 @@ def _composite(inp: ScenarioInputs, metric_factor: np.ndarray, growth: float = 0
         # the filled score x weight, written in place. Where the indicator carries no weight for a person, that
         # is a zero (the score is finite or missing: _finite_scores), which adds nothing to the row's sum (a
         # -0.0 neither: row_sums), so the score is worked out only for the people it weighs on
-        curve = policy.indicator_curve(sc.indicators[j])
-        who = _people(inp, ("weighted", j), eff, lambda j=j: eff[:, j] != 0) if _finite_scores(curve) else None
+        finite = inp.extra.setdefault("finite_scores", {})  # per indicator, once per process (the policy's)
+        if j not in finite:
+            finite[j] = _finite_scores(policy.indicator_curve(sc.indicators[j]))
+        who = _people(inp, ("weighted", j), eff, lambda j=j: eff[:, j] != 0) if finite[j] else None
         s, fill = _metric_score(inp, jj, metric_factor, growth, who)
         w = eff[None, :, j] if who is None else eff[who, j][None]
         missing = np.isnan(s)
