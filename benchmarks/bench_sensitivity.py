@@ -1,14 +1,16 @@
 """Benchmark: the review's sensitivity (20 knob settings) from the kept scorecard, against full evaluations.
 
     python benchmarks/bench_sensitivity.py --data /work/bench100k/csv-10000 [--policy data/policies/2026.yaml]
-        [--load-policy data/policies/2025.yaml] [--full] [--processes 1]
+        [--load-policy data/policies/2025.yaml] [--full] [--processes 1] [--kept]
 
 ``review.sensitivity`` evaluates its first setting in full and the others from the stages it kept
 (``engine.Kept``: scorecard, split, salary review and promotions, and the commission lines where only the gate,
 the cap or the bonus move). Printed: its CPU (user + system of this process) and wall seconds with the load
 average beside them, and each setting's cost; with ``--full`` also the 20 settings as full evaluations and
 whether the costs are identical bit for bit. ``--processes``: the settings after the first over that many forked
-processes (the notebook's ``evaluation_processes``); the CPU printed then includes the workers', and the peak
+processes (the notebook's ``evaluation_processes``); ``--kept``: the evaluation of the policy before it fills a
+``Kept`` handed to the sensitivity (``sensitivity(kept=...)``: no setting evaluated in full). The CPU printed
+includes the workers', and the peak
 proportional set size of this process and its workers while the sensitivity runs (sampled every 0.2 s; pages the
 workers share with this process counted once) is printed beside this process's peak. Speed is shown here, never
 asserted in tests.
@@ -30,7 +32,7 @@ from _measure import cpu_seconds, load_average, peak_mb  # noqa: E402
 from proctree import tree_pss_bytes  # noqa: E402
 
 from compkit.data import load_dataset  # noqa: E402
-from compkit.engine import evaluate  # noqa: E402
+from compkit.engine import Kept, evaluate  # noqa: E402
 from compkit.policy import load_policy  # noqa: E402
 from compkit.review import default_knobs, sensitivity  # noqa: E402
 
@@ -44,10 +46,12 @@ def main() -> None:
                         help="the policy the data are loaded with (the review's policy)")
     parser.add_argument("--full", action="store_true", help="also evaluate every setting in full and compare")
     parser.add_argument("--processes", type=int, default=1, help="forked processes for the settings")
+    parser.add_argument("--kept", action="store_true", help="hand the sensitivity the base evaluation's Kept")
     args = parser.parse_args()
     policy = load_policy(args.policy)
     data = load_dataset(Path(args.data), policy=load_policy(args.load_policy))
-    base = evaluate(policy, data)
+    kept = Kept() if args.kept else None
+    base = evaluate(policy, data, kept=kept)
     load = load_average()
     c0, t0 = cpu_with_workers(), time.perf_counter()
     peak, done = [0], threading.Event()
@@ -58,7 +62,7 @@ def main() -> None:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    table = sensitivity(policy, data, base=base, processes=args.processes)
+    table = sensitivity(policy, data, base=base, processes=args.processes, kept=kept)
     done.set()
     sampler.join()
     cpu, wall = cpu_with_workers() - c0, time.perf_counter() - t0

@@ -622,7 +622,8 @@ def sensitivity(policy: Policy, data: Dataset, knobs: list[Knob] | None = None,
     ``processes`` (None: every core) the other settings are evaluated in that many forked processes at once
     (:func:`compkit.parallel.fork_map`; the same costs). ``kept``: a :class:`compkit.engine.Kept` already filled
     by ``evaluate(policy, data, kept=kept)`` (the evaluation of ``base``, as ``compkit review`` keeps it): every
-    setting takes its stages and none is evaluated in full (the same costs). Columns: ``knob`` (its name),
+    setting takes its stages and none is evaluated in full (the same costs); one that does not fit these data
+    and settings is left aside. Columns: ``knob`` (its name),
     ``label`` (the knob in words in ``lang``, default the policy's language: what the tornado chart shows),
     ``path``, ``low``, ``high``, ``cost_low``, ``cost_high``, ``base_cost``.
     """
@@ -633,8 +634,10 @@ def sensitivity(policy: Policy, data: Dataset, knobs: list[Knob] | None = None,
     # the first setting evaluated in full keeps its stages; one with this policy's commission lines (a knob of
     # the bonus, the gate or the cap) if any, so that the other such settings take the lines too
     first = next((i for i, p in enumerate(settings) if same_commission_lines(policy, p)), 0)
-    filled = kept is not None and kept.policy is not None  # by the evaluation of ``policy``: none evaluated in full
-    kept = kept if filled else Kept()
+    # filled by the evaluation of ``policy`` (or of a policy differing from it only in the commission and the bonus)
+    # on these data: none evaluated in full; a Kept that does not fit is left aside (the first in full, as without)
+    filled = kept is not None and kept.policy is not None and all(kept.fits(p, data, None) for p in settings)
+    kept = kept if kept is not None and filled else Kept()
     costs: list[float] = [0.0] * len(settings)
 
     def cost(i: int) -> float:

@@ -1,6 +1,8 @@
 """compkit.review: review metrics, policy comparison, Monte Carlo simulation and sensitivity."""
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compkit import review
-from compkit.engine import evaluate
+from compkit.engine import Kept, evaluate
 from compkit.policy import load_policy
 
 
@@ -249,6 +251,25 @@ def test_sensitivity_costs_are_those_of_full_evaluations(out, tiny, policy) -> N
     for k, row in zip(knobs, table.itertuples(), strict=True):
         for x, got in ((k.low, row.cost_low), (k.high, row.cost_high)):
             assert got == float(evaluate(k.apply(policy, x), tiny).summary["employer_cost"].sum()), (k.name, x)
+
+
+def test_sensitivity_leaves_aside_a_kept_of_other_data(out, tiny, policy, monkeypatch) -> None:
+    """sensitivity(kept=...) with a Kept filled on another Dataset (the same tables): it does not fit, so the first
+    setting is evaluated in full and the others take its stages, as without a Kept (the same costs)."""
+    expected = review.sensitivity(policy, tiny, base=out)
+    other = Kept()
+    evaluate(policy, copy.copy(tiny), kept=other)
+    filling = []
+    real = review.evaluate
+
+    def counting(p, data, **kw):  # the evaluations that fill a Kept (the full ones)
+        k = kw.get("kept")
+        filling.append(k is None or k.policy is None)
+        return real(p, data, **kw)
+
+    monkeypatch.setattr(review, "evaluate", counting)
+    pd.testing.assert_frame_equal(review.sensitivity(policy, tiny, base=out, kept=other), expected)
+    assert sum(filling) == 1 and len(filling) == 2 * len(expected)
 
 
 def test_attainment_and_pay_for_performance(out) -> None:
