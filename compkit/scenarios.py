@@ -554,6 +554,16 @@ def special_awards(inp: ScenarioInputs, comp: np.ndarray, metric_factor: np.ndar
 
 def bonus(inp: ScenarioInputs, comp: np.ndarray, codes: np.ndarray, metric_factor: np.ndarray | None = None,
           growth: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(paid now, deferred) per scenario and person (CNY, whole cents): :func:`_bonus`; without a wage bill or a
+    pool (which share amounts out over everyone) each person's bonus is their own, and it is worked out a piece of
+    people at a time (:func:`_by_pieces`)."""
+    if inp.wage_bill is None and inp.policy.bonus.pool is None:
+        return _by_pieces(inp, _bonus, 2, comp, codes)
+    return _bonus(inp, comp, codes, metric_factor, growth)
+
+
+def _bonus(inp: ScenarioInputs, comp: np.ndarray, codes: np.ndarray, metric_factor: np.ndarray | None = None,
+           growth: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """(paid now, deferred) per scenario and person (CNY, whole cents), as the engine computes them: target x
     payout multiple x days share x the leaver factor; the wage bill allocated (:func:`wage_bill`), else the pool
     shared out in whole cents; the deferral split."""
