@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 from numpy.typing import ArrayLike
 from pandas.arrays import ArrowStringArray
 
-from compkit._arrays import positions, row_codes
+from compkit._arrays import codes_used, positions, row_codes
 from compkit.credits import CreditSplit
 from compkit.money import whole_cents
 from compkit.policy import Commission, Product, Quota, Tier
@@ -608,7 +608,7 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
         e, uniques = pd.factorize(sales["employee_id"], sort=True)
         employees_ix = pd.Index(uniques)
     else:
-        employees_ix = pd.Index(list(employees))
+        employees_ix = employees if isinstance(employees, pd.Index) else pd.Index(list(employees))
         e = positions(sales["employee_id"], employees_ix) if split is None else split.employee_positions(employees_ix)
     # per row of the credited sales: with a split, each sales row's value (a split row: its sales row's) and
     # the positions in sales of a subset of rows; without, the sales table's own
@@ -813,6 +813,28 @@ def lines_from_bases(bases: CommissionBases, commission: Commission,
 # -------------------------------------------------------------------------------------------- settlement
 
 
+def _employee_groups(employees: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(employees)``: (a code per line, the distinct employees in order of first appearance). The
+    commission table's employee column, a categorical whose lines come employee by employee in the categories'
+    order (as :func:`lines_from_bases` makes it), gives its own codes renumbered over the employees it holds,
+    without hashing millions of codes; anything else goes through ``pd.factorize``.
+
+    Example: categories [a, b, c], codes [0, 0, 2, 2, 2] -> codes [0, 0, 1, 1, 1], employees [a, c]."""
+    if isinstance(employees.dtype, pd.CategoricalDtype):
+        codes = np.asarray(employees.cat.codes)
+        if len(codes) and codes[0] >= 0 and bool((codes[1:] >= codes[:-1]).all()):  # (so no -1 anywhere)
+            used = np.flatnonzero(codes_used(codes, len(employees.cat.categories)))
+            if len(used) == len(employees.cat.categories):  # every employee: the codes as they are
+                renumbered = codes.astype(np.intp)
+            else:
+                rank = np.zeros(len(employees.cat.categories), dtype=np.intp)
+                rank[used] = np.arange(len(used), dtype=np.intp)
+                renumbered = rank[codes]
+            return renumbered, pd.CategoricalIndex(pd.Categorical.from_codes(used, dtype=employees.dtype))
+    codes, uniques = pd.factorize(employees)
+    return codes, uniques
+
+
 def _stacked_by_employee(lines: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame | None:
     """``pd.concat([lines, extra])`` ordered stably by employee (in order of first appearance), as
     :func:`lines_with_settlement` orders it, with each column written once into its place: the commission
@@ -825,7 +847,7 @@ def _stacked_by_employee(lines: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFra
         if dtype != extra[col].dtype or not (isinstance(dtype, pd.CategoricalDtype) or
                                              (isinstance(dtype, np.dtype) and dtype.kind in "biuf")):
             return None
-    line_codes, uniques = pd.factorize(lines["employee_id"])
+    line_codes, uniques = _employee_groups(lines["employee_id"])
     if len(line_codes) > 1 and not (line_codes[1:] >= line_codes[:-1]).all():
         return None
     # each extra row goes right after its employee's last line; an employee without lines goes at the end
@@ -918,7 +940,7 @@ def settle(lines: pd.DataFrame, composite: pd.Series, annual_base: pd.Series,
     """
     if len(lines) and (lines["product"] == SETTLEMENT).any():
         lines = lines[(lines["product"] != SETTLEMENT).to_numpy()]
-    codes, uniques = pd.factorize(lines["employee_id"])
+    codes, uniques = _employee_groups(lines["employee_id"])
     index = pd.Index(np.asarray(uniques, dtype=object), name="employee_id")
     line_c = np.rint(lines["commission"].to_numpy(dtype="float64") * 100.0)
     gross_c = np.bincount(codes, weights=line_c, minlength=len(index))

@@ -303,7 +303,7 @@ def _grid_scores(indicators: pd.DataFrame, ids: pd.Series, needed: list[str]) ->
     return {c: scores[:, j].copy() for j, c in enumerate(ind.cat.categories) if c in needed}
 
 
-def _commission_bases(policy: Policy, data: Dataset, split_sales: Callable[[], CreditSplit], ids: list[str],
+def _commission_bases(policy: Policy, data: Dataset, split_sales: Callable[[], CreditSplit], ids: pd.Index,
                       through: str | None) -> cm.CommissionBases:
     """The bases of the commission lines (:func:`compkit.commission.commission_bases`) of the credited sales
     (``split_sales()`` waits for their split), for the whole cycle or, interim, for its months up to ``through``."""
@@ -447,8 +447,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
             pending_lines = submit(_lines_from, (lambda bases: lambda: bases)(kept.stages["bases"]),
                                    policy.commission, like)
         else:
-            pending_lines = submit(_lines_from, submit(_commission_bases, policy, data, split_sales, ids.tolist(),
-                                                       through), policy.commission)
+            pending_lines = submit(_lines_from, submit(_commission_bases, policy, data, split_sales,
+                                                       pd.Index(ids.array), through), policy.commission)
         pending_bases = None
     else:
         ratings, rater_adjustments = ratings_used(policy, data)  # 360 ratings, rater-effect adjusted if asked
@@ -456,7 +456,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         # loyalty and commission read it), then the commission lines, which do not depend on the scores. The 360
         # ratings are combined here, with the scorecard (the second thread's steps are the longer ones)
         split_sales = submit(split_credits, data.sales, data.credits)
-        pending_bases = submit(_commission_bases, policy, data, split_sales, ids.tolist(), through)
+        pending_bases = submit(_commission_bases, policy, data, split_sales, pd.Index(ids.array), through)
         pending_lines = submit(_lines_from, pending_bases, policy.commission)
         indicators, summary = scorecard(policy, data, through=through, ratings=ratings, sales=split_sales)
 

@@ -18,6 +18,7 @@ from compkit.commission import (
     SETTLEMENT,
     ProductRates,
     _apply,
+    _employee_groups,
     _insert_positions,
     _inserted,
     _product_terms,
@@ -801,3 +802,21 @@ def test_apply_is_each_products_tiers(products, amounts):
     for i, r in enumerate(rates.values()):
         alone = tiered(grid[:, i], (r.bounds, r.rates), r.method)
         assert np.array_equal(got[:, i].view(np.uint64), alone.view(np.uint64))
+
+
+def test_employee_groups_worked_example():
+    lines = pd.Series(pd.Categorical.from_codes([0, 0, 2, 2, 2], categories=["a", "b", "c"]))
+    codes, employees = _employee_groups(lines)
+    assert codes.tolist() == [0, 0, 1, 1, 1] and list(employees) == ["a", "c"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-1, 5), max_size=25), st.booleans(), st.permutations(list("abcdef")))
+def test_employee_groups_is_factorize(codes, grouped, labels):
+    """The same codes (dtype too) and distinct employees as pd.factorize, lines grouped by employee or not."""
+    values = np.array(sorted(codes) if grouped else codes, dtype=np.int8)
+    lines = pd.Series(pd.Categorical.from_codes(values, categories=labels))
+    expected_codes, expected = pd.factorize(lines)
+    got_codes, got = _employee_groups(lines)
+    assert got_codes.dtype == expected_codes.dtype and got_codes.tolist() == expected_codes.tolist()
+    assert type(got) is type(expected) and got.dtype == expected.dtype and list(got) == list(expected)
