@@ -429,6 +429,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     wanted = set(Outcomes.TABLES if tables is None else tables)
     emp = data.employees.reset_index(drop=True)
     ids = emp["employee_id"].astype(str)
+    # the ids as one Index, shared by the tables whose categories they are (its uniqueness checked once)
+    id_index = pd.Index(ids.array)
     months = len(data.periods)
     through = cycle_to_date(data, through)
     interim = through is not None
@@ -448,7 +450,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                                    policy.commission, like)
         else:
             pending_lines = submit(_lines_from, submit(_commission_bases, policy, data, split_sales,
-                                                       pd.Index(ids.array), through), policy.commission)
+                                                       id_index, through), policy.commission)
         pending_bases = None
     else:
         ratings, rater_adjustments = ratings_used(policy, data)  # 360 ratings, rater-effect adjusted if asked
@@ -456,7 +458,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         # loyalty and commission read it), then the commission lines, which do not depend on the scores. The 360
         # ratings are combined here, with the scorecard (the second thread's steps are the longer ones)
         split_sales = submit(split_credits, data.sales, data.credits)
-        pending_bases = submit(_commission_bases, policy, data, split_sales, pd.Index(ids.array), through)
+        pending_bases = submit(_commission_bases, policy, data, split_sales, id_index, through)
         pending_lines = submit(_lines_from, pending_bases, policy.commission)
         indicators, summary = scorecard(policy, data, through=through, ratings=ratings, sales=split_sales)
 
@@ -531,7 +533,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     # together there next)
     paid_periods = data.periods[:data.periods.index(through) + 1] if interim else data.periods
     pending_cents = submit(_commission_cents, lines, None if interim else settlement, ids, paid_periods)
-    commission_total = settlement["final"].reindex(ids).fillna(0.0).to_numpy()
+    settled = settlement.reindex(ids)  # each person's settlement, in the order of ids (one look-up of the ids)
+    commission_total = settled["final"].fillna(0.0).to_numpy()
     # the summary's rounded pay the contributions are worked out on, and the days employed in each month: the
     # contributions (五险一金) on the second thread too, while the deferrals, clawbacks and summary are worked out
     allowance_cols = [c for c in allowances.columns if c != "allowances_total"]
@@ -597,13 +600,14 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     for c, v in rounded_allowances.items():
         out[f"allowance_{c}"] = v
     out["allowances"] = pay_now["allowances"].to_numpy() if rounded_allowances else 0.0
-    out["commission_gross"] = settlement["gross"].reindex(ids).fillna(0.0).to_numpy()
-    out["commission_settlement"] = settlement["settlement"].reindex(ids).fillna(0.0).to_numpy()
+    out["commission_gross"] = settled["gross"].fillna(0.0).to_numpy()
+    out["commission_settlement"] = settled["settlement"].fillna(0.0).to_numpy()
     out["commission"] = pay_now["commission"].to_numpy()
     out["commission_paid"] = commission_paid
     out["commission_deferred"] = commission_deferred
     out["commission_forfeited"] = commission_forfeited
-    out["commission_note"] = _as_column(settlement["reason"].reindex(ids).fillna(""))
+    out["commission_note"] = _as_column(settled["reason"].fillna(""))
+    del settled
     out["target_bonus"] = pay_now["target_bonus"].to_numpy()
     out["payout_multiple"] = bonus["payout_multiple"].to_numpy()
     if protected is not None:
@@ -647,7 +651,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                                        + out["employer_contributions"])
     del by_month, pending_cents, pending_benefits, pay_now, employed  # in the gross pay and the contributions now
     net_table, tax_table = (_net_pay(policy, data, ids, out, gross, monthly, None if interim else deferrals,
-                                     paid_periods, interim) if wanted & {"net", "tax"} else
+                                     paid_periods, interim, id_index) if wanted & {"net", "tax"} else
                             (pd.DataFrame(), pd.DataFrame()))
     # the commission table, put together on the second thread meanwhile (nothing above reads it)
     commission_table = pending_table() if "commission" in wanted else no_lines
@@ -833,9 +837,10 @@ def _benefits(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, 
 
 def _net_pay(policy: Policy, data: Dataset, ids: pd.Series, out: pd.DataFrame, gross: dict[str, np.ndarray],
              monthly: dict[str, Any], deferrals: pd.DataFrame | None, periods: list[str],
-             interim: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+             interim: bool = False, id_index: pd.Index | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tax and net pay (compkit.tax.payroll): the ``net`` table (employee x month) and the ``tax`` table.
-    Interim (cycle to date): the months to date; the bonus is not paid yet, so none is taxed."""
+    Interim (cycle to date): the months to date; the bonus is not paid yet, so none is taxed. ``id_index``:
+    ``pd.Index(ids.array)`` when already made (the net table's employee categories)."""
     n, m = gross["wages"].shape
     emp_cols = monthly["employee_columns"]
     si_cols = [c for c in emp_cols if c not in ("employee_housing_fund", "employee_supplementary_housing_fund",
@@ -870,7 +875,9 @@ def _net_pay(policy: Policy, data: Dataset, ids: pd.Series, out: pd.DataFrame, g
     # per column); the keys as categoricals from positions
     labels = ids.array if isinstance(ids.dtype, pd.StringDtype) else ids.to_numpy()
     try:  # one row per person: the codes are the positions (categories must be unique, else ValueError)
-        people = pd.Categorical.from_codes(np.repeat(np.arange(n, dtype="int32"), m), pd.Index(labels))
+        people = pd.Categorical.from_codes(np.repeat(np.arange(n, dtype="int32"), m),
+                                           id_index if id_index is not None and isinstance(ids.dtype, pd.StringDtype)
+                                           else pd.Index(labels))
     except ValueError:
         codes = pd.Categorical(ids.to_numpy(), categories=pd.unique(ids.to_numpy()))
         people = pd.Categorical.from_codes(np.repeat(codes.codes, m), codes.categories)
