@@ -120,14 +120,24 @@ def _texts_present(values: pd.Series) -> pd.Series | None:
     return values.dropna()
 
 
+def _all_categories(values: pd.Series, passes: Callable[[str], bool]) -> bool:
+    """Whether a categorical column's categories are all texts and all pass: then every row passes, whichever
+    categories are in use (no count of the codes; most columns use all their categories anyway)."""
+    categories = values.cat.categories
+    return (pd.api.types.infer_dtype(categories, skipna=True) == "string"
+            and all(passes(t) for t in categories if isinstance(t, str)))
+
+
 def _isin(check: Check, values: pd.Series) -> bool:
     from compkit._arrays import isin
 
     if isinstance(values.dtype, pd.CategoricalDtype):
+        allowed = set(check.args[0])
+        if _all_categories(values, allowed.__contains__):
+            return True
         texts = _texts_present(values)
         if texts is None:
             return False
-        allowed = set(check.args[0])
         return all(t in allowed for t in texts)
     if not (pd.api.types.is_string_dtype(values.dtype) and values.dtype != object):
         return False
@@ -137,6 +147,10 @@ def _isin(check: Check, values: pd.Series) -> bool:
 
 
 def _matches(check: Check, values: pd.Series) -> bool:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        pattern = re.compile(check.args[0])
+        if _all_categories(values, lambda t: pattern.match(t) is not None):
+            return True
     texts = _texts_present(values)
     if texts is None:
         return False

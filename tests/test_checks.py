@@ -44,14 +44,15 @@ def test_number_checks_agree_with_pandera(values: list, which: str) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(values=texts, categorical=st.booleans(), which=st.sampled_from(["isin", "email"]))
-def test_text_checks_agree_with_pandera(values: list, categorical: bool, which: str) -> None:
+@given(values=texts, categorical=st.booleans(), which=st.sampled_from(["isin", "email"]),
+       unused=st.sampled_from([(), ("M",), ("Q",), ("a@b.cn",), ("M", "Q")]))
+def test_text_checks_agree_with_pandera(values: list, categorical: bool, which: str, unused: tuple) -> None:
     check = Check.isin(["F", "M", "X"], error="x") if which == "isin" else \
         Check.str_matches(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", error="x")
     s = pd.Series(values, dtype="string")
-    if categorical:  # as the loader holds ids and labels: sorted categories, each in use
-        codes, uniques = pd.factorize(s, sort=True)
-        s = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(np.asarray(uniques, dtype=object))))
+    if categorical:  # as the loader holds ids and labels: sorted categories, each in use, or a few more unused
+        categories = pd.Index(sorted(set(s.dropna()) | set(unused)), dtype=object)
+        s = pd.Series(pd.Categorical(s.astype(object), categories=categories))
     assert check.passes(s) == pandera_passes(check, s)
 
 
@@ -67,6 +68,10 @@ def test_worked_examples() -> None:
     s = pd.Series(pd.Categorical(["F", "F"], categories=["F", "Q"]))
     assert Check.isin(["F", "M"]).passes(s)
     assert not Check.isin(["F", "M"]).passes(pd.Series(pd.Categorical(["F", "Q"])))
+    # every category passes (the unused "M" too): passes without looking at which are in use
+    assert Check.isin(["F", "M"]).passes(pd.Series(pd.Categorical(["F", None], categories=["F", "M"])))
+    assert Check.str_matches(r"^\d{4}$").passes(pd.Series(pd.Categorical(["2025"], categories=["2024", "2025"])))
+    assert not Check.str_matches(r"^\d{4}$").passes(pd.Series(pd.Categorical(["H1"], categories=["2025", "H1"])))
 
 
 def test_a_column_it_cannot_judge_is_left_to_pandera() -> None:

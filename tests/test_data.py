@@ -261,6 +261,21 @@ def test_parquet_folder(tiny_dir: Path, policy: Policy, tmp_path: Path) -> None:
     assert load_dataset(folder, policy=policy).fingerprint() == load_dataset(tiny_dir, policy=policy).fingerprint()
 
 
+def test_loaded_tables_can_be_changed_in_place(tiny_dir: Path, policy: Policy, tmp_path: Path) -> None:
+    # Arrow hands a small file's columns over without a copy (read-only buffers): the loader copies them, so that
+    # a loaded table can be edited as one pandas read itself
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    for name, df in tiny_tables().items():
+        df.to_parquet(folder / f"{name}.parquet", index=False)
+    for source in (tiny_dir, folder):
+        data = load_dataset(source, policy=policy)
+        data.employees.loc[0, "fte"] = 0.5
+        data.metrics.loc[0, "actual"] = 1.0
+        data.employees.loc[1, "hire_date"] = pd.Timestamp("2020-01-01")
+        assert data.employees["fte"].iloc[0] == 0.5 and data.metrics["actual"].iloc[0] == 1.0
+
+
 def test_valid_dataset_has_every_table_and_typed_columns(tiny, policy: Policy) -> None:
     assert tiny.cycle == "2025"
     assert tiny.periods == cycle_periods("2025")
