@@ -677,6 +677,13 @@ def _month(period: str, lang: str) -> str:
     return i18n.month(period, lang)
 
 
+@functools.lru_cache(maxsize=256)
+def _term(code: str, lang: str) -> str:
+    """i18n.term of a category or an allowance, worked out once per code and language (every statement names
+    them)."""
+    return i18n.term(code, lang)
+
+
 def _months(periods: pd.Series, lang: str) -> np.ndarray:
     """The name of each row's month (:func:`_month`), worked out once per distinct month."""
     p = periods.astype(str).to_numpy(dtype=object)
@@ -706,7 +713,7 @@ def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts
     p["left"] = _date(rec["exit_date"], lang) if pd.notna(rec["exit_date"]) and rec["exit_date"] <= st.info[
         "period_end"] else ""
     has_score = pd.notna(rec.get("composite"))
-    categories = [{"title": i18n.term(c, lang), "score": _num(rec.get(c)), "weight": w}
+    categories = [{"title": _term(c, lang), "score": _num(rec.get(c)), "weight": w}
                   for c, w in policy.scorecard.categories.items()]
     notes = list(parts["notes"])
     if parts["has_ratings"]:
@@ -716,7 +723,7 @@ def statement_context(st: Statements, policy: Policy, eid: str, lang: str, parts
     pay_lines = [{"label": _("Base salary to date") if interim else _("Base salary"),
                   "amount": rec["base_pay"], "total": False}]
     pay_lines += [{"label": _("{allowance} allowance").format(
-        allowance=i18n.term(c[len("allowance_"):], lang)), "amount": rec[c], "total": False}
+        allowance=_term(c[len("allowance_"):], lang)), "amount": rec[c], "total": False}
         for c in parts["allowance_cols"]]
     pay_lines.append({"label": _("Commission paid to date") if interim else _("Commission"),
                       "amount": rec["commission"], "total": False})
