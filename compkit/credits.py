@@ -302,16 +302,21 @@ def _deal_look_up(deal_ids: pd.Series, credit_deals: pd.Series) -> tuple[np.ndar
     last = _LAST_LOOK_UP.get("last")  # (read once: another thread may replace it meanwhile)
     if (sales_text is not None and credit_text is not None and last is not None
             and last[0]() is sales_text and last[1]() is credit_text):
-        return deal_codes, uniques, last[2]
+        n, rows, at = last[2]
+        found = np.full(n, -1, dtype=np.int32)
+        found[rows] = at
+        return deal_codes, uniques, found
     found = _deal_positions(deal_ids, uniques)
     if sales_text is not None and credit_text is not None:
         def forget(_: object) -> None:
             _LAST_LOOK_UP.clear()
+        # kept as the credited rows and their deals only (a few per cent of the sales rows), not a code per sales
+        # row: it is held as long as the data are (at 100,000 managers 2 MB instead of 29 MB through evaluate)
+        rows = np.flatnonzero(found >= 0).astype(np.int32 if len(found) < 2 ** 31 else np.int64)
         try:
-            entry = (weakref.ref(sales_text, forget), weakref.ref(credit_text, forget), found)
+            entry = (weakref.ref(sales_text, forget), weakref.ref(credit_text, forget), (len(found), rows, found[rows]))
         except TypeError:  # pragma: no cover - Arrow arrays take weak references
             return deal_codes, uniques, found
-        found.flags.writeable = False  # shared by whoever looks the same columns up
         _LAST_LOOK_UP["last"] = entry
     return deal_codes, uniques, found
 

@@ -41,6 +41,7 @@ from compkit._arrays import (  # noqa: F401
     isin,
     labelled_codes,
     positions,
+    shared_labels,
     sorted_codes,
     texts_distinct,
 )
@@ -1620,7 +1621,8 @@ def _clean_categorical(raw: pd.Series) -> pd.Series:
     if used_raw.all() and _increasing_texts(cleaned):
         # every category used, clean and already sorted (ids and months as files list them): its own codes, no
         # factorize of the categories (a hash and a sort of 100,000 employee ids per table)
-        new_code, categories = np.arange(n), pd.Index(np.asarray(cleaned, dtype=object), dtype=object)
+        # (equal ids of several tables as one Index: _arrays.shared_labels)
+        new_code, categories = np.arange(n), shared_labels(cleaned)
     else:
         cleaned = cleaned.mask(~used_raw)  # categories no row uses are left out, as a factorize of the rows would
         new_code, uniques = pd.factorize(cleaned, sort=True)  # per category; missing or unused -> -1

@@ -1182,3 +1182,27 @@ def test_codes_used_flags_the_categories_some_row_holds() -> None:
 
     assert codes_used(np.array([2, -1, 0, 2], dtype=np.int8), 4).tolist() == [True, False, True, False]
     assert codes_used(np.array([-1, -1], dtype=np.int16), 2).tolist() == [False, False]
+
+
+def test_shared_labels_one_index_for_equal_texts() -> None:
+    """Equal ids (as two tables' categories hold them) give the one Index object; other texts, a text changed by a
+    byte, or texts with a missing value get an Index of their own; the values are the texts as Python strings."""
+    import pyarrow
+
+    from compkit._arrays import shared_labels
+
+    ids = [f"E{i:05d}" for i in range(2000)]
+
+    def arrow(texts: list, chunks: int = 1) -> pd.Series:
+        step = -(-len(texts) // chunks)
+        parts = [pyarrow.array(texts[i:i + step], type=pyarrow.large_string()) for i in range(0, len(texts), step)]
+        return pd.Series(pd.arrays.ArrowStringArray(pyarrow.chunked_array(parts)))
+
+    first = shared_labels(arrow(ids))
+    assert first.dtype == object and first.tolist() == ids
+    assert shared_labels(arrow(ids, chunks=3)) is first  # the same texts however chunked
+    changed = shared_labels(arrow(ids[:-1] + ["E01998"]))  # one text differs (and so repeats)
+    assert changed is not first and changed.tolist() == ids[:-1] + ["E01998"]
+    assert shared_labels(arrow(ids[:-1] + ["E019999"])) is not first  # longer by a byte
+    with_missing = shared_labels(arrow(ids[:-1] + [None]))
+    assert with_missing is not first and pd.isna(with_missing[-1])
