@@ -588,10 +588,11 @@ def _writeable(df: pd.DataFrame) -> pd.DataFrame:
     missing value: its read-only buffer) copied into an array of its own, so that every column of a loaded table
     can be changed in place (``data.employees.loc[i, "fte"] = 0.8``) as pandas' own readers allow. Only small
     tables are read in one chunk; a column of several chunks is copied by the conversion itself."""
-    for column in df.columns:
-        values = getattr(df[column].array, "_ndarray", None)  # numbers and dates: the numpy array pandas holds
+    for i in range(df.shape[1]):  # (by position: a file may repeat a column's name; the checks name it then)
+        column = df.iloc[:, i]
+        values = getattr(column.array, "_ndarray", None)  # numbers and dates: the numpy array pandas holds
         if isinstance(values, np.ndarray) and not values.flags.writeable:
-            df[column] = df[column].copy()
+            df.isetitem(i, column.copy())
     return df
 
 
