@@ -33,7 +33,7 @@ from compkit.errors import CompkitError
 from compkit.i18n import M_
 from compkit.money import allocate_cents, round_cents, to_cents
 from compkit.policy import Policy
-from compkit.scoring import ratings_used, scorecard
+from compkit.scoring import combine_raters, ratings_used, scorecard
 
 #: components of total cash and employer cost, in the order statements and reports show them
 CASH_COMPONENTS = ("base_pay", "allowances", "bonus_paid", "commission_paid", "awards")
@@ -454,13 +454,17 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         pending_bases = None
     else:
         ratings, rater_adjustments = ratings_used(policy, data)  # 360 ratings, rater-effect adjusted if asked
-        # on a second core meanwhile, one after another: the shared deals split between their holders (once:
-        # loyalty and commission read it), then the commission lines, which do not depend on the scores. The 360
-        # ratings are combined here, with the scorecard (the second thread's steps are the longer ones)
+        # on a second core meanwhile, one after another: the 360 ratings combined (the scorecard reads them after
+        # the metrics, the surveys and the sales), the shared deals split between their holders (once: loyalty and
+        # commission read it), then the commission lines, which do not depend on the scores (the scorecard is the
+        # longer of the two threads' first steps)
+        pending_raters = submit(combine_raters, ratings, policy.scorecard.raters)
         split_sales = submit(split_credits, data.sales, data.credits)
         pending_bases = submit(_commission_bases, policy, data, split_sales, id_index, through)
         pending_lines = submit(_lines_from, pending_bases, policy.commission)
-        indicators, summary = scorecard(policy, data, through=through, ratings=ratings, sales=split_sales)
+        indicators, summary = scorecard(policy, data, through=through, ratings=ratings, sales=split_sales,
+                                        rater_scores=pending_raters)
+        del pending_raters
 
     days_share = pay.proration(emp["hire_date"], emp["exit_date"], data.cycle_start, data.cycle_end)
     bonus_share = days_share  # the bonus is for the days employed in the cycle (also when indicative)
