@@ -143,16 +143,33 @@ def peer_standing(indicators: pd.DataFrame, grade: pd.Series, min_group: int = M
     With fewer than ``min_group`` peers the standing is not shown (NaN): too few to compare, and it would
     reveal colleagues' scores. Returns columns peers, share_below, aligned with ``indicators``.
     """
-    g = indicators["employee_id"].astype(str).map(grade).astype(str)
-    key = [g.to_numpy(), indicators["indicator"].astype(str).to_numpy()]
     score = indicators["score"]
-    grouped = score.groupby(key, sort=False)
+    grouped = score.groupby(_peer_groups(indicators, grade), sort=False)
     peers = grouped.transform("count").to_numpy(dtype="float64")
     rank_min = grouped.rank(method="min").to_numpy(dtype="float64")
     with np.errstate(invalid="ignore", divide="ignore"):
         share = (rank_min - 1.0) / (peers - 1.0)
     share = np.where((peers >= min_group) & score.notna().to_numpy(), share, np.nan)
     return pd.DataFrame({"peers": peers.astype("int64"), "share_below": share}, index=indicators.index)
+
+
+def _peer_groups(indicators: pd.DataFrame, grade: pd.Series) -> Any:
+    """The key of :func:`peer_standing`'s groups, one per row: the person's grade (``grade``, indexed by employee
+    id) and the indicator. As one whole number per (grade, indicator) where every row's person has a grade (the
+    person's position looked up with Arrow, the grades and indicators as codes): the same groups as the pair of
+    texts, found without hashing a million texts; else the texts themselves."""
+    import pyarrow as pa
+
+    index = grade.index.astype(str)
+    if index.is_unique:
+        pos = _positions(indicators["employee_id"], pa.array(index, type=pa.string()))
+        grade_code, _ = pd.factorize(grade.astype(str).to_numpy(dtype=object))
+        if not np.isnan(pos).any() and (grade_code >= 0).all():
+            ind_code, ind_names = pd.factorize(indicators["indicator"].astype(str))
+            if (ind_code >= 0).all():
+                return grade_code[pos.astype("int64")].astype("int64") * max(len(ind_names), 1) + ind_code
+    g = indicators["employee_id"].astype(str).map(grade).astype(str)
+    return [g.to_numpy(), indicators["indicator"].astype(str).to_numpy()]
 
 
 def strengths_and_weaknesses(indicators: pd.DataFrame, shown: int = SHOWN) -> pd.Series:
@@ -171,7 +188,9 @@ def strengths_and_weaknesses(indicators: pd.DataFrame, shown: int = SHOWN) -> pd
     counts = (weight > 0) & ~np.isnan(score)
     strong = counts & ((score > ON_TARGET) | ((score >= ON_TARGET) & (standing >= TOP_QUARTER)))
     weak = counts & ((score < ON_TARGET) | ((score <= ON_TARGET) & (standing <= 1 - TOP_QUARTER)))
-    frame = pd.DataFrame({"employee_id": indicators["employee_id"].astype(str).to_numpy(), "points": points,
+    # the person as a code (only each person's own rows are ordered: the same rows chosen as by the id's text)
+    person, _ = pd.factorize(indicators["employee_id"].astype(str))
+    frame = pd.DataFrame({"employee_id": person, "points": points,
                           "standing": np.nan_to_num(standing, nan=0.5), "order": np.arange(len(indicators))})
     label = np.full(len(indicators), "", dtype=object)
     best = frame[strong].sort_values(["employee_id", "points", "standing", "order"],

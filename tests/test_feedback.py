@@ -787,3 +787,30 @@ def test_positions_of_employee_ids_in_the_people_table() -> None:
         got = _positions(pd.Series(values, dtype=dtype), pa.array(ids))
         np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(_positions(pd.Series([10, 3]), pa.array(ids)), [3, np.nan])  # numbers as text
+
+
+def test_peer_groups_are_the_grade_and_indicator_pairs() -> None:
+    """peer_standing's groups found on codes (every person has a grade) are the (grade, indicator) pairs of texts:
+    the same peers and standings as grouping the texts themselves, also with a categorical indicator and ids
+    given as numbers; a person without a grade leaves the texts' grouping in place (no group for that row)."""
+    from compkit.feedback import _peer_groups
+
+    rng = np.random.default_rng(5)
+    n = 400
+    ind = pd.DataFrame({"employee_id": rng.integers(0, 60, n).astype(str),
+                        "indicator": pd.Categorical(rng.choice(["a", "b", "c"], n)),
+                        "score": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 120, n).astype(float))})
+    grade = pd.Series(rng.choice(["CM1", "CM2", "SCM"], 60), index=[str(i) for i in range(60)])
+    texts = [ind["employee_id"].map(grade).to_numpy(), ind["indicator"].astype(str).to_numpy()]
+    expected = ind["score"].groupby(texts, sort=False)
+    out = peer_standing(ind, grade)
+    np.testing.assert_array_equal(out["peers"], expected.transform("count").astype("int64"))
+    rank = expected.rank(method="min").to_numpy()
+    peers = out["peers"].to_numpy()
+    share = np.where((peers >= 5) & ind["score"].notna().to_numpy(), (rank - 1) / (peers - 1), np.nan)
+    np.testing.assert_array_equal(out["share_below"], share)
+    codes = _peer_groups(ind, grade)
+    assert isinstance(codes, np.ndarray)
+    pairs = pd.Series(list(zip(*texts)))
+    assert (pd.Series(codes).groupby(pairs).nunique() == 1).all() and (pairs.groupby(codes).nunique() == 1).all()
+    assert isinstance(_peer_groups(ind, grade.iloc[1:]), list)  # a person without a grade: the texts
