@@ -335,7 +335,9 @@ def as_text(values: pd.Series) -> pd.Series:
         codes = pyarrow.array(np.asarray(values.cat.codes), mask=np.asarray(values.cat.codes) < 0)
         # decoded straight to large strings, which pandas' Arrow text holds (from ``string`` it would cast: a copy)
         dictionary = pyarrow.array(np.asarray(values.cat.categories, dtype=object), type=pyarrow.large_string())
-        decoded = pyarrow.DictionaryArray.from_arrays(codes, dictionary).dictionary_decode()
+        # (a categorical's codes are below its number of categories by construction: not checked again, a pass
+        # over millions of codes)
+        decoded = pyarrow.DictionaryArray.from_arrays(codes, dictionary, safe=False).dictionary_decode()
         return pd.Series(ArrowStringArray(pyarrow.chunked_array([decoded])), index=values.index)
     return values.astype("string")
 

@@ -735,7 +735,8 @@ def _one_chunk_per_dictionary(table: pyarrow.Table) -> pyarrow.Table:
                     groups.append((chunk.dictionary, [chunk.indices]))
             if len(groups) < column.num_chunks:
                 column = pyarrow.chunked_array(
-                    [pyarrow.DictionaryArray.from_arrays(pyarrow.concat_arrays(codes), dictionary)
+                    # (codes of the reader's own dictionary: not checked against it again)
+                    [pyarrow.DictionaryArray.from_arrays(pyarrow.concat_arrays(codes), dictionary, safe=False)
                      for dictionary, codes in groups], type=column.type)
                 changed = True
         columns.append(column)
@@ -937,6 +938,11 @@ def _check_magnitude(values: pd.Series, raw: pd.Series, col: str, file: str, off
                      problems: list[Problem]) -> None:
     """Infinite values and magnitudes of :data:`MAX_MAGNITUDE` or more are problems (shown as found in ``raw``)."""
     a = values.to_numpy(dtype="float64", na_value=np.nan)
+    if len(a) == 0:
+        return
+    hi, lo = np.fmax.reduce(a), np.fmin.reduce(a)  # the largest and smallest present (NaN: none present)
+    if np.isnan(hi) or (-MAX_MAGNITUDE < lo and hi < MAX_MAGNITUDE):
+        return  # two passes without a temporary array (the usual case: every figure in range)
     with np.errstate(invalid="ignore"):
         big = np.abs(a) >= MAX_MAGNITUDE  # NaN compares False; inf is caught here
     if not big.any():
