@@ -1624,7 +1624,10 @@ def _clean_categorical(raw: pd.Series) -> pd.Series:
     raw_codes = np.asarray(raw.cat.codes)
     n = len(raw.cat.categories)
     used_raw = codes_used(raw_codes, n)
-    cleaned = _clean_text(pd.Series(np.asarray(raw.cat.categories, dtype=object), dtype="string"))
+    labels = raw.cat.categories
+    # Arrow text as the readers give it (cleaned without a Python string per category), else made Arrow text
+    cleaned = _clean_text(pd.Series(labels.array, copy=False) if isinstance(labels.array, ArrowStringArray)
+                          else pd.Series(np.asarray(labels, dtype=object), dtype="string"))
     if used_raw.all() and _increasing_texts(cleaned):
         # every category used, clean and already sorted (ids and months as files list them): its own codes, no
         # factorize of the categories (a hash and a sort of 100,000 employee ids per table)
