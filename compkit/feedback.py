@@ -655,8 +655,9 @@ def _net_lines(outcomes: Outcomes) -> pd.DataFrame:
     ``bonus_tax``) and net pay = gross + bonus − contributions − tax withheld."""
     n = outcomes.net
     contributions = [c for c in n.columns if c.startswith("employee_") and c != "employee_id"]
-    out = pd.DataFrame({"employee_id": n["employee_id"].astype(str).to_numpy(),
-                        "period": n["period"].astype(str).to_numpy(),
+    # the ids and months as text (astype(str)) kept as the text array it gives, not turned into Python strings
+    # and back
+    out = pd.DataFrame({"employee_id": n["employee_id"].astype(str).array, "period": n["period"].astype(str).array,
                         "gross": n["gross"].to_numpy(), "bonus_paid": n["bonus_paid"].to_numpy()})
     for c in contributions:
         out[c] = n[c].to_numpy()
