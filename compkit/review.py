@@ -97,7 +97,10 @@ def pay_for_performance(outcomes: Outcomes, pay_column: str = "total_cash") -> d
     elasticity = slope b of log(variable pay) = a + b log(composite) (OLS over people with both positive,
     statsmodels, HC3 standard error): a 1% higher composite goes with b% more variable pay.
     """
-    import statsmodels.api as sm
+    # the two names it uses, not statsmodels.api (which imports every model, the graphics and the distributions:
+    # 0.85 -> 0.49 s of CPU in a fresh kernel)
+    from statsmodels.regression.linear_model import OLS
+    from statsmodels.tools.tools import add_constant
 
     s = outcomes.summary[outcomes.summary["days_share"] > 0].copy()
     s["variable_pay"] = s["bonus"] + s["commission"]
@@ -110,8 +113,8 @@ def pay_for_performance(outcomes: Outcomes, pay_column: str = "total_cash") -> d
         n=("employee_id", "size"), composite=("composite", "mean"), mean_pay=(pay_column, "mean"),
         mean_variable=("variable_pay", "mean")).reset_index()
     ok = (s["variable_pay"] > 0) & (s["composite"] > 0)
-    x = sm.add_constant(np.log(s.loc[ok, "composite"].to_numpy()))
-    fit = sm.OLS(np.log(s.loc[ok, "variable_pay"].to_numpy()), x).fit(cov_type="HC3")
+    x = add_constant(np.log(s.loc[ok, "composite"].to_numpy()))
+    fit = OLS(np.log(s.loc[ok, "variable_pay"].to_numpy()), x).fit(cov_type="HC3")
     return {"by_rating": by_rating, "by_quintile": by_quintile, "elasticity": float(fit.params[1]),
             "elasticity_se": float(fit.bse[1]), "elasticity_n": int(ok.sum())}
 

@@ -115,10 +115,20 @@ def commission_at_cap(outcomes: Outcomes) -> pd.DataFrame:
 def flat_raters(ratings: pd.DataFrame, min_ratees: int = MIN_RATEES_FLAT) -> pd.DataFrame:
     """Raters (not self-ratings) who gave the same score on every item to every one of at least ``min_ratees``
     people: zero variance, so their ratings carry no information. value = that score."""
-    r = ratings[ratings["rater_role"].astype(str) != "self"]
-    by = r.groupby(r["rater_id"].astype(str), sort=True)
+    r = ratings[~isin(ratings["rater_role"], ["self"]).to_numpy()]
+    rater = r["rater_id"]
+    if isinstance(rater.dtype, pd.CategoricalDtype) and not rater.isna().any():
+        # millions of ratings: grouped on the raters' codes, each rater's id made text once, and the raters then
+        # put in the order of those texts (the same groups and order as grouping on the ids as text)
+        by = r.groupby(rater.cat.codes.to_numpy(), sort=True)
+        names = np.asarray(rater.cat.categories.astype(str), dtype=object)
+    else:
+        by, names = r.groupby(rater.astype(str), sort=True), None
     stats = pd.DataFrame({"ratees": by["employee_id"].nunique(), "lo": by["score"].min(), "hi": by["score"].max(),
                           "n": by["score"].size()})
+    if names is not None:
+        stats.index = names[stats.index.to_numpy()]
+        stats = stats.sort_index()
     flat = stats[(stats["ratees"] >= min_ratees) & (stats["lo"] == stats["hi"])]
     detail = [f"gave all {int(k)} people the same score {v:g} on every item ({int(n)} ratings)"
               for k, v, n in zip(flat["ratees"], flat["lo"], flat["n"])]

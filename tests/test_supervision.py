@@ -161,3 +161,20 @@ def test_sample_checks(bank_policy, sample) -> None:
     assert not (flags["check"] == "pay change above the merit matrix").any()
     # the sample's clawbacks are exactly its negative commission lines
     assert (flags["check"] == "clawback").sum() == int(out.commission["clawback"].sum())
+
+
+def test_flat_raters_on_categorical_ids_as_on_text(policy) -> None:
+    """flat_raters groups a categorical rater id on its codes: the same flags, in the same order (the ids as
+    text, sorted: "R10" before "R2"), as on the ids as plain text; categories not in the same order as their
+    texts, and an unused one, change nothing."""
+    ratings = pd.DataFrame({
+        "employee_id": ["E1", "E2", "E3", "E1", "E2", "E3", "E1", "E2", "E3", "E1", "E2", "E3"],
+        "rater_id": ["R2", "R2", "R2", "R10", "R10", "R10", "R3", "R3", "R3", "E1", "E1", "E1"],
+        "rater_role": ["peer"] * 9 + ["self"] * 3,
+        "score": [4.0, 4.0, 4.0, 3.0, 3.0, 3.0, 2.0, 5.0, 2.0, 5.0, 5.0, 5.0]})
+    as_text = flat_raters(ratings, min_ratees=3)
+    assert as_text["id"].tolist() == ["R10", "R2"] and as_text["value"].tolist() == [3.0, 4.0]
+    coded = ratings.assign(
+        rater_id=pd.Categorical(ratings["rater_id"], categories=["R3", "R2", "E1", "R10", "R9"]),
+        rater_role=pd.Categorical(ratings["rater_role"]))
+    pd.testing.assert_frame_equal(flat_raters(coded, min_ratees=3), as_text, check_exact=True)
