@@ -75,7 +75,9 @@ def run_once(data: Path, policy: Path, candidate: Path, scenarios: int, code: Pa
     work = Path(tempfile.mkdtemp(prefix="bench-review-"))
     try:
         out = work / "reports" / "review"
-        cmd = [sys.executable, "-m", "compkit.cli", "review", "--year", "2025", "--policy", str(policy),
+        # -P: the working directory is not put first on the path, where ``-m`` would import the compkit of the
+        # checkout the command is run from instead of ``code``'s (the notebooks' kernels import ``code``'s)
+        cmd = [sys.executable, "-P", "-m", "compkit.cli", "review", "--year", "2025", "--policy", str(policy),
                "--candidate", str(candidate), "--data", str(data), "--out", str(out), "--scenarios", str(scenarios)]
         env = {**os.environ, "PYTHONPATH": str(code) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         r = measured(cmd, env, timeout)
