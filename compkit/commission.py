@@ -132,9 +132,10 @@ def _apply(a: np.ndarray, terms: np.ndarray) -> np.ndarray:
         return _first_tier(a, terms)
     # products whose bounds below the last are all +inf (one open tier, padded): k = 0 for them
     multi = np.flatnonzero((terms[:, 0, :-1] != np.inf).any(axis=1))
-    if n_q > 1 and len(multi) < n_q:
+    if len(multi) < n_q:
         # most products with one open tier: tier 0's arithmetic on the whole grid, then each product with tiers
-        # worked out on its own (the same arithmetic as below) and written over its column
+        # worked out on its own (the same arithmetic as below) and written over its column (one product with one
+        # open tier, padded, as the Monte Carlo hands a product's row of the products' table: tier 0's arithmetic)
         out = _first_tier(a, terms)
         for i in multi.tolist():
             out[..., i] = _apply(a[..., i:i + 1], terms[i:i + 1])[..., 0]

@@ -794,14 +794,19 @@ _TABLES = [([math.inf], [0.05]), ([math.inf], [0.0006]), ([300000.0, 1000000.0, 
                 min_size=1, max_size=12))
 def test_apply_is_each_products_tiers(products, amounts):
     """Every product's column of the grid is its own tier table applied alone, to the bit (one open tier or
-    several, mixed on one grid)."""
+    several, mixed on one grid), and so is a product's padded row of the table applied to its amounts alone."""
     rates = {str(i): ProductRates(str(i), np.array(_TABLES[t][0]), np.array(_TABLES[t][1]), method)
              for i, (t, method) in enumerate(products)}
     grid = np.array(amounts)[:, None] * np.linspace(0.5, 1.5, len(products))[None, :]
-    got = _apply(grid, _product_terms(rates))
+    terms = _product_terms(rates)
+    got = _apply(grid, terms)
     for i, r in enumerate(rates.values()):
         alone = tiered(grid[:, i], (r.bounds, r.rates), r.method)
         assert np.array_equal(got[:, i].view(np.uint64), alone.view(np.uint64))
+        # a product's row of the table (padded to the longest table) on amounts of that product alone, as the Monte
+        # Carlo applies it (scenarios x people)
+        row = _apply(grid[:, i].reshape(-1, 1) * np.ones((1, 3)), terms[i:i + 1])
+        assert np.array_equal(row.view(np.uint64), np.repeat(alone[:, None], 3, axis=1).view(np.uint64))
 
 
 def test_employee_groups_worked_example():
