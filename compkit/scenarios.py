@@ -595,8 +595,9 @@ def special_cents(inp: ScenarioInputs, sales_factor: np.ndarray, growth: float =
 
     The bases (t x n, each month's people contiguous) are handed to the rule as a view with the months last, and
     the scenario's factors (b x n) with them: the rule multiplies a month at a time where it goes month by month
-    (the rule reads the monthly or the cumulative basis)."""
-    out = np.empty(sales_factor.shape[:2] + (len(inp.special),))
+    (the rule reads the monthly or the cumulative basis). The result is held product by product (a b x n x s view of
+    an s x b x n array): a sum over the products adds whole arrays, not s numbers per person."""
+    out = np.moveaxis(np.empty((len(inp.special),) + sales_factor.shape[:2]), 0, -1)
     accumulate = inp.policy.commission.accumulate
     for i, sp in enumerate(inp.special):
         target = sp.target * (1.0 + growth) if sp.target is not None and growth else sp.target
