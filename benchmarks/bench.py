@@ -192,7 +192,8 @@ def statements_row(csv: Path, n: str, timeout: float) -> tuple[str, str, float |
         return (name, "<= 120 s", None, "s", None, f"not measured: bench_statements.py failed (exit "
                                                     f"{r['returncode']})")
     # bench_statements.py's own figures are of the statements command alone (its runner left out)
-    found = re.search(r"wall ([\d.]+) s, CPU ([\d.]+) s, peak memory ([\d.]+) GB", str(r["output"]))
+    # "wall W s, CPU C s (user U s, system S s), peak memory P GB" (the user/system part optional)
+    found = re.search(r"wall ([\d.]+) s, CPU ([\d.]+) s(?: \([^)]*\))?, peak memory ([\d.]+) GB", str(r["output"]))
     if found is None:
         return (name, "<= 120 s", r["wall"], "s", None,
                 f"wall of bench_statements.py itself; CPU {r['cpu']:.1f} s; peak {r['peak_gb']:.2f} GB")
