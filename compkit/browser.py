@@ -122,7 +122,11 @@ def check_pages(paths: Iterable[Path], screenshots: Path | None = None, width: i
                 screenshots.mkdir(parents=True, exist_ok=True)
                 shot = screenshots / (path.stem + ".png")
                 page.screenshot(path=str(shot), full_page=True)
-            out.append(PageCheck(path=path, title=page.title(), headings=headings, console_errors=errors,
+            # the page's own errors, taken before the fonts are asked for: DevTools' CSS domain then makes
+            # Chromium 150 log an error of its own for a file: page ("Unsafe attempt to load URL file:...
+            # from frame with URL file:...", the same for an empty page), which is not the page's
+            page_errors = list(errors)
+            out.append(PageCheck(path=path, title=page.title(), headings=headings, console_errors=page_errors,
                                  fonts=_fonts_used(page), screenshot=shot, text=page.inner_text("body")))
             page.close()
     return out
