@@ -551,13 +551,14 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         "target_bonus": round_cents(bonus["target_bonus"].to_numpy() * bonus_share)})
     days, month_len = pay.month_days(emp["hire_date"], emp["exit_date"], paid_periods)
     employed = days, days / month_len[None, :]
-    pending_benefits = submit(_benefits, policy, data, emp, ids, base, pay_now, employed[1], days, paid_periods)
     if not interim:
         # the commission table (millions of lines, a settlement line inserted after each person's) on the second
-        # thread
+        # thread, before the contributions: built while this thread works out the summary, not beside the net
+        # pay's people x months arrays (the evaluation's memory peak)
         pending_table = (submit(cm.lines_with_settlement, lines, settlement, data.periods[-1])
                          if "commission" in wanted else  # not asked for: built only if the gross pay needs it
                          partial(cm.lines_with_settlement, lines, settlement, data.periods[-1]))
+    pending_benefits = submit(_benefits, policy, data, emp, ids, base, pay_now, employed[1], days, paid_periods)
     commission_share = np.where(deferred_rule == "pay_early", 0.0,
                                 cp.deferral_shares(emp["grade"], key_role, deferral, "commission"))
     commission_paid, commission_deferred = cp.split_deferred(np.maximum(commission_total, 0.0), commission_share)
