@@ -29,6 +29,7 @@ from markupsafe import Markup, escape
 
 from compkit import _numtext, i18n
 from compkit import commission as cm
+from compkit._arrays import positions
 from compkit.data import Dataset, cycle_periods
 from compkit.engine import Outcomes, evaluate
 from compkit.errors import CompkitError
@@ -158,11 +159,10 @@ def _peer_groups(indicators: pd.DataFrame, grade: pd.Series) -> Any:
     id) and the indicator. As one whole number per (grade, indicator) where every row's person has a grade (the
     person's position looked up with Arrow, the grades and indicators as codes): the same groups as the pair of
     texts, found without hashing a million texts; else the texts themselves."""
-    import pyarrow as pa
 
     index = grade.index.astype(str)
     if index.is_unique:
-        pos = _positions(indicators["employee_id"], pa.array(index, type=pa.string()))
+        pos = _positions(indicators["employee_id"], index)
         grade_code, _ = pd.factorize(grade.astype(str).to_numpy(dtype=object))
         if not np.isnan(pos).any() and (grade_code >= 0).all():
             ind_code, ind_names = pd.factorize(indicators["indicator"].astype(str))
@@ -898,12 +898,10 @@ class StatementPages:
         self.st, self.policy = st, policy
         self.lang = i18n.resolve(lang or st.info.get("lang"), policy)
         self.ids = st.people["employee_id"].astype(str).tolist()
-        import pyarrow as pa
-
-        if not pd.Index(self.ids).is_unique:
+        ids = pd.Index(self.ids)
+        if not ids.is_unique:
             raise FeedbackError(M_("an employee id appears twice in the statements' people table"))
         self.tables: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
-        ids = pa.array(self.ids, type=pa.string())
         for name in SECTIONS:
             df = getattr(st, name)
             if not len(df) or "employee_id" not in df:
@@ -932,21 +930,19 @@ class StatementPages:
             yield eid, template.render(base_css=css, _=gettext, **context)
 
 
-def _positions(employee_id: pd.Series, ids: Any) -> np.ndarray:
-    """The position in ``ids`` (an Arrow string array of distinct ids) of each value of ``employee_id`` read as
-    text (``astype(str)``), NaN where it is not there or missing: Arrow's hash look-up (``index_in``), on the
-    categories of a categorical column and gathered by its codes."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    def look_up(texts: Any) -> np.ndarray:
-        found = pc.index_in(pa.array(texts, type=pa.string()), value_set=ids)
-        return found.to_numpy(zero_copy_only=False).astype("float64")  # null (not found): NaN
-
-    if isinstance(employee_id.dtype, pd.CategoricalDtype):
-        at = np.append(look_up(employee_id.cat.categories.astype(str)), np.nan)
-        return at[employee_id.cat.codes.to_numpy()]  # code -1 (missing): the last, NaN
-    return look_up(employee_id.astype(str))
+def _positions(employee_id: pd.Series, ids: pd.Index) -> np.ndarray:
+    """The position in ``ids`` (distinct ids, text) of each value of ``employee_id`` read as text
+    (``astype(str)``), NaN where it is not there or missing: :func:`compkit._arrays.positions` (a categorical
+    looked up by its categories, Arrow text by Arrow's ``index_in``), with -1 as NaN."""
+    values = employee_id
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        if pd.api.types.infer_dtype(values.cat.categories, skipna=True) != "string":
+            values = values.astype(str)
+    elif not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype(str)
+    found = positions(values, ids).astype("float64")
+    found[found < 0] = np.nan
+    return found
 
 
 def _strings(s: pd.Series) -> np.ndarray:
