@@ -32,23 +32,72 @@ def positions(values: ArrayLike, index: ArrayLike) -> np.ndarray:
     if not isinstance(values, (pd.Series, pd.Index)):
         values = pd.Series(np.asarray(values, dtype=object))
     if isinstance(values.dtype, pd.CategoricalDtype):
-        codes, uniques = np.asarray(values.cat.codes), values.cat.categories
-    elif isinstance(values.array, ArrowStringArray) and index.inferred_type in ("string", "empty"):
+        codes = np.asarray(values.cat.codes)
+        table = _category_table(values.cat.categories, index)
+        # categories that are the index itself, in its order: each code is its own position (a copy, not a gather)
+        return codes.astype(np.int32, copy=True) if table is None else table[codes]
+    if isinstance(values.array, ArrowStringArray) and index.inferred_type in ("string", "empty"):
         arrow = pyarrow.array(values)
         found = pc.index_in(arrow, value_set=_text_labels(index, arrow.type))
         return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-    else:
-        codes, uniques = pd.factorize(values)
-    uniques = pd.Index(uniques)
-    found = _text_positions(uniques, index)
+    codes, uniques = pd.factorize(values)
+    return _labels_table(pd.Index(uniques), index)[codes]  # code -1 (missing) takes the trailing -1
+
+
+def _labels_table(labels: pd.Index, index: pd.Index) -> np.ndarray:
+    """The position in ``index`` of each of the distinct ``labels`` (-1 when absent), then a trailing -1 (for code
+    -1, a missing value): int32, ``len(labels) + 1``."""
+    found = _text_positions(labels, index)
     if found is None:
         try:
-            uniques = uniques.astype(index.dtype)
+            labels = labels.astype(index.dtype)
         except (TypeError, ValueError):
             pass  # labels of another type: get_indexer finds none of them
-        found = index.get_indexer(uniques)
-    table = np.append(found, -1).astype(np.int32)
-    return table[codes]  # code -1 (missing) takes the trailing -1
+        found = index.get_indexer(labels)
+    return np.append(found, -1).astype(np.int32)
+
+
+def _is_identity(table: np.ndarray, n: int) -> bool:
+    """Whether a :func:`_labels_table` of ``n`` labels maps each label to its own position (0, 1, ..., n - 1)."""
+    return len(table) == n + 1 and bool(np.array_equal(table[:-1], np.arange(n, dtype=np.int32)))
+
+
+# (categories, index) -> the categories' positions in the index, kept for the next look-up of the same two:
+# the tables' employee ids share one categories Index (compkit.data), looked up in the employees' ids many times
+# per evaluation. Each entry holds the categories and the index's data, so neither can be freed and its memory
+# reused by other labels while its key is in use; the last _CATEGORY_TABLES_KEPT pairs are kept.
+_CATEGORY_TABLES: dict[tuple[object, ...], tuple[pd.Index, object, np.ndarray | None]] = {}
+_CATEGORY_TABLES_KEPT = 8
+_CATEGORY_TABLES_LOCK = threading.Lock()
+
+
+def _category_table(categories: pd.Index, index: pd.Index) -> np.ndarray | None:
+    """:func:`_labels_table` of a categorical's ``categories`` in ``index``, or None when the categories are the
+    index's labels in the index's order (each code is then its own position). Remembered per (categories object,
+    index data): the index is known by its Arrow buffers when it holds Arrow text (a new Index object over the same
+    ids is the same index), else by the Index object itself."""
+    if len(categories) < 1000 and len(index) < 1000:  # a small look-up: cheaper done again than remembered
+        table = _labels_table(categories, index)
+        return None if _is_identity(table, len(index)) else table
+    held: object = index
+    key: tuple[object, ...] = (id(categories), "index", id(index))
+    if isinstance(index.array, ArrowStringArray):
+        held = index.array.__arrow_array__()
+        chunks = held.chunks if isinstance(held, pyarrow.ChunkedArray) else [held]
+        key = (id(categories), "arrow", str(held.type),
+               tuple((c.offset, len(c), tuple(0 if b is None else b.address for b in c.buffers())) for c in chunks))
+    with _CATEGORY_TABLES_LOCK:
+        entry = _CATEGORY_TABLES.get(key)
+    if entry is not None:
+        return entry[2]
+    table: np.ndarray | None = _labels_table(categories, index)
+    if _is_identity(table, len(index)):
+        table = None
+    with _CATEGORY_TABLES_LOCK:
+        _CATEGORY_TABLES[key] = (categories, held, table)
+        while len(_CATEGORY_TABLES) > _CATEGORY_TABLES_KEPT:
+            del _CATEGORY_TABLES[next(iter(_CATEGORY_TABLES))]  # the oldest
+    return table
 
 
 def _text_labels(index: pd.Index, kind: pyarrow.DataType) -> pyarrow.Array:

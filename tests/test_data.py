@@ -487,6 +487,33 @@ def test_positions_of_many_categories_in_a_text_index() -> None:
         assert positions(values, index).tolist() == expected
 
 
+def test_positions_of_categories_remembered_per_categories_and_index() -> None:
+    # the tables' employee ids share one categories Index equal to the employees' ids (compkit.data): looked up
+    # once per (categories, index data); categories that are the index in its order give each code itself
+    from compkit import _arrays
+    from compkit._arrays import positions
+
+    ids = [f"E{i:05d}" for i in range(1200)]
+    categories = pd.Index(ids, dtype=object)
+    values = pd.Series(pd.Categorical.from_codes([3, 1199, -1, 0, 3], categories=categories))
+    arrow_ids = pd.Series(ids, dtype="string[pyarrow]")
+    first = positions(values, pd.Index(arrow_ids))
+    assert first.tolist() == [3, 1199, -1, 0, 3] and first.dtype == np.int32
+    first[0] = 99  # the caller's own array: the codes and the remembered look-up are not touched
+    assert values.cat.codes.tolist() == [3, 1199, -1, 0, 3]
+    # a new Index over the same Arrow ids: the same entry; the same ids reversed (same length, other data): -> 1199 - i
+    kept = len(_arrays._CATEGORY_TABLES)
+    assert positions(values, pd.Index(arrow_ids.array)).tolist() == [3, 1199, -1, 0, 3]
+    assert len(_arrays._CATEGORY_TABLES) == kept
+    reversed_ids = pd.Index(pd.Series(ids[::-1], dtype="string[pyarrow]"))
+    assert positions(values, reversed_ids).tolist() == [1196, 0, -1, 1199, 1196]
+    assert positions(values, pd.Index(ids[::-1], dtype=object)).tolist() == [1196, 0, -1, 1199, 1196]
+    # other categories with the same labels (another object): their own entry, the same positions
+    other = pd.Series(pd.Categorical.from_codes([2], categories=pd.Index(ids, dtype=object)))
+    assert positions(other, pd.Index(arrow_ids)).tolist() == [2]
+    assert len(_arrays._CATEGORY_TABLES) <= _arrays._CATEGORY_TABLES_KEPT
+
+
 def test_sorted_codes_and_any_codes() -> None:
     from compkit._arrays import any_codes, sorted_codes
 
