@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from compkit._arrays import positions
+from compkit._arrays import any_codes, positions
 from compkit.i18n import N_
 from compkit.money import round_cents, to_cents
 from compkit.policy import Deferral, Policy, WageBill
@@ -598,24 +598,34 @@ def schedule_ahead(deferrals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     person (equal codes, same employee_id), row for row with ``deferrals``.
 
     For the schedule of a person and component with parts k = 1..K (K = its largest part) and total T (cents):
-    ahead_k = (scheduled parts 1..k, cents) - T x k / K. Computed on integer codes (one sort by schedule and
-    part; sums of whole cents are exact in any order)."""
-    person, _ = pd.factorize(deferrals["employee_id"])
-    component, components = pd.factorize(deferrals["component"])
-    group = person.astype(np.int64) * max(len(components), 1) + component
+    ahead_k = (scheduled parts 1..k, cents) - T x k / K. Computed on integer codes (sums of whole cents are exact
+    in any order): rows put in order of schedule and part (a schedule as :func:`deferral_schedule` makes it is in
+    that order already, and then is not sorted again)."""
+    person, _ = any_codes(deferrals["employee_id"])
+    component, n_components = any_codes(deferrals["component"])
+    group = person.astype(np.int64) * max(n_components, 1) + component
     part = deferrals["part"].to_numpy()
     cents = to_cents(deferrals["scheduled"].to_numpy())
-    order = np.lexsort((part, group))  # by schedule, then part (stable: table order on ties)
-    g, c = group[order], cents[order]
-    first = np.r_[True, g[1:] != g[:-1]] if len(g) else np.zeros(0, dtype=bool)
+    n = len(group)
+    # by schedule, then part (stable: table order on ties); rows already in that order stay where they are
+    in_order = n < 2 or bool(np.all((group[1:] > group[:-1]) | ((group[1:] == group[:-1]) & (part[1:] >= part[:-1]))))
+    order = None if in_order else np.lexsort((part, group))
+    g, c = (group, cents) if order is None else (group[order], cents[order])
+    first = np.r_[True, g[1:] != g[:-1]] if n else np.zeros(0, dtype=bool)
     start = np.flatnonzero(first)
     running = np.cumsum(c)
-    before = np.repeat(np.r_[0.0, running[start[1:] - 1]] if len(start) else start, np.diff(np.r_[start, len(g)]))
-    cum = np.empty(len(g))
-    cum[order] = running - before
-    _, which = np.unique(group, return_inverse=True)
+    before = np.repeat(np.r_[0.0, running[start[1:] - 1]] if len(start) else start, np.diff(np.r_[start, n]))
+    if order is None:
+        cum = running - before
+    else:
+        cum = np.empty(n)
+        cum[order] = running - before
+    # each schedule's number 0, 1, ... (in order of its group code): its total and its number of parts
+    which = np.cumsum(first) - 1
+    if order is not None:
+        which[order] = which.copy()
     total_c = np.bincount(which, weights=cents)[which]
-    years = np.zeros(which.max() + 1 if len(which) else 0, dtype=part.dtype)
+    years = np.zeros(len(start), dtype=part.dtype)
     np.maximum.at(years, which, part)
     ahead = cum - total_c * part / years[which]
     return ahead, person

@@ -478,3 +478,19 @@ def test_schedule_ahead_by_hand() -> None:
     # E1 commission (parts 2, 1, 3): 20,000 - 20,000 = 0 each
     assert ahead[6:] == pytest.approx([0.0, 0.0, 0.0])
     assert person[1] == person[6] != person[0]
+
+
+def test_schedule_ahead_same_in_any_row_order() -> None:
+    """A schedule as deferral_schedule makes it (rows in order of person, component, part: not sorted again) and
+    the same rows shuffled give the same figures row for row, and the same people."""
+    rng = np.random.default_rng(7)
+    sched = cp.deferral_schedule([f"E{i}" for i in range(40)], {"bonus": rng.uniform(0, 9000, 40).round(2),
+                                                                "commission": rng.uniform(0, 900, 40).round(2)},
+                                 2025, 3)
+    sched.loc[3, "scheduled"] += 7.0  # E0's first commission part front-loaded: ahead of even payment, 2 parts
+    ahead, person = cp.schedule_ahead(sched)
+    shuffle = rng.permutation(len(sched))
+    ahead_shuffled, person_shuffled = cp.schedule_ahead(sched.iloc[shuffle].reset_index(drop=True))
+    assert np.array_equal(ahead_shuffled, ahead[shuffle])
+    assert np.array_equal(pd.factorize(person_shuffled)[0], pd.factorize(person[shuffle])[0])
+    assert ahead[3] > 0 and ahead[4] > 0 and (np.abs(np.delete(ahead, [3, 4])) < 1.0).all()
