@@ -28,6 +28,12 @@ def concat(*pieces: pa.Array | str, sep: str = "") -> pa.Array:
     return pc.binary_join_element_wise(*pieces, sep)
 
 
+def text_column(text: pa.Array | pa.ChunkedArray) -> pd.api.extensions.ExtensionArray:
+    """Arrow text as the column pandas would make of the same Python strings (its ``str`` dtype; null -> NaN),
+    without a Python string per value: to put into a table as it is."""
+    return text.to_pandas().array
+
+
 def text_series(text: pa.Array, index: pd.Index) -> pd.Series:
     s = text.to_pandas()
     s.index = index

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from compkit._arrays import positions
 from compkit.data import Dataset
 from compkit.money import round_cents
 from compkit.policy import Award, Policy
@@ -151,5 +152,9 @@ def award_lines(policy: Policy, data: Dataset, people: pd.DataFrame, indicators:
 
 def awards_by_person(lines: pd.DataFrame, employee_ids: pd.Series) -> np.ndarray:
     """Each person's total of award lines (CNY; a sum of amounts already rounded to the cent), 0 without any."""
+    if len(lines) == 0:  # no award lines (to date, or no award in the policy): 0 for everyone
+        return np.zeros(len(employee_ids))
     total = lines.groupby(lines["employee_id"].astype(str))["amount"].sum()
-    return round_cents(employee_ids.astype(str).map(total).fillna(0.0).to_numpy(dtype="float64"))
+    # each person's total by the position of their id among the totals' (none: the trailing 0)
+    at = positions(pd.Series(employee_ids).astype(str), total.index)
+    return round_cents(np.append(total.to_numpy(dtype="float64"), 0.0)[at])

@@ -29,9 +29,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from numpy.typing import ArrayLike
 
-from compkit._arrays import any_codes, positions
+from compkit._arrays import any_codes, labelled_codes, positions
+from compkit._text import gather, text_column
 from compkit.i18n import N_
 from compkit.money import round_cents, to_cents
 from compkit.policy import Deferral, Policy, WageBill
@@ -100,13 +102,14 @@ def leaver_rules(employees: pd.DataFrame, cycle_end: object, policy: Policy) -> 
     code = np.where(left, positions(reason, pd.Index(reasons, dtype=object)), -1)
     bonus_tab = np.array([0.0 if policy.leavers[r].bonus == "forfeit" else 1.0 for r in reasons] + [1.0])
     deferred_tab = np.array([_DEFERRED_RULES.index(policy.leavers[r].deferred) for r in reasons] + [0])
+    # the texts as Arrow text columns (the ``str`` columns pandas would make of Python strings, without them)
     return pd.DataFrame({
-        "employee_id": employees["employee_id"].astype(str).to_numpy(),
-        "exit_reason": reason.fillna("").to_numpy(dtype=object),
+        "employee_id": text_column(pa.array(employees["employee_id"].astype(str), type=pa.string())),
+        "exit_reason": text_column(pa.array(reason.fillna(""), type=pa.string())),
         "leaver": left,
         "bonus_factor": bonus_tab[code] if n else np.zeros(0),
-        "deferred_rule": np.array(_DEFERRED_RULES, dtype=object)[deferred_tab[code]] if n else
-        np.array([], dtype=object),
+        "deferred_rule": text_column(gather(list(_DEFERRED_RULES), deferred_tab[code] if n else
+                                            np.zeros(0, dtype=np.int64))),
     })
 
 
@@ -121,17 +124,23 @@ def deferral_shares(grades: ArrayLike, key_role: ArrayLike, deferral: Deferral,
     ``deferral.grades`` when given (chosen roles), else everyone (``applies_to: all``) or the key-role grades
     (``applies_to: key_roles``). How much: ``deferral.share_by_grade[grade]`` when set, else ``deferral.share``.
     """
-    g = pd.Series(np.asarray(grades, dtype=object))
+    g = grades if isinstance(grades, pd.Series) else pd.Series(np.asarray(grades, dtype=object))
     if component not in deferral.components:
         return np.zeros(len(g))
+    # per distinct grade (a few), then gathered by the grades' codes (code -1, a missing grade: the last entry)
+    codes, labels = labelled_codes(g)
+    grade_ids = list(labels)
     if deferral.grades is not None:
-        applies = g.isin(deferral.grades).to_numpy()
+        chosen = set(deferral.grades)
+        applies = np.array([x in chosen for x in grade_ids] + [False])[codes]
     elif deferral.applies_to == "all":
         applies = np.ones(len(g), dtype=bool)
     else:
         applies = np.asarray(key_role, dtype=bool).reshape(-1)
-    share = g.map(deferral.share_by_grade).fillna(deferral.share).to_numpy(dtype="float64") \
-        if deferral.share_by_grade else np.full(len(g), deferral.share)
+    by_grade = deferral.share_by_grade or {}
+    shares = [by_grade.get(x) for x in grade_ids]
+    share = np.array([deferral.share if v is None or v != v else v for v in shares] + [deferral.share],
+                     dtype="float64")[codes]
     return np.where(applies, share, 0.0)
 
 

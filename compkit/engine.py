@@ -21,11 +21,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from compkit import awards, career, pay, protection, steps, training
 from compkit import commission as cm
 from compkit import compliance as cp
 from compkit import tax as tx
+from compkit._arrays import grade_lookup, labelled_codes
+from compkit._text import gather, text_column
 from compkit._threads import Pending
 from compkit.credits import CreditSplit, split_credits
 from compkit.data import Dataset, positions
@@ -481,7 +485,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     emp_base = emp.assign(base_monthly=np.where(stepped, on_step, emp["base_monthly"])) if stepped.any() else emp
     base = pay.base_salary(emp_base, policy, days_share, months)
     if stepped.any():
-        base["base_source"] = np.where(stepped, "step", base["base_source"].astype(object))
+        base["base_source"] = text_column(pc.if_else(pa.array(stepped), "step", pa.array(base["base_source"])))
     composite = summary["composite"].to_numpy()
     # the salary review and the promotions on the second thread (after the commission lines) meanwhile
     if reuse:
@@ -496,7 +500,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                                             nhp.months) if nhp is not None else None)
     bonus = pay.bonus(emp, policy, composite, summary["rating"].to_numpy(), base["annual_base_full"].to_numpy(),
                       bonus_share, protected)
-    key_role = emp["grade"].map({g.id: g.key_role for g in policy.grades}).fillna(False).to_numpy(dtype=bool)
+    key_role = grade_lookup(policy.grades, {g.id: float(g.key_role) for g in policy.grades}, emp["grade"],
+                            fill=0.0) > 0.0  # an unknown grade is no key role
     leavers = cp.leaver_rules(emp, data.cycle_end, policy)
     # a leaver's forfeited bonus counts for nothing, before any pool or wage bill is shared out
     bonus_amount = bonus["bonus_before_pool"].to_numpy() * leavers["bonus_factor"].to_numpy()
@@ -597,8 +602,10 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                         "hire_date": emp["hire_date"], "exit_date": emp["exit_date"], "days_share": days_share})
     for col in summary.columns.drop("employee_id"):
         out[col] = _as_column(summary[col])
-    out.insert(out.columns.get_loc("rating") + 1, "rating_name",
-               summary["rating"].map(policy.ratings.names).astype(object).to_numpy())
+    # each rating's name (missing for a rating the policy does not name): text gathered by the ratings' codes
+    rating_codes_, rating_labels = labelled_codes(summary["rating"])
+    out.insert(out.columns.get_loc("rating") + 1, "rating_name", text_column(gather(
+        [policy.ratings.names.get(r) for r in rating_labels] + [None], rating_codes_)))
     out["base_monthly"] = base["base_monthly_used"].to_numpy()
     out["base_source"] = _as_column(base["base_source"])
     out["base_pay"] = pay_now["base_pay"].to_numpy()
@@ -755,7 +762,7 @@ def _commission_cents(lines: pd.DataFrame, settlement: pd.DataFrame | None, ids:
     cents = np.rint(lines["commission"].to_numpy(dtype="float64") * 100)
     out = cents.reshape(n, m, -1).sum(axis=2)
     if settlement is not None and len(settlement):
-        at = positions(pd.Series(settlement.index.to_numpy(dtype=object)), pd.Index(ids))
+        at = positions(pd.Series(settlement.index), pd.Index(ids))
         amount = settlement["settlement"].to_numpy(dtype="float64")
         ok = (at >= 0) & (amount != 0.0)
         np.add.at(out[:, -1], at[ok], np.rint(amount[ok] * 100))
