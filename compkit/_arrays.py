@@ -57,6 +57,13 @@ def _labels_table(labels: pd.Index, index: pd.Index) -> np.ndarray:
     return np.append(found, -1).astype(np.int32)
 
 
+def labels_are_index(categories: pd.Index, index: ArrayLike) -> bool:
+    """Whether a categorical's ``categories`` are the labels of ``index`` in the same order (each code is then its
+    row's position in ``index``): remembered per pair, as :func:`positions` looks categories up."""
+    index = pd.Index(index)
+    return len(categories) == len(index) and _category_table(categories, index) is None
+
+
 def _is_identity(table: np.ndarray, n: int) -> bool:
     """Whether a :func:`_labels_table` of ``n`` labels maps each label to its own position (0, 1, ..., n - 1)."""
     return len(table) == n + 1 and bool(np.array_equal(table[:-1], np.arange(n, dtype=np.int32)))

@@ -5,6 +5,7 @@ career calculators.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,19 @@ def concat(*pieces: pa.Array | str, sep: str = "") -> pa.Array:
     if len(pieces) == 1:
         return pieces[0]
     return pc.binary_join_element_wise(*pieces, sep)
+
+
+#: the dtype pandas gives a column of Python strings (``str``, Arrow-backed, in pandas 3)
+_TEXT = pd.Series(np.array(["x"], dtype=object)).dtype
+
+
+def as_column(values: pd.Series) -> Any:
+    """``values`` to put into another table as the column ``values.to_numpy()`` would make there (the same values
+    and dtype): text that pandas would store as it is stored here goes in as its own array, without a Python
+    string per value made and then converted back (100,000 of them per column)."""
+    if values.dtype == _TEXT and values.notna().any():  # (all missing: pandas would make the column ``object``)
+        return values.array
+    return values.to_numpy()
 
 
 def text_column(text: pa.Array | pa.ChunkedArray) -> pd.api.extensions.ExtensionArray:

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from compkit import steps
-from compkit._arrays import day_number, day_numbers, grade_lookup, positions, rating_codes
+from compkit._arrays import day_number, day_numbers, grade_lookup, labelled_codes, positions, rating_codes
 from compkit._text import concat, fmt_num, fmt_values, gather, text_series
 from compkit.money import round_cents
 from compkit.policy import DemotionRule, Policy, PromotionRule
@@ -461,10 +461,12 @@ def place_on_new_grade(promotions: pd.DataFrame, review: pd.DataFrame, policy: P
     a grade without steps: at least its band minimum on promotion, at most its band maximum on demotion) and
     pay_change (CNY / month); NaN where the grade does not change."""
     out = promotions.copy()
-    rec = out["recommendation"].astype(str).to_numpy()
-    moving = (rec == "promote") | (rec == "demote")
+    # the recommendations by their codes (a few distinct texts), the new grades looked up as text
+    rec_codes, rec_labels = labelled_codes(out["recommendation"].astype(str))
+    promote = np.array([r == "promote" for r in rec_labels] + [False])[rec_codes]
+    moving = promote | np.array([r == "demote" for r in rec_labels] + [False])[rec_codes]
     now = review["new_base_monthly"].to_numpy(dtype="float64")
-    step, new = steps.placement(out["to_grade"].astype(str).to_numpy(), now, rec == "promote", policy)
+    step, new = steps.placement(out["to_grade"].astype(str), now, promote, policy)
     out["base_monthly_before"] = np.where(moving, round_cents(now), np.nan)
     out["new_step"] = np.where(moving, step, np.nan)
     out["new_base_monthly"] = np.where(moving, round_cents(new), np.nan)

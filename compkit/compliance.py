@@ -33,7 +33,7 @@ import pyarrow as pa
 from numpy.typing import ArrayLike
 
 from compkit._arrays import any_codes, labelled_codes, positions
-from compkit._text import gather, text_column
+from compkit._text import as_column, gather, text_column
 from compkit.i18n import N_
 from compkit.money import round_cents, to_cents
 from compkit.policy import Deferral, Policy, WageBill
@@ -673,16 +673,25 @@ def compliance_checks(summary: pd.DataFrame, deferrals: pd.DataFrame, policy: Po
     deferred = col("bonus_deferred") + col("commission_deferred")
     total = fixed + performance
     base = col("base_pay")
-    grade = s["grade"].astype(str).to_numpy()
+    grade_text = s["grade"].astype(str)
+    # the grades by their codes (a few distinct grades): is_grade(ids) -> whether each person's grade is one of ids
+    grade_codes, grade_labels = labelled_codes(grade_text)
+    grade_ids = list(grade_labels)
+
+    def is_grade(ids: Sequence[str]) -> np.ndarray:
+        wanted = set(ids)
+        return np.array([g in wanted for g in grade_ids] + [False])[grade_codes]
+
     key = {g.id for g in policy.grades if g.key_role}
     leaver = s["leaver"].to_numpy(dtype=bool) if "leaver" in s else np.zeros(n, bool)
     employed = col("days_share") > 0 if "days_share" in s else np.ones(n, bool)
-    people = pd.DataFrame({"employee_id": s["employee_id"].to_numpy(), "grade": grade, "fixed": round_cents(fixed),
+    people = pd.DataFrame({"employee_id": as_column(s["employee_id"]), "grade": as_column(grade_text),
+                           "fixed": round_cents(fixed),
                            "performance": round_cents(performance), "total": round_cents(total),
                            "fixed_share": _share(fixed, total), "deferred": round_cents(deferred),
                            "deferred_share": _share(deferred, performance),
-                           "performance_multiple": _share(performance, base), "key_role": np.isin(grade, list(key)),
-                           "senior": np.isin(grade, sp.senior_grades), "leaver": leaver})
+                           "performance_multiple": _share(performance, base), "key_role": is_grade(key),
+                           "senior": is_grade(sp.senior_grades), "leaver": leaver})
     rows: list[dict] = []
     src = sp.source
 
@@ -693,7 +702,7 @@ def compliance_checks(summary: pd.DataFrame, deferrals: pd.DataFrame, policy: Po
                      "people": count, "source": src, "note": note})
 
     grades = [g.id for g in policy.grades]
-    populations = [("all people", employed)] + [(f"grade {g}", employed & (grade == g)) for g in grades]
+    populations = [("all people", employed)] + [(f"grade {g}", employed & is_grade([g])) for g in grades]
     if sp.max_fixed_share is not None:
         over = people["fixed_share"].to_numpy() > sp.max_fixed_share
         for name, m in populations:
@@ -703,7 +712,7 @@ def compliance_checks(summary: pd.DataFrame, deferrals: pd.DataFrame, policy: Po
                 "fixed pay (" + " + ".join(sp.fixed_components) + ") / total pay: 基本薪酬一般不高于薪酬总额的35%")
     for label, grades_in, limit in (("key roles", sorted(key), sp.min_deferral_share),
                                     ("senior management", list(sp.senior_grades), sp.min_deferral_share_senior)):
-        m = employed & np.isin(grade, grades_in) & ~leaver & (performance > 0)
+        m = employed & is_grade(grades_in) & ~leaver & (performance > 0)
         population = f"{label} ({', '.join(grades_in)})" if grades_in else label
         if not grades_in:
             add("deferral_share", population, np.nan, limit, None, 0, 0,

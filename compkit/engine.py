@@ -28,8 +28,8 @@ from compkit import awards, career, pay, protection, steps, training
 from compkit import commission as cm
 from compkit import compliance as cp
 from compkit import tax as tx
-from compkit._arrays import grade_lookup, labelled_codes
-from compkit._text import gather, text_column
+from compkit._arrays import grade_lookup, labelled_codes, labels_are_index
+from compkit._text import as_column, gather, text_column
 from compkit._threads import Pending
 from compkit.credits import CreditSplit, split_credits
 from compkit.data import Dataset, positions
@@ -169,20 +169,6 @@ class Outcomes:
 
 # ---------------------------------------------------------------------------------------- evaluate
 
-#: the dtype pandas gives a column of Python strings (``str``, Arrow-backed, in pandas 3)
-_TEXT = pd.Series(np.array(["x"], dtype=object)).dtype
-
-
-def _as_column(values: pd.Series) -> Any:
-    """``values`` to put into another table as the column ``values.to_numpy()`` would make there (the same values
-    and dtype): text that pandas would store as it is stored here goes in as its own array, without a Python
-    string per value made and then converted back (100,000 of them per column)."""
-    if values.dtype == _TEXT and values.notna().any():  # (all missing: pandas would make the column ``object``)
-        return values.array
-    return values.to_numpy()
-
-
-
 def background() -> Callable[..., Pending]:
     """A second thread for one evaluation: ``submit = background()``, then ``wait = submit(fn, *args)`` queues
     ``fn(*args)`` and returns a :class:`compkit._threads.Pending`: call it to wait for its result (it raises
@@ -301,7 +287,7 @@ def _grid_scores(indicators: pd.DataFrame, ids: pd.Series, needed: list[str]) ->
     if (n == 0 or len(indicators) != n * k or len(emp.cat.categories) != n
             or not (np.asarray(emp.cat.codes).reshape(n, k) == np.arange(n)[:, None]).all()
             or not (np.asarray(ind.cat.codes).reshape(n, k) == np.arange(k)[None, :]).all()
-            or not (np.asarray(emp.cat.categories, dtype=object) == ids.to_numpy(dtype=object)).all()):
+            or not labels_are_index(emp.cat.categories, ids.array)):
         return None
     scores = indicators["score"].to_numpy(dtype="float64").reshape(n, k)
     return {c: scores[:, j].copy() for j, c in enumerate(ind.cat.categories) if c in needed}
@@ -601,13 +587,13 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                         "grade": emp["grade"], "gender": emp["gender"], "fte": emp["fte"],
                         "hire_date": emp["hire_date"], "exit_date": emp["exit_date"], "days_share": days_share})
     for col in summary.columns.drop("employee_id"):
-        out[col] = _as_column(summary[col])
+        out[col] = as_column(summary[col])
     # each rating's name (missing for a rating the policy does not name): text gathered by the ratings' codes
     rating_codes_, rating_labels = labelled_codes(summary["rating"])
     out.insert(out.columns.get_loc("rating") + 1, "rating_name", text_column(gather(
         [policy.ratings.names.get(r) for r in rating_labels] + [None], rating_codes_)))
     out["base_monthly"] = base["base_monthly_used"].to_numpy()
-    out["base_source"] = _as_column(base["base_source"])
+    out["base_source"] = as_column(base["base_source"])
     out["base_pay"] = pay_now["base_pay"].to_numpy()
     for c, v in rounded_allowances.items():
         out[f"allowance_{c}"] = v
@@ -618,7 +604,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["commission_paid"] = commission_paid
     out["commission_deferred"] = commission_deferred
     out["commission_forfeited"] = commission_forfeited
-    out["commission_note"] = _as_column(settled["reason"].fillna(""))
+    out["commission_note"] = as_column(settled["reason"].fillna(""))
     del settled
     out["target_bonus"] = pay_now["target_bonus"].to_numpy()
     out["payout_multiple"] = bonus["payout_multiple"].to_numpy()
@@ -628,7 +614,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["bonus_paid"] = bonus_paid
     out["bonus_deferred"] = bonus_deferred
     out["bonus_forfeited"] = bonus_forfeited
-    out["exit_reason"] = _as_column(leavers["exit_reason"])
+    out["exit_reason"] = as_column(leavers["exit_reason"])
     out["leaver"] = leavers["leaver"].to_numpy()
     if len(claim_register):
         claim_sums = claim_register.groupby("employee_id")[["cancelled", "to_recover"]].sum()
@@ -677,8 +663,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     else:
         out["raise_pct"] = review["raise_pct"].to_numpy()
         out["new_base_monthly"] = round_cents(review["new_base_monthly"].to_numpy())
-        out["promotion"] = _as_column(promotions["recommendation"])
-        out["promotion_to"] = _as_column(promotions["to_grade"])
+        out["promotion"] = as_column(promotions["recommendation"])
+        out["promotion_to"] = as_column(promotions["to_grade"])
         out["promotion_base_monthly"] = promotions["new_base_monthly"].to_numpy()  # pay on the new grade
     out["pay_note"] = _pay_notes(out)
 
@@ -716,17 +702,19 @@ def _leaver_table(out: pd.DataFrame, leavers: pd.DataFrame, bonus: pd.DataFrame,
                   ) -> pd.DataFrame:
     """One row per leaver: exit date and reason, the rule applied and its effect (currency)."""
     m = leavers["leaver"].to_numpy(dtype=bool)
-    s = out[m]
+    s = {c: out[c].array[m].to_numpy() for c in ("employee_id", "exit_date", "exit_reason", "bonus_paid",
+                                                 "bonus_forfeited", "commission_forfeited", "bonus_deferred",
+                                                 "commission_deferred")}  # the leavers' rows of the columns read
     not_awarded = np.where(leavers["bonus_factor"].to_numpy()[m] == 0.0,
                            round_cents(bonus["bonus_before_pool"].to_numpy()[m]), 0.0)
     return pd.DataFrame({
-        "employee_id": s["employee_id"].to_numpy(), "exit_date": s["exit_date"].to_numpy(),
-        "exit_reason": s["exit_reason"].to_numpy(), "days_share": days_share[m],
+        "employee_id": s["employee_id"], "exit_date": s["exit_date"],
+        "exit_reason": s["exit_reason"], "days_share": days_share[m],
         "bonus_rule": np.where(leavers["bonus_factor"].to_numpy()[m] == 0.0, "forfeit", "prorate"),
         "deferred_rule": leavers["deferred_rule"].to_numpy()[m],
-        "bonus_not_awarded": not_awarded, "bonus_paid": s["bonus_paid"].to_numpy(),
-        "deferred_forfeited": round_cents(s["bonus_forfeited"].to_numpy() + s["commission_forfeited"].to_numpy()),
-        "deferred_kept": round_cents(s["bonus_deferred"].to_numpy() + s["commission_deferred"].to_numpy()),
+        "bonus_not_awarded": not_awarded, "bonus_paid": s["bonus_paid"],
+        "deferred_forfeited": round_cents(s["bonus_forfeited"] + s["commission_forfeited"]),
+        "deferred_kept": round_cents(s["bonus_deferred"] + s["commission_deferred"]),
     })
 
 
@@ -757,7 +745,7 @@ def _commission_cents(lines: pd.DataFrame, settlement: pd.DataFrame | None, ids:
     if (n == 0 or len(lines) % (n * m) or not isinstance(employees.dtype, pd.CategoricalDtype)
             or not isinstance(lines["period"].dtype, pd.CategoricalDtype)
             or list(lines["period"].cat.categories) != list(periods)
-            or not employees.cat.categories.equals(pd.Index(ids))):
+            or not labels_are_index(employees.cat.categories, ids.array)):
         return None
     cents = np.rint(lines["commission"].to_numpy(dtype="float64") * 100)
     out = cents.reshape(n, m, -1).sum(axis=2)
@@ -826,10 +814,10 @@ def _benefits(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, 
     july = np.array([int(p[5:7]) >= 7 for p in periods])
     first_h1 = int(np.argmin(july)) if (~july).any() else 0
     first_h2 = int(np.argmax(july)) if july.any() else len(july) - 1
-    table: dict[str, Any] = {"employee_id": _as_column(ids), "wage_h1": round_cents(wage["wage_h1"].to_numpy()),
-                             "wage_source_h1": _as_column(wage["wage_source_h1"]),
+    table: dict[str, Any] = {"employee_id": as_column(ids), "wage_h1": round_cents(wage["wage_h1"].to_numpy()),
+                             "wage_source_h1": as_column(wage["wage_source_h1"]),
                              "wage_h2": round_cents(wage["wage_h2"].to_numpy()),
-                             "wage_source_h2": _as_column(wage["wage_source_h2"])}
+                             "wage_source_h2": as_column(wage["wage_source_h2"])}
     for key in ("si_base", "hf_base"):
         table[f"{key}_h1"] = round_cents(monthly[key][:, first_h1])
         table[f"{key}_h2"] = round_cents(monthly[key][:, first_h2])

@@ -28,6 +28,7 @@ from compkit._arrays import grade_lookup as _grade_lookup
 from compkit._arrays import positions
 from compkit._arrays import rating_codes as _rating_codes
 from compkit._text import gather as _gather
+from compkit._text import text_column as _text_column
 from compkit._text import text_series as _text_series
 from compkit.money import round_cents, to_cents
 from compkit.policy import Benefits, Bonus, BonusPool, Deferral, Grade, Policy
@@ -374,7 +375,7 @@ def contribution_wage(employees: pd.DataFrame, history: pd.DataFrame | None, cyc
         source = np.select([~np.isnan(declared), ~np.isnan(past), joined_after], [0, 1, 2], 3)
         out[f"wage_{half}"] = np.select([source == 0, source == 1, source == 2],
                                         [declared, past, first], fallback)
-        out[f"wage_source_{half}"] = np.asarray(WAGE_SOURCES, dtype=object)[source]
+        out[f"wage_source_{half}"] = _text_column(_gather(list(WAGE_SOURCES), source))
     return pd.DataFrame(out, index=employees.index)
 
 

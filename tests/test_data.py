@@ -514,6 +514,18 @@ def test_positions_of_categories_remembered_per_categories_and_index() -> None:
     assert len(_arrays._CATEGORY_TABLES) <= _arrays._CATEGORY_TABLES_KEPT
 
 
+def test_labels_are_index_when_categories_are_the_index_in_order() -> None:
+    from compkit._arrays import labels_are_index
+
+    ids = [f"E{i:05d}" for i in range(1500)]
+    categories = pd.Index(ids, dtype=object)
+    assert labels_are_index(categories, pd.Index(pd.Series(ids, dtype="string[pyarrow]")))
+    assert labels_are_index(pd.Index(["a", "b"]), ["a", "b"])
+    assert not labels_are_index(categories, pd.Index(ids[::-1]))  # the same labels, another order
+    assert not labels_are_index(categories, pd.Index(ids + ["E99999"]))  # one more label
+    assert not labels_are_index(pd.Index(["a", "b"]), ["a", "c"])
+
+
 def test_sorted_codes_and_any_codes() -> None:
     from compkit._arrays import any_codes, sorted_codes
 
