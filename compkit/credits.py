@@ -80,6 +80,7 @@ class CreditSplit:
         self.source, self.holder, self.deal = empty, empty, empty
         self.kept: np.ndarray | None = None  # boolean per sales row; None: every row kept (nothing split)
         self.kept_positions: np.ndarray | None = None
+        self._sources: np.ndarray | None = None
         self.share = np.zeros(0)
         self.parts: dict[str, np.ndarray] = {}
         self._codes: dict[str, tuple[np.ndarray, pd.Index]] = {}
@@ -120,8 +121,24 @@ class CreditSplit:
         """Positions in sales of the rows kept as they are (increasing)."""
         if self.kept_positions is None:
             self.kept_positions = (np.arange(len(self.sales), dtype=np.int64) if self.kept is None
-                                   else np.flatnonzero(self.kept))
+                                   else self.sources()[:len(self.sources()) - len(self.source)])
         return self.kept_positions
+
+    def sources(self) -> np.ndarray:
+        """Position in sales of each credited sales row (int64, read-only): the rows kept, in order, then each
+        split row's sales row (as :meth:`table` takes them), worked out once per split."""
+        with self._lock:
+            if self._sources is None:
+                if self.kept is None:
+                    sources = np.arange(len(self.sales), dtype=np.int64)
+                else:
+                    kept = np.flatnonzero(self.kept)
+                    sources = np.empty(len(kept) + len(self.source), dtype=np.int64)
+                    sources[:len(kept)] = kept
+                    sources[len(kept):] = self.source
+                sources.flags.writeable = False
+                self._sources = sources
+            return self._sources
 
     def rows(self, values: np.ndarray) -> np.ndarray:
         """An array with one value per sales row, in the credited sales' rows (a split row takes its sales
@@ -147,17 +164,12 @@ class CreditSplit:
             return self._columns[name]
 
     def source_of(self, rows: np.ndarray) -> np.ndarray:
-        """Positions in sales of the credited sales' rows ``rows`` (a split row: the row it was split from)."""
+        """Positions in sales of the credited sales' rows ``rows`` (a split row: the row it was split from):
+        :meth:`sources` at the rows, one gather."""
         rows = np.asarray(rows, dtype=np.int64)
         if self.kept is None:
             return rows
-        kept = self.positions_kept()
-        n_kept = len(kept)
-        split = rows >= n_kept
-        out = np.empty(len(rows), dtype=np.int64)
-        out[~split] = kept[rows[~split]]
-        out[split] = self.source[rows[split] - n_kept]
-        return out
+        return self.sources()[rows]
 
     def column_at(self, name: str, rows: np.ndarray) -> np.ndarray:
         """The credited sales' column ``name`` (float64, money columns split) at the rows ``rows``."""
@@ -197,7 +209,7 @@ class CreditSplit:
         if self.kept is None:
             return sales
         keep = len(self.positions_kept())
-        source = np.concatenate([self.positions_kept(), self.source])
+        source = self.sources()
         out = pd.DataFrame({col: _rows_at(sales[col], source, keep) for col in sales.columns}, copy=False)
         for col, parts in self.parts.items():
             column = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype="float64", copy=True)

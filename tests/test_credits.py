@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compkit.appeals import review_appeals
-from compkit.credits import credited_sales, rebalance_shares, split_cents
+from compkit.credits import credit_rows, credited_sales, rebalance_shares, split_cents
 from compkit.data import load_dataset
 from compkit.engine import evaluate
 from compkit.errors import DataError
@@ -213,6 +213,11 @@ def test_the_split_reads_the_same_credited_sales_as_the_table(bank_policy: Polic
     assert np.array_equal(split.column("amount"), table["amount"].to_numpy())
     rows = np.array([0, len(table) - 1, len(table) - 2, 5])
     assert np.array_equal(split.column_at("amount", rows), table["amount"].to_numpy()[rows])
+    # each credited row's sales row: the rows kept, then each split row's source (as credit_rows gives them)
+    sources = credit_rows(data.sales["deal_id"], data.credits["deal_id"])[0]
+    assert np.array_equal(split.sources(), sources) and not split.sources().flags.writeable
+    assert np.array_equal(split.source_of(rows), sources[rows])
+    assert np.array_equal(split.positions_kept(), np.flatnonzero(~data.sales["deal_id"].isin(data.credits["deal_id"])))
 
 
 def test_the_loaders_deal_look_up_is_kept_for_the_split_of_the_same_columns(monkeypatch) -> None:
