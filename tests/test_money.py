@@ -56,3 +56,23 @@ def test_whole_cents_is_round_cents_in_cents(amounts) -> None:
     np.testing.assert_array_equal(to_cents(a), whole_cents(a).astype("int64"))
     assert round_cents(a[0]) == whole_cents(a[0]) / 100.0
     np.testing.assert_array_equal(np.rint(round_cents(a) * 100.0), whole_cents(a))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.one_of(st.floats(min_value=-1e12, max_value=1e12),
+                          st.sampled_from([1.005, -2.675, 0.0, -0.0, np.nan, np.inf, -np.inf])),
+                min_size=1, max_size=40),
+       st.integers(0, 3))
+def test_whole_cents_of_many_amounts_is_each_amounts_own(amounts, extra_blocks) -> None:
+    """An array of more amounts than one block (rounded a block at a time) gives, bit for bit, what each amount
+    gives alone (the scalar path); NaN stays NaN, and a strided array gives the same."""
+    import compkit.money as money
+    n = money._BLOCK * extra_blocks + 7 * len(amounts)
+    values = np.resize(np.array(amounts, dtype="float64"), n)
+    got = whole_cents(values)
+    alone = np.array([whole_cents(v) for v in values[:len(amounts)]])
+    expected = np.resize(alone, n)
+    assert got.shape == values.shape and np.array_equal(got.view(np.int64), expected.view(np.int64))
+    grid = values[:(n // 7) * 7].reshape(-1, 7)
+    assert np.array_equal(whole_cents(grid).ravel().view(np.int64), expected[:grid.size].view(np.int64))
+    assert np.array_equal(whole_cents(grid[:, 1:]).view(np.int64), whole_cents(grid[:, 1:].copy()).view(np.int64))
