@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 from numpy.typing import ArrayLike
 from pandas.arrays import ArrowStringArray
 
-from compkit._arrays import codes_used, positions, row_codes
+from compkit._arrays import _LOW_BYTES, codes_used, positions, row_codes
 from compkit.credits import CreditSplit
 from compkit.money import whole_cents
 from compkit.policy import Commission, Product, Quota, Tier
@@ -263,7 +263,12 @@ def _row_factor(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> np.n
     factor = np.ones(len(rows))
     co = product.coefficients
     if co is not None:
-        codes, labels = row_codes(sales[co.column], rows)
+        listed = list(co.values)
+        codes = _label_positions(sales[co.column], rows, listed)  # short texts: from the column's bytes
+        if codes is not None:
+            labels = listed
+        else:
+            codes, labels = row_codes(sales[co.column], rows)
         fallback = co.default if co.default is not None else 0.0
         per_label = np.array([co.values.get(label, np.nan) for label in labels] + [np.nan], dtype="float64")
         f = per_label[codes]  # code -1 (missing) takes the trailing NaN
@@ -279,6 +284,102 @@ def _numbers_at(values: pd.Series, rows: np.ndarray) -> np.ndarray:
     if values.dtype == np.float64:
         return values.to_numpy()[rows]
     return pd.to_numeric(values.iloc[rows], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _text_words(values: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """An Arrow text column's texts at the positions ``rows`` as (word, length): the text's first 8 UTF-8 bytes
+    read as a little-endian 64-bit integer (bytes past the text's end zero; uint64) and its length in bytes
+    (int64; missing: -1). Two texts of at most 8 bytes are equal exactly when their words and lengths are.
+    Read from the column's offsets and bytes at the rows, chunk by chunk: no text is copied (Arrow's ``take`` of
+    a million texts copies them, and the chunks of a column of many first). None for a column that is not Arrow
+    text.
+
+    Example: "ab" -> (0x6261, 2); "" -> (0, 0); missing -> (0, -1)."""
+    if not isinstance(values.array, ArrowStringArray):
+        return None
+    chunks = values.array.__arrow_array__().chunks
+    if not all(pa.types.is_string(c.type) or pa.types.is_large_string(c.type) for c in chunks):
+        return None
+    rows = np.asarray(rows, dtype=np.intp)
+    if len(chunks) == 1:
+        return _chunk_words(chunks[0], rows)
+    words = np.zeros(len(rows), dtype=np.uint64)
+    lengths = np.full(len(rows), -1, dtype=np.int64)
+    bounds = np.cumsum([0] + [len(c) for c in chunks])
+    # the rows grouped by chunk (stably; an ordered selection of rows is grouped already)
+    which = np.searchsorted(bounds, rows, side="right") - 1
+    order = None if bool((which[1:] >= which[:-1]).all()) else np.argsort(which, kind="stable")
+    grouped = which if order is None else which[order]
+    at = np.searchsorted(grouped, np.arange(len(chunks) + 1), side="left")
+    for c, chunk in enumerate(chunks):
+        lo, hi = int(at[c]), int(at[c + 1])
+        if lo == hi:
+            continue
+        part = slice(lo, hi) if order is None else order[lo:hi]
+        words[part], lengths[part] = _chunk_words(chunk, rows[part] - bounds[c])
+    return words, lengths
+
+
+def _chunk_words(chunk: pa.Array, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_text_words` of one Arrow string array (positions ``rows`` in it)."""
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    buffers = chunk.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
+    starts = offsets[rows].astype(np.int64, copy=False)
+    lengths = offsets[1:][rows].astype(np.int64, copy=False)
+    lengths -= starts
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, dtype=np.uint8)
+    n = len(data)
+    # the 8 bytes from each start: a strided view of the bytes (nothing copied); texts starting in the last 7
+    # bytes are read from a zero-padded copy of the buffer's end
+    late = np.flatnonzero(starts > n - 8)
+    late_starts = starts[late]
+    if n >= 8:
+        starts[late] = 0
+        words = np.ndarray(shape=(n - 7,), dtype="<u8", buffer=data, strides=(1,))[starts]
+    else:
+        words = np.zeros(len(rows), dtype=np.uint64)
+    if len(late):
+        base = max(n - 8, 0)
+        tail = np.zeros(16, dtype=np.uint8)
+        tail[:n - base] = data[base:]
+        words[late] = np.ndarray(shape=(9,), dtype="<u8", buffer=tail, strides=(1,))[late_starts - base]
+    words &= _LOW_BYTES[np.minimum(lengths, 8)]  # bytes past the text's end (the next text's) cleared
+    if chunk.null_count and buffers[0] is not None:
+        # the validity bits of the chunk's own rows (a slice of a larger array shares its whole bitmap)
+        first = chunk.offset // 8
+        bitmap = np.frombuffer(buffers[0], dtype=np.uint8)[first:(chunk.offset + len(chunk) + 7) // 8]
+        bits = np.unpackbits(bitmap, bitorder="little")
+        lengths[bits[chunk.offset - 8 * first:][rows] == 0] = -1
+    return words.astype(np.uint64, copy=False), lengths
+
+
+def _word_positions(words: np.ndarray, lengths: np.ndarray, key_words: np.ndarray,
+                    key_lengths: np.ndarray) -> np.ndarray:
+    """Position among the keys (distinct words, each of a text of at most 8 bytes with its length) of each text
+    given as (word, length) (:func:`_text_words`; -1: none of them, or missing), int32."""
+    found = pd.Index(np.asarray(key_words, dtype=np.uint64)).get_indexer(words)
+    # a text longer than 8 bytes, or missing (-1), has a length no key has; -1 (no word found) takes the -2
+    same = np.append(np.asarray(key_lengths, dtype=np.int64), -2)[found] == lengths
+    return np.where(same, found, -1).astype(np.int32, copy=False)
+
+
+def _label_positions(values: pd.Series, rows: np.ndarray, labels: Sequence[str]) -> np.ndarray | None:
+    """Position in ``labels`` (distinct texts) of the value of each row ``rows`` of an Arrow text column (-1:
+    missing or another text), from the texts' bytes (:func:`_text_words`). None when the column is not Arrow
+    text or a label is longer than 8 bytes (or two labels differ only in trailing NUL bytes).
+
+    Example: values ["期交5", None, "趸交", "x"], labels ["趸交", "期交5"] -> [1, -1, 0, -1]."""
+    keys = [label.encode("utf-8") if isinstance(label, str) else None for label in labels]
+    if any(k is None or len(k) > 8 for k in keys):
+        return None
+    key_words = np.array([int.from_bytes(k, "little") for k in keys], dtype=np.uint64)
+    if len(np.unique(key_words)) < len(keys):
+        return None
+    texts = _text_words(values, rows)
+    if texts is None:
+        return None
+    return _word_positions(*texts, key_words, np.array([len(k) for k in keys], dtype=np.int64))
 
 
 def npl_reversals(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -314,7 +415,9 @@ def _npl_hits(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> tuple[
     limit = np.append(limit_m.to_numpy(dtype="datetime64[ns]").view(np.int64), missing)[month_codes]
     valid = (start != missing) & (limit != missing)
     hit = has_date & valid & (d >= start) & (d < limit)
-    return hit, pd.DatetimeIndex(d[hit].view("datetime64[ns]")).strftime("%Y-%m").to_numpy(dtype=object)
+    # each hit's NPL month as text (YYYY-MM), written once per distinct month
+    months, at = np.unique(d[hit].view("datetime64[ns]").astype("datetime64[M]"), return_inverse=True)
+    return hit, np.datetime_as_string(months, unit="M").astype(object)[at]
 
 
 def _dated_loan_codes(loan_ids: pd.Series, rows: np.ndarray, dated: np.ndarray) -> np.ndarray:
@@ -324,6 +427,15 @@ def _dated_loan_codes(loan_ids: pd.Series, rows: np.ndarray, dated: np.ndarray) 
     are looked up among the rows, instead of dictionary-encoding every row's id."""
     if not isinstance(loan_ids.array, ArrowStringArray) or not len(rows):
         return row_codes(loan_ids, rows)[0]
+    texts = _text_words(loan_ids, rows)
+    if texts is not None:  # the ids of the dated rows as (word, length); those of at most 8 bytes: by their bytes
+        words, lengths = texts
+        dated = np.asarray(dated, dtype=bool) & (lengths >= 0)
+        key_words, inverse = np.unique(words[dated], return_inverse=True)
+        key_lengths = np.full(len(key_words), -1, dtype=np.int64)
+        key_lengths[inverse] = lengths[dated]
+        if not len(key_words) or (key_lengths.max() <= 8 and (key_lengths[inverse] == lengths[dated]).all()):
+            return _word_positions(words, lengths, key_words, key_lengths)
     taken = loan_ids.array.__arrow_array__().take(pa.array(np.asarray(rows, dtype=np.int64)))
     if isinstance(taken, pa.ChunkedArray):
         taken = taken.combine_chunks()
@@ -346,7 +458,7 @@ def monthly_targets(metrics: pd.DataFrame | None, indicator: str, employees: pd.
     out = np.full((len(employees), len(periods)), np.nan)
     if metrics is None or len(metrics) == 0:
         return out
-    rows = np.flatnonzero(positions(metrics["indicator"], pd.Index([indicator])) == 0)
+    rows = _rows_with(metrics["indicator"], indicator)
     e = positions(metrics["employee_id"].iloc[rows], employees)
     p = positions(metrics["period"].iloc[rows], periods)
     t = metrics["target"].to_numpy(dtype="float64")[rows]
@@ -356,6 +468,18 @@ def monthly_targets(metrics: pd.DataFrame | None, indicator: str, employees: pd.
     seen = np.bincount(flat, minlength=out.size) > 0
     out.ravel()[seen] = sums[seen]
     return out
+
+
+def _rows_with(values: pd.Series, label: str) -> np.ndarray:
+    """Positions of the rows whose value is ``label``, as ``np.flatnonzero(positions(values, [label]) == 0)``: a
+    categorical column compares its codes with the label's code (a byte per row), not a position per row."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        at = positions(pd.Series(np.asarray(values.cat.categories, dtype=object)), pd.Index([label]))
+        code = np.flatnonzero(at == 0)  # (distinct categories: at most one)
+        if len(code) == 0:
+            return np.zeros(0, dtype=np.intp)
+        return np.flatnonzero(np.asarray(values.cat.codes) == code[0])
+    return np.flatnonzero(positions(values, pd.Index([label])) == 0)
 
 
 def _special_commission(product: Product, rates: ProductRates, basis: np.ndarray, cum_basis: np.ndarray,

@@ -18,11 +18,15 @@ from compkit.commission import (
     SETTLEMENT,
     ProductRates,
     _apply,
+    _dated_loan_codes,
     _employee_groups,
     _insert_positions,
     _inserted,
+    _label_positions,
     _product_terms,
+    _rows_with,
     _small_positions,
+    _text_words,
     commission_lines,
     lines_with_settlement,
     product_rates,
@@ -825,3 +829,73 @@ def test_employee_groups_is_factorize(codes, grouped, labels):
     got_codes, got = _employee_groups(lines)
     assert got_codes.dtype == expected_codes.dtype and got_codes.tolist() == expected_codes.tolist()
     assert type(got) is type(expected) and got.dtype == expected.dtype and list(got) == list(expected)
+
+
+# ------------------------------------------------------------------ texts read from their bytes (private helpers)
+
+TEXTS = st.one_of(st.none(), st.sampled_from(["", "a", "ab", "趸交", "期交3", "期交10", "活期", "L2161066", "L21610660",
+                                              "ab\x00", "abcdefgh", "abcdefghi", "定期存款账户"]), st.text(max_size=10))
+
+
+def _arrow_column(texts: list, cuts: list[int], large: bool) -> pd.Series:
+    """``texts`` as an Arrow text column in chunks cut at ``cuts``, each chunk a slice of a larger array."""
+    import pyarrow as pa
+    from pandas.arrays import ArrowStringArray
+    kind = pa.large_string() if large else pa.string()
+    bounds = sorted({0, len(texts), *[c % (len(texts) + 1) for c in cuts]})
+    chunks = [pa.array(["pad"] + texts[a:b] + ["pad"], type=kind).slice(1, b - a) for a, b in zip(bounds, bounds[1:])]
+    arrow = pa.chunked_array(chunks or [pa.array([], type=kind)], type=kind)
+    column = pd.Series(ArrowStringArray(arrow))
+    column.array._pa_array = arrow  # (pandas holds large strings; the helpers read 32-bit offsets too)
+    return column
+
+
+def test_text_words_worked_example() -> None:
+    column = _arrow_column(["ab", "", None, "abcdefghij"], [], large=True)
+    words, lengths = _text_words(column, np.array([0, 1, 2, 3, 0]))
+    assert lengths.tolist() == [2, 0, -1, 10, 2]
+    assert words.tolist()[:2] == [0x6261, 0] and words[3] == int.from_bytes(b"abcdefgh", "little")
+    assert _text_words(pd.Series(["ab"], dtype=object), np.array([0])) is None
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(TEXTS, min_size=1, max_size=30), st.lists(st.integers(0, 40), max_size=4), st.booleans(),
+       st.lists(st.integers(0, 10 ** 6), max_size=40), st.lists(TEXTS.filter(lambda t: t is not None), max_size=5))
+def test_label_positions_are_the_texts_positions_among_the_labels(texts, cuts, large, picks, labels) -> None:
+    """Equal to looking each row's text up among the labels (any chunks, repeated and unordered rows)."""
+    labels = list(dict.fromkeys(labels))
+    column = _arrow_column(texts, cuts, large)
+    rows = np.array([p % len(texts) for p in picks], dtype=np.int64)
+    got = _label_positions(column, rows, labels)
+    if any(len(label.encode()) > 8 for label in labels):
+        assert got is None
+        return
+    expected = [labels.index(texts[r]) if texts[r] in labels else -1 for r in rows]
+    assert got is not None and got.tolist() == expected
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(TEXTS, min_size=1, max_size=30), st.lists(st.integers(0, 40), max_size=4), st.booleans(),
+       st.lists(st.integers(0, 10 ** 6), max_size=40), st.lists(st.booleans(), min_size=40, max_size=40))
+def test_dated_loan_codes_group_the_rows_as_their_loan_ids(texts, cuts, large, picks, dated) -> None:
+    """Rows whose loan id is that of a dated row get a code, equal codes exactly for equal ids; others -1 (as the
+    Arrow look-up of the taken ids, which long ids still take)."""
+    column = _arrow_column(texts, cuts, large)
+    rows = np.array([p % len(texts) for p in picks], dtype=np.int64)
+    dated = np.array(dated[:len(rows)], dtype=bool)
+    codes = _dated_loan_codes(column, rows, dated)
+    ids = [texts[r] for r in rows]
+    wanted = {ids[i] for i in range(len(rows)) if dated[i] and ids[i] is not None}
+    assert [c >= 0 for c in codes] == [i in wanted for i in ids]
+    for i in range(len(rows)):
+        for j in range(len(rows)):
+            if codes[i] >= 0 and codes[j] >= 0:
+                assert (codes[i] == codes[j]) == (ids[i] == ids[j])
+
+
+def test_rows_with_a_label() -> None:
+    values = pd.Series(["x", "y", None, "x"], dtype="category")
+    assert _rows_with(values, "x").tolist() == [0, 3]
+    assert _rows_with(values, "z").tolist() == []
+    assert _rows_with(values.astype(object), "x").tolist() == [0, 3]
+    assert _rows_with(values.astype("string"), "y").tolist() == [1]
