@@ -86,13 +86,8 @@ def _category_table(categories: pd.Index, index: pd.Index) -> np.ndarray | None:
     if len(categories) < 1000 and len(index) < 1000:  # a small look-up: cheaper done again than remembered
         table = _labels_table(categories, index)
         return None if _is_identity(table, len(index)) else table
-    held: object = index
-    key: tuple[object, ...] = (id(categories), "index", id(index))
-    if isinstance(index.array, ArrowStringArray):
-        held = index.array.__arrow_array__()
-        chunks = held.chunks if isinstance(held, pyarrow.ChunkedArray) else [held]
-        key = (id(categories), "arrow", str(held.type),
-               tuple((c.offset, len(c), tuple(0 if b is None else b.address for b in c.buffers())) for c in chunks))
+    index_key, held = _index_identity(index)
+    key = (id(categories), *index_key)
     with _CATEGORY_TABLES_LOCK:
         entry = _CATEGORY_TABLES.get(key)
     if entry is not None:
@@ -105,6 +100,42 @@ def _category_table(categories: pd.Index, index: pd.Index) -> np.ndarray | None:
         while len(_CATEGORY_TABLES) > _CATEGORY_TABLES_KEPT:
             del _CATEGORY_TABLES[next(iter(_CATEGORY_TABLES))]  # the oldest
     return table
+
+
+def _index_identity(index: pd.Index) -> tuple[tuple[object, ...], object]:
+    """(a key for the labels of ``index``, the object to hold so that the key stays valid): an index of Arrow text
+    is known by its Arrow buffers (a new Index object over the same ids is the same index), any other by the
+    Index object itself. Whoever keeps the key keeps the object: its memory cannot be freed and reused."""
+    if isinstance(index.array, ArrowStringArray):
+        held = index.array.__arrow_array__()
+        chunks = held.chunks if isinstance(held, pyarrow.ChunkedArray) else [held]
+        return ("arrow", str(held.type), tuple((c.offset, len(c), tuple(0 if b is None else b.address
+                                                                          for b in c.buffers())) for c in chunks)), held
+    return ("index", id(index)), index
+
+
+_CATEGORY_DTYPES: dict[tuple[object, ...], tuple[object, pd.CategoricalDtype]] = {}
+
+
+def categories_dtype(labels: pd.Index, as_object: bool = False) -> pd.CategoricalDtype:
+    """``pd.CategoricalDtype(labels)`` (the labels as Python strings when ``as_object``): made once per labels'
+    data and kept (the last 8), so that the tables an evaluation makes with the 100,000 employee ids as
+    categories share one categories Index, checked for duplicates once (pandas checks each new dtype) and
+    looked up once by :func:`positions`. The same dtype, equal to a new one, either way."""
+    if len(labels) < 1000:  # small: cheaper made again than remembered
+        return pd.CategoricalDtype(pd.Index(labels, dtype=object) if as_object else labels)
+    index_key, held = _index_identity(labels)
+    key = (*index_key, as_object)
+    with _CATEGORY_TABLES_LOCK:
+        entry = _CATEGORY_DTYPES.get(key)
+    if entry is not None:
+        return entry[1]
+    dtype = pd.CategoricalDtype(pd.Index(labels, dtype=object) if as_object else labels)
+    with _CATEGORY_TABLES_LOCK:
+        _CATEGORY_DTYPES[key] = (held, dtype)
+        while len(_CATEGORY_DTYPES) > _CATEGORY_TABLES_KEPT:
+            del _CATEGORY_DTYPES[next(iter(_CATEGORY_DTYPES))]  # the oldest
+    return dtype
 
 
 def _text_labels(index: pd.Index, kind: pyarrow.DataType) -> pyarrow.Array:

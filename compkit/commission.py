@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 from numpy.typing import ArrayLike
 from pandas.arrays import ArrowStringArray
 
-from compkit._arrays import _LOW_BYTES, codes_used, positions, row_codes
+from compkit._arrays import _LOW_BYTES, categories_dtype, codes_used, positions, row_codes
 from compkit.credits import CreditSplit
 from compkit.money import whole_cents
 from compkit.policy import Commission, Product, Quota, Tier
@@ -921,7 +921,7 @@ def lines_from_bases(bases: CommissionBases, commission: Commission,
 
     return pd.DataFrame({
         "employee_id": pd.Categorical.from_codes(np.repeat(np.arange(n_e, dtype=np.int32), n_p * n_q),
-                                                 dtype=pd.CategoricalDtype(employees_ix)),
+                                                 dtype=categories_dtype(employees_ix)),
         "period": pd.Categorical.from_codes(np.tile(np.repeat(np.arange(n_p, dtype=np.int8), n_q), n_e),
                                             dtype=pd.CategoricalDtype(periods_ix, ordered=True)),
         "product": pd.Categorical.from_codes(np.tile(np.arange(n_q, dtype=np.int8), n_e * n_p),

@@ -17,7 +17,7 @@ import pyarrow as pa
 from numpy.typing import ArrayLike
 
 from compkit import training
-from compkit._arrays import positions, sorted_codes
+from compkit._arrays import categories_dtype, positions, sorted_codes
 from compkit.aggregate import complaint_stats, loyalty, satisfaction_index
 from compkit.credits import CreditSplit, split_credits
 from compkit.data import Dataset
@@ -375,7 +375,7 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
     # keys as categoricals built from codes: no million-row string arrays to create
     return pd.DataFrame({
         "employee_id": pd.Categorical.from_codes(np.repeat(np.arange(n), k),
-                                                 categories=pd.Index(employees, dtype=object)),
+                                                 dtype=categories_dtype(employees, as_object=True)),
         "indicator": pd.Categorical.from_codes(np.tile(np.arange(k), n),
                                                categories=pd.Index([ind.id for ind in inds], dtype=object)),
         "actual": actual.ravel(),

@@ -526,6 +526,22 @@ def test_labels_are_index_when_categories_are_the_index_in_order() -> None:
     assert not labels_are_index(pd.Index(["a", "b"]), ["a", "c"])
 
 
+def test_categories_dtype_made_once_per_labels() -> None:
+    # the employee ids as categories: one dtype per ids' data (a new Index over the same Arrow ids: the same
+    # dtype object), equal to the dtype pandas makes; as Python strings when asked
+    from compkit._arrays import categories_dtype
+
+    ids = pd.Series([f"E{i:05d}" for i in range(1200)], dtype="string[pyarrow]")
+    first = categories_dtype(pd.Index(ids))
+    assert first is categories_dtype(pd.Index(ids.array)) and first == pd.CategoricalDtype(pd.Index(ids))
+    as_text = categories_dtype(pd.Index(ids), as_object=True)
+    assert as_text is not first and as_text.categories.dtype == object and list(as_text.categories) == list(ids)
+    other = categories_dtype(pd.Index(pd.Series(ids[::-1].to_numpy(), dtype="string[pyarrow]")))
+    assert other is not first and list(other.categories) == list(ids[::-1])
+    with pytest.raises(ValueError):
+        categories_dtype(pd.Index(pd.Series(["E1"] * 1200, dtype="string[pyarrow]")))  # not distinct
+
+
 def test_sorted_codes_and_any_codes() -> None:
     from compkit._arrays import any_codes, sorted_codes
 
