@@ -54,7 +54,7 @@ def split_cents(amount: np.ndarray, share: np.ndarray, deal: np.ndarray) -> np.n
     np.maximum.at(deal_total, deal, whole)  # the deal's amount (the same on each of its rows)
     left = deal_total - np.bincount(deal, weights=floor, minlength=n_deals)
     # rank within the deal by fraction, largest first (stable: table order on ties)
-    order = np.lexsort((np.arange(len(deal)), -frac, deal))
+    order = np.lexsort((-frac, deal))  # (lexsort is stable: ties stay in table order)
     first = np.r_[True, deal[order][1:] != deal[order][:-1]] if len(deal) else np.zeros(0, dtype=bool)
     start = np.maximum.accumulate(np.where(first, np.arange(len(deal)), 0)) if len(deal) else first
     rank = np.empty(len(deal), dtype=np.int64)
@@ -96,7 +96,7 @@ class CreditSplit:
         self.share = credits["share"].to_numpy(dtype="float64")[holder]
         for col in SPLIT_COLUMNS:
             if col in sales.columns:
-                value = pd.to_numeric(sales[col], errors="coerce").to_numpy(dtype="float64")[source]
+                value = _numbers(sales[col])[source]
                 parts = split_cents(np.where(np.isnan(value), 0.0, value), self.share, deal)
                 self.parts[col] = np.where(np.isnan(value), np.nan, parts)
 
@@ -154,10 +154,12 @@ class CreditSplit:
         it to change it."""
         with self._lock:
             if name not in self._columns:
-                values = pd.to_numeric(self.sales[name], errors="coerce").to_numpy(dtype="float64")
+                values = _numbers(self.sales[name])
                 if self.kept is not None:
                     split = self.parts[name] if name in self.parts else values[self.source]
                     values = np.concatenate([values[self.kept], split])
+                else:  # (the sales table's own array when it holds numbers: a copy of it)
+                    values = values.copy()
                 values = values.view()
                 values.flags.writeable = False
                 self._columns[name] = values
@@ -174,8 +176,7 @@ class CreditSplit:
     def column_at(self, name: str, rows: np.ndarray) -> np.ndarray:
         """The credited sales' column ``name`` (float64, money columns split) at the rows ``rows``."""
         rows = np.asarray(rows, dtype=np.int64)
-        values = pd.to_numeric(self.sales[name], errors="coerce")
-        out = _at(values, self.source_of(rows))
+        out = _numbers(self.sales[name])[self.source_of(rows)]
         if self.kept is not None and name in self.parts:
             n_kept = len(self.positions_kept())
             split = rows >= n_kept
@@ -221,9 +222,12 @@ class CreditSplit:
         return out
 
 
-def _at(values: pd.Series, rows: np.ndarray) -> np.ndarray:
-    """A numeric column's values at ``rows`` as a new float64 array."""
-    return values.to_numpy(dtype="float64")[rows]
+def _numbers(values: pd.Series) -> np.ndarray:
+    """A column's values as float64 (text that is not a number: NaN), as ``pd.to_numeric(values, errors="coerce")``;
+    a float64 column's own array, not a copy (read it, do not write it)."""
+    if values.dtype == np.float64:
+        return values.to_numpy()
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
 
 
 def split_credits(sales: pd.DataFrame, credits: pd.DataFrame | None) -> CreditSplit:

@@ -241,3 +241,32 @@ def test_the_loaders_deal_look_up_is_kept_for_the_split_of_the_same_columns(monk
     other = sales.assign(deal_id=pd.Series(["D2", "D1"], dtype="string"))  # another column: looked up again
     assert credits_module.split_credits(other, credits).source.tolist() == [1, 1]
     assert len(looked_up) == 2
+
+
+def _split_cents_ranked_by_row(amount: np.ndarray, share: np.ndarray, deal: np.ndarray) -> np.ndarray:
+    """split_cents with the ties of equal remainders ranked by an explicit row-order key (as it was written)."""
+    whole = np.rint(np.abs(amount) * 100.0)
+    raw = whole * share
+    floor = np.floor(raw + 1e-9)
+    frac = raw - floor
+    n_deals = int(deal.max()) + 1
+    deal_total = np.zeros(n_deals)
+    np.maximum.at(deal_total, deal, whole)
+    left = deal_total - np.bincount(deal, weights=floor, minlength=n_deals)
+    order = np.lexsort((np.arange(len(deal)), -frac, deal))
+    first = np.r_[True, deal[order][1:] != deal[order][:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(len(deal)), 0))
+    rank = np.empty(len(deal), dtype=np.int64)
+    rank[order] = np.arange(len(deal)) - start
+    return np.sign(amount) * (floor + (rank < left[deal]).astype("float64")) / 100.0 + 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.sampled_from([0.5, 0.25, 1 / 3, 0.2, 0.7, 0.1])),
+                min_size=1, max_size=30))
+def test_split_cents_ranks_ties_in_table_order(rows) -> None:
+    deal = np.array([r[0] for r in rows])
+    share = np.array([r[1] for r in rows])
+    amount = np.array([[100.01, 0.03, -7.77, 1.0, 10.05, 3.0, 0.07][d] for d in deal])  # a deal's amount on its rows
+    got = split_cents(amount, share, deal)
+    assert np.array_equal(got, _split_cents_ranked_by_row(amount, share, deal))
