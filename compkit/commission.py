@@ -260,7 +260,7 @@ def row_basis(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> np.nda
 def _row_factor(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> np.ndarray:
     """The factor on the amount of the rows ``rows``: coefficient x FTP spread (each 1 when the product has
     none). The coefficient is looked up once per distinct value of its column among the rows."""
-    factor = np.ones(len(rows))
+    factor = None  # (1 x f is f: the first factor is the factor itself)
     co = product.coefficients
     if co is not None:
         listed = list(co.values)
@@ -272,11 +272,15 @@ def _row_factor(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> np.n
         fallback = co.default if co.default is not None else 0.0
         per_label = np.array([co.values.get(label, np.nan) for label in labels] + [np.nan], dtype="float64")
         f = per_label[codes]  # code -1 (missing) takes the trailing NaN
-        factor *= np.where(np.isnan(f), fallback, f)
+        factor = np.where(np.isnan(f), fallback, f)
     if product.on_ftp_spread:
         spread = _numbers_at(sales["ftp_spread"], rows)
-        factor *= np.where(np.isnan(spread), 0.0, spread)
-    return factor
+        spread = np.where(np.isnan(spread), 0.0, spread)
+        if factor is None:
+            factor = spread
+        else:
+            factor *= spread
+    return np.ones(len(rows)) if factor is None else factor
 
 
 def _numbers_at(values: pd.Series, rows: np.ndarray) -> np.ndarray:
@@ -945,19 +949,33 @@ def _employee_groups(employees: pd.Series) -> tuple[np.ndarray, pd.Index]:
     without hashing millions of codes; anything else goes through ``pd.factorize``.
 
     Example: categories [a, b, c], codes [0, 0, 2, 2, 2] -> codes [0, 0, 1, 1, 1], employees [a, c]."""
-    if isinstance(employees.dtype, pd.CategoricalDtype):
-        codes = np.asarray(employees.cat.codes)
-        if len(codes) and codes[0] >= 0 and bool((codes[1:] >= codes[:-1]).all()):  # (so no -1 anywhere)
-            used = np.flatnonzero(codes_used(codes, len(employees.cat.categories)))
-            if len(used) == len(employees.cat.categories):  # every employee: the codes as they are
-                renumbered = codes.astype(np.intp)
-            else:
-                rank = np.zeros(len(employees.cat.categories), dtype=np.intp)
-                rank[used] = np.arange(len(used), dtype=np.intp)
-                renumbered = rank[codes]
-            return renumbered, pd.CategoricalIndex(pd.Categorical.from_codes(used, dtype=employees.dtype))
+    grouped = _grouped_codes(employees)
+    if grouped is not None:
+        codes, uniques = grouped
+        return codes.astype(np.intp), uniques
     codes, uniques = pd.factorize(employees)
     return codes, uniques
+
+
+def _grouped_codes(employees: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
+    """:func:`_employee_groups` of a categorical whose lines come employee by employee in the categories' order
+    (non-decreasing codes, none missing), its codes as the categorical holds them (int8 to int32; read-only) when
+    every category has lines, else renumbered; None for any other column. The codes are then grouped by employee
+    (non-decreasing)."""
+    if not isinstance(employees.dtype, pd.CategoricalDtype):
+        return None
+    codes = np.asarray(employees.cat.codes)
+    if not (len(codes) and codes[0] >= 0 and bool((codes[1:] >= codes[:-1]).all())):  # (so no -1 anywhere)
+        return None
+    used = np.flatnonzero(codes_used(codes, len(employees.cat.categories)))
+    if len(used) == len(employees.cat.categories):  # every employee: the codes as they are
+        renumbered = codes.view()
+        renumbered.flags.writeable = False
+    else:
+        rank = np.zeros(len(employees.cat.categories), dtype=np.intp)
+        rank[used] = np.arange(len(used), dtype=np.intp)
+        renumbered = rank[codes]
+    return renumbered, pd.CategoricalIndex(pd.Categorical.from_codes(used, dtype=employees.dtype))
 
 
 def _stacked_by_employee(lines: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame | None:
@@ -972,9 +990,13 @@ def _stacked_by_employee(lines: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFra
         if dtype != extra[col].dtype or not (isinstance(dtype, pd.CategoricalDtype) or
                                              (isinstance(dtype, np.dtype) and dtype.kind in "biuf")):
             return None
-    line_codes, uniques = _employee_groups(lines["employee_id"])
-    if len(line_codes) > 1 and not (line_codes[1:] >= line_codes[:-1]).all():
-        return None
+    grouped = _grouped_codes(lines["employee_id"])  # (grouped by employee already: not checked again)
+    if grouped is not None:
+        line_codes, uniques = grouped
+    else:
+        line_codes, uniques = _employee_groups(lines["employee_id"])
+        if len(line_codes) > 1 and not (line_codes[1:] >= line_codes[:-1]).all():
+            return None
     # each extra row goes right after its employee's last line; an employee without lines goes at the end
     known = pd.Index(uniques).get_indexer(pd.Index(extra["employee_id"]))
     at = np.where(known >= 0, np.searchsorted(line_codes, known, side="right"), len(line_codes))
@@ -1067,7 +1089,8 @@ def settle(lines: pd.DataFrame, composite: pd.Series, annual_base: pd.Series,
         lines = lines[(lines["product"] != SETTLEMENT).to_numpy()]
     codes, uniques = _employee_groups(lines["employee_id"])
     index = pd.Index(np.asarray(uniques, dtype=object), name="employee_id")
-    line_c = np.rint(lines["commission"].to_numpy(dtype="float64") * 100.0)
+    line_c = lines["commission"].to_numpy(dtype="float64") * 100.0
+    np.rint(line_c, out=line_c)
     gross_c = np.bincount(codes, weights=line_c, minlength=len(index))
     comp = composite.reindex(index).to_numpy(dtype="float64")
     base = annual_base.reindex(index).to_numpy(dtype="float64")
