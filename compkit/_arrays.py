@@ -130,7 +130,17 @@ def categories_dtype(labels: pd.Index, as_object: bool = False) -> pd.Categorica
         entry = _CATEGORY_DTYPES.get(key)
     if entry is not None:
         return entry[1]
-    dtype = pd.CategoricalDtype(pd.Index(labels, dtype=object) if as_object else labels)
+    arrow = labels.array.__arrow_array__() if isinstance(labels.array, ArrowStringArray) else None
+    if arrow is not None and arrow.null_count == 0 and texts_distinct(arrow):
+        # Arrow text, told distinct by its bytes: the dtype without pandas' check of the labels as Python strings
+        # (as Python strings: the equal texts' one Index, e.g. the loaded tables' categories, _arrays.shared_labels)
+        categories = shared_labels(pd.Series(labels.array, copy=False)) if as_object else labels
+        try:
+            dtype = pd.CategoricalDtype._from_fastpath(categories, False)
+        except (AttributeError, TypeError):  # (a pandas without it)
+            dtype = pd.CategoricalDtype(categories)
+    else:
+        dtype = pd.CategoricalDtype(pd.Index(labels, dtype=object) if as_object else labels)
     with _CATEGORY_TABLES_LOCK:
         _CATEGORY_DTYPES[key] = (held, dtype)
         while len(_CATEGORY_DTYPES) > _CATEGORY_TABLES_KEPT:
