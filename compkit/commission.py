@@ -580,9 +580,14 @@ def special_cents(product: Product, rates: ProductRates, basis: np.ndarray, cum_
     return whole_cents(month).sum(axis=-1)
 
 
+def _small_type(n: int) -> type:
+    """The smallest signed integers that hold the positions 0 .. n - 1 and -1 (int8 below 128)."""
+    return np.int8 if n < 2 ** 7 else np.int16 if n < 2 ** 15 else np.int32
+
+
 def _small(table: np.ndarray, n: int) -> np.ndarray:
     """Positions (-1: none) among ``n`` labels as the smallest signed integers that hold them (int8 below 128)."""
-    return table.astype(np.int8 if n < 2 ** 7 else np.int16 if n < 2 ** 15 else np.int32, copy=False)
+    return table.astype(_small_type(n), copy=False)
 
 
 def _small_positions(values: pd.Series, index: pd.Index) -> np.ndarray:
@@ -860,6 +865,45 @@ def _lines_alike(commission: Commission, other: Commission, n_lines: int, n_grid
     return [i for i, (a, b) in enumerate(zip(commission.products, other.products, strict=True)) if a == b]
 
 
+#: employees per block of :func:`_true_ups` (2,048 x 12 months x 7 products: 1.4 MB a grid block)
+_TRUE_UP_BLOCK = 2048
+
+
+def _true_ups(cum_basis: np.ndarray, terms: np.ndarray, special: dict[int, np.ndarray]
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``cycle_to_date`` lines of :func:`lines_from_bases`: (C_t, the lines, paid to date), CNY, from the
+    cumulative bases (employees x months x products) and the products' tier terms, the products of ``special``
+    (by position: their C_t, employees x months) as given:
+
+      C_t = tiered(B_t);  line_t = [round_cents(C_t) - round_cents(C_{t-1})] / 100 (C_0 = 0);
+      paid_t = [round_cents(C_t) - line_t] / 100 (both + 0.0: no -0.0)
+
+    C_t as the grid, the lines and paid to date flat (in the grid's order). Worked out a block of employees at a
+    time (each block's steps in the cache instead of a pass per step over the whole grid in memory): the same
+    operations on each element, the same bits."""
+    n_e = cum_basis.shape[0]
+    cum_comm = np.empty(cum_basis.shape)
+    line_c = np.empty(cum_basis.shape)
+    paid_c = np.empty(cum_basis.shape)
+    for lo in range(0, n_e, _TRUE_UP_BLOCK):
+        hi = min(lo + _TRUE_UP_BLOCK, n_e)
+        c = _apply(cum_basis[lo:hi], terms)
+        for i, cum_i in special.items():
+            c[:, :, i] = cum_i[lo:hi]
+        cum_comm[lo:hi] = c
+        rounded = whole_cents(c)
+        line = line_c[lo:hi]
+        line[...] = rounded  # the month's true-up: rounded C_t - rounded C_{t-1} (C_0 = 0)
+        line[:, 1:] -= rounded[:, :-1]
+        rounded -= line  # paid to date
+        line /= 100.0
+        line += 0.0  # no -0.0
+        rounded /= 100.0
+        rounded += 0.0
+        paid_c[lo:hi] = rounded
+    return cum_comm, line_c.reshape(-1), paid_c.reshape(-1)
+
+
 def lines_from_bases(bases: CommissionBases, commission: Commission,
                      like: tuple[Commission, pd.DataFrame] | None = None) -> pd.DataFrame:
     """The commission table of :func:`commission_lines` from its :func:`commission_bases`, with ``commission``'s
@@ -891,14 +935,7 @@ def lines_from_bases(bases: CommissionBases, commission: Commission,
         special_out[j] = _special_commission(pr, rates[pr.id], basis[:, :, j], cum_basis[:, :, j], baseline,
                                              target, commission.accumulate, cycle_target)
     if commission.accumulate == "cycle_to_date":
-        cum_comm = _apply(cum_basis, terms)
-        for i, (_, cum_i) in special_out.items():
-            cum_comm[:, :, i] = cum_i
-        rounded = whole_cents(cum_comm)
-        line_c = rounded.copy()  # the month's true-up: rounded C_t - rounded C_{t-1} (C_0 = 0)
-        line_c[:, 1:] -= rounded[:, :-1]
-        paid_c = rounded
-        paid_c -= line_c
+        cum_comm, line, paid = _true_ups(cum_basis, terms, {i: cum_i for i, (_, cum_i) in special_out.items()})
     else:
         month = _apply(basis, terms)
         for i, (month_i, _) in special_out.items():
@@ -906,12 +943,12 @@ def lines_from_bases(bases: CommissionBases, commission: Commission,
         cum_comm = np.cumsum(month, axis=1)
         line_c = whole_cents(month)
         paid_c = np.cumsum(line_c, axis=1) - line_c
-    line = line_c.reshape(-1)
-    line /= 100.0
-    line += 0.0  # no -0.0
-    paid = paid_c.reshape(-1)
-    paid /= 100.0
-    paid += 0.0
+        line = line_c.reshape(-1)
+        line /= 100.0
+        line += 0.0  # no -0.0
+        paid = paid_c.reshape(-1)
+        paid /= 100.0
+        paid += 0.0
     if alike:  # the alike products' lines as the other table has them, the others' as worked out here
         assert like is not None
         shape, rest = (n_e, n_p, n_q), (n_e, n_p, len(todo))
@@ -923,13 +960,14 @@ def lines_from_bases(bases: CommissionBases, commission: Commission,
         cum_comm, paid, line = full[0], full[1].reshape(-1), full[2].reshape(-1)
         basis, cum_basis = bases.basis, bases.cumulative_basis
 
+    # (the grid's codes are below their numbers of categories by construction: not checked again, a pass each)
     return pd.DataFrame({
         "employee_id": pd.Categorical.from_codes(np.repeat(np.arange(n_e, dtype=np.int32), n_p * n_q),
-                                                 dtype=categories_dtype(employees_ix)),
-        "period": pd.Categorical.from_codes(np.tile(np.repeat(np.arange(n_p, dtype=np.int8), n_q), n_e),
-                                            dtype=pd.CategoricalDtype(periods_ix, ordered=True)),
-        "product": pd.Categorical.from_codes(np.tile(np.arange(n_q, dtype=np.int8), n_e * n_p),
-                                             dtype=pd.CategoricalDtype(products)),
+                                                 dtype=categories_dtype(employees_ix), validate=False),
+        "period": pd.Categorical.from_codes(np.tile(np.repeat(np.arange(n_p, dtype=_small_type(n_p)), n_q), n_e),
+                                            dtype=pd.CategoricalDtype(periods_ix, ordered=True), validate=False),
+        "product": pd.Categorical.from_codes(np.tile(np.arange(n_q, dtype=_small_type(n_q)), n_e * n_p),
+                                             dtype=pd.CategoricalDtype(products), validate=False),
         "basis": basis.ravel(),
         "cumulative_basis": cum_basis.ravel(),
         "cumulative_commission": cum_comm.ravel(),

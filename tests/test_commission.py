@@ -27,13 +27,14 @@ from compkit.commission import (
     _rows_with,
     _small_positions,
     _text_words,
+    _true_ups,
     commission_lines,
     lines_with_settlement,
     product_rates,
     settle,
     tiered,
 )
-from compkit.money import round_cents
+from compkit.money import round_cents, whole_cents
 from compkit.policy import Commission, Tier, load_policy
 
 POLICY_FILE = Path(__file__).resolve().parents[1] / "data" / "policies" / "examples" / "simple-2025.yaml"
@@ -899,3 +900,32 @@ def test_rows_with_a_label() -> None:
     assert _rows_with(values, "z").tolist() == []
     assert _rows_with(values.astype(object), "x").tolist() == [0, 3]
     assert _rows_with(values.astype("string"), "y").tolist() == [1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 4), st.integers(0, 2 ** 32 - 1), st.integers(1, 4))
+def test_true_ups_by_blocks_are_those_of_the_whole_grid(n_e, block, seed, n_p) -> None:
+    """C_t, the lines and paid to date worked out a block of employees at a time are, bit for bit, those of the
+    whole grid at once (as lines_from_bases wrote them), a product's C_t given (special) included."""
+    import compkit.commission as commission
+    rng = np.random.default_rng(seed)
+    terms = _product_terms(product_rates(Commission(products=[
+        {"id": "a", "rate": 0.01},
+        {"id": "b", "method": "retroactive", "tiers": [{"upto": 1000, "rate": 0.01}, {"rate": 0.02}]},
+        {"id": "c", "rate_per_10k": 6}])))
+    cum_basis = np.cumsum(np.round(rng.normal(500, 900, (n_e, n_p, 3)), 2), axis=1)
+    special = {2: rng.normal(0, 30, (n_e, n_p))}
+    cum = _apply(cum_basis, terms)
+    cum[:, :, 2] = special[2]
+    rounded = whole_cents(cum)
+    line_c = rounded.copy()
+    line_c[:, 1:] -= rounded[:, :-1]
+    paid_c = rounded - line_c
+    saved = commission._TRUE_UP_BLOCK
+    commission._TRUE_UP_BLOCK = block
+    try:
+        got = _true_ups(cum_basis, terms, special)
+    finally:
+        commission._TRUE_UP_BLOCK = saved
+    for g, e in zip(got, (cum, (line_c / 100.0 + 0.0).ravel(), (paid_c / 100.0 + 0.0).ravel()), strict=True):
+        assert g.shape == e.shape and np.array_equal(g.view(np.uint64), e.view(np.uint64))
