@@ -290,6 +290,10 @@ def _numbers_at(values: pd.Series, rows: np.ndarray) -> np.ndarray:
     return pd.to_numeric(values.iloc[rows], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
+#: an odd 64-bit constant (2**64 / golden ratio): the high bits of a word times it hash the word
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
 def _text_words(values: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """An Arrow text column's texts at the positions ``rows`` as (word, length): the text's first 8 UTF-8 bytes
     read as a little-endian 64-bit integer (bytes past the text's end zero; uint64) and its length in bytes
@@ -359,9 +363,21 @@ def _chunk_words(chunk: pa.Array, rows: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _word_positions(words: np.ndarray, lengths: np.ndarray, key_words: np.ndarray,
-                    key_lengths: np.ndarray) -> np.ndarray:
+                    key_lengths: np.ndarray, rare: bool = False) -> np.ndarray:
     """Position among the keys (distinct words, each of a text of at most 8 bytes with its length) of each text
-    given as (word, length) (:func:`_text_words`; -1: none of them, or missing), int32."""
+    given as (word, length) (:func:`_text_words`; -1: none of them, or missing), int32.
+
+    ``rare``: most texts are none of the keys (the loan ids of a few dated loans): only the texts whose 16-bit
+    hash of the word some key has are looked up in the keys' hash table (a flag per hash, 64 KB)."""
+    if rare and len(key_words) <= 1 << 12:
+        flags = np.zeros(1 << 16, dtype=bool)
+        flags[(np.asarray(key_words, dtype=np.uint64) * _GOLDEN) >> np.uint64(48)] = True
+        hashes = words * _GOLDEN
+        hashes >>= np.uint64(48)
+        maybe = np.flatnonzero(flags[hashes])
+        out = np.full(len(words), -1, dtype=np.int32)
+        out[maybe] = _word_positions(words[maybe], lengths[maybe], key_words, key_lengths)
+        return out
     found = pd.Index(np.asarray(key_words, dtype=np.uint64)).get_indexer(words)
     # a text longer than 8 bytes, or missing (-1), has a length no key has; -1 (no word found) takes the -2
     same = np.append(np.asarray(key_lengths, dtype=np.int64), -2)[found] == lengths
@@ -400,7 +416,7 @@ def npl_reversals(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> tu
 def _npl_hits(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`npl_reversals` as (a boolean per row of ``rows``: reversed, the NPL month of each reversed row).
     ``rows`` may repeat a row (the credited sales' split rows, :class:`compkit.credits.CreditSplit`)."""
-    npl = _dates_at(sales["npl_date"], rows).astype("datetime64[ns]").view(np.int64)
+    npl = _dates_at(sales["npl_date"], rows).view(np.int64)
     missing = np.iinfo(np.int64).min  # NaT
     loan = _dated_loan_codes(sales["loan_id"], rows, npl != missing)  # -1: no loan id, or never dated
     # the earliest NPL date of each loan (over its rows with a date), then on every row of the loan
@@ -439,7 +455,7 @@ def _dated_loan_codes(loan_ids: pd.Series, rows: np.ndarray, dated: np.ndarray) 
         key_lengths = np.full(len(key_words), -1, dtype=np.int64)
         key_lengths[inverse] = lengths[dated]
         if not len(key_words) or (key_lengths.max() <= 8 and (key_lengths[inverse] == lengths[dated]).all()):
-            return _word_positions(words, lengths, key_words, key_lengths)
+            return _word_positions(words, lengths, key_words, key_lengths, rare=True)
     taken = loan_ids.array.__arrow_array__().take(pa.array(np.asarray(rows, dtype=np.int64)))
     if isinstance(taken, pa.ChunkedArray):
         taken = taken.combine_chunks()
@@ -451,7 +467,7 @@ def _dated_loan_codes(loan_ids: pd.Series, rows: np.ndarray, dated: np.ndarray) 
 def _dates_at(values: pd.Series, rows: np.ndarray) -> np.ndarray:
     """A column's values at the positions ``rows`` as datetime64[ns] (not a date: NaT)."""
     if values.dtype.kind == "M":
-        return values.to_numpy()[rows].astype("datetime64[ns]")
+        return values.to_numpy()[rows].astype("datetime64[ns]", copy=False)
     return pd.to_datetime(values.iloc[rows], errors="coerce").to_numpy(dtype="datetime64[ns]")
 
 
