@@ -163,8 +163,10 @@ def _text_positions(labels: pd.Index, index: pd.Index) -> np.ndarray | None:
     employee ids the engine looks up several times per evaluation. None when either is not all text."""
     if len(labels) < 1000 or index.inferred_type != "string" or labels.inferred_type != "string":
         return None
+    text = _ARROW_TEXT_OF.get(id(labels))  # labels made by shared_labels: the Arrow text they were made of
     try:
-        text = pyarrow.array(np.asarray(labels, dtype=object), type=pyarrow.large_string())
+        text = (pyarrow.array(np.asarray(labels, dtype=object), type=pyarrow.large_string()) if text is None
+                else text.cast(pyarrow.large_string()))
     except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):
         return None
     found = pc.index_in(text, value_set=_text_labels(index, pyarrow.large_string()))
@@ -294,6 +296,9 @@ def _text_hashes(chunk: pyarrow.Array, offsets: np.ndarray, words: int) -> np.nd
 
 #: the Index of Python strings made for a set of texts, by digest of those texts, while some table holds it
 _LABELS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+# id of an Index made by shared_labels -> the Arrow text it was made of (while the Index lives): looked up by
+# positions without its 100,000 Python strings made Arrow text again
+_ARROW_TEXT_OF: dict[int, pyarrow.Array] = {}
 _LABELS_LOCK = threading.Lock()
 
 
@@ -321,7 +326,11 @@ def shared_labels(texts: pd.Series) -> pd.Index:
         return found
     labels = pd.Index(np.asarray(texts, dtype=object), dtype=object)
     with _LABELS_LOCK:
-        return _LABELS.setdefault(key, labels)
+        shared = _LABELS.setdefault(key, labels)
+        if shared is labels:  # remembered beside them while they live: the Arrow text they were made of
+            _ARROW_TEXT_OF[id(labels)] = arrow.combine_chunks() if arrow.num_chunks != 1 else arrow.chunk(0)
+            weakref.finalize(labels, _ARROW_TEXT_OF.pop, id(labels), None)
+        return shared
 
 
 def labelled_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:

@@ -504,11 +504,13 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         # the pool is shared out in whole cents (largest remainder), so the rounded bonuses add up to it exactly
         bonus_amount = allocate_cents(policy.bonus.pool.amount, bonus_amount)
     deferral = policy.bonus.deferral
-    deferred_rule = leavers["deferred_rule"].to_numpy()
-    bonus_defer_share = np.where(deferred_rule == "pay_early", 0.0,
+    # each person's leaver rule for deferred pay, by its code (three rules; no Python string per person)
+    rule_codes, rule_labels = labelled_codes(leavers["deferred_rule"])
+    pay_early = np.array([r == "pay_early" for r in rule_labels] + [False])[rule_codes]
+    forfeit = np.array([r == "forfeit" for r in rule_labels] + [False])[rule_codes]
+    bonus_defer_share = np.where(pay_early, 0.0,
                                  cp.deferral_shares(emp["grade"], key_role, deferral, "bonus"))
     bonus_paid, bonus_deferred = cp.split_deferred(bonus_amount, bonus_defer_share, deferral.min_bonus)
-    forfeit = deferred_rule == "forfeit"
     bonus_forfeited = np.where(forfeit, bonus_deferred, 0.0)
     bonus_deferred = np.where(forfeit, 0.0, bonus_deferred)
 
@@ -550,7 +552,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                          if "commission" in wanted else  # not asked for: built only if the gross pay needs it
                          partial(cm.lines_with_settlement, lines, settlement, data.periods[-1]))
     pending_benefits = submit(_benefits, policy, data, emp, ids, base, pay_now, employed[1], days, paid_periods)
-    commission_share = np.where(deferred_rule == "pay_early", 0.0,
+    commission_share = np.where(pay_early, 0.0,
                                 cp.deferral_shares(emp["grade"], key_role, deferral, "commission"))
     commission_paid, commission_deferred = cp.split_deferred(np.maximum(commission_total, 0.0), commission_share)
     # a negative total (net clawback of commission) is paid back in full, never deferred
@@ -711,7 +713,7 @@ def _leaver_table(out: pd.DataFrame, leavers: pd.DataFrame, bonus: pd.DataFrame,
         "employee_id": s["employee_id"], "exit_date": s["exit_date"],
         "exit_reason": s["exit_reason"], "days_share": days_share[m],
         "bonus_rule": np.where(leavers["bonus_factor"].to_numpy()[m] == 0.0, "forfeit", "prorate"),
-        "deferred_rule": leavers["deferred_rule"].to_numpy()[m],
+        "deferred_rule": leavers["deferred_rule"].array[m].to_numpy(),
         "bonus_not_awarded": not_awarded, "bonus_paid": s["bonus_paid"],
         "deferred_forfeited": round_cents(s["bonus_forfeited"] + s["commission_forfeited"]),
         "deferred_kept": round_cents(s["bonus_deferred"] + s["commission_deferred"]),

@@ -542,6 +542,25 @@ def test_categories_dtype_made_once_per_labels() -> None:
         categories_dtype(pd.Index(pd.Series(["E1"] * 1200, dtype="string[pyarrow]")))  # not distinct
 
 
+def test_positions_of_shared_labels_read_from_their_arrow_text() -> None:
+    # categories made by shared_labels (the loader's) are looked up from the Arrow text they were made of
+    from compkit import _arrays
+    from compkit._arrays import positions, shared_labels
+
+    ids = pd.Series([f"S{i:05d}" for i in range(1300)], dtype="string[pyarrow]")
+    labels = shared_labels(ids)
+    assert id(labels) in _arrays._ARROW_TEXT_OF and labels is shared_labels(ids.copy())
+    values = pd.Series(pd.Categorical.from_codes([0, 1299, -1, 7], categories=labels))
+    index = pd.Index(pd.Series(ids[::-1].to_numpy(), dtype="string[pyarrow]"))  # reversed: 1299 - i
+    assert positions(values, index).tolist() == [1299, 0, -1, 1292]
+    key = id(labels)
+    del labels, values
+    _arrays._CATEGORY_TABLES.clear()  # (positions' remembered look-ups hold their categories)
+    import gc
+    gc.collect()
+    assert key not in _arrays._ARROW_TEXT_OF  # forgotten with the labels
+
+
 def test_sorted_codes_and_any_codes() -> None:
     from compkit._arrays import any_codes, sorted_codes
 
