@@ -18,6 +18,7 @@ from compkit.commission import (
     SETTLEMENT,
     ProductRates,
     _apply,
+    _cents_per_employee,
     _dated_loan_codes,
     _employee_groups,
     _insert_positions,
@@ -929,3 +930,18 @@ def test_true_ups_by_blocks_are_those_of_the_whole_grid(n_e, block, seed, n_p) -
         commission._TRUE_UP_BLOCK = saved
     for g, e in zip(got, (cum, (line_c / 100.0 + 0.0).ravel(), (paid_c / 100.0 + 0.0).ravel()), strict=True):
         assert g.shape == e.shape and np.array_equal(g.view(np.uint64), e.view(np.uint64))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 5), st.lists(st.one_of(
+    st.integers(-10 ** 6, 10 ** 6).map(float), st.sampled_from([0.0, -0.0, np.nan, np.inf, 2.0 ** 52, -2.0 ** 51])),
+    min_size=30, max_size=30), st.booleans())
+def test_cents_per_employee_is_bincount(n, m, cents, ragged) -> None:
+    """Each employee's sum of whole cents: bincount's bits, lines in rows of m per employee or not."""
+    codes = np.repeat(np.arange(n), m)
+    if ragged and len(codes) > 1:
+        codes = np.sort(np.r_[codes[1:], n - 1])  # one line moved to the last employee: not rows of m
+    values = np.resize(np.array(cents), len(codes))
+    got = _cents_per_employee(values, codes, n, grouped=True)
+    expected = np.bincount(codes, weights=values, minlength=n)
+    assert np.array_equal(got.view(np.uint64), expected.view(np.uint64))
