@@ -650,7 +650,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["employer_cost"] = round_cents(out["total_cash"] + out["bonus_deferred"] + out["commission_deferred"]
                                        + out["employer_contributions"])
     del by_month, pending_cents, pending_benefits, pay_now, employed  # in the gross pay and the contributions now
-    net_table, tax_table = (_net_pay(policy, data, ids, out, gross, monthly, None if interim else deferrals,
+    net_table, tax_table = (_net_pay(policy, data, ids, out, gross, monthly,
+                                     None if interim else _payable_by_year(deferrals, len(ids), deferral.years),
                                      paid_periods, interim, id_index) if wanted & {"net", "tax"} else
                             (pd.DataFrame(), pd.DataFrame()))
     # the commission table, put together on the second thread meanwhile (nothing above reads it)
@@ -837,12 +838,24 @@ def _benefits(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, 
     return monthly, pd.DataFrame(table)
 
 
+def _payable_by_year(deferrals: pd.DataFrame, n: int, years: int) -> np.ndarray | None:
+    """What is payable each later year per person of the cycle (people x years, currency: the components' parts
+    due that year, summed in the schedule's order of components), from the engine's deferral schedule: one row
+    per person x component x part in that order (compkit.compliance.deferral_schedule; clawbacks change its
+    amounts, not its rows), so the rows are read by their place, not by looking their ids up. None without a
+    schedule."""
+    if not len(deferrals) or not years:
+        return None
+    return deferrals["payable"].to_numpy(dtype="float64").reshape(n, -1, years).sum(axis=1)
+
+
 def _net_pay(policy: Policy, data: Dataset, ids: pd.Series, out: pd.DataFrame, gross: dict[str, np.ndarray],
-             monthly: dict[str, Any], deferrals: pd.DataFrame | None, periods: list[str],
+             monthly: dict[str, Any], deferred: np.ndarray | None, periods: list[str],
              interim: bool = False, id_index: pd.Index | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tax and net pay (compkit.tax.payroll): the ``net`` table (employee x month) and the ``tax`` table.
-    Interim (cycle to date): the months to date; the bonus is not paid yet, so none is taxed. ``id_index``:
-    ``pd.Index(ids.array)`` when already made (the net table's employee categories)."""
+    ``deferred``: what is payable each later year per person (:func:`_payable_by_year`; None: nothing deferred),
+    taxed in the year paid. Interim (cycle to date): the months to date; the bonus is not paid yet, so none is
+    taxed. ``id_index``: ``pd.Index(ids.array)`` when already made (the net table's employee categories)."""
     n, m = gross["wages"].shape
     emp_cols = monthly["employee_columns"]
     si_cols = [c for c in emp_cols if c not in ("employee_housing_fund", "employee_supplementary_housing_fund",
@@ -858,15 +871,6 @@ def _net_pay(policy: Policy, data: Dataset, ids: pd.Series, out: pd.DataFrame, g
 
     wanted = f"{data.cycle[:4]}-{policy.tax.bonus_month:02d}"
     bonus_month = periods.index(wanted) if wanted in periods else m - 1
-    years = policy.bonus.deferral.years
-    deferred = None
-    if deferrals is not None and len(deferrals) and years:
-        # what is payable each later year (bonus and commission parts), per person: taxed in the year paid
-        row = positions(deferrals["employee_id"], pd.Index(ids)).astype("int64")
-        part = deferrals["year"].to_numpy(dtype="int64") - int(data.cycle[:4]) - 1
-        ok = (row >= 0) & (part >= 0) & (part < years)
-        deferred = np.bincount(row[ok] * years + part[ok], minlength=n * years,
-                               weights=deferrals["payable"].to_numpy(dtype="float64")[ok]).reshape(n, years)
     bonus = np.zeros(n) if interim else out["bonus_paid"].to_numpy(dtype="float64")
     ytd, ytd_source = _year_to_date(policy, data, ids)
     result = tx.payroll(gross["wages"], bonus, bonus_month,

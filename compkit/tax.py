@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from compkit._text import gather, text_column
 from compkit.data import positions
 from compkit.money import round_cents
 from compkit.policy import ANNUAL_TAX_TABLE, DEDUCTION_KIND_NAMES, MONTHLY_TAX_TABLE, Tax, TaxBracket
@@ -396,7 +397,7 @@ def payroll(wages: np.ndarray, bonus: ArrayLike, bonus_month: int, contributions
                      tax.annual_table, tax.monthly_table)
     year = pd.DataFrame({
         "wages": round_cents(wages.sum(axis=1)), "bonus_paid": b,
-        "bonus_treatment": np.where(combined, "combined", "separate"),
+        "bonus_treatment": text_column(gather(["separate", "combined"], combined.astype(np.int64))),
         "tax_separate": choice["separate"], "tax_combined": choice["combined"],
         "bonus_tax": round_cents(bonus_tax), "net_bonus": round_cents(b - bonus_tax),
         "bonus_in_avoid_range": cliffs["in_avoid_range"] & ~combined,

@@ -470,3 +470,18 @@ def test_only_the_tables_asked_for(sample, bank_policy: Policy) -> None:
     pd.testing.assert_frame_equal(interim.summary, evaluate(bank_policy, sample, through="2025-06").summary,
                                   check_exact=True)
     assert len(interim.tax) and not len(interim.commission)
+
+
+def test_payable_by_year_reads_the_schedule_by_its_rows() -> None:
+    # two people, bonus and commission deferred over 3 years: E1 bonus 300.00 (100 a year), commission 30.01
+    # (10.01 / 10.00 / 10.00); E2 bonus 0.02 (0.01 / 0.01 / 0.00), nothing else. A clawback cancels E1's last
+    # bonus part: payable per year = bonus + commission parts that year
+    from compkit import compliance as cp
+    from compkit.engine import _payable_by_year
+
+    schedule = cp.deferral_schedule(["E1", "E2"], {"bonus": [300.0, 0.02], "commission": [30.01, 0.0]}, 2025, 3)
+    schedule.loc[2, "cancelled"] = 100.0
+    schedule["payable"] = schedule["scheduled"] - schedule["cancelled"]
+    by_year = _payable_by_year(schedule, 2, 3)
+    assert by_year.tolist() == [[100.0 + 10.01, 100.0 + 10.0, 0.0 + 10.0], [0.01, 0.01, 0.0]]
+    assert _payable_by_year(schedule.iloc[0:0], 2, 3) is None
