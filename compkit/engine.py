@@ -526,10 +526,12 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         prorated_base = pd.Series(base["base_pay"].to_numpy(), index=ids)
         settlement = cm.settle(lines, pd.Series(composite, index=ids), prorated_base, policy.commission)
     # gross to net, month by month: the cycle's months (to date when interim). The commission table's cents per
-    # person and month, from the lines' grid and the settlements, on the second thread (the table itself is put
-    # together there next)
+    # person and month, from the lines' grid and the settlements (the table itself is put together on the second
+    # thread next)
     paid_periods = data.periods[:data.periods.index(through) + 1] if interim else data.periods
-    pending_cents = submit(_commission_cents, lines, None if interim else settlement, ids, paid_periods)
+    # (either thread: the second when it gets there, else this one when the gross pay needs them)
+    pending_cents = _FirstFree(_commission_cents, lines, None if interim else settlement, ids, paid_periods)
+    submit(pending_cents.run_here)
     settled = settlement.reindex(ids)  # each person's settlement, in the order of ids (one look-up of the ids)
     commission_total = settled["final"].fillna(0.0).to_numpy()
     # the summary's rounded pay the contributions are worked out on, and the days employed in each month: the
@@ -575,11 +577,12 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                                 index=ids)
     deferrals, claim_register = cp.apply_clawbacks(claims, performance_pay, deferrals)
 
-    review, review_info, promotions = pending_career()
-    if kept is not None and kept.policy is None:  # an empty Kept: fill it
+    filling = kept is not None and kept.policy is None  # an empty Kept: fill it (the career when it is done)
+    if filling:
+        assert kept is not None
         kept.policy, kept.data, kept.through = policy, data, through
         kept.stages = {"scorecard": (ratings, rater_adjustments, indicators, summary), "split": split_sales(),
-                       "lines": lines, "career": (review, review_info, promotions)}
+                       "lines": lines}
         if pending_bases is not None:
             kept.stages["bases"] = pending_bases()
     del split_sales, pending_bases  # read by the scorecard and the lines, both done
@@ -658,6 +661,11 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     commission_table = pending_table() if "commission" in wanted else no_lines
     del pending_table, no_lines
     del gross, monthly  # the net table holds the columns it reads
+    # the salary review and the promotions (the second thread's, nothing above reads them)
+    review, review_info, promotions = pending_career()
+    if filling:
+        assert kept is not None
+        kept.stages["career"] = (review, review_info, promotions)
     if interim:
         out["raise_pct"] = np.nan
         out["new_base_monthly"] = np.nan
