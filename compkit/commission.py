@@ -736,6 +736,10 @@ def commission_lines(sales: pd.DataFrame | CreditSplit, commission: Commission, 
                             commission)
 
 
+#: rows per block of :func:`commission_bases`' steps over the sales rows (64K: the block's arrays in the cache)
+_ROW_BLOCK = 1 << 16
+
+
 def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, periods: Sequence[str],
                      employees: Sequence[str] | None = None, metrics: pd.DataFrame | None = None,
                      cycle_periods: Sequence[str] | None = None) -> CommissionBases:
@@ -803,13 +807,17 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
     def kept(values: np.ndarray) -> np.ndarray:
         return values if every else values[keep]
 
-    head = flat[:n_main]
-    head[...] = kept(e)
-    head *= n_p
-    head += kept(p)
-    head *= n_q
-    head += kept(q)
-    del head
+    # each kept row's cell (e x n_p + p) x n_q + q, a block of rows at a time (the steps of a block in the cache)
+    e_kept, p_kept, q_kept = kept(e), kept(p), kept(q)
+    for lo in range(0, n_main, _ROW_BLOCK):
+        hi = min(lo + _ROW_BLOCK, n_main)
+        head = flat[lo:hi]
+        head[...] = e_kept[lo:hi]
+        head *= n_p
+        head += p_kept[lo:hi]
+        head *= n_q
+        head += q_kept[lo:hi]
+    del e_kept, p_kept, q_kept
     if not (every and not factors and n_rows == n_main):  # else the amounts as they are
         # each row's amount x its coefficient and FTP factor (row_basis), never written into the sales table
         # (nor the split's shared column)
@@ -829,8 +837,11 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
         amount = amount_all
         del full, amount_all
     del reversals
-    cents = amount * 100.0
-    np.rint(cents, out=cents)
+    cents = np.empty(len(amount))
+    for lo in range(0, len(amount), _ROW_BLOCK):
+        part = cents[lo:lo + _ROW_BLOCK]
+        np.multiply(amount[lo:lo + _ROW_BLOCK], 100.0, out=part)
+        np.rint(part, out=part)
     size = n_e * n_p * n_q
     # (with no rows, bincount gives integers: float, as the sums of amounts are)
     basis_c = np.bincount(flat, weights=cents, minlength=size).astype("float64", copy=False).reshape(shape)
@@ -838,10 +849,14 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
     cum_basis /= 100.0
     basis = basis_c  # the cents divided in place: basis_c / 100.0, without a second grid
     basis /= 100.0
-    rest = cents
-    rest /= 100.0
-    np.subtract(amount, rest, out=rest)  # amount - cents / 100: the fractions of a cent, if any
-    if np.any(rest != 0.0):
+    rest = cents  # amount - cents / 100: the fractions of a cent, if any (in the cents' buffer)
+    fractions = False
+    for lo in range(0, len(rest), _ROW_BLOCK):
+        part = rest[lo:lo + _ROW_BLOCK]
+        part /= 100.0
+        np.subtract(amount[lo:lo + _ROW_BLOCK], part, out=part)
+        fractions = fractions or bool(np.any(part != 0.0))
+    if fractions:
         rest_sum = np.bincount(flat, weights=rest, minlength=size).reshape(shape)
         basis += rest_sum
         cum_basis += np.cumsum(rest_sum, axis=1)

@@ -945,3 +945,24 @@ def test_cents_per_employee_is_bincount(n, m, cents, ragged) -> None:
     got = _cents_per_employee(values, codes, n, grouped=True)
     expected = np.bincount(codes, weights=values, minlength=n)
     assert np.array_equal(got.view(np.uint64), expected.view(np.uint64))
+
+
+def test_the_lines_worked_out_in_small_blocks_are_the_same(sample, bank_policy, monkeypatch) -> None:
+    """commission_bases' steps over the sales rows and the true-ups, worked out a few rows or employees at a time,
+    give the commission table of the whole arrays at once, bit for bit (the sample with its credited deals)."""
+    import compkit.commission as commission
+    from compkit.credits import split_credits
+
+    def lines() -> pd.DataFrame:
+        split = split_credits(sample.sales, sample.credits)
+        ids = sample.employees["employee_id"].astype(str).tolist()
+        return commission_lines(split, bank_policy.commission, sample.periods, employees=ids, metrics=sample.metrics)
+
+    whole = lines()
+    monkeypatch.setattr(commission, "_ROW_BLOCK", 7)
+    monkeypatch.setattr(commission, "_TRUE_UP_BLOCK", 3)
+    blocks = lines()
+    assert list(blocks.columns) == list(whole.columns)
+    for column in whole.columns:
+        a, b = whole[column].to_numpy(), blocks[column].to_numpy()
+        assert (a.view(np.uint64) == b.view(np.uint64)).all() if a.dtype == np.float64 else (a == b).all()
