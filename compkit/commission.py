@@ -37,7 +37,7 @@ Inputs are validated by the policy and data layers (DESIGN.md section 7); the fu
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -900,11 +900,11 @@ def _lines_alike(commission: Commission, other: Commission, n_lines: int, n_grid
 _TRUE_UP_BLOCK = 2048
 
 
-def _true_ups(cum_basis: np.ndarray, terms: np.ndarray, special: dict[int, np.ndarray]
+def _true_ups(cum_basis: np.ndarray, terms: np.ndarray, special: dict[int, Callable[[slice], np.ndarray]]
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ``cycle_to_date`` lines of :func:`lines_from_bases`: (C_t, the lines, paid to date), CNY, from the
     cumulative bases (employees x months x products) and the products' tier terms, the products of ``special``
-    (by position: their C_t, employees x months) as given:
+    (by position) as given: C_t of the employees of a slice (slice -> their employees x months):
 
       C_t = tiered(B_t);  line_t = [round_cents(C_t) - round_cents(C_{t-1})] / 100 (C_0 = 0);
       paid_t = [round_cents(C_t) - line_t] / 100 (both + 0.0: no -0.0)
@@ -919,8 +919,8 @@ def _true_ups(cum_basis: np.ndarray, terms: np.ndarray, special: dict[int, np.nd
     for lo in range(0, n_e, _TRUE_UP_BLOCK):
         hi = min(lo + _TRUE_UP_BLOCK, n_e)
         c = _apply(cum_basis[lo:hi], terms)
-        for i, cum_i in special.items():
-            c[:, :, i] = cum_i[lo:hi]
+        for i, cum_of in special.items():
+            c[:, :, i] = cum_of(slice(lo, hi))
         cum_comm[lo:hi] = c
         rounded = whole_cents(c)
         line = line_c[lo:hi]
@@ -957,17 +957,27 @@ def lines_from_bases(bases: CommissionBases, commission: Commission,
     if alike:  # only the other products: their tier terms (padded as before) and bases, a product each
         terms = terms[todo]
         basis, cum_basis = basis[:, :, todo], cum_basis[:, :, todo]
-    special_out = {}
+    special = {}  # per special product (by its position among todo): C_t and the month's commission of a slice
     for i, (baseline, target, cycle_target) in bases.special.items():
         if i not in todo:
             continue
         pr = commission.products[i]
         j = todo.index(i)
-        special_out[j] = _special_commission(pr, rates[pr.id], basis[:, :, j], cum_basis[:, :, j], baseline,
-                                             target, commission.accumulate, cycle_target)
+
+        def worked_out(rows: slice, pr: Product = pr, j: int = j, baseline: np.ndarray | None = baseline,
+                       target: np.ndarray | None = target, cycle_target: np.ndarray | None = cycle_target
+                       ) -> tuple[np.ndarray, np.ndarray]:
+            # (each employee's months on their own: a slice of employees gives their rows of the whole, bit for bit)
+            return _special_commission(pr, rates[pr.id], basis[rows, :, j], cum_basis[rows, :, j],
+                                       None if baseline is None else baseline[rows],
+                                       None if target is None else target[rows], commission.accumulate,
+                                       None if cycle_target is None else cycle_target[rows])
+        special[j] = worked_out
     if commission.accumulate == "cycle_to_date":
-        cum_comm, line, paid = _true_ups(cum_basis, terms, {i: cum_i for i, (_, cum_i) in special_out.items()})
+        cum_comm, line, paid = _true_ups(cum_basis, terms, {j: (lambda rows, f=f: f(rows)[1])
+                                                            for j, f in special.items()})
     else:
+        special_out = {j: f(slice(None)) for j, f in special.items()}
         month = _apply(basis, terms)
         for i, (month_i, _) in special_out.items():
             month[:, :, i] = month_i
