@@ -612,8 +612,24 @@ def _small_positions(values: pd.Series, index: pd.Index) -> np.ndarray:
     (a byte per row instead of four)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         table = positions(pd.Series(np.asarray(values.cat.categories, dtype=object)), index)
-        return _small(np.append(table, -1), len(index))[np.asarray(values.cat.codes)]  # code -1: the trailing -1
+        return _recoded(_small(np.append(table, -1), len(index)), np.asarray(values.cat.codes))
     return _small(positions(values, index), len(index))
+
+
+def _recoded(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``table[codes]``: each code's entry of a short table of small integers whose last entry, -1, is code -1's.
+    A table that gives each code itself (the categories are the index, in its order): the codes as they are, in
+    the table's integers (read-only); else taken a block of codes at a time (numpy widens each index to 64 bits
+    before a take: a block's widened indices stay in the cache)."""
+    n = len(table) - 1
+    if np.array_equal(table[:-1], np.arange(n)):
+        out = codes.astype(table.dtype, copy=False).view()
+        out.flags.writeable = False
+        return out
+    out = np.empty(len(codes), dtype=table.dtype)
+    for lo in range(0, len(codes), _ROW_BLOCK):
+        np.take(table, codes[lo:lo + _ROW_BLOCK], out=out[lo:lo + _ROW_BLOCK])
+    return out
 
 
 def _baseline_grid(sales: pd.DataFrame, product: Product, rows: np.ndarray, e: np.ndarray, p: np.ndarray,
@@ -778,8 +794,8 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
         p = in_rows(_small_positions(sales["period"], periods_ix))
     else:  # from the months' codes the split worked out once (loyalty reads them too)
         codes, labels = coded.codes("period")
-        p = in_rows(_small(np.append(positions(pd.Series(np.asarray(labels, dtype=object)), periods_ix), -1),
-                           len(periods_ix))[codes])
+        p = in_rows(_recoded(_small(np.append(positions(pd.Series(np.asarray(labels, dtype=object)), periods_ix),
+                                              -1), len(periods_ix)), codes))
     q = in_rows(_small_positions(sales["product"], products))
     keep = (e >= 0) & (p >= 0) & (q >= 0)
     every = bool(keep.all())

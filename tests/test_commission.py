@@ -25,6 +25,7 @@ from compkit.commission import (
     _inserted,
     _label_positions,
     _product_terms,
+    _recoded,
     _rows_with,
     _small_positions,
     _text_words,
@@ -967,3 +968,20 @@ def test_the_lines_worked_out_in_small_blocks_are_the_same(sample, bank_policy, 
     for column in whole.columns:
         a, b = whole[column].to_numpy(), blocks[column].to_numpy()
         assert (a.view(np.uint64) == b.view(np.uint64)).all() if a.dtype == np.float64 else (a == b).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.permutations(list(range(6))), st.booleans(), st.lists(st.integers(-1, 5), max_size=40), st.integers(1, 4))
+def test_recoded_is_the_tables_entries(order, identity, codes, block) -> None:
+    """Each code's entry of the table (code -1: the trailing -1), whatever the block size; codes as they are when
+    the table gives each code itself."""
+    import compkit.commission as commission
+    table = np.array((list(range(6)) if identity else list(order)) + [-1], dtype=np.int8)
+    values = np.array(codes, dtype=np.int8)
+    saved = commission._ROW_BLOCK
+    commission._ROW_BLOCK = block
+    try:
+        got = _recoded(table, values)
+    finally:
+        commission._ROW_BLOCK = saved
+    assert got.dtype == np.int8 and got.tolist() == table[values].tolist()
