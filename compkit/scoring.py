@@ -238,7 +238,7 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
 def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
                      rater_scores: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
                      sales: pd.DataFrame | CreditSplit | Callable[[], pd.DataFrame | CreditSplit] | None = None,
-                     rows_of: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+                     rows_of: dict[str, tuple[pd.DataFrame, np.ndarray]] | None = None) -> pd.DataFrame:
     """Actual and target per employee and indicator for the cycle (or cycle-to-date ``through`` YYYY-MM).
 
     metrics: months combined by the indicator's ``aggregate`` (sum, mean or last month), targets likewise;
@@ -251,9 +251,10 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
     Sources without a target column take the indicator's ``target``.
     Every employee x indicator appears (NaN where there is no value). Columns: employee_id, indicator, actual,
     target, source_note.
-    ``rows_of`` (optional): a dict filled with each source table read (``ratings``: ``rater_scores``) and the
-    position of each of its rows' employee in the employees table (-1: not there), for a caller that reads the
-    same table again (the scorecard's 360 rule notes).
+    ``rows_of`` (optional): a dict filled, for each source table read (``ratings``: ``rater_scores``,
+    ``complaints``: :func:`compkit.aggregate.complaint_stats`), with the table and the position of each of its
+    rows' employee in the employees table (-1: not there), for a caller that reads the same table again (the
+    scorecard's 360 rule notes and deductions).
     """
     employees = pd.Index(data.employees["employee_id"].astype(str))
     inds = policy.scorecard.indicators
@@ -330,7 +331,7 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
                      "ratings": lambda: rater_scores}[name]()
             sources[name] = table, positions(table["employee_id"], employees)
             if rows_of is not None:
-                rows_of[name] = sources[name][1]
+                rows_of[name] = sources[name]
         return sources[name]
 
     for ind in inds:
@@ -479,15 +480,20 @@ def score_indicators(policy: Policy, values: pd.DataFrame, code: np.ndarray | No
     return out
 
 
-def deductions(policy: Policy, data: Dataset, employee_ids: pd.Index, through: str | None = None) -> np.ndarray:
+def deductions(policy: Policy, data: Dataset, employee_ids: pd.Index, through: str | None = None,
+               complaints: tuple[pd.DataFrame, np.ndarray] | None = None) -> np.ndarray:
     """Points taken off the composite: sum over deduction rules of min(points x units, max). Units: upheld
     complaints (``measure: upheld``) or all complaints (``count``). Example: 6 upheld x 2 points = 12, capped at
-    10 -> 10."""
+    10 -> 10. ``complaints``: :func:`compkit.aggregate.complaint_stats` of the data (``through``) and the position
+    of each of its rows' employee in ``employee_ids`` (-1: not there), when already worked out."""
     total = np.zeros(len(employee_ids))
     if not policy.scorecard.deductions:
         return total
-    stats = complaint_stats(data.complaints, through)
-    rows = employee_ids.get_indexer(stats["employee_id"].astype(str))
+    if complaints is None:
+        stats = complaint_stats(data.complaints, through)
+        rows = positions(stats["employee_id"], employee_ids)
+    else:
+        stats, rows = complaints
     ok = rows >= 0
     for rule in policy.scorecard.deductions:
         units = np.zeros(len(employee_ids))
@@ -723,14 +729,15 @@ def scorecard(policy: Policy, data: Dataset, through: str | None = None,
         if ratings is None:
             ratings = ratings_used(policy, data)[0]
         rater_scores = combine_raters(ratings, policy.scorecard.raters)
-    rows_of: dict[str, np.ndarray] = {}  # the 360 ratings' employees, looked up once for both readers
+    # the source tables read and their employees looked up, once for every reader (the 360 rule notes, deductions)
+    rows_of: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
     values = indicator_values(policy, data, through, rater_scores, sales, rows_of)
     if callable(rater_scores):
         rater_scores = rater_scores()
     code = scorecard_codes(data.employees, policy)[0]  # scorecards by population (-1: the one scorecard)
     scored = score_indicators(policy, values, code)
     ids = pd.Index(data.employees["employee_id"].astype(str))
-    points = deductions(policy, data, ids, through)
+    points = deductions(policy, data, ids, through, rows_of.get("complaints"))
     summary = composite_scores(policy, scored, points, code)
     if policy.scorecards:
         summary.insert(1, "scorecard", scorecard_names(policy, code))
@@ -743,7 +750,8 @@ def scorecard(policy: Policy, data: Dataset, through: str | None = None,
     summary["rating_group"] = group
     summary = pd.concat([summary, ratings.reset_index(drop=True)], axis=1)
     summary["rating"] = summary["rating_guided"] if rp.method == "guided" else summary["rating_absolute"]
-    summary["rater_rules"] = rater_rule_notes(rater_scores, ids, rows_of.get("ratings"))
+    rated = rows_of["ratings"][1] if "ratings" in rows_of else None
+    summary["rater_rules"] = rater_rule_notes(rater_scores, ids, rated)
     return scored, summary
 
 
