@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from compkit._arrays import any_codes, before_or_in, sorted_codes
+from compkit._arrays import any_codes, before_or_in, positions, sorted_codes
 from compkit.credits import CreditSplit
 
 
@@ -125,41 +125,66 @@ def loyalty(sales: pd.DataFrame | CreditSplit, through: str | None = None) -> pd
     same table, without a copy of the sales table).
     """
     split = sales if isinstance(sales, CreditSplit) else None
-    table = sales if split is None else split.sales
-    in_rows = (lambda v: v) if split is None else split.rows  # (the values themselves when nothing is split)
-    # integer codes of the whole columns, then only the rows that count: no copy of the sales table
-    amount = table["amount"].to_numpy(dtype="float64") if split is None else split.column("amount")
-    keep = amount > 0
-    del amount
-    keep &= in_rows(table["customer_id"].notna().to_numpy(dtype=bool))
-    if through is not None:
-        keep &= in_rows(before_or_in(table["period"], through))
     if split is None or split.trivial:
-        e, e_labels = sorted_codes(table["employee_id"])
+        e, e_labels = sorted_codes((sales if split is None else split.sales)["employee_id"])
     else:  # the credited sales' employee categorical (as credited_sales makes it), in its categories' order
         e, e_labels = split.employee_codes()
+    customers, repeat = _repeat_customers(sales, e, len(e_labels), through)
+    keep = customers > 0
+    out = pd.DataFrame({"employee_id": np.asarray(e_labels, dtype=object)[keep], "customers": customers[keep],
+                        "repeat_customers": repeat[keep]})
+    out["repeat_purchase"] = out["repeat_customers"] / out["customers"]
+    return out
+
+
+def loyalty_rates(sales: pd.DataFrame | CreditSplit, employee_ids: pd.Index, through: str | None = None
+                  ) -> np.ndarray:
+    """:func:`loyalty`'s ``repeat_purchase`` of each employee of ``employee_ids`` (NaN: no customer who bought),
+    counted on the employees' positions in ``employee_ids`` (the scorecard's rows) instead of a table of ids."""
+    if isinstance(sales, CreditSplit):
+        e = sales.employee_positions(employee_ids)
+    else:
+        e = positions(sales["employee_id"], employee_ids)
+    customers, repeat = _repeat_customers(sales, e, len(employee_ids), through)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(customers > 0, repeat / customers, np.nan)
+
+
+def _repeat_customers(sales: pd.DataFrame | CreditSplit, e: np.ndarray, n_e: int, through: str | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """(customers who bought, of them those who bought in two or more distinct months) per employee code, as
+    int64 arrays of length ``n_e``: :func:`loyalty`'s counts. ``e``: each credited sales row's employee code
+    (-1: none; a :class:`compkit.credits.CreditSplit`'s credited rows, or the rows of the table).
+
+    Only the rows that count (amount > 0, a customer, a month, an employee; up to ``through``) are taken, once:
+    their (employee, customer, month) as one int64 key, (e x n_c + c) x n_m + m, sorted in place."""
+    split = sales if isinstance(sales, CreditSplit) else None
+    table = sales if split is None else split.sales
     c, n_c = any_codes(table["customer_id"])
     if split is None:
         m, n_m = any_codes(table["period"])
     else:  # the months' codes the split worked out once (the commission lines read them too)
         m, labels = split.codes("period")
         n_m = len(labels)
-    c, m = in_rows(c), in_rows(m)
-    keep &= (e >= 0) & (m >= 0)
     n_c, n_m = max(n_c, 1), max(n_m, 1)
-    every = bool(keep.all())  # usually only reversals are left out
-
-    def rows(codes: np.ndarray) -> np.ndarray:
-        return codes if every else codes[keep]
-
-    # one int64 key per row, (employee, customer, month), sorted in place: a customer's rows with an employee
-    # then sit together, months in order, so the pair bought in two or more distinct months exactly when its
-    # first and last keys differ
-    key = rows(e).astype(np.int64)
+    counted = (c >= 0) & (m >= 0)  # per sales row
+    if through is not None:
+        counted &= before_or_in(table["period"], through)
+    if split is not None:
+        counted = split.rows(counted)
+    counted &= (table["amount"].to_numpy(dtype="float64") if split is None else split.column("amount")) > 0
+    counted &= e >= 0
+    rows = np.flatnonzero(counted)  # the credited rows that count
+    del counted
+    at = rows if split is None or split.trivial else split.sources()[rows]  # their sales rows
+    # a customer's rows with an employee then sit together, months in order, so the pair bought in two or more
+    # distinct months exactly when its first and last keys differ
+    key = e[rows].astype(np.int64)
     key *= n_c
-    key += rows(c)
+    key += c[at]
     key *= n_m
-    key += rows(m)
+    key += m[at]
+    del rows, at
     key.sort()
     pairs = key // n_m
     starts = np.flatnonzero(np.concatenate([[True], pairs[1:] != pairs[:-1]])) if len(pairs) else np.array([], int)
@@ -167,13 +192,9 @@ def loyalty(sales: pd.DataFrame | CreditSplit, through: str | None = None) -> pd
     repeated = key[starts] != key[ends]
     pair_employee = pairs[starts] // n_c
     del key, pairs
-    customers = np.bincount(pair_employee, minlength=len(e_labels))
-    repeat = np.bincount(pair_employee, weights=repeated.astype(float), minlength=len(e_labels))
-    keep = customers > 0
-    out = pd.DataFrame({"employee_id": np.asarray(e_labels, dtype=object)[keep], "customers": customers[keep],
-                        "repeat_customers": repeat[keep].astype(np.int64)})
-    out["repeat_purchase"] = out["repeat_customers"] / out["customers"]
-    return out
+    customers = np.bincount(pair_employee, minlength=n_e)
+    repeat = np.bincount(pair_employee, weights=repeated.astype(float), minlength=n_e)
+    return customers, repeat.astype(np.int64)
 
 
 def _in_first_half(period: pd.Series, last: str) -> np.ndarray:

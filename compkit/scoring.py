@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike
 
 from compkit import training
 from compkit._arrays import categories_dtype, positions, sorted_codes
-from compkit.aggregate import complaint_stats, loyalty, satisfaction_index
+from compkit.aggregate import complaint_stats, loyalty_rates, satisfaction_index
 from compkit.credits import CreditSplit, split_credits
 from compkit.data import Dataset
 from compkit.policy import (
@@ -321,13 +321,12 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
     # each source table is aggregated once (several indicators may read it) and its employees looked up once
     sources: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
     item_codes: dict[str, tuple[np.ndarray, pd.Index]] = {}
+    rates: dict[str, np.ndarray] = {}
 
     def source(name: str) -> tuple[pd.DataFrame, np.ndarray]:
         if name not in sources:
             table = {"surveys": lambda: satisfaction_index(data.surveys, through),
                      "complaints": lambda: complaint_stats(data.complaints, through),
-                     "sales": lambda: loyalty(split_credits(data.sales, data.credits) if sales is None
-                                              else sales() if callable(sales) else sales, through),
                      "ratings": lambda: rater_scores}[name]()
             sources[name] = table, positions(table["employee_id"], employees)
             if rows_of is not None:
@@ -345,9 +344,11 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
             if ind.measure in ("count", "upheld_rate"):
                 actual[:, j] = 0.0  # no complaint recorded: a count and a rate of zero are real values
             put(ind, rows, stats[ind.measure].to_numpy(dtype="float64"))
-        elif ind.source == "sales":
-            table, rows = source("sales")
-            put(ind, rows, table["repeat_purchase"].to_numpy(dtype="float64"))
+        elif ind.source == "sales":  # loyalty's repeat purchase rate, counted on the employees' rows
+            if "sales" not in rates:
+                rates["sales"] = loyalty_rates(split_credits(data.sales, data.credits) if sales is None
+                                               else sales() if callable(sales) else sales, employees, through)
+            actual[:, j] = rates["sales"]
         elif ind.source == "ratings":
             if rater_scores is None:
                 rater_scores = combine_raters(data.ratings, policy.scorecard.raters)

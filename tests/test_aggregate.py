@@ -177,3 +177,51 @@ def test_half_year_changes_on_codes_are_the_grouped_ones_bit_for_bit(rows: list)
     periods = cycle_periods("2025")
     for fn in (half_year_log_changes, individual_log_changes):
         _same_bits(fn(_as_codes(table), periods, "indicator", "actual"), fn(table, periods, "indicator", "actual"))
+
+
+def _loyalty_reference(sales: pd.DataFrame) -> pd.DataFrame:
+    """loyalty by its definition, with pandas' grouping: per employee, the customers who bought (amount > 0) and
+    those of them who bought in two or more distinct months."""
+    bought = sales[(sales["amount"] > 0) & sales["customer_id"].notna()].astype({"period": str})
+    months = bought.groupby(["employee_id", "customer_id"])["period"].nunique()
+    per = pd.DataFrame({"customers": months.groupby(level=0).size(),
+                        "repeat_customers": (months >= 2).groupby(level=0).sum().astype(np.int64)})
+    per["repeat_purchase"] = per["repeat_customers"] / per["customers"]
+    return per
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["E1", "E2", "E3", "E4"]), st.integers(1, 6),
+                          st.one_of(st.none(), st.sampled_from(["C1", "C2", "C3", "C4", "C5"])),
+                          st.sampled_from([1.0, 250.0, 0.0, -3.0])), min_size=1, max_size=40),
+       st.lists(st.booleans(), min_size=40, max_size=40))
+def test_loyalty_and_its_rates_on_the_employees_rows_are_the_definition(rows: list, shared: list) -> None:
+    """loyalty (on the table and on the engine's CreditSplit) is its definition, and loyalty_rates gives the same
+    repeat_purchase, bit for bit, on the rows of an employees index (NaN for an employee without customers, an
+    employee not in the index left out); also cycle-to-date."""
+    from compkit.aggregate import loyalty, loyalty_rates
+    from compkit.credits import credited_sales, split_credits
+
+    sales = pd.DataFrame({"employee_id": [r[0] for r in rows], "period": [f"2025-{r[1]:02d}" for r in rows],
+                          "customer_id": pd.array([r[2] for r in rows], dtype="string"),
+                          "amount": [r[3] for r in rows],
+                          "deal_id": pd.array([f"D{i}" for i in range(len(rows))], dtype="string")})
+    sales["employee_id"] = sales["employee_id"].astype("category")
+    deals = [f"D{i}" for i in range(len(rows)) if shared[i]]  # shared with E5, who may have no sales of their own
+    credits = pd.DataFrame({"deal_id": pd.array([d for d in deals for _ in (0, 1)], dtype="string"),
+                            "employee_id": pd.array([w for d in deals for w in (sales["employee_id"].iloc[int(d[1:])],
+                                                                                "E5")], dtype="string"),
+                            "share": [0.5] * (2 * len(deals))})
+    ids = pd.Index(["E0", "E2", "E5", "E3", "E1"])  # E4 not among them; E0 without sales
+    for through in (None, "2025-03"):
+        table = credited_sales(sales, credits)
+        part = table if through is None else table[table["period"].astype(str) <= through]
+        expected = _loyalty_reference(part)
+        for given_sales in (table, split_credits(sales, credits)):
+            got = loyalty(given_sales, through).set_index("employee_id")
+            for frame in (got, expected):
+                frame.index = pd.Index(frame.index.astype(str), dtype=object)
+            pd.testing.assert_frame_equal(got.sort_index(), expected.sort_index(), check_names=False)
+            rates = loyalty_rates(given_sales, ids, through)
+            want = got["repeat_purchase"].reindex(ids).to_numpy()
+            assert np.array_equal(rates, want, equal_nan=True)
