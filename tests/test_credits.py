@@ -270,3 +270,30 @@ def test_split_cents_ranks_ties_in_table_order(rows) -> None:
     amount = np.array([[100.01, 0.03, -7.77, 1.0, 10.05, 3.0, 0.07][d] for d in deal])  # a deal's amount on its rows
     got = split_cents(amount, share, deal)
     assert np.array_equal(got, _split_cents_ranked_by_row(amount, share, deal))
+
+
+def test_ranks_in_deals_worked_example() -> None:
+    from compkit.credits import _ranks_in_deals
+    frac = np.array([0.2, 0.7, 0.5, 0.5, 0.9])
+    assert _ranks_in_deals(frac, np.array([0, 0, 1, 1, 1])).tolist() == [1, 0, 1, 2, 0]
+    assert _ranks_in_deals(frac, np.array([0, 1, 0, 1, 1])).tolist() == [1, 1, 0, 2, 0]  # (deals apart: sorted)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 10), st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.75, 0.1, 0.9]),
+                                                      min_size=10, max_size=10)), min_size=1, max_size=12),
+       st.booleans())
+def test_ranks_in_deals_are_the_stable_sorts(groups, shuffle) -> None:
+    """The rank of each row within its deal by fraction (largest first, ties in table order), deals' rows together
+    (a few or many) or apart: as a stable sort on (deal, -fraction) gives it."""
+    from compkit.credits import _ranks_in_deals
+    deal = np.concatenate([np.full(size, k) for k, (size, _) in enumerate(groups)])
+    frac = np.concatenate([np.array(fracs[:size]) for size, fracs in groups])
+    if shuffle:
+        order = np.random.default_rng(len(deal)).permutation(len(deal))
+        deal, frac = deal[order], frac[order]
+    expected = np.empty(len(deal), dtype=np.int64)
+    by = np.lexsort((np.arange(len(deal)), -frac, deal))
+    for position, row in enumerate(by):
+        expected[row] = position - np.searchsorted(deal[by], deal[row])
+    assert _ranks_in_deals(frac, deal).tolist() == expected.tolist()
