@@ -115,8 +115,8 @@ def main() -> None:
     from compkit.policy import load_policy
 
     tl = Timeline(args.interval)
-    for name in ("scorecard", "_commission_lines", "_commission_bases", "_lines_from", "_career", "_benefits",
-                 "_net_pay"):
+    for name in ("scorecard", "_commission_lines", "_commission_bases", "_lines_from", "_career", "_salary_review",
+                 "_promotions", "_benefits", "_net_pay", "_commission_cents", "_monthly_gross", "_checks_and_leavers"):
         tl.step(engine, name)
     for name in ("_plain_reason", "_commission_lines", "_indicator_table", "_net_lines", "_feedback_lines"):
         tl.step(feedback, name)

@@ -230,22 +230,27 @@ def in_background(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Pending:
     return background()(fn, *args, **kwargs)
 
 
-def _career(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, base: pd.DataFrame,
-            summary: pd.DataFrame, indicators: pd.DataFrame, composite: np.ndarray, stepped: np.ndarray,
-            interim: bool) -> tuple[pd.DataFrame, dict[str, float], pd.DataFrame]:
-    """The salary review (merit matrix, or steps for people on a step) and the promotions (placed on the new
-    grade), decided at the end of the cycle: empty tables when ``interim``. (review, review info, promotions);
-    compkit.career holds the rules. Independent of commission and bonus, so the engine works it out on a second
-    thread meanwhile."""
-    nhp = policy.new_hire_protection
-    active_at_end = (emp["exit_date"].isna() | (emp["exit_date"] > data.cycle_end)).to_numpy()
+def _salary_review(policy: Policy, emp: pd.DataFrame, ids: pd.Series, base: pd.DataFrame, summary: pd.DataFrame,
+                   stepped: np.ndarray, interim: bool, active_at_end: np.ndarray
+                   ) -> tuple[pd.DataFrame, dict[str, float], pd.DataFrame]:
+    """The salary review (merit matrix, or steps for people on a step), decided at the end of the cycle: (the
+    review table, empty when ``interim``; its info; the table as the promotions place people on a new grade from,
+    the full review also when interim). compkit.career holds the rules."""
     review_in = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "base_monthly": base["base_monthly_used"],
                               "rating": summary["rating"], "active_at_end": active_at_end, "fte": emp["fte"]})
     review, review_info = career.salary_review(review_in, policy)
     if policy.salary_review.method == "steps" and stepped.any():
         review = career.step_review(review, emp, policy)
-    if interim:  # decided at the end of the cycle
-        review = review.iloc[0:0].reset_index(drop=True)
+    shown = review.iloc[0:0].reset_index(drop=True) if interim else review  # decided at the end of the cycle
+    return shown, review_info, review
+
+
+def _promotions(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, summary: pd.DataFrame,
+                indicators: pd.DataFrame, composite: np.ndarray, interim: bool, active_at_end: np.ndarray,
+                salary_review: Callable[[], tuple[pd.DataFrame, dict[str, float], pd.DataFrame]]) -> pd.DataFrame:
+    """The promotions and demotions (placed on the new grade, from the pay after ``salary_review()``'s review),
+    decided at the end of the cycle: an empty table when ``interim``. compkit.career holds the rules."""
+    nhp = policy.new_hire_protection
     people = pd.DataFrame({"employee_id": ids, "grade": emp["grade"], "grade_since": emp["grade_since"],
                            "hire_date": emp["hire_date"], "rating": summary["rating"], "composite": composite,
                            "active_at_end": active_at_end})
@@ -269,10 +274,8 @@ def _career(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, ba
     if nhp is not None:
         promotions = protection.block_demotions(promotions, emp["hire_date"], data.cycle_end, nhp)
     if interim:
-        promotions = promotions.iloc[0:0].reset_index(drop=True)
-    else:
-        promotions = career.place_on_new_grade(promotions, review, policy)
-    return review, review_info, promotions
+        return promotions.iloc[0:0].reset_index(drop=True)
+    return career.place_on_new_grade(promotions, salary_review()[2], policy)
 
 
 def _grid_scores(indicators: pd.DataFrame, ids: pd.Series, needed: list[str]) -> dict[str, np.ndarray] | None:
@@ -473,13 +476,18 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     if stepped.any():
         base["base_source"] = text_column(pc.if_else(pa.array(stepped), "step", pa.array(base["base_source"])))
     composite = summary["composite"].to_numpy()
-    # the salary review and the promotions on the second thread (after the commission lines) meanwhile
+    # the salary review on the second thread (after the commission lines) meanwhile; the promotions by whichever
+    # thread is free first (the second after the contributions, this one where it would wait for them)
+    pending_promotions: Callable[[], pd.DataFrame]
     if reuse:
         assert kept is not None
-        pending_career = (lambda career: lambda: career)(kept.stages["career"])
+        pending_review = (lambda career: lambda: career)(kept.stages["career"])
+        pending_promotions = (lambda career: lambda: career[2])(kept.stages["career"])
     else:
-        pending_career = submit(_career, policy, data, emp, ids, base, summary, indicators, composite, stepped,
-                                interim)
+        active_at_end = (emp["exit_date"].isna() | (emp["exit_date"] > data.cycle_end)).to_numpy()
+        pending_review = submit(_salary_review, policy, emp, ids, base, summary, stepped, interim, active_at_end)
+        pending_promotions = _FirstFree(_promotions, policy, data, emp, ids, summary, indicators, composite,
+                                        interim, active_at_end, pending_review)
     allowances = pay.allowances(emp, policy.allowances, days_share, emp["fte"].to_numpy(), months)
     nhp = policy.new_hire_protection  # 新人保护期: a minimum bonus for the protected days, no demotion
     protected = (protection.protected_share(emp["hire_date"], emp["exit_date"], data.cycle_start, data.cycle_end,
@@ -554,6 +562,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                          if "commission" in wanted else  # not asked for: built only if the gross pay needs it
                          partial(cm.lines_with_settlement, lines, settlement, data.periods[-1]))
     pending_benefits = submit(_benefits, policy, data, emp, ids, base, pay_now, employed[1], days, paid_periods)
+    if isinstance(pending_promotions, _FirstFree):
+        submit(pending_promotions.run_here)
     commission_share = np.where(pay_early, 0.0,
                                 cp.deferral_shares(emp["grade"], key_role, deferral, "commission"))
     commission_paid, commission_deferred = cp.split_deferred(np.maximum(commission_total, 0.0), commission_share)
@@ -662,7 +672,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     del pending_table, no_lines
     del gross, monthly  # the net table holds the columns it reads
     # the salary review and the promotions (the second thread's, nothing above reads them)
-    review, review_info, promotions = pending_career()
+    review, review_info, _ = pending_review()
+    promotions = pending_promotions()
     if filling:
         assert kept is not None
         kept.stages["career"] = (review, review_info, promotions)
