@@ -289,30 +289,28 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
         if usable.any():
             # one group per (employee, indicator) cell of the n x k result, rows in table order within a group:
             # pandas' grouped sum and mean (compensated summation), as on the labels, but on integer codes. Each
-            # cell belongs to one indicator, summed or averaged: both are computed, each cell takes its own.
+            # cell belongs to one indicator, summed or averaged: both are computed, each column takes its own.
             all_rows = usable.all()
             col_of = np.array([ind_pos[i] for i in metric_ids], dtype=np.int32)
             cell = row if all_rows else row[usable]
             cell = cell * np.int32(k) if n * k < 2 ** 31 else cell.astype(np.int64) * k
             cell += col_of[which if all_rows else which[usable]]
-            # grouped by the integer cells themselves (sorted, only those with rows): the same groups, in the
-            # same order, as a categorical of the n x k cells would give, without pandas recoding its categories
             a, t = m["actual"].to_numpy(dtype="float64"), m["target"].to_numpy(dtype="float64")
             values = pd.DataFrame({"actual": a, "target": t} if all_rows
                                   else {"actual": a[usable], "target": t[usable]},
                                   copy=False)
-            grouped = values.groupby(cell, sort=True)
-            cells = grouped.size().index.to_numpy(dtype=np.int64)
-            summed = np.append(np.array([how == "sum" for how in how_of]), False)  # per metric indicator
-            is_sum = np.zeros(k, dtype=bool)
-            is_sum[col_of] = summed[:-1]
-            use_sum = is_sum[cells % k]
-            for how, rows_ in (("sum", use_sum), ("mean", ~use_sum)):
-                if not rows_.any():
+            # grouped by a categorical of every cell of the n x k result, the cells as its codes: the same groups
+            # with the same rows in the same order as grouping on the cells themselves (pandas then hashes the 8.4
+            # million cells to find their groups); a cell without rows comes out NaN, as it stays
+            groups = pd.Categorical.from_codes(cell, dtype=pd.CategoricalDtype(pd.RangeIndex(n * k)), validate=False)
+            grouped = values.groupby(groups, sort=True, observed=False)
+            for how in ("sum", "mean"):  # the columns of the indicators summed, and of the others (averaged)
+                cols = col_of[[h == "sum" if how == "sum" else h not in ("sum", "last") for h in how_of]]
+                if not len(cols):
                     continue
                 agg = grouped.sum(min_count=1) if how == "sum" else grouped.mean()
-                np.put(actual, cells[rows_], agg["actual"].to_numpy(dtype="float64")[rows_])
-                np.put(target, cells[rows_], agg["target"].to_numpy(dtype="float64")[rows_])
+                actual[:, cols] = agg["actual"].to_numpy(dtype="float64").reshape(n, k)[:, cols]
+                target[:, cols] = agg["target"].to_numpy(dtype="float64").reshape(n, k)[:, cols]
 
     def put(ind: Indicator, rows: np.ndarray, values: np.ndarray) -> None:
         ok = rows >= 0

@@ -262,3 +262,30 @@ def test_guided_codes_from_the_competition_ranks(scores, seed, rows) -> None:
     got = guided_codes(s, groups, quotas)
     assert got.dtype == np.int64 and (got == expected).all()
     assert (guided_codes(s[0], groups, quotas) == expected[0]).all()  # one row
+
+
+@pytest.mark.parametrize("through", [None, "2025-06"])
+def test_metric_values_are_pandas_grouped_sums_and_means_bit_for_bit(bank_policy, sample, through) -> None:
+    """indicator_values' metric cells (grouped on the n x k cells' codes) are pandas' grouped sum (min_count=1)
+    and mean of the metrics table's rows on their labels, bit for bit; cells without rows NaN."""
+    from compkit.scoring import indicator_values
+
+    policy, data = bank_policy, sample
+    values = indicator_values(policy, data, through, combine_raters(data.ratings, policy.scorecard.raters))
+    m = data.metrics.astype({"employee_id": str, "indicator": str, "period": str})
+    if through is not None:
+        m = m[m["period"] <= through]
+    grouped = m.groupby(["employee_id", "indicator"])[["actual", "target"]]
+    by_how = {"sum": grouped.sum(min_count=1), "mean": grouped.mean()}
+    got = values.astype({"employee_id": str, "indicator": str}).set_index(["employee_id", "indicator"])
+    checked = 0
+    for ind in policy.scorecard.indicators:
+        if ind.source != "metrics" or ind.aggregate == "last":
+            continue
+        mine = got.xs(ind.id, level="indicator")
+        want = by_how[ind.aggregate].xs(ind.id, level="indicator").reindex(mine.index) if ind.id in set(
+            m["indicator"]) else pd.DataFrame(np.nan, index=mine.index, columns=["actual", "target"])
+        for col in ("actual", "target"):
+            assert np.array_equal(mine[col].to_numpy(), want[col].to_numpy(), equal_nan=True), (ind.id, col)
+        checked += 1
+    assert checked >= 3
