@@ -1052,6 +1052,22 @@ def _employee_groups(employees: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, uniques
 
 
+#: the dtype pandas gives an Index of Python strings (``str``: Arrow text, NaN as missing, under pandas 3)
+_TEXT_INDEX = pd.Index(np.array(["a"], dtype=object)).dtype
+
+
+def _employee_index(uniques: pd.Index) -> pd.Index:
+    """``pd.Index(np.asarray(uniques, dtype=object), name="employee_id")``: the distinct employees of
+    :func:`_employee_groups` as an Index of their ids. Every category of a categorical of Arrow text ids, in order
+    (the commission grid's employees): the categories themselves, the same ids and dtype, without a Python string
+    per id and the texts made again from them."""
+    if (isinstance(uniques, pd.CategoricalIndex) and len(uniques) and uniques.categories.dtype == _TEXT_INDEX
+            and len(uniques) == len(uniques.categories)
+            and np.array_equal(uniques.codes, np.arange(len(uniques)))):
+        return pd.Index(uniques.categories, name="employee_id")
+    return pd.Index(np.asarray(uniques, dtype=object), name="employee_id")
+
+
 def _cents_per_employee(cents: np.ndarray, codes: np.ndarray, n: int, grouped: bool) -> np.ndarray:
     """Each employee's sum of whole cents (float64): ``np.bincount(codes, weights=cents, minlength=n)``.
 
@@ -1218,7 +1234,7 @@ def settle(lines: pd.DataFrame, composite: pd.Series, annual_base: pd.Series,
         lines = lines[(lines["product"] != SETTLEMENT).to_numpy()]
     grouped = _grouped_codes(lines["employee_id"])
     codes, uniques = grouped if grouped is not None else _employee_groups(lines["employee_id"])
-    index = pd.Index(np.asarray(uniques, dtype=object), name="employee_id")
+    index = _employee_index(uniques)
     line_c = lines["commission"].to_numpy(dtype="float64") * 100.0
     np.rint(line_c, out=line_c)
     gross_c = _cents_per_employee(line_c, codes, len(index), grouped is not None)
