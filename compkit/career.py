@@ -20,10 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from compkit import steps
 from compkit._arrays import day_number, day_numbers, grade_lookup, labelled_codes, positions, rating_codes
-from compkit._text import concat, fmt_num, fmt_values, gather, text_series
+from compkit._text import concat, fmt_num, fmt_values, gather, text_column, text_series
 from compkit.money import round_cents
 from compkit.policy import DemotionRule, Policy, PromotionRule
 
@@ -425,19 +426,25 @@ def step_review(review: pd.DataFrame, emp: pd.DataFrame, policy: Policy) -> pd.D
     out["step"] = pd.to_numeric(emp["step"], errors="coerce").to_numpy()
     out["new_step"] = new_step
     base = out["base_monthly"].to_numpy(dtype="float64")
-    out.loc[on, "new_base_monthly"] = new_pay[on]
+    # the people on a step (``on``) take the step's figures, the others keep the merit matrix's
+    out["new_base_monthly"] = np.where(on, new_pay, out["new_base_monthly"].to_numpy(dtype="float64"))
     with np.errstate(divide="ignore", invalid="ignore"):
-        out.loc[on, "raise_pct"] = new_pay[on] / base[on] - 1.0
-    out.loc[on, "raise_annual"] = (new_pay[on] - base[on]) * 12.0
-    out.loc[on, "reason"] = pd.Series(_step_reasons(out.loc[on, "rating"], out["step"].to_numpy()[on], new_step[on]),
-                                      index=out.index[on], dtype="str")
+        out["raise_pct"] = np.where(on, new_pay / base - 1.0, out["raise_pct"].to_numpy(dtype="float64"))
+    out["raise_annual"] = np.where(on, (new_pay - base) * 12.0, out["raise_annual"].to_numpy(dtype="float64"))
+    moved = _step_reasons(out["rating"].iloc[np.flatnonzero(on)], out["step"].to_numpy()[on], new_step[on])
+    reason = pa.array(out["reason"].astype("str"))  # (the merit matrix's reasons as Arrow text, not copied)
+    at = np.full(len(out), len(moved), dtype="int64")  # off a step: the null after the moved people's texts
+    at[on] = np.arange(len(moved))
+    reason_type = reason.type
+    moved_all = pa.concat_arrays([moved.cast(reason_type), pa.nulls(1, reason_type)]).take(pa.array(at))
+    out["reason"] = text_column(pc.if_else(pa.array(on), moved_all, reason))
     return out
 
 
-def _step_reasons(rating: pd.Series, step: np.ndarray, new_step: np.ndarray) -> np.ndarray:
+def _step_reasons(rating: pd.Series, step: np.ndarray, new_step: np.ndarray) -> pa.Array:
     """Why a person's step moved, e.g. ``rating A: step 3 -> step 5 (+2 steps)`` (``(+1 step)`` for one; the
-    rating as text; none without a rating): one text per distinct (rating, step, new step), formatted once and
-    gathered (object array)."""
+    rating as text; none (null) without a rating): one text per distinct (rating, step, new step), formatted once
+    and gathered (Arrow text)."""
     rating_code, ratings = pd.factorize(rating, use_na_sentinel=False)
     keys = np.stack([rating_code, step.astype(int), new_step.astype(int), (new_step - step).astype(int)], axis=1)
     # one integer per (rating, step, new step, move): the digits of each key column in its own range
@@ -452,7 +459,7 @@ def _step_reasons(rating: pd.Series, step: np.ndarray, new_step: np.ndarray) -> 
     texts = [None if names[r] is None else
              f"rating {names[r]}: step {s} -> step {t} ({m:+d} {'step' if abs(m) == 1 else 'steps'})"
              for r, s, t, m in distinct.tolist()]
-    return np.array(texts, dtype=object)[which.reshape(-1)] if len(texts) else np.array([], dtype=object)
+    return gather(texts, which.reshape(-1)) if len(texts) else pa.array([], type=pa.string())
 
 
 def place_on_new_grade(promotions: pd.DataFrame, review: pd.DataFrame, policy: Policy) -> pd.DataFrame:

@@ -492,7 +492,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     nhp = policy.new_hire_protection  # 新人保护期: a minimum bonus for the protected days, no demotion
     protected = (protection.protected_share(emp["hire_date"], emp["exit_date"], data.cycle_start, data.cycle_end,
                                             nhp.months) if nhp is not None else None)
-    bonus = pay.bonus(emp, policy, composite, summary["rating"].to_numpy(), base["annual_base_full"].to_numpy(),
+    bonus = pay.bonus(emp, policy, composite, summary["rating"], base["annual_base_full"].to_numpy(),
                       bonus_share, protected)
     key_role = grade_lookup(policy.grades, {g.id: float(g.key_role) for g in policy.grades}, emp["grade"],
                             fill=0.0) > 0.0  # an unknown grade is no key role

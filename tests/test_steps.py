@@ -107,6 +107,5 @@ def test_step_reasons_one_text_per_move() -> None:
     got = _step_reasons(pd.Series(["A", "E", "A", np.nan], dtype="str"), np.array([3.0, 2.0, 3.0, 4.0]),
                         np.array([5.0, 1.0, 4.0, 4.0]))
     # 3 -> 5 is +2 steps, 2 -> 1 is -1 step, 3 -> 4 +1 step; no rating: no text
-    assert got[:3].tolist() == ["rating A: step 3 -> step 5 (+2 steps)", "rating E: step 2 -> step 1 (-1 step)",
-                                "rating A: step 3 -> step 4 (+1 step)"]
-    assert got[3] is None
+    assert got.to_pylist() == ["rating A: step 3 -> step 5 (+2 steps)", "rating E: step 2 -> step 1 (-1 step)",
+                               "rating A: step 3 -> step 4 (+1 step)", None]
