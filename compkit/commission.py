@@ -802,14 +802,15 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
     amount = sales["amount"].to_numpy(dtype="float64") if split is None else split.column("amount")
     modified = [(i, pr) for i, pr in enumerate(commission.products)
                 if pr.coefficients is not None or pr.on_ftp_spread or pr.npl_clawback is not None]
-    factors = {}  # per product with a coefficient or FTP factor: (its rows, each row's factor)
+    factors = {}  # per product with a coefficient or FTP factor: (its rows, their positions in sales, their factors)
     reversals = []  # per product with NPL reversals: (its position, the reversed rows, their NPL months' positions)
     for i, pr in modified:
         rows = np.flatnonzero(q == i)
+        at = source_of(rows)
         if pr.coefficients is not None or pr.on_ftp_spread:
-            factors[i] = rows, _row_factor(sales, pr, source_of(rows))
+            factors[i] = rows, at, _row_factor(sales, pr, at)
         if pr.npl_clawback is not None and len(rows):
-            hit_rows, month = _npl_hits(sales, pr, source_of(rows))
+            hit_rows, month = _npl_hits(sales, pr, at)
             hit = rows[hit_rows]
             p_npl = positions(pd.Series(month, dtype=object), periods_ix)
             ok = (p_npl >= 0) & (e[hit] >= 0)
@@ -841,7 +842,7 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
         full = amount_all[:n_main] if every else amount.copy() if factors else amount
         if every:
             full[...] = amount
-        for rows, factor in factors.values():
+        for rows, _, factor in factors.values():
             full[rows] = full[rows] * factor
         if not every:
             amount_all[:n_main] = full[keep]
@@ -883,12 +884,19 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
     for i, pr in special:
         baseline = None
         if pr.increase_rate_per_10k is not None:
-            rows, factor = factors[i] if i in factors else (np.flatnonzero(q == i), None)
+            if i in factors:
+                rows, at, factor = factors[i]
+            else:
+                rows = np.flatnonzero(q == i)
+                at, factor = source_of(rows), None
             inside = (e[rows] >= 0) & (p[rows] >= 0)
-            rows = rows[inside]
+            if not inside.all():
+                rows, at = rows[inside], at[inside]
+                factor = None if factor is None else factor[inside]
             # the rows' factors as the amounts took them (the same per row: no second look-up of the labels)
-            factor = _row_factor(sales, pr, source_of(rows)) if factor is None else factor[inside]
-            values = _numbers_at(sales["baseline"], rows) if split is None else split.column_at("baseline", rows)
+            factor = _row_factor(sales, pr, at) if factor is None else factor
+            values = _numbers_at(sales["baseline"], rows) if split is None else split.column_at("baseline", rows,
+                                                                                                 at)
             baseline = _baseline_cells(values, factor, rows, e, p, n_e, n_p)
         target = cycle_target = None
         if pr.quota is not None:

@@ -203,10 +203,11 @@ class CreditSplit:
             return rows
         return self.sources()[rows]
 
-    def column_at(self, name: str, rows: np.ndarray) -> np.ndarray:
-        """The credited sales' column ``name`` (float64, money columns split) at the rows ``rows``."""
+    def column_at(self, name: str, rows: np.ndarray, sources: np.ndarray | None = None) -> np.ndarray:
+        """The credited sales' column ``name`` (float64, money columns split) at the rows ``rows`` (``sources``:
+        their positions in sales, :meth:`source_of`, when the caller has them)."""
         rows = np.asarray(rows, dtype=np.int64)
-        out = _numbers(self.sales[name])[self.source_of(rows)]
+        out = _numbers(self.sales[name])[self.source_of(rows) if sources is None else sources]
         if self.kept is not None and name in self.parts:
             n_kept = len(self.positions_kept())
             split = rows >= n_kept

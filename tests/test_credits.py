@@ -217,6 +217,7 @@ def test_the_split_reads_the_same_credited_sales_as_the_table(bank_policy: Polic
     sources = credit_rows(data.sales["deal_id"], data.credits["deal_id"])[0]
     assert np.array_equal(split.sources(), sources) and not split.sources().flags.writeable
     assert np.array_equal(split.source_of(rows), sources[rows])
+    assert np.array_equal(split.column_at("amount", rows, sources[rows]), table["amount"].to_numpy()[rows])
     assert np.array_equal(split.positions_kept(), np.flatnonzero(~data.sales["deal_id"].isin(data.credits["deal_id"])))
 
 
