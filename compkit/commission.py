@@ -314,17 +314,23 @@ def _text_words(values: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.nda
     words = np.zeros(len(rows), dtype=np.uint64)
     lengths = np.full(len(rows), -1, dtype=np.int64)
     bounds = np.cumsum([0] + [len(c) for c in chunks])
-    # the rows grouped by chunk (stably; an ordered selection of rows is grouped already)
-    which = np.searchsorted(bounds, rows, side="right") - 1
-    order = None if bool((which[1:] >= which[:-1]).all()) else np.argsort(which, kind="stable")
-    grouped = which if order is None else which[order]
-    at = np.searchsorted(grouped, np.arange(len(chunks) + 1), side="left")
+    # the rows in increasing order up to the first that is not (all of them, or the credited sales' rows kept, in
+    # order, before the split rows): each chunk's rows among them a slice; the rest (few) grouped by chunk
+    down = np.flatnonzero(rows[1:] < rows[:-1])
+    cut = len(rows) if not len(down) else int(down[0]) + 1
+    at = np.searchsorted(rows[:cut], bounds, side="left")
+    rest = None
+    if cut < len(rows):
+        which = np.searchsorted(bounds, rows[cut:], side="right") - 1
+        order = np.argsort(which, kind="stable")
+        rest = (cut + order, np.searchsorted(which[order], np.arange(len(chunks) + 1), side="left"))
     for c, chunk in enumerate(chunks):
-        lo, hi = int(at[c]), int(at[c + 1])
-        if lo == hi:
-            continue
-        part = slice(lo, hi) if order is None else order[lo:hi]
-        words[part], lengths[part] = _chunk_words(chunk, rows[part] - bounds[c])
+        parts: list[slice | np.ndarray] = [slice(int(at[c]), int(at[c + 1]))]
+        if rest is not None:
+            parts.append(rest[0][int(rest[1][c]):int(rest[1][c + 1])])
+        for part in parts:
+            if (part.stop - part.start if isinstance(part, slice) else len(part)):
+                words[part], lengths[part] = _chunk_words(chunk, rows[part] - bounds[c])
     return words, lengths
 
 
