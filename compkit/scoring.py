@@ -151,6 +151,25 @@ def _gather_labels(labels: ArrayLike, index: np.ndarray) -> ArrayLike:
     return pd.array(table.take(pa.array(np.asarray(index, dtype=np.int64))), dtype=_TEXT)
 
 
+def _repeated_labels(labels: Sequence[str], n: int) -> ArrayLike:
+    """The k text ``labels`` repeated n times (labels[0], ..., labels[k - 1], labels[0], ...: one per row of a
+    table of n x k rows) as a text column of pandas' ``str`` dtype: ``_gather_labels(labels, np.tile(np.arange(k),
+    n))``, built from the labels' UTF-8 bytes tiled n times and their offsets (numpy; no take of a text per row).
+    Labels that are not all text are gathered as they are."""
+    if not all(isinstance(label, str) for label in labels):
+        return _gather_labels(labels, np.tile(np.arange(len(labels)), n))
+    encoded = [label.encode("utf-8") for label in labels]
+    lengths = np.array([len(b) for b in encoded], dtype=np.int64)
+    width = int(lengths.sum())  # the bytes of one repetition
+    offsets = np.empty(n * len(labels) + 1, dtype=np.int64)
+    np.add(np.arange(n, dtype=np.int64)[:, None] * width, (np.cumsum(lengths) - lengths)[None, :],
+           out=offsets[:-1].reshape(n, len(labels)))
+    offsets[-1] = n * width
+    data = np.tile(np.frombuffer(b"".join(encoded), dtype=np.uint8), n)
+    text = pa.LargeStringArray.from_buffers(n * len(labels), pa.py_buffer(offsets), pa.py_buffer(data))
+    return pd.array(text, dtype=_TEXT)
+
+
 # --------------------------------------------------------------------------------- 360 aggregation
 
 
@@ -467,9 +486,8 @@ def score_indicators(policy: Policy, values: pd.DataFrame, code: np.ndarray | No
     weighted = np.where(excluded, 0.0, np.nan_to_num(score) * eff)
 
     out = values[["employee_id", "indicator"]].copy()
-    per_row = np.tile(np.arange(k), n)  # the indicator of each row
-    out["category"] = _gather_labels([ind.category for ind in inds], per_row)
-    out["source"] = _gather_labels([ind.source for ind in inds], per_row)
+    out["category"] = _repeated_labels([ind.category for ind in inds], n)  # rows: employees x indicators
+    out["source"] = _repeated_labels([ind.source for ind in inds], n)
     out["actual"] = actual.ravel()
     out["target"] = target.ravel()
     out["achievement"] = ach.ravel()

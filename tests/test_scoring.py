@@ -289,3 +289,16 @@ def test_metric_values_are_pandas_grouped_sums_and_means_bit_for_bit(bank_policy
             assert np.array_equal(mine[col].to_numpy(), want[col].to_numpy(), equal_nan=True), (ind.id, col)
         checked += 1
     assert checked >= 3
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(max_size=12), max_size=8), st.integers(0, 40))
+def test_repeated_labels_are_the_gathered_ones(labels: list[str], n: int) -> None:
+    """_repeated_labels (the labels' bytes tiled) is _gather_labels of the tiled positions: the same texts and
+    dtype, empty and non-ASCII labels included."""
+    from compkit.scoring import _gather_labels, _repeated_labels
+
+    got = _repeated_labels(labels, n)
+    want = _gather_labels(labels, np.tile(np.arange(len(labels)), n))
+    assert got.dtype == want.dtype and len(got) == len(want) == n * len(labels)
+    assert list(got) == list(want) == labels * n
