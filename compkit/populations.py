@@ -25,14 +25,20 @@ def scorecard_codes(employees: pd.DataFrame, policy: Policy) -> tuple[np.ndarray
     if not policy.scorecards:
         return np.full(n, -1, dtype=np.int64), np.ones(n, dtype=np.int64)
     hit = np.zeros((n, len(policy.scorecards)), dtype=bool)
+    coded: dict[str, tuple[np.ndarray, pd.Index]] = {}  # each column's distinct texts, found once for every population
     for j, pop in enumerate(policy.scorecards):
         mask = np.ones(n, dtype=bool)
         for column, values in pop.when.items():
             if column not in employees.columns:
                 mask[:] = False
                 break
-            mask &= employees[column].astype("string").isin([str(v) for v in values]).to_numpy(
-                dtype=bool, na_value=False)
+            if column not in coded:
+                codes, uniques = pd.factorize(employees[column].astype("string"))
+                coded[column] = codes, pd.Index(uniques)
+            codes, uniques = coded[column]
+            # the distinct texts compared, each row taking its text's answer (missing, code -1: the last, False)
+            listed = np.asarray(uniques.isin([str(v) for v in values]), dtype=bool)
+            mask &= np.append(listed, False)[codes]
         hit[:, j] = mask
     matches = hit.sum(axis=1)
     code = np.where(matches == 1, hit.argmax(axis=1), -1)

@@ -95,3 +95,31 @@ def test_population_weights_are_checked(policy: Policy) -> None:
     with pytest.raises(PolicyError, match="unknown indicator 'deposit'"):
         policy.updated({"scorecards": [{"id": "c", "when": {"line": ["对公"]},
                                         "weights": {"deposit": 1.0, **ABILITY}}]})
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["对公", "零售", "私行", "小微", None]),
+                          st.sampled_from(["CM1", "CM2", "SCM", "RM", None])), min_size=1, max_size=30))
+def test_scorecard_codes_compare_each_rows_text(rows: list) -> None:
+    """scorecard_codes (each column's distinct texts compared once) matches, row by row, the populations whose
+    every column holds one of the listed values as text (a missing value matches nothing)."""
+    import numpy as np
+    import pandas as pd
+    from conftest import POLICY_2025
+
+    from compkit.policy import load_policy
+    from compkit.populations import scorecard_codes
+
+    pol = by_line(load_policy(POLICY_2025))
+    employees = pd.DataFrame({"line": pd.array([r[0] for r in rows], dtype="string"),
+                              "grade": pd.array([r[1] for r in rows], dtype="string")})
+    code, matches = scorecard_codes(employees, pol)
+    hit = np.column_stack([
+        np.logical_and.reduce([employees[c].astype("string").isin([str(v) for v in vs]).to_numpy(
+            dtype=bool, na_value=False) for c, vs in pop.when.items()]) for pop in pol.scorecards])
+    assert matches.tolist() == hit.sum(axis=1).tolist()
+    assert code.tolist() == np.where(hit.sum(axis=1) == 1, hit.argmax(axis=1), -1).tolist()
