@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.arrays import ArrowStringArray
 
-from compkit._arrays import _text_labels, as_text, labelled_codes, positions
+from compkit._arrays import _text_labels, as_text, labelled_codes, labels_are_index, positions
 from compkit.i18n import M_
 
 #: columns of the credits table
@@ -229,11 +229,16 @@ class CreditSplit:
 
     def employee_positions(self, index: pd.Index) -> np.ndarray:
         """Position in ``index`` of each credited sales row's employee (-1: not there)."""
-        own = positions(self.sales["employee_id"], index)
+        ids = self.sales["employee_id"]
         if self.kept is None:
-            return own
-        holders = positions(self.credits["employee_id"].iloc[self.holder], index)
-        return np.concatenate([own[self.kept], holders])
+            return positions(ids, index)
+        if isinstance(ids.dtype, pd.CategoricalDtype) and labels_are_index(ids.cat.categories, index):
+            own = np.asarray(ids.cat.codes)[self.kept].astype(np.int32, copy=False)  # each code its position
+        else:
+            own = positions(ids, index)[self.kept]
+        # (the credit rows' holders looked up, then taken per split row: no copy of the holders' texts)
+        holders = positions(self.credits["employee_id"], index)[self.holder]
+        return np.concatenate([own, holders])
 
     def table(self) -> pd.DataFrame:
         """The credited sales table (:func:`credited_sales`)."""

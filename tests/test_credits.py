@@ -218,6 +218,10 @@ def test_the_split_reads_the_same_credited_sales_as_the_table(bank_policy: Polic
     assert np.array_equal(split.sources(), sources) and not split.sources().flags.writeable
     assert np.array_equal(split.source_of(rows), sources[rows])
     assert np.array_equal(split.column_at("amount", rows, sources[rows]), table["amount"].to_numpy()[rows])
+    # each credited row's employee's position in an index of the ids, in their order or another
+    from compkit._arrays import positions
+    for index in (pd.Index(ids), pd.Index(ids[::-1] + ["nobody"]), pd.Index(ids[1:])):
+        assert np.array_equal(split.employee_positions(index), positions(table["employee_id"], index))
     assert np.array_equal(split.positions_kept(), np.flatnonzero(~data.sales["deal_id"].isin(data.credits["deal_id"])))
 
 
