@@ -243,9 +243,14 @@ def test_the_loaders_deal_look_up_is_kept_for_the_split_of_the_same_columns(monk
     split = credits_module.split_credits(sales, credits)
     assert len(looked_up) == 1  # once, by the check
     assert split.source.tolist() == [0, 0] and split.holder.tolist() == [0, 1]
+    credits_module._LAST_LOOK_UP.clear()  # the check's deal codes, as the split's own look-up numbers them
+    fresh = credits_module.split_credits(sales, credits)
+    assert len(looked_up) == 2 and fresh.deal.tolist() == split.deal.tolist()
+    assert fresh.parts.keys() == split.parts.keys()
+    assert all(np.array_equal(fresh.parts[k], split.parts[k]) for k in split.parts)
     other = sales.assign(deal_id=pd.Series(["D2", "D1"], dtype="string"))  # another column: looked up again
     assert credits_module.split_credits(other, credits).source.tolist() == [1, 1]
-    assert len(looked_up) == 2
+    assert len(looked_up) == 3
 
 
 def _split_cents_ranked_by_row(amount: np.ndarray, share: np.ndarray, deal: np.ndarray) -> np.ndarray:
