@@ -1158,7 +1158,9 @@ def _stacked_by_employee(lines: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFra
             return None
     # each extra row goes right after its employee's last line; an employee without lines goes at the end
     known = pd.Index(uniques).get_indexer(pd.Index(extra["employee_id"]))
-    at = np.where(known >= 0, np.searchsorted(line_codes, known, side="right"), len(line_codes))
+    # (the sought codes in the lines' own integers: numpy would otherwise widen the millions of line codes)
+    at = np.where(known >= 0, np.searchsorted(line_codes, known.astype(line_codes.dtype), side="right"),
+                  len(line_codes))
     placed, old_rows = _insert_positions(at, len(lines))
     columns = {}
     for col in lines.columns:
