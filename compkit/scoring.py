@@ -306,30 +306,32 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
             actual[rows, cols] = agg["actual"].to_numpy(dtype="float64")
             target[rows, cols] = agg["target"].to_numpy(dtype="float64")
         if usable.any():
-            # one group per (employee, indicator) cell of the n x k result, rows in table order within a group:
-            # pandas' grouped sum and mean (compensated summation), as on the labels, but on integer codes. Each
-            # cell belongs to one indicator, summed or averaged: both are computed, each column takes its own.
+            # one group per (employee, metric indicator) cell, rows in table order within a group: pandas' grouped
+            # sum and mean (compensated summation), as on the labels, but on integer codes. Each cell belongs to one
+            # indicator, summed or averaged: both are computed, each indicator's column takes its own.
+            k_m = len(metric_ids)
             all_rows = usable.all()
-            col_of = np.array([ind_pos[i] for i in metric_ids], dtype=np.int32)
             cell = row if all_rows else row[usable]
-            cell = cell * np.int32(k) if n * k < 2 ** 31 else cell.astype(np.int64) * k
-            cell += col_of[which if all_rows else which[usable]]
+            cell = cell * np.int32(k_m) if n * k_m < 2 ** 31 else cell.astype(np.int64) * k_m
+            cell += which if all_rows else which[usable]
             a, t = m["actual"].to_numpy(dtype="float64"), m["target"].to_numpy(dtype="float64")
             values = pd.DataFrame({"actual": a, "target": t} if all_rows
                                   else {"actual": a[usable], "target": t[usable]},
                                   copy=False)
-            # grouped by a categorical of every cell of the n x k result, the cells as its codes: the same groups
-            # with the same rows in the same order as grouping on the cells themselves (pandas then hashes the 8.4
-            # million cells to find their groups); a cell without rows comes out NaN, as it stays
-            groups = pd.Categorical.from_codes(cell, dtype=pd.CategoricalDtype(pd.RangeIndex(n * k)), validate=False)
+            # grouped by a categorical of every cell of the n x (metric indicators) grid, the cells as its codes: the
+            # same groups with the same rows in the same order as grouping on the cells themselves (pandas then
+            # hashes the 8.4 million cells to find their groups); a cell without rows comes out NaN, as it stays
+            groups = pd.Categorical.from_codes(cell, dtype=pd.CategoricalDtype(pd.RangeIndex(n * k_m)),
+                                               validate=False)
             grouped = values.groupby(groups, sort=True, observed=False)
-            for how in ("sum", "mean"):  # the columns of the indicators summed, and of the others (averaged)
-                cols = col_of[[h == "sum" if how == "sum" else h not in ("sum", "last") for h in how_of]]
-                if not len(cols):
+            for how in ("sum", "mean"):  # the indicators summed, and the others (averaged)
+                mine = np.flatnonzero([h == "sum" if how == "sum" else h not in ("sum", "last") for h in how_of])
+                if not len(mine):
                     continue
                 agg = grouped.sum(min_count=1) if how == "sum" else grouped.mean()
-                actual[:, cols] = agg["actual"].to_numpy(dtype="float64").reshape(n, k)[:, cols]
-                target[:, cols] = agg["target"].to_numpy(dtype="float64").reshape(n, k)[:, cols]
+                cols = [ind_pos[metric_ids[i]] for i in mine]
+                actual[:, cols] = agg["actual"].to_numpy(dtype="float64").reshape(n, k_m)[:, mine]
+                target[:, cols] = agg["target"].to_numpy(dtype="float64").reshape(n, k_m)[:, mine]
 
     def put(ind: Indicator, rows: np.ndarray, values: np.ndarray) -> None:
         ok = rows >= 0
@@ -458,7 +460,9 @@ def score_indicators(policy: Policy, values: pd.DataFrame, code: np.ndarray | No
     ach_by_ind, score_by_ind = np.empty((k, n)), np.empty((k, n))
     for j, ind in enumerate(inds):
         ach_by_ind[j], score_by_ind[j] = curve_score(actual_by_ind[j], target_by_ind[j], policy.indicator_curve(ind))
+    del actual_by_ind, target_by_ind
     ach, score = ach_by_ind.T, np.ascontiguousarray(score_by_ind.T)
+    del score_by_ind
 
     missing = np.isnan(score)
     rule = np.array([ind.if_missing for ind in inds])
