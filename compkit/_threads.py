@@ -25,6 +25,10 @@ class Pending:
     def done(self) -> bool:
         return self._future is None or self._future.done()
 
+    def running(self) -> bool:
+        """Whether a thread is working it out now (started, not finished)."""
+        return self._future is not None and self._future.running()
+
 
 def in_background(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Pending:
     """Start ``fn(*args, **kwargs)`` on a second thread and return a :class:`Pending` that waits for its result

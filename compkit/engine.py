@@ -657,6 +657,10 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                            employed)
     if not pending_benefits.done():  # the second thread is still at the contributions: the checks here meanwhile
         checks_and_leavers.run_here()
+    if not (pending_benefits.done() or pending_benefits.running()) and isinstance(pending_promotions, _FirstFree):
+        # the second thread is still at the commission table, the contributions after it: the promotions here
+        # meanwhile (about as long as the contributions; small tables beside the commission table's)
+        pending_promotions.run_here()
     monthly, benefits_table = pending_benefits()
     out["employee_contributions"] = benefits_table["employee_contributions"].to_numpy()
     out["employer_contributions"] = benefits_table["employer_contributions"].to_numpy()
