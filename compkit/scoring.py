@@ -339,7 +339,6 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
 
     # each source table is aggregated once (several indicators may read it) and its employees looked up once
     sources: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
-    item_codes: dict[str, tuple[np.ndarray, pd.Index]] = {}
     rates: dict[str, np.ndarray] = {}
 
     def source(name: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -373,12 +372,18 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
                 rater_scores = combine_raters(data.ratings, policy.scorecard.raters)
             elif callable(rater_scores):
                 rater_scores = rater_scores()
-            table, rows = source("ratings")
-            if "ratings_items" not in item_codes:  # the items' codes, once for every ratings indicator
-                item_codes["ratings_items"] = pd.factorize(table["item"])
-            codes, items = item_codes["ratings_items"]
-            mine = codes == (items.get_loc(ind.rating_item) if ind.rating_item in items else -2)
-            put(ind, rows[mine], table["score"].to_numpy(dtype="float64")[mine])
+            if "ratings" not in sources:  # every ratings indicator's column at once, when the first is met
+                table, rows = source("ratings")
+                codes, items = pd.factorize(table["item"])
+                score = table["score"].to_numpy(dtype="float64")
+                # per item, the columns of the indicators reading it; each row's score goes to its employee's row
+                # in its item's column (an item read by several indicators: a pass for each)
+                columns = [[ind_pos[i.id] for i in inds if i.source == "ratings" and i.rating_item == item]
+                           for item in items]
+                for layer in range(max(map(len, columns), default=0)):
+                    col = np.array([c[layer] if layer < len(c) else -1 for c in columns] + [-1])[codes]
+                    ok = (rows >= 0) & (col >= 0)
+                    actual[rows[ok], col[ok]] = score[ok]
         elif ind.source == "training":  # compkit.training: hours in the period, or certificates held by its end
             end = data.cycle_end if through is None else pd.Timestamp(through + "-01") + pd.offsets.MonthEnd(0)
             values = training.indicator_values(data.training, ind.measure, data.cycle_start, end)

@@ -302,3 +302,28 @@ def test_repeated_labels_are_the_gathered_ones(labels: list[str], n: int) -> Non
     want = _gather_labels(labels, np.tile(np.arange(len(labels)), n))
     assert got.dtype == want.dtype and len(got) == len(want) == n * len(labels)
     assert list(got) == list(want) == labels * n
+
+
+def test_ratings_values_are_the_combined_scores_of_each_item(bank_policy, sample) -> None:
+    """Each ratings indicator's actual is the 360 combined score of its item for the employee (NaN: not rated),
+    an item read by two indicators included."""
+    from compkit.scoring import indicator_values
+
+    data = sample
+    inds = bank_policy.to_dict()["scorecard"]["indicators"]
+    first = next(i for i in inds if i["source"] == "ratings")
+    twin = {**first, "id": "twin_" + first["id"], "weight": 0.0, "item": first.get("item", first["id"])}
+    policy = bank_policy.updated({"scorecard.indicators": inds + [twin]})
+    scores = combine_raters(data.ratings, policy.scorecard.raters)
+    values = indicator_values(policy, data, None, scores).astype({"employee_id": str, "indicator": str})
+    got = values.set_index(["employee_id", "indicator"])["actual"]
+    given = scores.astype({"employee_id": str, "item": str}).set_index(["employee_id", "item"])["score"]
+    ids = data.employees["employee_id"].astype(str).tolist()
+    checked = 0
+    for ind in policy.scorecard.indicators:
+        if ind.source != "ratings":
+            continue
+        want = given.xs(ind.rating_item, level="item").reindex(ids).to_numpy()
+        assert np.array_equal(got.xs(ind.id, level="indicator").reindex(ids).to_numpy(), want, equal_nan=True), ind.id
+        checked += 1
+    assert checked >= 3
