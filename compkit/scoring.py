@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from numpy.typing import ArrayLike
+from pandas.arrays import ArrowStringArray
 
 from compkit import training
 from compkit._arrays import categories_dtype, positions, sorted_codes
@@ -704,7 +705,9 @@ def assign_ratings(scores: ArrayLike, bands: Sequence[RatingBand], shares: Mappi
     n = len(s)
     labels = [b.label for b in bands]
     out = pd.DataFrame({"rating_absolute": absolute_ratings(s, bands)})
-    groups = np.zeros(n, dtype="int64") if within is None else pd.factorize(np.asarray(within), sort=True)[0]
+    if within is not None and not isinstance(within, ArrowStringArray):
+        within = np.asarray(within)  # (Arrow text is factorized as it is: the same codes, texts sorted alike)
+    groups = np.zeros(n, dtype="int64") if within is None else pd.factorize(within, sort=True)[0]
     scored = ~np.isnan(s)
     n_groups = groups.max() + 1 if n else 0
     sizes = np.bincount(groups[scored], minlength=n_groups)
@@ -773,7 +776,8 @@ def scorecard(policy: Policy, data: Dataset, through: str | None = None,
     emp = data.employees
     rp = policy.ratings
     within_key = rp.guided.within if rp.guided is not None else "all"
-    group = np.full(len(emp), "all", dtype=object) if within_key == "all" else emp[within_key].astype(str).to_numpy()
+    # the groups' texts as the column holds them (Arrow text: no Python string per employee)
+    group = np.full(len(emp), "all", dtype=object) if within_key == "all" else emp[within_key].astype(str).array
     shares = rp.guided.shares if rp.guided is not None else None
     ratings = assign_ratings(summary["composite"].to_numpy(), rp.bands, shares, group)
     summary["rating_group"] = group

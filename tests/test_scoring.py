@@ -327,3 +327,17 @@ def test_ratings_values_are_the_combined_scores_of_each_item(bank_policy, sample
         assert np.array_equal(got.xs(ind.id, level="indicator").reindex(ids).to_numpy(), want, equal_nan=True), ind.id
         checked += 1
     assert checked >= 3
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 120)),
+                          st.sampled_from(["华东", "华北", "b", "B", "a", "é", "e", "Z9", "", "a\x00"])),
+                min_size=1, max_size=40))
+def test_ratings_within_arrow_text_groups_as_its_python_strings(rows: list) -> None:
+    """assign_ratings grouped by an Arrow text column (factorized as it is) gives what the column's Python
+    strings give: the same groups in the same order."""
+    scores = np.array([np.nan if s is None else float(s) for s, _ in rows])
+    texts = pd.array([g for _, g in rows], dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    got = assign_ratings(scores, BANDS, SHARES, texts)
+    want = assign_ratings(scores, BANDS, SHARES, np.asarray(texts, dtype=object))
+    pd.testing.assert_frame_equal(got, want)
