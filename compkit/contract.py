@@ -533,8 +533,11 @@ _add(TableSpec(
         "amount": Col(_F, required=True, money=True), "deal_id": Col(_S),
         "customer_id": Col(_S),  # millions of distinct customers: coded once loaded (compkit.data.CODED), unsorted
         # optional, read by products that say so (compkit.commission): loan, payment term (趸交, 期交5 ...), deposit
-        # type (活期, 定期, 协定), last year's average balance, annual FTP spread, date the loan turned non-performing
-        "loan_id": Col(_S), "payment_term": Col(_S), "deposit_type": Col(_S), "baseline": Col(_F, money=True),
+        # type (活期, 定期, 协定), last year's average balance, annual FTP spread, date the loan turned non-performing.
+        # The terms and types are a few distinct texts over millions of deals: held as categoricals (the
+        # coefficients are looked up per category, then gathered by the rows' codes)
+        "loan_id": Col(_S), "payment_term": Col(_S, categorical=True), "deposit_type": Col(_S, categorical=True),
+        "baseline": Col(_F, money=True),
         "ftp_spread": Col(_F), "npl_date": Col(_D),
     },
     rules=(_product_columns,)))

@@ -324,6 +324,8 @@ def _read_validated(path: Path, policy: Policy | None, cycle: str | None) -> Dat
                 continue
             df = pd.read_parquet(path / f"{name}.parquet")
             for col, dtype in m["categories"][name].items():
+                if not isinstance(df[col].dtype, pd.CategoricalDtype):  # no value at all: read back plain
+                    df[col] = pd.Series(pd.Categorical(df[col].astype(object)), index=df.index)
                 cats = df[col].cat.categories
                 if str(cats.dtype) != dtype:
                     cats = pd.Index(np.asarray(cats, dtype=object), dtype=object) if dtype == "object" else \
