@@ -535,11 +535,10 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         settlement = cm.settle(lines, pd.Series(composite, index=ids), prorated_base, policy.commission)
     # gross to net, month by month: the cycle's months (to date when interim). The commission table's cents per
     # person and month, from the lines' grid and the settlements (the table itself is put together on the second
-    # thread next)
+    # thread; the cents are queued there after the contributions, so this thread usually works them out itself)
     paid_periods = data.periods[:data.periods.index(through) + 1] if interim else data.periods
     # (either thread: the second when it gets there, else this one when the gross pay needs them)
     pending_cents = _FirstFree(_commission_cents, lines, None if interim else settlement, ids, paid_periods)
-    submit(pending_cents.run_here)
     settled = settlement.reindex(ids)  # each person's settlement, in the order of ids (one look-up of the ids)
     commission_total = settled["final"].fillna(0.0).to_numpy()
     # the summary's rounded pay the contributions are worked out on, and the days employed in each month: the
@@ -562,6 +561,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
                          if "commission" in wanted else  # not asked for: built only if the gross pay needs it
                          partial(cm.lines_with_settlement, lines, settlement, data.periods[-1]))
     pending_benefits = submit(_benefits, policy, data, emp, ids, base, pay_now, employed[1], days, paid_periods)
+    submit(pending_cents.run_here)  # (usually this thread's, when the gross pay needs them: the second is busier)
     if isinstance(pending_promotions, _FirstFree):
         submit(pending_promotions.run_here)
     commission_share = np.where(pay_early, 0.0,
