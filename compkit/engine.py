@@ -773,8 +773,15 @@ def _commission_cents(lines: pd.DataFrame, settlement: pd.DataFrame | None, ids:
             or list(lines["period"].cat.categories) != list(periods)
             or not labels_are_index(employees.cat.categories, ids.array)):
         return None
-    cents = np.rint(lines["commission"].to_numpy(dtype="float64") * 100)
-    out = cents.reshape(n, m, -1).sum(axis=2)
+    commission = lines["commission"].to_numpy(dtype="float64").reshape(n, m, -1)
+    out = np.empty((n, m))
+    # a block of people at a time (about 1 MB of lines): the same operations on each line, without a temporary of
+    # the whole table's size (8.4 million lines at 100,000 managers: fresh pages the kernel zeroes)
+    per_block = max(1, (1 << 17) // max(commission.shape[1] * commission.shape[2], 1))
+    for start in range(0, n, per_block):
+        cents = commission[start:start + per_block] * 100
+        np.rint(cents, out=cents)
+        cents.sum(axis=2, out=out[start:start + per_block])
     if settlement is not None and len(settlement):
         at = positions(pd.Series(settlement.index), pd.Index(ids))
         amount = settlement["settlement"].to_numpy(dtype="float64")
