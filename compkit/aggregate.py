@@ -7,7 +7,7 @@ vectorised over whole columns.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -129,7 +129,7 @@ def loyalty(sales: pd.DataFrame | CreditSplit, through: str | None = None) -> pd
         e, e_labels = sorted_codes((sales if split is None else split.sales)["employee_id"])
     else:  # the credited sales' employee categorical (as credited_sales makes it), in its categories' order
         e, e_labels = split.employee_codes()
-    customers, repeat = _repeat_customers(sales, e, len(e_labels), through)
+    customers, repeat = _repeat_customers(sales, lambda rows, at: e[rows], len(e_labels), through)
     keep = customers > 0
     out = pd.DataFrame({"employee_id": np.asarray(e_labels, dtype=object)[keep], "customers": customers[keep],
                         "repeat_customers": repeat[keep]})
@@ -140,21 +140,38 @@ def loyalty(sales: pd.DataFrame | CreditSplit, through: str | None = None) -> pd
 def loyalty_rates(sales: pd.DataFrame | CreditSplit, employee_ids: pd.Index, through: str | None = None
                   ) -> np.ndarray:
     """:func:`loyalty`'s ``repeat_purchase`` of each employee of ``employee_ids`` (NaN: no customer who bought),
-    counted on the employees' positions in ``employee_ids`` (the scorecard's rows) instead of a table of ids."""
-    if isinstance(sales, CreditSplit):
-        e = sales.employee_positions(employee_ids)
-    else:
-        e = positions(sales["employee_id"], employee_ids)
-    customers, repeat = _repeat_customers(sales, e, len(employee_ids), through)
+    counted on the employees' positions in ``employee_ids`` (the scorecard's rows) instead of a table of ids:
+    only the rows that count are looked up (the sales table's employee at their sales rows; a credit holder
+    by the credits table's employees, looked up once)."""
+    split = sales if isinstance(sales, CreditSplit) else None
+    table = sales if split is None else split.sales
+    whole = split is None or split.trivial
+    n_kept = len(table) if whole else len(split.sources()) - len(split.source)
+    ids = table["employee_id"]
+
+    def employee_at(rows: np.ndarray, at: np.ndarray) -> np.ndarray:
+        kept = int(np.searchsorted(rows, n_kept))  # (rows increasing: the rows kept first, then the split rows)
+        e = np.empty(len(rows), dtype=np.int64)
+        if isinstance(ids.dtype, pd.CategoricalDtype):  # the rows' codes as a categorical of the same categories
+            e[:kept] = positions(pd.Series(pd.Categorical.from_codes(np.asarray(ids.cat.codes)[at[:kept]],
+                                                                     dtype=ids.dtype, validate=False)), employee_ids)
+        else:
+            e[:kept] = positions(ids.iloc[at[:kept]], employee_ids)
+        if not whole:  # the split rows' credit holders
+            e[kept:] = positions(split.credits["employee_id"].iloc[split.holder[rows[kept:] - n_kept]], employee_ids)
+        return e
+
+    customers, repeat = _repeat_customers(sales, employee_at, len(employee_ids), through)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(customers > 0, repeat / customers, np.nan)
 
 
-def _repeat_customers(sales: pd.DataFrame | CreditSplit, e: np.ndarray, n_e: int, through: str | None = None
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def _repeat_customers(sales: pd.DataFrame | CreditSplit, employee_at: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                      n_e: int, through: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(customers who bought, of them those who bought in two or more distinct months) per employee code, as
-    int64 arrays of length ``n_e``: :func:`loyalty`'s counts. ``e``: each credited sales row's employee code
-    (-1: none; a :class:`compkit.credits.CreditSplit`'s credited rows, or the rows of the table).
+    int64 arrays of length ``n_e``: :func:`loyalty`'s counts. ``employee_at(rows, at)``: the employee codes
+    (-1: none) of the credited sales rows ``rows`` (a :class:`compkit.credits.CreditSplit`'s credited rows, or
+    the rows of the table; increasing), whose sales rows are ``at``.
 
     Only the rows that count (amount > 0, a customer, a month, an employee; up to ``through``) are taken, once:
     their (employee, customer, month) as one int64 key, (e x n_c + c) x n_m + m, sorted in place."""
@@ -173,13 +190,16 @@ def _repeat_customers(sales: pd.DataFrame | CreditSplit, e: np.ndarray, n_e: int
     if split is not None:
         counted = split.rows(counted)
     counted &= (table["amount"].to_numpy(dtype="float64") if split is None else split.column("amount")) > 0
-    counted &= e >= 0
-    rows = np.flatnonzero(counted)  # the credited rows that count
+    rows = np.flatnonzero(counted)  # the credited rows that count (but for their employee)
     del counted
     at = rows if split is None or split.trivial else split.sources()[rows]  # their sales rows
+    e = employee_at(rows, at)
+    if not bool((e >= 0).all()):
+        has = e >= 0
+        e, at = e[has], at[has]
     # a customer's rows with an employee then sit together, months in order, so the pair bought in two or more
     # distinct months exactly when its first and last keys differ
-    key = e[rows].astype(np.int64)
+    key = e.astype(np.int64)
     key *= n_c
     key += c[at]
     key *= n_m

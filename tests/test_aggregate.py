@@ -217,7 +217,7 @@ def test_loyalty_and_its_rates_on_the_employees_rows_are_the_definition(rows: li
         table = credited_sales(sales, credits)
         part = table if through is None else table[table["period"].astype(str) <= through]
         expected = _loyalty_reference(part)
-        for given_sales in (table, split_credits(sales, credits)):
+        for given_sales in (table, table.astype({"employee_id": "string"}), split_credits(sales, credits)):
             got = loyalty(given_sales, through).set_index("employee_id")
             for frame in (got, expected):
                 frame.index = pd.Index(frame.index.astype(str), dtype=object)
