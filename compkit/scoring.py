@@ -401,10 +401,12 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
 
     # keys as categoricals built from codes: no million-row string arrays to create
     return pd.DataFrame({
-        "employee_id": pd.Categorical.from_codes(np.repeat(np.arange(n), k),
-                                                 dtype=categories_dtype(employees, as_object=True)),
-        "indicator": pd.Categorical.from_codes(np.tile(np.arange(k), n),
-                                               categories=pd.Index([ind.id for ind in inds], dtype=object)),
+        # (codes in range by construction, as wide as pandas keeps them for these categories: not checked again)
+        "employee_id": pd.Categorical.from_codes(np.repeat(np.arange(n, dtype=np.int32), k),
+                                                 dtype=categories_dtype(employees, as_object=True), validate=False),
+        "indicator": pd.Categorical.from_codes(np.tile(np.arange(k, dtype=np.int8 if k < 128 else np.int32), n),
+                                               categories=pd.Index([ind.id for ind in inds], dtype=object),
+                                               validate=False),
         "actual": actual.ravel(),
         "target": target.ravel(),
     })
@@ -485,8 +487,9 @@ def score_indicators(policy: Policy, values: pd.DataFrame, code: np.ndarray | No
     onehot = (cat_of[:, None] == np.arange(len(categories))[None, :]).astype(float)  # k x C
     present_w = (~excluded) * w_ind  # n x k
     cat_sum = present_w @ onehot  # n x C
+    cat_sum_of = cat_sum[:, cat_of]  # n x k: each indicator's category's sum
     with np.errstate(invalid="ignore", divide="ignore"):
-        within = np.where(cat_sum[:, cat_of] > 0, present_w / cat_sum[:, cat_of], 0.0)
+        within = np.where(cat_sum_of > 0, present_w / cat_sum_of, 0.0)
     cat_present = cat_sum > 0
     cat_w = cat_present * w_cat
     cat_total = cat_w.sum(axis=1, keepdims=True)
