@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from compkit import steps
-from compkit._arrays import day_number, day_numbers, grade_lookup, labelled_codes, positions, rating_codes
+from compkit._arrays import day_number, day_numbers, grade_lookup, isin, positions, rating_codes
 from compkit._text import concat, fmt_num, fmt_values, gather, text_column, text_series
 from compkit.money import round_cents
 from compkit.policy import DemotionRule, Policy, PromotionRule
@@ -468,10 +468,10 @@ def place_on_new_grade(promotions: pd.DataFrame, review: pd.DataFrame, policy: P
     a grade without steps: at least its band minimum on promotion, at most its band maximum on demotion) and
     pay_change (CNY / month); NaN where the grade does not change."""
     out = promotions.copy()
-    # the recommendations by their codes (a few distinct texts), the new grades looked up as text
-    rec_codes, rec_labels = labelled_codes(out["recommendation"].astype(str))
-    promote = np.array([r == "promote" for r in rec_labels] + [False])[rec_codes]
-    moving = promote | np.array([r == "demote" for r in rec_labels] + [False])[rec_codes]
+    # the recommendations and the new grades looked up as text (no Python string per person)
+    recommendation = out["recommendation"].astype(str)
+    promote = isin(recommendation, {"promote"}).to_numpy(dtype=bool)
+    moving = isin(recommendation, {"promote", "demote"}).to_numpy(dtype=bool)
     now = review["new_base_monthly"].to_numpy(dtype="float64")
     step, new = steps.placement(out["to_grade"].astype(str), now, promote, policy)
     out["base_monthly_before"] = np.where(moving, round_cents(now), np.nan)

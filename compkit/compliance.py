@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 from numpy.typing import ArrayLike
 
-from compkit._arrays import any_codes, labelled_codes, positions
+from compkit._arrays import any_codes, isin, labelled_codes, positions
 from compkit._text import as_column, gather, text_column
 from compkit.i18n import N_
 from compkit.money import round_cents, to_cents
@@ -131,8 +131,7 @@ def deferral_shares(grades: ArrayLike, key_role: ArrayLike, deferral: Deferral,
     codes, labels = labelled_codes(g)
     grade_ids = list(labels)
     if deferral.grades is not None:
-        chosen = set(deferral.grades)
-        applies = np.array([x in chosen for x in grade_ids] + [False])[codes]
+        applies = isin(g, set(deferral.grades)).to_numpy(dtype=bool)
     elif deferral.applies_to == "all":
         applies = np.ones(len(g), dtype=bool)
     else:
@@ -674,13 +673,9 @@ def compliance_checks(summary: pd.DataFrame, deferrals: pd.DataFrame, policy: Po
     total = fixed + performance
     base = col("base_pay")
     grade_text = s["grade"].astype(str)
-    # the grades by their codes (a few distinct grades): is_grade(ids) -> whether each person's grade is one of ids
-    grade_codes, grade_labels = labelled_codes(grade_text)
-    grade_ids = list(grade_labels)
 
-    def is_grade(ids: Sequence[str]) -> np.ndarray:
-        wanted = set(ids)
-        return np.array([g in wanted for g in grade_ids] + [False])[grade_codes]
+    def is_grade(ids: Sequence[str]) -> np.ndarray:  # whether each person's grade is one of ids (as Arrow text)
+        return isin(grade_text, set(ids)).to_numpy(dtype=bool)
 
     key = {g.id for g in policy.grades if g.key_role}
     leaver = s["leaver"].to_numpy(dtype=bool) if "leaver" in s else np.zeros(n, bool)

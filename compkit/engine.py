@@ -28,7 +28,7 @@ from compkit import awards, career, pay, protection, steps, training
 from compkit import commission as cm
 from compkit import compliance as cp
 from compkit import tax as tx
-from compkit._arrays import grade_lookup, labelled_codes, labels_are_index
+from compkit._arrays import grade_lookup, isin, labelled_codes, labels_are_index
 from compkit._text import as_column, gather, text_column
 from compkit._threads import Pending
 from compkit.credits import CreditSplit, split_credits
@@ -512,10 +512,9 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         # the pool is shared out in whole cents (largest remainder), so the rounded bonuses add up to it exactly
         bonus_amount = allocate_cents(policy.bonus.pool.amount, bonus_amount)
     deferral = policy.bonus.deferral
-    # each person's leaver rule for deferred pay, by its code (three rules; no Python string per person)
-    rule_codes, rule_labels = labelled_codes(leavers["deferred_rule"])
-    pay_early = np.array([r == "pay_early" for r in rule_labels] + [False])[rule_codes]
-    forfeit = np.array([r == "forfeit" for r in rule_labels] + [False])[rule_codes]
+    # each person's leaver rule for deferred pay (looked up as Arrow text: no Python string per person)
+    pay_early = isin(leavers["deferred_rule"], {"pay_early"}).to_numpy(dtype=bool)
+    forfeit = isin(leavers["deferred_rule"], {"forfeit"}).to_numpy(dtype=bool)
     bonus_defer_share = np.where(pay_early, 0.0,
                                  cp.deferral_shares(emp["grade"], key_role, deferral, "bonus"))
     bonus_paid, bonus_deferred = cp.split_deferred(bonus_amount, bonus_defer_share, deferral.min_bonus)
@@ -537,7 +536,6 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     # person and month, from the lines' grid and the settlements (the table itself is put together on the second
     # thread; the cents are queued there after the contributions, so this thread usually works them out itself)
     paid_periods = data.periods[:data.periods.index(through) + 1] if interim else data.periods
-    # (either thread: the second when it gets there, else this one when the gross pay needs them)
     pending_cents = _FirstFree(_commission_cents, lines, None if interim else settlement, ids, paid_periods)
     settled = settlement.reindex(ids)  # each person's settlement, in the order of ids (one look-up of the ids)
     commission_total = settled["final"].fillna(0.0).to_numpy()
@@ -675,7 +673,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     commission_table = pending_table() if "commission" in wanted else no_lines
     del pending_table, no_lines
     del gross, monthly  # the net table holds the columns it reads
-    # the salary review and the promotions (the second thread's, nothing above reads them)
+    # the salary review and the promotions (nothing above reads them)
     review, review_info, _ = pending_review()
     promotions = pending_promotions()
     if filling:
