@@ -95,11 +95,16 @@ def _category_table(categories: pd.Index, index: pd.Index) -> np.ndarray | None:
     table: np.ndarray | None = _labels_table(categories, index)
     if _is_identity(table, len(index)):
         table = None
-    with _CATEGORY_TABLES_LOCK:
-        _CATEGORY_TABLES[key] = (categories, held, table)
-        while len(_CATEGORY_TABLES) > _CATEGORY_TABLES_KEPT:
-            del _CATEGORY_TABLES[next(iter(_CATEGORY_TABLES))]  # the oldest
+    _remember(_CATEGORY_TABLES, key, (categories, held, table))
     return table
+
+
+def _remember(kept: dict, key: tuple[object, ...], entry: tuple) -> None:
+    """``kept[key] = entry``, the oldest entries let go beyond the last _CATEGORY_TABLES_KEPT (thread-safe)."""
+    with _CATEGORY_TABLES_LOCK:
+        kept[key] = entry
+        while len(kept) > _CATEGORY_TABLES_KEPT:
+            del kept[next(iter(kept))]  # the oldest
 
 
 def _index_identity(index: pd.Index) -> tuple[tuple[object, ...], object]:
@@ -141,10 +146,7 @@ def categories_dtype(labels: pd.Index, as_object: bool = False) -> pd.Categorica
             dtype = pd.CategoricalDtype(categories)
     else:
         dtype = pd.CategoricalDtype(pd.Index(labels, dtype=object) if as_object else labels)
-    with _CATEGORY_TABLES_LOCK:
-        _CATEGORY_DTYPES[key] = (held, dtype)
-        while len(_CATEGORY_DTYPES) > _CATEGORY_TABLES_KEPT:
-            del _CATEGORY_DTYPES[next(iter(_CATEGORY_DTYPES))]  # the oldest
+    _remember(_CATEGORY_DTYPES, key, (held, dtype))
     return dtype
 
 
