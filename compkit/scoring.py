@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike
 from pandas.arrays import ArrowStringArray
 
 from compkit import training
-from compkit._arrays import categories_dtype, positions, sorted_codes
+from compkit._arrays import categories_dtype, labelled_codes, positions, sorted_codes
 from compkit.aggregate import complaint_stats, loyalty_rates, satisfaction_index
 from compkit.credits import CreditSplit, split_credits
 from compkit.data import Dataset
@@ -188,6 +188,8 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
     without a supervisor -> (0.1 x 5 + 0.3 x 3.5) / 0.4 = 3.875.
     Columns: employee_id, item, mean_self, mean_supervisor, mean_peer, n_peers, w_self, w_supervisor, w_peer
     (effective weights, summing to 1), score (rating-scale units; NaN when no role is present), rule.
+    Rows by employee, then item (their labels sorted); employee_id, item and rule are categoricals (employee_id
+    and item of the ratings' labels: the ratings' own categories when they are a categorical's, sorted).
     """
     if isinstance(weights, RaterWeights):
         exclude_self = weights.exclude_self if exclude_self is None else exclude_self
@@ -242,14 +244,55 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
 
     keep = np.flatnonzero(counts.sum(axis=1) > 0)  # the cells somebody rated
     emp_idx, item_idx = np.divmod(keep, n_items)
+    # the labels as categoricals of the ratings' own (sorted) labels, their codes the cells': the scorecard finds
+    # each row's employee by its code (the categories looked up once, and remembered), not by its text
     return pd.DataFrame({
-        "employee_id": _gather_labels(emp_uniques, emp_idx),
-        "item": _gather_labels(item_uniques, item_idx),
+        "employee_id": _coded(emp_idx, ratings["employee_id"], emp_uniques),
+        "item": _coded(item_idx, ratings["item"], item_uniques),
         "mean_self": means[keep, 0], "mean_supervisor": means[keep, 1], "mean_peer": means[keep, 2],
         "n_peers": n_peers[keep].astype("int64"),
         "w_self": eff[keep, 0], "w_supervisor": eff[keep, 1], "w_peer": eff[keep, 2],
-        "score": combined[keep], "rule": _gather_labels(texts, rule[keep]),
+        "score": combined[keep],
+        "rule": pd.Categorical.from_codes(rule[keep].astype(np.int32), validate=False,
+                                          categories=pd.Index(texts, dtype=object)),  # (distinct: one per pattern)
     })
+
+
+def _coded(codes: np.ndarray, column: pd.Series, labels: pd.Index) -> pd.Categorical:
+    """A categorical of ``labels`` (distinct, sorted: :func:`compkit._arrays.sorted_codes` of ``column``) with
+    ``codes`` (in range by construction): ``column``'s own dtype when the labels are its categories (no new
+    dtype, whose labels pandas would check again)."""
+    if isinstance(column.dtype, pd.CategoricalDtype) and column.cat.categories is labels:
+        dtype = column.dtype
+    else:  # (factorized labels: those of a categorical as plain labels)
+        dtype = pd.CategoricalDtype(pd.Index(np.asarray(labels, dtype=object))
+                                    if isinstance(labels.dtype, pd.CategoricalDtype) else labels)
+    return pd.Categorical.from_codes(codes.astype(np.int32), dtype=dtype, validate=False)
+
+
+def _grouped_sum_and_mean(values: pd.DataFrame, groups: pd.Categorical, mean: bool = True
+                          ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """pandas' grouped ``sum(min_count=1)`` and ``mean()`` of each float64 column of ``values`` by ``groups``
+    (every category a group, in order; NaN for a group without values), bit for bit, as {column: array}; the
+    means ({} unless ``mean``) from the same pass of pandas' compensated (Kahan) summation when they can be:
+    mean = sum / rows of the group.
+
+    pandas' group_mean accumulates as its group_sum does (the same Kahan steps, rows in table order) and divides
+    by the group's number of non-NaN values; the two part only where a value is NaN (then fewer values than
+    rows) or a step leaves the finite numbers (group_sum then drops its compensation, group_mean keeps it; from
+    finite values such a step leaves the group's sum infinite or NaN). So with no NaN among the values and every
+    group's sum finite (a group without rows: NaN, and its mean NaN too) each mean is the sum over the rows, the
+    number pandas' mean gives; otherwise the means are pandas' own."""
+    grouped = values.groupby(groups, sort=True, observed=False)
+    sums = {name: col.to_numpy(dtype="float64") for name, col in grouped.sum(min_count=1).items()}
+    if not mean:
+        return sums, {}
+    rows = grouped.size().to_numpy()
+    no_nan = all(len(v) == 0 or not np.isnan(v.min()) for v in (values[c].to_numpy() for c in values.columns))
+    if no_nan and all(bool((np.isfinite(s) | (rows == 0)).all()) for s in sums.values()):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return sums, {name: s / rows for name, s in sums.items()}
+    return sums, {name: col.to_numpy(dtype="float64") for name, col in grouped.mean().items()}
 
 
 # ------------------------------------------------------------------------------- indicator values
@@ -288,7 +331,10 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
         m = data.metrics
         # rows as integer codes: the employee's row in the result, the indicator's position among metric_ids
         row = positions(m["employee_id"], employees)
-        which = positions(m["indicator"], pd.Index(metric_ids))
+        # (the indicator's position among metric_ids per row as narrow as the few indicators allow)
+        ind_codes, ind_labels = labelled_codes(m["indicator"])
+        which_of = np.append(positions(ind_labels, pd.Index(metric_ids)), -1)  # code -1 (missing): -1
+        which = which_of.astype(np.int8 if len(metric_ids) < 127 else np.int32)[ind_codes]
         usable = (row >= 0) & (which >= 0)
         if through is not None:
             usable &= (m["period"] <= through).to_numpy(dtype=bool, na_value=False)
@@ -308,31 +354,37 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
             target[rows, cols] = agg["target"].to_numpy(dtype="float64")
         if usable.any():
             # one group per (employee, metric indicator) cell, rows in table order within a group: pandas' grouped
-            # sum and mean (compensated summation), as on the labels, but on integer codes. Each cell belongs to one
-            # indicator, summed or averaged: both are computed, each indicator's column takes its own.
+            # sum and mean (compensated summation), as on the labels, but on integer codes; the rows that do not
+            # count go to one more group, read by nobody (no copy of the rows that count). Each cell belongs to
+            # one indicator, summed or averaged: each indicator's column takes its own.
             k_m = len(metric_ids)
-            all_rows = usable.all()
-            cell = row if all_rows else row[usable]
-            cell = cell * np.int32(k_m) if n * k_m < 2 ** 31 else cell.astype(np.int64) * k_m
-            cell += which if all_rows else which[usable]
+            n_cells = n * k_m
+            cell = row if row.flags.writeable else row.copy()  # (the rows' positions are not read again)
+            if n_cells + 1 >= 2 ** 31:
+                cell = cell.astype(np.int64)
+            cell *= k_m
+            cell += which
+            del row
+            if not usable.all():
+                np.copyto(cell, n_cells, where=~usable)
             a, t = m["actual"].to_numpy(dtype="float64"), m["target"].to_numpy(dtype="float64")
-            values = pd.DataFrame({"actual": a, "target": t} if all_rows
-                                  else {"actual": a[usable], "target": t[usable]},
-                                  copy=False)
+            values = pd.DataFrame({"actual": a, "target": t}, copy=False)
             # grouped by a categorical of every cell of the n x (metric indicators) grid, the cells as its codes: the
             # same groups with the same rows in the same order as grouping on the cells themselves (pandas then
             # hashes the 8.4 million cells to find their groups); a cell without rows comes out NaN, as it stays
-            groups = pd.Categorical.from_codes(cell, dtype=pd.CategoricalDtype(pd.RangeIndex(n * k_m)),
+            groups = pd.Categorical.from_codes(cell, dtype=pd.CategoricalDtype(pd.RangeIndex(n_cells + 1)),
                                                validate=False)
-            grouped = values.groupby(groups, sort=True, observed=False)
-            for how in ("sum", "mean"):  # the indicators summed, and the others (averaged)
+            del cell
+            averaged = any(h not in ("sum", "last") for h in how_of)
+            sums, means = _grouped_sum_and_mean(values, groups, mean=averaged)
+            del groups
+            for how, agg in (("sum", sums), ("mean", means)):  # the indicators summed, and the others (averaged)
                 mine = np.flatnonzero([h == "sum" if how == "sum" else h not in ("sum", "last") for h in how_of])
                 if not len(mine):
                     continue
-                agg = grouped.sum(min_count=1) if how == "sum" else grouped.mean()
                 cols = [ind_pos[metric_ids[i]] for i in mine]
-                actual[:, cols] = agg["actual"].to_numpy(dtype="float64").reshape(n, k_m)[:, mine]
-                target[:, cols] = agg["target"].to_numpy(dtype="float64").reshape(n, k_m)[:, mine]
+                actual[:, cols] = agg["actual"][:n_cells].reshape(n, k_m)[:, mine]
+                target[:, cols] = agg["target"][:n_cells].reshape(n, k_m)[:, mine]
 
     def put(ind: Indicator, rows: np.ndarray, values: np.ndarray) -> None:
         ok = rows >= 0
@@ -375,7 +427,7 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
                 rater_scores = rater_scores()
             if "ratings" not in sources:  # every ratings indicator's column at once, when the first is met
                 table, rows = source("ratings")
-                codes, items = pd.factorize(table["item"])
+                codes, items = labelled_codes(table["item"])
                 score = table["score"].to_numpy(dtype="float64")
                 # per item, the columns of the indicators reading it; each row's score goes to its employee's row
                 # in its item's column (an item read by several indicators: a pass for each)
@@ -399,7 +451,8 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
             if ind.target is not None:
                 target[:, j] = ind.target
 
-    # keys as categoricals built from codes: no million-row string arrays to create
+    # keys as categoricals built from codes: no million-row string arrays to create; the columns are these new
+    # arrays themselves (pandas would copy each)
     return pd.DataFrame({
         # (codes in range by construction, as wide as pandas keeps them for these categories: not checked again)
         "employee_id": pd.Categorical.from_codes(np.repeat(np.arange(n, dtype=np.int32), k),
@@ -409,7 +462,7 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
                                                validate=False),
         "actual": actual.ravel(),
         "target": target.ravel(),
-    })
+    }, copy=False)
 
 
 # ------------------------------------------------------------------------------ scores and composite
@@ -498,19 +551,19 @@ def score_indicators(policy: Policy, values: pd.DataFrame, code: np.ndarray | No
     eff = within * cat_eff[:, cat_of]
     weighted = np.where(excluded, 0.0, np.nan_to_num(score) * eff)
 
-    out = values[["employee_id", "indicator"]].copy()
-    out["category"] = _repeated_labels([ind.category for ind in inds], n)  # rows: employees x indicators
-    out["source"] = _repeated_labels([ind.source for ind in inds], n)
-    out["actual"] = actual.ravel()
-    out["target"] = target.ravel()
-    out["achievement"] = ach.ravel()
-    out["score"] = score.ravel()
-    out["weight"] = w_ind.ravel()
-    out["category_weight"] = w_cat[:, cat_of].ravel()
-    out["effective_weight"] = eff.ravel()
-    out["weighted_score"] = weighted.ravel()
-    out["note"] = _gather_labels(note_texts, note.ravel())
-    return out
+    # rows: employees x indicators. The keys, actual and target are the values' columns (pandas shares them until
+    # either table is written to), the others arrays made here: none copied (2.1 million rows at 100,000 managers)
+    return pd.DataFrame({
+        "employee_id": values["employee_id"], "indicator": values["indicator"],
+        "category": _repeated_labels([ind.category for ind in inds], n),
+        "source": _repeated_labels([ind.source for ind in inds], n),
+        **{name: values[name] if values[name].dtype == np.float64 else values[name].astype("float64")
+           for name in ("actual", "target")},
+        "achievement": ach.ravel(), "score": score.ravel(), "weight": w_ind.ravel(),
+        "category_weight": w_cat[:, cat_of].ravel(), "effective_weight": eff.ravel(),
+        "weighted_score": weighted.ravel(),
+        "note": _gather_labels(note_texts, note.ravel()),
+    }, copy=False)
 
 
 def deductions(policy: Policy, data: Dataset, employee_ids: pd.Index, through: str | None = None,
@@ -798,7 +851,7 @@ def rater_rule_notes(rater_scores: pd.DataFrame, employee_ids: pd.Index, rows: n
 
     The rule texts are few: each distinct text is split into its notes once, and each note's presence per
     employee is one bincount over the rows (rater_scores has a row per employee and item)."""
-    rule_codes, rule_texts = pd.factorize(rater_scores["rule"])
+    rule_codes, rule_texts = labelled_codes(rater_scores["rule"])
     notes_of = [[] if t == "all roles" else str(t).split("; ") for t in rule_texts]
     distinct = sorted({note for notes in notes_of for note in notes})
     if rows is None:  # (``rows``: these positions, when already looked up)

@@ -291,6 +291,38 @@ def test_metric_values_are_pandas_grouped_sums_and_means_bit_for_bit(bank_policy
     assert checked >= 3
 
 
+@pytest.mark.parametrize("kind", ["mixed magnitudes", "cancelling", "money", "halves", "tiny and signed zeros",
+                                  "NaN", "infinite", "overflowing", "no rows"])
+def test_grouped_means_from_the_sums_are_pandas_means_bit_for_bit(kind: str) -> None:
+    """_grouped_sum_and_mean gives pandas' grouped sum(min_count=1) and mean bit for bit: the means from the same
+    compensated sums (sum / rows) where the values hold no NaN and every sum is finite, pandas' own mean where
+    they do not (a NaN value, an infinite one, or a sum overflowing on the way, where pandas' group_sum and
+    group_mean part), groups without rows NaN."""
+    from compkit.scoring import _grouped_sum_and_mean
+
+    rng = np.random.default_rng(sum(map(ord, kind)))
+    n, n_groups = (0, 7) if kind == "no rows" else (60_000, 4_000)
+    pick = {"mixed magnitudes": lambda: rng.standard_normal(n) * 10.0 ** rng.integers(-300, 300, n),
+            "cancelling": lambda: rng.choice([1e16, -1e16, 1.0, 1e-3, 3.14159], n) * rng.standard_normal(n),
+            "money": lambda: np.round(rng.uniform(-1e6, 1e9, n), 2),
+            "halves": lambda: rng.integers(-5, 5, n) / 2.0,
+            "tiny and signed zeros": lambda: rng.choice([0.0, -0.0, 5e-324, -5e-324, 1e-310, 1.0], n),
+            "NaN": lambda: rng.choice([np.nan, 1.0, 2.5, 1e16], n),
+            "infinite": lambda: rng.choice([np.inf, -np.inf, 1.0, 2.5], n),
+            "overflowing": lambda: rng.choice([1e308, -1e308, 1.7e308, 1.0], n),
+            "no rows": lambda: np.zeros(0)}[kind]
+    values = pd.DataFrame({"a": pick(), "b": pick()})
+    groups = pd.Categorical.from_codes(rng.integers(0, n_groups, n), categories=pd.RangeIndex(n_groups))
+    sums, means = _grouped_sum_and_mean(values, groups)
+    grouped = values.groupby(groups, sort=True, observed=False)
+    for got, want in ((sums, grouped.sum(min_count=1)), (means, grouped.mean())):
+        assert list(got) == ["a", "b"]
+        for col in ("a", "b"):
+            assert got[col].dtype == np.float64
+            assert np.array_equal(got[col].view(np.int64), want[col].to_numpy().view(np.int64)), col
+    assert _grouped_sum_and_mean(values, groups, mean=False)[1] == {}
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.text(max_size=12), max_size=8), st.integers(0, 40))
 def test_repeated_labels_are_the_gathered_ones(labels: list[str], n: int) -> None:
@@ -302,6 +334,23 @@ def test_repeated_labels_are_the_gathered_ones(labels: list[str], n: int) -> Non
     want = _gather_labels(labels, np.tile(np.arange(len(labels)), n))
     assert got.dtype == want.dtype and len(got) == len(want) == n * len(labels)
     assert list(got) == list(want) == labels * n
+
+
+def test_combined_raters_carry_the_ratings_codes(sample) -> None:
+    """combine_raters' employee_id and item are categoricals of the loaded ratings' own categories (the scorecard
+    finds each row's employee by its code), the rule a categorical of its texts: the same texts as the labels
+    gathered per row, rows by employee then item."""
+    ratings = sample.ratings
+    out = combine_raters(ratings, {"self": 0.1, "supervisor": 0.6, "peer": 0.3})
+    for col in ("employee_id", "item"):
+        assert out[col].dtype is ratings[col].dtype
+    pairs = ratings[["employee_id", "item"]].astype(str).drop_duplicates().sort_values(["employee_id", "item"])
+    assert out[["employee_id", "item"]].astype(str).to_numpy().tolist() == pairs.to_numpy().tolist()
+    assert isinstance(out["rule"].dtype, pd.CategoricalDtype) and out["rule"].notna().all()
+    # text ids (no categorical): categoricals of their sorted labels
+    text = combine_raters(ratings.astype({"employee_id": str, "item": str}), {"self": 1.0})
+    assert list(text["employee_id"].cat.categories) == sorted(set(ratings["employee_id"].astype(str)))
+    assert text["employee_id"].astype(str).tolist() == out["employee_id"].astype(str).tolist()
 
 
 def test_ratings_values_are_the_combined_scores_of_each_item(bank_policy, sample) -> None:
