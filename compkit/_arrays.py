@@ -38,7 +38,10 @@ def positions(values: ArrayLike, index: ArrayLike) -> np.ndarray:
         return codes.astype(np.int32, copy=True) if table is None else table[codes]
     if isinstance(values.array, ArrowStringArray) and index.inferred_type in ("string", "empty"):
         arrow = pyarrow.array(values)
-        found = pc.index_in(arrow, value_set=_text_labels(index, arrow.type))
+        labels = _text_labels(index, arrow.type)
+        if _same_texts(arrow, labels):  # (e.g. a column of the employees' own ids)
+            return np.arange(len(arrow), dtype=np.int32)
+        found = pc.index_in(arrow, value_set=labels)
         return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     codes, uniques = pd.factorize(values)
     return _labels_table(pd.Index(uniques), index)[codes]  # code -1 (missing) takes the trailing -1
@@ -171,8 +174,21 @@ def _text_positions(labels: pd.Index, index: pd.Index) -> np.ndarray | None:
                 else text.cast(pyarrow.large_string()))
     except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):
         return None
-    found = pc.index_in(text, value_set=_text_labels(index, pyarrow.large_string()))
+    labels = _text_labels(index, pyarrow.large_string())
+    if _same_texts(text, labels):  # (e.g. a table's employee categories that are the employees' ids, in order)
+        return np.arange(len(text), dtype=np.int64)
+    found = pc.index_in(text, value_set=labels)
     return found.fill_null(-1).to_numpy(zero_copy_only=False)
+
+
+def _same_texts(values: pyarrow.Array | pyarrow.ChunkedArray, labels: pyarrow.Array) -> bool:
+    """Whether Arrow text ``values`` are the (distinct) ``labels`` themselves, in order and none missing: each
+    value is then found at its own position, told by comparing the bytes (no hash of the labels, which Arrow's
+    ``index_in`` makes again at each call: for the 100,000 employee ids the engine looks up several times)."""
+    if len(values) != len(labels) or values.null_count or labels.null_count or values.type != labels.type:
+        return False
+    chunked = values if isinstance(values, pyarrow.ChunkedArray) else pyarrow.chunked_array([values])
+    return chunked.equals(pyarrow.chunked_array([labels]))
 
 
 def sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:

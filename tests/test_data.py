@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from conftest import SAMPLE, sample_available, tiny_tables, write_tables
 from hypothesis import given, settings
@@ -512,6 +513,30 @@ def test_positions_of_categories_remembered_per_categories_and_index() -> None:
     other = pd.Series(pd.Categorical.from_codes([2], categories=pd.Index(ids, dtype=object)))
     assert positions(other, pd.Index(arrow_ids)).tolist() == [2]
     assert len(_arrays._CATEGORY_TABLES) <= _arrays._CATEGORY_TABLES_KEPT
+
+
+def test_positions_of_texts_that_are_the_index_itself() -> None:
+    """Arrow text values (and categories made by shared_labels) that are the index's labels in its order are each
+    found at their own position without a look-up; the same positions as pandas' get_indexer, also for texts
+    of the same length in another order, with one label changed, or with a missing value."""
+    from compkit import _arrays
+    from compkit._arrays import positions, shared_labels
+
+    ids = [f"T{i:05d}" for i in range(1400)]
+    index = pd.Index(pd.Series(ids, dtype="string[pyarrow]"))
+    changed = ids[:-1] + ["T99999"]
+    for texts in (ids, ids[::-1], changed, ids[:-1] + [None]):
+        want = pd.Index(ids).get_indexer(texts).tolist()
+        assert positions(pd.Series(texts, dtype="string[pyarrow]"), index).tolist() == want
+        two_chunks = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([texts[:500], texts[500:]],
+                                                                           type=pa.large_string())))
+        assert positions(two_chunks, index).tolist() == want
+    for texts in (ids, ids[::-1], changed):
+        _arrays._CATEGORY_TABLES.clear()
+        labels = shared_labels(pd.Series(texts, dtype="string[pyarrow]"))
+        values = pd.Series(pd.Categorical.from_codes([0, 1399, -1, 7], categories=labels))
+        want = pd.Index(ids).get_indexer([texts[0], texts[1399], None, texts[7]]).tolist()
+        assert positions(values, index).tolist() == want
 
 
 def test_labels_are_index_when_categories_are_the_index_in_order() -> None:
