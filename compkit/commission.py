@@ -37,8 +37,10 @@ Inputs are validated by the policy and data layers (DESIGN.md section 7); the fu
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -926,12 +928,44 @@ def _lines_alike(commission: Commission, other: Commission, n_lines: int, n_grid
     return [i for i, (a, b) in enumerate(zip(commission.products, other.products, strict=True)) if a == b]
 
 
+#: the buffers of the commission table's own columns made with room after them (:func:`_with_room`), by id: a
+#: weak reference to the buffer (its entry goes with it) and the length of the column it was made for
+_ROOMY: dict[int, tuple[weakref.ref, int]] = {}
+
+
+def _with_room(shape: tuple[int, ...], dtype: np.dtype | type, room: int) -> np.ndarray:
+    """An uninitialised C-ordered array of ``shape``, the start of a buffer with ``room`` values more after it (not
+    touched, so no memory is given to them until written): the commission table's own columns, so that
+    :func:`lines_with_settlement` may insert the settlement lines (at most one per employee) into the buffer
+    itself instead of copying the column. Registered in :data:`_ROOMY`: only such a buffer is written past its
+    column's end, and only when the caller gives the lines up (``consume``)."""
+    n = math.prod(shape)
+    buffer = np.empty(n + room, dtype=dtype)
+    key = id(buffer)
+    _ROOMY[key] = (weakref.ref(buffer, lambda _ref, key=key: _ROOMY.pop(key, None)), n)
+    return buffer[:n].reshape(shape)
+
+
+def _room_for(column: np.ndarray, extra: int) -> np.ndarray | None:
+    """The buffer of :func:`_with_room` whose start ``column`` (1-D) is, the whole column it was made for, when it
+    has room for ``extra`` values more; None for any other array (a copy, a slice of a table, another's)."""
+    owner = column.base
+    entry = _ROOMY.get(id(owner)) if isinstance(owner, np.ndarray) else None
+    if entry is None or entry[0]() is not owner or entry[1] != len(column) or column.ndim != 1:
+        return None
+    assert isinstance(owner, np.ndarray)
+    if (owner.dtype != column.dtype or not column.flags.c_contiguous or owner.size < len(column) + extra
+            or column.__array_interface__["data"][0] != owner.__array_interface__["data"][0]):
+        return None
+    return owner
+
+
 #: employees per block of :func:`_true_ups` (2,048 x 12 months x 7 products: 1.4 MB a grid block)
 _TRUE_UP_BLOCK = 2048
 
 
-def _true_ups(cum_basis: np.ndarray, terms: np.ndarray, special: dict[int, Callable[[slice], np.ndarray]]
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _true_ups(cum_basis: np.ndarray, terms: np.ndarray, special: dict[int, Callable[[slice], np.ndarray]],
+              room: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ``cycle_to_date`` lines of :func:`lines_from_bases`: (C_t, the lines, paid to date), CNY, from the
     cumulative bases (employees x months x products) and the products' tier terms, the products of ``special``
     (by position) as given: C_t of the employees of a slice (slice -> their employees x months):
@@ -941,11 +975,12 @@ def _true_ups(cum_basis: np.ndarray, terms: np.ndarray, special: dict[int, Calla
 
     C_t as the grid, the lines and paid to date flat (in the grid's order). Worked out a block of employees at a
     time (each block's steps in the cache instead of a pass per step over the whole grid in memory): the same
-    operations on each element, the same bits."""
+    operations on each element, the same bits. ``room``: the three made with room for that many values more
+    (:func:`_with_room`)."""
     n_e = cum_basis.shape[0]
-    cum_comm = np.empty(cum_basis.shape)
-    line_c = np.empty(cum_basis.shape)
-    paid_c = np.empty(cum_basis.shape)
+    cum_comm = _with_room(cum_basis.shape, np.float64, room)
+    line_c = _with_room(cum_basis.shape, np.float64, room)
+    paid_c = _with_room(cum_basis.shape, np.float64, room)
     for lo in range(0, n_e, _TRUE_UP_BLOCK):
         hi = min(lo + _TRUE_UP_BLOCK, n_e)
         c = _apply(cum_basis[lo:hi], terms)
@@ -974,7 +1009,11 @@ def lines_from_bases(bases: CommissionBases, commission: Commission,
     ``like`` (optional): another commission on the same bases and its table (``(other, lines_from_bases(bases,
     other))``, read, never written): the lines of the products alike under both (:func:`_lines_alike`) are
     copied from it and only the other products' worked out (a product's lines are its own, element by element:
-    the same table, bit for bit; e.g. a sensitivity setting that moves one product's rates)."""
+    the same table, bit for bit; e.g. a sensitivity setting that moves one product's rates).
+
+    The table's own columns (all but ``basis`` and ``cumulative_basis``) are made with room for a line per
+    employee after them (:func:`_with_room`: untouched, under 1 MB a column at 100,000 employees), so that
+    :func:`lines_with_settlement` may insert the settlement lines into them in place."""
     if bases_key(commission) != bases.key:
         raise ValueError("these commission bases were worked out for other products")
     rates = product_rates(commission)
@@ -982,6 +1021,7 @@ def lines_from_bases(bases: CommissionBases, commission: Commission,
     employees_ix, periods_ix, products = bases.employees, bases.periods, bases.products
     n_e, n_p, n_q = len(employees_ix), len(periods_ix), len(products)
     terms = _product_terms(rates)
+    shape = (n_e, n_p, n_q)
     alike = [] if like is None else _lines_alike(commission, like[0], len(like[1]), n_e * n_p * n_q)
     todo = [i for i in range(n_q) if i not in alike]
     if alike:  # only the other products: their tier terms (padded as before) and bases, a product each
@@ -1003,17 +1043,20 @@ def lines_from_bases(bases: CommissionBases, commission: Commission,
                                        None if target is None else target[rows], commission.accumulate,
                                        None if cycle_target is None else cycle_target[rows])
         special[j] = worked_out
+    room = 0 if alike else n_e  # (the alike products' lines are put together with room below)
     if commission.accumulate == "cycle_to_date":
         cum_comm, line, paid = _true_ups(cum_basis, terms, {j: (lambda rows, f=f: f(rows)[1])
-                                                            for j, f in special.items()})
+                                                            for j, f in special.items()}, room)
     else:
         special_out = {j: f(slice(None)) for j, f in special.items()}
         month = _apply(basis, terms)
         for i, (month_i, _) in special_out.items():
             month[:, :, i] = month_i
-        cum_comm = np.cumsum(month, axis=1)
-        line_c = whole_cents(month)
-        paid_c = np.cumsum(line_c, axis=1) - line_c
+        cum_comm = np.cumsum(month, axis=1, out=_with_room(month.shape, np.float64, room))
+        line_c = _with_room(month.shape, np.float64, room)
+        line_c[...] = whole_cents(month)
+        paid_c = np.cumsum(line_c, axis=1, out=_with_room(month.shape, np.float64, room))
+        paid_c -= line_c
         line = line_c.reshape(-1)
         line /= 100.0
         line += 0.0  # no -0.0
@@ -1022,29 +1065,36 @@ def lines_from_bases(bases: CommissionBases, commission: Commission,
         paid += 0.0
     if alike:  # the alike products' lines as the other table has them, the others' as worked out here
         assert like is not None
-        shape, rest = (n_e, n_p, n_q), (n_e, n_p, len(todo))
+        rest = (n_e, n_p, len(todo))
         full = []
         for column, part in (("cumulative_commission", cum_comm), ("paid_to_date", paid), ("commission", line)):
-            values = like[1][column].to_numpy(dtype="float64", copy=True).reshape(shape)
+            values = _with_room(shape, np.float64, n_e)
+            values[...] = like[1][column].to_numpy(dtype="float64").reshape(shape)
             values[:, :, todo] = part.reshape(rest)
             full.append(values)
         cum_comm, paid, line = full[0], full[1].reshape(-1), full[2].reshape(-1)
         basis, cum_basis = bases.basis, bases.cumulative_basis
 
-    # (the grid's codes are below their numbers of categories by construction: not checked again, a pass each)
+    # the grid's codes: employee e, month t, product q at line (e x n_p + t) x n_q + q (each in the smallest
+    # integers that hold its categories' positions, as pandas keeps them; below their numbers of categories by
+    # construction: not checked again, a pass each)
+    codes = []
+    for n, axis in ((n_e, 0), (n_p, 1), (n_q, 2)):
+        kind = _small_type(n)
+        grid = _with_room(shape, kind, n_e)
+        grid[...] = np.arange(n, dtype=kind).reshape([n if a == axis else 1 for a in range(3)])
+        codes.append(grid.reshape(-1))
     return pd.DataFrame({
-        "employee_id": pd.Categorical.from_codes(np.repeat(np.arange(n_e, dtype=np.int32), n_p * n_q),
-                                                 dtype=categories_dtype(employees_ix), validate=False),
-        "period": pd.Categorical.from_codes(np.tile(np.repeat(np.arange(n_p, dtype=_small_type(n_p)), n_q), n_e),
-                                            dtype=pd.CategoricalDtype(periods_ix, ordered=True), validate=False),
-        "product": pd.Categorical.from_codes(np.tile(np.tile(np.arange(n_q, dtype=_small_type(n_q)), n_p), n_e),
-                                             dtype=pd.CategoricalDtype(products), validate=False),
+        "employee_id": pd.Categorical.from_codes(codes[0], dtype=categories_dtype(employees_ix), validate=False),
+        "period": pd.Categorical.from_codes(codes[1], dtype=pd.CategoricalDtype(periods_ix, ordered=True),
+                                            validate=False),
+        "product": pd.Categorical.from_codes(codes[2], dtype=pd.CategoricalDtype(products), validate=False),
         "basis": basis.ravel(),
         "cumulative_basis": cum_basis.ravel(),
         "cumulative_commission": cum_comm.ravel(),
         "paid_to_date": paid,
         "commission": line,
-        "clawback": line < 0.0,
+        "clawback": np.less(line, 0.0, out=_with_room(line.shape, np.bool_, n_e)),
     }, copy=False)
 
 
@@ -1114,7 +1164,7 @@ def _grouped_codes(employees: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
     (non-decreasing)."""
     if not isinstance(employees.dtype, pd.CategoricalDtype):
         return None
-    codes = np.asarray(employees.cat.codes)
+    codes = employees.array.codes  # (the categorical's own, read-only: ``.cat.codes`` would copy them)
     n = len(employees.cat.categories)
     if not len(codes) or codes[0] < 0:
         return None
@@ -1137,17 +1187,26 @@ def _grouped_codes(employees: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
     return renumbered, pd.CategoricalIndex(pd.Categorical.from_codes(used, dtype=employees.dtype))
 
 
-def _stacked_by_employee(lines: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame | None:
+def _stacked_by_employee(lines: pd.DataFrame, extra: pd.DataFrame, consume: bool = False) -> pd.DataFrame | None:
     """``pd.concat([lines, extra])`` ordered stably by employee (in order of first appearance), as
     :func:`lines_with_settlement` orders it, with each column written once into its place: the commission
     table has millions of lines and a few settlement lines. Only when ``lines`` are grouped by employee and
-    both tables have the same columns of the same numeric, boolean or categorical dtypes; else None."""
+    both tables have the same columns of the same numeric, boolean or categorical dtypes (a categorical of
+    ``lines`` may lack categories ``extra``'s has at the end: the codes are the same); else None.
+
+    ``consume``: nobody reads ``lines`` (nor anything sharing their columns) any more: a column made with room
+    after it (:func:`_room_for`) gets the extra rows inserted into its own buffer (:func:`_insert_in_place`), the
+    result's column a view of it, instead of a copy of the column; other columns are copied."""
     if list(lines.columns) != list(extra.columns):
         return None
     for col in lines.columns:
-        dtype = lines[col].dtype
-        if dtype != extra[col].dtype or not (isinstance(dtype, pd.CategoricalDtype) or
-                                             (isinstance(dtype, np.dtype) and dtype.kind in "biuf")):
+        dtype, extra_dtype = lines[col].dtype, extra[col].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            cats, extra_cats = dtype.categories, getattr(extra_dtype, "categories", None)
+            if (not isinstance(extra_dtype, pd.CategoricalDtype) or dtype.ordered != extra_dtype.ordered
+                    or cats.dtype != extra_cats.dtype or not extra_cats[:len(cats)].equals(cats)):
+                return None
+        elif dtype != extra_dtype or not (isinstance(dtype, np.dtype) and dtype.kind in "biuf"):
             return None
     grouped = _grouped_codes(lines["employee_id"])  # (grouped by employee already: not checked again)
     if grouped is not None:
@@ -1161,28 +1220,41 @@ def _stacked_by_employee(lines: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFra
     # (the sought codes in the lines' own integers: numpy would otherwise widen the millions of line codes)
     at = np.where(known >= 0, np.searchsorted(line_codes, known.astype(line_codes.dtype), side="right"),
                   len(line_codes))
-    placed, old_rows = _insert_positions(at, len(lines))
-    columns = {}
+    del line_codes, grouped
+    placed, old_rows = _insert_positions(at, len(lines), with_flags=not consume)
+    columns: dict[str, Any] = {}
     for col in lines.columns:
         a, b = lines[col], extra[col]
-        if isinstance(a.dtype, pd.CategoricalDtype):
-            codes = _inserted(np.asarray(a.cat.codes), np.asarray(b.cat.codes), placed, old_rows)
-            columns[col] = pd.Categorical.from_codes(codes, dtype=a.dtype)
+        categorical = isinstance(a.dtype, pd.CategoricalDtype)
+        values, added = ((a.array.codes, b.array.codes) if categorical else  # (``.cat.codes`` copies)
+                         (a.to_numpy(), b.to_numpy()))
+        kind = np.result_type(values.dtype, added.dtype)  # (more categories may need wider codes)
+        buffer = _room_for(values, len(b)) if consume and kind == values.dtype else None
+        if buffer is not None:
+            out = _insert_in_place(buffer, len(values), added, placed)
         else:
-            columns[col] = _inserted(a.to_numpy(), b.to_numpy(), placed, old_rows)
+            if old_rows is None:
+                old_rows = np.ones(len(values) + len(b), dtype=bool)
+                old_rows[placed] = False
+            out = _inserted(values.astype(kind, copy=False), added, placed, old_rows)
+        del values
+        columns[col] = pd.Categorical.from_codes(out, dtype=b.dtype, validate=False) if categorical else out
     return pd.DataFrame(columns, copy=False)
 
 
-def _insert_positions(at: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _insert_positions(at: np.ndarray, n: int, with_flags: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """Where ``np.insert(a, at, b)`` puts things, for an ``a`` of ``n`` values: (the position in the result of
-    each value of ``b``, a boolean per position of the result: it holds a value of ``a``), worked out once for
-    every column inserted into the same places. Values inserted before the same position keep their order.
+    each value of ``b``, a boolean per position of the result: it holds a value of ``a``; None unless
+    ``with_flags``), worked out once for every column inserted into the same places. Values inserted before the
+    same position keep their order.
 
     Example: n = 3, at = [1, 3, 1] -> b at [1, 5, 2], a at [0, 3, 4]: flags [T, F, F, T, T, F]."""
     at = np.asarray(at, dtype=np.intp)
     order = np.argsort(at, kind="stable")
     placed = np.empty(len(at), dtype=np.intp)
     placed[order] = at[order] + np.arange(len(at), dtype=np.intp)
+    if not with_flags:
+        return placed, None
     old_rows = np.ones(n + len(at), dtype=bool)
     old_rows[placed] = False
     return placed, old_rows
@@ -1193,6 +1265,45 @@ def _inserted(a: np.ndarray, b: np.ndarray, placed: np.ndarray, old_rows: np.nda
     out = np.empty(len(old_rows), dtype=a.dtype)
     out[placed] = b
     out[old_rows] = a
+    return out
+
+
+#: positions of the result per block of :func:`_insert_in_place` (the block's temporary: 2 MB of float64)
+_INSERT_BLOCK = 1 << 18
+
+
+def _insert_in_place(buffer: np.ndarray, n: int, b: np.ndarray, placed: np.ndarray) -> np.ndarray:
+    """``np.insert(buffer[:n], at, b)`` written over ``buffer[:n + len(b)]`` (buffer's dtype), which it returns,
+    ``placed`` the positions of b's values in the result (:func:`_insert_positions` of ``at``).
+
+    Each old value moves up by the number of values inserted before it (old value i to i + #{j: at_j <= i}), so
+    the result is written from its end a block at a time: a block's old values come from a range of the buffer at
+    or below the block, which no block above it has written; they are copied to a block-sized temporary, then
+    written to their places in the block. b's values go into theirs last. No array of the column's size is made.
+
+    Example: buffer [10, 20, 30, _, _, _], n = 3, at = [1, 3, 1] (placed [1, 5, 2]) -> [10, -1, -3, 20, 30, -2]
+    for b = [-1, -2, -3]."""
+    total = n + len(b)
+    out = buffer[:total]
+    spots = np.sort(placed)
+    block = max(min(_INSERT_BLOCK, total), 1)
+    temporary = np.empty(block, dtype=buffer.dtype)
+    kept = np.empty(block, dtype=bool)
+    for hi in range(total, 0, -block):
+        lo = max(hi - block, 0)
+        before_lo, before_hi = np.searchsorted(spots, (lo, hi))  # values inserted below lo, below hi
+        if before_hi == 0:  # nothing inserted below hi: this block and those under it stay where they are
+            break
+        part = temporary[:(hi - before_hi) - (lo - before_lo)]
+        np.copyto(part, out[lo - before_lo:hi - before_hi])
+        if before_hi == before_lo:
+            out[lo:hi] = part
+        else:
+            flags = kept[:hi - lo]
+            flags[...] = True
+            flags[spots[before_lo:before_hi] - lo] = False
+            out[lo:hi][flags] = part
+    out[placed] = b
     return out
 
 
@@ -1287,13 +1398,19 @@ def settle(lines: pd.DataFrame, composite: pd.Series, annual_base: pd.Series,
     }, index=index)
 
 
-def lines_with_settlement(lines: pd.DataFrame, settlement: pd.DataFrame, last_period: str) -> pd.DataFrame:
+def lines_with_settlement(lines: pd.DataFrame, settlement: pd.DataFrame, last_period: str,
+                          consume: bool = False) -> pd.DataFrame:
     """The commission table with one ``settlement`` line per employee whose settlement is nonzero (CNY).
 
     The line (period = ``last_period``, the cycle's last month; product = ``settlement``) follows the
     employee's other lines: basis 0, cumulative_basis and cumulative_commission empty (NaN), paid_to_date =
     gross (the sum of the lines before it), commission = settlement (= final - gross <= 0), clawback = the
     settlement is negative. The rows of an employee then add up to the final commission to the cent.
+
+    ``consume`` (the caller's promise that neither it nor anyone reads ``lines``, or a table sharing their
+    columns, again; the lines of :func:`lines_from_bases`): their own columns get the settlement lines inserted
+    in place and the table views them (no second copy of the lines' columns in memory); ``lines`` then hold
+    other numbers. The table is the same either way.
     """
     s = settlement[settlement["settlement"].to_numpy() != 0.0]
     if len(s) == 0:
@@ -1310,17 +1427,22 @@ def lines_with_settlement(lines: pd.DataFrame, settlement: pd.DataFrame, last_pe
         "commission": amount,
         "clawback": amount < 0.0,
     })
-    lines = lines.copy(deep=False)
+    # the extra lines' categories: the lines' own, the new labels after them (the lines' codes stay as they are)
+    new_categories = {}
     for col in ("employee_id", "period", "product"):
         if isinstance(lines[col].dtype, pd.CategoricalDtype):
-            cats = lines[col].cat.categories
-            new = pd.Index(pd.unique(extra[col])).difference(cats, sort=False)
-            if len(new):
-                lines[col] = lines[col].cat.add_categories(new)
-            extra[col] = pd.Categorical(extra[col], dtype=lines[col].dtype)
-    stacked = _stacked_by_employee(lines, extra)
+            dtype = lines[col].dtype
+            new = pd.Index(pd.unique(extra[col])).difference(dtype.categories, sort=False)
+            if len(new):  # (pandas' own categories for them, as add_categories makes them: of no lines)
+                dtype = pd.Categorical.from_codes(np.zeros(0, dtype=np.int8), dtype=dtype).add_categories(new).dtype
+                new_categories[col] = dtype
+            extra[col] = pd.Categorical(extra[col], dtype=dtype)
+    stacked = _stacked_by_employee(lines, extra, consume)
     if stacked is not None:
         return stacked
+    lines = lines.copy(deep=False)
+    for col, dtype in new_categories.items():
+        lines[col] = lines[col].cat.set_categories(dtype.categories)
     both = pd.concat([lines, extra], ignore_index=True)
     codes, _ = pd.factorize(both["employee_id"])
     order = np.argsort(codes, kind="stable")  # each settlement line right after its employee's lines

@@ -532,15 +532,11 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     else:
         prorated_base = pd.Series(base["base_pay"].to_numpy(), index=ids)
         settlement = cm.settle(lines, pd.Series(composite, index=ids), prorated_base, policy.commission)
-    # gross to net, month by month: the cycle's months (to date when interim). The commission table's cents per
-    # person and month, from the lines' grid and the settlements (the table itself is put together on the second
-    # thread; the cents are queued there after the contributions, so this thread usually works them out itself)
     paid_periods = data.periods[:data.periods.index(through) + 1] if interim else data.periods
-    pending_cents = _FirstFree(_commission_cents, lines, None if interim else settlement, ids, paid_periods)
     settled = settlement.reindex(ids)  # each person's settlement, in the order of ids (one look-up of the ids)
     commission_total = settled["final"].fillna(0.0).to_numpy()
     # the summary's rounded pay the contributions are worked out on, and the days employed in each month: the
-    # contributions (五险一金) on the second thread too, while the deferrals, clawbacks and summary are worked out
+    # contributions (五险一金) on the second thread (its next step), while this thread works out the rest
     allowance_cols = [c for c in allowances.columns if c != "allowances_total"]
     rounded_allowances = {c: round_cents(allowances[c].to_numpy()) for c in allowance_cols}
     pay_now = pd.DataFrame({
@@ -551,15 +547,23 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         "target_bonus": round_cents(bonus["target_bonus"].to_numpy() * bonus_share)})
     days, month_len = pay.month_days(emp["hire_date"], emp["exit_date"], paid_periods)
     employed = days, days / month_len[None, :]
+    pending_benefits = submit(_benefits, policy, data, emp, ids, base, pay_now, employed[1], days, paid_periods)
+    # gross to net, month by month: the cycle's months (to date when interim). The commission table's cents per
+    # person and month, from the lines' grid and the settlements, worked out here now: the lines are read for the
+    # last time (settle and these), before the table is put together from them
+    by_month = _commission_cents(lines, None if interim else settlement, ids, paid_periods)
+    no_lines = None if "commission" in wanted else lines.iloc[0:0]  # the commission table not asked for
     if not interim:
         # the commission table (millions of lines, a settlement line inserted after each person's) on the second
-        # thread, before the contributions: built while this thread works out the summary, not beside the net
-        # pay's people x months arrays (the evaluation's memory peak)
-        pending_table = (submit(cm.lines_with_settlement, lines, settlement, data.periods[-1])
-                         if "commission" in wanted else  # not asked for: built only if the gross pay needs it
-                         partial(cm.lines_with_settlement, lines, settlement, data.periods[-1]))
-    pending_benefits = submit(_benefits, policy, data, emp, ids, base, pay_now, employed[1], days, paid_periods)
-    submit(pending_cents.run_here)  # (usually this thread's, when the gross pay needs them: the second is busier)
+        # thread after the contributions. Lines that are not kept (for a later evaluation) are given up to it
+        # (``consume``): their own columns take the settlement lines in place, with no second copy of them in
+        # memory, so nothing reads them from here on (this thread lets go of them below)
+        kept_lines = kept is not None and (kept.policy is None or kept.stages.get("lines") is lines)
+        build_table = partial(cm.lines_with_settlement, lines, settlement, data.periods[-1],
+                              consume=not kept_lines)
+        pending_table = (submit(build_table) if "commission" in wanted else  # not asked for: built only if the
+                         build_table)                                        # gross pay needs it
+        del build_table
     if isinstance(pending_promotions, _FirstFree):
         submit(pending_promotions.run_here)
     commission_share = np.where(pay_early, 0.0,
@@ -648,15 +652,14 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["awards"] = awards.awards_by_person(award_table, out["employee_id"])
     out["total_cash"] = round_cents(out["base_pay"] + out["allowances"] + out["bonus_paid"] + out["commission_paid"]
                                     + out["awards"])
-    by_month = pending_cents()
-    no_lines = None if "commission" in wanted else lines.iloc[0:0]  # the commission table not asked for
     del lines  # memory: read; the second thread lets go of it when the commission table is built
     gross = _monthly_gross(out, by_month if by_month is not None else pending_table(), ids, paid_periods, emp,
                            employed)
     if not pending_benefits.done():  # the second thread is still at the contributions: the checks here meanwhile
         checks_and_leavers.run_here()
-    if not (pending_benefits.done() or pending_benefits.running()) and isinstance(pending_promotions, _FirstFree):
-        # the second thread is still at the commission table, the contributions after it: the promotions here
+    if (not pending_benefits.done() or isinstance(pending_table, Pending) and not pending_table.done()) and \
+            isinstance(pending_promotions, _FirstFree):
+        # the second thread is still at the contributions or the commission table after them: the promotions here
         # meanwhile (about as long as the contributions; small tables beside the commission table's)
         pending_promotions.run_here()
     monthly, benefits_table = pending_benefits()
@@ -664,7 +667,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["employer_contributions"] = benefits_table["employer_contributions"].to_numpy()
     out["employer_cost"] = round_cents(out["total_cash"] + out["bonus_deferred"] + out["commission_deferred"]
                                        + out["employer_contributions"])
-    del by_month, pending_cents, pending_benefits, pay_now, employed  # in the gross pay and the contributions now
+    del by_month, pending_benefits, pay_now, employed  # in the gross pay and the contributions now
     net_table, tax_table = (_net_pay(policy, data, ids, out, gross, monthly,
                                      None if interim else _payable_by_year(deferrals, len(ids), deferral.years),
                                      paid_periods, interim, id_index) if wanted & {"net", "tax"} else

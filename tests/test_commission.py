@@ -22,6 +22,7 @@ from compkit.commission import (
     _dated_loan_codes,
     _employee_groups,
     _employee_index,
+    _insert_in_place,
     _insert_positions,
     _inserted,
     _label_positions,
@@ -31,6 +32,7 @@ from compkit.commission import (
     _small_positions,
     _text_words,
     _true_ups,
+    _with_room,
     commission_lines,
     lines_with_settlement,
     product_rates,
@@ -779,6 +781,106 @@ def test_inserted_is_np_insert(a, data):
     expected = np.insert(values, np.array(at, dtype=np.intp), extra)
     got = _inserted(values, extra, *_insert_positions(np.array(at, dtype=np.intp), len(values)))
     assert got.dtype == expected.dtype and got.tolist() == expected.tolist()
+
+
+def test_insert_in_place_worked_example():
+    """buffer [10, 20, 30, room for 3]; at [1, 3, 1] (placed [1, 5, 2]): 10, then b's -1 and -3 (inserted before
+    20, in their order), 20, 30, then -2 at the end: np.insert's result, written over the buffer."""
+    buffer = np.array([10.0, 20.0, 30.0, np.nan, np.nan, np.nan])
+    placed, _ = _insert_positions(np.array([1, 3, 1]), 3, with_flags=False)
+    got = _insert_in_place(buffer, 3, np.array([-1.0, -2.0, -3.0]), placed)
+    assert got.tolist() == [10.0, -1.0, -3.0, 20.0, 30.0, -2.0] and np.shares_memory(got, buffer)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(-3, 3), max_size=30), st.data(), st.sampled_from([1, 2, 3, 5, 1 << 18]),
+       st.sampled_from([np.int8, np.int32, np.float64, np.bool_]))
+def test_insert_in_place_is_np_insert(a, data, block, kind):
+    """In blocks of any size (1 value to the default), anywhere (the start, the end, the same place twice,
+    unordered), any dtype: np.insert's values, in the buffer itself."""
+    import compkit.commission as cm
+
+    at = data.draw(st.lists(st.integers(0, len(a)), max_size=8))
+    b = data.draw(st.lists(st.integers(-3, 3), min_size=len(at), max_size=len(at)))
+    values, extra = np.array(a).astype(kind), np.array(b).astype(kind)
+    expected = np.insert(values, np.array(at, dtype=np.intp), extra)
+    buffer = np.empty(len(a) + len(at) + data.draw(st.integers(0, 3)), dtype=kind)
+    buffer[:len(a)] = values
+    placed, _ = _insert_positions(np.array(at, dtype=np.intp), len(values), with_flags=False)
+    default, cm._INSERT_BLOCK = cm._INSERT_BLOCK, block
+    try:
+        got = _insert_in_place(buffer, len(values), extra, placed)
+    finally:
+        cm._INSERT_BLOCK = default
+    assert got.dtype == expected.dtype and got.tolist() == expected.tolist()
+    assert np.shares_memory(got, buffer) or not len(got)
+
+
+@pytest.mark.parametrize("case", ["random", "first and last", "none", "without lines", "one", "every"])
+def test_settlement_lines_inserted_in_place_are_the_copied_table(case: str) -> None:
+    """lines_with_settlement(consume=True) on lines_from_bases' lines: the settlement lines go into the lines'
+    own buffers (the table's columns but basis and cumulative basis are views of them), and the table is the one
+    of the copying path, bit for bit, dtypes and categories included: random settlements, the first and the
+    last employee's only, none, one for an employee without lines (at the end), one, every employee's."""
+    from compkit.commission import _ROOMY
+
+    rng = np.random.default_rng(len(case))
+    employees = [f"E{i:03d}" for i in range(40)]
+    sales = sales_frame([(e, PERIODS[int(rng.integers(12))], str(rng.choice(["funds", "insurance", "loans"])),
+                          float(rng.integers(1, 3_000_000))) for e in employees[::2] for _ in range(3)])
+    commission = make_commission(gate={"min_composite": 60, "factor_below": 0.5}, cap={"times_annual_base": 0.02})
+    lines = commission_lines(sales, commission, PERIODS, employees=employees)
+    composite = pd.Series(rng.uniform(40, 100, len(employees)), index=employees)
+    s = settle(lines, composite, pd.Series(100_000.0, index=employees), commission)
+    if case == "first and last":
+        s.loc[employees[1:-1], "settlement"] = 0.0
+        s.loc[[employees[0], employees[-1]], "settlement"] = [-12.5, -0.01]
+    elif case == "none":
+        s["settlement"] = 0.0
+    elif case == "without lines":
+        s = pd.concat([s, pd.DataFrame({"gross": [0.0], "settlement": [-5.0]},
+                                       index=pd.Index(["X999"], name=s.index.name))])
+    elif case == "one":
+        s["settlement"] = np.where(s.index == employees[17], -3.0, 0.0)
+    elif case == "every":
+        s["settlement"] = -1.0
+    copied = lines_with_settlement(lines.copy(deep=True), s, PERIODS[-1])
+    got = lines_with_settlement(lines, s, PERIODS[-1], consume=True)
+    pd.testing.assert_frame_equal(got, copied, check_exact=True)
+    for col in got.columns:
+        assert got[col].dtype == copied[col].dtype
+        if isinstance(got[col].dtype, pd.CategoricalDtype):
+            assert got[col].cat.categories.dtype == copied[col].cat.categories.dtype
+    inserted = (s["settlement"] != 0).sum()
+    assert len(got) == len(lines) + inserted
+    if case == "without lines":
+        assert got["employee_id"].iloc[-1] == "X999" and got["commission"].iloc[-1] == -5.0
+    if case != "none":
+        own = [got[c].array.codes if isinstance(got[c].dtype, pd.CategoricalDtype) else got[c].to_numpy()
+               for c in got.columns if c not in ("basis", "cumulative_basis")]
+        assert all(id(v.base) in _ROOMY for v in own)  # in place: no copy of the lines' own columns
+
+
+def test_lines_are_copied_unless_given_up() -> None:
+    """Without ``consume``, or for columns not made with room (a copy, a slice of the lines): the lines are read,
+    never written, and the table is the same."""
+    employees = ["A", "B", "C"]
+    sales = sales_frame([("A", "2025-01", "funds", 1_000_000.0), ("C", "2025-02", "insurance", 2_000_000.0)])
+    commission = make_commission(cap={"times_annual_base": 0.01})
+    lines = commission_lines(sales, commission, PERIODS, employees=employees)
+    s = settle(lines, pd.Series(90.0, index=employees), pd.Series(100_000.0, index=employees), commission)
+    assert (s["settlement"] < 0).sum() == 2
+    before = lines.copy(deep=True)
+    expected = lines_with_settlement(lines, s, PERIODS[-1])
+    pd.testing.assert_frame_equal(lines, before, check_exact=True)
+    head = lines.iloc[:len(lines) - 5]
+    s_head = settle(head, pd.Series(90.0, index=employees), pd.Series(100_000.0, index=employees), commission)
+    lines_with_settlement(head, s_head, PERIODS[-1], consume=True)  # (a slice: its columns have no room)
+    pd.testing.assert_frame_equal(lines, before, check_exact=True)
+    pd.testing.assert_frame_equal(lines_with_settlement(before, s, PERIODS[-1], consume=True), expected,
+                                  check_exact=True)
+    pd.testing.assert_frame_equal(lines, before, check_exact=True)
+    assert _with_room((2, 3), np.float64, 4).base.shape == (10,)
 
 
 def test_small_positions_worked_example():

@@ -430,6 +430,31 @@ def test_kept_stages_give_the_full_evaluation_for_every_knob(sample, bank_policy
     assert not kept.bases_fit(other_products)
 
 
+def test_commission_table_in_place_unless_the_lines_are_kept(sample, bank_policy: Policy) -> None:
+    """The commission table is put together in the lines' own buffers (the settlement lines inserted in place)
+    when the lines are not kept; a Kept being filled, or giving its lines, keeps them as they were: evaluations
+    from it (the same lines, and other rates on the kept bases) leave the kept lines unchanged, and every table is
+    the full evaluation's."""
+    from compkit.commission import _ROOMY
+    from compkit.engine import Kept
+
+    full = evaluate(bank_policy, sample)
+    assert len(full.commission) > len(sample.employees) * len(sample.periods)  # settlement lines in it
+    assert id(full.commission["commission"].to_numpy().base) in _ROOMY  # built in place
+    kept = Kept()
+    _same_outcomes(evaluate(bank_policy, sample, kept=kept), full)
+    lines = kept.stages["lines"]
+    before = lines.copy(deep=True)
+    capped = bank_policy.updated({"commission.cap.times_annual_base": 0.5})
+    funds = next(p.id for p in bank_policy.commission.products if p.rate is not None)
+    dearer = bank_policy.updated({f"commission.products[{funds}].rate": 0.01})
+    assert kept.lines_fit(capped) and not kept.lines_fit(dearer) and kept.bases_fit(dearer)
+    for changed in (capped, dearer, bank_policy):
+        _same_outcomes(evaluate(changed, sample, kept=kept), evaluate(changed, sample))
+        assert kept.stages["lines"] is lines
+        pd.testing.assert_frame_equal(lines, before, check_exact=True)
+
+
 def test_kept_stages_are_not_used_where_they_do_not_fit(sample, bank_policy: Policy) -> None:
     """A change of the scorecard, another cycle to date, or other data: the kept stages are left alone and the
     evaluation is the full one."""
