@@ -1152,6 +1152,33 @@ def _cents_per_employee(cents: np.ndarray, codes: np.ndarray, n: int, grouped: b
     return np.bincount(codes, weights=cents, minlength=n)
 
 
+def _line_cents_per_employee(amounts: np.ndarray, codes: np.ndarray, n: int, grouped: bool) -> np.ndarray:
+    """Each employee's sum of its lines' whole cents rint(amount x 100) (float64): :func:`_cents_per_employee` of
+    the lines' cents, the same bits. The commission grid (rows of m lines per employee) a block of employees at a
+    time (64K lines: the block's cents in the cache), with no array of the whole table's cents (8.4 million lines
+    at 100,000 managers: 67 MB of fresh pages); a block out of the exact range (|cents| x m >= 2**53, NaN) and
+    anything else: the cents of all the lines, then :func:`_cents_per_employee`."""
+    m = len(codes) // n if n else 0
+    expected = np.arange(n)
+    if (grouped and m and len(codes) == n * m and np.array_equal(codes[::m], expected)
+            and np.array_equal(codes[m - 1::m], expected)):
+        grid = amounts.reshape(n, m)
+        sums = np.empty(n)
+        per = max(1, _ROW_BLOCK // m)
+        for lo in range(0, n, per):
+            cents = grid[lo:lo + per] * 100.0
+            np.rint(cents, out=cents)
+            if not max(float(np.max(cents)), -float(np.min(cents))) * m < 2.0 ** 53:  # (NaN compares False)
+                break
+            cents.sum(axis=1, out=sums[lo:lo + per])
+        else:
+            sums += 0.0
+            return sums
+    cents = amounts * 100.0
+    np.rint(cents, out=cents)
+    return _cents_per_employee(cents, codes, n, grouped)
+
+
 def _unsigned(kind: np.dtype) -> np.dtype:
     """The unsigned integers of the same width as the signed integers ``kind``."""
     return np.dtype(f"u{np.dtype(kind).itemsize}")
@@ -1362,9 +1389,8 @@ def settle(lines: pd.DataFrame, composite: pd.Series, annual_base: pd.Series,
     grouped = _grouped_codes(lines["employee_id"])
     codes, uniques = grouped if grouped is not None else _employee_groups(lines["employee_id"])
     index = _employee_index(uniques)
-    line_c = lines["commission"].to_numpy(dtype="float64") * 100.0
-    np.rint(line_c, out=line_c)
-    gross_c = _cents_per_employee(line_c, codes, len(index), grouped is not None)
+    gross_c = _line_cents_per_employee(lines["commission"].to_numpy(dtype="float64"), codes, len(index),
+                                       grouped is not None)
     comp = composite.reindex(index).to_numpy(dtype="float64")
     base = annual_base.reindex(index).to_numpy(dtype="float64")
     base = np.where(np.isnan(base), 0.0, base)

@@ -26,6 +26,7 @@ from compkit.commission import (
     _insert_positions,
     _inserted,
     _label_positions,
+    _line_cents_per_employee,
     _product_terms,
     _recoded,
     _rows_with,
@@ -1050,6 +1051,31 @@ def test_cents_per_employee_is_bincount(n, m, cents, ragged) -> None:
     values = np.resize(np.array(cents), len(codes))
     got = _cents_per_employee(values, codes, n, grouped=True)
     expected = np.bincount(codes, weights=values, minlength=n)
+    assert np.array_equal(got.view(np.uint64), expected.view(np.uint64))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 5), st.lists(st.one_of(
+    st.integers(-10 ** 6, 10 ** 6).map(lambda c: c / 100.0),
+    st.sampled_from([0.004, -0.005, 0.015, -0.0, np.nan, np.inf, 2.0 ** 45, -2.0 ** 44])), min_size=30, max_size=30),
+    st.booleans(), st.sampled_from([1, 2, 7, 1 << 16]))
+def test_line_cents_per_employee_is_the_whole_tables(n, m, amounts, ragged, block) -> None:
+    """Each employee's sum of its lines' whole cents, the grid a few lines at a time: the bits of the whole
+    table's cents summed by _cents_per_employee (rows of m per employee or not; NaN, infinite and too large
+    amounts too)."""
+    import compkit.commission as commission
+
+    codes = np.repeat(np.arange(n), m)
+    if ragged and len(codes) > 1:
+        codes = np.sort(np.r_[codes[1:], n - 1])  # one line moved to the last employee: not rows of m
+    values = np.resize(np.array(amounts), len(codes))
+    cents = np.rint(values * 100.0)
+    expected = _cents_per_employee(cents, codes, n, grouped=True)
+    saved, commission._ROW_BLOCK = commission._ROW_BLOCK, block
+    try:
+        got = _line_cents_per_employee(values, codes, n, grouped=True)
+    finally:
+        commission._ROW_BLOCK = saved
     assert np.array_equal(got.view(np.uint64), expected.view(np.uint64))
 
 
