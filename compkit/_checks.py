@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from compkit._arrays import cat_codes
+
 
 class Check:
     """A value check of one column (see the module's docstring): ``kind`` (``"fn"``, ``"ge"``, ``"gt"``,
@@ -109,7 +111,7 @@ def _texts_present(values: pd.Series) -> pd.Series | None:
     if isinstance(values.dtype, pd.CategoricalDtype):
         from compkit._arrays import codes_used
 
-        codes = np.asarray(values.cat.codes)
+        codes = cat_codes(values)
         used = codes_used(codes, len(values.cat.categories))
         labels = values.cat.categories[used]
         if pd.api.types.infer_dtype(labels, skipna=True) not in ("string", "empty"):

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from compkit._arrays import any_codes, before_or_in, positions, sorted_codes
+from compkit._arrays import any_codes, before_or_in, cat_codes, positions, sorted_codes
 from compkit.credits import CreditSplit
 
 
@@ -59,9 +59,9 @@ def _stacked_dimensions(by_dim: pd.DataFrame, overall: pd.DataFrame) -> pd.DataF
     dims = [str(d) for d in by_dim["dimension"].cat.categories] + ["all"]
     rank = np.empty(len(dims), dtype=np.int64)
     rank[sorted(range(len(dims)), key=dims.__getitem__)] = np.arange(len(dims))
-    emp = np.concatenate([np.asarray(by_dim["employee_id"].cat.codes, dtype=np.int64),
-                          np.asarray(overall["employee_id"].cat.codes, dtype=np.int64)])
-    dim = np.concatenate([np.asarray(by_dim["dimension"].cat.codes, dtype=np.int64),
+    emp = np.concatenate([np.asarray(cat_codes(by_dim["employee_id"]), dtype=np.int64),
+                          np.asarray(cat_codes(overall["employee_id"]), dtype=np.int64)])
+    dim = np.concatenate([np.asarray(cat_codes(by_dim["dimension"]), dtype=np.int64),
                           np.full(len(overall), len(dims) - 1, dtype=np.int64)])
     order = np.argsort(emp * len(dims) + rank[dim], kind="stable")
     labels = pa.array(dims, type=pa.large_string()).take(pa.array(dim[order]))
@@ -85,7 +85,7 @@ def _counted_means(s: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame] | None:
             or not isinstance(dim.dtype, pd.CategoricalDtype) or len(score) >= 2 ** 31
             or not bool(np.all(np.abs(score) <= 2.0 ** 20)) or not bool(np.all(score == np.floor(score)))):
         return None  # (NaN fails both checks)
-    e, d = np.asarray(emp.cat.codes), np.asarray(dim.cat.codes)
+    e, d = cat_codes(emp), cat_codes(dim)
     if (e < 0).any() or (d < 0).any():
         return None  # missing keys: pandas drops those rows
     n_e, n_d = len(emp.cat.categories), len(dim.cat.categories)
@@ -153,7 +153,7 @@ def loyalty_rates(sales: pd.DataFrame | CreditSplit, employee_ids: pd.Index, thr
         kept = int(np.searchsorted(rows, n_kept))  # (rows increasing: the rows kept first, then the split rows)
         e = np.empty(len(rows), dtype=np.int64)
         if isinstance(ids.dtype, pd.CategoricalDtype):  # the rows' codes as a categorical of the same categories
-            e[:kept] = positions(pd.Series(pd.Categorical.from_codes(np.asarray(ids.cat.codes)[at[:kept]],
+            e[:kept] = positions(pd.Series(pd.Categorical.from_codes(cat_codes(ids)[at[:kept]],
                                                                      dtype=ids.dtype, validate=False)), employee_ids)
         else:
             e[:kept] = positions(ids.iloc[at[:kept]], employee_ids)
@@ -222,7 +222,7 @@ def _in_first_half(period: pd.Series, last: str) -> np.ndarray:
     no). A categorical compares each month once; text is compared as it is, without a copy as text."""
     if isinstance(period.dtype, pd.CategoricalDtype):
         early = np.asarray(period.cat.categories.astype(str) <= last, dtype=bool)
-        return np.append(early, False)[period.cat.codes.to_numpy()]  # code -1 (missing): the last, False
+        return np.append(early, False)[cat_codes(period)]  # code -1 (missing): the last, False
     if not isinstance(period.dtype, pd.StringDtype):
         period = period.astype(str)
     return (period <= last).to_numpy(dtype=bool, na_value=False)
@@ -278,8 +278,8 @@ def _half_year_log_changes_on_codes(table: pd.DataFrame, first: np.ndarray, key_
             and key.cat.categories.is_monotonic_increasing and emp.cat.categories.is_unique
             and key.cat.categories.is_unique):
         return None
-    e = emp.cat.codes.to_numpy().astype(np.int64)
-    k = key.cat.codes.to_numpy().astype(np.int64)
+    e = cat_codes(emp).astype(np.int64)
+    k = cat_codes(key).astype(np.int64)
     n_e, n_k = len(emp.cat.categories), len(key.cat.categories)
     rows = (e >= 0) & (k >= 0)  # a missing person or key is in no group (as groupby drops it)
     second = ~np.asarray(first, dtype=bool)

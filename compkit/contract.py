@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow
 
-from compkit._arrays import as_text, is_arrow_text, isin, positions, text_array
+from compkit._arrays import as_text, cat_codes, is_arrow_text, isin, positions, text_array
 from compkit._checks import Check
 from compkit.credits import share_problems
 from compkit.errors import Problem
@@ -285,7 +285,7 @@ def _product_columns(ctx: Context) -> None:
     sales = ctx.tables["sales"]
     product = sales["product"]  # looked up by category (or with Arrow), never as a Python text per row
     by_code = isinstance(product.dtype, pd.CategoricalDtype)
-    codes = np.asarray(product.cat.codes) if by_code else None
+    codes = cat_codes(product) if by_code else None
     for p in ctx.policy.commission.products:
         if by_code:  # the product's code compared on every row (one pass over small integers)
             at = product.cat.categories.get_loc(p.id) if p.id in product.cat.categories else -1

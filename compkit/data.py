@@ -36,6 +36,7 @@ from compkit import i18n
 from compkit._arrays import (  # noqa: F401
     any_codes,
     as_text,
+    cat_codes,
     codes_used,
     dictionary_coded,
     isin,
@@ -1007,7 +1008,7 @@ def _check_text(text: pd.Series, col: str, file: str, offset: int, problems: lis
     is_id = col.endswith("_id")
     if isinstance(text.dtype, pd.CategoricalDtype):
         labels = pd.Series(np.asarray(text.cat.categories, dtype=object), dtype="string")
-        codes = np.asarray(text.cat.codes)
+        codes = cat_codes(text)
     else:
         labels, codes = text, None
     control = None
@@ -1043,7 +1044,7 @@ def _months_of_categories(text: pd.Series) -> tuple[pd.Series, pd.Series | None]
     head = categories.str.slice(0, 7)
     ok = head.str.match(_PERIOD.pattern).to_numpy(dtype=bool, na_value=False)
     new_code, months = pd.factorize(head.where(ok), sort=True)  # per category; not a month -> -1
-    codes = np.asarray(text.cat.codes)
+    codes = cat_codes(text)
     # each row's month looked up by its category's code, in the codes' own width (a missing row's -1 takes the
     # trailing -1); a table of the few months, no wider copy of the codes
     row_code = np.append(new_code, -1).astype(codes.dtype)[codes]
@@ -1613,7 +1614,7 @@ def _is_final_categorical(s: pd.Series) -> bool:
     cats = s.cat.categories
     if cats.dtype != object or not (cats.is_monotonic_increasing and cats.is_unique):
         return False
-    return bool(codes_used(np.asarray(s.cat.codes), len(cats)).all())
+    return bool(codes_used(cat_codes(s), len(cats)).all())
 
 
 def _clean_categorical(raw: pd.Series) -> pd.Series:
@@ -1623,7 +1624,7 @@ def _clean_categorical(raw: pd.Series) -> pd.Series:
 
     One count of the codes (the categories in use) and one look-up of each row's code in a table of the few
     categories (none when the categories are already clean, sorted and all in use)."""
-    raw_codes = np.asarray(raw.cat.codes)
+    raw_codes = cat_codes(raw)
     n = len(raw.cat.categories)
     used_raw = codes_used(raw_codes, n)
     labels = raw.cat.categories

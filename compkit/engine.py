@@ -28,7 +28,7 @@ from compkit import awards, career, pay, protection, steps, training
 from compkit import commission as cm
 from compkit import compliance as cp
 from compkit import tax as tx
-from compkit._arrays import grade_lookup, isin, labelled_codes, labels_are_index
+from compkit._arrays import cat_codes, grade_lookup, isin, labelled_codes, labels_are_index
 from compkit._text import as_column, gather, text_column
 from compkit._threads import Pending
 from compkit.credits import CreditSplit, split_credits
@@ -288,8 +288,8 @@ def _grid_scores(indicators: pd.DataFrame, ids: pd.Series, needed: list[str]) ->
         return None
     n, k = len(ids), len(ind.cat.categories)
     if (n == 0 or len(indicators) != n * k or len(emp.cat.categories) != n
-            or not (np.asarray(emp.cat.codes).reshape(n, k) == np.arange(n)[:, None]).all()
-            or not (np.asarray(ind.cat.codes).reshape(n, k) == np.arange(k)[None, :]).all()
+            or not (cat_codes(emp).reshape(n, k) == np.arange(n)[:, None]).all()
+            or not (cat_codes(ind).reshape(n, k) == np.arange(k)[None, :]).all()
             or not labels_are_index(emp.cat.categories, ids.array)):
         return None
     scores = indicators["score"].to_numpy(dtype="float64").reshape(n, k)

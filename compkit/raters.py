@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from compkit._arrays import cat_codes
+
 if TYPE_CHECKING:
     from scipy import sparse
 
@@ -55,7 +57,7 @@ def rater_keys(ratings: pd.DataFrame, role: str = "rater_role", rater: str = "ra
             r.isna().any() or j.isna().any():
         return pd.Series(pd.Categorical(r.astype(str) + ":" + j.astype(str)), index=ratings.index, name=None)
     width = len(j.cat.categories)
-    pair = r.cat.codes.to_numpy().astype(np.int64) * width + j.cat.codes.to_numpy().astype(np.int64)
+    pair = cat_codes(r).astype(np.int64) * width + cat_codes(j).astype(np.int64)
     codes, pairs = pd.factorize(pair)
     roles = np.asarray(r.cat.categories.astype(str), dtype=object)[pairs // width]
     ids = np.asarray(j.cat.categories.astype(str), dtype=object)[pairs % width]

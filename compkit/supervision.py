@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from compkit import career
-from compkit._arrays import isin
+from compkit._arrays import cat_codes, isin
 from compkit.data import Dataset
 from compkit.engine import CASH_COMPONENTS, COST_COMPONENTS, Outcomes
 from compkit.money import to_cents
@@ -120,7 +120,7 @@ def flat_raters(ratings: pd.DataFrame, min_ratees: int = MIN_RATEES_FLAT) -> pd.
     if isinstance(rater.dtype, pd.CategoricalDtype) and not rater.isna().any():
         # millions of ratings: grouped on the raters' codes, each rater's id made text once, and the raters then
         # put in the order of those texts (the same groups and order as grouping on the ids as text)
-        by = r.groupby(rater.cat.codes.to_numpy(), sort=True)
+        by = r.groupby(cat_codes(rater), sort=True)
         names = np.asarray(rater.cat.categories.astype(str), dtype=object)
     else:
         by, names = r.groupby(rater.astype(str), sort=True), None
