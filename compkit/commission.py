@@ -375,13 +375,15 @@ def _word_positions(words: np.ndarray, lengths: np.ndarray, key_words: np.ndarra
     """Position among the keys (distinct words, each of a text of at most 8 bytes with its length) of each text
     given as (word, length) (:func:`_text_words`; -1: none of them, or missing), int32.
 
-    ``rare``: most texts are none of the keys (the loan ids of a few dated loans): only the texts whose 16-bit
-    hash of the word some key has are looked up in the keys' hash table (a flag per hash, 64 KB)."""
-    if rare and len(key_words) <= 1 << 12:
-        flags = np.zeros(1 << 16, dtype=bool)
-        flags[(np.asarray(key_words, dtype=np.uint64) * _GOLDEN) >> np.uint64(48)] = True
+    ``rare``: most texts are none of the keys (the loan ids of the dated loans): only the texts whose hash of the
+    word some key has are looked up in the keys' hash table (a flag per hash: 16 bits, 64 KB, for up to 4,096
+    keys; 20 bits, 1 MB, for up to 65,536: a text that is no key passes with a chance of at most 1 in 16)."""
+    if rare and len(key_words) <= 1 << 16:
+        shift = np.uint64(48 if len(key_words) <= 1 << 12 else 44)
+        flags = np.zeros(1 << (64 - int(shift)), dtype=bool)
+        flags[(np.asarray(key_words, dtype=np.uint64) * _GOLDEN) >> shift] = True
         hashes = words * _GOLDEN
-        hashes >>= np.uint64(48)
+        hashes >>= shift
         maybe = np.flatnonzero(flags[hashes])
         out = np.full(len(words), -1, dtype=np.int32)
         out[maybe] = _word_positions(words[maybe], lengths[maybe], key_words, key_lengths)
@@ -425,26 +427,29 @@ def _npl_hits(sales: pd.DataFrame, product: Product, rows: np.ndarray) -> tuple[
     """:func:`npl_reversals` as (a boolean per row of ``rows``: reversed, the NPL month of each reversed row).
     ``rows`` may repeat a row (the credited sales' split rows, :class:`compkit.credits.CreditSplit`)."""
     npl = _dates_at(sales["npl_date"], rows).view(np.int64)
-    missing = np.iinfo(np.int64).min  # NaT
+    missing, never = np.iinfo(np.int64).min, np.iinfo(np.int64).max  # NaT; no date
     loan = _dated_loan_codes(sales["loan_id"], rows, npl != missing)  # -1: no loan id, or never dated
+    # only a row of a loan with a code can be reversed (loan ids as Arrow text: the dated loans' rows, a few per
+    # cent of the product's): the rest worked out on those rows alone
+    some = np.flatnonzero(loan >= 0)
+    loan, npl = loan[some], npl[some]
     # the earliest NPL date of each loan (over its rows with a date), then on every row of the loan
-    dated = (loan >= 0) & (npl != missing)
-    n_loans = int(loan.max()) + 1 if len(loan) else 0
-    first = np.full(n_loans + 1, np.iinfo(np.int64).max)
+    dated = npl != missing
+    first = np.full(int(loan.max()) + 1 if len(loan) else 0, never)
     np.minimum.at(first, loan[dated], npl[dated])
-    first[-1] = np.iinfo(np.int64).max  # no loan id (code -1): no date
     d = first[loan]
-    has_date = d != np.iinfo(np.int64).max
     # the window of each row's month: [first of the month, first of the month + N months), per distinct month
-    month_codes, months = row_codes(sales["period"], rows)
+    month_codes, months = row_codes(sales["period"], np.asarray(rows)[some])
     start_m = pd.to_datetime(pd.Series(np.asarray(months, dtype=object), dtype=object) + "-01", errors="coerce")
     limit_m = start_m + pd.DateOffset(months=product.npl_clawback.months)
     start = np.append(start_m.to_numpy(dtype="datetime64[ns]").view(np.int64), missing)[month_codes]
     limit = np.append(limit_m.to_numpy(dtype="datetime64[ns]").view(np.int64), missing)[month_codes]
     valid = (start != missing) & (limit != missing)
-    hit = has_date & valid & (d >= start) & (d < limit)
-    # each hit's NPL month as text (YYYY-MM), written once per distinct month
-    months, at = np.unique(d[hit].view("datetime64[ns]").astype("datetime64[M]"), return_inverse=True)
+    hit_some = (d != never) & valid & (d >= start) & (d < limit)
+    hit = np.zeros(len(rows), dtype=bool)
+    hit[some[hit_some]] = True
+    # each hit's NPL month as text (YYYY-MM), written once per distinct month (the hits in row order)
+    months, at = np.unique(d[hit_some].view("datetime64[ns]").astype("datetime64[M]"), return_inverse=True)
     return hit, np.datetime_as_string(months, unit="M").astype(object)[at]
 
 
@@ -764,6 +769,52 @@ def commission_lines(sales: pd.DataFrame | CreditSplit, commission: Commission, 
 _ROW_BLOCK = 1 << 16
 
 
+def _cents_and_rest(amount: np.ndarray, flat: np.ndarray, out: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's amount in whole cents, rint(amount x 100) (float64; into ``out``, which may be ``amount``
+    itself, else a new array), and the rows whose amount has fractions of a cent: (their cells ``flat`` at them,
+    their fractions amount - cents / 100, CNY), in row order. A row without fractions (most: amounts given to
+    the cent) adds 0 to its cell's fractions, which changes no sum: it is left out (a few rows' cells and values
+    instead of a second array of every row's). A block of rows at a time (its steps in the cache).
+
+    Example: amounts [1.25, 0.125, -3.0] -> cents [125, 12, -300], fractions at row 1: 0.125 - 0.12 = 0.005."""
+    n = len(amount)
+    cents = np.empty(n) if out is None else out
+    whole, frac = np.empty(min(n, _ROW_BLOCK)), np.empty(min(n, _ROW_BLOCK))
+    cells, values = [], []
+    for lo in range(0, n, _ROW_BLOCK):
+        hi = min(lo + _ROW_BLOCK, n)
+        w, f = whole[:hi - lo], frac[:hi - lo]
+        np.multiply(amount[lo:hi], 100.0, out=w)
+        np.rint(w, out=w)
+        np.divide(w, 100.0, out=f)
+        np.subtract(amount[lo:hi], f, out=f)
+        some = np.flatnonzero(f)
+        if len(some):
+            cells.append(flat[lo:hi][some])
+            values.append(f[some])
+        cents[lo:hi] = w  # (after the fractions: ``out`` may be the amounts)
+    if not cells:
+        return cents, np.zeros(0, dtype=np.int64), np.zeros(0)
+    return cents, np.concatenate(cells), np.concatenate(values)
+
+
+def _add_rest(basis: np.ndarray, cum_basis: np.ndarray, cells: np.ndarray, rest: np.ndarray) -> None:
+    """Add the fractions of a cent ``rest`` of the rows in the flat ``cells`` of the employee x month x product
+    grids (in row order) to ``basis`` (their sum per cell) and ``cum_basis`` (their running sum over the months),
+    in place. Only the (employee, product) pairs with a fraction are summed and added: the others' sums are 0,
+    whose addition changes nothing (the sums per cell in row order, and the running sums month by month, as a
+    sum over the whole grid gives them: the same bits)."""
+    _, n_p, n_q = basis.shape
+    e, within = np.divmod(cells, n_p * n_q)
+    p, q = np.divmod(within, n_q)
+    pairs, which = np.unique(e * n_q + q, return_inverse=True)
+    sums = np.bincount(which * n_p + p, weights=rest, minlength=len(pairs) * n_p).reshape(len(pairs), n_p)
+    pair_e, pair_q = np.divmod(pairs, n_q)
+    basis[pair_e, :, pair_q] += sums
+    cum_basis[pair_e, :, pair_q] += np.cumsum(sums, axis=1)
+
+
 def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, periods: Sequence[str],
                      employees: Sequence[str] | None = None, metrics: pd.DataFrame | None = None,
                      cycle_periods: Sequence[str] | None = None) -> CommissionBases:
@@ -843,7 +894,8 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
         head *= n_q
         head += q_kept[lo:hi]
     del e_kept, p_kept, q_kept
-    if not (every and not factors and n_rows == n_main):  # else the amounts as they are
+    owned = not (every and not factors and n_rows == n_main)  # else the amounts as they are (not ours to write)
+    if owned:
         # each row's amount x its coefficient and FTP factor (row_basis), never written into the sales table
         # (nor the split's shared column)
         amount_all = np.empty(n_rows)
@@ -862,30 +914,19 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
         amount = amount_all
         del full, amount_all
     del reversals
-    cents = np.empty(len(amount))
-    for lo in range(0, len(amount), _ROW_BLOCK):
-        part = cents[lo:lo + _ROW_BLOCK]
-        np.multiply(amount[lo:lo + _ROW_BLOCK], 100.0, out=part)
-        np.rint(part, out=part)
+    cents, rest_cells, rest = _cents_and_rest(amount, flat, amount if owned else None)
+    del amount
     size = n_e * n_p * n_q
     # (with no rows, bincount gives integers: float, as the sums of amounts are)
     basis_c = np.bincount(flat, weights=cents, minlength=size).astype("float64", copy=False).reshape(shape)
+    del flat, cents
     cum_basis = np.cumsum(basis_c, axis=1)
     cum_basis /= 100.0
     basis = basis_c  # the cents divided in place: basis_c / 100.0, without a second grid
     basis /= 100.0
-    rest = cents  # amount - cents / 100: the fractions of a cent, if any (in the cents' buffer)
-    fractions = False
-    for lo in range(0, len(rest), _ROW_BLOCK):
-        part = rest[lo:lo + _ROW_BLOCK]
-        part /= 100.0
-        np.subtract(amount[lo:lo + _ROW_BLOCK], part, out=part)
-        fractions = fractions or bool(np.any(part != 0.0))
-    if fractions:
-        rest_sum = np.bincount(flat, weights=rest, minlength=size).reshape(shape)
-        basis += rest_sum
-        cum_basis += np.cumsum(rest_sum, axis=1)
-    del flat, rest, cents
+    if len(rest_cells):  # the fractions of a cent: their months' sums, added to the bases and the running sums
+        _add_rest(basis, cum_basis, rest_cells, rest)
+    del rest_cells, rest
 
     special = [(i, pr) for i, pr in enumerate(commission.products) if pr.basis == "balance" or pr.quota is not None]
     special_bases = {}

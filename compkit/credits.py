@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.arrays import ArrowStringArray
 
-from compkit._arrays import _text_labels, as_text, labelled_codes, labels_are_index, positions
+from compkit._arrays import _category_table, _text_labels, as_text, labelled_codes, positions
 from compkit.i18n import M_
 
 #: columns of the credits table
@@ -35,6 +35,8 @@ CREDIT_COLUMNS = ("deal_id", "employee_id", "share")
 SHARE_TOLERANCE = 1e-6
 #: sales columns split with the amount (money of the row)
 SPLIT_COLUMNS = ("amount", "baseline")
+#: sales rows per block of :meth:`CreditSplit.employee_positions` (64K: a block's codes and positions in the cache)
+_ROW_BLOCK = 1 << 16
 
 
 def split_cents(amount: np.ndarray, share: np.ndarray, deal: np.ndarray) -> np.ndarray:
@@ -110,6 +112,7 @@ class CreditSplit:
         self.source, self.holder, self.deal = empty, empty, empty
         self.kept: np.ndarray | None = None  # boolean per sales row; None: every row kept (nothing split)
         self.kept_positions: np.ndarray | None = None
+        self._n_kept: int | None = None
         self._sources: np.ndarray | None = None
         self.share = np.zeros(0)
         self.parts: dict[str, np.ndarray] = {}
@@ -136,7 +139,13 @@ class CreditSplit:
         return self.kept is None
 
     def __len__(self) -> int:
-        return len(self.sales) if self.kept is None else int(self.kept.sum()) + len(self.source)
+        return len(self.sales) if self.kept is None else self.n_kept() + len(self.source)
+
+    def n_kept(self) -> int:
+        """How many sales rows are kept as they are (the credited sales' first rows), counted once per split."""
+        if self._n_kept is None:
+            self._n_kept = len(self.sales) if self.kept is None else int(np.count_nonzero(self.kept))
+        return self._n_kept
 
     def codes(self, name: str) -> tuple[np.ndarray, pd.Index]:
         """(codes, labels) of the sales table's column ``name``, one per sales row (-1: missing), worked out once
@@ -228,17 +237,31 @@ class CreditSplit:
         return np.concatenate([sales_codes[self.kept], holder_codes[self.holder]]), labels
 
     def employee_positions(self, index: pd.Index) -> np.ndarray:
-        """Position in ``index`` of each credited sales row's employee (-1: not there)."""
+        """Position in ``index`` of each credited sales row's employee (-1: not there), int32. Written into one
+        array: the rows kept (a categorical's codes of those rows only, taken through its categories' positions in
+        ``index`` a block of sales rows at a time), then the split rows' credit holders."""
         ids = self.sales["employee_id"]
         if self.kept is None:
             return positions(ids, index)
-        if isinstance(ids.dtype, pd.CategoricalDtype) and labels_are_index(ids.cat.categories, index):
-            own = np.asarray(ids.cat.codes)[self.kept].astype(np.int32, copy=False)  # each code its position
+        n_kept = self.n_kept()
+        out = np.empty(n_kept + len(self.holder), dtype=np.int32)
+        own = out[:n_kept]
+        if isinstance(ids.dtype, pd.CategoricalDtype):
+            codes = np.asarray(ids.cat.codes)
+            table = _category_table(ids.cat.categories, pd.Index(index))  # None: each code its position
+            at = 0
+            for lo in range(0, len(codes), _ROW_BLOCK):
+                part = codes[lo:lo + _ROW_BLOCK][self.kept[lo:lo + _ROW_BLOCK]]
+                if table is None:
+                    own[at:at + len(part)] = part
+                else:  # (code -1, missing, takes the table's trailing -1)
+                    np.take(table, part, out=own[at:at + len(part)])
+                at += len(part)
         else:
-            own = positions(ids, index)[self.kept]
+            own[...] = positions(ids, index)[self.kept]
         # (the credit rows' holders looked up, then taken per split row: no copy of the holders' texts)
-        holders = positions(self.credits["employee_id"], index)[self.holder]
-        return np.concatenate([own, holders])
+        np.take(positions(self.credits["employee_id"], index), self.holder, out=out[n_kept:])
+        return out
 
     def table(self) -> pd.DataFrame:
         """The credited sales table (:func:`credited_sales`)."""

@@ -1128,3 +1128,160 @@ def test_employee_index_is_the_ids_as_text() -> None:
             got = _employee_index(uniques)
             assert got.dtype == expected.dtype and got.name == "employee_id" and got.equals(expected)
             assert list(got) == list(expected)
+
+
+def _plain_bases(amount: np.ndarray, flat: np.ndarray, shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(basis, cumulative basis) as commission_bases summed them before the fractions of a cent were kept apart:
+    every row's whole cents and every row's fraction summed over the whole grid, the fractions' running sums too."""
+    size = shape[0] * shape[1] * shape[2]
+    cents = np.rint(amount * 100.0)
+    basis = np.bincount(flat, weights=cents, minlength=size).astype("float64").reshape(shape)
+    cum = np.cumsum(basis, axis=1) / 100.0
+    basis = basis / 100.0
+    rest = amount - cents / 100.0
+    if (rest != 0.0).any():
+        rest_sum = np.bincount(flat, weights=rest, minlength=size).reshape(shape)
+        basis = basis + rest_sum
+        cum = cum + np.cumsum(rest_sum, axis=1)
+    return basis, cum
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 3), st.integers(0, 1), st.one_of(
+    st.integers(-10 ** 8, 10 ** 8).map(lambda c: c / 100.0), st.integers(-10 ** 9, 10 ** 9).map(lambda m: m / 1000.0),
+    st.sampled_from([0.0, -0.0, 0.004, -0.005, 1e-9, 2.0 ** 40 + 0.5]))), max_size=40),
+    st.integers(1, 5), st.booleans())
+def test_cents_and_fractions_kept_apart_are_the_sums_of_every_row(rows, block, in_place) -> None:
+    """The whole cents summed over the grid and the few rows' fractions of a cent added to their (employee,
+    product) pairs' months: the bases and cumulative bases of every row's cents and fractions summed over the
+    whole grid, bit for bit, whatever the block of rows (amounts to the cent, to a tenth of a cent, -0.0, none)."""
+    import compkit.commission as commission
+    from compkit.commission import _add_rest, _cents_and_rest
+
+    shape = (3, 4, 2)
+    flat = np.array([(e * 4 + p) * 2 + q for e, p, q, _ in rows], dtype=np.int64)
+    amount = np.array([a for *_, a in rows], dtype="float64")
+    expected = _plain_bases(amount, flat, shape)
+    given_amount = amount.copy()
+    saved = commission._ROW_BLOCK
+    commission._ROW_BLOCK = block
+    try:
+        cents, cells, rest = _cents_and_rest(given_amount, flat, given_amount if in_place else None)
+    finally:
+        commission._ROW_BLOCK = saved
+    assert (cents is given_amount) == in_place
+    assert np.array_equal(cents, np.rint(amount * 100.0))
+    assert in_place or np.array_equal(given_amount, amount)  # (not written unless given as the output)
+    fractions = amount - np.rint(amount * 100.0) / 100.0
+    assert np.array_equal(cells, flat[fractions != 0.0]) and np.array_equal(rest, fractions[fractions != 0.0])
+    basis = np.bincount(flat, weights=cents, minlength=24).astype("float64").reshape(shape)
+    cum = np.cumsum(basis, axis=1) / 100.0
+    basis /= 100.0
+    if len(cells):
+        _add_rest(basis, cum, cells, rest)
+    for got, want in zip((basis, cum), expected, strict=True):
+        assert np.array_equal(got.view(np.uint64), want.view(np.uint64))
+
+
+def test_fractions_of_a_cent_worked_example() -> None:
+    """Amounts 1.25, 0.125 and -3.0 -> cents 125, 12 and -300; only 0.125 has a fraction, 0.125 - 0.12 = 0.005."""
+    from compkit.commission import _cents_and_rest
+
+    cents, cells, rest = _cents_and_rest(np.array([1.25, 0.125, -3.0]), np.array([4, 9, 4]))
+    assert cents.tolist() == [125.0, 12.0, -300.0] and cells.tolist() == [9]
+    assert rest.tolist() == [0.125 - 0.12]
+
+
+def test_commission_lines_with_fractions_of_a_cent_and_coefficients() -> None:
+    """Sales given to a tenth of a cent, a product with a coefficient (its amounts x 0.3: fractions of a cent),
+    an NPL reversal: the lines as the plain sums give them (the bases of every row's cents and fractions)."""
+    from compkit.commission import commission_bases
+
+    raw = load_policy(Path(__file__).resolve().parents[1] / "data" / "policies" / "2025.yaml").commission
+    sales = pd.DataFrame({
+        "employee_id": ["A", "A", "B", "B", "A", "B"],
+        "period": ["2025-01", "2025-02", "2025-01", "2025-03", "2025-03", "2025-02"],
+        "product": ["fee_income", "fee_income", "insurance", "fee_income", "loans", "insurance"],
+        "amount": [100.005, 0.001, 333.33, 7.25, 5000.0, 10.0],
+        "payment_term": ["趸交", None, "期交5", None, None, "趸交"],
+        "deposit_type": [None] * 6, "baseline": [np.nan] * 6, "deal_id": [f"D{i}" for i in range(6)],
+        "loan_id": [None, None, None, None, "L1", None],
+        "npl_date": pd.to_datetime([None, None, None, None, "2025-03-20", None]),
+        "ftp_spread": [np.nan] * 6, "customer_id": ["c"] * 6})
+    months = ["2025-01", "2025-02", "2025-03"]
+    bases = commission_bases(sales, raw, months, employees=["A", "B"])
+    # the plain sums: each row's amount x its factor, the reversal's amount negated in its NPL month
+    products = pd.Index(bases.products)
+    factor = np.ones(len(sales))
+    for pr in raw.products:
+        if pr.coefficients is not None:
+            rows = (sales["product"] == pr.id).to_numpy()
+            f = sales[pr.coefficients.column]
+            factor[rows] = [pr.coefficients.values.get(v, pr.coefficients.default or 0.0) for v in f[rows]]
+    amount = sales["amount"].to_numpy() * factor
+    e = sales["employee_id"].map({"A": 0, "B": 1}).to_numpy()
+    p = sales["period"].map({m: i for i, m in enumerate(months)}).to_numpy()
+    q = sales["product"].map({pid: i for i, pid in enumerate(products)}).to_numpy()
+    flat = (e * 3 + p) * len(products) + q
+    flat = np.r_[flat, (0 * 3 + 2) * len(products) + products.get_loc("loans")]  # the loan reversed in March
+    amount = np.r_[amount, -5000.0]
+    basis, cum = _plain_bases(amount, flat, (2, 3, len(products)))
+    assert np.array_equal(bases.basis.view(np.uint64), basis.view(np.uint64))
+    assert np.array_equal(bases.cumulative_basis.view(np.uint64), cum.view(np.uint64))
+    assert bases.basis[0, 0, products.get_loc("fee_income")] == 100.005
+
+
+def _plain_npl_reversals(loan_ids: list, npl_dates: list, periods: list, rows: list, months: int) -> list:
+    """npl_reversals row by row: a loan's NPL date is the earliest over its rows (of ``rows``) with one; a row of
+    month m is reversed when first-of-m <= that date < first-of-m + ``months`` months: (row, NPL month)."""
+    first: dict = {}
+    for r in rows:
+        if loan_ids[r] is not None and npl_dates[r] is not None:
+            first[loan_ids[r]] = min(first.get(loan_ids[r], npl_dates[r]), npl_dates[r])
+    out = []
+    for r in rows:
+        d = first.get(loan_ids[r]) if loan_ids[r] is not None else None
+        start = pd.Timestamp(periods[r] + "-01")
+        if d is not None and start <= d < start + pd.DateOffset(months=months):
+            out.append((r, d.strftime("%Y-%m")))
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([None, "L1", "L2", "L10", "L2161066", "L216106600", "贷款7"]),
+                          st.one_of(st.none(), st.integers(0, 500)), st.integers(0, 11)), min_size=1, max_size=30),
+       st.lists(st.integers(0, 10 ** 6), max_size=40), st.sampled_from([1, 3, 12]), st.booleans(), st.booleans())
+def test_npl_reversals_are_the_loans_earliest_dates_in_their_windows(data, picks, months, arrow, categorical) -> None:
+    """npl_reversals (only the rows of the dated loans worked on) reverses the rows that the plain rule row by row
+    reverses, in their NPL months: loan ids as Arrow text (short and long) or Python strings, rows repeated and
+    unordered, loans without a date, rows without a loan id, months as text or a categorical."""
+    from compkit.commission import npl_reversals
+
+    loan_ids = [loan for loan, _, _ in data]
+    npl_dates = [None if day is None else pd.Timestamp("2025-01-01") + pd.Timedelta(days=day) for _, day, _ in data]
+    periods = [f"2025-{m + 1:02d}" for *_, m in data]
+    rows = [p % len(data) for p in picks]
+    sales = pd.DataFrame({"loan_id": pd.Series(loan_ids, dtype="string" if arrow else object),
+                          "npl_date": pd.to_datetime(pd.Series(npl_dates, dtype=object)),
+                          "period": pd.Series(periods, dtype="category" if categorical else object)})
+    product = make_commission(products=[{"id": "loans", "rate_per_10k": 6, "npl_clawback": {"months": months}}]
+                              ).products[0]
+    hit, month = npl_reversals(sales, product, np.array(rows, dtype=np.int64))
+    assert list(zip(hit.tolist(), month.tolist(), strict=True)) == [
+        (r, m) for r, m in _plain_npl_reversals(loan_ids, npl_dates, periods, rows, months)]
+
+
+def test_rare_word_positions_with_many_keys_are_the_plain_look_up() -> None:
+    """With more keys than the 16-bit flags take (a 20-bit hash instead), the texts' positions among the keys as
+    the look-up of every text gives them."""
+    from compkit.commission import _word_positions
+
+    rng = np.random.default_rng(7)
+    keys = np.unique(rng.integers(0, 2 ** 63, 6000, dtype=np.int64).astype(np.uint64))
+    key_lengths = np.full(len(keys), 8, dtype=np.int64)
+    words = np.concatenate([keys[rng.integers(0, len(keys), 3000)],
+                            rng.integers(0, 2 ** 63, 50000, dtype=np.int64).astype(np.uint64)])
+    lengths = np.where(rng.random(len(words)) < 0.1, 7, 8).astype(np.int64)
+    got = _word_positions(words, lengths, keys, key_lengths, rare=True)
+    expected = _word_positions(words, lengths, keys, key_lengths)
+    assert got.dtype == np.int32 and np.array_equal(got, expected) and (got >= 0).sum() > 2000

@@ -307,3 +307,32 @@ def test_ranks_in_deals_are_the_stable_sorts(groups, shuffle) -> None:
     for position, row in enumerate(by):
         expected[row] = position - np.searchsorted(deal[by], deal[row])
     assert _ranks_in_deals(frac, deal).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("block", [1, 3, 1 << 16])
+def test_employee_positions_a_block_at_a_time_are_the_tables(block, monkeypatch) -> None:
+    """Each credited row's employee's position (the rows kept, then the holders), looked up a block of sales rows
+    at a time: the positions of the credited sales table's ids, whatever the block, for ids held as a categorical
+    (categories in the index's order or not, an id missing, an employee of the index without sales) or as text."""
+    import compkit.credits as credits
+    from compkit._arrays import positions
+    from compkit.credits import split_credits
+
+    monkeypatch.setattr(credits, "_ROW_BLOCK", block)
+    ids = ["E3", "E1", None, "E2", "E1", "E3", "E2"]
+    credits_table = pd.DataFrame({"deal_id": ["D1", "D1", "D4", "D4", "D4"],
+                                  "employee_id": pd.Series(["E2", "E9", "E1", "E3", None], dtype="string"),
+                                  "share": [0.5, 0.5, 0.2, 0.3, 0.5]})
+    for held in (pd.Series(ids, dtype="category"), pd.Series(ids, dtype="string"),
+                 pd.Series(pd.Categorical(ids, categories=["E1", "E2", "E3"]))):
+        sales = pd.DataFrame({"employee_id": held, "deal_id": [f"D{i}" for i in range(7)],
+                              "amount": np.arange(7, dtype="float64")})
+        split = split_credits(sales, credits_table)
+        table = split.table()
+        for index in (pd.Index(["E1", "E2", "E3"]), pd.Index(["E3", "E2", "E1", "E4"]), pd.Index(["E2"]),
+                      pd.Index([], dtype=object)):
+            got = split.employee_positions(index)
+            assert got.dtype == np.int32
+            assert got.tolist() == positions(table["employee_id"], index).tolist()
+    nothing = split_credits(sales, None)  # no credits: the sales table's own ids
+    assert nothing.employee_positions(pd.Index(["E1", "E2", "E3"])).tolist() == [2, 0, -1, 1, 0, 2, 1]
