@@ -270,6 +270,17 @@ def _coded(codes: np.ndarray, column: pd.Series, labels: pd.Index) -> pd.Categor
     return pd.Categorical.from_codes(codes.astype(np.int32), dtype=dtype, validate=False)
 
 
+def _codes_and_rows(column: pd.Series, index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, rows): each value's code (-1: missing) and each code's position in ``index`` (-1: not there), so
+    that ``rows[codes]`` is :func:`compkit._arrays.positions` of the column: a categorical's own codes and its
+    categories' (remembered) look-up, else the distinct values looked up once."""
+    codes, labels = labelled_codes(column)
+    if isinstance(column.dtype, pd.CategoricalDtype):  # (each category once, as a categorical of the same dtype)
+        each = pd.Categorical.from_codes(np.arange(len(labels)), dtype=column.dtype, validate=False)
+        return codes, positions(pd.Series(each, copy=False), index)
+    return codes, positions(pd.Series(np.asarray(labels, dtype=object)), index)
+
+
 def _grouped_sum_and_mean(values: pd.DataFrame, groups: pd.Categorical, mean: bool = True
                           ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """pandas' grouped ``sum(min_count=1)`` and ``mean()`` of each float64 column of ``values`` by ``groups``
@@ -330,19 +341,22 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
     if metric_ids:
         m = data.metrics
         # rows as integer codes: the employee's row in the result, the indicator's position among metric_ids
-        row = positions(m["employee_id"], employees)
-        # (the indicator's position among metric_ids per row as narrow as the few indicators allow)
+        # rows as integer codes: the employee's code in the table (its categories' or distinct ids' position), the
+        # indicator's position among metric_ids (as narrow as the few indicators allow); the cells are those of
+        # the table's employees, each employee's row of the result read from them at the end (the distinct ids
+        # looked up, not the 8.4 million rows)
+        emp_codes, emp_row = _codes_and_rows(m["employee_id"], employees)
         ind_codes, ind_labels = labelled_codes(m["indicator"])
         which_of = np.append(positions(ind_labels, pd.Index(metric_ids)), -1)  # code -1 (missing): -1
         which = which_of.astype(np.int8 if len(metric_ids) < 127 else np.int32)[ind_codes]
-        usable = (row >= 0) & (which >= 0)
+        usable = (emp_codes >= 0) & (which >= 0)
         if through is not None:
             usable &= (m["period"] <= through).to_numpy(dtype=bool, na_value=False)
         how_of = [policy.scorecard.indicator(i).aggregate for i in metric_ids]
         last_ids = [i for i, how in zip(metric_ids, how_of) if how == "last"]
         if last_ids:
             is_last = np.append(np.array([how == "last" for how in how_of]), False)[which]
-            take = np.flatnonzero(usable & is_last)
+            take = np.flatnonzero(usable & is_last & (np.append(emp_row, -1)[emp_codes] >= 0))
             usable &= ~is_last
             sub = m.iloc[take]
             sub = sub.sort_values(["employee_id", "indicator", "period"]).groupby(
@@ -353,38 +367,40 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
             actual[rows, cols] = agg["actual"].to_numpy(dtype="float64")
             target[rows, cols] = agg["target"].to_numpy(dtype="float64")
         if usable.any():
-            # one group per (employee, metric indicator) cell, rows in table order within a group: pandas' grouped
-            # sum and mean (compensated summation), as on the labels, but on integer codes; the rows that do not
-            # count go to one more group, read by nobody (no copy of the rows that count). Each cell belongs to
-            # one indicator, summed or averaged: each indicator's column takes its own.
+            # one group per (employee code, metric indicator) cell, rows in table order within a group: pandas'
+            # grouped sum and mean (compensated summation), as on the labels, but on integer codes; the rows that
+            # do not count go to one more group, read by nobody (no copy of the rows that count). Each cell
+            # belongs to one indicator, summed or averaged: each indicator's column takes its own.
             k_m = len(metric_ids)
-            n_cells = n * k_m
-            cell = row if row.flags.writeable else row.copy()  # (the rows' positions are not read again)
-            if n_cells + 1 >= 2 ** 31:
-                cell = cell.astype(np.int64)
-            cell *= k_m
+            n_cells = len(emp_row) * k_m
+            cell = np.multiply(emp_codes, k_m, dtype=np.int32 if n_cells + 1 < 2 ** 31 else np.int64)
             cell += which
-            del row
             if not usable.all():
                 np.copyto(cell, n_cells, where=~usable)
+            del which, usable
             a, t = m["actual"].to_numpy(dtype="float64"), m["target"].to_numpy(dtype="float64")
             values = pd.DataFrame({"actual": a, "target": t}, copy=False)
-            # grouped by a categorical of every cell of the n x (metric indicators) grid, the cells as its codes: the
-            # same groups with the same rows in the same order as grouping on the cells themselves (pandas then
-            # hashes the 8.4 million cells to find their groups); a cell without rows comes out NaN, as it stays
+            # grouped by a categorical of every cell of the codes x (metric indicators) grid, the cells as its codes:
+            # the same groups with the same rows in the same order as grouping on the cells themselves (pandas
+            # then hashes the 8.4 million cells to find their groups); a cell without rows comes out NaN
             groups = pd.Categorical.from_codes(cell, dtype=pd.CategoricalDtype(pd.RangeIndex(n_cells + 1)),
                                                validate=False)
             del cell
             averaged = any(h not in ("sum", "last") for h in how_of)
             sums, means = _grouped_sum_and_mean(values, groups, mean=averaged)
             del groups
+            # each employee's code in the table (-1: no rows, its cells NaN, read from a row of NaN after the last)
+            code_of_row = np.full(n, len(emp_row), dtype=np.int64)
+            listed = np.flatnonzero(emp_row >= 0)
+            code_of_row[emp_row[listed]] = listed
             for how, agg in (("sum", sums), ("mean", means)):  # the indicators summed, and the others (averaged)
                 mine = np.flatnonzero([h == "sum" if how == "sum" else h not in ("sum", "last") for h in how_of])
                 if not len(mine):
                     continue
                 cols = [ind_pos[metric_ids[i]] for i in mine]
-                actual[:, cols] = agg["actual"][:n_cells].reshape(n, k_m)[:, mine]
-                target[:, cols] = agg["target"][:n_cells].reshape(n, k_m)[:, mine]
+                for grid, name in ((actual, "actual"), (target, "target")):
+                    by_code = np.append(agg[name][:n_cells], np.full(k_m, np.nan)).reshape(-1, k_m)
+                    grid[:, cols] = by_code[code_of_row[:, None], mine[None, :]]
 
     def put(ind: Indicator, rows: np.ndarray, values: np.ndarray) -> None:
         ok = rows >= 0

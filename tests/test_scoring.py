@@ -291,6 +291,52 @@ def test_metric_values_are_pandas_grouped_sums_and_means_bit_for_bit(bank_policy
     assert checked >= 3
 
 
+@pytest.mark.parametrize("form", ["text ids", "other categories", "last month"])
+def test_metric_values_whatever_form_the_employee_ids_take(bank_policy, sample, form) -> None:
+    """indicator_values counts the metrics' cells by the table's own employee codes and reads each employee's
+    from them: the same values, bit for bit, when the ids are text, or a categorical whose categories are in
+    another order with ids of nobody in the employees table (their rows ignored); an employee without metric
+    rows gets NaN. With ``aggregate: last`` an indicator takes the employee's last month."""
+    import dataclasses
+
+    from compkit.scoring import indicator_values
+
+    policy, data = bank_policy, sample
+    if form == "last month":
+        inds = policy.to_dict()["scorecard"]["indicators"]
+        first = next(i for i in inds if i["source"] == "metrics")
+        policy = policy.updated({"scorecard.indicators": [{**i, "aggregate": "last"} if i is first else i
+                                                          for i in inds]})
+    scores = combine_raters(data.ratings, policy.scorecard.raters)
+    want = indicator_values(policy, data, None, scores)
+    m = data.metrics
+    ids = data.employees["employee_id"].astype(str)
+    gone = set(ids.iloc[::7])  # employees without metric rows
+    kept = m[~m["employee_id"].astype(str).isin(gone)]
+    stranger = kept.iloc[:30].assign(employee_id="Z-nobody")  # rows of an id not in the employees table
+    text = pd.concat([kept.astype({"employee_id": str}), stranger.astype({"employee_id": str})], ignore_index=True)
+    if form == "text ids":
+        metrics = text
+    else:
+        labels = sorted(set(m["employee_id"].astype(str)) | {"Z-nobody", "A-nobody"}, reverse=True)
+        metrics = text.assign(employee_id=pd.Categorical(text["employee_id"], categories=labels))
+    got = indicator_values(policy, dataclasses.replace(data, metrics=metrics), None, scores)
+    metric = [ind.id for ind in policy.scorecard.indicators if ind.source == "metrics"]
+    cells = want["indicator"].astype(str).isin(metric).to_numpy() & want["employee_id"].astype(str).isin(
+        gone).to_numpy()
+    for col in ("actual", "target"):
+        expected = np.where(cells, np.nan, want[col].to_numpy())
+        team = want["indicator"].astype(str).str.startswith("team_").to_numpy()  # (branch sums: other members)
+        assert np.array_equal(got[col].to_numpy()[~team], expected[~team], equal_nan=True), col
+    if form == "last month":
+        last = m[m["indicator"].astype(str) == first["id"]].sort_values("period").groupby(
+            m["employee_id"].astype(str), observed=True).tail(1)
+        mine = want[want["indicator"].astype(str) == first["id"]]
+        mine = mine.set_index(mine["employee_id"].astype(str))
+        assert np.array_equal(mine.loc[last["employee_id"].astype(str), "actual"].to_numpy(),
+                              last["actual"].to_numpy())
+
+
 @pytest.mark.parametrize("kind", ["mixed magnitudes", "cancelling", "money", "halves", "tiny and signed zeros",
                                   "NaN", "infinite", "overflowing", "no rows"])
 def test_grouped_means_from_the_sums_are_pandas_means_bit_for_bit(kind: str) -> None:
