@@ -138,18 +138,20 @@ def _joined_notes(notes: Sequence[tuple[np.ndarray, str]], none: str) -> tuple[l
     return texts, lookup[pattern]
 
 
-def _gather_labels(labels: ArrayLike, index: np.ndarray) -> ArrayLike:
+def _gather_labels(labels: ArrayLike, index: np.ndarray, missing: np.ndarray | None = None) -> ArrayLike:
     """labels[index] for a few distinct text labels and many rows: gathered in Arrow as a text column (pandas'
-    ``str`` dtype, as a column of Python strings would become), without creating a Python string per row.
-    Labels that are not all text are gathered as they are (numpy)."""
+    ``str`` dtype, as a column of Python strings would become), without creating a Python string per row; the
+    rows of ``missing`` (optional) missing, as None in such a column (every row missing: an object column of
+    None, as pandas makes of it). Labels that are not all text are gathered as they are (numpy; None where
+    missing)."""
     values = np.asarray(labels, dtype=object)
     try:
         table = pa.array(values, type=pa.large_string(), from_pandas=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return values[index]
-    if table.null_count:
-        return values[index]
-    return pd.array(table.take(pa.array(np.asarray(index, dtype=np.int64))), dtype=_TEXT)
+        table = None
+    if table is None or table.null_count or (missing is not None and bool(np.all(missing))):
+        return values[index] if missing is None else np.where(missing, None, values[np.where(missing, 0, index)])
+    return pd.array(table.take(pa.array(np.asarray(index, dtype=np.int64), mask=missing)), dtype=_TEXT)
 
 
 def _repeated_labels(labels: Sequence[str], n: int) -> ArrayLike:
@@ -647,12 +649,17 @@ def composite_scores(policy: Policy, scored: pd.DataFrame, deduction_points: np.
 
 def absolute_ratings(scores: ArrayLike, bands: Sequence[RatingBand]) -> np.ndarray:
     """The label of the first band (best first) whose ``min`` the score reaches; NaN score -> missing (None)."""
+    idx = _absolute_codes(scores, bands)
+    labels = np.array([b.label for b in bands], dtype=object)
+    return np.where(idx < 0, None, labels[idx])
+
+
+def _absolute_codes(scores: ArrayLike, bands: Sequence[RatingBand]) -> np.ndarray:
+    """:func:`absolute_ratings` as positions in ``bands`` (0 = best; -1: none, a NaN score or below every band)."""
     s = np.asarray(scores, dtype="float64")
     mins = np.array([b.min for b in bands])[::-1]  # increasing
-    labels = np.array([b.label for b in bands], dtype=object)[::-1]
-    idx = np.searchsorted(mins, np.nan_to_num(s, nan=-np.inf), side="right") - 1
-    out = labels[np.clip(idx, 0, len(labels) - 1)]
-    return np.where(np.isnan(s) | (idx < 0), None, out)
+    idx = np.searchsorted(mins, np.nan_to_num(s, nan=-np.inf), side="right") - 1  # among the bands worst first
+    return np.where(np.isnan(s) | (idx < 0), -1, len(mins) - 1 - idx)
 
 
 def guided_quotas(group_sizes: ArrayLike, shares: Sequence[float]) -> np.ndarray:
@@ -780,7 +787,9 @@ def assign_ratings(scores: ArrayLike, bands: Sequence[RatingBand], shares: Mappi
     s = np.asarray(scores, dtype="float64")
     n = len(s)
     labels = [b.label for b in bands]
-    out = pd.DataFrame({"rating_absolute": absolute_ratings(s, bands)})
+    # the labels as text columns gathered in Arrow (as a column of the labels and None would become)
+    absolute = _absolute_codes(s, bands)
+    out = pd.DataFrame({"rating_absolute": _gather_labels(labels, absolute, absolute < 0)}, copy=False)
     if within is not None and not isinstance(within, ArrowStringArray):
         within = np.asarray(within)  # (Arrow text is factorized as it is: the same codes, texts sorted alike)
     groups = np.zeros(n, dtype="int64") if within is None else pd.factorize(within, sort=True)[0]
@@ -796,7 +805,7 @@ def assign_ratings(scores: ArrayLike, bands: Sequence[RatingBand], shares: Mappi
         return out
     share_vec = [float(shares.get(lab, 0.0)) for lab in labels]
     idx = guided_codes(s, groups, guided_quotas(sizes, share_vec))
-    out["rating_guided"] = np.where(scored, np.array(labels, dtype=object)[idx], None)
+    out["rating_guided"] = _gather_labels(labels, idx, ~scored)
     return out
 
 

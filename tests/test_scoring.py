@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from compkit.policy import Band, BandedCurve, InverseCurve, PiecewiseCurve, RatingBand, RatioCurve, ScaleCurve
 from compkit.scoring import (
+    absolute_ratings,
     achievement,
     assign_ratings,
     combine_raters,
@@ -160,6 +161,24 @@ def test_absolute_bands() -> None:
     out = assign_ratings([110, 105, 104.99, 80, 64.9, np.nan], BANDS)
     assert out["rating_absolute"].iloc[:5].tolist() == ["A", "A", "B", "C", "E"]
     assert pd.isna(out["rating_absolute"].iloc[5])  # no score, no rating
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.floats(-10, 130), st.just(np.nan)), max_size=40), st.booleans())
+def test_rating_columns_are_the_labels_as_pandas_makes_them(scores: list[float], above_zero: bool) -> None:
+    """assign_ratings' rating columns (the labels gathered in Arrow, missing where there is no rating) are the
+    columns pandas makes of the labels as Python strings and None: the same dtype and values; absolute_ratings
+    gives those labels (a score below every band: none)."""
+    bands = BANDS if not above_zero else [RatingBand(label=b.label, min=b.min + 1) for b in BANDS]
+    out = assign_ratings(scores, bands, SHARES)
+    absolute = absolute_ratings(scores, bands)
+    want = pd.DataFrame({"rating_absolute": absolute})["rating_absolute"]
+    assert out["rating_absolute"].dtype == want.dtype and out["rating_absolute"].tolist() == want.tolist()
+    s = np.asarray(scores, dtype="float64")
+    assert all((a is None) == (np.isnan(x) or x < bands[-1].min) for a, x in zip(absolute, s))
+    guided = out["rating_guided"]
+    assert guided.isna().tolist() == np.isnan(s).tolist()
+    assert guided.dtype == pd.DataFrame({"g": np.where(np.isnan(s), None, "A")})["g"].dtype  # (no label: object)
 
 
 def test_guided_quotas_largest_remainder() -> None:
