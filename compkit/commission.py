@@ -1003,7 +1003,8 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
         p = in_rows(_recoded(_small(np.append(positions(pd.Series(np.asarray(labels, dtype=object)), periods_ix),
                                               -1), len(periods_ix)), codes))
     q = in_rows(_small_positions(sales["product"], products))
-    keep = (e >= 0) & (p >= 0) & (q >= 0)
+    # every row with a cell (a position -1: an employee, month or product not on the grid): three minima, no masks
+    every = not len(e) or (int(e.min()) >= 0 and int(p.min()) >= 0 and int(q.min()) >= 0)
     amount = sales["amount"].to_numpy(dtype="float64") if split is None else split.column("amount")
     modified = [(i, pr) for i, pr in enumerate(commission.products)
                 if pr.coefficients is not None or pr.on_ftp_spread or pr.npl_clawback is not None]
@@ -1022,11 +1023,13 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
             reversals.append((i, hit[ok], p_npl[ok]))
     # the rows' whole cents summed into the grid and their fractions of a cent: by blocks of employees when the
     # rows come employee by employee (the sales table's order), else over every row's cell at once
-    summed = _cents_by_employee_blocks(e, p, q, amount, factors, reversals, shape) if bool(keep.all()) else None
+    summed = _cents_by_employee_blocks(e, p, q, amount, factors, reversals, shape) if every else None
     if summed is not None:
         basis_c, rest_cells, rest = summed
     else:
+        keep = np.ones(len(e), dtype=bool) if every else (e >= 0) & (p >= 0) & (q >= 0)
         basis_c, rest_cells, rest = _cents_by_cells(e, p, q, keep, amount, factors, reversals, shape)
+        del keep
     del reversals, amount
     cum_basis = np.cumsum(basis_c, axis=1)
     cum_basis /= 100.0

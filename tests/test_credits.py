@@ -336,3 +336,21 @@ def test_employee_positions_a_block_at_a_time_are_the_tables(block, monkeypatch)
             assert got.tolist() == positions(table["employee_id"], index).tolist()
     nothing = split_credits(sales, None)  # no credits: the sales table's own ids
     assert nothing.employee_positions(pd.Index(["E1", "E2", "E3"])).tolist() == [2, 0, -1, 1, 0, 2, 1]
+
+
+def test_holder_positions_are_looked_up_once_per_index(sample) -> None:
+    """Each credit row's holder's position in the index (the look-up of the credits' ids), read-only; asked again
+    with another Index over the same ids, the same array (looked up once); another index, looked up again."""
+    from compkit._arrays import positions
+    from compkit.credits import split_credits
+
+    split = split_credits(sample.sales, sample.credits)
+    ids = sample.employees["employee_id"].astype(str)
+    index = pd.Index(ids.array)
+    found = split.holder_positions(index)
+    assert found.dtype == np.int32 and not found.flags.writeable
+    assert np.array_equal(found, positions(sample.credits["employee_id"], index))
+    assert split.holder_positions(pd.Index(ids.array)) is found
+    other = pd.Index(list(ids)[::-1])
+    assert np.array_equal(split.holder_positions(other), positions(sample.credits["employee_id"], other))
+    assert split_credits(sample.sales, None).holder_positions(index).tolist() == []
