@@ -389,16 +389,23 @@ def test_grouped_means_from_the_sums_are_pandas_means_bit_for_bit(kind: str) -> 
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.text(max_size=12), max_size=8), st.integers(0, 40))
-def test_repeated_labels_are_the_gathered_ones(labels: list[str], n: int) -> None:
-    """_repeated_labels (the labels' bytes tiled) is _gather_labels of the tiled positions: the same texts and
-    dtype, empty and non-ASCII labels included."""
+@given(st.lists(st.text(max_size=12), max_size=8), st.integers(0, 40), st.sampled_from([1, 3, 7, 4096]))
+def test_repeated_labels_are_the_gathered_ones(labels: list[str], n: int, repeats: int) -> None:
+    """_repeated_labels (the labels' bytes tiled, one block held as often as needed) is _gather_labels of the
+    tiled positions: the same texts and dtype, empty and non-ASCII labels included, whether the block holds
+    all n repetitions or a part (whole blocks, then a part of one)."""
+    from compkit import scoring
     from compkit.scoring import _gather_labels, _repeated_labels
 
-    got = _repeated_labels(labels, n)
+    kept, scoring._REPEATS = scoring._REPEATS, repeats
+    try:
+        got = _repeated_labels(labels, n)
+    finally:
+        scoring._REPEATS = kept
     want = _gather_labels(labels, np.tile(np.arange(len(labels)), n))
     assert got.dtype == want.dtype and len(got) == len(want) == n * len(labels)
     assert list(got) == list(want) == labels * n
+    assert pd.Series(got).equals(pd.Series(want))
 
 
 def test_combined_raters_carry_the_ratings_codes(sample) -> None:
