@@ -151,7 +151,9 @@ def _gather_labels(labels: ArrayLike, index: np.ndarray, missing: np.ndarray | N
         table = None
     if table is None or table.null_count or (missing is not None and bool(np.all(missing))):
         return values[index] if missing is None else np.where(missing, None, values[np.where(missing, 0, index)])
-    return pd.array(table.take(pa.array(np.asarray(index, dtype=np.int64), mask=missing)), dtype=_TEXT)
+    index = np.asarray(index)  # (integers as narrow as given: Arrow takes by any)
+    return pd.array(table.take(pa.array(index if index.dtype.kind in "iu" else index.astype(np.int64), mask=missing)),
+                    dtype=_TEXT)
 
 
 def _repeated_labels(labels: Sequence[str], n: int) -> ArrayLike:
@@ -553,14 +555,18 @@ def score_indicators(policy: Policy, values: pd.DataFrame, code: np.ndarray | No
     ach, score = ach_by_ind.T, np.ascontiguousarray(score_by_ind.T)
     del score_by_ind
 
+    # (the n x k arrays below are 2.1 million values at 100,000 managers: each step writes over the array it no
+    # longer needs instead of making another)
     missing = np.isnan(score)
     rule = np.array([ind.if_missing for ind in inds])
     fill = np.where(rule == "zero", 0.0, np.where(rule == "target", 100.0, np.nan))
-    score = np.where(missing, fill[None, :], score)
+    np.copyto(score, fill[None, :], where=missing)
     excluded = np.isnan(score)
     note_texts = ["", "no value or target: scored 0", "no value or target: scored as on target (100)",
                   "no value: left out, weight shared out"]
-    note = np.where(missing, np.where(rule == "zero", 1, np.where(rule == "target", 2, 3))[None, :], 0)
+    note_of = np.where(rule == "zero", 1, np.where(rule == "target", 2, 3)).astype(np.int8)
+    note = np.where(missing, note_of[None, :], np.int8(0))
+    del missing
 
     categories = list(sc.categories)
     cat_of = np.array([categories.index(ind.category) for ind in inds])
@@ -572,16 +578,21 @@ def score_indicators(policy: Policy, values: pd.DataFrame, code: np.ndarray | No
     cat_sum = np.zeros((n, len(categories)))  # n x C
     for j, c in enumerate(cat_of.tolist()):
         cat_sum[:, c] += present_w[:, j]
-    cat_sum_of = cat_sum[:, cat_of]  # n x k: each indicator's category's sum
-    with np.errstate(invalid="ignore", divide="ignore"):
-        within = np.where(cat_sum_of > 0, present_w / cat_sum_of, 0.0)
     cat_present = cat_sum > 0
+    counted = cat_present[:, cat_of]  # n x k: whether each indicator's category has a present weight
+    # within = present weight / its category's sum where that is positive, else 0 (over present_w)
+    within = np.divide(present_w, cat_sum[:, cat_of], out=present_w, where=counted)
+    np.copyto(within, 0.0, where=~counted)
+    del present_w, counted
     cat_w = cat_present * w_cat
     cat_total = cat_w.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         cat_eff = np.where(cat_total > 0, cat_w / cat_total, 0.0)
-    eff = within * cat_eff[:, cat_of]
-    weighted = np.where(excluded, 0.0, np.nan_to_num(score) * eff)
+    eff = np.multiply(within, cat_eff[:, cat_of], out=within)
+    del within
+    weighted = np.nan_to_num(score)  # (a copy) x eff, 0 where excluded
+    weighted *= eff
+    np.copyto(weighted, 0.0, where=excluded)
 
     # rows: employees x indicators. The keys, actual and target are the values' columns (pandas shares them until
     # either table is written to), the others arrays made here: none copied (2.1 million rows at 100,000 managers)
