@@ -217,7 +217,8 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
     # codes of the sorted labels (a categorical column's own codes; its unused categories get no cells below)
     emp_codes, emp_uniques = sorted_codes(ratings["employee_id"])
     item_codes, item_uniques = sorted_codes(ratings["item"])
-    role_codes = positions(ratings["rater_role"], pd.Index(ROLES))
+    role_codes, role_labels = labelled_codes(ratings["rater_role"])  # (the roles' positions through their labels)
+    role_of = np.append(positions(role_labels, pd.Index(ROLES)), -1).astype(np.int8)  # code -1 (missing): -1
     n_items = len(item_uniques)
     n_cells = len(emp_uniques) * n_items
     score = ratings["score"].to_numpy(dtype="float64")
@@ -227,11 +228,13 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
     slot *= n_items
     slot += item_codes
     slot *= 3
-    slot += role_codes
+    slot += role_of[role_codes]
     counts = np.bincount(slot, minlength=n_cells * 3).reshape(n_cells, 3).astype("float64")
     sums = np.bincount(slot, weights=score, minlength=n_cells * 3).reshape(n_cells, 3)
+    del slot  # (a value per rating: 4.3 million at 100,000 managers)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(counts > 0, sums / counts, np.nan)
+    del sums
     n_peers = counts[:, 2]  # ratings are unique per rater, ratee and item: a row is a distinct peer
 
     present = ~np.isnan(means)
