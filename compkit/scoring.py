@@ -244,10 +244,11 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
     present[:, 2] &= n_peers >= min_peers
     base_w = np.array([w["self"], w["supervisor"], w["peer"]])
     eff = present * base_w
-    total = eff.sum(axis=1, keepdims=True)
+    total = _row_sums(eff)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         eff = np.where(total > 0, eff / total, 0.0)
-    combined = np.where(total[:, 0] > 0, np.nansum(np.nan_to_num(means) * eff, axis=1), np.nan)
+    # (the terms hold no NaN: their sum is what nansum gives)
+    combined = np.where(total[:, 0] > 0, _row_sums(np.nan_to_num(means) * eff), np.nan)
 
     notes = [
         (rule_self_excluded, "self-rating excluded"),
@@ -259,7 +260,7 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
     ]
     texts, rule = _joined_notes([(np.broadcast_to(mask, (n_cells,)), text) for mask, text in notes], "all roles")
 
-    keep = np.flatnonzero(counts.sum(axis=1) > 0)  # the cells somebody rated
+    keep = np.flatnonzero(_row_sums(counts) > 0)  # the cells somebody rated
     emp_idx, item_idx = np.divmod(keep, n_items)
     # the labels as categoricals of the ratings' own (sorted) labels, their codes the cells': the scorecard finds
     # each row's employee by its code (the categories looked up once, and remembered), not by its text
@@ -273,6 +274,19 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
         "rule": pd.Categorical.from_codes(rule[keep].astype(np.int32), validate=False,
                                           categories=pd.Index(texts, dtype=object)),  # (distinct: one per pattern)
     })
+
+
+def _row_sums(values: np.ndarray) -> np.ndarray:
+    """``values.sum(axis=1)`` of an n x m array with few columns (m < 8: the roles), bit for bit: numpy adds such
+    a row's values one after another, left to right (as a test checks: (0.1 + 0.6) + 0.3 = 1.0, not
+    0.1 + (0.6 + 0.3) = 0.9999999999999999), as done here a column at a time (one pass per column, not a
+    reduction per row: 800,000 rows of three at 100,000 managers)."""
+    if values.shape[1] >= 8:  # (numpy then adds eight partial sums pairwise)
+        return values.sum(axis=1)
+    total = values[:, 0].copy() if values.shape[1] else np.zeros(len(values), dtype=values.dtype)
+    for j in range(1, values.shape[1]):
+        total += values[:, j]
+    return total
 
 
 def _coded(codes: np.ndarray, column: pd.Series, labels: pd.Index) -> pd.Categorical:

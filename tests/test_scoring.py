@@ -105,6 +105,22 @@ def _ratings(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["employee_id", "rater_id", "rater_role", "score"]).assign(item="x")
 
 
+@pytest.mark.parametrize("rows", [1, 5, 1000, 100_000])
+def test_row_sums_are_numpys_sums_along_the_rows(rows: int) -> None:
+    """_row_sums (a column at a time, left to right) is numpy's sum along the rows bit for bit for 1-7 columns
+    (mixed magnitudes and signs, zeros, the rater weights' 0.1 + 0.6 + 0.3), and is numpy's own from 8 on."""
+    from compkit.scoring import _row_sums
+
+    rng = np.random.default_rng(rows)
+    for m in range(1, 10):
+        values = rng.standard_normal((rows, m)) * 10.0 ** rng.integers(-12, 12, (rows, m))
+        values[rng.random((rows, m)) < 0.2] = 0.0
+        values[0, :3] = [0.1, 0.6, 0.3][:m]
+        got, want = _row_sums(values), values.sum(axis=1)
+        assert np.array_equal(got.view(np.int64), want.view(np.int64)), m
+    assert _row_sums(np.array([[0.1, 0.6, 0.3]]))[0] == 1.0 != 0.1 + (0.6 + 0.3)
+
+
 def test_combine_raters_all_roles() -> None:
     # self 5; supervisor 4; peers 3 and 4 -> mean 3.5: 0.1 x 5 + 0.6 x 4 + 0.3 x 3.5 = 0.5 + 2.4 + 1.05 = 3.95
     r = _ratings([("E1", "E1", "self", 5), ("E1", "S1", "supervisor", 4), ("E1", "E2", "peer", 3),
