@@ -364,6 +364,28 @@ def test_customer_ids_are_coded_once_loaded(tmp_path: Path, policy: Policy) -> N
     assert [labels[c] if c >= 0 else None for c in codes] == ["x", None, "y"]
 
 
+def test_chunked_text_is_coded_as_the_combined_column() -> None:
+    """A text column of several chunks (nulls, a sliced chunk) is coded chunk by chunk with Arrow's one hash table:
+    the same codes (-1 for missing) and dictionary (first appearance) as one encoding of the combined column."""
+    import pyarrow
+    import pyarrow.compute as pc
+
+    from compkit._arrays import _arrow_dictionary, dictionary_coded
+
+    chunks = [pyarrow.array(["b", None, "a"], type=pyarrow.large_string()),
+              pyarrow.array(["z", "c", "a", None, "b"], type=pyarrow.large_string())[1:],
+              pyarrow.array([], type=pyarrow.large_string()), pyarrow.array([None, "d"], type=pyarrow.large_string())]
+    arrow = pyarrow.chunked_array(chunks)
+    values = pd.Series(pd.arrays.ArrowStringArray(arrow))
+    codes, dictionary = _arrow_dictionary(values)
+    combined = pc.dictionary_encode(arrow.combine_chunks())
+    assert codes.dtype == np.int32 and codes.tolist() == [0, -1, 1, 2, 1, -1, 0, -1, 3]
+    assert codes.tolist() == combined.indices.fill_null(-1).to_pylist()
+    assert dictionary.equals(combined.dictionary) and dictionary.to_pylist() == ["b", "a", "c", "d"]
+    coded = dictionary_coded(values)
+    assert coded.astype(object).where(coded.notna(), None).tolist() == arrow.to_pylist()
+
+
 def test_half_year_log_changes_worked_example() -> None:
     from compkit.data import cycle_periods, half_year_log_changes
 
