@@ -822,9 +822,13 @@ def _may_need_cleaning(arrow: pyarrow.ChunkedArray) -> bool:
         if not present.any():
             continue
         b = np.frombuffer(data, dtype=np.uint8)
-        starts = offsets[:-1][present]
-        for edge in (b[starts], b[starts + lengths[present] - 1]):
-            if ((edge < 0x21) | (edge >= 0x7F)).any():
+        if present.all():  # (the usual case: every text's first and last byte read by its offsets, no subsets)
+            edges = (b[offsets[:-1]], b[offsets[1:] - 1])
+        else:
+            starts = offsets[:-1][present]
+            edges = (b[starts], b[starts + lengths[present] - 1])
+        for edge in edges:
+            if edge.min() < 0x21 or edge.max() >= 0x7F:  # (two passes without a temporary array)
                 return True
     return False
 
@@ -982,7 +986,9 @@ def _control_bytes(text: pd.Series) -> bool:
         if data is None:
             continue
         b = np.frombuffer(data, dtype=np.uint8)
-        if len(b) and (b.min() < 0x20 or bytes(data).find(b"\x7f") >= 0):  # two fast passes, no temporaries
+        # two fast passes without a temporary array; a DEL (0x7F) is looked for only when some byte is that
+        # high (text beyond ASCII): no copy of the buffer for ids
+        if len(b) and (b.min() < 0x20 or b.max() >= 0x7F and bytes(data).find(b"\x7f") >= 0):
             return True
     return False
 

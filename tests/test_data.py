@@ -1021,6 +1021,23 @@ def test_text_needing_no_cleaning_is_told_without_a_trimmed_copy(values: list, s
     assert not _may_need_cleaning(plain)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from(
+    ["a", "7", "-", " ", "\t", "\x00", "\x1f", "理", "\n", "~", "\x7f", "\x80"]), max_size=4)), max_size=8))
+def test_control_characters_are_never_missed_by_the_quick_byte_test(values: list) -> None:
+    """The byte test of a text column (smallest byte, and DEL looked for only when some byte is 0x7F or above)
+    says True whenever a value holds a control character; on plain ASCII ids it says False."""
+    import re
+
+    from compkit.data import _control_bytes
+
+    column = pd.Series(values, dtype="string")
+    if any(v is not None and re.search(r"[\x00-\x1f\x7f]", v) for v in values):
+        assert _control_bytes(column), values
+    assert not _control_bytes(pd.Series(["E00001", None, "CE0001-24", "x~"], dtype="string"))
+    assert _control_bytes(pd.Series(["理", "a\x7f"], dtype="string"))  # beyond ASCII and a DEL
+
+
 def test_a_validated_copy_is_read_back_as_it_was_without_validating_again(tiny, policy: Policy, tmp_path: Path,
                                                                           monkeypatch) -> None:
     import compkit.data as data
