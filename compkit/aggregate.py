@@ -157,9 +157,9 @@ def loyalty_rates(sales: pd.DataFrame | CreditSplit, employee_ids: pd.Index, thr
                                                                      dtype=ids.dtype, validate=False)), employee_ids)
         else:
             e[:kept] = positions(ids.iloc[at[:kept]], employee_ids)
-        if not whole:  # the split rows' credit holders: the credits' holders looked up, then taken per row (no
-            # copy of their texts)
-            e[kept:] = positions(split.credits["employee_id"], employee_ids)[split.holder[rows[kept:] - n_kept]]
+        if not whole:  # the split rows' credit holders: the credits' holders looked up once per split (shared with
+            # the commission's look-up on the other thread), then taken per row (no copy of their texts)
+            e[kept:] = split.holder_positions(employee_ids)[split.holder[rows[kept:] - n_kept]]
         return e
 
     customers, repeat = _repeat_customers(sales, employee_at, len(employee_ids), through)
