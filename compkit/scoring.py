@@ -277,14 +277,16 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
 
 
 def _row_sums(values: np.ndarray) -> np.ndarray:
-    """``values.sum(axis=1)`` of an n x m array with few columns (m < 8: the roles), bit for bit: numpy adds such
-    a row's values one after another, left to right (as a test checks: (0.1 + 0.6) + 0.3 = 1.0, not
-    0.1 + (0.6 + 0.3) = 0.9999999999999999), as done here a column at a time (one pass per column, not a
-    reduction per row: 800,000 rows of three at 100,000 managers)."""
-    if values.shape[1] >= 8:  # (numpy then adds eight partial sums pairwise)
+    """``values.sum(axis=1)`` of a C-ordered n x m array with few columns (m < 8: the roles), bit for bit, a
+    column at a time (one pass per column, not a reduction per row: 800,000 rows of three at 100,000 managers).
+    numpy adds such a row's values from 0.0 one after another, left to right ((0.1 + 0.6) + 0.3 = 1.0, not
+    0.1 + (0.6 + 0.3) = 0.9999999999999999; a row of -0.0 sums to 0.0), as a test checks; with 8 values or more
+    it adds them in eight running sums, left to numpy here (for long rows its own reduction is the faster)."""
+    n, m = values.shape
+    if m >= 8 or not values.flags.c_contiguous:
         return values.sum(axis=1)
-    total = values[:, 0].copy() if values.shape[1] else np.zeros(len(values), dtype=values.dtype)
-    for j in range(1, values.shape[1]):
+    total = np.zeros(n, dtype=values.dtype)
+    for j in range(m):
         total += values[:, j]
     return total
 

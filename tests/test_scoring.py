@@ -107,15 +107,17 @@ def _ratings(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
 
 @pytest.mark.parametrize("rows", [1, 5, 1000, 100_000])
 def test_row_sums_are_numpys_sums_along_the_rows(rows: int) -> None:
-    """_row_sums (a column at a time, left to right) is numpy's sum along the rows bit for bit for 1-7 columns
-    (mixed magnitudes and signs, zeros, the rater weights' 0.1 + 0.6 + 0.3), and is numpy's own from 8 on."""
+    """_row_sums (a column at a time below 8 columns) is numpy's sum along the rows bit for bit for 1-40 columns:
+    mixed magnitudes and signs, zeros and rows of -0.0 (numpy's sum: 0.0), the rater weights' 0.1 + 0.6 + 0.3."""
     from compkit.scoring import _row_sums
 
     rng = np.random.default_rng(rows)
-    for m in range(1, 10):
+    for m in list(range(1, 26)) + [31, 32, 33, 40]:
         values = rng.standard_normal((rows, m)) * 10.0 ** rng.integers(-12, 12, (rows, m))
         values[rng.random((rows, m)) < 0.2] = 0.0
+        values[rng.random((rows, m)) < 0.1] = -0.0
         values[0, :3] = [0.1, 0.6, 0.3][:m]
+        values[-1] = -0.0 if rows > 1 else values[-1]
         got, want = _row_sums(values), values.sum(axis=1)
         assert np.array_equal(got.view(np.int64), want.view(np.int64)), m
     assert _row_sums(np.array([[0.1, 0.6, 0.3]]))[0] == 1.0 != 0.1 + (0.6 + 0.3)
