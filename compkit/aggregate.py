@@ -73,6 +73,43 @@ def _stacked_dimensions(by_dim: pd.DataFrame, overall: pd.DataFrame) -> pd.DataF
     })
 
 
+def _countable(s: pd.DataFrame) -> bool:
+    """Whether the surveys ``s`` can be counted by :func:`_counted_means`: categorical keys with none missing
+    (pandas drops such rows), pandas 3, and whole-number scores (NaN fails both checks) small enough that their
+    sums are exact in any order."""
+    emp, dim, score = s["employee_id"], s["dimension"], s["score"].to_numpy(dtype="float64")
+    if (int(pd.__version__.split(".")[0]) < 3 or not isinstance(emp.dtype, pd.CategoricalDtype)
+            or not isinstance(dim.dtype, pd.CategoricalDtype) or len(score) >= 2 ** 31
+            or not bool(np.all(np.abs(score) <= 2.0 ** 20)) or not bool(np.all(score == np.floor(score)))):
+        return False
+    return not ((cat_codes(emp) < 0).any() or (cat_codes(dim) < 0).any())
+
+
+def satisfaction_scores(surveys: pd.DataFrame, dimension: str = "all", through: str | None = None) -> pd.DataFrame:
+    """The rows of :func:`satisfaction_index` of one ``dimension`` (``all``: the mean of every response), the same
+    values in the same order (by employee): columns employee_id, score, responses. Counted for that dimension
+    alone (a ``np.bincount`` per column, as :func:`_counted_means` counts, exact for whole-number scores), without
+    the other dimensions' table, when the surveys can be counted and no dimension is named ``all``; otherwise
+    read from :func:`satisfaction_index`."""
+    s = _through(surveys, "date", through)
+    if _countable(s) and "all" not in {str(c) for c in s["dimension"].cat.categories}:
+        emp = s["employee_id"]
+        e, score = cat_codes(emp), s["score"].to_numpy(dtype="float64")
+        if dimension != "all":
+            labels = [str(c) for c in s["dimension"].cat.categories]
+            mine = cat_codes(s["dimension"]) == (labels.index(dimension) if dimension in labels else -1)
+            e, score = e[mine], score[mine]
+        n_e = len(emp.cat.categories)
+        count = np.bincount(e, minlength=n_e)
+        total = np.bincount(e, weights=score, minlength=n_e)
+        seen = np.flatnonzero(count)
+        return pd.DataFrame({"employee_id": pd.Categorical.from_codes(seen.astype(e.dtype), dtype=emp.dtype),
+                             "score": total[seen] / count[seen], "responses": count[seen].astype(np.int64)})
+    index = satisfaction_index(surveys, through)
+    mine = (index["dimension"] == dimension).to_numpy(dtype=bool, na_value=False)
+    return index.loc[mine, ["employee_id", "score", "responses"]].reset_index(drop=True)
+
+
 def _counted_means(s: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """The two grouped tables of :func:`satisfaction_index` (mean and size of ``score`` per employee and
     dimension, and per employee; the groups that have rows, in the categories' order, as pandas 3's
@@ -81,13 +118,9 @@ def _counted_means(s: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     are exact in any order, so each mean = sum / count is the same number, to the bit, as pandas' (compensated)
     mean; None otherwise (and for keys that are not categorical, or pandas before 3), and pandas groups them."""
     emp, dim, score = s["employee_id"], s["dimension"], s["score"].to_numpy(dtype="float64")
-    if (int(pd.__version__.split(".")[0]) < 3 or not isinstance(emp.dtype, pd.CategoricalDtype)
-            or not isinstance(dim.dtype, pd.CategoricalDtype) or len(score) >= 2 ** 31
-            or not bool(np.all(np.abs(score) <= 2.0 ** 20)) or not bool(np.all(score == np.floor(score)))):
-        return None  # (NaN fails both checks)
+    if not _countable(s):
+        return None
     e, d = cat_codes(emp), cat_codes(dim)
-    if (e < 0).any() or (d < 0).any():
-        return None  # missing keys: pandas drops those rows
     n_e, n_d = len(emp.cat.categories), len(dim.cat.categories)
     tables = []
     # the first table's cells are employee x dimension, the second's employees alone (told apart by a flag: with

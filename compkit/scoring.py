@@ -19,7 +19,7 @@ from pandas.arrays import ArrowStringArray
 
 from compkit import training
 from compkit._arrays import categories_dtype, labelled_codes, positions, sorted_codes
-from compkit.aggregate import complaint_stats, loyalty_rates, satisfaction_index
+from compkit.aggregate import complaint_stats, loyalty_rates, satisfaction_scores
 from compkit.credits import CreditSplit, split_credits
 from compkit.data import Dataset
 from compkit.policy import (
@@ -445,8 +445,7 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
 
     def source(name: str) -> tuple[pd.DataFrame, np.ndarray]:
         if name not in sources:
-            table = {"surveys": lambda: satisfaction_index(data.surveys, through),
-                     "complaints": lambda: complaint_stats(data.complaints, through),
+            table = {"complaints": lambda: complaint_stats(data.complaints, through),
                      "ratings": lambda: rater_scores}[name]()
             sources[name] = table, positions(table["employee_id"], employees)
             if rows_of is not None:
@@ -455,10 +454,9 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
 
     for ind in inds:
         j = ind_pos[ind.id]
-        if ind.source == "surveys":
-            sat, rows = source("surveys")
-            mine = (sat["dimension"] == ind.dimension).to_numpy(dtype=bool)
-            put(ind, rows[mine], sat["score"].to_numpy(dtype="float64")[mine])
+        if ind.source == "surveys":  # the satisfaction index of the indicator's dimension alone
+            sat = satisfaction_scores(data.surveys, ind.dimension, through)
+            put(ind, positions(sat["employee_id"], employees), sat["score"].to_numpy(dtype="float64"))
         elif ind.source == "complaints":
             stats, rows = source("complaints")
             if ind.measure in ("count", "upheld_rate"):

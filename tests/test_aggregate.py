@@ -113,6 +113,32 @@ def test_satisfaction_counts_equal_pandas_grouping() -> None:
         ["employee_id", "dimension"]).reset_index(drop=True), check_exact=True)
 
 
+@pytest.mark.parametrize("form", ["whole numbers", "half points", "a dimension named all", "through June"])
+def test_satisfaction_scores_are_the_index_rows_of_the_dimension(form: str) -> None:
+    """satisfaction_scores(surveys, d) is satisfaction_index's rows of dimension d (and "all"), bit for bit, in
+    the same order and dtypes: counted for d alone (whole-number scores), or read from the index (half points, a
+    dimension named "all"); a dimension nobody answered: no rows. E.g. E2's speed answers 4, 5, 5: 14 / 3."""
+    from compkit.aggregate import satisfaction_index, satisfaction_scores
+
+    rng = np.random.default_rng(5)
+    dims = ["care", "overall", "speed"] + (["all"] if form == "a dimension named all" else [])
+    emp = pd.Categorical(rng.choice(["E1", "E2", "E3", "E5"], 400), categories=["E1", "E2", "E3", "E4", "E5"])
+    score = rng.integers(1, 6, 400).astype(float) + (0.5 * rng.integers(0, 2, 400) if form == "half points" else 0)
+    s = pd.DataFrame({"employee_id": emp, "dimension": pd.Categorical(rng.choice(dims, 400), categories=dims),
+                      "score": score, "date": pd.Timestamp("2025-03-01") + pd.to_timedelta(rng.integers(0, 300, 400),
+                                                                                           unit="D")})
+    through = "2025-06" if form == "through June" else None
+    index = satisfaction_index(s, through)
+    for d in ["all", "care", "overall", "speed", "zeal"]:
+        got = satisfaction_scores(s, d, through)
+        want = index[(index["dimension"] == d).to_numpy(dtype=bool)][["employee_id", "score", "responses"]]
+        pd.testing.assert_frame_equal(got, want.reset_index(drop=True), check_exact=True)
+        assert (len(got) == 0) == (d == "zeal")
+    small = pd.DataFrame({"employee_id": pd.Categorical(["E2"] * 3), "dimension": pd.Categorical(["speed"] * 3),
+                          "score": [4.0, 5.0, 5.0], "date": pd.Timestamp("2025-03-01")})
+    assert satisfaction_scores(small, "speed")["score"].tolist() == [14 / 3]
+
+
 def test_satisfaction_with_one_dimension_keeps_its_name() -> None:
     # surveys with a single dimension: each employee has a "speed" row and an "all" row, both named (the
     # employee x dimension cells are as many as the employees then, which once dropped the dimension's name)
