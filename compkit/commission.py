@@ -856,45 +856,22 @@ def _cents_by_cells(e: np.ndarray, p: np.ndarray, q: np.ndarray, keep: np.ndarra
     return basis_c.reshape(shape), rest_cells, rest
 
 
-#: a bound on the sum of the |whole cents| added into a cell below which every partial sum, in any order, is an
-#: integer float64 holds exactly (2**53, halved: the bound is checked on sums worked out in float64 themselves)
-_EXACT_CENTS = float(2 ** 52)
-
-
-def _cents_by_employee_blocks(e: np.ndarray, p: np.ndarray, q: np.ndarray, amount: np.ndarray,
-                              factors: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]],
-                              reversals: list[tuple[int, np.ndarray, np.ndarray]], shape: tuple[int, int, int]
-                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """:func:`_cents_by_cells` (every row with a cell) without an array of every row's cell and amount: the rows
-    whose employees come in order (``e`` not decreasing: the sales table sorted by employee; the credited sales'
-    rows kept, before their split rows) a block of rows at a time, each block's cents summed over the cells of its
-    employees only and added to theirs; the rows after them (the split rows) and the NPL reversals then added one
-    by one. Whole cents are integers: while the |cents| added into a cell add up to less than 2**53 every partial
-    sum is exact, so the grid is the one bincount's, bit for bit, whatever the order they are added in (checked
-    on a bound per cell: the |cents| of the blocks holding its employee's rows, plus those of the rows added one by
-    one; None when the bound is not below :data:`_EXACT_CENTS`, or when the rows do not come in order: the caller
-    sums every row at once). The fractions of a cent (:func:`_cents_and_rest`) in row order, as the plain path
-    gives them."""
+def _cents_by_blocks(e: np.ndarray, p: np.ndarray, q: np.ndarray, amount: np.ndarray,
+                     factors: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]],
+                     reversals: list[tuple[int, np.ndarray, np.ndarray]], shape: tuple[int, int, int]
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_cents_by_cells` (every row with a cell) without an array of every row's cell and amount: a block of
+    rows at a time, each row's amount x its factor, its whole cents and its cell worked out in the cache and the
+    cents added into their cells (``np.add.at``: one after another in row order, from 0, as bincount adds them:
+    the same sums, bit for bit), then the NPL reversals. The fractions of a cent (:func:`_cents_and_rest`) in row
+    order, as the plain path gives them."""
     n_e, n_p, n_q = shape
-    per_employee = n_p * n_q
     n = len(e)
-    grid = np.zeros(n_e * per_employee)
-    block = np.empty(min(n, _ROW_BLOCK))
-    cell = np.empty(min(n, _ROW_BLOCK), dtype=np.int64)
+    grid = np.zeros(n_e * n_p * n_q)
+    block, cell = np.empty(min(n, _ROW_BLOCK)), np.empty(min(n, _ROW_BLOCK), dtype=np.int64)
     rest_cells, rest_values = [], []
-    # a bound on the |cents| added into any cell: the blocks' that hold the employee's rows (``run``: of the
-    # blocks holding the last employee so far), the largest over the employees (``most``)
-    run = most = 0.0
-    lo, last = 0, 0
-    while lo < n:
+    for lo in range(0, n, _ROW_BLOCK):
         hi = min(lo + _ROW_BLOCK, n)
-        if e[lo] < last:
-            break
-        down = np.flatnonzero(e[lo + 1:hi] < e[lo:hi - 1])  # (the first row out of order ends the blocks)
-        if len(down):
-            hi = lo + int(down[0]) + 1
-        same = lo > 0 and int(e[lo]) == last  # (the block's first employee is the last one's)
-        first, last = int(e[lo]), int(e[hi - 1])
         w, c = block[:hi - lo], cell[:hi - lo]
         w[...] = amount[lo:hi]
         for rows, _, factor in factors.values():  # each row's amount x its factor (row_basis)
@@ -902,33 +879,18 @@ def _cents_by_employee_blocks(e: np.ndarray, p: np.ndarray, q: np.ndarray, amoun
             if b > a:
                 at = rows[a:b] - lo
                 w[at] = w[at] * factor[a:b]
-        np.subtract(e[lo:hi], first, out=c)  # the cell among the block's employees' cells
+        c[...] = e[lo:hi]  # each row's cell (e x n_p + p) x n_q + q
         c *= n_p
         c += p[lo:hi]
         c *= n_q
         c += q[lo:hi]
         w, cells, values = _cents_and_rest(w, c, w)
         if len(cells):
-            rest_cells.append(cells + first * per_employee)
+            rest_cells.append(cells)
             rest_values.append(values)
-        size = float(np.abs(w).sum())
-        bound = run + size if same else size
-        if not bound < _EXACT_CENTS:  # (or not a number)
-            return None
-        most = max(most, bound)
-        run = bound if first == last else size
-        sums = np.bincount(c, weights=w, minlength=(last - first + 1) * per_employee)
-        grid[first * per_employee:(last + 1) * per_employee] += sums
-        lo = hi
-    if n - lo > max(n // 4, _ROW_BLOCK):  # many rows out of order: summed at once instead
-        return None
-    # the rows after those in order, then each NPL reversal (the amount x its factor, negated, in its NPL month)
-    tail = amount[lo:].copy()
-    parts, cells = [tail], [(e[lo:].astype(np.int64) * n_p + p[lo:]) * n_q + q[lo:]]
-    for rows, _, factor in factors.values():
-        a = int(np.searchsorted(rows, lo))
-        at = rows[a:] - lo
-        tail[at] = tail[at] * factor[a:]
+        np.add.at(grid, c, w)  # (sales rows come employee by employee: a few hundred employees' cells, in the cache)
+    # each NPL reversal: the amount x its factor, negated, in its NPL month
+    parts, cells = [np.zeros(0)], [np.zeros(0, dtype=np.int64)]
     for i, hit, month_at in reversals:
         reversed_ = amount[hit]
         if i in factors:
@@ -938,13 +900,10 @@ def _cents_by_employee_blocks(e: np.ndarray, p: np.ndarray, q: np.ndarray, amoun
         cells.append((e[hit].astype(np.int64) * n_p + month_at) * n_q + i)
     w, c = np.concatenate(parts), np.concatenate(cells)
     w, more_cells, more_values = _cents_and_rest(w, c, w)
-    if not most + float(np.abs(w).sum()) < _EXACT_CENTS:
-        return None
     np.add.at(grid, c, w)
     rest_cells.append(more_cells)
     rest_values.append(more_values)
     return grid.reshape(shape), np.concatenate(rest_cells), np.concatenate(rest_values)
-
 
 def _add_rest(basis: np.ndarray, cum_basis: np.ndarray, cells: np.ndarray, rest: np.ndarray) -> None:
     """Add the fractions of a cent ``rest`` of the rows in the flat ``cells`` of the employee x month x product
@@ -1021,13 +980,12 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
             p_npl = positions(pd.Series(month, dtype=object), periods_ix)
             ok = (p_npl >= 0) & (e[hit] >= 0)
             reversals.append((i, hit[ok], p_npl[ok]))
-    # the rows' whole cents summed into the grid and their fractions of a cent: by blocks of employees when the
-    # rows come employee by employee (the sales table's order), else over every row's cell at once
-    summed = _cents_by_employee_blocks(e, p, q, amount, factors, reversals, shape) if every else None
-    if summed is not None:
-        basis_c, rest_cells, rest = summed
+    # the rows' whole cents summed into the grid and their fractions of a cent: a block of rows at a time, or (a row
+    # off the grid) over the cells of the rows kept at once
+    if every:
+        basis_c, rest_cells, rest = _cents_by_blocks(e, p, q, amount, factors, reversals, shape)
     else:
-        keep = np.ones(len(e), dtype=bool) if every else (e >= 0) & (p >= 0) & (q >= 0)
+        keep = (e >= 0) & (p >= 0) & (q >= 0)
         basis_c, rest_cells, rest = _cents_by_cells(e, p, q, keep, amount, factors, reversals, shape)
         del keep
     del reversals, amount
