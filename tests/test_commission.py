@@ -1359,3 +1359,25 @@ def test_cents_by_blocks_add_in_row_order_as_bincount() -> None:
             commission._ROW_BLOCK = saved
         assert got[0].view(np.uint64).tolist() == expected[0].view(np.uint64).tolist()
     assert expected[0].tolist() != [[[np.rint(big * 100.0) + 2.0]]]  # (not the exact sum: the order counts)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 9), st.sampled_from([0, 1, 2, 12]), st.integers(1, 3), st.integers(1, 4), st.lists(
+    st.one_of(st.integers(-10 ** 12, 10 ** 12).map(float), st.sampled_from([0.0, -0.0, np.nan, np.inf, 2.0 ** 53])),
+    min_size=1, max_size=50))
+def test_running_sums_in_cny_are_cumsum_over_100(n_e, n_p, n_q, block, values) -> None:
+    """The running sums over the months in CNY and the grid divided by 100 in place: np.cumsum(axis=1) / 100 and
+    the grid / 100, bit for bit, whatever the block of employees (no months, one, 12; -0.0, NaN, inf)."""
+    import compkit.commission as commission
+    from compkit.commission import _running_sums_in_cny
+
+    cents = np.resize(np.array(values), n_e * n_p * n_q).reshape(n_e, n_p, n_q)
+    expected_cum, expected = np.cumsum(cents, axis=1) / 100.0, cents / 100.0
+    saved = commission._GRID_BLOCK
+    commission._GRID_BLOCK = block
+    try:
+        cum = _running_sums_in_cny(cents)
+    finally:
+        commission._GRID_BLOCK = saved
+    assert cum.shape == cents.shape and cum.view(np.uint64).tolist() == expected_cum.view(np.uint64).tolist()
+    assert cents.view(np.uint64).tolist() == expected.view(np.uint64).tolist()
