@@ -894,8 +894,9 @@ def scorecard(policy: Policy, data: Dataset, through: str | None = None,
     ids = pd.Index(data.employees["employee_id"].astype(str))
     points = deductions(policy, data, ids, through, rows_of.get("complaints"))
     summary = composite_scores(policy, scored, points, code)
-    if policy.scorecards:
-        summary.insert(1, "scorecard", scorecard_names(policy, code))
+    if policy.scorecards:  # (each scorecard's name once, gathered per employee as text)
+        summary.insert(1, "scorecard", _text_column(scorecard_names(policy, np.arange(-1, len(policy.scorecards))),
+                                                    code + 1))
     emp = data.employees
     rp = policy.ratings
     within_key = rp.guided.within if rp.guided is not None else "all"
@@ -907,8 +908,16 @@ def scorecard(policy: Policy, data: Dataset, through: str | None = None,
     summary = pd.concat([summary, ratings.reset_index(drop=True)], axis=1)
     summary["rating"] = summary["rating_guided"] if rp.method == "guided" else summary["rating_absolute"]
     rated = rows_of["ratings"][1] if "ratings" in rows_of else None
-    summary["rater_rules"] = rater_rule_notes(rater_scores, ids, rated)
+    summary["rater_rules"] = _text_column(*_rater_rule_texts(rater_scores, ids, rated))
     return scored, summary
+
+
+def _text_column(texts: ArrayLike, index: np.ndarray) -> ArrayLike:
+    """``np.asarray(texts, dtype=object)[index]`` as the column pandas makes of it (text: pandas' ``str``; no
+    row: object), the texts gathered in Arrow (:func:`_gather_labels`) when there are rows."""
+    if len(index) == 0:
+        return np.asarray(texts, dtype=object)[index]
+    return _gather_labels(texts, index)
 
 
 def rater_rule_notes(rater_scores: pd.DataFrame, employee_ids: pd.Index, rows: np.ndarray | None = None
@@ -918,6 +927,13 @@ def rater_rule_notes(rater_scores: pd.DataFrame, employee_ids: pd.Index, rows: n
 
     The rule texts are few: each distinct text is split into its notes once, and each note's presence per
     employee is one bincount over the rows (rater_scores has a row per employee and item)."""
+    texts, index = _rater_rule_texts(rater_scores, employee_ids, rows)
+    return np.asarray(texts, dtype=object)[index]
+
+
+def _rater_rule_texts(rater_scores: pd.DataFrame, employee_ids: pd.Index, rows: np.ndarray | None = None
+                      ) -> tuple[list[str], np.ndarray]:
+    """:func:`rater_rule_notes` as (distinct texts, index into them per employee)."""
     rule_codes, rule_texts = labelled_codes(rater_scores["rule"])
     notes_of = [[] if t == "all roles" else str(t).split("; ") for t in rule_texts]
     distinct = sorted({note for notes in notes_of for note in notes})
@@ -930,6 +946,5 @@ def rater_rule_notes(rater_scores: pd.DataFrame, employee_ids: pd.Index, rows: n
         hit = text_has[rule_codes] & ok
         masks.append((np.bincount(rows[hit], minlength=len(employee_ids)) > 0, note))
     if not masks:
-        return np.full(len(employee_ids), "", dtype=object)
-    texts, index = _joined_notes(masks, "")
-    return np.asarray(texts, dtype=object)[index]
+        return [""], np.zeros(len(employee_ids), dtype=np.int64)
+    return _joined_notes(masks, "")

@@ -199,6 +199,20 @@ def test_rating_columns_are_the_labels_as_pandas_makes_them(scores: list[float],
     assert guided.dtype == pd.DataFrame({"g": np.where(np.isnan(s), None, "A")})["g"].dtype  # (no label: object)
 
 
+@pytest.mark.parametrize("texts, index", [(["", "a; b", "é"], [2, 0, 1, 1, 0]), (["x"], []), ([1, "a"], [0, 1])])
+def test_text_columns_are_those_pandas_makes(texts: list, index: list) -> None:
+    """_text_column (the texts gathered in Arrow) is the column pandas makes of the texts as Python objects:
+    the same dtype and values (no row: object; not all text: as they are)."""
+    from compkit.scoring import _text_column
+
+    index = np.asarray(index, dtype=np.int64)
+    got = pd.DataFrame({"c": np.zeros(len(index))})
+    got["c"] = _text_column(texts, index)
+    want = pd.DataFrame({"c": np.zeros(len(index))})
+    want["c"] = np.asarray(texts, dtype=object)[index]
+    assert got["c"].dtype == want["c"].dtype and got["c"].tolist() == want["c"].tolist()
+
+
 def test_guided_quotas_largest_remainder() -> None:
     # 7 people: exact 1.05 / 2.1 / 2.8 / 0.7 / 0.35 -> floors 1/2/2/0/0 = 5; the 2 left go to the largest
     # remainders, 0.8 (C) and 0.7 (D) -> 1/2/3/1/0
