@@ -139,6 +139,25 @@ def test_satisfaction_scores_are_the_index_rows_of_the_dimension(form: str) -> N
     assert satisfaction_scores(small, "speed")["score"].tolist() == [14 / 3]
 
 
+@pytest.mark.parametrize("unit", ["ns", "us", "s"])
+def test_rows_through_a_month_compared_as_dates_are_those_of_its_text(unit: str) -> None:
+    """_through on plain dates (compared with the next month's first day) keeps the rows whose month text
+    (strftime YYYY-MM) is at most the month: the last instant of a month in, the first of the next out, a
+    missing date out, December into the next year; a month not written YYYY-MM is compared as text as before."""
+    from compkit.aggregate import _through
+
+    edges = ["2025-06-30 23:59:59.999999", "2025-07-01 00:00:00", "2025-12-31 23:59:59", "2026-01-01", "2024-02-29"]
+    rng = np.random.default_rng(9)
+    dates = pd.to_datetime(list(pd.Timestamp("2024-11-01") + pd.to_timedelta(rng.integers(0, 500 * 86400, 300),
+                                                                              unit="s")) + edges + [None])
+    df = pd.DataFrame({"date": dates.as_unit(unit), "x": np.arange(len(dates))})
+    for month in ["2025-06", "2025-12", "2024-02", "2025-13", "2025-6"]:
+        want = df[df["date"].dt.strftime("%Y-%m") <= month]
+        got = _through(df, "date", month)
+        pd.testing.assert_frame_equal(got, want)
+    assert len(_through(df, "date", "2025-06")) == int((df["date"] < pd.Timestamp("2025-07-01")).sum())
+
+
 def test_satisfaction_with_one_dimension_keeps_its_name() -> None:
     # surveys with a single dimension: each employee has a "speed" row and an "all" row, both named (the
     # employee x dimension cells are as many as the employees then, which once dropped the dimension's name)
