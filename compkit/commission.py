@@ -656,10 +656,19 @@ def _baseline_grid(sales: pd.DataFrame, product: Product, rows: np.ndarray, e: n
 
 def _baseline_cells(base_rows: np.ndarray, factor: np.ndarray, rows: np.ndarray, e: np.ndarray, p: np.ndarray,
                     n_e: int, n_p: int) -> np.ndarray:
-    """:func:`_baseline_grid` from the rows' baselines and factors (a missing baseline counts 0)."""
-    base_rows = np.where(np.isnan(base_rows), 0.0, base_rows) * factor
-    return np.bincount(e[rows].astype(np.int64) * n_p + p[rows], weights=base_rows,
-                       minlength=n_e * n_p).reshape(n_e, n_p)
+    """:func:`_baseline_grid` from the rows' baselines and factors (a missing baseline counts 0). A block of rows at
+    a time (each row's baseline x factor and cell e x n_p + p in the cache), added into the cells one after another
+    in row order from 0 (``np.add.at``), as bincount adds them: the same sums, bit for bit."""
+    out = np.zeros(n_e * n_p)
+    for lo in range(0, len(rows), _ROW_BLOCK):
+        at = rows[lo:lo + _ROW_BLOCK]
+        values = base_rows[lo:lo + _ROW_BLOCK]
+        values = np.where(np.isnan(values), 0.0, values) * factor[lo:lo + _ROW_BLOCK]
+        cells = e[at].astype(np.int64)
+        cells *= n_p
+        cells += p[at]
+        np.add.at(out, cells, values)
+    return out.reshape(n_e, n_p)
 
 
 def baselines(sales: pd.DataFrame, commission: Commission, periods: Sequence[str],

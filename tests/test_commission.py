@@ -1381,3 +1381,29 @@ def test_running_sums_in_cny_are_cumsum_over_100(n_e, n_p, n_q, block, values) -
         commission._GRID_BLOCK = saved
     assert cum.shape == cents.shape and cum.view(np.uint64).tolist() == expected_cum.view(np.uint64).tolist()
     assert cents.view(np.uint64).tolist() == expected.view(np.uint64).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.one_of(
+    st.integers(-10 ** 9, 10 ** 9).map(lambda m: m / 1000.0), st.sampled_from([np.nan, -0.0, 1e15]))), max_size=30),
+    st.integers(1, 5))
+def test_baseline_cells_a_block_at_a_time_are_the_bincount(rows, block) -> None:
+    """Each employee x month's baselines x factors (a missing baseline 0), added a block of rows at a time: the
+    bincount of every row at once, bit for bit, whatever the block."""
+    import compkit.commission as commission
+    from compkit.commission import _baseline_cells
+
+    e = np.array([r[0] for r in rows], dtype=np.int32)
+    p = np.array([r[1] for r in rows], dtype=np.int8)
+    values = np.array([r[2] for r in rows], dtype="float64")
+    factor = np.linspace(0.5, 1.5, len(rows))
+    at = np.arange(len(rows))
+    weights = np.where(np.isnan(values), 0.0, values) * factor
+    expected = np.bincount(e.astype(np.int64) * 3 + p, weights=weights, minlength=12).reshape(4, 3)
+    saved = commission._ROW_BLOCK
+    commission._ROW_BLOCK = block
+    try:
+        got = _baseline_cells(values, factor, at, e, p, 4, 3)
+    finally:
+        commission._ROW_BLOCK = saved
+    assert got.shape == (4, 3) and got.view(np.uint64).tolist() == expected.view(np.uint64).tolist()
