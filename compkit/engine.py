@@ -447,14 +447,16 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         pending_bases = None
     else:
         ratings, rater_adjustments = ratings_used(policy, data)  # 360 ratings, rater-effect adjusted if asked
-        # on a second core meanwhile, one after another: the 360 ratings combined (the scorecard reads them after
-        # the metrics, the surveys and the sales), the shared deals split between their holders (once: loyalty and
-        # commission read it), then the commission lines, which do not depend on the scores (the scorecard is the
-        # longer of the two threads' first steps)
-        pending_raters = submit(combine_raters, ratings, policy.scorecard.raters)
+        # on a second core meanwhile, one after another: the shared deals split between their holders (once:
+        # loyalty and commission read it), then the commission lines, which do not depend on the scores. The 360
+        # ratings combined by whichever thread is free first: the scorecard reads them after the metrics, the
+        # surveys and the sales, by when the second thread is still at the lines (the longer of the two threads'
+        # first parts since the scorecard got faster), so this thread usually combines them itself
+        pending_raters = _FirstFree(combine_raters, ratings, policy.scorecard.raters)
         split_sales = submit(split_credits, data.sales, data.credits)
         pending_bases = submit(_commission_bases, policy, data, split_sales, id_index, through)
         pending_lines = submit(_lines_from, pending_bases, policy.commission)
+        submit(pending_raters.run_here)
         indicators, summary = scorecard(policy, data, through=through, ratings=ratings, sales=split_sales,
                                         rater_scores=pending_raters)
         del pending_raters
