@@ -115,30 +115,32 @@ def _terms_of(bounds: np.ndarray, rates: np.ndarray, method: str) -> np.ndarray:
     return terms
 
 
-def _first_tier(a: np.ndarray, terms: np.ndarray) -> np.ndarray:
+def _first_tier(a: np.ndarray, terms: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """:func:`_apply` where every amount is in its product's first tier (k = 0): S_0 + r_0 * (a - l_0), the
-    products on the last axis of ``a``."""
+    products on the last axis of ``a``; into ``out`` when given (as :func:`_apply`)."""
     lower, below, rates = terms[:, 1, 0], terms[:, 2, 0], terms[:, 3, 0]
     # a - 0.0 is a itself (to the bit), so the first tier's lower bound 0 needs no pass of its own
-    out = np.multiply(rates, a) if not lower.any() else np.multiply(rates, np.subtract(a, lower))
+    out = (np.multiply(rates, a, out=out) if not lower.any()
+           else np.multiply(rates, np.subtract(a, lower), out=out))
     np.add(below, out, out=out)
     return out
 
 
-def _apply(a: np.ndarray, terms: np.ndarray) -> np.ndarray:
+def _apply(a: np.ndarray, terms: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """C(a) = S_k + r_k * (a - l_k) with k = number of upper bounds strictly below a (so an amount equal to
     u_k stays in tier k; a <= 0 and NaN: k = 0). ``terms``: shape (Q, 4, K), one table per product, padded
-    with +inf bounds; the last axis of ``a`` runs over the Q products."""
+    with +inf bounds; the last axis of ``a`` runs over the Q products. ``out`` (optional): a float64 array of
+    a's shape, not overlapping ``a``, to write C(a) into (the same bits as a new array)."""
     n_q, _, n_k = terms.shape
     if n_k == 1:  # one open tier per product: k = 0 everywhere, the same arithmetic without the look-ups
-        return _first_tier(a, terms)
+        return _first_tier(a, terms, out)
     # products whose bounds below the last are all +inf (one open tier, padded): k = 0 for them
     multi = np.flatnonzero((terms[:, 0, :-1] != np.inf).any(axis=1))
     if len(multi) < n_q:
         # most products with one open tier: tier 0's arithmetic on the whole grid, then each product with tiers
         # worked out on its own (the same arithmetic as below) and written over its column (one product with one
         # open tier, padded, as the Monte Carlo hands a product's row of the products' table: tier 0's arithmetic)
-        out = _first_tier(a, terms)
+        out = _first_tier(a, terms, out)
         for i in multi.tolist():
             out[..., i] = _apply(a[..., i:i + 1], terms[i:i + 1])[..., 0]
         return out
@@ -149,7 +151,7 @@ def _apply(a: np.ndarray, terms: np.ndarray) -> np.ndarray:
         k += np.arange(n_q) * n_k
     lower, below, rates = (terms[:, i, :].ravel() for i in (1, 2, 3))
     # below[k] + rates[k] * (a - lower[k]), computed in two buffers (the grid has millions of cells)
-    out = np.take(lower, k)
+    out = np.take(lower, k, out=out)
     np.subtract(a, out, out=out)
     scratch = np.take(rates, k)
     np.multiply(scratch, out, out=out)
@@ -1121,11 +1123,11 @@ def _true_ups(cum_basis: np.ndarray, terms: np.ndarray, special: dict[int, Calla
     paid_c = _with_room(cum_basis.shape, np.float64, room)
     for lo in range(0, n_e, _TRUE_UP_BLOCK):
         hi = min(lo + _TRUE_UP_BLOCK, n_e)
-        c = _apply(cum_basis[lo:hi], terms)
+        # each step written into the kept grids' rows of the block (no block temporaries, no copies)
+        c = _apply(cum_basis[lo:hi], terms, out=cum_comm[lo:hi])
         for i, cum_of in special.items():
             c[:, :, i] = cum_of(slice(lo, hi))
-        cum_comm[lo:hi] = c
-        rounded = whole_cents(c)
+        rounded = whole_cents(c, out=paid_c[lo:hi])
         line = line_c[lo:hi]
         line[...] = rounded  # the month's true-up: rounded C_t - rounded C_{t-1} (C_0 = 0)
         line[:, 1:] -= rounded[:, :-1]
@@ -1134,7 +1136,6 @@ def _true_ups(cum_basis: np.ndarray, terms: np.ndarray, special: dict[int, Calla
         line += 0.0  # no -0.0
         rounded /= 100.0
         rounded += 0.0
-        paid_c[lo:hi] = rounded
     return cum_comm, line_c.reshape(-1), paid_c.reshape(-1)
 
 

@@ -11,7 +11,7 @@ from numpy.typing import ArrayLike
 _BLOCK = 1 << 15
 
 
-def whole_cents(x: ArrayLike) -> np.ndarray:
+def whole_cents(x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     """Amounts (currency) -> whole cents rounded half away from zero (四舍五入), held in float64 (exact below
     2**53 cents): sign(x) x floor(round(|x| x 100, 6) + 0.5). The one rounding rule of compkit; round_cents is
     this divided by 100, to_cents this as int64.
@@ -19,45 +19,55 @@ def whole_cents(x: ArrayLike) -> np.ndarray:
     Binary floats cannot hold 1.005 exactly (it is 1.00499999999999989...); the value in cents is first
     rounded to 6 decimals so that amounts a person typed or computed as exact half-cents round up, as they
     would on paper. NaN stays NaN.
+
+    ``out`` (optional): a float64 array of x's shape to write the cents into and return; it may be ``x`` itself
+    (rounded in place: no new array) but no other array overlapping it.
     """
     a = np.asarray(x, dtype="float64")
-    if a.ndim == 0:
+    if a.ndim == 0 and out is None:
         return np.sign(a) * np.floor(np.round(np.abs(a) * 100.0, 6) + 0.5)
-    if a.size <= _BLOCK or not a.flags.c_contiguous:
-        # the same operations, in one buffer (plus the signs)
-        out = np.abs(a)
+    if out is not None and (out.shape != a.shape or out.dtype != np.float64):
+        raise ValueError(f"out must be float64 of shape {a.shape}, not {out.dtype} {out.shape}")
+    if a.size <= _BLOCK or not (a.flags.c_contiguous and (out is None or out.flags.c_contiguous)):
+        # the same operations, in one buffer (plus the signs, taken first: ``out`` may be ``x``)
+        if out is None:
+            out = np.empty_like(a)  # (x's layout, as np.abs(x) gives)
+        sign = np.sign(a)
+        np.abs(a, out=out)
         out *= 100.0
         np.round(out, 6, out=out)
         out += 0.5
         np.floor(out, out=out)
-        out *= np.sign(a)
+        out *= sign
         return out
     # millions of amounts: the same operations, element by element, a block at a time, so that each block's steps
     # run in the cache (a pass per step over the whole array reads and writes it from memory each time)
-    out = np.empty(a.shape)
+    if out is None:
+        out = np.empty(a.shape)
     flat_in, flat = a.reshape(-1), out.reshape(-1)
     signs = np.empty(min(_BLOCK, flat.size))
     for start in range(0, flat.size, _BLOCK):
         part, values = flat[start:start + _BLOCK], flat_in[start:start + _BLOCK]
         sign = signs[:len(part)]
+        np.sign(values, out=sign)  # (first: ``part`` may be ``values``)
         np.abs(values, out=part)
         part *= 100.0
         np.round(part, 6, out=part)
         part += 0.5
         np.floor(part, out=part)
-        np.sign(values, out=sign)
         part *= sign
     return out
 
 
-def round_cents(x: ArrayLike) -> np.ndarray:
+def round_cents(x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     """Round to the cent, half away from zero (四舍五入): 1.005 -> 1.01, -2.675 -> -2.68, 0.004999 -> 0.0.
-    whole_cents(x) / 100. Unit: the input's currency. NaN stays NaN."""
-    out = whole_cents(x)
-    if out.ndim == 0:
-        return out / 100.0
-    out /= 100.0
-    return out
+    whole_cents(x) / 100. Unit: the input's currency. NaN stays NaN. ``out``: as for :func:`whole_cents` (may be
+    ``x`` itself: rounded in place)."""
+    rounded = whole_cents(x, out=out)
+    if rounded.ndim == 0 and out is None:
+        return rounded / 100.0
+    rounded /= 100.0
+    return rounded
 
 
 def to_cents(x: ArrayLike) -> np.ndarray:

@@ -911,6 +911,8 @@ def test_apply_is_each_products_tiers(products, amounts):
     grid = np.array(amounts)[:, None] * np.linspace(0.5, 1.5, len(products))[None, :]
     terms = _product_terms(rates)
     got = _apply(grid, terms)
+    into = np.full_like(grid, 7.0)  # written into a given array: the same bits
+    assert _apply(grid, terms, out=into) is into and np.array_equal(into.view(np.uint64), got.view(np.uint64))
     for i, r in enumerate(rates.values()):
         alone = tiered(grid[:, i], (r.bounds, r.rates), r.method)
         assert np.array_equal(got[:, i].view(np.uint64), alone.view(np.uint64))

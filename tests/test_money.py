@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -76,3 +77,38 @@ def test_whole_cents_of_many_amounts_is_each_amounts_own(amounts, extra_blocks) 
     grid = values[:(n // 7) * 7].reshape(-1, 7)
     assert np.array_equal(whole_cents(grid).ravel().view(np.int64), expected[:grid.size].view(np.int64))
     assert np.array_equal(whole_cents(grid[:, 1:]).view(np.int64), whole_cents(grid[:, 1:].copy()).view(np.int64))
+
+
+_ODD = [np.nan, -0.0, 0.0, np.inf, -np.inf, 1.005, -2.675, 0.004999, 1e15, -1e15, 2.0 ** 60, 12345.675]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2 ** 32 - 1), st.sampled_from([1, 7, 1 << 15, (1 << 15) + 3, 3 * (1 << 15) + 1]))
+def test_whole_cents_into_out_is_a_new_array(seed, size) -> None:
+    """whole_cents / round_cents into ``out`` (a separate array, or the amounts themselves: in place) give the bits
+    of a new array, small and large (blocked), strided too; NaN, -0.0, infinities and huge amounts included."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(0, 1e4, size) * rng.choice([1.0, 1e-3, 1e6], size)
+    a[rng.integers(0, size, min(size, 12))] = rng.choice(_ODD, min(size, 12))
+    for rule in (whole_cents, round_cents):
+        expected = rule(a).view(np.uint64)
+        separate = np.full(size, 7.0)
+        assert rule(a, out=separate) is separate and np.array_equal(separate.view(np.uint64), expected)
+        same = a.copy()
+        assert rule(same, out=same) is same and np.array_equal(same.view(np.uint64), expected)
+        grid = a.reshape(1, -1)  # 2-D, and a strided view (every other amount)
+        assert np.array_equal(rule(grid, out=np.empty_like(grid)).view(np.uint64).ravel(), expected)
+        strided = np.repeat(a, 2)[::2]
+        out = np.empty(size * 2)[::2]
+        rule(strided, out=out)
+        assert np.array_equal(out.view(np.uint64), expected)
+        strided = np.repeat(a, 2)[::2]
+        assert np.array_equal(rule(strided, out=strided).view(np.uint64), expected)
+    assert float(round_cents(np.float64(1.005), out=np.empty(()))) == 1.01
+
+
+def test_whole_cents_out_of_another_shape_or_type() -> None:
+    with pytest.raises(ValueError):
+        whole_cents(np.ones(3), out=np.empty(4))
+    with pytest.raises(ValueError):
+        whole_cents(np.ones(3), out=np.empty(3, dtype=np.float32))
