@@ -115,32 +115,52 @@ def _terms_of(bounds: np.ndarray, rates: np.ndarray, method: str) -> np.ndarray:
     return terms
 
 
-def _first_tier(a: np.ndarray, terms: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def _first_tier(a: np.ndarray, terms: np.ndarray, out: np.ndarray | None = None,
+                wide_rates: np.ndarray | None = None) -> np.ndarray:
     """:func:`_apply` where every amount is in its product's first tier (k = 0): S_0 + r_0 * (a - l_0), the
-    products on the last axis of ``a``; into ``out`` when given (as :func:`_apply`)."""
+    products on the last axis of ``a``; into ``out`` when given (as :func:`_apply`). ``wide_rates``
+    (optional): the rates r_0 laid out over at least a's rows (:func:`_wide_rates`), read."""
     lower, below, rates = terms[:, 1, 0], terms[:, 2, 0], terms[:, 3, 0]
+    if wide_rates is not None:
+        # the same rate per element, read along a's own rows (one long loop instead of a loop per row of products)
+        rates = wide_rates[:len(a)]
     # a - 0.0 is a itself (to the bit), so the first tier's lower bound 0 needs no pass of its own
     out = (np.multiply(rates, a, out=out) if not lower.any()
            else np.multiply(rates, np.subtract(a, lower), out=out))
-    np.add(below, out, out=out)
+    if not below.any() and not np.signbit(below).any():
+        out += 0.0  # S_0 all +0.0 (always, as _terms makes them): + 0.0 per element, the same bits, in one loop
+    else:
+        np.add(below, out, out=out)
     return out
 
 
-def _apply(a: np.ndarray, terms: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def _wide_rates(terms: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The first tier's rates r_0 of ``terms`` (one per product, the last axis) laid out over ``shape``
+    (C-ordered) for :func:`_first_tier`; None when :func:`_apply` does not go through it on the whole grid
+    (every product with tiers) or there is only one product (nothing to gain)."""
+    if terms.shape[0] < 2 or (terms[:, 0, :-1] != np.inf).any(axis=1).all():
+        return None
+    return np.ascontiguousarray(np.broadcast_to(terms[:, 3, 0], shape))
+
+
+def _apply(a: np.ndarray, terms: np.ndarray, out: np.ndarray | None = None,
+           wide_rates: np.ndarray | None = None) -> np.ndarray:
     """C(a) = S_k + r_k * (a - l_k) with k = number of upper bounds strictly below a (so an amount equal to
     u_k stays in tier k; a <= 0 and NaN: k = 0). ``terms``: shape (Q, 4, K), one table per product, padded
     with +inf bounds; the last axis of ``a`` runs over the Q products. ``out`` (optional): a float64 array of
-    a's shape, not overlapping ``a``, to write C(a) into (the same bits as a new array)."""
+    a's shape, not overlapping ``a``, to write C(a) into (the same bits as a new array). ``wide_rates``: as for
+    :func:`_first_tier` (:func:`_wide_rates` of these terms), used where the first tier's arithmetic runs on the
+    whole grid."""
     n_q, _, n_k = terms.shape
     if n_k == 1:  # one open tier per product: k = 0 everywhere, the same arithmetic without the look-ups
-        return _first_tier(a, terms, out)
+        return _first_tier(a, terms, out, wide_rates)
     # products whose bounds below the last are all +inf (one open tier, padded): k = 0 for them
     multi = np.flatnonzero((terms[:, 0, :-1] != np.inf).any(axis=1))
     if len(multi) < n_q:
         # most products with one open tier: tier 0's arithmetic on the whole grid, then each product with tiers
         # worked out on its own (the same arithmetic as below) and written over its column (one product with one
         # open tier, padded, as the Monte Carlo hands a product's row of the products' table: tier 0's arithmetic)
-        out = _first_tier(a, terms, out)
+        out = _first_tier(a, terms, out, wide_rates)
         for i in multi.tolist():
             out[..., i] = _apply(a[..., i:i + 1], terms[i:i + 1])[..., 0]
         return out
@@ -1121,10 +1141,11 @@ def _true_ups(cum_basis: np.ndarray, terms: np.ndarray, special: dict[int, Calla
     cum_comm = _with_room(cum_basis.shape, np.float64, room)
     line_c = _with_room(cum_basis.shape, np.float64, room)
     paid_c = _with_room(cum_basis.shape, np.float64, room)
+    wide = _wide_rates(terms, (min(n_e, _TRUE_UP_BLOCK),) + cum_basis.shape[1:])
     for lo in range(0, n_e, _TRUE_UP_BLOCK):
         hi = min(lo + _TRUE_UP_BLOCK, n_e)
         # each step written into the kept grids' rows of the block (no block temporaries, no copies)
-        c = _apply(cum_basis[lo:hi], terms, out=cum_comm[lo:hi])
+        c = _apply(cum_basis[lo:hi], terms, out=cum_comm[lo:hi], wide_rates=wide)
         for i, cum_of in special.items():
             c[:, :, i] = cum_of(slice(lo, hi))
         rounded = whole_cents(c, out=paid_c[lo:hi])

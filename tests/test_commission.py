@@ -33,6 +33,7 @@ from compkit.commission import (
     _small_positions,
     _text_words,
     _true_ups,
+    _wide_rates,
     _with_room,
     commission_lines,
     lines_with_settlement,
@@ -913,6 +914,9 @@ def test_apply_is_each_products_tiers(products, amounts):
     got = _apply(grid, terms)
     into = np.full_like(grid, 7.0)  # written into a given array: the same bits
     assert _apply(grid, terms, out=into) is into and np.array_equal(into.view(np.uint64), got.view(np.uint64))
+    wide = _wide_rates(terms, (len(grid) + 2, len(products)))  # the rates laid out over more rows than the grid's
+    if wide is not None:
+        assert np.array_equal(_apply(grid, terms, wide_rates=wide).view(np.uint64), got.view(np.uint64))
     for i, r in enumerate(rates.values()):
         alone = tiered(grid[:, i], (r.bounds, r.rates), r.method)
         assert np.array_equal(got[:, i].view(np.uint64), alone.view(np.uint64))
