@@ -229,6 +229,44 @@ def any_codes(values: pd.Series) -> tuple[np.ndarray, int]:
     return codes, len(uniques)
 
 
+def run_starts(values: pd.Series) -> np.ndarray | None:
+    """The position of the first row of each run of equal adjacent values (int64, ascending, starting with 0; a
+    missing value is a run of its own) of an Arrow text column, from one comparison of each row with the one
+    before (no hashing); None for any other column."""
+    if not isinstance(values.array, ArrowStringArray):
+        return None
+    arrow = values.array.__arrow_array__()
+    n = len(arrow)
+    if n < 2:
+        return np.zeros(n, dtype=np.int64)
+    changed = pc.fill_null(pc.not_equal(arrow[1:], arrow[:-1]), True)  # a missing value starts (and ends) a run
+    return np.r_[0, np.flatnonzero(changed.to_numpy(zero_copy_only=False)) + 1].astype(np.int64)
+
+
+def _few_runs(values: pd.Series) -> np.ndarray | None:
+    """:func:`run_starts` when the column is made of at most half as many runs as rows (then a look-up of the
+    runs' first rows, repeated over each run, is cheaper than one of every row), else None."""
+    starts = run_starts(values)
+    return starts if starts is not None and 2 * len(starts) <= len(values) else None
+
+
+def run_codes(values: pd.Series) -> tuple[np.ndarray, int]:
+    """:func:`any_codes` for a column in runs of equal values (e.g. ids repeated row after row): the codes of the
+    runs' first rows (:func:`run_starts`), each repeated over its run, the same codes as ``any_codes(values)``
+    (Arrow's codes follow first appearance, and a value first appears at the head of a run). When the runs'
+    first rows are distinct texts (:func:`texts_distinct`, no hash table; each id one run) run r's code is r,
+    without encoding them. any_codes itself when the column is not Arrow text or not in runs."""
+    starts = _few_runs(values)
+    if starts is None:
+        return any_codes(values)
+    lengths = np.diff(np.r_[starts, len(values)])
+    heads = values.array.__arrow_array__().take(pyarrow.array(starts))
+    if heads.null_count == 0 and texts_distinct(heads):
+        return np.repeat(np.arange(len(starts), dtype=np.int32), lengths), len(starts)
+    codes, n = any_codes(values.iloc[starts])
+    return np.repeat(codes, lengths), n
+
+
 def _arrow_dictionary(values: pd.Series) -> tuple[np.ndarray, pyarrow.Array]:
     """One Arrow dictionary encoding of a whole Arrow text column: (codes as int32, -1 for missing; the distinct
     texts in order of first appearance). A chunked column is encoded by Arrow with one hash table across its

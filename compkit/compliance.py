@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 from numpy.typing import ArrayLike
 
-from compkit._arrays import any_codes, isin, labelled_codes, positions
+from compkit._arrays import any_codes, isin, labelled_codes, positions, run_codes
 from compkit._text import as_column, gather, text_column
 from compkit.i18n import N_
 from compkit.money import round_cents, to_cents
@@ -609,7 +609,8 @@ def schedule_ahead(deferrals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     ahead_k = (scheduled parts 1..k, cents) - T x k / K. Computed on integer codes (sums of whole cents are exact
     in any order): rows put in order of schedule and part (a schedule as :func:`deferral_schedule` makes it is in
     that order already, and then is not sorted again)."""
-    person, _ = any_codes(deferrals["employee_id"])
+    # (a schedule repeats each person's id row after row: the runs are coded, not every row)
+    person, _ = run_codes(deferrals["employee_id"])
     component, n_components = any_codes(deferrals["component"])
     group = person.astype(np.int64) * max(n_components, 1) + component
     part = deferrals["part"].to_numpy()
