@@ -1237,12 +1237,19 @@ def lines_from_bases(bases: CommissionBases, commission: Commission,
 
     # the grid's codes: employee e, month t, product q at line (e x n_p + t) x n_q + q (each in the smallest
     # integers that hold its categories' positions, as pandas keeps them; below their numbers of categories by
-    # construction: not checked again, a pass each)
+    # construction: not checked again, a pass each), written as rows of an employee's n_p x n_q lines (the
+    # employee's code along its row; a month's and a product's the same row for every employee): a loop over each
+    # row's lines instead of one per month of 7 products
     codes = []
     for n, axis in ((n_e, 0), (n_p, 1), (n_q, 2)):
         kind = _small_type(n)
         grid = _with_room(shape, kind, n_e)
-        grid[...] = np.arange(n, dtype=kind).reshape([n if a == axis else 1 for a in range(3)])
+        rows = grid.reshape(n_e, n_p * n_q)
+        if axis == 0:
+            rows[...] = np.arange(n, dtype=kind)[:, None]
+        else:
+            rows[...] = np.broadcast_to(np.arange(n, dtype=kind).reshape([n if a == axis else 1 for a in (1, 2)]),
+                                        (n_p, n_q)).reshape(-1)
         codes.append(grid.reshape(-1))
     return pd.DataFrame({
         "employee_id": pd.Categorical.from_codes(codes[0], dtype=categories_dtype(employees_ix), validate=False),

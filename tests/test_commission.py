@@ -1413,3 +1413,22 @@ def test_baseline_cells_a_block_at_a_time_are_the_bincount(rows, block) -> None:
     finally:
         commission._ROW_BLOCK = saved
     assert got.shape == (4, 3) and got.view(np.uint64).tolist() == expected.view(np.uint64).tolist()
+
+
+@pytest.mark.parametrize("employees", [["E1", "E2"], ["E2"], [f"E{i}" for i in range(300)]])
+def test_lines_grid_codes_are_employee_month_product(employees) -> None:
+    """The table's lines: employee e, month t, product q at line (e x n_p + t) x n_q + q, their codes in the
+    smallest integers that hold the positions (int16 from 128 employees)."""
+    from compkit.commission import commission_bases, lines_from_bases
+
+    sales = sales_frame([("E1", "2025-01", "insurance", 800_000.0), ("E2", "2025-02", "wealth", 12_000_000.0)])
+    base = make_commission()
+    lines = lines_from_bases(commission_bases(sales, base, PERIODS, employees=employees), base)
+    n_e, n_p, n_q = len(employees), len(PERIODS), len(lines["product"].cat.categories)
+    expected = (np.repeat(np.arange(n_e), n_p * n_q), np.tile(np.repeat(np.arange(n_p), n_q), n_e),
+                np.tile(np.arange(n_q), n_e * n_p))
+    for column, want in zip(("employee_id", "period", "product"), expected, strict=True):
+        codes = lines[column].cat.codes.to_numpy()
+        assert codes.tolist() == want.tolist()
+    assert lines["employee_id"].cat.codes.dtype == (np.int8 if n_e <= 127 else np.int16)
+    assert lines["employee_id"].astype(str).tolist()[:: n_p * n_q] == employees
