@@ -49,7 +49,7 @@ import pyarrow.compute as pc
 from numpy.typing import ArrayLike
 from pandas.arrays import ArrowStringArray
 
-from compkit._arrays import _LOW_BYTES, categories_dtype, codes_used, positions, row_codes
+from compkit._arrays import _LOW_BYTES, cat_codes, categories_dtype, codes_used, positions, row_codes
 from compkit.credits import CreditSplit
 from compkit.money import whole_cents
 from compkit.policy import Commission, Product, Quota, Tier
@@ -533,7 +533,7 @@ def _rows_with(values: pd.Series, label: str) -> np.ndarray:
         code = np.flatnonzero(at == 0)  # (distinct categories: at most one)
         if len(code) == 0:
             return np.zeros(0, dtype=np.intp)
-        return np.flatnonzero(np.asarray(values.cat.codes) == code[0])
+        return np.flatnonzero(cat_codes(values) == code[0])
     return np.flatnonzero(positions(values, pd.Index([label])) == 0)
 
 
@@ -647,7 +647,7 @@ def _small_positions(values: pd.Series, index: pd.Index) -> np.ndarray:
     (a byte per row instead of four)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         table = positions(pd.Series(np.asarray(values.cat.categories, dtype=object)), index)
-        return _recoded(_small(np.append(table, -1), len(index)), np.asarray(values.cat.codes))
+        return _recoded(_small(np.append(table, -1), len(index)), cat_codes(values))
     return _small(positions(values, index), len(index))
 
 
@@ -1358,7 +1358,7 @@ def _grouped_codes(employees: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
     (non-decreasing)."""
     if not isinstance(employees.dtype, pd.CategoricalDtype):
         return None
-    codes = employees.array.codes  # (the categorical's own, read-only: ``.cat.codes`` would copy them)
+    codes = cat_codes(employees)
     n = len(employees.cat.categories)
     if not len(codes) or codes[0] < 0:
         return None
@@ -1420,7 +1420,7 @@ def _stacked_by_employee(lines: pd.DataFrame, extra: pd.DataFrame, consume: bool
     for col in lines.columns:
         a, b = lines[col], extra[col]
         categorical = isinstance(a.dtype, pd.CategoricalDtype)
-        values, added = ((a.array.codes, b.array.codes) if categorical else  # (``.cat.codes`` copies)
+        values, added = ((cat_codes(a), cat_codes(b)) if categorical else
                          (a.to_numpy(), b.to_numpy()))
         kind = np.result_type(values.dtype, added.dtype)  # (more categories may need wider codes)
         buffer = _room_for(values, len(b)) if consume and kind == values.dtype else None

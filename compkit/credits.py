@@ -26,7 +26,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.arrays import ArrowStringArray
 
-from compkit._arrays import _category_table, _index_identity, _text_labels, as_text, labelled_codes, positions
+from compkit._arrays import (
+    _category_table,
+    _index_identity,
+    _text_labels,
+    as_text,
+    cat_codes,
+    labelled_codes,
+    positions,
+)
 from compkit.i18n import M_
 
 #: columns of the credits table
@@ -231,7 +239,7 @@ class CreditSplit:
         if self.kept is None:
             ids = self.sales["employee_id"]
             if isinstance(ids.dtype, pd.CategoricalDtype):
-                return np.asarray(ids.cat.codes), ids.cat.categories
+                return cat_codes(ids), ids.cat.categories
             codes, labels = pd.factorize(ids)
             return codes, pd.Index(labels)
         (sales_codes, holder_codes), labels = _employee_codes(self.sales["employee_id"],
@@ -249,7 +257,7 @@ class CreditSplit:
         out = np.empty(n_kept + len(self.holder), dtype=np.int32)
         own = out[:n_kept]
         if isinstance(ids.dtype, pd.CategoricalDtype):
-            codes = np.asarray(ids.cat.codes)
+            codes = cat_codes(ids)
             table = _category_table(ids.cat.categories, pd.Index(index))  # None: each code its position
             at = 0
             for lo in range(0, len(codes), _ROW_BLOCK):
@@ -451,7 +459,7 @@ def _employee_codes(sales_ids: pd.Series, holders: pd.Series) -> tuple[tuple[np.
     """Codes of the sales table's employee ids and of the credit holders' ids in one set of labels (the sales
     table's categories, or its distinct ids, then holders not among them); missing -> -1."""
     if isinstance(sales_ids.dtype, pd.CategoricalDtype):
-        sales_codes, labels = np.asarray(sales_ids.cat.codes), pd.Index(sales_ids.cat.categories.astype(object))
+        sales_codes, labels = cat_codes(sales_ids), pd.Index(sales_ids.cat.categories.astype(object))
     else:
         sales_codes, labels = pd.factorize(sales_ids.astype(object))
         labels = pd.Index(np.asarray(labels, dtype=object))
