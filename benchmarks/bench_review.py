@@ -23,13 +23,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-from proctree import tree_pss_bytes, tree_rss_bytes  # benchmarks/ is on the path (run as a script, or by bench.py)
+from proctree import PeakMemory  # benchmarks/ is on the path (run as a script, or by bench.py)
 
 ROOT = Path(__file__).resolve().parent.parent
+PSS_EVERY = float(os.environ.get("BENCH_PSS_EVERY", "1.0"))
 
 
 def measured(cmd: list[str], env: dict[str, str], timeout: float | None = None) -> dict[str, object]:
@@ -39,17 +39,7 @@ def measured(cmd: list[str], env: dict[str, str], timeout: float | None = None) 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    peak = [0, 0]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], tree_rss_bytes(proc.pid))
-            peak[1] = max(peak[1], tree_pss_bytes(proc.pid))
-            done.wait(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    peak = PeakMemory(proc.pid, pss_every=PSS_EVERY).start()
     timed_out = False
     try:
         output, _ = proc.communicate(timeout=timeout)
@@ -58,11 +48,11 @@ def measured(cmd: list[str], env: dict[str, str], timeout: float | None = None) 
         os.killpg(proc.pid, 9)  # the command's own process group (start_new_session): it and what it started
         output, _ = proc.communicate()
     wall = time.perf_counter() - t0
-    done.set()
-    sampler.join()
+    peak.stop()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall": wall, "cpu": cpu, "peak_gb": peak[0] / 1e9, "peak_pss_gb": peak[1] / 1e9,
+    return {"wall": wall, "cpu": cpu, "peak_gb": peak.rss / 1e9, "peak_pss_gb": peak.pss / 1e9,
+            "sampler_cpu": peak.cpu, "pss_readings": peak.readings,
             "load_before": load_before,
             "load_after": os.getloadavg()[0], "returncode": proc.returncode, "timed_out": timed_out,
             "output": output.decode("utf-8", "replace")}
@@ -114,7 +104,8 @@ def main() -> None:
               f"(sum of resident sizes; {r['peak_pss_gb']:.2f} GB as proportional set sizes), "
               f"load average {r['load_before']:.2f} -> {r['load_after']:.2f}; notebooks (s): "
               f"{r.get('notebooks', {})}; outside the notebooks (load, copy, evaluations before; scan after) "
-              f"{r.get('outside_notebooks', float('nan')):.1f} s", flush=True)
+              f"{r.get('outside_notebooks', float('nan')):.1f} s; the memory sampler's own CPU "
+              f"{r['sampler_cpu']:.1f} s ({r['pss_readings']} PSS readings)", flush=True)
     if len(runs) > 1:
         med = {k: statistics.median(r[k] for r in runs) for k in ("wall", "cpu", "peak_gb")}
         print(f"median of {len(runs)}: wall {med['wall']:.1f} s, CPU {med['cpu']:.1f} s, "

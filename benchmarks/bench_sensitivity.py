@@ -21,7 +21,6 @@ import argparse
 import os
 import resource
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from _measure import cpu_seconds, load_average, peak_mb  # noqa: E402
-from proctree import tree_pss_bytes  # noqa: E402
+from proctree import PeakMemory  # noqa: E402
 
 from compkit.data import load_dataset  # noqa: E402
 from compkit.engine import Kept, evaluate  # noqa: E402
@@ -54,17 +53,9 @@ def main() -> None:
     base = evaluate(policy, data, kept=kept)
     load = load_average()
     c0, t0 = cpu_with_workers(), time.perf_counter()
-    peak, done = [0], threading.Event()
-
-    def sample() -> None:
-        while not done.wait(0.2):
-            peak[0] = max(peak[0], tree_pss_bytes(os.getpid()))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    peak = PeakMemory(os.getpid()).start()
     table = sensitivity(policy, data, base=base, processes=args.processes, kept=kept)
-    done.set()
-    sampler.join()
+    peak.stop()
     cpu, wall = cpu_with_workers() - c0, time.perf_counter() - t0
     print(f"sensitivity, {2 * len(table)} settings x {len(base.summary):,} managers: CPU {cpu:.1f} s, "
           f"wall {wall:.1f} s (load average {load:.1f} -> {load_average():.1f})")
@@ -79,7 +70,7 @@ def main() -> None:
         print(f"{len(full)} full evaluations: CPU {cpu:.1f} s, wall {wall:.1f} s (load average "
               f"{load_average():.1f}); costs identical: {got == full}")
     print(f"peak memory (RSS): {peak_mb():,.0f} MB; during the sensitivity, with its workers (PSS): "
-          f"{peak[0] / 2 ** 20:,.0f} MB")
+          f"{peak.pss / 2 ** 20:,.0f} MB")
 
 
 def cpu_with_workers() -> float:

@@ -7,8 +7,8 @@ Each run is a fresh process (``python -m compkit.cli statements ...``) writing t
 run: wall time, CPU time (user + system of the command and every worker it started, from
 ``resource.getrusage(RUSAGE_CHILDREN)``; the system time apart: on ext4 without a journal, as on this machine,
 creating a file costs up to about 0.7 ms of system time for some minutes after many files were deleted), peak
-memory (the largest sum of the proportional set size of the command and its workers, sampled every 50 ms from
-/proc: pages the forked workers share with it count once) and the load average before and after (the machine is
+memory (the largest sum of the proportional set size of the command and its workers, from /proc by
+``proctree.PeakMemory``: pages the forked workers share with it count once; the sampler's own CPU is printed) and the load average before and after (the machine is
 shared: quote the CPU time beside every wall time).
 ``--digest`` also prints a sha256 of the output folder (every statement page
 byte for byte, and the workbook's cell values sheet by sheet; the workbook's zip and time stamps are left out), to
@@ -25,11 +25,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-from proctree import tree_pss_bytes
+from proctree import PeakMemory
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-statements-pseudonym-key-not-a-secret-0123456789"
@@ -50,26 +49,17 @@ def run_once(args: argparse.Namespace, out: Path) -> dict[str, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    peak = [0]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], tree_pss_bytes(proc.pid))
-            done.wait(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    peak = PeakMemory(proc.pid).start()
     output, _ = proc.communicate()
     wall = time.perf_counter() - t0
-    done.set()
-    sampler.join()
+    peak.stop()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
         sys.stdout.write(output.decode("utf-8", "replace"))
         raise SystemExit(f"compkit statements failed (exit {proc.returncode})")
     user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
-    return {"wall": wall, "cpu": user + system, "user": user, "system": system, "peak_gb": peak[0] / 1e9,
+    return {"wall": wall, "cpu": user + system, "user": user, "system": system, "peak_gb": peak.pss / 1e9,
+            "sampler_cpu": peak.cpu, "pss_readings": peak.readings,
             "load_before": load_before[0], "load_after": os.getloadavg()[0]}
 
 
@@ -111,7 +101,8 @@ def main() -> None:
             runs.append(r)
             print(f"run {i + 1}: wall {r['wall']:.1f} s, CPU {r['cpu']:.1f} s (user {r['user']:.1f} s, system "
                   f"{r['system']:.1f} s), peak memory {r['peak_gb']:.2f} GB, "
-                  f"load average {r['load_before']:.2f} -> {r['load_after']:.2f}", flush=True)
+                  f"load average {r['load_before']:.2f} -> {r['load_after']:.2f}; the memory sampler's own CPU "
+                  f"{r['sampler_cpu']:.1f} s ({r['pss_readings']} PSS readings)", flush=True)
             if args.digest and i == args.repeat - 1:
                 print(f"sha256 of the output: {folder_digest(out)}", flush=True)
             if args.keep is not None and i == args.repeat - 1:
