@@ -8,8 +8,8 @@ run: wall time, CPU time (user + system of the command and every worker it start
 ``resource.getrusage(RUSAGE_CHILDREN)``; the system time apart: on ext4 without a journal, as on this machine,
 creating a file costs up to about 0.7 ms of system time for some minutes after many files were deleted), peak
 memory (the largest sum of the proportional set size of the command and its workers, from /proc by
-``proctree.PeakMemory``: pages the forked workers share with it count once; the sampler's own CPU is printed) and the load average before and after (the machine is
-shared: quote the CPU time beside every wall time).
+``proctree.PeakMemory``: pages the forked workers share with it count once; the sampler's own CPU is printed) and
+the load average before and after (the machine is shared: quote the CPU time beside every wall time).
 ``--digest`` also prints a sha256 of the output folder (every statement page
 byte for byte, and the workbook's cell values sheet by sheet; the workbook's zip and time stamps are left out), to
 check that a speed change leaves the output unchanged. Speed is shown here, never asserted in tests.
