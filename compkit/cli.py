@@ -161,7 +161,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     index = run_review(year=args.year, policy=args.policy, candidate=args.candidate, data=args.data, out=args.out,
                        budget=args.budget, scenarios=args.scenarios, seed=args.seed, lang=args.lang,
-                       private=args.private)
+                       private=args.private, scheduler=args.scheduler)
     print(i18n.gettext(args.lang)("review written: {index}").format(index=index))
     return 0
 
@@ -285,6 +285,10 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--private", type=Path, default=None,
                    help=_("private folder (refused under reports/) for the per-person tables of the review "
                         "(calibrated scores, changes under the candidate); default: not written"))
+    p.add_argument("--scheduler", default=None,
+                   help=_("a Dask scheduler's address (tcp://host:8786): the Monte Carlo's scenarios run on its "
+                        "workers, with the same results as here (pip install 'compkit[dask]'); default: this "
+                        "machine's cores"))
     p.set_defaults(func=cmd_review)
 
     p = sub.add_parser("statements", help=_("per-employee feedback statements (confidential)"),

@@ -139,7 +139,7 @@ def _index_html(title: str, runs: list[NotebookRun], manifest: dict[str, Any], l
 
 def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: Path, budget: float | None = None,
                scenarios: int = 1000, seed: int = 0, progress: bool = True, lang: str | None = None,
-               private: Path | None = None) -> Path:
+               private: Path | None = None, scheduler: str | None = None) -> Path:
     """The yearly review: validate inputs, run the review notebooks, write HTML, index.html and manifest.json.
     ``lang``: the language of the reports (default: the policy's ``language``).
 
@@ -147,6 +147,10 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
     (``calibrated_scores.csv``, ``candidate_changes_by_person.csv``); without it they are not written. Before the
     report is moved into place, :func:`compkit.privacy.scan_for_identifiers` looks through it for employee ids,
     names, supervisor ids and per-person tables; if it finds any, nothing is published.
+
+    ``scheduler``: a Dask scheduler's address (``tcp://host:8786``): the policy review's Monte Carlo runs its
+    scenario batches on that cluster's workers (:func:`compkit.review.simulate` with ``client=``), with the same
+    result bit for bit as on this machine. Checked before anything is written (:func:`reach_scheduler`).
 
     Returns the path of ``index.html``. Raises CompkitError (PolicyError, DataError, ReportError).
     """
@@ -166,6 +170,8 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
         private = check_output(private, "review-private", {**inputs, "--out folder": out}, flag="--private")
     base_policy = load_policy(policy)  # fail early, before anything is written
     candidate_policy = load_policy(candidate)
+    if scheduler is not None:
+        reach_scheduler(scheduler)
     dataset = load_dataset(data, policy=base_policy)
     budget = budget if budget is not None else base_policy.budget
     from compkit import i18n
@@ -216,12 +222,13 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
 
         parameters = {"year": str(year), "policy": str(policy.resolve()), "candidate": str(candidate.resolve()),
                       "data": str(data.resolve()), "budget": budget, "scenarios": int(scenarios),
-                      "seed": int(seed), "lang": lang}
+                      "seed": int(seed), "lang": lang, "scheduler": scheduler}
         manifest = {
             "compkit_version": __version__,
             "year": str(year),
             "parameters": {"policy": str(policy), "candidate": str(candidate), "data": str(data),
-                           "budget": budget, "scenarios": int(scenarios), "seed": int(seed)},
+                           "budget": budget, "scenarios": int(scenarios), "seed": int(seed),
+                           **({"scheduler": scheduler} if scheduler is not None else {})},
             "inputs": {"policy_sha256": file_sha256(policy), "candidate_sha256": file_sha256(candidate),
                        "data_sha256": data_digest()},
             "notebooks": [],
@@ -297,6 +304,34 @@ def run_review(year: str | int, policy: Path, candidate: Path, data: Path, out: 
 #: tables it uses, and the budget bracket's costs are kept by the review), against about 4 GB for the policy
 #: review's, which runs alone
 TOGETHER = ("calibration", "fairness")
+
+
+#: seconds :func:`reach_scheduler` waits for a Dask scheduler to answer
+SCHEDULER_TIMEOUT = 20.0
+
+
+def reach_scheduler(address: str, timeout: float | None = None) -> int:
+    """Connect to the Dask scheduler at ``address`` (``tcp://host:8786``) and return how many workers it has.
+    Raises ReportError naming the address when Dask is not installed, the scheduler does not answer within
+    ``timeout`` seconds (default :data:`SCHEDULER_TIMEOUT`), or it has no worker (the simulation would wait for
+    one forever)."""
+    seconds = SCHEDULER_TIMEOUT if timeout is None else timeout
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ReportError(M_("--scheduler {address} needs Dask on this machine and on the cluster's workers: "
+                             "pip install 'compkit[dask]'", address=address)) from None
+    try:
+        with Client(address, timeout=seconds) as client:
+            workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
+    except (OSError, TimeoutError, ValueError, TypeError) as err:
+        raise ReportError(M_("could not reach the Dask scheduler at {address} within {seconds} s: {error}",
+                             address=address, seconds=f"{seconds:g}",
+                             error=str(err) or type(err).__name__)) from None
+    if workers == 0:
+        raise ReportError(M_("the Dask scheduler at {address} has no workers: start some with "
+                             "'dask worker {address}'", address=address))
+    return workers
 
 
 def _finished(pending: Pending | None) -> None:
@@ -600,8 +635,9 @@ def _parameters_for(name: str, p: dict[str, Any]) -> dict[str, Any]:
         return {**common, **private, "budget": p["budget"]}
     if name == "fairness":
         return common
-    return {**common, **private, "year": p["year"], "candidate_path": p["candidate"], "budget": p["budget"],
-            "scenarios": p["scenarios"], "seed": p["seed"]}
+    cluster = {"scheduler": p["scheduler"]} if p.get("scheduler") else {}
+    return {**common, **private, **cluster, "year": p["year"], "candidate_path": p["candidate"],
+            "budget": p["budget"], "scenarios": p["scenarios"], "seed": p["seed"]}
 
 
 def _public(params: dict[str, Any]) -> dict[str, Any]:

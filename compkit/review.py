@@ -13,7 +13,7 @@ the engine's own calculators (curves, payout curve, tiers, gate and cap) on the 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -591,7 +591,9 @@ def simulate(policy: Policy, data: Dataset, n: int = 1000, seed: int = 0, budget
 def _on_dask(client: Any, inputs: scenarios.ScenarioInputs, exp_changes: np.ndarray, seed: int,
              spans: list[tuple[int, int]], growth: float, market_sd: float) -> list[dict[str, np.ndarray]]:
     """The batches on a Dask cluster: ``client`` is a distributed Client or a scheduler address. The fixed
-    inputs are scattered once to every worker; each batch is one task; results come back in scenario order."""
+    inputs are scattered once to every worker; each batch is one task; results come back in scenario order.
+    The employee ids stay here: the workers get the inputs with row numbers in their place (a batch reads the
+    arrays by row, never the ids), so what leaves this machine is unnamed figures."""
     try:
         from dask.distributed import Client
     except ImportError as exc:  # pragma: no cover - dask is an optional extra
@@ -599,7 +601,8 @@ def _on_dask(client: Any, inputs: scenarios.ScenarioInputs, exp_changes: np.ndar
     own = isinstance(client, str)
     c = Client(client) if own else client
     try:
-        shared = c.scatter([inputs, exp_changes], broadcast=True)
+        unnamed = replace(inputs, employee_ids=np.arange(inputs.people, dtype=np.int64))
+        shared = c.scatter([unnamed, exp_changes], broadcast=True)
         futures = [c.submit(simulate_batch, shared[0], shared[1], seed, b0, b1, growth, market_sd, pure=False)
                    for b0, b1 in spans]
         return c.gather(futures)

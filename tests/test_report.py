@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -27,13 +28,20 @@ def small_2024(tmp_path_factory) -> Path:
     return folder
 
 
-def test_review_for_another_year_and_population(small_2024: Path, tmp_path: Path) -> None:
-    out = tmp_path / "reports" / "2024"
+@pytest.fixture(scope="module")
+def review_2024(small_2024: Path, tmp_path_factory) -> Path:
+    """The review of the 2024 sample (50 scenarios, seed 3): its report folder."""
+    out = tmp_path_factory.mktemp("review") / "reports" / "2024"
     here = os.getcwd()
     index = run_review(year=2024, policy=POLICY_2025, candidate=POLICY_2026, data=small_2024, out=out,
                        scenarios=50, seed=3, progress=False)
     assert index == out / "index.html"
     assert os.getcwd() == here  # the notebooks run side by side in their folder; this process stays where it was
+    return out
+
+
+def test_review_for_another_year_and_population(small_2024: Path, review_2024: Path) -> None:
+    out, index = review_2024, review_2024 / "index.html"
     for name in ("calibration", "fairness", "policy_review"):
         page = (out / f"{name}.html").read_text(encoding="utf-8")
         assert "Traceback" not in page
@@ -60,6 +68,41 @@ def test_review_for_another_year_and_population(small_2024: Path, tmp_path: Path
     groups = pd.read_csv(out / "candidate_changes_by_group.csv")
     assert (groups["n"] > 0).all() and groups.loc[groups["n"] < 5, "median_change"].isna().all()
     assert len(pd.read_csv(out / "calibrated_scores_by_region.csv")) < len(employees) / 5
+
+
+def test_review_with_its_monte_carlo_on_a_dask_cluster(small_2024: Path, review_2024: Path, tmp_path: Path) -> None:
+    """--scheduler: the policy review's scenarios run on a Dask cluster (here a LocalCluster of one worker
+    process, reached by its TCP address from the notebook's kernel): the same report, figure for figure."""
+    distributed = pytest.importorskip("dask.distributed")
+    out = tmp_path / "reports" / "2024"
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  host="127.0.0.1") as cluster:
+        assert report.reach_scheduler(cluster.scheduler_address) == 1
+        run_review(year=2024, policy=POLICY_2025, candidate=POLICY_2026, data=small_2024, out=out, scenarios=50,
+                   seed=3, progress=False, scheduler=cluster.scheduler_address)
+        # the scenarios ran there: the scheduler (in this process) saw the batches as tasks
+        ran = cluster.scheduler.task_prefixes.get("simulate_batch")
+        assert ran is not None and sum(ran.state_counts.values()) > 0
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["parameters"]["scheduler"].startswith("tcp://127.0.0.1:")
+    review_nb = next(n for n in manifest["notebooks"] if n["name"] == "policy_review")
+    assert review_nb["parameters"]["scheduler"] == manifest["parameters"]["scheduler"]
+    # byte for byte, figures included, but for the id papermill gives the cell it injects (random in every run)
+    injected = re.compile(r'(celltag_injected-parameters" id="cell-id=)[0-9a-f]+')
+    pages = [injected.sub(r"\1", (folder / "policy_review.html").read_text(encoding="utf-8"))
+             for folder in (out, review_2024)]
+    assert pages[0] == pages[1]
+
+
+def test_review_refuses_a_scheduler_it_cannot_reach_before_writing(small_2024: Path, tmp_path: Path,
+                                                                   monkeypatch, capsys) -> None:
+    pytest.importorskip("dask.distributed")
+    monkeypatch.setattr(report, "SCHEDULER_TIMEOUT", 2.0)
+    out = tmp_path / "out"
+    code = main(["review", "--year", "2024", "--policy", str(POLICY_2025), "--candidate", str(POLICY_2026),
+                 "--data", str(small_2024), "--out", str(out), "--scheduler", "tcp://127.0.0.1:9", "--lang", "en"])
+    assert code == 1 and not out.exists() and [p.name for p in tmp_path.iterdir()] == []
+    assert "could not reach the Dask scheduler at tcp://127.0.0.1:9 within 2 s" in capsys.readouterr().err
 
 
 def test_review_with_a_private_folder_and_a_key(small_2024: Path, tmp_path: Path, monkeypatch) -> None:

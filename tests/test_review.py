@@ -294,6 +294,32 @@ def test_simulation_on_a_dask_cluster_is_identical_to_one_process(out, tiny, pol
     pd.testing.assert_frame_equal(here.costs, by_address.costs, check_exact=True)
 
 
+def test_the_cluster_gets_no_employee_ids(out, tiny, policy) -> None:
+    """What the simulation sends to a Dask cluster (the scattered inputs) holds row numbers where the ids were;
+    the batches, priced from those inputs, give the same costs (a client that runs each task where it is called)."""
+    sent: list = []
+
+    class Here:  # the part of distributed.Client that simulate uses
+        def scatter(self, objects, broadcast=False):
+            sent.extend(objects)
+            return objects
+
+        def submit(self, fn, *args, pure=True):
+            return fn(*args)
+
+        def gather(self, futures):
+            return list(futures)
+
+    here = review.simulate(policy, tiny, n=9, seed=4, base=out, batch=2)
+    there = review.simulate(policy, tiny, n=9, seed=4, base=out, batch=2, client=Here())
+    pd.testing.assert_frame_equal(here.costs, there.costs, check_exact=True)
+    inputs = sent[0]
+    assert inputs.employee_ids.tolist() == list(range(inputs.people))
+    ids = set(tiny.employees["employee_id"].astype(str))
+    assert not any(isinstance(v, np.ndarray) and v.dtype == object and ids & set(map(str, v.ravel()))
+                   for v in vars(inputs).values())
+
+
 def test_simulation_and_sensitivity_in_processes_are_identical_to_one_process(out, tiny, policy) -> None:
     """Batches of 2 scenarios over 2 forked processes, and the sensitivity's settings over 2: the same numbers."""
     here = review.simulate(policy, tiny, n=9, seed=4, base=out, batch=2)
