@@ -478,8 +478,9 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     if stepped.any():
         base["base_source"] = text_column(pc.if_else(pa.array(stepped), "step", pa.array(base["base_source"])))
     composite = summary["composite"].to_numpy()
-    # the salary review on the second thread (after the commission lines) meanwhile; the promotions by whichever
-    # thread is free first (the second after the contributions, this one where it would wait for them)
+    # the salary review and the promotions by whichever thread is free first: this one while it waits for the
+    # commission lines (below), else the second thread after the lines (the review) and after the commission table
+    # (the promotions), or this one where it would wait for the contributions or the table
     pending_promotions: Callable[[], pd.DataFrame]
     if reuse:
         assert kept is not None
@@ -487,7 +488,9 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         pending_promotions = (lambda career: lambda: career[2])(kept.stages["career"])
     else:
         active_at_end = (emp["exit_date"].isna() | (emp["exit_date"] > data.cycle_end)).to_numpy()
-        pending_review = submit(_salary_review, policy, emp, ids, base, summary, stepped, interim, active_at_end)
+        pending_review = _FirstFree(_salary_review, policy, emp, ids, base, summary, stepped, interim,
+                                    active_at_end)
+        submit(pending_review.run_here)
         pending_promotions = _FirstFree(_promotions, policy, data, emp, ids, summary, indicators, composite,
                                         interim, active_at_end, pending_review)
     allowances = pay.allowances(emp, policy.allowances, days_share, emp["fte"].to_numpy(), months)
@@ -523,6 +526,12 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     bonus_forfeited = np.where(forfeit, bonus_deferred, 0.0)
     bonus_deferred = np.where(forfeit, 0.0, bonus_deferred)
 
+    if isinstance(pending_lines, Pending) and not pending_lines.done() and isinstance(pending_review, _FirstFree):
+        # the second thread is still at the commission lines (on a first evaluation, when fresh memory is slow to
+        # come, the lines can end well after the scorecard): the career steps here meanwhile, which read neither
+        pending_review.run_here()
+        if not pending_lines.done() and isinstance(pending_promotions, _FirstFree):
+            pending_promotions.run_here()
     lines = pending_lines()
     del pending_lines
     if interim:
