@@ -898,7 +898,10 @@ def _cents_by_blocks(e: np.ndarray, p: np.ndarray, q: np.ndarray, amount: np.nda
     order, as the plain path gives them."""
     n_e, n_p, n_q = shape
     n = len(e)
-    grid = np.zeros(n_e * n_p * n_q)
+    # (with room for a settlement line per employee after it: the grid, divided into CNY, is the commission
+    # table's basis column, which the table may then take in place, as it does the lines' own columns)
+    grid = _with_room((n_e * n_p * n_q,), np.float64, n_e)
+    grid[...] = 0.0
     block, cell = np.empty(min(n, _ROW_BLOCK)), np.empty(min(n, _ROW_BLOCK), dtype=np.int64)
     rest_cells, rest_values = [], []
     for lo in range(0, n, _ROW_BLOCK):
@@ -944,8 +947,10 @@ def _running_sums_in_cny(cents: np.ndarray) -> np.ndarray:
     """The running sums over the months (axis 1) of a grid of cents, in CNY, ``np.cumsum(cents, axis=1) / 100``,
     and the grid itself divided by 100 in place, a block of employees at a time: each month's sums as the previous
     month's plus its own (as cumsum adds them: the same bits), a pass over a block in the cache per month instead
-    of cumsum's short runs of 12 strided elements over the whole grid (51 -> 39 ms at 100,000 managers)."""
-    out = np.empty_like(cents)
+    of cumsum's short runs of 12 strided elements over the whole grid (51 -> 39 ms at 100,000 managers). The sums
+    are made with room for a settlement line per employee after them (:func:`_with_room`): the commission table's
+    cumulative_basis column, taken in place when the bases are not kept (:func:`held`)."""
+    out = _with_room(cents.shape, cents.dtype, cents.shape[0])
     if cents.shape[1] == 0:
         return out
     for lo in range(0, cents.shape[0], _GRID_BLOCK):
@@ -1104,6 +1109,18 @@ def _with_room(shape: tuple[int, ...], dtype: np.dtype | type, room: int) -> np.
     key = id(buffer)
     _ROOMY[key] = (weakref.ref(buffer, lambda _ref, key=key: _ROOMY.pop(key, None)), n)
     return buffer[:n].reshape(shape)
+
+
+def held(bases: CommissionBases) -> CommissionBases:
+    """``bases`` kept for later evaluations (``engine.Kept``): their basis and cumulative basis are no longer
+    buffers with room (:func:`_with_room`), so no commission table made of lines on them takes their columns in
+    place (``lines_with_settlement(consume=True)`` copies them instead) and they stay as they are."""
+    for grid in (bases.basis, bases.cumulative_basis):
+        owner = grid.base if isinstance(grid, np.ndarray) else None
+        entry = _ROOMY.get(id(owner)) if owner is not None else None
+        if entry is not None and entry[0]() is owner:
+            _ROOMY.pop(id(owner), None)
+    return bases
 
 
 def _room_for(column: np.ndarray, extra: int) -> np.ndarray | None:

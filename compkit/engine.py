@@ -607,7 +607,7 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
         kept.stages = {"scorecard": (ratings, rater_adjustments, indicators, summary), "split": split_sales(),
                        "lines": lines}
         if pending_bases is not None:
-            kept.stages["bases"] = pending_bases()
+            kept.stages["bases"] = cm.held(pending_bases())  # never taken in place by a later table
     del split_sales, pending_bases  # read by the scorecard and the lines, both done
 
     # ---- money: round once, totals are sums of rounded parts --------------------------------------

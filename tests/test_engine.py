@@ -440,19 +440,24 @@ def test_commission_table_in_place_unless_the_lines_are_kept(sample, bank_policy
 
     full = evaluate(bank_policy, sample)
     assert len(full.commission) > len(sample.employees) * len(sample.periods)  # settlement lines in it
-    assert id(full.commission["commission"].to_numpy().base) in _ROOMY  # built in place
+    for column in ("commission", "basis", "cumulative_basis"):  # built in place, the bases' columns too
+        assert id(full.commission[column].to_numpy().base) in _ROOMY, column
     kept = Kept()
     _same_outcomes(evaluate(bank_policy, sample, kept=kept), full)
-    lines = kept.stages["lines"]
+    lines, bases = kept.stages["lines"], kept.stages["bases"]
     before = lines.copy(deep=True)
+    bases_before = bases.basis.copy(), bases.cumulative_basis.copy()
     capped = bank_policy.updated({"commission.cap.times_annual_base": 0.5})
     funds = next(p.id for p in bank_policy.commission.products if p.rate is not None)
     dearer = bank_policy.updated({f"commission.products[{funds}].rate": 0.01})
     assert kept.lines_fit(capped) and not kept.lines_fit(dearer) and kept.bases_fit(dearer)
     for changed in (capped, dearer, bank_policy):
         _same_outcomes(evaluate(changed, sample, kept=kept), evaluate(changed, sample))
-        assert kept.stages["lines"] is lines
+        assert kept.stages["lines"] is lines and kept.stages["bases"] is bases
         pd.testing.assert_frame_equal(lines, before, check_exact=True)
+        # the kept bases are not taken in place by the tables of lines worked out on them (dearer)
+        np.testing.assert_array_equal(bases.basis, bases_before[0])
+        np.testing.assert_array_equal(bases.cumulative_basis, bases_before[1])
 
 
 def test_kept_stages_are_not_used_where_they_do_not_fit(sample, bank_policy: Policy) -> None:
