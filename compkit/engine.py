@@ -478,9 +478,9 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     if stepped.any():
         base["base_source"] = text_column(pc.if_else(pa.array(stepped), "step", pa.array(base["base_source"])))
     composite = summary["composite"].to_numpy()
-    # the salary review and the promotions by whichever thread is free first: this one while it waits for the
-    # commission lines (below), else the second thread after the lines (the review) and after the commission table
-    # (the promotions), or this one where it would wait for the contributions or the table
+    # the salary review and the promotions by whichever thread is free first: the review by this one while it waits
+    # for the commission lines (below), else by the second thread after the lines; the promotions by the second
+    # thread after the commission table, or this one where it would wait for the contributions or the table
     pending_promotions: Callable[[], pd.DataFrame]
     if reuse:
         assert kept is not None
@@ -528,10 +528,10 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
 
     if isinstance(pending_lines, Pending) and not pending_lines.done() and isinstance(pending_review, _FirstFree):
         # the second thread is still at the commission lines (on a first evaluation, when fresh memory is slow to
-        # come, the lines can end well after the scorecard): the career steps here meanwhile, which read neither
+        # come, the lines can end 0.05-0.15 s after the scorecard): the salary review here meanwhile (about 0.04 s;
+        # it reads no commission). Not the promotions too: at 0.1-0.17 s they mostly outlasted the wait and held
+        # back the settlement, which the second thread's contributions and commission table wait for
         pending_review.run_here()
-        if not pending_lines.done() and isinstance(pending_promotions, _FirstFree):
-            pending_promotions.run_here()
     lines = pending_lines()
     del pending_lines
     if interim:
