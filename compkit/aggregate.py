@@ -94,27 +94,42 @@ def _countable(s: pd.DataFrame) -> bool:
 
 def satisfaction_scores(surveys: pd.DataFrame, dimension: str = "all", through: str | None = None) -> pd.DataFrame:
     """The rows of :func:`satisfaction_index` of one ``dimension`` (``all``: the mean of every response), the same
-    values in the same order (by employee): columns employee_id, score, responses. Counted for that dimension
-    alone (a ``np.bincount`` per column, as :func:`_counted_means` counts, exact for whole-number scores), without
-    the other dimensions' table, when the surveys can be counted and no dimension is named ``all``; otherwise
-    read from :func:`satisfaction_index`."""
+    values in the same order (by employee): columns employee_id, score, responses
+    (:func:`satisfaction_by_dimension` of that one dimension)."""
+    return satisfaction_by_dimension(surveys, [dimension], through)[dimension]
+
+
+def satisfaction_by_dimension(surveys: pd.DataFrame, dimensions: Sequence[str],
+                              through: str | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`satisfaction_scores` of each of ``dimensions``, by dimension, the surveys filtered and checked once.
+    Each counted for its dimension alone (a ``np.bincount`` per column, as :func:`_counted_means` counts, exact
+    for whole-number scores), without the other dimensions' table, when the surveys can be counted and no
+    dimension is named ``all``; otherwise read from one :func:`satisfaction_index` of them all."""
     s = _through(surveys, "date", through)
     if _countable(s) and "all" not in {str(c) for c in s["dimension"].cat.categories}:
         emp = s["employee_id"]
-        e, score = cat_codes(emp), s["score"].to_numpy(dtype="float64")
-        if dimension != "all":
-            labels = [str(c) for c in s["dimension"].cat.categories]
-            mine = cat_codes(s["dimension"]) == (labels.index(dimension) if dimension in labels else -1)
-            e, score = e[mine], score[mine]
+        e_all, score_all = cat_codes(emp), s["score"].to_numpy(dtype="float64")
+        labels = [str(c) for c in s["dimension"].cat.categories]
         n_e = len(emp.cat.categories)
-        count = np.bincount(e, minlength=n_e)
-        total = np.bincount(e, weights=score, minlength=n_e)
-        seen = np.flatnonzero(count)
-        return pd.DataFrame({"employee_id": pd.Categorical.from_codes(seen.astype(e.dtype), dtype=emp.dtype),
-                             "score": total[seen] / count[seen], "responses": count[seen].astype(np.int64)})
+        out = {}
+        for dimension in dict.fromkeys(dimensions):
+            e, score = e_all, score_all
+            if dimension != "all":
+                mine = cat_codes(s["dimension"]) == (labels.index(dimension) if dimension in labels else -1)
+                e, score = e[mine], score[mine]
+            count = np.bincount(e, minlength=n_e)
+            total = np.bincount(e, weights=score, minlength=n_e)
+            seen = np.flatnonzero(count)
+            out[dimension] = pd.DataFrame({
+                "employee_id": pd.Categorical.from_codes(seen.astype(e.dtype), dtype=emp.dtype),
+                "score": total[seen] / count[seen], "responses": count[seen].astype(np.int64)})
+        return out
     index = satisfaction_index(surveys, through)
-    mine = (index["dimension"] == dimension).to_numpy(dtype=bool, na_value=False)
-    return index.loc[mine, ["employee_id", "score", "responses"]].reset_index(drop=True)
+    out = {}
+    for dimension in dict.fromkeys(dimensions):
+        mine = (index["dimension"] == dimension).to_numpy(dtype=bool, na_value=False)
+        out[dimension] = index.loc[mine, ["employee_id", "score", "responses"]].reset_index(drop=True)
+    return out
 
 
 def _counted_means(s: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame] | None:

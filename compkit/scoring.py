@@ -19,7 +19,7 @@ from pandas.arrays import ArrowStringArray
 
 from compkit import training
 from compkit._arrays import categories_dtype, labelled_codes, positions, sorted_codes
-from compkit.aggregate import complaint_stats, loyalty_rates, satisfaction_scores
+from compkit.aggregate import complaint_stats, loyalty_rates, satisfaction_by_dimension
 from compkit.credits import CreditSplit, split_credits
 from compkit.data import Dataset
 from compkit.policy import (
@@ -442,6 +442,7 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
     # each source table is aggregated once (several indicators may read it) and its employees looked up once
     sources: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
     rates: dict[str, np.ndarray] = {}
+    surveys: dict[str, pd.DataFrame] | None = None  # each survey dimension's scores
 
     def source(name: str) -> tuple[pd.DataFrame, np.ndarray]:
         if name not in sources:
@@ -455,7 +456,10 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
     for ind in inds:
         j = ind_pos[ind.id]
         if ind.source == "surveys":  # the satisfaction index of the indicator's dimension alone
-            sat = satisfaction_scores(data.surveys, ind.dimension, through)
+            if surveys is None:  # (every survey indicator's dimension at once: the surveys filtered once)
+                surveys = satisfaction_by_dimension(data.surveys, [i.dimension for i in inds if i.source == "surveys"],
+                                                    through)
+            sat = surveys[ind.dimension]
             put(ind, positions(sat["employee_id"], employees), sat["score"].to_numpy(dtype="float64"))
         elif ind.source == "complaints":
             stats, rows = source("complaints")
