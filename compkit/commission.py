@@ -939,6 +939,7 @@ def _cents_by_blocks(e: np.ndarray, p: np.ndarray, q: np.ndarray, amount: np.nda
     rest_values.append(more_values)
     return grid.reshape(shape), np.concatenate(rest_cells), np.concatenate(rest_values)
 
+
 #: employees per block of :func:`_running_sums_in_cny` (2,048 x 12 months x 7 products: 1.4 MB a grid block)
 _GRID_BLOCK = 2048
 
@@ -961,6 +962,7 @@ def _running_sums_in_cny(cents: np.ndarray) -> np.ndarray:
         c /= 100.0
         a /= 100.0
     return out
+
 
 def _add_rest(basis: np.ndarray, cum_basis: np.ndarray, cells: np.ndarray, rest: np.ndarray) -> None:
     """Add the fractions of a cent ``rest`` of the rows in the flat ``cells`` of the employee x month x product
