@@ -666,6 +666,14 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     del lines  # memory: read; the second thread lets go of it when the commission table is built
     gross = _monthly_gross(out, by_month if by_month is not None else pending_table(), ids, paid_periods, emp,
                            employed)
+    # tax and net pay by whichever thread is free first: the second thread after the commission table (while this
+    # one works out the checks or the promotions), else this one below. It reads the gross pay, the contributions
+    # (the second thread's, done before it reaches this step) and the bonus paid, none of them written from here on
+    net_step = (_FirstFree(_net_pay_after, pending_benefits, policy, data, ids, out["bonus_paid"].to_numpy(), gross,
+                           None if interim else _payable_by_year(deferrals, len(ids), deferral.years),
+                           paid_periods, interim, id_index) if wanted & {"net", "tax"} else None)
+    if net_step is not None:
+        submit(net_step.run_here)
     if not pending_benefits.done():  # the second thread is still at the contributions: the checks here meanwhile
         checks_and_leavers.run_here()
     if (not pending_benefits.done() or isinstance(pending_table, Pending) and not pending_table.done()) and \
@@ -679,10 +687,8 @@ def evaluate(policy: Policy, data: Dataset, clawbacks: pd.DataFrame | None = Non
     out["employer_cost"] = round_cents(out["total_cash"] + out["bonus_deferred"] + out["commission_deferred"]
                                        + out["employer_contributions"])
     del by_month, pending_benefits, pay_now, employed  # in the gross pay and the contributions now
-    net_table, tax_table = (_net_pay(policy, data, ids, out, gross, monthly,
-                                     None if interim else _payable_by_year(deferrals, len(ids), deferral.years),
-                                     paid_periods, interim, id_index) if wanted & {"net", "tax"} else
-                            (pd.DataFrame(), pd.DataFrame()))
+    net_table, tax_table = net_step() if net_step is not None else (pd.DataFrame(), pd.DataFrame())
+    del net_step
     # the commission table, put together on the second thread meanwhile (nothing above reads it)
     commission_table = pending_table() if "commission" in wanted else no_lines
     del pending_table, no_lines
@@ -891,10 +897,18 @@ def _payable_by_year(deferrals: pd.DataFrame, n: int, years: int) -> np.ndarray 
     return deferrals["payable"].to_numpy(dtype="float64").reshape(n, -1, years).sum(axis=1)
 
 
-def _net_pay(policy: Policy, data: Dataset, ids: pd.Series, out: pd.DataFrame, gross: dict[str, np.ndarray],
+def _net_pay_after(benefits: Callable[[], tuple[dict[str, Any], pd.DataFrame]], policy: Policy, data: Dataset,
+                   ids: pd.Series, bonus_paid: np.ndarray, gross: dict[str, np.ndarray], *rest: Any
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`_net_pay` on the monthly contributions of ``benefits()`` (waiting for them if need be)."""
+    return _net_pay(policy, data, ids, bonus_paid, gross, benefits()[0], *rest)
+
+
+def _net_pay(policy: Policy, data: Dataset, ids: pd.Series, bonus_paid: np.ndarray, gross: dict[str, np.ndarray],
              monthly: dict[str, Any], deferred: np.ndarray | None, periods: list[str],
              interim: bool = False, id_index: pd.Index | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tax and net pay (compkit.tax.payroll): the ``net`` table (employee x month) and the ``tax`` table.
+    ``bonus_paid``: the bonus paid now per person (CNY; the summary's column, not taxed when interim).
     ``deferred``: what is payable each later year per person (:func:`_payable_by_year`; None: nothing deferred),
     taxed in the year paid. Interim (cycle to date): the months to date; the bonus is not paid yet, so none is
     taxed. ``id_index``: ``pd.Index(ids.array)`` when already made (the net table's employee categories)."""
@@ -913,7 +927,7 @@ def _net_pay(policy: Policy, data: Dataset, ids: pd.Series, out: pd.DataFrame, g
 
     wanted = f"{data.cycle[:4]}-{policy.tax.bonus_month:02d}"
     bonus_month = periods.index(wanted) if wanted in periods else m - 1
-    bonus = np.zeros(n) if interim else out["bonus_paid"].to_numpy(dtype="float64")
+    bonus = np.zeros(n) if interim else np.asarray(bonus_paid, dtype="float64")
     ytd, ytd_source = _year_to_date(policy, data, ids)
     result = tx.payroll(gross["wages"], bonus, bonus_month,
                         monthly["employee_total"], deductible, special, gross["days"] > 0, policy.tax,
