@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from numpy.typing import ArrayLike
+from pandas._libs.groupby import group_sum as _group_sum  # (the kernel of groupby's sum: see _grouped_sum_and_mean)
 from pandas.arrays import ArrowStringArray
 
 from compkit import training
@@ -314,28 +315,36 @@ def _codes_and_rows(column: pd.Series, index: pd.Index) -> tuple[np.ndarray, np.
     return codes, positions(pd.Series(np.asarray(labels, dtype=object)), index)
 
 
-def _grouped_sum_and_mean(values: pd.DataFrame, groups: pd.Categorical, mean: bool = True
+def _grouped_sum_and_mean(values: Mapping[str, np.ndarray], groups: np.ndarray, n_groups: int, mean: bool = True
                           ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """pandas' grouped ``sum(min_count=1)`` and ``mean()`` of each float64 column of ``values`` by ``groups``
-    (every category a group, in order; NaN for a group without values), bit for bit, as {column: array}; the
-    means ({} unless ``mean``) from the same pass of pandas' compensated (Kahan) summation when they can be:
-    mean = sum / rows of the group.
+    """pandas' grouped ``sum(min_count=1)`` and ``mean()`` of each float64 array of ``values`` by ``groups`` (each
+    value's group, 0 ... n_groups - 1; -1: in none), every group in order (NaN for a group without values), bit
+    for bit, as {name: array}; the means ({} unless ``mean``) from the same pass of pandas' compensated (Kahan)
+    summation when they can be: mean = sum / rows of the group.
 
-    pandas' group_mean accumulates as its group_sum does (the same Kahan steps, rows in table order) and divides
-    by the group's number of non-NaN values; the two part only where a value is NaN (then fewer values than
-    rows) or a step leaves the finite numbers (group_sum then drops its compensation, group_mean keeps it; from
-    finite values such a step leaves the group's sum infinite or NaN). So with no NaN among the values and every
-    group's sum finite (a group without rows: NaN, and its mean NaN too) each mean is the sum over the rows, the
-    number pandas' mean gives; otherwise the means are pandas' own."""
-    grouped = values.groupby(groups, sort=True, observed=False)
-    sums = {name: col.to_numpy(dtype="float64") for name, col in grouped.sum(min_count=1).items()}
+    The sums are pandas' own: its ``group_sum`` kernel, the function ``DataFrameGroupBy.sum`` calls on each float
+    column (rows in table order, the same Kahan steps), called here on the group codes as they are, without the
+    groupby's conversion of the codes and its separate count of each group's rows (the kernel counts them).
+    pandas' group_mean accumulates as its group_sum does and divides by the group's number of non-NaN values; the
+    two part only where a value is NaN (then fewer values than rows) or a step leaves the finite numbers (group_sum
+    then drops its compensation, group_mean keeps it; from finite values such a step leaves the group's sum
+    infinite or NaN). So with no NaN among the values and every group's sum finite (a group without rows: NaN, and
+    its mean NaN too) each mean is the sum over the rows, the number pandas' mean gives; otherwise the means are
+    pandas' own (its groupby on the codes)."""
+    labels = np.asarray(groups, dtype=np.intp)
+    sums, rows = {}, np.zeros(n_groups, dtype=np.int64)
+    for name, column in values.items():
+        out, rows[:] = np.empty((n_groups, 1)), 0
+        _group_sum(out, rows, np.asarray(column, dtype="float64").reshape(-1, 1), labels, None, min_count=1)
+        sums[name] = out[:, 0]
     if not mean:
         return sums, {}
-    rows = grouped.size().to_numpy()
-    no_nan = all(len(v) == 0 or not np.isnan(v.min()) for v in (values[c].to_numpy() for c in values.columns))
+    no_nan = all(len(v) == 0 or not np.isnan(np.min(v)) for v in values.values())
     if no_nan and all(bool((np.isfinite(s) | (rows == 0)).all()) for s in sums.values()):
         with np.errstate(invalid="ignore", divide="ignore"):
             return sums, {name: s / rows for name, s in sums.items()}
+    by = pd.Categorical.from_codes(labels, dtype=pd.CategoricalDtype(pd.RangeIndex(n_groups)), validate=False)
+    grouped = pd.DataFrame(dict(values), copy=False).groupby(by, sort=True, observed=False)
     return sums, {name: col.to_numpy(dtype="float64") for name, col in grouped.mean().items()}
 
 
@@ -373,22 +382,20 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
     metric_ids = [ind.id for ind in inds if ind.source == "metrics"]
     if metric_ids:
         m = data.metrics
-        # rows as integer codes: the employee's row in the result, the indicator's position among metric_ids
-        # rows as integer codes: the employee's code in the table (its categories' or distinct ids' position), the
-        # indicator's position among metric_ids (as narrow as the few indicators allow); the cells are those of
-        # the table's employees, each employee's row of the result read from them at the end (the distinct ids
-        # looked up, not the 8.4 million rows)
+        # rows as integer codes: the employee's code in the table (its categories' or distinct ids' position) and
+        # the indicator's code in the table (its categories' or distinct labels' position); the cells are those of
+        # the table's employees x the table's indicators, each employee's row of the result read from them at the
+        # end (the distinct ids looked up, not the 8.4 million rows), each metric indicator's column from its code
         emp_codes, emp_row = _codes_and_rows(m["employee_id"], employees)
         ind_codes, ind_labels = labelled_codes(m["indicator"])
-        which_of = np.append(positions(ind_labels, pd.Index(metric_ids)), -1)  # code -1 (missing): -1
-        which = which_of.astype(np.int8 if len(metric_ids) < 127 else np.int32)[ind_codes]
-        usable = (emp_codes >= 0) & (which >= 0)
+        code_of_ind = positions(pd.Index(metric_ids), ind_labels)  # each metric indicator's code (-1: no rows)
+        usable = (emp_codes >= 0) & (ind_codes >= 0)
         if through is not None:
             usable &= (m["period"] <= through).to_numpy(dtype=bool, na_value=False)
         how_of = [policy.scorecard.indicator(i).aggregate for i in metric_ids]
         last_ids = [i for i, how in zip(metric_ids, how_of) if how == "last"]
         if last_ids:
-            is_last = np.append(np.array([how == "last" for how in how_of]), False)[which]
+            is_last = np.append(np.asarray(ind_labels.isin(last_ids), dtype=bool), False)[ind_codes]
             take = np.flatnonzero(usable & is_last & (np.append(emp_row, -1)[emp_codes] >= 0))
             usable &= ~is_last
             sub = m.iloc[take]
@@ -400,28 +407,23 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
             actual[rows, cols] = agg["actual"].to_numpy(dtype="float64")
             target[rows, cols] = agg["target"].to_numpy(dtype="float64")
         if usable.any():
-            # one group per (employee code, metric indicator) cell, rows in table order within a group: pandas'
+            # one group per (employee code, indicator code) cell, rows in table order within a group: pandas'
             # grouped sum and mean (compensated summation), as on the labels, but on integer codes; the rows that
-            # do not count go to one more group, read by nobody (no copy of the rows that count). Each cell
-            # belongs to one indicator, summed or averaged: each indicator's column takes its own.
-            k_m = len(metric_ids)
-            n_cells = len(emp_row) * k_m
-            cell = np.multiply(emp_codes, k_m, dtype=np.int32 if n_cells + 1 < 2 ** 31 else np.int64)
-            cell += which
+            # do not count go to one more group, read by nobody (no copy of the rows that count). A cell of an
+            # indicator the scorecard does not read from this table (another indicator's, or a last month's) is
+            # summed and not read. Each metric indicator is summed or averaged: its column takes its own.
+            k_t = len(ind_labels)
+            n_cells = len(emp_row) * k_t
+            cell = np.multiply(emp_codes, k_t, dtype=np.intp)
+            cell += ind_codes
             if not usable.all():
                 np.copyto(cell, n_cells, where=~usable)
-            del which, usable
-            a, t = m["actual"].to_numpy(dtype="float64"), m["target"].to_numpy(dtype="float64")
-            values = pd.DataFrame({"actual": a, "target": t}, copy=False)
-            # grouped by a categorical of every cell of the codes x (metric indicators) grid, the cells as its codes:
-            # the same groups with the same rows in the same order as grouping on the cells themselves (pandas
-            # then hashes the 8.4 million cells to find their groups); a cell without rows comes out NaN
-            groups = pd.Categorical.from_codes(cell, dtype=pd.CategoricalDtype(pd.RangeIndex(n_cells + 1)),
-                                               validate=False)
-            del cell
+            del usable
             averaged = any(h not in ("sum", "last") for h in how_of)
-            sums, means = _grouped_sum_and_mean(values, groups, mean=averaged)
-            del groups
+            sums, means = _grouped_sum_and_mean({"actual": m["actual"].to_numpy(dtype="float64"),
+                                                 "target": m["target"].to_numpy(dtype="float64")},
+                                                cell, n_cells + 1, mean=averaged)
+            del cell
             # each employee's code in the table (-1: no rows, its cells NaN, read from a row of NaN after the last)
             code_of_row = np.full(n, len(emp_row), dtype=np.int64)
             listed = np.flatnonzero(emp_row >= 0)
@@ -432,8 +434,11 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
                     continue
                 cols = [ind_pos[metric_ids[i]] for i in mine]
                 for grid, name in ((actual, "actual"), (target, "target")):
-                    by_code = np.append(agg[name][:n_cells], np.full(k_m, np.nan)).reshape(-1, k_m)
-                    grid[:, cols] = by_code[code_of_row[:, None], mine[None, :]]
+                    # the cells as (employee code x indicator code), a row and a column of NaN after the last (an
+                    # employee or a metric indicator without rows: code -1)
+                    by_code = np.full((len(emp_row) + 1, k_t + 1), np.nan)
+                    by_code[:-1, :-1] = agg[name][:n_cells].reshape(-1, k_t)
+                    grid[:, cols] = by_code[code_of_row[:, None], code_of_ind[mine][None, :]]
 
     def put(ind: Indicator, rows: np.ndarray, values: np.ndarray) -> None:
         ok = rows >= 0

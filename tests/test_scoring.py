@@ -409,15 +409,16 @@ def test_grouped_means_from_the_sums_are_pandas_means_bit_for_bit(kind: str) -> 
             "overflowing": lambda: rng.choice([1e308, -1e308, 1.7e308, 1.0], n),
             "no rows": lambda: np.zeros(0)}[kind]
     values = pd.DataFrame({"a": pick(), "b": pick()})
-    groups = pd.Categorical.from_codes(rng.integers(0, n_groups, n), categories=pd.RangeIndex(n_groups))
-    sums, means = _grouped_sum_and_mean(values, groups)
-    grouped = values.groupby(groups, sort=True, observed=False)
+    codes = rng.integers(-1, n_groups, n)  # (-1: a row in no group)
+    sums, means = _grouped_sum_and_mean({"a": values["a"].to_numpy(), "b": values["b"].to_numpy()}, codes, n_groups)
+    grouped = values.groupby(pd.Categorical.from_codes(codes, categories=pd.RangeIndex(n_groups)), sort=True,
+                             observed=False)
     for got, want in ((sums, grouped.sum(min_count=1)), (means, grouped.mean())):
         assert list(got) == ["a", "b"]
         for col in ("a", "b"):
             assert got[col].dtype == np.float64
             assert np.array_equal(got[col].view(np.int64), want[col].to_numpy().view(np.int64)), col
-    assert _grouped_sum_and_mean(values, groups, mean=False)[1] == {}
+    assert _grouped_sum_and_mean({"a": values["a"].to_numpy()}, codes, n_groups, mean=False)[1] == {}
 
 
 @settings(max_examples=150, deadline=None)
