@@ -23,51 +23,61 @@ def whole_cents(x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     ``out`` (optional): a float64 array of x's shape to write the cents into and return; it may be ``x`` itself
     (rounded in place: no new array) but no other array overlapping it.
     """
-    a = np.asarray(x, dtype="float64")
-    if a.ndim == 0 and out is None:
-        return np.sign(a) * np.floor(np.round(np.abs(a) * 100.0, 6) + 0.5)
-    if out is not None and (out.shape != a.shape or out.dtype != np.float64):
-        raise ValueError(f"out must be float64 of shape {a.shape}, not {out.dtype} {out.shape}")
-    if a.size <= _BLOCK or not (a.flags.c_contiguous and (out is None or out.flags.c_contiguous)):
-        # the same operations, in one buffer (plus the signs, taken first: ``out`` may be ``x``)
-        if out is None:
-            out = np.empty_like(a)  # (x's layout, as np.abs(x) gives)
-        sign = np.sign(a)
-        np.abs(a, out=out)
-        out *= 100.0
-        np.round(out, 6, out=out)
-        out += 0.5
-        np.floor(out, out=out)
-        out *= sign
-        return out
-    # millions of amounts: the same operations, element by element, a block at a time, so that each block's steps
-    # run in the cache (a pass per step over the whole array reads and writes it from memory each time)
-    if out is None:
-        out = np.empty(a.shape)
-    flat_in, flat = a.reshape(-1), out.reshape(-1)
-    signs = np.empty(min(_BLOCK, flat.size))
-    for start in range(0, flat.size, _BLOCK):
-        part, values = flat[start:start + _BLOCK], flat_in[start:start + _BLOCK]
-        sign = signs[:len(part)]
-        np.sign(values, out=sign)  # (first: ``part`` may be ``values``)
-        np.abs(values, out=part)
-        part *= 100.0
-        np.round(part, 6, out=part)
-        part += 0.5
-        np.floor(part, out=part)
-        part *= sign
-    return out
+    return _half_up(x, out, 1.0)
 
 
 def round_cents(x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     """Round to the cent, half away from zero (四舍五入): 1.005 -> 1.01, -2.675 -> -2.68, 0.004999 -> 0.0.
     whole_cents(x) / 100. Unit: the input's currency. NaN stays NaN. ``out``: as for :func:`whole_cents` (may be
     ``x`` itself: rounded in place)."""
-    rounded = whole_cents(x, out=out)
-    if rounded.ndim == 0 and out is None:
-        return rounded / 100.0
-    rounded /= 100.0
-    return rounded
+    return _half_up(x, out, 100.0)
+
+
+def _half_up(x: ArrayLike, out: np.ndarray | None, unit: float) -> np.ndarray:
+    """whole_cents(x) / unit (unit 1: whole cents; 100: currency), a block of amounts at a time when there are
+    many, so that each block's steps run in the cache (a pass per step over the whole array would read and write
+    it from memory each time)."""
+    a = np.asarray(x, dtype="float64")
+    if a.ndim == 0 and out is None:
+        cents = np.sign(a) * np.floor(np.round(np.abs(a) * 100.0, 6) + 0.5)
+        return cents if unit == 1.0 else cents / unit
+    if out is not None and (out.shape != a.shape or out.dtype != np.float64):
+        raise ValueError(f"out must be float64 of shape {a.shape}, not {out.dtype} {out.shape}")
+    if a.size <= _BLOCK or not (a.flags.c_contiguous and (out is None or out.flags.c_contiguous)):
+        if out is None:
+            out = np.empty_like(a)  # (x's layout, as np.abs(x) gives)
+        _half_up_block(a, out, np.empty(a.shape, dtype=bool), np.empty(a.shape), unit)
+        return out
+    if out is None:
+        out = np.empty(a.shape)
+    flat_in, flat = a.reshape(-1), out.reshape(-1)
+    flags, signs = np.empty(min(_BLOCK, flat.size), dtype=bool), np.empty(min(_BLOCK, flat.size))
+    for start in range(0, flat.size, _BLOCK):
+        part = flat[start:start + _BLOCK]
+        _half_up_block(flat_in[start:start + _BLOCK], part, flags[:len(part)], signs[:len(part)], unit)
+    return out
+
+
+def _half_up_block(values: np.ndarray, part: np.ndarray, flags: np.ndarray, signs: np.ndarray,
+                   unit: float) -> None:
+    """part = sign(values) x floor(round(|values| x 100, 6) + 0.5) / unit, in place (``part`` may be ``values``;
+    ``flags`` (bool) and ``signs``: scratch arrays of their shape). When no value has its sign bit set, |x| is x
+    and sign(x) x f is f itself (x > 0: 1 x f; x = +0.0: f = floor(0.5) = +0.0 = 0 x f; NaN: f, the NaN a product
+    of two NaNs keeps), so the sign and absolute-value passes are left out: the same bits."""
+    if np.signbit(values, out=flags).any():
+        sign = np.sign(values, out=signs)  # (first: ``part`` may be ``values``)
+        np.abs(values, out=part)
+        part *= 100.0
+    else:
+        sign = None
+        np.multiply(values, 100.0, out=part)
+    np.round(part, 6, out=part)
+    part += 0.5
+    np.floor(part, out=part)
+    if sign is not None:
+        part *= sign
+    if unit != 1.0:
+        part /= unit
 
 
 def to_cents(x: ArrayLike) -> np.ndarray:

@@ -112,3 +112,67 @@ def test_whole_cents_out_of_another_shape_or_type() -> None:
         whole_cents(np.ones(3), out=np.empty(4))
     with pytest.raises(ValueError):
         whole_cents(np.ones(3), out=np.empty(3, dtype=np.float32))
+
+
+def _cents_before(x: np.ndarray) -> np.ndarray:
+    """whole_cents of an array as compkit worked it out up to eb0eaf2 (its code, verbatim): sign(x) x
+    floor(round(|x| x 100, 6) + 0.5), the signs taken first and multiplied in last, a block of 2**15 amounts at a
+    time. (Which NaN a product of two NaNs gives depends on the place of the amount in its block, so the reference
+    keeps the blocks.)"""
+    block = 1 << 15
+    a = np.asarray(x, dtype="float64")
+    if a.size <= block or not a.flags.c_contiguous:
+        out = np.empty_like(a)
+        sign = np.sign(a)
+        np.abs(a, out=out)
+        out *= 100.0
+        np.round(out, 6, out=out)
+        out += 0.5
+        np.floor(out, out=out)
+        out *= sign
+        return out
+    out = np.empty(a.shape)
+    flat_in, flat = a.reshape(-1), out.reshape(-1)
+    signs = np.empty(min(block, flat.size))
+    for start in range(0, flat.size, block):
+        part, values = flat[start:start + block], flat_in[start:start + block]
+        sign = signs[:len(part)]
+        np.sign(values, out=sign)
+        np.abs(values, out=part)
+        part *= 100.0
+        np.round(part, 6, out=part)
+        part += 0.5
+        np.floor(part, out=part)
+        part *= sign
+    return out
+
+
+_EVERY_FLOAT = st.integers(0, 2 ** 64 - 1).map(lambda b: float(np.array(b, dtype=np.uint64).view(np.float64)))
+_HALF_CENTS = st.integers(-10 ** 12, 10 ** 12).map(lambda k: (k + 0.5) / 100.0)
+_AMOUNTS = st.one_of(_EVERY_FLOAT, _HALF_CENTS, st.floats(-1e7, 1e7), st.sampled_from(_ODD + [-np.nan, 1e300, -1e303,
+                                                                                                5e-324, -5e-324]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_AMOUNTS, min_size=1, max_size=60), st.sampled_from([0, 1, 1 << 15, 3 * (1 << 15) + 5]),
+       st.booleans())
+def test_whole_cents_is_the_formula_bit_for_bit(amounts, size, in_place) -> None:
+    """whole_cents and round_cents give, bit for bit, what they gave before blocks without a sign bit skipped the
+    sign and absolute-value passes (and round_cents divided by 100 block by block): on any float64 (every bit
+    pattern: NaN of either sign and any payload, -0.0, infinities, subnormals, amounts that overflow when
+    multiplied), half-cents, small and blocked arrays, blocks with and without negative amounts, into a new array
+    or in place."""
+    a = np.array(amounts, dtype="float64")
+    if size:  # positive amounts before the drawn ones, some of the drawn ones also spread among them
+        big = np.abs(np.random.default_rng(len(amounts)).normal(0, 1e4, size))
+        spread = big[::max(1, size // 3)]
+        k = min(len(spread), len(a))
+        spread[:k] = a[:k]
+        a = np.concatenate([big, a])
+    with np.errstate(all="ignore"):  # (x 100 overflows above 1.8e306: inf, as before)
+        expected = _cents_before(a)
+        for rule, unit in ((whole_cents, 1.0), (round_cents, 100.0)):
+            want = expected / unit if unit != 1.0 else expected  # (round_cents was whole_cents, then /= 100)
+            x = a.copy()
+            got = rule(x, out=x) if in_place else rule(x)
+            assert np.array_equal(got.view(np.uint64), want.view(np.uint64))
