@@ -658,12 +658,14 @@ def deductions(policy: Policy, data: Dataset, employee_ids: pd.Index, through: s
 
 
 def composite_scores(policy: Policy, scored: pd.DataFrame, deduction_points: np.ndarray,
-                     code: np.ndarray | None = None) -> pd.DataFrame:
+                     code: np.ndarray | None = None, employee_ids: ArrayLike | None = None) -> pd.DataFrame:
     """Category scores and composite per employee (rows in the order of ``scored``'s employees).
 
     category score = sum of score x (indicator weight / present weight in the category);
     composite_before_deductions = sum of weighted scores; composite = clip(before - deductions, range).
     Columns: employee_id, one per category, composite_before_deductions, deductions, composite.
+    ``employee_ids``: the employees' ids as a text column in ``scored``'s order (the scorecard's: the employees
+    table's), taken as the employee_id column when given (no Python string per id), else read from ``scored``.
     """
     sc = policy.scorecard
     k = len(sc.indicators)
@@ -673,14 +675,17 @@ def composite_scores(policy: Policy, scored: pd.DataFrame, deduction_points: np.
     eff = scored["effective_weight"].to_numpy(dtype="float64").reshape(n, k)
     w_ind = weight_matrices(policy, np.full(n, -1) if code is None else code)[0]  # n x k
     cat_of = np.array([categories.index(ind.category) for ind in sc.indicators])
-    out = pd.DataFrame({"employee_id": scored["employee_id"].iloc[::k].to_numpy()})
-    present = ~np.isnan(score)
+    out = {"employee_id": scored["employee_id"].iloc[::k].to_numpy() if employee_ids is None else employee_ids}
+    # each indicator's present weight and weighted score, worked out once for every category (n x k); a category
+    # adds up its own columns (taken as one n x m array each, as numpy sums its rows)
+    w = ~np.isnan(score) * w_ind
+    weighted = np.nan_to_num(score)
+    weighted *= w
     for c, name in enumerate(categories):
-        cols = cat_of == c
-        w = present[:, cols] * w_ind[:, cols]
-        s = w.sum(axis=1)
+        cols = np.flatnonzero(cat_of == c)
+        s = w[:, cols].sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[name] = np.where(s > 0, (np.nan_to_num(score[:, cols]) * w).sum(axis=1) / s, np.nan)
+            out[name] = np.where(s > 0, weighted[:, cols].sum(axis=1) / s, np.nan)
     before = scored["weighted_score"].to_numpy(dtype="float64").reshape(n, k).sum(axis=1)
     before = np.where(eff.sum(axis=1) > 0, before, np.nan)
     out["composite_before_deductions"] = before
@@ -688,7 +693,7 @@ def composite_scores(policy: Policy, scored: pd.DataFrame, deduction_points: np.
     # rounded to 1e-9 points: float noise (59.99999999997 for a composite that is 60 on paper) must not decide
     # a gate, a band or a bonus threshold
     out["composite"] = np.round(np.clip(before - deduction_points, sc.score_range.min, sc.score_range.max), 9)
-    return out
+    return pd.DataFrame(out, copy=False)
 
 
 # ------------------------------------------------------------------------------------------ ratings
@@ -902,7 +907,7 @@ def scorecard(policy: Policy, data: Dataset, through: str | None = None,
     scored = score_indicators(policy, values, code)
     ids = pd.Index(data.employees["employee_id"].astype(str))
     points = deductions(policy, data, ids, through, rows_of.get("complaints"))
-    summary = composite_scores(policy, scored, points, code)
+    summary = composite_scores(policy, scored, points, code, ids.array)
     if policy.scorecards:  # (each scorecard's name once, gathered per employee as text)
         summary.insert(1, "scorecard", _text_column(scorecard_names(policy, np.arange(-1, len(policy.scorecards))),
                                                     code + 1))
