@@ -948,17 +948,19 @@ def _running_sums_in_cny(cents: np.ndarray) -> np.ndarray:
     """The running sums over the months (axis 1) of a grid of cents, in CNY, ``np.cumsum(cents, axis=1) / 100``,
     and the grid itself divided by 100 in place, a block of employees at a time: each month's sums as the previous
     month's plus its own (as cumsum adds them: the same bits), a pass over a block in the cache per month instead
-    of cumsum's short runs of 12 strided elements over the whole grid (51 -> 39 ms at 100,000 managers). The sums
-    are made with room for a settlement line per employee after them (:func:`_with_room`): the commission table's
-    cumulative_basis column, taken in place when the bases are not kept (:func:`held`)."""
+    of cumsum's short runs of 12 strided elements over the whole grid (51 -> 39 ms at 100,000 managers). The block
+    is copied whole first and each month's sum added into its own month's copy (C_t = C_{t-1} + a_t, the operands
+    in cumsum's order), so each addition reads one block, not two (32 -> 24 ms). The sums are made with room for a
+    settlement line per employee after them (:func:`_with_room`): the commission table's cumulative_basis column,
+    taken in place when the bases are not kept (:func:`held`)."""
     out = _with_room(cents.shape, cents.dtype, cents.shape[0])
     if cents.shape[1] == 0:
         return out
     for lo in range(0, cents.shape[0], _GRID_BLOCK):
         a, c = cents[lo:lo + _GRID_BLOCK], out[lo:lo + _GRID_BLOCK]
-        c[:, 0] = a[:, 0]
+        np.copyto(c, a)
         for t in range(1, a.shape[1]):
-            np.add(c[:, t - 1], a[:, t], out=c[:, t])
+            np.add(c[:, t - 1], c[:, t], out=c[:, t])
         c /= 100.0
         a /= 100.0
     return out
