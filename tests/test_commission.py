@@ -796,10 +796,11 @@ def test_insert_in_place_worked_example():
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.integers(-3, 3), max_size=30), st.data(), st.sampled_from([1, 2, 3, 5, 1 << 18]),
-       st.sampled_from([np.int8, np.int32, np.float64, np.bool_]))
-def test_insert_in_place_is_np_insert(a, data, block, kind):
+       st.sampled_from([np.int8, np.int32, np.float64, np.bool_]), st.sampled_from([0, 1, 2, 4, 1024]))
+def test_insert_in_place_is_np_insert(a, data, block, kind, run):
     """In blocks of any size (1 value to the default), anywhere (the start, the end, the same place twice,
-    unordered), any dtype: np.insert's values, in the buffer itself."""
+    unordered), any dtype, the old values moved as runs or through a mask (``run``: 0, every block as runs; 1024,
+    the default, all of these through the mask): np.insert's values, in the buffer itself."""
     import compkit.commission as cm
 
     at = data.draw(st.lists(st.integers(0, len(a)), max_size=8))
@@ -809,11 +810,11 @@ def test_insert_in_place_is_np_insert(a, data, block, kind):
     buffer = np.empty(len(a) + len(at) + data.draw(st.integers(0, 3)), dtype=kind)
     buffer[:len(a)] = values
     placed, _ = _insert_positions(np.array(at, dtype=np.intp), len(values), with_flags=False)
-    default, cm._INSERT_BLOCK = cm._INSERT_BLOCK, block
+    (default, default_run), cm._INSERT_BLOCK, cm._INSERT_RUN = (cm._INSERT_BLOCK, cm._INSERT_RUN), block, run
     try:
         got = _insert_in_place(buffer, len(values), extra, placed)
     finally:
-        cm._INSERT_BLOCK = default
+        cm._INSERT_BLOCK, cm._INSERT_RUN = default, default_run
     assert got.dtype == expected.dtype and got.tolist() == expected.tolist()
     assert np.shares_memory(got, buffer) or not len(got)
 
