@@ -514,15 +514,32 @@ def monthly_targets(metrics: pd.DataFrame | None, indicator: str, employees: pd.
     if metrics is None or len(metrics) == 0:
         return out
     rows = _rows_with(metrics["indicator"], indicator)
-    e = positions(metrics["employee_id"].iloc[rows], employees)
-    p = positions(metrics["period"].iloc[rows], periods)
+    e = _positions_at(metrics["employee_id"], rows, employees)
+    p = _positions_at(metrics["period"], rows, periods)
     t = metrics["target"].to_numpy(dtype="float64")[rows]
     ok = (e >= 0) & (p >= 0) & ~np.isnan(t)
     flat = e[ok].astype(np.int64) * len(periods) + p[ok]
-    sums = np.bincount(flat, weights=t[ok], minlength=out.size)
-    seen = np.bincount(flat, minlength=out.size) > 0
+    t = t[ok]
+    seen = np.zeros(out.size, dtype=bool)
+    seen[flat] = True
+    if np.count_nonzero(seen) == len(flat):
+        # each cell has at most one row (a target per person and month, as the data contract keys them): its sum,
+        # as bincount adds it from 0.0, is 0.0 + t (the same bits: +0.0 for -0.0), with no sums over every cell
+        out.ravel()[flat] = t + 0.0
+        return out
+    sums = np.bincount(flat, weights=t, minlength=out.size)
     out.ravel()[seen] = sums[seen]
     return out
+
+
+def _positions_at(values: pd.Series, rows: np.ndarray, index: pd.Index) -> np.ndarray:
+    """``positions(values.iloc[rows], index)`` (int32, -1: absent or missing): a categorical column's codes taken at
+    the rows and looked up through its categories (remembered per categories and index by
+    :func:`compkit._arrays.positions`), with no Series of the rows taken by pandas first."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = cat_codes(values)[rows]
+        return positions(pd.Series(pd.Categorical.from_codes(codes, dtype=values.dtype, validate=False)), index)
+    return positions(values.iloc[rows], index)
 
 
 def _rows_with(values: pd.Series, label: str) -> np.ndarray:

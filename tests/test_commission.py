@@ -1433,3 +1433,31 @@ def test_lines_grid_codes_are_employee_month_product(employees) -> None:
         assert codes.tolist() == want.tolist()
     assert lines["employee_id"].cat.codes.dtype == (np.int8 if n_e <= 127 else np.int16)
     assert lines["employee_id"].astype(str).tolist()[:: n_p * n_q] == employees
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.sampled_from(["q", "x"]), st.one_of(
+    st.integers(-10 ** 9, 10 ** 9).map(lambda m: m / 100.0), st.sampled_from([np.nan, -0.0, 0.0, 1e15]))),
+    max_size=20), st.booleans())
+def test_monthly_targets_are_the_sums_per_cell(rows, categorical) -> None:
+    """The quota indicator's targets per employee x month: each cell's sum from 0.0 in row order (bincount), NaN
+    where it has no target (a missing target, another indicator, an id or month off the grid: none), bit for bit,
+    with one row per cell (the data contract's keys) or several, categorical columns or text."""
+    from compkit.commission import monthly_targets
+
+    employees, periods = pd.Index(["E0", "E1", "E2"]), pd.Index(["2025-01", "2025-02"])
+    ids = ["E0", "E1", "E2", "E9"]
+    months = ["2025-01", "2025-02", "2025-03"]
+    metrics = pd.DataFrame({"employee_id": [ids[e] for e, _, _, _ in rows],
+                            "period": [months[p] for _, p, _, _ in rows],
+                            "indicator": [i for _, _, i, _ in rows],
+                            "target": np.array([t for _, _, _, t in rows], dtype="float64")})
+    if categorical:
+        for col in ("employee_id", "period", "indicator"):
+            metrics[col] = metrics[col].astype("category")
+    expected = np.full((3, 2), np.nan)
+    for e, p, i, t in rows:
+        if i == "q" and e < 3 and p < 2 and not np.isnan(t):
+            expected[e, p] = (0.0 if np.isnan(expected[e, p]) else expected[e, p]) + t
+    got = monthly_targets(metrics, "q", employees, periods)
+    assert got.view(np.uint64).tolist() == expected.view(np.uint64).tolist()
