@@ -1103,8 +1103,8 @@ def commission_bases(sales: pd.DataFrame | CreditSplit, commission: Commission, 
             else:
                 rows = np.flatnonzero(q == i)
                 at, factor = source_of(rows), None
-            inside = (e[rows] >= 0) & (p[rows] >= 0)
-            if not inside.all():
+            inside = None if every else (e[rows] >= 0) & (p[rows] >= 0)  # (every row with a cell: all inside)
+            if inside is not None and not inside.all():
                 rows, at = rows[inside], at[inside]
                 factor = None if factor is None else factor[inside]
             # the rows' factors as the amounts took them (the same per row: no second look-up of the labels)
