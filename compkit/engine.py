@@ -35,7 +35,7 @@ from compkit.credits import CreditSplit, split_credits
 from compkit.data import Dataset, positions
 from compkit.errors import CompkitError
 from compkit.i18n import M_
-from compkit.money import allocate_cents, round_cents, to_cents
+from compkit.money import allocate_cents, month_sums, round_cents, to_cents
 from compkit.policy import Policy
 from compkit.scoring import combine_raters, ratings_used, scorecard
 
@@ -855,7 +855,7 @@ def _benefits(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, 
     engine works this out on its second thread while it reads them too)."""
     fte = np.nan_to_num(emp["fte"].to_numpy(dtype="float64"), nan=1.0)
     first_month = (base["base_monthly_used"].to_numpy() + sum(policy.allowances.values())) * fte
-    months_employed = share.sum(axis=1)
+    months_employed = month_sums(share)
     expected = sum(out[c].to_numpy(dtype="float64") for c in ("base_pay", "allowances", "commission",
                                                                 "target_bonus"))
     stand_in = np.divide(expected, months_employed, out=np.zeros(len(out)), where=months_employed > 0)
@@ -874,14 +874,19 @@ def _benefits(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, 
         table[f"{key}_h2"] = round_cents(monthly[key][:, first_h2])
     employed = days > 0
     for key in ("at_floor", "at_cap", "hf_at_floor", "hf_at_cap"):
-        table[key] = (monthly[key] & employed).any(axis=1)
+        table[key] = np.zeros(len(ids), dtype=bool)  # in any month employed: or-ed a month (a column) at a time
+        for month in (monthly[key] & employed).T:
+            table[key] |= month
     emp_cols = [k for k in monthly if k.startswith("employee_")]
     er_cols = [k for k in monthly if k.startswith("employer_") and k != "employer_hf_taxable"]
     for k in emp_cols + er_cols:
-        table[k] = round_cents(monthly[k].sum(axis=1))
+        table[k] = round_cents(month_sums(monthly[k]))
     table["employee_contributions"] = round_cents(sum(table[k] for k in emp_cols))
     table["employer_contributions"] = round_cents(sum(table[k] for k in er_cols))
-    monthly["employee_total"] = round_cents(sum(monthly[k] for k in emp_cols))
+    total = np.add(0.0, monthly[emp_cols[0]])  # sum(...) in one array: ((0 + a) + b) + ..., then rounded in place
+    for k in emp_cols[1:]:
+        total += monthly[k]
+    monthly["employee_total"] = round_cents(total, out=total)
     monthly["employee_columns"] = emp_cols
     return monthly, pd.DataFrame(table)
 

@@ -108,3 +108,34 @@ def allocate_cents(total: float, weights: ArrayLike) -> np.ndarray:
     np.put_along_axis(rank, order, np.broadcast_to(np.arange(n), order.shape), axis=-1)
     base += rank < remainder
     return base / 100.0
+
+
+def month_sums(a: np.ndarray) -> np.ndarray:
+    """Each row's sum of a people x months float64 array (currency): ``a.sum(axis=1)``, the same bits, in about
+    half its time. numpy sums the m months of a C-ordered row pairwise: for 8 <= m < 16,
+    ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)), then a8 ... one by one (m < 8: all one by one from 0.0),
+    then 0.0 + that (so a row of −0.0 sums to +0.0). numpy does it row by row; here each step is one pass down a
+    column for all rows. A row whose sum is NaN is summed again by numpy (which of two NaNs an addition keeps is
+    not the same in numpy's row loop and its column loop). Other layouts and 16 months or more (numpy then keeps
+    8 running sums): ``a.sum(axis=1)`` itself."""
+    n, m = a.shape
+    if a.dtype != np.float64 or not a.flags.c_contiguous or m >= 16 or not n:
+        return a.sum(axis=1)
+    c = a.T
+    if m < 8:
+        out = np.zeros(n)
+        for j in range(m):
+            out += c[j]
+    else:
+        out, other = c[0] + c[1], c[2] + c[3]
+        out += other
+        np.add(c[4], c[5], out=other)
+        other += c[6] + c[7]
+        out += other
+        for j in range(8, m):
+            out += c[j]
+        out += 0.0
+    nan = np.isnan(out)
+    if nan.any():
+        out[nan] = a[nan].sum(axis=1)
+    return out

@@ -404,9 +404,12 @@ def _contribution(rate: float, base: np.ndarray, share: np.ndarray) -> np.ndarra
     months; ``base`` and ``share`` of that shape or broadcast to it). Worked out a block of people at a time
     into the result itself (the product, then :func:`round_cents` in place): the same operations on each
     element in the same order, the same bits as the expression, without its three temporaries of the whole
-    grid or a pass over memory per step."""
+    grid or a pass over memory per step. A rate of 0 on finite bases and shares gives zeros without the steps."""
     shape = np.broadcast_shapes(np.shape(base), np.shape(share))
     base, share = np.broadcast_to(base, shape), np.broadcast_to(share, shape)
+    if rate == 0.0 and np.isfinite(base).all() and np.isfinite(share).all():
+        # no such contribution: 0 x base x share is ±0.0, which rounds to +0.0 (round_cents(-0.0) is +0.0)
+        return np.zeros(shape)
     out = np.empty(shape)
     if len(shape) != 2 or not shape[0] or not shape[1]:
         np.multiply(rate, base, out=out)

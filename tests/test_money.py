@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compkit.money import allocate_cents, round_cents, to_cents, whole_cents
+from compkit.money import allocate_cents, month_sums, round_cents, to_cents, whole_cents
 
 
 def test_round_cents_half_up() -> None:
@@ -176,3 +176,29 @@ def test_whole_cents_is_the_formula_bit_for_bit(amounts, size, in_place) -> None
             x = a.copy()
             got = rule(x, out=x) if in_place else rule(x)
             assert np.array_equal(got.view(np.uint64), want.view(np.uint64))
+
+
+_MONTH_AMOUNTS = st.one_of(_EVERY_FLOAT, st.floats(-1e7, 1e7).map(lambda x: round(x, 2)),
+                           st.sampled_from([np.nan, -np.nan, -0.0, 0.0, np.inf, -np.inf, 1e308, -1e308, 0.1]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 20), st.integers(1, 20), st.data())
+def test_month_sums_is_numpys_row_sum(n, m, data) -> None:
+    """month_sums(a) is a.sum(axis=1) bit for bit (numpy's pairwise order; an all -0.0 row gives +0.0; NaN of
+    either sign and any payload, infinities that cancel into NaN, overflow), for 1-20 months and people; strided
+    and integer arrays go to numpy itself."""
+    a = np.array(data.draw(st.lists(_MONTH_AMOUNTS, min_size=n * m, max_size=n * m)), dtype="float64").reshape(n, m)
+    with np.errstate(all="ignore"):
+        assert np.array_equal(month_sums(a).view(np.uint64), a.sum(axis=1).view(np.uint64))
+        wide = np.repeat(a, 2, axis=1)[:, ::2]
+        assert np.array_equal(month_sums(wide).view(np.uint64), wide.sum(axis=1).view(np.uint64))
+    assert month_sums(np.ones((n, m), dtype=int)).tolist() == [m] * n
+
+
+def test_month_sums_worked_example() -> None:
+    # 12 months of 0.1: ((0.1 + 0.1) + (0.1 + 0.1)) + ((0.1 + 0.1) + (0.1 + 0.1)) = 0.8, then + 0.1 four times:
+    # 1.2000000000000002, as numpy sums them (0.1 added one by one from 0.0 gives 1.2: the order counts)
+    twelve = np.full((2, 12), 0.1)
+    assert month_sums(twelve).tolist() == [1.2000000000000002] * 2 == twelve.sum(axis=1).tolist()
+    assert month_sums(np.zeros((3, 0))).tolist() == [0.0, 0.0, 0.0]
