@@ -428,17 +428,16 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
             code_of_row = np.full(n, len(emp_row), dtype=np.int64)
             listed = np.flatnonzero(emp_row >= 0)
             code_of_row[emp_row[listed]] = listed
-            for how, agg in (("sum", sums), ("mean", means)):  # the indicators summed, and the others (averaged)
-                mine = np.flatnonzero([h == "sum" if how == "sum" else h not in ("sum", "last") for h in how_of])
-                if not len(mine):
-                    continue
-                cols = [ind_pos[metric_ids[i]] for i in mine]
-                for grid, name in ((actual, "actual"), (target, "target")):
-                    # the cells as (employee code x indicator code), a row and a column of NaN after the last (an
-                    # employee or a metric indicator without rows: code -1)
-                    by_code = np.full((len(emp_row) + 1, k_t + 1), np.nan)
-                    by_code[:-1, :-1] = agg[name][:n_cells].reshape(-1, k_t)
-                    grid[:, cols] = by_code[code_of_row[:, None], code_of_ind[mine][None, :]]
+            agg_of = [i for i, how in enumerate(how_of) if how != "last"]  # the metric indicators summed or averaged
+            for grid, name in ((actual, "actual"), (target, "target")):
+                for i in agg_of:
+                    # per employee code (a NaN after the last), the sum (an indicator summed) or mean (the others) of
+                    # its cell of the indicator (code x: the cells x, x + k_t, x + 2 k_t, ...; NaN for code -1, no
+                    # rows); each employee's row takes its code's
+                    x, by_code = code_of_ind[i], np.full(len(emp_row) + 1, np.nan)
+                    if x >= 0:
+                        by_code[:-1] = (sums if how_of[i] == "sum" else means)[name][x:n_cells:k_t]
+                    grid[:, ind_pos[metric_ids[i]]] = by_code[code_of_row]
 
     def put(ind: Indicator, rows: np.ndarray, values: np.ndarray) -> None:
         ok = rows >= 0
@@ -491,8 +490,8 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
                            for item in items]
                 for layer in range(max(map(len, columns), default=0)):
                     col = np.array([c[layer] if layer < len(c) else -1 for c in columns] + [-1])[codes]
-                    ok = (rows >= 0) & (col >= 0)
-                    actual[rows[ok], col[ok]] = score[ok]
+                    ok = (rows >= 0) & (col >= 0)  # (written by flat positions: row x k + column)
+                    actual.reshape(-1)[rows[ok].astype(np.int64) * k + col[ok]] = score[ok]
         elif ind.source == "training":  # compkit.training: hours in the period, or certificates held by its end
             end = data.cycle_end if through is None else pd.Timestamp(through + "-01") + pd.offsets.MonthEnd(0)
             values = training.indicator_values(data.training, ind.measure, data.cycle_start, end)
@@ -500,10 +499,14 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
             put(ind, positions(pd.Series(values.index), employees), values.to_numpy(dtype="float64"))
         if ind.source not in ("metrics", "team") and ind.target is not None:
             target[:, j] = ind.target
+    teams: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}  # each kind of team's groups, found once
     for ind in inds:
         if ind.source == "team":
             j, of = ind_pos[ind.id], ind_pos[ind.of]
-            actual[:, j], target[:, j] = team_totals(data.employees, ind.team, actual[:, of], target[:, of])
+            if ind.team not in teams:
+                teams[ind.team] = _team_groups(data.employees, ind.team)
+            actual[:, j], target[:, j] = team_totals(data.employees, ind.team, actual[:, of], target[:, of],
+                                                     teams[ind.team])
             if ind.target is not None:
                 target[:, j] = ind.target
 
@@ -524,22 +527,15 @@ def indicator_values(policy: Policy, data: Dataset, through: str | None = None,
 # ------------------------------------------------------------------------------ scores and composite
 
 
-def team_totals(employees: pd.DataFrame, team: str, actual: np.ndarray,
-                target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def team_totals(employees: pd.DataFrame, team: str, actual: np.ndarray, target: np.ndarray,
+                groups: tuple[np.ndarray, np.ndarray, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A manager's team results: per employee, the sums of ``actual`` and ``target`` over the team (CNY or the
     indicator's unit; NaN where no member has a value).
 
     team ``branch`` / ``region``: everyone of the employee's branch or region, the employee included;
-    ``supervisor``: the employees whose ``supervisor_id`` is the employee's id."""
-    n = len(employees)
-    if team == "supervisor":  # (the ids as their own text column: no Python string per id)
-        member_group = positions(employees["supervisor_id"].astype("string").fillna(""),
-                                 pd.Index(employees["employee_id"].astype(str)))
-        own_group = np.arange(n)
-        n_groups = n
-    else:
-        own_group, uniques = pd.factorize(employees[team].astype(str))
-        member_group, n_groups = own_group, len(uniques)
+    ``supervisor``: the employees whose ``supervisor_id`` is the employee's id. ``groups``: :func:`_team_groups`
+    of the employees and team, when already found (several team indicators of one kind of team)."""
+    own_group, member_group, n_groups = _team_groups(employees, team) if groups is None else groups
     out = []
     for values in (actual, target):
         ok = (member_group >= 0) & ~np.isnan(values)
@@ -547,6 +543,18 @@ def team_totals(employees: pd.DataFrame, team: str, actual: np.ndarray,
         seen = np.bincount(member_group[ok], minlength=n_groups) > 0
         out.append(np.where(seen[own_group], sums[own_group], np.nan))
     return out[0], out[1]
+
+
+def _team_groups(employees: pd.DataFrame, team: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """(own_group, member_group, n_groups) of :func:`team_totals`: per employee, the group whose sum it reads and
+    the group it adds to (-1: none), and the number of groups."""
+    n = len(employees)
+    if team == "supervisor":  # (the ids as their own text column: no Python string per id)
+        member_group = positions(employees["supervisor_id"].astype("string").fillna(""),
+                                 pd.Index(employees["employee_id"].astype(str)))
+        return np.arange(n), member_group, n
+    own_group, uniques = pd.factorize(employees[team].astype(str))
+    return own_group, own_group, len(uniques)
 
 
 def score_indicators(policy: Policy, values: pd.DataFrame, code: np.ndarray | None = None) -> pd.DataFrame:

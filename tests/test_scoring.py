@@ -495,3 +495,25 @@ def test_ratings_within_arrow_text_groups_as_its_python_strings(rows: list) -> N
     got = assign_ratings(scores, BANDS, SHARES, texts)
     want = assign_ratings(scores, BANDS, SHARES, np.asarray(texts, dtype=object))
     pd.testing.assert_frame_equal(got, want)
+
+
+def test_team_groups_worked_example() -> None:
+    """_team_groups: by branch, each employee reads and adds to its branch's group; by supervisor, each reads its
+    own group (its position) and adds to its supervisor's (-1: none, or not an employee). team_totals with the
+    groups given is team_totals without them."""
+    from compkit.scoring import _team_groups, team_totals
+
+    emp = pd.DataFrame({"employee_id": ["A", "B", "C", "D"], "branch": ["x", "y", "x", "y"],
+                        "supervisor_id": [None, "A", "A", "Z"]})
+    own, member, n_groups = _team_groups(emp, "branch")
+    assert own.tolist() == member.tolist() == [0, 1, 0, 1] and n_groups == 2
+    own, member, n_groups = _team_groups(emp, "supervisor")
+    assert own.tolist() == [0, 1, 2, 3] and member.tolist() == [-1, 0, 0, -1] and n_groups == 4
+    actual, target = np.array([1.0, 2.0, np.nan, 4.0]), np.array([10.0, 20.0, 30.0, 40.0])
+    for team in ("branch", "supervisor"):
+        want = team_totals(emp, team, actual, target)
+        got = team_totals(emp, team, actual, target, _team_groups(emp, team))
+        assert all(np.array_equal(g, w, equal_nan=True) for g, w in zip(got, want))
+    assert np.array_equal(team_totals(emp, "branch", actual, target)[0], [1.0, 6.0, 1.0, 6.0])
+    assert np.array_equal(team_totals(emp, "supervisor", actual, target)[0], [2.0, np.nan, np.nan, np.nan],
+                          equal_nan=True)
