@@ -921,8 +921,9 @@ def _net_pay(policy: Policy, data: Dataset, ids: pd.Series, bonus_paid: np.ndarr
     emp_cols = monthly["employee_columns"]
     si_cols = [c for c in emp_cols if c not in ("employee_housing_fund", "employee_supplementary_housing_fund",
                                                 "employee_annuity")]
-    deductible = sum(monthly[c] for c in si_cols) + monthly["hf_deductible"]
-    deductible += monthly["annuity_deductible"]
+    deductible = np.zeros((n, m))  # sum(...) + hf_deductible + annuity_deductible, added up in one array
+    for c in si_cols + ["hf_deductible", "annuity_deductible"]:
+        deductible += monthly[c]
     deductible = tx.round_sum(deductible)  # a sum of amounts in cents
     special, yearly = tx.deductions_by_month(getattr(data, "deductions", None), ids, periods)
     emp = data.employees

@@ -139,3 +139,20 @@ def month_sums(a: np.ndarray) -> np.ndarray:
     if nan.any():
         out[nan] = a[nan].sum(axis=1)
     return out
+
+
+def month_cumsums(a: np.ndarray) -> np.ndarray:
+    """The running totals over the months of a people x months float64 array: ``np.cumsum(a, axis=1)``, the same
+    bits (month j is month j − 1's total + a[:, j], as numpy adds them), a month at a time for all rows (a pass down
+    each column) instead of row by row: 4.5 -> 2.9 ms at 100k x 12. A row whose last total is NaN is summed again by
+    numpy (which of two NaNs an addition keeps differs between its loops)."""
+    if a.dtype != np.float64 or a.ndim != 2 or not a.shape[1]:
+        return np.cumsum(a, axis=1)
+    out = np.empty(a.shape)
+    out[:, 0] = a[:, 0]
+    for j in range(1, a.shape[1]):
+        np.add(out[:, j - 1], a[:, j], out=out[:, j])
+    nan = np.isnan(out[:, -1])
+    if nan.any():
+        out[nan] = np.cumsum(a[nan], axis=1)
+    return out

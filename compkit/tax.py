@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike
 
 from compkit._text import gather, text_column
 from compkit.data import positions
-from compkit.money import round_cents
+from compkit.money import month_cumsums, month_sums, round_cents
 from compkit.policy import ANNUAL_TAX_TABLE, DEDUCTION_KIND_NAMES, MONTHLY_TAX_TABLE, Tax, TaxBracket
 
 __all__ = [
@@ -60,6 +60,37 @@ def _table(table: Sequence[TaxBracket]) -> tuple[np.ndarray, np.ndarray, np.ndar
     return upto, rate, quick
 
 
+def _bracket(upto: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The bracket of each amount ``x`` (already rounded as the caller compares it) in a table whose limits
+    ``upto`` increase (the policy checks it; the last is inf): ``np.searchsorted(upto, x, side="left")``, the
+    number of limits below x, counted as len(upto) − the number of limits x is at or below (a pass per limit,
+    byte indices; NaN is at or below none: len(upto), where searchsorted puts NaN too)."""
+    if len(upto) > 255:
+        return np.searchsorted(upto, x, side="left")
+    i = np.full(np.shape(x), len(upto), dtype=np.uint8)
+    at_or_below = np.empty(np.shape(x), dtype=bool)
+    for limit in upto:
+        np.less_equal(x, limit, out=at_or_below)
+        i -= at_or_below.view(np.uint8)
+    return i
+
+
+def _running_max(a: np.ndarray) -> np.ndarray:
+    """``np.maximum.accumulate(a, axis=1)`` of a people x months float64 array, the same bits, a month (a column)
+    at a time for all rows: month j is max(month j − 1's, a[:, j]). A row ending in NaN is worked out again by
+    numpy (which of two NaNs np.maximum keeps differs between its loops)."""
+    if a.dtype != np.float64 or a.ndim != 2 or not a.shape[1]:
+        return np.maximum.accumulate(a, axis=1)
+    out = np.empty(a.shape)
+    out[:, 0] = a[:, 0]
+    for j in range(1, a.shape[1]):
+        np.maximum(out[:, j - 1], a[:, j], out=out[:, j])
+    nan = np.isnan(out[:, -1])
+    if nan.any():
+        out[nan] = np.maximum.accumulate(a[nan], axis=1)
+    return out
+
+
 def round_sum(x: np.ndarray) -> np.ndarray:
     """Sums and differences of amounts already in cents, rounded to the cent: rint(x x 100) / 100 (+0.0, so
     no −0.00). For such sums the float error is far below a millionth of a cent, so this is
@@ -81,8 +112,8 @@ def bracket_tax(taxable: ArrayLike, table: Sequence[TaxBracket] = ANNUAL_TAX_TAB
     x = np.maximum(np.asarray(taxable, dtype="float64"), 0.0)
     upto, rate, quick = _table(table)
     # limits are inclusive: 36,000 is in the 3% bracket; compare in cents so 36,000.000000001 stays there
-    i = np.searchsorted(upto, np.round(x, 6), side="left")
-    return np.maximum(x * rate[i] - quick[i], 0.0)
+    i = _bracket(upto, np.round(x, 6))
+    return np.maximum(x * np.take(rate, i) - np.take(quick, i), 0.0)
 
 
 def cumulative_withholding(gross: ArrayLike, social_insurance: ArrayLike = 0.0, special_deductions: ArrayLike = 0.0,
@@ -126,15 +157,15 @@ def cumulative_withholding(gross: ArrayLike, social_insurance: ArrayLike = 0.0, 
     if employed is None:  # months employed so far: 1, 2, ... 12 in every row
         employed_cum = np.arange(1.0, shape[1] + 1.0)
     else:
-        employed_cum = np.cumsum(per_month(np.asarray(employed, dtype="float64")), axis=1)
-    taxable_cum = np.cumsum(income, axis=1)
+        employed_cum = month_cumsums(per_month(np.asarray(employed, dtype="float64")))
+    taxable_cum = month_cumsums(income)
     taxable_cum -= basic_deduction * employed_cum
     earlier = np.ndim(prior_taxable) or float(prior_taxable) != 0.0 or np.ndim(prior_withheld) \
         or float(prior_withheld) != 0.0
     if earlier:  # the tax year began before the first month here
         taxable_cum += np.broadcast_to(np.asarray(prior_taxable, dtype="float64"), shape[:1])[:, None]
     tax_cum = round_cents(bracket_tax(taxable_cum, table))
-    withheld_cum = np.maximum.accumulate(tax_cum, axis=1)
+    withheld_cum = _running_max(tax_cum)
     withheld = np.empty_like(withheld_cum)  # month m withholds withheld_cum[m] − withheld_cum[m − 1], to the cent
     withheld[:, 0] = withheld_cum[:, 0]
     if earlier:
@@ -167,8 +198,8 @@ def annual_bonus_tax(bonus: ArrayLike, table: Sequence[TaxBracket] = MONTHLY_TAX
     """
     b = np.maximum(np.asarray(bonus, dtype="float64"), 0.0)
     upto, rate, quick = _table(table)
-    i = np.searchsorted(upto, np.round(b / MONTHS, 6), side="left")
-    return round_cents(np.maximum(b * rate[i] - quick[i], 0.0))
+    i = _bracket(upto, np.round(b / MONTHS, 6))
+    return round_cents(np.maximum(b * np.take(rate, i) - np.take(quick, i), 0.0))
 
 
 def bonus_cliffs(table: Sequence[TaxBracket] = MONTHLY_TAX_TABLE) -> pd.DataFrame:
@@ -348,8 +379,8 @@ def payroll(wages: np.ndarray, bonus: ArrayLike, bonus_month: int, contributions
     with_benefits = wages + other
     income = with_benefits - deductible
     income -= special
-    year_taxable = income.sum(axis=1) - tax.basic_deduction * months_employed
-    withholding_income = with_benefits.sum(axis=1)
+    year_taxable = month_sums(income) - tax.basic_deduction * months_employed
+    withholding_income = month_sums(with_benefits)
     ytd = None if year_to_date is None else {c: np.nan_to_num(year_to_date[c].to_numpy(dtype="float64"))
                                               for c in YEAR_TO_DATE}
     if ytd is not None:
@@ -384,7 +415,8 @@ def payroll(wages: np.ndarray, bonus: ArrayLike, bonus_month: int, contributions
     bonus_tax = np.where(combined, choice["bonus_tax"], separate_tax)
     cliffs = _cliff_arrays(b, tax.monthly_table)
     rec_income = year_taxable + tax.basic_deduction * months_employed + np.asarray(prior_income, dtype="float64")
-    rec_withheld = withheld.sum(axis=1) + np.asarray(prior_withheld, dtype="float64")
+    withheld_total = month_sums(withheld)
+    rec_withheld = withheld_total + np.asarray(prior_withheld, dtype="float64")
     rec_bonus = b
     if ytd is not None:  # the whole year: the earlier months' income and tax; the bonus taxed separately
         rec_income = rec_income + tax.basic_deduction * ytd["ytd_months"] + np.where(separate_used, b, 0.0)
@@ -396,20 +428,20 @@ def payroll(wages: np.ndarray, bonus: ArrayLike, bonus_month: int, contributions
                      rec_withheld, rec_bonus, tax.basic_deduction * MONTHS, tax.reconciliation_exempt_due,
                      tax.annual_table, tax.monthly_table)
     year = pd.DataFrame({
-        "wages": round_cents(wages.sum(axis=1)), "bonus_paid": b,
+        "wages": round_cents(month_sums(wages)), "bonus_paid": b,
         "bonus_treatment": text_column(gather(["separate", "combined"], combined.astype(np.int64))),
         "tax_separate": choice["separate"], "tax_combined": choice["combined"],
         "bonus_tax": round_cents(bonus_tax), "net_bonus": round_cents(b - bonus_tax),
         "bonus_in_avoid_range": cliffs["in_avoid_range"] & ~combined,
         "bonus_cliff": np.where(combined, np.nan, cliffs["cliff"]),
         "bonus_avoid_to": np.where(combined, np.nan, cliffs["avoid_to"]),
-        "tax_withheld": round_cents(withheld.sum(axis=1)), "net_pay": round_cents(net.sum(axis=1)),
+        "tax_withheld": round_cents(withheld_total), "net_pay": round_cents(month_sums(net)),
         "reconciliation_tax_due": rec["tax_due"], "reconciliation_balance": rec["balance"],
         "reconciliation_waived": rec["waived"],
         # what the year's later months (a second half-year) carry on from: see year_to_date
         "months_employed": months_employed.astype("float64"),
         "withholding_income": round_cents(withholding_income + np.where(combined, b, 0.0)),
-        "withholding_deductions": round_cents(deductible.sum(axis=1) + np.broadcast_to(special, (n, m)).sum(axis=1)),
+        "withholding_deductions": round_cents(month_sums(deductible) + month_sums(np.broadcast_to(special, (n, m)))),
     })
     if ytd is not None:  # what this cycle carried on from
         for c in YEAR_TO_DATE:
@@ -419,8 +451,8 @@ def payroll(wages: np.ndarray, bonus: ArrayLike, bonus_month: int, contributions
         d = np.asarray(deferred, dtype="float64")
         est = deferred_bonus_tax(d, np.maximum(year_taxable, 0.0)[:, None], tax.deferred_bonus,
                                  tax.annual_table, tax.monthly_table)
-        year["deferred_bonus"] = round_cents(d.sum(axis=1))
-        year["deferred_bonus_tax"] = round_cents(est.sum(axis=1))
+        year["deferred_bonus"] = round_cents(month_sums(d))
+        year["deferred_bonus_tax"] = round_cents(month_sums(est))
     return {"taxable_cum": w["taxable_cum"], "taxable_income_cumulative": round_sum(w["taxable_cum"]),
             "tax_withheld": withheld, "bonus_tax": bonus_tax_m, "bonus_paid": bonus_paid, "net_pay": net,
             "year": year}

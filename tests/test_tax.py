@@ -495,3 +495,33 @@ def test_the_half_year_columns_have_headers(tmp_path, policy):
     out = evaluate(half, load_dataset(folder, policy=half))
     assert [c for c in out.tax.columns if c not in headers.COLUMNS] == []
     assert headers.column_label("ytd_tax_withheld", "zh-CN") == "1至6月已预扣预缴税额（元）"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0, 1e7), min_size=0, max_size=10, unique=True), st.data())
+def test_bracket_is_searchsorted(limits, data) -> None:
+    """_bracket(upto, x) is np.searchsorted(upto, x, side="left") for increasing limits ending in inf: amounts at,
+    just above and below the limits, -0.0, negative, inf and NaN (past the last bracket, as searchsorted)."""
+    from compkit.tax import _bracket
+    upto = np.array(sorted(limits) + [np.inf])
+    near = [v for u in limits for v in (u, np.nextafter(u, np.inf), np.nextafter(u, -np.inf))]
+    x = np.array(data.draw(st.lists(st.one_of(st.floats(-1e3, 2e7), st.sampled_from(
+        near + [0.0, -0.0, np.inf, -np.inf, np.nan])), min_size=1, max_size=50)))
+    assert np.array_equal(_bracket(upto, x), np.searchsorted(upto, x, side="left"))
+    assert _bracket(upto, x[0]) == np.searchsorted(upto, x[0], side="left")
+    # 36,000 is in the annual table's 3% bracket (limits inclusive), 36,000.01 in the 10% one, NaN past the end
+    annual = np.array([36000.0, 144000.0, 300000.0, 420000.0, 660000.0, 960000.0, np.inf])
+    assert _bracket(annual, np.array([0.0, 36000.0, 36000.01, np.inf, np.nan])).tolist() == [0, 0, 1, 6, 7]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 20), st.integers(0, 14), st.data())
+def test_running_max_is_maximum_accumulate(n, m, data) -> None:
+    """_running_max(a) is np.maximum.accumulate(a, axis=1) bit for bit: NaN of either sign, -0.0 against 0.0,
+    infinities, no months."""
+    from compkit.tax import _running_max
+    values = st.one_of(st.floats(-1e6, 1e6), st.sampled_from([np.nan, -np.nan, -0.0, 0.0, np.inf, -np.inf]))
+    a = np.array(data.draw(st.lists(values, min_size=n * m, max_size=n * m)), dtype="float64").reshape(n, m)
+    assert np.array_equal(_running_max(a).view(np.uint64), np.maximum.accumulate(a, axis=1).view(np.uint64))
+    # tax to date 10, 8, 12 -> withheld to date 10, 10, 12
+    assert _running_max(np.array([[10.0, 8.0, 12.0]])).tolist() == [[10.0, 10.0, 12.0]]
