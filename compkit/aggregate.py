@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from compkit._arrays import any_codes, before_or_in, cat_codes, positions, sorted_codes
-from compkit.credits import CreditSplit
+from compkit.credits import CreditSplit, _numbers
 
 
 def _through(df: pd.DataFrame, column: str, through: str | None) -> pd.DataFrame:
@@ -182,9 +182,11 @@ def loyalty(sales: pd.DataFrame | CreditSplit, through: str | None = None) -> pd
     split = sales if isinstance(sales, CreditSplit) else None
     if split is None or split.trivial:
         e, e_labels = sorted_codes((sales if split is None else split.sales)["employee_id"])
+        held = e[:0]
     else:  # the credited sales' employee categorical (as credited_sales makes it), in its categories' order
-        e, e_labels = split.employee_codes()
-    customers, repeat = _repeat_customers(sales, lambda rows, at: e[rows], len(e_labels), through)
+        (e, held), e_labels = split.employee_code_parts()
+    customers, repeat = _repeat_customers(sales, lambda at, rows: np.concatenate([e[at], held[rows]]), len(e_labels),
+                                          through)
     keep = customers > 0
     out = pd.DataFrame({"employee_id": np.asarray(e_labels, dtype=object)[keep], "customers": customers[keep],
                         "repeat_customers": repeat[keep]})
@@ -199,22 +201,19 @@ def loyalty_rates(sales: pd.DataFrame | CreditSplit, employee_ids: pd.Index, thr
     only the rows that count are looked up (the sales table's employee at their sales rows; a credit holder
     by the credits table's employees, looked up once)."""
     split = sales if isinstance(sales, CreditSplit) else None
-    table = sales if split is None else split.sales
-    whole = split is None or split.trivial
-    n_kept = len(table) if whole else len(split.sources()) - len(split.source)
-    ids = table["employee_id"]
+    ids = (sales if split is None else split.sales)["employee_id"]
 
-    def employee_at(rows: np.ndarray, at: np.ndarray) -> np.ndarray:
-        kept = int(np.searchsorted(rows, n_kept))  # (rows increasing: the rows kept first, then the split rows)
-        e = np.empty(len(rows), dtype=np.int64)
+    def employee_at(at: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        kept = len(at)
+        e = np.empty(kept + len(rows), dtype=np.int64)
         if isinstance(ids.dtype, pd.CategoricalDtype):  # the rows' codes as a categorical of the same categories
-            e[:kept] = positions(pd.Series(pd.Categorical.from_codes(cat_codes(ids)[at[:kept]],
-                                                                     dtype=ids.dtype, validate=False)), employee_ids)
+            e[:kept] = positions(pd.Series(pd.Categorical.from_codes(cat_codes(ids)[at], dtype=ids.dtype,
+                                                                     validate=False)), employee_ids)
         else:
-            e[:kept] = positions(ids.iloc[at[:kept]], employee_ids)
-        if not whole:  # the split rows' credit holders: the credits' holders looked up once per split (shared with
+            e[:kept] = positions(ids.iloc[at], employee_ids)
+        if len(rows):  # the split rows' credit holders: the credits' holders looked up once per split (shared with
             # the commission's look-up on the other thread), then taken per row (no copy of their texts)
-            e[kept:] = split.holder_positions(employee_ids)[split.holder[rows[kept:] - n_kept]]
+            e[kept:] = split.holder_positions(employee_ids)[split.holder[rows]]
         return e
 
     customers, repeat = _repeat_customers(sales, employee_at, len(employee_ids), through)
@@ -225,12 +224,15 @@ def loyalty_rates(sales: pd.DataFrame | CreditSplit, employee_ids: pd.Index, thr
 def _repeat_customers(sales: pd.DataFrame | CreditSplit, employee_at: Callable[[np.ndarray, np.ndarray], np.ndarray],
                       n_e: int, through: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(customers who bought, of them those who bought in two or more distinct months) per employee code, as
-    int64 arrays of length ``n_e``: :func:`loyalty`'s counts. ``employee_at(rows, at)``: the employee codes
-    (-1: none) of the credited sales rows ``rows`` (a :class:`compkit.credits.CreditSplit`'s credited rows, or
-    the rows of the table; increasing), whose sales rows are ``at``.
+    int64 arrays of length ``n_e``: :func:`loyalty`'s counts. ``employee_at(at, rows)``: the employee codes (-1:
+    none) of the credited sales rows that count, as a new array (written over here): the rows kept as they are,
+    by their sales rows ``at`` (increasing), then the split rows ``rows`` (a :class:`compkit.credits.CreditSplit`'s
+    split rows by their position among them, increasing; none without a split).
 
     Only the rows that count (amount > 0, a customer, a month, an employee; up to ``through``) are taken, once:
-    their (employee, customer, month) as one int64 key, (e x n_c + c) x n_m + m, sorted in place."""
+    their (employee, customer, month) as one int64 key, (e x n_c + c) x n_m + m, sorted in place. A row kept as
+    it is counts by its sales row (its own amount); a split row by its sales row's customer and month and its own
+    part of the amount."""
     split = sales if isinstance(sales, CreditSplit) else None
     table = sales if split is None else split.sales
     c, n_c = any_codes(table["customer_id"])
@@ -243,19 +245,23 @@ def _repeat_customers(sales: pd.DataFrame | CreditSplit, employee_at: Callable[[
     counted = (c >= 0) & (m >= 0)  # per sales row
     if through is not None:
         counted &= before_or_in(table["period"], through)
-    if split is not None:
-        counted = split.rows(counted)
-    counted &= (table["amount"].to_numpy(dtype="float64") if split is None else split.column("amount")) > 0
-    rows = np.flatnonzero(counted)  # the credited rows that count (but for their employee)
+    if split is None or split.trivial:
+        counted &= (table["amount"].to_numpy(dtype="float64") if split is None else split.column("amount")) > 0
+        rows = np.zeros(0, dtype=np.int64)
+    else:  # (the split rows' amounts: the credited sales' after the rows kept)
+        rows = np.flatnonzero(counted[split.source] & (split.column("amount")[split.n_kept():] > 0))
+        counted &= split.kept
+        counted &= _numbers(table["amount"]) > 0  # (a row kept: the credited sales' amount, its sales row's)
+    at = np.flatnonzero(counted)  # the sales rows kept that count (but for their employee)
     del counted
-    at = rows if split is None or split.trivial else split.sources()[rows]  # their sales rows
-    e = employee_at(rows, at)
-    if not bool((e >= 0).all()):
-        has = e >= 0
-        e, at = e[has], at[has]
+    key = employee_at(at, rows).astype(np.int64, copy=False)
+    if len(rows):
+        at = np.concatenate([at, split.source[rows]])  # the sales rows of all the rows that count
+    if not bool((key >= 0).all()):
+        has = key >= 0
+        key, at = key[has], at[has]
     # a customer's rows with an employee then sit together, months in order, so the pair bought in two or more
     # distinct months exactly when its first and last keys differ
-    key = e.astype(np.int64)
     key *= n_c
     key += c[at]
     key *= n_m
@@ -263,7 +269,11 @@ def _repeat_customers(sales: pd.DataFrame | CreditSplit, employee_at: Callable[[
     del rows, at
     key.sort()
     pairs = key // n_m
-    starts = np.flatnonzero(np.concatenate([[True], pairs[1:] != pairs[:-1]])) if len(pairs) else np.array([], int)
+    first = np.empty(len(pairs), dtype=bool)  # whether each row is its pair's first
+    first[:1] = True
+    np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    del first
     ends = np.append(starts[1:], len(pairs)) - 1 if len(pairs) else starts
     repeated = key[starts] != key[ends]
     pair_employee = pairs[starts] // n_c

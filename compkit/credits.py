@@ -236,15 +236,22 @@ class CreditSplit:
     def employee_codes(self) -> tuple[np.ndarray, pd.Index]:
         """(codes, labels) of the credited sales' ``employee_id`` as :func:`credited_sales` makes it (a
         categorical: the sales table's ids, then holders without sales of their own); missing -> -1."""
+        (own, held), labels = self.employee_code_parts()
+        return (own, labels) if self.kept is None else (np.concatenate([own[self.kept], held]), labels)
+
+    def employee_code_parts(self) -> tuple[tuple[np.ndarray, np.ndarray], pd.Index]:
+        """:meth:`employee_codes` by part: ((the code of each sales row's employee, of each split row's credit
+        holder), labels); the credited sales' codes are the first at the rows kept, then the second."""
+        ids = self.sales["employee_id"]
         if self.kept is None:
-            ids = self.sales["employee_id"]
             if isinstance(ids.dtype, pd.CategoricalDtype):
-                return cat_codes(ids), ids.cat.categories
-            codes, labels = pd.factorize(ids)
-            return codes, pd.Index(labels)
-        (sales_codes, holder_codes), labels = _employee_codes(self.sales["employee_id"],
-                                                              self.credits["employee_id"])
-        return np.concatenate([sales_codes[self.kept], holder_codes[self.holder]]), labels
+                codes, labels = cat_codes(ids), ids.cat.categories
+            else:
+                codes, labels = pd.factorize(ids)
+                labels = pd.Index(labels)
+            return (codes, codes[:0]), labels
+        (sales_codes, holder_codes), labels = _employee_codes(ids, self.credits["employee_id"])
+        return (sales_codes, holder_codes[self.holder]), labels
 
     def employee_positions(self, index: pd.Index) -> np.ndarray:
         """Position in ``index`` of each credited sales row's employee (-1: not there), int32. Written into one

@@ -334,7 +334,16 @@ def test_employee_positions_a_block_at_a_time_are_the_tables(block, monkeypatch)
             got = split.employee_positions(index)
             assert got.dtype == np.int32
             assert got.tolist() == positions(table["employee_id"], index).tolist()
+        # the codes by part: each sales row's, each split row's; the credited rows' are the first at the rows kept
+        (own, held), labels = split.employee_code_parts()
+        assert len(own) == len(sales) and len(held) == len(split.source)
+        codes, same_labels = split.employee_codes()
+        assert same_labels.equals(labels) and codes.tolist() == own[split.kept].tolist() + held.tolist()
+        assert [None if c < 0 else labels[c] for c in codes] == table["employee_id"].astype(object).where(
+            table["employee_id"].notna(), None).tolist()
     nothing = split_credits(sales, None)  # no credits: the sales table's own ids
+    (own, held), labels = nothing.employee_code_parts()
+    assert len(own) == len(sales) and len(held) == 0 and nothing.employee_codes()[0].tolist() == own.tolist()
     assert nothing.employee_positions(pd.Index(["E1", "E2", "E3"])).tolist() == [2, 0, -1, 1, 0, 2, 1]
 
 
