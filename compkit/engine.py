@@ -35,7 +35,7 @@ from compkit.credits import CreditSplit, split_credits
 from compkit.data import Dataset, positions
 from compkit.errors import CompkitError
 from compkit.i18n import M_
-from compkit.money import allocate_cents, month_sums, round_cents, to_cents
+from compkit.money import allocate_cents, round_cents, row_sums, running_sums, to_cents
 from compkit.policy import Policy
 from compkit.scoring import combine_raters, ratings_used, scorecard
 
@@ -768,12 +768,26 @@ def _leaver_table(out: pd.DataFrame, leavers: pd.DataFrame, bonus: pd.DataFrame,
 def _split_by_share(total: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """A rounded cycle amount per person spread over months in proportion to ``weight`` (the share of each
     month employed: a full month weighs 1), in cents, so the months add up to the amount exactly (rounded
-    cumulative shares, differenced)."""
-    cum = np.cumsum(weight, axis=1, dtype="float64")
-    tot = cum[:, -1:]
-    share = np.divide(cum, tot, out=np.zeros_like(cum), where=tot > 0)
-    share[:, -1] = np.where(tot[:, 0] > 0, 1.0, 0.0)
-    return round_cents(np.diff(round_cents(total[:, None] * share), axis=1, prepend=0.0))
+    cumulative shares, differenced): month j = round_cents(round_cents(total x share_j) − round_cents(total x
+    share_j−1)), share_j = the weights to month j / all the person's weights (0 without any; the last month 1).
+    ``total``: one amount per person, or several (k x people, the result k x people x months: the shares worked
+    out once for all k)."""
+    cum = running_sums(np.asarray(weight, dtype="float64"))
+    tot = cum[:, -1:].copy()
+    employed = tot[:, 0] > 0
+    with np.errstate(divide="ignore", invalid="ignore"):  # (rows without weight: 0 below)
+        share = np.divide(cum, tot, out=cum)
+    share[~employed] = 0.0
+    share[:, -1] = np.where(employed, 1.0, 0.0)
+    totals = np.asarray(total, dtype="float64")
+    out = np.empty(totals.shape + share.shape[1:])
+    for amount, months in zip(totals.reshape(-1, len(share)), out.reshape(-1, *share.shape)):
+        cents = np.multiply(amount[:, None], share)
+        round_cents(cents, out=cents)
+        np.subtract(cents[:, :1], 0.0, out=months[:, :1])  # np.diff with 0.0 before the first month
+        np.subtract(cents[:, 1:], cents[:, :-1], out=months[:, 1:])
+        round_cents(months, out=months)
+    return out
 
 
 def _commission_cents(lines: pd.DataFrame, settlement: pd.DataFrame | None, ids: pd.Series,
@@ -799,7 +813,7 @@ def _commission_cents(lines: pd.DataFrame, settlement: pd.DataFrame | None, ids:
     for start in range(0, n, per_block):
         cents = commission[start:start + per_block] * 100
         np.rint(cents, out=cents)
-        cents.sum(axis=2, out=out[start:start + per_block])
+        out[start:start + per_block] = row_sums(cents.reshape(-1, cents.shape[2])).reshape(-1, m)  # .sum(axis=2)
     if settlement is not None and len(settlement):
         at = positions(pd.Series(settlement.index), pd.Index(ids))
         amount = settlement["settlement"].to_numpy(dtype="float64")
@@ -821,8 +835,8 @@ def _monthly_gross(out: pd.DataFrame, commission: pd.DataFrame | np.ndarray, ids
         days, month_len = pay.month_days(emp["hire_date"], emp["exit_date"], periods)
         employed = days, days / month_len[None, :]
     days, share = employed
-    base_m = _split_by_share(out["base_pay"].to_numpy(dtype="float64"), share)
-    allow_m = _split_by_share(out["allowances"].to_numpy(dtype="float64"), share)
+    base_m, allow_m = _split_by_share(np.stack([out["base_pay"].to_numpy(dtype="float64"),
+                                                out["allowances"].to_numpy(dtype="float64")]), share)
     n, m = days.shape
     if isinstance(commission, np.ndarray):
         comm_m = commission / 100
@@ -839,8 +853,11 @@ def _monthly_gross(out: pd.DataFrame, commission: pd.DataFrame | np.ndarray, ids
     awards_m = np.zeros((n, m))
     if "awards" in out:  # special awards are paid with the cycle's last month (taxed as wages)
         awards_m[:, -1] = out["awards"].to_numpy(dtype="float64")
+    wages = base_m + allow_m  # ((base + allowances) + commission) + awards in one array, rounded in place
+    wages += comm_m
+    wages += awards_m
     return {"days": days, "share": share, "base": base_m, "allowances": allow_m, "commission": comm_m,
-            "awards": awards_m, "wages": round_cents(base_m + allow_m + comm_m + awards_m)}
+            "awards": awards_m, "wages": round_cents(wages, out=wages)}
 
 
 def _benefits(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, base: pd.DataFrame,
@@ -855,7 +872,7 @@ def _benefits(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, 
     engine works this out on its second thread while it reads them too)."""
     fte = np.nan_to_num(emp["fte"].to_numpy(dtype="float64"), nan=1.0)
     first_month = (base["base_monthly_used"].to_numpy() + sum(policy.allowances.values())) * fte
-    months_employed = month_sums(share)
+    months_employed = row_sums(share)
     expected = sum(out[c].to_numpy(dtype="float64") for c in ("base_pay", "allowances", "commission",
                                                                 "target_bonus"))
     stand_in = np.divide(expected, months_employed, out=np.zeros(len(out)), where=months_employed > 0)
@@ -880,7 +897,7 @@ def _benefits(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, 
     emp_cols = [k for k in monthly if k.startswith("employee_")]
     er_cols = [k for k in monthly if k.startswith("employer_") and k != "employer_hf_taxable"]
     for k in emp_cols + er_cols:
-        table[k] = round_cents(month_sums(monthly[k]))
+        table[k] = round_cents(row_sums(monthly[k]))
     table["employee_contributions"] = round_cents(sum(table[k] for k in emp_cols))
     table["employer_contributions"] = round_cents(sum(table[k] for k in er_cols))
     total = np.add(0.0, monthly[emp_cols[0]])  # sum(...) in one array: ((0 + a) + b) + ..., then rounded in place

@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike
 
 from compkit._text import gather, text_column
 from compkit.data import positions
-from compkit.money import month_cumsums, month_sums, round_cents
+from compkit.money import round_cents, row_sums, running_sums
 from compkit.policy import ANNUAL_TAX_TABLE, DEDUCTION_KIND_NAMES, MONTHLY_TAX_TABLE, Tax, TaxBracket
 
 __all__ = [
@@ -157,8 +157,8 @@ def cumulative_withholding(gross: ArrayLike, social_insurance: ArrayLike = 0.0, 
     if employed is None:  # months employed so far: 1, 2, ... 12 in every row
         employed_cum = np.arange(1.0, shape[1] + 1.0)
     else:
-        employed_cum = month_cumsums(per_month(np.asarray(employed, dtype="float64")))
-    taxable_cum = month_cumsums(income)
+        employed_cum = running_sums(per_month(np.asarray(employed, dtype="float64")))
+    taxable_cum = running_sums(income)
     taxable_cum -= basic_deduction * employed_cum
     earlier = np.ndim(prior_taxable) or float(prior_taxable) != 0.0 or np.ndim(prior_withheld) \
         or float(prior_withheld) != 0.0
@@ -379,8 +379,8 @@ def payroll(wages: np.ndarray, bonus: ArrayLike, bonus_month: int, contributions
     with_benefits = wages + other
     income = with_benefits - deductible
     income -= special
-    year_taxable = month_sums(income) - tax.basic_deduction * months_employed
-    withholding_income = month_sums(with_benefits)
+    year_taxable = row_sums(income) - tax.basic_deduction * months_employed
+    withholding_income = row_sums(with_benefits)
     ytd = None if year_to_date is None else {c: np.nan_to_num(year_to_date[c].to_numpy(dtype="float64"))
                                               for c in YEAR_TO_DATE}
     if ytd is not None:
@@ -415,7 +415,7 @@ def payroll(wages: np.ndarray, bonus: ArrayLike, bonus_month: int, contributions
     bonus_tax = np.where(combined, choice["bonus_tax"], separate_tax)
     cliffs = _cliff_arrays(b, tax.monthly_table)
     rec_income = year_taxable + tax.basic_deduction * months_employed + np.asarray(prior_income, dtype="float64")
-    withheld_total = month_sums(withheld)
+    withheld_total = row_sums(withheld)
     rec_withheld = withheld_total + np.asarray(prior_withheld, dtype="float64")
     rec_bonus = b
     if ytd is not None:  # the whole year: the earlier months' income and tax; the bonus taxed separately
@@ -428,20 +428,20 @@ def payroll(wages: np.ndarray, bonus: ArrayLike, bonus_month: int, contributions
                      rec_withheld, rec_bonus, tax.basic_deduction * MONTHS, tax.reconciliation_exempt_due,
                      tax.annual_table, tax.monthly_table)
     year = pd.DataFrame({
-        "wages": round_cents(month_sums(wages)), "bonus_paid": b,
+        "wages": round_cents(row_sums(wages)), "bonus_paid": b,
         "bonus_treatment": text_column(gather(["separate", "combined"], combined.astype(np.int64))),
         "tax_separate": choice["separate"], "tax_combined": choice["combined"],
         "bonus_tax": round_cents(bonus_tax), "net_bonus": round_cents(b - bonus_tax),
         "bonus_in_avoid_range": cliffs["in_avoid_range"] & ~combined,
         "bonus_cliff": np.where(combined, np.nan, cliffs["cliff"]),
         "bonus_avoid_to": np.where(combined, np.nan, cliffs["avoid_to"]),
-        "tax_withheld": round_cents(withheld_total), "net_pay": round_cents(month_sums(net)),
+        "tax_withheld": round_cents(withheld_total), "net_pay": round_cents(row_sums(net)),
         "reconciliation_tax_due": rec["tax_due"], "reconciliation_balance": rec["balance"],
         "reconciliation_waived": rec["waived"],
         # what the year's later months (a second half-year) carry on from: see year_to_date
         "months_employed": months_employed.astype("float64"),
         "withholding_income": round_cents(withholding_income + np.where(combined, b, 0.0)),
-        "withholding_deductions": round_cents(month_sums(deductible) + month_sums(np.broadcast_to(special, (n, m)))),
+        "withholding_deductions": round_cents(row_sums(deductible) + row_sums(np.broadcast_to(special, (n, m)))),
     })
     if ytd is not None:  # what this cycle carried on from
         for c in YEAR_TO_DATE:
@@ -451,8 +451,8 @@ def payroll(wages: np.ndarray, bonus: ArrayLike, bonus_month: int, contributions
         d = np.asarray(deferred, dtype="float64")
         est = deferred_bonus_tax(d, np.maximum(year_taxable, 0.0)[:, None], tax.deferred_bonus,
                                  tax.annual_table, tax.monthly_table)
-        year["deferred_bonus"] = round_cents(month_sums(d))
-        year["deferred_bonus_tax"] = round_cents(month_sums(est))
+        year["deferred_bonus"] = round_cents(row_sums(d))
+        year["deferred_bonus_tax"] = round_cents(row_sums(est))
     return {"taxable_cum": w["taxable_cum"], "taxable_income_cumulative": round_sum(w["taxable_cum"]),
             "tax_withheld": withheld, "bonus_tax": bonus_tax_m, "bonus_paid": bonus_paid, "net_pay": net,
             "year": year}

@@ -515,3 +515,29 @@ def test_payable_by_year_reads_the_schedule_by_its_rows() -> None:
     by_year = _payable_by_year(schedule, 2, 3)
     assert by_year.tolist() == [[100.0 + 10.01, 100.0 + 10.0, 0.0 + 10.0], [0.01, 0.01, 0.0]]
     assert _payable_by_year(schedule.iloc[0:0], 2, 3) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2 ** 32 - 1), st.integers(1, 60), st.integers(1, 13))
+def test_split_by_share_is_the_rounded_differences(seed, n, m) -> None:
+    """_split_by_share: month j = round_cents(round_cents(total x share_j) - round_cents(total x share_j-1)), share_j
+    the weights to month j over all of them (0 without any, the last month 1), bit for bit, for one total or several
+    at once; the months add up to the total. Worked example: 100.00 over weights 1, 1, 1 -> shares 1/3, 2/3, 1 ->
+    33.33, 66.67, 100 -> 33.33, 33.34, 33.33."""
+    from compkit.engine import _split_by_share
+    from compkit.money import round_cents
+    rng = np.random.default_rng(seed)
+    weight = rng.uniform(0, 1, (n, m)) * (rng.uniform(size=(n, m)) < 0.8)
+    weight[rng.integers(0, n)] = 0.0
+    totals = np.round(rng.uniform(0, 2e5, (2, n)), 2)
+    cum = np.cumsum(weight, axis=1)
+    share = np.divide(cum, cum[:, -1:], out=np.zeros_like(cum), where=cum[:, -1:] > 0)
+    share[:, -1] = cum[:, -1] > 0
+    both = _split_by_share(totals, weight)
+    for total, got in zip(totals, both):
+        expected = round_cents(np.diff(round_cents(total[:, None] * share), axis=1, prepend=0.0))
+        assert np.array_equal(got.view(np.uint64), expected.view(np.uint64))
+        assert np.array_equal(_split_by_share(total, weight).view(np.uint64), expected.view(np.uint64))
+        paid = cum[:, -1] > 0
+        np.testing.assert_allclose(got.sum(axis=1)[paid], total[paid], atol=1e-6)
+    assert _split_by_share(np.array([100.0]), np.ones((1, 3))).tolist() == [[33.33, 33.34, 33.33]]

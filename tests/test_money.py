@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compkit.money import allocate_cents, month_cumsums, month_sums, round_cents, to_cents, whole_cents
+from compkit.money import allocate_cents, round_cents, row_sums, running_sums, to_cents, whole_cents
 
 
 def test_round_cents_half_up() -> None:
@@ -184,35 +184,35 @@ _MONTH_AMOUNTS = st.one_of(_EVERY_FLOAT, st.floats(-1e7, 1e7).map(lambda x: roun
 
 @settings(max_examples=300, deadline=None)
 @given(st.integers(1, 20), st.integers(1, 20), st.data())
-def test_month_sums_is_numpys_row_sum(n, m, data) -> None:
-    """month_sums(a) is a.sum(axis=1) bit for bit (numpy's pairwise order; an all -0.0 row gives +0.0; NaN of
+def test_row_sums_is_numpys_row_sum(n, m, data) -> None:
+    """row_sums(a) is a.sum(axis=1) bit for bit (numpy's pairwise order; an all -0.0 row gives +0.0; NaN of
     either sign and any payload, infinities that cancel into NaN, overflow), for 1-20 months and people; strided
     and integer arrays go to numpy itself."""
     a = np.array(data.draw(st.lists(_MONTH_AMOUNTS, min_size=n * m, max_size=n * m)), dtype="float64").reshape(n, m)
     with np.errstate(all="ignore"):
-        assert np.array_equal(month_sums(a).view(np.uint64), a.sum(axis=1).view(np.uint64))
+        assert np.array_equal(row_sums(a).view(np.uint64), a.sum(axis=1).view(np.uint64))
         wide = np.repeat(a, 2, axis=1)[:, ::2]
-        assert np.array_equal(month_sums(wide).view(np.uint64), wide.sum(axis=1).view(np.uint64))
-    assert month_sums(np.ones((n, m), dtype=int)).tolist() == [m] * n
+        assert np.array_equal(row_sums(wide).view(np.uint64), wide.sum(axis=1).view(np.uint64))
+    assert row_sums(np.ones((n, m), dtype=int)).tolist() == [m] * n
 
 
-def test_month_sums_worked_example() -> None:
+def test_row_sums_worked_example() -> None:
     # 12 months of 0.1: ((0.1 + 0.1) + (0.1 + 0.1)) + ((0.1 + 0.1) + (0.1 + 0.1)) = 0.8, then + 0.1 four times:
     # 1.2000000000000002, as numpy sums them (0.1 added one by one from 0.0 gives 1.2: the order counts)
     twelve = np.full((2, 12), 0.1)
-    assert month_sums(twelve).tolist() == [1.2000000000000002] * 2 == twelve.sum(axis=1).tolist()
-    assert month_sums(np.zeros((3, 0))).tolist() == [0.0, 0.0, 0.0]
+    assert row_sums(twelve).tolist() == [1.2000000000000002] * 2 == twelve.sum(axis=1).tolist()
+    assert row_sums(np.zeros((3, 0))).tolist() == [0.0, 0.0, 0.0]
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.integers(1, 20), st.integers(0, 14), st.data())
-def test_month_cumsums_is_numpys_cumsum(n, m, data) -> None:
-    """month_cumsums(a) is np.cumsum(a, axis=1) bit for bit: any float64 bit pattern (NaN of either sign and any
+def test_running_sums_is_numpys_cumsum(n, m, data) -> None:
+    """running_sums(a) is np.cumsum(a, axis=1) bit for bit: any float64 bit pattern (NaN of either sign and any
     payload, -0.0, infinities that cancel into NaN), no months, strided arrays."""
     a = np.array(data.draw(st.lists(_MONTH_AMOUNTS, min_size=n * m, max_size=n * m)), dtype="float64").reshape(n, m)
     with np.errstate(all="ignore"):
-        assert np.array_equal(month_cumsums(a).view(np.uint64), np.cumsum(a, axis=1).view(np.uint64))
+        assert np.array_equal(running_sums(a).view(np.uint64), np.cumsum(a, axis=1).view(np.uint64))
         wide = np.repeat(a, 2, axis=1)[:, ::2]
-        assert np.array_equal(month_cumsums(wide).view(np.uint64), np.cumsum(wide, axis=1).view(np.uint64))
+        assert np.array_equal(running_sums(wide).view(np.uint64), np.cumsum(wide, axis=1).view(np.uint64))
     # 0.1 a month: 0.1, 0.2, 0.30000000000000004, ... as numpy adds them
-    assert month_cumsums(np.full((1, 3), 0.1)).tolist() == [[0.1, 0.2, 0.30000000000000004]]
+    assert running_sums(np.full((1, 3), 0.1)).tolist() == [[0.1, 0.2, 0.30000000000000004]]
