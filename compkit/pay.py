@@ -17,6 +17,7 @@ employed and by fte. Benefits (五险一金) scale by the share of days only: ft
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -399,24 +400,61 @@ def cycle_contributions(wage: ArrayLike, fte: ArrayLike, days_share: ArrayLike, 
 _CONTRIBUTION_BLOCK = 1 << 16
 
 
-def _contribution(rate: float, base: np.ndarray, share: np.ndarray) -> np.ndarray:
+class _Months(NamedTuple):
+    """The months of a people x months share of each month employed, as :func:`_contribution` treats them."""
+    period: np.ndarray  #: each month's period: its column of the bases given per person and period
+    none: np.ndarray  #: the months with share 0 (flat indices into people x months)
+    part: tuple[np.ndarray, np.ndarray, np.ndarray]  #: the months with another share than 0 and 1: flat, row, column
+    finite: bool  #: every share is finite
+
+    def by_month(self, a: np.ndarray) -> np.ndarray:
+        """A people x periods array -> people x months (each month its period's column), C-ordered: by
+        np.repeat when the periods run in order (as the half-years do), else np.take."""
+        if len(self.period) and (np.diff(self.period) >= 0).all():
+            return np.repeat(a, np.bincount(self.period, minlength=a.shape[1]), axis=1)
+        return np.take(a, self.period, axis=1)
+
+
+def _months(share: np.ndarray, period: np.ndarray | None = None) -> _Months:
+    """:class:`_Months` of ``share`` (people x months); ``period``: each month's period (default: its own)."""
+    flat = np.ascontiguousarray(share, dtype="float64").reshape(-1)
+    part = np.flatnonzero((flat != 0.0) & (flat != 1.0))
+    return _Months(np.arange(share.shape[1]) if period is None else np.asarray(period, dtype=np.intp),
+                   np.flatnonzero(flat == 0.0), (part, *np.divmod(part, share.shape[1])),
+                   bool(np.isfinite(flat).all()))
+
+
+def _contribution(rate: float, base: np.ndarray, share: np.ndarray, months: _Months | None = None) -> np.ndarray:
     """round_cents(rate x base x share): a month's contribution, CNY, rounded half-up to the cent (people x
-    months; ``base`` and ``share`` of that shape or broadcast to it). Worked out a block of people at a time
-    into the result itself (the product, then :func:`round_cents` in place): the same operations on each
-    element in the same order, the same bits as the expression, without its three temporaries of the whole
-    grid or a pass over memory per step. A rate of 0 on finite bases and shares gives zeros without the steps."""
-    shape = np.broadcast_shapes(np.shape(base), np.shape(share))
-    base, share = np.broadcast_to(base, shape), np.broadcast_to(share, shape)
-    if rate == 0.0 and np.isfinite(base).all() and np.isfinite(share).all():
-        # no such contribution: 0 x base x share is ±0.0, which rounds to +0.0 (round_cents(-0.0) is +0.0)
-        return np.zeros(shape)
-    out = np.empty(shape)
-    if len(shape) != 2 or not shape[0] or not shape[1]:
-        np.multiply(rate, base, out=out)
-        out *= share
-        return round_cents(out, out=out)
-    per = max(1, _CONTRIBUTION_BLOCK // shape[1])
-    for lo in range(0, shape[0], per):
+    months). ``base``: per person and month, or per person and period with ``months`` (:func:`_months` of
+    ``share``) giving each month's period (the half-years of :func:`benefits`, whose floor and cap change in July).
+
+    Where rate x base and the shares are finite, a month fully employed (share 1: rate x base x 1 is rate x base)
+    takes round_cents(rate x base) of its period, worked out once per person and period; a month not employed
+    (share 0: rate x base x 0 is ±0.0, which rounds to +0.0) is 0; the others (a hire's or a leaver's month) are
+    worked out one by one. Otherwise every month is worked out, a block of people at a time into the result
+    itself (the product, then :func:`round_cents` in place). Either way the same bits as the expression."""
+    share = np.asarray(share, dtype="float64")
+    base = np.asarray(base, dtype="float64")
+    if months is None:
+        shape = np.broadcast_shapes(np.shape(base), np.shape(share))
+        base, share = np.broadcast_to(base, shape), np.broadcast_to(share, shape)
+        if len(shape) != 2:
+            return round_cents(np.multiply(rate, base) * share)
+        months = _months(share)
+    share = np.broadcast_to(share, (len(base), len(months.period)))
+    per_period = np.multiply(rate, base)
+    if months.finite and np.isfinite(per_period).all():
+        out = months.by_month(round_cents(per_period))
+        flat = out.reshape(-1)  # (a view: C order)
+        flat[months.none] = 0.0
+        at, rows, cols = months.part
+        flat[at] = round_cents(per_period[rows, months.period[cols]] * share[rows, cols])
+        return out
+    base = base[:, months.period]
+    out = np.empty(share.shape)
+    per = max(1, _CONTRIBUTION_BLOCK // max(share.shape[1], 1))
+    for lo in range(0, share.shape[0], per):
         part = out[lo:lo + per]
         np.multiply(rate, base[lo:lo + per], out=part)
         part *= share[lo:lo + per]
@@ -445,11 +483,12 @@ def benefits(wage_h1: ArrayLike, wage_h2: ArrayLike, month_share: np.ndarray, pe
     """
     si, hf, an = benefits_policy.social_insurance, benefits_policy.housing_fund, benefits_policy.annuity
     july = np.array([int(p[5:7]) >= 7 for p in periods])
-    wage = np.where(july[None, :], np.asarray(wage_h2, dtype="float64")[:, None],
-                    np.asarray(wage_h1, dtype="float64")[:, None])
+    half = july.astype(np.intp)  # each month's half-year: 0 January-June, 1 July-December
+    wage = np.stack(np.broadcast_arrays(np.asarray(wage_h1, dtype="float64"), np.asarray(wage_h2, dtype="float64")),
+                    axis=1)  # people x half-years: the bases worked out per half-year, then given to its months
 
     def limits(part: object) -> tuple[np.ndarray, np.ndarray]:
-        lim = [part.limits(bool(j)) for j in july]
+        lim = [part.limits(j) for j in (False, True)]
         return np.array([x.floor for x in lim]), np.array([x.cap for x in lim])
 
     si_floor, si_cap = limits(si)
@@ -457,22 +496,26 @@ def benefits(wage_h1: ArrayLike, wage_h2: ArrayLike, month_share: np.ndarray, pe
     si_base = np.clip(wage, si_floor, si_cap)
     hf_base = np.clip(wage, hf_floor, hf_cap)
     annuity_base = np.clip(wage, 0.0, si_cap)
-    share = np.asarray(month_share, dtype="float64")
-    out: dict[str, np.ndarray] = {"si_base": si_base, "hf_base": hf_base, "annuity_base": annuity_base,
-                                  "at_floor": wage <= si_floor, "at_cap": wage >= si_cap,
-                                  "hf_at_floor": wage <= hf_floor, "hf_at_cap": wage >= hf_cap}
+    share = np.broadcast_to(np.asarray(month_share, dtype="float64"), (len(wage), len(periods)))
+    months = _months(share, half)
+    by_month = months.by_month
+    out: dict[str, np.ndarray] = {"si_base": by_month(si_base), "hf_base": by_month(hf_base),
+                                  "annuity_base": by_month(annuity_base),
+                                  "at_floor": by_month(wage <= si_floor), "at_cap": by_month(wage >= si_cap),
+                                  "hf_at_floor": by_month(wage <= hf_floor), "hf_at_cap": by_month(wage >= hf_cap)}
     for side, rates in (("employee", si.employee), ("employer", si.employer)):
         for name, rate in rates.items():
-            out[f"{side}_{name}"] = _contribution(rate, si_base, share)
-    tax_free = _contribution(hf.tax_free_rate, hf_base, share)
+            out[f"{side}_{name}"] = _contribution(rate, si_base, share, months)
+    tax_free = _contribution(hf.tax_free_rate, hf_base, share, months)
     for side in ("employee", "employer"):
-        out[f"{side}_housing_fund"] = _contribution(getattr(hf, side), hf_base, share)
-        out[f"{side}_supplementary_housing_fund"] = _contribution(getattr(hf, f"supplementary_{side}"), hf_base, share)
-        out[f"{side}_annuity"] = _contribution(getattr(an, side), annuity_base, share)
+        out[f"{side}_housing_fund"] = _contribution(getattr(hf, side), hf_base, share, months)
+        out[f"{side}_supplementary_housing_fund"] = _contribution(getattr(hf, f"supplementary_{side}"), hf_base,
+                                                                  share, months)
+        out[f"{side}_annuity"] = _contribution(getattr(an, side), annuity_base, share, months)
     out["hf_deductible"] = np.minimum(out["employee_housing_fund"] + out["employee_supplementary_housing_fund"],
                                       tax_free)
     out["employer_hf_taxable"] = np.maximum(out["employer_housing_fund"]
                                             + out["employer_supplementary_housing_fund"] - tax_free, 0.0)
     out["annuity_deductible"] = np.minimum(out["employee_annuity"],
-                                           _contribution(an.deductible_rate, annuity_base, share))
+                                           _contribution(an.deductible_rate, annuity_base, share, months))
     return out
