@@ -229,7 +229,7 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
     slot *= n_items
     slot += item_codes
     slot *= 3
-    slot += role_of[role_codes]
+    slot += np.take(role_of, role_codes)
     counts = np.bincount(slot, minlength=n_cells * 3).reshape(n_cells, 3).astype("float64")
     sums = np.bincount(slot, weights=score, minlength=n_cells * 3).reshape(n_cells, 3)
     del slot  # (a value per rating: 4.3 million at 100,000 managers)
@@ -247,9 +247,9 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
     base_w = np.array([w["self"], w["supervisor"], w["peer"]])
     eff = present * base_w
     total = _row_sums(eff)[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):  # eff / total where total > 0, else 0
+    with np.errstate(invalid="ignore", divide="ignore"):  # eff / total where total > 0, else 0 (the few rows)
         eff /= total
-    np.copyto(eff, 0.0, where=~(total > 0))
+    eff[np.flatnonzero(~(total[:, 0] > 0))] = 0.0
     # (the terms hold no NaN: their sum is what nansum gives)
     filled *= eff
     combined = np.where(total[:, 0] > 0, _row_sums(filled), np.nan)
@@ -267,16 +267,20 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
 
     keep = np.flatnonzero(_row_sums(counts) > 0)  # the cells somebody rated
     emp_idx, item_idx = np.divmod(keep, n_items)
+
+    def kept(values: np.ndarray) -> np.ndarray:  # (every cell rated: the values as they are; the table copies them)
+        return values if len(keep) == n_cells else values[keep]
+
     # the labels as categoricals of the ratings' own (sorted) labels, their codes the cells': the scorecard finds
     # each row's employee by its code (the categories looked up once, and remembered), not by its text
     return pd.DataFrame({
         "employee_id": _coded(emp_idx, ratings["employee_id"], emp_uniques),
         "item": _coded(item_idx, ratings["item"], item_uniques),
-        "mean_self": means[keep, 0], "mean_supervisor": means[keep, 1], "mean_peer": means[keep, 2],
-        "n_peers": n_peers[keep].astype("int64"),
-        "w_self": eff[keep, 0], "w_supervisor": eff[keep, 1], "w_peer": eff[keep, 2],
-        "score": combined[keep],
-        "rule": pd.Categorical.from_codes(rule[keep].astype(np.int32), validate=False,
+        "mean_self": kept(means[:, 0]), "mean_supervisor": kept(means[:, 1]), "mean_peer": kept(means[:, 2]),
+        "n_peers": kept(n_peers).astype("int64"),
+        "w_self": kept(eff[:, 0]), "w_supervisor": kept(eff[:, 1]), "w_peer": kept(eff[:, 2]),
+        "score": kept(combined),
+        "rule": pd.Categorical.from_codes(kept(rule).astype(np.int32), validate=False,
                                           categories=pd.Index(texts, dtype=object)),  # (distinct: one per pattern)
     })
 
