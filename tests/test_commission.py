@@ -1490,3 +1490,29 @@ def test_monthly_targets_are_the_sums_per_cell(rows, categorical) -> None:
             expected[e, p] = (0.0 if np.isnan(expected[e, p]) else expected[e, p]) + t
     got = monthly_targets(metrics, "q", employees, periods)
     assert got.view(np.uint64).tolist() == expected.view(np.uint64).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-3, 5), max_size=40), st.sampled_from([np.int8, np.int16, np.int32]),
+       st.sampled_from([1, 2, 3, 1 << 16]))
+def test_steps_of_zero_or_one_are_the_diffs(codes, kind, block) -> None:
+    """Each code the one before or the next, a block at a time (any block size, blocks meeting anywhere): np.diff's
+    steps all 0 or 1."""
+    import compkit.commission as commission
+    from compkit.commission import _steps_of_zero_or_one
+
+    values = np.array(codes, dtype=kind)
+    saved, commission._ROW_BLOCK = commission._ROW_BLOCK, block
+    try:
+        got = _steps_of_zero_or_one(values)
+    finally:
+        commission._ROW_BLOCK = saved
+    assert got == bool(np.isin(np.diff(np.array(codes)), [0, 1]).all())
+
+
+def test_steps_of_zero_or_one_worked_example() -> None:
+    from compkit.commission import _steps_of_zero_or_one
+
+    assert _steps_of_zero_or_one(np.array([0, 0, 1, 1, 1, 2], dtype=np.int32))
+    assert not _steps_of_zero_or_one(np.array([0, 2], dtype=np.int8))
+    assert not _steps_of_zero_or_one(np.array([1, 0], dtype=np.int16))
