@@ -75,6 +75,10 @@ def _bracket(upto: np.ndarray, x: np.ndarray) -> np.ndarray:
     return i
 
 
+#: amounts of cumulative taxable income taxed at a time by :func:`cumulative_withholding` (256 KB of float64)
+_WITHHOLDING_BLOCK = 1 << 15
+
+
 def _running_max(a: np.ndarray) -> np.ndarray:
     """``np.maximum.accumulate(a, axis=1)`` of a people x months float64 array, the same bits, a month (a column)
     at a time for all rows: month j is max(month j − 1's, a[:, j]). A row ending in NaN is worked out again by
@@ -143,9 +147,9 @@ def cumulative_withholding(gross: ArrayLike, social_insurance: ArrayLike = 0.0, 
     g = np.atleast_2d(g0)
     shape = g.shape
 
-    def per_month(x: ArrayLike) -> np.ndarray:
+    def per_month(x: ArrayLike, dtype: str = "float64") -> np.ndarray:
         # with a 2-D gross, a 1-D argument is one value per person; with a 1-D gross (one person), per month
-        a = np.asarray(x, dtype="float64")
+        a = np.asarray(x, dtype=dtype)
         if a.ndim == 1 and not one_person:
             a = a[:, None]
         return np.broadcast_to(a, shape)
@@ -156,6 +160,13 @@ def cumulative_withholding(gross: ArrayLike, social_insurance: ArrayLike = 0.0, 
             income = income - per_month(x)
     if employed is None:  # months employed so far: 1, 2, ... 12 in every row
         employed_cum = np.arange(1.0, shape[1] + 1.0)
+    elif np.asarray(employed).dtype == bool and shape[1] < 256:  # counted in bytes: whole numbers, the same floats
+        months = per_month(employed, "bool").view(np.uint8)
+        counts = np.empty(shape, dtype=np.uint8)
+        counts[:, 0] = months[:, 0]
+        for j in range(1, shape[1]):
+            np.add(counts[:, j - 1], months[:, j], out=counts[:, j])
+        employed_cum = counts.astype("float64")
     else:
         employed_cum = running_sums(per_month(np.asarray(employed, dtype="float64")))
     taxable_cum = running_sums(income)
@@ -164,7 +175,12 @@ def cumulative_withholding(gross: ArrayLike, social_insurance: ArrayLike = 0.0, 
         or float(prior_withheld) != 0.0
     if earlier:  # the tax year began before the first month here
         taxable_cum += np.broadcast_to(np.asarray(prior_taxable, dtype="float64"), shape[:1])[:, None]
-    tax_cum = round_cents(bracket_tax(taxable_cum, table))
+    tax_cum = np.empty(shape)
+    per = max(1, _WITHHOLDING_BLOCK // max(shape[1], 1))
+    for lo in range(0, shape[0], per):  # a block of people at a time: bracket_tax's steps stay in the cache
+        part = tax_cum[lo:lo + per]
+        part[...] = bracket_tax(taxable_cum[lo:lo + per], table)
+        round_cents(part, out=part)
     withheld_cum = _running_max(tax_cum)
     withheld = np.empty_like(withheld_cum)  # month m withholds withheld_cum[m] − withheld_cum[m − 1], to the cent
     withheld[:, 0] = withheld_cum[:, 0]

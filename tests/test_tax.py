@@ -525,3 +525,25 @@ def test_running_max_is_maximum_accumulate(n, m, data) -> None:
     assert np.array_equal(_running_max(a).view(np.uint64), np.maximum.accumulate(a, axis=1).view(np.uint64))
     # tax to date 10, 8, 12 -> withheld to date 10, 10, 12
     assert _running_max(np.array([[10.0, 8.0, 12.0]])).tolist() == [[10.0, 10.0, 12.0]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2 ** 32 - 1), st.integers(1, 30), st.integers(1, 12), st.booleans())
+def test_withholding_employed_as_bools_or_numbers(seed, n, m, one) -> None:
+    """cumulative_withholding counts the months employed from bools (in bytes, 1 person or many, per person or per
+    month) as from 0.0 / 1.0: the same bits of every array; the people in blocks as a whole (a block of 3 people)."""
+    rng = np.random.default_rng(seed)
+    gross = np.round(rng.uniform(0, 60000, (n, m)), 2)
+    employed = rng.uniform(size=(n, m)) < 0.8
+    args = [(gross[0], employed[0])] if one else [(gross, employed), (gross, employed[:, 0])]
+    import compkit.tax as tax
+    for g, e in args:
+        by_bool = cumulative_withholding(g, 3000.0, employed=e)
+        saved = tax._WITHHOLDING_BLOCK
+        tax._WITHHOLDING_BLOCK = 3 * m
+        try:
+            by_number = cumulative_withholding(g, 3000.0, employed=e.astype("float64"))
+        finally:
+            tax._WITHHOLDING_BLOCK = saved
+        for k in by_bool:
+            assert np.array_equal(by_bool[k].view(np.uint64), by_number[k].view(np.uint64))
