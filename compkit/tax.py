@@ -81,14 +81,16 @@ _WITHHOLDING_BLOCK = 1 << 15
 
 def _running_max(a: np.ndarray) -> np.ndarray:
     """``np.maximum.accumulate(a, axis=1)`` of a people x months float64 array, the same bits, a month (a column)
-    at a time for all rows: month j is max(month j − 1's, a[:, j]). A row ending in NaN is worked out again by
-    numpy (which of two NaNs np.maximum keeps differs between its loops)."""
+    at a time for all rows of a block: month j is max(month j − 1's, a[:, j]). A row ending in NaN is worked out
+    again by numpy (which of two NaNs np.maximum keeps differs between its loops)."""
     if a.dtype != np.float64 or a.ndim != 2 or not a.shape[1]:
         return np.maximum.accumulate(a, axis=1)
     out = np.empty(a.shape)
-    out[:, 0] = a[:, 0]
-    for j in range(1, a.shape[1]):
-        np.maximum(out[:, j - 1], a[:, j], out=out[:, j])
+    for lo in range(0, len(a), 1 << 13):  # a block of 8,192 rows at a time (in the cache while its columns are read)
+        block, peaks = a[lo:lo + (1 << 13)], out[lo:lo + (1 << 13)]
+        peaks[:, 0] = block[:, 0]
+        for j in range(1, a.shape[1]):
+            np.maximum(peaks[:, j - 1], block[:, j], out=peaks[:, j])
     nan = np.isnan(out[:, -1])
     if nan.any():
         out[nan] = np.maximum.accumulate(a[nan], axis=1)

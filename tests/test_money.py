@@ -186,11 +186,17 @@ _MONTH_AMOUNTS = st.one_of(_EVERY_FLOAT, st.floats(-1e7, 1e7).map(lambda x: roun
 @given(st.integers(1, 20), st.integers(1, 20), st.data())
 def test_row_sums_is_numpys_row_sum(n, m, data) -> None:
     """row_sums(a) is a.sum(axis=1) bit for bit (numpy's pairwise order; an all -0.0 row gives +0.0; NaN of
-    either sign and any payload, infinities that cancel into NaN, overflow), for 1-20 months and people; strided
-    and integer arrays go to numpy itself."""
+    either sign and any payload, infinities that cancel into NaN, overflow), for 1-20 months and people, in one
+    block of rows or several; strided and integer arrays go to numpy itself."""
+    import compkit.money as money
     a = np.array(data.draw(st.lists(_MONTH_AMOUNTS, min_size=n * m, max_size=n * m)), dtype="float64").reshape(n, m)
     with np.errstate(all="ignore"):
         assert np.array_equal(row_sums(a).view(np.uint64), a.sum(axis=1).view(np.uint64))
+        saved, money._ROWS = money._ROWS, 3  # blocks of 3 rows
+        try:
+            assert np.array_equal(row_sums(a).view(np.uint64), a.sum(axis=1).view(np.uint64))
+        finally:
+            money._ROWS = saved
         wide = np.repeat(a, 2, axis=1)[:, ::2]
         assert np.array_equal(row_sums(wide).view(np.uint64), wide.sum(axis=1).view(np.uint64))
     assert row_sums(np.ones((n, m), dtype=int)).tolist() == [m] * n
@@ -210,8 +216,14 @@ def test_running_sums_is_numpys_cumsum(n, m, data) -> None:
     """running_sums(a) is np.cumsum(a, axis=1) bit for bit: any float64 bit pattern (NaN of either sign and any
     payload, -0.0, infinities that cancel into NaN), no months, strided arrays."""
     a = np.array(data.draw(st.lists(_MONTH_AMOUNTS, min_size=n * m, max_size=n * m)), dtype="float64").reshape(n, m)
+    import compkit.money as money
     with np.errstate(all="ignore"):
         assert np.array_equal(running_sums(a).view(np.uint64), np.cumsum(a, axis=1).view(np.uint64))
+        saved, money._ROWS = money._ROWS, 3  # blocks of 3 rows
+        try:
+            assert np.array_equal(running_sums(a).view(np.uint64), np.cumsum(a, axis=1).view(np.uint64))
+        finally:
+            money._ROWS = saved
         wide = np.repeat(a, 2, axis=1)[:, ::2]
         assert np.array_equal(running_sums(wide).view(np.uint64), np.cumsum(wide, axis=1).view(np.uint64))
     # 0.1 a month: 0.1, 0.2, 0.30000000000000004, ... as numpy adds them
