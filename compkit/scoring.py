@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from numpy.typing import ArrayLike
-from pandas._libs.groupby import group_sum as _group_sum  # (the kernel of groupby's sum: see _grouped_sum_and_mean)
 from pandas.arrays import ArrowStringArray
 
 from compkit import training
@@ -43,6 +42,11 @@ ROLES = ("self", "supervisor", "peer")
 _TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 
 # ------------------------------------------------------------------------------------------- curves
+
+try:  # the kernel of pandas' groupby sum (a private function: _grouped_sum_and_mean uses its public groupby without it)
+    from pandas._libs.groupby import group_sum as _group_sum
+except ImportError:  # pragma: no cover - a pandas that has moved it
+    _group_sum = None
 
 
 def piecewise(x: ArrayLike, points: Sequence[Sequence[float]]) -> np.ndarray:
@@ -351,19 +355,32 @@ def _grouped_sum_and_mean(values: Mapping[str, np.ndarray], groups: np.ndarray, 
     its mean NaN too) each mean is the sum over the rows, the number pandas' mean gives; otherwise the means are
     pandas' own (its groupby on the codes)."""
     labels = np.asarray(groups, dtype=np.intp)
-    sums, rows = {}, np.zeros(n_groups, dtype=np.int64)
-    for name, column in values.items():
-        out, rows[:] = np.empty((n_groups, 1)), 0
-        _group_sum(out, rows, np.asarray(column, dtype="float64").reshape(-1, 1), labels, None, min_count=1)
-        sums[name] = out[:, 0]
+    sums: dict[str, np.ndarray] | None = None
+    rows = np.zeros(n_groups, dtype=np.int64)
+    if _group_sum is not None:
+        try:
+            sums = {}
+            for name, column in values.items():
+                out, rows[:] = np.empty((n_groups, 1)), 0
+                _group_sum(out, rows, np.asarray(column, dtype="float64").reshape(-1, 1), labels, None, min_count=1)
+                sums[name] = out[:, 0]
+        except (TypeError, ValueError):  # a pandas whose kernel takes other arguments: its public groupby below
+            sums = None
+    grouped = None
+    if sums is None:
+        by = pd.Categorical.from_codes(labels, dtype=pd.CategoricalDtype(pd.RangeIndex(n_groups)), validate=False)
+        grouped = pd.DataFrame(dict(values), copy=False).groupby(by, sort=True, observed=False)
+        sums = {name: col.to_numpy(dtype="float64") for name, col in grouped.sum(min_count=1).items()}
+        rows = grouped.size().to_numpy()
     if not mean:
         return sums, {}
     no_nan = all(len(v) == 0 or not np.isnan(np.min(v)) for v in values.values())
     if no_nan and all(bool((np.isfinite(s) | (rows == 0)).all()) for s in sums.values()):
         with np.errstate(invalid="ignore", divide="ignore"):
             return sums, {name: s / rows for name, s in sums.items()}
-    by = pd.Categorical.from_codes(labels, dtype=pd.CategoricalDtype(pd.RangeIndex(n_groups)), validate=False)
-    grouped = pd.DataFrame(dict(values), copy=False).groupby(by, sort=True, observed=False)
+    if grouped is None:
+        by = pd.Categorical.from_codes(labels, dtype=pd.CategoricalDtype(pd.RangeIndex(n_groups)), validate=False)
+        grouped = pd.DataFrame(dict(values), copy=False).groupby(by, sort=True, observed=False)
     return sums, {name: col.to_numpy(dtype="float64") for name, col in grouped.mean().items()}
 
 

@@ -390,12 +390,21 @@ def test_metric_values_whatever_form_the_employee_ids_take(bank_policy, sample, 
 
 @pytest.mark.parametrize("kind", ["mixed magnitudes", "cancelling", "money", "halves", "tiny and signed zeros",
                                   "NaN", "infinite", "overflowing", "no rows"])
-def test_grouped_means_from_the_sums_are_pandas_means_bit_for_bit(kind: str) -> None:
+@pytest.mark.parametrize("kernel", [True, False], ids=["pandas' kernel", "public groupby"])
+def test_grouped_means_from_the_sums_are_pandas_means_bit_for_bit(kind: str, kernel: bool,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """_grouped_sum_and_mean gives pandas' grouped sum(min_count=1) and mean bit for bit: the means from the same
     compensated sums (sum / rows) where the values hold no NaN and every sum is finite, pandas' own mean where
     they do not (a NaN value, an infinite one, or a sum overflowing on the way, where pandas' group_sum and
-    group_mean part), groups without rows NaN."""
+    group_mean part), groups without rows NaN. The same through pandas' private kernel and, where a pandas has
+    no such kernel (or one taking other arguments), through its public groupby."""
+    import compkit.scoring as scoring
     from compkit.scoring import _grouped_sum_and_mean
+
+    if not kernel:
+        monkeypatch.setattr(scoring, "_group_sum", None)
+    elif scoring._group_sum is None:
+        pytest.skip("this pandas has no group_sum kernel where compkit looks for it")
 
     rng = np.random.default_rng(sum(map(ord, kind)))
     n, n_groups = (0, 7) if kind == "no rows" else (60_000, 4_000)
