@@ -905,6 +905,8 @@ def _benefits(policy: Policy, data: Dataset, emp: pd.DataFrame, ids: pd.Series, 
         total += monthly[k]
     monthly["employee_total"] = round_cents(total, out=total)
     monthly["employee_columns"] = emp_cols
+    for key in er_cols + ["si_base", "hf_base", "annuity_base", "at_floor", "at_cap", "hf_at_floor", "hf_at_cap"]:
+        del monthly[key]  # read only here: let go of them now (about 100 MB at 100k), not after the net pay
     return monthly, pd.DataFrame(table)
 
 
