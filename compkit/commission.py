@@ -51,7 +51,7 @@ from pandas.arrays import ArrowStringArray
 
 from compkit._arrays import _LOW_BYTES, cat_codes, categories_dtype, codes_used, positions, row_codes
 from compkit.credits import CreditSplit
-from compkit.money import whole_cents
+from compkit.money import running_sums, whole_cents
 from compkit.policy import Commission, Product, Quota, Tier
 
 #: the ``product`` of the year-end settlement line that :func:`lines_with_settlement` appends
@@ -577,13 +577,13 @@ def _special_commission(product: Product, rates: ProductRates, basis: np.ndarray
     q = product.quota
     if product.basis == "balance":
         month = _balance_month(product, rates, basis, baseline, target)
-        return month, _month_sums(month)
+        return month, running_sums(month)
     # an amount product with quota tiers
     t = np.where(np.isnan(target), 0.0, target)
     total = t.sum(axis=-1) if cycle_target is None else cycle_target  # the whole cycle's target (to date too)
     whole_cycle = np.broadcast_to(np.asarray(total)[..., None], t.shape)
     if accumulate == "cycle_to_date":
-        whole = _month_sums(t) if q.target == "to_date" else whole_cycle
+        whole = running_sums(t) if q.target == "to_date" else whole_cycle
         given = cum_basis.shape[-1]
         if given < whole.shape[-1]:  # only the last months' cumulative bases
             whole = whole[..., whole.shape[-1] - given:]
@@ -591,26 +591,7 @@ def _special_commission(product: Product, rates: ProductRates, basis: np.ndarray
         return (np.diff(cum, axis=-1, prepend=0.0) if month_too else None), cum
     per = t if q.target == "to_date" else whole_cycle
     month = quota_tiered(basis, per, q, rates.base_rate)
-    return month, _month_sums(month)
-
-
-#: the most values :func:`_month_sums` adds up month by month (a block of the true-ups: 2,048 people x 12 months)
-_MONTH_SUMS_BY_MONTH = 1 << 15
-
-
-def _month_sums(month: np.ndarray) -> np.ndarray:
-    """``np.cumsum(month, axis=-1)``, the running sums over the months (the last axis), the same bits: each
-    C_t = C_{t-1} + m_t, in month order. A small float64 array (a block of people's months, as the true-ups work
-    them out) month by month, a pass over every row per month (cumsum runs a loop of 12 values per row: 2,048 x 12
-    93 -> 35 us); a larger one (a Monte Carlo's scenarios) by cumsum, a pass over the array.
-
-    Example: [[1, 2, 3], [4, 5, 6]] -> [[1, 3, 6], [4, 9, 15]]."""
-    if month.size > _MONTH_SUMS_BY_MONTH or month.ndim == 0 or month.dtype != np.float64:
-        return np.cumsum(month, axis=-1)
-    out = np.array(month, order="C")
-    for t in range(1, out.shape[-1]):
-        np.add(out[..., t - 1], out[..., t], out=out[..., t])
-    return out
+    return month, running_sums(month)
 
 
 def _balance_month(product: Product, rates: ProductRates, basis: np.ndarray, baseline: np.ndarray | None,

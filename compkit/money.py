@@ -155,12 +155,16 @@ def _pairwise_columns(c: np.ndarray, out: np.ndarray) -> None:
 
 
 def running_sums(a: np.ndarray) -> np.ndarray:
-    """The running totals over the months of a people x months float64 array: ``np.cumsum(a, axis=1)``, the same
-    bits (month j is month j − 1's total + a[:, j], as numpy adds them), a month at a time for all rows of a block
-    of 8,192 (a pass down each column) instead of row by row: 4.5 -> 2.9 ms at 100k x 12. A row whose last total is
-    NaN is summed again by numpy (which of two NaNs an addition keeps differs between its loops)."""
-    if a.dtype != np.float64 or a.ndim != 2 or not a.shape[1]:
-        return np.cumsum(a, axis=1)
+    """The running totals over the months (the last axis) of a float64 array, people x months or with leading
+    axes (scenarios x people x months): ``np.cumsum(a, axis=-1)``, the same bits (month j is month j − 1's total
+    + a[..., j], as numpy adds them), a month at a time for all rows of a block of 8,192 (a pass down each column)
+    instead of row by row: 4.5 -> 2.9 ms at 100k x 12, 93 -> 35 us for a block of the commission's true-ups (2,048 x
+    12). A row whose last total is NaN is summed again by numpy (which of two NaNs an addition keeps differs
+    between its loops). Example: [[1, 2, 3], [4, 5, 6]] -> [[1, 3, 6], [4, 9, 15]]."""
+    if a.dtype != np.float64 or a.ndim == 0 or not a.shape[-1]:
+        return np.cumsum(a, axis=-1)
+    if a.ndim != 2:  # (the rows of every leading axis, one after another)
+        return running_sums(a.reshape(-1, a.shape[-1])).reshape(a.shape)
     out = np.empty(a.shape)
     for lo in range(0, len(a), _ROWS):  # a block of rows at a time (in the cache while its columns are read)
         block, totals = a[lo:lo + _ROWS], out[lo:lo + _ROWS]

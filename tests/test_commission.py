@@ -1435,35 +1435,6 @@ def test_lines_grid_codes_are_employee_month_product(employees) -> None:
     assert lines["employee_id"].astype(str).tolist()[:: n_p * n_q] == employees
 
 
-@settings(max_examples=80, deadline=None)
-@given(st.sampled_from([(), (1,), (3,), (2, 3)]), st.sampled_from([0, 1, 2, 12]), st.sampled_from([1, 4, 1 << 15]),
-       st.lists(st.one_of(st.integers(-10 ** 12, 10 ** 12).map(lambda c: c / 100.0),
-                          st.sampled_from([0.0, -0.0, np.nan, np.inf, -np.inf, 2.0 ** 53])), min_size=1, max_size=40))
-def test_month_sums_are_cumsum(lead, n_p, limit, values) -> None:
-    """The running sums over the last axis month by month (arrays up to ``limit`` values) or by cumsum: np.cumsum's
-    bits (-0.0, NaN, inf), whatever the leading axes; the months given are not written."""
-    import compkit.commission as commission
-    from compkit.commission import _month_sums
-
-    month = np.resize(np.array(values), math.prod(lead) * n_p).reshape(lead + (n_p,))
-    given_month = month.copy()
-    saved, commission._MONTH_SUMS_BY_MONTH = commission._MONTH_SUMS_BY_MONTH, limit
-    try:
-        with np.errstate(invalid="ignore"):  # (inf - inf: NaN, as cumsum gives it)
-            got = _month_sums(month)
-            expected = np.cumsum(month, axis=-1)
-    finally:
-        commission._MONTH_SUMS_BY_MONTH = saved
-    assert got.shape == expected.shape and got.view(np.uint64).tolist() == expected.view(np.uint64).tolist()
-    assert month.view(np.uint64).tolist() == given_month.view(np.uint64).tolist()
-
-
-def test_month_sums_worked_example() -> None:
-    from compkit.commission import _month_sums
-
-    assert _month_sums(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])).tolist() == [[1.0, 3.0, 6.0], [4.0, 9.0, 15.0]]
-
-
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.sampled_from(["q", "x"]), st.one_of(
     st.integers(-10 ** 9, 10 ** 9).map(lambda m: m / 100.0), st.sampled_from([np.nan, -0.0, 0.0, 1e15]))),

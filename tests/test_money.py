@@ -226,5 +226,12 @@ def test_running_sums_is_numpys_cumsum(n, m, data) -> None:
             money._ROWS = saved
         wide = np.repeat(a, 2, axis=1)[:, ::2]
         assert np.array_equal(running_sums(wide).view(np.uint64), np.cumsum(wide, axis=1).view(np.uint64))
+        # with leading axes (scenarios x people x months) and one row alone: the same bits, the input not written
+        for shaped in (a.reshape(1, n, m), np.repeat(a[None], 2, axis=0), a[0]):
+            given = shaped.copy()
+            assert np.array_equal(running_sums(shaped).view(np.uint64),
+                                  np.cumsum(shaped, axis=-1).view(np.uint64))
+            assert np.array_equal(shaped.view(np.uint64), given.view(np.uint64))
     # 0.1 a month: 0.1, 0.2, 0.30000000000000004, ... as numpy adds them
     assert running_sums(np.full((1, 3), 0.1)).tolist() == [[0.1, 0.2, 0.30000000000000004]]
+    assert running_sums(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])).tolist() == [[1.0, 3.0, 6.0], [4.0, 9.0, 15.0]]
