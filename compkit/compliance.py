@@ -674,9 +674,10 @@ def compliance_checks(summary: pd.DataFrame, deferrals: pd.DataFrame, policy: Po
     total = fixed + performance
     base = col("base_pay")
     grade_text = s["grade"].astype(str)
+    grade_code, grade_labels = labelled_codes(grade_text)  # (one encoding of the column for all the look-ups below)
 
-    def is_grade(ids: Sequence[str]) -> np.ndarray:  # whether each person's grade is one of ids (as Arrow text)
-        return isin(grade_text, set(ids)).to_numpy(dtype=bool)
+    def is_grade(ids: Sequence[str]) -> np.ndarray:  # whether each person's grade is one of ids (exact text)
+        return np.append(grade_labels.isin(list(ids)), False)[grade_code]  # (code -1, missing grade: False)
 
     key = {g.id for g in policy.grades if g.key_role}
     leaver = s["leaver"].to_numpy(dtype=bool) if "leaver" in s else np.zeros(n, bool)
