@@ -46,13 +46,16 @@ def block_demotions(promotions: pd.DataFrame, hire_date: ArrayLike, cycle_end: o
     with the reason "new-hire protection until <date>: no demotion (was: <reason>)". Rows in the same order."""
     if not rule.no_demotion:
         return promotions
-    end = protection_end(hire_date, rule.months)
+    demote = np.flatnonzero((promotions["recommendation"].astype(str) == "demote").to_numpy())
+    # the protection's end worked out for the people recommended for demotion only (a few in 100,000)
+    end = protection_end(np.asarray(hire_date)[demote], rule.months)
     protected = np.asarray(end >= pd.Timestamp(cycle_end), dtype=bool)
-    demoted = (promotions["recommendation"].astype(str) == "demote").to_numpy() & protected
+    demoted = np.zeros(len(promotions), dtype=bool)
+    demoted[demote[protected]] = True
     if not demoted.any():
         return promotions
     out = promotions.copy()
-    until = pd.Series(end[demoted].strftime("%Y-%m-%d"))
+    until = pd.Series(end[protected].strftime("%Y-%m-%d"))
     out.loc[demoted, "reason"] = ("new-hire protection until " + until + ": no demotion (was: "
                                   + out.loc[demoted, "reason"].astype(str).to_numpy() + ")").to_numpy()
     out.loc[demoted, "recommendation"] = "none"
