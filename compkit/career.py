@@ -340,9 +340,12 @@ def promotion_reasons(eligibility: Eligibility, policy: Policy) -> pa.Array:
     rating_names = list(policy.ratings.labels) + ["none"]  # code -1 -> 'none'
     n = len(e.recommendation)
 
-    def ratings_text(rows: np.ndarray, listed: Sequence[str], word: str) -> pa.Array:
-        shown = [gather(rating_names, e.last[rows, j]) for j in range(len(listed))]
-        return concat("ratings ", concat(*shown, sep=", "), f" ({word} {', '.join(listed)})")
+    def ratings_text(rows: np.ndarray, listed: Sequence[str], word: str) -> list[pa.Array | str]:
+        """'ratings B, C (at least B, C)' as the pieces to join: the ratings of ``rows`` gathered, and constants."""
+        shown: list[pa.Array | str] = []
+        for j in range(len(listed)):
+            shown += [", "] * (j > 0) + [gather(rating_names, e.last[rows, j])]
+        return ["ratings ", *shown, f" ({word} {', '.join(listed)})"]
 
     # piece 0 holds the constant texts; each rule adds a piece for the rows it explains
     constants = [f"no promotion rule from grade {g}" for g in grade_ids] + \
@@ -353,41 +356,45 @@ def promotion_reasons(eligibility: Eligibility, policy: Policy) -> pa.Array:
 
     for check in e.checks:
         rule, rows = check.rule, check.rows
+        # each reason's texts and constants joined in one pass, for the rows the rule explains only
+        ex = check.explains
         if check.kind == "demote":
-            text = concat(f"demote to {rule.to}: ", ratings_text(rows, rule.last_ratings_at_most, "at most"))
+            text = concat(f"demote to {rule.to}: ", *ratings_text(rows[ex], rule.last_ratings_at_most, "at most"))
         else:
-            texts: list[pa.Array] = []
+            texts: list[list[pa.Array | str]] = []
             for cond in check.conditions:
                 if cond.name == "years in grade":
-                    texts.append(concat(fmt_values(cond.value, cond.holds),
-                                        f" years in {rule.from_} (≥ {fmt_num(rule.min_years_in_grade)})"))
+                    texts.append([fmt_values(cond.value[ex], cond.holds[ex]),
+                                  f" years in {rule.from_} (≥ {fmt_num(rule.min_years_in_grade)})"])
                 elif cond.name == "ratings":
-                    texts.append(ratings_text(rows, rule.last_ratings_at_least, "at least"))
+                    texts.append(ratings_text(rows[ex], rule.last_ratings_at_least, "at least"))
                 elif cond.name == "composite":
-                    texts.append(concat("composite ", fmt_values(cond.value, cond.holds),
-                                        f" (≥ {fmt_num(rule.min_composite)})"))
+                    texts.append(["composite ", fmt_values(cond.value[ex], cond.holds[ex]),
+                                  f" (≥ {fmt_num(rule.min_composite)})"])
                 elif cond.name == "training hours":
-                    texts.append(concat("training hours ", fmt_values(cond.value, cond.holds),
-                                        f" (≥ {fmt_num(rule.min_training_hours)})"))
+                    texts.append(["training hours ", fmt_values(cond.value[ex], cond.holds[ex]),
+                                  f" (≥ {fmt_num(rule.min_training_hours)})"])
                 elif cond.name.startswith("certificate "):
                     cert = cond.name.removeprefix("certificate ")
-                    texts.append(gather([f"no certificate {cert}", f"certificate {cert}"],
-                                        cond.holds.astype("int64")))
+                    texts.append([gather([f"no certificate {cert}", f"certificate {cert}"],
+                                         cond.holds[ex].astype("int64"))])
                 else:  # an indicator's score
                     ind = cond.name.removesuffix(" score")
-                    texts.append(concat(f"{ind} score ", fmt_values(cond.value, cond.holds),
-                                        f" (≥ {fmt_num(rule.min_indicator_scores[ind])})"))
+                    texts.append([f"{ind} score ", fmt_values(cond.value[ex], cond.holds[ex]),
+                                  f" (≥ {fmt_num(rule.min_indicator_scores[ind])})"])
             # one header text per failed-condition pattern that occurs
             patterns = np.flatnonzero(np.bincount(check.pattern))
-            inv = np.searchsorted(patterns, check.pattern)
+            inv = np.searchsorted(patterns, check.pattern[ex])
             headers = []
             for p in patterns.tolist():
                 failed = [c.name for i, c in enumerate(check.conditions) if p >> i & 1]
                 headers.append(f"promote to {rule.to}: " if not failed else
                                f"not promoted to {rule.to} (not met: {', '.join(failed)}): ")
-            text = concat(gather(headers, inv.reshape(-1)), concat(*texts, sep="; ")) if texts else \
-                gather([f"promote to {rule.to}: the rule sets no condition"], np.zeros(len(rows), dtype="int64"))
-            text = text.filter(pa.array(check.explains))
+            joined: list[pa.Array | str] = [gather(headers, inv.reshape(-1))]
+            for i, t in enumerate(texts):
+                joined += ["; "] * (i > 0) + t
+            text = concat(*joined) if texts else \
+                gather([f"promote to {rule.to}: the rule sets no condition"], np.zeros(int(ex.sum()), dtype="int64"))
         explained_rows = rows[check.explains]
         piece_of[explained_rows] = len(pieces)
         offset[explained_rows] = np.arange(len(explained_rows))
