@@ -181,10 +181,13 @@ class CreditSplit:
                 if self.kept is None:
                     sources = np.arange(len(self.sales), dtype=np.int64)
                 else:
-                    kept = np.flatnonzero(self.kept)
-                    sources = np.empty(len(kept) + len(self.source), dtype=np.int64)
-                    sources[:len(kept)] = kept
-                    sources[len(kept):] = self.source
+                    sources = np.empty(self.n_kept() + len(self.source), dtype=np.int64)
+                    at = 0
+                    for lo in range(0, len(self.kept), _ROW_BLOCK):  # (no array of every kept position first)
+                        part = np.flatnonzero(self.kept[lo:lo + _ROW_BLOCK])
+                        np.add(part, lo, out=sources[at:at + len(part)])
+                        at += len(part)
+                    sources[at:] = self.source
                 sources.flags.writeable = False
                 self._sources = sources
             return self._sources
@@ -195,7 +198,7 @@ class CreditSplit:
         values = np.asarray(values)
         if self.kept is None:
             return values
-        return np.concatenate([values[self.kept], values[self.source]])
+        return _kept_then(values, self.kept, self.n_kept(), values[self.source])
 
     def column(self, name: str) -> np.ndarray:
         """The credited sales' column ``name`` as float64 (money columns split: each split row its part), worked
@@ -206,7 +209,7 @@ class CreditSplit:
                 values = _numbers(self.sales[name])
                 if self.kept is not None:
                     split = self.parts[name] if name in self.parts else values[self.source]
-                    values = np.concatenate([values[self.kept], split])
+                    values = _kept_then(values, self.kept, self.n_kept(), split)
                 else:  # (the sales table's own array when it holds numbers: a copy of it)
                     values = values.copy()
                 values = values.view()
@@ -312,6 +315,24 @@ class CreditSplit:
         out["employee_id"] = pd.Categorical.from_codes(codes, categories=labels)
         out["credit_share"] = np.concatenate([np.ones(keep), self.share])
         return out
+
+
+def _kept_then(values: np.ndarray, kept: np.ndarray, n_kept: int, tail: np.ndarray) -> np.ndarray:
+    """``np.concatenate([values[kept], tail])`` (``n_kept``: how many ``kept`` are True) written into one array, the
+    kept rows' values a block of rows at a time: no array of them first (58 MB of float64 for the 7.3 million sales
+    rows kept at 100,000 managers, fresh memory in a new process) copied into it.
+
+    Example: values [5, 6, 7], kept [True, False, True], tail [9] -> [5, 7, 9]."""
+    out = np.empty(n_kept + len(tail), dtype=np.result_type(values.dtype, tail.dtype))
+    at = 0
+    for lo in range(0, len(values), _ROW_BLOCK):
+        part = values[lo:lo + _ROW_BLOCK][kept[lo:lo + _ROW_BLOCK]]
+        out[at:at + len(part)] = part
+        at += len(part)
+    if at != n_kept:
+        raise ValueError(f"{n_kept} rows kept given, {at} found")
+    out[at:] = tail
+    return out
 
 
 def _numbers(values: pd.Series) -> np.ndarray:

@@ -347,6 +347,62 @@ def test_employee_positions_a_block_at_a_time_are_the_tables(block, monkeypatch)
     assert nothing.employee_positions(pd.Index(["E1", "E2", "E3"])).tolist() == [2, 0, -1, 1, 0, 2, 1]
 
 
+def test_kept_then_worked_example() -> None:
+    from compkit.credits import _kept_then
+
+    got = _kept_then(np.array([5, 6, 7]), np.array([True, False, True]), 2, np.array([9]))
+    assert got.tolist() == [5, 7, 9] and got.dtype == np.array([5]).dtype
+    with pytest.raises(ValueError):
+        _kept_then(np.array([5, 6, 7]), np.array([True, False, True]), 3, np.array([9]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.floats(allow_nan=True, allow_infinity=True)), max_size=40),
+       st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=6), st.sampled_from([1, 3, 7, 1 << 16]),
+       st.sampled_from(["float64", "int8", "int64"]))
+def test_kept_then_is_concatenate_of_the_kept(rows, tail, block, dtype) -> None:
+    """A block of rows at a time, whatever the block: np.concatenate([values[kept], tail]), bit for bit and dtype
+    (NaN, -0.0 and infinities among float64 values)."""
+    import compkit.credits as credits
+
+    kept = np.array([k for k, _ in rows], dtype=bool)
+    values = np.array([v for _, v in rows], dtype="float64")
+    tail_values = np.array(tail, dtype="float64")
+    if dtype != "float64":
+        values = np.nan_to_num(values, posinf=0.0, neginf=0.0).clip(-100, 100).astype(dtype)
+        tail_values = np.nan_to_num(tail_values, posinf=0.0, neginf=0.0).clip(-100, 100).astype(dtype)
+    old = credits._ROW_BLOCK
+    credits._ROW_BLOCK = block
+    try:
+        got = credits._kept_then(values, kept, int(kept.sum()), tail_values)
+    finally:
+        credits._ROW_BLOCK = old
+    expected = np.concatenate([values[kept], tail_values])
+    assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("block", [1, 3, 1 << 16])
+def test_sources_rows_and_columns_a_block_at_a_time(block, monkeypatch, sample) -> None:
+    """The credited rows' sales rows, a column's values and money columns (split) written a block of sales rows
+    at a time: the credited sales table's, whatever the block."""
+    import compkit.credits as credits
+    from compkit.credits import split_credits
+
+    monkeypatch.setattr(credits, "_ROW_BLOCK", block)
+    data = sample
+    split = split_credits(data.sales, data.credits)
+    table = split.table()
+    assert not split.trivial
+    sources = credit_rows(data.sales["deal_id"], data.credits["deal_id"])[0]
+    assert split.sources().dtype == np.int64 and split.sources().tolist() == sources.tolist()
+    values = np.arange(len(data.sales), dtype=np.int32) * 3
+    assert split.rows(values).tolist() == values[sources].tolist()
+    for name in ("amount", "baseline"):
+        if name in data.sales.columns:
+            expected = pd.to_numeric(table[name], errors="coerce").to_numpy(dtype="float64")
+            assert split.column(name).tobytes() == expected.tobytes()
+
+
 def test_holder_positions_are_looked_up_once_per_index(sample) -> None:
     """Each credit row's holder's position in the index (the look-up of the credits' ids), read-only; asked again
     with another Index over the same ids, the same array (looked up once); another index, looked up again."""
