@@ -174,14 +174,16 @@ class CreditSplit:
         return self.kept_positions
 
     def sources(self) -> np.ndarray:
-        """Position in sales of each credited sales row (int64, read-only): the rows kept, in order, then each
-        split row's sales row (as :meth:`table` takes them), worked out once per split."""
+        """Position in sales of each credited sales row (read-only): the rows kept, in order, then each split row's
+        sales row (as :meth:`table` takes them), worked out once per split. int32 (int64 beyond 2^31 - 1 sales
+        rows): at 100,000 managers 30 MB held instead of 61, and the commission's gathers of it half the bytes."""
+        kind = np.int32 if len(self.sales) <= np.iinfo(np.int32).max else np.int64
         with self._lock:
             if self._sources is None:
                 if self.kept is None:
-                    sources = np.arange(len(self.sales), dtype=np.int64)
+                    sources = np.arange(len(self.sales), dtype=kind)
                 else:
-                    sources = np.empty(self.n_kept() + len(self.source), dtype=np.int64)
+                    sources = np.empty(self.n_kept() + len(self.source), dtype=kind)
                     at = 0
                     for lo in range(0, len(self.kept), _ROW_BLOCK):  # (no array of every kept position first)
                         part = np.flatnonzero(self.kept[lo:lo + _ROW_BLOCK])
@@ -219,7 +221,7 @@ class CreditSplit:
 
     def source_of(self, rows: np.ndarray) -> np.ndarray:
         """Positions in sales of the credited sales' rows ``rows`` (a split row: the row it was split from):
-        :meth:`sources` at the rows, one gather."""
+        :meth:`sources` at the rows, one gather (in its integers; nothing split: ``rows`` as int64)."""
         rows = np.asarray(rows, dtype=np.int64)
         if self.kept is None:
             return rows

@@ -394,7 +394,7 @@ def test_sources_rows_and_columns_a_block_at_a_time(block, monkeypatch, sample) 
     table = split.table()
     assert not split.trivial
     sources = credit_rows(data.sales["deal_id"], data.credits["deal_id"])[0]
-    assert split.sources().dtype == np.int64 and split.sources().tolist() == sources.tolist()
+    assert split.sources().dtype == np.int32 and split.sources().tolist() == sources.tolist()
     values = np.arange(len(data.sales), dtype=np.int32) * 3
     assert split.rows(values).tolist() == values[sources].tolist()
     for name in ("amount", "baseline"):
