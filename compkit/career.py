@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from compkit import steps
-from compkit._arrays import day_number, day_numbers, grade_lookup, isin, positions, rating_codes, run_starts
+from compkit._arrays import day_number, day_numbers, grade_lookup, isin, positions, rating_codes
 from compkit._text import concat, fmt_num, fmt_values, gather, text_column, text_series
 from compkit.money import round_cents
 from compkit.policy import DemotionRule, Policy, PromotionRule
@@ -152,13 +152,7 @@ def _last_ratings(people: pd.DataFrame, history: pd.DataFrame | None, labels: Se
     out[:, 0] = rating_codes(people["rating"], labels)
     if k <= 1 or history is None or len(history) == 0:
         return out
-    ids = history["employee_id"]
-    starts = run_starts(ids)  # a history lists a person's cycles row after row: each run of an id looked up once
-    if starts is not None and 2 * len(starts) <= len(ids):
-        pos = np.repeat(positions(ids.iloc[starts], people["employee_id"]).astype(np.int64),
-                        np.diff(np.r_[starts, len(ids)]))
-    else:
-        pos = positions(ids, people["employee_id"]).astype(np.int64)
+    pos = positions(history["employee_id"], people["employee_id"]).astype(np.int64)
     key = _cycle_sort_key(history["cycle"])
     current = cycle_end.year * 2 + (0 if cycle_end.month <= 6 else 1)
     keep = (pos >= 0) & (key < current)  # NaN keys compare False: dropped
