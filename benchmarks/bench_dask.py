@@ -32,7 +32,7 @@ from _measure import cpu_seconds, peak_mb  # noqa: E402
 from compkit.data import load_dataset  # noqa: E402
 from compkit.engine import evaluate  # noqa: E402
 from compkit.policy import load_policy  # noqa: E402
-from compkit.review import simulate  # noqa: E402
+from compkit.review import MAX_BATCH_CELLS, simulate  # noqa: E402
 from compkit.sample import make_sample  # noqa: E402
 
 
@@ -92,8 +92,11 @@ def main() -> None:
     people = int(sim.settings["people"])
     person_scenarios = people * args.scenarios
     k = len(policy.commission.products) + sum(i.source == "metrics" for i in policy.scorecard.indicators)
-    batch_mb = args.batch * people * k * 8 / 2 ** 20
-    print(f"\n{args.scenarios:,} scenarios x {people:,} people on {workers} worker(s), batches of {args.batch}: "
+    # the batch simulate runs: --batch, at most MAX_BATCH_CELLS person-scenarios (10 scenarios at 100,000 people)
+    batch = max(1, min(args.batch, MAX_BATCH_CELLS // max(people, 1)))
+    batch_mb = batch * people * k * 8 / 2 ** 20
+    print(f"\n{args.scenarios:,} scenarios x {people:,} people on {workers} worker(s), batches of {batch}"
+          f"{'' if batch == args.batch else f' (--batch {args.batch}, at most {MAX_BATCH_CELLS:,} person-scenarios)'}: "
           f"{seconds:.1f} s (CPU: workers {cpu_workers:.1f} s, client {cpu_client:.1f} s); load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"  {cpu_workers / person_scenarios * 1e9:,.1f} ns of workers' CPU per person-scenario")
