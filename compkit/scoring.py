@@ -22,6 +22,7 @@ from compkit._arrays import categories_dtype, labelled_codes, positions, sorted_
 from compkit.aggregate import complaint_stats, loyalty_rates, satisfaction_by_dimension
 from compkit.credits import CreditSplit, split_credits
 from compkit.data import Dataset
+from compkit.money import row_sums
 from compkit.policy import (
     BandedCurve,
     Curve,
@@ -250,13 +251,13 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
     present[:, 2] &= n_peers >= min_peers
     base_w = np.array([w["self"], w["supervisor"], w["peer"]])
     eff = present * base_w
-    total = _row_sums(eff)[:, None]
+    total = row_sums(eff)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):  # eff / total where total > 0, else 0 (the few rows)
         eff /= total
     eff[np.flatnonzero(~(total[:, 0] > 0))] = 0.0
     # (the terms hold no NaN: their sum is what nansum gives)
     filled *= eff
-    combined = np.where(total[:, 0] > 0, _row_sums(filled), np.nan)
+    combined = np.where(total[:, 0] > 0, row_sums(filled), np.nan)
     del filled
 
     notes = [
@@ -269,7 +270,7 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
     ]
     texts, rule = _joined_notes([(np.broadcast_to(mask, (n_cells,)), text) for mask, text in notes], "all roles")
 
-    keep = np.flatnonzero(_row_sums(counts) > 0)  # the cells somebody rated
+    keep = np.flatnonzero(row_sums(counts) > 0)  # the cells somebody rated
     emp_idx, item_idx = np.divmod(keep, n_items)
 
     def kept(values: np.ndarray) -> np.ndarray:  # (every cell rated: the values as they are; the table copies them)
@@ -287,21 +288,6 @@ def combine_raters(ratings: pd.DataFrame, weights: RaterWeights | Mapping[str, f
         "rule": pd.Categorical.from_codes(kept(rule).astype(np.int32), validate=False,
                                           categories=pd.Index(texts, dtype=object)),  # (distinct: one per pattern)
     })
-
-
-def _row_sums(values: np.ndarray) -> np.ndarray:
-    """``values.sum(axis=1)`` of a C-ordered n x m array with few columns (m < 8: the roles), bit for bit, a
-    column at a time (one pass per column, not a reduction per row: 800,000 rows of three at 100,000 managers).
-    numpy adds such a row's values from 0.0 one after another, left to right ((0.1 + 0.6) + 0.3 = 1.0, not
-    0.1 + (0.6 + 0.3) = 0.9999999999999999; a row of -0.0 sums to 0.0), as a test checks; with 8 values or more
-    it adds them in eight running sums, left to numpy here (for long rows its own reduction is the faster)."""
-    n, m = values.shape
-    if m >= 8 or not values.flags.c_contiguous:
-        return values.sum(axis=1)
-    total = np.zeros(n, dtype=values.dtype)
-    for j in range(m):
-        total += values[:, j]
-    return total
 
 
 def _nan_to_num(values: np.ndarray, nan: np.ndarray | None = None) -> np.ndarray:

@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike
 
 from compkit._text import gather, text_column
 from compkit.data import positions
-from compkit.money import round_cents, row_sums, running_sums
+from compkit.money import round_cents, row_sums, running_max, running_sums
 from compkit.policy import ANNUAL_TAX_TABLE, DEDUCTION_KIND_NAMES, MONTHLY_TAX_TABLE, Tax, TaxBracket
 
 __all__ = [
@@ -77,24 +77,6 @@ def _bracket(upto: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 #: amounts of cumulative taxable income taxed at a time by :func:`cumulative_withholding` (256 KB of float64)
 _WITHHOLDING_BLOCK = 1 << 15
-
-
-def _running_max(a: np.ndarray) -> np.ndarray:
-    """``np.maximum.accumulate(a, axis=1)`` of a people x months float64 array, the same bits, a month (a column)
-    at a time for all rows of a block: month j is max(month j − 1's, a[:, j]). A row ending in NaN is worked out
-    again by numpy (which of two NaNs np.maximum keeps differs between its loops)."""
-    if a.dtype != np.float64 or a.ndim != 2 or not a.shape[1]:
-        return np.maximum.accumulate(a, axis=1)
-    out = np.empty(a.shape)
-    for lo in range(0, len(a), 1 << 13):  # a block of 8,192 rows at a time (in the cache while its columns are read)
-        block, peaks = a[lo:lo + (1 << 13)], out[lo:lo + (1 << 13)]
-        peaks[:, 0] = block[:, 0]
-        for j in range(1, a.shape[1]):
-            np.maximum(peaks[:, j - 1], block[:, j], out=peaks[:, j])
-    nan = np.isnan(out[:, -1])
-    if nan.any():
-        out[nan] = np.maximum.accumulate(a[nan], axis=1)
-    return out
 
 
 def round_sum(x: np.ndarray) -> np.ndarray:
@@ -183,7 +165,7 @@ def cumulative_withholding(gross: ArrayLike, social_insurance: ArrayLike = 0.0, 
         part = tax_cum[lo:lo + per]
         part[...] = bracket_tax(taxable_cum[lo:lo + per], table)
         round_cents(part, out=part)
-    withheld_cum = _running_max(tax_cum)
+    withheld_cum = running_max(tax_cum)
     withheld = np.empty_like(withheld_cum)  # month m withholds withheld_cum[m] − withheld_cum[m − 1], to the cent
     withheld[:, 0] = withheld_cum[:, 0]
     if earlier:

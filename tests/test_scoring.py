@@ -109,7 +109,7 @@ def _ratings(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
 def test_row_sums_are_numpys_sums_along_the_rows(rows: int) -> None:
     """_row_sums (a column at a time below 8 columns) is numpy's sum along the rows bit for bit for 1-40 columns:
     mixed magnitudes and signs, zeros and rows of -0.0 (numpy's sum: 0.0), the rater weights' 0.1 + 0.6 + 0.3."""
-    from compkit.scoring import _row_sums
+    from compkit.money import row_sums as _row_sums
 
     rng = np.random.default_rng(rows)
     for m in list(range(1, 26)) + [31, 32, 33, 40]:

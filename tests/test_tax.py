@@ -519,7 +519,7 @@ def test_bracket_is_searchsorted(limits, data) -> None:
 def test_running_max_is_maximum_accumulate(n, m, data) -> None:
     """_running_max(a) is np.maximum.accumulate(a, axis=1) bit for bit: NaN of either sign, -0.0 against 0.0,
     infinities, no months."""
-    from compkit.tax import _running_max
+    from compkit.money import running_max as _running_max
     values = st.one_of(st.floats(-1e6, 1e6), st.sampled_from([np.nan, -np.nan, -0.0, 0.0, np.inf, -np.inf]))
     a = np.array(data.draw(st.lists(values, min_size=n * m, max_size=n * m)), dtype="float64").reshape(n, m)
     assert np.array_equal(_running_max(a).view(np.uint64), np.maximum.accumulate(a, axis=1).view(np.uint64))
